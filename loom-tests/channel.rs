@@ -1,0 +1,1 @@
+//! loom models: channel (to be written).

@@ -1,0 +1,10 @@
+//! The loom suite: every concurrent protocol of the crate, model-checked.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom` (CI adds
+//! `LOOM_MAX_PREEMPTIONS=2`). Without `--cfg loom` this target is empty.
+#![cfg(loom)]
+
+mod channel;
+mod oneshot;
+mod rate;
+mod ring;

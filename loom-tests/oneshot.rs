@@ -1,0 +1,1 @@
+//! loom models: oneshot (to be written).

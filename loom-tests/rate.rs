@@ -1,0 +1,1 @@
+//! loom models: rate (to be written).

@@ -1,0 +1,1 @@
+//! loom models: ring (to be written).

@@ -1,0 +1,202 @@
+//! The state one channel's handles share, and the buffered (ring) flavor's operations.
+//!
+//! Every blocking operation is "try, then wait on a [`WaitQueue`] until the try succeeds":
+//! receivers wait on `recv_wait` (notified after every push and at disconnection), senders on
+//! `send_wait` (notified after every pop and at disconnection). The waiting layer's handshake
+//! makes "publish, then notify" against "announce, then re-check" free of lost wakeups.
+
+use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::rendezvous::Rendezvous;
+use crate::ring::{CapacityError, Ring};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::wait::WaitQueue;
+use std::time::Instant;
+
+/// Where the values live.
+pub(crate) enum Flavor<T> {
+    /// `bounded(n)` with `n >= 1`: the lock-free ring.
+    Buffered(Ring<T>),
+    /// `bounded(0)`: a single hand-over slot; a send completes when a receiver takes the value.
+    Rendezvous(Rendezvous<T>),
+}
+
+pub(crate) struct Chan<T> {
+    pub(super) flavor: Flavor<T>,
+    /// Set once, when the last sender or the last receiver is dropped. Never cleared.
+    /// Receivers drain what is buffered, then report `Disconnected`; senders fail at once.
+    disconnected: AtomicBool,
+    /// Live `Sender` handles; the one that takes it to zero disconnects the channel.
+    senders: AtomicUsize,
+    /// Live `Receiver` handles; the one that takes it to zero disconnects the channel.
+    receivers: AtomicUsize,
+    /// Receivers wait here for a value (or disconnection).
+    pub(super) recv_wait: WaitQueue,
+    /// Senders wait here for room (or disconnection).
+    pub(super) send_wait: WaitQueue,
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn try_new(capacity: usize) -> Result<Self, CapacityError> {
+        let flavor = if capacity == 0 {
+            Flavor::Rendezvous(Rendezvous::new())
+        } else {
+            Flavor::Buffered(Ring::try_new(capacity)?)
+        };
+        Ok(Chan {
+            flavor,
+            disconnected: AtomicBool::new(false),
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+            recv_wait: WaitQueue::new(),
+            send_wait: WaitQueue::new(),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn is_disconnected(&self) -> bool {
+        // ORDERING: Acquire pairs with the Release swap in `disconnect`: a receiver that sees
+        // the flag also sees every value pushed before the last sender dropped.
+        self.disconnected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn add_sender(&self) {
+        // ORDERING: Relaxed: the new handle is made from an existing one, which keeps the count
+        // above zero; nothing is published by the increment (as `Arc::clone`).
+        self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_receiver(&self) {
+        // ORDERING: Relaxed, as in `add_sender`.
+        self.receivers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Drops one sender; the last one disconnects the channel.
+    pub(crate) fn remove_sender(&self) {
+        // ORDERING: Relaxed: the disconnect that follows publishes with its own Release; the
+        // RMW chain on `senders` already makes exactly one thread see 1.
+        if self.senders.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.disconnect();
+        }
+    }
+
+    /// Drops one receiver; the last one disconnects the channel and drops what is buffered.
+    pub(crate) fn remove_receiver(&self) {
+        // ORDERING: Relaxed, as in `remove_sender`.
+        if self.receivers.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.disconnect();
+            // Nobody can receive any more: drop the buffered values now rather than when the
+            // last sender goes. A send racing this may still leave a value in the ring; it is
+            // dropped with the channel, exactly once.
+            if let Flavor::Buffered(ring) = &self.flavor {
+                while ring.try_pop().is_some() {}
+            }
+        }
+    }
+
+    #[cold]
+    fn disconnect(&self) {
+        // ORDERING: Release pairs with the Acquire load in `is_disconnected` (see there).
+        if !self.disconnected.swap(true, Ordering::Release) {
+            self.recv_wait.notify_all();
+            self.send_wait.notify_all();
+            if let Flavor::Rendezvous(slot) = &self.flavor {
+                slot.notify_disconnected();
+            }
+        }
+    }
+
+    pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        match &self.flavor {
+            Flavor::Buffered(ring) => {
+                if self.is_disconnected() {
+                    return Err(TrySendError::Disconnected(value));
+                }
+                match ring.try_push(value) {
+                    Ok(()) => {
+                        self.recv_wait.notify_one();
+                        Ok(())
+                    }
+                    Err(value) => Err(TrySendError::Full(value)),
+                }
+            }
+            Flavor::Rendezvous(slot) => slot.try_send(self, value),
+        }
+    }
+
+    /// Sends, waiting until `deadline` (`None`: forever) for room.
+    pub(crate) fn send_deadline(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        if let Flavor::Rendezvous(slot) = &self.flavor {
+            return slot.send(self, value, deadline);
+        }
+        let mut pending = Some(value);
+        let outcome = self.send_wait.wait_until(deadline, || {
+            let value = pending.take()?;
+            match self.try_send(value) {
+                Ok(()) => Some(Ok(())),
+                Err(TrySendError::Disconnected(value)) => Some(Err(value)),
+                Err(TrySendError::Full(value)) => {
+                    pending = Some(value);
+                    None
+                }
+            }
+        });
+        match outcome {
+            Some(Ok(())) => Ok(()),
+            Some(Err(value)) => Err(SendTimeoutError::Disconnected(value)),
+            None => Err(SendTimeoutError::Timeout(pending.take().expect("a timed-out send keeps its value"))),
+        }
+    }
+
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        match &self.flavor {
+            Flavor::Buffered(ring) => {
+                if let Some(value) = ring.try_pop() {
+                    self.send_wait.notify_one();
+                    return Ok(value);
+                }
+                if !self.is_disconnected() {
+                    return Err(TryRecvError::Empty);
+                }
+                // Disconnected: the Acquire load above made every value pushed before the
+                // last sender dropped visible; take one if the first pop raced past it.
+                ring.try_pop().ok_or(TryRecvError::Disconnected)
+            }
+            Flavor::Rendezvous(slot) => slot.try_recv(self),
+        }
+    }
+
+    /// Receives, waiting until `deadline` (`None`: forever) for a value.
+    pub(crate) fn recv_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        if let Flavor::Rendezvous(slot) = &self.flavor {
+            return slot.recv(self, deadline);
+        }
+        self.recv_buffered(deadline)
+    }
+
+    pub(super) fn recv_buffered(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let outcome = self.recv_wait.wait_until(deadline, || match self.try_recv() {
+            Ok(value) => Some(Ok(value)),
+            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+            Err(TryRecvError::Empty) => None,
+        });
+        outcome.unwrap_or(Err(RecvTimeoutError::Timeout))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match &self.flavor {
+            Flavor::Buffered(ring) => ring.len(),
+            Flavor::Rendezvous(_) => 0,
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        match &self.flavor {
+            Flavor::Buffered(ring) => ring.capacity(),
+            Flavor::Rendezvous(_) => 0,
+        }
+    }
+}

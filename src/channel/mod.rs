@@ -1,0 +1,99 @@
+//! A bounded multi-producer multi-consumer channel on the lock-free [`Ring`](crate::ring::Ring).
+//!
+//! The channel is the producer-consumer pattern in one type: producers `send`, consumers
+//! `recv`, the buffer's capacity is the backpressure, and end of stream is *disconnection*
+//! (every sender dropped), not a sentinel value.
+//!
+//! # Guarantees
+//!
+//! - **Nothing lost, nothing duplicated.** A sent value is received exactly once, or handed back
+//!   inside the error, or dropped exactly once (when the last receiver goes, or with the channel).
+//! - **Disconnection.** When the last [`Sender`] drops, receivers first drain every buffered value
+//!   and then get `Disconnected`. When the last [`Receiver`] drops, buffered values are dropped
+//!   and every send fails at once with the value inside.
+//! - **Blocking.** `send`/`recv` spin for a few microseconds (no system call when the other side
+//!   answers that fast), then park on a futex; nobody is woken unless somebody waits, and no
+//!   wakeup is lost (checked under loom, see `docs/waiting.md`).
+//! - **Timeouts.** `*_timeout(Duration)` and `*_deadline(Instant)`; a timeout too large to add to
+//!   `Instant::now()` (`Duration::MAX`) waits forever instead of panicking.
+//! - **Order.** Values from one sender are received in the order sent.
+//! - **Rendezvous.** `bounded(0)` has no buffer: `send` completes when a receiver has taken the
+//!   value (as std's `sync_channel(0)`).
+//!
+//! # Examples
+//!
+//! ```
+//! use ringfence::channel::bounded;
+//! use std::thread;
+//!
+//! let (tx, rx) = bounded(128);
+//! let workers: Vec<_> = (0..2)
+//!     .map(|_| {
+//!         let rx = rx.clone();
+//!         thread::spawn(move || rx.iter().map(|n: u64| n * n).sum::<u64>())
+//!     })
+//!     .collect();
+//! for n in 1..=100 {
+//!     tx.send(n).unwrap();
+//! }
+//! drop(tx); // end of stream
+//! let total: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+//! assert_eq!(total, (1..=100).map(|n| n * n).sum());
+//! ```
+
+mod chan;
+mod error;
+mod receiver;
+mod rendezvous;
+mod sender;
+
+pub use crate::ring::CapacityError;
+pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use receiver::{IntoIter, Iter, Receiver, TryIter};
+pub use sender::Sender;
+
+use crate::sync::Arc;
+use chan::Chan;
+
+/// Creates a channel that buffers up to `capacity` values; `0` makes a rendezvous channel.
+///
+/// # Panics
+///
+/// Panics with `ring capacity {capacity} exceeds the maximum of {max}` when the capacity is
+/// above [`MAX_CAPACITY`](crate::ring::MAX_CAPACITY) or would not fit in memory;
+/// [`try_bounded`] returns that as an error instead.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ringfence::channel::bounded(2);
+/// tx.send(1).unwrap();
+/// tx.send(2).unwrap();
+/// assert!(tx.try_send(3).is_err()); // full
+/// assert_eq!(rx.recv(), Ok(1));
+/// ```
+#[must_use]
+pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    match try_bounded(capacity) {
+        Ok(pair) => pair,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// Creates a channel that buffers up to `capacity` values, or says why it cannot.
+///
+/// # Errors
+///
+/// [`CapacityError::TooLarge`] above [`MAX_CAPACITY`](crate::ring::MAX_CAPACITY) or when the
+/// buffer would need more than `isize::MAX` bytes. (`0` is valid: a rendezvous channel.)
+///
+/// # Examples
+///
+/// ```
+/// assert!(ringfence::channel::try_bounded::<u8>(usize::MAX).is_err());
+/// assert!(ringfence::channel::try_bounded::<u8>(0).is_ok());
+/// ```
+pub fn try_bounded<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
+    let chan = Arc::new(Chan::try_new(capacity)?);
+    Ok((Sender { chan: chan.clone() }, Receiver { chan }))
+}

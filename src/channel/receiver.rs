@@ -1,0 +1,336 @@
+//! The receiving half of a channel and its iterators.
+
+use super::chan::Chan;
+use super::error::{RecvError, RecvTimeoutError, TryRecvError};
+use crate::sync::Arc;
+use crate::wait::deadline_after;
+use std::fmt;
+use std::iter::FusedIterator;
+use std::time::{Duration, Instant};
+
+/// The receiving half of a channel: cheap to clone (receivers share the values, each value goes
+/// to exactly one of them), `Send + Sync` when `T: Send`.
+///
+/// When the last `Receiver` is dropped the channel disconnects: values still buffered are
+/// dropped and senders get their values back.
+///
+/// # Examples
+///
+/// ```
+/// use std::thread;
+///
+/// let (tx, rx) = ringfence::channel::bounded(4);
+/// let producer = thread::spawn(move || {
+///     for i in 0..10 {
+///         tx.send(i).unwrap();
+///     }
+/// }); // `tx` drops here: the loop below ends once all 10 are received
+/// let sum: i32 = rx.iter().sum();
+/// producer.join().unwrap();
+/// assert_eq!(sum, 45);
+/// ```
+pub struct Receiver<T> {
+    pub(super) chan: Arc<Chan<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Receives a value, blocking while the channel is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] when the channel is empty and every sender is gone (buffered values are
+    /// always received first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// tx.send(5).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.recv(), Ok(5));
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.chan.recv_deadline(None).map_err(|_| RecvError)
+    }
+
+    /// Receives a value if one is ready, without blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] when nothing is buffered, [`TryRecvError::Disconnected`] when
+    /// nothing is buffered and every sender is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, TryRecvError};
+    ///
+    /// let (tx, rx) = bounded::<u8>(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.chan.try_recv()
+    }
+
+    /// Receives a value, blocking at most `timeout` while the channel is empty.
+    ///
+    /// A timeout too large to add to `Instant::now()` (such as `Duration::MAX`) waits forever.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] when the time ran out, [`RecvTimeoutError::Disconnected`]
+    /// when the channel is empty and every sender is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringfence::channel::{bounded, RecvTimeoutError};
+    ///
+    /// let (_tx, rx) = bounded::<u8>(1);
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.chan.recv_deadline(deadline_after(timeout))
+    }
+
+    /// Receives a value, blocking until `deadline` at most while the channel is empty.
+    ///
+    /// # Errors
+    ///
+    /// As [`Receiver::recv_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// tx.send('x').unwrap();
+    /// assert_eq!(rx.recv_deadline(Instant::now() + Duration::from_secs(1)), Ok('x'));
+    /// ```
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.chan.recv_deadline(Some(deadline))
+    }
+
+    /// A blocking iterator: yields values until the channel is empty and disconnected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded(3);
+    /// for i in 0..3 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { receiver: self }
+    }
+
+    /// A non-blocking iterator: yields the values ready now, then stops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded(3);
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(rx.try_iter().next(), None); // tx is still alive: empty, not ended
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { receiver: self }
+    }
+
+    /// The number of values buffered in the channel (0 for a zero-capacity channel); a snapshot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded(4);
+    /// tx.send(()).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// `true` when no value is buffered; a snapshot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringfence::channel::bounded::<u8>(4);
+    /// assert!(rx.is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.chan.len() == 0
+    }
+
+    /// `true` when the buffer is full (always for a zero-capacity channel); a snapshot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// tx.send(()).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.chan.len() == self.chan.capacity()
+    }
+
+    /// The channel's capacity: `Some(n)` for `bounded(n)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringfence::channel::bounded::<u8>(8);
+    /// assert_eq!(rx.capacity(), Some(8));
+    /// ```
+    #[must_use]
+    pub fn capacity(&self) -> Option<usize> {
+        Some(self.chan.capacity())
+    }
+
+    /// `true` when every sender is gone (values may still be buffered).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded::<u8>(1);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_disconnected());
+    /// assert_eq!(rx.recv(), Ok(1)); // still delivered
+    /// ```
+    #[must_use]
+    pub fn is_disconnected(&self) -> bool {
+        self.chan.is_disconnected()
+    }
+
+    /// `true` when both handles belong to the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringfence::channel::bounded::<u8>(1);
+    /// assert!(rx.same_channel(&rx.clone()));
+    /// ```
+    #[must_use]
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.chan.add_receiver();
+        Receiver { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.chan.remove_receiver();
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .field("capacity", &self.chan.capacity())
+            .field("disconnected", &self.is_disconnected())
+            .finish()
+    }
+}
+
+/// A blocking iterator over a [`Receiver`]'s values; ends when the channel is empty and
+/// disconnected. Made by [`Receiver::iter`].
+pub struct Iter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.recv().ok()
+    }
+}
+
+impl<T> FusedIterator for Iter<'_, T> {}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Iter { .. }")
+    }
+}
+
+/// A non-blocking iterator over the values ready now. Made by [`Receiver::try_iter`].
+pub struct TryIter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.try_recv().ok()
+    }
+}
+
+impl<T> fmt::Debug for TryIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TryIter { .. }")
+    }
+}
+
+/// An owning blocking iterator; ends when the channel is empty and disconnected.
+/// Made by `Receiver::into_iter`.
+pub struct IntoIter<T> {
+    receiver: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.recv().ok()
+    }
+}
+
+impl<T> FusedIterator for IntoIter<T> {}
+
+impl<T> fmt::Debug for IntoIter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IntoIter { .. }")
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { receiver: self }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}

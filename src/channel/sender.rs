@@ -1,0 +1,235 @@
+//! The sending half of a channel.
+
+use super::chan::Chan;
+use super::error::{SendError, SendTimeoutError, TrySendError};
+use crate::sync::Arc;
+use crate::wait::deadline_after;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// The sending half of a channel: cheap to clone, `Send + Sync` when `T: Send`.
+///
+/// When the last `Sender` is dropped the channel disconnects: receivers drain what is buffered
+/// and then get `Disconnected`.
+///
+/// # Examples
+///
+/// ```
+/// use std::thread;
+///
+/// let (tx, rx) = ringfence::channel::bounded(16);
+/// let handles: Vec<_> = (0..4)
+///     .map(|id| {
+///         let tx = tx.clone();
+///         thread::spawn(move || tx.send(id).unwrap())
+///     })
+///     .collect();
+/// drop(tx);
+/// for handle in handles {
+///     handle.join().unwrap();
+/// }
+/// let mut got: Vec<i32> = rx.iter().collect();
+/// got.sort();
+/// assert_eq!(got, [0, 1, 2, 3]);
+/// ```
+pub struct Sender<T> {
+    pub(super) chan: Arc<Chan<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, blocking while the channel is full.
+    ///
+    /// On a zero-capacity channel, blocks until a receiver has taken the value.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value inside when every receiver is gone (at once, even if the
+    /// channel is full).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// tx.send("hello").unwrap();
+    /// assert_eq!(rx.recv(), Ok("hello"));
+    /// drop(rx);
+    /// assert_eq!(tx.send("lost?").unwrap_err().into_inner(), "lost?");
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.chan.send_deadline(value, None).map_err(|err| SendError(err.into_inner()))
+    }
+
+    /// Sends `value` if that is possible without blocking.
+    ///
+    /// On a zero-capacity channel this succeeds only when a receiver is already waiting in
+    /// `recv`; the call then waits for that receiver to take the value (never for one to come).
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] when there is no room, [`TrySendError::Disconnected`] when every
+    /// receiver is gone; the value is inside either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, TrySendError};
+    ///
+    /// let (tx, rx) = bounded(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.chan.try_send(value)
+    }
+
+    /// Sends `value`, blocking at most `timeout` while the channel is full.
+    ///
+    /// A timeout too large to add to `Instant::now()` (such as `Duration::MAX`) waits forever.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] when the time ran out, [`SendTimeoutError::Disconnected`]
+    /// when every receiver is gone; the value is inside either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringfence::channel::{bounded, SendTimeoutError};
+    ///
+    /// let (tx, _rx) = bounded(1);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.send_timeout(2, Duration::from_millis(5)), Err(SendTimeoutError::Timeout(2)));
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.chan.send_deadline(value, deadline_after(timeout))
+    }
+
+    /// Sends `value`, blocking until `deadline` at most while the channel is full.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sender::send_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// tx.send_deadline(1, Instant::now() + Duration::from_secs(1)).unwrap();
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// ```
+    pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.chan.send_deadline(value, Some(deadline))
+    }
+
+    /// The number of values buffered in the channel (0 for a zero-capacity channel); a snapshot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringfence::channel::bounded(4);
+    /// tx.send(()).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// `true` when no value is buffered; a snapshot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringfence::channel::bounded::<u8>(4);
+    /// assert!(tx.is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.chan.len() == 0
+    }
+
+    /// `true` when the buffer is full (always for a zero-capacity channel); a snapshot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringfence::channel::bounded(1);
+    /// tx.send(()).unwrap();
+    /// assert!(tx.is_full());
+    /// ```
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.chan.len() == self.chan.capacity()
+    }
+
+    /// The channel's capacity: `Some(n)` for `bounded(n)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringfence::channel::bounded::<u8>(8);
+    /// assert_eq!(tx.capacity(), Some(8));
+    /// ```
+    #[must_use]
+    pub fn capacity(&self) -> Option<usize> {
+        Some(self.chan.capacity())
+    }
+
+    /// `true` when every receiver is gone: any further send fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded::<u8>(1);
+    /// assert!(!tx.is_disconnected());
+    /// drop(rx);
+    /// assert!(tx.is_disconnected());
+    /// ```
+    #[must_use]
+    pub fn is_disconnected(&self) -> bool {
+        self.chan.is_disconnected()
+    }
+
+    /// `true` when both handles belong to the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringfence::channel::bounded::<u8>(1);
+    /// let (other, _orx) = ringfence::channel::bounded::<u8>(1);
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// assert!(!tx.same_channel(&other));
+    /// ```
+    #[must_use]
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.add_sender();
+        Sender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.chan.remove_sender();
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("len", &self.len())
+            .field("capacity", &self.chan.capacity())
+            .field("disconnected", &self.is_disconnected())
+            .finish()
+    }
+}

@@ -1,0 +1,1 @@
+//! One-shot future cell (work in progress).

@@ -1,0 +1,1 @@
+//! Rate limiting (work in progress).

@@ -1,0 +1,40 @@
+//! `--cfg loom` builds: the facade's names are loom's instrumented types.
+
+pub(crate) use loom::cell::UnsafeCell;
+pub(crate) use loom::sync::Arc;
+pub(crate) use loom::thread;
+
+pub(crate) mod atomic {
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+}
+
+/// Under loom a spin is a yield: loom then runs another thread instead of exploring the same
+/// thread spinning forever.
+#[inline]
+pub(crate) fn spin_hint() {
+    loom::thread::yield_now();
+}
+
+/// The loom stand-in for crossbeam-utils' `Backoff`: it reports "completed" at once, so every
+/// waiter goes straight to the (modelled) futex. Spinning only re-checks a condition that the
+/// park path checks anyway, so skipping it loses no interleaving that matters and keeps models small.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff;
+
+impl Backoff {
+    pub(crate) fn new() -> Self {
+        Backoff
+    }
+
+    pub(crate) fn spin(&self) {
+        loom::thread::yield_now();
+    }
+
+    pub(crate) fn snooze(&self) {
+        loom::thread::yield_now();
+    }
+
+    pub(crate) fn is_completed(&self) -> bool {
+        true
+    }
+}

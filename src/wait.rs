@@ -1,0 +1,182 @@
+//! The waiting layer: how every blocking call in the crate waits.
+//!
+//! A [`WaitQueue`] is a place where threads wait for a condition that other threads make true
+//! ("the ring is not empty", "a permit is free"). Waiting is two phases:
+//!
+//! 1. **Spin**: re-check the condition under crossbeam-utils' `Backoff` (a few µs of exponential
+//!    `pause`, then a few `yield`s). A partner that answers within that window costs no syscall.
+//! 2. **Park**: announce the wait, re-check, sleep on a futex word, re-check after every wakeup.
+//!
+//! # The lost-wakeup argument
+//!
+//! The queue has an `epoch` futex word and a `sleepers` count. A waiter does
+//!
+//! ```text
+//! e = epoch.load();  sleepers += 1;  fence(SeqCst);  if condition() { leave }  futex_wait(epoch, e)
+//! ```
+//!
+//! and a notifier, *after* making the condition true, does
+//!
+//! ```text
+//! fence(SeqCst);  if sleepers > 0 { epoch += 1; futex_wake(epoch) }
+//! ```
+//!
+//! The two fences are a Dekker handshake. Both fences are in the single total order of SeqCst
+//! operations; whichever comes second sees the other side's write that precedes the first. So
+//! either the notifier sees `sleepers > 0` (and then bumps the epoch, so the waiter's
+//! `futex_wait(epoch, e)` either returns at once because the word changed or is woken), or the
+//! waiter's re-check sees the condition true and never sleeps. There is no third case: a wakeup
+//! cannot be lost. The fences (not SeqCst loads and stores) are what loom can model exactly, see
+//! DESIGN.md §3; the loom suite checks this protocol through every channel model.
+//!
+//! The uncontended path pays one fence and one load of `sleepers` (a line that is only written
+//! when somebody actually parks) and makes no system call.
+//!
+//! `notify_one` wakes one parked thread. A woken thread always re-checks its condition before
+//! it may give up (even when its deadline has passed), so a wakeup is never swallowed by a
+//! waiter that times out at the same moment.
+//!
+//! # Extending to async
+//!
+//! Async waiters will join the same queue: a future registers its waker in a list behind the
+//! queue and counts itself in `sleepers`, so notifiers keep one check (`sleepers > 0`) on the
+//! fast path and the slow path wakes threads and wakers alike.
+
+use crate::sync::atomic::{AtomicU32, Ordering, fence};
+use crate::sync::{Backoff, Futex};
+use std::time::{Duration, Instant};
+
+/// Threads waiting for one condition (see the module docs for the protocol).
+#[derive(Debug)]
+pub(crate) struct WaitQueue {
+    /// Bumped by every notify that found sleepers; parked threads sleep on it.
+    /// Written only by notifiers, on the slow path.
+    epoch: Futex,
+    /// How many threads are between "announce" and "leave" in [`WaitQueue::wait_until`].
+    /// Written only by waiters, read by every notify.
+    sleepers: AtomicU32,
+}
+
+impl Default for WaitQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WaitQueue {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        WaitQueue { epoch: Futex::new(0), sleepers: AtomicU32::new(0) }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        WaitQueue { epoch: Futex::new(0), sleepers: AtomicU32::new(0) }
+    }
+
+    /// Waits until `poll` returns `Some`, or until `deadline` (if any) passes.
+    ///
+    /// `poll` is called at least once, and once more after the deadline has passed, so a value
+    /// made available just in time is still taken. Returns `None` only on timeout.
+    pub(crate) fn wait_until<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut poll: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        if let Some(ready) = poll() {
+            return Some(ready);
+        }
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            backoff.snooze();
+            if let Some(ready) = poll() {
+                return Some(ready);
+            }
+        }
+        self.park_until(deadline, poll)
+    }
+
+    #[cold]
+    fn park_until<R>(&self, deadline: Option<Instant>, mut poll: impl FnMut() -> Option<R>) -> Option<R> {
+        loop {
+            // ORDERING: Acquire pairs with the Release bump in `wake_slow`: if we read a bumped
+            // epoch, the condition that notifier published is visible to our re-check below.
+            let epoch = self.epoch.load(Ordering::Acquire);
+            // ORDERING: Relaxed; the increment is ordered before the re-check by the fence.
+            self.sleepers.fetch_add(1, Ordering::Relaxed);
+            // ORDERING: the waiter's half of the Dekker handshake (module docs): pairs with
+            // the fence in `notify_*`. Without it the re-check may read a stale condition while
+            // the notifier reads a stale `sleepers == 0`: a lost wakeup (loom finds it).
+            fence(Ordering::SeqCst);
+            if let Some(ready) = poll() {
+                self.leave();
+                return Some(ready);
+            }
+            let in_time = match deadline {
+                None => {
+                    self.epoch.wait(epoch);
+                    true
+                }
+                Some(deadline) => self.epoch.wait_until(epoch, deadline),
+            };
+            self.leave();
+            if let Some(ready) = poll() {
+                return Some(ready);
+            }
+            if !in_time {
+                return None;
+            }
+        }
+    }
+
+    #[inline]
+    fn leave(&self) {
+        // ORDERING: Relaxed; a notifier that still counts us only issues a spare wakeup.
+        self.sleepers.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Wakes one parked waiter, if any. Call it after making the condition true.
+    #[inline]
+    pub(crate) fn notify_one(&self) {
+        if self.has_sleepers() {
+            self.wake_slow(false);
+        }
+    }
+
+    /// Wakes every parked waiter. Call it after making the condition true.
+    #[inline]
+    pub(crate) fn notify_all(&self) {
+        if self.has_sleepers() {
+            self.wake_slow(true);
+        }
+    }
+
+    #[inline]
+    fn has_sleepers(&self) -> bool {
+        // ORDERING: the notifier's half of the Dekker handshake (module docs): orders the
+        // caller's publication of the condition before the `sleepers` load.
+        fence(Ordering::SeqCst);
+        // ORDERING: Relaxed is enough after the fence; see the module docs.
+        self.sleepers.load(Ordering::Relaxed) != 0
+    }
+
+    #[cold]
+    fn wake_slow(&self, all: bool) {
+        // ORDERING: Release pairs with the Acquire epoch load in `park_until`; the bump must
+        // come before the futex wake (the futex contract), which program order gives.
+        self.epoch.fetch_add(1, Ordering::Release);
+        if all {
+            self.epoch.wake_all();
+        } else {
+            self.epoch.wake_one();
+        }
+    }
+}
+
+/// The deadline `timeout` from now, or `None` ("wait forever") when it cannot be represented
+/// (for example `Duration::MAX`): a huge timeout never panics.
+#[inline]
+#[must_use]
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
