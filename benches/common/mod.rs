@@ -1,0 +1,294 @@
+//! The harness shared by the ring and channel benchmarks (DESIGN.md §4).
+//!
+//! Every threaded workload is measured the same way, for every implementation:
+//!
+//! - the queue or channel and all worker threads are created *outside* the timed region;
+//! - the workers and the measuring thread meet at a [`Barrier`]; the clock starts when the
+//!   barrier releases them and stops when the last consumer has been joined;
+//! - producer `p` sends a contiguous slice of the values `1..=messages`; consumer `c` receives
+//!   exactly its quota (the quotas add up to `messages`, so no end-of-stream signal is needed)
+//!   and returns the sum and the sum of squares of what it got; the bench asserts both against
+//!   the closed forms, so a lost or duplicated value panics;
+//! - values go through [`black_box`] on both sides.
+//!
+//! All workload parameters (message counts, thread counts, capacities) live in this file.
+#![allow(dead_code)] // each bench uses a part of the harness
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Capacity of the buffered workloads (spsc, mpsc, mpmc).
+pub const CAP: usize = 1024;
+/// Messages per iteration of the buffered workloads (one iteration is a few ms).
+pub const MESSAGES: u64 = 100_000;
+/// Messages per iteration of the capacity-1 handoff.
+pub const HANDOFF_MESSAGES: u64 = 20_000;
+/// Messages per iteration of the capacity-0 rendezvous.
+pub const RENDEZVOUS_MESSAGES: u64 = 10_000;
+/// Round trips per iteration of the ping-pong.
+pub const ROUND_TRIPS: u64 = 10_000;
+/// Values pushed, then popped, per iteration of the single-threaded `seq` workload; also the
+/// ring's capacity there.
+pub const SEQ_N: usize = 1024;
+/// Busy-retry loops (for the non-blocking ring and `ArrayQueue`): failed attempts that spin
+/// with `spin_loop()` before each further attempt yields the CPU instead.
+pub const SPINS_BEFORE_YIELD: u32 = 32;
+
+/// Criterion settings for all groups; command-line flags (`--measurement-time`, ...) override.
+pub fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+/// One threaded producer/consumer workload.
+#[derive(Clone, Copy, Debug)]
+pub struct Workload {
+    /// Benchmark group name (thread counts and capacity in it).
+    pub name: &'static str,
+    /// Producer threads.
+    pub producers: usize,
+    /// Consumer threads.
+    pub consumers: usize,
+    /// Queue or channel capacity.
+    pub capacity: usize,
+    /// Messages per iteration, over all producers.
+    pub messages: u64,
+}
+
+impl Workload {
+    /// Total worker threads.
+    pub fn threads(&self) -> usize {
+        self.producers + self.consumers
+    }
+}
+
+/// The buffered workloads at capacity [`CAP`]; 4:4 is oversubscribed on a 2-core machine.
+pub const BUFFERED: [Workload; 4] = [
+    Workload { name: "spsc_1p1c_cap1024", producers: 1, consumers: 1, capacity: CAP, messages: MESSAGES },
+    Workload { name: "mpsc_2p1c_cap1024", producers: 2, consumers: 1, capacity: CAP, messages: MESSAGES },
+    Workload { name: "mpmc_2p2c_cap1024", producers: 2, consumers: 2, capacity: CAP, messages: MESSAGES },
+    Workload { name: "mpmc_4p4c_cap1024", producers: 4, consumers: 4, capacity: CAP, messages: MESSAGES },
+];
+
+/// One producer hands values to one consumer through a single slot.
+pub const HANDOFF: Workload = Workload {
+    name: "handoff_1p1c_cap1",
+    producers: 1,
+    consumers: 1,
+    capacity: 1,
+    messages: HANDOFF_MESSAGES,
+};
+
+/// A zero-capacity (rendezvous) channel: every send waits for its receiver.
+pub const RENDEZVOUS: Workload = Workload {
+    name: "rendezvous_1p1c_cap0",
+    producers: 1,
+    consumers: 1,
+    capacity: 0,
+    messages: RENDEZVOUS_MESSAGES,
+};
+
+/// What the harness needs from an implementation: make a queue, clone its ends, move one `u64`.
+///
+/// `send` and `recv` block (or busy-retry, for non-blocking queues) until they succeed.
+pub trait Endpoints: 'static {
+    /// Name used as the benchmark id inside a group.
+    const NAME: &'static str;
+    /// `false` when the receiving end cannot be shared (std `Receiver`).
+    const MULTI_CONSUMER: bool = true;
+    /// The producing end.
+    type Tx: Send;
+    /// The consuming end.
+    type Rx: Send;
+    /// A new queue or channel of `capacity`.
+    fn with_capacity(capacity: usize) -> (Self::Tx, Self::Rx);
+    /// Another producing end of the same queue.
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx;
+    /// Another consuming end of the same queue (only called when `MULTI_CONSUMER`).
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx;
+    /// Sends `value`, waiting for room.
+    fn send(tx: &Self::Tx, value: u64);
+    /// Receives a value, waiting for one.
+    fn recv(rx: &Self::Rx) -> u64;
+}
+
+/// Busy-retries `attempt` until it returns `Ok`: `spin_loop()` for the first
+/// [`SPINS_BEFORE_YIELD`] failures, then `yield_now()` so oversubscribed runs progress.
+#[inline]
+pub fn retry<V, R>(mut value: V, mut attempt: impl FnMut(V) -> Result<R, V>) -> R {
+    let mut failures = 0u32;
+    loop {
+        match attempt(value) {
+            Ok(done) => return done,
+            Err(back) => value = back,
+        }
+        if failures < SPINS_BEFORE_YIELD {
+            failures += 1;
+            std::hint::spin_loop();
+        } else {
+            thread::yield_now();
+        }
+    }
+}
+
+/// Sum and sum of squares (wrapping) of `1..=n`: what the consumers must have received.
+pub fn expected_checksum(n: u64) -> (u64, u64) {
+    let n = u128::from(n);
+    let sum = n * (n + 1) / 2;
+    let squares = n * (n + 1) * (2 * n + 1) / 6;
+    (sum as u64, squares as u64)
+}
+
+/// The `part`-th of `parts` near-equal shares of `total`, as a range of `1..=total`.
+fn share(total: u64, parts: usize, part: usize) -> std::ops::Range<u64> {
+    let (parts, part) = (parts as u64, part as u64);
+    let base = total / parts;
+    let extra = total % parts;
+    let start = part * base + part.min(extra);
+    let len = base + u64::from(part < extra);
+    start + 1..start + 1 + len
+}
+
+/// Runs `workload` once on implementation `E` and returns the time from the barrier's release
+/// to the join of the last consumer. Panics when the checksum is wrong.
+pub fn run_once<E: Endpoints>(workload: &Workload) -> Duration {
+    let Workload { producers, consumers, capacity, messages, .. } = *workload;
+    assert!(consumers == 1 || E::MULTI_CONSUMER, "{} cannot share its receiver", E::NAME);
+    let (tx, rx) = E::with_capacity(capacity);
+    let barrier = Barrier::new(producers + consumers + 1);
+    let barrier = &barrier;
+    thread::scope(|scope| {
+        let mut rx = Some(rx);
+        let consumer_handles: Vec<_> = (0..consumers)
+            .map(|c| {
+                let quota = share(messages, consumers, c).count();
+                let rx = if c + 1 == consumers {
+                    rx.take().expect("the last consumer takes the original end")
+                } else {
+                    E::clone_rx(rx.as_ref().expect("original end still here"))
+                };
+                scope.spawn(move || {
+                    barrier.wait();
+                    let (mut sum, mut squares) = (0u64, 0u64);
+                    for _ in 0..quota {
+                        let value = black_box(E::recv(&rx));
+                        sum = sum.wrapping_add(value);
+                        squares = squares.wrapping_add(value.wrapping_mul(value));
+                    }
+                    (sum, squares)
+                })
+            })
+            .collect();
+        for p in 0..producers {
+            let tx = E::clone_tx(&tx);
+            let values = share(messages, producers, p);
+            scope.spawn(move || {
+                barrier.wait();
+                for value in values {
+                    E::send(&tx, black_box(value));
+                }
+            });
+        }
+        drop(tx);
+        barrier.wait();
+        let start = Instant::now();
+        let received = consumer_handles
+            .into_iter()
+            .map(|h| h.join().expect("consumer panicked"))
+            .fold((0u64, 0u64), |(s, q), (s2, q2)| (s.wrapping_add(s2), q.wrapping_add(q2)));
+        let elapsed = start.elapsed();
+        assert_eq!(
+            received,
+            expected_checksum(messages),
+            "{} lost or duplicated values in {}",
+            E::NAME,
+            workload.name
+        );
+        elapsed
+    })
+}
+
+/// Ping-pong: one thread sends `1..=rounds` on channel A and waits for each echo on channel B
+/// (both capacity 1); the echo thread returns every value it receives. Time from the barrier's
+/// release to the join of the pinging thread; the echoes' checksum is asserted.
+pub fn ping_pong_once<E: Endpoints>(rounds: u64) -> Duration {
+    let (ping_tx, ping_rx) = E::with_capacity(1);
+    let (pong_tx, pong_rx) = E::with_capacity(1);
+    let barrier = Barrier::new(3);
+    let barrier = &barrier;
+    thread::scope(|scope| {
+        scope.spawn(move || {
+            barrier.wait();
+            for _ in 0..rounds {
+                let value = E::recv(&ping_rx);
+                E::send(&pong_tx, value);
+            }
+        });
+        let pinger = scope.spawn(move || {
+            barrier.wait();
+            let (mut sum, mut squares) = (0u64, 0u64);
+            for value in 1..=rounds {
+                E::send(&ping_tx, black_box(value));
+                let echo = black_box(E::recv(&pong_rx));
+                sum = sum.wrapping_add(echo);
+                squares = squares.wrapping_add(echo.wrapping_mul(echo));
+            }
+            (sum, squares)
+        });
+        barrier.wait();
+        let start = Instant::now();
+        let received = pinger.join().expect("pinger panicked");
+        let elapsed = start.elapsed();
+        assert_eq!(received, expected_checksum(rounds), "{} ping-pong lost or changed values", E::NAME);
+        elapsed
+    })
+}
+
+/// A benchmark group for `workload`, with its throughput in messages.
+pub fn group<'a>(c: &'a mut Criterion, prefix: &str, workload: &Workload) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(format!("{prefix}_{}", workload.name));
+    group.throughput(Throughput::Elements(workload.messages));
+    group
+}
+
+/// Adds implementation `E` to `group` for `workload` (skipped when `E` cannot share its
+/// receiver and the workload has several consumers).
+pub fn bench<E: Endpoints>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Workload) {
+    if workload.consumers > 1 && !E::MULTI_CONSUMER {
+        return;
+    }
+    group.bench_function(E::NAME, |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_once::<E>(workload)).sum())
+    });
+}
+
+/// Adds implementation `E`'s ping-pong to `group` (throughput: round trips).
+pub fn bench_ping_pong<E: Endpoints>(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group.bench_function(E::NAME, |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| ping_pong_once::<E>(ROUND_TRIPS)).sum())
+    });
+}
+
+/// Prints the machine's parallelism and the workloads (to stderr, so `--list` stays clean).
+pub fn print_setup(workloads: &[Workload]) {
+    let cores = thread::available_parallelism().map_or(0, usize::from);
+    eprintln!("available parallelism: {cores}");
+    for w in workloads {
+        eprintln!(
+            "  {}: {} producer(s) + {} consumer(s) = {} threads{}, capacity {}, {} messages/iteration",
+            w.name,
+            w.producers,
+            w.consumers,
+            w.threads(),
+            if w.threads() > cores { " (oversubscribed)" } else { "" },
+            w.capacity,
+            w.messages
+        );
+    }
+}
