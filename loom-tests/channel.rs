@@ -1,1 +1,216 @@
-//! loom models: channel (to be written).
+//! loom models of the bounded channel (`src/channel/`) and, through it, of the waiting layer
+//! (`src/wait.rs`): a lost wakeup shows up as a loom deadlock.
+
+use crate::common::{Counted, drop_counter, drops};
+use loom::thread;
+use ringfence::channel::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError, bounded};
+use std::time::Duration;
+
+// Under loom a timed wait "times out" exactly when the thread would sleep (see the facade's
+// futex model), so any timeout value explores the same interleavings.
+const SOON: Duration = Duration::from_millis(1);
+
+#[test]
+fn receiver_blocked_while_last_sender_drops() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            drop(tx);
+        });
+        assert_eq!(rx.recv(), Ok(1), "buffered values are drained first");
+        assert!(rx.recv().is_err(), "then the receiver learns of the disconnection");
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn sender_blocked_while_last_receiver_drops() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(1);
+        tx.send(Counted::new(0, &counter)).unwrap();
+        let c = counter.clone();
+        let sender = thread::spawn(move || tx.send(Counted::new(1, &c)).map_err(|e| e.into_inner().id));
+        drop(rx);
+        assert_eq!(sender.join().unwrap(), Err(1), "the blocked sender gets its value back");
+        assert_eq!(drops(&counter), 2, "the buffered value and the returned one, once each");
+    });
+}
+
+#[test]
+fn send_racing_receiver_drop_loses_nothing() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(1);
+        let c = counter.clone();
+        let sender = thread::spawn(move || tx.send(Counted::new(1, &c)).is_ok());
+        drop(rx);
+        let _sent = sender.join().unwrap();
+        // Sent or handed back, the value is dropped exactly once by now (the channel is gone).
+        assert_eq!(drops(&counter), 1);
+    });
+}
+
+#[test]
+fn capacity_one_both_sides_blocking_alternately() {
+    // The lost-wakeup hunt: with one slot, each side must wake the other every time.
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(rx.recv(), Ok(2));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn blocked_sender_woken_by_recv() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        tx.send(0).unwrap();
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        assert_eq!(rx.recv(), Ok(0));
+        assert_eq!(rx.recv(), Ok(1));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn two_receivers_one_value_then_disconnect() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let rx2 = rx.clone();
+        let other = thread::spawn(move || rx2.recv().ok());
+        tx.send(5).unwrap();
+        drop(tx);
+        let mine = rx.recv().ok();
+        let theirs = other.join().unwrap();
+        let mut got: Vec<i32> = mine.into_iter().chain(theirs).collect();
+        got.sort_unstable();
+        assert_eq!(got, [5], "exactly one receiver gets the value, the other is woken");
+    });
+}
+
+#[test]
+fn recv_timeout_racing_send_keeps_the_value() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        let first = rx.recv_timeout(SOON);
+        sender.join().unwrap();
+        match first {
+            Ok(v) => assert_eq!(v, 1),
+            Err(RecvTimeoutError::Timeout) => assert_eq!(rx.try_recv(), Ok(1), "still in the channel"),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    });
+}
+
+#[test]
+fn send_timeout_racing_recv_keeps_the_value() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        tx.send(0).unwrap();
+        let receiver = thread::spawn(move || {
+            let first = rx.recv().unwrap();
+            (first, rx)
+        });
+        let sent = tx.send_timeout(1, SOON);
+        let (first, rx) = receiver.join().unwrap();
+        assert_eq!(first, 0);
+        match sent {
+            Ok(()) => assert_eq!(rx.try_recv(), Ok(1)),
+            Err(SendTimeoutError::Timeout(v)) => {
+                assert_eq!(v, 1);
+                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    });
+}
+
+#[test]
+fn rendezvous_send_completes_when_received() {
+    loom::model(|| {
+        let (tx, rx) = bounded(0);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(rx.recv(), Ok(2));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn rendezvous_send_timeout_racing_recv_timeout() {
+    // The owner's retract and the receiver's take race on one CAS: exactly one wins.
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(0);
+        let c = counter.clone();
+        let sender = thread::spawn(move || match tx.send_timeout(Counted::new(1, &c), SOON) {
+            Ok(()) => true,
+            Err(SendTimeoutError::Timeout(v)) => {
+                assert_eq!(v.id, 1);
+                false
+            }
+            Err(SendTimeoutError::Disconnected(_)) => panic!("the receiver is alive"),
+        });
+        let received = rx.recv_timeout(SOON);
+        let sent = sender.join().unwrap();
+        assert_eq!(sent, received.is_ok(), "a send succeeds exactly when the value was received");
+        drop(received);
+        assert_eq!(drops(&counter), 1);
+    });
+}
+
+#[test]
+fn rendezvous_try_send_never_strands_a_value() {
+    // try_send hands over only while a receiver waits; the receiver may give up at any moment.
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(0);
+        let receiver = thread::spawn(move || rx.recv_timeout(SOON).ok().map(|v: Counted| v.id));
+        let sent = match tx.try_send(Counted::new(1, &counter)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => false,
+            Err(TrySendError::Disconnected(_)) => false,
+        };
+        let received = receiver.join().unwrap();
+        assert_eq!(sent, received == Some(1));
+        assert_eq!(drops(&counter), 1);
+    });
+}
+
+#[test]
+fn rendezvous_sender_blocked_while_receiver_drops() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<i32>(0);
+        let sender = thread::spawn(move || tx.send(1));
+        drop(rx);
+        assert_eq!(sender.join().unwrap().map_err(|e| e.into_inner()), Err(1));
+    });
+}
+
+#[test]
+fn every_senders_last_value_is_drained_before_disconnected() {
+    // Two senders each send and drop; the receiver that sees "disconnected" must have seen
+    // both values (the sender count's AcqRel chain publishes the first sender's push).
+    loom::model(|| {
+        let (tx, rx) = bounded(2);
+        let tx2 = tx.clone();
+        let other = thread::spawn(move || tx2.send(2).unwrap());
+        tx.send(1).unwrap();
+        drop(tx);
+        let mut got: Vec<i32> = rx.iter().collect();
+        other.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}

@@ -5,6 +5,7 @@
 #![cfg(loom)]
 
 mod channel;
+mod common;
 mod oneshot;
 mod rate;
 mod ring;

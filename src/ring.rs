@@ -11,7 +11,10 @@
 //! # Positions and stamps
 //!
 //! `head` and `tail` are *positions*: `lap + index`, where `index < capacity` sits in the low
-//! bits and `lap` is a multiple of `one_lap` (the smallest power of two above `capacity`).
+//! bits and `lap` is a multiple of `one_lap`. Above the index bits sits one *mark bit*
+//! (`mark_bit`, the smallest power of two above `capacity`; `one_lap = 2 * mark_bit`), set only
+//! in `tail` and only by the crate-internal `close` that the channel uses for disconnection:
+//! once it is set, every push fails, atomically with respect to the CAS that claims a position.
 //! Advancing a position from the last index goes to index 0 of the next lap. Positions wrap
 //! around `usize`; a thread would have to sleep through `usize::MAX / one_lap` laps (at least
 //! 65 536, see [`MAX_CAPACITY`]) between its load and its CAS to be fooled.
@@ -22,8 +25,8 @@
 //! |---|---|---|
 //! | `== tail` | empty, ready for the producer of position `tail` | the producer whose CAS moves `tail` past it |
 //! | `== head + 1` | full, written at position `head` | the consumer whose CAS moves `head` past it |
-//! | `== tail + 1 - one_lap` | still full from the previous lap | nobody: the ring may be full |
-//! | `== head` | not yet written for this lap | nobody: the ring may be empty |
+//! | `== tail + 1 - one_lap` | still full from the previous lap | nobody: `try_push` reports full |
+//! | `== head` | not yet written for this lap | nobody: `try_pop` reports empty |
 //!
 //! A producer claims position `tail` with a CAS, writes the value, then stores
 //! `stamp = tail + 1` (Release). A consumer claims position `head` with a CAS, reads the value,
@@ -31,14 +34,16 @@
 //!
 //! # Guarantees
 //!
-//! - Lock-free: a stalled thread never blocks the others' progress on *other* slots. A thread
-//!   preempted between its CAS and its stamp store holds that one slot: until it resumes, a
-//!   consumer that reaches the slot waits for it (and `try_pop` may report empty) and a producer
-//!   a lap later likewise (and `try_push` may report full).
-//! - **Not promised**: `try_push` may return the value as full while a pop that has already
-//!   claimed the oldest slot is still reading it; `try_pop` may return `None` while a push that
-//!   has claimed a slot is still writing it. Each report is consistent with happens-before: a pop
-//!   (push) that *happens before* the call is always seen. The loom suite checks both sides.
+//! - Lock-free, and `try_push`/`try_pop` never wait for another thread: they only retry a CAS
+//!   that another thread won. A thread preempted between its CAS and its stamp store holds that
+//!   one slot until it resumes.
+//! - **Not promised**: `try_push` returns the value as full while a pop that has already claimed
+//!   the oldest slot is still reading it; `try_pop` returns `None` while the push that claimed
+//!   the oldest position is still writing it (even if younger pushes have finished). Each
+//!   report is consistent with happens-before: a pop (push) that *happens before* the call is
+//!   always seen. The loom suite checks both sides. (crossbeam's `ArrayQueue` spins in these
+//!   cases instead; not spinning keeps the calls wait-free of other threads, and the channel's
+//!   waiting layer does the waiting.)
 //! - FIFO per producer: values pushed by one thread are popped in push order.
 //! - Nothing lost or duplicated: every pushed value is popped exactly once or dropped exactly
 //!   once with the ring. No allocation after [`Ring::new`].
@@ -49,10 +54,10 @@ use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::mem::MaybeUninit;
 
-/// The largest capacity a [`Ring`] accepts: `2^(usize::BITS - 16) - 1`.
+/// The largest capacity a [`Ring`] accepts: `2^(usize::BITS - 17) - 1`.
 ///
 /// The bound keeps at least 65 536 laps in the position encoding (see the module docs).
-pub const MAX_CAPACITY: usize = (1 << (usize::BITS - 16)) - 1;
+pub const MAX_CAPACITY: usize = (1 << (usize::BITS - 17)) - 1;
 
 /// Why a [`Ring`] (or a channel built on one) could not be created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,8 +116,16 @@ pub struct Ring<T> {
     /// The next position to push. Padded: producers hammer it, consumers rarely read it.
     tail: CachePadded<AtomicUsize>,
     slots: Box<[Slot<T>]>,
-    /// The smallest power of two above the capacity: adding it to a position moves one lap on.
+    /// The smallest power of two above the capacity; set in `tail` once the ring is closed.
+    mark_bit: usize,
+    /// `2 * mark_bit`: adding it to a position moves one lap on.
     one_lap: usize,
+}
+
+/// Why a crate-internal push failed; the value is inside.
+pub(crate) enum PushError<T> {
+    Full(T),
+    Closed(T),
 }
 
 // SAFETY: a `Ring<T>` owns its values; moving it to another thread moves them, which needs
@@ -172,7 +185,7 @@ impl<T> Ring<T> {
         if capacity > max {
             return Err(CapacityError::TooLarge { requested: capacity, max });
         }
-        let one_lap = (capacity + 1).next_power_of_two();
+        let mark_bit = (capacity + 1).next_power_of_two();
         // Slot `i` starts empty for position `i` of lap 0.
         let slots = (0..capacity)
             .map(|i| Slot { stamp: AtomicUsize::new(i), value: UnsafeCell::new(MaybeUninit::uninit()) })
@@ -181,14 +194,15 @@ impl<T> Ring<T> {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
             slots,
-            one_lap,
+            mark_bit,
+            one_lap: mark_bit * 2,
         })
     }
 
     /// The position after `position`: the next index, or index 0 of the next lap.
     #[inline]
     fn advance(&self, position: usize) -> usize {
-        let index = position & (self.one_lap - 1);
+        let index = position & (self.mark_bit - 1);
         if index + 1 < self.slots.len() {
             position.wrapping_add(1)
         } else {
@@ -200,13 +214,13 @@ impl<T> Ring<T> {
     fn slot(&self, position: usize) -> &Slot<T> {
         // The index bits of a position are always below the capacity (see `advance`), so the
         // bounds check never fails; it stays as a cheap guard.
-        &self.slots[position & (self.one_lap - 1)]
+        &self.slots[position & (self.mark_bit - 1)]
     }
 
     /// Pushes `value` if there is room; otherwise hands it back as `Err(value)`.
     ///
-    /// Never blocks. May report full while a concurrent pop is still reading the oldest slot
-    /// (see the module docs).
+    /// Never blocks or waits for another thread. Reports full while a concurrent pop is still
+    /// reading the oldest slot (see the module docs).
     ///
     /// # Examples
     ///
@@ -217,7 +231,24 @@ impl<T> Ring<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), T> {
-        self.push_or_else(value, |value, _, _, _| Err(value))
+        self.push(value).map_err(|(PushError::Full(value) | PushError::Closed(value))| value)
+    }
+
+    /// [`Ring::try_push`] that tells "full" from "closed" (crate-internal: the channel's send).
+    #[inline]
+    pub(crate) fn push(&self, value: T) -> Result<(), PushError<T>> {
+        self.push_or_else(value, |value, _, _, _| Err(PushError::Full(value)))
+    }
+
+    /// Closes the ring for pushes: every later push fails with [`PushError::Closed`], and a
+    /// push either claimed its position before the close or fails. Pops go on as before.
+    /// Returns `true` for the call that closed it. Never mixed with `force_push` (the channel
+    /// does not use it), whose plain tail store could otherwise clear the mark.
+    pub(crate) fn close(&self) -> bool {
+        // ORDERING: Relaxed: the RMW on `tail` is ordered with every push's CAS by the
+        // modification order of `tail` alone; publishing "disconnected" to waiters is the
+        // channel's job (its flag and the waiting layer's fences).
+        self.tail.fetch_or(self.mark_bit, Ordering::Relaxed) & self.mark_bit == 0
     }
 
     /// Pushes `value`, overwriting the oldest value when the ring is full and returning it.
@@ -235,8 +266,9 @@ impl<T> Ring<T> {
     /// ```
     pub fn force_push(&self, value: T) -> Option<T> {
         let pushed = self.push_or_else(value, |value, tail, new_tail, slot| {
-            // The ring is full: the oldest value sits at position `tail - one_lap`, in the
-            // very slot we want. Claim it as a consumer would, by moving `head` past it.
+            // The slot still holds the previous lap's value, at position `tail - one_lap`: the
+            // oldest one. Claim it as a consumer would, by moving `head` past it. (If a consumer
+            // has already claimed it, the CAS fails and we retry: it is about to free the slot.)
             let head = tail.wrapping_sub(self.one_lap);
             let new_head = new_tail.wrapping_sub(self.one_lap);
             // ORDERING: Relaxed, as in `try_pop`: the CAS only decides who owns the slot. The
@@ -259,22 +291,29 @@ impl<T> Ring<T> {
             // ORDERING: Release publishes the new value to the consumer that pops position
             // `tail` (its Acquire stamp load).
             slot.stamp.store(tail.wrapping_add(1), Ordering::Release);
-            Err(old)
+            Err(PushError::Full(old))
         });
-        pushed.err()
+        match pushed {
+            Ok(()) => None,
+            Err(PushError::Full(old) | PushError::Closed(old)) => Some(old),
+        }
     }
 
-    /// The shared push loop; `on_full(value, tail, new_tail, slot)` decides what a full ring
-    /// means: `Err(x)` ends the push with `Err(x)`, `Ok(value)` retries with the value.
+    /// The shared push loop; `on_occupied(value, tail, new_tail, slot)` decides what to do when
+    /// the slot at `tail` still holds the previous lap's value: `Err(e)` ends the push with
+    /// `Err(e)`, `Ok(value)` retries with the value.
     #[inline]
-    fn push_or_else<F>(&self, mut value: T, on_full: F) -> Result<(), T>
+    fn push_or_else<F>(&self, mut value: T, on_occupied: F) -> Result<(), PushError<T>>
     where
-        F: Fn(T, usize, usize, &Slot<T>) -> Result<T, T>,
+        F: Fn(T, usize, usize, &Slot<T>) -> Result<T, PushError<T>>,
     {
         let backoff = Backoff::new();
         // ORDERING: Relaxed; a stale tail is caught by the stamp check below.
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
+            if tail & self.mark_bit != 0 {
+                return Err(PushError::Closed(value));
+            }
             let new_tail = self.advance(tail);
             let slot = self.slot(tail);
             // ORDERING: Acquire pairs with the consumer's Release stamp store: the previous
@@ -301,17 +340,10 @@ impl<T> Ring<T> {
                     }
                 }
             } else if stamp.wrapping_add(self.one_lap) == tail.wrapping_add(1) {
-                // The slot still holds the value from the previous lap: full, unless a
-                // consumer has already claimed it.
-                // ORDERING: Relaxed; a stale head can only make us report full while a pop
-                // is in flight, which the docs allow.
-                let head = self.head.load(Ordering::Relaxed);
-                if head.wrapping_add(self.one_lap) == tail {
-                    value = on_full(value, tail, new_tail, slot)?;
-                    backoff.spin();
-                } else {
-                    backoff.snooze();
-                }
+                // The slot still holds the value from the previous lap: the ring is full, or a
+                // pop of that value is in flight (module docs: reported as full).
+                value = on_occupied(value, tail, new_tail, slot)?;
+                backoff.spin();
                 // ORDERING: Relaxed, as above.
                 tail = self.tail.load(Ordering::Relaxed);
             } else {
@@ -325,8 +357,8 @@ impl<T> Ring<T> {
 
     /// Pops the oldest value, or returns `None` when the ring is empty.
     ///
-    /// Never blocks. May report empty while a concurrent push is still writing the next slot
-    /// (see the module docs).
+    /// Never blocks or waits for another thread. Reports empty while the push that claimed the
+    /// oldest position is still writing it (see the module docs).
     ///
     /// # Examples
     ///
@@ -367,16 +399,10 @@ impl<T> Ring<T> {
                     }
                 }
             } else if stamp == head {
-                // Not written for this lap yet: empty, unless a producer has claimed it.
-                // ORDERING: Relaxed; a stale tail can only make us report empty while a
-                // push is in flight, which the docs allow.
-                let tail = self.tail.load(Ordering::Relaxed);
-                if tail == head {
-                    return None;
-                }
-                backoff.snooze();
-                // ORDERING: Relaxed, as above.
-                head = self.head.load(Ordering::Relaxed);
+                // Not written for this lap yet: empty, or the push that claimed `head` is
+                // still writing (module docs: reported as empty). A stale `head` cannot get
+                // here: its slot would carry a later stamp.
+                return None;
             } else {
                 // Another consumer took `head` and moved on: our head is stale.
                 backoff.snooze();
@@ -407,7 +433,8 @@ impl<T> Ring<T> {
             let tail = self.tail.load(Ordering::SeqCst);
             let head = self.head.load(Ordering::SeqCst);
             if self.tail.load(Ordering::SeqCst) == tail {
-                let index = |p: usize| p & (self.one_lap - 1);
+                let tail = tail & !self.mark_bit;
+                let index = |p: usize| p & (self.mark_bit - 1);
                 let (hix, tix) = (index(head), index(tail));
                 return if hix < tix {
                     tix - hix

@@ -7,12 +7,16 @@
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::rendezvous::Rendezvous;
-use crate::ring::{CapacityError, Ring};
+use crate::ring::{CapacityError, PushError, Ring};
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::wait::WaitQueue;
 use std::time::Instant;
 
 /// Where the values live.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per channel, inside its Arc; boxing the ring would add a pointer chase to every operation"
+)]
 pub(crate) enum Flavor<T> {
     /// `bounded(n)` with `n >= 1`: the lock-free ring.
     Buffered(Ring<T>),
@@ -72,21 +76,25 @@ impl<T> Chan<T> {
 
     /// Drops one sender; the last one disconnects the channel.
     pub(crate) fn remove_sender(&self) {
-        // ORDERING: Relaxed: the disconnect that follows publishes with its own Release; the
-        // RMW chain on `senders` already makes exactly one thread see 1.
-        if self.senders.fetch_sub(1, Ordering::Relaxed) == 1 {
+        // ORDERING: AcqRel, as in `Arc::drop`: every sender's Release decrement (after its
+        // last push) is acquired by the last one, whose Release `disconnect` then publishes all
+        // those pushes to a receiver that sees the flag. With Relaxed, a receiver could see
+        // "disconnected" and miss another sender's last value.
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.disconnect();
         }
     }
 
     /// Drops one receiver; the last one disconnects the channel and drops what is buffered.
     pub(crate) fn remove_receiver(&self) {
-        // ORDERING: Relaxed, as in `remove_sender`.
-        if self.receivers.fetch_sub(1, Ordering::Relaxed) == 1 {
+        // ORDERING: AcqRel, as in `remove_sender`.
+        if self.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.disconnect();
             // Nobody can receive any more: drop the buffered values now rather than when the
-            // last sender goes. A send racing this may still leave a value in the ring; it is
-            // dropped with the channel, exactly once.
+            // last sender goes. The ring is closed, so no push starts after this; one that
+            // claimed its slot before the close and is still writing is not drained here
+            // (`try_pop` reports empty at an in-flight slot) and is dropped with the channel.
+            // Either way each value is dropped exactly once.
             if let Flavor::Buffered(ring) = &self.flavor {
                 while ring.try_pop().is_some() {}
             }
@@ -97,6 +105,10 @@ impl<T> Chan<T> {
     fn disconnect(&self) {
         // ORDERING: Release pairs with the Acquire load in `is_disconnected` (see there).
         if !self.disconnected.swap(true, Ordering::Release) {
+            if let Flavor::Buffered(ring) = &self.flavor {
+                // Senders learn it from the push itself, atomically with claiming a slot.
+                ring.close();
+            }
             self.recv_wait.notify_all();
             self.send_wait.notify_all();
             if let Flavor::Rendezvous(slot) = &self.flavor {
@@ -107,18 +119,14 @@ impl<T> Chan<T> {
 
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match &self.flavor {
-            Flavor::Buffered(ring) => {
-                if self.is_disconnected() {
-                    return Err(TrySendError::Disconnected(value));
+            Flavor::Buffered(ring) => match ring.push(value) {
+                Ok(()) => {
+                    self.recv_wait.notify_one();
+                    Ok(())
                 }
-                match ring.try_push(value) {
-                    Ok(()) => {
-                        self.recv_wait.notify_one();
-                        Ok(())
-                    }
-                    Err(value) => Err(TrySendError::Full(value)),
-                }
-            }
+                Err(PushError::Full(value)) => Err(TrySendError::Full(value)),
+                Err(PushError::Closed(value)) => Err(TrySendError::Disconnected(value)),
+            },
             Flavor::Rendezvous(slot) => slot.try_send(self, value),
         }
     }
@@ -174,10 +182,6 @@ impl<T> Chan<T> {
         if let Flavor::Rendezvous(slot) = &self.flavor {
             return slot.recv(self, deadline);
         }
-        self.recv_buffered(deadline)
-    }
-
-    pub(super) fn recv_buffered(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let outcome = self.recv_wait.wait_until(deadline, || match self.try_recv() {
             Ok(value) => Some(Ok(value)),
             Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),

@@ -150,7 +150,10 @@ impl<T> Rendezvous<T> {
             }
         });
         let give_up = match outcome {
-            Some(None) => return Ok(self.release_after_taken(chan)),
+            Some(None) => {
+                self.release_after_taken(chan);
+                return Ok(());
+            }
             Some(Some(reason)) => reason,
             None => GiveUp::Timeout,
         };
