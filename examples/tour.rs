@@ -1,0 +1,105 @@
+//! A short tour of ringfence: `cargo run --release --example tour`.
+//!
+//! Each section shows one primitive or pattern and checks its own result, so the tour doubles
+//! as a smoke test. It grows with each feature.
+
+use ringfence::channel::{self, RecvTimeoutError, TrySendError};
+use ringfence::ring::Ring;
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn main() {
+    ring_basics();
+    producer_consumer();
+    backpressure_and_timeouts();
+    rendezvous();
+    println!("\ntour finished: every section checked its result");
+}
+
+/// The lock-free ring: non-blocking push/pop, full reported with the value handed back.
+fn ring_basics() {
+    println!("== ring: lock-free bounded MPMC queue");
+    let ring = Ring::new(3);
+    for word in ["alpha", "beta", "gamma"] {
+        ring.try_push(word).unwrap();
+    }
+    assert_eq!(ring.try_push("delta"), Err("delta"));
+    println!("   full at capacity {}: 'delta' came back to the caller", ring.capacity());
+    assert_eq!(ring.force_push("delta"), Some("alpha"));
+    println!("   force_push overwrote the oldest value ('alpha')");
+    let rest: Vec<_> = std::iter::from_fn(|| ring.try_pop()).collect();
+    assert_eq!(rest, ["beta", "gamma", "delta"]);
+    println!("   popped in order: {rest:?}");
+}
+
+/// Producer-consumer: several producers, several consumers, end of stream by disconnection.
+fn producer_consumer() {
+    println!("== channel: producer-consumer, 2 producers x 2 consumers");
+    const PER_PRODUCER: u64 = 250_000;
+    let (tx, rx) = channel::bounded(1024);
+    let start = Instant::now();
+    let producers: Vec<_> = (0..2)
+        .map(|p| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                for i in 0..PER_PRODUCER {
+                    tx.send(p * PER_PRODUCER + i).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx); // the channel disconnects once both producers finish
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let rx = rx.clone();
+            thread::spawn(move || rx.iter().fold((0u64, 0u64), |(n, sum), v| (n + 1, sum + v)))
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    let (count, sum) =
+        consumers.into_iter().map(|c| c.join().unwrap()).fold((0, 0), |(n, s), (cn, cs)| (n + cn, s + cs));
+    let total = 2 * PER_PRODUCER;
+    assert_eq!(count, total);
+    assert_eq!(sum, total * (total - 1) / 2, "every value exactly once");
+    let elapsed = start.elapsed();
+    println!(
+        "   {count} values, checksum ok, {:.1} ns per value ({:?})",
+        elapsed.as_nanos() as f64 / count as f64,
+        elapsed
+    );
+}
+
+/// A full channel pushes back; timeouts never lose the value.
+fn backpressure_and_timeouts() {
+    println!("== channel: backpressure and timeouts");
+    let (tx, rx) = channel::bounded(1);
+    tx.send("first").unwrap();
+    match tx.try_send("second") {
+        Err(TrySendError::Full(v)) => println!("   try_send on a full channel handed back {v:?}"),
+        other => panic!("expected Full, got {other:?}"),
+    }
+    let err = tx.send_timeout("second", Duration::from_millis(10)).unwrap_err();
+    println!("   send_timeout: {err} (value {:?} returned)", err.into_inner());
+    assert_eq!(rx.recv(), Ok("first"));
+    assert_eq!(rx.recv_timeout(Duration::from_millis(10)), Err(RecvTimeoutError::Timeout));
+    drop(tx);
+    assert_eq!(rx.recv_timeout(Duration::MAX), Err(RecvTimeoutError::Disconnected));
+    println!("   recv_timeout(Duration::MAX) after the sender left: disconnected, no panic");
+}
+
+/// bounded(0): a send completes only when a receiver has taken the value.
+fn rendezvous() {
+    println!("== channel: rendezvous (capacity 0)");
+    let (tx, rx) = channel::bounded(0);
+    let receiver = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        rx.recv().unwrap()
+    });
+    let start = Instant::now();
+    tx.send(42).unwrap();
+    let waited = start.elapsed();
+    assert_eq!(receiver.join().unwrap(), 42);
+    println!("   send returned once the receiver took the value (waited {waited:?})");
+}
