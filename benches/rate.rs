@@ -1,1 +1,241 @@
-fn main() {}
+//! Criterion benchmarks: `ringfence::rate::TokenBucket` (and `SlidingWindow`) against governor's
+//! direct rate limiter and a `Mutex`-guarded token bucket, in the same groups.
+//!
+//! Workloads:
+//! - `allow`: a quota so large every check is granted (the one-CAS path);
+//! - `deny`: a drained bucket that refills once an hour (the read-only path);
+//!
+//! each on 1, 2 and 4 threads (threads are spawned and parked on a `Barrier` before the timer
+//! starts, via `iter_custom`), with the real clock (ringfence: `std::time::Instant`; governor:
+//! its default, `quanta`) and with a manual clock (ringfence `ManualClock`, governor
+//! `FakeRelativeClock`) to separate the cost of reading the clock. The manual clocks are
+//! advanced by one second every 2^16 checks on the allow path, so the burst never runs out.
+//!
+//! `cargo bench --bench rate` (add `-- --test` for one quick pass).
+
+use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
+use governor::clock::FakeRelativeClock;
+use governor::{Quota as GQuota, RateLimiter};
+use ringfence::rate::{ManualClock, MonotonicClock, Quota, SlidingWindow, TokenBucket};
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Something that answers "may I?" and can be told that time moved (manual clocks only).
+trait Limiter: Send + Sync + 'static {
+    fn check(&self) -> bool;
+    fn tick(&self) {}
+}
+
+impl Limiter for TokenBucket {
+    #[inline]
+    fn check(&self) -> bool {
+        self.try_acquire(1).is_ok()
+    }
+}
+
+struct ManualBucket(TokenBucket<ManualClock>);
+
+impl Limiter for ManualBucket {
+    #[inline]
+    fn check(&self) -> bool {
+        self.0.try_acquire(1).is_ok()
+    }
+    fn tick(&self) {
+        self.0.clock().advance(Duration::from_secs(1));
+    }
+}
+
+impl Limiter for SlidingWindow {
+    #[inline]
+    fn check(&self) -> bool {
+        self.try_acquire().is_ok()
+    }
+}
+
+type Governor = governor::DefaultDirectRateLimiter;
+
+impl Limiter for Governor {
+    #[inline]
+    fn check(&self) -> bool {
+        RateLimiter::check(self).is_ok()
+    }
+}
+
+struct GovernorFake(
+    RateLimiter<
+        governor::state::NotKeyed,
+        governor::state::InMemoryState,
+        FakeRelativeClock,
+        governor::middleware::NoOpMiddleware<governor::nanos::Nanos>,
+    >,
+    FakeRelativeClock,
+);
+
+impl Limiter for GovernorFake {
+    #[inline]
+    fn check(&self) -> bool {
+        self.0.check().is_ok()
+    }
+    fn tick(&self) {
+        self.1.advance(Duration::from_secs(1));
+    }
+}
+
+/// The naive baseline: a token count and a timestamp behind a mutex.
+struct MutexBucket {
+    state: Mutex<(f64, Instant)>,
+    per_sec: f64,
+    burst: f64,
+}
+
+impl MutexBucket {
+    fn new(per_sec: f64, burst: f64, full: bool) -> Self {
+        MutexBucket { state: Mutex::new((if full { burst } else { 0.0 }, Instant::now())), per_sec, burst }
+    }
+}
+
+impl Limiter for MutexBucket {
+    #[inline]
+    fn check(&self) -> bool {
+        let mut s = self.state.lock().unwrap();
+        let now = Instant::now();
+        s.0 = (s.0 + now.duration_since(s.1).as_secs_f64() * self.per_sec).min(self.burst);
+        s.1 = now;
+        if s.0 >= 1.0 {
+            s.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+const BIG: u32 = u32::MAX;
+const ONE: NonZeroU32 = NonZeroU32::MIN;
+
+fn big_governor() -> Governor {
+    RateLimiter::direct(GQuota::per_second(NonZeroU32::MAX).allow_burst(NonZeroU32::MAX))
+}
+
+fn tiny_governor() -> Governor {
+    let limiter = RateLimiter::direct(GQuota::per_hour(ONE).allow_burst(ONE));
+    let _ = limiter.check();
+    limiter
+}
+
+fn governor_fake(quota: GQuota, drain: bool) -> GovernorFake {
+    let clock = FakeRelativeClock::default();
+    let limiter = RateLimiter::direct_with_clock(quota, clock.clone());
+    if drain {
+        let _ = limiter.check();
+    }
+    GovernorFake(limiter, clock)
+}
+
+fn manual_bucket(quota: Quota, drain: bool) -> ManualBucket {
+    let bucket = TokenBucket::with_clock(quota, ManualClock::new());
+    if drain {
+        let _ = bucket.try_acquire(1);
+    }
+    ManualBucket(bucket)
+}
+
+/// `iters` checks split over `threads` threads; the timer runs from the barrier to the last
+/// join. Returns the elapsed time; asserts the expected outcome of every check.
+fn run<L: Limiter>(limiter: &Arc<L>, threads: usize, iters: u64, expect: bool) -> Duration {
+    let per_thread = iters.div_ceil(threads as u64);
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (limiter, barrier) = (limiter.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                let mut matched = 0u64;
+                for i in 0..per_thread {
+                    if i & 0xFFFF == 0xFFFF {
+                        limiter.tick();
+                    }
+                    matched += u64::from(black_box(limiter.check()) == expect);
+                }
+                matched
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let matched: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let elapsed = start.elapsed();
+    assert_eq!(matched, per_thread * threads as u64, "every check should be {expect}");
+    elapsed
+}
+
+fn bench<L: Limiter>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    threads: usize,
+    expect: bool,
+    make: impl Fn() -> L,
+) {
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let limiter = Arc::new(make());
+            run(&limiter, threads, iters, expect)
+        })
+    });
+}
+
+fn allow(c: &mut Criterion) {
+    let big = Quota::new(BIG, Duration::from_secs(1), BIG).unwrap();
+    for threads in [1, 2, 4] {
+        let mut group = c.benchmark_group(format!("rate_allow_{threads}t"));
+        group.throughput(Throughput::Elements(1));
+        bench(&mut group, "ringfence_real_clock", threads, true, || {
+            TokenBucket::with_clock(big, MonotonicClock::new())
+        });
+        bench(&mut group, "governor_real_clock", threads, true, big_governor);
+        bench(&mut group, "ringfence_manual_clock", threads, true, || manual_bucket(big, false));
+        bench(&mut group, "governor_fake_clock", threads, true, || {
+            governor_fake(GQuota::per_second(NonZeroU32::MAX).allow_burst(NonZeroU32::MAX), false)
+        });
+        bench(&mut group, "mutex_bucket", threads, true, || MutexBucket::new(1e12, 1e12, true));
+        bench(&mut group, "ringfence_window", threads, true, || {
+            SlidingWindow::new(1 << 16, Duration::from_nanos(1))
+        });
+        group.finish();
+    }
+}
+
+fn deny(c: &mut Criterion) {
+    let tiny = Quota::new(1, Duration::from_secs(3600), 1).unwrap();
+    for threads in [1, 2, 4] {
+        let mut group = c.benchmark_group(format!("rate_deny_{threads}t"));
+        group.throughput(Throughput::Elements(1));
+        bench(&mut group, "ringfence_real_clock", threads, false, || {
+            let bucket = TokenBucket::with_clock(tiny, MonotonicClock::new());
+            let _ = bucket.try_acquire(1);
+            bucket
+        });
+        bench(&mut group, "governor_real_clock", threads, false, tiny_governor);
+        bench(&mut group, "ringfence_manual_clock", threads, false, || manual_bucket(tiny, true));
+        bench(&mut group, "governor_fake_clock", threads, false, || {
+            governor_fake(GQuota::per_hour(ONE).allow_burst(ONE), true)
+        });
+        bench(&mut group, "mutex_bucket", threads, false, || MutexBucket::new(1.0 / 3600.0, 1.0, false));
+        bench(&mut group, "ringfence_window", threads, false, || {
+            let window = SlidingWindow::new(1, Duration::from_secs(3600));
+            let _ = window.try_acquire();
+            window
+        });
+        group.finish();
+    }
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    allow(&mut criterion);
+    deny(&mut criterion);
+    criterion.final_summary();
+}

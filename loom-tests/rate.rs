@@ -1,1 +1,317 @@
-//! loom models: rate (to be written).
+//! loom models of the rate limiters (`src/rate/`): the token bucket's one-word GCRA state, its
+//! reserve/cancel and set_rate protocols, the quota seqlock, the sliding window's slot chains,
+//! and the manual clock's wakeups (a lost wakeup shows up as a loom deadlock).
+//!
+//! Time is a `ManualClock` (a loom atomic), so each advance is an event loom interleaves with
+//! the acquires. Quotas use a 10 ns interval so the arithmetic stays readable.
+
+use loom::sync::Arc;
+use loom::thread;
+use ringfence::rate::{Clock, ManualClock, Quota, SlidingWindow, TokenBucket, TryAcquireError};
+use std::time::Duration;
+
+/// `burst` tokens, one every 10 ns.
+fn quota(burst: u32) -> Quota {
+    Quota::new(1, Duration::from_nanos(10), burst).unwrap()
+}
+
+fn bucket(burst: u32) -> (Arc<TokenBucket<ManualClock>>, ManualClock) {
+    let clock = ManualClock::new();
+    (Arc::new(TokenBucket::with_clock(quota(burst), clock.clone())), clock)
+}
+
+fn window(max_calls: u32) -> (Arc<SlidingWindow<ManualClock>>, ManualClock) {
+    let clock = ManualClock::new();
+    (Arc::new(SlidingWindow::with_clock(max_calls, Duration::from_nanos(10), clock.clone()).unwrap()), clock)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token bucket
+// ---------------------------------------------------------------------------------------------
+
+/// Three requests at one instant against a burst of two: exactly two are granted. "At most"
+/// is the no-over-grant promise; "exactly" is the promise never to deny while tokens remain
+/// (a lost CAS retries instead of failing).
+#[test]
+fn bucket_same_instant_grants_exactly_the_burst() {
+    loom::model(|| {
+        let (bucket, _clock) = bucket(2);
+        let spawn = |b: Arc<TokenBucket<ManualClock>>| thread::spawn(move || b.try_acquire(1).is_ok());
+        let t1 = spawn(bucket.clone());
+        let t2 = spawn(bucket.clone());
+        let mine = bucket.try_acquire(1).is_ok();
+        let granted = [mine, t1.join().unwrap(), t2.join().unwrap()].iter().filter(|&&g| g).count();
+        assert_eq!(granted, 2);
+        assert_eq!(bucket.available(), 0);
+    });
+}
+
+/// A refill (clock advance) races an acquire on a drained bucket: the acquire is granted iff
+/// it read the advanced clock, a denial names the exact refill instant, and afterwards exactly
+/// the one refilled token is there.
+#[test]
+fn bucket_refill_racing_acquire() {
+    loom::model(|| {
+        let (bucket, clock) = bucket(1);
+        bucket.try_acquire(1).unwrap();
+        let advancer = {
+            let clock = clock.clone();
+            thread::spawn(move || clock.advance_nanos(10))
+        };
+        let first = bucket.try_acquire(1);
+        advancer.join().unwrap();
+        let second = bucket.try_acquire(1);
+        match first {
+            Ok(()) => assert!(second.is_err(), "one refill, one token"),
+            Err(TryAcquireError::RateLimited(denied)) => {
+                assert_eq!(denied.ready_at(), 10);
+                assert!(second.is_ok(), "the refill is visible after the join");
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    });
+}
+
+/// A request charged at a stale reading (0) races one at a fresh reading (5, less than an
+/// interval later) that takes the whole burst. Over [0, 5] the bucket may grant at most
+/// `burst + 5 / 10 = 2` tokens: exactly one request wins, whichever CAS comes first.
+#[test]
+fn bucket_stale_reading_never_takes_tokens_granted_later() {
+    loom::model(|| {
+        let (bucket, clock) = bucket(2);
+        let stale = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.try_acquire_at(1, 0).is_ok())
+        };
+        clock.advance_nanos(5);
+        let fresh = bucket.try_acquire(2).is_ok();
+        let stale = stale.join().unwrap();
+        assert!(stale ^ fresh, "exactly one fits: stale {stale}, fresh {fresh}");
+    });
+}
+
+/// After an idle period long enough to saturate the clock, the bucket holds its burst (3) and
+/// not a token more: two concurrent requests for 2 cannot both succeed, one does.
+#[test]
+fn bucket_saturates_at_burst_after_long_idle() {
+    loom::model(|| {
+        let (bucket, clock) = bucket(3);
+        bucket.try_acquire(3).unwrap();
+        clock.advance(Duration::MAX);
+        assert_eq!(bucket.available(), 3);
+        let other = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.try_acquire(2).is_ok())
+        };
+        let mine = bucket.try_acquire(2).is_ok();
+        assert!(mine ^ other.join().unwrap());
+        assert_eq!(bucket.available(), 1);
+    });
+}
+
+/// A reservation is cancelled while another thread acquires. The cancel gives its token back
+/// exactly when no grant was stacked on it, so the final count is always
+/// `burst - acquired - (reservation kept ? 1 : 0)`.
+#[test]
+fn bucket_reserve_cancel_racing_acquire() {
+    loom::model(|| {
+        let (bucket, _clock) = bucket(2);
+        let acquirer = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.try_acquire(1).is_ok())
+        };
+        let reservation = bucket.reserve(1).unwrap();
+        assert_eq!(reservation.ready_at(), 0, "a token was free for it at any order");
+        let cancelled = reservation.cancel();
+        let acquired = acquirer.join().unwrap();
+        assert!(acquired, "two tokens for two requests");
+        let kept = u32::from(!cancelled);
+        assert_eq!(bucket.available(), 2 - 1 - kept);
+    });
+}
+
+/// golang/go#69419: a cancel racing a later reservation must not give back a slot that the
+/// later one was scheduled behind. With burst 1, every live reservation needs its own 10 ns
+/// slot: after the race and one more reservation, the live ready times are pairwise >= 10 apart.
+#[test]
+fn bucket_cancel_never_frees_a_slot_a_later_reservation_depends_on() {
+    loom::model(|| {
+        let (bucket, _clock) = bucket(1);
+        let other = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.reserve(1).unwrap().ready_at())
+        };
+        let mine = bucket.reserve(1).unwrap();
+        let my_ready = mine.ready_at();
+        let cancelled = mine.cancel();
+        let other_ready = other.join().unwrap();
+        let last_ready = bucket.reserve(1).unwrap().ready_at();
+        let mut live = vec![other_ready, last_ready];
+        if !cancelled {
+            live.push(my_ready);
+        }
+        live.sort_unstable();
+        for pair in live.windows(2) {
+            assert!(pair[1] >= pair[0] + 10, "overlapping slots {live:?} (cancelled {cancelled})");
+        }
+    });
+}
+
+/// set_rate races an acquire: the acquire is decided wholly by the old quota (burst 1:
+/// request for 2 is impossible) or wholly by the new one (burst 2: granted from the full
+/// bucket), never by a mix; after the join the new quota is in force.
+#[test]
+fn bucket_set_rate_racing_acquire() {
+    loom::model(|| {
+        let (bucket, _clock) = bucket(1);
+        let new = Quota::new(2, Duration::from_nanos(10), 2).unwrap(); // interval 5, burst 2
+        let setter = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.set_quota(new))
+        };
+        let outcome = bucket.try_acquire(2);
+        setter.join().unwrap();
+        match outcome {
+            Ok(()) => assert_eq!(bucket.available(), 0),
+            Err(TryAcquireError::InsufficientCapacity(e)) => {
+                assert_eq!(e.burst(), 1);
+                assert_eq!(bucket.available(), 2, "nothing taken, the full bucket keeps the new burst");
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        assert_eq!(bucket.quota(), new);
+    });
+}
+
+/// The quota seqlock under two concurrent writers: a reader always sees one whole quota.
+#[test]
+fn bucket_quota_is_never_torn() {
+    loom::model(|| {
+        let (bucket, _clock) = bucket(1);
+        let a = Quota::new(1, Duration::from_nanos(20), 2).unwrap();
+        let b = Quota::new(3, Duration::from_nanos(30), 3).unwrap();
+        let writers: Vec<_> = [a, b]
+            .into_iter()
+            .map(|q| {
+                let bucket = bucket.clone();
+                thread::spawn(move || bucket.set_quota(q))
+            })
+            .collect();
+        let seen = bucket.quota();
+        assert!(seen == quota(1) || seen == a || seen == b, "torn quota {seen:?}");
+        for w in writers {
+            w.join().unwrap();
+        }
+        let last = bucket.quota();
+        assert!(last == a || last == b);
+    });
+}
+
+/// A blocked `acquire` sleeps on the manual clock and is woken by the advance that refills the
+/// bucket (a lost wakeup would be a loom deadlock).
+#[test]
+fn bucket_blocking_acquire_woken_by_clock_advance() {
+    loom::model(|| {
+        let (bucket, clock) = bucket(1);
+        bucket.try_acquire(1).unwrap();
+        let waiter = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.acquire(1).unwrap())
+        };
+        clock.advance_nanos(10);
+        waiter.join().unwrap();
+        assert_eq!(bucket.available(), 0);
+        assert_eq!(clock.now(), 10);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sliding window
+// ---------------------------------------------------------------------------------------------
+
+/// Three calls at one instant against a window of two: exactly two are recorded.
+#[test]
+fn window_same_instant_grants_exactly_max_calls() {
+    loom::model(|| {
+        let (window, _clock) = window(2);
+        let spawn = |w: Arc<SlidingWindow<ManualClock>>| thread::spawn(move || w.try_acquire().is_ok());
+        let t1 = spawn(window.clone());
+        let t2 = spawn(window.clone());
+        let mine = window.try_acquire().is_ok();
+        let granted = [mine, t1.join().unwrap(), t2.join().unwrap()].iter().filter(|&&g| g).count();
+        assert_eq!(granted, 2);
+    });
+}
+
+/// The window slides (clock advance) while a call races it: the call is recorded iff it read
+/// the advanced clock, and then the window is full again.
+#[test]
+fn window_slide_racing_acquire() {
+    loom::model(|| {
+        let (window, clock) = window(1);
+        window.try_acquire().unwrap();
+        let advancer = {
+            let clock = clock.clone();
+            thread::spawn(move || clock.advance_nanos(10))
+        };
+        let first = window.try_acquire();
+        advancer.join().unwrap();
+        let second = window.try_acquire();
+        match first {
+            Ok(()) => assert!(second.is_err()),
+            Err(denied) => {
+                assert_eq!(denied.ready_at(), 10);
+                assert!(second.is_ok());
+            }
+        }
+    });
+}
+
+/// A call recorded at a stale reading (5) races one at a fresh reading (10) in a window of one
+/// call per 10 ns: both lie in one window, so exactly one is recorded, whichever comes first.
+#[test]
+fn window_stale_reading_is_recorded_at_its_instant() {
+    loom::model(|| {
+        let (window, clock) = window(1);
+        clock.advance_nanos(5);
+        let stale = {
+            let window = window.clone();
+            thread::spawn(move || window.try_acquire_at(5).is_ok())
+        };
+        clock.advance_nanos(5);
+        let fresh = window.try_acquire().is_ok();
+        let stale = stale.join().unwrap();
+        assert!(stale ^ fresh, "stale {stale}, fresh {fresh}");
+    });
+}
+
+/// Two threads make two calls each in a window of three per 10 ns, at one instant: the hint
+/// race never lets a fourth in, and never denies the third.
+#[test]
+fn window_hint_race_keeps_the_count_exact() {
+    loom::model(|| {
+        let (window, _clock) = window(3);
+        let other = {
+            let window = window.clone();
+            thread::spawn(move || (0..2).filter(|_| window.try_acquire().is_ok()).count())
+        };
+        let mine = (0..2).filter(|_| window.try_acquire().is_ok()).count();
+        assert_eq!(mine + other.join().unwrap(), 3);
+    });
+}
+
+/// A blocked window `acquire` is woken by the advance that slides the window.
+#[test]
+fn window_blocking_acquire_woken_by_clock_advance() {
+    loom::model(|| {
+        let (window, clock) = window(1);
+        window.try_acquire().unwrap();
+        let waiter = {
+            let window = window.clone();
+            thread::spawn(move || window.acquire())
+        };
+        clock.advance_nanos(10);
+        waiter.join().unwrap();
+        assert!(window.try_acquire().is_err());
+    });
+}

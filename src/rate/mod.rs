@@ -1,1 +1,103 @@
-//! Rate limiting (work in progress).
+//! Lock-free rate limiting: a token bucket ([`TokenBucket`]) and a sliding window
+//! ([`SlidingWindow`]), both on an injected [`Clock`].
+//!
+//! # The token bucket: GCRA in one word
+//!
+//! A bucket of capacity `burst` gains one token every *emission interval* `T = per / rate`
+//! and a request takes `n` tokens. The Generic Cell Rate Algorithm (ATM Forum, *Traffic
+//! Management Specification 4.0*, 1996; ITU-T I.371; see
+//! <https://en.wikipedia.org/wiki/Generic_cell_rate_algorithm>) implements the same bucket
+//! without a token count or a refill timer: it keeps one instant, here `E`, "when everything
+//! granted so far is paid for". With `tau = burst * T`:
+//!
+//! ```text
+//! E' = max(E, now - tau) + n * T;   grant iff E' <= now;   otherwise ready at E + n * T
+//! ```
+//!
+//! `max(E, now - tau)` is the refill (an idle bucket never holds more than `burst`), `+ n * T`
+//! the payment, and a denied request learns exactly when it would fit. Because the whole state
+//! is one `u64`, the bucket is one atomic word: a grant is one compare-and-swap `E -> E'`
+//! (retried when another thread changed `E` first); a denial reads `E` and writes nothing, so
+//! the deny path scales with threads (no cache line bounces). Times are `u64` nanoseconds of
+//! the bucket's clock; all arithmetic is saturating or checked (see [`Quota`] for the rounding
+//! of `T` and the caps on huge periods).
+//!
+//! # Guarantees
+//!
+//! - **Never over-grants.** Over any interval `[a, b]` of clock readings, the tokens granted
+//!   to requests that read the clock in `[a, b]` (for a reservation: whose ready time lies in
+//!   it) total at most `burst + (b - a) / T`, under any interleaving. In particular requests at
+//!   the same instant never get more than `burst` between them.
+//! - **Never denies while tokens are available.** A denial is decided on the latest state the
+//!   thread saw (after a failed CAS, the current one); contention makes a request retry, never
+//!   fail. So with `k` concurrent requests for one token each and `j` tokens available, exactly
+//!   `min(j, k)` succeed.
+//! - **Charged at the reading.** A request counts at the clock reading it used. A thread that
+//!   read the clock, was descheduled, and then acquired is charged at its old reading: the
+//!   bucket's books stay right (such a request can only see fewer tokens), but the caller acts
+//!   later than it was charged. [`TokenBucket::try_acquire`] reads the clock after the state
+//!   and again after each failed CAS, keeping that gap to a few instructions.
+//! - **`set_rate` keeps the state.** See [`TokenBucket::set_quota`]: the bucket continues as if
+//!   the new quota had been in force since it was last drained; acquirers never wait for it, and
+//!   each acquire is decided wholly by the old or wholly by the new quota.
+//! - **`cancel` gives back exactly what it took, when that is still possible**: when no later
+//!   grant depends on it (see [`Reservation::cancel`]; this is the bug of golang/go#69419).
+//! - `n > burst` fails at once with [`InsufficientCapacity`]; `n == 0` always succeeds.
+//!
+//! # The sliding window
+//!
+//! [`SlidingWindow`] promises at most `max_calls` calls in *any* window of length `period`
+//! (not an approximation): it keeps one timestamp per allowed call, in `max_calls` slots each
+//! claimed by a CAS. See its docs for the argument and the costs; prefer the token bucket for
+//! large `max_calls` or when short bursts above the average are fine.
+//!
+//! # Which one
+//!
+//! | need | use |
+//! |---|---|
+//! | an average rate with bounded bursts, O(1) everything, reservations, live rate changes | [`TokenBucket`] |
+//! | a hard "at most N per window" (an API's published limit), small N | [`SlidingWindow`] |
+//!
+//! # Blocking and clocks
+//!
+//! Blocking calls sleep on the clock until the instant the request can succeed
+//! ([`Clock::sleep_until`]), then retry. [`MonotonicClock`] (the default) sleeps in real time;
+//! [`ManualClock`] parks until another thread advances it, so tests run without real sleeps.
+//! Deadlines (`*_deadline`, `*_timeout`) are always real-time `Instant`s.
+//!
+//! # Verification
+//!
+//! The loom models in `loom-tests/rate.rs` check concurrent grants at one instant, refill racing
+//! acquire, stale readings, saturation after a long idle, reserve/cancel and set_rate racing
+//! acquire, a torn-quota check of the seqlock, and the same kinds for the window;
+//! `tests/rate_proptest.rs` checks random operation sequences against a sequential GCRA model.
+//!
+//! # Examples
+//!
+//! ```
+//! use ringfence::rate::{ManualClock, Quota, TokenBucket};
+//! use std::time::Duration;
+//!
+//! let clock = ManualClock::new();
+//! let bucket = TokenBucket::with_clock(Quota::new(3, Duration::from_secs(1), 5).unwrap(), clock.clone());
+//! assert!(bucket.try_acquire(5).is_ok());
+//! let denied = bucket.try_acquire(1).unwrap_err();
+//! # let ringfence::rate::TryAcquireError::RateLimited(denied) = denied else { panic!() };
+//! assert_eq!(denied.wait_time(), Duration::from_nanos(333_333_334));
+//! clock.advance(denied.wait_time());
+//! assert!(bucket.try_acquire(1).is_ok());
+//! ```
+
+mod bucket;
+mod clock;
+mod error;
+mod quota;
+mod window;
+
+pub use bucket::{Reservation, TokenBucket};
+pub use clock::{Clock, ManualClock, MonotonicClock};
+pub use error::{
+    AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, TimedOut, TryAcquireError,
+};
+pub use quota::Quota;
+pub use window::{MAX_WINDOW_CALLS, SlidingWindow};

@@ -1,0 +1,186 @@
+//! The rate limiters' error types.
+//!
+//! `Display` is lowercase without a final period; every type implements `std::error::Error`.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Why a quota (of a [`TokenBucket`](super::TokenBucket)) or a window (of a
+/// [`SlidingWindow`](super::SlidingWindow)) was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QuotaError {
+    /// A rate of zero tokens per period was asked for.
+    ZeroRate,
+    /// A burst (bucket capacity) of zero was asked for.
+    ZeroBurst,
+    /// A period of zero was asked for.
+    ZeroPeriod,
+    /// A sliding window of zero calls was asked for.
+    ZeroCalls,
+    /// A sliding window of more than [`MAX_WINDOW_CALLS`](super::MAX_WINDOW_CALLS) calls was
+    /// asked for (it keeps one timestamp per call).
+    TooManyCalls {
+        /// The number of calls that was asked for.
+        requested: u32,
+        /// The largest number of calls a window accepts.
+        max: u32,
+    },
+}
+
+impl fmt::Display for QuotaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QuotaError::ZeroRate => f.write_str("rate must be at least 1"),
+            QuotaError::ZeroBurst => f.write_str("burst must be at least 1"),
+            QuotaError::ZeroPeriod => f.write_str("period must be longer than zero"),
+            QuotaError::ZeroCalls => f.write_str("max_calls must be at least 1"),
+            QuotaError::TooManyCalls { requested, max } => {
+                write!(f, "max_calls {requested} exceeds the maximum of {max}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for QuotaError {}
+
+/// More tokens were asked for than the bucket can ever hold: the request can never succeed, so
+/// it fails at once instead of waiting forever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InsufficientCapacity {
+    pub(crate) requested: u32,
+    pub(crate) burst: u32,
+}
+
+impl InsufficientCapacity {
+    /// The number of tokens that was asked for.
+    #[must_use]
+    pub fn requested(&self) -> u32 {
+        self.requested
+    }
+
+    /// The bucket's capacity (its burst) when the request was decided.
+    #[must_use]
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+}
+
+impl fmt::Display for InsufficientCapacity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} tokens requested but the bucket holds at most {}", self.requested, self.burst)
+    }
+}
+
+impl std::error::Error for InsufficientCapacity {}
+
+/// The request was denied for now; it tells when it can be granted.
+///
+/// Times are readings of the limiter's [`Clock`](super::Clock) in nanoseconds.
+/// `ready_at() == u64::MAX` means "never" (the limiter's clock would have to run past its range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimited {
+    pub(crate) ready_at: u64,
+    pub(crate) now: u64,
+}
+
+impl RateLimited {
+    /// The clock reading (nanoseconds) from which the same request would be granted, if
+    /// nothing else takes tokens in between.
+    #[must_use]
+    pub fn ready_at(&self) -> u64 {
+        self.ready_at
+    }
+
+    /// The clock reading at which the request was decided.
+    #[must_use]
+    pub fn decided_at(&self) -> u64 {
+        self.now
+    }
+
+    /// How long after the decision the request would be granted: `ready_at() - decided_at()`.
+    #[must_use]
+    pub fn wait_time(&self) -> Duration {
+        Duration::from_nanos(self.ready_at.saturating_sub(self.now))
+    }
+}
+
+impl fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rate limited, ready in {:?}", self.wait_time())
+    }
+}
+
+impl std::error::Error for RateLimited {}
+
+/// Why [`TokenBucket::try_acquire`](super::TokenBucket::try_acquire) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TryAcquireError {
+    /// Not enough tokens now; the error tells when there will be.
+    RateLimited(RateLimited),
+    /// More tokens were asked for than the bucket can ever hold.
+    InsufficientCapacity(InsufficientCapacity),
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryAcquireError::RateLimited(e) => e.fmt(f),
+            TryAcquireError::InsufficientCapacity(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for TryAcquireError {}
+
+impl From<RateLimited> for TryAcquireError {
+    fn from(e: RateLimited) -> Self {
+        TryAcquireError::RateLimited(e)
+    }
+}
+
+impl From<InsufficientCapacity> for TryAcquireError {
+    fn from(e: InsufficientCapacity) -> Self {
+        TryAcquireError::InsufficientCapacity(e)
+    }
+}
+
+/// Why a timed [`TokenBucket::acquire_timeout`](super::TokenBucket::acquire_timeout) or
+/// [`acquire_deadline`](super::TokenBucket::acquire_deadline) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcquireTimeoutError {
+    /// The deadline passed before the tokens were granted; nothing was taken.
+    Timeout,
+    /// More tokens were asked for than the bucket can ever hold.
+    InsufficientCapacity(InsufficientCapacity),
+}
+
+impl fmt::Display for AcquireTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AcquireTimeoutError::Timeout => f.write_str("timed out waiting for tokens"),
+            AcquireTimeoutError::InsufficientCapacity(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for AcquireTimeoutError {}
+
+impl From<InsufficientCapacity> for AcquireTimeoutError {
+    fn from(e: InsufficientCapacity) -> Self {
+        AcquireTimeoutError::InsufficientCapacity(e)
+    }
+}
+
+/// The deadline of a timed [`SlidingWindow`](super::SlidingWindow) acquire passed first;
+/// nothing was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimedOut;
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out waiting for the window")
+    }
+}
+
+impl std::error::Error for TimedOut {}

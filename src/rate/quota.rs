@@ -1,0 +1,286 @@
+//! [`Quota`] (rate, period, burst), the internal time scale, and [`QuotaCell`], the
+//! double-buffered cell that lets `set_rate` change a live bucket's quota without locks on the
+//! acquire path.
+//!
+//! # Internal time
+//!
+//! The limiters work in *ticks*: a clock reading plus [`BIAS`] (2^62 ns). Every tolerance
+//! (`burst * interval`, a window's period) is capped at [`MAX_SPAN`] = 2^62 ns (146 years), so
+//! `tick - span` never underflows and a state word of 0 means "long ago" (a full bucket, a free
+//! window slot) at every reading. Readings are capped at [`MAX_READING`] = 2^63 ns, so ticks stay
+//! below 2^63 + 2^62 and `tick + span` fits in a `u64`; everything else saturates.
+//!
+//! # The quota cell (a seqlock over two slots)
+//!
+//! A quota is more than one word (interval, burst, and the rate/period it came from), and an
+//! acquire must see all of one quota, never half of two. The cell holds two slots and a
+//! generation `generation`; slot `generation % 2` is the live one.
+//!
+//! | field | written by | rule |
+//! |---|---|---|
+//! | `generation` | a writer, last (Release) | slot `generation % 2` is complete and live |
+//! | `slots[generation % 2]` | nobody while it is live | readers copy it |
+//! | `slots[(generation + 1) % 2]` | the writer holding `writing` | readers that catch it mid-write retry |
+//! | `writing` | writers, around their write | one writer at a time |
+//!
+//! Reader: `g1 = generation (Acquire)`; copy slot `g1 % 2`; `fence(Acquire)`; `g2 = generation`; retry if
+//! `g1 != g2`. A writer writes the idle slot only after `fence(Release)`, and the previous
+//! writer's `generation` store happens before that fence; so a reader that read *any* field value from
+//! a later writer's write synchronises with that writer's fence, sees `generation` moved on, and
+//! retries (Boehm, "Can seqlocks get along with programming language memory models?", 2012).
+//! A reader never waits for a writer: the live slot is not written while it is live, so a reader
+//! retries only when a whole `set_rate` completed during its few loads. Writers wait for each
+//! other (a spin on `writing`); `set_rate` is rare.
+
+use super::error::QuotaError;
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use crate::sync::spin_hint;
+use std::time::Duration;
+
+/// Added to clock readings to make ticks (module docs). Equal to [`MAX_SPAN`].
+pub(crate) const BIAS: u64 = 1 << 62;
+/// The longest tolerance or period, in nanoseconds (146 years). Longer ones are capped.
+pub(crate) const MAX_SPAN: u64 = 1 << 62;
+/// Clock readings above this (292 years) count as this.
+pub(crate) const MAX_READING: u64 = 1 << 63;
+
+/// A clock reading as a tick (module docs).
+#[inline]
+pub(crate) fn tick(reading: u64) -> u64 {
+    reading.min(MAX_READING) + BIAS
+}
+
+/// A tick as a clock reading; `u64::MAX` ("never") stays `u64::MAX`.
+#[inline]
+pub(crate) fn reading(tick: u64) -> u64 {
+    if tick == u64::MAX { u64::MAX } else { tick.saturating_sub(BIAS) }
+}
+
+/// Nanoseconds of a duration, saturating at `u64::MAX`.
+#[inline]
+pub(crate) fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// How fast a [`TokenBucket`](super::TokenBucket) refills and how much it holds: `rate` tokens
+/// every `per`, at most `burst` stored.
+///
+/// The bucket adds one token every *emission interval*, `per / rate` rounded **up** to a whole
+/// nanosecond, so the effective rate never exceeds the requested one (it is exact when `per` is
+/// a multiple of `rate` nanoseconds). The fastest rate is therefore one token per nanosecond
+/// (10^9 per second); for byte-rate limits above 1 GB/s count in larger units (KiB). The
+/// bucket's tolerance, `burst * interval`, is capped at 2^62 ns (146 years): a slower quota
+/// behaves as one token per `2^62 / burst` ns, which in practice means "never refills".
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{Quota, QuotaError};
+/// use std::time::Duration;
+///
+/// let q = Quota::new(3, Duration::from_secs(1), 5).unwrap();
+/// assert_eq!(q.interval(), Duration::from_nanos(333_333_334));
+/// assert_eq!(Quota::new(0, Duration::from_secs(1), 5), Err(QuotaError::ZeroRate));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Quota {
+    rate: u32,
+    per: Duration,
+    burst: u32,
+    /// The emission interval in nanoseconds, `1..=MAX_SPAN / burst`.
+    interval: u64,
+}
+
+impl Quota {
+    /// `rate` tokens every `per`, at most `burst` stored.
+    ///
+    /// # Errors
+    ///
+    /// [`QuotaError::ZeroRate`], [`QuotaError::ZeroPeriod`] or [`QuotaError::ZeroBurst`] when the
+    /// corresponding argument is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Quota, QuotaError};
+    /// use std::time::Duration;
+    ///
+    /// assert!(Quota::new(100, Duration::from_secs(1), 10).is_ok());
+    /// assert_eq!(Quota::new(1, Duration::ZERO, 1), Err(QuotaError::ZeroPeriod));
+    /// assert_eq!(Quota::new(1, Duration::from_secs(1), 0), Err(QuotaError::ZeroBurst));
+    /// // A huge period does not overflow: it is capped (module docs).
+    /// assert!(Quota::new(1, Duration::MAX, 1).is_ok());
+    /// ```
+    pub fn new(rate: u32, per: Duration, burst: u32) -> Result<Quota, QuotaError> {
+        if rate == 0 {
+            return Err(QuotaError::ZeroRate);
+        }
+        if per.is_zero() {
+            return Err(QuotaError::ZeroPeriod);
+        }
+        if burst == 0 {
+            return Err(QuotaError::ZeroBurst);
+        }
+        let exact = per.as_nanos().div_ceil(u128::from(rate));
+        let cap = u128::from(MAX_SPAN / u64::from(burst));
+        // Both bounds are at least 1 (per >= 1 ns; burst < 2^32 < MAX_SPAN), and the min fits a
+        // u64 because `cap` does.
+        let interval = exact.min(cap) as u64;
+        Ok(Quota { rate, per, burst, interval })
+    }
+
+    /// Tokens added per [`per`](Quota::per).
+    #[must_use]
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// The period over which [`rate`](Quota::rate) tokens are added.
+    #[must_use]
+    pub fn per(&self) -> Duration {
+        self.per
+    }
+
+    /// The most tokens the bucket stores, and the most one request may ask for.
+    #[must_use]
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// The emission interval: one token is added every `interval()` (see the type docs).
+    #[must_use]
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos(self.interval)
+    }
+}
+
+/// The part of a quota the acquire path needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Emission interval, ns, `1..=MAX_SPAN / burst`.
+    pub(crate) interval: u64,
+    /// Capacity in tokens, `1..=u32::MAX`.
+    pub(crate) burst: u64,
+}
+
+impl Limits {
+    /// The tolerance `burst * interval`, at most `MAX_SPAN` by construction.
+    #[inline]
+    pub(crate) fn tau(&self) -> u64 {
+        self.burst * self.interval
+    }
+}
+
+/// One quota's fields. Only the writer holding `writing` stores into an idle slot.
+#[derive(Debug)]
+struct Slot {
+    interval: AtomicU64,
+    burst: AtomicU64,
+    rate: AtomicU64,
+    per_secs: AtomicU64,
+    per_nanos: AtomicU64,
+}
+
+impl Slot {
+    fn new(q: &Quota) -> Slot {
+        Slot {
+            interval: AtomicU64::new(q.interval),
+            burst: AtomicU64::new(u64::from(q.burst)),
+            rate: AtomicU64::new(u64::from(q.rate)),
+            per_secs: AtomicU64::new(q.per.as_secs()),
+            per_nanos: AtomicU64::new(u64::from(q.per.subsec_nanos())),
+        }
+    }
+}
+
+/// A quota that can be replaced while other threads read it (module docs).
+#[derive(Debug)]
+pub(crate) struct QuotaCell {
+    /// Slot `generation % 2` is live. Stored only by the writer holding `writing`.
+    generation: AtomicU64,
+    /// Held by the one writer allowed to write the idle slot and bump `generation`.
+    writing: AtomicBool,
+    slots: [Slot; 2],
+}
+
+impl QuotaCell {
+    pub(crate) fn new(q: Quota) -> QuotaCell {
+        QuotaCell {
+            generation: AtomicU64::new(0),
+            writing: AtomicBool::new(false),
+            slots: [Slot::new(&q), Slot::new(&q)],
+        }
+    }
+
+    /// A consistent copy of some fields of the live quota.
+    #[inline]
+    fn read<R>(&self, copy: impl Fn(&Slot) -> R) -> R {
+        loop {
+            // ORDERING: Acquire pairs with the Release `generation` store in `write`: the slot's fields
+            // written before that store are visible to the copy below.
+            let g1 = self.generation.load(Ordering::Acquire);
+            let value = copy(&self.slots[(g1 & 1) as usize]);
+            // ORDERING: orders the field loads before the re-check of `generation`; if any field value
+            // came from a later writer, this fence synchronises with that writer's Release
+            // fence and the re-check sees `generation` moved on (module docs).
+            fence(Ordering::Acquire);
+            // ORDERING: Relaxed after the fence (the fence provides the ordering).
+            let g2 = self.generation.load(Ordering::Relaxed);
+            if g1 == g2 {
+                return value;
+            }
+            spin_hint();
+        }
+    }
+
+    /// The live interval and burst: the hot-path read.
+    #[inline]
+    pub(crate) fn limits(&self) -> Limits {
+        // ORDERING: Relaxed field loads; the seqlock in `read` orders them (module docs).
+        self.read(|s| Limits {
+            interval: s.interval.load(Ordering::Relaxed),
+            burst: s.burst.load(Ordering::Relaxed),
+        })
+    }
+
+    /// The live quota, all fields.
+    pub(crate) fn quota(&self) -> Quota {
+        // ORDERING: Relaxed field loads; the seqlock in `read` orders them (module docs).
+        self.read(|s| {
+            let interval = s.interval.load(Ordering::Relaxed);
+            let burst = s.burst.load(Ordering::Relaxed) as u32;
+            let rate = s.rate.load(Ordering::Relaxed) as u32;
+            let secs = s.per_secs.load(Ordering::Relaxed);
+            let sub = s.per_nanos.load(Ordering::Relaxed) as u32;
+            Quota { rate, per: Duration::new(secs, sub), burst, interval }
+        })
+    }
+
+    /// Replaces the live quota. Waits only for other writers.
+    pub(crate) fn write(&self, q: Quota) {
+        // ORDERING: Acquire pairs with the Release in the previous writer's unlock below: its
+        // `generation` store happens before our fence, which the reader argument needs.
+        while self.writing.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            spin_hint();
+        }
+        // ORDERING: Relaxed; only writers store `generation` and we hold `writing`.
+        let g = self.generation.load(Ordering::Relaxed);
+        let slot = &self.slots[((g + 1) & 1) as usize];
+        // ORDERING: Release fence before the field stores. The slot we write was live at
+        // generation `g - 1`; a reader that copied it under `g1 == g - 1` and read any value we
+        // store synchronises here through its Acquire fence, so the `generation = g` store (ours or the
+        // previous writer's, before our lock) is visible to its re-check, and it retries.
+        fence(Ordering::Release);
+        // ORDERING: Relaxed field stores, published by the Release `generation` store below.
+        slot.interval.store(q.interval, Ordering::Relaxed);
+        slot.burst.store(u64::from(q.burst), Ordering::Relaxed);
+        slot.rate.store(u64::from(q.rate), Ordering::Relaxed);
+        slot.per_secs.store(q.per.as_secs(), Ordering::Relaxed);
+        slot.per_nanos.store(u64::from(q.per.subsec_nanos()), Ordering::Relaxed);
+        // ORDERING: Release pairs with the readers' Acquire `generation` load: a reader that sees
+        // `g + 1` sees the fields above.
+        self.generation.store(g + 1, Ordering::Release);
+        // ORDERING: Release pairs with the next writer's Acquire lock.
+        self.writing.store(false, Ordering::Release);
+    }
+}
