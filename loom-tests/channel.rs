@@ -200,16 +200,23 @@ fn rendezvous_sender_blocked_while_receiver_drops() {
 
 #[test]
 fn every_senders_last_value_is_drained_before_disconnected() {
-    // Two senders each send and drop; the receiver that sees "disconnected" must have seen
-    // both values (the sender count's AcqRel chain publishes the first sender's push).
+    // Two senders on their own threads each send once and drop; the receiver (a third thread)
+    // that sees "disconnected" must have seen both values: the sender count's AcqRel chain
+    // publishes the first sender's push to the last sender's disconnect.
     loom::model(|| {
         let (tx, rx) = bounded(2);
-        let tx2 = tx.clone();
-        let other = thread::spawn(move || tx2.send(2).unwrap());
-        tx.send(1).unwrap();
+        let senders: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|v| {
+                let tx = tx.clone();
+                thread::spawn(move || tx.send(v).unwrap())
+            })
+            .collect();
         drop(tx);
         let mut got: Vec<i32> = rx.iter().collect();
-        other.join().unwrap();
+        for s in senders {
+            s.join().unwrap();
+        }
         got.sort_unstable();
         assert_eq!(got, [1, 2]);
     });

@@ -427,12 +427,13 @@ impl<T> Ring<T> {
     #[must_use]
     pub fn len(&self) -> usize {
         loop {
-            // ORDERING: SeqCst loads read `tail`, `head`, `tail` in one order; the retry loop
-            // accepts the pair only when `tail` did not move in between, so the pair is a
-            // consistent snapshot. (loom treats these as Acquire; `len` is advisory.)
-            let tail = self.tail.load(Ordering::SeqCst);
-            let head = self.head.load(Ordering::SeqCst);
-            if self.tail.load(Ordering::SeqCst) == tail {
+            // ORDERING: Relaxed: `len` is a snapshot and synchronises nothing. Coherence alone
+            // gives what callers can rely on: operations that happen before the call are
+            // counted, and every pair of positions yields a value in `0..=capacity`. The
+            // re-read of `tail` retries when a push moved it in between.
+            let tail = self.tail.load(Ordering::Relaxed);
+            let head = self.head.load(Ordering::Relaxed);
+            if self.tail.load(Ordering::Relaxed) == tail {
                 let tail = tail & !self.mark_bit;
                 let index = |p: usize| p & (self.mark_bit - 1);
                 let (hix, tix) = (index(head), index(tail));

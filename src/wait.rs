@@ -99,9 +99,11 @@ impl WaitQueue {
     #[cold]
     fn park_until<R>(&self, deadline: Option<Instant>, mut poll: impl FnMut() -> Option<R>) -> Option<R> {
         loop {
-            // ORDERING: Acquire pairs with the Release bump in `wake_slow`: if we read a bumped
-            // epoch, the condition that notifier published is visible to our re-check below.
-            let epoch = self.epoch.load(Ordering::Acquire);
+            // ORDERING: Relaxed: the epoch carries no data. What our re-check sees is settled by
+            // the fence below against the notifier's fence, whichever epoch we read; the
+            // futex compares the word under its own lock. (Acquire here and Release on the
+            // bump were tried: loom's ordering mutants showed neither is needed.)
+            let epoch = self.epoch.load(Ordering::Relaxed);
             // ORDERING: Relaxed; the increment is ordered before the re-check by the fence.
             self.sleepers.fetch_add(1, Ordering::Relaxed);
             // ORDERING: the waiter's half of the Dekker handshake (module docs): pairs with
@@ -162,9 +164,9 @@ impl WaitQueue {
 
     #[cold]
     fn wake_slow(&self, all: bool) {
-        // ORDERING: Release pairs with the Acquire epoch load in `park_until`; the bump must
-        // come before the futex wake (the futex contract), which program order gives.
-        self.epoch.fetch_add(1, Ordering::Release);
+        // ORDERING: Relaxed: see the epoch load in `park_until`. The bump precedes the futex
+        // wake in program order, and the kernel re-reads the word under its lock.
+        self.epoch.fetch_add(1, Ordering::Relaxed);
         if all {
             self.epoch.wake_all();
         } else {

@@ -79,7 +79,9 @@ impl<T> Chan<T> {
         // ORDERING: AcqRel, as in `Arc::drop`: every sender's Release decrement (after its
         // last push) is acquired by the last one, whose Release `disconnect` then publishes all
         // those pushes to a receiver that sees the flag. With Relaxed, a receiver could see
-        // "disconnected" and miss another sender's last value.
+        // "disconnected" and miss another sender's last value. loom cannot observe the
+        // weakening: the SeqCst fence in the notify after every push already orders it (in
+        // loom's model and in C++), but the count must not depend on that fence.
         if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.disconnect();
         }
@@ -87,8 +89,10 @@ impl<T> Chan<T> {
 
     /// Drops one receiver; the last one disconnects the channel and drops what is buffered.
     pub(crate) fn remove_receiver(&self) {
-        // ORDERING: AcqRel, as in `remove_sender`.
-        if self.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // ORDERING: Relaxed: receivers publish nothing to each other or to senders through
+        // this count (values go through the ring's stamps; "disconnected" through the flag and
+        // the ring's mark bit); the RMW chain alone makes exactly one thread see 1.
+        if self.receivers.fetch_sub(1, Ordering::Relaxed) == 1 {
             self.disconnect();
             // Nobody can receive any more: drop the buffered values now rather than when the
             // last sender goes. The ring is closed, so no push starts after this; one that

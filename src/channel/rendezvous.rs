@@ -24,11 +24,20 @@
 //! still waits, so it never blocks on an absent partner. A receiver that gives up decrements
 //! `waiting_receivers`, wakes the owner and checks the slot once more; the owner re-checks the
 //! count; the waiting layer's fences make sure one of them sees the other (no value stranded).
+//!
+//! # A note on loom
+//!
+//! loom models `fence(SeqCst)` as a two-way synchronisation through a global clock, stronger
+//! than C++/Rust's fences. Every hand-over here is bracketed by the waiting layer's SeqCst
+//! fences (a notify follows each state change), so loom cannot observe weakening the
+//! Acquire/Release pairs on `state` that order the cell's reads and writes (the ordering
+//! mutation tool confirms it). They are kept, each justified by the C++ argument in its
+//! comment: the cell must not depend on fences that exist for a different purpose.
 
 use super::chan::Chan;
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::sync::UnsafeCell;
-use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use crate::wait::WaitQueue;
 use std::mem::MaybeUninit;
 use std::time::Instant;
@@ -78,8 +87,9 @@ impl<T> Rendezvous<T> {
     }
 
     fn try_claim(&self) -> bool {
-        // ORDERING: Acquire pairs with the Release store of `EMPTY` by the previous owner (or
-        // the receiver's read of the previous value, through TAKEN): the cell is free.
+        // ORDERING: Acquire pairs with the Release store of `EMPTY` by the previous owner,
+        // which acquired the receiver's read of the cell through TAKEN: the cell is free.
+        // loom cannot observe a weakening here (module docs).
         self.state.compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed).is_ok()
     }
 
@@ -136,7 +146,8 @@ impl<T> Rendezvous<T> {
 
         let outcome = self.taken_wait.wait_until(deadline, || {
             // ORDERING: Acquire pairs with the receiver's Release store of `TAKEN`: its read of
-            // the cell is done before we reuse it.
+            // the cell is done before the cell is reused. loom cannot observe a weakening
+            // here (module docs).
             if self.state.load(Ordering::Acquire) == TAKEN {
                 Some(None)
             } else if chan.is_disconnected() {
@@ -158,21 +169,21 @@ impl<T> Rendezvous<T> {
             None => GiveUp::Timeout,
         };
         // Try to take the value back; a receiver may beat us to it.
-        // ORDERING: Acquire/Relaxed: only our own write is in the cell, nothing to acquire
-        // from others; the CAS decides between us and a receiver's CAS from FULL.
-        if self.state.compare_exchange(FULL, WRITING, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        // ORDERING: Relaxed: only our own write is in the cell, nothing to acquire from
+        // others; the CAS only decides between us and a receiver's CAS from FULL.
+        if self.state.compare_exchange(FULL, WRITING, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
             // SAFETY: winning the CAS from FULL gives the owner the cell back; it holds the
             // value we wrote.
             let value = self.value.with(|cell| unsafe { cell.read().assume_init() });
             // ORDERING: Release: our read of the cell happens before the next owner's write
-            // (its Acquire claim).
+            // (its Acquire claim). loom cannot observe a weakening here (module docs).
             self.state.store(EMPTY, Ordering::Release);
             chan.send_wait.notify_one();
             return Err((give_up, value));
         }
         // A receiver is reading our value: it was delivered. Wait (briefly) for TAKEN.
         self.taken_wait.wait_until(None, || {
-            // ORDERING: Acquire, as in the wait above.
+            // ORDERING: Acquire, as in the wait above (loom cannot observe it either).
             (self.state.load(Ordering::Acquire) == TAKEN).then_some(())
         });
         self.release_after_taken(chan);
@@ -180,7 +191,8 @@ impl<T> Rendezvous<T> {
     }
 
     fn release_after_taken(&self, chan: &Chan<T>) {
-        // ORDERING: Release hands the (empty) cell to the next owner's Acquire claim.
+        // ORDERING: Release hands the (empty) cell to the next owner's Acquire claim, with the
+        // receiver's read acquired through TAKEN. loom cannot observe a weakening here.
         self.state.store(EMPTY, Ordering::Release);
         chan.send_wait.notify_one();
     }
@@ -194,7 +206,8 @@ impl<T> Rendezvous<T> {
         // SAFETY: winning the CAS from FULL gives this receiver the cell, which holds the
         // owner's value, until we store TAKEN.
         let value = self.value.with(|cell| unsafe { cell.read().assume_init() });
-        // ORDERING: Release: our read of the cell happens before the owner reuses it.
+        // ORDERING: Release: our read of the cell happens before the owner reuses it. loom
+        // cannot observe a weakening here (module docs).
         self.state.store(TAKEN, Ordering::Release);
         self.taken_wait.notify_one();
         Some(value)
@@ -227,10 +240,10 @@ impl<T> Rendezvous<T> {
             return result;
         }
         // Giving up. A `try_send` owner may be waiting for us: make it re-check the count, and
-        // take its value ourselves if it is already there.
-        // ORDERING: pairs with the fence in the owner's `recv_wait.notify_one` (after its FULL
-        // store): either we see FULL below, or the owner sees our decrement.
-        fence(Ordering::SeqCst);
+        // take its value ourselves if it is already there. The SeqCst fence inside this
+        // notify sits between our decrement and our look at the slot; it pairs with the fence
+        // in the owner's `recv_wait.notify_one` (after its FULL store): either we see FULL
+        // below, or the owner sees our decrement.
         self.taken_wait.notify_one();
         self.try_take().ok_or(RecvTimeoutError::Timeout)
     }

@@ -122,9 +122,10 @@ impl Futex {
 
     pub(crate) fn wait(&self, expected: u32) {
         let guard = self.lock.lock().unwrap();
-        // ORDERING: SeqCst stands for the kernel's check under its lock; the mutex already
-        // orders this load after any waker that locked before us.
-        if self.word.load(loom::sync::atomic::Ordering::SeqCst) == expected {
+        // ORDERING: Relaxed, like the kernel's read of the word under its bucket lock: the
+        // mutex orders this load after any waker that locked (and so had bumped the word)
+        // before us; a waker that locks after us finds us in `wait` and notifies.
+        if self.word.load(loom::sync::atomic::Ordering::Relaxed) == expected {
             drop(self.cond.wait(guard).unwrap());
         }
     }
@@ -133,8 +134,8 @@ impl Futex {
     /// for the caller's races, and deterministic (loom has no time).
     pub(crate) fn wait_until(&self, expected: u32, _deadline: Instant) -> bool {
         let _guard = self.lock.lock().unwrap();
-        // ORDERING: as in `wait`.
-        self.word.load(loom::sync::atomic::Ordering::SeqCst) != expected
+        // ORDERING: Relaxed, as in `wait`.
+        self.word.load(loom::sync::atomic::Ordering::Relaxed) != expected
     }
 
     pub(crate) fn wake_one(&self) {
