@@ -1,1 +1,463 @@
-//! loom models: oneshot (to be written).
+//! loom models of `ringfence::oneshot`: every race between the two halves that the state word
+//! arbitrates (see the transition table in `src/oneshot/cell.rs`).
+//!
+//! Values are drop counters (`Probe`), so "dropped exactly once" and "never dropped on the
+//! sender's thread after `send` returned `Ok`" are asserted, not assumed. Wakers are counting
+//! wakers on a loom `Arc`, so a leaked or double-dropped waker fails the model; the cell's block
+//! carries a loom-tracked canary under loom, so a block nobody frees fails the model as a leak.
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+use ringfence::oneshot::{self, RecvError, RecvTimeoutError, TryRecvError};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// Counts drops of `Probe`s and remembers which thread dropped each.
+#[derive(Default)]
+struct Drops {
+    count: AtomicUsize,
+    threads: Mutex<Vec<thread::ThreadId>>,
+}
+
+impl Drops {
+    fn new() -> Arc<Self> {
+        Arc::new(Drops::default())
+    }
+
+    fn count(&self) -> usize {
+        // ORDERING: SeqCst keeps the test simple; models read it after joins.
+        self.count.load(Ordering::SeqCst)
+    }
+
+    fn dropped_on(&self, id: thread::ThreadId) -> bool {
+        self.threads.lock().unwrap().contains(&id)
+    }
+}
+
+/// A value that records its drop.
+struct Probe(u32, Arc<Drops>);
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.1.threads.lock().unwrap().push(thread::current().id());
+        // ORDERING: SeqCst, test bookkeeping.
+        self.1.count.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A waker on a loom `Arc` that counts wakes and can be slept on; clones share it. A leaked
+/// clone fails the model (loom's `Arc` leak check), a double drop panics in loom.
+struct WakeCount {
+    wakes: AtomicUsize,
+    notified: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl WakeCount {
+    fn new() -> Arc<Self> {
+        Arc::new(WakeCount { wakes: AtomicUsize::new(0), notified: Mutex::new(false), cond: Condvar::new() })
+    }
+
+    fn wake(&self) {
+        // ORDERING: SeqCst, test bookkeeping.
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        *self.notified.lock().unwrap() = true;
+        self.cond.notify_one();
+    }
+
+    /// Sleeps until woken (consumes the notification). A lost wakeup is a loom deadlock.
+    fn sleep(&self) {
+        let mut notified = self.notified.lock().unwrap();
+        while !*notified {
+            notified = self.cond.wait(notified).unwrap();
+        }
+        *notified = false;
+    }
+
+    fn wakes(&self) -> usize {
+        // ORDERING: SeqCst, test bookkeeping.
+        self.wakes.load(Ordering::SeqCst)
+    }
+
+    fn waker(this: &Arc<Self>) -> Waker {
+        let raw = RawWaker::new(Arc::into_raw(this.clone()).cast::<()>(), &VTABLE);
+        // SAFETY: the vtable below upholds the RawWaker contract for an `Arc<WakeCount>` pointer.
+        unsafe { Waker::from_raw(raw) }
+    }
+}
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_raw, wake_raw, wake_by_ref_raw, drop_raw);
+
+unsafe fn clone_raw(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is a live `Arc<WakeCount>` pointer owned by the waker being cloned.
+    unsafe { Arc::increment_strong_count(data.cast::<WakeCount>()) };
+    RawWaker::new(data, &VTABLE)
+}
+
+unsafe fn wake_raw(data: *const ()) {
+    // SAFETY: waking by value consumes the waker's reference.
+    let arc = unsafe { Arc::from_raw(data.cast::<WakeCount>()) };
+    arc.wake();
+}
+
+unsafe fn wake_by_ref_raw(data: *const ()) {
+    // SAFETY: the waker keeps its reference; we only borrow it.
+    let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(data.cast::<WakeCount>()) });
+    arc.wake();
+}
+
+unsafe fn drop_raw(data: *const ()) {
+    // SAFETY: dropping the waker releases its reference, once.
+    drop(unsafe { Arc::from_raw(data.cast::<WakeCount>()) });
+}
+
+/// Polls `rx` once with `waker`.
+fn poll_once<T>(rx: &mut oneshot::Receiver<T>, waker: &Waker) -> Poll<Result<T, RecvError>> {
+    Pin::new(rx).poll(&mut Context::from_waker(waker))
+}
+
+/// A minimal executor: poll, sleep until woken, poll again. (loom's own `block_on` needs loom's
+/// `futures` feature.) A lost wakeup is a loom deadlock.
+fn block_on<F: Future + Unpin>(mut future: F) -> F::Output {
+    let counter = WakeCount::new();
+    let waker = WakeCount::waker(&counter);
+    loop {
+        if let Poll::Ready(out) = Pin::new(&mut future).poll(&mut Context::from_waker(&waker)) {
+            return out;
+        }
+        counter.sleep();
+    }
+}
+
+/// Runs a model (preemption bound from `LOOM_MAX_PREEMPTIONS`, 3 when unset) and prints how many
+/// executions loom explored (see it with `--nocapture`).
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = runs.clone();
+    builder.check(move || {
+        // ORDERING: Relaxed, a statistic outside the model (a std atomic, invisible to loom).
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f();
+    });
+    let name = thread_name();
+    // ORDERING: Relaxed, read after `check` returned on this thread.
+    eprintln!("loom {name}: {} executions", runs.load(std::sync::atomic::Ordering::Relaxed));
+}
+
+fn thread_name() -> String {
+    std::thread::current().name().unwrap_or("?").to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Models
+// ---------------------------------------------------------------------------------------------
+
+/// `send` races the receiver's drop: the value is dropped exactly once, by the receiver or
+/// handed back in the error; after `Ok` it is never dropped on the sender's thread, and
+/// `is_closed` is true once the receiver is gone.
+#[test]
+fn send_vs_receiver_drop() {
+    model(|| {
+        let drops = Drops::new();
+        let (tx, rx) = oneshot::channel();
+        let value = Probe(1, drops.clone());
+        let sender = thread::spawn(move || {
+            let me = thread::current().id();
+            match tx.send(value) {
+                Ok(()) => (true, me),
+                Err(err) => {
+                    assert_eq!(err.into_inner().0, 1);
+                    (false, me)
+                }
+            }
+        });
+        drop(rx);
+        let (sent, sender_id) = sender.join().unwrap();
+        assert_eq!(drops.count(), 1, "value dropped exactly once");
+        if sent {
+            assert!(!drops.dropped_on(sender_id), "a value sent Ok was dropped on the sender");
+        }
+    });
+}
+
+/// `is_closed` races the receiver's drop: once it has said `true`, `send` must fail (and give the
+/// value back); after the drop is joined it must say `true`.
+#[test]
+fn is_closed_vs_receiver_drop() {
+    model(|| {
+        let (tx, rx) = oneshot::channel::<u32>();
+        let receiver = thread::spawn(move || drop(rx));
+        let closed = tx.is_closed();
+        let sent = tx.send(3);
+        if closed {
+            assert_eq!(sent.unwrap_err().into_inner(), 3);
+        }
+        receiver.join().unwrap();
+    });
+}
+
+/// A blocking `recv` (spin, then park on the state word) races `send`: no lost wakeup (a lost
+/// one is a loom deadlock), the value arrives once.
+#[test]
+fn send_vs_blocking_recv() {
+    model(|| {
+        let drops = Drops::new();
+        let (tx, rx) = oneshot::channel();
+        let value = Probe(7, drops.clone());
+        let sender = thread::spawn(move || tx.send(value).is_ok());
+        let got = rx.recv().expect("sender sent");
+        assert_eq!(got.0, 7);
+        assert!(sender.join().unwrap());
+        assert_eq!(drops.count(), 0);
+        drop(got);
+        assert_eq!(drops.count(), 1);
+    });
+}
+
+/// The sender is dropped without sending while the receiver blocks: it wakes with `RecvError`.
+#[test]
+fn sender_drop_wakes_blocking_recv() {
+    model(|| {
+        let (tx, rx) = oneshot::channel::<Probe>();
+        let sender = thread::spawn(move || drop(tx));
+        assert_eq!(rx.recv().err(), Some(RecvError));
+        sender.join().unwrap();
+    });
+}
+
+/// `recv_timeout` races `send`. Under loom the deadline passes exactly when the thread would
+/// sleep, so the model explores "timed out while the value lands": a `Timeout` leaves the
+/// receiver usable and the value is received later; never lost, never twice.
+#[test]
+fn send_vs_recv_timeout() {
+    model(|| {
+        let drops = Drops::new();
+        let (tx, mut rx) = oneshot::channel();
+        let value = Probe(9, drops.clone());
+        let sender = thread::spawn(move || tx.send(value).is_ok());
+        let got = match rx.recv_timeout(Duration::from_millis(1)) {
+            Ok(v) => v,
+            Err(RecvTimeoutError::Timeout) => rx.recv_timeout(Duration::MAX).expect("sent after the timeout"),
+            Err(RecvTimeoutError::Disconnected) => panic!("the sender sends"),
+        };
+        assert_eq!(got.0, 9);
+        assert!(sender.join().unwrap());
+        // Finished: later calls report disconnection.
+        assert_eq!(rx.try_recv().err(), Some(TryRecvError::Disconnected));
+        assert_eq!(rx.recv_timeout(Duration::MAX).err(), Some(RecvTimeoutError::Disconnected));
+        drop(got);
+        assert_eq!(drops.count(), 1);
+    });
+}
+
+/// `recv_timeout` races the sender's drop: `Timeout` or `Disconnected`, then `Disconnected`.
+#[test]
+fn sender_drop_vs_recv_timeout() {
+    model(|| {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let sender = thread::spawn(move || drop(tx));
+        match rx.recv_timeout(Duration::from_millis(1)) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => assert!(rx.is_ready()),
+            Ok(_) => panic!("nothing was sent"),
+        }
+        sender.join().unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Disconnected));
+    });
+}
+
+/// A task polls, then the sender sends: the task is woken and gets the value
+/// (`block_on` deadlocks if the wakeup is lost).
+#[test]
+fn poll_then_send() {
+    model(|| {
+        let drops = Drops::new();
+        let (tx, rx) = oneshot::channel();
+        let value = Probe(3, drops.clone());
+        let sender = thread::spawn(move || assert!(tx.send(value).is_ok()));
+        let got = block_on(rx).expect("sent");
+        assert_eq!(got.0, 3);
+        sender.join().unwrap();
+        drop(got);
+        assert_eq!(drops.count(), 1);
+    });
+}
+
+/// A task polls, then the sender is dropped: the task wakes with `RecvError`.
+#[test]
+fn poll_then_sender_drop() {
+    model(|| {
+        let (tx, rx) = oneshot::channel::<u32>();
+        let sender = thread::spawn(move || drop(tx));
+        assert_eq!(block_on(rx), Err(RecvError));
+        sender.join().unwrap();
+    });
+}
+
+/// The waker is replaced between polls while `send` races: only the latest waker may be
+/// relied on (block_on's, last), the replaced ones are dropped (leaks fail the model), and the
+/// first waker is woken at most once.
+#[test]
+fn waker_replaced_between_polls() {
+    model(|| {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let first = WakeCount::new();
+        let second = WakeCount::new();
+        let sender = thread::spawn(move || assert!(tx.send(5).is_ok()));
+        let mut got = None;
+        for counter in [&first, &second] {
+            if let Poll::Ready(result) = poll_once(&mut rx, &WakeCount::waker(counter)) {
+                got = Some(result);
+                break;
+            }
+        }
+        let got = match got {
+            Some(result) => result,
+            None => block_on(&mut rx), // replaces `second`
+        };
+        assert_eq!(got, Ok(5));
+        sender.join().unwrap();
+        assert!(first.wakes() <= 1 && second.wakes() <= 1);
+        // Only the cell could hold a clone of these wakers, and it is gone: no clone is left.
+        assert_eq!(Arc::strong_count(&first), 1, "replaced waker leaked");
+        assert_eq!(Arc::strong_count(&second), 1, "replaced waker leaked");
+    });
+}
+
+/// The same waker polled twice is kept (`will_wake`), and it is woken once by `send`.
+#[test]
+fn same_waker_polled_twice_is_woken() {
+    model(|| {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let counter = WakeCount::new();
+        let waker = WakeCount::waker(&counter);
+        let sender = thread::spawn(move || assert!(tx.send(8).is_ok()));
+        let mut ready = false;
+        for _ in 0..2 {
+            if let Poll::Ready(result) = poll_once(&mut rx, &waker) {
+                assert_eq!(result, Ok(8));
+                ready = true;
+                break;
+            }
+        }
+        sender.join().unwrap();
+        if !ready {
+            // Pending twice, then the send: the registered waker must have been woken.
+            assert_eq!(counter.wakes(), 1, "wakeup lost");
+            assert_eq!(rx.try_recv(), Ok(8));
+        }
+        drop(waker);
+        drop(rx);
+        assert_eq!(Arc::strong_count(&counter), 1);
+    });
+}
+
+/// The receiver is polled on one thread, then moved to another that finishes the wait, while
+/// the original thread sends.
+#[test]
+fn receiver_moved_between_polls() {
+    model(|| {
+        let drops = Drops::new();
+        let (tx, mut rx) = oneshot::channel();
+        let counter = WakeCount::new();
+        assert!(poll_once(&mut rx, &WakeCount::waker(&counter)).is_pending());
+        let receiver = thread::spawn(move || block_on(rx).map(|p: Probe| p.0));
+        assert!(tx.send(Probe(4, drops.clone())).is_ok());
+        assert_eq!(receiver.join().unwrap(), Ok(4));
+        assert_eq!(drops.count(), 1);
+        assert!(counter.wakes() <= 1);
+        assert_eq!(Arc::strong_count(&counter), 1, "replaced waker leaked");
+    });
+}
+
+/// The receiver is dropped after a poll registered a waker, racing `send`: the value is dropped
+/// once, the waker is dropped (not leaked), the block is freed by exactly one side.
+#[test]
+fn receiver_dropped_after_poll() {
+    model(|| {
+        let drops = Drops::new();
+        let (tx, mut rx) = oneshot::channel();
+        let counter = WakeCount::new();
+        assert!(poll_once(&mut rx, &WakeCount::waker(&counter)).is_pending());
+        let value = Probe(2, drops.clone());
+        let sender = thread::spawn(move || {
+            let me = thread::current().id();
+            (tx.send(value).map_err(|e| e.into_inner().0), me)
+        });
+        drop(rx);
+        let (sent, sender_id) = sender.join().unwrap();
+        assert_eq!(drops.count(), 1);
+        match sent {
+            Ok(()) => assert!(!drops.dropped_on(sender_id)),
+            Err(id) => assert_eq!(id, 2),
+        }
+        assert_eq!(Arc::strong_count(&counter), 1, "waker leaked");
+    });
+}
+
+/// The sender is dropped without sending while a task waits (registered waker) and the
+/// receiver is dropped at the same time: nothing leaks, the block is freed once.
+#[test]
+fn sender_drop_vs_receiver_drop_after_poll() {
+    model(|| {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let counter = WakeCount::new();
+        assert!(poll_once(&mut rx, &WakeCount::waker(&counter)).is_pending());
+        let sender = thread::spawn(move || drop(tx));
+        drop(rx);
+        sender.join().unwrap();
+        assert!(counter.wakes() <= 1);
+        assert_eq!(Arc::strong_count(&counter), 1, "waker leaked");
+    });
+}
+
+/// A receiver that polled (waker registered) then blocks with `recv`: the park path takes the
+/// waker back first; the sender wakes the thread, not the stale task.
+#[test]
+fn poll_then_blocking_recv() {
+    model(|| {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let counter = WakeCount::new();
+        let sender = thread::spawn(move || assert!(tx.send(6).is_ok()));
+        let got = match poll_once(&mut rx, &WakeCount::waker(&counter)) {
+            Poll::Ready(result) => result,
+            Poll::Pending => rx.recv(),
+        };
+        assert_eq!(got, Ok(6));
+        sender.join().unwrap();
+        assert!(counter.wakes() <= 1);
+        assert_eq!(Arc::strong_count(&counter), 1, "waker leaked");
+    });
+}
+
+/// `try_recv` polled in a loop against `send`: `Empty` until the value, then the value once,
+/// then `Disconnected`.
+#[test]
+fn try_recv_vs_send() {
+    model(|| {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let sender = thread::spawn(move || assert!(tx.send(11).is_ok()));
+        let first = rx.try_recv();
+        sender.join().unwrap();
+        match first {
+            Ok(v) => assert_eq!(v, 11),
+            Err(e) => {
+                assert_eq!(e, TryRecvError::Empty);
+                assert!(rx.is_ready());
+                assert_eq!(rx.try_recv(), Ok(11));
+            }
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    });
+}

@@ -1,1 +1,0 @@
-//! One-shot future cell (work in progress).

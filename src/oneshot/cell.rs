@@ -1,0 +1,511 @@
+//! The shared cell and its state machine: every atomic operation of the oneshot lives here.
+//!
+//! One heap block ([`Inner`]) holds a 32-bit state word (also the futex a blocked receiver sleeps
+//! on), the value slot and the waker slot. The two handles each hold a raw pointer to it; there
+//! is no reference count: the state word decides, at each handle's last transition, which of the
+//! two frees the block (the `oneshot` crate's scheme, which saves the two `Arc` decrements).
+//!
+//! # State bits, written as ownership rules
+//!
+//! | bit | set by | cleared by | while set it means / grants |
+//! |---|---|---|---|
+//! | `VALUE` | sender (`send`) | never | the value slot holds a value and belongs to the receiver; the sender is finished |
+//! | `DISC` | sender (`Drop`) | never | the sender is gone without a value; it is finished |
+//! | `WAKER` | receiver (`poll`) | receiver (reclaim, sender alive) or sender (after taking the waker) | the waker slot holds a waker and belongs to the sender side; once the sender is finished, `WAKER` also means "the sender still touches the block" |
+//! | `PARKED` | receiver (blocking wait) | receiver (timeout, sender alive) or sender (after the futex wake) | a receiver thread sleeps, or is about to, on the state word; once the sender is finished, also "the sender still touches the block" |
+//! | `CLOSED` | receiver (`Drop`, or after taking the result while the sender is still busy) | never | the receiver is gone and will not touch the block again |
+//!
+//! `VALUE | DISC` is "the sender is finished"; `WAKER | PARKED` is the "hand-off" set. The rules:
+//!
+//! - The sender writes the value slot only before it sets `VALUE`; the receiver touches it only
+//!   after it has seen `VALUE` (Release/Acquire on the state word).
+//! - The waker slot belongs to the receiver while `WAKER` is clear and to the sender while it is
+//!   set. The receiver may take it back (clear `WAKER`) only while the sender is not finished,
+//!   with a CAS, so a finished sender never has the slot pulled away.
+//! - The block is freed by exactly one side: by the **sender** when its last RMW returns a state
+//!   with `CLOSED` (the receiver left first), and by the **receiver** when it sees the sender
+//!   finished with no hand-off bit (the sender left first and no longer touches the block).
+//!   A sender that finds a hand-off bit in its finishing RMW does the hand-off (take the waker,
+//!   futex wake), then clears the bits with one more RMW; whoever sees the other side's mark in
+//!   that last exchange frees.
+//!
+//! # Transitions (sender alive unless said otherwise)
+//!
+//! | from | event | to | then |
+//! |---|---|---|---|
+//! | `0` | `send` | `VALUE` | sender done; receiver frees later |
+//! | `0` | sender drop | `DISC` | as above |
+//! | `0` | receiver drop | `CLOSED` | the sender frees when it finishes |
+//! | `0` | poll, not ready | `WAKER` | waker published (CAS, Release) |
+//! | `WAKER` | poll again | `0` then `WAKER` | reclaim by CAS, replace the waker unless `will_wake`, publish again |
+//! | `WAKER` | `send` / sender drop | `VALUE\|WAKER` / `DISC\|WAKER` | sender takes the waker, clears `WAKER`, wakes |
+//! | `0` | blocking wait parks | `PARKED` | CAS, then futex wait on `PARKED` |
+//! | `PARKED` | `send` / sender drop | `VALUE\|PARKED` / `DISC\|PARKED` | sender futex-wakes, then clears `PARKED` |
+//! | `PARKED` | deadline passes | `0` | CAS; if it fails the sender finished: take the result |
+//! | `x\|VALUE` or `x\|DISC`, `x` ⊆ hand-off | receiver done | free, or `CLOSED` added | free when `x` empty, else the sender frees after its hand-off |
+//! | `CLOSED` (+`WAKER`) | `send` / sender drop | (freed) | `send` takes its value back: `Err(SendError(v))` |
+//!
+//! A finished receiver ("detached": it took the value or saw `DISC`) drops its pointer, so a
+//! later call on it reports disconnection without touching the block.
+//!
+//! # Why there is no lost wakeup
+//!
+//! The receiver announces that it waits (`WAKER` or `PARKED`) with a CAS from `0`, and the sender
+//! finishes with an RMW that sets `VALUE`/`DISC`. Both are read-modify-writes of one word, so they
+//! are totally ordered: either the announcement comes first (the sender's RMW returns it and the
+//! sender wakes) or the sender's does (the CAS fails and the receiver sees the result). No fence
+//! handshake is needed (contrast `wait.rs`). A parked thread sleeps with `futex_wait(state,
+//! PARKED)`, which returns at once once the sender has changed the word.
+
+use crate::sync::UnsafeCell;
+use crate::sync::atomic::Ordering;
+use crate::sync::{Backoff, Futex};
+use std::mem::MaybeUninit;
+use std::ptr::NonNull;
+use std::task::Waker;
+use std::time::Instant;
+
+/// The sender has written the value and is finished.
+pub(super) const VALUE: u32 = 1 << 0;
+/// The sender was dropped without sending and is finished.
+pub(super) const DISC: u32 = 1 << 1;
+/// A waker is registered; the waker slot belongs to the sender side.
+pub(super) const WAKER: u32 = 1 << 2;
+/// A receiver thread sleeps (or is about to) on the state word.
+pub(super) const PARKED: u32 = 1 << 3;
+/// The receiver is gone.
+pub(super) const CLOSED: u32 = 1 << 4;
+
+/// The sender is finished (one of these is set exactly once, never cleared).
+pub(super) const TX_DONE: u32 = VALUE | DISC;
+/// The receiver waits and the sender owes it a wakeup.
+pub(super) const HANDOFF: u32 = WAKER | PARKED;
+
+/// The one heap block both handles point to.
+pub(super) struct Inner<T> {
+    /// The state word (module docs) and the futex a blocked receiver sleeps on.
+    pub(super) state: Futex,
+    /// Written by the sender before `VALUE`, read or dropped by whoever owns it afterwards.
+    value: UnsafeCell<MaybeUninit<T>>,
+    /// The receiving task's waker; ownership follows the `WAKER` bit.
+    waker: UnsafeCell<Option<Waker>>,
+    /// Under loom, a loom-tracked allocation that lives exactly as long as the block, so that a
+    /// block that is never freed fails the model as a leak (a plain `Box` is invisible to loom).
+    #[cfg(loom)]
+    _leak_canary: crate::sync::Arc<()>,
+}
+
+/// What a receive observed, once the sender is finished.
+pub(super) enum Outcome<T> {
+    /// The value.
+    Value(T),
+    /// The sender is gone without a value.
+    Disconnected,
+}
+
+/// Allocates a fresh, empty block.
+#[must_use]
+pub(super) fn allocate<T>() -> NonNull<Inner<T>> {
+    let inner = Box::new(Inner {
+        state: Futex::new(0),
+        value: UnsafeCell::new(MaybeUninit::uninit()),
+        waker: UnsafeCell::new(None),
+        #[cfg(loom)]
+        _leak_canary: crate::sync::Arc::new(()),
+    });
+    NonNull::from(Box::leak(inner))
+}
+
+/// Frees the block.
+///
+/// # Safety
+///
+/// `inner` came from [`allocate`], the caller is the one side that the state word names as the
+/// freeing side, every access by the other side happens-before this call, and no handle uses the
+/// pointer afterwards. The value slot must not hold a value (it is not dropped here).
+unsafe fn free<T>(inner: NonNull<Inner<T>>) {
+    // SAFETY: the caller has exclusive ownership of the block (see `# Safety`).
+    let block = unsafe { inner.as_ref() };
+    // Deallocation writes every byte: touch both cells mutably so that loom checks this free
+    // against every earlier access of the other side (a no-op in normal builds).
+    block.value.with_mut(|_| ());
+    block.waker.with_mut(|_| ());
+    // SAFETY: the pointer came from `Box::leak` in `allocate` and is freed exactly once (caller).
+    drop(unsafe { Box::from_raw(inner.as_ptr()) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sender side
+// ---------------------------------------------------------------------------------------------
+
+/// `send`: publishes `value`, or hands it back when the receiver is gone. Consumes the sender.
+///
+/// # Safety
+///
+/// Called once per block by its unfinished sender, which does not touch the block afterwards.
+pub(super) unsafe fn send<T>(inner: NonNull<Inner<T>>, value: T) -> Result<(), T> {
+    // SAFETY: the sender is not finished, so the block is alive (the receiver never frees it
+    // before `TX_DONE`).
+    let block = unsafe { inner.as_ref() };
+    // No "is the receiver gone?" pre-check: it would save the write below only on the rare failing
+    // path, cost a load on the common one, and (loom tracks one last access per atomic) hide the
+    // race between the receiver's loads and our RMW from the loom models.
+    // SAFETY: the value slot belongs to the sender until it sets `VALUE`.
+    block.value.with_mut(|slot| unsafe { (*slot).write(value) });
+    // ORDERING: Release publishes the value written just above to the receiver's Acquire load;
+    // Acquire makes the receiver's accesses visible when the old state holds `CLOSED` (we free)
+    // or `WAKER` (we read the waker it wrote before its Release CAS). AcqRel; either half missing
+    // is a data race on a slot (loom reports it).
+    // `fetch_add` sets the bit exactly as `fetch_or` would (the sender finishes once, so `VALUE`
+    // and `DISC` are clear here and no carry can happen) but is one `lock xadd` on x86, where a
+    // `fetch_or` whose result is used becomes a CAS loop.
+    let old = block.state.fetch_add(VALUE, Ordering::AcqRel);
+    if old & CLOSED != 0 {
+        // SAFETY: the receiver left before our publication, so it never saw `VALUE`: the value
+        // is still ours; read it back, then free (we are the last user).
+        let value = block.value.with_mut(|slot| unsafe { (*slot).assume_init_read() });
+        // SAFETY: as above; the slot is empty again.
+        unsafe { free(inner) };
+        return Err(value);
+    }
+    // SAFETY: we are finished and `old` is the state our finishing RMW replaced.
+    unsafe { finish(inner, old) };
+    Ok(())
+}
+
+/// The sender is dropped without sending: the receiver gets `Disconnected`.
+///
+/// # Safety
+///
+/// As [`send`].
+pub(super) unsafe fn disconnect<T>(inner: NonNull<Inner<T>>) {
+    // SAFETY: the sender is not finished, so the block is alive.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Release: a receiver that sees `DISC` also sees what this thread did before (and
+    // our loads of the block happen-before a free by the receiver); Acquire: as in `send` when
+    // the old state holds `CLOSED` or `WAKER`.
+    // `fetch_add` as `fetch_or` (DISC is clear until now), see `send`.
+    let old = block.state.fetch_add(DISC, Ordering::AcqRel);
+    if old & CLOSED != 0 {
+        // SAFETY: the receiver is gone (its accesses happen-before, Acquire above); the slot is
+        // empty because we never sent.
+        unsafe { free(inner) };
+        return;
+    }
+    // SAFETY: we are finished and `old` is the state our finishing RMW replaced.
+    unsafe { finish(inner, old) };
+}
+
+/// After the sender's finishing RMW: wake whoever waits, then give up the block.
+///
+/// # Safety
+///
+/// `old` is the state the finishing RMW replaced, without `CLOSED`; the block is alive.
+#[inline]
+unsafe fn finish<T>(inner: NonNull<Inner<T>>, old: u32) {
+    if old & HANDOFF == 0 {
+        // Nobody waits. The receiver frees the block; we must not touch it any more.
+        return;
+    }
+    // SAFETY: a hand-off bit is set, so the receiver does not free the block until we clear it.
+    unsafe { finish_slow(inner, old) }
+}
+
+/// # Safety
+///
+/// As [`finish`], with a hand-off bit set in `old`.
+#[cold]
+unsafe fn finish_slow<T>(inner: NonNull<Inner<T>>, old: u32) {
+    // SAFETY: the hand-off bit keeps the block alive (see `finish`).
+    let block = unsafe { inner.as_ref() };
+    let waker = if old & WAKER != 0 {
+        // SAFETY: `WAKER` was set when we finished, so the slot is ours; our AcqRel RMW acquired
+        // the receiver's write of it.
+        block.waker.with_mut(|slot| unsafe { (*slot).take() })
+    } else {
+        None
+    };
+    if old & PARKED != 0 {
+        // The word no longer equals `PARKED`, so the sleeper returns (futex contract: change the
+        // word, then wake).
+        block.state.wake_one();
+    }
+    // ORDERING: Release: our take of the waker and the futex wake happen-before a free by the
+    // receiver (which loads with Acquire); Acquire: if `CLOSED` is set we free, so the receiver's
+    // accesses must happen-before. AcqRel; a weaker one is a use-after-free race.
+    // Clears the hand-off bits that `old` had: they are still set (once the sender is finished
+    // only the sender clears them), so subtracting them is `fetch_and(!HANDOFF)` in one `xadd`.
+    let now = block.state.fetch_sub(old & HANDOFF, Ordering::AcqRel);
+    if now & CLOSED != 0 {
+        // SAFETY: the receiver finished while we held the hand-off; it left the block to us and
+        // the value slot is empty (it took or dropped the value).
+        unsafe { free(inner) };
+    }
+    // Wake last: the waker is ours now, and a panicking waker leaves no half-done state behind.
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+/// `Sender::is_closed`.
+///
+/// # Safety
+///
+/// Called by the unfinished sender (the block is alive).
+#[inline]
+pub(super) unsafe fn is_closed<T>(inner: NonNull<Inner<T>>) -> bool {
+    // SAFETY: an unfinished sender keeps the block alive.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Acquire pairs with the receiver's Release RMW that set `CLOSED`: a sender that
+    // sees the receiver gone also sees what the receiver's thread did before (std's convention
+    // for disconnection). Nothing of ours depends on it, so this is a courtesy, not a need.
+    block.state.load(Ordering::Acquire) & CLOSED != 0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receiver side
+// ---------------------------------------------------------------------------------------------
+
+/// A non-blocking look: the outcome if the sender is finished (the receiver is then finished
+/// and must drop its pointer), or `None`.
+///
+/// # Safety
+///
+/// Called by the unfinished receiver.
+#[inline]
+pub(super) unsafe fn try_take<T>(inner: NonNull<Inner<T>>) -> Option<Outcome<T>> {
+    // SAFETY: an unfinished receiver keeps the block alive.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Acquire pairs with the sender's Release finishing RMW: the value it wrote is
+    // visible before we read it. Relaxed would read an uninitialised slot (loom: data race).
+    let state = block.state.load(Ordering::Acquire);
+    if state & TX_DONE == 0 {
+        return None;
+    }
+    // SAFETY: the sender is finished and we observed it with Acquire.
+    Some(unsafe { take_outcome(inner, state) })
+}
+
+/// `Receiver::is_ready`: the sender is finished.
+///
+/// # Safety
+///
+/// Called by the unfinished receiver.
+#[inline]
+pub(super) unsafe fn is_ready<T>(inner: NonNull<Inner<T>>) -> bool {
+    // SAFETY: an unfinished receiver keeps the block alive.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Relaxed: a snapshot that gives access to nothing; the call that takes the value
+    // loads again with Acquire.
+    block.state.load(Ordering::Relaxed) & TX_DONE != 0
+}
+
+/// Takes the result and finishes the receiver.
+///
+/// # Safety
+///
+/// `state` was read (with Acquire, or by an Acquire RMW/CAS) by the unfinished receiver and has
+/// a `TX_DONE` bit. The receiver's pointer is dead afterwards.
+unsafe fn take_outcome<T>(inner: NonNull<Inner<T>>, state: u32) -> Outcome<T> {
+    let outcome = if state & VALUE != 0 {
+        // SAFETY: the block is alive: we have not finished.
+        let block = unsafe { inner.as_ref() };
+        // SAFETY: `VALUE` seen with Acquire gives us the slot; we read the value out exactly
+        // once (we finish right below).
+        Outcome::Value(block.value.with_mut(|slot| unsafe { (*slot).assume_init_read() }))
+    } else {
+        Outcome::Disconnected
+    };
+    // SAFETY: the value slot is empty now; the sender is finished (`state`).
+    unsafe { leave_finished(inner, state) };
+    outcome
+}
+
+/// The receiver leaves a block whose sender is finished; the value slot is already empty.
+///
+/// # Safety
+///
+/// `state` (read by us with Acquire) has a `TX_DONE` bit, the slot is empty, and we never touch
+/// the block again.
+unsafe fn leave_finished<T>(inner: NonNull<Inner<T>>, state: u32) {
+    if state & HANDOFF == 0 {
+        // SAFETY: the sender is finished and done touching the block (no hand-off bit), and our
+        // Acquire read of `state` ordered all its accesses before us: we are the last user.
+        unsafe { free(inner) };
+        return;
+    }
+    // SAFETY: a hand-off bit is set, so the sender cannot free the block before we mark CLOSED.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Release: our accesses (the value read) happen-before the sender's free; Acquire:
+    // if the sender has meanwhile cleared the hand-off, we free, so its accesses must
+    // happen-before. AcqRel; either half weaker is a use-after-free race.
+    // `fetch_add` as `fetch_or`: the receiver sets `CLOSED` once, so it is clear here.
+    let old = block.state.fetch_add(CLOSED, Ordering::AcqRel);
+    if old & HANDOFF == 0 {
+        // SAFETY: the sender cleared its hand-off before our mark and will not look again.
+        unsafe { free(inner) };
+    }
+}
+
+/// The receiver is dropped before it finished. Drops a sent value (on this thread), and frees
+/// the block or leaves it to the sender.
+///
+/// # Safety
+///
+/// Called once by the unfinished receiver, which never touches the block again.
+pub(super) unsafe fn close<T>(inner: NonNull<Inner<T>>) {
+    // SAFETY: an unfinished receiver keeps the block alive.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Acquire as in `try_take` (we may drop the value).
+    let mut state = block.state.load(Ordering::Acquire);
+    loop {
+        if state & TX_DONE != 0 {
+            // `take_outcome` moves the value out of the slot *before* it gives the block up (once
+            // `CLOSED` is set next to a hand-off the sender may free it); the value is dropped
+            // afterwards, off the block, so a panicking `Drop` cannot leak the block.
+            // SAFETY: sender finished, seen with Acquire; dropping the outcome drops the value.
+            drop(unsafe { take_outcome(inner, state) });
+            return;
+        }
+        // A CAS, not `fetch_or`: setting `CLOSED` after the sender finished with a hand-off
+        // would let it free the block while we still drop the value (loom found exactly that:
+        // `receiver_dropped_after_poll`). The only other writer is the sender's finishing RMW,
+        // so this retries at most once.
+        // ORDERING: Release on success: our accesses to the block (the waker slot we may have
+        // written) happen-before the sender's free. Acquire on failure: the sender finished and
+        // we drop its value.
+        match block.state.compare_exchange(state, state | CLOSED, Ordering::Release, Ordering::Acquire) {
+            // The sender is alive and will see `CLOSED` when it finishes: it frees the block.
+            Ok(_) => return,
+            Err(now) => state = now,
+        }
+    }
+}
+
+/// `poll`: the outcome, or `None` after registering `waker` (replacing an older one).
+///
+/// # Safety
+///
+/// Called by the unfinished receiver; on `Some` its pointer is dead.
+pub(super) unsafe fn poll<T>(inner: NonNull<Inner<T>>, waker: &Waker) -> Option<Outcome<T>> {
+    // SAFETY: an unfinished receiver keeps the block alive.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Acquire as in `try_take`.
+    let mut state = block.state.load(Ordering::Acquire);
+    loop {
+        if state & TX_DONE != 0 {
+            // SAFETY: sender finished, seen with Acquire.
+            return Some(unsafe { take_outcome(inner, state) });
+        }
+        if state == WAKER {
+            // Take the slot back from the sender side (it is alive, so it has not looked).
+            // ORDERING: Relaxed on success: the slot was last written by us (or by a thread that
+            // handed us the receiver, which synchronised), the sender never touched it.
+            // Acquire on failure: the sender finished, and we go read its value.
+            match block.state.compare_exchange(WAKER, 0, Ordering::Relaxed, Ordering::Acquire) {
+                Ok(_) => {}
+                Err(now) => {
+                    state = now;
+                    continue;
+                }
+            }
+        }
+        // The state is 0 (sender alive; `PARKED` and `CLOSED` are never set while we poll):
+        // the slot is ours.
+        debug_assert_eq!(state & !WAKER, 0, "oneshot: unexpected state {state:#b} in poll");
+        // SAFETY: exclusive access per the `WAKER` rule.
+        block.waker.with_mut(|slot| unsafe {
+            match &mut *slot {
+                Some(old) if old.will_wake(waker) => {}
+                // Replacing drops the previous waker here: never leaked.
+                other => *other = Some(waker.clone()),
+            }
+        });
+        // ORDERING: Release on success publishes the waker to the sender's Acquire RMW (a
+        // weaker store lets the sender read a half-written slot). Acquire on failure: the sender
+        // finished, and we read its value.
+        match block.state.compare_exchange(0, WAKER, Ordering::Release, Ordering::Acquire) {
+            Ok(_) => return None,
+            Err(now) => state = now,
+        }
+    }
+}
+
+/// The blocking receive: spin, then park on the state word until the sender finishes or
+/// `deadline` passes (`None` = never). Returns `None` on timeout (the receiver is then still
+/// unfinished and usable); on `Some` the receiver's pointer is dead.
+///
+/// # Safety
+///
+/// Called by the unfinished receiver.
+pub(super) unsafe fn wait<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>) -> Option<Outcome<T>> {
+    // SAFETY: forwarded.
+    if let Some(outcome) = unsafe { try_take(inner) } {
+        return Some(outcome);
+    }
+    // Spin: a reply that comes within a few microseconds costs no system call on either side.
+    let backoff = Backoff::new();
+    while !backoff.is_completed() {
+        backoff.snooze();
+        // SAFETY: forwarded (still unfinished: `try_take` returned None).
+        if let Some(outcome) = unsafe { try_take(inner) } {
+            return Some(outcome);
+        }
+    }
+    // SAFETY: forwarded.
+    unsafe { park(inner, deadline) }
+}
+
+/// # Safety
+///
+/// As [`wait`].
+#[cold]
+unsafe fn park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>) -> Option<Outcome<T>> {
+    // SAFETY: an unfinished receiver keeps the block alive.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Acquire as in `try_take`.
+    let mut state = block.state.load(Ordering::Acquire);
+    // Announce: 0 -> PARKED (taking back a registered waker first; a thread does not need it).
+    loop {
+        if state & TX_DONE != 0 {
+            // SAFETY: sender finished, seen with Acquire.
+            return Some(unsafe { take_outcome(inner, state) });
+        }
+        let (from, to) = if state == WAKER { (WAKER, 0) } else { (0, PARKED) };
+        // ORDERING: Relaxed on success: the sender hands nothing over through `PARKED` (it only
+        // wakes us) and the waker slot, if reclaimed, was last written by us. Acquire on failure:
+        // the sender finished and we read its value.
+        match block.state.compare_exchange(from, to, Ordering::Relaxed, Ordering::Acquire) {
+            Ok(_) if to == PARKED => break,
+            Ok(_) => state = 0,
+            Err(now) => state = now,
+        }
+    }
+    loop {
+        let in_time = match deadline {
+            None => {
+                block.state.wait(PARKED);
+                true
+            }
+            Some(deadline) => block.state.wait_until(PARKED, deadline),
+        };
+        // ORDERING: Acquire as in `try_take`.
+        let state = block.state.load(Ordering::Acquire);
+        if state & TX_DONE != 0 {
+            // The sender may still hold `PARKED` (its hand-off); `take_outcome` handles that.
+            // SAFETY: sender finished, seen with Acquire.
+            return Some(unsafe { take_outcome(inner, state) });
+        }
+        if !in_time {
+            // Withdraw the announcement; if the sender finished meanwhile, take its result
+            // instead of reporting a timeout (a wakeup is never swallowed).
+            // ORDERING: Relaxed on success (nothing handed over), Acquire on failure (we read
+            // the value), as in the announcement.
+            return match block.state.compare_exchange(PARKED, 0, Ordering::Relaxed, Ordering::Acquire) {
+                Ok(_) => None,
+                // SAFETY: the only other writer is the sender's finishing RMW.
+                Err(now) => Some(unsafe { take_outcome(inner, now) }),
+            };
+        }
+    }
+}
