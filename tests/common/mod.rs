@@ -1,0 +1,113 @@
+//! Helpers shared by the integration tests: a drop-counted value type and a watchdog that turns
+//! a hang into a test failure.
+
+// Each test crate uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Counts how many [`Tracked`] values were made and how many were dropped.
+#[derive(Clone, Debug, Default)]
+pub struct DropCounter {
+    inner: Arc<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    created: AtomicUsize,
+    dropped: AtomicUsize,
+}
+
+impl DropCounter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new tracked value carrying `id`.
+    pub fn make(&self, id: u64) -> Tracked {
+        self.inner.created.fetch_add(1, Ordering::Relaxed);
+        Tracked { id, counts: Arc::clone(&self.inner) }
+    }
+
+    pub fn created(&self) -> usize {
+        self.inner.created.load(Ordering::SeqCst)
+    }
+
+    pub fn dropped(&self) -> usize {
+        self.inner.dropped.load(Ordering::SeqCst)
+    }
+
+    /// Values made and not yet dropped.
+    pub fn live(&self) -> usize {
+        self.created() - self.dropped()
+    }
+}
+
+/// A value that reports its drop to its [`DropCounter`]. Deliberately neither `Clone` nor
+/// `Debug`, so tests also prove the API does not need those bounds.
+pub struct Tracked {
+    pub id: u64,
+    counts: Arc<Counts>,
+}
+
+impl Tracked {
+    /// Consumes the value (dropping it, counted) and returns its id.
+    pub fn into_id(self) -> u64 {
+        self.id
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.counts.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A generous limit for scenarios that must finish: a hang is a bug, not slowness.
+pub const WATCHDOG: Duration = Duration::from_secs(60);
+
+/// Runs `scenario` on its own thread and fails the test if it does not finish within `limit`
+/// (so a deadlock or lost wakeup fails with a message instead of hanging the suite). A panic
+/// inside the scenario is propagated.
+pub fn within<R, F>(limit: Duration, scenario: F) -> R
+where
+    R: Send + 'static,
+    F: FnOnce() -> R + Send + 'static,
+{
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    // A large stack: some scenarios move large values around in debug builds.
+    let handle = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let result = scenario();
+            // The receiver may be gone when the watchdog already fired; nothing to do then.
+            let _ = done_tx.send(());
+            result
+        })
+        .expect("spawn the scenario thread");
+    match done_rx.recv_timeout(limit) {
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Ok(result) => result,
+            Err(payload) => std::panic::resume_unwind(payload),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("scenario did not finish within {limit:?}: deadlock or lost wakeup")
+        }
+    }
+}
+
+/// Calls `attempt` until it returns `Some`, sleeping a little between tries, for at most
+/// `limit`; panics with `what` if it never succeeds. For "eventually" conditions that depend on
+/// another thread reaching a blocking call (never used to assert timing).
+pub fn eventually<R>(limit: Duration, what: &str, mut attempt: impl FnMut() -> Option<R>) -> R {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(result) = attempt() {
+            return result;
+        }
+        assert!(start.elapsed() < limit, "never happened within {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
