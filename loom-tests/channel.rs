@@ -221,3 +221,31 @@ fn every_senders_last_value_is_drained_before_disconnected() {
         assert_eq!(got, [1, 2]);
     });
 }
+
+#[test]
+fn two_senders_two_receivers_nobody_left_parked() {
+    // A receiver woken by the younger of two pushes can find the ring "empty" while the older
+    // push is still writing its slot, and park again. The chained wakeup (a pop that leaves
+    // values behind wakes one more receiver) must get both receivers their values.
+    loom::model(|| {
+        let (tx, rx) = bounded(2);
+        let senders: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|v| {
+                let tx = tx.clone();
+                thread::spawn(move || tx.send(v).unwrap())
+            })
+            .collect();
+        drop(tx);
+        let rx2 = rx.clone();
+        let other = thread::spawn(move || rx2.recv().unwrap());
+        let mine = rx.recv().unwrap();
+        let theirs = other.join().unwrap();
+        for s in senders {
+            s.join().unwrap();
+        }
+        let mut got = [mine, theirs];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}

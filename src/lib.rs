@@ -6,8 +6,9 @@
 //!
 //! - [`ring::Ring`]: a lock-free bounded MPMC ring buffer (Vyukov's algorithm), and on it
 //!   [`channel::bounded`], a blocking MPMC channel that spins briefly and then parks on a futex.
-//! - a one-shot future cell (send once, receive once) — coming next.
-//! - an atomic token bucket rate limiter — coming next.
+//! - [`oneshot`]: a one-shot future cell (send once, receive once: blocking, timeout, `Future`).
+//! - [`rate::TokenBucket`]: a lock-free token bucket rate limiter (GCRA, one atomic word), and
+//!   [`rate::SlidingWindow`], an exact "at most N per period" limiter, both on an injected clock.
 //!
 //! Every concurrent protocol is model-checked with `loom` (`RUSTFLAGS="--cfg loom" cargo test
 //! --release --test loom`), checked against sequential models with `proptest`, and stress-tested.
@@ -19,6 +20,8 @@
 //! | hand values from producers to consumers, with backpressure | [`channel::bounded`] |
 //! | a lock-free queue you poll yourself (no blocking) | [`ring::Ring`] |
 //! | keep only the newest `n` values (overwrite the oldest) | [`ring::Ring::force_push`] |
+//! | cap a rate, with bounded bursts, reservations or live rate changes | [`rate::TokenBucket`] |
+//! | a hard "at most N calls in any window" | [`rate::SlidingWindow`] |
 //!
 //! # Example
 //!

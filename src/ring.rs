@@ -497,8 +497,16 @@ impl<T> Drop for Ring<T> {
             return;
         }
         // `&mut self`: no other thread can touch the ring, so the values left are exactly the
-        // positions from head to tail. Pop them (the ordinary path) so each drops once.
-        while self.try_pop().is_some() {}
+        // positions from head to tail. Pop them (the ordinary path) so each drops once. If one
+        // value's `Drop` panics, the guard drops the rest during the unwind (as `Vec` does).
+        struct DropRest<'a, T>(&'a Ring<T>);
+        impl<T> Drop for DropRest<'_, T> {
+            fn drop(&mut self) {
+                while self.0.try_pop().is_some() {}
+            }
+        }
+        let rest = DropRest(self);
+        while rest.0.try_pop().is_some() {}
     }
 }
 

@@ -34,7 +34,11 @@
 //!
 //! `notify_one` wakes one parked thread. A woken thread always re-checks its condition before
 //! it may give up (even when its deadline has passed), so a wakeup is never swallowed by a
-//! waiter that times out at the same moment.
+//! waiter that times out at the same moment. A woken thread may still find its condition false
+//! and park again (another thread took the value first, or, in the channel, the value it was
+//! woken for sits behind a slot still being written): users whose conditions can be "true but
+//! not yet takeable" pass the wakeup on after they succeed (the channel's chained wakeup, see
+//! `channel/chan.rs`).
 //!
 //! # Extending to async
 //!
@@ -145,6 +149,17 @@ impl WaitQueue {
         }
     }
 
+    /// [`WaitQueue::notify_one`] for a caller that has already issued [`notifier_fence`] after
+    /// making the condition true, and that wakes a waiter only when `also()` holds too
+    /// (evaluated only when somebody is parked, so the fast path is one load).
+    #[inline]
+    pub(crate) fn notify_one_fenced_if(&self, also: impl FnOnce() -> bool) {
+        // ORDERING: Relaxed after the caller's fence, as in `has_sleepers`.
+        if self.sleepers.load(Ordering::Relaxed) != 0 && also() {
+            self.wake_slow(false);
+        }
+    }
+
     /// Wakes every parked waiter. Call it after making the condition true.
     #[inline]
     pub(crate) fn notify_all(&self) {
@@ -173,6 +188,14 @@ impl WaitQueue {
             self.epoch.wake_one();
         }
     }
+}
+
+/// The notifier's half of the handshake, for a caller that publishes once and then notifies
+/// several queues with [`WaitQueue::notify_one_fenced_if`]: one fence instead of one per queue.
+#[inline]
+pub(crate) fn notifier_fence() {
+    // ORDERING: the same fence as in `has_sleepers` (module docs), shared by several queues.
+    fence(Ordering::SeqCst);
 }
 
 /// The deadline `timeout` from now, or `None` ("wait forever") when it cannot be represented

@@ -365,7 +365,6 @@ impl Drop for Panicky {
 /// `Vec` and `VecDeque` keep dropping the remaining elements when one element's `Drop` panics;
 /// a ring should not leak the rest either.
 #[test]
-#[ignore = "bug: Ring::drop leaks every value after one whose Drop panics"]
 fn a_panicking_drop_does_not_leak_the_other_values() {
     let ring = Ring::new(4);
     for bomb in [false, true, false, false] {

@@ -471,7 +471,6 @@ fn hunt(
 }
 
 #[test]
-#[ignore = "bug: recv loses a wakeup when the push it was woken for sits behind an in-flight push"]
 fn receivers_are_not_left_parked_next_to_a_value() {
     within(Duration::from_secs(120), || {
         let (tx, rx) = bounded::<Big>(HUNT_THREADS);
@@ -480,7 +479,6 @@ fn receivers_are_not_left_parked_next_to_a_value() {
 }
 
 #[test]
-#[ignore = "bug: send loses a wakeup when the pop it was woken for sits behind an in-flight pop"]
 fn senders_are_not_left_parked_next_to_room() {
     within(Duration::from_secs(120), || {
         let (tx, rx) = bounded::<Big>(HUNT_THREADS);

@@ -4,12 +4,22 @@
 //! receivers wait on `recv_wait` (notified after every push and at disconnection), senders on
 //! `send_wait` (notified after every pop and at disconnection). The waiting layer's handshake
 //! makes "publish, then notify" against "announce, then re-check" free of lost wakeups.
+//!
+//! # Chained wakeups
+//!
+//! The ring reports "empty" while the oldest push is still writing its slot, even when younger
+//! pushes have finished (and "full" while the oldest pop is still reading). So a receiver woken
+//! by a younger push can find nothing, and park again: that push's wakeup is spent. To make up
+//! for it, every successful pop also wakes one more receiver if values remain, and every
+//! successful push one more sender if room remains. Each completed operation passes the baton
+//! on, so as long as values (room) remain and receivers (senders) sleep, one of them is awake.
+//! Both checks share one `fence(SeqCst)` and cost one extra load when nobody sleeps.
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::rendezvous::Rendezvous;
 use crate::ring::{CapacityError, PushError, Ring};
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::wait::WaitQueue;
+use crate::wait::{WaitQueue, notifier_fence};
 use std::time::Instant;
 
 /// Where the values live.
@@ -125,7 +135,12 @@ impl<T> Chan<T> {
         match &self.flavor {
             Flavor::Buffered(ring) => match ring.push(value) {
                 Ok(()) => {
-                    self.recv_wait.notify_one();
+                    notifier_fence();
+                    self.recv_wait.notify_one_fenced_if(|| true);
+                    // Chained wakeup: a sender woken for room may have found the ring "full"
+                    // because the pop that made the room was still reading its slot, and gone
+                    // back to sleep. Pass the wakeup on while room remains, or it is lost.
+                    self.send_wait.notify_one_fenced_if(|| !ring.is_full());
                     Ok(())
                 }
                 Err(PushError::Full(value)) => Err(TrySendError::Full(value)),
@@ -167,7 +182,12 @@ impl<T> Chan<T> {
         match &self.flavor {
             Flavor::Buffered(ring) => {
                 if let Some(value) = ring.try_pop() {
-                    self.send_wait.notify_one();
+                    notifier_fence();
+                    self.send_wait.notify_one_fenced_if(|| true);
+                    // Chained wakeup: a receiver woken for a value may have found the ring
+                    // "empty" because an older push was still writing its slot, and gone back
+                    // to sleep. Pass the wakeup on while values remain, or it is lost.
+                    self.recv_wait.notify_one_fenced_if(|| !ring.is_empty());
                     return Ok(value);
                 }
                 if !self.is_disconnected() {
