@@ -461,3 +461,70 @@ fn try_recv_vs_send() {
         assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     });
 }
+
+/// What the sender's thread wrote before dropping the sender unsent is visible to a receiver
+/// that saw the disconnection (the drop is a release, as in std's channels): a task handle
+/// whose worker gave up may read the worker's side effects.
+#[test]
+fn sender_drop_publishes_prior_writes() {
+    model(|| {
+        let side = Arc::new(loom::cell::UnsafeCell::new(0u32));
+        let (tx, rx) = oneshot::channel::<u32>();
+        let writer = side.clone();
+        let sender = thread::spawn(move || {
+            // SAFETY: the receiver reads `side` only after it saw the disconnection below.
+            writer.with_mut(|p| unsafe { *p = 1 });
+            drop(tx);
+        });
+        assert_eq!(rx.recv(), Err(RecvError));
+        // SAFETY: the write happened-before the disconnection we observed (loom checks it).
+        assert_eq!(side.with(|p| unsafe { *p }), 1);
+        sender.join().unwrap();
+    });
+}
+
+/// What the receiver's thread wrote before dropping the receiver is visible to a sender that
+/// saw `is_closed()` (the drop is a release, `is_closed` an acquire): a worker that sees its
+/// caller gone may read the caller's last words.
+#[test]
+fn receiver_drop_publishes_prior_writes() {
+    model(|| {
+        let side = Arc::new(loom::cell::UnsafeCell::new(0u32));
+        let (tx, rx) = oneshot::channel::<u32>();
+        let writer = side.clone();
+        let receiver = thread::spawn(move || {
+            // SAFETY: the sender reads `side` only after it saw the receiver gone.
+            writer.with_mut(|p| unsafe { *p = 1 });
+            drop(rx);
+        });
+        while !tx.is_closed() {
+            thread::yield_now();
+        }
+        // SAFETY: the write happened-before the close we observed (loom checks it).
+        assert_eq!(side.with(|p| unsafe { *p }), 1);
+        receiver.join().unwrap();
+    });
+}
+
+/// Three threads: the receiver is polled on the main thread, finished on a second, and the value
+/// comes from a third, so the move races the send.
+#[test]
+fn receiver_moved_while_a_third_thread_sends() {
+    model(|| {
+        let drops = Drops::new();
+        let (tx, mut rx) = oneshot::channel();
+        let value = Probe(5, drops.clone());
+        let sender = thread::spawn(move || tx.send(value).is_ok());
+        let counter = WakeCount::new();
+        let first = poll_once(&mut rx, &WakeCount::waker(&counter)).map(|r| r.map(|p: Probe| p.0));
+        let receiver = thread::spawn(move || match first {
+            Poll::Ready(result) => result,
+            Poll::Pending => block_on(rx).map(|p| p.0),
+        });
+        assert_eq!(receiver.join().unwrap(), Ok(5));
+        assert!(sender.join().unwrap());
+        assert_eq!(drops.count(), 1);
+        assert!(counter.wakes() <= 1);
+        assert_eq!(Arc::strong_count(&counter), 1, "replaced waker leaked");
+    });
+}

@@ -181,9 +181,10 @@ pub(super) unsafe fn send<T>(inner: NonNull<Inner<T>>, value: T) -> Result<(), T
 pub(super) unsafe fn disconnect<T>(inner: NonNull<Inner<T>>) {
     // SAFETY: the sender is not finished, so the block is alive.
     let block = unsafe { inner.as_ref() };
-    // ORDERING: Release: a receiver that sees `DISC` also sees what this thread did before (and
-    // our loads of the block happen-before a free by the receiver); Acquire: as in `send` when
-    // the old state holds `CLOSED` or `WAKER`.
+    // ORDERING: Release: a receiver that sees `DISC` also sees what this thread did before (std's
+    // convention; loom model `sender_drop_publishes_prior_writes`), and our loads of the block
+    // happen-before a free by the receiver. Acquire: as in `send` when the old state holds
+    // `CLOSED` (we free) or `WAKER` (we read the slot).
     // `fetch_add` as `fetch_or` (DISC is clear until now), see `send`.
     let old = block.state.fetch_add(DISC, Ordering::AcqRel);
     if old & CLOSED != 0 {
@@ -256,9 +257,10 @@ unsafe fn finish_slow<T>(inner: NonNull<Inner<T>>, old: u32) {
 pub(super) unsafe fn is_closed<T>(inner: NonNull<Inner<T>>) -> bool {
     // SAFETY: an unfinished sender keeps the block alive.
     let block = unsafe { inner.as_ref() };
-    // ORDERING: Acquire pairs with the receiver's Release RMW that set `CLOSED`: a sender that
-    // sees the receiver gone also sees what the receiver's thread did before (std's convention
-    // for disconnection). Nothing of ours depends on it, so this is a courtesy, not a need.
+    // ORDERING: Acquire pairs with the receiver's Release CAS that set `CLOSED`: a sender that
+    // sees the receiver gone also sees what the receiver's thread did before dropping it (std's
+    // convention for disconnection; loom model `receiver_drop_publishes_prior_writes`). The
+    // cell itself does not need it: a sender that goes on to `send` acquires with its RMW.
     block.state.load(Ordering::Acquire) & CLOSED != 0
 }
 
@@ -371,9 +373,11 @@ pub(super) unsafe fn close<T>(inner: NonNull<Inner<T>>) {
         // would let it free the block while we still drop the value (loom found exactly that:
         // `receiver_dropped_after_poll`). The only other writer is the sender's finishing RMW,
         // so this retries at most once.
-        // ORDERING: Release on success: our accesses to the block (the waker slot we may have
-        // written) happen-before the sender's free. Acquire on failure: the sender finished and
-        // we drop its value.
+        // ORDERING: Release on success: what this thread did before the drop happens-before a
+        // sender that sees `CLOSED` (`is_closed`, or its RMW before it frees the block; loom model
+        // `receiver_drop_publishes_prior_writes`). Waker-slot writes are already published by the
+        // Release CAS in `poll`, whose release sequence this RMW continues. Acquire on failure:
+        // the sender finished and we drop its value.
         match block.state.compare_exchange(state, state | CLOSED, Ordering::Release, Ordering::Acquire) {
             // The sender is alive and will see `CLOSED` when it finishes: it frees the block.
             Ok(_) => return,
