@@ -3,8 +3,11 @@
 //! Every threaded workload is measured the same way, for every implementation:
 //!
 //! - the queue or channel and all worker threads are created *outside* the timed region;
-//! - the workers and the measuring thread meet at a [`Barrier`]; the clock starts when the
-//!   barrier releases them and stops when the last consumer has been joined;
+//! - the workers meet at a [`Barrier`]; each reads the clock as the barrier releases it and
+//!   each consumer again after its last value. The time of a run is from the earliest release
+//!   to the latest consumer finish. (The measuring thread does not take part: on an
+//!   oversubscribed machine it may be scheduled long after the workers, even after they are
+//!   done, so timing from its side of the barrier under-reports.)
 //! - producer `p` sends a contiguous slice of the values `1..=messages`; consumer `c` receives
 //!   exactly its quota (the quotas add up to `messages`, so no end-of-stream signal is needed)
 //!   and returns the sum and the sum of squares of what it got; the bench asserts both against
@@ -155,13 +158,27 @@ fn share(total: u64, parts: usize, part: usize) -> std::ops::Range<u64> {
     start + 1..start + 1 + len
 }
 
-/// Runs `workload` once on implementation `E` and returns the time from the barrier's release
-/// to the join of the last consumer. Panics when the checksum is wrong.
+/// When a run started (the earliest release from the barrier) and ended (the latest finish).
+#[derive(Clone, Copy)]
+struct Span {
+    start: Instant,
+    end: Instant,
+}
+
+impl Span {
+    fn merge(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+}
+
+/// Runs `workload` once on implementation `E` and returns the time from the earliest worker's
+/// release from the barrier to the latest consumer's last value. Panics when the checksum is
+/// wrong.
 pub fn run_once<E: Endpoints>(workload: &Workload) -> Duration {
     let Workload { producers, consumers, capacity, messages, .. } = *workload;
     assert!(consumers == 1 || E::MULTI_CONSUMER, "{} cannot share its receiver", E::NAME);
     let (tx, rx) = E::with_capacity(capacity);
-    let barrier = Barrier::new(producers + consumers + 1);
+    let barrier = Barrier::new(producers + consumers);
     let barrier = &barrier;
     thread::scope(|scope| {
         let mut rx = Some(rx);
@@ -175,63 +192,77 @@ pub fn run_once<E: Endpoints>(workload: &Workload) -> Duration {
                 };
                 scope.spawn(move || {
                     barrier.wait();
+                    let start = Instant::now();
                     let (mut sum, mut squares) = (0u64, 0u64);
                     for _ in 0..quota {
                         let value = black_box(E::recv(&rx));
                         sum = sum.wrapping_add(value);
                         squares = squares.wrapping_add(value.wrapping_mul(value));
                     }
-                    (sum, squares)
+                    (Span { start, end: Instant::now() }, sum, squares)
                 })
             })
             .collect();
-        for p in 0..producers {
-            let tx = E::clone_tx(&tx);
-            let values = share(messages, producers, p);
-            scope.spawn(move || {
-                barrier.wait();
-                for value in values {
-                    E::send(&tx, black_box(value));
-                }
-            });
-        }
+        let producer_handles: Vec<_> = (0..producers)
+            .map(|p| {
+                let tx = E::clone_tx(&tx);
+                let values = share(messages, producers, p);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    for value in values {
+                        E::send(&tx, black_box(value));
+                    }
+                    start
+                })
+            })
+            .collect();
         drop(tx);
-        barrier.wait();
-        let start = Instant::now();
-        let received = consumer_handles
-            .into_iter()
-            .map(|h| h.join().expect("consumer panicked"))
-            .fold((0u64, 0u64), |(s, q), (s2, q2)| (s.wrapping_add(s2), q.wrapping_add(q2)));
-        let elapsed = start.elapsed();
+        let mut span: Option<Span> = None;
+        let (mut sum, mut squares) = (0u64, 0u64);
+        for handle in consumer_handles {
+            let (s, su, sq) = handle.join().expect("consumer panicked");
+            span = Some(span.map_or(s, |span| span.merge(s)));
+            sum = sum.wrapping_add(su);
+            squares = squares.wrapping_add(sq);
+        }
+        let mut span = span.expect("at least one consumer");
+        for handle in producer_handles {
+            let start = handle.join().expect("producer panicked");
+            span.start = span.start.min(start);
+        }
         assert_eq!(
-            received,
+            (sum, squares),
             expected_checksum(messages),
             "{} lost or duplicated values in {}",
             E::NAME,
             workload.name
         );
-        elapsed
+        span.end - span.start
     })
 }
 
 /// Ping-pong: one thread sends `1..=rounds` on channel A and waits for each echo on channel B
-/// (both capacity 1); the echo thread returns every value it receives. Time from the barrier's
-/// release to the join of the pinging thread; the echoes' checksum is asserted.
+/// (both capacity 1); the echo thread returns every value it receives. Time from the earlier
+/// release from the barrier to the pinger's last echo; the echoes' checksum is asserted.
 pub fn ping_pong_once<E: Endpoints>(rounds: u64) -> Duration {
     let (ping_tx, ping_rx) = E::with_capacity(1);
     let (pong_tx, pong_rx) = E::with_capacity(1);
-    let barrier = Barrier::new(3);
+    let barrier = Barrier::new(2);
     let barrier = &barrier;
     thread::scope(|scope| {
-        scope.spawn(move || {
+        let echo = scope.spawn(move || {
             barrier.wait();
+            let start = Instant::now();
             for _ in 0..rounds {
                 let value = E::recv(&ping_rx);
                 E::send(&pong_tx, value);
             }
+            start
         });
         let pinger = scope.spawn(move || {
             barrier.wait();
+            let start = Instant::now();
             let (mut sum, mut squares) = (0u64, 0u64);
             for value in 1..=rounds {
                 E::send(&ping_tx, black_box(value));
@@ -239,14 +270,12 @@ pub fn ping_pong_once<E: Endpoints>(rounds: u64) -> Duration {
                 sum = sum.wrapping_add(echo);
                 squares = squares.wrapping_add(echo.wrapping_mul(echo));
             }
-            (sum, squares)
+            (Span { start, end: Instant::now() }, sum, squares)
         });
-        barrier.wait();
-        let start = Instant::now();
-        let received = pinger.join().expect("pinger panicked");
-        let elapsed = start.elapsed();
-        assert_eq!(received, expected_checksum(rounds), "{} ping-pong lost or changed values", E::NAME);
-        elapsed
+        let (span, sum, squares) = pinger.join().expect("pinger panicked");
+        let echo_start = echo.join().expect("echo thread panicked");
+        assert_eq!((sum, squares), expected_checksum(rounds), "{} ping-pong lost or changed values", E::NAME);
+        span.end - span.start.min(echo_start)
     })
 }
 
