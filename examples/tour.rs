@@ -4,6 +4,8 @@
 //! as a smoke test. It grows with each feature.
 
 use ringfence::channel::{self, RecvTimeoutError, TrySendError};
+use ringfence::oneshot;
+use ringfence::rate::{ManualClock, Quota, SlidingWindow, TokenBucket, TryAcquireError};
 use ringfence::ring::Ring;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -13,6 +15,8 @@ fn main() {
     producer_consumer();
     backpressure_and_timeouts();
     rendezvous();
+    future_promise();
+    rate_limiting();
     println!("\ntour finished: every section checked its result");
 }
 
@@ -102,4 +106,47 @@ fn rendezvous() {
     let waited = start.elapsed();
     assert_eq!(receiver.join().unwrap(), 42);
     println!("   send returned once the receiver took the value (waited {waited:?})");
+}
+
+/// Future/promise: a one-shot cell carries one reply from a worker thread.
+fn future_promise() {
+    println!("== oneshot: future/promise");
+    let (promise, future) = oneshot::channel();
+    let worker = thread::spawn(move || promise.send((1..=10u64).product::<u64>()).is_ok());
+    assert_eq!(future.recv(), Ok(3_628_800));
+    assert!(worker.join().unwrap());
+    println!("   the worker's reply arrived: 10! = 3628800");
+
+    let (promise, mut future) = oneshot::channel::<u32>();
+    assert!(future.recv_timeout(Duration::from_millis(5)).is_err());
+    drop(promise);
+    assert!(future.try_recv().unwrap_err().is_disconnected());
+    println!("   a dropped promise wakes the waiter with Disconnected, never a hang");
+}
+
+/// Rate limiting: a token bucket (bursts) and a sliding window (hard cap), on a manual clock
+/// so the demo is deterministic.
+fn rate_limiting() {
+    println!("== rate: token bucket and sliding window");
+    let clock = ManualClock::new();
+    let quota = Quota::new(10, Duration::from_secs(1), 5).unwrap();
+    let bucket = TokenBucket::with_clock(quota, clock.clone());
+    let granted = (0..8).filter(|_| bucket.try_acquire(1).is_ok()).count();
+    assert_eq!(granted, 5, "a full bucket grants its burst");
+    match bucket.try_acquire(1) {
+        Err(TryAcquireError::RateLimited(limited)) => {
+            println!("   burst of 5 granted, then limited: next token in {:?}", limited.wait_time())
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    clock.advance(Duration::from_millis(100));
+    assert!(bucket.try_acquire(1).is_ok());
+    println!("   100 ms later (10/s) one more token is ready");
+
+    let window = SlidingWindow::with_clock(3, Duration::from_secs(1), clock.clone()).unwrap();
+    let calls = (0..5).filter(|_| window.try_acquire().is_ok()).count();
+    assert_eq!(calls, 3);
+    clock.advance(Duration::from_secs(1));
+    assert!(window.try_acquire().is_ok());
+    println!("   sliding window: 3 calls per second, exactly");
 }

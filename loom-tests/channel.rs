@@ -236,7 +236,6 @@ fn two_senders_two_receivers_nobody_left_parked() {
                 thread::spawn(move || tx.send(v).unwrap())
             })
             .collect();
-        drop(tx);
         let rx2 = rx.clone();
         let other = thread::spawn(move || rx2.recv().unwrap());
         let mine = rx.recv().unwrap();
@@ -244,6 +243,9 @@ fn two_senders_two_receivers_nobody_left_parked() {
         for s in senders {
             s.join().unwrap();
         }
+        // `tx` lives until here: a disconnection's notify_all must not be what wakes the
+        // receivers (it would hide a lost wakeup).
+        drop(tx);
         let mut got = [mine, theirs];
         got.sort_unstable();
         assert_eq!(got, [1, 2]);
