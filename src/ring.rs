@@ -72,14 +72,22 @@ pub enum CapacityError {
         /// The largest capacity possible for this element type.
         max: usize,
     },
+    /// The allocator could not provide the slots (the capacity was within the limits).
+    OutOfMemory {
+        /// The capacity that was asked for.
+        requested: usize,
+    },
 }
 
 impl fmt::Display for CapacityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CapacityError::Zero => f.write_str("ring capacity must be at least 1"),
+            CapacityError::Zero => f.write_str("capacity must be at least 1"),
             CapacityError::TooLarge { requested, max } => {
-                write!(f, "ring capacity {requested} exceeds the maximum of {max}")
+                write!(f, "capacity {requested} exceeds the maximum of {max}")
+            }
+            CapacityError::OutOfMemory { requested } => {
+                write!(f, "capacity {requested} needs more memory than the allocator could provide")
             }
         }
     }
@@ -141,10 +149,11 @@ impl<T> Ring<T> {
     ///
     /// # Panics
     ///
-    /// Panics with `ring capacity must be at least 1` when `capacity` is 0, and with
+    /// Panics with `ring capacity must be at least 1` when `capacity` is 0, with
     /// `ring capacity {capacity} exceeds the maximum of {max}` when it is above
-    /// [`MAX_CAPACITY`] or its slots would not fit in memory. [`Ring::try_new`] returns these as
-    /// errors instead.
+    /// [`MAX_CAPACITY`] or its slots would need more than `isize::MAX` bytes, and with
+    /// `ring capacity {capacity} needs more memory than the allocator could provide` when the
+    /// allocation fails. [`Ring::try_new`] returns these as errors instead.
     ///
     /// # Examples
     ///
@@ -156,7 +165,7 @@ impl<T> Ring<T> {
     pub fn new(capacity: usize) -> Self {
         match Self::try_new(capacity) {
             Ok(ring) => ring,
-            Err(error) => panic!("{error}"),
+            Err(error) => panic!("ring {error}"),
         }
     }
 
@@ -165,7 +174,9 @@ impl<T> Ring<T> {
     /// # Errors
     ///
     /// [`CapacityError::Zero`] for a capacity of 0; [`CapacityError::TooLarge`] above
-    /// [`MAX_CAPACITY`] or when the slots would need more than `isize::MAX` bytes.
+    /// [`MAX_CAPACITY`] or when the slots would need more than `isize::MAX` bytes;
+    /// [`CapacityError::OutOfMemory`] when the allocator cannot provide the slots (instead of
+    /// aborting the process, as a plain allocation failure would).
     ///
     /// # Examples
     ///
@@ -186,10 +197,14 @@ impl<T> Ring<T> {
             return Err(CapacityError::TooLarge { requested: capacity, max });
         }
         let mark_bit = (capacity + 1).next_power_of_two();
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(capacity).map_err(|_| CapacityError::OutOfMemory { requested: capacity })?;
         // Slot `i` starts empty for position `i` of lap 0.
-        let slots = (0..capacity)
-            .map(|i| Slot { stamp: AtomicUsize::new(i), value: UnsafeCell::new(MaybeUninit::uninit()) })
-            .collect();
+        slots.extend(
+            (0..capacity)
+                .map(|i| Slot { stamp: AtomicUsize::new(i), value: UnsafeCell::new(MaybeUninit::uninit()) }),
+        );
+        let slots = slots.into_boxed_slice();
         Ok(Ring {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),

@@ -92,7 +92,7 @@ fn try_bounded_rejects_capacities_too_large() {
 
 #[cfg(target_pointer_width = "64")]
 #[test]
-#[should_panic(expected = "ring capacity 18446744073709551615 exceeds the maximum of 140737488355327")]
+#[should_panic(expected = "channel capacity 18446744073709551615 exceeds the maximum of 140737488355327")]
 fn bounded_panics_on_a_capacity_too_large() {
     let _ = bounded::<u8>(usize::MAX);
 }
@@ -911,7 +911,7 @@ fn error_display_strings() {
     assert_eq!(TryRecvError::Disconnected.to_string(), "receiving on an empty and disconnected channel");
     assert_eq!(RecvTimeoutError::Timeout.to_string(), "timed out waiting on receive operation");
     assert_eq!(RecvTimeoutError::Disconnected.to_string(), "receiving on an empty and disconnected channel");
-    assert_eq!(CapacityError::Zero.to_string(), "ring capacity must be at least 1");
+    assert_eq!(CapacityError::Zero.to_string(), "capacity must be at least 1");
 }
 
 #[test]

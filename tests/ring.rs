@@ -93,6 +93,22 @@ type Huge = [u8; 1 << 40];
 
 #[cfg(target_pointer_width = "64")]
 #[test]
+fn try_new_reports_an_allocation_failure_instead_of_aborting() {
+    // 4 TiB of slots: within the address-space bound, beyond what the allocator will give
+    // (Linux refuses obvious overcommits larger than RAM + swap).
+    match Ring::<Huge>::try_new(4) {
+        Err(CapacityError::OutOfMemory { requested }) => assert_eq!(requested, 4),
+        Err(other) => panic!("expected OutOfMemory, got {other:?}"),
+        Ok(_) => panic!("4 TiB were allocated"),
+    }
+    assert_eq!(
+        CapacityError::OutOfMemory { requested: 4 }.to_string(),
+        "capacity 4 needs more memory than the allocator could provide"
+    );
+}
+
+#[cfg(target_pointer_width = "64")]
+#[test]
 fn try_new_rejects_a_capacity_whose_slots_do_not_fit_in_memory() {
     let requested = 1 << 24;
     match Ring::<Huge>::try_new(requested) {
@@ -140,9 +156,9 @@ fn new_panic_messages_are_exact() {
 
 #[test]
 fn capacity_error_display_and_error_impl() {
-    assert_eq!(CapacityError::Zero.to_string(), "ring capacity must be at least 1");
+    assert_eq!(CapacityError::Zero.to_string(), "capacity must be at least 1");
     let too_large = CapacityError::TooLarge { requested: 10, max: 5 };
-    assert_eq!(too_large.to_string(), "ring capacity 10 exceeds the maximum of 5");
+    assert_eq!(too_large.to_string(), "capacity 10 exceeds the maximum of 5");
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(too_large);
     assert!(boxed.source().is_none());
 }

@@ -59,9 +59,10 @@ use chan::Chan;
 ///
 /// # Panics
 ///
-/// Panics with `ring capacity {capacity} exceeds the maximum of {max}` when the capacity is
-/// above [`MAX_CAPACITY`](crate::ring::MAX_CAPACITY) or would not fit in memory;
-/// [`try_bounded`] returns that as an error instead.
+/// Panics with `channel capacity {capacity} exceeds the maximum of {max}` when the capacity is
+/// above [`MAX_CAPACITY`](crate::ring::MAX_CAPACITY) or would need more than `isize::MAX`
+/// bytes, and with `channel capacity {capacity} needs more memory than the allocator could
+/// provide` when the allocation fails; [`try_bounded`] returns those as errors instead.
 ///
 /// # Examples
 ///
@@ -76,7 +77,7 @@ use chan::Chan;
 pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     match try_bounded(capacity) {
         Ok(pair) => pair,
-        Err(error) => panic!("{error}"),
+        Err(error) => panic!("channel {error}"),
     }
 }
 
@@ -85,7 +86,8 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// # Errors
 ///
 /// [`CapacityError::TooLarge`] above [`MAX_CAPACITY`](crate::ring::MAX_CAPACITY) or when the
-/// buffer would need more than `isize::MAX` bytes. (`0` is valid: a rendezvous channel.)
+/// buffer would need more than `isize::MAX` bytes; [`CapacityError::OutOfMemory`] when the
+/// allocator cannot provide it. (`0` is valid: a rendezvous channel.)
 ///
 /// # Examples
 ///

@@ -56,6 +56,10 @@ impl<T> Receiver<T> {
 
     /// Receives a value if one is ready, without blocking.
     ///
+    /// Reports `Empty` while the oldest send is still writing its value into the buffer, even
+    /// if younger sends have finished (the ring never waits for another thread; see
+    /// [`Ring`](crate::ring::Ring)). `recv` waits that out.
+    ///
     /// # Errors
     ///
     /// [`TryRecvError::Empty`] when nothing is buffered, [`TryRecvError::Disconnected`] when

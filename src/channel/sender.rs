@@ -63,6 +63,11 @@ impl<T> Sender<T> {
     ///
     /// On a zero-capacity channel this succeeds only when a receiver is already waiting in
     /// `recv`; the call then waits for that receiver to take the value (never for one to come).
+    /// So if every sender uses `try_send` and every receiver `try_recv`, no value ever moves
+    /// (as with std's `sync_channel(0)`): one side must block.
+    ///
+    /// On a buffered channel this may report `Full` while a receiver is still moving the oldest
+    /// value out of its slot; `send` waits that out.
     ///
     /// # Errors
     ///
