@@ -6,7 +6,8 @@
 //! `send_closed` (make, drop the receiver, send fails), `try_recv_empty` (one cell, polled empty),
 //! `reply_now` / `reply_after_20us` (a request/reply ping-pong between two threads, both started
 //! outside the timed region: the request cell carries the reply cell and the next request cell,
-//! so one iteration is two cross-thread hand-offs and two cells made), and `async_pending_wake`
+//! so one iteration is two cross-thread hand-offs and two cells made; the responder busy-polls
+//! its requests, the client blocks on each reply), and `async_pending_wake`
 //! (poll a pending receiver on a current-thread tokio runtime, send, poll it ready).
 //!
 //! The `oneshot` crate is built here without its `std` and `async` features (the dev-dependency
@@ -167,6 +168,19 @@ trait Peer: 'static {
     fn send<T: Send + 'static>(tx: Self::Tx<T>, value: T);
     /// Blocks; `None` when the sender is gone.
     fn recv<T: Send + 'static>(rx: Self::Rx<T>) -> Option<T>;
+    /// Non-blocking; `Err(())` when the sender is gone, `Ok(None)` when nothing is there yet.
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Result<Option<T>, ()>;
+}
+
+/// Busy-polls `rx` with `try_recv` (a server that is awake when the request comes).
+fn poll_recv<P: Peer, T: Send + 'static>(mut rx: P::Rx<T>) -> Option<T> {
+    loop {
+        match P::try_recv(&mut rx) {
+            Ok(Some(value)) => return Some(value),
+            Ok(None) => std::hint::spin_loop(),
+            Err(()) => return None,
+        }
+    }
 }
 
 /// One request: the payload, where to reply, and where the next request will come from.
@@ -189,6 +203,13 @@ impl Peer for Ringfence {
     fn recv<T: Send + 'static>(rx: Self::Rx<T>) -> Option<T> {
         rx.recv().ok()
     }
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Result<Option<T>, ()> {
+        match rx.try_recv() {
+            Ok(value) => Ok(Some(value)),
+            Err(ringfence::oneshot::TryRecvError::Empty) => Ok(None),
+            Err(ringfence::oneshot::TryRecvError::Disconnected) => Err(()),
+        }
+    }
 }
 
 struct Tokio;
@@ -203,6 +224,13 @@ impl Peer for Tokio {
     }
     fn recv<T: Send + 'static>(rx: Self::Rx<T>) -> Option<T> {
         rx.blocking_recv().ok()
+    }
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Result<Option<T>, ()> {
+        match rx.try_recv() {
+            Ok(value) => Ok(Some(value)),
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => Ok(None),
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => Err(()),
+        }
     }
 }
 
@@ -221,6 +249,9 @@ impl Peer for Futures {
         // `futures::executor::block_on` does.
         block_on(rx).ok()
     }
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Result<Option<T>, ()> {
+        rx.try_recv().map_err(|_| ())
+    }
 }
 
 struct Crossbeam;
@@ -235,6 +266,13 @@ impl Peer for Crossbeam {
     }
     fn recv<T: Send + 'static>(rx: Self::Rx<T>) -> Option<T> {
         rx.recv().ok()
+    }
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Result<Option<T>, ()> {
+        match rx.try_recv() {
+            Ok(value) => Ok(Some(value)),
+            Err(crossbeam_channel::TryRecvError::Empty) => Ok(None),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => Err(()),
+        }
     }
 }
 
@@ -266,7 +304,9 @@ fn busy_wait(d: Duration) {
 }
 
 /// `iters` request/reply round trips; the responder thread is started (and released by a
-/// barrier) outside the timed region.
+/// barrier) outside the timed region. The responder busy-polls for the next request (it is awake
+/// when the request comes, as a busy server is), so what differs between peers is the client's
+/// *blocking* receive of the reply: caught while spinning, or parked and woken.
 fn ping_pong<P: Peer>(iters: u64, delay: Duration) -> Duration {
     let (first_tx, first_rx) = P::make::<Request<P>>();
     let barrier = Arc::new(Barrier::new(2));
@@ -276,7 +316,7 @@ fn ping_pong<P: Peer>(iters: u64, delay: Duration) -> Duration {
             barrier.wait();
             let mut next = first_rx;
             let mut served = 0u64;
-            while let Some(Request { n, reply, next: following }) = P::recv(next) {
+            while let Some(Request { n, reply, next: following }) = poll_recv::<P, _>(next) {
                 if !delay.is_zero() {
                     busy_wait(delay);
                 }

@@ -435,12 +435,15 @@ pub(super) unsafe fn poll<T>(inner: NonNull<Inner<T>>, waker: &Waker) -> Option<
     }
 }
 
-/// Spin rounds before parking. `Backoff::spin` doubles its pause count each round, so 7 rounds
-/// are 1 + 2 + ... + 64 = 127 `pause`s: about 1-3 µs (measured 3 µs on the 2-core AMD VM this
-/// crate is developed on, where one `pause` costs 60-100 ns). Only spins, never
-/// `Backoff::snooze`: its `sched_yield`s are system calls, and on a loaded machine each one can
-/// hand the core away for a whole time slice (snoozing to completion measured 12 ms there).
-const SPIN_ROUNDS: u32 = 7;
+/// Spin rounds before parking. `Backoff::spin` doubles its pause count each round, so 6 rounds
+/// are 1 + 2 + ... + 32 = 63 `pause`s: about 1-2.5 µs (1.5 µs on the 2-core AMD VM this crate is
+/// developed on, about 2.5 µs where a `pause` is ~140 cycles). A reply within about a
+/// microsecond never reaches the futex; a longer wait wastes at most that much CPU (7 rounds
+/// measured 2-3 µs worse on a reply that came after 20 µs, 5 rounds caught fewer fast replies).
+/// Only spins, never `Backoff::snooze`: its `sched_yield`s are system calls, and on a loaded
+/// machine each one can hand the core away for a whole time slice (snoozing to completion
+/// measured 12 ms there).
+const SPIN_ROUNDS: u32 = 6;
 
 /// The blocking receive: spin, then park on the state word until the sender finishes or
 /// `deadline` passes (`None` = never). Returns `None` on timeout (the receiver is then still

@@ -16,7 +16,7 @@
 //! - **Disconnection.** Dropping the sender without sending wakes the receiver (a blocked thread
 //!   or a pending task), which gets [`RecvError`] / `Disconnected`. Dropping the receiver makes
 //!   [`Sender::is_closed`] `true` and `send` fail with the value inside.
-//! - **Waiting.** A blocking receive spins for about 1-3 µs, without `sched_yield` (a reply that
+//! - **Waiting.** A blocking receive spins for about 1-2 µs, without `sched_yield` (a reply that
 //!   comes that fast costs no system call on either side), then parks on a futex *on the state
 //!   word itself*.
 //!   The sender makes a wake call only when a receiver actually parked or registered a waker.

@@ -59,7 +59,7 @@ impl<T> Receiver<T> {
 
     /// Receives the value, blocking until it is sent or the sender is dropped.
     ///
-    /// Waits by spinning for about 1-3 µs (a reply that comes that fast costs no system call),
+    /// Waits by spinning for about 1-2 µs (a reply that comes that fast costs no system call),
     /// then sleeps on a futex.
     ///
     /// # Errors
