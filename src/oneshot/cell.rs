@@ -439,7 +439,7 @@ pub(super) unsafe fn poll<T>(inner: NonNull<Inner<T>>, waker: &Waker) -> Option<
 /// are 1 + 2 + ... + 32 = 63 `pause`s: about 1-2.5 µs (1.5 µs on the 2-core AMD VM this crate is
 /// developed on, about 2.5 µs where a `pause` is ~140 cycles). A reply within about a
 /// microsecond never reaches the futex; a longer wait wastes at most that much CPU (7 rounds
-/// measured 2-3 µs worse on a reply that came after 20 µs, 5 rounds caught fewer fast replies).
+/// measured 2-3 µs worse than 3-5 on a reply that came after 20 µs; docs/oneshot.md).
 /// Only spins, never `Backoff::snooze`: its `sched_yield`s are system calls, and on a loaded
 /// machine each one can hand the core away for a whole time slice (snoozing to completion
 /// measured 12 ms there).
