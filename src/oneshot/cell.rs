@@ -59,7 +59,7 @@
 
 use crate::sync::UnsafeCell;
 use crate::sync::atomic::Ordering;
-use crate::sync::{Backoff, Futex};
+use crate::sync::Futex;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::task::Waker;
@@ -435,16 +435,6 @@ pub(super) unsafe fn poll<T>(inner: NonNull<Inner<T>>, waker: &Waker) -> Option<
     }
 }
 
-/// Spin rounds before parking. `Backoff::spin` doubles its pause count each round, so 6 rounds
-/// are 1 + 2 + ... + 32 = 63 `pause`s: about 1-2.5 µs (1.5 µs on the 2-core AMD VM this crate is
-/// developed on, about 2.5 µs where a `pause` is ~140 cycles). A reply within about a
-/// microsecond never reaches the futex; a longer wait wastes at most that much CPU (7 rounds
-/// measured 2-3 µs worse than 3-5 on a reply that came after 20 µs; docs/oneshot.md).
-/// Only spins, never `Backoff::snooze`: its `sched_yield`s are system calls, and on a loaded
-/// machine each one can hand the core away for a whole time slice (snoozing to completion
-/// measured 12 ms there).
-const SPIN_ROUNDS: u32 = 6;
-
 /// The blocking receive: spin, then park on the state word until the sender finishes or
 /// `deadline` passes (`None` = never). Returns `None` on timeout (the receiver is then still
 /// unfinished and usable); on `Some` the receiver's pointer is dead.
@@ -467,18 +457,11 @@ pub(super) unsafe fn wait<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>
 /// As [`wait`].
 #[inline(never)]
 unsafe fn spin_then_park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>) -> Option<Outcome<T>> {
-    // A reply that comes within the spin costs no system call on either side. (Under loom the
-    // facade's `Backoff` is "completed" at once: the models go straight to the park path.)
-    let backoff = Backoff::new();
-    for _ in 0..SPIN_ROUNDS {
-        if backoff.is_completed() {
-            break;
-        }
-        backoff.spin();
-        // SAFETY: forwarded (still unfinished).
-        if let Some(outcome) = unsafe { try_take(inner) } {
-            return Some(outcome);
-        }
+    // A reply that comes within the crate's shared spin phase costs no system call on either
+    // side. (Under loom the spin is skipped: the models go straight to the park path.)
+    // SAFETY: forwarded (still unfinished until `try_take` returns `Some`).
+    if let Some(outcome) = crate::wait::spin(|| unsafe { try_take(inner) }) {
+        return Some(outcome);
     }
     // SAFETY: forwarded.
     unsafe { park(inner, deadline) }

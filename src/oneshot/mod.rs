@@ -23,7 +23,7 @@
 //!   No wakeup is lost (checked under loom).
 //! - **Timeouts.** [`Receiver::recv_timeout`] / [`Receiver::recv_deadline`] take `&mut self`
 //!   and leave the receiver usable after a timeout; `Duration::MAX` waits forever.
-//! - **Async.** `Receiver` is a runtime-agnostic [`Future`](std::future::Future): the latest
+//! - **Async.** `Receiver` is a runtime-agnostic [`Future`]: the latest
 //!   waker is kept, a replaced one is dropped (not leaked), and it is cancel-safe.
 //! - **After the result.** A receiver that returned its value, or reported disconnection, is
 //!   finished: later calls report disconnection and `is_ready()` stays `true` (see
