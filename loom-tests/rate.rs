@@ -225,6 +225,49 @@ fn bucket_blocking_acquire_woken_by_clock_advance() {
     });
 }
 
+/// A manual clock that claims real-time instants for readings it has reached (and none for
+/// later ones), so a blocked acquire whose tokens are "never" ready waits on the bucket's own
+/// queue with no timeout: only the bucket's change notification can wake it.
+struct ChangeWaitClock(ManualClock);
+
+impl Clock for ChangeWaitClock {
+    fn now(&self) -> u64 {
+        self.0.now()
+    }
+
+    fn sleep_until(&self, target: u64, deadline: Option<std::time::Instant>) {
+        self.0.sleep_until(target, deadline);
+    }
+
+    fn instant_of(&self, target: u64) -> Option<std::time::Instant> {
+        (target <= self.0.now()).then(std::time::Instant::now)
+    }
+}
+
+/// A cancel that frees tokens wakes an acquirer blocked on the bucket (not on the clock): the
+/// reservations fill the clock's range, so the waiter's tokens are "never" ready until the
+/// last one is cancelled. A lost wakeup, or a waiter that reads the cancel's change count but
+/// not the cancelled state, sleeps forever: a loom deadlock.
+#[test]
+fn bucket_cancel_wakes_a_blocked_acquire() {
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let quota = Quota::new(1, Duration::from_nanos(1 << 62), 1).unwrap();
+        let bucket = Arc::new(TokenBucket::with_clock(quota, ChangeWaitClock(clock.clone())));
+        let _first = bucket.reserve(1).unwrap();
+        let _second = bucket.reserve(1).unwrap();
+        let last = bucket.reserve(1).unwrap();
+        assert_eq!(last.ready_at(), 1 << 63);
+        let waiter = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.acquire(1).unwrap())
+        };
+        assert!(last.cancel());
+        clock.set(1 << 63);
+        waiter.join().unwrap();
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sliding window
 // ---------------------------------------------------------------------------------------------
@@ -313,5 +356,23 @@ fn window_blocking_acquire_woken_by_clock_advance() {
         clock.advance_nanos(10);
         waiter.join().unwrap();
         assert!(window.try_acquire().is_err());
+    });
+}
+
+/// One writer, one reader: the reader must never see a mix of the initial quota and the new
+/// one. (Meant to catch a Relaxed first `generation` load in the seqlock reader; loom does not
+/// reach that interleaving, see the ORDERING comment in `QuotaCell::read`.)
+#[test]
+fn bucket_quota_single_writer_never_torn() {
+    loom::model(|| {
+        let (bucket, _clock) = bucket(1);
+        let a = Quota::new(1, Duration::from_nanos(20), 2).unwrap();
+        let w = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.set_quota(a))
+        };
+        let seen = bucket.quota();
+        assert!(seen == quota(1) || seen == a, "torn quota {seen:?}");
+        w.join().unwrap();
     });
 }

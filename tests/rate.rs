@@ -7,7 +7,7 @@
 
 use ringfence::rate::{
     AcquireTimeoutError, Clock, InsufficientCapacity, MAX_WINDOW_CALLS, ManualClock, MonotonicClock, Quota,
-    QuotaError, RateLimited, SlidingWindow, TimedOut, TokenBucket, TryAcquireError,
+    QuotaError, RateLimited, ReserveError, SlidingWindow, TimedOut, TokenBucket, TryAcquireError,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
@@ -76,12 +76,18 @@ fn error_messages_are_lowercase_without_final_period() {
         TryAcquireError::InsufficientCapacity(capacity_error()).to_string(),
         AcquireTimeoutError::Timeout.to_string(),
         TimedOut.to_string(),
+        QuotaError::RefillTooSlow.to_string(),
+        ReserveError::QueueFull.to_string(),
+        ReserveError::InsufficientCapacity(capacity_error()).to_string(),
     ];
     for m in &messages {
         assert!(!m.chars().next().unwrap().is_uppercase(), "{m}");
         assert!(!m.ends_with('.'), "{m}");
     }
     assert_eq!(messages[2], "3 tokens requested but the bucket holds at most 2");
+    assert_eq!(messages[5], "a full refill (burst * per / rate) would take longer than 2^62 ns (146 years)");
+    assert_eq!(messages[6], "reservation queue full: the tokens would be due beyond the clock's range");
+    assert_eq!(messages[7], messages[2]);
     let e: Box<dyn std::error::Error> = Box::new(QuotaError::ZeroBurst);
     assert_eq!(e.to_string(), "burst must be at least 1");
 }
@@ -98,15 +104,21 @@ fn capacity_error() -> InsufficientCapacity {
 fn interval_rounds_up_and_huge_periods_do_not_overflow() {
     assert_eq!(Quota::new(3, SEC, 5).unwrap().interval(), Duration::from_nanos(333_333_334));
     assert_eq!(Quota::new(u32::MAX, Duration::from_nanos(1), 1).unwrap().interval(), Duration::from_nanos(1));
-    // Duration::MAX per token: capped at 2^62 ns of tolerance, never refills in practice.
-    let (bucket, clock) = manual_bucket(1, Duration::MAX, 4);
-    assert_eq!(bucket.quota().interval(), Duration::from_nanos((1 << 62) / 4));
+    // The slowest quota accepted: a full refill takes 2^62 ns (146 years), exactly as asked.
+    let (bucket, clock) = manual_bucket(1, Duration::from_nanos(1 << 60), 4);
+    assert_eq!(bucket.quota().interval(), Duration::from_nanos(1 << 60));
     bucket.try_acquire(4).unwrap();
     clock.advance(Duration::from_secs(3600 * 24 * 365));
     assert!(bucket.try_acquire(1).is_err());
-    let q = Quota::new(u32::MAX, Duration::MAX, u32::MAX).unwrap();
-    assert_eq!(q.burst(), u32::MAX);
-    assert_eq!(q.per(), Duration::MAX);
+    // Slower ones are rejected: never overflowed, never silently refilled faster than asked.
+    assert_eq!(Quota::new(1, Duration::from_nanos((1 << 60) + 1), 4), Err(QuotaError::RefillTooSlow));
+    assert_eq!(Quota::new(1, Duration::MAX, 1), Err(QuotaError::RefillTooSlow));
+    assert_eq!(Quota::new(u32::MAX, Duration::MAX, u32::MAX), Err(QuotaError::RefillTooSlow));
+    // Huge arguments that fit: a period over 34 years, the largest rate and burst.
+    let per = Duration::new(1 << 30, 999_999_999);
+    let q = Quota::new(u32::MAX, per, u32::MAX).unwrap();
+    assert_eq!((q.rate(), q.per(), q.burst()), (u32::MAX, per, u32::MAX));
+    assert!(q.interval() * u32::MAX >= per);
 }
 
 // --- token bucket arithmetic ---------------------------------------------------------------------
@@ -136,7 +148,7 @@ fn zero_tokens_always_succeed_and_too_many_fail_at_once() {
     assert_eq!((e.requested(), e.burst()), (3, 2));
     assert_eq!(bucket.acquire(3), Err(InsufficientCapacity::clone(&e)));
     assert_eq!(bucket.acquire_timeout(3, SEC), Err(AcquireTimeoutError::InsufficientCapacity(e)));
-    assert!(bucket.reserve(3).is_err());
+    assert_eq!(bucket.reserve(3).unwrap_err(), ReserveError::InsufficientCapacity(e));
 }
 
 #[test]
@@ -210,19 +222,28 @@ fn reservation_wait_returns_once_the_manual_clock_reaches_it() {
 
 #[test]
 fn reservation_queue_overflow_is_an_error_not_a_panic() {
-    let (bucket, _) = manual_bucket(1, Duration::MAX, u32::MAX);
-    // Each reservation of the full burst pushes the state 2^62 ns further; the clock's range
-    // ends after a few.
-    let mut kept = Vec::new();
-    let mut failed = false;
-    for _ in 0..8 {
-        match bucket.reserve(u32::MAX) {
-            Ok(r) => kept.push(r),
-            Err(_) => failed = true,
+    // Each reservation pushes the state a full tolerance (about 2^62 ns) further; the clock's
+    // range (2^63 ns) ends after a few. Once with a huge burst (the state stays below 2^64: the
+    // range check refuses it) and once with a burst of 1 (the state would pass 2^64).
+    for (per, burst) in [(Duration::from_nanos(1 << 30), u32::MAX), (Duration::from_nanos(1 << 62), 1)] {
+        let (bucket, _) = manual_bucket(1, per, burst);
+        let mut kept = Vec::new();
+        let mut failed = 0;
+        for _ in 0..8 {
+            match bucket.reserve(burst) {
+                Ok(r) => kept.push(r),
+                Err(e) => {
+                    assert_eq!(e, ReserveError::QueueFull);
+                    failed += 1;
+                }
+            }
         }
+        assert_eq!((kept.len(), failed), (3, 5), "{per:?} x {burst}");
+        assert!(kept.iter().all(|r| r.ready_at() <= 1 << 63), "every reservation is reachable");
+        assert!(bucket.try_acquire(1).is_err());
+        // A denial's ready time past the clock's range reads "never".
+        assert_eq!(rate_limited(bucket.try_acquire(burst)).ready_at(), u64::MAX);
     }
-    assert!(failed);
-    assert!(bucket.try_acquire(1).is_err());
 }
 
 // --- set_rate -----------------------------------------------------------------------------------
@@ -328,10 +349,16 @@ fn blocking_acquire_waits_for_the_refill() {
 fn acquire_timeout_gives_up_and_takes_nothing() {
     let bucket = TokenBucket::new(1, Duration::from_secs(3600), 1);
     bucket.acquire(1).unwrap();
-    let start = Instant::now();
+    // The next token is an hour away: it cannot come in time, so both fail (at once).
     assert_eq!(bucket.acquire_timeout(1, Duration::from_millis(20)), Err(AcquireTimeoutError::Timeout));
-    assert!(start.elapsed() >= Duration::from_millis(15));
     assert_eq!(bucket.acquire_deadline(1, Instant::now()), Err(AcquireTimeoutError::Timeout));
+    assert_eq!(bucket.available(), 0);
+    // A token that comes before the deadline is waited for.
+    let slow = TokenBucket::new(1, Duration::from_millis(30), 1);
+    slow.acquire(1).unwrap();
+    let start = Instant::now();
+    slow.acquire_timeout(1, Duration::from_secs(60)).unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(20), "{:?}", start.elapsed());
     // A timeout too large for an Instant means no deadline, not a panic.
     let fast = TokenBucket::new(1, Duration::from_millis(1), 1);
     fast.acquire_timeout(1, Duration::MAX).unwrap();

@@ -25,11 +25,24 @@
 //! own `E'` to its own `E`; so while a reservation is outstanding the word stays `>= E'`, and it
 //! equals `E'` exactly when every later grant has been cancelled: the cancel then restores the
 //! state that would exist had the reservation never been made.
+//!
+//! # Waking blocked acquirers
+//!
+//! A blocked acquire on a real-time clock ([`Clock::instant_of`]) waits on `changed` until its
+//! ready instant. Two events can make tokens available earlier than it computed: `set_quota`
+//! and a successful `cancel`. Each bumps `changes` (Release) and then notifies `changed`; a
+//! waiter reads `changes` (Acquire) *before* its attempt and sleeps only while it is unchanged.
+//! So either the waiter's attempt already saw the event (the Acquire load synchronises with the
+//! bump, which follows the quota write or the cancel CAS), or the bump comes after its load and
+//! the wait queue's Dekker handshake (`wait.rs`) guarantees the waiter sees it or is woken.
 
 use super::clock::{Clock, MonotonicClock};
-use super::error::{AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, TryAcquireError};
-use super::quota::{Limits, Quota, QuotaCell, reading, tick};
-use crate::sync::atomic::{AtomicU64, Ordering};
+use super::error::{
+    AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, ReserveError, TryAcquireError,
+};
+use super::quota::{Limits, MAX_TICK, Quota, QuotaCell, reading, tick};
+use crate::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use crate::wait::WaitQueue;
 use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -68,6 +81,12 @@ pub struct TokenBucket<C = MonotonicClock> {
     /// line so those writes do not evict the read-mostly quota.
     state: CachePadded<AtomicU64>,
     quota: QuotaCell,
+    /// Bumped (then `changed` notified) by every event that can make tokens available earlier
+    /// than a sleeper computed: `set_quota` and a successful `cancel` (file docs). Only compared
+    /// for change; wrapping is harmless.
+    changes: AtomicU32,
+    /// Blocked acquirers on a real-time clock wait here until their ready instant.
+    changed: WaitQueue,
     clock: C,
 }
 
@@ -134,7 +153,13 @@ impl<C: Clock> TokenBucket<C> {
     /// ```
     #[must_use]
     pub fn with_clock(quota: Quota, clock: C) -> Self {
-        TokenBucket { state: CachePadded::new(AtomicU64::new(0)), quota: QuotaCell::new(quota), clock }
+        TokenBucket {
+            state: CachePadded::new(AtomicU64::new(0)),
+            quota: QuotaCell::new(quota),
+            changes: AtomicU32::new(0),
+            changed: WaitQueue::new(),
+            clock,
+        }
     }
 
     /// The bucket's clock.
@@ -170,6 +195,11 @@ impl<C: Clock> TokenBucket<C> {
     /// decided entirely by the old or entirely by the new one (never a mix). Concurrent
     /// `set_quota` calls are serialised (they briefly spin on each other).
     ///
+    /// Blocked acquirers re-decide under the new quota: on a real-time clock
+    /// ([`MonotonicClock`], [`TscClock`](super::TscClock): [`Clock::instant_of`]) they are woken
+    /// at once. On a [`ManualClock`](super::ManualClock) they sleep on the clock and re-decide
+    /// at its next advance.
+    ///
     /// # Examples
     ///
     /// ```
@@ -185,6 +215,20 @@ impl<C: Clock> TokenBucket<C> {
     /// ```
     pub fn set_quota(&self, quota: Quota) {
         self.quota.write(quota);
+        self.wake_sleepers();
+    }
+
+    /// Tells blocked acquirers that tokens may be available earlier than they computed (file
+    /// docs). Call it after the change.
+    fn wake_sleepers(&self) {
+        // ORDERING: Release pairs with the Acquire load of `changes` in `acquire_until`: a waiter
+        // that reads this bump sees the change made before it (the quota write, the cancel CAS)
+        // in its next attempt. `notify_all`'s SeqCst fence then orders the bump before its
+        // `sleepers` check, against the waiter's fence (wait.rs). Relaxed here deadlocks the
+        // loom model `bucket_cancel_wakes_a_blocked_acquire` (the woken waiter's attempt may miss
+        // the cancel and it sleeps again, with no bump left to wake it).
+        self.changes.fetch_add(1, Ordering::Release);
+        self.changed.notify_all();
     }
 
     /// [`set_quota`](TokenBucket::set_quota) from its parts.
@@ -325,11 +369,13 @@ impl<C: Clock> TokenBucket<C> {
 
     /// Takes `n` tokens, blocking until they are granted.
     ///
-    /// A denied attempt sleeps on the clock until the instant the tokens will be ready
-    /// ([`Clock::sleep_until`]), then tries again; it does not spin. Waiters are not queued
-    /// (the first to retry wins); use [`reserve`](TokenBucket::reserve) for first-come order.
-    /// With a [`ManualClock`](super::ManualClock), this blocks until another thread advances
-    /// the clock far enough.
+    /// A denied attempt sleeps until the instant the tokens will be ready, then tries again; it
+    /// does not spin. Waiters are not queued (the first to retry wins); use
+    /// [`reserve`](TokenBucket::reserve) for first-come order. On a real-time clock
+    /// ([`Clock::instant_of`]) a [`set_quota`](TokenBucket::set_quota) or a successful
+    /// [`cancel`](Reservation::cancel) wakes the sleepers to re-decide. With a
+    /// [`ManualClock`](super::ManualClock) it sleeps on the clock ([`Clock::sleep_until`]):
+    /// it blocks until another thread advances the clock far enough.
     ///
     /// # Errors
     ///
@@ -362,10 +408,19 @@ impl<C: Clock> TokenBucket<C> {
     /// Takes `n` tokens, blocking at most `timeout`. A timeout too large to represent means no
     /// deadline.
     ///
+    /// Blocks as [`acquire`](TokenBucket::acquire) does, but not in vain: on a real-time clock
+    /// ([`Clock::instant_of`]), when a denied attempt shows that the tokens cannot be ready
+    /// before the deadline, it fails at once instead of sleeping until the deadline (as Go's
+    /// `WaitN` does). That is decided on the bucket's state and quota at the attempt: a later
+    /// `set_quota` or `cancel` that would have freed tokens in time does not revive it. On a
+    /// clock without real-time instants ([`ManualClock`](super::ManualClock)) it cannot know,
+    /// and waits until the deadline.
+    ///
     /// # Errors
     ///
-    /// [`AcquireTimeoutError::Timeout`] when the tokens were not granted in time (nothing is
-    /// taken); [`AcquireTimeoutError::InsufficientCapacity`] at once when `n` exceeds the burst.
+    /// [`AcquireTimeoutError::Timeout`] when the tokens were not granted in time, or cannot be
+    /// (nothing is taken); [`AcquireTimeoutError::InsufficientCapacity`] at once when `n`
+    /// exceeds the burst.
     ///
     /// # Examples
     ///
@@ -375,6 +430,7 @@ impl<C: Clock> TokenBucket<C> {
     ///
     /// let bucket = TokenBucket::new(1, Duration::from_secs(3600), 1);
     /// bucket.acquire_timeout(1, Duration::from_millis(10)).unwrap();
+    /// // The next token is an hour away: fails at once rather than after 10 ms.
     /// assert_eq!(bucket.acquire_timeout(1, Duration::from_millis(10)), Err(AcquireTimeoutError::Timeout));
     /// ```
     pub fn acquire_timeout(&self, n: u32, timeout: Duration) -> Result<(), AcquireTimeoutError> {
@@ -382,7 +438,9 @@ impl<C: Clock> TokenBucket<C> {
     }
 
     /// Takes `n` tokens, blocking at most until `deadline` (a real-time instant, whatever the
-    /// bucket's clock). At the deadline it tries once more before giving up.
+    /// bucket's clock). At the deadline it tries once more before giving up. Like
+    /// [`acquire_timeout`](TokenBucket::acquire_timeout), it fails at once when (on a real-time
+    /// clock) the tokens cannot be ready by the deadline.
     ///
     /// # Errors
     ///
@@ -405,6 +463,11 @@ impl<C: Clock> TokenBucket<C> {
 
     fn acquire_until(&self, n: u32, deadline: Option<Instant>) -> Result<(), AcquireTimeoutError> {
         loop {
+            // ORDERING: Acquire pairs with the Release bump in `wake_sleepers`: read before the
+            // attempt, so an event whose bump we read is seen by the attempt, and one whose bump
+            // we miss is seen by the wait below (file docs). Relaxed deadlocks the loom model
+            // `bucket_cancel_wakes_a_blocked_acquire`, as in `wake_sleepers`.
+            let seen = self.changes.load(Ordering::Acquire);
             let denied = match self.try_acquire(n) {
                 Ok(()) => return Ok(()),
                 Err(TryAcquireError::InsufficientCapacity(e)) => return Err(e.into()),
@@ -413,7 +476,29 @@ impl<C: Clock> TokenBucket<C> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(AcquireTimeoutError::Timeout);
             }
-            self.clock.sleep_until(denied.ready_at(), deadline);
+            let ready = denied.ready_at();
+            // `Some(wake)` on a real-time clock (`None` inside: "never", only a change helps).
+            let real_time = if ready == u64::MAX {
+                // Asks about a reading the clock can represent, to learn whether it is real time.
+                self.clock.instant_of(denied.decided_at()).map(|_| None)
+            } else {
+                self.clock.instant_of(ready).map(Some)
+            };
+            let Some(ready_instant) = real_time else {
+                self.clock.sleep_until(ready, deadline);
+                continue;
+            };
+            let until = match (ready_instant, deadline) {
+                // The tokens cannot be ready in time: fail now, not at the deadline.
+                (None, Some(_)) => return Err(AcquireTimeoutError::Timeout),
+                (Some(at), Some(d)) if at > d => return Err(AcquireTimeoutError::Timeout),
+                (at, d) => at.or(d),
+            };
+            // ORDERING: Relaxed; the wait queue's fences order it against the bump and the
+            // notify (wait.rs module docs).
+            let _ = self
+                .changed
+                .wait_until(until, || (self.changes.load(Ordering::Relaxed) != seen).then_some(()));
         }
     }
 
@@ -427,8 +512,9 @@ impl<C: Clock> TokenBucket<C> {
     ///
     /// # Errors
     ///
-    /// [`InsufficientCapacity`] when `n` exceeds the burst, or when the reservation would be due
-    /// beyond the clock's range (2^63 ns of queued reservations).
+    /// [`ReserveError::InsufficientCapacity`] when `n` exceeds the burst;
+    /// [`ReserveError::QueueFull`] when the reservation would be due after the last clock reading
+    /// the bucket can reach (2^63 ns, 292 years: reservations already queued fill the range).
     ///
     /// # Examples
     ///
@@ -446,14 +532,13 @@ impl<C: Clock> TokenBucket<C> {
     /// assert!(first.cancel()); // and now this one is the last
     /// assert_eq!(bucket.available(), 1);
     /// ```
-    pub fn reserve(&self, n: u32) -> Result<Reservation<'_, C>, InsufficientCapacity> {
+    pub fn reserve(&self, n: u32) -> Result<Reservation<'_, C>, ReserveError> {
         // ORDERING: Relaxed, as in `try_acquire_with`.
         let mut e = self.state.load(Ordering::Relaxed);
         loop {
             let limits = self.quota.limits();
-            let too_big = InsufficientCapacity { requested: n, burst: limits.burst as u32 };
             if u64::from(n) > limits.burst {
-                return Err(too_big);
+                return Err(InsufficientCapacity { requested: n, burst: limits.burst as u32 }.into());
             }
             let t = tick(self.clock.now());
             if n == 0 {
@@ -466,8 +551,11 @@ impl<C: Clock> TokenBucket<C> {
                     tokens: 0,
                 });
             }
-            let Some((new, granted_now)) = step(e, t, u64::from(n), limits) else {
-                return Err(too_big);
+            // A reservation due after the last tick the bucket can reach could never be used.
+            let Some((new, granted_now)) =
+                step(e, t, u64::from(n), limits).filter(|&(new, _)| new <= MAX_TICK)
+            else {
+                return Err(ReserveError::QueueFull);
             };
             // ORDERING: Relaxed, as in `try_acquire_with`.
             match self.state.compare_exchange_weak(e, new, Ordering::Relaxed, Ordering::Relaxed) {
@@ -555,6 +643,10 @@ impl<C: Clock> Reservation<'_, C> {
     ///
     /// Call it only if the tokens were not used.
     ///
+    /// When it gives tokens back, blocked acquirers on a real-time clock ([`Clock::instant_of`])
+    /// are woken to re-decide; on a [`ManualClock`](super::ManualClock) they re-decide at the
+    /// clock's next advance.
+    ///
     /// # Examples
     ///
     /// ```
@@ -574,9 +666,14 @@ impl<C: Clock> Reservation<'_, C> {
         }
         // ORDERING: Relaxed, as every write of the word (file docs). A strong CAS: a spurious
         // failure would wrongly report "too late".
-        self.bucket
+        let given_back = self
+            .bucket
             .state
             .compare_exchange(self.after, self.before, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
+            .is_ok();
+        if given_back {
+            self.bucket.wake_sleepers();
+        }
+        given_back
     }
 }

@@ -45,6 +45,32 @@ pub trait Clock {
     /// Blocks until [`now`](Clock::now) reaches `target`, or until the real-time `deadline`
     /// (if any) passes, whichever comes first. May return early; callers re-check both.
     fn sleep_until(&self, target: u64, deadline: Option<Instant>);
+
+    /// The real-time instant at which [`now`](Clock::now) will reach `target`, for a clock that
+    /// runs in real time; `None` (the default) for one that does not, or when the instant
+    /// cannot be represented.
+    ///
+    /// A blocked [`TokenBucket::acquire`](super::TokenBucket::acquire) on a clock that answers
+    /// waits on the bucket itself until that instant, so a
+    /// [`set_quota`](super::TokenBucket::set_quota) or a [`cancel`](super::Reservation::cancel)
+    /// that makes tokens available earlier wakes it, and a timed acquire whose tokens cannot be
+    /// ready before its deadline fails at once. On a clock that answers `None` it sleeps with
+    /// [`sleep_until`](Clock::sleep_until) and re-decides only when that returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, ManualClock, MonotonicClock};
+    /// use std::time::Instant;
+    ///
+    /// let real = MonotonicClock::new();
+    /// assert!(real.instant_of(real.now()).unwrap() <= Instant::now());
+    /// assert_eq!(ManualClock::new().instant_of(5), None);
+    /// ```
+    fn instant_of(&self, target: u64) -> Option<Instant> {
+        let _ = target;
+        None
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for &C {
@@ -56,6 +82,10 @@ impl<C: Clock + ?Sized> Clock for &C {
     fn sleep_until(&self, target: u64, deadline: Option<Instant>) {
         (**self).sleep_until(target, deadline);
     }
+
+    fn instant_of(&self, target: u64) -> Option<Instant> {
+        (**self).instant_of(target)
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
@@ -66,6 +96,10 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
 
     fn sleep_until(&self, target: u64, deadline: Option<Instant>) {
         (**self).sleep_until(target, deadline);
+    }
+
+    fn instant_of(&self, target: u64) -> Option<Instant> {
+        (**self).instant_of(target)
     }
 }
 
@@ -141,6 +175,10 @@ impl Clock for MonotonicClock {
             std::thread::sleep(left);
         }
     }
+
+    fn instant_of(&self, target: u64) -> Option<Instant> {
+        self.instant_at(target)
+    }
 }
 
 /// A clock that moves only when told to: for deterministic tests of code that uses a limiter.
@@ -149,7 +187,11 @@ impl Clock for MonotonicClock {
 /// limiter and another stay with the test. Threads blocked in
 /// [`sleep_until`](Clock::sleep_until) (for example in
 /// [`TokenBucket::acquire`](super::TokenBucket::acquire)) wake when an
-/// [`advance`](ManualClock::advance) or [`set`](ManualClock::set) reaches their target. Under
+/// [`advance`](ManualClock::advance) or [`set`](ManualClock::set) reaches their target; only
+/// then do they re-decide, so a [`set_quota`](super::TokenBucket::set_quota) or a
+/// [`cancel`](super::Reservation::cancel) that frees tokens earlier does not wake them (it is
+/// seen at the next advance, which always wakes them). Its
+/// [`instant_of`](Clock::instant_of) is `None`: its time is not real time. Under
 /// loom the reading is a loom atomic, so every advance is an event the model checker
 /// interleaves.
 ///

@@ -16,6 +16,10 @@ pub enum QuotaError {
     ZeroBurst,
     /// A period of zero was asked for.
     ZeroPeriod,
+    /// A full refill (`burst * per / rate`) would take longer than 2^62 ns (146 years). Such a
+    /// quota is rejected rather than refilled faster than asked; for "never refills", make
+    /// a full refill take 2^62 ns.
+    RefillTooSlow,
     /// A sliding window of zero calls was asked for.
     ZeroCalls,
     /// A sliding window of more than [`MAX_WINDOW_CALLS`](super::MAX_WINDOW_CALLS) calls was
@@ -34,6 +38,9 @@ impl fmt::Display for QuotaError {
             QuotaError::ZeroRate => f.write_str("rate must be at least 1"),
             QuotaError::ZeroBurst => f.write_str("burst must be at least 1"),
             QuotaError::ZeroPeriod => f.write_str("period must be longer than zero"),
+            QuotaError::RefillTooSlow => {
+                f.write_str("a full refill (burst * per / rate) would take longer than 2^62 ns (146 years)")
+            }
             QuotaError::ZeroCalls => f.write_str("max_calls must be at least 1"),
             QuotaError::TooManyCalls { requested, max } => {
                 write!(f, "max_calls {requested} exceeds the maximum of {max}")
@@ -145,11 +152,41 @@ impl From<InsufficientCapacity> for TryAcquireError {
     }
 }
 
+/// Why [`TokenBucket::reserve`](super::TokenBucket::reserve) failed. Nothing was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReserveError {
+    /// More tokens were asked for than the bucket can ever hold.
+    InsufficientCapacity(InsufficientCapacity),
+    /// The reservation would be due after the last clock reading the bucket can reach (2^63 ns,
+    /// 292 years): reservations already queued fill the clock's range.
+    QueueFull,
+}
+
+impl fmt::Display for ReserveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReserveError::InsufficientCapacity(e) => e.fmt(f),
+            ReserveError::QueueFull => {
+                f.write_str("reservation queue full: the tokens would be due beyond the clock's range")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReserveError {}
+
+impl From<InsufficientCapacity> for ReserveError {
+    fn from(e: InsufficientCapacity) -> Self {
+        ReserveError::InsufficientCapacity(e)
+    }
+}
+
 /// Why a timed [`TokenBucket::acquire_timeout`](super::TokenBucket::acquire_timeout) or
 /// [`acquire_deadline`](super::TokenBucket::acquire_deadline) failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AcquireTimeoutError {
-    /// The deadline passed before the tokens were granted; nothing was taken.
+    /// The tokens were not granted by the deadline, or (on a real-time clock) could not be
+    /// ready before it; nothing was taken.
     Timeout,
     /// More tokens were asked for than the bucket can ever hold.
     InsufficientCapacity(InsufficientCapacity),

@@ -20,7 +20,7 @@
 //! (retried when another thread changed `E` first); a denial reads `E` and writes nothing, so
 //! the deny path scales with threads (no cache line bounces). Times are `u64` nanoseconds of
 //! the bucket's clock; all arithmetic is saturating or checked (see [`Quota`] for the rounding
-//! of `T` and the caps on huge periods).
+//! of `T` and the limit on huge periods).
 //!
 //! # Guarantees
 //!
@@ -28,21 +28,25 @@
 //!   to requests that read the clock in `[a, b]` (for a reservation: whose ready time lies in
 //!   it) total at most `burst + (b - a) / T`, under any interleaving. In particular requests at
 //!   the same instant never get more than `burst` between them.
-//! - **Never denies while tokens are available.** A denial is decided on the latest state the
-//!   thread saw (after a failed CAS, the current one); contention makes a request retry, never
-//!   fail. So with `k` concurrent requests for one token each and `j` tokens available, exactly
-//!   `min(j, k)` succeed.
+//! - **Never denies while tokens are available**, for fresh readings. A denial is decided on
+//!   the latest state the thread saw (after a failed CAS, the current one); contention makes a
+//!   request retry, never fail. So with `k` concurrent requests for one token each at the
+//!   latest reading and `j` tokens available, exactly `min(j, k)` succeed. A stale reading
+//!   (older than one a grant was charged at) sees fewer tokens and may be denied.
 //! - **Charged at the reading.** A request counts at the clock reading it used. A thread that
 //!   read the clock, was descheduled, and then acquired is charged at its old reading: the
 //!   bucket's books stay right (such a request can only see fewer tokens), but the caller acts
 //!   later than it was charged. [`TokenBucket::try_acquire`] reads the clock after the state
 //!   and again after each failed CAS, keeping that gap to a few instructions.
 //! - **`set_rate` keeps the state.** See [`TokenBucket::set_quota`]: the bucket continues as if
-//!   the new quota had been in force since it was last drained; acquirers never wait for it, and
-//!   each acquire is decided wholly by the old or wholly by the new quota.
+//!   the new quota had been in force since it was last drained; acquirers never wait for it,
+//!   each acquire is decided wholly by the old or wholly by the new quota, and blocked acquirers
+//!   on a real-time clock are woken to re-decide.
 //! - **`cancel` gives back exactly what it took, when that is still possible**: when no later
 //!   grant depends on it (see [`Reservation::cancel`]; this is the bug of golang/go#69419).
-//! - `n > burst` fails at once with [`InsufficientCapacity`]; `n == 0` always succeeds.
+//! - `n > burst` fails at once with [`InsufficientCapacity`]; `n == 0` always succeeds. A
+//!   quota whose full refill would take longer than 2^62 ns is rejected
+//!   ([`QuotaError::RefillTooSlow`]), never refilled faster than asked.
 //!
 //! # The sliding window
 //!
@@ -60,9 +64,12 @@
 //!
 //! # Blocking and clocks
 //!
-//! Blocking calls sleep on the clock until the instant the request can succeed
-//! ([`Clock::sleep_until`]), then retry. [`MonotonicClock`] (the default) sleeps in real time;
-//! [`ManualClock`] parks until another thread advances it, so tests run without real sleeps.
+//! Blocking calls sleep until the instant the request can succeed, then retry. On a real-time
+//! clock ([`Clock::instant_of`]: [`MonotonicClock`], the default, and [`TscClock`]) a blocked
+//! bucket acquire waits on the bucket, so a rate change or a cancel wakes it, and a timed
+//! acquire that cannot succeed before its deadline fails at once. [`ManualClock`] has no
+//! real-time instants: acquirers park on it ([`Clock::sleep_until`]) until another thread
+//! advances it, so tests run without real sleeps.
 //! [`TscClock`] reads the CPU's time-stamp counter where that is safe (x86_64, invariant TSC,
 //! used by the OS as its clock): use it on hot paths, where reading `Instant` (20-60 ns,
 //! depending on the machine) costs more than the limiter.
@@ -72,7 +79,8 @@
 //!
 //! The loom models in `loom-tests/rate.rs` check concurrent grants at one instant, refill racing
 //! acquire, stale readings, saturation after a long idle, reserve/cancel and set_rate racing
-//! acquire, a torn-quota check of the seqlock, and the same kinds for the window;
+//! acquire, a cancel waking a blocked acquirer, a torn-quota check of the seqlock, and the
+//! same kinds for the window;
 //! `tests/rate_proptest.rs` checks random operation sequences against a sequential GCRA model.
 //!
 //! # Examples
@@ -101,7 +109,8 @@ mod window;
 pub use bucket::{Reservation, TokenBucket};
 pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use error::{
-    AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, TimedOut, TryAcquireError,
+    AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, ReserveError, TimedOut,
+    TryAcquireError,
 };
 pub use quota::Quota;
 pub use tsc::TscClock;

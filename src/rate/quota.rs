@@ -5,7 +5,8 @@
 //! # Internal time
 //!
 //! The limiters work in *ticks*: a clock reading plus [`BIAS`] (2^62 ns). Every tolerance
-//! (`burst * interval`, a window's period) is capped at [`MAX_SPAN`] = 2^62 ns (146 years), so
+//! (`burst * interval`, a window's period) is at most [`MAX_SPAN`] = 2^62 ns (146 years; a
+//! quota with a longer one is rejected, a longer window period is capped), so
 //! `tick - span` never underflows and a state word of 0 means "long ago" (a full bucket, a free
 //! window slot) at every reading. Readings are capped at [`MAX_READING`] = 2^63 ns, so ticks stay
 //! below 2^63 + 2^62 and `tick + span` fits in a `u64`; everything else saturates.
@@ -39,7 +40,8 @@ use std::time::Duration;
 
 /// Added to clock readings to make ticks (module docs). Equal to [`MAX_SPAN`].
 pub(crate) const BIAS: u64 = 1 << 62;
-/// The longest tolerance or period, in nanoseconds (146 years). Longer ones are capped.
+/// The longest tolerance or period, in nanoseconds (146 years). Longer tolerances are rejected
+/// ([`Quota::new`]); longer window periods are capped.
 pub(crate) const MAX_SPAN: u64 = 1 << 62;
 /// Clock readings above this (292 years) count as this.
 pub(crate) const MAX_READING: u64 = 1 << 63;
@@ -50,10 +52,14 @@ pub(crate) fn tick(reading: u64) -> u64 {
     reading.min(MAX_READING) + BIAS
 }
 
-/// A tick as a clock reading; `u64::MAX` ("never") stays `u64::MAX`.
+/// The last tick the limiters can reach: `tick(MAX_READING)`.
+pub(crate) const MAX_TICK: u64 = MAX_READING + BIAS;
+
+/// A tick as a clock reading. Ticks past the last reachable one ([`MAX_TICK`]), `u64::MAX`
+/// included, are `u64::MAX`: "never" (the clock would have to run past its range).
 #[inline]
 pub(crate) fn reading(tick: u64) -> u64 {
-    if tick == u64::MAX { u64::MAX } else { tick.saturating_sub(BIAS) }
+    if tick > MAX_TICK { u64::MAX } else { tick.saturating_sub(BIAS) }
 }
 
 /// Nanoseconds of a duration, saturating at `u64::MAX`.
@@ -69,8 +75,9 @@ pub(crate) fn nanos(d: Duration) -> u64 {
 /// nanosecond, so the effective rate never exceeds the requested one (it is exact when `per` is
 /// a multiple of `rate` nanoseconds). The fastest rate is therefore one token per nanosecond
 /// (10^9 per second); for byte-rate limits above 1 GB/s count in larger units (KiB). The
-/// bucket's tolerance, `burst * interval`, is capped at 2^62 ns (146 years): a slower quota
-/// behaves as one token per `2^62 / burst` ns, which in practice means "never refills".
+/// bucket's tolerance, `burst * interval` (the time a full refill takes), must be at most
+/// 2^62 ns (146 years); a slower quota is rejected with [`QuotaError::RefillTooSlow`] rather
+/// than refilled faster than asked.
 ///
 /// # Examples
 ///
@@ -97,7 +104,8 @@ impl Quota {
     /// # Errors
     ///
     /// [`QuotaError::ZeroRate`], [`QuotaError::ZeroPeriod`] or [`QuotaError::ZeroBurst`] when the
-    /// corresponding argument is zero.
+    /// corresponding argument is zero; [`QuotaError::RefillTooSlow`] when a full refill,
+    /// `burst * interval`, would take longer than 2^62 ns (146 years).
     ///
     /// # Examples
     ///
@@ -108,8 +116,9 @@ impl Quota {
     /// assert!(Quota::new(100, Duration::from_secs(1), 10).is_ok());
     /// assert_eq!(Quota::new(1, Duration::ZERO, 1), Err(QuotaError::ZeroPeriod));
     /// assert_eq!(Quota::new(1, Duration::from_secs(1), 0), Err(QuotaError::ZeroBurst));
-    /// // A huge period does not overflow: it is capped (module docs).
-    /// assert!(Quota::new(1, Duration::MAX, 1).is_ok());
+    /// // A refill slower than 2^62 ns is rejected, not silently sped up (and never overflows).
+    /// assert_eq!(Quota::new(1, Duration::MAX, 1), Err(QuotaError::RefillTooSlow));
+    /// assert!(Quota::new(1, Duration::from_nanos(1 << 62), 1).is_ok());
     /// ```
     pub fn new(rate: u32, per: Duration, burst: u32) -> Result<Quota, QuotaError> {
         if rate == 0 {
@@ -122,10 +131,14 @@ impl Quota {
             return Err(QuotaError::ZeroBurst);
         }
         let exact = per.as_nanos().div_ceil(u128::from(rate));
-        let cap = u128::from(MAX_SPAN / u64::from(burst));
-        // Both bounds are at least 1 (per >= 1 ns; burst < 2^32 < MAX_SPAN), and the min fits a
-        // u64 because `cap` does.
-        let interval = exact.min(cap) as u64;
+        // A full refill (`burst * interval`) must fit the tolerance range. Capping the interval
+        // instead would refill faster than asked (up to 2^32 times, with a large burst).
+        // No overflow: exact < 2^95, burst < 2^32.
+        if exact * u128::from(burst) > u128::from(MAX_SPAN) {
+            return Err(QuotaError::RefillTooSlow);
+        }
+        // 1 <= exact (per >= 1 ns) and exact <= MAX_SPAN / burst < 2^63: it fits a u64.
+        let interval = exact as u64;
         Ok(Quota { rate, per, burst, interval })
     }
 
@@ -217,7 +230,11 @@ impl QuotaCell {
     fn read<R>(&self, copy: impl Fn(&Slot) -> R) -> R {
         loop {
             // ORDERING: Acquire pairs with the Release `generation` store in `write`: the slot's fields
-            // written before that store are visible to the copy below.
+            // written before that store are visible to the copy below. Relaxed would let a reader
+            // that sees the new generation copy a mix of the slot's old and new fields and pass
+            // the re-check. loom cannot catch that weakening: with this load Relaxed both
+            // seqlock models (`bucket_quota_is_never_torn`, `..._single_writer_never_torn`)
+            // still pass at LOOM_MAX_PREEMPTIONS=2.
             let g1 = self.generation.load(Ordering::Acquire);
             let value = copy(&self.slots[(g1 & 1) as usize]);
             // ORDERING: orders the field loads before the re-check of `generation`; if any field value

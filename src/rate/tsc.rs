@@ -56,6 +56,10 @@ impl TscClock {
 }
 
 impl Clock for TscClock {
+    fn instant_of(&self, target: u64) -> Option<Instant> {
+        Instant::now().checked_add(Duration::from_nanos(target.saturating_sub(self.now())))
+    }
+
     #[inline]
     fn now(&self) -> u64 {
         match self.tsc {

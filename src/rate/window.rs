@@ -19,8 +19,10 @@
 //! A call scans the slots from `hint` and takes the first free one. It is denied only when
 //! every slot was seen busy (`v + period > t`); slot values only grow, so each stays busy for
 //! that `t`, and then `m` calls lie in `(t - period, ∞)`: granting a call at `t` could put
-//! `m + 1` in one window. So a call is never denied while the window has room (as of its
-//! reading), and the answer tells when the earliest slot frees.
+//! `m + 1` in one window. So a call with a fresh reading (no older than any granted call's)
+//! is never denied while the window has room, and the answer tells when the earliest slot
+//! frees. A stale reading can be denied although the windows around it had room: a slot whose
+//! latest call lies after the reading cannot take an earlier one (values only grow).
 //!
 //! Cost: the allow path is usually one load and one CAS on the hinted slot (the oldest, when
 //! calls arrive in order) plus the hint store; the deny path reads all `m` slots and writes
