@@ -528,3 +528,28 @@ fn receiver_moved_while_a_third_thread_sends() {
         assert_eq!(Arc::strong_count(&counter), 1, "replaced waker leaked");
     });
 }
+
+#[test]
+fn timed_out_recv_after_poll_keeps_the_task_registered() {
+    model(|| {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let counter = WakeCount::new();
+        let waker = WakeCount::waker(&counter);
+        let sender = thread::spawn(move || assert!(tx.send(5).is_ok()));
+        match poll_once(&mut rx, &waker) {
+            Poll::Ready(result) => assert_eq!(result, Ok(5)),
+            Poll::Pending => match rx.recv_timeout(Duration::from_millis(1)) {
+                Ok(v) => assert_eq!(v, 5),
+                Err(RecvTimeoutError::Timeout) => {
+                    counter.sleep();
+                    assert_eq!(poll_once(&mut rx, &waker), Poll::Ready(Ok(5)));
+                }
+                Err(RecvTimeoutError::Disconnected) => panic!("the sender sends"),
+            },
+        }
+        sender.join().unwrap();
+        drop(waker);
+        drop(rx);
+        assert_eq!(Arc::strong_count(&counter), 1, "waker leaked");
+    });
+}

@@ -579,3 +579,26 @@ fn stress_send_races_receiver_drop_and_poll() {
     assert!(returned <= (STRESS_CELLS / 4) as usize);
     assert!(start.elapsed() < STRESS_LIMIT);
 }
+
+/// A waker that counts its wakes.
+struct CountingWaker(AtomicUsize);
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A task polls (Pending: "I will be woken"), then, before returning to its executor, tries a
+/// non-blocking `recv_timeout(ZERO)` (or any timed receive that times out). The value is then
+/// sent: the task must be woken, since its last poll returned Pending and nothing un-did that.
+#[test]
+fn timed_out_recv_timeout_keeps_the_task_registered() {
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = Waker::from(counter.clone());
+    assert!(Pin::new(&mut rx).poll(&mut Context::from_waker(&waker)).is_pending());
+    assert_eq!(rx.recv_timeout(Duration::ZERO), Err(RecvTimeoutError::Timeout));
+    tx.send(1).unwrap();
+    assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the pending task was never woken: lost wakeup");
+    assert_eq!(Pin::new(&mut rx).poll(&mut Context::from_waker(&waker)), Poll::Ready(Ok(1)));
+}

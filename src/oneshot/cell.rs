@@ -57,9 +57,9 @@
 //! handshake is needed (contrast `wait.rs`). A parked thread sleeps with `futex_wait(state,
 //! PARKED)`, which returns at once once the sender has changed the word.
 
+use crate::sync::Futex;
 use crate::sync::UnsafeCell;
 use crate::sync::atomic::Ordering;
-use crate::sync::Futex;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::task::Waker;
@@ -130,6 +130,7 @@ unsafe fn free<T>(inner: NonNull<Inner<T>>) {
     // against every earlier access of the other side (a no-op in normal builds).
     block.value.with_mut(|_| ());
     block.waker.with_mut(|_| ());
+    block.state.retire();
     // SAFETY: the pointer came from `Box::leak` in `allocate` and is freed exactly once (caller).
     drop(unsafe { Box::from_raw(inner.as_ptr()) });
 }
@@ -448,6 +449,13 @@ pub(super) unsafe fn wait<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>
     if let Some(outcome) = unsafe { try_take(inner) } {
         return Some(outcome);
     }
+    // A deadline that has already passed (`recv_timeout(Duration::ZERO)`, a past
+    // `recv_deadline`) is a non-blocking look: no spin, no park, the registration untouched.
+    // (Not under loom, whose models take the deadline as passing exactly at the sleep.)
+    #[cfg(not(loom))]
+    if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        return None;
+    }
     // SAFETY: forwarded (still unfinished: `try_take` returned None).
     unsafe { spin_then_park(inner, deadline) }
 }
@@ -477,6 +485,9 @@ unsafe fn park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>) -> Option
     // ORDERING: Acquire as in `try_take`.
     let mut state = block.state.load(Ordering::Acquire);
     // Announce: 0 -> PARKED (taking back a registered waker first; a thread does not need it).
+    // On a timeout the registration is restored: the task's last poll returned `Pending` and
+    // still relies on being woken.
+    let mut reclaimed = false;
     loop {
         if state & TX_DONE != 0 {
             // SAFETY: sender finished, seen with Acquire.
@@ -488,7 +499,10 @@ unsafe fn park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>) -> Option
         // the sender finished and we read its value.
         match block.state.compare_exchange(from, to, Ordering::Relaxed, Ordering::Acquire) {
             Ok(_) if to == PARKED => break,
-            Ok(_) => state = 0,
+            Ok(_) => {
+                reclaimed = true;
+                state = 0;
+            }
             Err(now) => state = now,
         }
     }
@@ -510,9 +524,13 @@ unsafe fn park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>) -> Option
         if !in_time {
             // Withdraw the announcement; if the sender finished meanwhile, take its result
             // instead of reporting a timeout (a wakeup is never swallowed).
-            // ORDERING: Relaxed on success (nothing handed over), Acquire on failure (we read
-            // the value), as in the announcement.
-            return match block.state.compare_exchange(PARKED, 0, Ordering::Relaxed, Ordering::Acquire) {
+            // ORDERING: Relaxed on success: nothing new is handed over. When the waker goes back
+            // to the sender side the slot is untouched since `poll`'s Release CAS published it,
+            // and every write to the word since then is an RMW, so the sender's Acquire RMW still
+            // synchronises with that `poll` (release sequence, as in `close`). Acquire on failure
+            // (we read the value), as in the announcement.
+            let back = if reclaimed { WAKER } else { 0 };
+            return match block.state.compare_exchange(PARKED, back, Ordering::Relaxed, Ordering::Acquire) {
                 Ok(_) => None,
                 // SAFETY: the only other writer is the sender's finishing RMW.
                 Err(now) => Some(unsafe { take_outcome(inner, now) }),

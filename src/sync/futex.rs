@@ -26,6 +26,11 @@ pub(crate) struct Futex {
     lock: loom::sync::Mutex<()>,
     #[cfg(loom)]
     cond: loom::sync::Condvar,
+    /// Under loom: stands for the futex word's memory as the kernel sees it. `wait`/`wake_*`
+    /// read it, [`Futex::retire`] writes it, so a wake that is not ordered before the owner's
+    /// free is a loom data race (a futex call on freed memory).
+    #[cfg(loom)]
+    alive: loom::cell::UnsafeCell<()>,
 }
 
 impl std::ops::Deref for Futex {
@@ -69,6 +74,11 @@ impl Futex {
     pub(crate) fn wake_all(&self) {
         atomic_wait::wake_all(&self.word);
     }
+
+    /// Called right before the memory holding this futex is freed (a no-op here; under loom it
+    /// checks that every `wait`/`wake_*` on it happened-before).
+    #[inline]
+    pub(crate) fn retire(&self) {}
 }
 
 #[cfg(all(not(loom), target_os = "linux"))]
@@ -117,10 +127,12 @@ impl Futex {
             word: AtomicU32::new(value),
             lock: loom::sync::Mutex::new(()),
             cond: loom::sync::Condvar::new(),
+            alive: loom::cell::UnsafeCell::new(()),
         }
     }
 
     pub(crate) fn wait(&self, expected: u32) {
+        self.alive.with(|_| ());
         let guard = self.lock.lock().unwrap();
         // ORDERING: Relaxed, like the kernel's read of the word under its bucket lock: the
         // mutex orders this load after any waker that locked (and so had bumped the word)
@@ -133,18 +145,27 @@ impl Futex {
     /// Under loom the deadline "passes" exactly when the thread would sleep: the worst moment
     /// for the caller's races, and deterministic (loom has no time).
     pub(crate) fn wait_until(&self, expected: u32, _deadline: Instant) -> bool {
+        self.alive.with(|_| ());
         let _guard = self.lock.lock().unwrap();
         // ORDERING: Relaxed, as in `wait`.
         self.word.load(loom::sync::atomic::Ordering::Relaxed) != expected
     }
 
     pub(crate) fn wake_one(&self) {
+        self.alive.with(|_| ());
         let _guard = self.lock.lock().unwrap();
         self.cond.notify_one();
     }
 
     pub(crate) fn wake_all(&self) {
+        self.alive.with(|_| ());
         let _guard = self.lock.lock().unwrap();
         self.cond.notify_all();
+    }
+
+    /// The memory holding this futex is about to be freed: a `wait`/`wake_*` that does not
+    /// happen-before this is a loom data race.
+    pub(crate) fn retire(&self) {
+        self.alive.with_mut(|_| ());
     }
 }
