@@ -10,9 +10,8 @@
 //! its requests, the client blocks on each reply), and `async_pending_wake`
 //! (poll a pending receiver on a current-thread tokio runtime, send, poll it ready).
 //!
-//! The `oneshot` crate is built here without its `std` and `async` features (the dev-dependency
-//! line enables none), so it has no blocking or async receive: it takes part in the
-//! single-thread groups only (its `try_recv` stands in for `recv` when a value is there).
+//! The `oneshot` crate is built with its `std` and `async` features, so it takes part in every
+//! group (in `send_recv` its `try_recv` stands in for `recv`, as the value is already there).
 //!
 //! Run: `cargo bench --bench oneshot -- --warm-up-time 1 --measurement-time 2`.
 #![allow(missing_docs)]
@@ -276,6 +275,28 @@ impl Peer for Crossbeam {
     }
 }
 
+struct OneshotCrate;
+impl Peer for OneshotCrate {
+    type Tx<T: Send + 'static> = oneshot::Sender<T>;
+    type Rx<T: Send + 'static> = oneshot::Receiver<T>;
+    fn make<T: Send + 'static>() -> (Self::Tx<T>, Self::Rx<T>) {
+        oneshot::channel()
+    }
+    fn send<T: Send + 'static>(tx: Self::Tx<T>, value: T) {
+        assert!(tx.send(value).is_ok());
+    }
+    fn recv<T: Send + 'static>(rx: Self::Rx<T>) -> Option<T> {
+        rx.recv().ok()
+    }
+    fn try_recv<T: Send + 'static>(rx: &mut Self::Rx<T>) -> Result<Option<T>, ()> {
+        match rx.try_recv() {
+            Ok(value) => Ok(Some(value)),
+            Err(oneshot::TryRecvError::Empty) => Ok(None),
+            Err(oneshot::TryRecvError::Disconnected) => Err(()),
+        }
+    }
+}
+
 struct ThreadWaker(thread::Thread);
 impl Wake for ThreadWaker {
     fn wake(self: Arc<Self>) {
@@ -353,6 +374,7 @@ fn cross_thread(c: &mut Criterion) {
             g.sample_size(20);
         }
         g.bench_function("ringfence", |b| b.iter_custom(|iters| ping_pong::<Ringfence>(iters, delay)));
+        g.bench_function("oneshot", |b| b.iter_custom(|iters| ping_pong::<OneshotCrate>(iters, delay)));
         g.bench_function("tokio", |b| b.iter_custom(|iters| ping_pong::<Tokio>(iters, delay)));
         g.bench_function("futures", |b| b.iter_custom(|iters| ping_pong::<Futures>(iters, delay)));
         g.bench_function("crossbeam", |b| b.iter_custom(|iters| ping_pong::<Crossbeam>(iters, delay)));
@@ -400,6 +422,11 @@ fn async_pending_wake(c: &mut Criterion) {
         };
     }
     peer!("ringfence", ringfence::oneshot::channel::<u64>());
+    peer!("oneshot", {
+        // The `oneshot` crate's receiver is `IntoFuture` (its future is `AsyncReceiver`).
+        let (tx, rx) = oneshot::channel::<u64>();
+        (tx, std::future::IntoFuture::into_future(rx))
+    });
     peer!("tokio", tokio::sync::oneshot::channel::<u64>());
     peer!("futures", futures_channel::oneshot::channel::<u64>());
     g.finish();
