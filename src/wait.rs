@@ -199,7 +199,7 @@ impl WaitQueue {
     /// (evaluated only when somebody is parked, so the fast path is one load).
     #[inline]
     pub(crate) fn notify_one_fenced_if(&self, also: impl FnOnce() -> bool) {
-        // ORDERING: Relaxed after the caller's fence, as in `has_sleepers`.
+        // ORDERING: Relaxed after the caller's fence (module docs).
         let word = self.sleepers.load(Ordering::Relaxed);
         if waiters(word) > pending(word) && also() {
             self.wake_one_slow();
@@ -221,18 +221,12 @@ impl WaitQueue {
     /// Wakes every parked waiter. Call it after making the condition true.
     #[inline]
     pub(crate) fn notify_all(&self) {
-        if self.has_sleepers() {
+        notifier_fence();
+        // ORDERING: Relaxed is enough after the fence; see the module docs. Pending wakeups do
+        // not matter here: every waiter is woken.
+        if waiters(self.sleepers.load(Ordering::Relaxed)) != 0 {
             self.wake_slow(true);
         }
-    }
-
-    #[inline]
-    fn has_sleepers(&self) -> bool {
-        // ORDERING: the notifier's half of the Dekker handshake (module docs): orders the
-        // caller's publication of the condition before the `sleepers` load.
-        fence(Ordering::SeqCst);
-        // ORDERING: Relaxed is enough after the fence; see the module docs.
-        waiters(self.sleepers.load(Ordering::Relaxed)) != 0
     }
 
     #[cold]
@@ -277,7 +271,7 @@ pub(crate) fn spin<R>(mut poll: impl FnMut() -> Option<R>) -> Option<R> {
     }
     #[cfg(not(loom))]
     for _ in 0..YIELD_ROUNDS {
-        std::thread::yield_now();
+        crate::sync::thread::yield_now();
         if let Some(ready) = poll() {
             return Some(ready);
         }
@@ -293,7 +287,8 @@ const YIELD_ROUNDS: u32 = 4;
 /// several queues with [`WaitQueue::notify_one_fenced_if`]: one fence instead of one per queue.
 #[inline]
 pub(crate) fn notifier_fence() {
-    // ORDERING: the same fence as in `has_sleepers` (module docs), shared by several queues.
+    // ORDERING: the notifier's half of the Dekker handshake (module docs): orders the caller's
+    // publication of the condition before the `sleepers` loads that follow.
     fence(Ordering::SeqCst);
 }
 
