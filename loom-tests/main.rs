@@ -7,5 +7,7 @@
 mod channel;
 mod common;
 mod oneshot;
+mod pool;
 mod rate;
 mod ring;
+mod semaphore;

@@ -39,8 +39,12 @@
 
 pub mod channel;
 pub mod oneshot;
+pub mod pool;
 pub mod rate;
 pub mod ring;
+mod semaphore;
+
+pub use semaphore::*;
 
 mod sync;
 mod wait;

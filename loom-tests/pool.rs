@@ -1,0 +1,1 @@
+//! loom models of the worker pool (`src/pool/`).

@@ -1,0 +1,1 @@
+//! A worker pool with task futures (work in progress).

@@ -1,0 +1,1 @@
+//! A counting semaphore with RAII permits (work in progress).
