@@ -46,5 +46,6 @@ mod semaphore;
 
 pub use semaphore::*;
 
+mod latch;
 mod sync;
 mod wait;

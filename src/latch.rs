@@ -1,0 +1,67 @@
+//! A countdown latch: wait until every outstanding piece of work has finished.
+//!
+//! The pool's [`scope`](crate::pool::Pool::scope) counts the jobs it submitted and waits for the
+//! count to reach zero before the borrowed stack frame may go away. The latch is one atomic
+//! count plus a [`WaitQueue`]: `count_down` is one RMW and, only for the last one, a wakeup;
+//! `wait` spins briefly and then parks on the futex like every other wait in the crate.
+//!
+//! # Guarantee
+//!
+//! Everything done before a `count_down` happens-before the return of a `wait` that saw the
+//! count reach zero (each `count_down` is a Release RMW, so the last one continues the release
+//! sequence of every earlier one, and the waiter's Acquire load of zero synchronises with all of
+//! them). No wakeup is lost: the last `count_down` notifies through the waiting layer's
+//! handshake (see `src/wait.rs`).
+
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::wait::WaitQueue;
+
+/// A count of outstanding work and the threads waiting for it to reach zero.
+#[derive(Debug)]
+pub(crate) struct Latch {
+    /// Outstanding work. Incremented by the owner before it hands the work out, decremented
+    /// once by whoever finishes (or discards) each piece.
+    count: AtomicUsize,
+    /// Threads waiting for `count == 0`.
+    zero: WaitQueue,
+}
+
+impl Latch {
+    /// A latch with nothing outstanding.
+    pub(crate) fn new() -> Self {
+        Latch { count: AtomicUsize::new(0), zero: WaitQueue::new() }
+    }
+
+    /// Counts one more piece of outstanding work. Call it before handing the work out.
+    #[inline]
+    pub(crate) fn count_up(&self) {
+        // ORDERING: Relaxed: the work is handed out after this (through a channel, which
+        // synchronises), so the matching `count_down` is ordered after it by that hand-off.
+        let before = self.count.fetch_add(1, Ordering::Relaxed);
+        assert!(before < usize::MAX / 2, "latch count overflow");
+    }
+
+    /// Marks one piece of work finished; the last one wakes the waiters.
+    #[inline]
+    pub(crate) fn count_down(&self) {
+        // ORDERING: Release: what the finished work did (its side effects, dropping what it
+        // borrowed) happens-before the waiter's Acquire load that reads zero.
+        let before = self.count.fetch_sub(1, Ordering::Release);
+        debug_assert!(before > 0, "latch count underflow");
+        if before == 1 {
+            self.zero.notify_all();
+        }
+    }
+
+    /// `true` when nothing is outstanding.
+    #[inline]
+    pub(crate) fn is_zero(&self) -> bool {
+        // ORDERING: Acquire: pairs with the Release of every `count_down` (module docs).
+        self.count.load(Ordering::Acquire) == 0
+    }
+
+    /// Blocks until nothing is outstanding.
+    pub(crate) fn wait(&self) {
+        self.zero.wait_until(None, || self.is_zero().then_some(()));
+    }
+}

@@ -1,0 +1,175 @@
+//! Waiting for whichever of several tasks finishes first: [`as_completed`] and the engine under
+//! [`Pool::map_unordered`](super::Pool::map_unordered).
+//!
+//! Each task sits in a slot with a waker of its own. Polling a task registers that waker in the
+//! task's oneshot cell; when the job finishes, the cell wakes it, and the waker pushes the slot
+//! index into a ready channel (this crate's [`channel`]). The consumer blocks on that channel
+//! (spin, then futex), takes an index, and polls that one task. No thread per task, no polling
+//! loop, and the tasks may come from any pool.
+//!
+//! Each slot has at most one index in the channel: a waker is registered only when a poll
+//! returns `Pending`, the cell wakes a registered waker once, and the slot is polled again only
+//! after its index came out of the channel. So a channel of one entry per slot never fills (it
+//! has two per slot, as a margin). A wake that finds its slot's task already gone (it cannot
+//! happen by that argument) would only cause one extra poll of whatever sits there now, which
+//! re-registers if it is not ready: robust either way.
+
+use super::error::TaskError;
+use super::task::Task;
+use crate::channel::{self, Receiver, Sender};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Wake, Waker};
+
+/// Tasks in slots, each tagged by the caller, yielded in completion order.
+pub(super) struct CompletionSet<R> {
+    /// `(tag, task)` per occupied slot.
+    slots: Vec<Option<(usize, Task<R>)>>,
+    /// The waker of each slot (made once, reused by every task that occupies the slot).
+    wakers: Vec<Waker>,
+    /// Unoccupied slots.
+    free: Vec<usize>,
+    /// Results found ready when their task was inserted.
+    done: VecDeque<(usize, Result<R, TaskError>)>,
+    /// Slot indices whose task woke its waker.
+    ready: Receiver<usize>,
+    /// Tasks inserted and not yet yielded.
+    pending: usize,
+}
+
+/// Pushes its slot index into the ready channel when the slot's task finishes. (`std`'s `Arc`,
+/// not the facade's, also under loom: `Waker::from` takes that type.)
+struct SlotWaker {
+    slot: usize,
+    ready: Sender<usize>,
+}
+
+impl Wake for SlotWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        let pushed = self.ready.try_send(self.slot);
+        debug_assert!(pushed.is_ok(), "a slot woke twice before it was polled");
+    }
+}
+
+impl<R> CompletionSet<R> {
+    /// A set with room for `capacity` tasks at once (at least 1).
+    pub(super) fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let (tx, ready) = channel::bounded(capacity.saturating_mul(2));
+        let wakers = (0..capacity)
+            .map(|slot| Waker::from(std::sync::Arc::new(SlotWaker { slot, ready: tx.clone() })))
+            .collect();
+        CompletionSet {
+            slots: (0..capacity).map(|_| None).collect(),
+            wakers,
+            free: (0..capacity).rev().collect(),
+            done: VecDeque::new(),
+            ready,
+            pending: 0,
+        }
+    }
+
+    /// Tasks inserted and not yet yielded by [`CompletionSet::next`].
+    pub(super) fn len(&self) -> usize {
+        self.pending
+    }
+
+    /// Adds a task. The set must have a free slot (`len() < capacity`).
+    pub(super) fn insert(&mut self, tag: usize, mut task: Task<R>) {
+        let slot = self.free.pop().expect("CompletionSet::insert: no free slot");
+        self.pending += 1;
+        match poll_task(&mut task, &self.wakers[slot]) {
+            Poll::Ready(result) => {
+                self.free.push(slot);
+                self.done.push_back((tag, result));
+            }
+            Poll::Pending => self.slots[slot] = Some((tag, task)),
+        }
+    }
+
+    /// Blocks until the next task finishes and returns its tag and result; `None` when empty.
+    pub(super) fn next(&mut self) -> Option<(usize, Result<R, TaskError>)> {
+        if let Some(finished) = self.done.pop_front() {
+            self.pending -= 1;
+            return Some(finished);
+        }
+        if self.pending == 0 {
+            return None;
+        }
+        loop {
+            // Cannot fail: the wakers in `self` hold senders, so the channel stays connected.
+            let slot = self.ready.recv().expect("the completion set holds the senders");
+            let Some((_, task)) = self.slots[slot].as_mut() else { continue };
+            if let Poll::Ready(result) = poll_task(task, &self.wakers[slot]) {
+                let (tag, _) = self.slots[slot].take().expect("slot checked occupied above");
+                self.free.push(slot);
+                self.pending -= 1;
+                return Some((tag, result));
+            }
+        }
+    }
+}
+
+fn poll_task<R>(task: &mut Task<R>, waker: &Waker) -> Poll<Result<R, TaskError>> {
+    Pin::new(task).poll(&mut Context::from_waker(waker))
+}
+
+/// Waits for `tasks` in the order they finish, yielding each one's position in `tasks` with its
+/// result (the seed's `as_completed`).
+///
+/// The tasks may come from any pool (or several). The iterator blocks in `next` until one more
+/// task resolves; it ends after every task was yielded. Dropping it drops the tasks not yet
+/// yielded, which cancels their jobs if they have not started.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{as_completed, Pool};
+/// use std::time::Duration;
+///
+/// let pool = Pool::new(2);
+/// let slow = pool.submit(|| { std::thread::sleep(Duration::from_millis(50)); "slow" });
+/// let fast = pool.submit(|| "fast");
+/// let order: Vec<(usize, &str)> = as_completed([slow, fast]).map(|(i, r)| (i, r.unwrap())).collect();
+/// assert_eq!(order, [(1, "fast"), (0, "slow")]);
+/// ```
+pub fn as_completed<R>(tasks: impl IntoIterator<Item = Task<R>>) -> AsCompleted<R> {
+    let tasks: Vec<Task<R>> = tasks.into_iter().collect();
+    let mut set = CompletionSet::with_capacity(tasks.len());
+    for (index, task) in tasks.into_iter().enumerate() {
+        set.insert(index, task);
+    }
+    AsCompleted { set }
+}
+
+/// The iterator returned by [`as_completed`]: `(position, result)` in completion order.
+#[must_use = "iterators are lazy; dropping this one drops (and may cancel) the tasks"]
+pub struct AsCompleted<R> {
+    set: CompletionSet<R>,
+}
+
+impl<R> Iterator for AsCompleted<R> {
+    type Item = (usize, Result<R, TaskError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.set.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.set.len(), Some(self.set.len()))
+    }
+}
+
+impl<R> ExactSizeIterator for AsCompleted<R> {}
+
+impl<R> fmt::Debug for AsCompleted<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted").field("remaining", &self.set.len()).finish()
+    }
+}

@@ -1,0 +1,294 @@
+//! The pool itself: worker threads around one job channel, submission, shutdown.
+
+use super::builder::Builder;
+use super::error::{BuildError, TrySubmitError};
+use super::task::{Job, Packaged, Task};
+use crate::channel::{self, Receiver, SendError, Sender, TrySendError};
+use crate::sync::Arc;
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::thread::{self, JoinHandle};
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+
+/// A fixed set of worker threads running submitted closures, fed by a bounded
+/// [`channel`](crate::channel) and answering through [`oneshot`](crate::oneshot) cells.
+///
+/// See the [module docs](super) for the guarantees. `Pool` is `Send + Sync`: share it by
+/// reference (scoped threads) or in an `Arc`.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::Pool;
+///
+/// let pool = Pool::new(2);
+/// let tasks: Vec<_> = (0..8u64).map(|i| pool.submit(move || i * i)).collect();
+/// let squares: Vec<u64> = tasks.into_iter().map(|t| t.wait().unwrap()).collect();
+/// assert_eq!(squares, [0, 1, 4, 9, 16, 25, 36, 49]);
+/// pool.shutdown(); // or just drop it: finishes the queue, joins the workers
+/// ```
+pub struct Pool {
+    /// The queue's sending half; `None` once shutdown has begun (which disconnects the workers
+    /// after they drained the queue).
+    jobs: Option<Sender<Job>>,
+    /// A receiving half kept by the pool: `shutdown_now` drains the queue with it, and it keeps
+    /// the channel connected, so `submit` never finds it disconnected.
+    queue: Receiver<Job>,
+    /// Set by `shutdown_now`: workers drop (cancel) the jobs they still pop.
+    discard: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+    /// Threads started (the length of `workers` until shutdown).
+    threads: usize,
+    /// Default number of items `map` and friends keep in flight.
+    pub(super) in_flight: usize,
+}
+
+impl Pool {
+    /// A pool of `threads` workers with the default settings (see [`Builder::new`]).
+    ///
+    /// # Panics
+    ///
+    /// Panics with `"Pool::new: a pool needs at least one thread"` when `threads == 0`, and when
+    /// the system refuses to start a thread; [`Pool::builder`] reports both as errors instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::new(4);
+    /// assert_eq!(pool.threads(), 4);
+    /// ```
+    #[must_use]
+    pub fn new(threads: usize) -> Pool {
+        match Builder::new().threads(threads).build() {
+            Ok(pool) => pool,
+            Err(BuildError::NoThreads) => panic!("Pool::new: a pool needs at least one thread"),
+            Err(error) => panic!("Pool::new: {error}"),
+        }
+    }
+
+    /// A [`Builder`] to configure threads, queue capacity, thread names, stack size and the
+    /// number of items `map` keeps in flight.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(super) fn start(config: Builder) -> Result<Pool, BuildError> {
+        let threads = match config.threads {
+            Some(0) => return Err(BuildError::NoThreads),
+            Some(threads) => threads,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let in_flight = match config.in_flight {
+            Some(0) => return Err(BuildError::NoInFlight),
+            Some(items) => items,
+            None => threads.saturating_mul(2),
+        };
+        let (jobs, queue) =
+            channel::try_bounded::<Job>(config.queue_capacity).map_err(BuildError::Capacity)?;
+        let discard = Arc::new(AtomicBool::new(false));
+        let mut pool = Pool {
+            jobs: Some(jobs),
+            queue,
+            discard,
+            workers: Vec::with_capacity(threads),
+            threads,
+            in_flight,
+        };
+        for index in 0..threads {
+            let mut builder = thread::Builder::new().name(format!("{}-{index}", config.thread_name));
+            if let Some(bytes) = config.stack_size {
+                builder = builder.stack_size(bytes);
+            }
+            let (queue, discard) = (pool.queue.clone(), pool.discard.clone());
+            match builder.spawn(move || work(&queue, &discard)) {
+                Ok(worker) => pool.workers.push(worker),
+                Err(error) => return Err(BuildError::Spawn(error)), // dropping `pool` joins
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Submits `f` and returns its [`Task`]. Blocks while the queue is full (backpressure).
+    ///
+    /// The closure runs on a worker thread. A panic inside it is caught and delivered by the
+    /// task as [`TaskError::Panicked`](super::TaskError::Panicked); the worker survives.
+    ///
+    /// Do not call a blocking `submit` (or wait for a task) from inside a job of the same pool
+    /// when every worker might be doing the same: like any fixed-size pool, it can deadlock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::new(2);
+    /// let data = vec![3, 1, 2];
+    /// let task = pool.submit(move || data.iter().sum::<i32>());
+    /// assert_eq!(task.wait().unwrap(), 6);
+    /// ```
+    pub fn submit<F, R>(&self, f: F) -> Task<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (job, task) = Packaged::new(f);
+        // Never fails: the pool's own receiver keeps the channel connected. Were it to fail,
+        // dropping the job would resolve the task `Cancelled`: nothing is lost silently.
+        if let Err(SendError(job)) = self.sender().send(Box::new(job)) {
+            drop(job);
+        }
+        task
+    }
+
+    /// Submits `f` if the queue has room; otherwise hands the closure back, unrun.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] with the closure when the queue is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::new(1);
+    /// match pool.try_submit(|| 2 + 2) {
+    ///     Ok(task) => assert_eq!(task.wait().unwrap(), 4),
+    ///     Err(full) => assert_eq!(full.into_inner()(), 4), // run it here instead
+    /// }
+    /// ```
+    pub fn try_submit<F, R>(&self, f: F) -> Result<Task<R>, TrySubmitError<F>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (job, task) = Packaged::new(f);
+        match self.sender().try_send(Box::new(job)) {
+            Ok(()) => Ok(task),
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
+                // SAFETY: the channel hands back the very box we gave it, and we created it
+                // from a `Packaged<F, R>` two lines up; the cast only drops the vtable pointer.
+                let job = unsafe { Box::from_raw(Box::into_raw(job).cast::<Packaged<F, R>>()) };
+                let Packaged { f, promise } = *job;
+                drop((promise, task)); // neither side of the unused cell is needed
+                Err(TrySubmitError::Full(f))
+            }
+        }
+    }
+
+    /// The number of worker threads.
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The number of jobs waiting in the queue (not yet picked up by a worker). A snapshot:
+    /// other threads may change it at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::new(1);
+    /// assert_eq!(pool.queued(), 0);
+    /// ```
+    #[must_use]
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Finishes every queued job, then stops and joins the workers. Dropping the pool does the
+    /// same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = ringfence::pool::Pool::new(2);
+    /// let done = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..100 {
+    ///     let done = done.clone();
+    ///     drop(pool.submit(move || done.fetch_add(1, Ordering::Relaxed))); // task dropped: may be skipped
+    /// }
+    /// let kept: Vec<_> = (0..10).map(|i| pool.submit(move || i)).collect();
+    /// pool.shutdown();
+    /// assert!(kept.into_iter().all(|t| t.is_finished()), "every kept task ran before shutdown returned");
+    /// ```
+    pub fn shutdown(mut self) {
+        self.stop(false);
+    }
+
+    /// Cancels every job still in the queue (their tasks resolve
+    /// [`TaskError::Cancelled`](super::TaskError::Cancelled)), lets the running ones finish, then
+    /// joins the workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    ///
+    /// let pool = Pool::new(1);
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// let running = pool.submit(move || { started_tx.send(()).unwrap(); gate.recv().unwrap(); "ran" });
+    /// started.recv().unwrap();
+    /// let queued = pool.submit(|| "never runs");
+    /// release.send(()).unwrap();
+    /// pool.shutdown_now();
+    /// assert_eq!(running.wait().unwrap(), "ran");
+    /// assert!(queued.wait().unwrap_err().is_cancelled());
+    /// ```
+    pub fn shutdown_now(mut self) {
+        self.stop(true);
+    }
+
+    fn stop(&mut self, discard: bool) {
+        if discard {
+            // ORDERING: Relaxed: the flag only makes workers skip jobs sooner; whichever jobs
+            // they still run or drop, every task resolves, so no ordering is needed.
+            self.discard.store(true, Ordering::Relaxed);
+            while let Ok(job) = self.queue.try_recv() {
+                drop(job); // drops the job's promise: its task resolves `Cancelled`
+            }
+        }
+        // Disconnect: workers drain what is left (nothing, after a discard) and return.
+        self.jobs = None;
+        for worker in self.workers.drain(..) {
+            // A worker never unwinds (it catches every job's panic); an error here would be
+            // a panic in the pool's own code, which must not be swallowed.
+            if let Err(payload) = worker.join() {
+                if !std::thread::panicking() {
+                    panic::resume_unwind(payload);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn sender(&self) -> &Sender<Job> {
+        self.jobs.as_ref().expect("pool used after shutdown began") // unreachable: shutdown takes `self`
+    }
+}
+
+/// A worker: runs jobs until the queue is disconnected and empty.
+fn work(queue: &Receiver<Job>, discard: &AtomicBool) {
+    while let Ok(job) = queue.recv() {
+        // ORDERING: Relaxed: see `Pool::stop`.
+        if discard.load(Ordering::Relaxed) {
+            drop(job);
+            continue;
+        }
+        // `run` catches the closure's panic; this catches one from dropping the closure's
+        // captures or an unwanted result, so the worker survives that too.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.stop(false);
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool").field("threads", &self.threads).field("queued", &self.queued()).finish()
+    }
+}

@@ -1,0 +1,158 @@
+//! Map-reduce on the pool: chunk the input, map and pre-reduce each chunk on a worker, reduce
+//! the partial results on the caller's thread as they complete.
+
+use super::Pool;
+use super::error::TaskError;
+use std::sync::Arc;
+
+/// Chunks per thread for an input of known length: enough that an uneven chunk does not leave
+/// the other workers idle at the end, few enough that per-job overhead stays negligible.
+const CHUNKS_PER_THREAD: usize = 4;
+
+/// Chunk size for inputs whose length is not known in advance.
+const UNKNOWN_LENGTH_CHUNK: usize = 16;
+
+impl Pool {
+    /// Maps every item with `map` in parallel and combines the results with `reduce`;
+    /// `None` for an empty input.
+    ///
+    /// The input is split into chunks (about four per thread when its length is known, as for a
+    /// `Vec` or a range; otherwise 16 items each: use [`Pool::map_reduce_chunked`] to choose).
+    /// Each chunk is mapped and reduced on a worker; the partial results are reduced on the
+    /// calling thread in the order they complete, while later chunks still run. At most
+    /// [`in_flight`](super::Builder::in_flight) chunks are pulled from the input at once, so the
+    /// input is consumed lazily.
+    ///
+    /// `reduce` must be associative and commutative (sums, counts, merges of counters, min,
+    /// max): partial results are combined in completion order, which varies from run to run.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError::Panicked`] when `map` or `reduce` panicked on a worker (the remaining chunks
+    /// are cancelled or, if running, their results dropped); `Cancelled` only if a job was
+    /// discarded, which cannot happen while the pool is borrowed here.
+    ///
+    /// # Examples
+    ///
+    /// The sum of squares, and the seed's word count:
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use std::collections::HashMap;
+    ///
+    /// let pool = Pool::new(2);
+    /// let sum = pool.map_reduce(1..=1000u64, |n| n * n, |a, b| a + b).unwrap();
+    /// assert_eq!(sum, Some(333_833_500));
+    ///
+    /// let documents = vec!["the cat", "the dog", "a cat"];
+    /// let counts = pool
+    ///     .map_reduce(
+    ///         documents,
+    ///         |doc: &str| {
+    ///             let mut counts = HashMap::new();
+    ///             for word in doc.split_whitespace() {
+    ///                 *counts.entry(word.to_owned()).or_insert(0) += 1;
+    ///             }
+    ///             counts
+    ///         },
+    ///         |mut a: HashMap<String, usize>, b| {
+    ///             for (word, n) in b {
+    ///                 *a.entry(word).or_insert(0) += n;
+    ///             }
+    ///             a
+    ///         },
+    ///     )
+    ///     .unwrap()
+    ///     .unwrap_or_default();
+    /// assert_eq!(counts["cat"], 2);
+    /// assert_eq!(counts["the"], 2);
+    /// assert_eq!(counts["dog"], 1);
+    ///
+    /// assert_eq!(pool.map_reduce(Vec::<u64>::new(), |n| n, |a, b| a + b).unwrap(), None);
+    /// ```
+    pub fn map_reduce<I, A, M, Red>(&self, items: I, map: M, reduce: Red) -> Result<Option<A>, TaskError>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        A: Send + 'static,
+        M: Fn(I::Item) -> A + Send + Sync + 'static,
+        Red: Fn(A, A) -> A + Send + Sync + 'static,
+    {
+        let items = items.into_iter();
+        let chunk = match items.size_hint() {
+            (low, Some(high)) if low == high => {
+                low.div_ceil(self.threads().saturating_mul(CHUNKS_PER_THREAD)).max(1)
+            }
+            _ => UNKNOWN_LENGTH_CHUNK,
+        };
+        self.map_reduce_chunked(items, chunk, map, reduce)
+    }
+
+    /// [`Pool::map_reduce`] with `chunk_size` items per job: larger chunks amortise the
+    /// per-job cost (about a microsecond) over cheap items; smaller ones balance uneven work.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pool::map_reduce`].
+    ///
+    /// # Panics
+    ///
+    /// Panics with `"Pool::map_reduce_chunked: chunk_size must be at least 1"` when
+    /// `chunk_size == 0`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::new(2);
+    /// let max = pool.map_reduce_chunked((0..10_000u32).rev(), 1000, |n| n, u32::max).unwrap();
+    /// assert_eq!(max, Some(9_999));
+    /// ```
+    pub fn map_reduce_chunked<I, A, M, Red>(
+        &self,
+        items: I,
+        chunk_size: usize,
+        map: M,
+        reduce: Red,
+    ) -> Result<Option<A>, TaskError>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        A: Send + 'static,
+        M: Fn(I::Item) -> A + Send + Sync + 'static,
+        Red: Fn(A, A) -> A + Send + Sync + 'static,
+    {
+        assert!(chunk_size > 0, "Pool::map_reduce_chunked: chunk_size must be at least 1");
+        let reduce = Arc::new(reduce);
+        let reduce_chunk = Arc::clone(&reduce);
+        let chunks = Chunks { items: items.into_iter(), size: chunk_size };
+        let partials = self.map_unordered(chunks, move |chunk: Vec<I::Item>| {
+            chunk.into_iter().map(&map).reduce(|a, b| reduce_chunk(a, b))
+        });
+        let mut total: Option<A> = None;
+        for partial in partials {
+            // A chunk is never empty, so its partial is `Some`.
+            if let Some(partial) = partial? {
+                total = Some(match total {
+                    Some(total) => reduce(total, partial),
+                    None => partial,
+                });
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Splits an iterator into `Vec`s of `size` items (the last may be shorter), lazily.
+struct Chunks<I> {
+    items: I,
+    size: usize,
+}
+
+impl<I: Iterator> Iterator for Chunks<I> {
+    type Item = Vec<I::Item>;
+
+    fn next(&mut self) -> Option<Vec<I::Item>> {
+        let chunk: Vec<I::Item> = self.items.by_ref().take(self.size).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    }
+}

@@ -1,0 +1,807 @@
+#![cfg(not(loom))]
+//! Integration tests of `ringfence::pool`: results, panics, cancellation, backpressure,
+//! shutdown, timeouts, async, `map` order and laziness, `as_completed`, scopes, map-reduce.
+
+mod common;
+
+use common::{DropCounter, WATCHDOG, eventually, within};
+use ringfence::pool::{BuildError, Pool, TaskError, TrySubmitError, WaitTimeoutError, as_completed};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::Duration;
+
+/// A job that blocks its worker until the returned sender is used (or dropped), and a receiver
+/// that says when the job has started.
+fn blocker() -> (mpsc::Sender<()>, mpsc::Receiver<()>, impl FnOnce() + Send + 'static) {
+    let (release, gate) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel();
+    let job = move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+    };
+    (release, started, job)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submit, results, panics
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn submitted_closures_return_their_values() {
+    let pool = Pool::new(3);
+    let tasks: Vec<_> = (0..100u64).map(|i| pool.submit(move || i * 2)).collect();
+    let results: Vec<u64> = tasks.into_iter().map(|t| t.wait().unwrap()).collect();
+    assert_eq!(results, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_panic_is_delivered_with_its_payload_and_the_worker_survives() {
+    let pool = Pool::new(1);
+    let err = pool.submit(|| -> u8 { panic!("bad input {}", 7) }).wait().unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(err.panic_message(), Some("bad input 7"));
+    assert_eq!(err.to_string(), "task panicked: bad input 7");
+    assert_eq!(format!("{err:?}"), "Panicked(\"bad input 7\")");
+    assert!(err.into_panic().is_some());
+    // The single worker is still alive.
+    assert_eq!(pool.submit(|| 42).wait().unwrap(), 42);
+}
+
+#[test]
+fn a_non_string_panic_payload_is_kept() {
+    let pool = Pool::new(1);
+    let err = pool.submit(|| std::panic::panic_any(17u32)).wait().unwrap_err();
+    assert_eq!(err.panic_message(), None);
+    assert_eq!(err.to_string(), "task panicked");
+    assert_eq!(*err.into_panic().unwrap().downcast::<u32>().unwrap(), 17);
+}
+
+#[test]
+fn a_panic_while_dropping_an_unwanted_result_does_not_kill_the_worker() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("drop panics");
+        }
+    }
+    let pool = Pool::new(1);
+    let (release, started, block) = blocker();
+    let task = pool.submit(move || {
+        block();
+        PanicsOnDrop
+    });
+    started.recv().unwrap();
+    drop(task); // the result will be dropped on the worker, and that drop panics
+    release.send(()).unwrap();
+    assert_eq!(within(WATCHDOG, move || pool.submit(|| 1).wait().unwrap()), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancellation
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn dropping_a_task_before_its_job_starts_skips_the_job() {
+    let pool = Pool::new(1);
+    let (release, started, block) = blocker();
+    let _busy = pool.submit(block);
+    started.recv().unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    drop(pool.submit(move || flag.store(true, Ordering::SeqCst)));
+    release.send(()).unwrap();
+    pool.shutdown();
+    assert!(!ran.load(Ordering::SeqCst), "the job of a dropped task must be skipped");
+}
+
+#[test]
+fn dropping_a_task_while_its_job_runs_drops_the_result_once() {
+    let counter = DropCounter::new();
+    let pool = Pool::new(1);
+    let (release, started, block) = blocker();
+    let c = counter.clone();
+    let task = pool.submit(move || {
+        block();
+        c.make(1)
+    });
+    started.recv().unwrap();
+    drop(task);
+    release.send(()).unwrap();
+    pool.shutdown();
+    assert_eq!((counter.created(), counter.dropped()), (1, 1));
+}
+
+#[test]
+fn a_skipped_job_drops_its_captures_once() {
+    let counter = DropCounter::new();
+    let pool = Pool::new(1);
+    let (release, started, block) = blocker();
+    let _busy = pool.submit(block);
+    started.recv().unwrap();
+    let value = counter.make(5);
+    drop(pool.submit(move || value.into_id()));
+    release.send(()).unwrap();
+    pool.shutdown();
+    assert_eq!((counter.created(), counter.dropped()), (1, 1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backpressure and try_submit
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn try_submit_hands_the_closure_back_when_the_queue_is_full() {
+    let pool = Pool::builder().threads(1).queue_capacity(1).build().unwrap();
+    let (release, started, block) = blocker();
+    let _busy = pool.submit(block);
+    started.recv().unwrap();
+    let queued = pool.submit(|| "queued");
+    let err = pool.try_submit(|| "handed back").unwrap_err();
+    assert!(err.is_full());
+    assert_eq!(err.to_string(), "the pool's queue is full");
+    assert_eq!(format!("{err:?}"), "Full(..)");
+    let TrySubmitError::Full(f) = err;
+    assert_eq!(f(), "handed back");
+    release.send(()).unwrap();
+    assert_eq!(queued.wait().unwrap(), "queued");
+    assert_eq!(pool.try_submit(|| 9).ok().unwrap().wait().unwrap(), 9);
+}
+
+#[test]
+fn a_closure_handed_back_by_try_submit_keeps_its_captures() {
+    let counter = DropCounter::new();
+    let pool = Pool::builder().threads(1).queue_capacity(1).build().unwrap();
+    let (release, started, block) = blocker();
+    let _busy = pool.submit(block);
+    started.recv().unwrap();
+    let _queued = pool.submit(|| ());
+    let value = counter.make(11);
+    let back = pool.try_submit(move || value.into_id()).unwrap_err().into_inner();
+    assert_eq!(counter.dropped(), 0, "nothing dropped while the closure is handed back");
+    assert_eq!(back(), 11);
+    assert_eq!(counter.dropped(), 1);
+    release.send(()).unwrap();
+}
+
+#[test]
+fn submit_blocks_while_the_queue_is_full() {
+    let pool = Arc::new(Pool::builder().threads(1).queue_capacity(1).build().unwrap());
+    let (release, started, block) = blocker();
+    let _busy = pool.submit(block);
+    started.recv().unwrap();
+    let _queued = pool.submit(|| ());
+    let submitted = Arc::new(AtomicBool::new(false));
+    let (p, s) = (pool.clone(), submitted.clone());
+    let submitter = thread::spawn(move || {
+        let task = p.submit(|| "third");
+        s.store(true, Ordering::SeqCst);
+        task.wait().unwrap()
+    });
+    thread::sleep(Duration::from_millis(20));
+    assert!(!submitted.load(Ordering::SeqCst), "submit must wait for room in the queue");
+    release.send(()).unwrap();
+    assert_eq!(submitter.join().unwrap(), "third");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn shutdown_runs_every_queued_job() {
+    let pool = Pool::builder().threads(2).queue_capacity(256).build().unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let done = done.clone();
+            pool.submit(move || done.fetch_add(1, Ordering::SeqCst))
+        })
+        .collect();
+    pool.shutdown();
+    assert_eq!(done.load(Ordering::SeqCst), 200);
+    assert!(tasks.into_iter().all(|t| t.wait().is_ok()));
+}
+
+#[test]
+fn dropping_the_pool_is_shutdown() {
+    let done = Arc::new(AtomicUsize::new(0));
+    {
+        let pool = Pool::new(2);
+        for _ in 0..50 {
+            let done = done.clone();
+            let _ = pool.submit(move || done.fetch_add(1, Ordering::SeqCst)).is_finished();
+        }
+        let kept = pool.submit(|| ());
+        drop(pool);
+        assert!(kept.is_finished());
+    }
+    assert!(done.load(Ordering::SeqCst) <= 50);
+}
+
+#[test]
+fn shutdown_now_resolves_every_task() {
+    within(WATCHDOG, || {
+        let pool = Pool::builder().threads(2).queue_capacity(512).build().unwrap();
+        let (release, started, block) = blocker();
+        let (release2, started2, block2) = blocker();
+        let running = [pool.submit(block), pool.submit(block2)];
+        started.recv().unwrap();
+        started2.recv().unwrap();
+        let queued: Vec<_> = (0..300).map(|i| pool.submit(move || i)).collect();
+        let releaser = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20)); // let shutdown_now drain the queue first
+            release.send(()).unwrap();
+            release2.send(()).unwrap();
+        });
+        pool.shutdown_now(); // returns once the running jobs are released and joined
+        releaser.join().unwrap();
+        for task in running {
+            assert!(task.wait().is_ok(), "running jobs finish");
+        }
+        let mut cancelled = 0;
+        for (i, task) in queued.into_iter().enumerate() {
+            match task.wait() {
+                Ok(v) => assert_eq!(v, i),
+                Err(e) => {
+                    assert!(e.is_cancelled());
+                    assert_eq!(e.to_string(), "task was cancelled before it ran");
+                    cancelled += 1;
+                }
+            }
+        }
+        assert_eq!(cancelled, 300, "every job queued behind the blocked workers is cancelled");
+    });
+}
+
+#[test]
+fn shutdown_now_drops_cancelled_captures_exactly_once() {
+    let counter = DropCounter::new();
+    let pool = Pool::builder().threads(1).queue_capacity(64).build().unwrap();
+    let (release, started, block) = blocker();
+    let _busy = pool.submit(block);
+    started.recv().unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let value = counter.make(i);
+            pool.submit(move || value.into_id())
+        })
+        .collect();
+    release.send(()).unwrap();
+    pool.shutdown_now();
+    for task in tasks {
+        let _ = task.wait();
+    }
+    assert_eq!((counter.created(), counter.dropped()), (50, 50));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting: timeouts, is_finished, async
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn wait_timeout_keeps_the_task_usable_and_a_taken_result_reads_cancelled() {
+    let pool = Pool::new(1);
+    let (release, started, block) = blocker();
+    let mut task = pool.submit(move || {
+        block();
+        "late"
+    });
+    started.recv().unwrap();
+    let err = task.wait_timeout(Duration::from_millis(5)).unwrap_err();
+    assert!(err.is_timeout());
+    assert_eq!(err.to_string(), "timed out waiting for the task");
+    assert!(!task.is_finished());
+    release.send(()).unwrap();
+    assert_eq!(task.wait_timeout(Duration::MAX).unwrap(), "late");
+    assert!(matches!(task.wait_timeout(Duration::ZERO), Err(WaitTimeoutError::Failed(TaskError::Cancelled))));
+}
+
+#[test]
+fn a_panic_reaches_a_timed_wait() {
+    let pool = Pool::new(1);
+    let mut task = pool.submit(|| -> () { panic!("timed") });
+    match task.wait_timeout(Duration::from_secs(60)) {
+        Err(WaitTimeoutError::Failed(e)) => assert_eq!(e.panic_message(), Some("timed")),
+        other => panic!("expected a panic, got {other:?}"),
+    }
+}
+
+#[test]
+fn is_finished_turns_true_once_the_job_ran() {
+    let pool = Pool::new(1);
+    let (release, started, block) = blocker();
+    let task = pool.submit(block);
+    started.recv().unwrap();
+    assert!(!task.is_finished());
+    release.send(()).unwrap();
+    eventually(WATCHDOG, "the task finishes", || task.is_finished().then_some(()));
+    assert!(task.wait().is_ok());
+}
+
+#[test]
+fn tasks_are_futures_under_tokio() {
+    let pool = Arc::new(Pool::new(2));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let total = rt.block_on(async {
+        let mut sum = 0u64;
+        for i in 0..50u64 {
+            sum += pool.submit(move || i).await.unwrap();
+        }
+        sum
+    });
+    assert_eq!(total, 49 * 50 / 2);
+}
+
+#[test]
+fn tasks_are_futures_under_a_minimal_block_on() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let waker = Waker::from(Arc::new(Unpark(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            match future.as_mut().poll(&mut cx) {
+                Poll::Ready(output) => return output,
+                Poll::Pending => thread::park(),
+            }
+        }
+    }
+    let pool = Pool::new(1);
+    assert_eq!(within(WATCHDOG, move || block_on(pool.submit(|| 5))).unwrap(), 5);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builder
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn builder_rejects_bad_settings_with_clear_errors() {
+    let err = Pool::builder().threads(0).build().unwrap_err();
+    assert!(matches!(err, BuildError::NoThreads));
+    assert_eq!(err.to_string(), "a pool needs at least one thread");
+    let err = Pool::builder().threads(1).in_flight(0).build().unwrap_err();
+    assert!(matches!(err, BuildError::NoInFlight));
+    let err = Pool::builder().threads(1).queue_capacity(usize::MAX).build().unwrap_err();
+    assert!(matches!(err, BuildError::Capacity(_)));
+    assert!(err.to_string().starts_with("invalid queue capacity"));
+}
+
+#[test]
+#[should_panic(expected = "Pool::new: a pool needs at least one thread")]
+fn pool_new_with_zero_threads_panics_clearly() {
+    let _ = Pool::new(0);
+}
+
+#[test]
+fn builder_names_threads_and_sets_the_stack() {
+    let pool = Pool::builder().threads(2).thread_name("crunch").stack_size(1 << 20).build().unwrap();
+    assert_eq!(pool.threads(), 2);
+    let mut names: Vec<String> = (0..20)
+        .map(|_| pool.submit(|| thread::current().name().unwrap().to_owned()))
+        .map(|t| t.wait().unwrap())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.iter().all(|n| n == "crunch-0" || n == "crunch-1"), "{names:?}");
+}
+
+#[test]
+fn a_rendezvous_queue_works() {
+    let pool = Pool::builder().threads(2).queue_capacity(0).build().unwrap();
+    let sum: u64 = (0..100u64).map(|i| pool.submit(move || i)).map(|t| t.wait().unwrap()).sum();
+    assert_eq!(sum, 4950);
+}
+
+// ---------------------------------------------------------------------------------------------
+// map, map_unordered
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn map_yields_results_in_input_order() {
+    let pool = Pool::new(3);
+    let out: Vec<u64> = pool
+        .map(0..500u64, |i| {
+            if i % 7 == 0 {
+                thread::sleep(Duration::from_micros(200)); // finish out of order
+            }
+            i * i
+        })
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(out, (0..500u64).map(|i| i * i).collect::<Vec<_>>());
+}
+
+#[test]
+fn map_is_lazy_and_bounded_in_flight() {
+    let pool = Pool::builder().threads(2).in_flight(4).build().unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let items = (0..1_000_000_000u64).inspect(move |_| {
+        p.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut results = pool.map(items, |i| i + 1);
+    assert_eq!(pulled.load(Ordering::SeqCst), 0, "nothing is pulled before the first next");
+    assert_eq!(results.next().unwrap().unwrap(), 1);
+    assert!(pulled.load(Ordering::SeqCst) <= 4, "at most in_flight items pulled");
+    let more: Vec<u64> = results.by_ref().take(10).map(Result::unwrap).collect();
+    assert_eq!(more, (2..12).collect::<Vec<_>>());
+    assert!(pulled.load(Ordering::SeqCst) <= 11 + 4, "pulled {}", pulled.load(Ordering::SeqCst));
+}
+
+#[test]
+fn map_in_flight_override_bounds_the_pull() {
+    let pool = Pool::new(2);
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let mut results = pool
+        .map(
+            (0..100u32).inspect(move |_| {
+                p.fetch_add(1, Ordering::SeqCst);
+            }),
+            |i| i,
+        )
+        .in_flight(1);
+    assert_eq!(results.next().unwrap().unwrap(), 0);
+    assert_eq!(pulled.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+#[should_panic(expected = "Map::in_flight: at least one item must be in flight")]
+fn map_in_flight_zero_panics_clearly() {
+    let pool = Pool::new(1);
+    let _ = pool.map(0..1, |i| i).in_flight(0);
+}
+
+#[test]
+fn map_yields_a_panic_in_place_and_goes_on() {
+    let pool = Pool::new(2);
+    let out: Vec<Result<u32, TaskError>> =
+        pool.map(0..5u32, |i| if i == 2 { panic!("two") } else { i }).collect();
+    assert_eq!(out.len(), 5);
+    for (i, r) in out.into_iter().enumerate() {
+        match r {
+            Ok(v) => assert_eq!(v as usize, i),
+            Err(e) => {
+                assert_eq!(i, 2);
+                assert_eq!(e.panic_message(), Some("two"));
+            }
+        }
+    }
+}
+
+#[test]
+fn dropping_a_map_iterator_cancels_unstarted_items() {
+    let pool = Pool::builder().threads(1).in_flight(50).build().unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let (release, gate) = mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
+    let mut it = pool.map(0..50u32, move |i| {
+        if i == 1 {
+            let _ = gate.lock().unwrap().recv(); // hold the only worker
+        }
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    assert!(it.next().unwrap().is_ok(), "item 0 is fast");
+    drop(it); // items 2.. (and 1, if it has not started) are cancelled
+    let _ = release.send(()); // fails harmlessly if item 1 was cancelled
+    pool.shutdown();
+    let ran = ran.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&ran), "only items 0 and maybe 1 ran, not {ran}");
+}
+
+#[test]
+fn map_unordered_yields_every_result_fast_ones_first() {
+    let pool = Pool::new(2);
+    let out: Vec<u64> = pool
+        .map_unordered(0..4u64, |i| {
+            if i == 0 {
+                thread::sleep(Duration::from_millis(100));
+            }
+            i
+        })
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(out.len(), 4);
+    assert_eq!(*out.last().unwrap(), 0, "the slow item comes last: {out:?}");
+    let mut sorted = out.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [0, 1, 2, 3]);
+}
+
+#[test]
+fn map_unordered_is_lazy_and_checksums_a_large_input() {
+    let pool = Pool::builder().threads(2).in_flight(8).build().unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let mut it = pool.map_unordered(
+        (0..20_000u64).inspect(move |_| {
+            p.fetch_add(1, Ordering::SeqCst);
+        }),
+        |i| i,
+    );
+    let first = it.next().unwrap().unwrap();
+    assert!(first < 8);
+    assert!(pulled.load(Ordering::SeqCst) <= 8);
+    let rest: u64 = it.map(Result::unwrap).sum();
+    assert_eq!(first + rest, 19_999 * 20_000 / 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// as_completed
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn as_completed_yields_in_completion_order_with_positions() {
+    let pool = Pool::new(3);
+    let (r1, s1, b1) = blocker();
+    let (r2, s2, b2) = blocker();
+    let t0 = pool.submit(move || {
+        b1();
+        "zero"
+    });
+    let t1 = pool.submit(move || {
+        b2();
+        "one"
+    });
+    let t2 = pool.submit(|| "two");
+    s1.recv().unwrap();
+    s2.recv().unwrap();
+    let mut it = as_completed([t0, t1, t2]);
+    assert_eq!(it.len(), 3);
+    let (i, r) = it.next().unwrap();
+    assert_eq!((i, r.unwrap()), (2, "two"));
+    r2.send(()).unwrap();
+    let (i, r) = it.next().unwrap();
+    assert_eq!((i, r.unwrap()), (1, "one"));
+    r1.send(()).unwrap();
+    let (i, r) = it.next().unwrap();
+    assert_eq!((i, r.unwrap()), (0, "zero"));
+    assert!(it.next().is_none());
+}
+
+#[test]
+fn as_completed_reports_panics_and_cancellations_and_accepts_nothing() {
+    assert_eq!(as_completed(Vec::<ringfence::pool::Task<u8>>::new()).count(), 0);
+    let pool = Pool::builder().threads(1).queue_capacity(8).build().unwrap();
+    let (release, started, block) = blocker();
+    let busy = pool.submit(block);
+    started.recv().unwrap();
+    let panics = pool.submit(|| -> u8 { panic!("p") });
+    let plain = pool.submit(|| 3u8);
+    let waiter = thread::spawn(move || {
+        let mut seen: Vec<(usize, String)> = as_completed([panics, plain])
+            .map(|(i, r)| (i, r.map_or_else(|e| e.to_string(), |v| v.to_string())))
+            .collect();
+        seen.sort();
+        seen
+    });
+    release.send(()).unwrap();
+    busy.wait().unwrap();
+    let seen = waiter.join().unwrap();
+    assert_eq!(seen, [(0, "task panicked: p".to_owned()), (1, "3".to_owned())]);
+}
+
+#[test]
+fn as_completed_sees_tasks_cancelled_by_shutdown_now() {
+    within(WATCHDOG, || {
+        let pool = Pool::builder().threads(1).queue_capacity(8).build().unwrap();
+        let (release, started, block) = blocker();
+        let busy = pool.submit(block);
+        started.recv().unwrap();
+        let queued: Vec<_> = (0..4).map(|i| pool.submit(move || i)).collect();
+        let waiter = thread::spawn(move || as_completed(queued).filter(|(_, r)| r.is_err()).count());
+        thread::sleep(Duration::from_millis(10));
+        release.send(()).unwrap();
+        pool.shutdown_now();
+        busy.wait().unwrap();
+        let cancelled = waiter.join().unwrap();
+        assert!(cancelled <= 4);
+    });
+}
+
+#[test]
+fn as_completed_over_many_tasks_from_two_pools() {
+    let (a, b) = (Pool::new(2), Pool::new(1));
+    let tasks: Vec<_> =
+        (0..1000u64).map(|i| if i % 3 == 0 { b.submit(move || i) } else { a.submit(move || i) }).collect();
+    let mut seen = vec![false; 1000];
+    for (i, r) in as_completed(tasks) {
+        assert_eq!(r.unwrap(), i as u64);
+        assert!(!std::mem::replace(&mut seen[i], true), "position {i} yielded twice");
+    }
+    assert!(seen.iter().all(|&s| s));
+}
+
+// ---------------------------------------------------------------------------------------------
+// scope
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn scope_jobs_borrow_and_mutate_the_callers_stack() {
+    let pool = Pool::new(2);
+    let mut chunks = vec![vec![1u64, 2, 3], vec![4, 5], vec![6]];
+    let factor = 10;
+    pool.scope(|s| {
+        for chunk in chunks.iter_mut() {
+            s.submit(|| chunk.iter_mut().for_each(|x| *x *= factor));
+        }
+    });
+    assert_eq!(chunks, [vec![10, 20, 30], vec![40, 50], vec![60]]);
+}
+
+#[test]
+fn scope_joins_every_job_before_returning_even_unwaited_ones() {
+    let pool = Pool::new(2);
+    let done = AtomicUsize::new(0);
+    pool.scope(|s| {
+        for _ in 0..100 {
+            let _ = s.submit(|| {
+                thread::sleep(Duration::from_micros(50));
+                done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    });
+    assert_eq!(done.load(Ordering::SeqCst), 100, "dropping a scoped task does not cancel it");
+}
+
+#[test]
+fn scope_returns_the_closures_value_and_waited_panics_are_not_raised() {
+    let pool = Pool::new(1);
+    let out = pool.scope(|s| {
+        let bad = s.submit(|| -> u8 { panic!("seen") });
+        let err = bad.wait().unwrap_err();
+        err.panic_message().unwrap().to_owned()
+    });
+    assert_eq!(out, "seen");
+}
+
+#[test]
+#[should_panic(expected = "a job submitted in a pool scope panicked")]
+fn scope_raises_a_panic_nobody_waited_for() {
+    let pool = Pool::new(1);
+    pool.scope(|s| {
+        let _ = s.submit(|| panic!("unseen"));
+    });
+}
+
+#[test]
+fn scope_waits_for_its_jobs_when_the_closure_panics() {
+    let pool = Pool::new(1);
+    let done = AtomicUsize::new(0);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.scope(|s| {
+            let _ = s.submit(|| {
+                thread::sleep(Duration::from_millis(20));
+                done.fetch_add(1, Ordering::SeqCst);
+            });
+            panic!("closure panics");
+        })
+    }));
+    assert!(result.is_err());
+    assert_eq!(done.load(Ordering::SeqCst), 1, "the job was joined before the panic propagated");
+}
+
+#[test]
+fn scoped_tasks_support_timed_waits() {
+    let pool = Pool::new(1);
+    pool.scope(|s| {
+        let (release, gate) = mpsc::channel::<()>();
+        let mut t = s.submit(move || gate.recv().unwrap());
+        assert!(t.wait_timeout(Duration::from_millis(2)).unwrap_err().is_timeout());
+        release.send(()).unwrap();
+        t.wait_timeout(Duration::from_secs(60)).unwrap();
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// map_reduce
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn map_reduce_sum_of_squares_and_empty_input() {
+    let pool = Pool::new(2);
+    let expected: u64 = (0..100_000u64).map(|n| n * n).sum();
+    assert_eq!(pool.map_reduce(0..100_000u64, |n| n * n, |a, b| a + b).unwrap(), Some(expected));
+    assert_eq!(pool.map_reduce(std::iter::empty::<u64>(), |n| n, |a, b| a + b).unwrap(), None);
+    // An iterator of unknown length takes the fixed-chunk path.
+    let odd = (0..1000u64).filter(|n| n % 2 == 1);
+    assert_eq!(pool.map_reduce(odd, |n| n, |a, b| a + b).unwrap(), Some(250_000));
+}
+
+#[test]
+fn map_reduce_word_count_matches_sequential() {
+    let docs: Vec<String> =
+        (0..300).map(|i| format!("alpha beta {} gamma {}", ["x", "y", "z"][i % 3], i % 5)).collect();
+    let mut expected: HashMap<String, usize> = HashMap::new();
+    for doc in &docs {
+        for w in doc.split_whitespace() {
+            *expected.entry(w.to_owned()).or_default() += 1;
+        }
+    }
+    let pool = Pool::new(2);
+    let counts = pool
+        .map_reduce(
+            docs,
+            |doc: String| {
+                let mut c: HashMap<String, usize> = HashMap::new();
+                for w in doc.split_whitespace() {
+                    *c.entry(w.to_owned()).or_default() += 1;
+                }
+                c
+            },
+            |mut a, b| {
+                for (w, n) in b {
+                    *a.entry(w).or_default() += n;
+                }
+                a
+            },
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(counts, expected);
+}
+
+#[test]
+fn map_reduce_reports_a_panic() {
+    let pool = Pool::new(2);
+    let err =
+        pool.map_reduce(0..100u32, |n| if n == 57 { panic!("57") } else { n }, |a, b| a + b).unwrap_err();
+    assert_eq!(err.panic_message(), Some("57"));
+    assert_eq!(pool.submit(|| 1).wait().unwrap(), 1, "the pool still works");
+}
+
+#[test]
+#[should_panic(expected = "Pool::map_reduce_chunked: chunk_size must be at least 1")]
+fn map_reduce_chunk_zero_panics_clearly() {
+    let pool = Pool::new(1);
+    let _ = pool.map_reduce_chunked(0..1u8, 0, |n| n, |a, b| a + b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stress
+// ---------------------------------------------------------------------------------------------
+
+/// Tasks per submitting thread in the stress test.
+const STRESS_TASKS: u64 = 20_000;
+
+#[test]
+fn many_submitters_every_task_resolves_once() {
+    within(WATCHDOG, || {
+        let pool = Arc::new(Pool::builder().threads(3).queue_capacity(64).build().unwrap());
+        let submitters: Vec<_> = (0..4u64)
+            .map(|t| {
+                let pool = pool.clone();
+                thread::spawn(move || {
+                    let mut sum = 0u64;
+                    let mut window = std::collections::VecDeque::new();
+                    for i in 0..STRESS_TASKS {
+                        let v = t * STRESS_TASKS + i;
+                        window.push_back(pool.submit(move || v));
+                        if window.len() > 32 {
+                            sum += window.pop_front().unwrap().wait().unwrap();
+                        }
+                        if i % 1000 == 0 {
+                            drop(pool.submit(move || v)); // cancelled or dropped, never counted
+                        }
+                    }
+                    sum + window.into_iter().map(|t| t.wait().unwrap()).sum::<u64>()
+                })
+            })
+            .collect();
+        let total: u64 = submitters.into_iter().map(|h| h.join().unwrap()).sum();
+        let n = 4 * STRESS_TASKS;
+        assert_eq!(total, n * (n - 1) / 2);
+    });
+}
