@@ -67,8 +67,8 @@
 
 mod builder;
 mod completion;
-mod core;
 mod error;
+mod handle;
 mod map;
 mod map_reduce;
 mod scope;
@@ -76,8 +76,8 @@ mod task;
 
 pub use builder::{Builder, DEFAULT_QUEUE_CAPACITY};
 pub use completion::{AsCompleted, as_completed};
-pub use core::Pool;
 pub use error::{BuildError, TaskError, TrySubmitError, WaitTimeoutError};
+pub use handle::Pool;
 pub use map::{Map, MapUnordered};
 pub use scope::{Scope, ScopedTask};
 pub use task::Task;
