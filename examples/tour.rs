@@ -5,6 +5,7 @@
 
 use ringfence::channel::{self, RecvTimeoutError, TrySendError};
 use ringfence::oneshot;
+use ringfence::pool::{Pool, as_completed};
 use ringfence::rate::{ManualClock, Quota, SlidingWindow, TokenBucket, TryAcquireError};
 use ringfence::ring::Ring;
 use std::thread;
@@ -16,6 +17,8 @@ fn main() {
     backpressure_and_timeouts();
     rendezvous();
     future_promise();
+    worker_pool();
+    map_reduce();
     rate_limiting();
     println!("\ntour finished: every section checked its result");
 }
@@ -122,6 +125,54 @@ fn future_promise() {
     drop(promise);
     assert!(future.try_recv().unwrap_err().is_disconnected());
     println!("   a dropped promise wakes the waiter with Disconnected, never a hang");
+}
+
+/// The worker pool: tasks are futures, panics come back as errors, results in completion order.
+fn worker_pool() {
+    println!("== pool: worker pool, tasks, as_completed, scope");
+    let pool = Pool::new(2);
+    let tasks: Vec<_> = [30u64, 1, 10].iter().map(|&ms| pool.submit(move || sleep_then(ms))).collect();
+    let order: Vec<usize> =
+        as_completed(tasks).map(|(index, result)| result.map(|_| index).unwrap()).collect();
+    assert_eq!(order.len(), 3);
+    println!("   three sleeps finished in the order {order:?} (positions in the submit order)");
+
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {})); // keep the demo's output clean
+    let crashed = pool.submit(|| -> u32 { panic!("bad row 7") }).wait().unwrap_err();
+    std::panic::set_hook(default_hook);
+    assert_eq!(crashed.panic_message(), Some("bad row 7"));
+    assert_eq!(pool.submit(|| 2 + 2).wait().unwrap(), 4);
+    println!("   a panicking task reported \"{crashed}\"; the worker kept going");
+
+    let mut totals = [0u64; 2];
+    let data = [[1u64, 2, 3], [4, 5, 6]];
+    pool.scope(|s| {
+        for (total, row) in totals.iter_mut().zip(&data) {
+            s.submit(move || *total = row.iter().sum());
+        }
+    });
+    assert_eq!(totals, [6, 15]);
+    println!("   scoped jobs borrowed the stack: row sums {totals:?}");
+}
+
+fn sleep_then(ms: u64) -> u64 {
+    thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Map-reduce: parallel map, partial results reduced as they complete.
+fn map_reduce() {
+    println!("== pool: map-reduce");
+    let pool = Pool::new(2);
+    let sum = pool.map_reduce(1..=100_000u64, |n| n * n, |a, b| a + b).unwrap();
+    assert_eq!(sum, Some((1..=100_000u64).map(|n| n * n).sum()));
+    let docs = vec!["to be or not to be", "to do is to be", "do be do be do"];
+    let counts = pool
+        .map_reduce(docs, |doc: &str| doc.split_whitespace().filter(|w| *w == "be").count(), |a, b| a + b)
+        .unwrap();
+    assert_eq!(counts, Some(5));
+    println!("   sum of squares 1..=100000 = {}; \"be\" appears {} times", sum.unwrap(), counts.unwrap());
 }
 
 /// Rate limiting: a token bucket (bursts) and a sliding window (hard cap), on a manual clock

@@ -22,6 +22,11 @@
 //! | keep only the newest `n` values (overwrite the oldest) | [`ring::Ring::force_push`] |
 //! | cap a rate, with bounded bursts, reservations or live rate changes | [`rate::TokenBucket`] |
 //! | a hard "at most N calls in any window" | [`rate::SlidingWindow`] |
+//! | run closures on a fixed set of threads, get a future per task | [`pool::Pool`] |
+//! | parallel `map` over a (possibly endless) iterator, in order or as completed | [`pool::Pool::map`], [`pool::Pool::map_unordered`] |
+//! | wait for whichever task finishes first | [`pool::as_completed`] |
+//! | jobs that borrow the caller's stack | [`pool::Pool::scope`] |
+//! | map-reduce (word count, sums) | [`pool::Pool::map_reduce`] |
 //!
 //! # Example
 //!
