@@ -120,12 +120,12 @@ fn timed_wait(word: &AtomicU32, expected: u32, timeout: std::time::Duration) {
     }
 }
 
-// SAFETY: under loom the only field that is not `Send + Sync` is `alive`, a loom
-// `UnsafeCell<()>` that holds no data: it exists so that loom's own race detector sees every
-// futex call (`with`) and the retirement (`with_mut`). loom checks those accesses itself, so
-// sharing it between (loom) threads cannot cause an unchecked race. Normal builds are `Sync`
-// without this (an `AtomicU32` only).
+// Under loom the only field that is not `Send + Sync` is `alive`, a loom `UnsafeCell<()>`
+// that holds no data: it exists so that loom's own race detector sees every futex call
+// (`with`) and the retirement (`with_mut`). Normal builds are `Sync` without this.
 #[cfg(loom)]
+// SAFETY: loom checks every access to `alive` itself, so sharing it between (loom) threads
+// cannot cause an unchecked race; the other fields are loom's Sync types.
 unsafe impl Sync for Futex {}
 // SAFETY: as for `Sync` above; the futex owns nothing thread-bound.
 #[cfg(loom)]
