@@ -1,1 +1,0 @@
-//! A counting semaphore with RAII permits (work in progress).

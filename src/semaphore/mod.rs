@@ -1,0 +1,662 @@
+//! A counting semaphore with RAII permits: [`Semaphore`], [`Permit`], [`OwnedPermit`].
+//!
+//! # The state
+//!
+//! One `AtomicUsize`, `state`: the low bits count the available permits; the top bit, `HEAD`,
+//! says "a blocked acquirer is at the head of the line" (rules in `state.rs`). Two
+//! [`WaitQueue`]s: `head_queue`, where only the head waits, and `waiters`, where every other
+//! blocked acquirer waits. A second word, `total` (available plus held permits), is touched
+//! only by `add_permits` and `forget`; it keeps the count below `MAX_PERMITS`, so the permit
+//! bits never reach `HEAD`.
+//!
+//! # The protocol
+//!
+//! - **Fast path** (`acquire*`, `try_acquire*`): if `HEAD` is clear and `n` permits are
+//!   available, one CAS takes them (Acquire). If `HEAD` is set, it fails even when permits are
+//!   free: they are the head's.
+//! - **Release** (a permit's drop, `add_permits`): `prev = fetch_add(n)` (Release); only if
+//!   `prev` has `HEAD` set, wake the head on `head_queue`. No fence and no system call otherwise.
+//! - **The line** (the fast path failed): wait on `waiters` with a poll that, when `HEAD` is
+//!   clear, takes `n` permits if available (`Took`) or else sets `HEAD` (`BecameHead`); when
+//!   `HEAD` is set, it keeps waiting.
+//! - **The head** waits on `head_queue` with a poll that takes `n` permits and clears `HEAD` in
+//!   one CAS. Served or timed out (then it clears `HEAD` and takes nothing), it wakes the parked
+//!   waiters on `waiters`: they take permits, or one of them becomes the next head.
+//!
+//! # Why no wakeup is lost
+//!
+//! The waiting layer ([`crate::wait`]) guarantees that a waiter that re-checked its condition
+//! after its fence and found it false is woken by any notifier that makes the condition true
+//! and then notifies (the Dekker handshake of its two `fence(SeqCst)`s). So each blocked thread
+//! needs someone who will notify its queue after making its condition true:
+//!
+//! 1. **The head is woken by releases.** The head set `HEAD` with an RMW on `state`; every
+//!    release is an RMW on `state` too, so the two are ordered in the word's modification order.
+//!    If the release comes later, its `fetch_add` returns a value with `HEAD` set and it
+//!    notifies `head_queue`: the handshake then covers the head's park. If the release comes
+//!    earlier, the head's `HEAD`-setting CAS already read a value that includes the released
+//!    permits, and so does every later poll of the head (coherence): that release owed it
+//!    nothing. No fence is needed on the uncontended release path for this. While `HEAD` is set
+//!    the available count only grows (only the head may take), so the head is served as soon as
+//!    `n` permits have been released after it became the head.
+//! 2. **A parked non-head is woken when the line loses its head.** A non-head parks only after
+//!    its poll (after the waiting layer's fence) saw `HEAD` set. `HEAD` is cleared only by the
+//!    head, which then notifies `waiters`. So no waiter is ever parked on a semaphore without a
+//!    head that will notify it, or on a notification already under way.
+//! 3. **That notification wakes every parked waiter** (`notify_all`), so each of them re-polls:
+//!    it takes permits, becomes the head (and will notify when it leaves the role), or sees
+//!    another head (which will). With `notify_one` the woken waiter could take permits instead
+//!    of becoming the head, and would have to pass the wakeup on (a chained wakeup); that is the
+//!    cheaper design, but the waiting layer's `notify_one` currently skips a wake while it counts
+//!    one as pending, and that count can outlive the waiter it was meant for (a waiter that left
+//!    on a successful poll before the epoch moved, while another registered after it): the
+//!    waiter parked after it is then never woken. loom found this lost wakeup in the model
+//!    `head_asking_for_two_is_served_while_a_single_comes_and_goes` (on `head_queue`: the old
+//!    head leaving, the new head parking). Until that is fixed in `src/wait.rs`, both queues
+//!    use `notify_all`: correct, and free while at most one thread is parked (always the case
+//!    on `head_queue`), but a thundering herd on `waiters` when many acquirers are blocked.
+//! 4. **Timeouts lose nothing.** A timed-out non-head changed nothing. The waiting layer
+//!    re-checks after every wakeup before giving up, so a woken waiter that could take permits
+//!    or the head role does so rather than swallowing the wakeup. A timed-out head clears `HEAD`
+//!    (permits released meanwhile stay available) and notifies `waiters` like a served one.
+//!
+//! The loom models in `loom-tests/semaphore.rs` check these rules: a lost wakeup is a loom
+//! deadlock, a missing Acquire/Release a data race on the cell the permit guards.
+//!
+//! # Fairness, and what is not promised
+//!
+//! **Head-of-line.** While a waiter is the head, nobody else takes permits: not newcomers, not
+//! `try_acquire`, not other waiters. A waiter asking for many permits therefore cannot be starved
+//! by a stream of single-permit acquirers once it is the head: it is served as soon as `n`
+//! permits have been released. An acquirer that finds no head becomes the head at its first
+//! poll, so a large request among acquirers that do not block (they find permits) is the head
+//! at once.
+//!
+//! **Not FIFO behind the head.** When the head leaves, the parked waiters, newcomers and threads
+//! still spinning race for the permits and the head role; nothing promises that the longest
+//! waiting one wins. tokio's semaphore is strictly FIFO, at the price of a mutex-protected waiter list
+//! on every contended acquire and release. Here the uncontended paths are one CAS (acquire) and
+//! one `fetch_add` (release).
+//!
+//! A request of `n` permits with `n` above what the semaphore will ever own blocks every later
+//! acquirer once it is the head (as in tokio); `n > MAX_PERMITS` can never succeed and panics.
+
+mod permit;
+mod state;
+
+pub use permit::{OwnedPermit, Permit};
+
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::wait::{WaitQueue, deadline_after};
+use state::{HEAD, PERMITS};
+use std::fmt;
+// The user's `Arc` (see `permit.rs` for why it is not the facade's).
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A counting semaphore: at most N holders of its permits at once; dropping a permit returns it.
+///
+/// Use it to limit concurrency: N threads (or tasks, through [`OwnedPermit`]) in a section, N
+/// connections, N bytes of buffer (with [`acquire_many`](Semaphore::acquire_many)).
+///
+/// - **Fast.** Acquiring a free permit is one compare-and-swap; releasing is one `fetch_add` and
+///   makes a futex call only when a blocked acquirer waits for it. A blocked acquire spins for
+///   about 1-2 µs, then sleeps on a futex.
+/// - **Head-of-line fairness.** The first acquirer that has to wait becomes the *head*: from then
+///   on nobody else (newcomers, [`try_acquire`](Semaphore::try_acquire), other waiters) takes
+///   permits until the head is served, so a request for many permits is not starved by a stream
+///   of single-permit acquirers. Waiters behind the head are not served in FIFO order.
+/// - **No lost wakeups** (model-checked with loom): a blocked acquirer is woken whenever the
+///   permits it waits for are released, or the head role it waits for is free.
+/// - **Timeouts.** `*_timeout(Duration)` and `*_deadline(Instant)` wait at most that long and then
+///   return `None` with nothing taken; `Duration::MAX` waits forever.
+/// - **Memory.** A permit's release happens-before the next acquisition of it: what a holder
+///   wrote in its section is visible to the next holder.
+///
+/// # Examples
+///
+/// At most two of six threads inside the section at once:
+///
+/// ```
+/// use ringfence::Semaphore;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::thread;
+///
+/// let semaphore = Semaphore::new(2);
+/// let inside = AtomicUsize::new(0);
+/// let most = AtomicUsize::new(0);
+/// thread::scope(|s| {
+///     for _ in 0..6 {
+///         s.spawn(|| {
+///             let _permit = semaphore.acquire();
+///             let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+///             most.fetch_max(now, Ordering::SeqCst);
+///             thread::yield_now(); // ... the limited work ...
+///             inside.fetch_sub(1, Ordering::SeqCst);
+///         });
+///     }
+/// });
+/// assert!(most.load(Ordering::SeqCst) <= 2);
+/// assert_eq!(semaphore.available_permits(), 2);
+/// ```
+pub struct Semaphore {
+    /// Available permits (low bits) and `HEAD` (top bit). Every write is an RMW. Rules in
+    /// `state.rs`; protocol in the module docs.
+    state: AtomicUsize,
+    /// The permits this semaphore owns, available plus held: starts at `new`'s count, grows with
+    /// `add_permits` (checked against `MAX_PERMITS` before anything is added), shrinks when a
+    /// permit is forgotten. Cold: no acquire or release touches it.
+    total: AtomicUsize,
+    /// Where the head waits for permits; notified by releases that see `HEAD`.
+    head_queue: WaitQueue,
+    /// Where blocked acquirers that are not the head wait for the head role to be free;
+    /// notified (all of them) by a head that leaves the role.
+    waiters: WaitQueue,
+}
+
+/// How long an acquire may wait.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Not at all (`try_*`).
+    No,
+    /// Until the deadline; `None`: forever.
+    Until(Option<Instant>),
+}
+
+const FOREVER: Wait = Wait::Until(None);
+
+impl Semaphore {
+    /// The most permits a semaphore can own, available and held together: `usize::MAX >> 3`
+    /// (2^61 - 1 on 64-bit targets), as tokio.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::Semaphore;
+    ///
+    /// let semaphore = Semaphore::new(Semaphore::MAX_PERMITS);
+    /// assert_eq!(semaphore.available_permits(), usize::MAX >> 3);
+    /// ```
+    pub const MAX_PERMITS: usize = usize::MAX >> 3;
+
+    /// A semaphore with `permits` available permits. `const`, so it can be a `static`.
+    ///
+    /// # Panics
+    ///
+    /// If `permits > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot create a semaphore with more than Semaphore::MAX_PERMITS permits"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::Semaphore;
+    ///
+    /// static CONNECTIONS: Semaphore = Semaphore::new(8);
+    ///
+    /// let connection = CONNECTIONS.acquire();
+    /// assert_eq!(CONNECTIONS.available_permits(), 7);
+    /// drop(connection);
+    /// assert_eq!(CONNECTIONS.available_permits(), 8);
+    /// ```
+    #[cfg(not(loom))]
+    #[must_use]
+    pub const fn new(permits: usize) -> Self {
+        assert!(
+            permits <= Self::MAX_PERMITS,
+            "cannot create a semaphore with more than Semaphore::MAX_PERMITS permits"
+        );
+        Semaphore {
+            state: AtomicUsize::new(permits),
+            total: AtomicUsize::new(permits),
+            head_queue: WaitQueue::new(),
+            waiters: WaitQueue::new(),
+        }
+    }
+
+    /// A semaphore with `permits` available permits (loom's atomics have no `const` constructor).
+    ///
+    /// # Panics
+    ///
+    /// If `permits > Semaphore::MAX_PERMITS`.
+    #[cfg(loom)]
+    #[must_use]
+    pub fn new(permits: usize) -> Self {
+        assert!(
+            permits <= Self::MAX_PERMITS,
+            "cannot create a semaphore with more than Semaphore::MAX_PERMITS permits"
+        );
+        Semaphore {
+            state: AtomicUsize::new(permits),
+            total: AtomicUsize::new(permits),
+            head_queue: WaitQueue::new(),
+            waiters: WaitQueue::new(),
+        }
+    }
+
+    /// The permits available right now.
+    ///
+    /// A snapshot. While an acquirer waits at the head of the line, available permits are
+    /// reserved for it: [`try_acquire`](Semaphore::try_acquire) fails even though this is not 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = ringfence::Semaphore::new(3);
+    /// let _held = semaphore.acquire_many(2);
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn available_permits(&self) -> usize {
+        // ORDERING: Relaxed: a snapshot that orders nothing (permits are taken by CAS only).
+        self.state.load(Ordering::Relaxed) & PERMITS
+    }
+
+    /// Adds `n` permits, waking the acquirer at the head of the line if there is one.
+    ///
+    /// What the caller did before `add_permits` is visible to whoever acquires the added permits.
+    ///
+    /// # Panics
+    ///
+    /// If the semaphore would then own (available plus held) more than
+    /// [`MAX_PERMITS`](Semaphore::MAX_PERMITS), with the message `"cannot add {n} permits: the
+    /// semaphore would own more than Semaphore::MAX_PERMITS ({MAX_PERMITS}) permits"`. Nothing is
+    /// added then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = ringfence::Semaphore::new(0);
+    /// assert!(semaphore.try_acquire().is_none());
+    /// semaphore.add_permits(2);
+    /// assert_eq!(semaphore.try_acquire_many(2).map(|p| p.num_permits()), Some(2));
+    /// ```
+    pub fn add_permits(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        if self.grow_total(n).is_err() {
+            add_overflow(n);
+        }
+        self.release(n);
+    }
+
+    /// The shared core of every acquire: takes `n` permits, waiting as `wait` allows.
+    /// Returns `false` only when it gave up (nothing taken).
+    #[inline]
+    fn take(&self, n: usize, wait: Wait) -> bool {
+        if n > Self::MAX_PERMITS {
+            too_many(n);
+        }
+        if n == 0 || self.try_take(n) {
+            return true;
+        }
+        match wait {
+            Wait::No => false,
+            Wait::Until(deadline) => self.take_slow(n, deadline),
+        }
+    }
+
+    /// Acquires one permit, waiting as long as it takes.
+    ///
+    /// Blocks by spinning for about 1-2 µs, then sleeping on a futex.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = ringfence::Semaphore::new(1);
+    /// let permit = semaphore.acquire();
+    /// assert_eq!(semaphore.available_permits(), 0);
+    /// drop(permit);
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
+    #[inline]
+    pub fn acquire(&self) -> Permit<'_> {
+        self.acquire_many(1)
+    }
+
+    /// Acquires `n` permits at once, waiting as long as it takes. `n == 0` returns an empty
+    /// permit at once.
+    ///
+    /// Once this call waits at the head of the line, nobody else takes permits until it is
+    /// served (see [`Semaphore`]). If the semaphore never owns `n` permits (see
+    /// [`add_permits`](Semaphore::add_permits)), it waits forever.
+    ///
+    /// # Panics
+    ///
+    /// If `n > Semaphore::MAX_PERMITS` (it could never succeed), with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = ringfence::Semaphore::new(4);
+    /// let permit = semaphore.acquire_many(3);
+    /// assert_eq!(permit.num_permits(), 3);
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
+    pub fn acquire_many(&self, n: usize) -> Permit<'_> {
+        let taken = self.take(n, FOREVER);
+        debug_assert!(taken, "an untimed acquire only returns when served");
+        Permit::new(self, n)
+    }
+
+    /// Acquires one permit if one is available and no acquirer waits at the head of the line;
+    /// never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = ringfence::Semaphore::new(1);
+    /// let permit = semaphore.try_acquire().expect("one is free");
+    /// assert!(semaphore.try_acquire().is_none());
+    /// drop(permit);
+    /// assert!(semaphore.try_acquire().is_some());
+    /// ```
+    #[inline]
+    pub fn try_acquire(&self) -> Option<Permit<'_>> {
+        self.try_acquire_many(1)
+    }
+
+    /// Acquires `n` permits if they are available and no acquirer waits at the head of the line
+    /// (the head's claim comes first, see [`Semaphore`]); never blocks. `n == 0` always succeeds.
+    ///
+    /// # Panics
+    ///
+    /// If `n > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = ringfence::Semaphore::new(2);
+    /// assert!(semaphore.try_acquire_many(3).is_none());
+    /// let both = semaphore.try_acquire_many(2).expect("two are free");
+    /// assert_eq!(both.num_permits(), 2);
+    /// ```
+    pub fn try_acquire_many(&self, n: usize) -> Option<Permit<'_>> {
+        self.take(n, Wait::No).then(|| Permit::new(self, n))
+    }
+
+    /// Acquires one permit, waiting at most `timeout`; `None` if it timed out (nothing is
+    /// taken). `Duration::MAX` waits forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let semaphore = ringfence::Semaphore::new(1);
+    /// let held = semaphore.acquire();
+    /// assert!(semaphore.acquire_timeout(Duration::from_millis(5)).is_none());
+    /// drop(held);
+    /// assert!(semaphore.acquire_timeout(Duration::from_millis(5)).is_some());
+    /// ```
+    #[inline]
+    pub fn acquire_timeout(&self, timeout: Duration) -> Option<Permit<'_>> {
+        self.acquire_many_timeout(1, timeout)
+    }
+
+    /// Acquires `n` permits, waiting at most `timeout`; `None` if it timed out (nothing is taken,
+    /// and the head of the line is free again). `Duration::MAX` waits forever; `n == 0` succeeds
+    /// at once.
+    ///
+    /// # Panics
+    ///
+    /// If `n > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let semaphore = ringfence::Semaphore::new(2);
+    /// let _one = semaphore.acquire();
+    /// assert!(semaphore.acquire_many_timeout(2, Duration::from_millis(5)).is_none());
+    /// assert_eq!(semaphore.available_permits(), 1); // nothing taken
+    /// ```
+    pub fn acquire_many_timeout(&self, n: usize, timeout: Duration) -> Option<Permit<'_>> {
+        self.take(n, Wait::Until(deadline_after(timeout))).then(|| Permit::new(self, n))
+    }
+
+    /// Acquires one permit, waiting until `deadline` at most; `None` if it passed (nothing is
+    /// taken). A deadline in the past still takes a permit that is free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let semaphore = ringfence::Semaphore::new(1);
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// let first = semaphore.acquire_deadline(deadline);
+    /// assert!(first.is_some());
+    /// assert!(semaphore.acquire_deadline(deadline).is_none());
+    /// ```
+    #[inline]
+    pub fn acquire_deadline(&self, deadline: Instant) -> Option<Permit<'_>> {
+        self.acquire_many_deadline(1, deadline)
+    }
+
+    /// Acquires `n` permits, waiting until `deadline` at most; `None` if it passed (nothing is
+    /// taken). `n == 0` succeeds at once.
+    ///
+    /// # Panics
+    ///
+    /// If `n > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let semaphore = ringfence::Semaphore::new(3);
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(semaphore.acquire_many_deadline(3, deadline).map(|p| p.num_permits()), Some(3));
+    /// ```
+    pub fn acquire_many_deadline(&self, n: usize, deadline: Instant) -> Option<Permit<'_>> {
+        self.take(n, Wait::Until(Some(deadline))).then(|| Permit::new(self, n))
+    }
+
+    /// [`acquire`](Semaphore::acquire) for a semaphore in an [`Arc`]: the permit keeps the
+    /// semaphore alive, so it can move into a spawned thread or task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::Semaphore;
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(Semaphore::new(2));
+    /// let workers: Vec<_> = (0..4)
+    ///     .map(|i| {
+    ///         let permit = Arc::clone(&semaphore).acquire_owned(); // at most 2 running
+    ///         std::thread::spawn(move || {
+    ///             let _permit = permit;
+    ///             i * 10
+    ///         })
+    ///     })
+    ///     .collect();
+    /// let sum: i32 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    /// assert_eq!(sum, 60);
+    /// assert_eq!(semaphore.available_permits(), 2);
+    /// ```
+    #[inline]
+    pub fn acquire_owned(self: Arc<Self>) -> OwnedPermit {
+        self.acquire_many_owned(1)
+    }
+
+    /// [`acquire_many`](Semaphore::acquire_many) for a semaphore in an [`Arc`].
+    ///
+    /// # Panics
+    ///
+    /// If `n > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(3));
+    /// let permit = Arc::clone(&semaphore).acquire_many_owned(2);
+    /// assert_eq!(permit.num_permits(), 2);
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
+    pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> OwnedPermit {
+        let taken = self.take(n, FOREVER);
+        debug_assert!(taken, "an untimed acquire only returns when served");
+        OwnedPermit::new(self, n)
+    }
+
+    /// [`try_acquire`](Semaphore::try_acquire) for a semaphore in an [`Arc`]. On failure the
+    /// `Arc` is dropped (pass a clone).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(1));
+    /// let permit = Arc::clone(&semaphore).try_acquire_owned();
+    /// assert!(permit.is_some());
+    /// assert!(Arc::clone(&semaphore).try_acquire_owned().is_none());
+    /// ```
+    #[inline]
+    pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedPermit> {
+        self.try_acquire_many_owned(1)
+    }
+
+    /// [`try_acquire_many`](Semaphore::try_acquire_many) for a semaphore in an [`Arc`]. On
+    /// failure the `Arc` is dropped (pass a clone).
+    ///
+    /// # Panics
+    ///
+    /// If `n > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(2));
+    /// assert!(Arc::clone(&semaphore).try_acquire_many_owned(3).is_none());
+    /// assert!(Arc::clone(&semaphore).try_acquire_many_owned(2).is_some());
+    /// ```
+    pub fn try_acquire_many_owned(self: Arc<Self>, n: usize) -> Option<OwnedPermit> {
+        self.take(n, Wait::No).then(|| OwnedPermit::new(self, n))
+    }
+
+    /// [`acquire_timeout`](Semaphore::acquire_timeout) for a semaphore in an [`Arc`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(1));
+    /// let held = Arc::clone(&semaphore).acquire_timeout_owned(Duration::from_millis(5));
+    /// assert!(held.is_some());
+    /// assert!(Arc::clone(&semaphore).acquire_timeout_owned(Duration::from_millis(5)).is_none());
+    /// ```
+    #[inline]
+    pub fn acquire_timeout_owned(self: Arc<Self>, timeout: Duration) -> Option<OwnedPermit> {
+        self.acquire_many_timeout_owned(1, timeout)
+    }
+
+    /// [`acquire_many_timeout`](Semaphore::acquire_many_timeout) for a semaphore in an [`Arc`].
+    ///
+    /// # Panics
+    ///
+    /// If `n > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(2));
+    /// let permit = Arc::clone(&semaphore).acquire_many_timeout_owned(2, Duration::MAX);
+    /// assert_eq!(permit.map(|p| p.num_permits()), Some(2));
+    /// ```
+    pub fn acquire_many_timeout_owned(self: Arc<Self>, n: usize, timeout: Duration) -> Option<OwnedPermit> {
+        self.take(n, Wait::Until(deadline_after(timeout))).then(|| OwnedPermit::new(self, n))
+    }
+
+    /// [`acquire_deadline`](Semaphore::acquire_deadline) for a semaphore in an [`Arc`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(0));
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert!(semaphore.acquire_deadline_owned(deadline).is_none());
+    /// ```
+    #[inline]
+    pub fn acquire_deadline_owned(self: Arc<Self>, deadline: Instant) -> Option<OwnedPermit> {
+        self.acquire_many_deadline_owned(1, deadline)
+    }
+
+    /// [`acquire_many_deadline`](Semaphore::acquire_many_deadline) for a semaphore in an [`Arc`].
+    ///
+    /// # Panics
+    ///
+    /// If `n > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(1));
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert!(Arc::clone(&semaphore).acquire_many_deadline_owned(2, deadline).is_none());
+    /// assert!(semaphore.acquire_many_deadline_owned(1, deadline).is_some());
+    /// ```
+    pub fn acquire_many_deadline_owned(self: Arc<Self>, n: usize, deadline: Instant) -> Option<OwnedPermit> {
+        self.take(n, Wait::Until(Some(deadline))).then(|| OwnedPermit::new(self, n))
+    }
+}
+
+/// `acquire*(n)` with `n > MAX_PERMITS`: it could never succeed.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn too_many(n: usize) -> ! {
+    panic!("cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({})", Semaphore::MAX_PERMITS)
+}
+
+/// `add_permits(n)` would make the semaphore own more than `MAX_PERMITS`.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn add_overflow(n: usize) -> ! {
+    panic!(
+        "cannot add {n} permits: the semaphore would own more than Semaphore::MAX_PERMITS ({}) permits",
+        Semaphore::MAX_PERMITS
+    )
+}
+
+impl fmt::Debug for Semaphore {
+    /// Shows one snapshot of the state word: `Semaphore { available_permits: 1, head_waiting:
+    /// true }`. Takes no lock and never waits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // ORDERING: Relaxed: a snapshot for display, orders nothing.
+        let state = self.state.load(Ordering::Relaxed);
+        f.debug_struct("Semaphore")
+            .field("available_permits", &(state & PERMITS))
+            .field("head_waiting", &(state & HEAD != 0))
+            .finish()
+    }
+}

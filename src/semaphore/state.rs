@@ -1,0 +1,174 @@
+//! The semaphore's protocol: the state word, the fast path, the line of blocked acquirers, and
+//! release. Why no wakeup is lost is argued in the parent module's docs; each operation's
+//! `// ORDERING:` comment says which step of that argument it is.
+
+use super::Semaphore;
+use crate::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// The top bit of `state`: a blocked acquirer is *the head* of the line.
+///
+/// Rules: it is set only by a blocked acquirer (a CAS from "clear", in [`Semaphore::poll_in_line`]),
+/// which is then the head; it is cleared only by that head (its claim CAS, or the clear after it
+/// timed out), which then notifies `waiters`. While it is set nobody but the head takes permits:
+/// every take is a CAS that checks the bit in the value it replaces. A releaser that sees the
+/// bit in the value its `fetch_add` replaced notifies `head_queue`.
+pub(super) const HEAD: usize = 1 << (usize::BITS - 1);
+
+/// The low bits of `state`: the permits available right now. They never reach [`HEAD`]: the
+/// permits a semaphore owns (available plus held) never exceed `MAX_PERMITS` (`usize::MAX >> 3`),
+/// which `total` enforces before any permit is added.
+pub(super) const PERMITS: usize = !HEAD;
+
+/// What a blocked acquirer's poll achieved.
+enum Claim {
+    /// It took its permits (the head bit was clear and enough were available).
+    Took,
+    /// It set the head bit: it is now the head and waits on `head_queue`.
+    BecameHead,
+}
+
+impl Semaphore {
+    /// The fast path: takes `n` permits if no acquirer is at the head and `n` are available.
+    /// One load and one CAS when uncontended; never waits.
+    #[inline]
+    pub(super) fn try_take(&self, n: usize) -> bool {
+        // ORDERING: Relaxed: only a guess for the CAS, which checks it.
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            // With the head bit clear, `state` is the number of available permits.
+            if state & HEAD != 0 || state < n {
+                return false;
+            }
+            // ORDERING: Acquire on success: pairs with the Release `fetch_add` of the release
+            // (or `add_permits`) that made these permits available (every write to `state` is
+            // an RMW, so the release sequence reaches us through any CAS in between): what the
+            // previous holder did in its section is visible to ours. Relaxed on failure: we
+            // take nothing and retry with the value seen.
+            match self.state.compare_exchange_weak(state, state - n, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    /// The slow path, after [`Semaphore::try_take`] failed: wait in the line, become the head,
+    /// wait as the head until `n` permits are available. `deadline: None` waits forever.
+    /// Returns `false` only on timeout, with nothing taken.
+    #[cold]
+    pub(super) fn take_slow(&self, n: usize, deadline: Option<Instant>) -> bool {
+        match self.waiters.wait_until(deadline, || self.poll_in_line(n)) {
+            None => return false,
+            // No wakeup to pass on: the head that left woke every parked waiter (rule 3).
+            Some(Claim::Took) => return true,
+            Some(Claim::BecameHead) => {}
+        }
+        let served = self.head_queue.wait_until(deadline, || self.poll_as_head(n)).is_some();
+        if !served {
+            // Timed out as the head: give the role up, take nothing. Permits released after
+            // our last poll stay available; the notify below sends someone to use them.
+            // ORDERING: Relaxed: nothing is published (no permit changes hands); the
+            // `notify_all` fence below orders the clear before the check for parked waiters
+            // (rule 2 in the module docs), and takers re-check the bit with their CAS.
+            self.state.fetch_and(PERMITS, Ordering::Relaxed);
+        }
+        // The line has no head now: wake the parked waiters to take permits or become the head
+        // (rule 2: a parked waiter counts on this; rule 3: why all of them).
+        self.waiters.notify_all();
+        served
+    }
+
+    /// A blocked acquirer's poll while it is not the head: take `n` permits, or become the head,
+    /// or (another acquirer is the head) keep waiting.
+    fn poll_in_line(&self, n: usize) -> Option<Claim> {
+        // ORDERING: Relaxed: only a guess for the CAS, or "the head bit is set", which is all a
+        // parked waiter needs to know (rule 2: the head that set it notifies when it clears it;
+        // this load follows the waiting layer's fence when it decides whether we park).
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & HEAD != 0 {
+                return None;
+            }
+            let (next, claim) =
+                if state >= n { (state - n, Claim::Took) } else { (state | HEAD, Claim::BecameHead) };
+            // ORDERING: Acquire on success, as in `try_take`: a `Took` takes permits that a
+            // Release `fetch_add` made available. (A `BecameHead` needs no ordering: it
+            // publishes nothing, and its waits are ordered by the waiting layer's fences; one
+            // CAS serves both outcomes.) Relaxed on failure: we retry with the value seen.
+            match self.state.compare_exchange_weak(state, next, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return Some(claim),
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    /// The head's poll: take `n` permits and clear the head bit in one CAS, or keep waiting.
+    /// Nobody else takes permits meanwhile, so the available count only grows.
+    fn poll_as_head(&self, n: usize) -> Option<()> {
+        // ORDERING: Relaxed: only a guess for the CAS. When it decides that we park, it follows
+        // the waiting layer's fence, which pairs with the releaser's (rule 1).
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            debug_assert!(state & HEAD != 0, "only the head clears the head bit");
+            let available = state & PERMITS;
+            if available < n {
+                return None;
+            }
+            // ORDERING: Acquire on success, as in `try_take` (these permits were released with
+            // Release). Relaxed on failure: only releases change the word now; retry. loom cannot
+            // observe a weakening to Relaxed (mutation-tested): a served head always passes the
+            // `fence(SeqCst)` of `waiters.notify_all()` before it returns, and a fence after a
+            // read of a Release store acquires it. Acquire keeps the claim self-contained.
+            match self.state.compare_exchange_weak(state, available - n, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return Some(()),
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    /// Makes `n` permits available again (a permit's drop, or `add_permits` after it grew
+    /// `total`), and wakes the head if there is one.
+    #[inline]
+    pub(super) fn release(&self, n: usize) {
+        // ORDERING: Release: pairs with the Acquire CAS of whoever takes these permits, so what
+        // the holder did before releasing is visible to the next holder (loom: the mutual
+        // exclusion model's cell access races without it). The read half needs no Acquire: the
+        // head bit it reads is a decision to notify, not data; rule 1 in the module docs says
+        // why it cannot miss a head that is about to park.
+        let prev = self.state.fetch_add(n, Ordering::Release);
+        debug_assert!((prev & PERMITS) + n < HEAD, "available permits are bounded by `total`");
+        if prev & HEAD != 0 {
+            self.wake_head();
+        }
+    }
+
+    /// Wakes the head (only the head waits on `head_queue`; `notify_all` rather than
+    /// `notify_one` for the reason in rule 3 of the module docs: an old head may still be
+    /// leaving the queue while the new one parks).
+    #[cold]
+    fn wake_head(&self) {
+        self.head_queue.notify_all();
+    }
+
+    /// Grows the permits the semaphore owns by `n`, or returns the total it has (unchanged)
+    /// when that would exceed `MAX_PERMITS`.
+    pub(super) fn grow_total(&self, n: usize) -> Result<(), usize> {
+        // ORDERING: Acquire: pairs with the Release of `shrink_total`: a forgotten permit's take
+        // happens before the add that reuses its room, so the available count can never pass
+        // the bound (and reach the head bit). Relaxed on failure: nothing is added. loom cannot
+        // observe a weakening: the overflow it prevents needs about 2^61 permits.
+        self.total
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |total| {
+                total.checked_add(n).filter(|&grown| grown <= Semaphore::MAX_PERMITS)
+            })
+            .map(drop)
+    }
+
+    /// A held permit of `n` is forgotten: the semaphore owns `n` fewer.
+    pub(super) fn shrink_total(&self, n: usize) {
+        // ORDERING: Release: pairs with the Acquire in `grow_total` (see there; loom cannot
+        // observe a weakening).
+        self.total.fetch_sub(n, Ordering::Release);
+    }
+}
