@@ -33,13 +33,21 @@
 //! # Pending wakeups (no wake storms)
 //!
 //! `sleepers` also counts wakeups issued but not yet consumed. `notify_one` wakes only while
-//! waiters outnumber pending wakeups, and a waiter that leaves after seeing the epoch move
-//! consumes one. Without this, a woken waiter that waits in the run queue (more threads than
-//! cores) keeps `sleepers > 0`, and every notify until it runs is a futex system call that
-//! wakes nobody. Skipping a wake is safe because the waiter it counts on fences after leaving
-//! and re-checks: either the skipping notifier saw the leave (then it does not skip), or that
-//! re-check sees the notifier's condition. At most `waiters` wakeups are ever pending, so one
-//! that a timed-out waiter never consumed cannot silence later notifies.
+//! waiters outnumber pending wakeups, and **every** waiter that leaves consumes one pending
+//! wakeup if there is any. Without the count, a woken waiter that waits in the run queue (more
+//! threads than cores) keeps `sleepers > 0`, and every notify until it runs is a futex system
+//! call that wakes nobody. Skipping a wake is safe because the waiter it counts on fences after
+//! leaving and re-checks: either the skipping notifier saw the leave (then it does not skip), or
+//! that re-check sees the notifier's condition.
+//!
+//! Why every leave consumes one, not only a leave that saw the epoch move: a wakeup issued for
+//! waiter A may find A already leaving (its re-check succeeded before it saw the bump). Were A
+//! to keep the wakeup pending, a waiter B that registered meanwhile and read the *new* epoch
+//! would sleep while the count says "1 waiter, 1 pending": every later `notify_one` would skip
+//! B forever (found by the semaphore's loom models: an old head leaving while the new one
+//! parks). Consuming on every leave can only undercount pending wakeups, which costs a spare
+//! futex wake, never a lost one. At most `waiters` wakeups are ever pending, so one that a
+//! timed-out waiter never consumed cannot silence later notifies.
 //!
 //! The uncontended path pays one fence and one load of `sleepers` (a line that is only written
 //! when somebody actually parks) and makes no system call.
@@ -71,7 +79,7 @@ pub(crate) struct WaitQueue {
     /// Two counts in one word. Low 32 bits: threads between "announce" and "leave" in
     /// [`WaitQueue::wait_until`] (written by waiters). High 32 bits: wakeups issued by
     /// `notify_one*` that no waiter has consumed yet (incremented by notifiers on the slow
-    /// path, decremented by a waiter that leaves after seeing the epoch move). A notifier wakes
+    /// path, decremented by every waiter that leaves, down to zero). A notifier wakes
     /// only while waiters outnumber pending wakeups: a waiter that is slow to run after its
     /// wakeup (preempted, the oversubscribed case) must not turn every later notify into a
     /// futex system call (measured: 133 155 futex calls per 2 M messages at 4:4 without this,
@@ -138,14 +146,18 @@ impl WaitQueue {
             // futex compares the word under its own lock. (Acquire here and Release on the
             // bump were tried: loom's ordering mutants showed neither is needed.)
             let epoch = self.epoch.load(Ordering::Relaxed);
-            // ORDERING: Relaxed; the increment is ordered before the re-check by the fence.
-            self.sleepers.fetch_add(ONE_SLEEPER, Ordering::Relaxed);
+            // ORDERING: Release: a notifier's Acquire claim that counts this waiter then
+            // happens-after our epoch load above, so that load cannot read the epoch bump the
+            // claim leads to (relaxed load buffering would let it: we would sleep on the new
+            // epoch while counted as covered by the pending wakeup). The increment is ordered
+            // before the re-check by the fence below.
+            self.sleepers.fetch_add(ONE_SLEEPER, Ordering::Release);
             // ORDERING: the waiter's half of the Dekker handshake (module docs): pairs with
             // the fence in `notify_*`. Without it the re-check may read a stale condition while
             // the notifier reads a stale `sleepers == 0`: a lost wakeup (loom finds it).
             fence(Ordering::SeqCst);
             if let Some(ready) = poll() {
-                self.leave(epoch);
+                self.leave();
                 return Some(ready);
             }
             let in_time = match deadline {
@@ -155,7 +167,7 @@ impl WaitQueue {
                 }
                 Some(deadline) => self.epoch.wait_until(epoch, deadline),
             };
-            self.leave(epoch);
+            self.leave();
             // ORDERING: pairs with the fence of a notifier that skipped its wakeup because it
             // counted ours as pending (`notify_one_fenced_if`): either it saw our `leave` (and
             // woke someone), or our poll below sees its condition.
@@ -169,21 +181,18 @@ impl WaitQueue {
         }
     }
 
-    /// Leaves the waiter count; a waiter that saw the epoch move consumes one pending wakeup.
+    /// Leaves the waiter count and consumes one pending wakeup, if any (module docs: why every
+    /// leave consumes one).
     #[inline]
-    fn leave(&self, epoch_seen: u32) {
-        // ORDERING: Relaxed: a stale epoch only leaves a pending wakeup counted, which the
-        // clamp below bounds (and which costs at most one skipped wake that the fence after
-        // `leave` in `park_until` makes up for).
-        let woken = self.epoch.load(Ordering::Relaxed) != epoch_seen;
-        // ORDERING: Relaxed; ordered before the caller's re-check by its fence. A notifier
-        // that still counts us only issues a spare wakeup.
+    fn leave(&self) {
+        // ORDERING: Relaxed; ordered before the caller's re-check by its fence. A notifier that
+        // still counts us only issues a spare wakeup.
         let _ = self.sleepers.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {
             let waiters = waiters(word) - 1;
-            let pending = if woken { pending(word).saturating_sub(1) } else { pending(word) };
             // Never more pending wakeups than waiters: a wakeup meant for a waiter that left
-            // without consuming it (it timed out) must not silence later notifies.
-            Some(waiters | (pending.min(waiters) << 32))
+            // without consuming it must not silence later notifies.
+            let pending = pending(word).saturating_sub(1).min(waiters);
+            Some(waiters | (pending << 32))
         });
     }
 
@@ -208,9 +217,11 @@ impl WaitQueue {
 
     #[cold]
     fn wake_one_slow(&self) {
-        // ORDERING: Relaxed: only the count of wakeups in flight changes; the handshake is the
-        // caller's fence and the waiters' fences.
-        let claimed = self.sleepers.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {
+        // ORDERING: Acquire on success: pairs with the Release increment of each waiter we
+        // count, so their epoch loads happen-before our bump below (see `park_until`); the
+        // handshake itself is the caller's fence and the waiters' fences. Relaxed on failure:
+        // nothing is claimed.
+        let claimed = self.sleepers.fetch_update(Ordering::Acquire, Ordering::Relaxed, |word| {
             (waiters(word) > pending(word)).then_some(word + ONE_PENDING)
         });
         if claimed.is_ok() {

@@ -43,18 +43,15 @@
 //!    its poll (after the waiting layer's fence) saw `HEAD` set. `HEAD` is cleared only by the
 //!    head, which then notifies `waiters`. So no waiter is ever parked on a semaphore without a
 //!    head that will notify it, or on a notification already under way.
-//! 3. **That notification wakes every parked waiter** (`notify_all`), so each of them re-polls:
-//!    it takes permits, becomes the head (and will notify when it leaves the role), or sees
-//!    another head (which will). With `notify_one` the woken waiter could take permits instead
-//!    of becoming the head, and would have to pass the wakeup on (a chained wakeup); that is the
-//!    cheaper design, but the waiting layer's `notify_one` currently skips a wake while it counts
-//!    one as pending, and that count can outlive the waiter it was meant for (a waiter that left
-//!    on a successful poll before the epoch moved, while another registered after it): the
-//!    waiter parked after it is then never woken. loom found this lost wakeup in the model
-//!    `head_asking_for_two_is_served_while_a_single_comes_and_goes` (on `head_queue`: the old
-//!    head leaving, the new head parking). Until that is fixed in `src/wait.rs`, both queues
-//!    use `notify_all`: correct, and free while at most one thread is parked (always the case
-//!    on `head_queue`), but a thundering herd on `waiters` when many acquirers are blocked.
+//! 3. **That notification wakes one parked waiter, and the wakeup is chained.** The woken
+//!    waiter re-polls: it becomes the head (and will notify when it leaves the role), or sees
+//!    another head (which will), or takes permits without becoming the head; in that last case
+//!    it passes the wakeup on with `notify_one` (a chained wakeup), so the next parked waiter
+//!    re-polls in turn. Each step either installs a head or wakes the next waiter, until no
+//!    waiter is parked. (An earlier version used `notify_all` here, because loom found a lost
+//!    wakeup in the waiting layer's pending-wakeup count: a wakeup counted for a waiter that
+//!    left on its own could hide a waiter parked after it. `src/wait.rs` now consumes a
+//!    pending wakeup on every leave, and the models pass with `notify_one`.)
 //! 4. **Timeouts lose nothing.** A timed-out non-head changed nothing. The waiting layer
 //!    re-checks after every wakeup before giving up, so a woken waiter that could take permits
 //!    or the head role does so rather than swallowing the wakeup. A timed-out head clears `HEAD`

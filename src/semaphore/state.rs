@@ -59,8 +59,13 @@ impl Semaphore {
     pub(super) fn take_slow(&self, n: usize, deadline: Option<Instant>) -> bool {
         match self.waiters.wait_until(deadline, || self.poll_in_line(n)) {
             None => return false,
-            // No wakeup to pass on: the head that left woke every parked waiter (rule 3).
-            Some(Claim::Took) => return true,
+            Some(Claim::Took) => {
+                // We were woken (or arrived) while the line had no head and took permits
+                // instead of becoming the head: pass the wakeup on, so a parked waiter re-polls
+                // and takes permits or the head role (rule 3, the chained wakeup).
+                self.waiters.notify_one();
+                return true;
+            }
             Some(Claim::BecameHead) => {}
         }
         let served = self.head_queue.wait_until(deadline, || self.poll_as_head(n)).is_some();
@@ -68,13 +73,13 @@ impl Semaphore {
             // Timed out as the head: give the role up, take nothing. Permits released after
             // our last poll stay available; the notify below sends someone to use them.
             // ORDERING: Relaxed: nothing is published (no permit changes hands); the
-            // `notify_all` fence below orders the clear before the check for parked waiters
+            // `notify_one` fence below orders the clear before the check for parked waiters
             // (rule 2 in the module docs), and takers re-check the bit with their CAS.
             self.state.fetch_and(PERMITS, Ordering::Relaxed);
         }
-        // The line has no head now: wake the parked waiters to take permits or become the head
-        // (rule 2: a parked waiter counts on this; rule 3: why all of them).
-        self.waiters.notify_all();
+        // The line has no head now: wake a parked waiter to take permits or become the head
+        // (rule 2: a parked waiter counts on this; rule 3: why one is enough).
+        self.waiters.notify_one();
         served
     }
 
@@ -117,7 +122,7 @@ impl Semaphore {
             // ORDERING: Acquire on success, as in `try_take` (these permits were released with
             // Release). Relaxed on failure: only releases change the word now; retry. loom cannot
             // observe a weakening to Relaxed (mutation-tested): a served head always passes the
-            // `fence(SeqCst)` of `waiters.notify_all()` before it returns, and a fence after a
+            // `fence(SeqCst)` of `waiters.notify_one()` before it returns, and a fence after a
             // read of a Release store acquires it. Acquire keeps the claim self-contained.
             match self.state.compare_exchange_weak(state, available - n, Ordering::Acquire, Ordering::Relaxed)
             {
@@ -143,12 +148,11 @@ impl Semaphore {
         }
     }
 
-    /// Wakes the head (only the head waits on `head_queue`; `notify_all` rather than
-    /// `notify_one` for the reason in rule 3 of the module docs: an old head may still be
+    /// Wakes the head (only the head parks on `head_queue`, though an old head may still be
     /// leaving the queue while the new one parks).
     #[cold]
     fn wake_head(&self) {
-        self.head_queue.notify_all();
+        self.head_queue.notify_one();
     }
 
     /// Grows the permits the semaphore owns by `n`, or returns the total it has (unchanged)
