@@ -3,6 +3,7 @@
 //! Each section shows one primitive or pattern and checks its own result, so the tour doubles
 //! as a smoke test. It grows with each feature.
 
+use ringfence::Semaphore;
 use ringfence::channel::{self, RecvTimeoutError, TrySendError};
 use ringfence::oneshot;
 use ringfence::pool::{Pool, as_completed};
@@ -17,6 +18,7 @@ fn main() {
     backpressure_and_timeouts();
     rendezvous();
     future_promise();
+    limit_concurrency();
     worker_pool();
     map_reduce();
     rate_limiting();
@@ -125,6 +127,34 @@ fn future_promise() {
     drop(promise);
     assert!(future.try_recv().unwrap_err().is_disconnected());
     println!("   a dropped promise wakes the waiter with Disconnected, never a hang");
+}
+
+/// The semaphore: at most N threads in a section at once; permits are RAII guards.
+fn limit_concurrency() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    println!("== semaphore: limit concurrency");
+    let connections = Semaphore::new(3);
+    let (inside, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                let _permit = connections.acquire(); // released when dropped
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                thread::sleep(Duration::from_millis(2));
+                inside.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    assert!(most.load(Ordering::SeqCst) <= 3);
+    assert_eq!(connections.available_permits(), 3);
+    let batch = connections.try_acquire_many(3).expect("all three are free again");
+    assert!(connections.try_acquire().is_none());
+    drop(batch);
+    println!(
+        "   8 threads, 3 permits: at most {} inside at once; all permits back",
+        most.load(Ordering::SeqCst)
+    );
 }
 
 /// The worker pool: tasks are futures, panics come back as errors, results in completion order.

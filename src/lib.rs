@@ -22,6 +22,7 @@
 //! | keep only the newest `n` values (overwrite the oldest) | [`ring::Ring::force_push`] |
 //! | cap a rate, with bounded bursts, reservations or live rate changes | [`rate::TokenBucket`] |
 //! | a hard "at most N calls in any window" | [`rate::SlidingWindow`] |
+//! | limit how many threads do something at once | [`Semaphore`] |
 //! | run closures on a fixed set of threads, get a future per task | [`pool::Pool`] |
 //! | parallel `map` over a (possibly endless) iterator, in order or as completed | [`pool::Pool::map`], [`pool::Pool::map_unordered`] |
 //! | wait for whichever task finishes first | [`pool::as_completed`] |
@@ -49,7 +50,7 @@ pub mod rate;
 pub mod ring;
 mod semaphore;
 
-pub use semaphore::*;
+pub use semaphore::{OwnedPermit, Permit, Semaphore};
 
 mod latch;
 mod sync;
