@@ -763,6 +763,43 @@ fn map_reduce_reports_a_panic() {
 }
 
 #[test]
+fn fold_reduce_word_count_matches_map_reduce_and_empty_gives_identity() {
+    let docs: Vec<String> = (0..500).map(|i| format!("w{} w{} common", i % 7, i % 11)).collect();
+    let pool = Pool::new(2);
+    let folded = pool
+        .fold_reduce(
+            docs.clone(),
+            HashMap::<String, usize>::new,
+            |mut counts, doc: String| {
+                for w in doc.split_whitespace() {
+                    *counts.entry(w.to_owned()).or_default() += 1;
+                }
+                counts
+            },
+            |mut a, b| {
+                for (w, n) in b {
+                    *a.entry(w).or_default() += n;
+                }
+                a
+            },
+        )
+        .unwrap();
+    assert_eq!(folded["common"], 500);
+    assert_eq!(folded.values().sum::<usize>(), 1500);
+    assert_eq!(pool.fold_reduce(Vec::<u8>::new(), || 42u64, |a, _| a, |a, b| a + b).unwrap(), 42);
+    let err =
+        pool.fold_reduce(0..50u32, || 0, |a, n| if n == 9 { panic!("nine") } else { a + n }, |a, b| a + b);
+    assert_eq!(err.unwrap_err().panic_message(), Some("nine"));
+}
+
+#[test]
+#[should_panic(expected = "Pool::fold_reduce_chunked: chunk_size must be at least 1")]
+fn fold_reduce_chunk_zero_panics_clearly() {
+    let pool = Pool::new(1);
+    let _ = pool.fold_reduce_chunked(0..1u8, 0, || 0, |a, n| a + n, |a, b| a + b);
+}
+
+#[test]
 #[should_panic(expected = "Pool::map_reduce_chunked: chunk_size must be at least 1")]
 fn map_reduce_chunk_zero_panics_clearly() {
     let pool = Pool::new(1);

@@ -41,7 +41,9 @@ proptest! {
         let pool = Pool::new(threads);
         let expected = items.iter().copied().map(square_mod).reduce(|a, b| a + b);
         prop_assert_eq!(pool.map_reduce(items.clone(), square_mod, |a, b| a + b).unwrap(), expected);
-        prop_assert_eq!(pool.map_reduce_chunked(items, chunk, square_mod, |a, b| a + b).unwrap(), expected);
+        prop_assert_eq!(pool.map_reduce_chunked(items.clone(), chunk, square_mod, |a, b| a + b).unwrap(), expected);
+        let folded = pool.fold_reduce_chunked(items, chunk, || 0u64, |a, n| a + square_mod(n), |a, b| a + b).unwrap();
+        prop_assert_eq!(folded, expected.unwrap_or(0));
     }
 
     #[test]

@@ -79,12 +79,7 @@ impl Pool {
         Red: Fn(A, A) -> A + Send + Sync + 'static,
     {
         let items = items.into_iter();
-        let chunk = match items.size_hint() {
-            (low, Some(high)) if low == high => {
-                low.div_ceil(self.threads().saturating_mul(CHUNKS_PER_THREAD)).max(1)
-            }
-            _ => UNKNOWN_LENGTH_CHUNK,
-        };
+        let chunk = self.default_chunk(&items);
         self.map_reduce_chunked(items, chunk, map, reduce)
     }
 
@@ -124,13 +119,145 @@ impl Pool {
         assert!(chunk_size > 0, "Pool::map_reduce_chunked: chunk_size must be at least 1");
         let reduce = Arc::new(reduce);
         let reduce_chunk = Arc::clone(&reduce);
-        let chunks = Chunks { items: items.into_iter(), size: chunk_size };
-        let partials = self.map_unordered(chunks, move |chunk: Vec<I::Item>| {
-            chunk.into_iter().map(&map).reduce(|a, b| reduce_chunk(a, b))
-        });
+        let per_chunk =
+            move |chunk: Vec<I::Item>| chunk.into_iter().map(&map).reduce(|a, b| reduce_chunk(a, b));
+        self.reduce_chunks(items.into_iter(), chunk_size, per_chunk, &*reduce)
+    }
+
+    /// Folds the items in parallel, rayon-style: each chunk is folded on a worker, starting from
+    /// `identity()`, with `fold`; the chunks' results are combined with `reduce` as they
+    /// complete. An empty input gives `identity()`.
+    ///
+    /// Prefer it to [`Pool::map_reduce`] when the per-item result is expensive to make and
+    /// merge (a word count that would build one map per document): the fold updates one
+    /// accumulator per chunk in place. Chunking, laziness and errors are those of `map_reduce`;
+    /// `reduce` must be associative and commutative, and `identity()` its neutral element.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pool::map_reduce`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use std::collections::HashMap;
+    ///
+    /// let pool = Pool::new(2);
+    /// let docs = vec!["a rose is a rose", "a b c"];
+    /// let counts = pool
+    ///     .fold_reduce(
+    ///         docs,
+    ///         HashMap::<&str, usize>::new,
+    ///         |mut counts, doc: &str| {
+    ///             for word in doc.split_whitespace() {
+    ///                 *counts.entry(word).or_insert(0) += 1;
+    ///             }
+    ///             counts
+    ///         },
+    ///         |mut a, b| {
+    ///             for (word, n) in b {
+    ///                 *a.entry(word).or_insert(0) += n;
+    ///             }
+    ///             a
+    ///         },
+    ///     )
+    ///     .unwrap();
+    /// assert_eq!(counts["a"], 3);
+    /// assert_eq!(counts["rose"], 2);
+    /// assert_eq!(pool.fold_reduce(0..0u64, || 0, |a, n| a + n, |a, b| a + b).unwrap(), 0);
+    /// ```
+    pub fn fold_reduce<I, A, Id, Fo, Red>(
+        &self,
+        items: I,
+        identity: Id,
+        fold: Fo,
+        reduce: Red,
+    ) -> Result<A, TaskError>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        A: Send + 'static,
+        Id: Fn() -> A + Send + Sync + 'static,
+        Fo: Fn(A, I::Item) -> A + Send + Sync + 'static,
+        Red: Fn(A, A) -> A + Send + Sync + 'static,
+    {
+        let items = items.into_iter();
+        let chunk = self.default_chunk(&items);
+        self.fold_reduce_chunked(items, chunk, identity, fold, reduce)
+    }
+
+    /// [`Pool::fold_reduce`] with `chunk_size` items per job.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pool::map_reduce`].
+    ///
+    /// # Panics
+    ///
+    /// Panics with `"Pool::fold_reduce_chunked: chunk_size must be at least 1"` when
+    /// `chunk_size == 0`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::new(2);
+    /// let total = pool.fold_reduce_chunked(1..=100u32, 10, || 0u32, |a, n| a + n, |a, b| a + b).unwrap();
+    /// assert_eq!(total, 5050);
+    /// ```
+    pub fn fold_reduce_chunked<I, A, Id, Fo, Red>(
+        &self,
+        items: I,
+        chunk_size: usize,
+        identity: Id,
+        fold: Fo,
+        reduce: Red,
+    ) -> Result<A, TaskError>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        A: Send + 'static,
+        Id: Fn() -> A + Send + Sync + 'static,
+        Fo: Fn(A, I::Item) -> A + Send + Sync + 'static,
+        Red: Fn(A, A) -> A + Send + Sync + 'static,
+    {
+        assert!(chunk_size > 0, "Pool::fold_reduce_chunked: chunk_size must be at least 1");
+        let identity = Arc::new(identity);
+        let chunk_identity = Arc::clone(&identity);
+        let per_chunk = move |chunk: Vec<I::Item>| Some(chunk.into_iter().fold(chunk_identity(), &fold));
+        let total = self.reduce_chunks(items.into_iter(), chunk_size, per_chunk, &reduce)?;
+        Ok(total.unwrap_or_else(|| identity()))
+    }
+
+    /// The chunk size `map_reduce` and `fold_reduce` use for `items` (module constants).
+    fn default_chunk<I: Iterator>(&self, items: &I) -> usize {
+        match items.size_hint() {
+            (low, Some(high)) if low == high => {
+                low.div_ceil(self.threads().saturating_mul(CHUNKS_PER_THREAD)).max(1)
+            }
+            _ => UNKNOWN_LENGTH_CHUNK,
+        }
+    }
+
+    /// The engine of both: runs `per_chunk` on each chunk on the workers (through
+    /// `map_unordered`, so at most `in_flight` chunks are pulled at once) and combines the
+    /// partial results with `reduce` on this thread, in completion order.
+    fn reduce_chunks<I, A, P>(
+        &self,
+        items: I,
+        chunk_size: usize,
+        per_chunk: P,
+        reduce: &(dyn Fn(A, A) -> A + Send + Sync),
+    ) -> Result<Option<A>, TaskError>
+    where
+        I: Iterator,
+        I::Item: Send + 'static,
+        A: Send + 'static,
+        P: Fn(Vec<I::Item>) -> Option<A> + Send + Sync + 'static,
+    {
+        let chunks = Chunks { items, size: chunk_size };
         let mut total: Option<A> = None;
-        for partial in partials {
-            // A chunk is never empty, so its partial is `Some`.
+        for partial in self.map_unordered(chunks, per_chunk) {
             if let Some(partial) = partial? {
                 total = Some(match total {
                     Some(total) => reduce(total, partial),
