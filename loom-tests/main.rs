@@ -11,3 +11,4 @@ mod pool;
 mod rate;
 mod ring;
 mod semaphore;
+mod unbounded;

@@ -1,0 +1,1 @@
+//! loom models of the unbounded channel (`src/channel/`), work in progress.
