@@ -793,6 +793,23 @@ fn fold_reduce_word_count_matches_map_reduce_and_empty_gives_identity() {
 }
 
 #[test]
+fn map_reduce_slice_borrows_keeps_order_and_reports_panics() {
+    let pool = Pool::new(2);
+    let data: Vec<u64> = (0..100_000).collect();
+    let scale = 3u64; // borrowed by the jobs
+    let expected: u64 = data.iter().map(|n| n * scale).sum();
+    assert_eq!(pool.map_reduce_slice(&data, |n| n * scale, |a, b| a + b).unwrap(), Some(expected));
+    let letters: Vec<String> = (b'a'..=b'z').map(|c| (c as char).to_string()).collect();
+    let joined = pool.map_reduce_slice(&letters, Clone::clone, |a, b| a + &b).unwrap().unwrap();
+    assert_eq!(joined, "abcdefghijklmnopqrstuvwxyz", "non-commutative reduce keeps slice order");
+    assert_eq!(pool.map_reduce_slice(&[] as &[u8], |&b| b, |a, b| a + b).unwrap(), None);
+    let err =
+        pool.map_reduce_slice(&data, |&n| if n == 77_777 { panic!("bad item") } else { n }, |a, b| a + b);
+    assert_eq!(err.unwrap_err().panic_message(), Some("bad item"));
+    assert_eq!(pool.submit(|| 5).wait().unwrap(), 5, "the pool still works");
+}
+
+#[test]
 #[should_panic(expected = "Pool::fold_reduce_chunked: chunk_size must be at least 1")]
 fn fold_reduce_chunk_zero_panics_clearly() {
     let pool = Pool::new(1);

@@ -44,6 +44,9 @@ proptest! {
         prop_assert_eq!(pool.map_reduce_chunked(items.clone(), chunk, square_mod, |a, b| a + b).unwrap(), expected);
         let folded = pool.fold_reduce_chunked(items, chunk, || 0u64, |a, n| a + square_mod(n), |a, b| a + b).unwrap();
         prop_assert_eq!(folded, expected.unwrap_or(0));
+        let sliced: Vec<u64> = (0..chunk as u64).collect();
+        let concat = pool.map_reduce_slice(&sliced, |n| vec![*n], |mut a, b| { a.extend(b); a }).unwrap();
+        prop_assert_eq!(concat.unwrap_or_default(), sliced, "slice order is kept");
     }
 
     #[test]
