@@ -433,10 +433,45 @@ fn map_is_lazy_and_bounded_in_flight() {
     let mut results = pool.map(items, |i| i + 1);
     assert_eq!(pulled.load(Ordering::SeqCst), 0, "nothing is pulled before the first next");
     assert_eq!(results.next().unwrap().unwrap(), 1);
-    assert!(pulled.load(Ordering::SeqCst) <= 4, "at most in_flight items pulled");
+    let more: Vec<u64> = results.by_ref().take(2000).map(Result::unwrap).collect();
+    assert_eq!(more, (2..2002).collect::<Vec<_>>());
+    // At most `in_flight` jobs of at most `DEFAULT_MAX_BATCH` items ahead of what was yielded.
+    let bound = 2001 + 4 * ringfence::pool::DEFAULT_MAX_BATCH;
+    assert!(pulled.load(Ordering::SeqCst) <= bound, "pulled {} > {bound}", pulled.load(Ordering::SeqCst));
+}
+
+#[test]
+fn map_with_max_batch_one_pulls_exactly_in_flight_ahead() {
+    let pool = Pool::builder().threads(2).in_flight(4).build().unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let items = (0..1_000_000_000u64).inspect(move |_| {
+        p.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut results = pool.map(items, |i| i + 1).max_batch(1);
+    assert_eq!(results.next().unwrap().unwrap(), 1);
+    // One yielded; the window was refilled behind it: 1 + 4 at most.
+    assert!(pulled.load(Ordering::SeqCst) <= 5, "pulled {}", pulled.load(Ordering::SeqCst));
     let more: Vec<u64> = results.by_ref().take(10).map(Result::unwrap).collect();
     assert_eq!(more, (2..12).collect::<Vec<_>>());
     assert!(pulled.load(Ordering::SeqCst) <= 11 + 4, "pulled {}", pulled.load(Ordering::SeqCst));
+}
+
+#[test]
+fn map_batches_grow_for_cheap_items_and_keep_order_and_panics_in_place() {
+    let pool = Pool::new(2);
+    let out: Vec<Result<u64, TaskError>> =
+        pool.map(0..50_000u64, |i| if i == 31_337 { panic!("leet") } else { i * 3 }).collect();
+    assert_eq!(out.len(), 50_000);
+    for (i, r) in out.into_iter().enumerate() {
+        match r {
+            Ok(v) => assert_eq!(v, i as u64 * 3),
+            Err(e) => {
+                assert_eq!(i, 31_337);
+                assert_eq!(e.panic_message(), Some("leet"));
+            }
+        }
+    }
 }
 
 #[test]
@@ -451,13 +486,14 @@ fn map_in_flight_override_bounds_the_pull() {
             }),
             |i| i,
         )
-        .in_flight(1);
+        .in_flight(1)
+        .max_batch(1);
     assert_eq!(results.next().unwrap().unwrap(), 0);
-    assert_eq!(pulled.load(Ordering::SeqCst), 1);
+    assert!(pulled.load(Ordering::SeqCst) <= 2, "the yielded item and the one job refilled behind it");
 }
 
 #[test]
-#[should_panic(expected = "Map::in_flight: at least one item must be in flight")]
+#[should_panic(expected = "Map::in_flight: at least one job must be in flight")]
 fn map_in_flight_zero_panics_clearly() {
     let pool = Pool::new(1);
     let _ = pool.map(0..1, |i| i).in_flight(0);
@@ -532,8 +568,8 @@ fn map_unordered_is_lazy_and_checksums_a_large_input() {
         |i| i,
     );
     let first = it.next().unwrap().unwrap();
-    assert!(first < 8);
-    assert!(pulled.load(Ordering::SeqCst) <= 8);
+    assert!(first < 8 * ringfence::pool::DEFAULT_MAX_BATCH as u64);
+    assert!(pulled.load(Ordering::SeqCst) <= 1 + 8 * ringfence::pool::DEFAULT_MAX_BATCH);
     let rest: u64 = it.map(Result::unwrap).sum();
     assert_eq!(first + rest, 19_999 * 20_000 / 2);
 }

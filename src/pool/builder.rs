@@ -49,7 +49,7 @@ impl Builder {
     /// The default configuration: one thread per available core
     /// ([`std::thread::available_parallelism`]), a queue of [`DEFAULT_QUEUE_CAPACITY`] jobs,
     /// threads named `ringfence-pool-N`, the platform's default stack size, and
-    /// [`map`](Pool::map) keeping twice as many items in flight as there are threads.
+    /// [`map`](Pool::map) keeping twice as many jobs in flight as there are threads.
     pub fn new() -> Self {
         Builder::default()
     }
@@ -80,8 +80,10 @@ impl Builder {
         self
     }
 
-    /// The default number of items [`Pool::map`], [`Pool::map_unordered`] and
-    /// [`Pool::map_reduce`] keep in flight (submitted and not yet consumed); at least 1.
+    /// The default number of jobs [`Pool::map`], [`Pool::map_unordered`] and
+    /// [`Pool::map_reduce`] keep in flight (submitted and not yet consumed); at least 1. A
+    /// `map` job carries a batch of items (see [`Map::max_batch`](super::Map::max_batch)), a
+    /// `map_reduce` job one chunk.
     pub fn in_flight(mut self, items: usize) -> Self {
         self.in_flight = Some(items);
         self

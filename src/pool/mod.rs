@@ -29,8 +29,10 @@
 //!   after it starts, the job finishes and its result is dropped on the worker.
 //! - **Backpressure**: the queue is bounded ([`Builder::queue_capacity`], default 1024);
 //!   [`Pool::submit`] blocks while it is full, [`Pool::try_submit`] hands the closure back.
-//! - **Laziness**: [`Pool::map`], [`Pool::map_unordered`] and [`Pool::map_reduce`] pull at most
-//!   `in_flight` items (default twice the threads) ahead of the consumer.
+//! - **Laziness**: [`Pool::map`], [`Pool::map_unordered`] and [`Pool::map_reduce`] keep at most
+//!   `in_flight` jobs (default twice the threads) ahead of the consumer; a `map` job carries a
+//!   batch of up to [`DEFAULT_MAX_BATCH`] items, adapted to the items' cost (`.max_batch(1)`
+//!   for one item per job).
 //! - **Shutdown**: [`Pool::shutdown`] (and `Drop`) runs every queued job, then joins;
 //!   [`Pool::shutdown_now`] cancels the queued ones, lets running ones finish, then joins.
 //! - **Waiting** is the crate's waiting layer: a short spin, then a futex park; idle workers
@@ -78,6 +80,6 @@ pub use builder::{Builder, DEFAULT_QUEUE_CAPACITY};
 pub use completion::{AsCompleted, as_completed};
 pub use error::{BuildError, TaskError, TrySubmitError, WaitTimeoutError};
 pub use handle::Pool;
-pub use map::{Map, MapUnordered};
+pub use map::{DEFAULT_MAX_BATCH, Map, MapUnordered};
 pub use scope::{Scope, ScopedTask};
 pub use task::Task;
