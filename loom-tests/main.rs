@@ -12,3 +12,4 @@ mod rate;
 mod ring;
 mod semaphore;
 mod unbounded;
+mod wait_group;

@@ -35,10 +35,53 @@ impl Latch {
     /// Counts one more piece of outstanding work. Call it before handing the work out.
     #[inline]
     pub(crate) fn count_up(&self) {
+        self.count_up_by(1);
+    }
+
+    /// Counts `n` more pieces of outstanding work; `Err` (nothing counted) when the count would
+    /// pass `usize::MAX / 2`.
+    #[inline]
+    pub(crate) fn try_count_up_by(&self, n: usize) -> Result<(), usize> {
         // ORDERING: Relaxed: the work is handed out after this (through a channel, which
-        // synchronises), so the matching `count_down` is ordered after it by that hand-off.
-        let before = self.count.fetch_add(1, Ordering::Relaxed);
-        assert!(before < usize::MAX / 2, "latch count overflow");
+        // synchronises, or by program order on this thread), so the matching `count_down` is
+        // ordered after it by that hand-off. Relaxed on failure: nothing changes.
+        self.count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+                count.checked_add(n).filter(|&more| more <= usize::MAX / 2)
+            })
+            .map(drop)
+    }
+
+    /// [`Latch::try_count_up_by`] that panics on overflow (a count that large is a leak).
+    #[inline]
+    pub(crate) fn count_up_by(&self, n: usize) {
+        if let Err(count) = self.try_count_up_by(n) {
+            panic!("latch count overflow: {count} + {n}");
+        }
+    }
+
+    /// Marks one piece of work finished unless nothing is outstanding; `false` then (the caller
+    /// marked more pieces finished than it counted).
+    #[inline]
+    pub(crate) fn try_count_down(&self) -> bool {
+        // ORDERING: Release on success, as in `count_down`. Relaxed on failure: nothing changes.
+        let before =
+            self.count.fetch_update(Ordering::Release, Ordering::Relaxed, |count| count.checked_sub(1));
+        match before {
+            Ok(1) => {
+                self.zero.notify_all();
+                true
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// Outstanding work right now (a snapshot).
+    #[inline]
+    pub(crate) fn count(&self) -> usize {
+        // ORDERING: Relaxed: a snapshot for display; waiting uses `is_zero`.
+        self.count.load(Ordering::Relaxed)
     }
 
     /// Marks one piece of work finished; the last one wakes the waiters.
@@ -63,5 +106,11 @@ impl Latch {
     /// Blocks until nothing is outstanding.
     pub(crate) fn wait(&self) {
         self.zero.wait_until(None, || self.is_zero().then_some(()));
+    }
+
+    /// Blocks until nothing is outstanding or `deadline` passes (`None`: no deadline); `true`
+    /// when the count reached zero.
+    pub(crate) fn wait_deadline(&self, deadline: Option<std::time::Instant>) -> bool {
+        self.zero.wait_until(deadline, || self.is_zero().then_some(())).is_some()
     }
 }

@@ -23,6 +23,7 @@
 //! | cap a rate, with bounded bursts, reservations or live rate changes | [`rate::TokenBucket`] |
 //! | a hard "at most N calls in any window" | [`rate::SlidingWindow`] |
 //! | limit how many threads do something at once | [`Semaphore`] |
+//! | wait until every item handed out has been processed (`queue.join()`) | [`WaitGroup`] |
 //! | run closures on a fixed set of threads, get a future per task | [`pool::Pool`] |
 //! | parallel `map` over a (possibly endless) iterator, in order or as completed | [`pool::Pool::map`], [`pool::Pool::map_unordered`] |
 //! | wait for whichever task finishes first | [`pool::as_completed`] |
@@ -51,7 +52,9 @@ pub mod ring;
 mod semaphore;
 
 pub use semaphore::{OwnedPermit, Permit, Semaphore};
+pub use wait_group::{Pending, WaitGroup};
 
 mod latch;
 mod sync;
 mod wait;
+mod wait_group;

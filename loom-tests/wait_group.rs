@@ -1,0 +1,48 @@
+//! loom models of the wait group (`src/wait_group.rs`) and, through it, of the countdown latch
+//! (`src/latch.rs`) that the pool's `scope` also stands on.
+
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+use ringfence::WaitGroup;
+use std::time::Duration;
+
+#[test]
+fn wait_sees_the_work_of_both_dones() {
+    loom::model(|| {
+        let work = WaitGroup::new();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (pending, seen) = (work.track(), seen.clone());
+                thread::spawn(move || {
+                    // ORDERING: Relaxed on purpose: the wait group must order it before `wait`.
+                    seen.fetch_add(1, Ordering::Relaxed);
+                    drop(pending);
+                })
+            })
+            .collect();
+        work.wait();
+        // ORDERING: Relaxed: ordered by the latch's Release/Acquire (the model checks that).
+        assert_eq!(seen.load(Ordering::Relaxed), 2);
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn timed_wait_racing_done_is_exact() {
+    loom::model(|| {
+        let work = WaitGroup::new();
+        let pending = work.track();
+        let worker = thread::spawn(move || pending.done());
+        // Under loom the timeout "passes" exactly when the wait would sleep.
+        let finished = work.wait_timeout(Duration::from_millis(1));
+        worker.join().unwrap();
+        if !finished {
+            assert!(work.wait_timeout(Duration::from_millis(1)), "after the join nothing is left");
+        }
+        assert_eq!(work.pending(), 0);
+    });
+}

@@ -1,0 +1,255 @@
+//! A wait group: count outstanding work, mark it done, wait until none is left (Python's
+//! `queue.Queue.task_done()` / `join()`, Go's `sync.WaitGroup`).
+//!
+//! Producer-consumer with completion tracking: the producer counts each item before it sends it
+//! ([`WaitGroup::add`], or [`WaitGroup::track`] for a guard that travels with the item), the
+//! consumer marks it done after processing it ([`WaitGroup::done`], or by dropping the guard),
+//! and anyone can wait until everything counted so far has been processed
+//! ([`WaitGroup::wait`], [`WaitGroup::wait_timeout`]).
+//!
+//! It is the crate's countdown latch (one atomic count and a wait queue of the waiting layer)
+//! behind a cloneable handle: `done` is one atomic RMW, and only the one that brings the count
+//! to zero wakes the waiters; waiting spins briefly and then parks on a futex.
+//!
+//! # Guarantees
+//!
+//! - Everything a thread did before its `done` (or before dropping its [`Pending`] guard)
+//!   happens-before the return of a `wait` that saw the count reach zero.
+//! - No lost wakeup (loom-checked): a waiter sees zero or is woken by the `done` that made it.
+//! - Marking done more than was added is a bug that gets a clear panic, never a wrapped count.
+//! - A [`Pending`] guard marks its item done when dropped, also while unwinding from a panic in
+//!   the consumer, so a crashed consumer cannot leave `wait` hanging on its item.
+//!
+//! As with Go's `WaitGroup`: an `add` that races a `wait` on a count of zero may or may not be
+//! seen by that wait; count work before handing it out.
+
+use crate::latch::Latch;
+use crate::sync::Arc;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Counts outstanding work; [`wait`](WaitGroup::wait) blocks until none is left.
+///
+/// Clones share one count.
+///
+/// # Examples
+///
+/// The seed's `q.join()`: wait until every queued item has been processed.
+///
+/// ```
+/// use ringfence::WaitGroup;
+/// use ringfence::channel::bounded;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::sync::Arc;
+///
+/// let (tx, rx) = bounded::<(u64, ringfence::Pending)>(16);
+/// let processed = Arc::new(AtomicU64::new(0));
+/// for _ in 0..3 {
+///     let (rx, processed) = (rx.clone(), processed.clone());
+///     std::thread::spawn(move || {
+///         for (item, pending) in rx.iter() {
+///             processed.fetch_add(item, Ordering::Relaxed);
+///             drop(pending); // task_done()
+///         }
+///     });
+/// }
+/// let work = ringfence::WaitGroup::new();
+/// for item in 1..=100 {
+///     tx.send((item, work.track())).unwrap(); // put()
+/// }
+/// work.wait(); // join(): every item sent so far has been processed
+/// assert_eq!(processed.load(Ordering::Relaxed), 5050);
+/// ```
+#[derive(Clone)]
+pub struct WaitGroup {
+    latch: Arc<Latch>,
+}
+
+/// One unit of outstanding work, marked done when dropped (see [`WaitGroup::track`]).
+///
+/// Send it along with the item it stands for; drop it once the item has been processed.
+#[must_use = "dropping a Pending marks its work done at once"]
+pub struct Pending {
+    latch: Arc<Latch>,
+}
+
+impl WaitGroup {
+    /// A wait group with nothing outstanding.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let work = ringfence::WaitGroup::new();
+    /// assert_eq!(work.pending(), 0);
+    /// work.wait(); // returns at once
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        WaitGroup { latch: Arc::new(Latch::new()) }
+    }
+
+    /// Counts `n` more units of outstanding work.
+    ///
+    /// # Panics
+    ///
+    /// Panics with `"WaitGroup::add: more than usize::MAX / 2 units outstanding"` when the
+    /// count would pass `usize::MAX / 2` (a leak, not a workload).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let work = ringfence::WaitGroup::new();
+    /// work.add(2);
+    /// assert_eq!(work.pending(), 2);
+    /// work.done();
+    /// work.done();
+    /// work.wait();
+    /// ```
+    pub fn add(&self, n: usize) {
+        if self.latch.try_count_up_by(n).is_err() {
+            panic!("WaitGroup::add: more than usize::MAX / 2 units outstanding");
+        }
+    }
+
+    /// Marks one unit done; the last one wakes every waiter.
+    ///
+    /// # Panics
+    ///
+    /// Panics with `"WaitGroup::done: called more times than work was added"` when nothing is
+    /// outstanding.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let work = ringfence::WaitGroup::new();
+    /// work.add(1);
+    /// let w = work.clone();
+    /// std::thread::spawn(move || w.done());
+    /// work.wait();
+    /// ```
+    pub fn done(&self) {
+        assert!(self.latch.try_count_down(), "WaitGroup::done: called more times than work was added");
+    }
+
+    /// Counts one unit of work and returns the guard that marks it done when dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let work = ringfence::WaitGroup::new();
+    /// let pending = work.track();
+    /// assert_eq!(work.pending(), 1);
+    /// std::thread::spawn(move || drop(pending));
+    /// work.wait();
+    /// ```
+    pub fn track(&self) -> Pending {
+        self.add(1);
+        Pending { latch: Arc::clone(&self.latch) }
+    }
+
+    /// The units outstanding right now (a snapshot: other threads may change it at once).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let work = ringfence::WaitGroup::new();
+    /// let _a = work.track();
+    /// assert_eq!(work.pending(), 1);
+    /// ```
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.latch.count()
+    }
+
+    /// Blocks until nothing is outstanding (returns at once if nothing is).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let work = ringfence::WaitGroup::new();
+    /// let jobs: Vec<_> = (0..4).map(|_| work.track()).collect();
+    /// for job in jobs {
+    ///     std::thread::spawn(move || drop(job));
+    /// }
+    /// work.wait();
+    /// assert_eq!(work.pending(), 0);
+    /// ```
+    pub fn wait(&self) {
+        self.latch.wait();
+    }
+
+    /// Waits at most `timeout`; `true` if nothing was outstanding by then. A timeout too large
+    /// to represent waits forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let work = ringfence::WaitGroup::new();
+    /// let pending = work.track();
+    /// assert!(!work.wait_timeout(Duration::from_millis(1)));
+    /// drop(pending);
+    /// assert!(work.wait_timeout(Duration::from_secs(60)));
+    /// ```
+    #[must_use = "false means work is still outstanding"]
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.latch.wait_deadline(crate::wait::deadline_after(timeout))
+    }
+
+    /// Waits until `deadline` at the latest; `true` if nothing was outstanding by then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let work = ringfence::WaitGroup::new();
+    /// assert!(work.wait_deadline(Instant::now() + Duration::from_millis(1)));
+    /// ```
+    #[must_use = "false means work is still outstanding"]
+    pub fn wait_deadline(&self, deadline: Instant) -> bool {
+        self.latch.wait_deadline(Some(deadline))
+    }
+}
+
+impl Default for WaitGroup {
+    fn default() -> Self {
+        WaitGroup::new()
+    }
+}
+
+impl Pending {
+    /// Marks the work done now (the same as dropping the guard).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let work = ringfence::WaitGroup::new();
+    /// work.track().done();
+    /// assert_eq!(work.pending(), 0);
+    /// ```
+    pub fn done(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // Cannot fail: this guard's own unit is still counted.
+        let counted = self.latch.try_count_down();
+        debug_assert!(counted, "a Pending guard's unit is always outstanding");
+    }
+}
+
+impl fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitGroup").field("pending", &self.pending()).finish()
+    }
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pending")
+    }
+}

@@ -1,0 +1,136 @@
+#![cfg(not(loom))]
+//! Integration tests of `ringfence::WaitGroup`: counting, waiting, timeouts, guards that mark
+//! work done on drop (also while a consumer panics), misuse panics, and a producer-consumer
+//! `join` under load.
+
+mod common;
+
+use common::{WATCHDOG, within};
+use ringfence::WaitGroup;
+use ringfence::channel::bounded;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+#[test]
+fn wait_returns_at_once_when_nothing_is_outstanding() {
+    let work = WaitGroup::new();
+    work.wait();
+    assert!(work.wait_timeout(Duration::ZERO));
+    assert_eq!(format!("{work:?}"), "WaitGroup { pending: 0 }");
+}
+
+#[test]
+fn wait_blocks_until_the_last_done() {
+    within(WATCHDOG, || {
+        let work = WaitGroup::new();
+        work.add(3);
+        let finished = Arc::new(AtomicU64::new(0));
+        for i in 0..3u64 {
+            let (w, f) = (work.clone(), finished.clone());
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(5 * i));
+                f.fetch_add(1, Ordering::Relaxed);
+                w.done();
+            });
+        }
+        work.wait();
+        assert_eq!(finished.load(Ordering::Relaxed), 3, "the work done before `done` is visible");
+        assert_eq!(work.pending(), 0);
+    });
+}
+
+#[test]
+fn wait_timeout_reports_outstanding_work_and_huge_timeouts_do_not_panic() {
+    let work = WaitGroup::new();
+    let pending = work.track();
+    assert!(!work.wait_timeout(Duration::from_millis(2)));
+    let w = work.clone();
+    let waiter = thread::spawn(move || w.wait_timeout(Duration::MAX));
+    thread::sleep(Duration::from_millis(5));
+    pending.done();
+    assert!(waiter.join().unwrap());
+}
+
+#[test]
+fn a_guard_dropped_while_a_consumer_panics_still_counts_done() {
+    within(WATCHDOG, || {
+        let work = WaitGroup::new();
+        let pending = work.track();
+        let consumer = thread::spawn(move || {
+            let _pending = pending;
+            panic!("consumer crashed");
+        });
+        assert!(consumer.join().is_err());
+        work.wait(); // does not hang
+    });
+}
+
+#[test]
+#[should_panic(expected = "WaitGroup::done: called more times than work was added")]
+fn done_without_add_panics_clearly() {
+    WaitGroup::new().done();
+}
+
+#[test]
+#[should_panic(expected = "WaitGroup::add: more than usize::MAX / 2 units outstanding")]
+fn an_absurd_count_panics_clearly() {
+    let work = WaitGroup::new();
+    work.add(usize::MAX / 2);
+    work.add(1);
+}
+
+#[test]
+fn several_waiters_are_all_released() {
+    within(WATCHDOG, || {
+        let work = WaitGroup::new();
+        let pending = work.track();
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let w = work.clone();
+                thread::spawn(move || w.wait())
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(5));
+        drop(pending);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+    });
+}
+
+/// Items through the producer-consumer join test.
+const ITEMS: u64 = 100_000;
+
+#[test]
+fn producer_consumer_join_sees_every_item_processed() {
+    within(WATCHDOG, || {
+        let (tx, rx) = bounded::<(u64, ringfence::Pending)>(64);
+        let sum = Arc::new(AtomicU64::new(0));
+        let consumers: Vec<_> = (0..3)
+            .map(|_| {
+                let (rx, sum) = (rx.clone(), sum.clone());
+                thread::spawn(move || {
+                    for (item, pending) in rx.iter() {
+                        sum.fetch_add(item, Ordering::Relaxed);
+                        drop(pending);
+                    }
+                })
+            })
+            .collect();
+        drop(rx);
+        let work = WaitGroup::new();
+        for round in 0..2u64 {
+            for item in 0..ITEMS {
+                tx.send((item, work.track())).unwrap();
+            }
+            work.wait(); // join: everything sent so far is processed
+            assert_eq!(sum.load(Ordering::Relaxed), (round + 1) * ITEMS * (ITEMS - 1) / 2);
+        }
+        drop(tx);
+        for c in consumers {
+            c.join().unwrap();
+        }
+    });
+}
