@@ -46,6 +46,7 @@
 
 pub mod channel;
 pub mod oneshot;
+pub mod pipeline;
 pub mod pool;
 pub mod rate;
 pub mod ring;

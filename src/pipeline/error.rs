@@ -1,0 +1,102 @@
+//! Why a pipeline stopped early.
+
+use super::Report;
+use std::any::Any;
+use std::fmt;
+
+/// The error type a fallible stage's error is boxed into (anything `Into` it works: every
+/// `std::error::Error + Send + Sync`, `String`, `&str`).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong in a stage.
+pub enum StageError {
+    /// A fallible stage returned this error (downcast it to get the stage's own type back).
+    Failed(BoxError),
+    /// The stage's function panicked; the payload is inside (for `resume_unwind`).
+    Panicked(Box<dyn Any + Send + 'static>),
+}
+
+/// The first error of a run, where it happened, and what the run produced anyway.
+///
+/// After the first error the source stops pulling new items; the items already in flight are
+/// drained through the stages to the sink (nothing is silently dropped), so `partial` holds
+/// every output the sink received.
+pub struct PipelineError<O = ()> {
+    /// The name of the stage that failed.
+    pub stage: String,
+    /// The error or panic.
+    pub error: StageError,
+    /// What the sink received (for `collect`: the items collected, in sink order).
+    pub partial: O,
+    /// The run's measurements up to the end.
+    pub report: Report,
+}
+
+impl<O> PipelineError<O> {
+    /// What the sink received before and after the error.
+    #[must_use]
+    pub fn into_partial(self) -> O {
+        self.partial
+    }
+
+    /// `true` when the stage panicked (rather than returning an error).
+    #[must_use]
+    pub fn is_panic(&self) -> bool {
+        matches!(self.error, StageError::Panicked(_))
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Debug for StageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StageError::Failed(error) => f.debug_tuple("Failed").field(error).finish(),
+            StageError::Panicked(payload) => match panic_message(payload.as_ref()) {
+                Some(message) => f.debug_tuple("Panicked").field(&message).finish(),
+                None => f.write_str("Panicked(..)"),
+            },
+        }
+    }
+}
+
+impl fmt::Display for StageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StageError::Failed(error) => error.fmt(f),
+            StageError::Panicked(payload) => match panic_message(payload.as_ref()) {
+                Some(message) => write!(f, "panicked: {message}"),
+                None => f.write_str("panicked"),
+            },
+        }
+    }
+}
+
+impl<O> fmt::Debug for PipelineError<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PipelineError")
+            .field("stage", &self.stage)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O> fmt::Display for PipelineError<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pipeline stage `{}` failed: {}", self.stage, self.error)
+    }
+}
+
+impl<O> std::error::Error for PipelineError<O> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.error {
+            StageError::Failed(error) => Some(error.as_ref()),
+            StageError::Panicked(_) => None,
+        }
+    }
+}

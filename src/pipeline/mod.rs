@@ -1,0 +1,431 @@
+//! Pipelines: a source, stages with their own worker threads, a sink; the seed's Pipeline.
+//!
+//! ```text
+//!   source ──chan(cap)──▶ stage "parse" ×2 ──chan(cap)──▶ stage "enrich" ×4 ──chan──▶ sink
+//! ```
+//!
+//! Each stage is a function, a number of workers, and the capacity of the bounded
+//! [channel](crate::channel) that feeds it (backpressure: a slow stage makes the ones before
+//! it wait, memory stays bounded). End of stream is disconnection: when the source runs dry,
+//! each stage finishes what it has and the end flows through; no sentinel values.
+//!
+//! # Guarantees
+//!
+//! - **Nothing silently lost.** Every item pulled from the source reaches the sink, or fails in
+//!   a stage and is reported. The first failure (a stage's `Err`, or a panic, caught at the
+//!   stage boundary) stops the source from pulling more; the items already in flight are drained
+//!   through to the sink, and the error comes back with what the sink received and the report
+//!   ([`PipelineError`]).
+//! - **Order.** With several workers a stage may reorder items. [`Pipeline::ordered`] restores
+//!   the source order at the sink (a reorder buffer, bounded by a window of items in flight).
+//! - **Early shutdown.** Dropping the receiver of [`Pipeline::into_receiver`] stops every stage
+//!   and the source without hanging: each worker ends when its downstream is gone.
+//! - **A report.** Every run returns a [`Report`]: items in and out per stage, and the time its
+//!   workers were busy versus waiting (for input or for room downstream): the stage with the
+//!   most busy time per worker is the bottleneck. The clock is the CPU's time-stamp counter
+//!   where available ([`TscClock`](crate::rate::TscClock)), a few nanoseconds per reading.
+//!
+//! # Examples
+//!
+//! ```
+//! use ringfence::pipeline::Pipeline;
+//!
+//! let (lines, report) = Pipeline::from_iter(1..=1000u64)
+//!     .stage("square", |x| x * x)
+//!     .workers(2)
+//!     .stage("format", |x| format!("{x:>8}"))
+//!     .ordered()
+//!     .collect()
+//!     .unwrap();
+//! assert_eq!(lines[2], "       9");
+//! assert_eq!(lines.len(), 1000);
+//! assert_eq!(report.stages.len(), 4); // source, square, format, sink
+//! ```
+
+mod error;
+mod report;
+mod run;
+
+pub use error::{BoxError, PipelineError, StageError};
+pub use report::{Report, StageReport};
+
+use crate::channel::{self, Receiver};
+use crate::rate::Clock;
+use run::{Env, Run, start_source, start_stage};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// Default capacity of the channel feeding each stage.
+pub const DEFAULT_CAPACITY: usize = 64;
+
+/// Default number of items an [`ordered`](Pipeline::ordered) run keeps in flight.
+pub const DEFAULT_ORDER_WINDOW: usize = 4096;
+
+/// Builds the channel that feeds the last stage and everything upstream of it.
+type Build<T> = Box<dyn FnOnce(&Arc<Run>, StageConfig, usize) -> Receiver<Env<T>> + Send>;
+
+/// How a stage runs.
+#[derive(Clone, Copy, Debug)]
+struct StageConfig {
+    workers: usize,
+    /// Capacity of the channel that feeds the stage.
+    capacity: usize,
+}
+
+const DEFAULT_STAGE: StageConfig = StageConfig { workers: 1, capacity: DEFAULT_CAPACITY };
+
+/// A pipeline under construction: a source, then stages, then a sink that runs it.
+///
+/// `T` is the type of the items leaving the last stage. Errors of fallible stages are boxed
+/// ([`BoxError`]) so stages with different error types mix.
+#[must_use = "a pipeline does nothing until a sink (collect, for_each, into_receiver) runs it"]
+pub struct Pipeline<T> {
+    build: Build<T>,
+    /// The last stage's settings (modified by `workers` / `capacity` until the next stage).
+    last: StageConfig,
+    /// `Some(window)` when the sink restores the source order.
+    order_window: Option<usize>,
+}
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// A pipeline whose source is an iterator (run on a thread of its own).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (v, _) = ringfence::pipeline::Pipeline::from_iter(vec![1, 2, 3]).collect().unwrap();
+    /// assert_eq!(v, [1, 2, 3]);
+    /// ```
+    #[allow(clippy::should_implement_trait)] // a constructor, not `FromIterator` (it runs threads)
+    pub fn from_iter<I>(items: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        Pipeline::from_source(items.into_iter())
+    }
+
+    /// A pipeline whose source is a channel receiver: it runs until every sender is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::{channel::bounded, pipeline::Pipeline};
+    ///
+    /// let (tx, rx) = bounded(8);
+    /// std::thread::spawn(move || (0..5).for_each(|i| tx.send(i).unwrap()));
+    /// let (v, _) = Pipeline::from_receiver(rx).stage("inc", |x| x + 1).collect().unwrap();
+    /// assert_eq!(v.len(), 5);
+    /// ```
+    pub fn from_receiver(input: Receiver<T>) -> Self {
+        Pipeline::from_source(input.into_iter())
+    }
+}
+
+impl<T: Send + 'static> Pipeline<T> {
+    fn from_source<I>(items: I) -> Self
+    where
+        I: Iterator<Item = T> + Send + 'static,
+    {
+        Pipeline {
+            build: Box::new(move |run, _source, capacity| start_source(run, items, capacity)),
+            last: DEFAULT_STAGE,
+            order_window: None,
+        }
+    }
+
+    /// Adds a stage applying `f` to every item, with one worker and an input channel of
+    /// [`DEFAULT_CAPACITY`] (change them with [`workers`](Pipeline::workers) and
+    /// [`capacity`](Pipeline::capacity) right after). A panic in `f` stops the pipeline like an
+    /// error (see the module docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pipeline::Pipeline;
+    ///
+    /// let (v, _) = Pipeline::from_iter(["a", "bb"]).stage("len", str::len).collect().unwrap();
+    /// assert_eq!(v.iter().sum::<usize>(), 3);
+    /// ```
+    pub fn stage<U, F>(self, name: &str, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        self.try_stage(name, move |item| Ok::<U, std::convert::Infallible>(f(item)))
+    }
+
+    /// Adds a fallible stage: the first `Err` stops the pipeline and is returned by the sink.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pipeline::Pipeline;
+    ///
+    /// let err = Pipeline::from_iter(["1", "2", "x", "4"])
+    ///     .try_stage("parse", |s: &str| s.parse::<u32>())
+    ///     .collect()
+    ///     .unwrap_err();
+    /// assert_eq!(err.stage, "parse");
+    /// assert!(err.to_string().starts_with("pipeline stage `parse` failed"));
+    /// assert!(err.partial.len() <= 3, "what was in flight is drained, never dropped");
+    /// ```
+    pub fn try_stage<U, E, F>(self, name: &str, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        E: Into<BoxError>,
+        F: Fn(T) -> Result<U, E> + Send + Sync + 'static,
+    {
+        let Pipeline { build, last: previous, order_window } = self;
+        let name = name.to_owned();
+        Pipeline {
+            build: Box::new(move |run, this, capacity| {
+                let input = build(run, previous, this.capacity);
+                start_stage(run, &name, this.workers, input, capacity, f)
+            }),
+            last: DEFAULT_STAGE,
+            order_window,
+        }
+    }
+
+    /// Sets the number of worker threads of the stage added last.
+    ///
+    /// # Panics
+    ///
+    /// Panics with `"Pipeline::workers: a stage needs at least one worker"` for `0`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (v, report) = ringfence::pipeline::Pipeline::from_iter(0..10).stage("id", |x| x).workers(3).collect().unwrap();
+    /// assert_eq!((v.len(), report.stages[1].workers), (10, 3));
+    /// ```
+    pub fn workers(mut self, workers: usize) -> Self {
+        assert!(workers > 0, "Pipeline::workers: a stage needs at least one worker");
+        self.last.workers = workers;
+        self
+    }
+
+    /// Sets the capacity of the channel feeding the stage added last (`0`: each hand-over is a
+    /// rendezvous).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (v, _) = ringfence::pipeline::Pipeline::from_iter(0..10).stage("id", |x| x).capacity(2).collect().unwrap();
+    /// assert_eq!(v.len(), 10);
+    /// ```
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.last.capacity = capacity;
+        self
+    }
+
+    /// Makes the sink deliver items in source order, whatever the stages' worker counts, keeping
+    /// at most [`DEFAULT_ORDER_WINDOW`] items in flight (the source waits beyond that, so one
+    /// slow item cannot make the reorder buffer grow without bound).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pipeline::Pipeline;
+    ///
+    /// let (v, _) = Pipeline::from_iter(0..200u64).stage("id", |x| x).workers(4).ordered().collect().unwrap();
+    /// assert_eq!(v, (0..200).collect::<Vec<_>>());
+    /// ```
+    pub fn ordered(mut self) -> Self {
+        self.order_window = Some(DEFAULT_ORDER_WINDOW);
+        self
+    }
+
+    /// Runs the pipeline and collects its output.
+    ///
+    /// # Errors
+    ///
+    /// The first stage failure, with the items the sink collected (drained in-flight items
+    /// included) in [`PipelineError::partial`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (v, report) = ringfence::pipeline::Pipeline::from_iter(0..4).collect().unwrap();
+    /// assert_eq!((v, report.stages.len()), (vec![0, 1, 2, 3], 2));
+    /// ```
+    pub fn collect(self) -> Result<(Vec<T>, Report), PipelineError<Vec<T>>> {
+        let mut out = Vec::new();
+        let (report, failure) = self.drain(|item| {
+            out.push(item);
+            true
+        });
+        match failure {
+            None => Ok((out, report)),
+            Some((stage, error)) => Err(PipelineError { stage, error, partial: out, report }),
+        }
+    }
+
+    /// Runs the pipeline, calling `f` on each output item on this thread.
+    ///
+    /// # Errors
+    ///
+    /// The first stage failure (the drained in-flight items were passed to `f`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut sum = 0;
+    /// ringfence::pipeline::Pipeline::from_iter(1..=3).stage("x10", |x| x * 10).for_each(|x| sum += x).unwrap();
+    /// assert_eq!(sum, 60);
+    /// ```
+    pub fn for_each(self, mut f: impl FnMut(T)) -> Result<Report, PipelineError> {
+        let (report, failure) = self.drain(|item| {
+            f(item);
+            true
+        });
+        match failure {
+            None => Ok(report),
+            Some((stage, error)) => Err(PipelineError { stage, error, partial: (), report }),
+        }
+    }
+
+    /// Runs the pipeline in the background and returns a receiver of its output, plus a
+    /// [`Running`] handle whose [`join`](Running::join) returns the report. Dropping the
+    /// receiver stops the pipeline (every stage ends, the source stops pulling).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (rx, running) = ringfence::pipeline::Pipeline::from_iter(0..)
+    ///     .stage("square", |x: u64| x * x)
+    ///     .into_receiver(16);
+    /// let first: Vec<u64> = rx.iter().take(3).collect();
+    /// assert_eq!(first.len(), 3);
+    /// drop(rx); // an endless source, stopped by dropping the receiver
+    /// assert!(running.join().is_ok());
+    /// ```
+    pub fn into_receiver(self, capacity: usize) -> (Receiver<T>, Running)
+    where
+        T: Send + 'static,
+    {
+        let (tx, rx) = channel::bounded(capacity);
+        let handle = std::thread::Builder::new()
+            .name("pipeline-sink".to_owned())
+            .spawn(move || {
+                let (report, failure) = self.drain(|item| tx.send(item).is_ok());
+                match failure {
+                    None => Ok(report),
+                    Some((stage, error)) => Err(PipelineError { stage, error, partial: (), report }),
+                }
+            })
+            .expect("start the pipeline's sink thread");
+        (rx, Running { handle })
+    }
+
+    /// Starts every thread, delivers the output to `deliver` (in source order if asked) until
+    /// it returns `false` or the stream ends, joins everything, and reports.
+    fn drain(self, mut deliver: impl FnMut(T) -> bool) -> (Report, Option<(String, StageError)>) {
+        let started = Instant::now();
+        let run = Arc::new(Run::new(self.order_window));
+        let output = (self.build)(&run, self.last, DEFAULT_CAPACITY);
+        let counters = run.stage("sink", 1);
+        let mut tally = report::Tally::default();
+        let clock = run.clock;
+        let mut mark = clock.now();
+        let mut reorder: BTreeMap<u64, Option<T>> = BTreeMap::new();
+        let mut next_seq = 0u64;
+        let mut open = true;
+        while open {
+            let Ok(Env { seq, item }) = output.recv() else { break };
+            let received = clock.now();
+            tally.waiting_ns += received - mark;
+            match &run.window {
+                None => {
+                    if let Some(item) = item {
+                        tally.items_in += 1;
+                        open = deliver(item);
+                    }
+                }
+                Some(window) => {
+                    reorder.insert(seq, item);
+                    while let Some(item) = reorder.remove(&next_seq) {
+                        next_seq += 1;
+                        window.add_permits(1); // the source may pull one more
+                        if let Some(item) = item {
+                            tally.items_in += 1;
+                            open = deliver(item);
+                            if !open {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            mark = clock.now();
+            tally.busy_ns += mark - received;
+        }
+        // Dropping the output (and the reorder buffer) stops the stages if we ended early.
+        drop(output);
+        drop(reorder);
+        if let Some(window) = &run.window {
+            // A source blocked on the window must not wait for permits nobody gives back.
+            window.add_permits(DEFAULT_ORDER_WINDOW);
+        }
+        counters.add(&tally);
+        let threads = std::mem::take(&mut *run.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for thread in threads {
+            // Stage functions' panics are caught; a panic here is the source iterator's own.
+            if let Err(payload) = thread.join() {
+                run.fail("source", StageError::Panicked(payload));
+            }
+        }
+        let stages = run.stages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let report = Report {
+            stages: stages.iter().map(|(name, workers, c)| c.report(name, *workers)).collect(),
+            elapsed: started.elapsed(),
+        };
+        drop(stages);
+        (report, run.take_failure())
+    }
+}
+
+/// A pipeline running in the background (see [`Pipeline::into_receiver`]).
+pub struct Running {
+    handle: JoinHandle<Result<Report, PipelineError>>,
+}
+
+impl Running {
+    /// Waits for the pipeline to end (the source ran dry, or the receiver was dropped) and
+    /// returns its report.
+    ///
+    /// # Errors
+    ///
+    /// The first stage failure.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic of the sink thread (which runs only the crate's code).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (rx, running) = ringfence::pipeline::Pipeline::from_iter(0..3).into_receiver(1);
+    /// assert_eq!(rx.iter().count(), 3);
+    /// assert_eq!(running.join().unwrap().stages.len(), 2);
+    /// ```
+    pub fn join(self) -> Result<Report, PipelineError> {
+        self.handle.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    }
+}
+
+impl<T> fmt::Debug for Pipeline<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline").field("ordered", &self.order_window.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Running").field("finished", &self.handle.is_finished()).finish()
+    }
+}
