@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Each stage is a function, a number of workers, and the capacity of the bounded
-//! [channel](crate::channel) that feeds it (backpressure: a slow stage makes the ones before
+//! [`channel`] that feeds it (backpressure: a slow stage makes the ones before
 //! it wait, memory stays bounded). End of stream is disconnection: when the source runs dry,
 //! each stage finishes what it has and the end flows through; no sentinel values.
 //!
