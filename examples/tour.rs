@@ -6,6 +6,7 @@
 use ringfence::Semaphore;
 use ringfence::channel::{self, RecvTimeoutError, TrySendError};
 use ringfence::oneshot;
+use ringfence::pipeline::Pipeline;
 use ringfence::pool::{Pool, as_completed};
 use ringfence::rate::{ManualClock, Quota, SlidingWindow, TokenBucket, TryAcquireError};
 use ringfence::ring::Ring;
@@ -21,6 +22,7 @@ fn main() {
     limit_concurrency();
     worker_pool();
     map_reduce();
+    pipeline();
     rate_limiting();
     println!("\ntour finished: every section checked its result");
 }
@@ -203,6 +205,22 @@ fn map_reduce() {
         .unwrap();
     assert_eq!(counts, Some(5));
     println!("   sum of squares 1..=100000 = {}; \"be\" appears {} times", sum.unwrap(), counts.unwrap());
+}
+
+/// A pipeline: stages on their own threads, bounded channels between, order restored, a report.
+fn pipeline() {
+    println!("== pipeline: stages, workers, order, report");
+    let (out, report) = Pipeline::from_iter(1..=10_000u64)
+        .stage("square", |x| x * x)
+        .workers(2)
+        .try_stage("check", |x| if x > 0 { Ok(x) } else { Err("zero") })
+        .ordered()
+        .collect()
+        .expect("no stage fails");
+    assert_eq!(out.len(), 10_000);
+    assert!(out.windows(2).all(|w| w[0] < w[1]), "source order restored");
+    let busiest = report.bottleneck().expect("stages").name.clone();
+    println!("   10000 items through 2 stages in {:?}; busiest stage: {busiest}", report.elapsed);
 }
 
 /// Rate limiting: a token bucket (bursts) and a sliding window (hard cap), on a manual clock

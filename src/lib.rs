@@ -29,6 +29,7 @@
 //! | wait for whichever task finishes first | [`pool::as_completed`] |
 //! | jobs that borrow the caller's stack | [`pool::Pool::scope`] |
 //! | map-reduce (word count, sums) | [`pool::Pool::map_reduce`] |
+//! | a chain of stages, each with its own workers, and where the time goes | [`pipeline::Pipeline`] |
 //!
 //! # Example
 //!
