@@ -1,0 +1,214 @@
+//! Fan-out and fan-in: spread items over workers, gather results from several sources.
+//!
+//! Two ways to fan out, because they trade differently:
+//!
+//! - **Work sharing** (usually what you want): every worker receives from *one* channel. The
+//!   channel is MPMC, so this is just cloning its [`Receiver`]: an idle worker takes the next item,
+//!   a slow worker never holds items back. [`share`] does the cloning for you.
+//! - **Round robin** (the seed's way): item `i` goes to worker `i % n`, each worker with its own
+//!   bounded queue ([`round_robin`]). Predictable placement (per-worker state, affinity), but a
+//!   slow worker's queue fills and then holds up the distributor: one slow worker slows all.
+//!
+//! Fan-in: [`merge`] joins several receivers into one. Each input has a forwarding thread that
+//! blocks on it and hands its values to the merged channel, so a busy input cannot keep a quiet
+//! one from being forwarded: a forwarder waits only while the merged channel is full, and then
+//! competes for room on equal terms with the others (no input is polled after another). The
+//! merged receiver disconnects once every input has.
+//!
+//! Gathering: [`collect_results`] drains a receiver of `Result`s into a [`Collected`] with the
+//! successes, the failures and their counts.
+//!
+//! Everything here is built on [`channel::bounded`](crate::channel::bounded): backpressure,
+//! disconnection as end of stream, nothing lost (a value is delivered or handed back inside an
+//! error, never dropped on the way).
+
+use crate::channel::{self, Receiver, Sender};
+use std::fmt;
+use std::thread;
+
+/// Work sharing: `n` handles on one queue (clones of `input`); each worker takes the next item
+/// when it is free.
+///
+/// # Panics
+///
+/// Panics with `"fan::share: at least one worker"` when `n == 0`.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::{channel::bounded, fan};
+///
+/// let (tx, rx) = bounded(16);
+/// let workers: Vec<_> = fan::share(rx, 3)
+///     .into_iter()
+///     .map(|rx| std::thread::spawn(move || rx.iter().map(|x: u64| x * x).sum::<u64>()))
+///     .collect();
+/// for i in 1..=10 {
+///     tx.send(i).unwrap();
+/// }
+/// drop(tx); // end of stream
+/// assert_eq!(workers.into_iter().map(|w| w.join().unwrap()).sum::<u64>(), 385);
+/// ```
+#[must_use]
+pub fn share<T>(input: Receiver<T>, n: usize) -> Vec<Receiver<T>> {
+    assert!(n > 0, "fan::share: at least one worker");
+    let mut handles = vec![input.clone(); n - 1];
+    handles.push(input);
+    handles
+}
+
+/// Round robin: starts a distributor thread that sends item `i` of `items` to queue `i % n`
+/// (each a bounded channel of `capacity`), and returns the `n` receivers. The queues
+/// disconnect when `items` ends. If a worker drops its receiver, the items not yet sent to it go
+/// to the next live queue instead (the ones already in its queue are dropped with the queue, as
+/// with any dropped receiver); when every receiver is gone the distributor stops pulling.
+///
+/// # Panics
+///
+/// Panics with `"fan::round_robin: at least one worker"` when `n == 0`.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::fan;
+///
+/// let queues = fan::round_robin(0..9u32, 3, 4);
+/// let firsts: Vec<Vec<u32>> = queues.into_iter().map(|rx| rx.iter().collect()).collect();
+/// assert_eq!(firsts, [vec![0, 3, 6], vec![1, 4, 7], vec![2, 5, 8]]);
+/// ```
+pub fn round_robin<I>(items: I, n: usize, capacity: usize) -> Vec<Receiver<I::Item>>
+where
+    I: IntoIterator,
+    I::IntoIter: Send + 'static,
+    I::Item: Send + 'static,
+{
+    assert!(n > 0, "fan::round_robin: at least one worker");
+    let (senders, receivers): (Vec<Sender<I::Item>>, Vec<Receiver<I::Item>>) =
+        (0..n).map(|_| channel::bounded(capacity)).unzip();
+    let items = items.into_iter();
+    thread::Builder::new()
+        .name("fan-round-robin".to_owned())
+        .spawn(move || distribute(items, senders))
+        .expect("start the round-robin distributor");
+    receivers
+}
+
+fn distribute<T>(items: impl Iterator<Item = T>, mut senders: Vec<Sender<T>>) {
+    let mut next = 0;
+    for item in items {
+        let mut item = item;
+        loop {
+            if senders.is_empty() {
+                return; // every worker is gone
+            }
+            next %= senders.len();
+            match senders[next].send(item) {
+                Ok(()) => {
+                    next += 1;
+                    break;
+                }
+                Err(returned) => {
+                    // That worker left: its share goes to the next live queue.
+                    item = returned.into_inner();
+                    senders.remove(next);
+                }
+            }
+        }
+    }
+}
+
+/// Fan-in: one receiver of everything the `inputs` send, fair between them (module docs). A forwarding thread
+/// per input; the merged channel has `capacity`, and disconnects once every input has
+/// disconnected (or when the merged receiver is dropped, which stops the forwarders).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::{channel::bounded, fan};
+///
+/// let (a_tx, a) = bounded(4);
+/// let (b_tx, b) = bounded(4);
+/// let merged = fan::merge([a, b], 8);
+/// std::thread::spawn(move || (0..100).for_each(|i| a_tx.send(i).unwrap()));
+/// std::thread::spawn(move || (100..200).for_each(|i| b_tx.send(i).unwrap()));
+/// assert_eq!(merged.iter().sum::<i32>(), (0..200).sum());
+/// ```
+pub fn merge<T: Send + 'static>(
+    inputs: impl IntoIterator<Item = Receiver<T>>,
+    capacity: usize,
+) -> Receiver<T> {
+    let (tx, rx) = channel::bounded(capacity);
+    for (index, input) in inputs.into_iter().enumerate() {
+        let tx = tx.clone();
+        thread::Builder::new()
+            .name(format!("fan-merge-{index}"))
+            .spawn(move || {
+                for value in input.iter() {
+                    if tx.send(value).is_err() {
+                        // The merged receiver is gone; the value comes back and is dropped
+                        // here, as it would be in a dropped channel. Stop forwarding.
+                        return;
+                    }
+                }
+            })
+            .expect("start a merge forwarder");
+    }
+    rx
+}
+
+/// What [`collect_results`] gathered.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Collected<T, E> {
+    /// The `Ok` values, in arrival order.
+    pub ok: Vec<T>,
+    /// The `Err` values, in arrival order.
+    pub failed: Vec<E>,
+}
+
+impl<T, E> Collected<T, E> {
+    /// Results received.
+    #[must_use]
+    pub fn total(&self) -> usize {
+        self.ok.len() + self.failed.len()
+    }
+
+    /// `true` when nothing failed.
+    #[must_use]
+    pub fn all_ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+impl<T, E> fmt::Debug for Collected<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collected").field("ok", &self.ok.len()).field("failed", &self.failed.len()).finish()
+    }
+}
+
+/// Drains `results` until every sender is gone; successes and failures sorted into a
+/// [`Collected`] (the seed's result collector).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::{channel::bounded, fan};
+///
+/// let (tx, rx) = bounded(8);
+/// for i in 0..5 {
+///     tx.send(if i % 2 == 0 { Ok(i) } else { Err(format!("item {i} failed")) }).unwrap();
+/// }
+/// drop(tx);
+/// let gathered = fan::collect_results(&rx);
+/// assert_eq!((gathered.ok.len(), gathered.failed.len(), gathered.total()), (3, 2, 5));
+/// assert!(!gathered.all_ok());
+/// ```
+pub fn collect_results<T, E>(results: &Receiver<Result<T, E>>) -> Collected<T, E> {
+    let mut collected = Collected { ok: Vec::new(), failed: Vec::new() };
+    for result in results.iter() {
+        match result {
+            Ok(value) => collected.ok.push(value),
+            Err(error) => collected.failed.push(error),
+        }
+    }
+    collected
+}
