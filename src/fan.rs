@@ -18,7 +18,7 @@
 //! Gathering: [`collect_results`] drains a receiver of `Result`s into a [`Collected`] with the
 //! successes, the failures and their counts.
 //!
-//! Everything here is built on [`channel::bounded`](crate::channel::bounded): backpressure,
+//! Everything here is built on [`channel::bounded`]: backpressure,
 //! disconnection as end of stream, nothing lost (a value is delivered or handed back inside an
 //! error, never dropped on the way).
 
@@ -83,8 +83,13 @@ where
     I::Item: Send + 'static,
 {
     assert!(n > 0, "fan::round_robin: at least one worker");
-    let (senders, receivers): (Vec<Sender<I::Item>>, Vec<Receiver<I::Item>>) =
-        (0..n).map(|_| channel::bounded(capacity)).unzip();
+    let mut senders = Vec::with_capacity(n);
+    let mut receivers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (tx, rx) = channel::bounded(capacity);
+        senders.push(tx);
+        receivers.push(rx);
+    }
     let items = items.into_iter();
     thread::Builder::new()
         .name("fan-round-robin".to_owned())
