@@ -27,7 +27,10 @@ fn ordered_output_keeps_source_order_across_many_workers() {
             .collect()
             .unwrap();
         assert_eq!(out, (0..20_000u64).map(|x| (x + 1) * 2).collect::<Vec<_>>());
-        assert_eq!(report.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["source", "a", "b", "sink"]);
+        assert_eq!(
+            report.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["source", "a", "b", "sink"]
+        );
         assert_eq!(report.stages[1].items_in, 20_000);
         assert_eq!(report.stages[2].items_out, 20_000);
         assert_eq!(report.stages[3].items_in, 20_000);
@@ -68,7 +71,9 @@ fn the_first_error_is_returned_with_the_drained_output() {
         // Everything before the failure was drained to the sink, in order, nothing dropped.
         let partial = err.into_partial();
         assert!(partial.len() >= 5000, "items before the error all arrive: {}", partial.len());
-        assert!(partial.iter().enumerate().all(|(i, &x)| x == 2 * if i < 5000 { i as u32 } else { i as u32 + 1 }));
+        assert!(
+            partial.iter().enumerate().all(|(i, &x)| x == 2 * if i < 5000 { i as u32 } else { i as u32 + 1 })
+        );
     });
 }
 
@@ -88,8 +93,11 @@ fn a_panicking_stage_is_reported_like_an_error() {
 #[test]
 fn dropping_the_receiver_stops_an_endless_pipeline() {
     within(WATCHDOG, || {
-        let (rx, running) =
-            Pipeline::from_iter(0u64..).stage("a", |x| x + 1).workers(2).stage("b", |x| x * 3).into_receiver(4);
+        let (rx, running) = Pipeline::from_iter(0u64..)
+            .stage("a", |x| x + 1)
+            .workers(2)
+            .stage("b", |x| x * 3)
+            .into_receiver(4);
         let first: Vec<u64> = rx.iter().take(100).collect();
         assert_eq!(first.len(), 100);
         drop(rx);

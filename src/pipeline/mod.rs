@@ -372,7 +372,8 @@ impl<T: Send + 'static> Pipeline<T> {
             window.add_permits(DEFAULT_ORDER_WINDOW);
         }
         counters.add(&tally);
-        let threads = std::mem::take(&mut *run.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let threads =
+            std::mem::take(&mut *run.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         for thread in threads {
             // Stage functions' panics are caught; a panic here is the source iterator's own.
             if let Err(payload) = thread.join() {
