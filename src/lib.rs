@@ -46,6 +46,7 @@
 //! assert_eq!(rx.iter().sum::<u64>(), 999 * 1000 / 2);
 //! ```
 
+pub mod actor;
 pub mod channel;
 pub mod fan;
 pub mod oneshot;

@@ -1,0 +1,295 @@
+//! The address of an actor: send it messages (`tell`), or ask and wait for the reply.
+
+use super::error::ActorError;
+use super::{Actor, Letter, Shared};
+use crate::channel::{SendError, Sender, TrySendError};
+use crate::oneshot;
+use crate::sync::Arc;
+use crate::sync::atomic::Ordering;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
+
+/// The way to talk to an actor: cheap to clone, `Send`, usable from any thread.
+pub struct Addr<A: Actor> {
+    pub(super) mailbox: Sender<Letter<A::Msg>>,
+    pub(super) shared: Arc<Shared>,
+}
+
+/// The reply half of an `ask`: put it in the message; the handler answers with
+/// [`Reply::send`]. Dropped without an answer, the asker gets [`ActorError::Stopped`] (or
+/// [`ActorError::Panicked`] when the drop happens while the handler panics).
+pub struct Reply<R> {
+    promise: Option<oneshot::Sender<Result<R, ActorError>>>,
+}
+
+impl<R> Reply<R> {
+    /// Answers the `ask`. If the asker gave up (timed out or dropped its future), the value is
+    /// dropped here.
+    pub fn send(mut self, value: R) {
+        if let Some(promise) = self.promise.take() {
+            drop(promise.send(Ok(value)));
+        }
+    }
+}
+
+impl<R> Drop for Reply<R> {
+    fn drop(&mut self) {
+        if let Some(promise) = self.promise.take() {
+            let error = if std::thread::panicking() { ActorError::Panicked } else { ActorError::Stopped };
+            drop(promise.send(Err(error)));
+        }
+    }
+}
+
+impl<A: Actor> Addr<A> {
+    /// Sends `msg`; blocks while the mailbox is full (backpressure).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the message when the actor has stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Counter(u64);
+    /// impl Actor for Counter {
+    ///     type Msg = u64;
+    ///     fn handle(&mut self, n: u64, _: &mut Context) { self.0 += n; }
+    /// }
+    /// let handle = actor::spawn(Counter(0));
+    /// handle.addr().tell(5).unwrap();
+    /// assert_eq!(handle.stop().into_state().unwrap().0, 5);
+    /// ```
+    pub fn tell(&self, msg: A::Msg) -> Result<(), SendError<A::Msg>> {
+        self.mailbox.send(Letter::Msg(msg)).map_err(|SendError(letter)| SendError(letter.into_msg()))
+    }
+
+    /// Sends `msg` if the mailbox has room.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] or [`TrySendError::Disconnected`] (stopped), with the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Sink;
+    /// impl Actor for Sink {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, _: (), _: &mut Context) {}
+    /// }
+    /// let handle = actor::spawn(Sink);
+    /// assert!(handle.addr().try_tell(()).is_ok());
+    /// ```
+    pub fn try_tell(&self, msg: A::Msg) -> Result<(), TrySendError<A::Msg>> {
+        self.mailbox.try_send(Letter::Msg(msg)).map_err(|error| match error {
+            TrySendError::Full(letter) => TrySendError::Full(letter.into_msg()),
+            TrySendError::Disconnected(letter) => TrySendError::Disconnected(letter.into_msg()),
+        })
+    }
+
+    /// Request-reply: builds the message around a [`Reply`], sends it (blocking while the
+    /// mailbox is full), and waits for the answer.
+    ///
+    /// # Errors
+    ///
+    /// [`ActorError::Stopped`] when the actor stopped before answering (or dropped the reply),
+    /// [`ActorError::Panicked`] when its handler panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context, Reply};
+    ///
+    /// enum Msg { Add(u64), Get(Reply<u64>) }
+    /// struct Counter(u64);
+    /// impl Actor for Counter {
+    ///     type Msg = Msg;
+    ///     fn handle(&mut self, msg: Msg, _: &mut Context) {
+    ///         match msg {
+    ///             Msg::Add(n) => self.0 += n,
+    ///             Msg::Get(reply) => reply.send(self.0),
+    ///         }
+    ///     }
+    /// }
+    /// let counter = actor::spawn(Counter(0));
+    /// let addr = counter.addr();
+    /// addr.tell(Msg::Add(2)).unwrap();
+    /// assert_eq!(addr.ask(Msg::Get), Ok(2));
+    /// ```
+    pub fn ask<R>(&self, make: impl FnOnce(Reply<R>) -> A::Msg) -> Result<R, ActorError> {
+        let mut answer = self.send_ask(make)?;
+        match answer.recv_timeout(Duration::MAX) {
+            Ok(result) => result,
+            Err(_) => Err(ActorError::Stopped),
+        }
+    }
+
+    /// [`Addr::ask`] waiting at most `timeout` for the answer (the time to get into a full
+    /// mailbox counts too). A timeout too large to represent waits forever.
+    ///
+    /// # Errors
+    ///
+    /// As [`Addr::ask`], plus [`ActorError::Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context, Reply};
+    /// use std::time::Duration;
+    ///
+    /// struct Echo;
+    /// impl Actor for Echo {
+    ///     type Msg = (u32, Reply<u32>);
+    ///     fn handle(&mut self, (n, reply): (u32, Reply<u32>), _: &mut Context) { reply.send(n) }
+    /// }
+    /// let echo = actor::spawn(Echo);
+    /// assert_eq!(echo.addr().ask_timeout(|r| (7, r), Duration::from_secs(60)), Ok(7));
+    /// ```
+    pub fn ask_timeout<R>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> A::Msg,
+        timeout: Duration,
+    ) -> Result<R, ActorError> {
+        let deadline = crate::wait::deadline_after(timeout);
+        let (promise, mut answer) = oneshot::channel();
+        let msg = make(Reply { promise: Some(promise) });
+        let sent = match deadline {
+            None => self.mailbox.send(Letter::Msg(msg)).map_err(|_| ActorError::Stopped),
+            Some(deadline) => self
+                .mailbox
+                .send_deadline(Letter::Msg(msg), deadline)
+                .map_err(|error| if error.is_timeout() { ActorError::Timeout } else { ActorError::Stopped }),
+        };
+        sent?;
+        let deadline = deadline.unwrap_or_else(far_future);
+        match answer.recv_deadline(deadline) {
+            Ok(result) => result,
+            Err(oneshot::RecvTimeoutError::Timeout) => Err(ActorError::Timeout),
+            Err(oneshot::RecvTimeoutError::Disconnected) => Err(ActorError::Stopped),
+        }
+    }
+
+    /// Async request-reply: sends like [`Addr::ask`] (blocking while the mailbox is full), then
+    /// returns a future of the answer that works with any executor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the answer: the actor still handles the message, and its
+    /// reply is dropped. The message itself was already delivered, so nothing is lost.
+    ///
+    /// # Errors
+    ///
+    /// The future resolves to the errors of [`Addr::ask`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context, Reply};
+    ///
+    /// struct Doubler;
+    /// impl Actor for Doubler {
+    ///     type Msg = (u32, Reply<u32>);
+    ///     fn handle(&mut self, (n, reply): (u32, Reply<u32>), _: &mut Context) { reply.send(2 * n) }
+    /// }
+    /// let doubler = actor::spawn(Doubler);
+    /// let addr = doubler.addr();
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// assert_eq!(rt.block_on(addr.ask_async(|r| (21, r))), Ok(42));
+    /// ```
+    pub fn ask_async<R>(&self, make: impl FnOnce(Reply<R>) -> A::Msg) -> AskFuture<R> {
+        AskFuture { state: self.send_ask(make).map_err(Some) }
+    }
+
+    /// `true` until the actor has stopped (gracefully, killed, or after a panic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Idle;
+    /// impl Actor for Idle {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, _: (), _: &mut Context) {}
+    /// }
+    /// let handle = actor::spawn(Idle);
+    /// let addr = handle.addr();
+    /// assert!(addr.is_alive());
+    /// let _ = handle.stop();
+    /// assert!(!addr.is_alive());
+    /// ```
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        // ORDERING: Acquire: pairs with the Release store when the actor ends, so a caller that
+        // sees `false` also sees the end's effects (e.g. the mailbox closed).
+        self.shared.alive.load(Ordering::Acquire)
+    }
+
+    fn send_ask<R>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> A::Msg,
+    ) -> Result<oneshot::Receiver<Result<R, ActorError>>, ActorError> {
+        let (promise, answer) = oneshot::channel();
+        let msg = make(Reply { promise: Some(promise) });
+        // A stopped actor hands the message back; dropping it drops the reply, harmlessly.
+        self.mailbox.send(Letter::Msg(msg)).map_err(|_| ActorError::Stopped)?;
+        Ok(answer)
+    }
+}
+
+fn far_future() -> Instant {
+    // Unreachable in practice (`deadline_after` only fails for unrepresentable timeouts, which
+    // are handled before); a year is "forever" for a reply.
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
+}
+
+/// The future of [`Addr::ask_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct AskFuture<R> {
+    state: Result<oneshot::Receiver<Result<R, ActorError>>, Option<ActorError>>,
+}
+
+impl<R> Future for AskFuture<R> {
+    type Output = Result<R, ActorError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().state {
+            Ok(answer) => {
+                Pin::new(answer).poll(cx).map(|received| received.unwrap_or(Err(ActorError::Stopped)))
+            }
+            Err(error) => Poll::Ready(Err(error.take().unwrap_or(ActorError::Stopped))),
+        }
+    }
+}
+
+impl<A: Actor> Clone for Addr<A> {
+    fn clone(&self) -> Self {
+        Addr { mailbox: self.mailbox.clone(), shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<A: Actor> fmt::Debug for Addr<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Addr").field("alive", &self.is_alive()).field("queued", &self.mailbox.len()).finish()
+    }
+}
+
+impl<R> fmt::Debug for Reply<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply").field("answered", &self.promise.is_none()).finish()
+    }
+}
+
+impl<R> fmt::Debug for AskFuture<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AskFuture")
+    }
+}

@@ -1,0 +1,272 @@
+#![cfg(not(loom))]
+//! Integration tests of `ringfence::actor`: tell/ask, order, graceful stop vs kill (discarded
+//! counted), panics (asks fail, tells hand back, `is_alive`, supervision), timeouts, async ask,
+//! detaching, stopping from inside, and a stress run.
+
+mod common;
+
+use common::{WATCHDOG, eventually, within};
+use ringfence::actor::{self, Actor, ActorError, Builder, Context, Exit, Reply};
+use ringfence::channel::TrySendError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+enum Msg {
+    Push(u64),
+    Sum(Reply<u64>),
+    Log(Reply<Vec<u64>>),
+    Sleep(Duration),
+    Panic,
+    StopMe,
+}
+
+#[derive(Default)]
+struct Recorder {
+    log: Vec<u64>,
+    stopped_flag: Option<Arc<AtomicBool>>,
+}
+
+impl Actor for Recorder {
+    type Msg = Msg;
+    fn handle(&mut self, msg: Msg, ctx: &mut Context) {
+        match msg {
+            Msg::Push(n) => self.log.push(n),
+            Msg::Sum(reply) => reply.send(self.log.iter().sum()),
+            Msg::Log(reply) => reply.send(self.log.clone()),
+            Msg::Sleep(d) => thread::sleep(d),
+            Msg::Panic => panic!("handler exploded"),
+            Msg::StopMe => ctx.stop(),
+        }
+    }
+    fn stopped(&mut self) {
+        if let Some(flag) = &self.stopped_flag {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn tells_are_handled_in_order_and_asks_reply() {
+    let handle = actor::spawn(Recorder::default());
+    let addr = handle.addr();
+    for n in 0..100 {
+        addr.tell(Msg::Push(n)).unwrap();
+    }
+    assert_eq!(addr.ask(Msg::Log).unwrap(), (0..100).collect::<Vec<_>>());
+    assert_eq!(addr.ask(Msg::Sum), Ok(4950));
+}
+
+#[test]
+fn stop_handles_everything_sent_before_it_and_runs_stopped() {
+    within(WATCHDOG, || {
+        let flag = Arc::new(AtomicBool::new(false));
+        let handle = actor::spawn(Recorder { log: Vec::new(), stopped_flag: Some(flag.clone()) });
+        let addr = handle.addr();
+        for n in 0..1000 {
+            addr.tell(Msg::Push(n)).unwrap();
+        }
+        let Exit::Stopped(state) = handle.stop() else { panic!("a graceful stop") };
+        assert_eq!(state.log.len(), 1000);
+        assert!(flag.load(Ordering::SeqCst), "stopped() ran");
+        assert!(!addr.is_alive());
+        match addr.tell(Msg::Push(7)) {
+            Err(err) => assert!(matches!(err.into_inner(), Msg::Push(7)), "the message comes back"),
+            Ok(()) => panic!("a stopped actor accepts nothing"),
+        }
+        assert_eq!(addr.ask(Msg::Sum), Err(ActorError::Stopped));
+    });
+}
+
+#[test]
+fn kill_discards_the_rest_and_counts_it() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(200).spawn(Recorder::default());
+        let addr = handle.addr();
+        addr.tell(Msg::Sleep(Duration::from_millis(30))).unwrap();
+        for n in 0..100 {
+            addr.tell(Msg::Push(n)).unwrap();
+        }
+        match handle.kill() {
+            Exit::Killed { state, discarded } => {
+                // 101 messages were sent: the sleep (handled, or discarded if the kill came
+                // first) and 100 pushes. Each is handled or counted, never both, never neither.
+                let total = state.log.len() + discarded;
+                assert!(total == 100 || total == 101, "handled + discarded = sent, got {total}");
+                assert!(discarded > 0);
+            }
+            other => panic!("expected Killed, got {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn a_discarded_ask_fails_with_stopped() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(8).spawn(Recorder::default());
+        let addr = handle.addr();
+        addr.tell(Msg::Sleep(Duration::from_millis(30))).unwrap();
+        let asker = {
+            let addr = addr.clone();
+            thread::spawn(move || addr.ask(Msg::Sum))
+        };
+        thread::sleep(Duration::from_millis(5));
+        let _ = handle.kill();
+        assert_eq!(asker.join().unwrap(), Err(ActorError::Stopped));
+    });
+}
+
+#[test]
+fn a_panic_stops_the_actor_fails_asks_and_reaches_join() {
+    within(WATCHDOG, || {
+        let handle = actor::spawn(Recorder::default());
+        let addr = handle.addr();
+        addr.tell(Msg::Push(1)).unwrap();
+        let never_answered = addr.ask(|reply: Reply<u64>| {
+            drop(reply); // a reply dropped unanswered
+            Msg::Push(2)
+        });
+        assert_eq!(never_answered, Err(ActorError::Stopped));
+        addr.tell(Msg::Panic).unwrap();
+        eventually(WATCHDOG, "the actor dies", || (!addr.is_alive()).then_some(()));
+        assert_eq!(addr.ask(Msg::Sum), Err(ActorError::Stopped));
+        assert!(addr.tell(Msg::Push(3)).is_err());
+        match handle.join() {
+            Exit::Panicked(payload) => {
+                assert_eq!(*payload.downcast_ref::<&str>().unwrap(), "handler exploded")
+            }
+            other => panic!("expected Panicked, got {other:?}"),
+        }
+    });
+}
+
+struct Asker;
+impl Actor for Asker {
+    type Msg = (bool, Reply<u8>);
+    fn handle(&mut self, (explode, reply): (bool, Reply<u8>), _: &mut Context) {
+        if explode {
+            panic!("mid-ask");
+        }
+        reply.send(1);
+    }
+}
+
+#[test]
+fn an_ask_whose_handler_panics_gets_panicked() {
+    let handle = actor::spawn(Asker);
+    let addr = handle.addr();
+    assert_eq!(addr.ask(|r| (false, r)), Ok(1));
+    assert_eq!(addr.ask(|r| (true, r)), Err(ActorError::Panicked));
+    assert!(matches!(handle.join(), Exit::Panicked(_)));
+}
+
+#[test]
+fn a_supervised_actor_restarts_with_fresh_state_up_to_the_limit() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().supervise(2, Recorder::default).spawn(Recorder::default());
+        let addr = handle.addr();
+        addr.tell(Msg::Push(5)).unwrap();
+        addr.tell(Msg::Panic).unwrap();
+        addr.tell(Msg::Push(7)).unwrap();
+        assert_eq!(addr.ask(Msg::Log).unwrap(), [7], "fresh state after the restart");
+        addr.tell(Msg::Panic).unwrap();
+        assert!(addr.ask(Msg::Sum).is_ok(), "second restart");
+        addr.tell(Msg::Panic).unwrap(); // third panic: no restart left
+        assert!(matches!(handle.join(), Exit::Panicked(_)));
+    });
+}
+
+#[test]
+fn ask_timeout_reports_timeout_and_the_actor_goes_on() {
+    let handle = actor::spawn(Recorder::default());
+    let addr = handle.addr();
+    addr.tell(Msg::Sleep(Duration::from_millis(50))).unwrap();
+    assert_eq!(addr.ask_timeout(Msg::Sum, Duration::from_millis(1)), Err(ActorError::Timeout));
+    assert_eq!(addr.ask_timeout(Msg::Sum, Duration::MAX), Ok(0));
+}
+
+#[test]
+fn ask_async_works_under_tokio() {
+    let handle = actor::spawn(Recorder::default());
+    let addr = handle.addr();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let sum = rt.block_on(async {
+        for n in 1..=10 {
+            addr.tell(Msg::Push(n)).unwrap();
+        }
+        addr.ask_async(Msg::Sum).await
+    });
+    assert_eq!(sum, Ok(55));
+}
+
+#[test]
+fn try_tell_hands_the_message_back_when_the_mailbox_is_full() {
+    let handle = Builder::new().mailbox(1).spawn(Recorder::default());
+    let addr = handle.addr();
+    addr.tell(Msg::Sleep(Duration::from_millis(30))).unwrap();
+    eventually(WATCHDOG, "the sleep is taken", || addr.try_tell(Msg::Push(1)).ok());
+    match addr.try_tell(Msg::Push(2)) {
+        Err(TrySendError::Full(Msg::Push(2))) => {}
+        Err(_) => panic!("expected Full with the message"),
+        Ok(()) => {} // the actor was faster; nothing to check
+    }
+}
+
+#[test]
+fn dropping_every_address_and_the_handle_stops_the_actor() {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handle = actor::spawn(Recorder { log: Vec::new(), stopped_flag: Some(flag.clone()) });
+    let addr = handle.addr();
+    drop(handle);
+    addr.tell(Msg::Push(1)).unwrap();
+    drop(addr);
+    eventually(WATCHDOG, "the detached actor stops", || flag.load(Ordering::SeqCst).then_some(()));
+}
+
+#[test]
+fn stopping_from_inside_counts_what_was_left() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(64).spawn(Recorder::default());
+        let addr = handle.addr();
+        addr.tell(Msg::Sleep(Duration::from_millis(20))).unwrap();
+        addr.tell(Msg::StopMe).unwrap();
+        for n in 0..10 {
+            addr.tell(Msg::Push(n)).unwrap();
+        }
+        match handle.join() {
+            Exit::Killed { state, discarded } => assert_eq!((state.log.len(), discarded), (0, 10)),
+            other => panic!("expected Killed, got {other:?}"),
+        }
+    });
+}
+
+/// Messages per client in the stress test.
+const STRESS_TELLS: u64 = 20_000;
+
+#[test]
+fn many_clients_every_message_handled_once() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(32).spawn(Recorder::default());
+        let clients: Vec<_> = (0..4u64)
+            .map(|c| {
+                let addr = handle.addr();
+                thread::spawn(move || {
+                    for i in 0..STRESS_TELLS {
+                        addr.tell(Msg::Push(c * STRESS_TELLS + i)).unwrap();
+                        if i % 1000 == 0 {
+                            assert!(addr.ask(Msg::Sum).is_ok());
+                        }
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.join().unwrap();
+        }
+        let Exit::Stopped(state) = handle.stop() else { panic!("graceful") };
+        let n = 4 * STRESS_TELLS;
+        assert_eq!(state.log.len() as u64, n);
+        assert_eq!(state.log.iter().sum::<u64>(), n * (n - 1) / 2);
+    });
+}
