@@ -3,7 +3,7 @@
 //!
 //! An [`Actor`] has a `handle(&mut self, msg, ctx)` method and optional `started` / `stopped`
 //! hooks. [`spawn`] (or a [`Builder`]) starts it on a thread with a bounded mailbox (a ringfence
-//! [channel](crate::channel)) and returns an [`ActorHandle`]; its [`Addr`] is the cheap,
+//! [`channel`]) and returns an [`ActorHandle`]; its [`Addr`] is the cheap,
 //! cloneable, `Send` way to [`tell`](Addr::tell) it something or [`ask`](Addr::ask) and wait for
 //! the reply (through a [oneshot](crate::oneshot) cell carried in the message as a [`Reply`]).
 //!
