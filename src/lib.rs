@@ -30,6 +30,7 @@
 //! | jobs that borrow the caller's stack | [`pool::Pool::scope`] |
 //! | map-reduce (word count, sums) | [`pool::Pool::map_reduce`] |
 //! | a chain of stages, each with its own workers, and where the time goes | [`pipeline::Pipeline`] |
+//! | an object with its own thread and mailbox (request-reply, supervision) | [`actor`] |
 //! | spread items over workers, merge several receivers into one | [`fan::share`], [`fan::round_robin`], [`fan::merge`] |
 //!
 //! # Example
