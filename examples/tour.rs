@@ -23,6 +23,7 @@ fn main() {
     worker_pool();
     map_reduce();
     pipeline();
+    actors();
     rate_limiting();
     println!("\ntour finished: every section checked its result");
 }
@@ -221,6 +222,38 @@ fn pipeline() {
     assert!(out.windows(2).all(|w| w[0] < w[1]), "source order restored");
     let busiest = report.bottleneck().expect("stages").name.clone();
     println!("   10000 items through 2 stages in {:?}; busiest stage: {busiest}", report.elapsed);
+}
+
+/// An actor: state on its own thread, tell and ask, a graceful stop that returns the state.
+fn actors() {
+    use ringfence::actor::{self, Actor, Context, Reply};
+    println!("== actor: tell, ask, stop");
+    enum Msg {
+        Deposit(u64),
+        Balance(Reply<u64>),
+    }
+    struct Account(u64);
+    impl Actor for Account {
+        type Msg = Msg;
+        fn handle(&mut self, msg: Msg, _ctx: &mut Context) {
+            match msg {
+                Msg::Deposit(n) => self.0 += n,
+                Msg::Balance(reply) => reply.send(self.0),
+            }
+        }
+    }
+    let account = actor::spawn(Account(0));
+    let tellers: Vec<_> = (0..4)
+        .map(|_| {
+            let addr = account.addr();
+            thread::spawn(move || (0..250).for_each(|_| addr.tell(Msg::Deposit(1)).unwrap()))
+        })
+        .collect();
+    tellers.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(account.addr().ask(Msg::Balance), Ok(1000));
+    let final_balance = account.stop().into_state().expect("no panic").0;
+    assert_eq!(final_balance, 1000);
+    println!("   4 threads told 1000 deposits; ask answered 1000; stop returned the state");
 }
 
 /// Rate limiting: a token bucket (bursts) and a sliding window (hard cap), on a manual clock
