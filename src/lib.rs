@@ -55,6 +55,7 @@ pub mod pipeline;
 pub mod pool;
 pub mod rate;
 pub mod ring;
+pub mod scatter;
 mod semaphore;
 
 pub use semaphore::{OwnedPermit, Permit, Semaphore};

@@ -16,15 +16,16 @@
 
 use super::error::TaskError;
 use super::task::Task;
-use crate::channel::{self, Receiver, Sender};
+use crate::channel::{self, Receiver, Sender, TrySendError};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
 
 /// Tasks in slots, each tagged by the caller, yielded in completion order.
-pub(super) struct CompletionSet<R> {
+pub(crate) struct CompletionSet<R> {
     /// `(tag, task)` per occupied slot.
     slots: Vec<Option<(usize, Task<R>)>>,
     /// The waker of each slot (made once, reused by every task that occupies the slot).
@@ -52,14 +53,19 @@ impl Wake for SlotWaker {
     }
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        // `Disconnected`: the set is gone (its tasks were dropped), nobody waits: fine.
+        // `Full` cannot happen (module docs): each slot has at most one index in the channel.
         let pushed = self.ready.try_send(self.slot);
-        debug_assert!(pushed.is_ok(), "a slot woke twice before it was polled");
+        debug_assert!(
+            !matches!(pushed, Err(TrySendError::Full(_))),
+            "a slot woke twice before it was polled"
+        );
     }
 }
 
 impl<R> CompletionSet<R> {
     /// A set with room for `capacity` tasks at once (at least 1).
-    pub(super) fn with_capacity(capacity: usize) -> Self {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         let (tx, ready) = channel::bounded(capacity.saturating_mul(2));
         let wakers = (0..capacity)
@@ -76,12 +82,12 @@ impl<R> CompletionSet<R> {
     }
 
     /// Tasks inserted and not yet yielded by [`CompletionSet::next`].
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.pending
     }
 
     /// Adds a task. The set must have a free slot (`len() < capacity`).
-    pub(super) fn insert(&mut self, tag: usize, mut task: Task<R>) {
+    pub(crate) fn insert(&mut self, tag: usize, mut task: Task<R>) {
         let slot = self.free.pop().expect("CompletionSet::insert: no free slot");
         self.pending += 1;
         match poll_task(&mut task, &self.wakers[slot]) {
@@ -94,26 +100,61 @@ impl<R> CompletionSet<R> {
     }
 
     /// Blocks until the next task finishes and returns its tag and result; `None` when empty.
-    pub(super) fn next(&mut self) -> Option<(usize, Result<R, TaskError>)> {
-        if let Some(finished) = self.done.pop_front() {
+    pub(crate) fn next(&mut self) -> Option<(usize, Result<R, TaskError>)> {
+        match self.next_until(None) {
+            Next::Finished(tag, result) => Some((tag, result)),
+            Next::Empty | Next::TimedOut => None,
+        }
+    }
+
+    /// Like [`CompletionSet::next`], but gives up at `deadline` (`None`: never).
+    pub(crate) fn next_until(&mut self, deadline: Option<Instant>) -> Next<R> {
+        if let Some((tag, result)) = self.done.pop_front() {
             self.pending -= 1;
-            return Some(finished);
+            return Next::Finished(tag, result);
         }
         if self.pending == 0 {
-            return None;
+            return Next::Empty;
         }
         loop {
-            // Cannot fail: the wakers in `self` hold senders, so the channel stays connected.
-            let slot = self.ready.recv().expect("the completion set holds the senders");
+            // The wakers in `self` hold senders, so the channel never disconnects: an error is
+            // a timeout.
+            let received = match deadline {
+                None => self.ready.recv().ok(),
+                Some(deadline) => self.ready.recv_deadline(deadline).ok(),
+            };
+            let Some(slot) = received else { return Next::TimedOut };
             let Some((_, task)) = self.slots[slot].as_mut() else { continue };
             if let Poll::Ready(result) = poll_task(task, &self.wakers[slot]) {
                 let (tag, _) = self.slots[slot].take().expect("slot checked occupied above");
                 self.free.push(slot);
                 self.pending -= 1;
-                return Some((tag, result));
+                return Next::Finished(tag, result);
             }
         }
     }
+
+    /// Drops every task not yet yielded (cancelling the jobs that have not started).
+    pub(crate) fn clear(&mut self) {
+        for slot in 0..self.slots.len() {
+            if self.slots[slot].take().is_some() {
+                self.free.push(slot);
+            }
+        }
+        self.done.clear();
+        self.pending = 0;
+        while self.ready.try_recv().is_ok() {}
+    }
+}
+
+/// What [`CompletionSet::next_until`] found.
+pub(crate) enum Next<R> {
+    /// A task finished: its tag and result.
+    Finished(usize, Result<R, TaskError>),
+    /// No task is left.
+    Empty,
+    /// The deadline passed first.
+    TimedOut,
 }
 
 fn poll_task<R>(task: &mut Task<R>, waker: &Waker) -> Poll<Result<R, TaskError>> {

@@ -83,3 +83,5 @@ pub use handle::Pool;
 pub use map::{DEFAULT_MAX_BATCH, Map, MapUnordered};
 pub use scope::{Scope, ScopedTask};
 pub use task::Task;
+
+pub(crate) use completion::{CompletionSet, Next};

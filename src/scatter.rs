@@ -1,0 +1,249 @@
+//! Scatter-gather: send one request to several sources in parallel, gather the answers by a
+//! deadline: all of them, the first success, or a quorum; the seed's Scatter-Gather.
+//!
+//! [`Scatter::new`] submits `query(source, &token)` for every source to a [pool](crate::pool)
+//! at once. Then one of:
+//!
+//! - [`Scatter::all`]: every answer, in source order; sources that had not answered by the
+//!   deadline are [`Gathered::TimedOut`].
+//! - [`Scatter::first_ok`]: the first `Ok`; the rest are cancelled.
+//! - [`Scatter::quorum`]: the first `k` `Ok`s; the rest are cancelled.
+//!
+//! **Cancellation.** When the gather is decided (or the deadline passes) the [`CancelToken`]
+//! handed to every query is cancelled, queued queries that have not started are skipped (their
+//! tasks are dropped), and late answers are dropped. A running query should poll
+//! [`CancelToken::is_cancelled`] to stop early.
+//!
+//! **Nobody blocks past the deadline.** The gathering thread returns at the deadline with what
+//! it has. A query that never returns and ignores the token keeps its pool worker busy (the
+//! pool cannot preempt it): give slow sources their own timeouts.
+
+use crate::pool::{CompletionSet, Next, Pool, TaskError};
+use crate::sync::Arc;
+use crate::sync::atomic::{AtomicBool, Ordering};
+use std::fmt;
+use std::time::Instant;
+
+/// Lets a running query learn that its answer is no longer wanted.
+#[derive(Clone, Debug)]
+pub struct CancelToken {
+    cancelled: Arc<AtomicBool>,
+}
+
+impl CancelToken {
+    fn new() -> Self {
+        CancelToken { cancelled: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// `true` once the gather no longer wants answers (decided, or its deadline passed).
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        // ORDERING: Relaxed: a hint to stop early; no data is published with it.
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    fn cancel(&self) {
+        // ORDERING: Relaxed: see `is_cancelled`.
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+}
+
+/// One source's outcome in [`Scatter::all`].
+#[derive(Debug)]
+pub enum Gathered<R> {
+    /// The query returned.
+    Answered(R),
+    /// The query panicked (or was cancelled by a pool shutdown).
+    Failed(TaskError),
+    /// No answer by the deadline.
+    TimedOut,
+}
+
+impl<R> Gathered<R> {
+    /// The answer, if the query returned in time.
+    pub fn answer(self) -> Option<R> {
+        match self {
+            Gathered::Answered(answer) => Some(answer),
+            Gathered::Failed(_) | Gathered::TimedOut => None,
+        }
+    }
+}
+
+/// Why [`Scatter::first_ok`] or [`Scatter::quorum`] did not get enough successes.
+#[derive(Debug)]
+pub struct NotEnough<T, E> {
+    /// The successes gathered (source index, value), in arrival order.
+    pub ok: Vec<(usize, T)>,
+    /// The failures gathered (source index, error), in arrival order.
+    pub failed: Vec<(usize, E)>,
+    /// Queries that panicked.
+    pub panicked: Vec<(usize, TaskError)>,
+    /// `true` when the deadline passed (otherwise every source answered).
+    pub timed_out: bool,
+}
+
+/// Queries in flight to several sources (see the module docs).
+pub struct Scatter<R> {
+    set: CompletionSet<R>,
+    sources: usize,
+    token: CancelToken,
+}
+
+impl<R: Send + 'static> Scatter<R> {
+    /// Submits `query(source, &token)` for every source to `pool`; source `i`'s answer is
+    /// reported with index `i`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use ringfence::scatter::Scatter;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = Pool::new(3);
+    /// let replicas = ["eu", "us", "ap"];
+    /// let answers = Scatter::new(&pool, replicas, |name, _token| format!("{name}: ok"))
+    ///     .all(Instant::now() + Duration::from_secs(5));
+    /// let texts: Vec<String> = answers.into_iter().filter_map(|a| a.answer()).collect();
+    /// assert_eq!(texts, ["eu: ok", "us: ok", "ap: ok"]);
+    /// ```
+    pub fn new<S, Q>(pool: &Pool, sources: impl IntoIterator<Item = S>, query: Q) -> Self
+    where
+        S: Send + 'static,
+        Q: Fn(S, &CancelToken) -> R + Send + Sync + 'static,
+    {
+        let sources: Vec<S> = sources.into_iter().collect();
+        let count = sources.len();
+        let token = CancelToken::new();
+        let query = std::sync::Arc::new(query);
+        let mut set = CompletionSet::with_capacity(count);
+        for (index, source) in sources.into_iter().enumerate() {
+            let (query, token) = (std::sync::Arc::clone(&query), token.clone());
+            set.insert(index, pool.submit(move || query(source, &token)));
+        }
+        Scatter { set, sources: count, token }
+    }
+
+    /// The token the queries see (cancel it yourself with [`Scatter::cancel`]).
+    #[must_use]
+    pub fn token(&self) -> &CancelToken {
+        &self.token
+    }
+
+    /// Cancels the queries (the token, and the jobs not started) and drops late answers.
+    pub fn cancel(mut self) {
+        self.finish();
+    }
+
+    /// Every source's outcome, in source order, waiting at most until `deadline`; sources still
+    /// running then are [`Gathered::TimedOut`] (and cancelled).
+    pub fn all(mut self, deadline: Instant) -> Vec<Gathered<R>> {
+        let mut out: Vec<Gathered<R>> = (0..self.sources).map(|_| Gathered::TimedOut).collect();
+        loop {
+            match self.set.next_until(Some(deadline)) {
+                Next::Finished(index, Ok(answer)) => out[index] = Gathered::Answered(answer),
+                Next::Finished(index, Err(error)) => out[index] = Gathered::Failed(error),
+                Next::Empty | Next::TimedOut => break,
+            }
+        }
+        self.finish();
+        out
+    }
+
+    fn finish(&mut self) {
+        self.token.cancel();
+        self.set.clear();
+    }
+}
+
+impl<T: Send + 'static, E: Send + 'static> Scatter<Result<T, E>> {
+    /// The first success (its source index and value); the other queries are cancelled.
+    ///
+    /// # Errors
+    ///
+    /// [`NotEnough`] with everything gathered when every source failed or the deadline passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use ringfence::scatter::Scatter;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = Pool::new(3);
+    /// let delays = [50u64, 1, 30];
+    /// let fastest = Scatter::new(&pool, delays, |ms, token| {
+    ///     for _ in 0..ms {
+    ///         if token.is_cancelled() { return Err("cancelled"); }
+    ///         std::thread::sleep(Duration::from_millis(1));
+    ///     }
+    ///     Ok(ms)
+    /// })
+    /// .first_ok(Instant::now() + Duration::from_secs(5))
+    /// .unwrap();
+    /// assert_eq!(fastest, (1, 1));
+    /// ```
+    pub fn first_ok(self, deadline: Instant) -> Result<(usize, T), NotEnough<T, E>> {
+        self.quorum(1, deadline).map(|mut ok| ok.remove(0))
+    }
+
+    /// The first `k` successes (source index and value, in arrival order); the other queries
+    /// are cancelled. `k == 0` succeeds at once.
+    ///
+    /// # Errors
+    ///
+    /// [`NotEnough`] with everything gathered when fewer than `k` sources can still succeed
+    /// (returned as soon as that is certain) or the deadline passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use ringfence::scatter::Scatter;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = Pool::new(2);
+    /// let votes = Scatter::new(&pool, [true, false, true, true], |yes, _| if yes { Ok("yes") } else { Err("no") })
+    ///     .quorum(3, Instant::now() + Duration::from_secs(5))
+    ///     .unwrap();
+    /// assert_eq!(votes.len(), 3);
+    /// ```
+    pub fn quorum(mut self, k: usize, deadline: Instant) -> Result<Vec<(usize, T)>, NotEnough<T, E>> {
+        let mut gathered =
+            NotEnough { ok: Vec::new(), failed: Vec::new(), panicked: Vec::new(), timed_out: false };
+        while gathered.ok.len() < k {
+            // Give up as soon as the sources still out cannot make up the difference.
+            if self.set.len() < k - gathered.ok.len() {
+                break;
+            }
+            match self.set.next_until(Some(deadline)) {
+                Next::Finished(index, Ok(Ok(value))) => gathered.ok.push((index, value)),
+                Next::Finished(index, Ok(Err(error))) => gathered.failed.push((index, error)),
+                Next::Finished(index, Err(error)) => gathered.panicked.push((index, error)),
+                Next::TimedOut => {
+                    gathered.timed_out = true;
+                    break;
+                }
+                Next::Empty => break,
+            }
+        }
+        self.finish();
+        if gathered.ok.len() >= k { Ok(gathered.ok) } else { Err(gathered) }
+    }
+}
+
+impl<R> Drop for Scatter<R> {
+    fn drop(&mut self) {
+        // ORDERING: Relaxed: see `CancelToken::is_cancelled`.
+        self.token.cancelled.store(true, Ordering::Relaxed);
+    }
+}
+
+impl<R> fmt::Debug for Scatter<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scatter")
+            .field("sources", &self.sources)
+            .field("outstanding", &self.set.len())
+            .finish()
+    }
+}
