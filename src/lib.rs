@@ -31,6 +31,7 @@
 //! | map-reduce (word count, sums) | [`pool::Pool::map_reduce`] |
 //! | a chain of stages, each with its own workers, and where the time goes | [`pipeline::Pipeline`] |
 //! | an object with its own thread and mailbox (request-reply, supervision) | [`actor`] |
+//! | ask several sources at once: all answers, the first good one, a quorum | [`scatter::Scatter`] |
 //! | spread items over workers, merge several receivers into one | [`fan::share`], [`fan::round_robin`], [`fan::merge`] |
 //!
 //! # Example
