@@ -63,7 +63,9 @@ fn starts_follow_the_token_bucket_on_a_manual_clock() {
                         pool.submit_limited(&limits, move || started.fetch_add(1, Ordering::SeqCst))
                     })
                     .collect();
-                tasks.into_iter().for_each(|t| drop(t.wait().unwrap()));
+                for t in tasks {
+                    t.wait().unwrap();
+                }
             })
         };
         // The burst of 2 starts at once; the others wait for the clock.
