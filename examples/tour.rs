@@ -24,6 +24,8 @@ fn main() {
     map_reduce();
     pipeline();
     actors();
+    fan_out_fan_in();
+    scatter_gather();
     rate_limiting();
     println!("\ntour finished: every section checked its result");
 }
@@ -254,6 +256,46 @@ fn actors() {
     let final_balance = account.stop().into_state().expect("no panic").0;
     assert_eq!(final_balance, 1000);
     println!("   4 threads told 1000 deposits; ask answered 1000; stop returned the state");
+}
+
+/// Fan-out / fan-in: work sharing over one queue, results merged back.
+fn fan_out_fan_in() {
+    use ringfence::fan;
+    println!("== fan: work sharing out, merge in");
+    let (work_tx, work_rx) = channel::bounded::<u64>(16);
+    let outputs: Vec<_> = fan::share(work_rx, 3)
+        .into_iter()
+        .map(|rx| {
+            let (tx, out) = channel::bounded(16);
+            thread::spawn(move || rx.iter().for_each(|x| tx.send(x * x).unwrap()));
+            out
+        })
+        .collect();
+    let merged = fan::merge(outputs, 16);
+    thread::spawn(move || (1..=100).for_each(|x| work_tx.send(x).unwrap()));
+    let total: u64 = merged.iter().sum();
+    assert_eq!(total, (1..=100u64).map(|x| x * x).sum());
+    println!("   100 items over 3 workers, merged back: sum of squares {total}");
+}
+
+/// Scatter-gather: ask three replicas, take the first good answer, cancel the rest.
+fn scatter_gather() {
+    use ringfence::scatter::Scatter;
+    println!("== scatter: first good answer of three replicas");
+    let pool = Pool::new(3);
+    let (replica, answer) = Scatter::new(&pool, [30u64, 5, 60], |ms, token| {
+        for _ in 0..ms {
+            if token.is_cancelled() {
+                return Err("cancelled");
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        if ms == 5 { Ok(format!("answer after {ms} ms")) } else { Ok(format!("slow answer ({ms} ms)")) }
+    })
+    .first_ok(Instant::now() + Duration::from_secs(5))
+    .expect("one replica answers");
+    assert_eq!(replica, 1);
+    println!("   replica {replica} won with \"{answer}\"; the others saw the cancel token");
 }
 
 /// Rate limiting: a token bucket (bursts) and a sliding window (hard cap), on a manual clock
