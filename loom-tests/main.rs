@@ -4,6 +4,7 @@
 //! `LOOM_MAX_PREEMPTIONS=2`). Without `--cfg loom` this target is empty.
 #![cfg(loom)]
 
+mod actor;
 mod channel;
 mod common;
 mod oneshot;

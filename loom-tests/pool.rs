@@ -88,3 +88,24 @@ fn as_completed_wakes_through_the_ready_channel() {
         assert_eq!(seen, [(0, 10), (1, 20)]);
     });
 }
+
+#[test]
+fn first_ok_cancellation_racing_the_sources() {
+    use ringfence::scatter::Scatter;
+    use std::time::{Duration, Instant};
+    loom::model(|| {
+        let pool = Pool::builder().threads(1).queue_capacity(2).build().unwrap();
+        // Under loom a deadline "passes" exactly when the gatherer would sleep.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let outcome = Scatter::new(&pool, [0u8, 1], |i, _token| if i == 0 { Err("down") } else { Ok(i) })
+            .first_ok(deadline);
+        match outcome {
+            Ok(winner) => assert_eq!(winner, (1, 1)),
+            Err(partial) => {
+                assert!(partial.timed_out, "only the (modelled) deadline can make it fail");
+                assert!(partial.ok.is_empty());
+            }
+        }
+        pool.shutdown(); // the cancelled or finished jobs are all joined
+    });
+}

@@ -29,7 +29,8 @@ impl std::error::Error for ActorError {}
 
 /// How an actor ended, as [`ActorHandle::join`](super::ActorHandle::join) reports it.
 pub enum Exit<A> {
-    /// Stopped gracefully (every message sent before `stop` was handled); the final state.
+    /// Stopped gracefully (every message sent before `stop`, or before the last address was
+    /// dropped, was handled; later ones were refused or discarded); the final state.
     Stopped(A),
     /// Killed: the final state, and how many messages were discarded unhandled.
     Killed {

@@ -23,6 +23,8 @@
 //!   factory, up to a limit, and goes on with the next message.
 //! - **Nothing silently lost**: each message is handled, or handed back to the sender, or
 //!   counted as discarded (`kill`); a discarded or unanswered `ask` fails with a clear error.
+//!   The mailbox is closed with a handshake (see `Shared::enter`), so no send can slip in
+//!   between the actor's last look at its mailbox and its end.
 //!
 //! # Scale
 //!
@@ -71,10 +73,10 @@ pub use error::{ActorError, Exit};
 
 use crate::channel::{self, Receiver};
 use crate::sync::Arc;
-use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use crate::sync::thread::{self, JoinHandle};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::thread::JoinHandle;
 
 /// Default mailbox capacity.
 pub const DEFAULT_MAILBOX: usize = 1024;
@@ -104,7 +106,7 @@ pub struct Context {
 
 impl Context {
     /// Stops the actor after the current message. Messages still in the mailbox are discarded
-    /// and counted ([`Exit::Killed`]); with none left it is a graceful [`Exit::Stopped`].
+    /// and counted in [`Exit::Killed`] (`discarded: 0` when none were left).
     pub fn stop(&mut self) {
         self.stop = true;
     }
@@ -138,6 +140,68 @@ pub(crate) struct Shared {
     alive: AtomicBool,
     /// Set by `kill`: the loop stops at the next letter.
     killed: AtomicBool,
+    /// Set when the actor closes its mailbox: senders give their message back from then on.
+    closed: AtomicBool,
+    /// Sends in progress (each between [`Shared::enter`] and the drop of its guard).
+    sending: AtomicUsize,
+}
+
+/// A send in progress; dropping it ends the send.
+pub(crate) struct Sending<'a>(&'a Shared);
+
+impl Shared {
+    /// Starts a send, unless the mailbox is closed.
+    ///
+    /// The closing protocol is a Dekker handshake with [`close_mailbox`]: a sender announces
+    /// itself, fences, and checks `closed`; the actor sets `closed`, fences, and waits (draining)
+    /// until no send is in progress. Either the sender sees `closed` and hands its message back,
+    /// or the actor sees the send and drains its message after it completed: no message can
+    /// slip into a mailbox nobody reads (loom: `loom-tests/actor.rs`).
+    pub(crate) fn enter(&self) -> Option<Sending<'_>> {
+        // ORDERING: Relaxed; ordered before the `closed` check by the fence.
+        self.sending.fetch_add(1, Ordering::Relaxed);
+        // ORDERING: the sender's half of the handshake above; pairs with the fence in
+        // `close_mailbox`.
+        fence(Ordering::SeqCst);
+        // ORDERING: Relaxed after the fence.
+        if self.closed.load(Ordering::Relaxed) {
+            drop(Sending(self));
+            return None;
+        }
+        Some(Sending(self))
+    }
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        // ORDERING: Release: the send's push happens-before the actor's Acquire load that sees
+        // the count drop, so its final drain finds the message.
+        self.0.sending.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Closes the mailbox: from now on senders get their message back; counts and drops every
+/// message that got in before (waiting for sends in progress, draining to make them room).
+fn close_mailbox<M>(shared: &Shared, mailbox: Receiver<Letter<M>>) -> usize {
+    // ORDERING: Relaxed; ordered before the `sending` check by the fence.
+    shared.closed.store(true, Ordering::Relaxed);
+    // ORDERING: the actor's half of the handshake of `Shared::enter`.
+    fence(Ordering::SeqCst);
+    let mut discarded = 0;
+    loop {
+        while let Ok(letter) = mailbox.try_recv() {
+            discarded += usize::from(matches!(letter, Letter::Msg(_)));
+        }
+        // ORDERING: Acquire: pairs with the Release of each finished send (see `Sending`).
+        if shared.sending.load(Ordering::Acquire) == 0 {
+            break;
+        }
+        thread::yield_now(); // a sender is mid-send (perhaps waiting for the room we just made)
+    }
+    while let Ok(letter) = mailbox.try_recv() {
+        discarded += usize::from(matches!(letter, Letter::Msg(_)));
+    }
+    discarded
 }
 
 /// A factory that makes fresh state for a supervised restart.
@@ -221,8 +285,13 @@ impl<A: Actor> Builder<A> {
     /// start a thread.
     pub fn spawn(self, actor: A) -> ActorHandle<A> {
         let (tx, rx) = channel::bounded(self.mailbox);
-        let shared = Arc::new(Shared { alive: AtomicBool::new(true), killed: AtomicBool::new(false) });
-        let mut thread = std::thread::Builder::new();
+        let shared = Arc::new(Shared {
+            alive: AtomicBool::new(true),
+            killed: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            sending: AtomicUsize::new(0),
+        });
+        let mut thread = thread::Builder::new();
         if let Some(name) = self.name {
             thread = thread.name(name);
         }
@@ -278,7 +347,9 @@ impl<A: Actor> ActorHandle<A> {
     /// panicked first). Blocks until then.
     pub fn stop(self) -> Exit<A> {
         // Err only if the actor already ended (it panicked or was stopped from inside).
-        drop(self.addr.mailbox.send(Letter::Stop));
+        if let Some(_sending) = self.addr.shared.enter() {
+            drop(self.addr.mailbox.send(Letter::Stop));
+        }
         self.join()
     }
 
@@ -310,7 +381,10 @@ impl<A: Actor> ActorHandle<A> {
         // ORDERING: Relaxed: the Stop letter below (a channel hand-off) orders it before the
         // actor's check after waking; a loop already running sees it at its next letter.
         self.addr.shared.killed.store(true, Ordering::Relaxed);
-        drop(self.addr.mailbox.try_send(Letter::Stop)); // wakes an idle actor; a full mailbox is woken anyway
+        if let Some(_sending) = self.addr.shared.enter() {
+            // Wakes an idle actor; a full mailbox means it is busy and sees the flag next.
+            drop(self.addr.mailbox.try_send(Letter::Stop));
+        }
         self.join()
     }
 
@@ -344,11 +418,15 @@ fn run<A: Actor>(
         }
     }
     let mut discarded = 0;
+    // Killed (by `kill` or `Context::stop`) rather than stopped gracefully (a Stop letter, or
+    // every address gone).
+    let mut killed = false;
     if panicked.is_none() {
         while let Ok(letter) = mailbox.recv() {
             // ORDERING: Relaxed: see `ActorHandle::kill`.
             if shared.killed.load(Ordering::Relaxed) {
                 discarded += usize::from(matches!(letter, Letter::Msg(_)));
+                killed = true;
                 break;
             }
             let Letter::Msg(msg) = letter else { break };
@@ -359,31 +437,26 @@ fn run<A: Actor>(
                 }
             }
             if ctx.stop {
+                killed = true;
                 break;
             }
         }
     }
     // ORDERING: Release: pairs with `Addr::is_alive`'s Acquire.
     shared.alive.store(false, Ordering::Release);
-    // Letters still queued (after a kill, a stop from inside, or a panic) are discarded: their
-    // replies fail their asks. Later `tell`s fail once the mailbox's last receiver (ours) is
-    // dropped, handing their messages back.
-    while let Ok(letter) = mailbox.try_recv() {
-        discarded += usize::from(matches!(letter, Letter::Msg(_)));
-    }
-    // Close the mailbox now, before `stopped` runs: from here on `tell` hands messages back.
-    // (A `tell` that slips in between the drain above and this drop is dropped with the
-    // mailbox without being counted: a window of a few instructions, which a channel `close`
-    // that returns the remainder would remove.)
-    drop(mailbox);
+    // Letters still queued (after a kill, a stop from inside, or a panic) are discarded and
+    // counted; their replies fail their asks. From here on `tell` hands messages back.
+    discarded += close_mailbox(shared, mailbox);
     if let Some(payload) = panicked {
         return Exit::Panicked(payload);
     }
     actor.stopped();
-    // ORDERING: Relaxed: our own flag, read on our thread.
-    if discarded > 0 || shared.killed.load(Ordering::Relaxed) {
+    // ORDERING: Relaxed: a kill that lands after a graceful end still reports `Killed`.
+    if killed || shared.killed.load(Ordering::Relaxed) {
         Exit::Killed { state: actor, discarded }
     } else {
+        // Graceful: messages sent after the stop request were refused or discarded (their
+        // asks failed with `Stopped`), everything sent before it was handled.
         Exit::Stopped(actor)
     }
 }
