@@ -23,8 +23,8 @@
 //!   factory, up to a limit, and goes on with the next message.
 //! - **Nothing silently lost**: each message is handled, or handed back to the sender, or
 //!   counted as discarded (`kill`); a discarded or unanswered `ask` fails with a clear error.
-//!   The mailbox is closed with a handshake (see `Shared::enter`), so no send can slip in
-//!   between the actor's last look at its mailbox and its end.
+//!   The mailbox is closed with a protocol on one atomic word (see `Shared::enter`), so no send
+//!   can slip in between the actor's last look at its mailbox and its end.
 //!
 //! # Scale
 //!
@@ -73,7 +73,7 @@ pub use error::{ActorError, Exit};
 
 use crate::channel::{self, Receiver};
 use crate::sync::Arc;
-use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::thread::{self, JoinHandle};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -140,11 +140,13 @@ pub(crate) struct Shared {
     alive: AtomicBool,
     /// Set by `kill`: the loop stops at the next letter.
     killed: AtomicBool,
-    /// Set when the actor closes its mailbox: senders give their message back from then on.
-    closed: AtomicBool,
-    /// Sends in progress (each between [`Shared::enter`] and the drop of its guard).
+    /// Sends in progress (low bits) and [`CLOSED`] (top bit): one word, so that a sender's
+    /// announcement and the actor's closing are ordered by the word's modification order.
     sending: AtomicUsize,
 }
+
+/// The top bit of `Shared::sending`: the mailbox is closed; senders give their message back.
+const CLOSED: usize = 1 << (usize::BITS - 1);
 
 /// A send in progress; dropping it ends the send.
 pub(crate) struct Sending<'a>(&'a Shared);
@@ -152,19 +154,18 @@ pub(crate) struct Sending<'a>(&'a Shared);
 impl Shared {
     /// Starts a send, unless the mailbox is closed.
     ///
-    /// The closing protocol is a Dekker handshake with [`close_mailbox`]: a sender announces
-    /// itself, fences, and checks `closed`; the actor sets `closed`, fences, and waits (draining)
-    /// until no send is in progress. Either the sender sees `closed` and hands its message back,
-    /// or the actor sees the send and drains its message after it completed: no message can
-    /// slip into a mailbox nobody reads (loom: `loom-tests/actor.rs`).
+    /// The closing protocol: a sender counts itself in `sending` with one RMW and reads
+    /// [`CLOSED`] from the value it replaced; the actor sets `CLOSED` with one RMW on the same
+    /// word and reads the count from the value it replaced. The two RMWs are ordered in the
+    /// word's modification order: either the sender's comes first (the actor sees the send in
+    /// progress and drains until it has finished), or the actor's does (the sender sees
+    /// `CLOSED` and hands its message back). No message can slip into a mailbox nobody reads
+    /// (loom: `loom-tests/actor.rs`), and no fence is needed.
     pub(crate) fn enter(&self) -> Option<Sending<'_>> {
-        // ORDERING: Relaxed; ordered before the `closed` check by the fence.
-        self.sending.fetch_add(1, Ordering::Relaxed);
-        // ORDERING: the sender's half of the handshake above; pairs with the fence in
-        // `close_mailbox`.
-        fence(Ordering::SeqCst);
-        // ORDERING: Relaxed after the fence.
-        if self.closed.load(Ordering::Relaxed) {
+        // ORDERING: Relaxed: the decision rests on the modification order of this word (see
+        // above); what the send publishes is ordered by the Release in `Sending::drop`.
+        let before = self.sending.fetch_add(1, Ordering::Relaxed);
+        if before & CLOSED != 0 {
             drop(Sending(self));
             return None;
         }
@@ -183,17 +184,16 @@ impl Drop for Sending<'_> {
 /// Closes the mailbox: from now on senders get their message back; counts and drops every
 /// message that got in before (waiting for sends in progress, draining to make them room).
 fn close_mailbox<M>(shared: &Shared, mailbox: Receiver<Letter<M>>) -> usize {
-    // ORDERING: Relaxed; ordered before the `sending` check by the fence.
-    shared.closed.store(true, Ordering::Relaxed);
-    // ORDERING: the actor's half of the handshake of `Shared::enter`.
-    fence(Ordering::SeqCst);
+    // ORDERING: Relaxed: the closing half of the protocol in `Shared::enter` (an RMW on the
+    // same word); the waits below acquire what the sends published.
+    shared.sending.fetch_or(CLOSED, Ordering::Relaxed);
     let mut discarded = 0;
     loop {
         while let Ok(letter) = mailbox.try_recv() {
             discarded += usize::from(matches!(letter, Letter::Msg(_)));
         }
         // ORDERING: Acquire: pairs with the Release of each finished send (see `Sending`).
-        if shared.sending.load(Ordering::Acquire) == 0 {
+        if shared.sending.load(Ordering::Acquire) & !CLOSED == 0 {
             break;
         }
         thread::yield_now(); // a sender is mid-send (perhaps waiting for the room we just made)
@@ -288,7 +288,6 @@ impl<A: Actor> Builder<A> {
         let shared = Arc::new(Shared {
             alive: AtomicBool::new(true),
             killed: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
             sending: AtomicUsize::new(0),
         });
         let mut thread = thread::Builder::new();
