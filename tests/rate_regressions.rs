@@ -121,3 +121,18 @@ fn timed_acquire_that_cannot_succeed_in_time_fails_at_once() {
     );
     assert!(start.elapsed() < Duration::from_secs(30), "slept {:?} before failing", start.elapsed());
 }
+
+#[test]
+fn sliding_window_timed_acquire_that_cannot_succeed_in_time_fails_at_once() {
+    use ringfence::rate::{SlidingWindow, TimedOut};
+    let window = SlidingWindow::new(1, Duration::from_secs(3600));
+    window.try_acquire().unwrap();
+    let start = Instant::now();
+    assert_eq!(window.acquire_timeout(Duration::from_secs(60)), Err(TimedOut));
+    assert_eq!(window.acquire_deadline(Instant::now() + Duration::from_secs(60)), Err(TimedOut));
+    assert!(start.elapsed() < Duration::from_secs(30), "slept {:?} before failing", start.elapsed());
+    // A room that opens in time is still waited for.
+    let short = SlidingWindow::new(1, Duration::from_millis(20));
+    short.try_acquire().unwrap();
+    assert_eq!(short.acquire_timeout(Duration::from_secs(60)), Ok(()));
+}

@@ -259,6 +259,9 @@ impl<C: Clock> SlidingWindow<C> {
 
     /// Records a call, blocking at most `timeout` (too large to represent = no deadline).
     ///
+    /// On a real-time clock it fails at once when the window cannot have room before the
+    /// deadline (the oldest call leaves the window too late), instead of sleeping until then.
+    ///
     /// # Errors
     ///
     /// [`TimedOut`] when the window had no room in time; nothing is recorded.
@@ -301,8 +304,16 @@ impl<C: Clock> SlidingWindow<C> {
                 Ok(()) => return Ok(()),
                 Err(denied) => denied,
             };
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(TimedOut);
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    return Err(TimedOut);
+                }
+                // Slots only free up as time passes (nothing gives a call back), so on a
+                // real-time clock a room that opens after the deadline cannot be had in time:
+                // fail now rather than sleep until the deadline (as the token bucket does).
+                if self.clock.instant_of(denied.ready_at()).is_some_and(|ready| ready > deadline) {
+                    return Err(TimedOut);
+                }
             }
             self.clock.sleep_until(denied.ready_at(), deadline);
         }
