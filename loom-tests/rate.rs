@@ -376,3 +376,29 @@ fn bucket_quota_single_writer_never_torn() {
         w.join().unwrap();
     });
 }
+
+/// set_quota races a reservation's cancel (issue 4's open model). Nothing else takes tokens, so
+/// whichever order they run in: a cancel that reports success gave exactly its one token back
+/// (the bucket is full again under the new burst), and one that reports failure kept it (one
+/// token in use); never more tokens than the new burst, never a token lost.
+#[test]
+fn bucket_set_rate_racing_cancel() {
+    loom::model(|| {
+        let (bucket, _clock) = bucket(2);
+        let new = Quota::new(2, Duration::from_nanos(10), 2).unwrap(); // interval 5, burst 2
+        let reservation = bucket.reserve(1).unwrap();
+        let setter = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.set_quota(new))
+        };
+        let cancelled = reservation.cancel();
+        setter.join().unwrap();
+        let available = bucket.available();
+        assert!(available <= 2, "never more than the burst: {available}");
+        if cancelled {
+            assert_eq!(available, 2, "the cancelled token came back");
+        } else {
+            assert_eq!(available, 1, "the kept token is still in use");
+        }
+    });
+}
