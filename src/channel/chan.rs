@@ -14,8 +14,19 @@
 //! successful push one more sender if room remains. Each completed operation passes the baton
 //! on, so as long as values (room) remain and receivers (senders) sleep, one of them is awake.
 //! Both checks share one `fence(SeqCst)` and cost one extra load when nobody sleeps.
+//!
+//! # The unbounded flavor
+//!
+//! Sends never wait, so `send_wait` is unused. A send notifies `recv_wait` only when its claim
+//! on the list's tail saw a waiting receiver (see `list.rs`: the count lives in the tail word, so
+//! a send with no receiver waiting pays no fence). A blocking receive therefore registers before
+//! every poll that may precede a sleep: the waiting layer's first poll comes before any park,
+//! so registration happens at the second poll, before its re-check. A woken receiver always
+//! takes a value that is there (the list's pop never reports "empty" for a claimed slot), so
+//! this flavor needs no chained wakeups.
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::list::List;
 use super::rendezvous::Rendezvous;
 use crate::ring::{CapacityError, PushError, Ring};
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -32,6 +43,8 @@ pub(crate) enum Flavor<T> {
     Buffered(Ring<T>),
     /// `bounded(0)`: a single hand-over slot; a send completes when a receiver takes the value.
     Rendezvous(Rendezvous<T>),
+    /// `unbounded()`: a linked list of blocks; a send never waits.
+    Unbounded(List<T>),
 }
 
 pub(crate) struct Chan<T> {
@@ -56,14 +69,22 @@ impl<T> Chan<T> {
         } else {
             Flavor::Buffered(Ring::try_new(capacity)?)
         };
-        Ok(Chan {
+        Ok(Self::with_flavor(flavor))
+    }
+
+    pub(crate) fn new_unbounded() -> Self {
+        Self::with_flavor(Flavor::Unbounded(List::new()))
+    }
+
+    fn with_flavor(flavor: Flavor<T>) -> Self {
+        Chan {
             flavor,
             disconnected: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             recv_wait: WaitQueue::new(),
             send_wait: WaitQueue::new(),
-        })
+        }
     }
 
     #[inline]
@@ -109,8 +130,12 @@ impl<T> Chan<T> {
             // claimed its slot before the close and is still writing is not drained here
             // (`try_pop` reports empty at an in-flight slot) and is dropped with the channel.
             // Either way each value is dropped exactly once.
-            if let Flavor::Buffered(ring) = &self.flavor {
-                while ring.try_pop().is_some() {}
+            // The unbounded flavor's pop waits for such a push to finish writing, so there
+            // everything is drained here (and the drained blocks are freed).
+            match &self.flavor {
+                Flavor::Buffered(ring) => while ring.try_pop().is_some() {},
+                Flavor::Unbounded(list) => while list.pop().is_some() {},
+                Flavor::Rendezvous(_) => {}
             }
         }
     }
@@ -119,9 +144,15 @@ impl<T> Chan<T> {
     fn disconnect(&self) {
         // ORDERING: Release pairs with the Acquire load in `is_disconnected` (see there).
         if !self.disconnected.swap(true, Ordering::Release) {
-            if let Flavor::Buffered(ring) = &self.flavor {
-                // Senders learn it from the push itself, atomically with claiming a slot.
-                ring.close();
+            // Senders learn it from the push itself, atomically with claiming a slot.
+            match &self.flavor {
+                Flavor::Buffered(ring) => {
+                    ring.close();
+                }
+                Flavor::Unbounded(list) => {
+                    list.close();
+                }
+                Flavor::Rendezvous(_) => {}
             }
             self.recv_wait.notify_all();
             self.send_wait.notify_all();
@@ -147,6 +178,15 @@ impl<T> Chan<T> {
                 Err(PushError::Closed(value)) => Err(TrySendError::Disconnected(value)),
             },
             Flavor::Rendezvous(slot) => slot.try_send(self, value),
+            Flavor::Unbounded(list) => match list.push(value) {
+                Ok(receiver_may_wait) => {
+                    if receiver_may_wait {
+                        self.recv_wait.notify_one();
+                    }
+                    Ok(())
+                }
+                Err(value) => Err(TrySendError::Disconnected(value)),
+            },
         }
     }
 
@@ -156,8 +196,15 @@ impl<T> Chan<T> {
         value: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
-        if let Flavor::Rendezvous(slot) = &self.flavor {
-            return slot.send(self, value, deadline);
+        match &self.flavor {
+            Flavor::Rendezvous(slot) => return slot.send(self, value, deadline),
+            // Never full: no waiting.
+            Flavor::Unbounded(_) => {
+                return self
+                    .try_send(value)
+                    .map_err(|error| SendTimeoutError::Disconnected(error.into_inner()));
+            }
+            Flavor::Buffered(_) => {}
         }
         let mut pending = Some(value);
         let outcome = self.send_wait.wait_until(deadline, || {
@@ -198,13 +245,25 @@ impl<T> Chan<T> {
                 ring.try_pop().ok_or(TryRecvError::Disconnected)
             }
             Flavor::Rendezvous(slot) => slot.try_recv(self),
+            Flavor::Unbounded(list) => {
+                if let Some(value) = list.pop() {
+                    return Ok(value);
+                }
+                if !self.is_disconnected() {
+                    return Err(TryRecvError::Empty);
+                }
+                // As for the ring: every value sent before the last sender dropped is visible.
+                list.pop().ok_or(TryRecvError::Disconnected)
+            }
         }
     }
 
     /// Receives, waiting until `deadline` (`None`: forever) for a value.
     pub(crate) fn recv_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        if let Flavor::Rendezvous(slot) = &self.flavor {
-            return slot.recv(self, deadline);
+        match &self.flavor {
+            Flavor::Rendezvous(slot) => return slot.recv(self, deadline),
+            Flavor::Unbounded(list) => return self.recv_unbounded(list, deadline),
+            Flavor::Buffered(_) => {}
         }
         let outcome = self.recv_wait.wait_until(deadline, || match self.try_recv() {
             Ok(value) => Some(Ok(value)),
@@ -214,17 +273,65 @@ impl<T> Chan<T> {
         outcome.unwrap_or(Err(RecvTimeoutError::Timeout))
     }
 
+    /// [`Chan::recv_deadline`] for the unbounded flavor: registers as a waiting receiver
+    /// before any poll that may precede a sleep (module docs).
+    fn recv_unbounded(&self, list: &List<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        /// Deregisters when the wait ends, however it ends.
+        struct Registration<'a, T> {
+            list: &'a List<T>,
+            registered: bool,
+        }
+        impl<T> Drop for Registration<'_, T> {
+            fn drop(&mut self) {
+                if self.registered {
+                    self.list.deregister_waiter();
+                }
+            }
+        }
+        let mut registration = Registration { list, registered: false };
+        let mut first_poll = true;
+        let outcome = self.recv_wait.wait_until(deadline, || {
+            // The waiting layer's first poll precedes its spin and its park; every later poll
+            // may be the last before a sleep, so register before it (and before its re-check).
+            if !first_poll && !registration.registered {
+                list.register_waiter();
+                registration.registered = true;
+            }
+            first_poll = false;
+            match self.try_recv() {
+                Ok(value) => Some(Ok(value)),
+                Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+                Err(TryRecvError::Empty) => None,
+            }
+        });
+        drop(registration);
+        outcome.unwrap_or(Err(RecvTimeoutError::Timeout))
+    }
+
     pub(crate) fn len(&self) -> usize {
         match &self.flavor {
             Flavor::Buffered(ring) => ring.len(),
             Flavor::Rendezvous(_) => 0,
+            Flavor::Unbounded(list) => list.len(),
         }
     }
 
-    pub(crate) fn capacity(&self) -> usize {
+    /// `Some(n)` for `bounded(n)`, `None` for `unbounded()`.
+    pub(crate) fn capacity(&self) -> Option<usize> {
         match &self.flavor {
-            Flavor::Buffered(ring) => ring.capacity(),
-            Flavor::Rendezvous(_) => 0,
+            Flavor::Buffered(ring) => Some(ring.capacity()),
+            Flavor::Rendezvous(_) => Some(0),
+            Flavor::Unbounded(_) => None,
+        }
+    }
+
+    /// `true` when a send would have to wait for room (always for a rendezvous channel, never
+    /// for an unbounded one); a snapshot.
+    pub(crate) fn is_full(&self) -> bool {
+        match &self.flavor {
+            Flavor::Buffered(ring) => ring.is_full(),
+            Flavor::Rendezvous(_) => true,
+            Flavor::Unbounded(_) => false,
         }
     }
 }

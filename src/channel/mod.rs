@@ -1,8 +1,10 @@
-//! A bounded multi-producer multi-consumer channel on the lock-free [`Ring`](crate::ring::Ring).
+//! Multi-producer multi-consumer channels: [`bounded`] on the lock-free
+//! [`Ring`](crate::ring::Ring), [`unbounded`] on a lock-free list of blocks.
 //!
 //! The channel is the producer-consumer pattern in one type: producers `send`, consumers
 //! `recv`, the buffer's capacity is the backpressure, and end of stream is *disconnection*
-//! (every sender dropped), not a sentinel value.
+//! (every sender dropped), not a sentinel value. Both constructors return the same
+//! [`Sender`] and [`Receiver`] types, with the same API and errors.
 //!
 //! # Guarantees
 //!
@@ -19,6 +21,8 @@
 //! - **Order.** Values from one sender are received in the order sent.
 //! - **Rendezvous.** `bounded(0)` has no buffer: `send` completes when a receiver has taken the
 //!   value (as std's `sync_channel(0)`).
+//! - **Unbounded.** `unbounded()` has no capacity: `send` never blocks, and memory grows with
+//!   the backlog and returns to the allocator as it drains (one block of 31 slots stays).
 //!
 //! # Examples
 //!
@@ -43,6 +47,7 @@
 
 mod chan;
 mod error;
+mod list;
 mod receiver;
 mod rendezvous;
 mod sender;
@@ -98,4 +103,34 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 pub fn try_bounded<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
     let chan = Arc::new(Chan::try_new(capacity)?);
     Ok((Sender { chan: chan.clone() }, Receiver { chan }))
+}
+
+/// Creates a channel with no capacity limit: `send` never blocks.
+///
+/// The same [`Sender`] and [`Receiver`] as [`bounded`]: `send` fails only when every receiver is
+/// gone (with the value inside), `try_send` never reports `Full`, `capacity()` is `None` and
+/// `is_full()` is `false`. Values are kept in blocks of 31 that are allocated as the backlog
+/// grows and freed as receivers drain them, so memory returns to one block after a burst.
+/// There is no backpressure: a producer that outruns its consumers grows the backlog without
+/// limit (use [`bounded`] for that).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{unbounded, TrySendError};
+///
+/// let (tx, rx) = unbounded();
+/// for i in 0..1000 {
+///     tx.send(i).unwrap(); // never blocks
+/// }
+/// assert_eq!(rx.len(), 1000);
+/// assert_eq!(tx.capacity(), None);
+/// assert_eq!(rx.iter().take(3).collect::<Vec<_>>(), [0, 1, 2]);
+/// drop(rx);
+/// assert_eq!(tx.try_send(7), Err(TrySendError::Disconnected(7)));
+/// ```
+#[must_use]
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan::new_unbounded());
+    (Sender { chan: chan.clone() }, Receiver { chan })
 }

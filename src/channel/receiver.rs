@@ -56,9 +56,10 @@ impl<T> Receiver<T> {
 
     /// Receives a value if one is ready, without blocking.
     ///
-    /// Reports `Empty` while the oldest send is still writing its value into the buffer, even
-    /// if younger sends have finished (the ring never waits for another thread; see
-    /// [`Ring`](crate::ring::Ring)). `recv` waits that out.
+    /// On a buffered channel, reports `Empty` while the oldest send is still writing its value
+    /// into the buffer, even if younger sends have finished (the ring never waits for another
+    /// thread; see [`Ring`](crate::ring::Ring)). `recv` waits that out. On an unbounded channel
+    /// it waits those few instructions itself: `Empty` means no send has begun to store a value.
     ///
     /// # Errors
     ///
@@ -178,7 +179,8 @@ impl<T> Receiver<T> {
         self.chan.len() == 0
     }
 
-    /// `true` when the buffer is full (always for a zero-capacity channel); a snapshot.
+    /// `true` when the buffer is full (always for a zero-capacity channel, never for an
+    /// unbounded one); a snapshot.
     ///
     /// # Examples
     ///
@@ -189,20 +191,22 @@ impl<T> Receiver<T> {
     /// ```
     #[must_use]
     pub fn is_full(&self) -> bool {
-        self.chan.len() == self.chan.capacity()
+        self.chan.is_full()
     }
 
-    /// The channel's capacity: `Some(n)` for `bounded(n)`.
+    /// The channel's capacity: `Some(n)` for `bounded(n)`, `None` for `unbounded()`.
     ///
     /// # Examples
     ///
     /// ```
     /// let (_tx, rx) = ringfence::channel::bounded::<u8>(8);
     /// assert_eq!(rx.capacity(), Some(8));
+    /// let (_tx, rx) = ringfence::channel::unbounded::<u8>();
+    /// assert_eq!(rx.capacity(), None);
     /// ```
     #[must_use]
     pub fn capacity(&self) -> Option<usize> {
-        Some(self.chan.capacity())
+        self.chan.capacity()
     }
 
     /// `true` when every sender is gone (values may still be buffered).
@@ -250,11 +254,13 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver")
-            .field("len", &self.len())
-            .field("capacity", &self.chan.capacity())
-            .field("disconnected", &self.is_disconnected())
-            .finish()
+        let mut out = f.debug_struct("Receiver");
+        out.field("len", &self.len());
+        match self.capacity() {
+            Some(capacity) => out.field("capacity", &capacity),
+            None => out.field("capacity", &format_args!("unbounded")),
+        };
+        out.field("disconnected", &self.is_disconnected()).finish()
     }
 }
 

@@ -39,7 +39,8 @@ pub struct Sender<T> {
 impl<T> Sender<T> {
     /// Sends `value`, blocking while the channel is full.
     ///
-    /// On a zero-capacity channel, blocks until a receiver has taken the value.
+    /// On a zero-capacity channel, blocks until a receiver has taken the value. On an unbounded
+    /// channel, never blocks.
     ///
     /// # Errors
     ///
@@ -67,7 +68,7 @@ impl<T> Sender<T> {
     /// (as with std's `sync_channel(0)`): one side must block.
     ///
     /// On a buffered channel this may report `Full` while a receiver is still moving the oldest
-    /// value out of its slot; `send` waits that out.
+    /// value out of its slot; `send` waits that out. An unbounded channel is never full.
     ///
     /// # Errors
     ///
@@ -158,7 +159,8 @@ impl<T> Sender<T> {
         self.chan.len() == 0
     }
 
-    /// `true` when the buffer is full (always for a zero-capacity channel); a snapshot.
+    /// `true` when the buffer is full (always for a zero-capacity channel, never for an
+    /// unbounded one); a snapshot.
     ///
     /// # Examples
     ///
@@ -169,20 +171,22 @@ impl<T> Sender<T> {
     /// ```
     #[must_use]
     pub fn is_full(&self) -> bool {
-        self.chan.len() == self.chan.capacity()
+        self.chan.is_full()
     }
 
-    /// The channel's capacity: `Some(n)` for `bounded(n)`.
+    /// The channel's capacity: `Some(n)` for `bounded(n)`, `None` for `unbounded()`.
     ///
     /// # Examples
     ///
     /// ```
     /// let (tx, _rx) = ringfence::channel::bounded::<u8>(8);
     /// assert_eq!(tx.capacity(), Some(8));
+    /// let (tx, _rx) = ringfence::channel::unbounded::<u8>();
+    /// assert_eq!(tx.capacity(), None);
     /// ```
     #[must_use]
     pub fn capacity(&self) -> Option<usize> {
-        Some(self.chan.capacity())
+        self.chan.capacity()
     }
 
     /// `true` when every receiver is gone: any further send fails.
@@ -231,10 +235,12 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender")
-            .field("len", &self.len())
-            .field("capacity", &self.chan.capacity())
-            .field("disconnected", &self.is_disconnected())
-            .finish()
+        let mut out = f.debug_struct("Sender");
+        out.field("len", &self.len());
+        match self.capacity() {
+            Some(capacity) => out.field("capacity", &capacity),
+            None => out.field("capacity", &format_args!("unbounded")),
+        };
+        out.field("disconnected", &self.is_disconnected()).finish()
     }
 }

@@ -1,0 +1,598 @@
+//! The unbounded flavor's queue: a lock-free linked list of fixed-size blocks.
+//!
+//! # Algorithm
+//!
+//! The list flavor of crossbeam-channel (`crossbeam-channel/src/flavors/list.rs`, itself after
+//! Vyukov's and the "FAA queue" family): values live in blocks of [`BLOCK_CAP`] slots chained by
+//! `next` pointers. `head` and `tail` are *positions* that count slots; each block covers one
+//! *lap* of [`LAP`] positions, of which the last one (offset `BLOCK_CAP`) is never a slot: a
+//! position there means "the end of this block is being crossed" and whoever sees it waits the
+//! few instructions until the thread crossing it has installed the next block.
+//!
+//! - **Push**: claim position `tail` with a CAS, write the value into its slot, set the slot's
+//!   `WRITE` bit (Release). The sender that claims a block's last slot installs the next block
+//!   (allocated *before* its CAS, so the others wait as briefly as possible).
+//! - **Pop**: claim position `head` with a CAS, after checking that `head != tail` (a position
+//!   was claimed by a sender), then wait for the slot's `WRITE` bit (the sender may be between
+//!   its CAS and its write: a few instructions; a preempted sender makes the pop yield until it
+//!   runs) and move the value out. So a pop never reports "empty" while a value was sent, unlike
+//!   the ring, and a woken receiver always takes the value it was woken for: no chained wakeups
+//!   are needed. The receiver that claims a block's last slot moves `head` to the next block.
+//!
+//! # Memory reclamation: the destroy protocol, no epoch GC
+//!
+//! A block is freed by the last reader to leave it, with per-slot `READ` and `DESTROY` bits
+//! (crossbeam's scheme). A reader only ever touches a block after its CAS has claimed one of its
+//! slots, and the block cannot be freed before that slot is read, so no reader can touch a freed
+//! block; senders likewise touch a block only after claiming a slot in it. The reader of the
+//! block's last slot starts the destruction: it walks the other slots and frees the block if
+//! every one has `READ`; at the first slot still being read it sets `DESTROY` instead and stops,
+//! and that slot's reader, seeing `DESTROY` when it sets `READ`, carries the walk on from the
+//! next slot. Exactly one thread frees each block, after every access to it.
+//!
+//! Why not crossbeam-epoch: it defers frees to a global collector (memory returns later, and by
+//! whoever next pins), costs a pin per operation, and is invisible to loom. The destroy protocol
+//! frees each block at once, needs one RMW per read that the pop pays anyway, and every access
+//! goes through loom's cells and atomics, so the loom models check the reclamation itself: a
+//! free that could race with a reader is a loom data race (the free touches every value cell),
+//! a block never freed is a loom leak (each block holds a loom `Arc` under `cfg(loom)`).
+//!
+//! **Memory returns after a burst**: blocks are freed as they are drained, straight back to
+//! the allocator. An idle channel holds one block (the one `head` and `tail` are in), plus,
+//! for a moment, the next block a sender allocated ahead of its CAS. Nothing is cached (tokio's
+//! and futures' unbounded channels keep their peak: tokio #4321, futures-rs #2052).
+//!
+//! # The index words
+//!
+//! `head` and `tail` are `u64`s: the position in the high bits (from bit [`SHIFT`]), flags in
+//! the low bits. The position wraps around 2^47; a thread would have to stall between its load
+//! and its CAS while 2^47 values (days at 100 M/s) go through to be fooled.
+//!
+//! | bits | in `tail` | in `head` |
+//! |---|---|---|
+//! | 0 (`MARK`) | closed: every later push fails (set once, by `close`) | `HAS_NEXT`: the head block has a successor, so every slot left in it was claimed by a sender: pops need not look at `tail` |
+//! | 1..=16 | *waiting receivers*: receivers inside a blocking receive that may park (see below) | unused (0) |
+//! | 17..=63 | the next position to push | the next position to pop |
+//!
+//! # Pushes without a fence: the waiting receivers count
+//!
+//! A push must wake a parked receiver, and the waiting layer's handshake costs the notifier a
+//! `fence(SeqCst)` (`wait.rs`), about a quarter of a send. Here the receivers that may park are
+//! counted *in the tail word*, the word every push already CASes. A receiver registers (an RMW
+//! on `tail`) before any poll that may precede its sleep, and re-checks after registering; it
+//! deregisters after its wait ends. A push whose CAS replaces a tail with count 0 skips the
+//! notification entirely: no fence, no extra load. The argument uses only the modification
+//! order of `tail` (so loom checks it exactly):
+//!
+//! - if the push's CAS comes after a receiver's registration in that order, the CAS returns a
+//!   nonzero count (only that receiver's own deregistration, after its wait, lowers it), and
+//!   the push runs the full notify protocol of the waiting layer;
+//! - if it comes before, every later load of `tail` by that receiver (its polls all follow its
+//!   registration) sees the claimed position, so the receiver takes the value instead of
+//!   sleeping.
+//!
+//! The count saturates: a receiver that would push it past its maximum leaves it there, and a
+//! saturated count is never lowered again (pushes then always notify, which is correct, only
+//! slower).
+//!
+//! # What is not promised
+//!
+//! - Lock-free, not wait-free: a pop that claimed a slot waits for its sender to finish writing
+//!   it, and a push or pop that meets a block boundary being crossed waits for the crossing
+//!   thread to install the next block (a few instructions each, unless that thread is preempted).
+//! - FIFO per sender; values of different senders are ordered by their CAS on `tail`.
+
+use crate::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{Backoff, UnsafeCell};
+use crossbeam_utils::CachePadded;
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+use std::ptr::{self, NonNull};
+
+/// Positions per block: `BLOCK_CAP` slots and one "crossing to the next block" position. Under
+/// loom, blocks of two slots, so that small models cross block boundaries and free blocks.
+#[cfg(not(loom))]
+const LAP: u64 = 32;
+#[cfg(loom)]
+const LAP: u64 = 3;
+
+/// Values per block.
+const BLOCK_CAP: usize = LAP as usize - 1;
+
+/// Slot state: the sender has written the value.
+const WRITE: u32 = 1;
+/// Slot state: the receiver has moved the value out (and will not touch the block again,
+/// unless it finds `DESTROY`).
+const READ: u32 = 2;
+/// Slot state: the block's destroyer found this slot still being read and left the rest of the
+/// walk to its reader.
+const DESTROY: u32 = 4;
+
+/// `tail`: closed. `head`: the head block has a successor (see the module docs' table).
+const MARK: u64 = 1;
+/// `head`'s name for [`MARK`].
+const HAS_NEXT: u64 = MARK;
+
+/// The waiting receivers count sits above the mark bit.
+const WAITER_SHIFT: u32 = 1;
+/// Width of the waiting receivers count: 16 bits; 2 under loom, so models stay small while two
+/// waiting receivers still do not saturate it.
+#[cfg(not(loom))]
+const WAITER_BITS: u32 = 16;
+#[cfg(loom)]
+const WAITER_BITS: u32 = 2;
+/// The count's saturated (sticky) value.
+const WAITER_MAX: u64 = (1 << WAITER_BITS) - 1;
+const ONE_WAITER: u64 = 1 << WAITER_SHIFT;
+const WAITER_MASK: u64 = WAITER_MAX << WAITER_SHIFT;
+
+/// Positions start here.
+const SHIFT: u32 = WAITER_SHIFT + WAITER_BITS;
+/// One position.
+const ONE_POS: u64 = 1 << SHIFT;
+
+/// The position in an index word.
+#[inline]
+fn position(index: u64) -> u64 {
+    index >> SHIFT
+}
+
+/// The slot offset of an index word in its block (`BLOCK_CAP`: crossing to the next block).
+#[inline]
+fn offset(index: u64) -> usize {
+    // The remainder is below `LAP`, so the cast is lossless.
+    (position(index) % LAP) as usize
+}
+
+/// Waiting receivers in a tail word.
+#[inline]
+fn waiters(tail: u64) -> u64 {
+    (tail & WAITER_MASK) >> WAITER_SHIFT
+}
+
+struct Slot<T> {
+    /// `WRITE`, `READ`, `DESTROY` bits. `WRITE` is set once by the slot's sender, after the
+    /// value; `READ` once by its receiver, after moving the value out; `DESTROY` at most once by
+    /// the block's destroyer. Set with RMWs only, as the three may race.
+    state: AtomicU32,
+    /// Written by the sender that claimed the slot, then read once by the receiver that claimed
+    /// it (after seeing `WRITE`).
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Slot<T> {
+    /// Waits for the sender that claimed this slot to finish writing it.
+    #[inline]
+    fn wait_write(&self) {
+        let backoff = Backoff::new();
+        // ORDERING: Acquire pairs with the sender's Release `fetch_or(WRITE)`: the value is
+        // written before we read it.
+        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+            backoff.snooze();
+        }
+    }
+}
+
+/// An atomic pointer to a block, kept in an `AtomicUsize` (the sync facade has no `AtomicPtr`):
+/// stored with `expose_provenance`, read back with `with_exposed_provenance_mut`.
+struct BlockPtr<T> {
+    addr: AtomicUsize,
+    _block: PhantomData<*mut Block<T>>,
+}
+
+impl<T> BlockPtr<T> {
+    fn new(block: *mut Block<T>) -> Self {
+        BlockPtr { addr: AtomicUsize::new(block.expose_provenance()), _block: PhantomData }
+    }
+
+    #[inline]
+    fn load(&self, order: Ordering) -> *mut Block<T> {
+        // ORDERING: the caller's (each call site says what it pairs with).
+        ptr::with_exposed_provenance_mut(self.addr.load(order))
+    }
+
+    #[inline]
+    fn store(&self, block: *mut Block<T>, order: Ordering) {
+        // ORDERING: the caller's.
+        self.addr.store(block.expose_provenance(), order);
+    }
+}
+
+/// One lap of positions: `BLOCK_CAP` slots and the link to the next block.
+struct Block<T> {
+    /// The next block; null until the sender that claims this block's last slot installs it.
+    next: BlockPtr<T>,
+    slots: [Slot<T>; BLOCK_CAP],
+    /// Under loom, a loom-tracked allocation that lives exactly as long as the block, so that a
+    /// block that is never freed fails the model as a leak (a plain `Box` is invisible to loom).
+    #[cfg(loom)]
+    _leak_canary: crate::sync::Arc<()>,
+}
+
+impl<T> Block<T> {
+    /// Allocates an empty block (its slots are written in place: a `T` array never passes
+    /// through the stack).
+    fn allocate() -> NonNull<Block<T>> {
+        let mut block = Box::<Block<T>>::new_uninit();
+        let raw = block.as_mut_ptr();
+        // SAFETY: `raw` points to the uninitialised block we own; we initialise each field once
+        // through raw pointers (no reference to uninitialised memory is made). The value cells
+        // stay uninitialised, which `MaybeUninit` allows.
+        unsafe {
+            (&raw mut (*raw).next).write(BlockPtr::new(ptr::null_mut()));
+            let slots = (&raw mut (*raw).slots).cast::<Slot<T>>();
+            for i in 0..BLOCK_CAP {
+                slots
+                    .add(i)
+                    .write(Slot { state: AtomicU32::new(0), value: UnsafeCell::new(MaybeUninit::uninit()) });
+            }
+            #[cfg(loom)]
+            (&raw mut (*raw)._leak_canary).write(crate::sync::Arc::new(()));
+        }
+        // SAFETY: every field is initialised above.
+        let block = unsafe { block.assume_init() };
+        NonNull::from(Box::leak(block))
+    }
+
+    /// Frees a block; the values in it are not dropped.
+    ///
+    /// # Safety
+    ///
+    /// `block` came from [`Block::allocate`], every access to it by any thread happens-before
+    /// this call, and nobody uses it afterwards. No slot holds a value that still needs a drop.
+    unsafe fn free(block: NonNull<Block<T>>) {
+        // SAFETY: the caller has exclusive ownership of the block (see `# Safety`).
+        let this = unsafe { block.as_ref() };
+        // Deallocation writes every byte: touch every value cell mutably so that loom checks
+        // this free against every earlier read and write of the cells (a no-op in normal builds).
+        for slot in &this.slots {
+            slot.value.with_mut(|_| ());
+        }
+        // SAFETY: the pointer came from `Box::leak` in `allocate` and is freed exactly once.
+        drop(unsafe { Box::from_raw(block.as_ptr()) });
+    }
+
+    /// Waits until the next block is installed and returns it.
+    fn wait_next(&self) -> NonNull<Block<T>> {
+        let backoff = Backoff::new();
+        loop {
+            // ORDERING: Acquire pairs with the installing sender's Release store: the block's
+            // initialisation is visible before we use it.
+            if let Some(next) = NonNull::new(self.next.load(Ordering::Acquire)) {
+                return next;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// The reader of slot `start - 1` (or of the last slot, with `start == 0`) is done with
+    /// this block: free it unless a reader of a slot from `start` on is still busy, in which
+    /// case that reader carries on (module docs: the destroy protocol).
+    ///
+    /// # Safety
+    ///
+    /// Called by the reader of the block's last slot (`start == 0`), or by a reader that found
+    /// `DESTROY` on its own slot `start - 1`; once each per block, which the bits guarantee.
+    unsafe fn destroy(block: NonNull<Block<T>>, start: usize) {
+        // The last slot is not visited: its reader is the one that started the walk.
+        for i in start..BLOCK_CAP - 1 {
+            // SAFETY: the block is alive: only the thread that holds the walk may free it, and
+            // that is us until we hand the walk over (then we return without touching it).
+            let slot = unsafe { &block.as_ref().slots[i] };
+            // ORDERING: Acquire pairs with the reader's AcqRel `fetch_or(READ)`: its read of the
+            // value happens before our free. The RMW is AcqRel: Acquire for the same reason
+            // when `READ` arrives in between; Release so that the reader that finds `DESTROY`
+            // (its Acquire) also inherits every slot this walk has already seen read.
+            if slot.state.load(Ordering::Acquire) & READ == 0
+                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
+            {
+                // Slot `i` is still being read; its reader continues from `i + 1`.
+                return;
+            }
+        }
+        // SAFETY: every other slot's reader is done (their `READ` acquired above or by the walk
+        // we continue), and this thread's own read is before this point in program order.
+        unsafe { Block::free(block) };
+    }
+}
+
+/// A block allocated ahead of a push that may need it; freed on drop unless installed.
+struct SpareBlock<T>(Option<NonNull<Block<T>>>);
+
+impl<T> Drop for SpareBlock<T> {
+    fn drop(&mut self) {
+        if let Some(block) = self.0.take() {
+            // SAFETY: never published (only `take`n blocks are installed): ours alone.
+            unsafe { Block::free(block) };
+        }
+    }
+}
+
+/// One end of the list: a position and the block it is in.
+struct End<T> {
+    index: AtomicU64,
+    block: BlockPtr<T>,
+}
+
+/// The unbounded MPMC queue (see the module docs).
+pub(crate) struct List<T> {
+    /// Where pops happen. Padded: receivers hammer it, senders never read it.
+    head: CachePadded<End<T>>,
+    /// Where pushes happen. Padded: senders hammer it; receivers read it while the head block
+    /// is the last one, and RMW it to register as waiting.
+    tail: CachePadded<End<T>>,
+}
+
+// SAFETY: a `List<T>` owns its values; moving it to another thread moves them (`T: Send`).
+// Sharing `&List<T>` lets any thread push (give a `T` away) and pop (take a `T` made on another
+// thread), which is again exactly `T: Send`; no `&T` is ever handed out, so `T: Sync` is not
+// needed. The slot bits hand each value cell to one thread at a time.
+unsafe impl<T: Send> Send for List<T> {}
+// SAFETY: see the `Send` impl above.
+unsafe impl<T: Send> Sync for List<T> {}
+
+impl<T> List<T> {
+    /// An empty list with its first block (allocated now, so no operation ever meets a list
+    /// without a block).
+    pub(crate) fn new() -> Self {
+        let first = Block::<T>::allocate().as_ptr();
+        List {
+            head: CachePadded::new(End { index: AtomicU64::new(0), block: BlockPtr::new(first) }),
+            tail: CachePadded::new(End { index: AtomicU64::new(0), block: BlockPtr::new(first) }),
+        }
+    }
+
+    /// Pushes `value`. `Ok(true)` when a receiver may be waiting, so the caller must notify;
+    /// `Err(value)` when the list is closed.
+    #[inline]
+    pub(crate) fn push(&self, value: T) -> Result<bool, T> {
+        let backoff = Backoff::new();
+        // ORDERING: Acquire pairs with the Release `fetch_add` of the sender that installed the
+        // current block: the block pointer loaded next is that block or a later one.
+        let mut tail = self.tail.index.load(Ordering::Acquire);
+        // ORDERING: Acquire pairs with the installer's Release store: the block is initialised.
+        let mut block = self.tail.block.load(Ordering::Acquire);
+        let mut spare = SpareBlock(None);
+        loop {
+            if tail & MARK != 0 {
+                return Err(value);
+            }
+            let offset = offset(tail);
+            if offset == BLOCK_CAP {
+                // Another sender is installing the next block: wait for it.
+                backoff.snooze();
+                // ORDERING: Acquire, as above.
+                tail = self.tail.index.load(Ordering::Acquire);
+                // ORDERING: Acquire, as above.
+                block = self.tail.block.load(Ordering::Acquire);
+                continue;
+            }
+            if offset + 1 == BLOCK_CAP && spare.0.is_none() {
+                // We may claim the last slot and then install the next block: allocate it now,
+                // so the senders that wait for the installation wait as briefly as possible.
+                spare.0 = Some(Block::allocate());
+            }
+            let new_tail = tail.wrapping_add(ONE_POS);
+            // ORDERING: success Relaxed: the CAS only decides who owns the position; the value
+            // goes to the receiver through the slot's `WRITE` bit, and `block` was acquired
+            // above for this very `tail` value (a later block means a moved tail: the CAS
+            // fails). Failure Acquire, as the loads above, for the block pointer reloaded next.
+            match self.tail.index.compare_exchange_weak(tail, new_tail, Ordering::Relaxed, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    // SAFETY: `block` holds position `tail` (see the ORDERING note above) and
+                    // cannot be freed before the slot we just claimed is read.
+                    let this = unsafe { &*block };
+                    if offset + 1 == BLOCK_CAP {
+                        // We took the last slot: install the next block. Senders that see the
+                        // crossing position wait until the `fetch_add` below.
+                        let next = spare.0.take().expect("allocated before the claim").as_ptr();
+                        // ORDERING: Release publishes the new block's initialisation to senders
+                        // that acquire the pointer.
+                        self.tail.block.store(next, Ordering::Release);
+                        // ORDERING: Release pairs with the senders' Acquire index loads: who
+                        // sees the next lap's position sees the block pointer stored above.
+                        self.tail.index.fetch_add(ONE_POS, Ordering::Release);
+                        // ORDERING: Release pairs with the Acquire in `wait_next`.
+                        this.next.store(next, Ordering::Release);
+                    }
+                    let slot = &this.slots[offset];
+                    // SAFETY: the CAS gave this thread the slot; no receiver reads it before
+                    // `WRITE` is set below.
+                    slot.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
+                    // ORDERING: Release publishes the value to the receiver's Acquire load in
+                    // `wait_write`. An RMW, not a store: the destroyer may have set `DESTROY`.
+                    slot.state.fetch_or(WRITE, Ordering::Release);
+                    return Ok(waiters(tail) != 0);
+                }
+                Err(current) => {
+                    tail = current;
+                    // ORDERING: Acquire, as above.
+                    block = self.tail.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Pops the oldest value; `None` when no position has been claimed by a sender beyond
+    /// `head`. Waits for a claimed slot's sender to finish writing it (module docs).
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<T> {
+        let backoff = Backoff::new();
+        // ORDERING: Acquire pairs with the Release store of the receiver that moved `head` into
+        // the current block: the block pointer loaded next is that block or a later one.
+        let mut head = self.head.index.load(Ordering::Acquire);
+        // ORDERING: Acquire pairs with that receiver's Release block store.
+        let mut block = self.head.block.load(Ordering::Acquire);
+        loop {
+            let offset = offset(head);
+            if offset == BLOCK_CAP {
+                // Another receiver is moving `head` to the next block: wait for it.
+                backoff.snooze();
+                // ORDERING: Acquire, as above.
+                head = self.head.index.load(Ordering::Acquire);
+                // ORDERING: Acquire, as above.
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
+            }
+            let mut new_head = head.wrapping_add(ONE_POS);
+            if head & HAS_NEXT == 0 {
+                // ORDERING: Relaxed: only the position matters (the value itself is acquired
+                // through the slot's `WRITE` bit). It is never older than `head`: the receiver
+                // that moved `head` here had seen a tail beyond it, and its Release CAS (our
+                // Acquire load of `head`) makes that read happen before this one. The waiting
+                // protocol needs nothing more: this load follows our registration RMW (module
+                // docs) or the waiting layer's fence.
+                let tail = self.tail.index.load(Ordering::Relaxed);
+                if position(head) == position(tail) {
+                    return None;
+                }
+                if position(head) / LAP != position(tail) / LAP {
+                    // The tail is in a later block: every slot left in ours is claimed.
+                    new_head |= HAS_NEXT;
+                }
+            }
+            // ORDERING: success Release: a receiver that acquires our new `head` also sees a
+            // tail at least as new as the one we compared with, so it never takes `head >
+            // tail` for "a value is there" and claims a position no sender has claimed (loom
+            // found that: with Relaxed, a second receiver read a stale tail and spun on an
+            // unsent slot). The value comes through `WRITE`; the block pointer was acquired for
+            // this very `head` value. Failure Acquire, as the loads above: for the block
+            // pointer reloaded next, and for the tail knowledge of the winner.
+            match self.head.index.compare_exchange_weak(head, new_head, Ordering::Release, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    // SAFETY: `block` holds position `head`, and it cannot be freed before the
+                    // slot we just claimed is read (by us, below).
+                    let this = unsafe { NonNull::new_unchecked(block) };
+                    // SAFETY: as above.
+                    let this_ref = unsafe { this.as_ref() };
+                    if offset + 1 == BLOCK_CAP {
+                        // We took the last slot: move `head` to the next block.
+                        let next = this_ref.wait_next();
+                        let mut next_index = (new_head & !HAS_NEXT).wrapping_add(ONE_POS);
+                        // SAFETY: `next` is alive: its first slot is unclaimed.
+                        // ORDERING: Relaxed: a hint only; a non-null pointer means a sender has
+                        // claimed `next`'s last slot, hence all of them; values still come
+                        // through `WRITE`.
+                        if !unsafe { next.as_ref() }.next.load(Ordering::Relaxed).is_null() {
+                            next_index |= HAS_NEXT;
+                        }
+                        // ORDERING: Release pairs with the Acquire block loads of receivers.
+                        self.head.block.store(next.as_ptr(), Ordering::Release);
+                        // ORDERING: Release pairs with the Acquire index loads: who sees the new
+                        // position sees the block pointer stored above.
+                        self.head.index.store(next_index, Ordering::Release);
+                    }
+                    let slot = &this_ref.slots[offset];
+                    slot.wait_write();
+                    // SAFETY: the CAS gave us the slot and `WRITE` (acquired in `wait_write`)
+                    // says its value is initialised; nobody else reads it.
+                    let value = slot.value.with(|cell| unsafe { cell.read().assume_init() });
+                    if offset + 1 == BLOCK_CAP {
+                        // SAFETY: we read the block's last slot: we start its destruction.
+                        unsafe { Block::destroy(this, 0) };
+                    } else {
+                        // ORDERING: Release: our read of the value happens before the
+                        // destroyer's free (its Acquire). Acquire: when `DESTROY` is set, the
+                        // destroyer's view (the slots it saw read) happens before our free.
+                        if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+                            // SAFETY: the destroyer handed the walk to us.
+                            unsafe { Block::destroy(this, offset + 1) };
+                        }
+                    }
+                    return Some(value);
+                }
+                Err(current) => {
+                    head = current;
+                    // ORDERING: Acquire, as above.
+                    block = self.head.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Closes the list for pushes: every later push fails, and a push either claimed its
+    /// position before the close or fails. Returns `true` for the call that closed it.
+    pub(crate) fn close(&self) -> bool {
+        // ORDERING: Relaxed: the RMW on `tail` is ordered with every push's CAS by the
+        // modification order of `tail` alone; publishing "disconnected" to receivers is the
+        // channel's job (its flag and the waiting layer's fences), as for the ring.
+        self.tail.index.fetch_or(MARK, Ordering::Relaxed) & MARK == 0
+    }
+
+    /// Counts the calling receiver among those that may park (module docs). Call before the
+    /// first poll that may precede a sleep, and [`List::deregister_waiter`] once after the wait.
+    #[cold]
+    pub(crate) fn register_waiter(&self) {
+        // ORDERING: Relaxed: only the modification order of `tail` matters (module docs): a
+        // push ordered after this RMW reads the count; our later loads of `tail` see every push
+        // ordered before it.
+        let _ = self.tail.index.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |tail| {
+            (waiters(tail) < WAITER_MAX).then(|| tail + ONE_WAITER)
+        });
+    }
+
+    /// Undoes [`List::register_waiter`] (a saturated count stays saturated).
+    #[cold]
+    pub(crate) fn deregister_waiter(&self) {
+        // ORDERING: Relaxed, as in `register_waiter`. A push that still sees our count only
+        // pays a spare notification.
+        let _ = self.tail.index.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |tail| {
+            let count = waiters(tail);
+            debug_assert!(count > 0, "deregistered more receivers than registered");
+            (count != 0 && count < WAITER_MAX).then(|| tail - ONE_WAITER)
+        });
+    }
+
+    /// The number of values in the list: a snapshot.
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            // ORDERING: Acquire on `head` pairs with the Release CAS (or crossing store) that
+            // moved it, so the tail read next is at least as new as the one that receiver saw:
+            // `head <= tail` for the pair used (as in `pop`). Relaxed on `tail`: a snapshot.
+            // The re-read of `head` retries when it moved in between.
+            let head = self.head.index.load(Ordering::Acquire);
+            let tail = self.tail.index.load(Ordering::Relaxed);
+            // ORDERING: Relaxed: compared only with the first read.
+            if self.head.index.load(Ordering::Relaxed) != head {
+                continue;
+            }
+            // Positions wrap around 2^(64 - SHIFT); LAP divides that in normal builds.
+            let mask = u64::MAX >> SHIFT;
+            // A position at a block's crossing counts as the start of the next block.
+            let normalise = |p: u64| if p % LAP == LAP - 1 { p.wrapping_add(1) & mask } else { p };
+            let (head, tail) = (normalise(position(head)), normalise(position(tail)));
+            // Count from the start of head's block, then drop one crossing position per lap.
+            let base = head - head % LAP;
+            let (head, tail) = (head - base, tail.wrapping_sub(base) & mask);
+            let count = (tail - tail / LAP) - (head - head / LAP);
+            return usize::try_from(count).unwrap_or(usize::MAX);
+        }
+    }
+}
+
+impl<T> Drop for List<T> {
+    fn drop(&mut self) {
+        // `&mut self`: every operation has finished, so every claimed slot is written and every
+        // crossing complete. Pop what is left (the ordinary path frees drained blocks); if a
+        // value's `Drop` panics, the guard goes on during the unwind (as `Vec` does).
+        struct Rest<'a, T>(&'a List<T>);
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                while self.0.pop().is_some() {}
+                // ORDERING: Relaxed: `&mut` access, every other thread's access happens-before.
+                let last = self.0.head.block.load(Ordering::Relaxed);
+                if let Some(last) = NonNull::new(last) {
+                    // SAFETY: the list is drained, so `head`'s block is its only block; no
+                    // other thread can reach it any more.
+                    unsafe { Block::free(last) };
+                }
+            }
+        }
+        let rest = Rest(self);
+        while rest.0.pop().is_some() {}
+    }
+}
