@@ -763,6 +763,18 @@ fn write_page(
     if let Some(range) = all_times {
         let _ = writeln!(w, "| measured (file times) | {} |", format_range(range));
     }
+    let missing: Vec<String> = bench_suites()
+        .into_iter()
+        .filter(|suite| !groups.iter().any(|g| g.dir.starts_with(suite.as_str())))
+        .collect();
+    if !missing.is_empty() {
+        let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(
+            w,
+            "| suites without data | {list} (no group named after them in this data; \
+             `scripts/bench-report.sh --bench NAME` adds them) |"
+        );
+    }
     let _ = writeln!(
         w,
         "\n**Data as found in `{}` at generation time.** Criterion records neither the commit \
@@ -919,6 +931,24 @@ fn write_page(
          it a folder of its own: `scripts/bench-report.sh --out-dir docs/bench-16-cores`.\n"
     );
     md
+}
+
+/// The `[[bench]]` target names in the crate's `Cargo.toml` (the suites under `benches/`).
+fn bench_suites() -> Vec<String> {
+    let manifest = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+    let mut suites = Vec::new();
+    let mut in_bench = false;
+    for line in manifest.unwrap_or_default().lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bench = line == "[[bench]]";
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else { continue };
+        if in_bench && key.trim() == "name" {
+            suites.push(value.trim().trim_matches('"').to_string());
+        }
+    }
+    suites
 }
 
 /// An HTML anchor id for a group.
