@@ -11,7 +11,7 @@
 //!
 //! - **One message at a time**, in mailbox order: the state needs no lock.
 //! - **Backpressure**: the mailbox is bounded (default [`DEFAULT_MAILBOX`]); `tell` blocks while
-//!   it is full, `try_tell` hands the message back.
+//!   it is full, `try_tell` hands the message back. [`Builder::unbounded_mailbox`] on request.
 //! - **Stopping**: [`ActorHandle::stop`] is graceful: every message sent before it is handled,
 //!   then `stopped` runs and the final state comes back. [`ActorHandle::kill`] stops after the
 //!   current message and reports how many were discarded. When every `Addr` and the handle are
@@ -232,7 +232,8 @@ type Factory<A> = Box<dyn FnMut() -> A + Send>;
 /// ```
 #[must_use = "a builder does nothing until `spawn` is called"]
 pub struct Builder<A: Actor> {
-    mailbox: usize,
+    /// Mailbox capacity; `None` for an unbounded mailbox.
+    mailbox: Option<usize>,
     name: Option<String>,
     stack_size: Option<usize>,
     supervisor: Option<(u32, Factory<A>)>,
@@ -240,7 +241,7 @@ pub struct Builder<A: Actor> {
 
 impl<A: Actor> Default for Builder<A> {
     fn default() -> Self {
-        Builder { mailbox: DEFAULT_MAILBOX, name: None, stack_size: None, supervisor: None }
+        Builder { mailbox: Some(DEFAULT_MAILBOX), name: None, stack_size: None, supervisor: None }
     }
 }
 
@@ -252,7 +253,32 @@ impl<A: Actor> Builder<A> {
 
     /// The mailbox capacity (`0`: every `tell` waits for the actor to take the message).
     pub fn mailbox(mut self, capacity: usize) -> Self {
-        self.mailbox = capacity;
+        self.mailbox = Some(capacity);
+        self
+    }
+
+    /// An unbounded mailbox ([`channel::unbounded`]): `tell` never blocks, and memory grows
+    /// with the backlog (and shrinks back after it). For actors whose clients must never wait,
+    /// like the seed's, which used an unbounded `queue.Queue()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{Actor, Builder, Context};
+    ///
+    /// struct Log(Vec<u32>);
+    /// impl Actor for Log {
+    ///     type Msg = u32;
+    ///     fn handle(&mut self, n: u32, _: &mut Context) { self.0.push(n) }
+    /// }
+    /// let log = Builder::new().unbounded_mailbox().spawn(Log(Vec::new()));
+    /// for n in 0..10_000 {
+    ///     log.addr().try_tell(n).unwrap(); // never full
+    /// }
+    /// assert_eq!(log.stop().into_state().unwrap().0.len(), 10_000);
+    /// ```
+    pub fn unbounded_mailbox(mut self) -> Self {
+        self.mailbox = None;
         self
     }
 
@@ -284,7 +310,10 @@ impl<A: Actor> Builder<A> {
     /// Panics when the mailbox capacity is too large to allocate or the system refuses to
     /// start a thread.
     pub fn spawn(self, actor: A) -> ActorHandle<A> {
-        let (tx, rx) = channel::bounded(self.mailbox);
+        let (tx, rx) = match self.mailbox {
+            Some(capacity) => channel::bounded(capacity),
+            None => channel::unbounded(),
+        };
         let shared = Arc::new(Shared {
             alive: AtomicBool::new(true),
             killed: AtomicBool::new(false),
