@@ -275,7 +275,18 @@ impl<T> Chan<T> {
 
     /// [`Chan::recv_deadline`] for the unbounded flavor: registers as a waiting receiver
     /// before any poll that may precede a sleep (module docs).
+    #[inline]
     fn recv_unbounded(&self, list: &List<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        // The common case, inline: a value is there.
+        if let Some(value) = list.pop() {
+            return Ok(value);
+        }
+        self.recv_unbounded_wait(list, deadline)
+    }
+
+    /// The waiting part of [`Chan::recv_unbounded`], out of line.
+    #[inline(never)]
+    fn recv_unbounded_wait(&self, list: &List<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         /// Deregisters when the wait ends, however it ends.
         struct Registration<'a, T> {
             list: &'a List<T>,

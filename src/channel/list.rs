@@ -497,7 +497,10 @@ impl<T> List<T> {
                         // ORDERING: Release: our read of the value happens before the
                         // destroyer's free (its Acquire). Acquire: when `DESTROY` is set, the
                         // destroyer's view (the slots it saw read) happens before our free.
-                        if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+                        // `fetch_add` sets the bit as `fetch_or` would (`READ` is clear: one
+                        // reader per slot, so no carry) but is one `lock xadd` on x86, where a
+                        // `fetch_or` whose result is used becomes a CAS loop.
+                        if slot.state.fetch_add(READ, Ordering::AcqRel) & DESTROY != 0 {
                             // SAFETY: the destroyer handed the walk to us.
                             unsafe { Block::destroy(this, offset + 1) };
                         }
