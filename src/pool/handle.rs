@@ -230,8 +230,14 @@ impl Pool {
     /// let running = pool.submit(move || { started_tx.send(()).unwrap(); gate.recv().unwrap(); "ran" });
     /// started.recv().unwrap();
     /// let queued = pool.submit(|| "never runs");
-    /// release.send(()).unwrap();
+    /// // Release the running job only once shutdown_now has begun (it drains the queue first,
+    /// // then waits for the running job).
+    /// let releaser = std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(20));
+    ///     release.send(()).unwrap();
+    /// });
     /// pool.shutdown_now();
+    /// releaser.join().unwrap();
     /// assert_eq!(running.wait().unwrap(), "ran");
     /// assert!(queued.wait().unwrap_err().is_cancelled());
     /// ```
