@@ -76,13 +76,12 @@ fn main() {
     let skipped = single.submit(|| unreachable!("the job of a dropped task never starts"));
     drop(skipped); // queued behind `busy`: it will be skipped
     let queued: Vec<_> = (0..10).map(|i| single.submit(move || i)).collect();
-    let releaser = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(20));
-        release.send(()).unwrap();
-    });
+    // The last queued job frees the worker when it is dropped: shutdown_now discards the queue
+    // in order, so the ten above are cancelled before the worker is free to take them.
+    let freeing = single.submit(move || release.send(()).unwrap());
     single.shutdown_now(); // cancels the queue, waits for `busy`, joins
-    releaser.join().unwrap();
-    assert!(busy.wait().unwrap());
+    assert!(freeing.wait().is_err());
+    assert!(!busy.wait().unwrap(), "busy was freed by the dropped job (its sender is gone)");
     let cancelled = queued
         .into_iter()
         .filter(|t| t.is_finished())

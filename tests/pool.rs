@@ -24,6 +24,17 @@ fn blocker() -> (mpsc::Sender<()>, mpsc::Receiver<()>, impl FnOnce() + Send + 's
     (release, started, job)
 }
 
+/// Releases blocked jobs (see [`blocker`]) when dropped.
+struct ReleaseOnDrop(Vec<mpsc::Sender<()>>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        for release in &self.0 {
+            let _ = release.send(());
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Submit, results, panics
 // ---------------------------------------------------------------------------------------------
@@ -230,13 +241,15 @@ fn shutdown_now_resolves_every_task() {
         started.recv().unwrap();
         started2.recv().unwrap();
         let queued: Vec<_> = (0..300).map(|i| pool.submit(move || i)).collect();
-        let releaser = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(20)); // let shutdown_now drain the queue first
-            release.send(()).unwrap();
-            release2.send(()).unwrap();
+        // The last queued job releases the blocked workers when it is dropped: shutdown_now
+        // drains the queue in order, so every job above is discarded before any worker is
+        // free to run it (no timing involved).
+        let guard = ReleaseOnDrop(vec![release, release2]);
+        let last = pool.submit(move || {
+            let _guard = guard;
         });
         pool.shutdown_now(); // returns once the running jobs are released and joined
-        releaser.join().unwrap();
+        assert!(last.wait().unwrap_err().is_cancelled());
         for task in running {
             assert!(task.wait().is_ok(), "running jobs finish");
         }

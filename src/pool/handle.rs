@@ -227,19 +227,16 @@ impl Pool {
     /// let pool = Pool::new(1);
     /// let (release, gate) = std::sync::mpsc::channel::<()>();
     /// let (started_tx, started) = std::sync::mpsc::channel();
-    /// let running = pool.submit(move || { started_tx.send(()).unwrap(); gate.recv().unwrap(); "ran" });
-    /// started.recv().unwrap();
+    /// let running = pool.submit(move || { started_tx.send(()).unwrap(); let _ = gate.recv(); "ran" });
+    /// started.recv().unwrap(); // the only worker is busy until `release` is used or dropped
     /// let queued = pool.submit(|| "never runs");
-    /// // Release the running job only once shutdown_now has begun (it drains the queue first,
-    /// // then waits for the running job).
-    /// let releaser = std::thread::spawn(move || {
-    ///     std::thread::sleep(std::time::Duration::from_millis(20));
-    ///     release.send(()).unwrap();
-    /// });
+    /// // A queued job that frees the worker when it is dropped: shutdown_now discards the
+    /// // queue in order, so `queued` is cancelled before the worker can take it.
+    /// let freeing = pool.submit(move || drop(release));
     /// pool.shutdown_now();
-    /// releaser.join().unwrap();
     /// assert_eq!(running.wait().unwrap(), "ran");
     /// assert!(queued.wait().unwrap_err().is_cancelled());
+    /// assert!(freeing.wait().unwrap_err().is_cancelled());
     /// ```
     pub fn shutdown_now(mut self) {
         self.stop(true);
