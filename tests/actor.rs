@@ -106,7 +106,7 @@ fn a_discarded_ask_fails_with_stopped() {
     within(WATCHDOG, || {
         let handle = Builder::new().mailbox(8).spawn(Recorder::default());
         let addr = handle.addr();
-        addr.tell(Msg::Sleep(Duration::from_millis(30))).unwrap();
+        addr.tell(Msg::Sleep(Duration::from_millis(300))).unwrap();
         let asker = {
             let addr = addr.clone();
             thread::spawn(move || addr.ask(Msg::Sum))
@@ -181,7 +181,7 @@ fn a_supervised_actor_restarts_with_fresh_state_up_to_the_limit() {
 fn ask_timeout_reports_timeout_and_the_actor_goes_on() {
     let handle = actor::spawn(Recorder::default());
     let addr = handle.addr();
-    addr.tell(Msg::Sleep(Duration::from_millis(50))).unwrap();
+    addr.tell(Msg::Sleep(Duration::from_millis(300))).unwrap();
     assert_eq!(addr.ask_timeout(Msg::Sum, Duration::from_millis(1)), Err(ActorError::Timeout));
     assert_eq!(addr.ask_timeout(Msg::Sum, Duration::MAX), Ok(0));
 }
@@ -229,7 +229,7 @@ fn stopping_from_inside_counts_what_was_left() {
     within(WATCHDOG, || {
         let handle = Builder::new().mailbox(64).spawn(Recorder::default());
         let addr = handle.addr();
-        addr.tell(Msg::Sleep(Duration::from_millis(20))).unwrap();
+        addr.tell(Msg::Sleep(Duration::from_millis(300))).unwrap();
         addr.tell(Msg::StopMe).unwrap();
         for n in 0..10 {
             addr.tell(Msg::Push(n)).unwrap();
