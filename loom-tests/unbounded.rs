@@ -111,6 +111,55 @@ fn two_parked_receivers_two_sends() {
 }
 
 #[test]
+fn try_receivers_racing_a_send_never_claim_an_unsent_slot() {
+    // Two `try_recv`s race one send. The receiver that loses the race for `head` must not
+    // read a tail older than the winner's (it would see `head > tail`, claim a position no
+    // sender claimed and wait for its value forever): the `head` CAS is a Release for that.
+    // `len` reads `head` then `tail` and relies on the same order.
+    loom::model(|| {
+        let (tx, rx) = unbounded();
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || {
+                    let got = rx.try_recv().ok();
+                    assert!(rx.len() <= 1, "a snapshot never exceeds what was sent");
+                    got
+                })
+            })
+            .collect();
+        tx.send(1).unwrap();
+        let got: Vec<i32> = receivers.into_iter().filter_map(|r| r.join().unwrap()).collect();
+        assert!(got.len() <= 1, "one value, received at most once");
+        assert_eq!(rx.try_recv().ok().into_iter().chain(got).collect::<Vec<_>>(), [1]);
+    });
+}
+
+#[test]
+fn receivers_meeting_a_block_crossing_use_the_new_block() {
+    // `head` sits on the first block's last slot, the next value is in the second block. One
+    // receiver takes the last slot and moves `head` (and its block pointer) on; the other meets
+    // the crossing or a moved `head`, and must then use the new block, never the old one, which
+    // the first frees (a read of it is a loom data race).
+    loom::model(|| {
+        let (tx, rx) = unbounded();
+        for i in 0..3 {
+            tx.send(i).unwrap();
+        }
+        assert_eq!(rx.try_recv(), Ok(0));
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || rx.try_recv().ok())
+            })
+            .collect();
+        let mut got: Vec<i32> = receivers.into_iter().filter_map(|r| r.join().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2], "each value once, from the right block");
+    });
+}
+
+#[test]
 fn receiver_blocked_while_last_sender_drops() {
     loom::model(|| {
         let (tx, rx) = unbounded();

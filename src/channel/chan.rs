@@ -20,15 +20,16 @@
 //! Sends never wait, so `send_wait` is unused. A send notifies `recv_wait` only when its claim
 //! on the list's tail saw a waiting receiver (see `list.rs`: the count lives in the tail word, so
 //! a send with no receiver waiting pays no fence). A blocking receive therefore registers before
-//! every poll that may precede a sleep: the waiting layer's first poll comes before any park,
-//! so registration happens at the second poll, before its re-check. A woken receiver always
-//! takes a value that is there (the list's pop never reports "empty" for a claimed slot), so
-//! this flavor needs no chained wakeups.
+//! any poll that may precede a sleep: it spins briefly unregistered (loads only), then registers
+//! at the waiting layer's first poll. A woken receiver always takes a value that is there (the
+//! list's pop never reports "empty" for a claimed slot), so this flavor needs no chained
+//! wakeups.
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::list::List;
 use super::rendezvous::Rendezvous;
 use crate::ring::{CapacityError, PushError, Ring};
+use crate::sync::Backoff;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::wait::{WaitQueue, notifier_fence};
 use std::time::Instant;
@@ -46,6 +47,10 @@ pub(crate) enum Flavor<T> {
     /// `unbounded()`: a linked list of blocks; a send never waits.
     Unbounded(List<T>),
 }
+
+/// Spin rounds of an unbounded receive before it registers as waiting (see
+/// `Chan::recv_unbounded_wait`): about as long as the waiting layer's own spin.
+const UNREGISTERED_SPINS: u32 = 6;
 
 pub(crate) struct Chan<T> {
     pub(super) flavor: Flavor<T>,
@@ -299,21 +304,35 @@ impl<T> Chan<T> {
                 }
             }
         }
+        let poll = || match self.try_recv() {
+            Ok(value) => Some(Ok(value)),
+            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+            Err(TryRecvError::Empty) => None,
+        };
+        // First spin unregistered, with loads only: registering costs two RMWs on the tail's
+        // cache line (which the senders' CASes then miss), and every send pays the notify fence
+        // while we are registered. A receiver that runs dry for a moment (the usual case when
+        // it is faster than its senders) finds a value here. (Skipped under loom, where the
+        // facade's `Backoff` is complete at once.)
+        let backoff = Backoff::new();
+        for _ in 0..UNREGISTERED_SPINS {
+            if backoff.is_completed() {
+                break;
+            }
+            backoff.spin();
+            if let Some(ready) = poll() {
+                return ready;
+            }
+        }
         let mut registration = Registration { list, registered: false };
-        let mut first_poll = true;
         let outcome = self.recv_wait.wait_until(deadline, || {
-            // The waiting layer's first poll precedes its spin and its park; every later poll
-            // may be the last before a sleep, so register before it (and before its re-check).
-            if !first_poll && !registration.registered {
+            // Register before the first poll (and before its check): every poll may be the
+            // last one before a sleep.
+            if !registration.registered {
                 list.register_waiter();
                 registration.registered = true;
             }
-            first_poll = false;
-            match self.try_recv() {
-                Ok(value) => Some(Ok(value)),
-                Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
-                Err(TryRecvError::Empty) => None,
-            }
+            poll()
         });
         drop(registration);
         outcome.unwrap_or(Err(RecvTimeoutError::Timeout))

@@ -112,7 +112,8 @@ pub fn try_bounded<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), Capac
 /// `is_full()` is `false`. Values are kept in blocks of 31 that are allocated as the backlog
 /// grows and freed as receivers drain them, so memory returns to one block after a burst.
 /// There is no backpressure: a producer that outruns its consumers grows the backlog without
-/// limit (use [`bounded`] for that).
+/// limit (use [`bounded`] for that); if the allocator fails, the process aborts, as a
+/// `Vec::push` would.
 ///
 /// # Examples
 ///
