@@ -6,6 +6,7 @@
 
 mod actor;
 mod channel;
+mod channel_async;
 mod common;
 mod oneshot;
 mod pool;

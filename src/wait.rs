@@ -60,14 +60,34 @@
 //! not yet takeable" pass the wakeup on after they succeed (the channel's chained wakeup, see
 //! `channel/chan.rs`).
 //!
-//! # Extending to async
+//! # Async waiters
 //!
-//! Async waiters will join the same queue: a future registers its waker in a list behind the
-//! queue and counts itself in `sleepers`, so notifiers keep one check (`sleepers > 0`) on the
-//! fast path and the slow path wakes threads and wakers alike.
-
-use crate::sync::atomic::{AtomicU64, Ordering, fence};
-use crate::sync::{Backoff, Futex};
+//! A future waits in the same queue. Instead of parking it leaves its `Waker` in a list behind
+//! the queue (`wakers`, a mutex that only async waiters and notifiers that found an armed waker
+//! ever take) and counts itself in `sleepers` like a thread, so notifiers keep their one-load
+//! fast path and blocking-only users never touch the mutex. A poll ([`WaitQueue::poll_until`])
+//! is the thread's announce / re-check with "return `Pending`" in place of the futex wait:
+//!
+//! ```text
+//! poll: if condition() { Ready }   insert or re-arm the waker;  sleepers += 1;  fence(SeqCst);
+//!       if condition() { leave; Ready }   Pending
+//! ```
+//!
+//! so the same Dekker handshake settles it. A notifier's slow path prefers an armed waker
+//! (oldest first): it disarms the entry (takes the waker, leaving the entry "notified"),
+//! releases the lock and wakes it; only when no waker is armed does it bump the futex epoch.
+//! A notified future that is polled again and still finds nothing consumes the pending wakeup
+//! (as a thread's leave does), re-arms and re-checks. A future dropped while registered leaves
+//! the queue ([`WaitQueue::cancel`]); if it had been notified it passes the wakeup on with a
+//! fresh `notify_one`, because nobody else re-checks on its behalf (the cancel-safety half of
+//! the protocol: a dropped `recv_async` never strands a value that a live waiter could take).
+//! Only the latest waker is kept: a re-poll with a different waker replaces it (and drops the
+//! old one), `Waker::will_wake` avoids the clone when it is the same.
+//!
+use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+use crate::sync::{Backoff, Futex, Mutex};
+use std::sync::PoisonError;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Threads waiting for one condition (see the module docs for the protocol).
@@ -85,6 +105,42 @@ pub(crate) struct WaitQueue {
     /// futex system call (measured: 133 155 futex calls per 2 M messages at 4:4 without this,
     /// 354 with it).
     sleepers: AtomicU64,
+    /// Async waiters' wakers (module docs, "Async waiters").
+    wakers: Mutex<WakerList>,
+    /// Armed entries in `wakers` (those holding a waker), written under its lock. Notifiers
+    /// read it to skip the lock when no future waits: a notifier that counted an async waiter
+    /// in `sleepers` has acquired its Release registration, so it sees the count.
+    armed: AtomicUsize,
+}
+
+/// The async waiters of one queue, oldest first.
+#[derive(Debug, Default)]
+struct WakerList {
+    entries: Vec<WakerEntry>,
+    /// The key the next registration gets (keys are never reused while an entry lives: a
+    /// queue would need 2^64 registrations to wrap).
+    next_key: u64,
+}
+
+#[derive(Debug)]
+struct WakerEntry {
+    key: u64,
+    /// `Some` while armed; `None` once a notifier took it ("notified").
+    waker: Option<Waker>,
+}
+
+/// An async waiter's registration in a [`WaitQueue`], kept in its future. A future that owns
+/// one must call [`WaitQueue::cancel`] when it is dropped unfinished.
+#[derive(Debug, Default)]
+pub(crate) struct AsyncSlot {
+    key: Option<u64>,
+}
+
+impl AsyncSlot {
+    /// Whether the future is counted in its queue (polled, `Pending`, not finished).
+    pub(crate) fn is_registered(&self) -> bool {
+        self.key.is_some()
+    }
 }
 
 const ONE_SLEEPER: u64 = 1;
@@ -112,12 +168,22 @@ impl Default for WaitQueue {
 impl WaitQueue {
     #[cfg(not(loom))]
     pub(crate) const fn new() -> Self {
-        WaitQueue { epoch: Futex::new(0), sleepers: AtomicU64::new(0) }
+        WaitQueue {
+            epoch: Futex::new(0),
+            sleepers: AtomicU64::new(0),
+            wakers: Mutex::new(WakerList { entries: Vec::new(), next_key: 0 }),
+            armed: AtomicUsize::new(0),
+        }
     }
 
     #[cfg(loom)]
     pub(crate) fn new() -> Self {
-        WaitQueue { epoch: Futex::new(0), sleepers: AtomicU64::new(0) }
+        WaitQueue {
+            epoch: Futex::new(0),
+            sleepers: AtomicU64::new(0),
+            wakers: Mutex::new(WakerList::default()),
+            armed: AtomicUsize::new(0),
+        }
     }
 
     /// Waits until `poll` returns `Some`, or until `deadline` (if any) passes.
@@ -196,6 +262,138 @@ impl WaitQueue {
         });
     }
 
+    /// The async form of [`WaitQueue::wait_until`]: returns `Ready` with `poll`'s first `Some`,
+    /// or registers `waker` (see the module docs) and returns `Pending`. `poll` runs once when
+    /// the future is not registered yet and it succeeds at once, else twice: before and after
+    /// the registration's fence. Every `Pending` leaves the future registered; the caller
+    /// polls again when woken, and calls [`WaitQueue::cancel`] if it is dropped first.
+    pub(crate) fn poll_until<R>(
+        &self,
+        slot: &mut AsyncSlot,
+        waker: &Waker,
+        mut poll: impl FnMut() -> Option<R>,
+    ) -> Poll<R> {
+        if !slot.is_registered() {
+            if let Some(ready) = poll() {
+                return Poll::Ready(ready);
+            }
+        }
+        self.register(slot, waker);
+        // ORDERING: the waiter's half of the Dekker handshake, as in `park_until`: pairs with
+        // the notifier's fence (loom finds the lost wakeup without it).
+        fence(Ordering::SeqCst);
+        match poll() {
+            Some(ready) => {
+                self.unregister(slot);
+                Poll::Ready(ready)
+            }
+            None => Poll::Pending,
+        }
+    }
+
+    /// Takes a registered future out of the queue (its future is dropped unfinished). A
+    /// wakeup it was given and never used is passed on to another waiter.
+    pub(crate) fn cancel(&self, slot: &mut AsyncSlot) {
+        if self.unregister(slot) {
+            self.notify_one();
+        }
+    }
+
+    /// Inserts the future's waker, or re-arms / refreshes its entry.
+    fn register(&self, slot: &mut AsyncSlot, waker: &Waker) {
+        let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        match slot.key {
+            None => {
+                let key = list.next_key;
+                list.next_key += 1;
+                list.entries.push(WakerEntry { key, waker: Some(waker.clone()) });
+                // ORDERING: Relaxed under the lock; published by the Release increment below.
+                self.armed.fetch_add(1, Ordering::Relaxed);
+                drop(list);
+                slot.key = Some(key);
+                // ORDERING: Release: a notifier whose Acquire claim counts us sees our entry
+                // and `armed` (so it wakes our waker rather than the futex); ordered before
+                // the re-check by the caller's fence.
+                self.sleepers.fetch_add(ONE_SLEEPER, Ordering::Release);
+            }
+            Some(key) => {
+                let entry = list
+                    .entries
+                    .iter_mut()
+                    .find(|entry| entry.key == key)
+                    .expect("a registered future has an entry");
+                match &mut entry.waker {
+                    Some(current) => {
+                        if !current.will_wake(waker) {
+                            current.clone_from(waker);
+                        }
+                    }
+                    None => {
+                        // Notified, and polled again: the wakeup is spent on this poll.
+                        entry.waker = Some(waker.clone());
+                        // ORDERING: Relaxed under the lock; published by the Release below.
+                        self.armed.fetch_add(1, Ordering::Relaxed);
+                        drop(list);
+                        // ORDERING: Release, as a new registration's increment: a notifier
+                        // whose claim reads this sees us armed again.
+                        let _ = self.sleepers.fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
+                            Some(if pending(word) > 0 { word - ONE_PENDING } else { word })
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes the future's entry and leaves the waiter count. Returns whether it had been
+    /// notified (its wakeup unused).
+    fn unregister(&self, slot: &mut AsyncSlot) -> bool {
+        let Some(key) = slot.key.take() else { return false };
+        let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        let index =
+            list.entries.iter().position(|entry| entry.key == key).expect("a registered future has an entry");
+        let entry = list.entries.remove(index);
+        let notified = entry.waker.is_none();
+        if !notified {
+            // ORDERING: Relaxed under the lock (see `armed`).
+            self.armed.fetch_sub(1, Ordering::Relaxed);
+        }
+        drop(list);
+        self.leave();
+        notified
+    }
+
+    /// Disarms the oldest armed waker and returns it, for `notify_one`'s slow path. `None`
+    /// when no future is armed.
+    #[cold]
+    fn take_one_waker(&self) -> Option<Waker> {
+        // ORDERING: Relaxed: a notifier that counted an armed future acquired its Release
+        // registration in its claim, see `armed`.
+        if self.armed.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        let waker = list.entries.iter_mut().find_map(|entry| entry.waker.take())?;
+        // ORDERING: Relaxed under the lock (see `armed`).
+        self.armed.fetch_sub(1, Ordering::Relaxed);
+        Some(waker)
+    }
+
+    /// Disarms every armed waker and returns them, for `notify_all`.
+    #[cold]
+    fn take_all_wakers(&self) -> Vec<Waker> {
+        // ORDERING: Relaxed: `notify_all`'s Acquire load synchronised with every registration
+        // it counted, see `armed`.
+        if self.armed.load(Ordering::Relaxed) == 0 {
+            return Vec::new();
+        }
+        let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        let wakers: Vec<Waker> = list.entries.iter_mut().filter_map(|entry| entry.waker.take()).collect();
+        // ORDERING: Relaxed under the lock (see `armed`).
+        self.armed.fetch_sub(wakers.len(), Ordering::Relaxed);
+        wakers
+    }
+
     /// Wakes one parked waiter, if any. Call it after making the condition true.
     #[inline]
     pub(crate) fn notify_one(&self) {
@@ -233,15 +431,23 @@ impl WaitQueue {
     #[inline]
     pub(crate) fn notify_all(&self) {
         notifier_fence();
-        // ORDERING: Relaxed is enough after the fence; see the module docs. Pending wakeups do
-        // not matter here: every waiter is woken.
-        if waiters(self.sleepers.load(Ordering::Relaxed)) != 0 {
+        // ORDERING: Acquire after the fence (the handshake needs only Relaxed, module docs):
+        // pairs with async waiters' Release registration, so `take_wakers` sees them armed.
+        // Pending wakeups do not matter here: every waiter is woken.
+        if waiters(self.sleepers.load(Ordering::Acquire)) != 0 {
             self.wake_slow(true);
         }
     }
 
     #[cold]
     fn wake_slow(&self, all: bool) {
+        // Async waiters first; their wakes run outside the lock (a waker may poll inline).
+        if all {
+            self.take_all_wakers().into_iter().for_each(Waker::wake);
+        } else if let Some(waker) = self.take_one_waker() {
+            waker.wake();
+            return;
+        }
         // ORDERING: Relaxed: see the epoch load in `park_until`. The bump precedes the futex
         // wake in program order, and the kernel re-reads the word under its lock.
         self.epoch.fetch_add(1, Ordering::Relaxed);

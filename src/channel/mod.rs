@@ -46,7 +46,9 @@
 //! ```
 
 mod chan;
+mod chan_async;
 mod error;
+mod future;
 mod list;
 mod receiver;
 mod rendezvous;
@@ -54,6 +56,7 @@ mod sender;
 
 pub use crate::ring::CapacityError;
 pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use future::{RecvFuture, RecvStream, SendFuture, SendSink};
 pub use receiver::{IntoIter, Iter, Receiver, TryIter};
 pub use sender::Sender;
 

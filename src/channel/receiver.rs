@@ -2,6 +2,7 @@
 
 use super::chan::Chan;
 use super::error::{RecvError, RecvTimeoutError, TryRecvError};
+use super::future::{RecvFuture, RecvStream};
 use crate::sync::Arc;
 use crate::wait::deadline_after;
 use std::fmt;
@@ -52,6 +53,72 @@ impl<T> Receiver<T> {
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
         self.chan.recv_deadline(None).map_err(|_| RecvError)
+    }
+
+    /// Receives a value asynchronously: the future resolves to the next value, or to
+    /// [`RecvError`] once the channel is empty and every sender is gone. Async and blocking
+    /// receivers may share a channel.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping the future never loses a value (see [`RecvFuture`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringfence::channel::bounded(4);
+    /// std::thread::spawn(move || tx.send("from a thread").unwrap()); // a blocking sender
+    /// assert_eq!(rx.recv_async().await, Ok("from a thread"));
+    /// # });
+    /// ```
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        RecvFuture::new(&self.chan)
+    }
+
+    /// A stream of the values received through this handle (see [`RecvStream`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringfence::channel::bounded(4);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// let mut stream = rx.stream();
+    /// assert_eq!(stream.next().await, Some(1));
+    /// assert_eq!(stream.next().await, None);
+    /// # });
+    /// ```
+    pub fn stream(&self) -> RecvStream<'_, T> {
+        RecvStream::borrowed(self)
+    }
+
+    /// The receiver turned into a stream that owns it (for a spawned task: `'static` when `T`
+    /// is).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringfence::channel::bounded(4);
+    /// let sum = tokio::spawn(async move {
+    ///     let mut stream = rx.into_stream();
+    ///     let mut sum = 0;
+    ///     while let Some(n) = stream.next().await {
+    ///         sum += n;
+    ///     }
+    ///     sum
+    /// });
+    /// for n in 1..=10 {
+    ///     tx.send_async(n).await.unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(sum.await.unwrap(), 55);
+    /// # });
+    /// ```
+    pub fn into_stream(self) -> RecvStream<'static, T> {
+        RecvStream::owned(self)
     }
 
     /// Receives a value if one is ready, without blocking.

@@ -35,11 +35,13 @@
 //! comment: the cell must not depend on fences that exist for a different purpose.
 
 use super::chan::Chan;
-use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::chan_async::{RecvWait, SendWait};
+use super::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::sync::UnsafeCell;
 use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use crate::wait::WaitQueue;
 use std::mem::MaybeUninit;
+use std::task::{Poll, Waker};
 use std::time::Instant;
 
 const EMPTY: u32 = 0;
@@ -136,29 +138,19 @@ impl<T> Rendezvous<T> {
         deadline: Option<Instant>,
         only_while_receivers_wait: bool,
     ) -> Result<(), (GiveUp, T)> {
-        // SAFETY: state `WRITING`, set by our claim, gives this thread the cell; it is
-        // uninitialised (the previous value was moved out before `TAKEN`/`EMPTY`).
-        self.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
-        // ORDERING: Release publishes the value to the receiver's Acquire CAS in `try_take`.
-        self.state.store(FULL, Ordering::Release);
-        // Its fence also orders the FULL store before our `waiting_receivers` checks below.
-        chan.recv_wait.notify_one();
+        // `place`'s notify fence also orders the FULL store before our `waiting_receivers`
+        // checks below.
+        self.place(chan, value);
 
-        let outcome = self.taken_wait.wait_until(deadline, || {
-            // ORDERING: Acquire pairs with the receiver's Release store of `TAKEN`: its read of
-            // the cell is done before the cell is reused. loom cannot observe a weakening
-            // here (module docs).
-            if self.state.load(Ordering::Acquire) == TAKEN {
-                Some(None)
-            } else if chan.is_disconnected() {
-                Some(Some(GiveUp::Disconnected))
+        let outcome = self.taken_wait.wait_until(deadline, || match self.taken_or_disconnected(chan) {
+            Some(true) => Some(None),
+            Some(false) => Some(Some(GiveUp::Disconnected)),
             // ORDERING: Relaxed: ordered after our FULL store by the waiting layer's fences;
             // pairs with the fence a giving-up receiver issues after its decrement.
-            } else if only_while_receivers_wait && self.waiting_receivers.load(Ordering::Relaxed) == 0 {
+            None if only_while_receivers_wait && self.waiting_receivers.load(Ordering::Relaxed) == 0 => {
                 Some(Some(GiveUp::NoReceiverWaiting))
-            } else {
-                None
             }
+            None => None,
         });
         let give_up = match outcome {
             Some(None) => {
@@ -168,7 +160,17 @@ impl<T> Rendezvous<T> {
             Some(Some(reason)) => reason,
             None => GiveUp::Timeout,
         };
-        // Try to take the value back; a receiver may beat us to it.
+        match self.retract(chan) {
+            Some(value) => Err((give_up, value)),
+            None => Ok(()),
+        }
+    }
+
+    /// As the owner, with the value placed: takes it back, or, when a receiver won the race
+    /// for it, waits for that receiver to finish reading (a bounded wait: the receiver is
+    /// between its CAS and its `TAKEN` store, moving the value out) and completes the send.
+    /// `None` means "delivered".
+    fn retract(&self, chan: &Chan<T>) -> Option<T> {
         // ORDERING: Relaxed: only our own write is in the cell, nothing to acquire from
         // others; the CAS only decides between us and a receiver's CAS from FULL.
         if self.state.compare_exchange(FULL, WRITING, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
@@ -179,15 +181,40 @@ impl<T> Rendezvous<T> {
             // (its Acquire claim). loom cannot observe a weakening here (module docs).
             self.state.store(EMPTY, Ordering::Release);
             chan.send_wait.notify_one();
-            return Err((give_up, value));
+            return Some(value);
         }
         // A receiver is reading our value: it was delivered. Wait (briefly) for TAKEN.
         self.taken_wait.wait_until(None, || {
-            // ORDERING: Acquire, as in the wait above (loom cannot observe it either).
+            // ORDERING: Acquire, as in `hand_over`'s wait (loom cannot observe it either).
             (self.state.load(Ordering::Acquire) == TAKEN).then_some(())
         });
         self.release_after_taken(chan);
-        Ok(())
+        None
+    }
+
+    /// As the owner (state `WRITING`): writes the value and publishes it as `FULL`.
+    fn place(&self, chan: &Chan<T>, value: T) {
+        // SAFETY: state `WRITING`, set by our claim, gives this thread the cell; it is
+        // uninitialised (the previous value was moved out before `TAKEN`/`EMPTY`).
+        self.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
+        // ORDERING: Release publishes the value to the receiver's Acquire CAS in `try_take`.
+        self.state.store(FULL, Ordering::Release);
+        // Its fence also orders the FULL store before the owner's later checks.
+        chan.recv_wait.notify_one();
+    }
+
+    /// The owner's wait condition: `Some(true)` when the value was taken, `Some(false)` when
+    /// the channel disconnected first.
+    fn taken_or_disconnected(&self, chan: &Chan<T>) -> Option<bool> {
+        // ORDERING: Acquire pairs with the receiver's Release store of `TAKEN`: its read of the
+        // cell is done before the cell is reused. loom cannot observe a weakening here.
+        if self.state.load(Ordering::Acquire) == TAKEN {
+            Some(true)
+        } else if chan.is_disconnected() {
+            Some(false)
+        } else {
+            None
+        }
     }
 
     fn release_after_taken(&self, chan: &Chan<T>) {
@@ -247,6 +274,107 @@ impl<T> Rendezvous<T> {
         self.taken_wait.notify_one();
         self.try_take().ok_or(RecvTimeoutError::Timeout)
     }
+}
+
+/// The async operations (see `channel/chan_async.rs`): the same state machine, with the
+/// waits turned into polls.
+impl<T> Rendezvous<T> {
+    /// `send_async`: claim the slot (waiting on `send_wait`), place the value, then wait for a
+    /// receiver to take it (on `taken_wait`). `wait.owning` says which phase we are in.
+    pub(crate) fn poll_send(
+        &self,
+        chan: &Chan<T>,
+        value: &mut Option<T>,
+        wait: &mut SendWait,
+        waker: &Waker,
+    ) -> Poll<Result<(), SendError<T>>> {
+        if !wait.owning {
+            let claimed = chan.send_wait.poll_until(&mut wait.slot, waker, || {
+                if chan.is_disconnected() { Some(false) } else { self.try_claim().then_some(true) }
+            });
+            match claimed {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(false) => return Poll::Ready(Err(SendError(take_value(value)))),
+                Poll::Ready(true) => {}
+            }
+            wait.owning = true;
+            self.place(chan, take_value(value));
+        }
+        match self.taken_wait.poll_until(&mut wait.slot, waker, || self.taken_or_disconnected(chan)) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(taken) => {
+                wait.owning = false;
+                if taken {
+                    self.release_after_taken(chan);
+                    Poll::Ready(Ok(()))
+                } else {
+                    // Disconnected while our value waited: take it back, unless a receiver
+                    // got it first.
+                    Poll::Ready(self.retract(chan).map_or(Ok(()), |value| Err(SendError(value))))
+                }
+            }
+        }
+    }
+
+    /// A `send_async` future dropped unfinished: leaves its queue; an owner takes its value
+    /// back (dropped with the future: not sent) unless a receiver already took it (sent).
+    pub(crate) fn cancel_send(&self, chan: &Chan<T>, wait: &mut SendWait) {
+        if wait.owning {
+            self.taken_wait.cancel(&mut wait.slot);
+            wait.owning = false;
+            drop(self.retract(chan));
+        } else {
+            chan.send_wait.cancel(&mut wait.slot);
+        }
+    }
+
+    /// `recv_async`: counts itself in `waiting_receivers` (so `try_send` hands over to it) for
+    /// as long as it waits, as a blocking `recv` does.
+    pub(crate) fn poll_recv(
+        &self,
+        chan: &Chan<T>,
+        wait: &mut RecvWait,
+        waker: &Waker,
+    ) -> Poll<Result<T, RecvError>> {
+        if !wait.listed {
+            if let Some(value) = self.try_take() {
+                return Poll::Ready(Ok(value));
+            }
+            // ORDERING: Relaxed, as in `recv`.
+            self.waiting_receivers.fetch_add(1, Ordering::Relaxed);
+            wait.listed = true;
+        }
+        let outcome = chan.recv_wait.poll_until(&mut wait.slot, waker, || match self.try_recv(chan) {
+            Ok(value) => Some(Ok(value)),
+            Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
+            Err(TryRecvError::Empty) => None,
+        });
+        if outcome.is_ready() {
+            // ORDERING: Relaxed, as in `recv`.
+            self.waiting_receivers.fetch_sub(1, Ordering::Relaxed);
+            wait.listed = false;
+        }
+        outcome
+    }
+
+    /// A `recv_async` future dropped unfinished: it stops counting as a waiting receiver and
+    /// makes a `try_send` owner re-check the count (as a timed-out `recv` does). A value in the
+    /// slot stays there for other receivers (or goes back to its `try_send`): nothing is lost.
+    pub(crate) fn cancel_recv(&self, chan: &Chan<T>, wait: &mut RecvWait) {
+        chan.recv_wait.cancel(&mut wait.slot);
+        if wait.listed {
+            wait.listed = false;
+            // ORDERING: Relaxed; the fence in the notify below orders it before the owner's
+            // re-check (see `recv`).
+            self.waiting_receivers.fetch_sub(1, Ordering::Relaxed);
+            self.taken_wait.notify_one();
+        }
+    }
+}
+
+/// Moves the value out of a send future's slot; a future polled after completion panics here.
+fn take_value<T>(value: &mut Option<T>) -> T {
+    value.take().expect("a send future polled after it completed")
 }
 
 impl<T> Drop for Rendezvous<T> {

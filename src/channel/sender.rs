@@ -2,6 +2,7 @@
 
 use super::chan::Chan;
 use super::error::{SendError, SendTimeoutError, TrySendError};
+use super::future::{SendFuture, SendSink};
 use crate::sync::Arc;
 use crate::wait::deadline_after;
 use std::fmt;
@@ -58,6 +59,65 @@ impl<T> Sender<T> {
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.chan.send_deadline(value, None).map_err(|err| SendError(err.into_inner()))
+    }
+
+    /// Sends `value` asynchronously: the future resolves once the value is in the channel
+    /// (on a zero-capacity channel, once a receiver has taken it; on an unbounded channel, at
+    /// once), or to [`SendError`] with the value inside when every receiver is gone. Async and
+    /// blocking senders may share a channel.
+    ///
+    /// # Cancel safety
+    ///
+    /// The value is sent or not, never both: dropped before it completes, the future drops the
+    /// value with it, unsent (see [`SendFuture`] for the zero-capacity case).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// let consumer = std::thread::spawn(move || rx.iter().count()); // a blocking receiver
+    /// for i in 0..100 {
+    ///     tx.send_async(i).await.unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(consumer.join().unwrap(), 100);
+    /// # });
+    /// ```
+    pub fn send_async(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture::new(&self.chan, value)
+    }
+
+    /// This sender as a `Sink` (with the `futures` feature; see [`SendSink`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// let mut sink = tx.sink();
+    /// std::future::poll_fn(|cx| sink.poll_flush_value(cx)).await.unwrap(); // ready
+    /// sink.start_send_value(3);
+    /// std::future::poll_fn(|cx| sink.poll_flush_value(cx)).await.unwrap(); // sent
+    /// assert_eq!(rx.recv(), Ok(3));
+    /// # });
+    /// ```
+    pub fn sink(&self) -> SendSink<'_, T> {
+        SendSink::borrowed(self)
+    }
+
+    /// The sender turned into a `Sink` that owns it (see [`SendSink`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded::<u8>(1);
+    /// let sink = tx.into_sink(); // dropping the sink drops the last sender
+    /// drop(sink);
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn into_sink(self) -> SendSink<'static, T> {
+        SendSink::owned(self)
     }
 
     /// Sends `value` if that is possible without blocking.

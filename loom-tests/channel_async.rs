@@ -1,0 +1,230 @@
+//! loom models of the channel's async API (`src/channel/chan_async.rs`) and, through it, of the
+//! waiting layer's waker path (`src/wait.rs`, "Async waiters"): register, wake, re-register
+//! with another waker, drop while registered, drop after being woken. A lost wakeup shows up
+//! as a loom deadlock (`loom::future::block_on` parks on loom's scheduler until woken).
+
+use crate::common::{Counted, drop_counter, drops};
+use loom::future::block_on;
+use loom::sync::Notify;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+use ringfence::channel::{RecvError, TryRecvError, bounded, unbounded};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+/// A waker that counts its wakes and signals a loom `Notify` (so a model can wait for it,
+/// and a wake that never comes is a loom deadlock).
+struct Signal {
+    wakes: AtomicUsize,
+    notify: Notify,
+}
+
+impl Signal {
+    fn new() -> Arc<Self> {
+        Arc::new(Signal { wakes: AtomicUsize::new(0), notify: Notify::new() })
+    }
+
+    fn wakes(&self) -> usize {
+        // ORDERING: SeqCst keeps the model simple.
+        self.wakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        // ORDERING: SeqCst keeps the model simple.
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        self.notify.notify();
+    }
+}
+
+#[test]
+fn async_recv_racing_a_send() {
+    for capacity in [0, 1] {
+        loom::model(move || {
+            let (tx, rx) = bounded(capacity);
+            let sender = thread::spawn(move || tx.send(1).unwrap());
+            assert_eq!(block_on(rx.recv_async()), Ok(1));
+            sender.join().unwrap();
+        });
+    }
+}
+
+#[test]
+fn unbounded_async_recv_racing_a_send() {
+    loom::model(|| {
+        let (tx, rx) = unbounded();
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        assert_eq!(block_on(rx.recv_async()), Ok(1));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn async_send_on_a_full_channel_racing_a_recv() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        tx.send(1).unwrap();
+        let sender = thread::spawn(move || block_on(tx.send_async(2)).unwrap());
+        assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(rx.recv(), Ok(2));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn async_send_and_async_recv_alternate() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let sender = thread::spawn(move || {
+            block_on(async {
+                tx.send_async(1).await.unwrap();
+                tx.send_async(2).await.unwrap();
+            });
+        });
+        block_on(async {
+            assert_eq!(rx.recv_async().await, Ok(1));
+            assert_eq!(rx.recv_async().await, Ok(2));
+            assert_eq!(rx.recv_async().await, Err(RecvError));
+        });
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn async_recv_racing_disconnection() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<i32>(1);
+        let sender = thread::spawn(move || drop(tx));
+        assert_eq!(block_on(rx.recv_async()), Err(RecvError));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn rendezvous_async_send_racing_a_blocking_recv() {
+    loom::model(|| {
+        let (tx, rx) = bounded(0);
+        let sender = thread::spawn(move || block_on(tx.send_async(7)).unwrap());
+        assert_eq!(rx.recv(), Ok(7));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn waker_replaced_between_polls_only_the_latest_is_woken() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let first = Signal::new();
+        let second = Signal::new();
+        let mut future = pin!(rx.recv_async());
+        let first_waker = Waker::from(first.clone());
+        let second_waker = Waker::from(second.clone());
+        assert!(future.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        // The send races the re-registration with the second waker.
+        if let Poll::Ready(value) = future.as_mut().poll(&mut Context::from_waker(&second_waker)) {
+            assert_eq!(value, Ok(1));
+        } else {
+            second.notify.wait();
+            assert_eq!(future.as_mut().poll(&mut Context::from_waker(&second_waker)), Poll::Ready(Ok(1)));
+        }
+        sender.join().unwrap();
+        // The first waker may have been woken only if the send came before the second poll.
+        assert!(first.wakes() <= 1);
+    });
+}
+
+#[test]
+fn receive_dropped_while_registered_loses_nothing() {
+    // A registered receive future is dropped while a send races it: the value stays in the
+    // channel (or was never taken), and a second receiver gets it.
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let signal = Signal::new();
+        let waker = Waker::from(signal.clone());
+        let rx2 = rx.clone();
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        {
+            let mut future = pin!(rx.recv_async());
+            if let Poll::Ready(value) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                assert_eq!(value, Ok(1));
+                sender.join().unwrap();
+                return;
+            }
+        } // dropped while registered (maybe woken)
+        assert_eq!(rx2.recv(), Ok(1), "the value was not lost with the dropped future");
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn woken_receive_dropped_passes_the_wakeup_on() {
+    // Two async receivers wait; the send wakes one; that one is dropped without being polled
+    // again. The other must still be woken and get the value (else: loom deadlock).
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let first = Signal::new();
+        let first_waker = Waker::from(first.clone());
+        let mut a = Box::pin(rx.recv_async());
+        assert!(a.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+        let rx2 = rx.clone();
+        let other = thread::spawn(move || block_on(rx2.recv_async()));
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        drop(a);
+        assert_eq!(other.join().unwrap(), Ok(1));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn async_send_dropped_while_pending_sends_or_drops_once() {
+    for capacity in [0, 1] {
+        loom::model(move || {
+            let counter = drop_counter();
+            let (tx, rx) = bounded(capacity);
+            if capacity == 1 {
+                tx.send(Counted::new(0, &counter)).unwrap();
+            }
+            let signal = Signal::new();
+            let waker = Waker::from(signal.clone());
+            let c = counter.clone();
+            let sender = thread::spawn(move || {
+                let mut future = pin!(tx.send_async(Counted::new(1, &c)));
+                // Polled once (it may complete), then dropped.
+                future.as_mut().poll(&mut Context::from_waker(&waker)).is_ready()
+            });
+            let mut received = Vec::new();
+            loop {
+                match rx.try_recv() {
+                    Ok(value) => received.push(value.id),
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => thread::yield_now(),
+                }
+            }
+            let completed = sender.join().unwrap();
+            if completed {
+                assert!(received.contains(&1), "a completed send was not received");
+            }
+            drop(rx);
+            assert_eq!(drops(&counter), capacity + 1, "every value dropped exactly once");
+        });
+    }
+}
+
+#[test]
+fn async_and_blocking_receivers_share_the_values() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let rx2 = rx.clone();
+        let async_receiver = thread::spawn(move || block_on(rx2.recv_async()));
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        drop(tx);
+        let mut got = vec![rx.recv().unwrap(), async_receiver.join().unwrap().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}

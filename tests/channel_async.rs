@@ -1,0 +1,406 @@
+//! The channel's async API: tokio (both runtimes), a minimal `block_on`, async and blocking
+//! users on one channel, waker replacement, and cancel safety (every value counted).
+#![cfg(not(loom))]
+
+use ringfence::channel::{Receiver, RecvError, Sender, bounded, unbounded};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::Duration;
+
+/// Every flavor: rendezvous, capacity 1, a larger buffer, unbounded.
+fn flavors<T>() -> Vec<(&'static str, Sender<T>, Receiver<T>)> {
+    let mut all = Vec::new();
+    for capacity in [0, 1, 16] {
+        let (tx, rx) = bounded(capacity);
+        all.push((["rendezvous", "bounded(1)", "bounded(16)"][capacity.min(2)], tx, rx));
+    }
+    let (tx, rx) = unbounded();
+    all.push(("unbounded", tx, rx));
+    all
+}
+
+/// A waker that counts its wakes.
+#[derive(Default)]
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl CountingWaker {
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A minimal executor: polls on this thread, parks between polls.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unparker(thread::Thread);
+    impl Wake for Unparker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unparker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
+/// A value that counts its drops.
+struct Counted(u64, Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_spsc_every_flavor_in_order() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let producer = tokio::spawn(async move {
+            for i in 0..20_000u64 {
+                tx.send_async(i).await.unwrap();
+            }
+        });
+        let mut expected = 0;
+        while let Ok(value) = rx.recv_async().await {
+            assert_eq!(value, expected, "{name}: out of order");
+            expected += 1;
+        }
+        producer.await.unwrap();
+        assert_eq!(expected, 20_000, "{name}: values lost");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_spsc_on_one_thread() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let producer = tokio::spawn(async move {
+            for i in 0..5_000u64 {
+                tx.send_async(i).await.unwrap();
+            }
+        });
+        let mut sum = 0;
+        while let Ok(value) = rx.recv_async().await {
+            sum += value;
+        }
+        producer.await.unwrap();
+        assert_eq!(sum, 5_000 * 4_999 / 2, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_mpmc_every_value_once() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let senders: Vec<_> = (0..4u64)
+            .map(|id| {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    for i in 0..5_000u64 {
+                        tx.send_async(id * 1_000_000 + i).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let receivers: Vec<_> = (0..4)
+            .map(|_| {
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    while let Ok(value) = rx.recv_async().await {
+                        got.push(value);
+                    }
+                    got
+                })
+            })
+            .collect();
+        drop(rx);
+        for sender in senders {
+            sender.await.unwrap();
+        }
+        let mut all = Vec::new();
+        for receiver in receivers {
+            all.extend(receiver.await.unwrap());
+        }
+        all.sort_unstable();
+        let expected: Vec<u64> =
+            (0..4u64).flat_map(|id| (0..5_000).map(move |i| id * 1_000_000 + i)).collect();
+        assert_eq!(all, expected, "{name}: a value lost or duplicated");
+    }
+}
+
+#[test]
+fn blocking_and_async_users_share_a_channel() {
+    for (name, tx, rx) in flavors::<u64>() {
+        // Blocking threads send, an async task (minimal executor) and a blocking thread receive.
+        let senders: Vec<_> = (0..2u64)
+            .map(|id| {
+                let tx = tx.clone();
+                thread::spawn(move || (0..5_000u64).for_each(|i| tx.send(id * 100_000 + i).unwrap()))
+            })
+            .collect();
+        let async_sender = {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                block_on(async {
+                    for i in 0..5_000u64 {
+                        tx.send_async(900_000 + i).await.unwrap();
+                    }
+                })
+            })
+        };
+        drop(tx);
+        let blocking_receiver = {
+            let rx = rx.clone();
+            thread::spawn(move || rx.iter().collect::<Vec<_>>())
+        };
+        let mut got = block_on(async {
+            let mut got = Vec::new();
+            while let Ok(value) = rx.recv_async().await {
+                got.push(value);
+            }
+            got
+        });
+        senders.into_iter().for_each(|s| s.join().unwrap());
+        async_sender.join().unwrap();
+        got.extend(blocking_receiver.join().unwrap());
+        got.sort_unstable();
+        let mut expected: Vec<u64> =
+            (0..2u64).flat_map(|id| (0..5_000).map(move |i| id * 100_000 + i)).collect();
+        expected.extend(900_000..905_000);
+        assert_eq!(got, expected, "{name}");
+    }
+}
+
+#[test]
+fn only_the_latest_waker_is_woken() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let first = Arc::new(CountingWaker::default());
+        let second = Arc::new(CountingWaker::default());
+        let mut future = pin!(rx.recv_async());
+        let first_waker = Waker::from(first.clone());
+        assert!(future.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending(), "{name}");
+        let second_waker = Waker::from(second.clone());
+        assert!(future.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending(), "{name}");
+        // A sender thread: on a rendezvous channel `send` waits for the receive.
+        let sender = thread::spawn(move || tx.send(5).unwrap());
+        while second.count() == 0 {
+            thread::yield_now();
+        }
+        assert_eq!(first.count(), 0, "{name}: the replaced waker was woken");
+        assert_eq!(
+            future.as_mut().poll(&mut Context::from_waker(&second_waker)),
+            Poll::Ready(Ok(5)),
+            "{name}"
+        );
+        sender.join().unwrap();
+    }
+}
+
+#[test]
+fn disconnection_wakes_a_pending_receiver_and_sender() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let woken = Arc::new(CountingWaker::default());
+        let waker = Waker::from(woken.clone());
+        let mut future = pin!(rx.recv_async());
+        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        drop(tx);
+        assert_eq!(woken.count(), 1, "{name}");
+        assert_eq!(
+            future.as_mut().poll(&mut Context::from_waker(&waker)),
+            Poll::Ready(Err(RecvError)),
+            "{name}"
+        );
+    }
+    for capacity in [0, 1] {
+        let (tx, rx) = bounded(capacity);
+        if capacity == 1 {
+            tx.send(0u64).unwrap();
+        }
+        let woken = Arc::new(CountingWaker::default());
+        let waker = Waker::from(woken.clone());
+        let mut future = pin!(tx.send_async(9));
+        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        drop(rx);
+        assert!(woken.count() >= 1, "capacity {capacity}");
+        match future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(Err(error)) => assert_eq!(error.into_inner(), 9),
+            other => panic!("capacity {capacity}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_receives_lose_nothing() {
+    // Receives raced against a short timer in a loop: every value sent arrives exactly once.
+    for (name, tx, rx) in flavors::<u64>() {
+        const N: u64 = 2_000;
+        let producer = tokio::spawn(async move {
+            for i in 0..N {
+                tx.send_async(i).await.unwrap();
+                if i % 64 == 0 {
+                    tokio::time::sleep(Duration::from_micros(50)).await;
+                }
+            }
+        });
+        let mut got = Vec::new();
+        let mut cancelled = 0u64;
+        loop {
+            tokio::select! {
+                value = rx.recv_async() => match value {
+                    Ok(value) => got.push(value),
+                    Err(RecvError) => break,
+                },
+                () = tokio::time::sleep(Duration::from_micros(20)) => cancelled += 1,
+            }
+        }
+        producer.await.unwrap();
+        assert!(
+            got == (0..N).collect::<Vec<_>>(),
+            "{name}: {} of {N} received (after {cancelled} cancels)",
+            got.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_sends_send_or_drop_each_value_once() {
+    // Sends raced against a short timer: each value is received or dropped unsent, exactly once.
+    for (name, tx, rx) in flavors::<Counted>() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        const N: u64 = 2_000;
+        let receiver = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Ok(value) = rx.recv_async().await {
+                got.push(value.0);
+                if got.len() % 50 == 0 {
+                    tokio::time::sleep(Duration::from_micros(100)).await;
+                }
+            }
+            got
+        });
+        let mut sent = Vec::new();
+        for i in 0..N {
+            let value = Counted(i, drops.clone());
+            tokio::select! {
+                result = tx.send_async(value) => {
+                    result.unwrap();
+                    sent.push(i);
+                }
+                () = tokio::time::sleep(Duration::from_micros(10)) => {}
+            }
+        }
+        drop(tx);
+        let got = receiver.await.unwrap();
+        let in_order = got.windows(2).all(|pair| pair[0] < pair[1]);
+        assert!(in_order, "{name}: a value received twice or out of order");
+        if name == "rendezvous" {
+            // A send dropped while a receiver was taking its value was sent (documented).
+            let missing = sent.iter().filter(|i| got.binary_search(i).is_err()).count();
+            assert_eq!(missing, 0, "{name}: a completed send was not received");
+        } else {
+            assert!(got == sent, "{name}: received {} values, {} sends completed", got.len(), sent.len());
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), N as usize, "{name}: a value was dropped twice or leaked");
+    }
+}
+
+#[test]
+fn a_woken_receive_dropped_passes_its_wakeup_on() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let first = Arc::new(CountingWaker::default());
+        let second = Arc::new(CountingWaker::default());
+        let first_waker = Waker::from(first.clone());
+        let second_waker = Waker::from(second.clone());
+        let mut a = Box::pin(rx.recv_async());
+        let mut b = Box::pin(rx.recv_async());
+        assert!(a.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+        assert!(b.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending());
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        while first.count() == 0 {
+            thread::yield_now();
+        }
+        drop(a); // woken for the value, never polled again
+        while second.count() == 0 {
+            thread::yield_now();
+        }
+        assert_eq!(b.as_mut().poll(&mut Context::from_waker(&second_waker)), Poll::Ready(Ok(1)), "{name}");
+        sender.join().unwrap();
+    }
+}
+
+#[test]
+fn stream_ends_at_disconnection() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let producer = thread::spawn(move || (0..100).for_each(|i| tx.send(i).unwrap()));
+        let got = block_on(async {
+            let mut stream = rx.stream();
+            let mut got = Vec::new();
+            while let Some(value) = stream.next().await {
+                got.push(value);
+            }
+            assert!(stream.is_terminated());
+            assert_eq!(stream.next().await, None, "stays ended");
+            got
+        });
+        producer.join().unwrap();
+        assert_eq!(got, (0..100).collect::<Vec<_>>(), "{name}");
+    }
+}
+
+#[test]
+fn sink_sends_every_value() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let consumer = thread::spawn(move || rx.iter().collect::<Vec<_>>());
+        block_on(async {
+            let mut sink = tx.into_sink();
+            for i in 0..100 {
+                std::future::poll_fn(|cx| sink.poll_flush_value(cx)).await.unwrap();
+                sink.start_send_value(i);
+            }
+            std::future::poll_fn(|cx| sink.poll_flush_value(cx)).await.unwrap();
+        });
+        assert_eq!(consumer.join().unwrap(), (0..100).collect::<Vec<_>>(), "{name}");
+    }
+}
+
+#[cfg(feature = "futures")]
+#[test]
+fn futures_traits() {
+    use futures_core::Stream;
+    use futures_sink::Sink;
+    let (tx, rx) = bounded::<u64>(2);
+    let consumer = thread::spawn(move || {
+        block_on(async {
+            let mut stream = pin!(rx.into_stream());
+            let mut got = Vec::new();
+            while let Some(value) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+                got.push(value);
+            }
+            got
+        })
+    });
+    block_on(async {
+        let mut sink = pin!(tx.into_sink());
+        for i in 0..50 {
+            std::future::poll_fn(|cx| sink.as_mut().poll_ready(cx)).await.unwrap();
+            sink.as_mut().start_send(i).unwrap();
+        }
+        std::future::poll_fn(|cx| sink.as_mut().poll_close(cx)).await.unwrap();
+    });
+    assert_eq!(consumer.join().unwrap(), (0..50).collect::<Vec<_>>());
+}
