@@ -13,5 +13,6 @@ mod pool;
 mod rate;
 mod ring;
 mod semaphore;
+mod semaphore_async;
 mod unbounded;
 mod wait_group;

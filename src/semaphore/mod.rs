@@ -57,7 +57,21 @@
 //!    or the head role does so rather than swallowing the wakeup. A timed-out head clears `HEAD`
 //!    (permits released meanwhile stay available) and notifies `waiters` like a served one.
 //!
-//! The loom models in `loom-tests/semaphore.rs` check these rules: a lost wakeup is a loom
+//! 5. **Async acquirers are waiters of the same queues.** A future's poll
+//!    (`Semaphore::poll_take`) runs the blocking path's steps as a state machine: the fast path,
+//!    then `poll_in_line` on `waiters`, then `poll_as_head` on `head_queue`, through the waiting
+//!    layer's `poll_until` (register the waker, fence, re-check: the same handshake as a park),
+//!    and it notifies exactly where a thread does (a `Took` chains the wakeup; a served head
+//!    wakes the line). Rules 1-3 hold for it unchanged. Leaving early is a drop: a future in
+//!    the line leaves the queue, and passes on a wakeup it was given and never used
+//!    (`WaitQueue::cancel`), so the chain of rule 3 is not broken; a future that is the head
+//!    leaves `head_queue` and gives the role up as a timed-out head does (rule 4: clear `HEAD`,
+//!    then notify `waiters`). Permits change hands only in the claim CAS of the poll that
+//!    returns `Ready` (the head takes its `n` in one CAS, never a few at a time), so a dropped
+//!    future holds none: nothing is stranded and the count stays exact.
+//!
+//! The loom models in `loom-tests/semaphore.rs` (and `loom-tests/semaphore_async.rs`, for the
+//! futures) check these rules: a lost wakeup is a loom
 //! deadlock, a missing Acquire/Release a data race on the cell the permit guards.
 //!
 //! # Fairness, and what is not promised
@@ -78,10 +92,12 @@
 //! A request of `n` permits with `n` above what the semaphore will ever own blocks every later
 //! acquirer once it is the head (as in tokio); `n > MAX_PERMITS` can never succeed and panics.
 
+mod future;
 mod owned;
 mod permit;
 mod state;
 
+pub use future::{AcquireFuture, AcquireOwnedFuture};
 pub use permit::{OwnedPermit, Permit};
 
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -104,6 +120,10 @@ use std::time::{Duration, Instant};
 ///   of single-permit acquirers. Waiters behind the head are not served in FIFO order.
 /// - **No lost wakeups** (model-checked with loom): a blocked acquirer is woken whenever the
 ///   permits it waits for are released, or the head role it waits for is free.
+/// - **Async.** [`acquire_async`](Semaphore::acquire_async) and
+///   [`acquire_many_async`](Semaphore::acquire_many_async) (and `*_owned_async` on an `Arc`)
+///   return runtime-agnostic, cancel-safe futures that wait in the same line as blocking
+///   acquirers: a dropped future has taken nothing and, if it was the head, hands the line on.
 /// - **Timeouts.** `*_timeout(Duration)` and `*_deadline(Instant)` wait at most that long and then
 ///   return `None` with nothing taken; `Duration::MAX` waits forever.
 /// - **Memory.** A permit's release happens-before the next acquisition of it: what a holder
@@ -454,6 +474,82 @@ impl Semaphore {
     /// ```
     pub fn acquire_many_deadline(&self, n: usize, deadline: Instant) -> Option<Permit<'_>> {
         self.take(n, Wait::Until(Some(deadline))).then(|| Permit::new(self, n))
+    }
+}
+
+/// The async acquires (the futures and the protocol they follow: `future.rs`, `state.rs`).
+impl Semaphore {
+    /// Acquires one permit asynchronously: the future resolves to the [`Permit`] once it is
+    /// taken. Async and blocking acquirers share the semaphore and its head-of-line fairness
+    /// (see [`Semaphore`]).
+    ///
+    /// The future does nothing until polled; its first poll takes a free permit at once if no
+    /// acquirer waits at the head of the line. For a time limit, wrap it in your runtime's
+    /// timeout (for example `tokio::time::timeout`): cancelling is safe.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping the future (a `select!` that another branch won, a timeout)
+    /// returns whatever it had taken, which is nothing: the permit is taken only in the poll
+    /// that returns it. A future dropped while it waits at the head of the line gives the head
+    /// role up and wakes the waiters behind it; one dropped after a release woke it passes the
+    /// wakeup on. The future's own docs (`AcquireFuture`) say more.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let semaphore = ringfence::Semaphore::new(1);
+    /// let permit = semaphore.acquire_async().await;
+    /// assert_eq!(semaphore.available_permits(), 0);
+    /// drop(permit);
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// # });
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn acquire_async(&self) -> AcquireFuture<'_> {
+        self.acquire_many_async(1)
+    }
+
+    /// Acquires `n` permits at once, asynchronously: the future resolves to a [`Permit`] for
+    /// all `n`. `n == 0` resolves at its first poll.
+    ///
+    /// Once the future waits at the head of the line, nobody else (async or blocking) takes
+    /// permits until it is served, so a stream of single-permit acquirers cannot starve it (see
+    /// [`Semaphore`]). If the semaphore never owns `n` permits it waits forever, holding up
+    /// everyone behind it, as [`acquire_many`](Semaphore::acquire_many) does.
+    ///
+    /// # Panics
+    ///
+    /// At once (not when polled) if `n > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the `n` permits are taken together, in one compare-and-swap, in the poll
+    /// that returns them; the head never collects them one by one. So a dropped future returns
+    /// what it had taken, nothing, and leaves the permits released meanwhile available. A
+    /// dropped head gives the role up and wakes the waiters behind it, as a head that timed out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let semaphore = ringfence::Semaphore::new(4);
+    /// let one = semaphore.acquire_async().await;
+    /// // `all` waits at the head of the line for 4; the other branch releases the missing one.
+    /// let (all, ()) = tokio::join!(semaphore.acquire_many_async(4), async {
+    ///     tokio::task::yield_now().await;
+    ///     assert!(semaphore.try_acquire().is_none()); // 3 are free, but reserved for the head
+    ///     drop(one);
+    /// });
+    /// assert_eq!(all.num_permits(), 4);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn acquire_many_async(&self, n: usize) -> AcquireFuture<'_> {
+        AcquireFuture::new(self, n)
     }
 }
 

@@ -2,7 +2,7 @@
 //! [`OwnedPermit`], which keeps the semaphore alive and can move into a `'static` thread or task.
 //! Same core as the borrowed forms ([`Semaphore::take`]).
 
-use super::{FOREVER, OwnedPermit, Semaphore, Wait};
+use super::{AcquireOwnedFuture, FOREVER, OwnedPermit, Semaphore, Wait};
 use crate::wait::deadline_after;
 // The user's `Arc` (see `permit.rs` for why it is not the facade's).
 use std::sync::Arc;
@@ -175,5 +175,74 @@ impl Semaphore {
     /// ```
     pub fn acquire_many_deadline_owned(self: Arc<Self>, n: usize, deadline: Instant) -> Option<OwnedPermit> {
         self.take(n, Wait::Until(Some(deadline))).then(|| OwnedPermit::new(self, n))
+    }
+
+    /// [`acquire_async`](Semaphore::acquire_async) for a semaphore in an [`Arc`]: the future
+    /// and its [`OwnedPermit`] keep the semaphore alive, so they are `'static` and can move into
+    /// a spawned task.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire_async`](Semaphore::acquire_async): dropping the future returns nothing
+    /// because it has taken nothing; a dropped head gives the role up (see `AcquireOwnedFuture`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(2));
+    /// let mut tasks = Vec::new();
+    /// for i in 0..8 {
+    ///     let permit = Arc::clone(&semaphore).acquire_owned_async().await; // at most 2 running
+    ///     tasks.push(tokio::spawn(async move {
+    ///         let _permit = permit;
+    ///         i * 10
+    ///     }));
+    /// }
+    /// let mut sum = 0;
+    /// for task in tasks {
+    ///     sum += task.await.unwrap();
+    /// }
+    /// assert_eq!(sum, 280);
+    /// assert_eq!(semaphore.available_permits(), 2);
+    /// # });
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn acquire_owned_async(self: Arc<Self>) -> AcquireOwnedFuture {
+        self.acquire_many_owned_async(1)
+    }
+
+    /// [`acquire_many_async`](Semaphore::acquire_many_async) for a semaphore in an [`Arc`].
+    ///
+    /// # Panics
+    ///
+    /// At once (not when polled) if `n > Semaphore::MAX_PERMITS`, with the message
+    /// `"cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({MAX_PERMITS})"`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire_many_async`](Semaphore::acquire_many_async): the `n` permits are taken
+    /// together in the poll that returns them, so a dropped future returns nothing because it
+    /// has taken nothing; a dropped head gives the role up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(3));
+    /// let batch = tokio::spawn(Arc::clone(&semaphore).acquire_many_owned_async(3));
+    /// let permit = batch.await.unwrap();
+    /// assert_eq!(permit.num_permits(), 3);
+    /// assert_eq!(semaphore.available_permits(), 0);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn acquire_many_owned_async(self: Arc<Self>, n: usize) -> AcquireOwnedFuture {
+        AcquireOwnedFuture::new(self, n)
     }
 }

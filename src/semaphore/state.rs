@@ -1,9 +1,12 @@
-//! The semaphore's protocol: the state word, the fast path, the line of blocked acquirers, and
-//! release. Why no wakeup is lost is argued in the parent module's docs; each operation's
-//! `// ORDERING:` comment says which step of that argument it is.
+//! The semaphore's protocol: the state word, the fast path, the line of blocked acquirers (a
+//! thread in `take_slow`, a future in `poll_take`), and release. Why no wakeup is lost is argued
+//! in the parent module's docs; each operation's `// ORDERING:` comment says which step of that
+//! argument it is.
 
 use super::Semaphore;
 use crate::sync::atomic::Ordering;
+use crate::wait::AsyncSlot;
+use std::task::{Poll, Waker};
 use std::time::Instant;
 
 /// The top bit of `state`: a blocked acquirer is *the head* of the line.
@@ -26,6 +29,29 @@ enum Claim {
     Took,
     /// It set the head bit: it is now the head and waits on `head_queue`.
     BecameHead,
+}
+
+/// Where an async acquire stands in the protocol (one field of its future).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// Not polled yet.
+    #[default]
+    Fresh,
+    /// Waits in the line: the slot is registered on `waiters` after a `Pending`.
+    InLine,
+    /// The head: `HEAD` was set by this future, which alone may clear it; the slot is
+    /// registered on `head_queue` after a `Pending`.
+    Head,
+    /// Served (the permits went out in a `Ready`), or cancelled.
+    Done,
+}
+
+/// The waiting state of one async acquire: its stage and its registration in the queue of that
+/// stage (one slot serves both queues: it is free again when `poll_until` returns `Ready`).
+#[derive(Debug, Default)]
+pub(super) struct AsyncAcquire {
+    pub(super) stage: Stage,
+    slot: AsyncSlot,
 }
 
 impl Semaphore {
@@ -69,9 +95,17 @@ impl Semaphore {
             Some(Claim::BecameHead) => {}
         }
         let served = self.head_queue.wait_until(deadline, || self.poll_as_head(n)).is_some();
+        self.leave_head(served);
+        served
+    }
+
+    /// The head leaves the role: `served` (its claim CAS took the permits and cleared `HEAD`),
+    /// or giving up (timed out, or its future dropped: rules 4 and 5), taking nothing. Either
+    /// way the line then has no head, and a parked waiter is woken to take its place.
+    fn leave_head(&self, served: bool) {
         if !served {
-            // Timed out as the head: give the role up, take nothing. Permits released after
-            // our last poll stay available; the notify below sends someone to use them.
+            // Give the role up, take nothing. Permits released after our last poll stay
+            // available; the notify below sends someone to use them.
             // ORDERING: Relaxed: nothing is published (no permit changes hands); the
             // `notify_one` fence below orders the clear before the check for parked waiters
             // (rule 2 in the module docs), and takers re-check the bit with their CAS.
@@ -80,7 +114,91 @@ impl Semaphore {
         // The line has no head now: wake a parked waiter to take permits or become the head
         // (rule 2: a parked waiter counts on this; rule 3: why one is enough).
         self.waiters.notify_one();
-        served
+    }
+
+    /// One poll of an async acquire of `n` permits (`n <= MAX_PERMITS`): the steps of
+    /// [`Semaphore::take`] and [`Semaphore::take_slow`] as a state machine, on the same queues
+    /// and with the same polls, so async and blocking acquirers share one line (rule 5).
+    /// `Ready` means the `n` permits are taken (the caller makes the permit); `Pending` leaves
+    /// the future registered in the queue of its stage.
+    ///
+    /// # Panics
+    ///
+    /// When called again after it returned `Ready`.
+    pub(super) fn poll_take(&self, n: usize, wait: &mut AsyncAcquire, waker: &Waker) -> Poll<()> {
+        loop {
+            match wait.stage {
+                Stage::Fresh => {
+                    // The fast path, as a blocking acquire's first step.
+                    if n == 0 || self.try_take(n) {
+                        wait.stage = Stage::Done;
+                        return Poll::Ready(());
+                    }
+                    wait.stage = Stage::InLine;
+                }
+                Stage::InLine => {
+                    match self.waiters.poll_until(&mut wait.slot, waker, || self.poll_in_line(n)) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Claim::Took) => {
+                            wait.stage = Stage::Done;
+                            // As in `take_slow`: took permits without becoming the head, so pass
+                            // the wakeup on (rule 3, the chained wakeup).
+                            self.waiters.notify_one();
+                            return Poll::Ready(());
+                        }
+                        // `poll_until` has taken us out of `waiters`; the slot is free for
+                        // `head_queue`. Poll as the head at once (a release may already have
+                        // brought enough).
+                        Poll::Ready(Claim::BecameHead) => wait.stage = Stage::Head,
+                    }
+                }
+                Stage::Head => {
+                    match self.head_queue.poll_until(&mut wait.slot, waker, || self.poll_as_head(n)) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(()) => {
+                            wait.stage = Stage::Done;
+                            self.leave_head(true);
+                            return Poll::Ready(());
+                        }
+                    }
+                }
+                Stage::Done => panic!("an acquire future polled after it completed"),
+            }
+        }
+    }
+
+    /// An async acquire dropped unfinished (rule 5). A future in the line leaves it, passing a
+    /// wakeup it was given and never used on to another waiter. A future that is the head
+    /// leaves its queue and gives the role up as a timed-out head does: it clears `HEAD` and
+    /// wakes the line. Nothing was taken in either case (permits are taken only by the CAS of
+    /// the poll that returns `Ready`), so there is nothing to give back.
+    #[inline]
+    pub(super) fn cancel_take(&self, wait: &mut AsyncAcquire) {
+        match wait.stage {
+            Stage::Fresh | Stage::Done => {}
+            Stage::InLine | Stage::Head => self.cancel_take_slow(wait),
+        }
+    }
+
+    #[cold]
+    fn cancel_take_slow(&self, wait: &mut AsyncAcquire) {
+        match wait.stage {
+            Stage::InLine => {
+                if wait.slot.is_registered() {
+                    self.waiters.cancel(&mut wait.slot);
+                }
+            }
+            Stage::Head => {
+                if wait.slot.is_registered() {
+                    self.head_queue.cancel(&mut wait.slot);
+                }
+                // Also when not registered (a waker's clone panicked inside the poll that made
+                // us the head): the role is ours until we give it up.
+                self.leave_head(false);
+            }
+            Stage::Fresh | Stage::Done => return,
+        }
+        wait.stage = Stage::Done;
     }
 
     /// A blocked acquirer's poll while it is not the head: take `n` permits, or become the head,
