@@ -57,6 +57,7 @@ pub mod pool;
 pub mod rate;
 pub mod ring;
 pub mod scatter;
+pub mod timer;
 mod semaphore;
 
 pub use semaphore::{OwnedPermit, Permit, Semaphore};

@@ -35,6 +35,9 @@
 //! So either the waiter's attempt already saw the event (the Acquire load synchronises with the
 //! bump, which follows the quota write or the cancel CAS), or the bump comes after its load and
 //! the wait queue's Dekker handshake (`wait.rs`) guarantees the waiter sees it or is woken.
+//! An async acquire (`async_acquire.rs`) on a real-time clock does the same with the queue's
+//! async form ([`TokenBucket::poll_changed`]): its waker sits in `changed` (next to its timer
+//! entry) until it completes or is dropped ([`TokenBucket::leave_changed`]).
 
 use super::clock::{Clock, MonotonicClock};
 use super::error::{
@@ -42,9 +45,10 @@ use super::error::{
 };
 use super::quota::{Limits, MAX_TICK, Quota, QuotaCell, reading, tick};
 use crate::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use crate::wait::WaitQueue;
+use crate::wait::{AsyncSlot, WaitQueue};
 use crossbeam_utils::CachePadded;
 use std::fmt;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// One GCRA step, pure: from state `e` at tick `t`, the new state if `n` tokens are taken, and
@@ -195,9 +199,9 @@ impl<C: Clock> TokenBucket<C> {
     /// decided entirely by the old or entirely by the new one (never a mix). Concurrent
     /// `set_quota` calls are serialised (they briefly spin on each other).
     ///
-    /// Blocked acquirers re-decide under the new quota: on a real-time clock
-    /// ([`MonotonicClock`], [`TscClock`](super::TscClock): [`Clock::instant_of`]) they are woken
-    /// at once. On a [`ManualClock`](super::ManualClock) they sleep on the clock and re-decide
+    /// Blocked acquirers (threads and [async](TokenBucket::acquire_async) ones) re-decide under
+    /// the new quota: on a real-time clock ([`MonotonicClock`], [`TscClock`](super::TscClock):
+    /// [`Clock::instant_of`]) they are woken at once. On a [`ManualClock`](super::ManualClock) they sleep on the clock and re-decide
     /// at its next advance.
     ///
     /// # Examples
@@ -216,6 +220,30 @@ impl<C: Clock> TokenBucket<C> {
     pub fn set_quota(&self, quota: Quota) {
         self.quota.write(quota);
         self.wake_sleepers();
+    }
+
+    /// The change count, read before an attempt (file docs, "Waking blocked acquirers").
+    pub(super) fn changes_seen(&self) -> u32 {
+        // ORDERING: Acquire, as in `acquire_until`: pairs with the Release bump in
+        // `wake_sleepers`, so an event whose bump we read is seen by the attempt that follows.
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// The async form of the wait in `acquire_until`: `Ready` once `changes` differs from
+    /// `seen` (read by [`changes_seen`](TokenBucket::changes_seen) before the attempt), else
+    /// leaves `waker` registered in `changed` and returns `Pending`. The caller must call
+    /// [`leave_changed`](TokenBucket::leave_changed) when it finishes or is dropped.
+    pub(super) fn poll_changed(&self, slot: &mut AsyncSlot, waker: &Waker, seen: u32) -> Poll<()> {
+        // ORDERING: Relaxed, as in `acquire_until`: the wait queue's fences order it against the
+        // bump and the notify (wait.rs module docs, "Async waiters").
+        self.changed.poll_until(slot, waker, || (self.changes.load(Ordering::Relaxed) != seen).then_some(()))
+    }
+
+    /// Takes an async acquire's registration (if any) out of `changed`.
+    pub(super) fn leave_changed(&self, slot: &mut AsyncSlot) {
+        if slot.is_registered() {
+            self.changed.cancel(slot);
+        }
     }
 
     /// Tells blocked acquirers that tokens may be available earlier than they computed (file
@@ -643,8 +671,8 @@ impl<C: Clock> Reservation<'_, C> {
     ///
     /// Call it only if the tokens were not used.
     ///
-    /// When it gives tokens back, blocked acquirers on a real-time clock ([`Clock::instant_of`])
-    /// are woken to re-decide; on a [`ManualClock`](super::ManualClock) they re-decide at the
+    /// When it gives tokens back, blocked acquirers (threads and futures) on a real-time clock
+    /// ([`Clock::instant_of`]) are woken to re-decide; on a [`ManualClock`](super::ManualClock) they re-decide at the
     /// clock's next advance.
     ///
     /// # Examples

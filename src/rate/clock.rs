@@ -11,10 +11,18 @@
 //! parks the thread until another thread [`advance`](ManualClock::advance)s it past the target
 //! (so tests never sleep in real time, and a blocking acquire on a manual clock that nobody
 //! advances waits forever, or until its real-time deadline).
+//!
+//! Async acquires ([`TokenBucket::acquire_async`](super::TokenBucket::acquire_async) and
+//! friends) cannot block a thread. On a real-time clock ([`Clock::instant_of`]) they sleep on
+//! the crate's [timer](crate::timer) until that instant; on a clock that does not run in real
+//! time they ask it to wake their task ([`Clock::wake_at`]): the manual clock wakes them at its
+//! next advance, exactly as it wakes blocked threads.
 
 use crate::sync::Arc;
-use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::atomic::{AtomicU64, Ordering, fence};
 use crate::wait::WaitQueue;
+use std::sync::{Mutex, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// A monotonic source of time for the rate limiters.
@@ -71,6 +79,39 @@ pub trait Clock {
         let _ = target;
         None
     }
+
+    /// For async waits on a clock that does not run in real time: arranges for `waker` to be
+    /// woken when [`now`](Clock::now) may have reached `target`, and returns whether it will.
+    ///
+    /// An async acquire ([`TokenBucket::acquire_async`](super::TokenBucket::acquire_async),
+    /// [`SlidingWindow::acquire_async`](super::SlidingWindow::acquire_async)) on a clock whose
+    /// [`instant_of`](Clock::instant_of) is `None` calls this after a denial, then reads
+    /// [`now`](Clock::now) again and waits only if `target` is still ahead. An implementation
+    /// that returns `true` must not lose that wakeup: a change of the reading is either seen by
+    /// a `now()` that follows this call, or wakes `waker`. It may wake early or spuriously
+    /// (the caller re-checks and calls again), and should keep one entry per waker
+    /// ([`Waker::will_wake`]) rather than one per call, since a future calls it on every poll
+    /// that finds the target ahead, and a dropped future does not deregister.
+    ///
+    /// The default returns `false`: the clock cannot. The async acquire then re-polls after the
+    /// real-time equivalent of the wait (`target - now()` nanoseconds of real time), which is
+    /// right for a clock that runs at real speed and a retry loop for one that does not. A clock
+    /// that wraps another should forward this method (and [`instant_of`](Clock::instant_of)),
+    /// or its users lose the inner clock's wakeups.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, ManualClock, MonotonicClock};
+    /// use std::task::Waker;
+    ///
+    /// assert!(ManualClock::new().wake_at(5, Waker::noop())); // woken at its next advance
+    /// assert!(!MonotonicClock::new().wake_at(5, Waker::noop())); // real time: the timer's job
+    /// ```
+    fn wake_at(&self, target: u64, waker: &Waker) -> bool {
+        let _ = (target, waker);
+        false
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for &C {
@@ -86,6 +127,10 @@ impl<C: Clock + ?Sized> Clock for &C {
     fn instant_of(&self, target: u64) -> Option<Instant> {
         (**self).instant_of(target)
     }
+
+    fn wake_at(&self, target: u64, waker: &Waker) -> bool {
+        (**self).wake_at(target, waker)
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
@@ -100,6 +145,10 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
 
     fn instant_of(&self, target: u64) -> Option<Instant> {
         (**self).instant_of(target)
+    }
+
+    fn wake_at(&self, target: u64, waker: &Waker) -> bool {
+        (**self).wake_at(target, waker)
     }
 }
 
@@ -190,7 +239,11 @@ impl Clock for MonotonicClock {
 /// [`advance`](ManualClock::advance) or [`set`](ManualClock::set) reaches their target; only
 /// then do they re-decide, so a [`set_quota`](super::TokenBucket::set_quota) or a
 /// [`cancel`](super::Reservation::cancel) that frees tokens earlier does not wake them (it is
-/// seen at the next advance, which always wakes them). Its
+/// seen at the next advance, which always wakes them). Async acquires
+/// ([`TokenBucket::acquire_async`](super::TokenBucket::acquire_async)) behave the same way:
+/// their tasks are woken by every advance ([`Clock::wake_at`]), never by real time, so an
+/// async test on a manual clock runs without real sleeps, and an async acquire that nobody
+/// advances the clock for stays pending. Its
 /// [`instant_of`](Clock::instant_of) is `None`: its time is not real time. Under
 /// loom the reading is a loom atomic, so every advance is an event the model checker
 /// interleaves.
@@ -220,6 +273,12 @@ struct ManualInner {
     nanos: AtomicU64,
     /// Threads in `sleep_until`, woken after every change of `nanos`.
     sleepers: WaitQueue,
+    /// Tasks of async acquires ([`Clock::wake_at`]), one entry per waker: pushed by
+    /// `wake_at`, taken and woken all together after every change of `nanos`. A dropped
+    /// future's waker stays until then (one spurious wake). A `std` mutex also under loom: not
+    /// a hot path, no loom operation runs under it, and the fences in `wake_at` and
+    /// `wake_tasks` carry the ordering loom needs (see there).
+    tasks: Mutex<Vec<Waker>>,
 }
 
 impl Default for ManualClock {
@@ -232,7 +291,13 @@ impl ManualClock {
     /// A clock reading 0.
     #[must_use]
     pub fn new() -> Self {
-        ManualClock { inner: Arc::new(ManualInner { nanos: AtomicU64::new(0), sleepers: WaitQueue::new() }) }
+        ManualClock {
+            inner: Arc::new(ManualInner {
+                nanos: AtomicU64::new(0),
+                sleepers: WaitQueue::new(),
+                tasks: Mutex::new(Vec::new()),
+            }),
+        }
     }
 
     /// Moves the clock forward by `by` (saturating at `u64::MAX` nanoseconds) and wakes the
@@ -251,6 +316,7 @@ impl ManualClock {
             .nanos
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_add(nanos)));
         self.inner.sleepers.notify_all();
+        self.wake_tasks();
     }
 
     /// Sets the clock to `nanos` if that is later than its reading (a clock never goes back),
@@ -259,6 +325,22 @@ impl ManualClock {
         // ORDERING: Relaxed, as in `advance_nanos`.
         self.inner.nanos.fetch_max(nanos, Ordering::Relaxed);
         self.inner.sleepers.notify_all();
+        self.wake_tasks();
+    }
+
+    /// Wakes every task registered by [`Clock::wake_at`]; call it after changing `nanos`.
+    fn wake_tasks(&self) {
+        // ORDERING: the notifier's half of a Dekker handshake with the fence in `wake_at`: our
+        // write of `nanos` precedes this fence, the list is read after it. If `wake_at`'s fence
+        // comes first in the SeqCst order, its waker was pushed before it and we take it; if
+        // ours comes first, the caller's `now()` after `wake_at` sees the write. In a normal
+        // build the mutex alone orders the two sides; loom does not see a `std` mutex, so the
+        // fences are what make the handshake hold (and visible) there.
+        fence(Ordering::SeqCst);
+        let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        for task in tasks {
+            task.wake();
+        }
     }
 }
 
@@ -272,5 +354,23 @@ impl Clock for ManualClock {
 
     fn sleep_until(&self, target: u64, deadline: Option<Instant>) {
         let _ = self.inner.sleepers.wait_until(deadline, || (self.now() >= target).then_some(()));
+    }
+
+    /// Always `true`: the task is woken by the next [`advance`](ManualClock::advance) or
+    /// [`set`](ManualClock::set), whatever its target (the caller re-checks).
+    fn wake_at(&self, _target: u64, waker: &Waker) -> bool {
+        {
+            // Nothing panics under the lock (wakers are woken outside it): a poisoned list is
+            // still consistent.
+            let mut tasks = self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+            if !tasks.iter().any(|task| task.will_wake(waker)) {
+                tasks.push(waker.clone());
+            }
+        }
+        // ORDERING: the waiter's half of the handshake in `wake_tasks`: orders the push before
+        // the caller's next `now()`. Without it a loom model of an async acquire woken by an
+        // advance (a future parked on `wake_at` vs `advance`) deadlocks: a lost wakeup.
+        fence(Ordering::SeqCst);
+        true
     }
 }

@@ -75,6 +75,48 @@
 //! depending on the machine) costs more than the limiter.
 //! Deadlines (`*_deadline`, `*_timeout`) are always real-time `Instant`s.
 //!
+//! # Async
+//!
+//! [`TokenBucket::acquire_async`] / [`TokenBucket::until_ready`] and
+//! [`SlidingWindow::acquire_async`] / [`SlidingWindow::until_ready`] return futures
+//! ([`AcquireFuture`], [`UntilReadyFuture`], [`WindowAcquireFuture`]) that work on any executor (tokio,
+//! smol, a hand-written `block_on`: `std::task` only). Each poll calls `try_acquire`; a grant
+//! completes the future, `n` above the burst completes it at once with
+//! [`InsufficientCapacity`], and a denial waits for the reading at which the request fits, then
+//! tries again (waiters are not queued, as with the blocking calls). How it waits depends on the
+//! clock:
+//!
+//! | clock | a denied future waits |
+//! |---|---|
+//! | real time ([`Clock::instant_of`] is `Some`: [`MonotonicClock`], [`TscClock`]) | on the crate's built-in [timer](crate::timer) (one lazily started thread) until that instant |
+//! | one that wakes tasks ([`Clock::wake_at`] is `true`: [`ManualClock`]) | until the clock is advanced: every [`advance`](ManualClock::advance) or [`set`](ManualClock::set) wakes it to re-decide; real time never does |
+//! | any other clock | on the timer for the real-time equivalent of the wait (`ready - now` ns), then re-decides |
+//!
+//! So a test on a `ManualClock` gets exactly what the blocking calls give it: the future
+//! completes when the test advances the clock far enough, needs no real sleeps, and stays
+//! pending (holding no timer entry) while nobody advances it. As with blocked threads, a
+//! [`set_quota`](TokenBucket::set_quota) or a [`cancel`](Reservation::cancel) that frees
+//! tokens sooner wakes a waiting bucket future on a real-time clock to re-decide (it also
+//! waits on the bucket's change queue); on a manual clock it re-decides at the next advance.
+//!
+//! **Cancel safety.** Tokens are taken only by the atomic `try_acquire` of the poll that
+//! completes the future (one CAS takes all `n` tokens or none). A future dropped while waiting
+//! (the losing branch of a `select!`, a timeout) has taken nothing, and its registrations
+//! (timer entry, change-queue entry) are removed with it.
+//!
+//! ```
+//! use ringfence::rate::TokenBucket;
+//! use std::time::Duration;
+//!
+//! let bucket = TokenBucket::new(50, Duration::from_secs(1), 5);
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! rt.block_on(async {
+//!     for _ in 0..6 {
+//!         bucket.until_ready().await; // five at once, the sixth about 20 ms later
+//!     }
+//! });
+//! ```
+//!
 //! # Verification
 //!
 //! The loom models in `loom-tests/rate.rs` check concurrent grants at one instant, refill racing
@@ -99,6 +141,7 @@
 //! assert!(bucket.try_acquire(1).is_ok());
 //! ```
 
+mod async_acquire;
 mod bucket;
 mod clock;
 mod error;
@@ -106,6 +149,7 @@ mod quota;
 mod tsc;
 mod window;
 
+pub use async_acquire::{AcquireFuture, UntilReadyFuture, WindowAcquireFuture};
 pub use bucket::{Reservation, TokenBucket};
 pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use error::{

@@ -1,0 +1,420 @@
+//! Async acquires: [`TokenBucket::acquire_async`] / [`TokenBucket::until_ready`] and
+//! [`SlidingWindow::acquire_async`] / [`SlidingWindow::until_ready`], runtime-agnostic
+//! (`std::task` only).
+//!
+//! # The loop
+//!
+//! Each poll calls the non-blocking `try_acquire`. A grant completes the future in the same
+//! poll; a request that can never succeed (`n` above the burst) completes it at once with the
+//! error; a denial (`RateLimited`) tells the reading at which the request would fit, and the
+//! future waits for that reading and tries again. Waiters are not queued (the first to retry
+//! wins), as with the blocking calls.
+//!
+//! # How a denied future waits
+//!
+//! Per clock, as the table in the [`rate` module docs](super#async) says: on the
+//! [timer](crate::timer) until the ready instant (real-time clocks); on the clock's own wakers
+//! ([`Clock::wake_at`], the manual clock); otherwise on the timer for the real-time equivalent
+//! of the wait. `Wait::poll_denied` makes that choice on every denial.
+//!
+//! As a blocked thread does, a bucket acquire on a real-time clock also waits on the bucket's
+//! change queue (bucket.rs, "Waking blocked acquirers"): it reads the change count before each
+//! attempt, and after a denial registers its waker there too, so a
+//! [`set_quota`](TokenBucket::set_quota) or a [`cancel`](super::Reservation::cancel) that frees
+//! tokens sooner wakes it to re-decide. On a manual clock it re-decides at the next advance,
+//! as threads do.
+//!
+//! # Cancel safety
+//!
+//! `try_acquire` is atomic and is the only thing that takes tokens: one compare-and-swap takes
+//! all `n` tokens (a window slot) or nothing, and a future that got them returns `Ready` in the
+//! same poll, with no await point in between. While it waits it holds nothing but registered
+//! wakers (a timer entry, an entry in the bucket's change queue, or one in a manual clock's
+//! list). So dropping a pending future takes no tokens; its drop removes the timer entry and
+//! the change-queue entry at once (passing on a change wakeup it had not used, so no other
+//! waiter misses it), and a manual clock drops its waker at the next advance.
+
+use super::bucket::TokenBucket;
+use super::clock::{Clock, MonotonicClock};
+use super::error::{InsufficientCapacity, RateLimited, TryAcquireError};
+use super::window::SlidingWindow;
+use crate::timer::Sleep;
+use crate::wait::AsyncSlot;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+/// `Some(deadline)` when `clock` runs in real time, with `None` inside for "never" (the ready
+/// reading lies beyond the clock's range); `None` for a clock without real-time instants.
+fn real_time<C: Clock>(clock: &C, denied: &RateLimited) -> Option<Option<Instant>> {
+    let ready = denied.ready_at();
+    if ready == u64::MAX {
+        // Asks about a reading the clock can represent, to learn whether it is real time.
+        clock.instant_of(denied.decided_at()).map(|_| None)
+    } else {
+        clock.instant_of(ready).map(Some)
+    }
+}
+
+/// How a denied future waits for its ready reading (module docs).
+#[derive(Debug)]
+struct Wait {
+    /// Used on real-time clocks and as the fallback; "never" while unused.
+    sleep: Sleep,
+}
+
+impl Wait {
+    fn new() -> Self {
+        Wait { sleep: Sleep::never() }
+    }
+
+    /// After the denial `denied` (with `real_time` its [`real_time`] answer): arranges for the
+    /// task to be woken when the request may fit. `Ready` means "try again now" (the ready
+    /// reading was reached meanwhile).
+    fn poll_denied<C: Clock>(
+        &mut self,
+        clock: &C,
+        denied: RateLimited,
+        real_time: Option<Option<Instant>>,
+        waker: &Waker,
+    ) -> Poll<()> {
+        let ready = denied.ready_at();
+        let deadline = match real_time {
+            Some(deadline) => deadline,
+            None if clock.wake_at(ready, waker) => {
+                self.sleep.set_deadline(None);
+                // Re-read after registering (the `wake_at` contract): an advance that slipped in
+                // between the denial and the registration is seen here or wakes us.
+                return if clock.now() >= ready { Poll::Ready(()) } else { Poll::Pending };
+            }
+            // Neither: assume the clock runs at real speed.
+            None => Instant::now().checked_add(denied.wait_time()),
+        };
+        self.sleep.set_deadline(deadline);
+        self.sleep.poll_waker(waker)
+    }
+
+    /// The future completed: drop the timer entry now rather than with the future.
+    fn finish(&mut self) {
+        self.sleep.set_deadline(None);
+    }
+}
+
+impl<C: Clock> TokenBucket<C> {
+    /// Takes `n` tokens, waiting asynchronously until they are granted.
+    ///
+    /// The async form of [`acquire`](TokenBucket::acquire): each poll tries
+    /// [`try_acquire`](TokenBucket::try_acquire); a denied attempt waits for the instant the
+    /// tokens will be ready (on the crate's [timer](crate::timer), or on the clock for a
+    /// [`ManualClock`](super::ManualClock): see the [module docs](super#async))
+    /// and tries again. Nothing is taken before the first poll. Works on any executor.
+    ///
+    /// # Errors
+    ///
+    /// The future resolves at once to [`InsufficientCapacity`] when `n` exceeds the burst (the
+    /// request could never succeed).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future before it completes takes no tokens (they are taken
+    /// only by the atomic `try_acquire` of the poll that returns `Ready`), and removes its timer
+    /// entry. It is safe to use in `select!` in a loop; a dropped future simply loses its turn
+    /// (waiters are not queued).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::TokenBucket;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let bucket = TokenBucket::new(1, Duration::from_millis(20), 1);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     bucket.acquire_async(1).await.unwrap(); // the initial burst
+    ///     bucket.acquire_async(1).await.unwrap(); // waits for the refill
+    ///     assert!(start.elapsed() >= Duration::from_millis(15));
+    ///     assert!(bucket.acquire_async(2).await.is_err()); // more than the burst
+    /// });
+    /// ```
+    pub fn acquire_async(&self, n: u32) -> AcquireFuture<'_, C> {
+        AcquireFuture {
+            bucket: self,
+            tokens: n,
+            wait: Wait::new(),
+            changes: AsyncSlot::default(),
+            done: false,
+        }
+    }
+
+    /// Waits asynchronously until one token is granted, and takes it.
+    ///
+    /// Governor's `until_ready`: the same as [`acquire_async(1)`](TokenBucket::acquire_async)
+    /// but without the error, since one token always fits in a bucket (a burst is at least 1).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire_async`](TokenBucket::acquire_async): dropping it before it completes takes
+    /// no token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::TokenBucket;
+    /// use std::time::Duration;
+    ///
+    /// let bucket = TokenBucket::new(100, Duration::from_secs(1), 10);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     for _ in 0..12 {
+    ///         bucket.until_ready().await; // the last two wait about 10 ms each
+    ///     }
+    /// });
+    /// ```
+    pub fn until_ready(&self) -> UntilReadyFuture<'_, C> {
+        UntilReadyFuture { acquire: self.acquire_async(1) }
+    }
+}
+
+/// The future of [`TokenBucket::acquire_async`]: resolves once `n` tokens are taken.
+///
+/// # Cancel safety
+///
+/// Dropping it before it completes takes no tokens (see
+/// [`acquire_async`](TokenBucket::acquire_async)).
+///
+/// # Panics
+///
+/// Polling it again after it completed panics with `AcquireFuture polled after completion` (a second
+/// completion would take tokens a second time).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{AcquireFuture, TokenBucket};
+/// use std::time::Duration;
+///
+/// let bucket = TokenBucket::new(1, Duration::from_secs(1), 3);
+/// let acquire: AcquireFuture<'_> = bucket.acquire_async(3);
+/// tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(acquire).unwrap();
+/// assert_eq!(bucket.available(), 0);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct AcquireFuture<'a, C: Clock = MonotonicClock> {
+    bucket: &'a TokenBucket<C>,
+    tokens: u32,
+    wait: Wait,
+    /// Its registration in the bucket's change queue (real-time clocks; module docs).
+    changes: AsyncSlot,
+    done: bool,
+}
+
+impl<C: Clock> fmt::Debug for AcquireFuture<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcquireFuture").field("tokens", &self.tokens).field("done", &self.done).finish()
+    }
+}
+
+impl<C: Clock> Future for AcquireFuture<'_, C> {
+    type Output = Result<(), InsufficientCapacity>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(!this.done, "AcquireFuture polled after completion");
+        let clock = this.bucket.clock();
+        loop {
+            // Before the attempt, as a blocked thread reads it (bucket.rs file docs).
+            let seen = this.bucket.changes_seen();
+            let outcome = match this.bucket.try_acquire(this.tokens) {
+                Ok(()) => Ok(()),
+                Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
+                Err(TryAcquireError::RateLimited(denied)) => {
+                    let real_time = real_time(clock, &denied);
+                    // On a real-time clock, also wait for a change that frees tokens sooner.
+                    if real_time.is_some()
+                        && this.bucket.poll_changed(&mut this.changes, cx.waker(), seen).is_ready()
+                    {
+                        continue;
+                    }
+                    match this.wait.poll_denied(clock, denied, real_time, cx.waker()) {
+                        Poll::Ready(()) => continue,
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            };
+            this.done = true;
+            this.wait.finish();
+            this.bucket.leave_changed(&mut this.changes);
+            return Poll::Ready(outcome);
+        }
+    }
+}
+
+impl<C: Clock> Drop for AcquireFuture<'_, C> {
+    fn drop(&mut self) {
+        self.bucket.leave_changed(&mut self.changes);
+    }
+}
+
+/// The future of [`TokenBucket::until_ready`]: resolves once one token is taken.
+///
+/// # Cancel safety
+///
+/// Dropping it before it completes takes no token.
+///
+/// # Panics
+///
+/// Polling it again after it completed panics with `AcquireFuture polled after completion`.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::TokenBucket;
+/// use std::time::Duration;
+///
+/// let bucket = TokenBucket::new(1, Duration::from_secs(1), 1);
+/// tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(bucket.until_ready());
+/// assert_eq!(bucket.available(), 0);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct UntilReadyFuture<'a, C: Clock = MonotonicClock> {
+    acquire: AcquireFuture<'a, C>,
+}
+
+impl<C: Clock> fmt::Debug for UntilReadyFuture<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UntilReadyFuture").field("done", &self.acquire.done).finish()
+    }
+}
+
+impl<C: Clock> Future for UntilReadyFuture<'_, C> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match Pin::new(&mut self.acquire).poll(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(()),
+            // `set_quota` takes only valid quotas, whose burst is at least 1.
+            Poll::Ready(Err(e)) => unreachable!("one token always fits in a bucket: {e}"),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<C: Clock> SlidingWindow<C> {
+    /// Records a call, waiting asynchronously until the window has room.
+    ///
+    /// The async form of [`acquire`](SlidingWindow::acquire): each poll tries
+    /// [`try_acquire`](SlidingWindow::try_acquire); a denied attempt waits until the oldest
+    /// call leaves the window (on the crate's [timer](crate::timer), or on the clock for a
+    /// [`ManualClock`](super::ManualClock): see the [module docs](super#async))
+    /// and tries again. Nothing is recorded before the first poll. Works on any executor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future before it completes records no call (a slot is taken
+    /// only by the atomic `try_acquire` of the poll that returns `Ready`) and removes its timer
+    /// entry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::SlidingWindow;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let window = SlidingWindow::new(2, Duration::from_millis(20));
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     for _ in 0..3 {
+    ///         window.acquire_async().await;
+    ///     }
+    ///     assert!(start.elapsed() >= Duration::from_millis(20)); // the third waited
+    /// });
+    /// ```
+    pub fn acquire_async(&self) -> WindowAcquireFuture<'_, C> {
+        WindowAcquireFuture { window: self, wait: Wait::new(), done: false }
+    }
+
+    /// The same future as [`acquire_async`](SlidingWindow::acquire_async), under governor's
+    /// name.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire_async`](SlidingWindow::acquire_async): dropping it records no call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let window = ringfence::rate::SlidingWindow::new(5, std::time::Duration::from_secs(1));
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(window.until_ready());
+    /// ```
+    pub fn until_ready(&self) -> WindowAcquireFuture<'_, C> {
+        self.acquire_async()
+    }
+}
+
+/// The future of [`SlidingWindow::acquire_async`] and [`SlidingWindow::until_ready`]:
+/// resolves once a call is recorded.
+///
+/// # Cancel safety
+///
+/// Dropping it before it completes records no call.
+///
+/// # Panics
+///
+/// Polling it again after it completed panics with `WindowAcquireFuture polled after completion`
+/// (a second completion would record a second call).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{ManualClock, SlidingWindow, WindowAcquireFuture};
+/// use std::time::Duration;
+///
+/// let window = SlidingWindow::with_clock(1, Duration::from_secs(1), ManualClock::new()).unwrap();
+/// let call: WindowAcquireFuture<'_, ManualClock> = window.acquire_async();
+/// tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(call);
+/// assert!(window.try_acquire().is_err());
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct WindowAcquireFuture<'a, C: Clock = MonotonicClock> {
+    window: &'a SlidingWindow<C>,
+    wait: Wait,
+    done: bool,
+}
+
+impl<C: Clock> fmt::Debug for WindowAcquireFuture<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WindowAcquireFuture").field("done", &self.done).finish()
+    }
+}
+
+impl<C: Clock> Future for WindowAcquireFuture<'_, C> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        assert!(!this.done, "WindowAcquireFuture polled after completion");
+        loop {
+            match this.window.try_acquire() {
+                Ok(()) => {
+                    this.done = true;
+                    this.wait.finish();
+                    return Poll::Ready(());
+                }
+                Err(denied) => match this.wait.poll_denied(
+                    this.window.clock(),
+                    denied,
+                    real_time(this.window.clock(), &denied),
+                    cx.waker(),
+                ) {
+                    Poll::Ready(()) => {}
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
+    }
+}

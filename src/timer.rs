@@ -1,0 +1,467 @@
+//! A small built-in timer: [`sleep`] and [`sleep_until`] return a [`Sleep`] future that any
+//! executor can await.
+//!
+//! # Why a timer of our own
+//!
+//! The async rate limiters ([`TokenBucket::acquire_async`](crate::rate::TokenBucket::acquire_async)
+//! and friends) know the instant at which a denied request will fit, and have to sleep until
+//! then. Something must wake the task at that instant, and every runtime brings its own timer:
+//! tokio's `tokio::time::sleep` panics outside a tokio runtime, smol's timers run on its own
+//! reactor. Building on one of them would tie the limiters to that runtime (or add a feature
+//! flag per runtime). [`Sleep`] uses `std::task` only, and one background thread wakes the
+//! wakers, so it works under tokio (either flavour), smol, `futures::executor::block_on` or a
+//! ten-line hand-written `block_on`. It costs nothing until first used: the thread (named
+//! `ringfence-timer`) is started by the first `Sleep` that has to wait, and only one is ever
+//! started. (A program that already runs tokio pays one extra, mostly sleeping, thread.)
+//!
+//! # How it works
+//!
+//! The thread keeps the pending sleeps in an ordered map `(deadline, sequence id) -> Waker`
+//! (the id makes equal deadlines distinct). It sleeps on a condition variable until the
+//! earliest deadline, or until a registration that is earlier than every other one notifies it;
+//! then it removes every entry that is due and wakes its waker, outside the lock. It is an
+//! ordered map rather than a binary heap so that a `Sleep` dropped before its deadline removes
+//! its own entry (O(log n)): a loop that keeps starting and abandoning sleeps (the `select!`
+//! pattern) leaves nothing behind, where a heap would need lazy deletion and compaction.
+//!
+//! | who | does what to the map |
+//! |---|---|
+//! | first `poll` of a `Sleep` that is not due | inserts its entry (and notifies the thread if it is now the earliest) |
+//! | a later `poll` with another waker | replaces the waker (the old one is dropped); with the same waker (`Waker::will_wake`) nothing |
+//! | the thread, at the deadline | removes the entry and wakes its waker |
+//! | dropping, [`reset`](Sleep::reset) or completing a `Sleep` | removes its entry if it is still there |
+//!
+//! A `std::sync::Mutex` and `Condvar` guard the map. This is deliberately not lock-free: it is
+//! not a hot path. The lock is taken when a wait begins, when the task's waker changes, when a
+//! pending `Sleep` is dropped, and by the thread when it fires; never by a limiter that grants
+//! at once. No user code (a waker's `wake` or `drop`) runs while it is held, and a waker that
+//! panics in `wake` does not stop the thread.
+//!
+//! # Accuracy
+//!
+//! A `Sleep` completes at or after its deadline, never before: `poll` returns `Ready` only once
+//! `Instant::now() >= deadline`, whatever woke the task. How much after depends on the OS
+//! (a condition-variable timed wait: usually well under a millisecond of slack on an idle
+//! Linux machine, more on a loaded one) and on how soon the executor runs the woken task. A
+//! deadline too far away to represent (`sleep(Duration::MAX)`) means "never": the future stays
+//! pending, registers nothing and never panics.
+//!
+//! # Under loom
+//!
+//! `--cfg loom` builds have no timer thread (a loom model cannot run a real thread, and has no
+//! time). There a `Sleep` that is not due wakes its task at once and completes at its next poll:
+//! the deadline is taken to pass exactly when the task would wait, as the `sync` facade's futex
+//! does for timed waits. So a model in which a future waits on the timer for something only
+//! time can bring spins (the task keeps waking itself) instead of finishing: models should use
+//! clocks that wake tasks. The rate limiters' async acquires on a
+//! [`ManualClock`](crate::rate::ManualClock) (what loom models use), or on a wrapper that
+//! forwards [`Clock::wake_at`](crate::rate::Clock::wake_at), do not use the timer at all.
+//!
+//! # Examples
+//!
+//! ```
+//! use ringfence::timer::sleep;
+//! use std::time::{Duration, Instant};
+//!
+//! # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! # rt.block_on(async {
+//! let start = Instant::now();
+//! sleep(Duration::from_millis(20)).await;
+//! assert!(start.elapsed() >= Duration::from_millis(20));
+//! # });
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// A future that completes once `duration` has passed (see the [module docs](self)).
+///
+/// A duration too long to add to `Instant::now()` (`Duration::MAX`) gives a `Sleep` that never
+/// completes; it does not panic.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::timer::sleep;
+/// use std::time::{Duration, Instant};
+///
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let start = Instant::now();
+/// rt.block_on(sleep(Duration::from_millis(10)));
+/// assert!(start.elapsed() >= Duration::from_millis(10));
+/// assert!(sleep(Duration::MAX).deadline().is_none()); // "never"
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep::at(Instant::now().checked_add(duration))
+}
+
+/// A future that completes once `deadline` has passed (at once if it already has).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::timer::sleep_until;
+/// use std::time::{Duration, Instant};
+///
+/// let deadline = Instant::now() + Duration::from_millis(10);
+/// let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+/// rt.block_on(sleep_until(deadline));
+/// assert!(Instant::now() >= deadline);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::at(Some(deadline))
+}
+
+/// The future of [`sleep`] and [`sleep_until`]: completes at or after its deadline.
+///
+/// Runtime-agnostic (`std::task` only; the [module docs](self) say how it is woken). It keeps
+/// only the waker of its latest poll. It is `Unpin`, so it can be polled by `&mut` reference.
+///
+/// # Cancel safety
+///
+/// Dropping a `Sleep` (for example the losing branch of a `select!`) removes its entry from the
+/// timer and drops the waker it held: nothing is left behind and nothing is woken later.
+///
+/// # Panics
+///
+/// A poll panics if it has to start the timer thread and the OS refuses to create a thread,
+/// with the message `ringfence-timer: cannot spawn the timer thread: ` and the OS error.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::timer::sleep;
+/// use std::time::Duration;
+///
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+/// rt.block_on(async {
+///     // The first to finish wins; the other future is dropped (and deregistered).
+///     tokio::select! {
+///         () = sleep(Duration::from_secs(3600)) => unreachable!(),
+///         () = sleep(Duration::from_millis(1)) => {}
+///     }
+/// });
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Sleep {
+    /// When it completes; `None` is "never".
+    deadline: Option<Instant>,
+    /// Its entry in the timer while one is registered (table in the module docs): set by a
+    /// poll that registers, cleared by whoever removes the entry on this side (a poll that
+    /// completes, `reset`, drop). The thread may remove the entry first when it fires; the
+    /// key then finds nothing, which is harmless.
+    entry: Option<driver::Key>,
+}
+
+impl Sleep {
+    fn at(deadline: Option<Instant>) -> Self {
+        Sleep { deadline, entry: None }
+    }
+
+    /// A `Sleep` that never completes (until [`reset`](Sleep::reset)).
+    pub(crate) fn never() -> Self {
+        Sleep::at(None)
+    }
+
+    /// The deadline, or `None` for a `Sleep` that never completes (its duration or deadline
+    /// could not be represented).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(ringfence::timer::sleep_until(at).deadline(), Some(at));
+    /// ```
+    #[must_use]
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed (a poll would return `Ready`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::timer::sleep;
+    /// use std::time::Duration;
+    /// assert!(sleep(Duration::ZERO).is_elapsed());
+    /// assert!(!sleep(Duration::from_secs(3600)).is_elapsed());
+    /// ```
+    #[must_use]
+    pub fn is_elapsed(&self) -> bool {
+        self.deadline.is_some_and(|deadline| Instant::now() >= deadline)
+    }
+
+    /// Moves the deadline (earlier or later), also after the `Sleep` completed; the new
+    /// deadline takes effect at the next poll (a task waiting on the old one is not woken).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::timer::sleep;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let mut nap = sleep(Duration::from_secs(3600));
+    /// let soon = Instant::now() + Duration::from_millis(5);
+    /// nap.reset(soon);
+    /// rt.block_on(&mut nap);
+    /// assert!(Instant::now() >= soon);
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.set_deadline(Some(deadline));
+    }
+
+    /// [`reset`](Sleep::reset), also to "never" (`None`).
+    pub(crate) fn set_deadline(&mut self, deadline: Option<Instant>) {
+        if self.deadline != deadline {
+            driver::unregister(&mut self.entry);
+            self.deadline = deadline;
+        }
+    }
+
+    /// The body of `poll`, for callers that hold a `&mut Sleep` and a waker.
+    pub(crate) fn poll_waker(&mut self, waker: &Waker) -> Poll<()> {
+        let Some(deadline) = self.deadline else {
+            // "Never": nothing will ever wake it, so keep no waker.
+            return Poll::Pending;
+        };
+        // Checked on every poll, whatever woke the task: never `Ready` before the deadline.
+        if Instant::now() >= deadline {
+            driver::unregister(&mut self.entry);
+            return Poll::Ready(());
+        }
+        let poll = driver::register(&mut self.entry, deadline, waker);
+        if poll.is_ready() {
+            driver::unregister(&mut self.entry);
+        }
+        poll
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.get_mut().poll_waker(cx.waker())
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        driver::unregister(&mut self.entry);
+    }
+}
+
+/// The timer thread and its map (module docs). Normal builds only: see "Under loom".
+#[cfg(not(loom))]
+mod driver {
+    use std::collections::BTreeMap;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+    use std::task::{Poll, Waker};
+    use std::time::{Duration, Instant};
+
+    /// An entry's key: its deadline, then a sequence id that makes it unique.
+    pub(super) type Key = (Instant, u64);
+
+    /// The longest the thread sleeps in one wait: it re-checks at least this often (cheap, and
+    /// it keeps every timed wait far from any platform's limit on timeouts).
+    const MAX_NAP: Duration = Duration::from_secs(3600);
+
+    struct Timer {
+        state: Mutex<State>,
+        /// The thread waits here; notified by a registration that became the earliest entry.
+        earlier: Condvar,
+    }
+
+    struct State {
+        /// The pending sleeps, earliest first. Inserted by `register`; removed by exactly one
+        /// of the thread (when due, and then woken) or `unregister`.
+        entries: BTreeMap<Key, Waker>,
+        /// The id the next entry gets (2^64 registrations would be needed to wrap).
+        next_id: u64,
+        /// Whether the thread was started (once; it never stops).
+        started: bool,
+    }
+
+    static TIMER: Timer = Timer {
+        state: Mutex::new(State { entries: BTreeMap::new(), next_id: 0, started: false }),
+        earlier: Condvar::new(),
+    };
+
+    fn lock() -> MutexGuard<'static, State> {
+        // Nothing that can panic runs under the lock (wakers are woken and dropped outside it),
+        // so the map is consistent even if some thread once panicked while holding it.
+        TIMER.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers (or re-arms with `waker`) the entry of a `Sleep` due at `deadline`. Always
+    /// `Pending`: the thread wakes the task at the deadline.
+    pub(super) fn register(entry: &mut Option<Key>, deadline: Instant, waker: &Waker) -> Poll<()> {
+        let mut state = lock();
+        if let Some(key) = *entry {
+            debug_assert_eq!(key.0, deadline, "a deadline change unregisters first");
+            if let Some(registered) = state.entries.get_mut(&key) {
+                if registered.will_wake(waker) {
+                    return Poll::Pending;
+                }
+                let old = std::mem::replace(registered, waker.clone());
+                drop(state);
+                drop(old); // user code: outside the lock
+                return Poll::Pending;
+            }
+            // The thread fired it (its deadline passed after our check): register again, and
+            // the thread fires the new entry at once.
+        }
+        let key = (deadline, state.next_id);
+        state.next_id += 1;
+        state.entries.insert(key, waker.clone());
+        *entry = Some(key);
+        let earliest = state.entries.first_key_value().is_some_and(|(first, _)| *first == key);
+        let start = !state.started;
+        state.started = true;
+        drop(state);
+        if start {
+            spawn();
+        } else if earliest {
+            // The thread may be waiting for a later deadline. It re-reads the map under the
+            // lock after every wakeup, and we inserted under the lock, so it cannot miss this.
+            TIMER.earlier.notify_one();
+        }
+        Poll::Pending
+    }
+
+    /// Removes the entry, if it is still there, and drops its waker (outside the lock).
+    pub(super) fn unregister(entry: &mut Option<Key>) {
+        if let Some(key) = entry.take() {
+            let removed = lock().entries.remove(&key);
+            drop(removed);
+        }
+    }
+
+    #[cold]
+    fn spawn() {
+        let spawned = std::thread::Builder::new().name("ringfence-timer".into()).spawn(run);
+        if let Err(e) = spawned {
+            lock().started = false;
+            panic!("ringfence-timer: cannot spawn the timer thread: {e}");
+        }
+    }
+
+    /// The timer thread: fire what is due, then sleep until the earliest deadline.
+    fn run() {
+        let mut due: Vec<Waker> = Vec::new();
+        let mut state = lock();
+        loop {
+            let now = Instant::now();
+            while let Some(first) = state.entries.first_entry() {
+                if first.key().0 > now {
+                    break;
+                }
+                due.push(first.remove());
+            }
+            if !due.is_empty() {
+                drop(state);
+                for waker in due.drain(..) {
+                    // A waker is user code: one that panics must not take the timer down.
+                    let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
+                }
+                state = lock();
+                continue;
+            }
+            state = match state.entries.first_key_value() {
+                Some((&(deadline, _), _)) => {
+                    let nap = (deadline - now).min(MAX_NAP);
+                    TIMER.earlier.wait_timeout(state, nap).unwrap_or_else(PoisonError::into_inner).0
+                }
+                None => TIMER.earlier.wait(state).unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn contains(key: Key) -> bool {
+        lock().entries.contains_key(&key)
+    }
+}
+
+/// Loom builds: no thread; a `Sleep` that is not due completes at its next poll (module docs,
+/// "Under loom").
+#[cfg(loom)]
+mod driver {
+    use std::task::{Poll, Waker};
+    use std::time::Instant;
+
+    /// "Has waited once".
+    pub(super) type Key = ();
+
+    pub(super) fn register(entry: &mut Option<Key>, _deadline: Instant, waker: &Waker) -> Poll<()> {
+        if entry.take().is_some() {
+            return Poll::Ready(());
+        }
+        *entry = Some(());
+        waker.wake_by_ref();
+        Poll::Pending
+    }
+
+    pub(super) fn unregister(entry: &mut Option<Key>) {
+        *entry = None;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Nothing;
+    impl Wake for Nothing {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    #[test]
+    fn dropping_a_pending_sleep_removes_its_entry() {
+        let waker = Waker::from(Arc::new(Nothing));
+        let mut nap = sleep(Duration::from_secs(3600));
+        assert!(nap.poll_waker(&waker).is_pending());
+        let key = nap.entry.expect("registered");
+        assert!(driver::contains(key));
+        assert!(nap.poll_waker(&waker).is_pending());
+        assert_eq!(nap.entry, Some(key), "a re-poll keeps the entry");
+        drop(nap);
+        assert!(!driver::contains(key));
+    }
+
+    #[test]
+    fn reset_moves_the_entry() {
+        let waker = Waker::from(Arc::new(Nothing));
+        let mut nap = sleep(Duration::from_secs(3600));
+        assert!(nap.poll_waker(&waker).is_pending());
+        let old = nap.entry.expect("registered");
+        nap.reset(Instant::now() + Duration::from_secs(7200));
+        assert!(!driver::contains(old));
+        assert!(nap.poll_waker(&waker).is_pending());
+        let new = nap.entry.expect("registered again");
+        assert_ne!(old, new);
+        nap.reset(Instant::now());
+        assert!(nap.poll_waker(&waker).is_ready());
+        assert!(!driver::contains(new));
+        assert_eq!(nap.entry, None);
+    }
+
+    #[test]
+    fn never_registers_nothing() {
+        let waker = Waker::from(Arc::new(Nothing));
+        let mut nap = sleep(Duration::MAX);
+        assert!(nap.poll_waker(&waker).is_pending());
+        assert_eq!(nap.entry, None);
+    }
+}

@@ -1,0 +1,227 @@
+#![cfg(not(loom))]
+//! Integration tests of `ringfence::timer`: a `Sleep` completes not before its deadline under
+//! tokio (both flavours) and a hand-written `block_on`; it keeps only its latest waker; dropping
+//! it releases its waker and wakes nothing later; "never" deadlines do not panic.
+//!
+//! Timing assertions are lower bounds only ("not before the deadline"), never "within".
+
+mod async_util;
+mod common;
+
+use async_util::{Counter, block_on, held, poll_once};
+use ringfence::timer::{Sleep, sleep, sleep_until};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Poll, Wake, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const MS: Duration = Duration::from_millis(1);
+const HOUR: Duration = Duration::from_secs(3600);
+
+#[test]
+fn sleep_completes_not_before_its_deadline_with_block_on() {
+    common::within(common::WATCHDOG, || {
+        for wait in [0, 1, 5, 20] {
+            let start = Instant::now();
+            block_on(sleep(MS * wait));
+            assert!(start.elapsed() >= MS * wait);
+        }
+        let deadline = Instant::now() + 15 * MS;
+        block_on(sleep_until(deadline));
+        assert!(Instant::now() >= deadline);
+    });
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sleep_completes_not_before_its_deadline_on_tokio_current_thread() {
+    let start = Instant::now();
+    sleep(10 * MS).await;
+    assert!(start.elapsed() >= 10 * MS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_sleeps_each_complete_not_before_their_deadline_on_tokio_multi_thread() {
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..64u32)
+        .map(|i| {
+            // Deadlines out of order, some equal.
+            let deadline = start + MS * ((i * 7) % 23);
+            tokio::spawn(async move {
+                sleep_until(deadline).await;
+                assert!(Instant::now() >= deadline);
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+#[test]
+fn sleeps_from_many_threads_all_complete() {
+    common::within(common::WATCHDOG, || {
+        let threads: Vec<_> = (0..8u32)
+            .map(|t| {
+                thread::spawn(move || {
+                    for i in 0..20u32 {
+                        let wait = MS * ((t + i) % 4);
+                        let start = Instant::now();
+                        block_on(sleep(wait));
+                        assert!(start.elapsed() >= wait);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_past_deadline_completes_at_the_first_poll_and_registers_nothing() {
+    let counter = Counter::new();
+    let waker = Waker::from(counter.clone());
+    let mut past = sleep_until(Instant::now());
+    assert_eq!(poll_once(&mut past, &waker), Poll::Ready(()));
+    assert_eq!(held(&counter), 0);
+    assert!(sleep(Duration::ZERO).is_elapsed());
+}
+
+#[test]
+fn duration_max_means_never_and_holds_no_waker() {
+    let counter = Counter::new();
+    let waker = Waker::from(counter.clone());
+    let mut never = sleep(Duration::MAX);
+    assert_eq!(never.deadline(), None);
+    assert!(!never.is_elapsed());
+    for _ in 0..3 {
+        assert_eq!(poll_once(&mut never, &waker), Poll::Pending);
+    }
+    assert_eq!(held(&counter), 0);
+    // A huge but representable deadline: registered, pending, released on drop.
+    let mut far = sleep_until(Instant::now() + HOUR * 24 * 365 * 100);
+    assert_eq!(poll_once(&mut far, &waker), Poll::Pending);
+    assert_eq!(held(&counter), 1);
+    drop(far);
+    assert_eq!(held(&counter), 0);
+}
+
+#[test]
+fn a_repoll_with_the_same_waker_keeps_one_clone() {
+    let counter = Counter::new();
+    let waker = Waker::from(counter.clone());
+    let mut nap = sleep(HOUR);
+    for _ in 0..5 {
+        assert_eq!(poll_once(&mut nap, &waker), Poll::Pending);
+        assert_eq!(held(&counter), 1);
+    }
+    drop(nap);
+    assert_eq!(held(&counter), 0);
+}
+
+#[test]
+fn a_repoll_with_another_waker_replaces_it_and_only_the_latest_is_woken() {
+    common::within(common::WATCHDOG, || {
+        let first = Counter::new();
+        let first_waker = Waker::from(first.clone());
+        let second = Counter::new();
+        let second_waker = Waker::from(second.clone());
+        let deadline = Instant::now() + 20 * MS;
+        let mut nap = sleep_until(deadline);
+        assert_eq!(poll_once(&mut nap, &first_waker), Poll::Pending);
+        assert_eq!(held(&first), 1);
+        assert_eq!(poll_once(&mut nap, &second_waker), Poll::Pending);
+        assert_eq!(held(&first), 0, "the replaced waker is dropped at once");
+        assert_eq!(held(&second), 1);
+        // `wake` counts, then drops the timer's clone: wait for both.
+        while second.wakes() == 0 || held(&second) != 0 {
+            thread::sleep(MS);
+        }
+        assert!(Instant::now() >= deadline);
+        assert_eq!(first.wakes(), 0);
+        assert_eq!(second.wakes(), 1);
+        assert_eq!(poll_once(&mut nap, &second_waker), Poll::Ready(()));
+    });
+}
+
+#[test]
+fn dropping_a_pending_sleep_releases_its_waker_and_nothing_is_woken_later() {
+    let counter = Counter::new();
+    let waker = Waker::from(counter.clone());
+    for _ in 0..100 {
+        let mut nap = sleep(20 * MS);
+        assert_eq!(poll_once(&mut nap, &waker), Poll::Pending);
+        assert_eq!(held(&counter), 1);
+        drop(nap);
+        assert_eq!(held(&counter), 0);
+    }
+    thread::sleep(60 * MS); // past every deadline
+    assert_eq!(counter.wakes(), 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn select_against_a_shorter_tokio_sleep_in_a_loop() {
+    let mut ours_won = 0;
+    for _ in 0..200 {
+        tokio::select! {
+            () = sleep(HOUR) => ours_won += 1,
+            () = tokio::time::sleep(Duration::from_micros(100)) => {}
+        }
+    }
+    assert_eq!(ours_won, 0);
+    // The abandoned sleeps left nothing behind that still fires: a short one still works.
+    let start = Instant::now();
+    sleep(5 * MS).await;
+    assert!(start.elapsed() >= 5 * MS);
+}
+
+#[test]
+fn reset_moves_the_deadline_earlier_and_later() {
+    common::within(common::WATCHDOG, || {
+        let mut nap = sleep(HOUR);
+        let soon = Instant::now() + 5 * MS;
+        nap.reset(soon);
+        assert_eq!(nap.deadline(), Some(soon));
+        block_on(&mut nap);
+        assert!(Instant::now() >= soon);
+        let later = Instant::now() + 5 * MS;
+        nap.reset(later); // also after completion
+        assert!(!nap.is_elapsed());
+        block_on(&mut nap);
+        assert!(Instant::now() >= later);
+    });
+}
+
+/// A waker whose `wake` panics: the timer thread must survive it.
+struct Panics(AtomicUsize);
+
+impl Wake for Panics {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("this waker panics (expected by the test)");
+    }
+}
+
+#[test]
+fn a_panicking_waker_does_not_stop_the_timer() {
+    common::within(common::WATCHDOG, || {
+        let bad = Arc::new(Panics(AtomicUsize::new(0)));
+        let bad_waker = Waker::from(bad.clone());
+        let mut nap: Sleep = sleep(MS);
+        assert_eq!(poll_once(&mut nap, &bad_waker), Poll::Pending);
+        while bad.0.load(Ordering::SeqCst) == 0 {
+            thread::sleep(MS);
+        }
+        let start = Instant::now();
+        block_on(sleep(5 * MS));
+        assert!(start.elapsed() >= 5 * MS);
+    });
+}
+
+#[test]
+fn sleep_is_send_sync_and_unpin() {
+    fn check<T: Send + Sync + Unpin>(_: &T) {}
+    check(&sleep(MS));
+}
