@@ -1,10 +1,9 @@
 //! loom models of the channel's async API (`src/channel/chan_async.rs`) and, through it, of the
 //! waiting layer's waker path (`src/wait.rs`, "Async waiters"): register, wake, re-register
 //! with another waker, drop while registered, drop after being woken. A lost wakeup shows up
-//! as a loom deadlock (`loom::future::block_on` parks on loom's scheduler until woken).
+//! as a loom deadlock (`common::block_on` parks on a loom condvar until woken).
 
-use crate::common::{Counted, drop_counter, drops};
-use loom::future::block_on;
+use crate::common::{Counted, block_on, drop_counter, drops};
 use loom::sync::Notify;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -45,6 +44,8 @@ fn async_recv_racing_a_send() {
     for capacity in [0, 1] {
         loom::model(move || {
             let (tx, rx) = bounded(capacity);
+            // A sender stays alive: disconnection wakes everyone and would hide a lost wakeup.
+            let _keep = tx.clone();
             let sender = thread::spawn(move || tx.send(1).unwrap());
             assert_eq!(block_on(rx.recv_async()), Ok(1));
             sender.join().unwrap();
@@ -56,6 +57,7 @@ fn async_recv_racing_a_send() {
 fn unbounded_async_recv_racing_a_send() {
     loom::model(|| {
         let (tx, rx) = unbounded();
+        let _keep = tx.clone(); // no disconnection (it would wake everyone)
         let sender = thread::spawn(move || tx.send(1).unwrap());
         assert_eq!(block_on(rx.recv_async()), Ok(1));
         sender.join().unwrap();
@@ -157,6 +159,7 @@ fn receive_dropped_while_registered_loses_nothing() {
     // channel (or was never taken), and a second receiver gets it.
     loom::model(|| {
         let (tx, rx) = bounded(1);
+        let _keep = tx.clone(); // no disconnection (it would wake everyone)
         let signal = Signal::new();
         let waker = Waker::from(signal.clone());
         let rx2 = rx.clone();
@@ -180,6 +183,7 @@ fn woken_receive_dropped_passes_the_wakeup_on() {
     // again. The other must still be woken and get the value (else: loom deadlock).
     loom::model(|| {
         let (tx, rx) = bounded(1);
+        let _keep = tx.clone(); // no disconnection (it would wake everyone)
         let first = Signal::new();
         let first_waker = Waker::from(first.clone());
         let mut a = Box::pin(rx.recv_async());
@@ -236,7 +240,6 @@ fn async_and_blocking_receivers_share_the_values() {
         let async_receiver = thread::spawn(move || block_on(rx2.recv_async()));
         tx.send(1).unwrap();
         tx.send(2).unwrap();
-        drop(tx);
         let mut got = vec![rx.recv().unwrap(), async_receiver.join().unwrap().unwrap()];
         got.sort_unstable();
         assert_eq!(got, [1, 2]);

@@ -32,3 +32,37 @@ pub fn drop_counter() -> Arc<AtomicUsize> {
 pub fn drops(counter: &Arc<AtomicUsize>) -> usize {
     counter.load(Ordering::SeqCst)
 }
+
+/// Drives a future to completion on this thread, parking on a loom `Condvar` between polls.
+/// Unlike `loom::future::block_on` (whose `Notify` may wake spuriously, which re-polls and so
+/// hides a lost wakeup), the thread wakes only when the future's waker is called: a wakeup
+/// the code under test loses is a loom deadlock.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use loom::sync::{Condvar, Mutex};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Parker {
+        woken: Mutex<bool>,
+        condvar: Condvar,
+    }
+    impl Wake for Parker {
+        fn wake(self: std::sync::Arc<Self>) {
+            *self.woken.lock().unwrap() = true;
+            self.condvar.notify_one();
+        }
+    }
+    let parker = std::sync::Arc::new(Parker { woken: Mutex::new(false), condvar: Condvar::new() });
+    let waker = Waker::from(parker.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        let mut woken = parker.woken.lock().unwrap();
+        while !*woken {
+            woken = parker.condvar.wait(woken).unwrap();
+        }
+        *woken = false;
+    }
+}
