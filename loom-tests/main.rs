@@ -11,6 +11,7 @@ mod common;
 mod oneshot;
 mod pool;
 mod rate;
+mod rate_async;
 mod ring;
 mod semaphore;
 mod semaphore_async;

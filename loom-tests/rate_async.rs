@@ -1,0 +1,80 @@
+//! loom models of the rate limiters' async acquires (`src/rate/async_acquire.rs`): a task
+//! waiting on a `ManualClock` is woken by the advance that makes its tokens available, and by
+//! a cancelled reservation that returns them. A lost wakeup is a loom deadlock
+//! (`common::block_on` parks on a loom condvar until woken).
+
+use crate::common::block_on;
+use ringfence::rate::{ManualClock, Quota, SlidingWindow, TokenBucket};
+use std::time::Duration;
+
+#[test]
+fn async_acquire_woken_by_advance() {
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let bucket = loom::sync::Arc::new(TokenBucket::with_clock(
+            Quota::new(1, Duration::from_secs(1), 1).unwrap(),
+            clock.clone(),
+        ));
+        bucket.try_acquire(1).unwrap();
+        let b = bucket.clone();
+        let t = loom::thread::spawn(move || {
+            block_on(b.acquire_async(1)).unwrap();
+        });
+        clock.advance(Duration::from_secs(1));
+        t.join().unwrap();
+        assert_eq!(bucket.available(), 0);
+    });
+}
+
+#[test]
+fn window_async_acquire_woken_by_advance() {
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let w = loom::sync::Arc::new(
+            SlidingWindow::with_clock(1, Duration::from_secs(1), clock.clone()).unwrap(),
+        );
+        w.try_acquire().unwrap();
+        let w2 = w.clone();
+        let t = loom::thread::spawn(move || {
+            block_on(w2.acquire_async());
+        });
+        clock.advance(Duration::from_secs(1));
+        t.join().unwrap();
+        assert!(w.try_acquire().is_err());
+    });
+}
+
+struct ChangeWaitClock(ManualClock);
+impl ringfence::rate::Clock for ChangeWaitClock {
+    fn now(&self) -> u64 {
+        ringfence::rate::Clock::now(&self.0)
+    }
+    fn sleep_until(&self, target: u64, deadline: Option<std::time::Instant>) {
+        ringfence::rate::Clock::sleep_until(&self.0, target, deadline)
+    }
+    fn instant_of(&self, target: u64) -> Option<std::time::Instant> {
+        (target <= ringfence::rate::Clock::now(&self.0)).then(std::time::Instant::now)
+    }
+    fn wake_at(&self, target: u64, waker: &std::task::Waker) -> bool {
+        ringfence::rate::Clock::wake_at(&self.0, target, waker)
+    }
+}
+
+#[test]
+fn bucket_cancel_wakes_an_async_acquire() {
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let quota = Quota::new(1, Duration::from_nanos(1 << 62), 1).unwrap();
+        let bucket = loom::sync::Arc::new(TokenBucket::with_clock(quota, ChangeWaitClock(clock.clone())));
+        let _first = bucket.reserve(1).unwrap();
+        let _second = bucket.reserve(1).unwrap();
+        let last = bucket.reserve(1).unwrap();
+        let waiter = {
+            let bucket = bucket.clone();
+            loom::thread::spawn(move || block_on(bucket.acquire_async(1)).unwrap())
+        };
+        assert!(last.cancel());
+        clock.set(1 << 63);
+        waiter.join().unwrap();
+    });
+}
