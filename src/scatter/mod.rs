@@ -14,9 +14,17 @@
 //! tasks are dropped), and late answers are dropped. A running query should poll
 //! [`CancelToken::is_cancelled`] to stop early.
 //!
+//! **Async.** [`AsyncScatter`] gathers futures instead of pool jobs, with the same three
+//! gathers: `AsyncScatter::new(futures).first_ok(deadline).await`. There the losers are
+//! cancelled by dropping their futures.
+//!
 //! **Nobody blocks past the deadline.** The gathering thread returns at the deadline with what
 //! it has. A query that never returns and ignores the token keeps its pool worker busy (the
 //! pool cannot preempt it): give slow sources their own timeouts.
+
+mod gather_async;
+
+pub use gather_async::AsyncScatter;
 
 use crate::pool::{CompletionSet, Next, Pool, TaskError};
 use crate::sync::Arc;
