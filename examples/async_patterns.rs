@@ -1,0 +1,145 @@
+//! The seed's async patterns with ringfence on tokio: producer-consumer, a bounded set of
+//! async workers over a channel, future/promise (pool tasks and actor asks awaited),
+//! scatter-gather that cancels the losers by dropping them, and rate-limited "scraping" with a
+//! semaphore and a token bucket. Every future here is runtime-agnostic: tokio only spawns the
+//! tasks and provides the sleeps that stand in for I/O.
+//!
+//! Run: `cargo run --release --example async_patterns`
+
+use ringfence::Semaphore;
+use ringfence::channel::{bounded, unbounded};
+use ringfence::pool::Pool;
+use ringfence::rate::TokenBucket;
+use ringfence::scatter::AsyncScatter;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    producer_consumer().await;
+    worker_pool().await;
+    futures_and_promises().await;
+    scatter_gather().await;
+    rate_limited_scraping().await;
+}
+
+/// Producer-consumer: a bounded channel is the backpressure, disconnection the end of stream.
+async fn producer_consumer() {
+    println!("== async producer-consumer");
+    let (tx, rx) = bounded(8);
+    let producer = tokio::spawn(async move {
+        for i in 1..=1000u64 {
+            tx.send_async(i).await.expect("the consumer is alive");
+        }
+    }); // `tx` drops here: the consumer's stream ends
+    let mut stream = rx.into_stream();
+    let mut sum = 0;
+    while let Some(value) = stream.next().await {
+        sum += value;
+    }
+    producer.await.unwrap();
+    assert_eq!(sum, 500_500);
+    println!("   1000 values through a bounded(8) channel, sum {sum}");
+}
+
+/// A worker pool of async tasks: a fixed number of workers share one job channel.
+async fn worker_pool() {
+    println!("== async worker pool: 4 workers over one channel");
+    let (jobs, job_rx) = bounded::<u64>(16);
+    let (results, result_rx) = unbounded();
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (job_rx, results) = (job_rx.clone(), results.clone());
+            tokio::spawn(async move {
+                while let Ok(n) = job_rx.recv_async().await {
+                    tokio::time::sleep(Duration::from_millis(1)).await; // the "I/O"
+                    results.send(n * n).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop((job_rx, results));
+    for n in 1..=40 {
+        jobs.send_async(n).await.unwrap();
+    }
+    drop(jobs); // workers finish the queue, then stop
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let total: u64 = result_rx.try_iter().sum();
+    assert_eq!(total, (1..=40).map(|n| n * n).sum());
+    println!("   40 jobs done, sum of squares {total}");
+}
+
+/// Future/promise: a CPU job on the thread pool and an actor's reply, both awaited.
+async fn futures_and_promises() {
+    use ringfence::actor::{self, Actor, Context, Reply};
+    println!("== futures: pool tasks and actor asks, awaited");
+    let pool = Pool::new(2);
+    let task = pool.submit(|| (1..=1_000_000u64).sum::<u64>());
+    assert_eq!(task.await.unwrap(), 500_000_500_000);
+
+    struct Counter(u64);
+    enum Msg {
+        Add(u64, Reply<u64>),
+    }
+    impl Actor for Counter {
+        type Msg = Msg;
+        fn handle(&mut self, Msg::Add(n, reply): Msg, _ctx: &mut Context) {
+            self.0 += n;
+            reply.send(self.0);
+        }
+    }
+    let counter = actor::spawn(Counter(0));
+    let addr = counter.addr();
+    let mut last = 0;
+    for n in 1..=10 {
+        last = addr.ask_async(|reply| Msg::Add(n, reply)).await.unwrap();
+    }
+    assert_eq!(last, 55);
+    counter.stop();
+    println!("   pool task summed 1..=1e6; actor counted to {last}");
+}
+
+/// Scatter-gather: ask three replicas, keep the first answer, drop (cancel) the others.
+async fn scatter_gather() {
+    println!("== async scatter-gather: first_ok cancels the losers");
+    let replica = |name: &'static str, ms: u64| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok::<_, String>(format!("{name} answered in {ms} ms"))
+    };
+    let started = Instant::now();
+    let (index, answer) = AsyncScatter::new([replica("eu", 80), replica("us", 5), replica("ap", 60)])
+        .first_ok(Instant::now() + Duration::from_secs(1))
+        .await
+        .expect("one replica answers");
+    assert_eq!(index, 1);
+    println!("   {answer}; returned after {:?}, the other two were dropped", started.elapsed());
+}
+
+/// Rate-limited scraping: at most 3 fetches at once (semaphore), at most 20 per second with
+/// bursts of 5 (token bucket).
+async fn rate_limited_scraping() {
+    println!("== rate-limited scraping: 3 at once, 20/s, burst 5");
+    let concurrency = Arc::new(Semaphore::new(3));
+    let rate = Arc::new(TokenBucket::new(20, Duration::from_secs(1), 5));
+    let started = Instant::now();
+    let fetches: Vec<_> = (0..15)
+        .map(|page| {
+            let (concurrency, rate) = (concurrency.clone(), rate.clone());
+            tokio::spawn(async move {
+                let _permit = concurrency.acquire_async().await;
+                rate.until_ready().await;
+                tokio::time::sleep(Duration::from_millis(10)).await; // the "fetch"
+                page
+            })
+        })
+        .collect();
+    let mut pages = Vec::new();
+    for fetch in fetches {
+        pages.push(fetch.await.unwrap());
+    }
+    assert_eq!(pages.len(), 15);
+    // 5 at once, then 10 more at 20 per second: at least half a second.
+    println!("   15 pages in {:?} (at least ~0.5 s by the quota)", started.elapsed());
+}
