@@ -27,6 +27,7 @@ fn main() {
     fan_out_fan_in();
     scatter_gather();
     rate_limiting();
+    async_everywhere();
     println!("\ntour finished: every section checked its result");
 }
 
@@ -323,4 +324,52 @@ fn rate_limiting() {
     clock.advance(Duration::from_secs(1));
     assert!(window.try_acquire().is_ok());
     println!("   sliding window: 3 calls per second, exactly");
+}
+
+/// The same primitives from async code: a blocking thread and async tasks share one channel,
+/// a semaphore hands permits to tasks, scatter-gather drops (cancels) the slower sources.
+fn async_everywhere() {
+    use ringfence::scatter::AsyncScatter;
+    use std::sync::Arc;
+    println!("== async: one API for threads and tasks");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap();
+    runtime.block_on(async {
+        let (tx, rx) = channel::bounded(4);
+        let producer = thread::spawn(move || (1..=100u64).for_each(|i| tx.send(i).unwrap())); // blocking
+        let mut sum = 0;
+        while let Ok(value) = rx.recv_async().await {
+            sum += value;
+        }
+        producer.join().unwrap();
+        assert_eq!(sum, 5050);
+
+        let semaphore = Arc::new(Semaphore::new(2));
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let semaphore = semaphore.clone();
+                tokio::spawn(async move {
+                    let _permit = semaphore.acquire_async().await;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(semaphore.available_permits(), 2);
+
+        let source = |ms: u64| async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<u64, ()>(ms)
+        };
+        let fastest = AsyncScatter::new([source(50), source(1), source(30)])
+            .first_ok(Instant::now() + Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(fastest, (1, 1));
+    });
+    println!(
+        "   a thread sent 100 values to an async receiver; 6 tasks shared 2 permits; first_ok dropped the 2 slower sources"
+    );
 }
