@@ -2,14 +2,13 @@
 //! rule 5 in `src/semaphore/mod.rs`): a future waits in the same line as blocking acquirers,
 //! as the head or behind it; dropped, it returns what it had taken (nothing), gives the head
 //! role up, and passes an unused wakeup on. A lost wakeup, or a head left behind by a dropped
-//! future, is a loom deadlock (`loom::future::block_on` and blocked threads wait on loom's
-//! scheduler); a permit lost or counted twice fails an assertion on the count; a missing
+//! future, is a loom deadlock (the futures run on [`block_on`], which sleeps on a loom condvar
+//! until the future's waker is called, and blocked threads wait on loom's scheduler); a permit lost or counted twice fails an assertion on the count; a missing
 //! Acquire/Release is a data race on the cell a permit guards.
 
 use loom::cell::UnsafeCell;
-use loom::future::block_on;
-use loom::sync::Notify;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::{Condvar, Mutex, Notify};
 use loom::thread;
 use ringfence::Semaphore;
 use std::future::Future;
@@ -50,6 +49,38 @@ impl Wake for Signal {
         // ORDERING: SeqCst keeps the model simple.
         self.wakes.fetch_add(1, Ordering::SeqCst);
         self.notify.notify();
+    }
+}
+
+/// Drives a future to completion on this thread, sleeping on a loom `Condvar` between polls.
+/// Unlike `loom::future::block_on`, whose `Notify` may wake spuriously (a spurious re-poll finds
+/// the permit and hides a lost wakeup), the thread wakes only when the future's waker is called:
+/// a wakeup the semaphore loses is a loom deadlock. (The same helper as the channel models'
+/// `common::block_on`; kept here so this file does not depend on it.)
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Parker {
+        woken: Mutex<bool>,
+        condvar: Condvar,
+    }
+    impl Wake for Parker {
+        fn wake(self: Arc<Self>) {
+            *self.woken.lock().unwrap() = true;
+            self.condvar.notify_one();
+        }
+    }
+    let parker = Arc::new(Parker { woken: Mutex::new(false), condvar: Condvar::new() });
+    let waker = Waker::from(parker.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        let mut woken = parker.woken.lock().unwrap();
+        while !*woken {
+            woken = parker.condvar.wait(woken).unwrap();
+        }
+        *woken = false;
     }
 }
 
@@ -258,6 +289,55 @@ fn woken_future_in_line_dropped_without_repoll_passes_the_wakeup_on() {
         drop(held);
         assert_eq!(younger.join().unwrap(), 1);
         assert_eq!(semaphore.available_permits(), 1);
+    });
+}
+
+#[test]
+fn a_future_that_takes_from_the_line_passes_the_wakeup_on() {
+    // Rule 3 for a future: the head (a future) is served and wakes the line; the woken future
+    // finds a permit and takes it without becoming the head, so it must pass the wakeup on to
+    // the waiter behind it (a future on another thread). Without the chained wakeup that waiter
+    // stays registered with no head to wake it, and the releases that follow (no `HEAD` set)
+    // notify nobody: a deadlock.
+    loom::model(|| {
+        let semaphore = Arc::new(Semaphore::new(2));
+        let both = semaphore.clone().acquire_many_owned(2);
+        let head_signal = Signal::new();
+        let head_waker = Waker::from(head_signal.clone());
+        let older_signal = Signal::new();
+        let older_waker = Waker::from(older_signal.clone());
+        let mut head = Box::pin(semaphore.acquire_async());
+        assert!(poll_once(head.as_mut(), &head_waker).is_pending(), "both are held");
+        let mut older = Box::pin(semaphore.acquire_async());
+        assert!(poll_once(older.as_mut(), &older_waker).is_pending(), "a head waits");
+        let younger = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || block_on(semaphore.acquire_async()).num_permits())
+        };
+        drop(both); // two permits back: the head is woken
+        head_signal.wait_for(1);
+        let Poll::Ready(first) = poll_once(head.as_mut(), &head_waker) else {
+            panic!("the head was woken for nothing")
+        };
+        // Served, the head woke the line: `older` (registered first) is woken. It takes the
+        // free permit, or (when `younger` came late and took it by the fast path) it becomes
+        // the head and the release of `first` wakes it again.
+        older_signal.wait_for(1);
+        let second = match poll_once(older.as_mut(), &older_waker) {
+            Poll::Ready(permit) => Some(permit),
+            Poll::Pending => None,
+        };
+        drop(first);
+        let second = second.unwrap_or_else(|| {
+            older_signal.wait_for(2);
+            match poll_once(older.as_mut(), &older_waker) {
+                Poll::Ready(permit) => permit,
+                Poll::Pending => panic!("the head was woken for nothing"),
+            }
+        });
+        drop(second);
+        assert_eq!(younger.join().unwrap(), 1);
+        assert_eq!(semaphore.available_permits(), 2);
     });
 }
 

@@ -1,0 +1,531 @@
+#![cfg(not(loom))]
+//! The semaphore's async acquires: behaviour of one future (ready at once, zero permits, the
+//! documented panics, the latest waker, `Debug`), head-of-line and cancel safety (a dropped head
+//! or waiter loses nothing and strands nobody), tokio (multi-thread and current-thread) and a
+//! minimal `block_on` mixed with blocking acquirers, a stress test (never more holders than
+//! permits), and `select!` against a short sleep in a loop (every cancelled acquire gives
+//! everything back).
+
+mod common;
+
+use common::{WATCHDOG, eventually, within};
+use ringfence::Semaphore;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::Duration;
+
+/// Whether an acquirer is at the head of the line (from the `Debug` snapshot).
+fn head_waiting(semaphore: &Semaphore) -> bool {
+    format!("{semaphore:?}").contains("head_waiting: true")
+}
+
+/// A waker that counts its wakes.
+#[derive(Default)]
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl CountingWaker {
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A counting waker and the `Waker` made from it.
+fn counting() -> (Arc<CountingWaker>, Waker) {
+    let counter = Arc::new(CountingWaker::default());
+    (counter.clone(), Waker::from(counter))
+}
+
+/// Polls `future` once with `waker`.
+fn poll_once<F: Future>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(waker))
+}
+
+/// A minimal executor: polls on this thread, parks between polls.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unparker(thread::Thread);
+    impl Wake for Unparker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unparker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap()
+}
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_time().build().unwrap()
+}
+
+/// Holders of a semaphore's permits, counted to check the bound.
+#[derive(Default)]
+struct Holders {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl Holders {
+    /// Counts `n` more permits held; panics if that passes `limit`.
+    fn enter(&self, n: usize, limit: usize) {
+        let now = self.now.fetch_add(n, Ordering::SeqCst) + n;
+        assert!(now <= limit, "{now} permits held of {limit}");
+        self.most.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn leave(&self, n: usize) {
+        self.now.fetch_sub(n, Ordering::SeqCst);
+    }
+
+    fn most(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One future
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_free_permit_is_taken_at_the_first_poll() {
+    let semaphore = Semaphore::new(2);
+    let (counter, waker) = counting();
+    let mut future = pin!(semaphore.acquire_many_async(2));
+    let Poll::Ready(permit) = poll_once(future.as_mut(), &waker) else { panic!("two are free") };
+    assert_eq!(permit.num_permits(), 2);
+    assert_eq!(semaphore.available_permits(), 0);
+    drop(permit);
+    assert_eq!(semaphore.available_permits(), 2);
+    assert_eq!(counter.count(), 0);
+}
+
+#[test]
+fn a_future_does_nothing_until_polled() {
+    let semaphore = Semaphore::new(1);
+    let future = semaphore.acquire_async();
+    assert_eq!(semaphore.available_permits(), 1);
+    drop(future);
+    assert_eq!(semaphore.available_permits(), 1);
+}
+
+#[test]
+fn zero_permits_are_ready_at_once_even_when_empty_or_behind_a_head() {
+    let semaphore = Semaphore::new(1);
+    let held = semaphore.acquire();
+    let (_, waker) = counting();
+    let mut head = pin!(semaphore.acquire_async());
+    assert!(poll_once(head.as_mut(), &waker).is_pending());
+    assert!(head_waiting(&semaphore));
+    let mut zero = pin!(semaphore.acquire_many_async(0));
+    let Poll::Ready(empty) = poll_once(zero.as_mut(), &waker) else { panic!("zero is always free") };
+    assert_eq!(empty.num_permits(), 0);
+    drop(empty);
+    drop(held);
+    assert!(matches!(poll_once(head.as_mut(), &waker), Poll::Ready(ref p) if p.num_permits() == 1));
+}
+
+#[test]
+#[should_panic(expected = "cannot acquire 2305843009213693952 permits: more than Semaphore::MAX_PERMITS")]
+fn acquire_many_async_beyond_max_panics_at_once() {
+    let semaphore = Semaphore::new(1);
+    // Not polled: the panic comes from the call, as the docs say.
+    let _future = semaphore.acquire_many_async(Semaphore::MAX_PERMITS + 1);
+}
+
+#[test]
+#[should_panic(expected = "cannot acquire 18446744073709551615 permits")]
+#[cfg(target_pointer_width = "64")]
+fn acquire_many_owned_async_beyond_max_panics_at_once() {
+    let semaphore = Arc::new(Semaphore::new(1));
+    let _future = semaphore.acquire_many_owned_async(usize::MAX);
+}
+
+#[test]
+#[should_panic(expected = "an acquire future polled after it completed")]
+fn polling_a_completed_future_panics() {
+    let semaphore = Semaphore::new(1);
+    let (_, waker) = counting();
+    let mut future = pin!(semaphore.acquire_async());
+    let _permit = poll_once(future.as_mut(), &waker);
+    let _ = poll_once(future.as_mut(), &waker);
+}
+
+#[test]
+#[should_panic(expected = "an acquire future polled after it completed")]
+fn polling_a_completed_owned_future_panics() {
+    let semaphore = Arc::new(Semaphore::new(1));
+    let (_, waker) = counting();
+    let mut future = pin!(semaphore.acquire_owned_async());
+    let _permit = poll_once(future.as_mut(), &waker);
+    let _ = poll_once(future.as_mut(), &waker);
+}
+
+#[test]
+fn only_the_latest_waker_is_woken() {
+    let semaphore = Semaphore::new(1);
+    let held = semaphore.acquire();
+    let (first, first_waker) = counting();
+    let (second, second_waker) = counting();
+    let mut future = pin!(semaphore.acquire_async());
+    assert!(poll_once(future.as_mut(), &first_waker).is_pending());
+    assert!(poll_once(future.as_mut(), &second_waker).is_pending());
+    drop(held);
+    assert_eq!((first.count(), second.count()), (0, 1));
+    assert!(poll_once(future.as_mut(), &second_waker).is_ready());
+}
+
+#[test]
+fn debug_shows_the_request_and_its_stage() {
+    let semaphore = Arc::new(Semaphore::new(0));
+    let (_, waker) = counting();
+    let mut future = pin!(semaphore.acquire_many_async(2));
+    assert_eq!(format!("{future:?}"), "AcquireFuture { permits: 2, stage: Fresh, .. }");
+    assert!(poll_once(future.as_mut(), &waker).is_pending());
+    assert_eq!(format!("{future:?}"), "AcquireFuture { permits: 2, stage: Head, .. }");
+    let mut owned = pin!(Arc::clone(&semaphore).acquire_owned_async());
+    assert!(poll_once(owned.as_mut(), &waker).is_pending());
+    assert_eq!(format!("{owned:?}"), "AcquireOwnedFuture { permits: 1, stage: InLine, .. }");
+}
+
+#[test]
+fn owned_futures_and_permits_are_send_and_static() {
+    fn send_static<T: Send + 'static>(_: &T) {}
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let semaphore = Arc::new(Semaphore::new(1));
+    let owned = Arc::clone(&semaphore).acquire_owned_async();
+    send_static(&owned);
+    send_sync(&owned);
+    let borrowed = semaphore.acquire_async();
+    send_sync(&borrowed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Head-of-line and cancel safety
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_pending_head_reserves_the_free_permits_and_its_drop_frees_them() {
+    let semaphore = Semaphore::new(2);
+    let held = semaphore.acquire();
+    let (_, waker) = counting();
+    let mut big = Box::pin(semaphore.acquire_many_async(2));
+    assert!(poll_once(big.as_mut(), &waker).is_pending());
+    assert!(head_waiting(&semaphore));
+    assert!(semaphore.try_acquire().is_none(), "the free permit is the head's");
+    drop(big); // cancelled: gives the head role up, took nothing
+    assert!(!head_waiting(&semaphore));
+    assert_eq!(semaphore.available_permits(), 1);
+    assert!(semaphore.try_acquire().is_some());
+    drop(held);
+    assert_eq!(semaphore.available_permits(), 2);
+}
+
+#[test]
+fn a_cancelled_head_with_permits_released_meanwhile_takes_nothing() {
+    let semaphore = Semaphore::new(2);
+    let both = semaphore.acquire_many(2);
+    let (woken, waker) = counting();
+    let mut big = Box::pin(semaphore.acquire_many_async(2));
+    assert!(poll_once(big.as_mut(), &waker).is_pending());
+    drop(both); // enough now: the head is woken ...
+    assert_eq!(woken.count(), 1);
+    drop(big); // ... but dropped before its next poll: the permits stay available
+    assert_eq!(semaphore.available_permits(), 2);
+    assert!(semaphore.try_acquire_many(2).is_some());
+}
+
+#[test]
+fn a_woken_head_dropped_hands_the_line_to_the_waiter_behind_it() {
+    let semaphore = Semaphore::new(1);
+    let held = semaphore.acquire();
+    let (head_woken, head_waker) = counting();
+    let (behind_woken, behind_waker) = counting();
+    let mut head = Box::pin(semaphore.acquire_async());
+    let mut behind = Box::pin(semaphore.acquire_async());
+    assert!(poll_once(head.as_mut(), &head_waker).is_pending());
+    assert!(poll_once(behind.as_mut(), &behind_waker).is_pending());
+    drop(held);
+    assert_eq!((head_woken.count(), behind_woken.count()), (1, 0));
+    drop(head); // woken, never polled again
+    assert_eq!(behind_woken.count(), 1, "the dropped head woke the line");
+    assert!(poll_once(behind.as_mut(), &behind_waker).is_ready());
+}
+
+#[test]
+fn a_woken_waiter_dropped_passes_the_wakeup_on() {
+    let semaphore = Semaphore::new(1);
+    let held = semaphore.acquire();
+    let (_, quiet) = counting();
+    let (older_woken, older_waker) = counting();
+    let (younger_woken, younger_waker) = counting();
+    let mut head = Box::pin(semaphore.acquire_async());
+    let mut older = Box::pin(semaphore.acquire_async());
+    let mut younger = Box::pin(semaphore.acquire_async());
+    assert!(poll_once(head.as_mut(), &quiet).is_pending());
+    assert!(poll_once(older.as_mut(), &older_waker).is_pending());
+    assert!(poll_once(younger.as_mut(), &younger_waker).is_pending());
+    drop(head); // the line has no head: the oldest waiter is woken
+    assert_eq!((older_woken.count(), younger_woken.count()), (1, 0));
+    drop(older); // woken, never polled again: the wakeup goes on
+    assert_eq!(younger_woken.count(), 1);
+    assert!(poll_once(younger.as_mut(), &younger_waker).is_pending(), "it is the head now");
+    drop(held);
+    assert!(poll_once(younger.as_mut(), &younger_waker).is_ready());
+}
+
+#[test]
+fn a_blocking_acquirer_behind_a_cancelled_async_head_is_served() {
+    within(WATCHDOG, || {
+        let semaphore = Arc::new(Semaphore::new(1));
+        let held = Arc::clone(&semaphore).acquire_owned();
+        let (_, waker) = counting();
+        let mut head = Box::pin(Arc::clone(&semaphore).acquire_owned_async());
+        assert!(poll_once(head.as_mut(), &waker).is_pending());
+        let blocking = {
+            let semaphore = Arc::clone(&semaphore);
+            thread::spawn(move || semaphore.acquire().num_permits())
+        };
+        thread::sleep(Duration::from_millis(5)); // let it park behind the head (not needed)
+        drop(head);
+        drop(held);
+        assert_eq!(blocking.join().unwrap(), 1);
+        assert_eq!(semaphore.available_permits(), 1);
+    });
+}
+
+#[test]
+fn a_request_for_every_permit_is_not_starved_by_async_single_permit_acquirers() {
+    // As the blocking test in `tests/semaphore.rs`: 4 permits, 1 held by us, two tasks loop
+    // acquiring 1 asynchronously (they never wait: at most 3 are ever held). A task asks for
+    // all 4 and becomes the head; from then on at most SMALL single acquires complete (those
+    // already past their acquire) until it is served. No timing.
+    const PERMITS: usize = 4;
+    const SMALL: usize = 2;
+    within(WATCHDOG, || {
+        let runtime = multi_thread();
+        let semaphore = Arc::new(Semaphore::new(PERMITS));
+        let acquires = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let held = Arc::clone(&semaphore).acquire_owned();
+        let smalls: Vec<_> = (0..SMALL)
+            .map(|_| {
+                let (semaphore, acquires, stop) =
+                    (Arc::clone(&semaphore), Arc::clone(&acquires), Arc::clone(&stop));
+                runtime.spawn(async move {
+                    while !stop.load(Ordering::SeqCst) {
+                        let _one = semaphore.acquire_async().await;
+                        acquires.fetch_add(1, Ordering::SeqCst);
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        eventually(WATCHDOG, "the single acquirers are running", || {
+            (acquires.load(Ordering::SeqCst) >= 1000).then_some(())
+        });
+        let big = {
+            let (semaphore, acquires) = (Arc::clone(&semaphore), Arc::clone(&acquires));
+            runtime.spawn(async move {
+                let all = semaphore.acquire_many_async(PERMITS).await;
+                let at_service = acquires.load(Ordering::SeqCst);
+                drop(all);
+                at_service
+            })
+        };
+        eventually(WATCHDOG, "the big request is the head", || head_waiting(&semaphore).then_some(()));
+        let at_head = acquires.load(Ordering::SeqCst);
+        drop(held);
+        let at_service = runtime.block_on(big).unwrap();
+        stop.store(true, Ordering::SeqCst);
+        for small in smalls {
+            runtime.block_on(small).unwrap();
+        }
+        assert!(
+            at_service - at_head <= SMALL,
+            "{} single acquires completed while the big request was the head",
+            at_service - at_head
+        );
+        assert_eq!(semaphore.available_permits(), PERMITS);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtimes
+// ---------------------------------------------------------------------------------------------
+
+/// Tasks per runtime test, and iterations per task: more in release builds.
+const TASKS: usize = 32;
+const ITERS: usize = if cfg!(debug_assertions) { 200 } else { 2_000 };
+
+/// Counts `n` permits held across a yield.
+async fn hold(holders: &Holders, n: usize, limit: usize) {
+    holders.enter(n, limit);
+    tokio::task::yield_now().await;
+    holders.leave(n);
+}
+
+/// `TASKS` tasks on `runtime`, each acquiring 1 or 2 of 3 permits `ITERS` times (yielding while
+/// it holds them): the holders never exceed the permits, and every permit comes back.
+fn tasks_share_the_permits(runtime: &tokio::runtime::Runtime) {
+    const PERMITS: usize = 3;
+    let semaphore = Arc::new(Semaphore::new(PERMITS));
+    let holders = Arc::new(Holders::default());
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let (semaphore, holders) = (Arc::clone(&semaphore), Arc::clone(&holders));
+                tokio::spawn(async move {
+                    for i in 0..ITERS {
+                        let n = 1 + (t + i) % 2;
+                        if i % 2 == 0 {
+                            let permit = Arc::clone(&semaphore).acquire_many_owned_async(n).await;
+                            hold(&holders, n, PERMITS).await;
+                            drop(permit);
+                        } else {
+                            // The borrowed form, its permit held across an await.
+                            let permit = semaphore.acquire_many_async(n).await;
+                            hold(&holders, n, PERMITS).await;
+                            drop(permit);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    assert!(holders.most() <= PERMITS);
+    assert!(holders.most() >= 2, "the tasks ran concurrently (most {})", holders.most());
+    assert_eq!(semaphore.available_permits(), PERMITS);
+    assert!(!head_waiting(&semaphore));
+}
+
+#[test]
+fn tokio_multi_thread_tasks_never_exceed_the_permits() {
+    within(WATCHDOG * 2, || tasks_share_the_permits(&multi_thread()));
+}
+
+#[test]
+fn tokio_current_thread_tasks_never_exceed_the_permits() {
+    within(WATCHDOG * 2, || tasks_share_the_permits(&current_thread()));
+}
+
+#[test]
+fn minimal_block_on_threads_share_permits_with_blocking_threads() {
+    // 8 threads on 2 permits, half waiting through a minimal `block_on`, half blocking, some
+    // asking for both permits: the bound holds and every permit comes back.
+    const PERMITS: usize = 2;
+    const THREADS: usize = 8;
+    within(WATCHDOG * 2, || {
+        let semaphore = Semaphore::new(PERMITS);
+        let holders = Holders::default();
+        thread::scope(|s| {
+            for t in 0..THREADS {
+                let (semaphore, holders) = (&semaphore, &holders);
+                s.spawn(move || {
+                    for i in 0..ITERS * 5 {
+                        let n = if (t + i) % 5 == 0 { PERMITS } else { 1 };
+                        let permit = if t % 2 == 0 {
+                            block_on(semaphore.acquire_many_async(n))
+                        } else {
+                            semaphore.acquire_many(n)
+                        };
+                        holders.enter(n, PERMITS);
+                        thread::yield_now();
+                        holders.leave(n);
+                        drop(permit);
+                    }
+                });
+            }
+        });
+        assert!(holders.most() <= PERMITS);
+        assert_eq!(semaphore.available_permits(), PERMITS);
+        assert!(!head_waiting(&semaphore));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancellation under load
+// ---------------------------------------------------------------------------------------------
+
+/// `TASKS` tasks race `acquire_many_async(1 or 2)` against a short sleep in a loop, holding
+/// what they get across a sleep of their own: many acquires are cancelled (some as the head,
+/// some woken and never polled again). Nothing may leak: every permit is back at the end, no
+/// head is left behind, and the bound held throughout.
+fn select_against_a_sleep(runtime: &tokio::runtime::Runtime) {
+    const PERMITS: usize = 2;
+    let semaphore = Arc::new(Semaphore::new(PERMITS));
+    let holders = Arc::new(Holders::default());
+    let acquired = Arc::new(AtomicUsize::new(0));
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let (semaphore, holders, acquired, cancelled) = (
+                    Arc::clone(&semaphore),
+                    Arc::clone(&holders),
+                    Arc::clone(&acquired),
+                    Arc::clone(&cancelled),
+                );
+                tokio::spawn(async move {
+                    for i in 0..ITERS / 4 {
+                        let n = 1 + (t + i) % 2;
+                        tokio::select! {
+                            permit = semaphore.acquire_many_async(n) => {
+                                holders.enter(n, PERMITS);
+                                acquired.fetch_add(1, Ordering::SeqCst);
+                                tokio::time::sleep(Duration::from_micros(100)).await;
+                                holders.leave(n);
+                                drop(permit);
+                            }
+                            () = tokio::time::sleep(Duration::from_micros(50 + (t as u64 % 4) * 50)) => {
+                                cancelled.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    let (acquired, cancelled) = (acquired.load(Ordering::SeqCst), cancelled.load(Ordering::SeqCst));
+    assert_eq!(acquired + cancelled, TASKS * (ITERS / 4));
+    assert!(acquired > 0 && cancelled > 0, "acquired {acquired}, cancelled {cancelled}");
+    assert!(holders.most() <= PERMITS);
+    assert_eq!(semaphore.available_permits(), PERMITS, "acquired {acquired}, cancelled {cancelled}");
+    assert!(!head_waiting(&semaphore), "a cancelled head was left behind");
+    // And the semaphore still works: an acquire of every permit is served at once.
+    assert!(semaphore.try_acquire_many(PERMITS).is_some());
+}
+
+#[test]
+fn select_against_a_sleep_multi_thread_leaks_nothing() {
+    within(WATCHDOG * 2, || select_against_a_sleep(&multi_thread()));
+}
+
+#[test]
+fn select_against_a_sleep_current_thread_leaks_nothing() {
+    within(WATCHDOG * 2, || select_against_a_sleep(&current_thread()));
+}
