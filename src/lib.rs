@@ -60,7 +60,7 @@ pub mod scatter;
 pub mod timer;
 mod semaphore;
 
-pub use semaphore::{OwnedPermit, Permit, Semaphore};
+pub use semaphore::{AcquireFuture, AcquireOwnedFuture, OwnedPermit, Permit, Semaphore};
 pub use wait_group::{Pending, WaitGroup};
 
 mod latch;
