@@ -85,7 +85,7 @@
 //! old one), `Waker::will_wake` avoids the clone when it is the same.
 //!
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
-use crate::sync::{Backoff, Futex, Mutex};
+use crate::sync::{Backoff, Futex, Mutex, MutexGuard};
 use std::sync::PoisonError;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -264,8 +264,7 @@ impl WaitQueue {
 
     /// The async form of [`WaitQueue::wait_until`]: returns `Ready` with `poll`'s first `Some`,
     /// or registers `waker` (see the module docs) and returns `Pending`. `poll` runs once when
-    /// the future is not registered yet and it succeeds at once, else twice: before and after
-    /// the registration's fence. Every `Pending` leaves the future registered; the caller
+    /// it succeeds at once, else twice: before and after the registration's fence. Every `Pending` leaves the future registered; the caller
     /// polls again when woken, and calls [`WaitQueue::cancel`] if it is dropped first.
     pub(crate) fn poll_until<R>(
         &self,
@@ -273,10 +272,11 @@ impl WaitQueue {
         waker: &Waker,
         mut poll: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
-        if !slot.is_registered() {
-            if let Some(ready) = poll() {
-                return Poll::Ready(ready);
-            }
+        // Check first, registered or not: a future woken for a value usually finds it, and
+        // then leaves without re-arming (re-arming and leaving again cost a lock each).
+        if let Some(ready) = poll() {
+            self.unregister(slot);
+            return Poll::Ready(ready);
         }
         self.register(slot, waker);
         // ORDERING: the waiter's half of the Dekker handshake, as in `park_until`: pairs with
@@ -307,8 +307,7 @@ impl WaitQueue {
                 let key = list.next_key;
                 list.next_key += 1;
                 list.entries.push(WakerEntry { key, waker: Some(waker.clone()) });
-                // ORDERING: Relaxed under the lock; published by the Release increment below.
-                self.armed.fetch_add(1, Ordering::Relaxed);
+                self.add_armed(&list, 1);
                 drop(list);
                 slot.key = Some(key);
                 // ORDERING: Release: a notifier whose Acquire claim counts us sees our entry
@@ -331,8 +330,7 @@ impl WaitQueue {
                     None => {
                         // Notified, and polled again: the wakeup is spent on this poll.
                         entry.waker = Some(waker.clone());
-                        // ORDERING: Relaxed under the lock; published by the Release below.
-                        self.armed.fetch_add(1, Ordering::Relaxed);
+                        self.add_armed(&list, 1);
                         drop(list);
                         // ORDERING: Release, as a new registration's increment: a notifier
                         // whose claim reads this sees us armed again.
@@ -355,12 +353,22 @@ impl WaitQueue {
         let entry = list.entries.remove(index);
         let notified = entry.waker.is_none();
         if !notified {
-            // ORDERING: Relaxed under the lock (see `armed`).
-            self.armed.fetch_sub(1, Ordering::Relaxed);
+            self.add_armed(&list, -1);
         }
         drop(list);
         self.leave();
         notified
+    }
+
+    /// Changes `armed` by `delta`. Only ever written with the list locked (the guard proves
+    /// it), so a plain load and store do (no read-modify-write, no `lock` prefix).
+    #[inline]
+    fn add_armed(&self, _locked: &MutexGuard<'_, WakerList>, delta: isize) {
+        // ORDERING: Relaxed: every write happens under the lock, which orders them; readers
+        // outside it are ordered by the `sleepers` Release/Acquire pair (see `armed`).
+        let armed = self.armed.load(Ordering::Relaxed);
+        // ORDERING: Relaxed, as the load above.
+        self.armed.store(armed.wrapping_add_signed(delta), Ordering::Relaxed);
     }
 
     /// Disarms the oldest armed waker and returns it, for `notify_one`'s slow path. `None`
@@ -374,8 +382,7 @@ impl WaitQueue {
         }
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
         let waker = list.entries.iter_mut().find_map(|entry| entry.waker.take())?;
-        // ORDERING: Relaxed under the lock (see `armed`).
-        self.armed.fetch_sub(1, Ordering::Relaxed);
+        self.add_armed(&list, -1);
         Some(waker)
     }
 
@@ -389,8 +396,7 @@ impl WaitQueue {
         }
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
         let wakers: Vec<Waker> = list.entries.iter_mut().filter_map(|entry| entry.waker.take()).collect();
-        // ORDERING: Relaxed under the lock (see `armed`).
-        self.armed.fetch_sub(wakers.len(), Ordering::Relaxed);
+        self.add_armed(&list, -(wakers.len() as isize));
         wakers
     }
 

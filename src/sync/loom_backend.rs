@@ -1,7 +1,7 @@
 //! `--cfg loom` builds: the facade's names are loom's instrumented types.
 
 pub(crate) use loom::cell::UnsafeCell;
-pub(crate) use loom::sync::{Arc, Mutex};
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 pub(crate) use loom::thread;
 
 pub(crate) mod atomic {

@@ -1,6 +1,6 @@
 //! Normal builds: the facade's names are std's and crossbeam-utils' types.
 
-pub(crate) use std::sync::{Arc, Mutex};
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 pub(crate) use std::thread;
 
 pub(crate) mod atomic {
