@@ -57,8 +57,8 @@ pub mod pool;
 pub mod rate;
 pub mod ring;
 pub mod scatter;
-pub mod timer;
 mod semaphore;
+pub mod timer;
 
 pub use semaphore::{AcquireFuture, AcquireOwnedFuture, OwnedPermit, Permit, Semaphore};
 pub use wait_group::{Pending, WaitGroup};
