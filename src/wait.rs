@@ -332,8 +332,11 @@ impl WaitQueue {
                         entry.waker = Some(waker.clone());
                         self.add_armed(&list, 1);
                         drop(list);
-                        // ORDERING: Release, as a new registration's increment: a notifier
-                        // whose claim reads this sees us armed again.
+                        // ORDERING: Release, as a new registration's increment (whose weakening
+                        // loom does catch): a notifier whose claim reads this sees us armed
+                        // again, rather than counting a pending wakeup against us and waking
+                        // the futex. loom cannot observe this one: no model has a woken future
+                        // fail its re-check while another notify races the re-arm.
                         let _ = self.sleepers.fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
                             Some(if pending(word) > 0 { word - ONE_PENDING } else { word })
                         });
@@ -438,8 +441,11 @@ impl WaitQueue {
     pub(crate) fn notify_all(&self) {
         notifier_fence();
         // ORDERING: Acquire after the fence (the handshake needs only Relaxed, module docs):
-        // pairs with async waiters' Release registration, so `take_wakers` sees them armed.
-        // Pending wakeups do not matter here: every waiter is woken.
+        // pairs with async waiters' Release registration, so `take_all_wakers` sees them
+        // armed. Pending wakeups do not matter here: every waiter is woken. loom cannot observe
+        // a weakening (its SeqCst fences synchronise both ways, so the fence alone publishes
+        // the registration); in C++ terms a waiter whose fence comes later re-checks and sees
+        // the condition anyway, so this is belt and braces on a cold path (disconnection).
         if waiters(self.sleepers.load(Ordering::Acquire)) != 0 {
             self.wake_slow(true);
         }
