@@ -14,8 +14,16 @@
 //!   the closed forms, so a lost or duplicated value panics;
 //! - values go through [`black_box`] on both sides.
 //!
-//! All workload parameters (message counts, thread counts, capacities) live in this file.
+//! The payload is a `u64` unless a workload says otherwise ([`Payload`]: a 64-byte struct, or a
+//! `String` made by the producer and dropped by the consumer); and the threads run where the
+//! scheduler puts them unless the workload is pinned ([`Placement::OneCore`]: every worker on
+//! one CPU, set before the barrier).
+//!
+//! All workload parameters (message counts, thread counts, capacities, payloads, placements)
+//! live in this file.
 #![allow(dead_code)] // each bench uses a part of the harness
+
+mod affinity;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
@@ -79,6 +87,14 @@ pub const BUFFERED: [Workload; 4] = [
     Workload { name: "mpmc_4p4c_cap1024", producers: 4, consumers: 4, capacity: CAP, messages: MESSAGES },
 ];
 
+/// The workloads run again with the larger payloads ([`Bytes64`], `String`): spsc 1:1 and mpmc
+/// 2:2 at capacity [`CAP`].
+pub const PAYLOAD_WORKLOADS: [Workload; 2] = [BUFFERED[0], BUFFERED[2]];
+
+/// The workloads run again with all their threads pinned to one CPU ([`Placement::OneCore`]):
+/// spsc 1:1 and mpmc 2:2 at capacity [`CAP`], and the capacity-1 handoff.
+pub const PINNED_WORKLOADS: [Workload; 3] = [BUFFERED[0], BUFFERED[2], HANDOFF];
+
 /// One producer hands values to one consumer through a single slot.
 pub const HANDOFF: Workload = Workload {
     name: "handoff_1p1c_cap1",
@@ -97,10 +113,102 @@ pub const RENDEZVOUS: Workload = Workload {
     messages: RENDEZVOUS_MESSAGES,
 };
 
-/// What the harness needs from an implementation: make a queue, clone its ends, move one `u64`.
+/// What moves through the queue: made by the producer from the value `1..=messages` it sends,
+/// turned back into that value (and dropped) by the consumer, which checksums the values.
+pub trait Payload: Send + 'static {
+    /// Suffix of the benchmark group name (`""` for `u64`, the default payload).
+    const SUFFIX: &'static str;
+    /// The message carrying `value`.
+    fn from_value(value: u64) -> Self;
+    /// The value back; consumes (drops) the message on the consumer's thread.
+    fn into_value(self) -> u64;
+}
+
+impl Payload for u64 {
+    const SUFFIX: &'static str = "";
+    #[inline]
+    fn from_value(value: u64) -> Self {
+        value
+    }
+    #[inline]
+    fn into_value(self) -> u64 {
+        self
+    }
+}
+
+/// A 64-byte message (a cache line's worth): eight copies of the value. The consumer reads all
+/// eight (their sum over 8), so a torn or stale word breaks the checksum.
+#[derive(Clone, Copy, Debug)]
+pub struct Bytes64([u64; 8]);
+
+impl Payload for Bytes64 {
+    const SUFFIX: &'static str = "_bytes64";
+    #[inline]
+    fn from_value(value: u64) -> Self {
+        Bytes64([value; 8])
+    }
+    #[inline]
+    fn into_value(self) -> u64 {
+        // Values are at most `MESSAGES`, so the sum of eight cannot wrap.
+        self.0.iter().sum::<u64>() / 8
+    }
+}
+
+/// A heap-allocated message: the producer formats the value (an allocation), the consumer
+/// parses it and drops the `String` (a free on another thread than the allocation's).
+impl Payload for String {
+    const SUFFIX: &'static str = "_string";
+    #[inline]
+    fn from_value(value: u64) -> Self {
+        value.to_string()
+    }
+    #[inline]
+    fn into_value(self) -> u64 {
+        self.parse().expect("the producer sent a number")
+    }
+}
+
+/// Where the worker threads of a run may go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Wherever the scheduler puts them.
+    Free,
+    /// All pinned to one CPU ([`affinity::one_core`]); group names get `_pinned1`. Linux only.
+    OneCore,
+}
+
+impl Placement {
+    /// Suffix of the benchmark group name.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Placement::Free => "",
+            Placement::OneCore => "_pinned1",
+        }
+    }
+
+    /// Whether this machine can run the placement (pinning is Linux only).
+    pub fn available(self) -> bool {
+        match self {
+            Placement::Free => true,
+            Placement::OneCore => affinity::one_core().is_some(),
+        }
+    }
+
+    /// Moves the calling (worker) thread where the placement says.
+    fn enter(self) {
+        if self == Placement::OneCore {
+            let cpu =
+                affinity::one_core().expect("pinned workloads are skipped where pinning is unavailable");
+            affinity::pin_current_thread(cpu);
+        }
+    }
+}
+
+/// What the harness needs from an implementation: make a queue, clone its ends, move one `T`
+/// (a `u64` unless said otherwise).
 ///
 /// `send` and `recv` block (or busy-retry, for non-blocking queues) until they succeed.
-pub trait Endpoints: 'static {
+pub trait Endpoints<T = u64>: 'static {
     /// Name used as the benchmark id inside a group.
     const NAME: &'static str;
     /// `false` when the receiving end cannot be shared (std `Receiver`).
@@ -116,9 +224,9 @@ pub trait Endpoints: 'static {
     /// Another consuming end of the same queue (only called when `MULTI_CONSUMER`).
     fn clone_rx(rx: &Self::Rx) -> Self::Rx;
     /// Sends `value`, waiting for room.
-    fn send(tx: &Self::Tx, value: u64);
+    fn send(tx: &Self::Tx, value: T);
     /// Receives a value, waiting for one.
-    fn recv(rx: &Self::Rx) -> u64;
+    fn recv(rx: &Self::Rx) -> T;
 }
 
 /// Busy-retries `attempt` until it returns `Ok`: `spin_loop()` for the first
@@ -175,6 +283,11 @@ impl Span {
 /// release from the barrier to the latest consumer's last value. Panics when the checksum is
 /// wrong.
 pub fn run_once<E: Endpoints>(workload: &Workload) -> Duration {
+    run_once_with::<u64, E>(workload, Placement::Free)
+}
+
+/// [`run_once`] with payload `T` and the threads placed by `placement`.
+pub fn run_once_with<T: Payload, E: Endpoints<T>>(workload: &Workload, placement: Placement) -> Duration {
     let Workload { producers, consumers, capacity, messages, .. } = *workload;
     assert!(consumers == 1 || E::MULTI_CONSUMER, "{} cannot share its receiver", E::NAME);
     let (tx, rx) = E::with_capacity(capacity);
@@ -191,11 +304,12 @@ pub fn run_once<E: Endpoints>(workload: &Workload) -> Duration {
                     E::clone_rx(rx.as_ref().expect("original end still here"))
                 };
                 scope.spawn(move || {
+                    placement.enter();
                     barrier.wait();
                     let start = Instant::now();
                     let (mut sum, mut squares) = (0u64, 0u64);
                     for _ in 0..quota {
-                        let value = black_box(E::recv(&rx));
+                        let value = black_box(E::recv(&rx)).into_value();
                         sum = sum.wrapping_add(value);
                         squares = squares.wrapping_add(value.wrapping_mul(value));
                     }
@@ -208,10 +322,11 @@ pub fn run_once<E: Endpoints>(workload: &Workload) -> Duration {
                 let tx = E::clone_tx(&tx);
                 let values = share(messages, producers, p);
                 scope.spawn(move || {
+                    placement.enter();
                     barrier.wait();
                     let start = Instant::now();
                     for value in values {
-                        E::send(&tx, black_box(value));
+                        E::send(&tx, T::from_value(black_box(value)));
                     }
                     start
                 })
@@ -281,7 +396,19 @@ pub fn ping_pong_once<E: Endpoints>(rounds: u64) -> Duration {
 
 /// A benchmark group for `workload`, with its throughput in messages.
 pub fn group<'a>(c: &'a mut Criterion, prefix: &str, workload: &Workload) -> BenchmarkGroup<'a, WallTime> {
-    let mut group = c.benchmark_group(format!("{prefix}_{}", workload.name));
+    group_with::<u64>(c, prefix, workload, Placement::Free)
+}
+
+/// A benchmark group for `workload` with payload `T` and `placement`: the name gets their
+/// suffixes (`channel_spsc_1p1c_cap1024_string`, `channel_handoff_1p1c_cap1_pinned1`).
+pub fn group_with<'a, T: Payload>(
+    c: &'a mut Criterion,
+    prefix: &str,
+    workload: &Workload,
+    placement: Placement,
+) -> BenchmarkGroup<'a, WallTime> {
+    let name = format!("{prefix}_{}{}{}", workload.name, T::SUFFIX, placement.suffix());
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(workload.messages));
     group
 }
@@ -289,11 +416,20 @@ pub fn group<'a>(c: &'a mut Criterion, prefix: &str, workload: &Workload) -> Ben
 /// Adds implementation `E` to `group` for `workload` (skipped when `E` cannot share its
 /// receiver and the workload has several consumers).
 pub fn bench<E: Endpoints>(group: &mut BenchmarkGroup<'_, WallTime>, workload: &Workload) {
+    bench_with::<u64, E>(group, workload, Placement::Free);
+}
+
+/// [`bench`] with payload `T` and the threads placed by `placement`.
+pub fn bench_with<T: Payload, E: Endpoints<T>>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    workload: &Workload,
+    placement: Placement,
+) {
     if workload.consumers > 1 && !E::MULTI_CONSUMER {
         return;
     }
     group.bench_function(E::NAME, |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| run_once::<E>(workload)).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| run_once_with::<T, E>(workload, placement)).sum())
     });
 }
 
