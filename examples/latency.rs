@@ -475,6 +475,20 @@ fn main() {
              - Values are checked (every echo and reply is asserted), so a lost message fails \
              the run instead of skewing it.\n\
              \n\
+             ## Reading the tables\n\
+             \n\
+             - Placed by the scheduler, a round trip is quick when each waiter is still awake \
+             (spinning, or not yet asleep) as its value arrives, and slow when it has blocked: \
+             then the kernel must wake it, which on a virtual machine whose other vCPU went idle \
+             can take tens of microseconds. The distributions are bimodal; p50 tells which mode \
+             a peer usually lands in, p90 to p99.9 how often it lands in the other.\n\
+             - Pinned to one CPU, every round trip needs two switches between the threads, \
+             whatever the peer does: the differences are how long a waiter spins or yields before \
+             it blocks (time the thread it waits for cannot use) and the cost of its \
+             block-and-wake path.\n\
+             - One run on one machine: rerun before drawing conclusions from differences of a \
+             few percent.\n\
+             \n\
              ## Results\n\
              \n\
              {page}",
