@@ -8,6 +8,10 @@
 //! `_string`: a `String` formatted by the producer, parsed and dropped by the consumer), and
 //! spsc, mpmc 2:2 and the handoff again with every thread pinned to one CPU (`_pinned1`, Linux
 //! only: where spin-then-yield waiting has nobody to yield to but the thread it waits for).
+//! Last, the scaling series `channel_scaling_mpmc_{N}p{N}c_cap1024`: N producers + N consumers
+//! for N = 1, 2, 4, 8 pairs at capacity 1024 (`u64`), ringfence, crossbeam, flume and kanal
+//! only, so that every step has the same peers; the report draws it as one line chart. On a
+//! 2-core machine N >= 2 is oversubscribed: real scaling needs a machine with 16 cores.
 //! Blocking `send`/`recv` throughout. std's receiver cannot be shared, so std sits out the
 //! multi-consumer workloads. All peers of a workload run in the same group.
 //!
@@ -18,7 +22,7 @@ mod common;
 
 use common::{
     BUFFERED, Bytes64, Endpoints, HANDOFF, PAYLOAD_WORKLOADS, PINNED_WORKLOADS, Payload, Placement,
-    RENDEZVOUS, ROUND_TRIPS,
+    RENDEZVOUS, ROUND_TRIPS, SCALING,
 };
 use criterion::{Criterion, Throughput};
 use std::sync::mpsc;
@@ -203,6 +207,19 @@ fn pinned(c: &mut Criterion) {
     }
 }
 
+/// The mpmc scaling series, one group per pair count. std sits out every step (its receiver
+/// cannot be shared), the 1:1 step included, so each line of the chart has all four points.
+fn scaling(c: &mut Criterion) {
+    for workload in &SCALING {
+        let mut group = common::group(c, "channel", workload);
+        common::bench::<Ringfence>(&mut group, workload);
+        common::bench::<Crossbeam>(&mut group, workload);
+        common::bench::<Flume>(&mut group, workload);
+        common::bench::<Kanal>(&mut group, workload);
+        group.finish();
+    }
+}
+
 /// Round trips over two capacity-1 channels between two threads.
 fn ping_pong(c: &mut Criterion) {
     let mut group = c.benchmark_group("channel_pingpong_2threads_cap1");
@@ -218,6 +235,7 @@ fn ping_pong(c: &mut Criterion) {
 fn main() {
     let mut workloads = BUFFERED.to_vec();
     workloads.extend([HANDOFF, RENDEZVOUS]);
+    workloads.extend(SCALING);
     common::print_setup(&workloads);
     eprintln!("  pingpong: 2 threads, two capacity-1 channels, {ROUND_TRIPS} round trips/iteration");
     eprintln!(
@@ -231,5 +249,6 @@ fn main() {
     ping_pong(&mut criterion);
     payloads(&mut criterion);
     pinned(&mut criterion);
+    scaling(&mut criterion);
     criterion.final_summary();
 }

@@ -1,5 +1,5 @@
-//! Comparison report generator: turns criterion's output into `docs/bench_report.md` and one SVG
-//! bar chart per benchmark group in `docs/bench/`.
+//! Comparison report generator: turns criterion's output into `docs/bench_report.md` and SVG
+//! charts in `docs/bench/`: a bar chart per benchmark group, a line chart per scaling series.
 //!
 //! ```sh
 //! cargo bench                                        # or: scripts/bench-report.sh [--quick]
@@ -13,6 +13,12 @@
 //! benchmark declares no element throughput) and the ratio to the group's ringfence entry, plus
 //! a bar chart drawn with plotters' SVG backend. The page also records the machine (CPU model
 //! and core count from `/proc/cpuinfo`), the date and the git commit at generation time.
+//!
+//! Groups whose names differ only in a `{N}p{N}c` token (N producers + N consumers), with at
+//! least [`MIN_SCALING_STEPS`] pair counts, form a scaling series (`channel_scaling_mpmc_*`):
+//! the page shows each series in its "Scaling" section, as one table (rows: pairs, columns:
+//! entries) and one line chart (time per element against pairs), instead of a table and a bar
+//! chart per group.
 //!
 //! The reference of a group is its entry whose id starts with `ringfence` (see
 //! [`PREFERRED_REFERENCES`] when there are several). Ratio = ringfence time ÷ peer time: below
@@ -31,7 +37,7 @@ use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
 use std::fmt::Write as _;
 use std::fs;
@@ -53,6 +59,13 @@ const PAGE: &str = "bench_report.md";
 
 /// Folder for the SVG charts inside the output directory (the page links to it relatively).
 const CHART_DIR: &str = "bench";
+
+/// Fewest pair counts that make a scaling series: three, so that the ordinary groups that
+/// happen to come in two sizes (`mpmc_2p2c` and `mpmc_4p4c`) keep their own sections.
+const MIN_SCALING_STEPS: usize = 3;
+
+/// The word that stands for the pair count in a series' key (`channel_scaling_mpmc_pairs_cap1024`).
+const PAIRS_TOKEN: &str = "pairs";
 
 /// One benchmark's latest result.
 #[derive(Debug, Clone)]
@@ -359,6 +372,91 @@ fn default_criterion_dir() -> PathBuf {
         return Path::new(target).join("criterion");
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scaling series
+
+/// Groups that differ only in their number of producer/consumer pairs.
+struct Series<'a> {
+    /// The groups' common directory name with the pair token replaced by [`PAIRS_TOKEN`]
+    /// (`channel_scaling_mpmc_pairs_cap1024`): the chart's file name and the anchor.
+    key: String,
+    /// The steps by pair count, ascending.
+    steps: Vec<(u64, &'a Group)>,
+    /// Every entry id of the steps: the reference (`ringfence`) first, other ringfence entries,
+    /// then the peers, alphabetically within each.
+    ids: Vec<String>,
+}
+
+impl Series<'_> {
+    fn family(&self) -> &str {
+        self.steps[0].1.family()
+    }
+
+    /// `channel: scaling mpmc, capacity 1024, N producers + N consumers`.
+    fn readable(&self) -> String {
+        let without_pairs: Vec<&str> = self.key.split('_').filter(|t| *t != PAIRS_TOKEN).collect();
+        let workload = readable_workload(&without_pairs.join("_"), self.family());
+        format!("{}: {workload}, N producers + N consumers", self.family())
+    }
+
+    /// The entry `id` of the step at `index`, if that step measured it.
+    fn entry(&self, index: usize, id: &str) -> Option<&Entry> {
+        self.steps[index].1.entries.iter().find(|e| e.id == id)
+    }
+
+    /// Whether `id` is the reference of the series (of its first step that has one).
+    fn is_reference(&self, id: &str) -> bool {
+        self.steps.iter().find_map(|(_, g)| g.reference()).is_some_and(|r| r.id == id)
+    }
+}
+
+/// `NpNc` with the same N on both sides (`4p4c` → 4).
+fn pair_count(token: &str) -> Option<u64> {
+    let (p, c) = token.strip_suffix('c')?.split_once('p')?;
+    let n = p.parse::<u64>().ok()?;
+    (c.parse::<u64>().ok()? == n && n > 0).then_some(n)
+}
+
+/// The scaling series among `groups`: groups whose directory names have exactly one `NpNc`
+/// token and are otherwise equal, with at least [`MIN_SCALING_STEPS`] different pair counts.
+fn scaling_series(groups: &[Group]) -> Vec<Series<'_>> {
+    let mut by_key: BTreeMap<String, Vec<(u64, &Group)>> = BTreeMap::new();
+    for g in groups.iter().filter(|g| !g.entries.is_empty()) {
+        let tokens: Vec<&str> = g.dir.split('_').collect();
+        let pairs: Vec<(usize, u64)> =
+            tokens.iter().enumerate().filter_map(|(i, t)| Some((i, pair_count(t)?))).collect();
+        let [(at, n)] = pairs[..] else { continue };
+        let mut key = tokens.clone();
+        key[at] = PAIRS_TOKEN;
+        by_key.entry(key.join("_")).or_default().push((n, g));
+    }
+    by_key
+        .into_iter()
+        .filter_map(|(key, mut steps)| {
+            steps.sort_by_key(|(n, _)| *n);
+            steps.dedup_by_key(|(n, _)| *n);
+            if steps.len() < MIN_SCALING_STEPS {
+                return None;
+            }
+            let reference = steps.iter().find_map(|(_, g)| g.reference()).map(|e| e.id.clone());
+            let mut ids: Vec<String> =
+                steps.iter().flat_map(|(_, g)| g.entries.iter().map(|e| e.id.clone())).collect();
+            ids.sort_by_key(|id| {
+                let rank = if Some(id) == reference.as_ref() {
+                    0
+                } else if id.starts_with("ringfence") {
+                    1
+                } else {
+                    2
+                };
+                (rank, id.clone())
+            });
+            ids.dedup();
+            Some(Series { key, steps, ids })
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -705,16 +803,134 @@ where
     Ok(())
 }
 
+/// Line colours of the scaling charts' peers, in the order of [`Series::ids`] (the reference
+/// keeps the bar charts' red, other ringfence entries their light red).
+const LINE_COLORS: [RGBColor; 6] = [
+    PEER_COLOR,
+    RGBColor(46, 139, 87),
+    RGBColor(128, 90, 160),
+    RGBColor(214, 140, 30),
+    RGBColor(90, 90, 90),
+    RGBColor(40, 170, 190),
+];
+
+/// A line chart of one scaling series: time per element (y) against the number of pairs (x,
+/// one evenly spaced position per step: 1, 2, 4, 8 reads as a log2 axis), one line per entry.
+/// Times spanning more than a factor of 30 are drawn on a log scale.
+fn draw_scaling_chart(series: &Series, cores: Option<usize>, path: &Path) -> Result<(), Box<dyn Error>> {
+    let times = (0..series.steps.len())
+        .flat_map(|i| series.ids.iter().filter_map(move |id| series.entry(i, id)))
+        .map(Entry::time);
+    let min = times.clone().fold(f64::INFINITY, f64::min);
+    let max = times.fold(0.0, f64::max);
+    if !(min > 0.0 && max.is_finite()) {
+        return Err("no positive times".into());
+    }
+    if max / min > 30.0 {
+        let lo = 10f64.powf(min.log10().floor());
+        let hi = 10f64.powf(max.log10() + (max / lo).log10() * 0.15);
+        draw_lines(series, cores, path, (lo..hi).log_scale(), ", log scale")
+    } else {
+        // Headroom above the lines for the legend.
+        draw_lines(series, cores, path, 0.0..max * 1.4, "")
+    }
+}
+
+/// Draws the scaling chart on a y axis of times in nanoseconds (see [`draw_scaling_chart`]).
+fn draw_lines<Y>(
+    series: &Series,
+    cores: Option<usize>,
+    path: &Path,
+    y_range: Y,
+    scale: &str,
+) -> Result<(), Box<dyn Error>>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let k = series.steps.len();
+    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let caption = format!("{}: time per element (median{scale}), lower is faster", series.key);
+    let x_desc = match cores {
+        Some(c) => format!(
+            "producer/consumer pairs (2 threads each; over {} {} oversubscribed on {c} CPUs)",
+            c / 2,
+            plural_word((c / 2) as u64)
+        ),
+        None => "producer/consumer pairs (2 threads each)".to_string(),
+    };
+    // Integer ranges are inclusive here: `0..k - 1` makes k positions, one per step.
+    let mut chart = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 18))
+        .margin(10)
+        .margin_right(20)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0..k - 1).into_segmented(), y_range)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .x_labels(k)
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(i) if *i < k => series.steps[*i].0.to_string(),
+            _ => String::new(),
+        })
+        .x_desc(x_desc)
+        .y_labels(8)
+        .y_label_formatter(&|y| format_tick(*y))
+        .y_desc("time per element")
+        .label_style(("sans-serif", 15))
+        .draw()?;
+
+    let mut peers = 0;
+    for id in &series.ids {
+        let color = if series.is_reference(id) {
+            REFERENCE_COLOR
+        } else if id.starts_with("ringfence") {
+            RINGFENCE_COLOR
+        } else {
+            peers += 1;
+            LINE_COLORS[(peers - 1) % LINE_COLORS.len()]
+        };
+        let points: Vec<(SegmentValue<usize>, f64)> = (0..k)
+            .filter_map(|i| series.entry(i, id).map(|e| (SegmentValue::CenterOf(i), e.time())))
+            .collect();
+        let width = if series.is_reference(id) { 3 } else { 2 };
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(width)))?
+            .label(id.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width)));
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 15))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The page
 
+/// The page. `charts` maps a group's directory, or a series' key, to its chart's path.
 fn write_page(
     groups: &[Group],
+    series: &[Series],
     charts: &BTreeMap<String, String>,
     ctx: &Context,
     criterion_dir: &Path,
     note: Option<&str>,
 ) -> String {
+    // The groups of a scaling series appear only in the "Scaling" section.
+    let in_series: BTreeSet<&str> =
+        series.iter().flat_map(|s| s.steps.iter().map(|(_, g)| g.dir.as_str())).collect();
+    let single: Vec<&Group> = groups.iter().filter(|g| !in_series.contains(g.dir.as_str())).collect();
     let mut md = String::new();
     let w = &mut md;
     let _ = writeln!(w, "# Benchmark report: ringfence against its peers\n");
@@ -812,11 +1028,17 @@ fn write_page(
          several ringfence variants (clocks, windows, forms of map-reduce), the reference is \
          listed first and the fastest variant under it; the verdict compares the fastest of \
          each side. Variants are not always like-for-like with the fastest peer (a manual clock \
-         against a real one): the group tables below list every entry.\n"
+         against a real one): the group tables below list every entry.{}\n",
+        if series.is_empty() {
+            ""
+        } else {
+            " The groups of a scaling series (the same workload at 1, 2, 4, ... producer/consumer \
+             pairs) are not listed here but in [Scaling](#scaling)."
+        }
     );
     let _ = writeln!(w, "| workload | fastest peer | ringfence (ratio) | verdict |\n|---|---|---|---|");
     let mut trailing = Vec::new();
-    for g in groups {
+    for &g in &single {
         let best = g.best_peer();
         let fastest = g.fastest_ringfence();
         let ratio_to_best = |e: &Entry| best.and_then(|b| same_basis_ratio(e, b));
@@ -870,9 +1092,11 @@ fn write_page(
         let _ = writeln!(w);
     }
 
+    write_scaling(w, series, charts, ctx);
+
     // Per group, by family.
     let mut family = "";
-    for g in groups {
+    for &g in &single {
         if g.family() != family {
             family = g.family();
             let _ = writeln!(w, "## {family}\n");
@@ -933,9 +1157,131 @@ fn write_page(
          records the CPU and core count, and the thread counts in the group names (`1p1c`, \
          `2p2c`, `4p4c`, `1t`/`2t`/`4t`) tell what was measured, so with more cores than \
          threads none of the groups is oversubscribed. To keep that page next to this one, give \
-         it a folder of its own: `scripts/bench-report.sh --out-dir docs/bench-16-cores`.\n"
+         it a folder of its own: `scripts/bench-report.sh --out-dir docs/bench-16-cores`.\n\n\
+         **Scaling on a many-core machine.** The [Scaling](#scaling) section needs at least \
+         2 × 8 = 16 cores to show scaling rather than oversubscription. On such a machine (the \
+         project's `device` machine, when one is lent, has 16), the scaling groups alone take \
+         about 2 minutes:\n\n\
+         ```sh\n\
+         scripts/bench-report.sh --bench channel --out-dir docs/bench-16-cores -- scaling\n\
+         ```\n\n\
+         (`-- scaling` is criterion's name filter: only the `channel_scaling_*` groups run). \
+         The page it writes lists whatever else that machine's `target/criterion` holds; run \
+         the script without the filter for the whole suite there.\n"
     );
     md
+}
+
+/// The "Scaling" section: per series a table (rows: pairs, columns: entries, cells: time per
+/// element and ratio to the reference), the steps where ringfence trails, and the line chart.
+fn write_scaling(w: &mut String, series: &[Series], charts: &BTreeMap<String, String>, ctx: &Context) {
+    if series.is_empty() {
+        return;
+    }
+    let cores = ctx.available.or(ctx.logical_cpus);
+    let oversubscribed = |pairs: u64| cores.is_some_and(|c| 2 * pairs > c as u64);
+    let _ = writeln!(
+        w,
+        "## Scaling\n\n\
+         How each implementation's time per element changes with the number of producer/consumer \
+         pairs (N producer and N consumer threads). Every step moves the same number of \
+         elements, and the time is wall-clock time from the first thread's start to the last \
+         consumer's finish ÷ elements: it falls where more pairs add throughput, stays flat \
+         where the channel itself is the bottleneck, and rises where contention costs more than \
+         the extra threads bring. Ratio = ringfence ÷ that entry at the same step (below 1.0 \
+         ringfence is faster).\n"
+    );
+    let max_pairs = series.iter().flat_map(|s| s.steps.iter().map(|(n, _)| *n)).max().unwrap_or(1);
+    let machine = match cores {
+        Some(c) if oversubscribed(max_pairs) => format!(
+            "**This machine has {c} CPUs available, so every step above {} {} ({c} threads) is \
+             oversubscribed** (marked in the table): there a series shows how each channel copes \
+             with more threads than cores (waiting, yielding, parking), not how it scales, and \
+             it varies most between runs (which threads the scheduler runs decides whether the \
+             waiters spin, yield or park): compare two runs before reading much into one step. On a \
+             machine with at least {} cores (`scripts/bench-report.sh` run there, e.g. on the \
+             `device` machine when one is lent: 16 cores) the same section shows real scaling; see \
+             [Regenerating](#regenerating).",
+            c / 2,
+            plural_word((c / 2) as u64),
+            2 * max_pairs
+        ),
+        Some(c) => format!(
+            "This machine has {c} CPUs available: no step is oversubscribed (at most {} threads), \
+             so the series show how each implementation scales.",
+            2 * max_pairs
+        ),
+        None => "The core count of this machine is unknown: steps with more threads than cores \
+                 are oversubscribed."
+            .to_string(),
+    };
+    let _ = writeln!(w, "{machine}\n");
+    for s in series {
+        let _ = writeln!(w, "<a id=\"{}\"></a>\n", anchor(&s.key));
+        let _ = writeln!(w, "### {}\n", s.readable());
+        let names: Vec<String> = s.steps.iter().map(|(_, g)| format!("`{}`", g.title)).collect();
+        let elements: BTreeSet<Option<u64>> =
+            s.steps.iter().flat_map(|(_, g)| g.entries.iter().map(|e| e.elements)).collect();
+        let per = match elements.iter().collect::<Vec<_>>()[..] {
+            [Some(n)] => format!("{} elements per iteration at every step", group_digits(*n)),
+            [None] => "no element throughput: times per iteration".to_string(),
+            _ => "elements per iteration differ between entries or steps".to_string(),
+        };
+        let measured =
+            time_range(s.steps.iter().flat_map(|(_, g)| g.entries.iter().filter_map(|e| e.measured)))
+                .map_or("unknown".into(), format_range);
+        let _ = writeln!(w, "Criterion groups {}; {per}; measured {measured}.\n", names.join(", "));
+
+        let header: Vec<String> = s
+            .ids
+            .iter()
+            .map(|id| if s.is_reference(id) { format!("**`{id}`** (reference)") } else { format!("`{id}`") })
+            .collect();
+        let _ = writeln!(w, "| pairs | threads | {} |", header.join(" | "));
+        let _ = writeln!(w, "|---|---|{}", "---|".repeat(s.ids.len()));
+        let mut trailing = Vec::new();
+        for (i, (pairs, g)) in s.steps.iter().enumerate() {
+            let cells: Vec<String> = s
+                .ids
+                .iter()
+                .map(|id| match s.entry(i, id) {
+                    None => "–".to_string(),
+                    Some(e) if g.reference().is_some_and(|r| r.id == e.id) => format_time(e.time()),
+                    Some(e) => format!("{} ({})", format_time(e.time()), format_ratio(g.ratio(e))),
+                })
+                .collect();
+            let threads = if oversubscribed(*pairs) {
+                format!("{} (oversubscribed)", 2 * pairs)
+            } else {
+                (2 * pairs).to_string()
+            };
+            let _ = writeln!(w, "| {pairs} | {threads} | {} |", cells.join(" | "));
+            if let (Some(ours), Some(best)) = (g.fastest_ringfence(), g.best_peer()) {
+                if let Some(r) = same_basis_ratio(ours, best).filter(|r| *r > 1.0 + LEVEL_BAND) {
+                    trailing.push(format!("{pairs} {}: {r:.2}x behind `{}`", plural_word(*pairs), best.id));
+                }
+            }
+        }
+        let _ = writeln!(w);
+        if trailing.is_empty() {
+            let _ = writeln!(w, "ringfence trails the fastest peer by more than 5% at no step.\n");
+        } else {
+            let _ = writeln!(
+                w,
+                "ringfence trails the fastest peer by more than 5% at: {} (the buffered workloads' \
+                 item in [benchmarks.md](benchmarks.md) says why).\n",
+                trailing.join("; ")
+            );
+        }
+        if let Some(chart) = charts.get(&s.key) {
+            let _ = writeln!(w, "![{}]({chart})\n", s.key);
+        }
+    }
+}
+
+/// `pair` or `pairs`.
+fn plural_word(n: u64) -> &'static str {
+    if n == 1 { "pair" } else { "pairs" }
 }
 
 /// The `[[bench]]` target names in the crate's `Cargo.toml` (the suites under `benches/`).
@@ -1024,8 +1370,21 @@ fn main() -> ExitCode {
         eprintln!("bench_report: cannot create {}: {e}", chart_dir.display());
         return ExitCode::FAILURE;
     }
+    let series = scaling_series(&groups);
+    let in_series: BTreeSet<&str> =
+        series.iter().flat_map(|s| s.steps.iter().map(|(_, g)| g.dir.as_str())).collect();
     let mut charts = BTreeMap::new();
-    for g in groups.iter().filter(|g| !g.entries.is_empty()) {
+    let cores = ctx.available.or(ctx.logical_cpus);
+    for s in &series {
+        let file = format!("{}.svg", s.key);
+        match draw_scaling_chart(s, cores, &chart_dir.join(&file)) {
+            Ok(()) => {
+                charts.insert(s.key.clone(), format!("{CHART_DIR}/{file}"));
+            }
+            Err(e) => eprintln!("bench_report: no chart for {}: {e}", s.key),
+        }
+    }
+    for g in groups.iter().filter(|g| !g.entries.is_empty() && !in_series.contains(g.dir.as_str())) {
         let file = format!("{}.svg", g.dir);
         match draw_chart(g, &chart_dir.join(&file)) {
             Ok(()) => {
@@ -1045,7 +1404,7 @@ fn main() -> ExitCode {
         }
     }
 
-    let page = write_page(&groups, &charts, &ctx, &args.criterion_dir, args.note.as_deref());
+    let page = write_page(&groups, &series, &charts, &ctx, &args.criterion_dir, args.note.as_deref());
     let page_path = args.out_dir.join(PAGE);
     if let Err(e) = fs::write(&page_path, page) {
         eprintln!("bench_report: cannot write {}: {e}", page_path.display());

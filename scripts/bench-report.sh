@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the criterion suite, then writes the comparison report: docs/bench_report.md and one SVG
-# chart per benchmark group in docs/bench/ (examples/bench_report.rs).
+# Runs the criterion suite, then writes the comparison report: docs/bench_report.md and SVG charts
+# in docs/bench/, a bar chart per benchmark group and a line chart per scaling series
+# (examples/bench_report.rs).
 #
 #   scripts/bench-report.sh                  every suite in full (criterion's settings), then the report
 #   scripts/bench-report.sh --quick          every benchmark briefly (criterion --quick, no HTML plots):
@@ -9,9 +10,13 @@
 #   scripts/bench-report.sh --report-only    no benchmarks: regenerate the page from criterion's output
 #   scripts/bench-report.sh --out-dir DIR    write DIR/bench_report.md and DIR/bench/ instead of docs/
 #   scripts/bench-report.sh ... -- ARGS      more arguments for criterion (a name filter, --noplot, ...)
+#   scripts/bench-report.sh --bench channel -- scaling
+#                                            only the mpmc scaling series (1, 2, 4, 8 pairs; ~2 min)
 #
 # Criterion writes to $CRITERION_HOME, else $CARGO_TARGET_DIR/criterion, else target/criterion;
-# the report reads the same place. On a many-core machine, run this script there as it is.
+# the report reads the same place. On a many-core machine, run this script there as it is (16
+# cores or more for the scaling series to measure scaling, not oversubscription; add
+# --out-dir docs/bench-16-cores to keep that page apart from this machine's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +40,7 @@ while (($#)); do
       shift
       ;;
     --) shift; extra=("$@"); break ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift

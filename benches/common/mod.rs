@@ -36,6 +36,10 @@ use std::time::{Duration, Instant};
 pub const CAP: usize = 1024;
 /// Messages per iteration of the buffered workloads (one iteration is a few ms).
 pub const MESSAGES: u64 = 100_000;
+/// Messages per iteration of each step of the scaling series ([`SCALING`]), whatever the
+/// number of pairs: the same total as the other buffered workloads, so the 2:2 step reads next
+/// to `mpmc_2p2c_cap1024`, and the 8:8 step still gives each thread 12 500 messages.
+pub const SCALING_MESSAGES: u64 = MESSAGES;
 /// Messages per iteration of the capacity-1 handoff.
 pub const HANDOFF_MESSAGES: u64 = 20_000;
 /// Messages per iteration of the capacity-0 rendezvous.
@@ -94,6 +98,23 @@ pub const PAYLOAD_WORKLOADS: [Workload; 2] = [BUFFERED[0], BUFFERED[2]];
 /// The workloads run again with all their threads pinned to one CPU ([`Placement::OneCore`]):
 /// spsc 1:1 and mpmc 2:2 at capacity [`CAP`], and the capacity-1 handoff.
 pub const PINNED_WORKLOADS: [Workload; 3] = [BUFFERED[0], BUFFERED[2], HANDOFF];
+
+/// The mpmc scaling series: N producers + N consumers at capacity [`CAP`], for N = 1, 2, 4 and
+/// 8 pairs, [`SCALING_MESSAGES`] per iteration. The names differ only in the `{N}p{N}c` token,
+/// which is how the report (`examples/bench_report.rs`) finds the series and draws it as one
+/// line chart. On a 2-core machine every step from 2 pairs on is oversubscribed; on a machine
+/// with 16 cores none is.
+pub const SCALING: [Workload; 4] = [
+    scaling_step("scaling_mpmc_1p1c_cap1024", 1),
+    scaling_step("scaling_mpmc_2p2c_cap1024", 2),
+    scaling_step("scaling_mpmc_4p4c_cap1024", 4),
+    scaling_step("scaling_mpmc_8p8c_cap1024", 8),
+];
+
+/// One step of [`SCALING`]: `pairs` producers and as many consumers.
+const fn scaling_step(name: &'static str, pairs: usize) -> Workload {
+    Workload { name, producers: pairs, consumers: pairs, capacity: CAP, messages: SCALING_MESSAGES }
+}
 
 /// One producer hands values to one consumer through a single slot.
 pub const HANDOFF: Workload = Workload {
