@@ -486,26 +486,121 @@ const SPIN_ROUNDS: u32 = 6;
 /// The spin phase shared by every blocking wait in the crate: calls `poll` after each of
 /// [`SPIN_ROUNDS`] growing spins and returns its first `Some`. Under loom the facade's `Backoff`
 /// is "completed" at once, so models go straight to the park path.
+///
+/// **Adaptive**: a thread whose waits keep ending right after a yield that gave its core away
+/// (three in a row: the partner shares this core, threads pinned to one CPU, or more runnable
+/// threads than cores) skips the `pause` rounds, which cannot help there (the partner cannot run
+/// while we spin), and yields at once. Every `adaptive::PROBE_EVERY`th wait spins in full
+/// anyway; a wait that the spin ends, or that has to park (yielding did not help either), turns
+/// the spin back on. The state is per thread (no shared line to bounce).
 #[inline]
 pub(crate) fn spin<R>(mut poll: impl FnMut() -> Option<R>) -> Option<R> {
-    let backoff = Backoff::new();
-    for _ in 0..SPIN_ROUNDS {
-        if backoff.is_completed() {
-            break;
-        }
-        backoff.spin();
-        if let Some(ready) = poll() {
-            return Some(ready);
+    #[cfg(not(loom))]
+    let spin_now = adaptive::should_spin();
+    #[cfg(loom)]
+    let spin_now = true;
+    if spin_now {
+        let backoff = Backoff::new();
+        for _ in 0..SPIN_ROUNDS {
+            if backoff.is_completed() {
+                break;
+            }
+            backoff.spin();
+            if let Some(ready) = poll() {
+                #[cfg(not(loom))]
+                adaptive::spin_helped();
+                return Some(ready);
+            }
         }
     }
     #[cfg(not(loom))]
-    for _ in 0..YIELD_ROUNDS {
-        crate::sync::thread::yield_now();
-        if let Some(ready) = poll() {
-            return Some(ready);
+    {
+        // One clock read before the yields and one at success (not one pair per yield): the
+        // yield phase lasting `SWITCHED` or more means some yield ran another thread here.
+        let yields_began = Instant::now();
+        for _ in 0..YIELD_ROUNDS {
+            crate::sync::thread::yield_now();
+            if let Some(ready) = poll() {
+                if yields_began.elapsed() >= adaptive::SWITCHED {
+                    adaptive::yield_helped();
+                }
+                return Some(ready);
+            }
         }
     }
+    #[cfg(not(loom))]
+    adaptive::going_to_park();
     None
+}
+
+/// Per-thread state of the adaptive spin (see [`spin`]).
+#[cfg(not(loom))]
+mod adaptive {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    /// A `yield_now` that took this long ran another thread on our core (a bare `sched_yield`
+    /// with nothing else runnable returns in well under a microsecond).
+    pub(super) const SWITCHED: Duration = Duration::from_micros(3);
+
+    /// While the spin is off, every this many waits spin in full to notice that the partner
+    /// moved to another core.
+    pub(super) const PROBE_EVERY: u32 = 16;
+
+    /// Consecutive waits ended by a yield that gave the core away before the spin is turned
+    /// off: one such wait can be a preemption, a run of them is a shared core.
+    const STREAK_TO_SKIP: u32 = 3;
+
+    thread_local! {
+        /// `0`: spin. Otherwise the number of waits since the spin was turned off.
+        static SKIPPED: Cell<u32> = const { Cell::new(0) };
+        /// Consecutive waits that a core-giving yield ended (while spinning).
+        static STREAK: Cell<u32> = const { Cell::new(0) };
+    }
+
+    #[inline]
+    pub(super) fn should_spin() -> bool {
+        SKIPPED.with(|skipped| match skipped.get() {
+            0 => true,
+            n => {
+                let next = if n >= PROBE_EVERY { 1 } else { n + 1 };
+                skipped.set(next);
+                next == 1
+            }
+        })
+    }
+
+    /// The spin ended the wait: keep spinning.
+    #[inline]
+    pub(super) fn spin_helped() {
+        SKIPPED.with(|skipped| skipped.set(0));
+        STREAK.with(|streak| streak.set(0));
+    }
+
+    /// A yield that ran another thread on our core ended the wait.
+    #[inline]
+    pub(super) fn yield_helped() {
+        if SKIPPED.with(Cell::get) != 0 {
+            return;
+        }
+        STREAK.with(|streak| {
+            let run = streak.get() + 1;
+            if run >= STREAK_TO_SKIP {
+                streak.set(0);
+                SKIPPED.with(|skipped| skipped.set(1));
+            } else {
+                streak.set(run);
+            }
+        });
+    }
+
+    /// Neither the spin nor the yields ended the wait: the partner is slow or on another core,
+    /// so yielding is not what helps; spin again next time (the spin is cheap next to a park).
+    #[inline]
+    pub(super) fn going_to_park() {
+        SKIPPED.with(|skipped| skipped.set(0));
+        STREAK.with(|streak| streak.set(0));
+    }
 }
 
 /// Yields after the spin, before parking (see [`spin`]).
