@@ -3,41 +3,12 @@
 //! with another waker, drop while registered, drop after being woken. A lost wakeup shows up
 //! as a loom deadlock (`common::block_on` parks on a loom condvar until woken).
 
-use crate::common::{Counted, block_on, drop_counter, drops};
-use loom::sync::Notify;
-use loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::common::{Counted, Signal, block_on, drop_counter, drops};
 use loom::thread;
 use ringfence::channel::{RecvError, TryRecvError, bounded, unbounded};
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-
-/// A waker that counts its wakes and signals a loom `Notify` (so a model can wait for it,
-/// and a wake that never comes is a loom deadlock).
-struct Signal {
-    wakes: AtomicUsize,
-    notify: Notify,
-}
-
-impl Signal {
-    fn new() -> Arc<Self> {
-        Arc::new(Signal { wakes: AtomicUsize::new(0), notify: Notify::new() })
-    }
-
-    fn wakes(&self) -> usize {
-        // ORDERING: SeqCst keeps the model simple.
-        self.wakes.load(Ordering::SeqCst)
-    }
-}
-
-impl Wake for Signal {
-    fn wake(self: Arc<Self>) {
-        // ORDERING: SeqCst keeps the model simple.
-        self.wakes.fetch_add(1, Ordering::SeqCst);
-        self.notify.notify();
-    }
-}
+use std::task::{Context, Poll, Waker};
 
 #[test]
 fn async_recv_racing_a_send() {
@@ -138,7 +109,7 @@ fn waker_replaced_between_polls_only_the_latest_is_woken() {
                 // never comes is a deadlock.
                 Poll::Pending => {
                     second_poll_pending = true;
-                    second.notify.wait();
+                    second.wait();
                 }
             }
         }

@@ -66,3 +66,44 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         *woken = false;
     }
 }
+
+/// A waker that counts its wakes and signals a loom `Notify`, so a model can wait for it (and a
+/// wake that never comes is a loom deadlock). loom's `Notify` may wake spuriously: wait with
+/// [`Signal::wait_for`], or re-check after [`Signal::wait`].
+pub struct Signal {
+    wakes: AtomicUsize,
+    notify: loom::sync::Notify,
+}
+
+impl Signal {
+    /// `std`'s `Arc`: `Waker::from` needs it.
+    pub fn new() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Signal { wakes: AtomicUsize::new(0), notify: loom::sync::Notify::new() })
+    }
+
+    /// Wakes so far.
+    pub fn wakes(&self) -> usize {
+        // ORDERING: SeqCst keeps the models simple.
+        self.wakes.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps until a wake (or a spurious return).
+    pub fn wait(&self) {
+        self.notify.wait();
+    }
+
+    /// Waits until the waker has been woken at least `wakes` times in all.
+    pub fn wait_for(&self, wakes: usize) {
+        while self.wakes() < wakes {
+            self.notify.wait();
+        }
+    }
+}
+
+impl std::task::Wake for Signal {
+    fn wake(self: std::sync::Arc<Self>) {
+        // ORDERING: SeqCst keeps the models simple.
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        self.notify.notify();
+    }
+}

@@ -2,87 +2,20 @@
 //! rule 5 in `src/semaphore/mod.rs`): a future waits in the same line as blocking acquirers,
 //! as the head or behind it; dropped, it returns what it had taken (nothing), gives the head
 //! role up, and passes an unused wakeup on. A lost wakeup, or a head left behind by a dropped
-//! future, is a loom deadlock (the futures run on [`block_on`], which sleeps on a loom condvar
-//! until the future's waker is called, and blocked threads wait on loom's scheduler); a permit lost or counted twice fails an assertion on the count; a missing
+//! future, is a loom deadlock (the futures run on `common::block_on`, which sleeps on a loom
+//! condvar until the future's waker is called, and blocked threads wait on loom's scheduler); a
+//! permit lost or counted twice fails an assertion on the count; a missing
 //! Acquire/Release is a data race on the cell a permit guards.
 
+use crate::common::{Signal, block_on};
 use loom::cell::UnsafeCell;
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use loom::sync::{Condvar, Mutex, Notify};
+use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
 use ringfence::Semaphore;
 use std::future::Future;
 // The owned API takes the user's `std::sync::Arc`; the protocol inside is loom's.
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-
-/// A waker that counts its wakes and signals a loom `Notify` (so a model can wait for it, and a
-/// wake that never comes is a loom deadlock).
-struct Signal {
-    wakes: AtomicUsize,
-    notify: Notify,
-}
-
-impl Signal {
-    fn new() -> Arc<Self> {
-        Arc::new(Signal { wakes: AtomicUsize::new(0), notify: Notify::new() })
-    }
-
-    fn wakes(&self) -> usize {
-        // ORDERING: SeqCst keeps the model simple.
-        self.wakes.load(Ordering::SeqCst)
-    }
-}
-
-impl Signal {
-    /// Waits until the waker has been woken at least `wakes` times in all (loom's `Notify` may
-    /// wake spuriously, so the count decides).
-    fn wait_for(&self, wakes: usize) {
-        while self.wakes() < wakes {
-            self.notify.wait();
-        }
-    }
-}
-
-impl Wake for Signal {
-    fn wake(self: Arc<Self>) {
-        // ORDERING: SeqCst keeps the model simple.
-        self.wakes.fetch_add(1, Ordering::SeqCst);
-        self.notify.notify();
-    }
-}
-
-/// Drives a future to completion on this thread, sleeping on a loom `Condvar` between polls.
-/// Unlike `loom::future::block_on`, whose `Notify` may wake spuriously (a spurious re-poll finds
-/// the permit and hides a lost wakeup), the thread wakes only when the future's waker is called:
-/// a wakeup the semaphore loses is a loom deadlock. (The same helper as the channel models'
-/// `common::block_on`; kept here so this file does not depend on it.)
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Parker {
-        woken: Mutex<bool>,
-        condvar: Condvar,
-    }
-    impl Wake for Parker {
-        fn wake(self: Arc<Self>) {
-            *self.woken.lock().unwrap() = true;
-            self.condvar.notify_one();
-        }
-    }
-    let parker = Arc::new(Parker { woken: Mutex::new(false), condvar: Condvar::new() });
-    let waker = Waker::from(parker.clone());
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        let mut woken = parker.woken.lock().unwrap();
-        while !*woken {
-            woken = parker.condvar.wait(woken).unwrap();
-        }
-        *woken = false;
-    }
-}
+use std::task::{Context, Poll, Waker};
 
 /// Polls `future` once with `waker`.
 fn poll_once<F: Future>(future: std::pin::Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {

@@ -2,12 +2,15 @@
 //! users on one channel, waker replacement, and cancel safety (every value counted).
 #![cfg(not(loom))]
 
+mod async_util;
+
+use async_util::{Counter, block_on};
 use ringfence::channel::{Receiver, RecvError, Sender, bounded, unbounded};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -21,41 +24,6 @@ fn flavors<T>() -> Vec<(&'static str, Sender<T>, Receiver<T>)> {
     let (tx, rx) = unbounded();
     all.push(("unbounded", tx, rx));
     all
-}
-
-/// A waker that counts its wakes.
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl CountingWaker {
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// A minimal executor: polls on this thread, parks between polls.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unparker(thread::Thread);
-    impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
-    }
 }
 
 /// A value that counts its drops.
@@ -189,8 +157,8 @@ fn blocking_and_async_users_share_a_channel() {
 #[test]
 fn only_the_latest_waker_is_woken() {
     for (name, tx, rx) in flavors::<u64>() {
-        let first = Arc::new(CountingWaker::default());
-        let second = Arc::new(CountingWaker::default());
+        let first = Counter::new();
+        let second = Counter::new();
         let mut future = pin!(rx.recv_async());
         let first_waker = Waker::from(first.clone());
         assert!(future.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending(), "{name}");
@@ -198,10 +166,10 @@ fn only_the_latest_waker_is_woken() {
         assert!(future.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending(), "{name}");
         // A sender thread: on a rendezvous channel `send` waits for the receive.
         let sender = thread::spawn(move || tx.send(5).unwrap());
-        while second.count() == 0 {
+        while second.wakes() == 0 {
             thread::yield_now();
         }
-        assert_eq!(first.count(), 0, "{name}: the replaced waker was woken");
+        assert_eq!(first.wakes(), 0, "{name}: the replaced waker was woken");
         assert_eq!(
             future.as_mut().poll(&mut Context::from_waker(&second_waker)),
             Poll::Ready(Ok(5)),
@@ -214,12 +182,12 @@ fn only_the_latest_waker_is_woken() {
 #[test]
 fn disconnection_wakes_a_pending_receiver_and_sender() {
     for (name, tx, rx) in flavors::<u64>() {
-        let woken = Arc::new(CountingWaker::default());
+        let woken = Counter::new();
         let waker = Waker::from(woken.clone());
         let mut future = pin!(rx.recv_async());
         assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
         drop(tx);
-        assert_eq!(woken.count(), 1, "{name}");
+        assert_eq!(woken.wakes(), 1, "{name}");
         assert_eq!(
             future.as_mut().poll(&mut Context::from_waker(&waker)),
             Poll::Ready(Err(RecvError)),
@@ -231,12 +199,12 @@ fn disconnection_wakes_a_pending_receiver_and_sender() {
         if capacity == 1 {
             tx.send(0u64).unwrap();
         }
-        let woken = Arc::new(CountingWaker::default());
+        let woken = Counter::new();
         let waker = Waker::from(woken.clone());
         let mut future = pin!(tx.send_async(9));
         assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
         drop(rx);
-        assert!(woken.count() >= 1, "capacity {capacity}");
+        assert!(woken.wakes() >= 1, "capacity {capacity}");
         match future.as_mut().poll(&mut Context::from_waker(&waker)) {
             Poll::Ready(Err(error)) => assert_eq!(error.into_inner(), 9),
             other => panic!("capacity {capacity}: {other:?}"),
@@ -322,8 +290,8 @@ async fn cancelled_sends_send_or_drop_each_value_once() {
 #[test]
 fn a_woken_receive_dropped_passes_its_wakeup_on() {
     for (name, tx, rx) in flavors::<u64>() {
-        let first = Arc::new(CountingWaker::default());
-        let second = Arc::new(CountingWaker::default());
+        let first = Counter::new();
+        let second = Counter::new();
         let first_waker = Waker::from(first.clone());
         let second_waker = Waker::from(second.clone());
         let mut a = Box::pin(rx.recv_async());
@@ -331,11 +299,11 @@ fn a_woken_receive_dropped_passes_its_wakeup_on() {
         assert!(a.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
         assert!(b.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending());
         let sender = thread::spawn(move || tx.send(1).unwrap());
-        while first.count() == 0 {
+        while first.wakes() == 0 {
             thread::yield_now();
         }
         drop(a); // woken for the value, never polled again
-        while second.count() == 0 {
+        while second.wakes() == 0 {
             thread::yield_now();
         }
         assert_eq!(b.as_mut().poll(&mut Context::from_waker(&second_waker)), Poll::Ready(Ok(1)), "{name}");

@@ -6,15 +6,17 @@
 //! permits), and `select!` against a short sleep in a loop (every cancelled acquire gives
 //! everything back).
 
+mod async_util;
 mod common;
 
+use async_util::{block_on, counting};
 use common::{WATCHDOG, eventually, within};
 use ringfence::Semaphore;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -23,50 +25,9 @@ fn head_waiting(semaphore: &Semaphore) -> bool {
     format!("{semaphore:?}").contains("head_waiting: true")
 }
 
-/// A waker that counts its wakes.
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl CountingWaker {
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// A counting waker and the `Waker` made from it.
-fn counting() -> (Arc<CountingWaker>, Waker) {
-    let counter = Arc::new(CountingWaker::default());
-    (counter.clone(), Waker::from(counter))
-}
-
 /// Polls `future` once with `waker`.
 fn poll_once<F: Future>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(waker))
-}
-
-/// A minimal executor: polls on this thread, parks between polls.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unparker(thread::Thread);
-    impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
-    }
 }
 
 fn current_thread() -> tokio::runtime::Runtime {
@@ -115,7 +76,7 @@ fn a_free_permit_is_taken_at_the_first_poll() {
     assert_eq!(semaphore.available_permits(), 0);
     drop(permit);
     assert_eq!(semaphore.available_permits(), 2);
-    assert_eq!(counter.count(), 0);
+    assert_eq!(counter.wakes(), 0);
 }
 
 #[test]
@@ -189,7 +150,7 @@ fn only_the_latest_waker_is_woken() {
     assert!(poll_once(future.as_mut(), &first_waker).is_pending());
     assert!(poll_once(future.as_mut(), &second_waker).is_pending());
     drop(held);
-    assert_eq!((first.count(), second.count()), (0, 1));
+    assert_eq!((first.wakes(), second.wakes()), (0, 1));
     assert!(poll_once(future.as_mut(), &second_waker).is_ready());
 }
 
@@ -247,7 +208,7 @@ fn a_cancelled_head_with_permits_released_meanwhile_takes_nothing() {
     let mut big = Box::pin(semaphore.acquire_many_async(2));
     assert!(poll_once(big.as_mut(), &waker).is_pending());
     drop(both); // enough now: the head is woken ...
-    assert_eq!(woken.count(), 1);
+    assert_eq!(woken.wakes(), 1);
     drop(big); // ... but dropped before its next poll: the permits stay available
     assert_eq!(semaphore.available_permits(), 2);
     assert!(semaphore.try_acquire_many(2).is_some());
@@ -264,9 +225,9 @@ fn a_woken_head_dropped_hands_the_line_to_the_waiter_behind_it() {
     assert!(poll_once(head.as_mut(), &head_waker).is_pending());
     assert!(poll_once(behind.as_mut(), &behind_waker).is_pending());
     drop(held);
-    assert_eq!((head_woken.count(), behind_woken.count()), (1, 0));
+    assert_eq!((head_woken.wakes(), behind_woken.wakes()), (1, 0));
     drop(head); // woken, never polled again
-    assert_eq!(behind_woken.count(), 1, "the dropped head woke the line");
+    assert_eq!(behind_woken.wakes(), 1, "the dropped head woke the line");
     assert!(poll_once(behind.as_mut(), &behind_waker).is_ready());
 }
 
@@ -284,9 +245,9 @@ fn a_woken_waiter_dropped_passes_the_wakeup_on() {
     assert!(poll_once(older.as_mut(), &older_waker).is_pending());
     assert!(poll_once(younger.as_mut(), &younger_waker).is_pending());
     drop(head); // the line has no head: the oldest waiter is woken
-    assert_eq!((older_woken.count(), younger_woken.count()), (1, 0));
+    assert_eq!((older_woken.wakes(), younger_woken.wakes()), (1, 0));
     drop(older); // woken, never polled again: the wakeup goes on
-    assert_eq!(younger_woken.count(), 1);
+    assert_eq!(younger_woken.wakes(), 1);
     assert!(poll_once(younger.as_mut(), &younger_waker).is_pending(), "it is the head now");
     drop(held);
     assert!(poll_once(younger.as_mut(), &younger_waker).is_ready());

@@ -1,4 +1,4 @@
-//! Helpers for the async tests of the timer and the rate limiters: a minimal `block_on` (a
+//! Helpers for the async tests (channel, semaphore, timer, rate limiters, patterns): a minimal `block_on` (a
 //! thread-parking waker, no runtime) and a waker that counts its wakes and whose clones can be
 //! counted (`Arc::strong_count`), to prove a future keeps only one waker and drops it.
 
@@ -66,6 +66,12 @@ impl Wake for Counter {
     fn wake_by_ref(self: &Arc<Self>) {
         self.wakes.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// A fresh counting waker and the `Waker` made from it.
+pub fn counting() -> (Arc<Counter>, Waker) {
+    let counter = Counter::new();
+    (counter.clone(), Waker::from(counter))
 }
 
 /// Wakers made from `counter` that are alive besides the caller's `Arc` and `waker`.
