@@ -33,6 +33,9 @@
 //! - `--out-dir DIR`: where `bench_report.md` and `bench/*.svg` go (default: the crate's `docs/`).
 //! - `--note TEXT`: a line added near the top of the page (the script uses it for quick mode).
 
+#[path = "../benches/common/civil_date.rs"]
+mod civil_date;
+
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -43,7 +46,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// When a group has several `ringfence*` entries, the reference is the first of these ids that
 /// is present, else the shortest `ringfence*` id (ties: alphabetical). `ringfence_real_clock`
@@ -533,19 +536,8 @@ fn git_commit(out_dir: &Path) -> Option<String> {
 
 /// `YYYY-MM-DD HH:MM UTC`.
 fn format_date(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+    let (year, month, day, secs) = civil_date::civil_utc(t);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
 }
 
 fn format_range((lo, hi): (SystemTime, SystemTime)) -> String {

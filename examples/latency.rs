@@ -23,13 +23,15 @@
 
 #[path = "../benches/common/affinity.rs"]
 mod affinity;
+#[path = "../benches/common/civil_date.rs"]
+mod civil_date;
 
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::process::Command;
 use std::sync::{Barrier, mpsc};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Round trips before the samples are taken (thread start-up, first faults, frequency ramp).
 const WARM_UP: u64 = 20_000;
@@ -376,18 +378,9 @@ fn output(program: &str, args: &[&str]) -> Option<String> {
     String::from_utf8_lossy(&out.stdout).lines().next().map(|l| l.trim().to_string())
 }
 
-/// `YYYY-MM-DD` for today (UTC), from the days since 1970 (Howard Hinnant's `civil_from_days`).
+/// `YYYY-MM-DD` for today (UTC).
 fn today() -> String {
-    let days = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day, _) = civil_date::civil_utc(SystemTime::now());
     format!("{year:04}-{month:02}-{day:02}")
 }
 
