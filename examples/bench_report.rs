@@ -49,10 +49,10 @@ use std::process::{Command, ExitCode};
 use std::time::SystemTime;
 
 /// When a group has several `ringfence*` entries, the reference is the first of these ids that
-/// is present, else the shortest `ringfence*` id (ties: alphabetical). `ringfence_real_clock`
-/// is the token bucket on its default clock, the like-for-like entry against governor's default
-/// clock in the `rate_*` groups.
-const PREFERRED_REFERENCES: &[&str] = &["ringfence", "ringfence_real_clock"];
+/// is present, else the shortest `ringfence*` id (ties: alphabetical). In the `rate_*` groups
+/// `ringfence` is the token bucket on its default clock, the like-for-like entry against
+/// governor's default clock.
+const PREFERRED_REFERENCES: &[&str] = &["ringfence"];
 
 /// Ratio band treated as level: within 5% either way.
 const LEVEL_BAND: f64 = 0.05;
@@ -1003,8 +1003,8 @@ fn write_page(
          elements (messages, tasks, checks) it processes (`Throughput::Elements`); a benchmark \
          without element throughput shows its time per iteration. Ratio = ringfence time ÷ peer \
          time, both from the same group: **below 1.0 ringfence is faster**. The reference of a \
-         group is its entry whose id starts with `ringfence` (with several: `ringfence`, else \
-         `ringfence_real_clock`, else the shortest such id); other ringfence variants are listed \
+         group is its entry whose id starts with `ringfence` (with several: `ringfence`, \
+         else the shortest such id); other ringfence variants are listed \
          after it with their own ratio to it. 95% CI: criterion's confidence interval of the \
          median. Thread counts are in the group names (`2p2c`: 2 producer and 2 consumer \
          threads; `4t`: 4 threads); groups with more threads than this machine has cores are \

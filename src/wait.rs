@@ -198,14 +198,23 @@ impl WaitQueue {
         if let Some(ready) = poll() {
             return Some(ready);
         }
-        if let Some(ready) = spin(&mut poll) {
-            return Some(ready);
+        // One tail expression, no `R` kept in a local: `R` can be big (a channel's value comes
+        // back in it), and unoptimised builds give every such local its own stack slot.
+        match spin(&mut poll) {
+            Ok(ready) => Some(ready),
+            Err(timer) => self.park_until(deadline, poll, timer),
         }
-        self.park_until(deadline, poll)
     }
 
     #[cold]
-    fn park_until<R>(&self, deadline: Option<Instant>, mut poll: impl FnMut() -> Option<R>) -> Option<R> {
+    fn park_until<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut poll: impl FnMut() -> Option<R>,
+        timer: ParkTimer,
+    ) -> Option<R> {
+        // Told the spin how long the park took when it is over, however it ends.
+        let _timer = timer.finish_on_drop();
         loop {
             // ORDERING: Relaxed: the epoch carries no data. What our re-check sees is settled by
             // the fence below against the notifier's fence, whichever epoch we read; the
@@ -475,26 +484,85 @@ impl WaitQueue {
 /// are 1 + 2 + ... + 32 = 63 `pause`s: about 1-2.5 µs (1.5 µs on the 2-core AMD VM this crate is
 /// developed on, about 2.5 µs where a `pause` is ~140 cycles). A partner that answers within
 /// about a microsecond never sends us to the futex; a longer wait wastes at most that much CPU.
-/// Then [`YIELD_ROUNDS`] `yield_now`s: when the partner shares our core (2 threads per core, or a
-/// loaded machine), a yield lets it run at once, and the pair stays out of the futex. Measured on
-/// the 2-core VM, capacity-1 handoff: 2.6 µs per message with spins only, 0.7 µs with 4 yields
-/// added. The yields are few on purpose: each can hand the core away for a whole time slice
-/// when other processes are runnable (crossbeam's spin-and-yield collapse, its issue #821,
-/// comes from yielding without end); after them the thread parks.
 const SPIN_ROUNDS: u32 = 6;
 
+/// `yield_now`s after the spin, at least (see [`spin`]). When the partner shares our core (2
+/// threads per core, threads pinned to one CPU, a loaded machine) a yield lets it run at once and
+/// the pair stays out of the futex. Measured on the 2-core VM, capacity-1 handoff: 2.6 µs per
+/// message with spins only, 0.7 µs with 4 yields added.
+#[cfg(not(loom))]
+const YIELD_ROUNDS: u32 = 4;
+
+/// The longest the yield phase runs when the thread's recent waits show that a wait this long
+/// is cheaper than a park (see [`spin`]): about what a futex park and wake-up costs where it is
+/// dearest (a VM whose idle vCPU halts: 20-40 µs from `futex_wake` to the woken thread
+/// running on the 2-core VM this crate is developed on; 5-10 µs on bare metal).
+#[cfg(not(loom))]
+const LONG_YIELD_PHASE: Duration = Duration::from_micros(50);
+
+/// What a wait that the spin did not end needs to tell the adaptive spin when its park is over
+/// (see [`spin`]): call [`ParkTimer::finish`] once the wait has returned.
+#[must_use = "call `finish` when the park is over: it tunes the next spin"]
+pub(crate) struct ParkTimer {
+    /// When the yield phase began.
+    #[cfg(not(loom))]
+    since: Instant,
+}
+
+impl ParkTimer {
+    /// The park that followed the spin is over (the condition held, or the deadline passed).
+    #[inline]
+    pub(crate) fn finish(self) {
+        #[cfg(not(loom))]
+        adaptive::parked_for(self.since.elapsed());
+    }
+
+    /// A guard that calls [`ParkTimer::finish`] when dropped: for a park with several exits.
+    #[inline]
+    pub(crate) fn finish_on_drop(self) -> FinishOnDrop {
+        FinishOnDrop(Some(self))
+    }
+}
+
+/// See [`ParkTimer::finish_on_drop`].
+pub(crate) struct FinishOnDrop(Option<ParkTimer>);
+
+impl Drop for FinishOnDrop {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(timer) = self.0.take() {
+            timer.finish();
+        }
+    }
+}
+
 /// The spin phase shared by every blocking wait in the crate: calls `poll` after each of
-/// [`SPIN_ROUNDS`] growing spins and returns its first `Some`. Under loom the facade's `Backoff`
-/// is "completed" at once, so models go straight to the park path.
+/// [`SPIN_ROUNDS`] growing spins, then after each `yield_now` of the yield phase, and returns
+/// its first `Some`. Otherwise returns the [`ParkTimer`] the caller finishes after parking.
+/// Under loom the facade's `Backoff` is "completed" at once and there is no yield phase, so
+/// models go straight to the park path.
 ///
-/// **Adaptive**: a thread whose waits keep ending right after a yield that gave its core away
-/// (three in a row: the partner shares this core, threads pinned to one CPU, or more runnable
-/// threads than cores) skips the `pause` rounds, which cannot help there (the partner cannot run
-/// while we spin), and yields at once. Every `adaptive::PROBE_EVERY`th wait spins in full
-/// anyway; a wait that the spin ends, or that has to park (yielding did not help either), turns
-/// the spin back on. The state is per thread (no shared line to bounce).
+/// **Adaptive**, with per-thread state (no shared line to bounce), in two ways:
+///
+/// - **Yield phase length.** At least [`YIELD_ROUNDS`] yields; up to [`LONG_YIELD_PHASE`] when
+///   this thread's last park was over within that time (a longer yield phase would have caught
+///   the partner without a futex call on either side, and without the woken thread's wake-up
+///   latency). A park that lasted longer (a slow producer, an idle consumer) shortens the phase
+///   back to the minimum, so a thread that usually waits long burns no more than a few yields.
+///   Measured on the 2-core VM, capacity-1 handoff: one side parking made the other park too,
+///   about 1 message in 50 went through the futex (43 000 futex calls per 2 M messages, 200-600
+///   ns per message); with the long phase 30 futex calls and about 120 ns per message.
+/// - **Pause rounds.** A thread whose waits keep ending right after yields that gave its core
+///   away (three in a row: the partner shares this core) skips the `pause` rounds, which cannot
+///   help there (the partner cannot run while we spin), and yields at once. Every
+///   `adaptive::PROBE_EVERY`th wait spins in full anyway; a wait that the spin ends, or that has
+///   to park (yielding did not help either), turns the spin back on.
+///
+/// Yields are bounded by time, not only by count: when other threads are runnable each yield
+/// can hand the core away for a whole time slice, and the phase ends as soon as its time is up
+/// (crossbeam's spin-and-yield collapse, its issue #821, comes from yielding without end).
 #[inline]
-pub(crate) fn spin<R>(mut poll: impl FnMut() -> Option<R>) -> Option<R> {
+pub(crate) fn spin<R>(mut poll: impl FnMut() -> Option<R>) -> Result<R, ParkTimer> {
     #[cfg(not(loom))]
     let spin_now = adaptive::should_spin();
     #[cfg(loom)]
@@ -509,28 +577,35 @@ pub(crate) fn spin<R>(mut poll: impl FnMut() -> Option<R>) -> Option<R> {
             if let Some(ready) = poll() {
                 #[cfg(not(loom))]
                 adaptive::spin_helped();
-                return Some(ready);
+                return Ok(ready);
             }
         }
     }
     #[cfg(not(loom))]
     {
-        // One clock read before the yields and one at success (not one pair per yield): the
-        // yield phase lasting `SWITCHED` or more means some yield ran another thread here.
         let yields_began = Instant::now();
-        for _ in 0..YIELD_ROUNDS {
+        let phase = adaptive::yield_phase();
+        let mut yields = 0u32;
+        loop {
             crate::sync::thread::yield_now();
+            yields += 1;
             if let Some(ready) = poll() {
-                if yields_began.elapsed() >= adaptive::SWITCHED {
+                // A yield that ran nothing else returns in well under a microsecond; an
+                // average of `SWITCHED` or more per yield means some yield gave our core away.
+                if yields_began.elapsed() >= adaptive::SWITCHED * yields {
                     adaptive::yield_helped();
                 }
-                return Some(ready);
+                return Ok(ready);
+            }
+            if yields >= YIELD_ROUNDS && yields_began.elapsed() >= phase {
+                break;
             }
         }
+        adaptive::going_to_park();
+        Err(ParkTimer { since: yields_began })
     }
-    #[cfg(not(loom))]
-    adaptive::going_to_park();
-    None
+    #[cfg(loom)]
+    Err(ParkTimer {})
 }
 
 /// Per-thread state of the adaptive spin (see [`spin`]).
@@ -556,6 +631,8 @@ mod adaptive {
         static SKIPPED: Cell<u32> = const { Cell::new(0) };
         /// Consecutive waits that a core-giving yield ended (while spinning).
         static STREAK: Cell<u32> = const { Cell::new(0) };
+        /// Whether the yield phase runs up to `LONG_YIELD_PHASE` (the last park was short).
+        static LONG_PHASE: Cell<bool> = const { Cell::new(false) };
     }
 
     #[inline]
@@ -568,6 +645,12 @@ mod adaptive {
                 next == 1
             }
         })
+    }
+
+    /// How long this wait's yield phase may run (beyond the minimum count of yields).
+    #[inline]
+    pub(super) fn yield_phase() -> Duration {
+        if LONG_PHASE.with(Cell::get) { super::LONG_YIELD_PHASE } else { Duration::ZERO }
     }
 
     /// The spin ended the wait: keep spinning.
@@ -601,11 +684,14 @@ mod adaptive {
         SKIPPED.with(|skipped| skipped.set(0));
         STREAK.with(|streak| streak.set(0));
     }
-}
 
-/// Yields after the spin, before parking (see [`spin`]).
-#[cfg(not(loom))]
-const YIELD_ROUNDS: u32 = 4;
+    /// The park that followed a spin is over, `waited` after the yield phase began: a long
+    /// yield phase would have caught it when that is within `LONG_YIELD_PHASE`.
+    #[inline]
+    pub(super) fn parked_for(waited: Duration) {
+        LONG_PHASE.with(|long| long.set(waited <= super::LONG_YIELD_PHASE));
+    }
+}
 
 /// The notifier's half of the handshake, for a caller that publishes once and then notifies
 /// several queues with [`WaitQueue::notify_one_fenced_if`]: one fence instead of one per queue.

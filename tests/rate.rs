@@ -7,7 +7,7 @@
 
 use ringfence::rate::{
     AcquireTimeoutError, Clock, InsufficientCapacity, MAX_WINDOW_CALLS, ManualClock, MonotonicClock, Quota,
-    QuotaError, RateLimited, ReserveError, SlidingWindow, TimedOut, TokenBucket, TryAcquireError,
+    QuotaError, RateLimited, ReserveError, SlidingWindow, TimedOut, TokenBucket, TryAcquireError, TscClock,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
@@ -15,6 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 const SEC: Duration = Duration::from_secs(1);
+const MS: Duration = Duration::from_millis(1);
 
 fn manual_bucket(rate: u32, per: Duration, burst: u32) -> (TokenBucket<ManualClock>, ManualClock) {
     let clock = ManualClock::new();
@@ -453,6 +454,50 @@ fn threads_on_the_real_clock_never_exceed_burst_plus_rate_times_elapsed() {
     assert!(granted.load(Ordering::Relaxed) <= bucket_bound);
     let window_bound = 20 * (elapsed.as_nanos() / Duration::from_millis(1).as_nanos() + 1) as u64;
     assert!(window_granted.load(Ordering::Relaxed) <= window_bound);
+}
+
+// --- the default clock ---------------------------------------------------------------------------
+
+/// `TscClock` (the default) across its calibration (the first 5 ms after the first clock in
+/// the process read `Instant`, then the counter): never steps back by more than the documented
+/// tens of nanoseconds, and runs at real speed. Every clock span is checked against `Instant`
+/// spans read around it, so preemption can only widen the bounds, never fail the test.
+#[test]
+fn the_default_clock_is_monotonic_across_its_calibration_and_runs_at_real_speed() {
+    let clock = TscClock::new();
+    let started = Instant::now();
+    let first = clock.now();
+    let mut last = first;
+    let mut readings = 0u64;
+    while started.elapsed() < 20 * MS {
+        let now = clock.now();
+        assert!(now + 1_000 >= last, "the clock stepped back from {last} to {now} ns");
+        last = last.max(now);
+        readings += 1;
+    }
+    assert!(readings > 100);
+    // Real speed: a clock span lies within the `Instant` spans around it, give or take 1%
+    // (the calibration is good to about 10 ppm) and 2 µs (the step and the readings' jitter).
+    for _ in 0..5 {
+        let outer_start = Instant::now();
+        let a = clock.now();
+        let inner_start = Instant::now();
+        thread::sleep(2 * MS);
+        let inner = inner_start.elapsed();
+        let b = clock.now();
+        let outer = outer_start.elapsed();
+        let span = b.saturating_sub(a);
+        let (low, high) = (inner.as_nanos() as u64, outer.as_nanos() as u64);
+        assert!(span + span / 100 + 2_000 >= low, "clock span {span} ns < Instant span {low} ns");
+        assert!(span <= high + high / 100 + 2_000, "clock span {span} ns > Instant span {high} ns");
+    }
+    // The limiters' constructors use it.
+    let bucket: TokenBucket<TscClock> = TokenBucket::new(1, SEC, 1);
+    assert!(bucket.try_acquire(1).is_ok());
+    assert!(bucket.try_acquire(1).is_err());
+    let window: SlidingWindow<TscClock> = SlidingWindow::new(1, SEC);
+    assert!(window.try_acquire().is_ok());
+    println!("counter in use: {}", clock.is_tsc());
 }
 
 // --- types ---------------------------------------------------------------------------------------

@@ -468,11 +468,15 @@ unsafe fn spin_then_park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>)
     // A reply that comes within the crate's shared spin phase costs no system call on either
     // side. (Under loom the spin is skipped: the models go straight to the park path.)
     // SAFETY: forwarded (still unfinished until `try_take` returns `Some`).
-    if let Some(outcome) = crate::wait::spin(|| unsafe { try_take(inner) }) {
-        return Some(outcome);
+    match crate::wait::spin(|| unsafe { try_take(inner) }) {
+        Ok(outcome) => Some(outcome),
+        Err(timer) => {
+            // Tells the spin how long the park took (no `T` kept in a local: it may be big).
+            let _timer = timer.finish_on_drop();
+            // SAFETY: forwarded.
+            unsafe { park(inner, deadline) }
+        }
     }
-    // SAFETY: forwarded.
-    unsafe { park(inner, deadline) }
 }
 
 /// # Safety

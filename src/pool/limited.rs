@@ -3,7 +3,7 @@
 
 use super::{Pool, Task};
 use crate::Semaphore;
-use crate::rate::{Clock, MonotonicClock, TokenBucket};
+use crate::rate::{Clock, TokenBucket, TscClock};
 use std::fmt;
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// let pages: Vec<_> = (0..10).map(|i| pool.submit_limited(&limits, move || i * 2)).collect();
 /// assert_eq!(pages.into_iter().map(|t| t.wait().unwrap()).sum::<i32>(), 90);
 /// ```
-pub struct Limits<C = MonotonicClock> {
+pub struct Limits<C = TscClock> {
     /// The semaphore and its number of permits.
     concurrency: Option<(Arc<Semaphore>, usize)>,
     rate: Option<TokenBucket<C>>,

@@ -35,8 +35,9 @@
 //! waiter misses it), and a manual clock drops its waker at the next advance.
 
 use super::bucket::TokenBucket;
-use super::clock::{Clock, MonotonicClock};
+use super::clock::Clock;
 use super::error::{InsufficientCapacity, RateLimited, TryAcquireError};
+use super::tsc::TscClock;
 use super::window::SlidingWindow;
 use crate::timer::Sleep;
 use crate::wait::AsyncSlot;
@@ -202,7 +203,7 @@ impl<C: Clock> TokenBucket<C> {
 /// assert_eq!(bucket.available(), 0);
 /// ```
 #[must_use = "futures do nothing unless polled"]
-pub struct AcquireFuture<'a, C: Clock = MonotonicClock> {
+pub struct AcquireFuture<'a, C: Clock = TscClock> {
     bucket: &'a TokenBucket<C>,
     tokens: u32,
     wait: Wait,
@@ -279,7 +280,7 @@ impl<C: Clock> Drop for AcquireFuture<'_, C> {
 /// assert_eq!(bucket.available(), 0);
 /// ```
 #[must_use = "futures do nothing unless polled"]
-pub struct UntilReadyFuture<'a, C: Clock = MonotonicClock> {
+pub struct UntilReadyFuture<'a, C: Clock = TscClock> {
     acquire: AcquireFuture<'a, C>,
 }
 
@@ -380,7 +381,7 @@ impl<C: Clock> SlidingWindow<C> {
 /// assert!(window.try_acquire().is_err());
 /// ```
 #[must_use = "futures do nothing unless polled"]
-pub struct WindowAcquireFuture<'a, C: Clock = MonotonicClock> {
+pub struct WindowAcquireFuture<'a, C: Clock = TscClock> {
     window: &'a SlidingWindow<C>,
     wait: Wait,
     done: bool,

@@ -39,11 +39,12 @@
 //! async form ([`TokenBucket::poll_changed`]): its waker sits in `changed` (next to its timer
 //! entry) until it completes or is dropped ([`TokenBucket::leave_changed`]).
 
-use super::clock::{Clock, MonotonicClock};
+use super::clock::Clock;
 use super::error::{
     AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, ReserveError, TryAcquireError,
 };
 use super::quota::{Limits, MAX_TICK, Quota, QuotaCell, reading, tick};
+use super::tsc::TscClock;
 use crate::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use crate::wait::{AsyncSlot, WaitQueue};
 use crossbeam_utils::CachePadded;
@@ -80,7 +81,7 @@ pub(crate) fn step(e: u64, t: u64, n: u64, limits: Limits) -> Option<(u64, bool)
 /// let denied = bucket.try_acquire(1).unwrap_err();
 /// println!("{denied}"); // rate limited, ready in 333.333334ms (about)
 /// ```
-pub struct TokenBucket<C = MonotonicClock> {
+pub struct TokenBucket<C = TscClock> {
     /// `E`, see the file docs. Written by grants, reservations and cancels, on its own cache
     /// line so those writes do not evict the read-mostly quota.
     state: CachePadded<AtomicU64>,
@@ -100,8 +101,9 @@ impl<C> fmt::Debug for TokenBucket<C> {
     }
 }
 
-impl TokenBucket<MonotonicClock> {
-    /// A full bucket of `burst` tokens that refills `rate` tokens every `per`, on the real clock.
+impl TokenBucket<TscClock> {
+    /// A full bucket of `burst` tokens that refills `rate` tokens every `per`, on the default clock,
+    /// [`TscClock`] (the CPU's counter where that is safe, else `Instant`).
     ///
     /// # Panics
     ///
@@ -138,7 +140,7 @@ impl TokenBucket<MonotonicClock> {
     /// assert_eq!(TokenBucket::try_new(0, Duration::from_secs(1), 1).unwrap_err(), QuotaError::ZeroRate);
     /// ```
     pub fn try_new(rate: u32, per: Duration, burst: u32) -> Result<Self, QuotaError> {
-        Ok(Self::with_clock(Quota::new(rate, per, burst)?, MonotonicClock::new()))
+        Ok(Self::with_clock(Quota::new(rate, per, burst)?, TscClock::new()))
     }
 }
 
@@ -200,7 +202,7 @@ impl<C: Clock> TokenBucket<C> {
     /// `set_quota` calls are serialised (they briefly spin on each other).
     ///
     /// Blocked acquirers (threads and [async](TokenBucket::acquire_async) ones) re-decide under
-    /// the new quota: on a real-time clock ([`MonotonicClock`], [`TscClock`](super::TscClock):
+    /// the new quota: on a real-time clock ([`TscClock`], [`MonotonicClock`](super::MonotonicClock):
     /// [`Clock::instant_of`]) they are woken at once. On a [`ManualClock`](super::ManualClock) they sleep on the clock and re-decide
     /// at its next advance.
     ///
@@ -368,6 +370,12 @@ impl<C: Clock> TokenBucket<C> {
         // ORDERING: Relaxed; the word publishes no data, and a grant is decided by the CAS,
         // which always compares against the latest value (file docs).
         let mut e = self.state.load(Ordering::Relaxed);
+        let mut reading_now = now();
+        // Whether `reading_now` was read after `e`. A grant may use an older reading (it is
+        // charged at that reading, which can only see fewer tokens); a denial is decided on a
+        // fresh one, so contention never turns into a denial while tokens are available, and a
+        // retry after a lost CAS costs no clock read (governor's loop does the same).
+        let mut fresh = true;
         loop {
             // Quota after state: the quota read falls between our state read and our CAS, so
             // the decision is that of one quota that was live during the attempt.
@@ -375,10 +383,14 @@ impl<C: Clock> TokenBucket<C> {
             if u64::from(n) > limits.burst {
                 return Err(InsufficientCapacity { requested: n, burst: limits.burst as u32 }.into());
             }
-            let reading_now = now();
             let t = tick(reading_now);
             let new = match step(e, t, u64::from(n), limits) {
                 Some((new, true)) => new,
+                _ if !fresh => {
+                    reading_now = now();
+                    fresh = true;
+                    continue;
+                }
                 // Denied: `e + n * T > t` (since `t - tau + n * T <= t`), which is `ready`.
                 Some((_, false)) | None => {
                     let ready = e.saturating_add(u64::from(n) * limits.interval);
@@ -390,7 +402,10 @@ impl<C: Clock> TokenBucket<C> {
             // memory is published through it).
             match self.state.compare_exchange_weak(e, new, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return Ok(()),
-                Err(current) => e = current,
+                Err(current) => {
+                    e = current;
+                    fresh = false;
+                }
             }
         }
     }
@@ -608,7 +623,7 @@ impl<C: Clock> TokenBucket<C> {
 /// Dropping it keeps the tokens taken; [`cancel`](Reservation::cancel) gives them back when
 /// that is still possible.
 #[must_use = "dropping a reservation keeps its tokens taken; wait() for them or cancel() it"]
-pub struct Reservation<'a, C: Clock = MonotonicClock> {
+pub struct Reservation<'a, C: Clock = TscClock> {
     bucket: &'a TokenBucket<C>,
     /// The state word before this reservation.
     before: u64,

@@ -36,8 +36,10 @@
 //! - **Charged at the reading.** A request counts at the clock reading it used. A thread that
 //!   read the clock, was descheduled, and then acquired is charged at its old reading: the
 //!   bucket's books stay right (such a request can only see fewer tokens), but the caller acts
-//!   later than it was charged. [`TokenBucket::try_acquire`] reads the clock after the state
-//!   and again after each failed CAS, keeping that gap to a few instructions.
+//!   later than it was charged. [`TokenBucket::try_acquire`] reads the clock after the state;
+//!   a retry after a lost CAS reuses that reading while it still grants and reads the clock
+//!   again only to decide a denial, so the gap is the retry loop's length (a few instructions
+//!   per contending thread) and every denial is decided on a reading taken after the state.
 //! - **`set_rate` keeps the state.** See [`TokenBucket::set_quota`]: the bucket continues as if
 //!   the new quota had been in force since it was last drained; acquirers never wait for it,
 //!   each acquire is decided wholly by the old or wholly by the new quota, and blocked acquirers
@@ -65,14 +67,16 @@
 //! # Blocking and clocks
 //!
 //! Blocking calls sleep until the instant the request can succeed, then retry. On a real-time
-//! clock ([`Clock::instant_of`]: [`MonotonicClock`], the default, and [`TscClock`]) a blocked
+//! clock ([`Clock::instant_of`]: [`TscClock`], the default, and [`MonotonicClock`]) a blocked
 //! bucket acquire waits on the bucket, so a rate change or a cancel wakes it, and a timed
 //! acquire that cannot succeed before its deadline fails at once. [`ManualClock`] has no
 //! real-time instants: acquirers park on it ([`Clock::sleep_until`]) until another thread
 //! advances it, so tests run without real sleeps.
-//! [`TscClock`] reads the CPU's time-stamp counter where that is safe (x86_64, invariant TSC,
-//! used by the OS as its clock): use it on hot paths, where reading `Instant` (20-60 ns,
-//! depending on the machine) costs more than the limiter.
+//! The default clock, [`TscClock`], reads the CPU's time-stamp counter where that is safe
+//! (x86_64, invariant TSC, used by the OS as its clock), because reading `Instant` (20-60 ns,
+//! depending on the machine) costs more than the limiter itself; elsewhere it reads `Instant`.
+//! It calibrates itself during the first 5 ms of a process without making anyone wait (see
+//! [`TscClock`]). [`MonotonicClock`] is plain `Instant`, for who wants exactly the OS's clock.
 //! Deadlines (`*_deadline`, `*_timeout`) are always real-time `Instant`s.
 //!
 //! # Async

@@ -28,9 +28,10 @@
 //! calls arrive in order) plus the hint store; the deny path reads all `m` slots and writes
 //! nothing, so it is `O(max_calls)`: for large windows prefer a [`TokenBucket`](super::TokenBucket).
 
-use super::clock::{Clock, MonotonicClock};
+use super::clock::Clock;
 use super::error::{QuotaError, RateLimited, TimedOut};
 use super::quota::{MAX_SPAN, nanos, reading, tick};
+use super::tsc::TscClock;
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -58,7 +59,7 @@ pub const MAX_WINDOW_CALLS: u32 = 1 << 20;
 /// clock.advance(Duration::from_secs(2));
 /// assert!(window.try_acquire().is_ok());
 /// ```
-pub struct SlidingWindow<C = MonotonicClock> {
+pub struct SlidingWindow<C = TscClock> {
     /// Each slot's latest grant, as a tick; 0 = never. See the file docs.
     slots: Box<[AtomicU64]>,
     /// Where the next scan starts.
@@ -78,8 +79,9 @@ impl<C> fmt::Debug for SlidingWindow<C> {
     }
 }
 
-impl SlidingWindow<MonotonicClock> {
-    /// A window allowing `max_calls` calls in any `period`, on the real clock.
+impl SlidingWindow<TscClock> {
+    /// A window allowing `max_calls` calls in any `period`, on the default clock,
+    /// [`TscClock`] (the CPU's counter where that is safe, else `Instant`).
     ///
     /// # Panics
     ///
@@ -115,7 +117,7 @@ impl SlidingWindow<MonotonicClock> {
     /// assert_eq!(SlidingWindow::try_new(0, std::time::Duration::from_secs(1)).unwrap_err(), QuotaError::ZeroCalls);
     /// ```
     pub fn try_new(max_calls: u32, period: Duration) -> Result<Self, QuotaError> {
-        Self::with_clock(max_calls, period, MonotonicClock::new())
+        Self::with_clock(max_calls, period, TscClock::new())
     }
 }
 
