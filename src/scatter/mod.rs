@@ -26,7 +26,7 @@ mod gather_async;
 
 pub use gather_async::AsyncScatter;
 
-use crate::pool::{CompletionSet, Next, Pool, TaskError};
+use crate::pool::{CompletionSet, Next, Pool, Task, TaskError, WaitTimeoutError};
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use std::fmt;
@@ -92,8 +92,11 @@ pub struct NotEnough<T, E> {
 
 /// Queries in flight to several sources (see the module docs).
 pub struct Scatter<R> {
-    set: CompletionSet<R>,
-    sources: usize,
+    /// Source `i`'s task at index `i`; `None` once gathered or dropped. [`Scatter::all`] waits
+    /// on them in source order (it needs every answer anyway); [`Scatter::quorum`] puts them in
+    /// a completion set, which costs a channel and a waker per task, only when arrival order
+    /// matters.
+    tasks: Vec<Option<Task<R>>>,
     token: CancelToken,
 }
 
@@ -124,12 +127,12 @@ impl<R: Send + 'static> Scatter<R> {
         let count = sources.len();
         let token = CancelToken::new();
         let query = std::sync::Arc::new(query);
-        let mut set = CompletionSet::with_capacity(count);
-        for (index, source) in sources.into_iter().enumerate() {
+        let mut tasks = Vec::with_capacity(count);
+        for source in sources {
             let (query, token) = (std::sync::Arc::clone(&query), token.clone());
-            set.insert(index, pool.submit(move || query(source, &token)));
+            tasks.push(Some(pool.submit(move || query(source, &token))));
         }
-        Scatter { set, sources: count, token }
+        Scatter { tasks, token }
     }
 
     /// The token the queries see (cancel it yourself with [`Scatter::cancel`]).
@@ -146,21 +149,41 @@ impl<R: Send + 'static> Scatter<R> {
     /// Every source's outcome, in source order, waiting at most until `deadline`; sources still
     /// running then are [`Gathered::TimedOut`] (and cancelled).
     pub fn all(mut self, deadline: Instant) -> Vec<Gathered<R>> {
-        let mut out: Vec<Gathered<R>> = (0..self.sources).map(|_| Gathered::TimedOut).collect();
-        loop {
-            match self.set.next_until(Some(deadline)) {
-                Next::Finished(index, Ok(answer)) => out[index] = Gathered::Answered(answer),
-                Next::Finished(index, Err(error)) => out[index] = Gathered::Failed(error),
-                Next::Empty | Next::TimedOut => break,
-            }
-        }
+        // In source order: a source that answers early waits in its task until we get to it,
+        // and once the deadline has passed every wait is a non-blocking look.
+        let out = self
+            .tasks
+            .iter_mut()
+            .map(|slot| {
+                let Some(task) = slot.as_mut() else { return Gathered::TimedOut };
+                let gathered = match task.wait_deadline(deadline) {
+                    Ok(answer) => Gathered::Answered(answer),
+                    Err(WaitTimeoutError::Failed(error)) => Gathered::Failed(error),
+                    Err(WaitTimeoutError::Timeout) => return Gathered::TimedOut,
+                };
+                *slot = None;
+                gathered
+            })
+            .collect();
         self.finish();
         out
     }
 
+    /// The outstanding tasks in a completion set, tagged with their source index.
+    fn take_into_completion_set(&mut self) -> CompletionSet<R> {
+        let mut set = CompletionSet::with_capacity(self.tasks.len());
+        for (index, slot) in self.tasks.iter_mut().enumerate() {
+            if let Some(task) = slot.take() {
+                set.insert(index, task);
+            }
+        }
+        set
+    }
+
     fn finish(&mut self) {
         self.token.cancel();
-        self.set.clear();
+        // Dropping a task cancels its job if it has not started, and drops a late answer.
+        self.tasks.clear();
     }
 }
 
@@ -219,12 +242,13 @@ impl<T: Send + 'static, E: Send + 'static> Scatter<Result<T, E>> {
     pub fn quorum(mut self, k: usize, deadline: Instant) -> Result<Vec<(usize, T)>, NotEnough<T, E>> {
         let mut gathered =
             NotEnough { ok: Vec::new(), failed: Vec::new(), panicked: Vec::new(), timed_out: false };
+        let mut set = self.take_into_completion_set();
         while gathered.ok.len() < k {
             // Give up as soon as the sources still out cannot make up the difference.
-            if self.set.len() < k - gathered.ok.len() {
+            if set.len() < k - gathered.ok.len() {
                 break;
             }
-            match self.set.next_until(Some(deadline)) {
+            match set.next_until(Some(deadline)) {
                 Next::Finished(index, Ok(Ok(value))) => gathered.ok.push((index, value)),
                 Next::Finished(index, Ok(Err(error))) => gathered.failed.push((index, error)),
                 Next::Finished(index, Err(error)) => gathered.panicked.push((index, error)),
@@ -236,6 +260,7 @@ impl<T: Send + 'static, E: Send + 'static> Scatter<Result<T, E>> {
             }
         }
         self.finish();
+        set.clear();
         if gathered.ok.len() >= k { Ok(gathered.ok) } else { Err(gathered) }
     }
 }
@@ -250,8 +275,8 @@ impl<R> Drop for Scatter<R> {
 impl<R> fmt::Debug for Scatter<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scatter")
-            .field("sources", &self.sources)
-            .field("outstanding", &self.set.len())
+            .field("sources", &self.tasks.len())
+            .field("outstanding", &self.tasks.iter().filter(|task| task.is_some()).count())
             .finish()
     }
 }
