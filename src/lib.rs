@@ -59,6 +59,7 @@ pub mod ring;
 pub mod scatter;
 mod semaphore;
 pub mod timer;
+pub mod waiting;
 
 pub use semaphore::{AcquireFuture, AcquireOwnedFuture, OwnedPermit, Permit, Semaphore};
 pub use wait_group::{Pending, WaitGroup};

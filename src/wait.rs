@@ -201,7 +201,7 @@ impl WaitQueue {
         }
         // One tail expression, no `R` kept in a local: `R` can be big (a channel's value comes
         // back in it), and unoptimised builds give every such local its own stack slot.
-        match spin(&mut poll) {
+        match spin(deadline, &mut poll) {
             Ok(ready) => Some(ready),
             Err(timer) => self.park_until(deadline, poll, timer),
         }
@@ -494,12 +494,32 @@ const SPIN_ROUNDS: u32 = 6;
 #[cfg(not(loom))]
 const YIELD_ROUNDS: u32 = 4;
 
-/// The longest the yield phase runs when the thread's recent waits show that a wait this long
-/// is cheaper than a park (see [`spin`]): about what a futex park and wake-up costs where it is
-/// dearest (a VM whose idle vCPU halts: 20-40 µs from `futex_wake` to the woken thread
-/// running on the 2-core VM this crate is developed on; 5-10 µs on bare metal).
-#[cfg(not(loom))]
-const LONG_YIELD_PHASE: Duration = Duration::from_micros(50);
+/// The default of the longest the yield phase runs when the thread's recent waits show that a
+/// wait this long is cheaper than a park (see [`spin`]): about what a futex park and wake-up
+/// costs where it is dearest (a VM whose idle vCPU halts: 20-40 µs from `futex_wake` to the
+/// woken thread running on the 2-core VM this crate is developed on; 5-10 µs on bare metal).
+/// Users change it with [`crate::waiting::set_yield_phase_limit`].
+pub(crate) const DEFAULT_LONG_YIELD_PHASE: Duration = Duration::from_micros(50);
+
+/// The process-wide limit of the yield phase, in nanoseconds (see `DEFAULT_LONG_YIELD_PHASE`).
+/// A setting, not a protocol: std's atomic in both builds (no loom model runs the yield phase).
+static LONG_YIELD_PHASE_NANOS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(DEFAULT_LONG_YIELD_PHASE.as_nanos() as u64);
+
+/// The current limit of the yield phase.
+#[inline]
+pub(crate) fn long_yield_phase() -> Duration {
+    // ORDERING: Relaxed: a setting read on its own; a thread that reads an older value for a
+    // while only yields for the older limit.
+    Duration::from_nanos(LONG_YIELD_PHASE_NANOS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Sets the limit of the yield phase (saturating at `u64::MAX` ns).
+pub(crate) fn set_long_yield_phase(limit: Duration) {
+    let nanos = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
+    // ORDERING: Relaxed, as the load in `long_yield_phase`.
+    LONG_YIELD_PHASE_NANOS.store(nanos, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// What a wait that the spin did not end needs to tell the adaptive spin when its park is over
 /// (see [`spin`]): call [`ParkTimer::finish`] once the wait has returned.
@@ -545,7 +565,7 @@ impl Drop for FinishOnDrop {
 ///
 /// **Adaptive**, with per-thread state (no shared line to bounce), in two ways:
 ///
-/// - **Yield phase length.** At least [`YIELD_ROUNDS`] yields; up to [`LONG_YIELD_PHASE`] when
+/// - **Yield phase length.** At least [`YIELD_ROUNDS`] yields; up to [`long_yield_phase`] when
 ///   this thread's last park was over within that time (a longer yield phase would have caught
 ///   the partner without a futex call on either side, and without the woken thread's wake-up
 ///   latency). A park that lasted longer (a slow producer, an idle consumer) shortens the phase
@@ -563,7 +583,10 @@ impl Drop for FinishOnDrop {
 /// can hand the core away for a whole time slice, and the phase ends as soon as its time is up
 /// (crossbeam's spin-and-yield collapse, its issue #821, comes from yielding without end).
 #[inline]
-pub(crate) fn spin<R>(mut poll: impl FnMut() -> Option<R>) -> Result<R, ParkTimer> {
+pub(crate) fn spin<R>(
+    deadline: Option<Instant>,
+    mut poll: impl FnMut() -> Option<R>,
+) -> Result<R, ParkTimer> {
     #[cfg(not(loom))]
     let spin_now = adaptive::should_spin();
     #[cfg(loom)]
@@ -598,15 +621,25 @@ pub(crate) fn spin<R>(mut poll: impl FnMut() -> Option<R>) -> Result<R, ParkTime
                 }
                 return Ok(ready);
             }
-            if yields >= YIELD_ROUNDS && yields_began.elapsed() >= phase {
-                break;
+            if yields >= YIELD_ROUNDS {
+                // The phase never outlasts the caller's deadline (its park then times out at
+                // once): a short timeout is not stretched to the phase's length.
+                let now = Instant::now();
+                if now.duration_since(yields_began) >= phase
+                    || deadline.is_some_and(|deadline| now >= deadline)
+                {
+                    break;
+                }
             }
         }
         adaptive::going_to_park();
         Err(ParkTimer { since: yields_began })
     }
     #[cfg(loom)]
-    Err(ParkTimer {})
+    {
+        let _ = deadline; // no yield phase under loom
+        Err(ParkTimer {})
+    }
 }
 
 /// Per-thread state of the adaptive spin (see [`spin`]).
@@ -632,7 +665,7 @@ mod adaptive {
         static SKIPPED: Cell<u32> = const { Cell::new(0) };
         /// Consecutive waits that a core-giving yield ended (while spinning).
         static STREAK: Cell<u32> = const { Cell::new(0) };
-        /// Whether the yield phase runs up to `LONG_YIELD_PHASE` (the last park was short).
+        /// Whether the yield phase runs up to `long_yield_phase()` (the last park was short).
         static LONG_PHASE: Cell<bool> = const { Cell::new(false) };
     }
 
@@ -651,7 +684,7 @@ mod adaptive {
     /// How long this wait's yield phase may run (beyond the minimum count of yields).
     #[inline]
     pub(super) fn yield_phase() -> Duration {
-        if LONG_PHASE.with(Cell::get) { super::LONG_YIELD_PHASE } else { Duration::ZERO }
+        if LONG_PHASE.with(Cell::get) { super::long_yield_phase() } else { Duration::ZERO }
     }
 
     /// The spin ended the wait: keep spinning.
@@ -687,10 +720,10 @@ mod adaptive {
     }
 
     /// The park that followed a spin is over, `waited` after the yield phase began: a long
-    /// yield phase would have caught it when that is within `LONG_YIELD_PHASE`.
+    /// yield phase would have caught it when that is within `long_yield_phase()`.
     #[inline]
     pub(super) fn parked_for(waited: Duration) {
-        LONG_PHASE.with(|long| long.set(waited <= super::LONG_YIELD_PHASE));
+        LONG_PHASE.with(|long| long.set(waited <= super::long_yield_phase()));
     }
 }
 

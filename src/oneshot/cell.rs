@@ -468,7 +468,7 @@ unsafe fn spin_then_park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>)
     // A reply that comes within the crate's shared spin phase costs no system call on either
     // side. (Under loom the spin is skipped: the models go straight to the park path.)
     // SAFETY: forwarded (still unfinished until `try_take` returns `Some`).
-    match crate::wait::spin(|| unsafe { try_take(inner) }) {
+    match crate::wait::spin(deadline, || unsafe { try_take(inner) }) {
         Ok(outcome) => Some(outcome),
         Err(timer) => {
             // Tells the spin how long the park took (no `T` kept in a local: it may be big).
