@@ -33,6 +33,7 @@
 //! | an object with its own thread and mailbox (request-reply, supervision) | [`actor`] |
 //! | ask several sources at once: all answers, the first good one, a quorum | [`scatter::Scatter`] |
 //! | spread items over workers, merge several receivers into one | [`fan::share`], [`fan::round_robin`], [`fan::merge`] |
+//! | trade CPU for latency in every blocking wait (how long waits yield before they sleep) | [`waiting::set_yield_phase_limit`] |
 //!
 //! # Example
 //!
