@@ -233,7 +233,8 @@ impl<A: Actor> Addr<A> {
     #[must_use]
     pub fn is_alive(&self) -> bool {
         // ORDERING: Acquire: pairs with the Release store when the actor ends, so a caller that
-        // sees `false` also sees the end's effects (e.g. the mailbox closed).
+        // sees `false` also sees what the actor did before it ended. A promise to users, not a
+        // step of a crate protocol: a Relaxed load survives the loom models (mutate-orderings).
         self.shared.alive.load(Ordering::Acquire)
     }
 

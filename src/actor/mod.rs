@@ -176,7 +176,10 @@ impl Shared {
 impl Drop for Sending<'_> {
     fn drop(&mut self) {
         // ORDERING: Release: the send's push happens-before the actor's Acquire load that sees
-        // the count drop, so its final drain finds the message.
+        // the count drop, so its final drain finds the message. (Relaxed here survives the loom
+        // models, checked with mutate-orderings: they do not reach a drain that reads the slot's
+        // stamp stale after seeing the count drop. Without this Release nothing orders the two
+        // in the C++ model, so it stays.)
         self.0.sending.fetch_sub(1, Ordering::Release);
     }
 }
@@ -470,8 +473,10 @@ fn run<A: Actor>(
             }
         }
     }
-    // ORDERING: Release: pairs with `Addr::is_alive`'s Acquire.
-    shared.alive.store(false, Ordering::Release);
+    // ORDERING: Release: pairs with `Addr::is_alive`'s Acquire, so a thread that sees the actor
+    // dead also sees what its handlers wrote before it stopped. No protocol of the crate reads
+    // through it (stop and kill synchronise through the join and the mailbox), which is why a
+    // Relaxed store survives the loom models (mutate-orderings); the promise is to users.
     // Letters still queued (after a kill, a stop from inside, or a panic) are discarded and
     // counted; their replies fail their asks. From here on `tell` hands messages back.
     discarded += close_mailbox(shared, mailbox);
