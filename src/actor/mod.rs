@@ -477,6 +477,7 @@ fn run<A: Actor>(
     // dead also sees what its handlers wrote before it stopped. No protocol of the crate reads
     // through it (stop and kill synchronise through the join and the mailbox), which is why a
     // Relaxed store survives the loom models (mutate-orderings); the promise is to users.
+    shared.alive.store(false, Ordering::Release);
     // Letters still queued (after a kill, a stop from inside, or a panic) are discarded and
     // counted; their replies fail their asks. From here on `tell` hands messages back.
     discarded += close_mailbox(shared, mailbox);
