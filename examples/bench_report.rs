@@ -691,16 +691,17 @@ const REFERENCE_COLOR: RGBColor = RGBColor(196, 58, 36);
 const RINGFENCE_COLOR: RGBColor = RGBColor(236, 150, 120);
 const PEER_COLOR: RGBColor = RGBColor(72, 112, 168);
 
+/// The smallest and largest of `times`, which a chart needs positive and finite.
+fn positive_range(times: impl Iterator<Item = f64>) -> Result<(f64, f64), Box<dyn Error>> {
+    let (min, max) = times.fold((f64::INFINITY, 0.0_f64), |(min, max), t| (min.min(t), max.max(t)));
+    if min > 0.0 && max.is_finite() { Ok((min, max)) } else { Err("no positive times".into()) }
+}
+
 /// A horizontal bar chart of one group's times, the reference on top. Times spanning more than
 /// a factor of 30 are drawn on a log scale (said in the caption), so that the short bars stay
 /// visible.
 fn draw_chart(group: &Group, path: &Path) -> Result<(), Box<dyn Error>> {
-    let times = group.entries.iter().map(Entry::time);
-    let min = times.clone().fold(f64::INFINITY, f64::min);
-    let max = times.fold(0.0, f64::max);
-    if !(min > 0.0 && max.is_finite()) {
-        return Err("no positive times".into());
-    }
+    let (min, max) = positive_range(group.entries.iter().map(Entry::time))?;
     if max / min > 30.0 {
         // Whole decades, with room on the right for the value labels.
         let lo = 10f64.powf(min.log10().floor());
@@ -813,11 +814,7 @@ fn draw_scaling_chart(series: &Series, cores: Option<usize>, path: &Path) -> Res
     let times = (0..series.steps.len())
         .flat_map(|i| series.ids.iter().filter_map(move |id| series.entry(i, id)))
         .map(Entry::time);
-    let min = times.clone().fold(f64::INFINITY, f64::min);
-    let max = times.fold(0.0, f64::max);
-    if !(min > 0.0 && max.is_finite()) {
-        return Err("no positive times".into());
-    }
+    let (min, max) = positive_range(times)?;
     if max / min > 30.0 {
         let lo = 10f64.powf(min.log10().floor());
         let hi = 10f64.powf(max.log10() + (max / lo).log10() * 0.15);

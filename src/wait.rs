@@ -212,10 +212,9 @@ impl WaitQueue {
         &self,
         deadline: Option<Instant>,
         mut poll: impl FnMut() -> Option<R>,
-        timer: ParkTimer,
+        // Dropped when the park is over, however it ends: tells the spin how long it took.
+        _timer: ParkTimer,
     ) -> Option<R> {
-        // Told the spin how long the park took when it is over, however it ends.
-        let _timer = timer.finish_on_drop();
         loop {
             // ORDERING: Relaxed: the epoch carries no data. What our re-check sees is settled by
             // the fence below against the notifier's fence, whichever epoch we read; the
@@ -521,45 +520,26 @@ pub(crate) fn set_long_yield_phase(limit: Duration) {
     LONG_YIELD_PHASE_NANOS.store(nanos, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// What a wait that the spin did not end needs to tell the adaptive spin when its park is over
-/// (see [`spin`]): call [`ParkTimer::finish`] once the wait has returned.
-#[must_use = "call `finish` when the park is over: it tunes the next spin"]
+/// What a wait that the spin did not end hands to its park (see [`spin`]): dropping it when the
+/// park is over, however the park ends, tells the adaptive spin how long the park took.
+#[must_use = "keep it until the park is over: its drop tunes the next spin"]
 pub(crate) struct ParkTimer {
     /// When the yield phase began.
     #[cfg(not(loom))]
     since: Instant,
 }
 
-impl ParkTimer {
-    /// The park that followed the spin is over (the condition held, or the deadline passed).
-    #[inline]
-    pub(crate) fn finish(self) {
-        #[cfg(not(loom))]
-        adaptive::parked_for(self.since.elapsed());
-    }
-
-    /// A guard that calls [`ParkTimer::finish`] when dropped: for a park with several exits.
-    #[inline]
-    pub(crate) fn finish_on_drop(self) -> FinishOnDrop {
-        FinishOnDrop(Some(self))
-    }
-}
-
-/// See [`ParkTimer::finish_on_drop`].
-pub(crate) struct FinishOnDrop(Option<ParkTimer>);
-
-impl Drop for FinishOnDrop {
+impl Drop for ParkTimer {
     #[inline]
     fn drop(&mut self) {
-        if let Some(timer) = self.0.take() {
-            timer.finish();
-        }
+        #[cfg(not(loom))]
+        adaptive::parked_for(self.since.elapsed());
     }
 }
 
 /// The spin phase shared by every blocking wait in the crate: calls `poll` after each of
 /// [`SPIN_ROUNDS`] growing spins, then after each `yield_now` of the yield phase, and returns
-/// its first `Some`. Otherwise returns the [`ParkTimer`] the caller finishes after parking.
+/// its first `Some`. Otherwise returns the [`ParkTimer`] the caller keeps while it parks.
 /// Under loom the facade's `Backoff` is "completed" at once and there is no yield phase, so
 /// models go straight to the park path.
 ///
@@ -592,6 +572,9 @@ pub(crate) fn spin<R>(
     #[cfg(loom)]
     let spin_now = true;
     if spin_now {
+        // Inline, not a helper shared with the unbounded receive's pre-spin: `R` can be a
+        // 1 MiB value, and each extra frame holding an `Option<R>` overflows the stress tests'
+        // 64 MiB stacks in unoptimised builds (measured).
         let backoff = Backoff::new();
         for _ in 0..SPIN_ROUNDS {
             if backoff.is_completed() {

@@ -470,12 +470,9 @@ unsafe fn spin_then_park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>)
     // SAFETY: forwarded (still unfinished until `try_take` returns `Some`).
     match crate::wait::spin(deadline, || unsafe { try_take(inner) }) {
         Ok(outcome) => Some(outcome),
-        Err(timer) => {
-            // Tells the spin how long the park took (no `T` kept in a local: it may be big).
-            let _timer = timer.finish_on_drop();
-            // SAFETY: forwarded.
-            unsafe { park(inner, deadline) }
-        }
+        // `_timer` lives to the end of the park: its drop tells the spin how long it took.
+        // SAFETY: forwarded.
+        Err(_timer) => unsafe { park(inner, deadline) },
     }
 }
 
