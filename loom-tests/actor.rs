@@ -2,6 +2,7 @@
 //! racing `kill`: every message is handled or counted, every ask answered or failed, nobody
 //! hangs.
 
+use crate::common::model_with_preemptions;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -26,7 +27,12 @@ impl Actor for Sum {
 
 #[test]
 fn ask_racing_a_graceful_stop_is_answered_or_fails_cleanly() {
-    loom::model(|| {
+    // One preemption: at two, loom explores schedules in which two threads wait for a third
+    // that is preempted mid-operation (the closer yields until the send in progress finishes,
+    // and that send, registered as a waiting sender, waits for the actor's pop of the one slot
+    // to finish) and yield to each other forever: loom's yield does not make it schedule the
+    // thread they wait for, and the model never ends. See `channel.rs`.
+    model_with_preemptions(1, || {
         let handle = Builder::new().mailbox(1).spawn(Sum(0));
         let addr = handle.addr();
         let asker = thread::spawn(move || addr.ask(Msg::Get));
@@ -40,7 +46,12 @@ fn ask_racing_a_graceful_stop_is_answered_or_fails_cleanly() {
 
 #[test]
 fn tell_racing_kill_is_handled_or_counted() {
-    loom::model(|| {
+    // One preemption: at two, loom explores schedules in which two threads wait for a third
+    // that is preempted mid-operation (the closer yields until the send in progress finishes,
+    // and that send, registered as a waiting sender, waits for the actor's pop of the one slot
+    // to finish) and yield to each other forever: loom's yield does not make it schedule the
+    // thread they wait for, and the model never ends. See `channel.rs`.
+    model_with_preemptions(1, || {
         let handle = Builder::new().mailbox(1).spawn(Sum(0));
         let addr = handle.addr();
         let accepted = Arc::new(AtomicUsize::new(0));

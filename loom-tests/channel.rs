@@ -1,7 +1,7 @@
 //! loom models of the bounded channel (`src/channel/`) and, through it, of the waiting layer
 //! (`src/wait.rs`): a lost wakeup shows up as a loom deadlock.
 
-use crate::common::{Counted, drop_counter, drops};
+use crate::common::{Counted, drop_counter, drops, model_with_preemptions};
 use loom::thread;
 use ringfence::channel::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError, bounded};
 use std::time::Duration;
@@ -224,10 +224,16 @@ fn every_senders_last_value_is_drained_before_disconnected() {
 
 #[test]
 fn two_senders_two_receivers_nobody_left_parked() {
-    // A receiver woken by the younger of two pushes can find the ring "empty" while the older
-    // push is still writing its slot, and park again. The chained wakeup (a pop that leaves
-    // values behind wakes one more receiver) must get both receivers their values.
-    loom::model(|| {
+    // A receiver woken by the younger of two pushes can find the older push still writing its
+    // slot; a registered receiver waits for that write instead of reporting "empty" (the
+    // sender that claimed the slot before the receiver registered does not notify). Both
+    // receivers must get their values with no disconnection to wake them.
+    //
+    // One preemption: at two, loom explores schedules in which the two receivers, both waiting
+    // for the same preempted sender's write, yield to each other forever (a yield does not make
+    // loom schedule the thread they wait for), and the model never ends. The races of the
+    // registration itself are covered at two preemptions by the one-receiver models.
+    model_with_preemptions(1, || {
         let (tx, rx) = bounded(2);
         let senders: Vec<_> = [1, 2]
             .into_iter()

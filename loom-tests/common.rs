@@ -107,3 +107,10 @@ impl std::task::Wake for Signal {
         self.notify.notify();
     }
 }
+
+/// Runs a model at `bound` preemptions, or at `LOOM_MAX_PREEMPTIONS` when that is lower.
+pub fn model_with_preemptions(bound: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(builder.preemption_bound.map_or(bound, |env| env.min(bound)));
+    builder.check(f);
+}

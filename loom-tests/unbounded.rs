@@ -6,7 +6,7 @@
 //! deadlock, a block freed while a thread may still touch it is a loom data race, a block never
 //! freed is a loom leak.
 
-use crate::common::{Counted, drop_counter, drops};
+use crate::common::{Counted, drop_counter, drops, model_with_preemptions};
 use loom::thread;
 use ringfence::channel::{RecvTimeoutError, TryRecvError, TrySendError, unbounded};
 use std::time::Duration;
@@ -14,13 +14,6 @@ use std::time::Duration;
 // Under loom a timed wait "times out" exactly when the thread would sleep (see the facade's
 // futex model), so any timeout value explores the same interleavings.
 const SOON: Duration = Duration::from_millis(1);
-
-/// Runs a model at `bound` preemptions, or at `LOOM_MAX_PREEMPTIONS` when that is lower.
-fn model_with_preemptions(bound: usize, f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(builder.preemption_bound.map_or(bound, |env| env.min(bound)));
-    builder.check(f);
-}
 
 #[test]
 fn spsc_across_a_block_boundary() {

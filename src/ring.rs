@@ -16,8 +16,8 @@
 //! in `tail` and only by the crate-internal `close` that the channel uses for disconnection:
 //! once it is set, every push fails, atomically with respect to the CAS that claims a position.
 //! Advancing a position from the last index goes to index 0 of the next lap. Positions wrap
-//! around `usize`; a thread would have to sleep through `usize::MAX / one_lap` laps (at least
-//! 65 536, see [`MAX_CAPACITY`]) between its load and its CAS to be fooled.
+//! around 2^48 (see "The index words"); a thread would have to sleep through `2^48 / one_lap`
+//! laps (at least 65 536, see [`MAX_CAPACITY`]) between its load and its CAS to be fooled.
 //!
 //! A slot's stamp is a position and grants the slot to one side:
 //!
@@ -45,19 +45,81 @@
 //!   cases instead; not spinning keeps the calls wait-free of other threads, and the channel's
 //!   waiting layer does the waiting.)
 //! - FIFO per producer: values pushed by one thread are popped in push order.
+//! - (Crate-internal, for the channel) a *registered* caller (see "Waiting parties") waits for
+//!   the in-flight pop or push in those two cases instead: a few instructions, unless the
+//!   thread doing it is preempted (then it yields until that thread runs).
 //! - Nothing lost or duplicated: every pushed value is popped exactly once or dropped exactly
 //!   once with the ring. No allocation after [`Ring::new`].
+//!
+//! # The index words
+//!
+//! `head` and `tail` are `u64` words: the position in the low 48 bits, and above it a count of
+//! *waiting parties* (16 bits; 2 under loom): in `tail` the receivers of the channel that may
+//! park waiting for a value, in `head` the senders that may park waiting for room. A standalone
+//! `Ring` never counts anyone; every CAS that moves a position keeps the count as it is.
+//!
+//! # Waiting parties: no fence when nobody waits
+//!
+//! The channel must wake a parked receiver after a push (a parked sender after a pop), and the
+//! waiting layer's handshake costs the notifier a `fence(SeqCst)` (`wait.rs`): a quarter of a
+//! buffered send or receive. So a receiver that may park first *registers*: an RMW on `tail`
+//! that raises its count, before any pop that may precede its sleep; it deregisters after its
+//! wait. A push reads the count in the CAS that claims its position, and notifies only when it
+//! is nonzero: no fence, no extra load when nobody waits. The argument uses only the
+//! modification order of `tail` (so loom checks it exactly):
+//!
+//! - if the push's CAS comes after the registration in that order, it reads a nonzero count
+//!   (only that receiver's own deregistration lowers it) and runs the waiting layer's full
+//!   notify;
+//! - if it comes before, every later load of `tail` by that receiver sees the claimed position.
+//!   So a registered pop never reports "empty" while `tail` is past `head`: if the slot at
+//!   `head` is not written yet, it waits for that push's stamp store (the push will not notify)
+//!   and takes the value, unless another receiver takes it first (then the value went to
+//!   somebody, and the pop starts over).
+//!
+//! Senders waiting for room mirror this in `head`: a registered push never reports "full"
+//! while `head` has moved past the oldest value; it waits for that pop's stamp store.
+//!
+//! The count saturates: a party that would push it past its maximum leaves it there, and a
+//! saturated count is never lowered again (operations then always notify: correct, only
+//! slower). The unbounded channel counts its receivers the same way (`channel/list.rs`).
 
-use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{Backoff, UnsafeCell};
 use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::mem::MaybeUninit;
 
-/// The largest capacity a [`Ring`] accepts: `2^(usize::BITS - 17) - 1`.
+/// The largest capacity a [`Ring`] accepts: `2^31 - 1`.
 ///
-/// The bound keeps at least 65 536 laps in the position encoding (see the module docs).
-pub const MAX_CAPACITY: usize = (1 << (usize::BITS - 17)) - 1;
+/// The bound keeps at least 65 536 laps in the 48 bits of the position encoding (see the module
+/// docs).
+pub const MAX_CAPACITY: usize = (1 << (POSITION_BITS - 17)) - 1;
+
+/// The low bits of a `head` or `tail` word: the position (module docs, "The index words").
+const POSITION_BITS: u32 = 48;
+const POSITION_MASK: u64 = (1 << POSITION_BITS) - 1;
+/// Width of the waiting-parties count above the position: 16 bits; 2 under loom, so models stay
+/// small while two waiting parties still do not saturate it.
+#[cfg(not(loom))]
+const WAITER_BITS: u32 = 16;
+#[cfg(loom)]
+const WAITER_BITS: u32 = 2;
+/// The count's saturated (sticky) value.
+const WAITER_MAX: u64 = (1 << WAITER_BITS) - 1;
+const ONE_WAITER: u64 = 1 << POSITION_BITS;
+
+/// The position in a `head` or `tail` word (with the mark bit, for `tail`).
+#[inline]
+fn position(word: u64) -> u64 {
+    word & POSITION_MASK
+}
+
+/// The waiting parties counted in a `head` or `tail` word.
+#[inline]
+fn waiters(word: u64) -> u64 {
+    word >> POSITION_BITS
+}
 
 /// Why a [`Ring`] (or a channel built on one) could not be created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +159,7 @@ impl std::error::Error for CapacityError {}
 
 struct Slot<T> {
     /// Whose turn the slot is; see the module docs' table.
-    stamp: AtomicUsize,
+    stamp: AtomicU64,
     /// Initialised exactly when the stamp says "full" (or a claimer is between CAS and stamp).
     value: UnsafeCell<MaybeUninit<T>>,
 }
@@ -119,21 +181,24 @@ struct Slot<T> {
 /// assert_eq!(ring.try_pop(), None);
 /// ```
 pub struct Ring<T> {
-    /// The next position to pop. Padded: consumers hammer it, producers rarely read it.
-    head: CachePadded<AtomicUsize>,
-    /// The next position to push. Padded: producers hammer it, consumers rarely read it.
-    tail: CachePadded<AtomicUsize>,
+    /// The next position to pop, and above it the count of senders waiting for room (module
+    /// docs, "The index words"). Padded: consumers hammer it, producers rarely read it.
+    head: CachePadded<AtomicU64>,
+    /// The next position to push (with the mark bit), and above it the count of receivers
+    /// waiting for a value. Padded: producers hammer it, consumers rarely read it.
+    tail: CachePadded<AtomicU64>,
     slots: Box<[Slot<T>]>,
     /// The smallest power of two above the capacity; set in `tail` once the ring is closed.
-    mark_bit: usize,
+    mark_bit: u64,
     /// `2 * mark_bit`: adding it to a position moves one lap on.
-    one_lap: usize,
+    one_lap: u64,
 }
 
-/// Why a crate-internal push failed; the value is inside.
-pub(crate) enum PushError<T> {
-    Full(T),
-    Closed(T),
+/// Why a crate-internal push failed; the value stays with the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PushError {
+    Full,
+    Closed,
 }
 
 // SAFETY: a `Ring<T>` owns its values; moving it to another thread moves them, which needs
@@ -196,40 +261,51 @@ impl<T> Ring<T> {
         if capacity > max {
             return Err(CapacityError::TooLarge { requested: capacity, max });
         }
-        let mark_bit = (capacity + 1).next_power_of_two();
+        // At most 2^31 (capacity <= MAX_CAPACITY), so `one_lap` <= 2^32 leaves 2^16 laps in
+        // the position's 48 bits.
+        let mark_bit = (capacity as u64 + 1).next_power_of_two();
         let mut slots = Vec::new();
         slots.try_reserve_exact(capacity).map_err(|_| CapacityError::OutOfMemory { requested: capacity })?;
         // Slot `i` starts empty for position `i` of lap 0.
-        slots.extend(
-            (0..capacity)
-                .map(|i| Slot { stamp: AtomicUsize::new(i), value: UnsafeCell::new(MaybeUninit::uninit()) }),
-        );
+        slots.extend((0..capacity).map(|i| Slot {
+            stamp: AtomicU64::new(i as u64),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }));
         let slots = slots.into_boxed_slice();
         Ok(Ring {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicU64::new(0)),
+            tail: CachePadded::new(AtomicU64::new(0)),
             slots,
             mark_bit,
             one_lap: mark_bit * 2,
         })
     }
 
-    /// The position after `position`: the next index, or index 0 of the next lap.
+    /// The position after `position` (no mark bit): the next index, or index 0 of the next
+    /// lap (wrapping around the position bits).
     #[inline]
-    fn advance(&self, position: usize) -> usize {
+    fn advance(&self, position: u64) -> u64 {
         let index = position & (self.mark_bit - 1);
-        if index + 1 < self.slots.len() {
-            position.wrapping_add(1)
+        if index + 1 < self.slots.len() as u64 {
+            // No carry out of the index bits: `index + 1 < capacity < mark_bit`.
+            position + 1
         } else {
-            (position & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+            ((position & !(self.one_lap - 1)) + self.one_lap) & POSITION_MASK
         }
     }
 
+    /// `position` one lap back (the previous lap's position of the same slot).
     #[inline]
-    fn slot(&self, position: usize) -> &Slot<T> {
+    fn lap_back(&self, position: u64) -> u64 {
+        position.wrapping_sub(self.one_lap) & POSITION_MASK
+    }
+
+    #[inline]
+    fn slot(&self, position: u64) -> &Slot<T> {
         // The index bits of a position are always below the capacity (see `advance`), so the
-        // bounds check never fails; it stays as a cheap guard.
-        &self.slots[position & (self.mark_bit - 1)]
+        // bounds check never fails; it stays as a cheap guard. The index fits in `usize`: it is
+        // below the capacity, a `usize`.
+        &self.slots[(position & (self.mark_bit - 1)) as usize]
     }
 
     /// Pushes `value` if there is room; otherwise hands it back as `Err(value)`.
@@ -246,16 +322,28 @@ impl<T> Ring<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), T> {
-        self.push(value).map_err(|(PushError::Full(value) | PushError::Closed(value))| value)
+        let mut pending = Some(value);
+        match self.push_or_else(&mut pending, false, |_, _, _, _| Err(PushError::Full)) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(pending.take().expect("a failed push keeps its value")),
+        }
     }
 
-    /// [`Ring::try_push`] that tells "full" from "closed" (crate-internal: the channel's send).
+    /// [`Ring::try_push`] for the channel: moves the value out of `value` when it pushes
+    /// (and leaves it there when it fails), tells "full" from "closed", and returns whether the
+    /// claim saw a waiting receiver counted in `tail` (then the caller must notify; module
+    /// docs, "Waiting parties"). With `registered` (the caller is a sender counted in `head`),
+    /// a slot whose pop is in flight is waited for instead of reported as full.
+    ///
+    /// The value stays in the caller's `Option` rather than travelling by value through the
+    /// call chain: a big `T` is then copied once, into its slot (unoptimised builds give every
+    /// by-value `T` on the way its own stack slot).
     #[inline]
-    pub(crate) fn push(&self, value: T) -> Result<(), PushError<T>> {
-        self.push_or_else(value, |value, _, _, _| Err(PushError::Full(value)))
+    pub(crate) fn push(&self, value: &mut Option<T>, registered: bool) -> Result<bool, PushError> {
+        self.push_or_else(value, registered, |_, _, _, _| Err(PushError::Full))
     }
 
-    /// Closes the ring for pushes: every later push fails with [`PushError::Closed`], and a
+    /// Closes the ring for pushes: every later push fails with `PushError::Closed`, and a
     /// push either claimed its position before the close or fails. Pops go on as before.
     /// Returns `true` for the call that closed it. Never mixed with `force_push` (the channel
     /// does not use it), whose plain tail store could otherwise clear the mark.
@@ -280,54 +368,70 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.try_pop(), Some(2));
     /// ```
     pub fn force_push(&self, value: T) -> Option<T> {
-        let pushed = self.push_or_else(value, |value, tail, new_tail, slot| {
+        // The waiting-parties counts are always 0 here: only the channel registers waiters, and
+        // it never calls `force_push` (whose plain tail store would erase a count).
+        let mut pending = Some(value);
+        let pushed = self.push_or_else(&mut pending, false, |value, tail, new_tail, slot| {
             // The slot still holds the previous lap's value, at position `tail - one_lap`: the
             // oldest one. Claim it as a consumer would, by moving `head` past it. (If a consumer
             // has already claimed it, the CAS fails and we retry: it is about to free the slot.)
-            let head = tail.wrapping_sub(self.one_lap);
-            let new_head = new_tail.wrapping_sub(self.one_lap);
+            let head = self.lap_back(tail);
+            let new_head = self.lap_back(new_tail);
             // ORDERING: Relaxed, as in `try_pop`: the CAS only decides who owns the slot. The
             // slot's contents were published to us by the Acquire stamp load in `push_or_else`.
             if self.head.compare_exchange_weak(head, new_head, Ordering::Relaxed, Ordering::Relaxed).is_err()
             {
                 // A consumer moved first: retry as a normal push.
-                return Ok(value);
+                return Ok(());
             }
             // Now we own the slot for both the old and the new value. No producer can claim
             // `tail` (its stamp says "previous lap"), so a plain store moves the tail.
             // ORDERING: Relaxed: producers re-validate any tail they load against the slot
             // stamp (Acquire), which is only released below, after the swap.
             self.tail.store(new_tail, Ordering::Relaxed);
+            let new = value.take().expect("a push keeps its value until it lands");
             // SAFETY: the head CAS above gave us the slot: its stamp still says "written in the
             // previous lap", so it holds an initialised value no other thread may touch until
             // our stamp store below.
             let old =
-                slot.value.with_mut(|cell| unsafe { cell.replace(MaybeUninit::new(value)).assume_init() });
+                slot.value.with_mut(|cell| unsafe { cell.replace(MaybeUninit::new(new)).assume_init() });
             // ORDERING: Release publishes the new value to the consumer that pops position
             // `tail` (its Acquire stamp load).
-            slot.stamp.store(tail.wrapping_add(1), Ordering::Release);
-            Err(PushError::Full(old))
+            slot.stamp.store(tail + 1, Ordering::Release);
+            // Hand the old value back through `value`.
+            *value = Some(old);
+            Err(PushError::Full)
         });
         match pushed {
-            Ok(()) => None,
-            Err(PushError::Full(old) | PushError::Closed(old)) => Some(old),
+            Ok(_) => None,
+            Err(_) => pending,
         }
     }
 
-    /// The shared push loop; `on_occupied(value, tail, new_tail, slot)` decides what to do when
-    /// the slot at `tail` still holds the previous lap's value: `Err(e)` ends the push with
-    /// `Err(e)`, `Ok(value)` retries with the value.
+    /// The shared push loop, for the value in `value` (`Some`; taken when it lands);
+    /// `on_occupied(value, tail, new_tail, slot)` decides what to do when the slot at `tail`
+    /// still holds the previous lap's value and no pop of it is being waited for: `Err(e)` ends
+    /// the push with `Err(e)`, `Ok(())` retries. Returns whether the claiming CAS saw a waiting
+    /// receiver. `wait_for_pop`: see [`Ring::push`].
     #[inline]
-    fn push_or_else<F>(&self, mut value: T, on_occupied: F) -> Result<(), PushError<T>>
+    fn push_or_else<F>(
+        &self,
+        value: &mut Option<T>,
+        wait_for_pop: bool,
+        on_occupied: F,
+    ) -> Result<bool, PushError>
     where
-        F: Fn(T, usize, usize, &Slot<T>) -> Result<T, PushError<T>>,
+        F: Fn(&mut Option<T>, u64, u64, &Slot<T>) -> Result<(), PushError>,
     {
+        // Checked before any claim: a claimed slot must be written, or its position is lost.
+        assert!(value.is_some(), "a push needs a value");
         let backoff = Backoff::new();
         // ORDERING: Relaxed; a stale tail is caught by the stamp check below.
-        let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut word = self.tail.load(Ordering::Relaxed);
         loop {
+            let tail = position(word);
             if tail & self.mark_bit != 0 {
-                return Err(PushError::Closed(value));
+                return Err(PushError::Closed);
             }
             let new_tail = self.advance(tail);
             let slot = self.slot(tail);
@@ -335,39 +439,67 @@ impl<T> Ring<T> {
             // value has been moved out before we overwrite the slot.
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
-                // The slot is free for position `tail`: claim it.
+                // The slot is free for position `tail`: claim it, keeping the waiter count.
                 // ORDERING: Relaxed; the CAS decides ownership of the position, and the data
-                // handoff goes through the stamps (Acquire above, Release below).
-                match self.tail.compare_exchange_weak(tail, new_tail, Ordering::Relaxed, Ordering::Relaxed) {
+                // handoff goes through the stamps (Acquire above, Release below). The waiter
+                // count it reads needs only `tail`'s modification order (module docs).
+                let claimed = self.tail.compare_exchange_weak(
+                    word,
+                    new_tail | (word & !POSITION_MASK),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                match claimed {
                     Ok(_) => {
+                        // Checked on entry, so this cannot fail with the slot claimed.
+                        let value = value.take().expect("a push keeps its value until it lands");
                         // SAFETY: winning the CAS for position `tail` while its stamp said
                         // "empty" gives this thread the slot until the stamp store below; the
                         // previous value was moved out (Acquire stamp load above).
                         slot.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
                         // ORDERING: Release publishes the value to the consumer's Acquire
                         // stamp load.
-                        slot.stamp.store(tail.wrapping_add(1), Ordering::Release);
-                        return Ok(());
+                        slot.stamp.store(tail + 1, Ordering::Release);
+                        return Ok(waiters(word) != 0);
                     }
                     Err(current) => {
-                        tail = current;
+                        word = current;
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail.wrapping_add(1) {
+            } else if (stamp + self.one_lap) & POSITION_MASK == tail + 1 {
                 // The slot still holds the value from the previous lap: the ring is full, or a
-                // pop of that value is in flight (module docs: reported as full).
-                value = on_occupied(value, tail, new_tail, slot)?;
-                backoff.spin();
+                // pop of that value is in flight (module docs: reported as full unless the
+                // caller is a registered sender, which waits for the pop to finish).
+                if wait_for_pop && self.pop_in_flight(tail) {
+                    // Wait for that pop's stamp store, then start over.
+                    // ORDERING: Acquire, as the stamp load above.
+                    while slot.stamp.load(Ordering::Acquire) == stamp {
+                        backoff.snooze();
+                    }
+                } else {
+                    on_occupied(value, tail, new_tail, slot)?;
+                    backoff.spin();
+                }
                 // ORDERING: Relaxed, as above.
-                tail = self.tail.load(Ordering::Relaxed);
+                word = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another producer claimed `tail` and moved on: our tail is stale.
                 backoff.snooze();
                 // ORDERING: Relaxed, as above.
-                tail = self.tail.load(Ordering::Relaxed);
+                word = self.tail.load(Ordering::Relaxed);
             }
         }
+    }
+
+    /// Whether a pop has claimed the oldest value, which sits in the slot of position `tail`
+    /// from the previous lap: `head` has moved past that value's position.
+    #[inline]
+    fn pop_in_flight(&self, tail: u64) -> bool {
+        // ORDERING: Relaxed: a registered sender's load follows its registration RMW on `head`,
+        // so it sees every pop that claimed before the registration (module docs, "Waiting
+        // parties"); the slot itself is handed over by its stamp.
+        position(self.head.load(Ordering::Relaxed)) != self.lap_back(tail)
     }
 
     /// Pops the oldest value, or returns `None` when the ring is empty.
@@ -385,19 +517,36 @@ impl<T> Ring<T> {
     /// ```
     #[inline]
     pub fn try_pop(&self) -> Option<T> {
+        self.pop(false).map(|(value, _)| value)
+    }
+
+    /// [`Ring::try_pop`] for the channel: also returns whether the claim saw a waiting sender
+    /// counted in `head` (then the caller must notify). With `registered` (the caller is a
+    /// receiver counted in `tail`), a position whose push is in flight is waited for instead of
+    /// reported as empty.
+    #[inline]
+    pub(crate) fn pop(&self, registered: bool) -> Option<(T, bool)> {
         let backoff = Backoff::new();
         // ORDERING: Relaxed; a stale head is caught by the stamp check below.
-        let mut head = self.head.load(Ordering::Relaxed);
+        let mut word = self.head.load(Ordering::Relaxed);
         loop {
+            let head = position(word);
             let slot = self.slot(head);
             // ORDERING: Acquire pairs with the producer's Release stamp store: the value is
             // initialised before we read it.
             let stamp = slot.stamp.load(Ordering::Acquire);
-            if stamp == head.wrapping_add(1) {
-                // The slot holds the value for position `head`: claim it.
+            if stamp == head + 1 {
+                // The slot holds the value for position `head`: claim it, keeping the count.
                 let new_head = self.advance(head);
-                // ORDERING: Relaxed; ownership only, data goes through the stamps.
-                match self.head.compare_exchange_weak(head, new_head, Ordering::Relaxed, Ordering::Relaxed) {
+                // ORDERING: Relaxed; ownership only, data goes through the stamps. The waiter
+                // count it reads needs only `head`'s modification order (module docs).
+                let claimed = self.head.compare_exchange_weak(
+                    word,
+                    new_head | (word & !POSITION_MASK),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                match claimed {
                     Ok(_) => {
                         // SAFETY: winning the CAS for position `head` while its stamp said
                         // "full" gives this thread the slot until the stamp store below; the
@@ -405,26 +554,73 @@ impl<T> Ring<T> {
                         let value = slot.value.with(|cell| unsafe { cell.read().assume_init() });
                         // ORDERING: Release: our read of the value happens before the next
                         // producer (Acquire stamp load) overwrites the slot.
-                        slot.stamp.store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        return Some(value);
+                        slot.stamp.store((head + self.one_lap) & POSITION_MASK, Ordering::Release);
+                        return Some((value, waiters(word) != 0));
                     }
                     Err(current) => {
-                        head = current;
+                        word = current;
                         backoff.spin();
                     }
                 }
             } else if stamp == head {
                 // Not written for this lap yet: empty, or the push that claimed `head` is
-                // still writing (module docs: reported as empty). A stale `head` cannot get
-                // here: its slot would carry a later stamp.
-                return None;
+                // still writing (module docs: reported as empty unless the caller is a
+                // registered receiver, which waits for the push to finish). A stale `head`
+                // lands here only through a stale stamp; the reload below catches it.
+                if !(registered && self.push_in_flight(head)) {
+                    return None;
+                }
+                // Wait for that push's stamp store, then start over (another receiver may take
+                // the value first).
+                // ORDERING: Acquire, as the stamp load above.
+                while slot.stamp.load(Ordering::Acquire) == head {
+                    backoff.snooze();
+                }
+                // ORDERING: Relaxed, as above.
+                word = self.head.load(Ordering::Relaxed);
             } else {
                 // Another consumer took `head` and moved on: our head is stale.
                 backoff.snooze();
                 // ORDERING: Relaxed, as above.
-                head = self.head.load(Ordering::Relaxed);
+                word = self.head.load(Ordering::Relaxed);
             }
         }
+    }
+
+    /// Whether a push has claimed position `head`: `tail` has moved past it.
+    #[inline]
+    fn push_in_flight(&self, head: u64) -> bool {
+        // ORDERING: Relaxed: a registered receiver's load follows its registration RMW on
+        // `tail`, so it sees every push that claimed before the registration (module docs,
+        // "Waiting parties"); the value itself is handed over by the slot's stamp.
+        position(self.tail.load(Ordering::Relaxed)) & !self.mark_bit != head
+    }
+
+    /// Counts the calling receiver among those waiting for a value (in `tail`), so that every
+    /// push that claims a position after this call reports it. Call before the first pop that
+    /// may precede a sleep; [`Ring::deregister_receiver`] once after the wait.
+    #[cold]
+    pub(crate) fn register_receiver(&self) {
+        register(&self.tail);
+    }
+
+    /// Undoes [`Ring::register_receiver`] (a saturated count stays saturated).
+    #[cold]
+    pub(crate) fn deregister_receiver(&self) {
+        deregister(&self.tail);
+    }
+
+    /// Counts the calling sender among those waiting for room (in `head`); as
+    /// [`Ring::register_receiver`].
+    #[cold]
+    pub(crate) fn register_sender(&self) {
+        register(&self.head);
+    }
+
+    /// Undoes [`Ring::register_sender`] (a saturated count stays saturated).
+    #[cold]
+    pub(crate) fn deregister_sender(&self) {
+        deregister(&self.head);
     }
 
     /// The number of values in the ring.
@@ -446,11 +642,14 @@ impl<T> Ring<T> {
             // gives what callers can rely on: operations that happen before the call are
             // counted, and every pair of positions yields a value in `0..=capacity`. The
             // re-read of `tail` retries when a push moved it in between.
-            let tail = self.tail.load(Ordering::Relaxed);
-            let head = self.head.load(Ordering::Relaxed);
-            if self.tail.load(Ordering::Relaxed) == tail {
+            let tail = position(self.tail.load(Ordering::Relaxed));
+            // ORDERING: Relaxed, as above.
+            let head = position(self.head.load(Ordering::Relaxed));
+            // ORDERING: Relaxed, as above.
+            if position(self.tail.load(Ordering::Relaxed)) == tail {
                 let tail = tail & !self.mark_bit;
-                let index = |p: usize| p & (self.mark_bit - 1);
+                // Indices are below the capacity, a `usize`: the casts are lossless.
+                let index = |p: u64| (p & (self.mark_bit - 1)) as usize;
                 let (hix, tix) = (index(head), index(tail));
                 return if hix < tix {
                     tix - hix
@@ -504,6 +703,29 @@ impl<T> Ring<T> {
     pub fn capacity(&self) -> usize {
         self.slots.len()
     }
+}
+
+/// Adds one waiting party to the count in `word` (see [`Ring::register_receiver`]); a
+/// saturated count stays as it is.
+fn register(word: &AtomicU64) {
+    // ORDERING: Relaxed: only the modification order of the word matters (module docs,
+    // "Waiting parties"): a CAS ordered after this RMW reads the count, and the caller's later
+    // loads of the word see every CAS ordered before it.
+    let _ = word.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
+        (waiters(current) < WAITER_MAX).then(|| current + ONE_WAITER)
+    });
+}
+
+/// Removes one waiting party from the count in `word`, unless the count is saturated (then
+/// nobody knows how many wait, and it stays saturated for good).
+fn deregister(word: &AtomicU64) {
+    // ORDERING: Relaxed, as in `register`. A CAS that still reads our count only costs its
+    // caller a spare notification.
+    let _ = word.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
+        let count = waiters(current);
+        debug_assert!(count > 0, "deregistered more waiting parties than registered");
+        (count != 0 && count < WAITER_MAX).then(|| current - ONE_WAITER)
+    });
 }
 
 impl<T> Drop for Ring<T> {

@@ -92,7 +92,7 @@ fn try_bounded_rejects_capacities_too_large() {
 
 #[cfg(target_pointer_width = "64")]
 #[test]
-#[should_panic(expected = "channel capacity 18446744073709551615 exceeds the maximum of 140737488355327")]
+#[should_panic(expected = "channel capacity 18446744073709551615 exceeds the maximum of 2147483647")]
 fn bounded_panics_on_a_capacity_too_large() {
     let _ = bounded::<u8>(usize::MAX);
 }

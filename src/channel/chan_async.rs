@@ -14,17 +14,18 @@
 //!
 //! [`WaitQueue`]: crate::wait::WaitQueue
 
-use super::chan::{Chan, Flavor};
-use super::error::{RecvError, SendError, TryRecvError, TrySendError};
-use crate::wait::AsyncSlot;
+use super::chan::{Chan, Flavor, WaiterCount};
+use super::error::{RecvError, SendError, TryRecvError};
+use crate::ring::PushError;
+use crate::wait::{AsyncSlot, WaitQueue};
 use std::task::{Poll, Waker};
 
 /// The waiting state of one receive future.
 #[derive(Debug, Default)]
 pub(crate) struct RecvWait {
     pub(super) slot: AsyncSlot,
-    /// Counted as a waiting receiver by the flavor (the unbounded list's waiter count, the
-    /// rendezvous slot's `waiting_receivers`).
+    /// Counted as a waiting receiver by the flavor (the ring's or the unbounded list's waiter
+    /// count, the rendezvous slot's `waiting_receivers`).
     pub(super) listed: bool,
 }
 
@@ -34,52 +35,38 @@ pub(crate) struct SendWait {
     pub(super) slot: AsyncSlot,
     /// Rendezvous only: our value is in the slot and we wait for a receiver to take it.
     pub(super) owning: bool,
+    /// Buffered only: counted as a waiting sender in the ring's head word.
+    pub(super) listed: bool,
 }
 
 impl<T> Chan<T> {
     /// One poll of a receive future.
     pub(crate) fn poll_recv(&self, wait: &mut RecvWait, waker: &Waker) -> Poll<Result<T, RecvError>> {
-        let poll = || match self.try_recv() {
+        let poll = |registered| match self.try_recv_as(registered) {
             Ok(value) => Some(Ok(value)),
             Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
             Err(TryRecvError::Empty) => None,
         };
-        match &self.flavor {
-            Flavor::Buffered(_) => self.recv_wait.poll_until(&mut wait.slot, waker, poll),
-            Flavor::Unbounded(list) => {
-                if !wait.listed {
-                    if let Some(ready) = poll() {
-                        return Poll::Ready(ready);
-                    }
-                    // Senders notify only while the list counts a waiting receiver (see
-                    // `chan.rs`): count ourselves before the polls that precede `Pending`.
-                    list.register_waiter();
-                    wait.listed = true;
-                }
-                let outcome = self.recv_wait.poll_until(&mut wait.slot, waker, poll);
-                if outcome.is_ready() {
-                    list.deregister_waiter();
-                    wait.listed = false;
-                }
-                outcome
-            }
-            Flavor::Rendezvous(slot) => slot.poll_recv(self, wait, waker),
-        }
+        let count = match &self.flavor {
+            Flavor::Buffered(ring) => WaiterCount::RingReceivers(ring),
+            Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
+            Flavor::Rendezvous(slot) => return slot.poll_recv(self, wait, waker),
+        };
+        poll_counted(&self.recv_wait, count, &mut wait.slot, &mut wait.listed, waker, poll)
     }
 
     /// A receive future dropped unfinished.
     pub(crate) fn cancel_recv(&self, wait: &mut RecvWait) {
-        match &self.flavor {
-            Flavor::Buffered(_) => self.recv_wait.cancel(&mut wait.slot),
-            Flavor::Unbounded(list) => {
-                if wait.listed {
-                    list.deregister_waiter();
-                    wait.listed = false;
-                }
-                self.recv_wait.cancel(&mut wait.slot);
-            }
-            Flavor::Rendezvous(slot) => slot.cancel_recv(self, wait),
+        let count = match &self.flavor {
+            Flavor::Buffered(ring) => WaiterCount::RingReceivers(ring),
+            Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
+            Flavor::Rendezvous(slot) => return slot.cancel_recv(self, wait),
+        };
+        if wait.listed {
+            count.deregister();
+            wait.listed = false;
         }
+        self.recv_wait.cancel(&mut wait.slot);
     }
 
     /// One poll of a send future; `value` is `Some` until the send completes.
@@ -90,17 +77,18 @@ impl<T> Chan<T> {
         waker: &Waker,
     ) -> Poll<Result<(), SendError<T>>> {
         match &self.flavor {
-            Flavor::Buffered(_) => self.send_wait.poll_until(&mut wait.slot, waker, || {
-                let pending = value.take().expect("a send future polled after it completed");
-                match self.try_send(pending) {
+            Flavor::Buffered(ring) => {
+                assert!(value.is_some(), "a send future polled after it completed");
+                let poll = |registered| match self.push_ring(ring, value, registered) {
                     Ok(()) => Some(Ok(())),
-                    Err(TrySendError::Disconnected(pending)) => Some(Err(SendError(pending))),
-                    Err(TrySendError::Full(pending)) => {
-                        *value = Some(pending);
-                        None
+                    Err(PushError::Closed) => {
+                        Some(Err(SendError(value.take().expect("a failed send keeps its value"))))
                     }
-                }
-            }),
+                    Err(PushError::Full) => None,
+                };
+                let count = WaiterCount::RingSenders(ring);
+                poll_counted(&self.send_wait, count, &mut wait.slot, &mut wait.listed, waker, poll)
+            }
             // Never full: ready at once.
             Flavor::Unbounded(_) => {
                 let pending = value.take().expect("a send future polled after it completed");
@@ -113,8 +101,42 @@ impl<T> Chan<T> {
     /// A send future dropped unfinished (its value, if it still has it, is dropped with it).
     pub(crate) fn cancel_send(&self, wait: &mut SendWait) {
         match &self.flavor {
-            Flavor::Buffered(_) | Flavor::Unbounded(_) => self.send_wait.cancel(&mut wait.slot),
+            Flavor::Buffered(ring) => {
+                if wait.listed {
+                    WaiterCount::RingSenders(ring).deregister();
+                    wait.listed = false;
+                }
+                self.send_wait.cancel(&mut wait.slot);
+            }
+            Flavor::Unbounded(_) => self.send_wait.cancel(&mut wait.slot),
             Flavor::Rendezvous(slot) => slot.cancel_send(self, wait),
         }
     }
+}
+
+/// One poll of a future that waits on `queue` and is counted in `count` while it waits
+/// (`chan.rs`, "Counted waiters"): the first poll tries unregistered; one that would return
+/// `Pending` joins the count first, so every poll that may precede `Pending` is a registered
+/// one. `Ready` leaves the count (a dropped future leaves it in `cancel_*`).
+fn poll_counted<T, R>(
+    queue: &WaitQueue,
+    count: WaiterCount<'_, T>,
+    slot: &mut AsyncSlot,
+    listed: &mut bool,
+    waker: &Waker,
+    mut poll: impl FnMut(bool) -> Option<R>,
+) -> Poll<R> {
+    if !*listed {
+        if let Some(ready) = poll(false) {
+            return Poll::Ready(ready);
+        }
+        count.register();
+        *listed = true;
+    }
+    let outcome = queue.poll_until(slot, waker, || poll(true));
+    if outcome.is_ready() {
+        count.deregister();
+        *listed = false;
+    }
+    outcome
 }
