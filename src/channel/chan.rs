@@ -53,7 +53,7 @@ pub(crate) enum Flavor<T> {
 
 /// Spin rounds of a blocking call before it registers as waiting (module docs): about as long
 /// as the waiting layer's own spin.
-const UNREGISTERED_SPINS: u32 = 6;
+pub(super) const UNREGISTERED_SPINS: u32 = 6;
 
 /// A count of waiting parties that a blocking call joins before it may sleep (module docs).
 pub(super) enum WaiterCount<'a, T> {
