@@ -28,10 +28,11 @@ impl Actor for Sum {
 #[test]
 fn ask_racing_a_graceful_stop_is_answered_or_fails_cleanly() {
     // One preemption: at two, loom explores schedules in which two threads wait for a third
-    // that is preempted mid-operation (the closer yields until the send in progress finishes,
-    // and that send, registered as a waiting sender, waits for the actor's pop of the one slot
-    // to finish) and yield to each other forever: loom's yield does not make it schedule the
-    // thread they wait for, and the model never ends. See `channel.rs`.
+    // that is preempted mid-operation (the actor, draining its closed mailbox, waits for a
+    // send that claimed the slot and is still writing it, while another registered sender
+    // waits for the actor's pop of that slot) and yield to each other forever: loom's yield
+    // does not make it schedule the thread they wait for, and the model never ends. See
+    // `channel.rs`.
     model_with_preemptions(1, || {
         let handle = Builder::new().mailbox(1).spawn(Sum(0));
         let addr = handle.addr();
@@ -47,10 +48,11 @@ fn ask_racing_a_graceful_stop_is_answered_or_fails_cleanly() {
 #[test]
 fn tell_racing_kill_is_handled_or_counted() {
     // One preemption: at two, loom explores schedules in which two threads wait for a third
-    // that is preempted mid-operation (the closer yields until the send in progress finishes,
-    // and that send, registered as a waiting sender, waits for the actor's pop of the one slot
-    // to finish) and yield to each other forever: loom's yield does not make it schedule the
-    // thread they wait for, and the model never ends. See `channel.rs`.
+    // that is preempted mid-operation (the actor, draining its closed mailbox, waits for a
+    // send that claimed the slot and is still writing it, while another registered sender
+    // waits for the actor's pop of that slot) and yield to each other forever: loom's yield
+    // does not make it schedule the thread they wait for, and the model never ends. See
+    // `channel.rs`.
     model_with_preemptions(1, || {
         let handle = Builder::new().mailbox(1).spawn(Sum(0));
         let addr = handle.addr();

@@ -66,7 +66,6 @@ impl<A: Actor> Addr<A> {
     /// assert_eq!(handle.stop().into_state().unwrap().0, 5);
     /// ```
     pub fn tell(&self, msg: A::Msg) -> Result<(), SendError<A::Msg>> {
-        let Some(_sending) = self.shared.enter() else { return Err(SendError(msg)) };
         self.mailbox.send(Letter::Msg(msg)).map_err(|SendError(letter)| SendError(letter.into_msg()))
     }
 
@@ -90,7 +89,6 @@ impl<A: Actor> Addr<A> {
     /// assert!(handle.addr().try_tell(()).is_ok());
     /// ```
     pub fn try_tell(&self, msg: A::Msg) -> Result<(), TrySendError<A::Msg>> {
-        let Some(_sending) = self.shared.enter() else { return Err(TrySendError::Disconnected(msg)) };
         self.mailbox.try_send(Letter::Msg(msg)).map_err(|error| match error {
             TrySendError::Full(letter) => TrySendError::Full(letter.into_msg()),
             TrySendError::Disconnected(letter) => TrySendError::Disconnected(letter.into_msg()),
@@ -163,7 +161,6 @@ impl<A: Actor> Addr<A> {
         let deadline = crate::wait::deadline_after(timeout);
         let (promise, mut answer) = oneshot::channel();
         let msg = make(Reply { promise: Some(promise) });
-        let Some(_sending) = self.shared.enter() else { return Err(ActorError::Stopped) };
         let sent = match deadline {
             None => self.mailbox.send(Letter::Msg(msg)).map_err(|_| ActorError::Stopped),
             Some(deadline) => self
@@ -172,7 +169,6 @@ impl<A: Actor> Addr<A> {
                 .map_err(|error| if error.is_timeout() { ActorError::Timeout } else { ActorError::Stopped }),
         };
         sent?;
-        drop(_sending);
         let deadline = deadline.unwrap_or_else(far_future);
         match answer.recv_deadline(deadline) {
             Ok(result) => result,
@@ -245,7 +241,6 @@ impl<A: Actor> Addr<A> {
         let (promise, answer) = oneshot::channel();
         let msg = make(Reply { promise: Some(promise) });
         // A stopped actor hands the message back; dropping it drops the reply, harmlessly.
-        let Some(_sending) = self.shared.enter() else { return Err(ActorError::Stopped) };
         self.mailbox.send(Letter::Msg(msg)).map_err(|_| ActorError::Stopped)?;
         Ok(answer)
     }

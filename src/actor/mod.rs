@@ -73,7 +73,7 @@ pub use error::{ActorError, Exit};
 
 use crate::channel::{self, Receiver};
 use crate::sync::Arc;
-use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::thread::{self, JoinHandle};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -140,70 +140,16 @@ pub(crate) struct Shared {
     alive: AtomicBool,
     /// Set by `kill`: the loop stops at the next letter.
     killed: AtomicBool,
-    /// Sends in progress (low bits) and [`CLOSED`] (top bit): one word, so that a sender's
-    /// announcement and the actor's closing are ordered by the word's modification order.
-    sending: AtomicUsize,
-}
-
-/// The top bit of `Shared::sending`: the mailbox is closed; senders give their message back.
-const CLOSED: usize = 1 << (usize::BITS - 1);
-
-/// A send in progress; dropping it ends the send.
-pub(crate) struct Sending<'a>(&'a Shared);
-
-impl Shared {
-    /// Starts a send, unless the mailbox is closed.
-    ///
-    /// The closing protocol: a sender counts itself in `sending` with one RMW and reads
-    /// [`CLOSED`] from the value it replaced; the actor sets `CLOSED` with one RMW on the same
-    /// word and reads the count from the value it replaced. The two RMWs are ordered in the
-    /// word's modification order: either the sender's comes first (the actor sees the send in
-    /// progress and drains until it has finished), or the actor's does (the sender sees
-    /// `CLOSED` and hands its message back). No message can slip into a mailbox nobody reads
-    /// (loom: `loom-tests/actor.rs`), and no fence is needed.
-    pub(crate) fn enter(&self) -> Option<Sending<'_>> {
-        // ORDERING: Relaxed: the decision rests on the modification order of this word (see
-        // above); what the send publishes is ordered by the Release in `Sending::drop`.
-        let before = self.sending.fetch_add(1, Ordering::Relaxed);
-        if before & CLOSED != 0 {
-            drop(Sending(self));
-            return None;
-        }
-        Some(Sending(self))
-    }
-}
-
-impl Drop for Sending<'_> {
-    fn drop(&mut self) {
-        // ORDERING: Release: the send's push happens-before the actor's Acquire load that sees
-        // the count drop, so its final drain finds the message. (Relaxed here survives the loom
-        // models, checked with mutate-orderings: they do not reach a drain that reads the slot's
-        // stamp stale after seeing the count drop. Without this Release nothing orders the two
-        // in the C++ model, so it stays.)
-        self.0.sending.fetch_sub(1, Ordering::Release);
-    }
 }
 
 /// Closes the mailbox: from now on senders get their message back; counts and drops every
-/// message that got in before (waiting for sends in progress, draining to make them room).
-fn close_mailbox<M>(shared: &Shared, mailbox: Receiver<Letter<M>>) -> usize {
-    // ORDERING: Relaxed: the closing half of the protocol in `Shared::enter` (an RMW on the
-    // same word); the waits below acquire what the sends published.
-    shared.sending.fetch_or(CLOSED, Ordering::Relaxed);
+/// message that got in before, including those of sends still writing their slot (the
+/// channel's `close_and_drain` waits for them). A send either lands before the close and is
+/// counted here, or fails and hands its message back: none can slip into a mailbox nobody reads
+/// (loom: `loom-tests/actor.rs`).
+fn close_mailbox<M>(mailbox: Receiver<Letter<M>>) -> usize {
     let mut discarded = 0;
-    loop {
-        while let Ok(letter) = mailbox.try_recv() {
-            discarded += usize::from(matches!(letter, Letter::Msg(_)));
-        }
-        // ORDERING: Acquire: pairs with the Release of each finished send (see `Sending`).
-        if shared.sending.load(Ordering::Acquire) & !CLOSED == 0 {
-            break;
-        }
-        thread::yield_now(); // a sender is mid-send (perhaps waiting for the room we just made)
-    }
-    while let Ok(letter) = mailbox.try_recv() {
-        discarded += usize::from(matches!(letter, Letter::Msg(_)));
-    }
+    mailbox.close_and_drain(|letter| discarded += usize::from(matches!(letter, Letter::Msg(_))));
     discarded
 }
 
@@ -317,11 +263,7 @@ impl<A: Actor> Builder<A> {
             Some(capacity) => channel::bounded(capacity),
             None => channel::unbounded(),
         };
-        let shared = Arc::new(Shared {
-            alive: AtomicBool::new(true),
-            killed: AtomicBool::new(false),
-            sending: AtomicUsize::new(0),
-        });
+        let shared = Arc::new(Shared { alive: AtomicBool::new(true), killed: AtomicBool::new(false) });
         let mut thread = thread::Builder::new();
         if let Some(name) = self.name {
             thread = thread.name(name);
@@ -378,9 +320,7 @@ impl<A: Actor> ActorHandle<A> {
     /// panicked first). Blocks until then.
     pub fn stop(self) -> Exit<A> {
         // Err only if the actor already ended (it panicked or was stopped from inside).
-        if let Some(_sending) = self.addr.shared.enter() {
-            drop(self.addr.mailbox.send(Letter::Stop));
-        }
+        drop(self.addr.mailbox.send(Letter::Stop));
         self.join()
     }
 
@@ -412,10 +352,8 @@ impl<A: Actor> ActorHandle<A> {
         // ORDERING: Relaxed: the Stop letter below (a channel hand-off) orders it before the
         // actor's check after waking; a loop already running sees it at its next letter.
         self.addr.shared.killed.store(true, Ordering::Relaxed);
-        if let Some(_sending) = self.addr.shared.enter() {
-            // Wakes an idle actor; a full mailbox means it is busy and sees the flag next.
-            drop(self.addr.mailbox.try_send(Letter::Stop));
-        }
+        // Wakes an idle actor; a full mailbox means it is busy and sees the flag next.
+        drop(self.addr.mailbox.try_send(Letter::Stop));
         self.join()
     }
 
@@ -480,7 +418,7 @@ fn run<A: Actor>(
     shared.alive.store(false, Ordering::Release);
     // Letters still queued (after a kill, a stop from inside, or a panic) are discarded and
     // counted; their replies fail their asks. From here on `tell` hands messages back.
-    discarded += close_mailbox(shared, mailbox);
+    discarded += close_mailbox(mailbox);
     if let Some(payload) = panicked {
         return Exit::Panicked(payload);
     }

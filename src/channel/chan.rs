@@ -209,6 +209,23 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Disconnects the channel from the receiving side (every later send fails with its value
+    /// back) and hands every value that got in to `take`, oldest first, including those of
+    /// sends that claimed their slot before the close and are still writing it (they are
+    /// waited for, a few instructions each). So every value ever sent is either given to
+    /// `take` here, or was received before, or came back to its sender: none is left for the
+    /// channel's drop. The actor's mailbox closes with this.
+    pub(crate) fn close_and_drain(&self, mut take: impl FnMut(T)) {
+        self.disconnect();
+        // Registered-style receives wait for in-flight sends instead of reporting empty: after
+        // the close (an RMW on the tail word, by us or, before our Acquire load of the flag in
+        // `try_recv_as`, by the thread that disconnected) the tail no longer moves, so they end
+        // exactly when every claimed slot is drained.
+        while let Ok(value) = self.try_recv_as(true) {
+            take(value);
+        }
+    }
+
     #[cold]
     fn disconnect(&self) {
         // ORDERING: Release pairs with the Acquire load in `is_disconnected` (see there).

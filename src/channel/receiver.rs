@@ -313,6 +313,14 @@ impl<T> Clone for Receiver<T> {
     }
 }
 
+impl<T> Receiver<T> {
+    /// Closes the channel for every sender and hands each value that got in to `take` (see
+    /// `Chan::close_and_drain`), then drops this receiver.
+    pub(crate) fn close_and_drain(self, take: impl FnMut(T)) {
+        self.chan.close_and_drain(take);
+    }
+}
+
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         self.chan.remove_receiver();
