@@ -137,6 +137,19 @@ fn submit_wait_empty(c: &mut Criterion) {
                 })
             })
         });
+        g.bench_function("ringfence_scope_spawn", |b| {
+            b.iter_custom(|iters| {
+                let mut slots = vec![0u64; BATCH as usize];
+                batches(iters, || {
+                    pool.scope(|s| {
+                        for (slot, i) in slots.iter_mut().zip(0..) {
+                            s.spawn(move || *slot = black_box(i));
+                        }
+                    });
+                    slots.iter().sum()
+                })
+            })
+        });
     }
     {
         let pool = rayon_pool();

@@ -726,6 +726,53 @@ fn scope_raises_a_panic_nobody_waited_for() {
 }
 
 #[test]
+fn scope_spawn_jobs_borrow_mutate_and_are_all_joined() {
+    let pool = Pool::new(2);
+    let mut slots = vec![0u64; 200];
+    let done = AtomicUsize::new(0);
+    pool.scope(|s| {
+        for (i, slot) in slots.iter_mut().enumerate() {
+            let done = &done;
+            s.spawn(move || {
+                if i % 50 == 0 {
+                    thread::sleep(Duration::from_micros(200));
+                }
+                *slot = i as u64 * 3;
+                done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    });
+    assert_eq!(done.load(Ordering::SeqCst), 200, "every spawned job ran before scope returned");
+    assert!(slots.iter().enumerate().all(|(i, &v)| v == i as u64 * 3));
+}
+
+#[test]
+fn scope_raises_a_spawned_jobs_panic_after_joining_the_others() {
+    let pool = Pool::new(2);
+    let done = AtomicUsize::new(0);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.scope(|s| {
+            s.spawn(|| panic!("spawned job panics"));
+            for _ in 0..10 {
+                s.spawn(|| {
+                    thread::sleep(Duration::from_millis(1));
+                    done.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        })
+    }));
+    let payload = result.expect_err("the scope re-raises the spawned job's panic");
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+    assert_eq!(message, Some("a job submitted in a pool scope panicked"));
+    assert_eq!(done.load(Ordering::SeqCst), 10, "the other jobs were joined first");
+    // The worker survived the panic.
+    assert_eq!(pool.submit(|| 7).wait().unwrap(), 7);
+}
+
+#[test]
 fn scope_waits_for_its_jobs_when_the_closure_panics() {
     let pool = Pool::new(1);
     let done = AtomicUsize::new(0);

@@ -123,18 +123,70 @@ impl<'scope> Scope<'scope, '_> {
         R: Send + 'scope,
     {
         let (promise, result) = oneshot::channel();
+        self.enqueue(ScopedJob { f, promise, finish: self.finish() });
+        ScopedTask { task: Task::from_receiver(result), state: &self.state, scope: PhantomData }
+    }
+
+    /// Runs `f`, which may borrow anything that outlives the scope, on the pool, without a
+    /// handle: the cheapest way to fan out borrowing work (one allocation per job where
+    /// [`Scope::submit`] makes two, the job and its result cell), as rayon's `Scope::spawn`.
+    /// Blocks while the pool's queue is full. The scope joins the job; if it panics, the scope
+    /// panics after joining everything (nobody else can observe the panic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::new(2);
+    /// let mut squares = vec![0u64; 8];
+    /// pool.scope(|s| {
+    ///     for (i, slot) in squares.iter_mut().enumerate() {
+    ///         s.spawn(move || *slot = (i * i) as u64);
+    ///     }
+    /// });
+    /// assert_eq!(squares, [0, 1, 4, 9, 16, 25, 36, 49]);
+    /// ```
+    pub fn spawn<F>(&'scope self, f: F)
+    where
+        F: FnOnce() + Send + 'scope,
+    {
+        self.enqueue(SpawnedJob { f, finish: self.finish() });
+    }
+
+    /// A latch guard for one more job (counted up now, down when the job is dropped).
+    fn finish(&self) -> Finish {
         self.state.running.count_up();
-        let job: Box<dyn Runnable + 'scope> =
-            Box::new(ScopedJob { f, promise, finish: Finish(Arc::clone(&self.state)) });
+        Finish(Arc::clone(&self.state))
+    }
+
+    /// Hands a scoped job to the pool's queue, erasing its lifetime.
+    fn enqueue<J: Runnable + Send + 'scope>(&'scope self, job: J) {
+        let job: Box<dyn Runnable + 'scope> = Box::new(job);
         // SAFETY: only the lifetime changes (same layout, same vtable). The job is dropped (run
         // or not) before `Pool::scope` returns or unwinds, because `scope` waits for the latch
         // its `Finish` guard counts down on drop; so nothing it borrows for `'scope` is used
         // after `'scope` ends (module docs).
         let job: Job = unsafe { std::mem::transmute::<Box<dyn Runnable + 'scope>, Job>(job) };
         // Never fails (the pool keeps its channel connected); a job handed back is dropped
-        // here, which counts the latch down and resolves the task `Cancelled`.
+        // here, which counts the latch down (and resolves a submitted task `Cancelled`).
         drop(self.pool.sender().send(job));
-        ScopedTask { task: Task::from_receiver(result), state: &self.state, scope: PhantomData }
+    }
+}
+
+/// A job of [`Scope::spawn`]: the closure and (dropped last) the latch guard; no result.
+struct SpawnedJob<F> {
+    f: F,
+    finish: Finish,
+}
+
+impl<F: FnOnce() + Send> Runnable for SpawnedJob<F> {
+    fn run(self: Box<Self>) {
+        let SpawnedJob { f, finish } = *self;
+        if panic::catch_unwind(AssertUnwindSafe(f)).is_err() {
+            // Nobody can observe this panic: the scope re-raises it after joining.
+            // ORDERING: Relaxed: read by the scope after the latch's Acquire, which orders it.
+            finish.0.panicked.fetch_add(1, Ordering::Relaxed);
+        }
+        drop(finish); // last: after this the scope may return
     }
 }
 
