@@ -42,13 +42,19 @@
 //! value cell), a block never freed is a loom leak (each block holds a loom `Arc` under
 //! `cfg(loom)`).
 //!
-//! **Memory returns after a burst**: blocks are freed as they are drained, straight back to
-//! the allocator. An idle channel holds one block (the one `head` and `tail` are in), plus,
-//! for a moment, the next block a sender allocated ahead of its CAS. Nothing is cached (tokio's
-//! and futures' unbounded channels keep their peak: tokio #4321, futures-rs #2052). A cache of
-//! one spare block was tried: medians got worse (spsc 17 -> 21 ns, mpmc 4:4 28 -> 37 ns per
-//! value on the 2-core development VM; receivers that no longer call `free` run dry and park
-//! more often), so it was not kept.
+//! **Memory returns after a burst**: drained blocks go straight back to the allocator, except
+//! one: the block that finishes draining is kept in a one-block slot (`recycled`), and the next
+//! sender that needs a block takes it from there instead of calling `malloc` (a newer drained
+//! block replaces it and the older one is freed). An idle channel holds one block (the one
+//! `head` and `tail` are in) plus at most that recycled one, plus, for a moment, the block a
+//! sender took ahead of its CAS; never its peak (tokio's and futures' unbounded channels keep
+//! their peak: tokio #4321, futures-rs #2052). Why recycle: without it every block is
+//! allocated by a sender and freed by a receiver, and the two threads met on the sender's
+//! malloc arena lock about once per block: `perf` on the spsc benchmark showed 29% of all
+//! samples in the kernel under glibc's `__lll_lock_wake_private`, 280 k futex calls per run;
+//! with the slot, 5.9 k. (An earlier one-spare cache, tried when every send still paid the
+//! notify fence, measured worse and was dropped; measured again after the fence-free sends, it
+//! helps: mpmc 4:4 from 30-33 to 24 ns per value, the other rows level or better.)
 //!
 //! # The index words
 //!
@@ -194,6 +200,12 @@ impl<T> BlockPtr<T> {
     }
 
     #[inline]
+    fn swap(&self, block: *mut Block<T>, order: Ordering) -> *mut Block<T> {
+        // ORDERING: the caller's (each call site says what it pairs with).
+        ptr::with_exposed_provenance_mut(self.addr.swap(block.expose_provenance(), order))
+    }
+
+    #[inline]
     fn load(&self, order: Ordering) -> *mut Block<T> {
         // ORDERING: the caller's (each call site says what it pairs with).
         ptr::with_exposed_provenance_mut(self.addr.load(order))
@@ -284,7 +296,7 @@ impl<T> Block<T> {
     ///
     /// Called by the reader of the block's last slot (`start == 0`), or by a reader that found
     /// `DESTROY` on its own slot `start - 1`; once each per block, which the bits guarantee.
-    unsafe fn destroy(block: NonNull<Block<T>>, start: usize) {
+    unsafe fn destroy(list: &List<T>, block: NonNull<Block<T>>, start: usize) {
         // The last slot is not visited: its reader is the one that started the walk.
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: the block is alive: only the thread that holds the walk may free it, and
@@ -303,18 +315,40 @@ impl<T> Block<T> {
         }
         // SAFETY: every other slot's reader is done (their `READ` acquired above or by the walk
         // we continue), and this thread's own read is before this point in program order.
-        unsafe { Block::free(block) };
+        unsafe { list.recycle(block) };
+    }
+
+    /// Makes a block whose every access is over (as for [`Block::free`]) empty again: no next
+    /// block, every slot state 0.
+    ///
+    /// # Safety
+    ///
+    /// As [`Block::free`]: the caller owns the block exclusively.
+    unsafe fn reset(block: NonNull<Block<T>>) {
+        // SAFETY: exclusive ownership (see `# Safety`).
+        let this = unsafe { block.as_ref() };
+        // ORDERING: Relaxed: we own the block; the Release swap that publishes it in
+        // `List::recycle` orders these stores before its next owner's use.
+        this.next.store(ptr::null_mut(), Ordering::Relaxed);
+        for slot in &this.slots {
+            // As in `free`: a mutable touch of every value cell, so that loom checks the reuse
+            // against every earlier read and write of the cells.
+            slot.value.with_mut(|_| ());
+            // ORDERING: Relaxed, as above.
+            slot.state.store(0, Ordering::Relaxed);
+        }
     }
 }
 
-/// A block allocated ahead of a push that may need it; freed on drop unless installed.
-struct SpareBlock<T>(Option<NonNull<Block<T>>>);
+/// A block taken ahead of a push that may need it; returned (recycled) on drop unless
+/// installed.
+struct SpareBlock<'a, T>(&'a List<T>, Option<NonNull<Block<T>>>);
 
-impl<T> Drop for SpareBlock<T> {
+impl<T> Drop for SpareBlock<'_, T> {
     fn drop(&mut self) {
-        if let Some(block) = self.0.take() {
+        if let Some(block) = self.1.take() {
             // SAFETY: never published (only `take`n blocks are installed): ours alone.
-            unsafe { Block::free(block) };
+            unsafe { self.0.recycle(block) };
         }
     }
 }
@@ -332,6 +366,9 @@ pub(crate) struct List<T> {
     /// Where pushes happen. Padded: senders hammer it; receivers read it while the head block
     /// is the last one, and RMW it to register as waiting.
     tail: CachePadded<End<T>>,
+    /// One drained block kept for the next sender that needs a block (module docs, "Memory
+    /// returns after a burst"), or null.
+    recycled: CachePadded<BlockPtr<T>>,
 }
 
 // SAFETY: a `List<T>` owns its values; moving it to another thread moves them (`T: Send`).
@@ -350,6 +387,38 @@ impl<T> List<T> {
         List {
             head: CachePadded::new(End { index: AtomicU64::new(0), block: BlockPtr::new(first) }),
             tail: CachePadded::new(End { index: AtomicU64::new(0), block: BlockPtr::new(first) }),
+            recycled: CachePadded::new(BlockPtr::new(ptr::null_mut())),
+        }
+    }
+
+    /// An empty block for a sender: the recycled one if there is one, else a new one.
+    #[inline]
+    fn take_block(&self) -> NonNull<Block<T>> {
+        // ORDERING: Acquire pairs with the Release swap in `recycle`: the block's reset (and
+        // every access before its destroy, which `recycle`'s caller acquired) happens before
+        // our use of it.
+        match NonNull::new(self.recycled.swap(ptr::null_mut(), Ordering::Acquire)) {
+            Some(block) => block,
+            None => Block::allocate(),
+        }
+    }
+
+    /// Keeps `block` for the next sender that needs one; frees the block it replaces.
+    ///
+    /// # Safety
+    ///
+    /// As [`Block::free`]: every access to `block` happens-before this call, and the caller
+    /// owns it exclusively.
+    unsafe fn recycle(&self, block: NonNull<Block<T>>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { Block::reset(block) };
+        // ORDERING: Release publishes the reset (and, through the caller's acquisitions, every
+        // earlier access) to the sender whose Acquire swap in `take_block` takes it; AcqRel so
+        // that the block we get back, if any, is ours to free (its own Release publication).
+        let previous = self.recycled.swap(block.as_ptr(), Ordering::AcqRel);
+        if let Some(previous) = NonNull::new(previous) {
+            // SAFETY: a recycled block belongs to the slot alone; the swap gave it to us.
+            unsafe { Block::free(previous) };
         }
     }
 
@@ -365,7 +434,7 @@ impl<T> List<T> {
         // ORDERING: Relaxed: ordered by the Acquire index load just above (write-read coherence
         // gives that block or a later one; a later one means a moved tail and a failed CAS).
         let mut block = self.tail.block.load(Ordering::Relaxed);
-        let mut spare = SpareBlock(None);
+        let mut spare = SpareBlock(self, None);
         loop {
             if tail & MARK != 0 {
                 return Err(value);
@@ -379,10 +448,10 @@ impl<T> List<T> {
                 block = self.tail.block.load(Ordering::Relaxed);
                 continue;
             }
-            if offset + 1 == BLOCK_CAP && spare.0.is_none() {
-                // We may claim the last slot and then install the next block: allocate it now,
-                // so the senders that wait for the installation wait as briefly as possible.
-                spare.0 = Some(Block::allocate());
+            if offset + 1 == BLOCK_CAP && spare.1.is_none() {
+                // We may claim the last slot and then install the next block: get it now, so
+                // the senders that wait for the installation wait as briefly as possible.
+                spare.1 = Some(self.take_block());
             }
             let new_tail = tail.wrapping_add(ONE_POS);
             // ORDERING: success Relaxed: the CAS only decides who owns the position; the value
@@ -399,7 +468,7 @@ impl<T> List<T> {
                     if offset + 1 == BLOCK_CAP {
                         // We took the last slot: install the next block. Senders that see the
                         // crossing position wait until the `fetch_add` below.
-                        let next = spare.0.take().expect("allocated before the claim").as_ptr();
+                        let next = spare.1.take().expect("allocated before the claim").as_ptr();
                         // ORDERING: Relaxed: published by the Release `fetch_add` below, which
                         // every sender acquires before it loads the pointer.
                         self.tail.block.store(next, Ordering::Relaxed);
@@ -511,7 +580,7 @@ impl<T> List<T> {
                     let value = slot.value.with(|cell| unsafe { cell.read().assume_init() });
                     if offset + 1 == BLOCK_CAP {
                         // SAFETY: we read the block's last slot: we start its destruction.
-                        unsafe { Block::destroy(this, 0) };
+                        unsafe { Block::destroy(self, this, 0) };
                     } else {
                         // ORDERING: Release: our read of the value happens before the
                         // destroyer's free (its Acquire). Acquire: when `DESTROY` is set, the
@@ -521,7 +590,7 @@ impl<T> List<T> {
                         // `fetch_or` whose result is used becomes a CAS loop.
                         if slot.state.fetch_add(READ, Ordering::AcqRel) & DESTROY != 0 {
                             // SAFETY: the destroyer handed the walk to us.
-                            unsafe { Block::destroy(this, offset + 1) };
+                            unsafe { Block::destroy(self, this, offset + 1) };
                         }
                     }
                     return Some(value);
@@ -611,6 +680,13 @@ impl<T> Drop for List<T> {
                     // SAFETY: the list is drained, so `head`'s block is its only block; no
                     // other thread can reach it any more.
                     unsafe { Block::free(last) };
+                }
+                // ORDERING: Relaxed, as above.
+                let recycled = self.0.recycled.load(Ordering::Relaxed);
+                if let Some(recycled) = NonNull::new(recycled) {
+                    // SAFETY: the recycled block is owned by the slot alone; nobody else can
+                    // reach it any more.
+                    unsafe { Block::free(recycled) };
                 }
             }
         }
