@@ -123,14 +123,15 @@ impl<R: Send + 'static> Scatter<R> {
         S: Send + 'static,
         Q: Fn(S, &CancelToken) -> R + Send + Sync + 'static,
     {
-        let sources: Vec<S> = sources.into_iter().collect();
-        let count = sources.len();
+        let sources = sources.into_iter();
         let token = CancelToken::new();
-        let query = std::sync::Arc::new(query);
-        let mut tasks = Vec::with_capacity(count);
+        // The query and a token in one allocation, so each task clones (and drops) one `Arc`:
+        // its count is an RMW on a line the pool's workers share, paid twice per task.
+        let shared = std::sync::Arc::new((query, token.clone()));
+        let mut tasks = Vec::with_capacity(sources.size_hint().0);
         for source in sources {
-            let (query, token) = (std::sync::Arc::clone(&query), token.clone());
-            tasks.push(Some(pool.submit(move || query(source, &token))));
+            let shared = std::sync::Arc::clone(&shared);
+            tasks.push(Some(pool.submit(move || (shared.0)(source, &shared.1))));
         }
         Scatter { tasks, token }
     }
