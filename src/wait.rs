@@ -56,10 +56,10 @@
 //! `notify_one` wakes one parked thread. A woken thread always re-checks its condition before
 //! it may give up (even when its deadline has passed), so a wakeup is never swallowed by a
 //! waiter that times out at the same moment. A woken thread may still find its condition false
-//! and park again (another thread took the value first, or, in the channel, the value it was
-//! woken for sits behind a slot still being written): users whose conditions can be "true but
-//! not yet takeable" pass the wakeup on after they succeed (the channel's chained wakeup, see
-//! `channel/chan.rs`).
+//! and park again (another thread took the value first): users whose conditions can be "true
+//! but not yet takeable" must either wait that state out in their poll (the channel's
+//! registered polls, see `channel/chan.rs`) or pass the wakeup on after they succeed (the
+//! semaphore's chained wakeup).
 //!
 //! # Async waiters
 //!
@@ -244,7 +244,7 @@ impl WaitQueue {
             };
             self.leave();
             // ORDERING: pairs with the fence of a notifier that skipped its wakeup because it
-            // counted ours as pending (`notify_one_fenced_if`): either it saw our `leave` (and
+            // counted ours as pending (`notify_one`): either it saw our `leave` (and
             // woke someone), or our poll below sees its condition.
             fence(Ordering::SeqCst);
             if let Some(ready) = poll() {
@@ -416,17 +416,9 @@ impl WaitQueue {
     #[inline]
     pub(crate) fn notify_one(&self) {
         notifier_fence();
-        self.notify_one_fenced_if(|| true);
-    }
-
-    /// [`WaitQueue::notify_one`] for a caller that has already issued [`notifier_fence`] after
-    /// making the condition true, and that wakes a waiter only when `also()` holds too
-    /// (evaluated only when somebody is parked, so the fast path is one load).
-    #[inline]
-    pub(crate) fn notify_one_fenced_if(&self, also: impl FnOnce() -> bool) {
-        // ORDERING: Relaxed after the caller's fence (module docs).
+        // ORDERING: Relaxed after the fence (module docs).
         let word = self.sleepers.load(Ordering::Relaxed);
-        if waiters(word) > pending(word) && also() {
+        if waiters(word) > pending(word) {
             self.wake_one_slow();
         }
     }
@@ -710,10 +702,10 @@ mod adaptive {
     }
 }
 
-/// The notifier's half of the handshake, for a caller that publishes once and then notifies
-/// several queues with [`WaitQueue::notify_one_fenced_if`]: one fence instead of one per queue.
+/// The notifier's half of the handshake: after the caller made its condition true, before it
+/// reads `sleepers`.
 #[inline]
-pub(crate) fn notifier_fence() {
+fn notifier_fence() {
     // ORDERING: the notifier's half of the Dekker handshake (module docs): orders the caller's
     // publication of the condition before the `sleepers` loads that follow.
     fence(Ordering::SeqCst);
