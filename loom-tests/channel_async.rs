@@ -16,10 +16,11 @@ fn async_recv_racing_a_send() {
         loom::model(move || {
             let (tx, rx) = bounded(capacity);
             // A sender stays alive: disconnection wakes everyone and would hide a lost wakeup.
-            let _keep = tx.clone();
+            let keep = tx.clone();
             let sender = thread::spawn(move || tx.send(1).unwrap());
             assert_eq!(block_on(rx.recv_async()), Ok(1));
             sender.join().unwrap();
+            assert_eq!(keep.waiting_counts(), (0, 0), "the receive left the ring's count");
         });
     }
 }
@@ -28,10 +29,11 @@ fn async_recv_racing_a_send() {
 fn unbounded_async_recv_racing_a_send() {
     loom::model(|| {
         let (tx, rx) = unbounded();
-        let _keep = tx.clone(); // no disconnection (it would wake everyone)
+        let keep = tx.clone(); // no disconnection (it would wake everyone)
         let sender = thread::spawn(move || tx.send(1).unwrap());
         assert_eq!(block_on(rx.recv_async()), Ok(1));
         sender.join().unwrap();
+        assert_eq!(keep.waiting_counts(), (0, 0), "the receive left the list's count");
     });
 }
 
@@ -40,10 +42,37 @@ fn async_send_on_a_full_channel_racing_a_recv() {
     loom::model(|| {
         let (tx, rx) = bounded(1);
         tx.send(1).unwrap();
+        let keep = tx.clone();
         let sender = thread::spawn(move || block_on(tx.send_async(2)).unwrap());
         assert_eq!(rx.recv(), Ok(1));
         assert_eq!(rx.recv(), Ok(2));
         sender.join().unwrap();
+        // A woken sender is uncounted by the receive that woke it, never twice.
+        assert_eq!(keep.waiting_counts(), (0, 0), "the send left the ring's count");
+    });
+}
+
+#[test]
+fn woken_async_sender_that_must_wait_again_is_counted_again() {
+    // The sender waits on a full channel; a receive makes room and wakes it (uncounting it),
+    // but the receiving thread may fill the room again before the woken future runs: that one
+    // then counts itself again before it re-registers, or the next receive would not wake it
+    // (loom deadlock). Two threads: with a third, loom does not finish in minutes.
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        tx.send(0).unwrap();
+        let keep = tx.clone();
+        let async_sender = thread::spawn(move || block_on(tx.send_async(1)).unwrap());
+        let mut got = vec![rx.recv().unwrap()];
+        let refilled = keep.try_send(2).is_ok();
+        got.push(rx.recv().unwrap());
+        if refilled {
+            got.push(rx.recv().unwrap());
+        }
+        async_sender.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, if refilled { vec![0, 1, 2] } else { vec![0, 1] });
+        assert_eq!(keep.waiting_counts(), (0, 0), "every wait left the ring's count");
     });
 }
 
@@ -130,7 +159,7 @@ fn receive_dropped_while_registered_loses_nothing() {
     // channel (or was never taken), and a second receiver gets it.
     loom::model(|| {
         let (tx, rx) = bounded(1);
-        let _keep = tx.clone(); // no disconnection (it would wake everyone)
+        let keep = tx.clone(); // no disconnection (it would wake everyone)
         let signal = Signal::new();
         let waker = Waker::from(signal.clone());
         let rx2 = rx.clone();
@@ -140,11 +169,13 @@ fn receive_dropped_while_registered_loses_nothing() {
             if let Poll::Ready(value) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
                 assert_eq!(value, Ok(1));
                 sender.join().unwrap();
+                assert_eq!(keep.waiting_counts(), (0, 0));
                 return;
             }
         } // dropped while registered (maybe woken)
         assert_eq!(rx2.recv(), Ok(1), "the value was not lost with the dropped future");
         sender.join().unwrap();
+        assert_eq!(keep.waiting_counts(), (0, 0), "the dropped future left the ring's count");
     });
 }
 
@@ -154,7 +185,7 @@ fn woken_receive_dropped_passes_the_wakeup_on() {
     // again. The other must still be woken and get the value (else: loom deadlock).
     loom::model(|| {
         let (tx, rx) = bounded(1);
-        let _keep = tx.clone(); // no disconnection (it would wake everyone)
+        let keep = tx.clone(); // no disconnection (it would wake everyone)
         let first = Signal::new();
         let first_waker = Waker::from(first.clone());
         let mut a = Box::pin(rx.recv_async());
@@ -165,6 +196,7 @@ fn woken_receive_dropped_passes_the_wakeup_on() {
         drop(a);
         assert_eq!(other.join().unwrap(), Ok(1));
         sender.join().unwrap();
+        assert_eq!(keep.waiting_counts(), (0, 0), "both receives left the ring's count");
     });
 }
 

@@ -623,6 +623,14 @@ impl<T> Ring<T> {
         deregister(&self.head);
     }
 
+    /// The waiting receivers and waiting senders counted in the index words (loom models check
+    /// that every wait leaves its count).
+    #[cfg(loom)]
+    pub(crate) fn waiting_counts(&self) -> (u64, u64) {
+        // ORDERING: Relaxed: the models call it after joining every thread.
+        (waiters(self.tail.load(Ordering::Relaxed)), waiters(self.head.load(Ordering::Relaxed)))
+    }
+
     /// The number of values in the ring.
     ///
     /// A snapshot: with concurrent pushes and pops it may be stale by the time it returns.
@@ -723,7 +731,11 @@ fn deregister(word: &AtomicU64) {
     // caller a spare notification.
     let _ = word.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
         let count = waiters(current);
+        // Checked in loom builds too (they run optimised): an extra deregistration (say, a
+        // woken future uncounted twice) would silently uncount another waiting party.
         debug_assert!(count > 0, "deregistered more waiting parties than registered");
+        #[cfg(loom)]
+        assert!(count > 0, "deregistered more waiting parties than registered");
         (count != 0 && count < WAITER_MAX).then(|| current - ONE_WAITER)
     });
 }

@@ -74,16 +74,26 @@
 //!       if condition() { leave; Ready }   Pending
 //! ```
 //!
-//! so the same Dekker handshake settles it. A notifier's slow path prefers an armed waker
-//! (oldest first): it disarms the entry (takes the waker, leaving the entry "notified"),
-//! releases the lock and wakes it; only when no waker is armed does it bump the futex epoch.
-//! A notified future that is polled again and still finds nothing consumes the pending wakeup
-//! (as a thread's leave does), re-arms and re-checks. A future dropped while registered leaves
-//! the queue ([`WaitQueue::cancel`]); if it had been notified it passes the wakeup on with a
-//! fresh `notify_one`, because nobody else re-checks on its behalf (the cancel-safety half of
-//! the protocol: a dropped `recv_async` never strands a value that a live waiter could take).
+//! so the same Dekker handshake settles it. A notifier's slow path prefers an async waiter
+//! (oldest first): it takes its entry out of the list (writing the entry's key to
+//! `last_woken`), releases the lock and wakes the waker; only when no future waits does it
+//! bump the futex epoch. A notified future finds out when it is polled again: its key in
+//! `last_woken` (one load, no lock), or no entry under its key. If it still finds nothing it
+//! consumes the pending wakeup (as a thread's leave does), gets a new entry (a new key, its old
+//! place in line) and re-checks. A future dropped while registered leaves the queue
+//! ([`WaitQueue::cancel`]); if it had been notified it passes the wakeup on with a fresh
+//! `notify_one`, because nobody else re-checks on its behalf (the cancel-safety half of the
+//! protocol: a dropped `recv_async` never strands a value that a live waiter could take).
 //! Only the latest waker is kept: a re-poll with a different waker replaces it (and drops the
 //! old one), `Waker::will_wake` avoids the clone when it is the same.
+//!
+//! **Counted futures.** The channel counts its waiting futures in its own index words, so that
+//! an operation skips the notify while nobody waits (`channel/chan.rs`). A notifier that takes a
+//! counted future's entry lowers that count on the future's behalf (`notify_one_with`'s
+//! `uncount`), so the other side stops paying the notify while the woken task waits to be run;
+//! the future, once it learns it was notified, is no longer counted, and counts itself again
+//! (`poll_until_counted`'s `recount`, under the lock, before its new entry can be taken) if it
+//! has to wait again. Queues whose futures are never counted use the plain calls.
 //!
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use crate::sync::{Backoff, Futex, Mutex, MutexGuard};
@@ -108,13 +118,21 @@ pub(crate) struct WaitQueue {
     sleepers: AtomicU64,
     /// Async waiters' wakers (module docs, "Async waiters").
     wakers: Mutex<WakerList>,
-    /// Armed entries in `wakers` (those holding a waker), written under its lock. Notifiers
-    /// read it to skip the lock when no future waits: a notifier that counted an async waiter
-    /// in `sleepers` has acquired its Release registration, so it sees the count.
+    /// Entries in `wakers`, written under its lock. Notifiers read it to skip the lock when no
+    /// future waits: a notifier that counted an async waiter in `sleepers` has acquired its
+    /// Release registration, so it sees the count.
     armed: AtomicUsize,
+    /// The key of the entry the latest `notify_one` took out of `wakers` (`NO_KEY` before
+    /// the first), written under its lock: a woken future that finds its own key here knows it
+    /// was notified without taking the lock (module docs, "Async waiters").
+    last_woken: AtomicU64,
 }
 
-/// The async waiters of one queue, oldest first.
+/// `last_woken` before any notify took an entry: no registration gets this key.
+const NO_KEY: u64 = u64::MAX;
+
+/// The async waiters of one queue, oldest first. Every entry is armed: a notifier takes the
+/// whole entry out with its waker.
 #[derive(Debug, Default)]
 struct WakerList {
     entries: Vec<WakerEntry>,
@@ -126,21 +144,45 @@ struct WakerList {
 #[derive(Debug)]
 struct WakerEntry {
     key: u64,
-    /// `Some` while armed; `None` once a notifier took it ("notified").
-    waker: Option<Waker>,
+    /// The key of the future's first registration: its place in line, kept when a notified
+    /// future re-registers (with a new key), so that it does not lose its turn.
+    order: u64,
+    waker: Waker,
+    /// The future was counted by its caller (see [`AsyncSlot::set_counted`]) when it
+    /// registered: the notifier that takes the entry uncounts it.
+    counted: bool,
 }
 
 /// An async waiter's registration in a [`WaitQueue`], kept in its future. A future that owns
-/// one must call [`WaitQueue::cancel`] when it is dropped unfinished.
+/// one must call [`WaitQueue::cancel`] (or `cancel_with`) when it is dropped unfinished.
 #[derive(Debug, Default)]
 pub(crate) struct AsyncSlot {
     key: Option<u64>,
+    /// The key of the first registration of the current wait (see `WakerEntry::order`).
+    order: u64,
+    /// The future is counted in a waiter count of its caller's (the channel's ring or list
+    /// word), which a notifier that takes its waker lowers on its behalf ("Async waiters",
+    /// counted waiters).
+    counted: bool,
 }
 
 impl AsyncSlot {
-    /// Whether the future is counted in its queue (polled, `Pending`, not finished).
+    /// Whether the future is in its queue (polled, `Pending`, not finished).
     pub(crate) fn is_registered(&self) -> bool {
         self.key.is_some()
+    }
+
+    /// Whether the future is counted in its caller's waiter count (see [`AsyncSlot::set_counted`]).
+    pub(crate) fn is_counted(&self) -> bool {
+        self.counted
+    }
+
+    /// Records that the caller has counted the future in its own waiter count. Until the queue
+    /// clears it again (it does when it finds the future notified: the notifier uncounted it),
+    /// the caller must uncount the future itself when its wait ends, and must pass the
+    /// queue's notify calls the `uncount` that lowers that count.
+    pub(crate) fn set_counted(&mut self, counted: bool) {
+        self.counted = counted;
     }
 }
 
@@ -174,6 +216,7 @@ impl WaitQueue {
             sleepers: AtomicU64::new(0),
             wakers: Mutex::new(WakerList { entries: Vec::new(), next_key: 0 }),
             armed: AtomicUsize::new(0),
+            last_woken: AtomicU64::new(NO_KEY),
         }
     }
 
@@ -184,6 +227,7 @@ impl WaitQueue {
             sleepers: AtomicU64::new(0),
             wakers: Mutex::new(WakerList::default()),
             armed: AtomicUsize::new(0),
+            last_woken: AtomicU64::new(NO_KEY),
         }
     }
 
@@ -273,12 +317,28 @@ impl WaitQueue {
 
     /// The async form of [`WaitQueue::wait_until`]: returns `Ready` with `poll`'s first `Some`,
     /// or registers `waker` (see the module docs) and returns `Pending`. `poll` runs once when
-    /// it succeeds at once, else twice: before and after the registration's fence. Every `Pending` leaves the future registered; the caller
-    /// polls again when woken, and calls [`WaitQueue::cancel`] if it is dropped first.
+    /// it succeeds at once, else twice: before and after the registration's fence. Every
+    /// `Pending` leaves the future registered; the caller polls again when woken, and calls
+    /// [`WaitQueue::cancel`] if it is dropped first.
     pub(crate) fn poll_until<R>(
         &self,
         slot: &mut AsyncSlot,
         waker: &Waker,
+        poll: impl FnMut() -> Option<R>,
+    ) -> Poll<R> {
+        debug_assert!(!slot.counted, "a counted future polls with `poll_until_counted`");
+        self.poll_until_counted(slot, waker, || {}, poll)
+    }
+
+    /// [`WaitQueue::poll_until`] for a future its caller counts (see [`AsyncSlot::set_counted`]):
+    /// a future that finds it was notified (so uncounted by its notifier) and must wait again
+    /// is counted again with `recount` before it re-registers and re-checks. Afterwards the
+    /// slot says whether the future is still counted.
+    pub(crate) fn poll_until_counted<R>(
+        &self,
+        slot: &mut AsyncSlot,
+        waker: &Waker,
+        recount: impl FnOnce(),
         mut poll: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
         // Check first, registered or not: a future woken for a value usually finds it, and
@@ -287,7 +347,7 @@ impl WaitQueue {
             self.unregister(slot);
             return Poll::Ready(ready);
         }
-        self.register(slot, waker);
+        self.register(slot, waker, recount);
         // ORDERING: the waiter's half of the Dekker handshake, as in `park_until`: pairs with
         // the notifier's fence (loom finds the lost wakeup without it).
         fence(Ordering::SeqCst);
@@ -303,71 +363,95 @@ impl WaitQueue {
     /// Takes a registered future out of the queue (its future is dropped unfinished). A
     /// wakeup it was given and never used is passed on to another waiter.
     pub(crate) fn cancel(&self, slot: &mut AsyncSlot) {
+        self.cancel_with(slot, uncounted_entry);
+    }
+
+    /// [`WaitQueue::cancel`] on a queue whose futures may be counted: `uncount` as for
+    /// [`WaitQueue::notify_one_with`]. Afterwards the slot says whether the future is still
+    /// counted (then the caller uncounts it).
+    pub(crate) fn cancel_with(&self, slot: &mut AsyncSlot, uncount: impl FnOnce()) {
         if self.unregister(slot) {
-            self.notify_one();
+            self.notify_one_with(uncount);
         }
     }
 
-    /// Inserts the future's waker, or re-arms / refreshes its entry.
-    fn register(&self, slot: &mut AsyncSlot, waker: &Waker) {
+    /// Inserts the future's entry, or refreshes its waker. A future whose entry a notifier
+    /// took meanwhile is counted again (`recount`, if it was counted) and gets a new entry,
+    /// spending the wakeup on this poll.
+    fn register(&self, slot: &mut AsyncSlot, waker: &Waker, recount: impl FnOnce()) {
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-        match slot.key {
-            None => {
-                let key = list.next_key;
-                list.next_key += 1;
-                list.entries.push(WakerEntry { key, waker: Some(waker.clone()) });
-                self.add_armed(&list, 1);
-                drop(list);
-                slot.key = Some(key);
-                // ORDERING: Release: a notifier whose Acquire claim counts us sees our entry
-                // and `armed` (so it wakes our waker rather than the futex); ordered before
-                // the re-check by the caller's fence.
-                self.sleepers.fetch_add(ONE_SLEEPER, Ordering::Release);
-            }
-            Some(key) => {
-                let entry = list
-                    .entries
-                    .iter_mut()
-                    .find(|entry| entry.key == key)
-                    .expect("a registered future has an entry");
-                match &mut entry.waker {
-                    Some(current) => {
-                        if !current.will_wake(waker) {
-                            current.clone_from(waker);
-                        }
-                    }
-                    None => {
-                        // Notified, and polled again: the wakeup is spent on this poll.
-                        entry.waker = Some(waker.clone());
-                        self.add_armed(&list, 1);
-                        drop(list);
-                        // ORDERING: Release, as a new registration's increment (whose weakening
-                        // loom does catch): a notifier whose claim reads this sees us armed
-                        // again, rather than counting a pending wakeup against us and waking
-                        // the futex. loom cannot observe this one: no model has a woken future
-                        // fail its re-check while another notify races the re-arm.
-                        let _ = self.sleepers.fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
-                            Some(if pending(word) > 0 { word - ONE_PENDING } else { word })
-                        });
-                    }
+        if let Some(key) = slot.key {
+            if let Some(entry) = list.entries.iter_mut().find(|entry| entry.key == key) {
+                if !entry.waker.will_wake(waker) {
+                    entry.waker.clone_from(waker);
                 }
+                return;
             }
+            // Notified, and polled again: count ourselves again before the new entry can be
+            // taken (its notifier would uncount us) and before the caller's re-check.
+            if slot.counted {
+                recount();
+            }
+            let key = Self::insert(&mut list, waker, slot.order, slot.counted);
+            self.add_armed(&list, 1);
+            drop(list);
+            slot.key = Some(key);
+            // ORDERING: Release, as a new registration's increment (whose weakening loom does
+            // catch): a notifier whose claim reads this sees us armed again, rather than
+            // counting a pending wakeup against us and waking the futex. loom cannot observe
+            // this one: no model has a woken future fail its re-check while another notify
+            // races the re-arm.
+            let _ = self.sleepers.fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
+                Some(if pending(word) > 0 { word - ONE_PENDING } else { word })
+            });
+            return;
         }
+        let order = list.next_key;
+        let key = Self::insert(&mut list, waker, order, slot.counted);
+        self.add_armed(&list, 1);
+        drop(list);
+        slot.key = Some(key);
+        slot.order = order;
+        // ORDERING: Release: a notifier whose Acquire claim counts us sees our entry and
+        // `armed` (so it wakes our waker rather than the futex); ordered before the re-check
+        // by the caller's fence.
+        self.sleepers.fetch_add(ONE_SLEEPER, Ordering::Release);
+    }
+
+    /// Inserts an entry in its place in line (`order`) with a fresh key (a re-registration
+    /// never reuses its old key, which `last_woken` may still hold) and returns the key.
+    fn insert(list: &mut MutexGuard<'_, WakerList>, waker: &Waker, order: u64, counted: bool) -> u64 {
+        let key = list.next_key;
+        list.next_key += 1;
+        // Entries are sorted by `order`; a first registration goes last (`order == key`).
+        let index = list.entries.partition_point(|entry| entry.order < order);
+        list.entries.insert(index, WakerEntry { key, order, waker: waker.clone(), counted });
+        key
     }
 
     /// Removes the future's entry and leaves the waiter count. Returns whether it had been
-    /// notified (its wakeup unused).
+    /// notified (its wakeup unused); a notified future is no longer counted (its notifier
+    /// uncounted it).
     fn unregister(&self, slot: &mut AsyncSlot) -> bool {
         let Some(key) = slot.key.take() else { return false };
-        let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-        let index =
-            list.entries.iter().position(|entry| entry.key == key).expect("a registered future has an entry");
-        let entry = list.entries.remove(index);
-        let notified = entry.waker.is_none();
-        if !notified {
-            self.add_armed(&list, -1);
+        // ORDERING: Acquire pairs with the Release store in `take_one_waker`: the notifier's
+        // claim in `sleepers` happens before our `leave` below, which must consume it.
+        let notified = self.last_woken.load(Ordering::Acquire) == key || {
+            let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+            match list.entries.iter().position(|entry| entry.key == key) {
+                Some(index) => {
+                    list.entries.remove(index);
+                    self.add_armed(&list, -1);
+                    false
+                }
+                // Taken by a notifier (a later `notify_one`, or `notify_all`, overwrote or
+                // never wrote `last_woken`).
+                None => true,
+            }
+        };
+        if notified {
+            slot.counted = false;
         }
-        drop(list);
         self.leave();
         notified
     }
@@ -383,48 +467,65 @@ impl WaitQueue {
         self.armed.store(armed.wrapping_add_signed(delta), Ordering::Relaxed);
     }
 
-    /// Disarms the oldest armed waker and returns it, for `notify_one`'s slow path. `None`
-    /// when no future is armed.
+    /// Takes the oldest entry out and returns its waker and whether it was counted, for
+    /// `notify_one`'s slow path. `None` when no future waits.
     #[cold]
-    fn take_one_waker(&self) -> Option<Waker> {
+    fn take_one_waker(&self) -> Option<(Waker, bool)> {
         // ORDERING: Relaxed: a notifier that counted an armed future acquired its Release
         // registration in its claim, see `armed`.
         if self.armed.load(Ordering::Relaxed) == 0 {
             return None;
         }
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-        let waker = list.entries.iter_mut().find_map(|entry| entry.waker.take())?;
+        if list.entries.is_empty() {
+            return None;
+        }
+        let entry = list.entries.remove(0);
         self.add_armed(&list, -1);
-        Some(waker)
+        // ORDERING: Release pairs with the Acquire load in `unregister`: our claim in
+        // `sleepers` (before this) happens before the woken future's `leave`.
+        self.last_woken.store(entry.key, Ordering::Release);
+        Some((entry.waker, entry.counted))
     }
 
-    /// Disarms every armed waker and returns them, for `notify_all`.
+    /// Takes every entry out and returns their wakers and how many were counted, for
+    /// `notify_all`.
     #[cold]
-    fn take_all_wakers(&self) -> Vec<Waker> {
+    fn take_all_wakers(&self) -> (Vec<Waker>, usize) {
         // ORDERING: Relaxed: `notify_all`'s Acquire load synchronised with every registration
         // it counted, see `armed`.
         if self.armed.load(Ordering::Relaxed) == 0 {
-            return Vec::new();
+            return (Vec::new(), 0);
         }
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-        let wakers: Vec<Waker> = list.entries.iter_mut().filter_map(|entry| entry.waker.take()).collect();
-        self.add_armed(&list, -(wakers.len() as isize));
-        wakers
+        let entries = std::mem::take(&mut list.entries);
+        self.add_armed(&list, -(entries.len() as isize));
+        drop(list);
+        let counted = entries.iter().filter(|entry| entry.counted).count();
+        (entries.into_iter().map(|entry| entry.waker).collect(), counted)
     }
 
     /// Wakes one parked waiter, if any. Call it after making the condition true.
     #[inline]
     pub(crate) fn notify_one(&self) {
+        self.notify_one_with(uncounted_entry);
+    }
+
+    /// [`WaitQueue::notify_one`] on a queue whose futures may be counted by the caller (see
+    /// [`AsyncSlot::set_counted`]): `uncount` runs once if the future woken was counted, and
+    /// must lower that count by one (the future will not).
+    #[inline]
+    pub(crate) fn notify_one_with(&self, uncount: impl FnOnce()) {
         notifier_fence();
         // ORDERING: Relaxed after the fence (module docs).
         let word = self.sleepers.load(Ordering::Relaxed);
         if waiters(word) > pending(word) {
-            self.wake_one_slow();
+            self.wake_one_slow(uncount);
         }
     }
 
     #[cold]
-    fn wake_one_slow(&self) {
+    fn wake_one_slow(&self, uncount: impl FnOnce()) {
         // ORDERING: Acquire on success: pairs with the Release increment of each waiter we
         // count, so their epoch loads happen-before our bump below (see `park_until`); the
         // handshake itself is the caller's fence and the waiters' fences. Relaxed on failure:
@@ -432,14 +533,30 @@ impl WaitQueue {
         let claimed = self.sleepers.fetch_update(Ordering::Acquire, Ordering::Relaxed, |word| {
             (waiters(word) > pending(word)).then_some(word + ONE_PENDING)
         });
-        if claimed.is_ok() {
-            self.wake_slow(false);
+        if claimed.is_err() {
+            return;
         }
+        // Async waiters first; the wake runs outside the lock (a waker may poll inline).
+        if let Some((waker, counted)) = self.take_one_waker() {
+            if counted {
+                uncount();
+            }
+            waker.wake();
+            return;
+        }
+        self.wake_threads(false);
     }
 
     /// Wakes every parked waiter. Call it after making the condition true.
     #[inline]
     pub(crate) fn notify_all(&self) {
+        self.notify_all_with(uncounted_entry);
+    }
+
+    /// [`WaitQueue::notify_all`] on a queue whose futures may be counted: `uncount` runs once
+    /// per counted future woken (see [`WaitQueue::notify_one_with`]).
+    #[inline]
+    pub(crate) fn notify_all_with(&self, uncount: impl Fn()) {
         notifier_fence();
         // ORDERING: Acquire after the fence (the handshake needs only Relaxed, module docs):
         // pairs with async waiters' Release registration, so `take_all_wakers` sees them
@@ -448,19 +565,16 @@ impl WaitQueue {
         // the registration); in C++ terms a waiter whose fence comes later re-checks and sees
         // the condition anyway, so this is belt and braces on a cold path (disconnection).
         if waiters(self.sleepers.load(Ordering::Acquire)) != 0 {
-            self.wake_slow(true);
+            let (wakers, counted) = self.take_all_wakers();
+            (0..counted).for_each(|_| uncount());
+            wakers.into_iter().for_each(Waker::wake);
+            self.wake_threads(true);
         }
     }
 
+    /// Bumps the futex epoch and wakes one or every parked thread.
     #[cold]
-    fn wake_slow(&self, all: bool) {
-        // Async waiters first; their wakes run outside the lock (a waker may poll inline).
-        if all {
-            self.take_all_wakers().into_iter().for_each(Waker::wake);
-        } else if let Some(waker) = self.take_one_waker() {
-            waker.wake();
-            return;
-        }
+    fn wake_threads(&self, all: bool) {
         // ORDERING: Relaxed: see the epoch load in `park_until`. The bump precedes the futex
         // wake in program order, and the kernel re-reads the word under its lock.
         self.epoch.fetch_add(1, Ordering::Relaxed);
@@ -472,6 +586,11 @@ impl WaitQueue {
     }
 }
 
+/// The `uncount` of queues whose futures are never counted.
+#[inline]
+fn uncounted_entry() {
+    debug_assert!(false, "a counted future was notified through a call without `uncount`");
+}
 /// Spin rounds before parking. `Backoff::spin` doubles its pause count each round, so 6 rounds
 /// are 1 + 2 + ... + 32 = 63 `pause`s: about 1-2.5 µs (1.5 µs on the 2-core AMD VM this crate is
 /// developed on, about 2.5 µs where a `pause` is ~140 cycles). A partner that answers within

@@ -156,6 +156,27 @@ impl<T> Chan<T> {
         }
     }
 
+    /// The waiting receivers and senders counted by the buffered and unbounded flavors (loom
+    /// models check that every wait leaves its count; the rendezvous flavor reports zeros).
+    #[cfg(loom)]
+    pub(crate) fn waiting_counts(&self) -> (u64, u64) {
+        match &self.flavor {
+            Flavor::Buffered(ring) => ring.waiting_counts(),
+            Flavor::Unbounded(list) => (list.waiting_receivers(), 0),
+            Flavor::Rendezvous(_) => (0, 0),
+        }
+    }
+
+    /// The count of waiting receivers of the flavor (none for the rendezvous flavor, whose
+    /// receivers count themselves elsewhere).
+    fn receivers_count(&self) -> Option<WaiterCount<'_, T>> {
+        match &self.flavor {
+            Flavor::Buffered(ring) => Some(WaiterCount::RingReceivers(ring)),
+            Flavor::Unbounded(list) => Some(WaiterCount::ListReceivers(list)),
+            Flavor::Rendezvous(_) => None,
+        }
+    }
+
     #[inline]
     pub(crate) fn is_disconnected(&self) -> bool {
         // ORDERING: Acquire pairs with the Release swap in `disconnect`: a receiver that sees
@@ -240,8 +261,17 @@ impl<T> Chan<T> {
                 }
                 Flavor::Rendezvous(_) => {}
             }
-            self.recv_wait.notify_all();
-            self.send_wait.notify_all();
+            // Async waiters woken here are uncounted by us (`WaitQueue::notify_all_with`).
+            self.recv_wait.notify_all_with(|| {
+                if let Some(count) = self.receivers_count() {
+                    count.deregister();
+                }
+            });
+            self.send_wait.notify_all_with(|| {
+                if let Flavor::Buffered(ring) = &self.flavor {
+                    WaiterCount::RingSenders(ring).deregister();
+                }
+            });
             if let Flavor::Rendezvous(slot) = &self.flavor {
                 slot.notify_disconnected();
             }
@@ -268,7 +298,7 @@ impl<T> Chan<T> {
             Flavor::Unbounded(list) => match list.push(value) {
                 Ok(receiver_may_wait) => {
                     if receiver_may_wait {
-                        self.recv_wait.notify_one();
+                        self.recv_wait.notify_one_with(|| list.deregister_waiter());
                     }
                     Ok(())
                 }
@@ -312,7 +342,7 @@ impl<T> Chan<T> {
         registered: bool,
     ) -> Result<(), PushError> {
         if ring.push(value, registered)? {
-            self.recv_wait.notify_one();
+            self.recv_wait.notify_one_with(|| ring.deregister_receiver());
         }
         Ok(())
     }
@@ -412,7 +442,7 @@ impl<T> Chan<T> {
     fn pop_ring(&self, ring: &Ring<T>, registered: bool) -> Option<T> {
         let (value, sender_waits) = ring.pop(registered)?;
         if sender_waits {
-            self.send_wait.notify_one();
+            self.send_wait.notify_one_with(|| ring.deregister_sender());
         }
         Some(value)
     }

@@ -24,9 +24,10 @@ use std::task::{Poll, Waker};
 /// The waiting state of one receive future.
 #[derive(Debug, Default)]
 pub(crate) struct RecvWait {
+    /// Its entry in `recv_wait`; for the buffered and unbounded flavors also whether it is
+    /// counted in the ring's or the list's waiting receivers (`AsyncSlot::is_counted`).
     pub(super) slot: AsyncSlot,
-    /// Counted as a waiting receiver by the flavor (the ring's or the unbounded list's waiter
-    /// count, the rendezvous slot's `waiting_receivers`).
+    /// Rendezvous only: counted in the slot's `waiting_receivers`.
     pub(super) listed: bool,
 }
 
@@ -36,8 +37,6 @@ pub(crate) struct SendWait {
     pub(super) slot: AsyncSlot,
     /// Rendezvous only: our value is in the slot and we wait for a receiver to take it.
     pub(super) owning: bool,
-    /// Buffered only: counted as a waiting sender in the ring's head word.
-    pub(super) listed: bool,
 }
 
 impl<T> Chan<T> {
@@ -53,7 +52,7 @@ impl<T> Chan<T> {
             Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
             Flavor::Rendezvous(slot) => return slot.poll_recv(self, wait, waker),
         };
-        poll_counted(&self.recv_wait, count, &mut wait.slot, &mut wait.listed, waker, poll)
+        poll_counted(&self.recv_wait, count, &mut wait.slot, waker, poll)
     }
 
     /// A receive future dropped unfinished.
@@ -63,11 +62,7 @@ impl<T> Chan<T> {
             Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
             Flavor::Rendezvous(slot) => return slot.cancel_recv(self, wait),
         };
-        if wait.listed {
-            count.deregister();
-            wait.listed = false;
-        }
-        self.recv_wait.cancel(&mut wait.slot);
+        cancel_counted(&self.recv_wait, count, &mut wait.slot);
     }
 
     /// One poll of a send future; `value` is `Some` until the send completes.
@@ -88,7 +83,7 @@ impl<T> Chan<T> {
                     Err(PushError::Full) => None,
                 };
                 let count = WaiterCount::RingSenders(ring);
-                poll_counted(&self.send_wait, count, &mut wait.slot, &mut wait.listed, waker, poll)
+                poll_counted(&self.send_wait, count, &mut wait.slot, waker, poll)
             }
             // Never full: ready at once.
             Flavor::Unbounded(_) => {
@@ -103,11 +98,7 @@ impl<T> Chan<T> {
     pub(crate) fn cancel_send(&self, wait: &mut SendWait) {
         match &self.flavor {
             Flavor::Buffered(ring) => {
-                if wait.listed {
-                    WaiterCount::RingSenders(ring).deregister();
-                    wait.listed = false;
-                }
-                self.send_wait.cancel(&mut wait.slot);
+                cancel_counted(&self.send_wait, WaiterCount::RingSenders(ring), &mut wait.slot)
             }
             Flavor::Unbounded(_) => self.send_wait.cancel(&mut wait.slot),
             Flavor::Rendezvous(slot) => slot.cancel_send(self, wait),
@@ -123,15 +114,19 @@ impl<T> Chan<T> {
 /// mpsc 4:1 on 2 tokio workers went from 18 to 82 ns per message); one that would return
 /// `Pending` joins the count first, so every poll that may precede `Pending` is a registered
 /// one. `Ready` leaves the count (a dropped future leaves it in `cancel_*`).
+///
+/// A notifier that wakes the future uncounts it at once (`WaitQueue::notify_one_with`), so the
+/// other side's operations stop paying the notify while the woken task waits for its turn to
+/// run (on a current-thread runtime: until the notifying task yields, up to a whole buffer of
+/// operations later); `poll_until_counted` counts it again if it must wait once more.
 fn poll_counted<T, R>(
     queue: &WaitQueue,
     count: WaiterCount<'_, T>,
     slot: &mut AsyncSlot,
-    listed: &mut bool,
     waker: &Waker,
     mut poll: impl FnMut(bool) -> Option<R>,
 ) -> Poll<R> {
-    if !*listed {
+    if !slot.is_registered() {
         if let Some(ready) = poll(false) {
             return Poll::Ready(ready);
         }
@@ -153,14 +148,24 @@ fn poll_counted<T, R>(
             pre_spin::missed();
         }
         count.register();
-        *listed = true;
+        slot.set_counted(true);
     }
-    let outcome = queue.poll_until(slot, waker, || poll(true));
-    if outcome.is_ready() {
+    let outcome = queue.poll_until_counted(slot, waker, || count.register(), || poll(true));
+    if outcome.is_ready() && slot.is_counted() {
         count.deregister();
-        *listed = false;
+        slot.set_counted(false);
     }
     outcome
+}
+
+/// A counted future dropped unfinished: leaves `queue` (passing on a wakeup it was given) and
+/// the count, unless its notifier already uncounted it.
+fn cancel_counted<T>(queue: &WaitQueue, count: WaiterCount<'_, T>, slot: &mut AsyncSlot) {
+    queue.cancel_with(slot, || count.deregister());
+    if slot.is_counted() {
+        count.deregister();
+        slot.set_counted(false);
+    }
 }
 
 /// Whether an async wait's unregistered spin pays off on this thread (see `poll_counted`).

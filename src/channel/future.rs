@@ -72,7 +72,7 @@ impl<T> Future for RecvFuture<'_, T> {
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        if self.wait.slot.is_registered() || self.wait.listed {
+        if self.wait.slot.is_registered() || self.wait.slot.is_counted() || self.wait.listed {
             self.chan.cancel_recv(&mut self.wait);
         }
     }
@@ -137,7 +137,7 @@ impl<T> Future for SendFuture<'_, T> {
 
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
-        if self.wait.slot.is_registered() || self.wait.owning {
+        if self.wait.slot.is_registered() || self.wait.slot.is_counted() || self.wait.owning {
             self.chan.cancel_send(&mut self.wait);
         }
     }
@@ -227,7 +227,7 @@ impl<'a, T> RecvStream<'a, T> {
 
 impl<T> Drop for RecvStream<'_, T> {
     fn drop(&mut self) {
-        if self.wait.slot.is_registered() || self.wait.listed {
+        if self.wait.slot.is_registered() || self.wait.slot.is_counted() || self.wait.listed {
             self.receiver.get().chan.cancel_recv(&mut self.wait);
         }
     }
@@ -307,7 +307,7 @@ impl<T> Unpin for SendSink<'_, T> {}
 
 impl<T> Drop for SendSink<'_, T> {
     fn drop(&mut self) {
-        if self.wait.slot.is_registered() || self.wait.owning {
+        if self.wait.slot.is_registered() || self.wait.slot.is_counted() || self.wait.owning {
             self.sender.get().chan.cancel_send(&mut self.wait);
         }
     }

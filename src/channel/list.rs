@@ -643,8 +643,18 @@ impl<T> List<T> {
         let _ = self.tail.index.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |tail| {
             let count = waiters(tail);
             debug_assert!(count > 0, "deregistered more receivers than registered");
+            // Checked in loom builds too, as the ring's count (`ring::deregister`).
+            #[cfg(loom)]
+            assert!(count > 0, "deregistered more receivers than registered");
             (count != 0 && count < WAITER_MAX).then(|| tail - ONE_WAITER)
         });
+    }
+
+    /// The waiting receivers counted in `tail` (loom models check that every wait leaves it).
+    #[cfg(loom)]
+    pub(crate) fn waiting_receivers(&self) -> u64 {
+        // ORDERING: Relaxed: the models call it after joining every thread.
+        waiters(self.tail.index.load(Ordering::Relaxed))
     }
 
     /// The number of values in the list: a snapshot.

@@ -264,6 +264,15 @@ impl<T> Sender<T> {
         self.chan.is_disconnected()
     }
 
+    /// loom builds only: the waiting receivers and senders the channel counts (both zero once
+    /// every wait is over; the loom models check it).
+    #[cfg(loom)]
+    #[doc(hidden)]
+    #[must_use]
+    pub fn waiting_counts(&self) -> (u64, u64) {
+        self.chan.waiting_counts()
+    }
+
     /// `true` when both handles belong to the same channel.
     ///
     /// # Examples
