@@ -240,12 +240,25 @@ impl WaitQueue {
         deadline: Option<Instant>,
         mut poll: impl FnMut() -> Option<R>,
     ) -> Option<R> {
-        if let Some(ready) = poll() {
+        self.wait_until_phased(deadline, |_| poll())
+    }
+
+    /// [`WaitQueue::wait_until`] whose `poll` learns whether it runs in the park phase: `true`
+    /// for the polls after the announce (each may be the last one before a sleep), `false` for
+    /// the first poll and those of the spin and yield phases (each is followed by another
+    /// poll). The channel joins its waiter count only when the park phase begins, so a wait
+    /// that a spin or a yield ends never makes the other side pay the notify.
+    pub(crate) fn wait_until_phased<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut poll: impl FnMut(bool) -> Option<R>,
+    ) -> Option<R> {
+        if let Some(ready) = poll(false) {
             return Some(ready);
         }
         // One tail expression, no `R` kept in a local: `R` can be big (a channel's value comes
         // back in it), and unoptimised builds give every such local its own stack slot.
-        match spin(deadline, &mut poll) {
+        match spin(deadline, || poll(false)) {
             Ok(ready) => Some(ready),
             Err(timer) => self.park_until(deadline, poll, timer),
         }
@@ -255,7 +268,7 @@ impl WaitQueue {
     fn park_until<R>(
         &self,
         deadline: Option<Instant>,
-        mut poll: impl FnMut() -> Option<R>,
+        mut poll: impl FnMut(bool) -> Option<R>,
         // Dropped when the park is over, however it ends: tells the spin how long it took.
         _timer: ParkTimer,
     ) -> Option<R> {
@@ -275,7 +288,7 @@ impl WaitQueue {
             // the fence in `notify_*`. Without it the re-check may read a stale condition while
             // the notifier reads a stale `sleepers == 0`: a lost wakeup (loom finds it).
             fence(Ordering::SeqCst);
-            if let Some(ready) = poll() {
+            if let Some(ready) = poll(true) {
                 self.leave();
                 return Some(ready);
             }
@@ -291,7 +304,7 @@ impl WaitQueue {
             // counted ours as pending (`notify_one`): either it saw our `leave` (and
             // woke someone), or our poll below sees its condition.
             fence(Ordering::SeqCst);
-            if let Some(ready) = poll() {
+            if let Some(ready) = poll(true) {
                 return Some(ready);
             }
             if !in_time {
