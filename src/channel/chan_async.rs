@@ -127,6 +127,7 @@ fn poll_counted<T, R>(
     mut poll: impl FnMut(bool) -> Option<R>,
 ) -> Poll<R> {
     if !slot.is_registered() {
+        debug_assert!(!slot.is_counted(), "a future between waits is not counted");
         if let Some(ready) = poll(false) {
             return Poll::Ready(ready);
         }
