@@ -604,6 +604,17 @@ impl WaitQueue {
 fn uncounted_entry() {
     debug_assert!(false, "a counted future was notified through a call without `uncount`");
 }
+/// Whether this thread's waits currently spin before they yield (see [`spin`]): off while its
+/// recent waits were all ended by a yield that ran the partner on our core. A caller that spins
+/// on its own before a wait (the channel's unregistered spin) skips that spin too when off.
+#[inline]
+pub(crate) fn spinning_helps() -> bool {
+    #[cfg(not(loom))]
+    return adaptive::is_on();
+    #[cfg(loom)]
+    return true;
+}
+
 /// Spin rounds before parking. `Backoff::spin` doubles its pause count each round, so 6 rounds
 /// are 1 + 2 + ... + 32 = 63 `pause`s: about 1-2.5 µs (1.5 µs on the 2-core AMD VM this crate is
 /// developed on, about 2.5 µs where a `pause` is ~140 cycles). A partner that answers within
@@ -774,6 +785,12 @@ mod adaptive {
         static STREAK: Cell<u32> = const { Cell::new(0) };
         /// Whether the yield phase runs up to `long_yield_phase()` (the last park was short).
         static LONG_PHASE: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Whether the spin is on (no side effect, unlike `should_spin`).
+    #[inline]
+    pub(super) fn is_on() -> bool {
+        SKIPPED.with(Cell::get) == 0
     }
 
     #[inline]
