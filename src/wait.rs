@@ -64,13 +64,15 @@
 //! # Async waiters
 //!
 //! A future waits in the same queue. Instead of parking it leaves its `Waker` in a list behind
-//! the queue (`wakers`, a mutex that only async waiters and notifiers that found an armed waker
-//! ever take) and counts itself in `sleepers` like a thread, so notifiers keep their one-load
-//! fast path and blocking-only users never touch the mutex. A poll ([`WaitQueue::poll_until`])
-//! is the thread's announce / re-check with "return `Pending`" in place of the futex wait:
+//! the queue (`wakers`, a mutex that only async waiters, and notifiers that found a future
+//! registered, ever take) and counts itself in `sleepers` like a thread, so notifiers keep
+//! their one-load fast path and blocking-only users never touch the mutex. A poll
+//! ([`WaitQueue::poll_until`]) is the thread's announce / re-check with "return `Pending`" in
+//! place of the futex wait:
 //!
 //! ```text
-//! poll: if condition() { Ready }   insert or re-arm the waker;  sleepers += 1;  fence(SeqCst);
+//! poll: if condition() { Ready }   insert an entry (or refresh its waker);  sleepers += 1;
+//!       fence(SeqCst);
 //!       if condition() { leave; Ready }   Pending
 //! ```
 //!
@@ -355,7 +357,8 @@ impl WaitQueue {
         mut poll: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
         // Check first, registered or not: a future woken for a value usually finds it, and
-        // then leaves without re-arming (re-arming and leaving again cost a lock each).
+        // then leaves without registering again (registering and leaving again cost a lock
+        // each).
         if let Some(ready) = poll() {
             self.unregister(slot);
             return Poll::Ready(ready);
@@ -413,7 +416,7 @@ impl WaitQueue {
             // catch): a notifier whose claim reads this sees us armed again, rather than
             // counting a pending wakeup against us and waking the futex. loom cannot observe
             // this one: no model has a woken future fail its re-check while another notify
-            // races the re-arm.
+            // races the re-registration.
             let _ = self.sleepers.fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
                 Some(if pending(word) > 0 { word - ONE_PENDING } else { word })
             });
