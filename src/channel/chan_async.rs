@@ -174,7 +174,7 @@ fn cancel_counted<T>(queue: &WaitQueue, count: WaiterCount<'_, T>, slot: &mut As
 /// On a current-thread runtime, or whenever the other side's task shares our thread, nothing
 /// can change while we spin: measured, the spin took the capacity-1 current-thread row from 258
 /// to 3 100 ns per message. So a thread whose last spins all found nothing stops spinning, and
-/// only every [`PROBE_EVERY`]th wait spins, to notice when spinning helps again.
+/// only every `PROBE_EVERY`th wait spins, to notice when spinning helps again.
 mod pre_spin {
     #[cfg(not(loom))]
     use std::cell::Cell;

@@ -11,7 +11,7 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
 /// A fixed set of worker threads running submitted closures, fed by a bounded
-/// [`channel`](crate::channel) and answering through [`oneshot`](crate::oneshot) cells.
+/// [`channel`] and answering through [`oneshot`](crate::oneshot) cells.
 ///
 /// See the [module docs](super) for the guarantees. `Pool` is `Send + Sync`: share it by
 /// reference (scoped threads) or in an `Arc`.
