@@ -122,6 +122,8 @@ fn send_timeout_racing_recv_keeps_the_value() {
         let sent = tx.send_timeout(1, SOON);
         let (first, rx) = receiver.join().unwrap();
         assert_eq!(first, 0);
+        assert_eq!(tx.waiting_counts(), (0, 0), "the send left the waiting senders");
+        assert!(tx.parked_send_is_free(), "a timed-out parked send took its value back");
         match sent {
             Ok(()) => assert_eq!(rx.try_recv(), Ok(1)),
             Err(SendTimeoutError::Timeout(v)) => {
@@ -255,5 +257,79 @@ fn two_senders_two_receivers_nobody_left_parked() {
         let mut got = [mine, theirs];
         got.sort_unstable();
         assert_eq!(got, [1, 2]);
+    });
+}
+
+// Parked sends (`src/channel/parked.rs`): a blocking sender that finds the ring full parks its
+// value where the receivers' pops push it into the room they free.
+
+#[test]
+fn parked_sends_are_pushed_by_pops_in_order() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let keep = tx.clone();
+        let sender = thread::spawn(move || {
+            for v in 1..=3 {
+                tx.send(v).unwrap();
+            }
+        });
+        for v in 1..=3 {
+            assert_eq!(rx.recv(), Ok(v), "parked values keep their sender's order");
+        }
+        sender.join().unwrap();
+        assert_eq!(keep.waiting_counts(), (0, 0), "every parked send left the waiting senders");
+        assert!(keep.parked_send_is_free());
+    });
+}
+
+#[test]
+fn a_parked_send_and_a_waiting_send_both_land() {
+    // The first blocked sender parks its value; the second finds the slot taken and waits on
+    // `send_wait`. One pop pushes the parked value, the next wakes the waiting sender.
+    // One preemption: three threads around a capacity-1 ring explode at two.
+    model_with_preemptions(1, || {
+        let (tx, rx) = bounded(1);
+        tx.send(0).unwrap();
+        let senders: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|v| {
+                let tx = tx.clone();
+                thread::spawn(move || tx.send(v).unwrap())
+            })
+            .collect();
+        let mut got: Vec<i32> = (0..3).map(|_| rx.recv().unwrap()).collect();
+        for s in senders {
+            s.join().unwrap();
+        }
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2]);
+        assert_eq!(tx.waiting_counts(), (0, 0));
+        assert!(tx.parked_send_is_free());
+    });
+}
+
+#[test]
+fn parked_send_gets_its_value_back_when_the_receiver_drops() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(1);
+        tx.send(Counted::new(0, &counter)).unwrap();
+        let keep = tx.clone();
+        let c = counter.clone();
+        let sender = thread::spawn(move || tx.send(Counted::new(1, &c)).map_err(|e| e.into_inner().id));
+        let first = rx.recv().map(|v| v.id);
+        drop(rx);
+        match sender.join().unwrap() {
+            // The pop pushed the parked value before the drop: the drop then dropped it.
+            Ok(()) => {}
+            Err(id) => assert_eq!(id, 1, "handed back to its sender"),
+        }
+        assert_eq!(first, Ok(0));
+        assert_eq!(keep.waiting_counts(), (0, 0));
+        assert!(keep.parked_send_is_free());
+        // A push still writing its slot when the receiver drained the ring is dropped with
+        // the channel.
+        drop(keep);
+        assert_eq!(drops(&counter), 2, "each value dropped exactly once");
     });
 }

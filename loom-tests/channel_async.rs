@@ -248,3 +248,22 @@ fn async_and_blocking_receivers_share_the_values() {
         assert_eq!(got, [1, 2]);
     });
 }
+
+#[test]
+fn async_receive_pushes_a_parked_blocking_send() {
+    // The blocking sender parks its value (`src/channel/parked.rs`); the async receiver's pop
+    // pushes it and wakes the sender, whose send is then done.
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        tx.send(0).unwrap();
+        let keep = tx.clone();
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        block_on(async {
+            assert_eq!(rx.recv_async().await, Ok(0));
+            assert_eq!(rx.recv_async().await, Ok(1));
+        });
+        sender.join().unwrap();
+        assert_eq!(keep.waiting_counts(), (0, 0));
+        assert!(keep.parked_send_is_free());
+    });
+}

@@ -533,7 +533,15 @@ impl WaitQueue {
     #[inline]
     pub(crate) fn notify_one_with(&self, uncount: impl FnOnce()) {
         notifier_fence();
-        // ORDERING: Relaxed after the fence (module docs).
+        self.notify_one_after_fence(uncount);
+    }
+
+    /// [`WaitQueue::notify_one_with`] for a caller that has issued the notifier's
+    /// `fence(SeqCst)` itself, after making the condition true (it shares that fence with a
+    /// handshake of its own: the channel's parked send, `channel/parked.rs`).
+    #[inline]
+    pub(crate) fn notify_one_after_fence(&self, uncount: impl FnOnce()) {
+        // ORDERING: Relaxed after the caller's fence (module docs).
         let word = self.sleepers.load(Ordering::Relaxed);
         if waiters(word) > pending(word) {
             self.wake_one_slow(uncount);

@@ -29,14 +29,22 @@
 //! takes the value (room) it was woken for if nobody else did, so no chained wakeups are
 //! needed. Async waiters register the same way (`chan_async.rs`).
 //!
+//! # Parked sends
+//!
+//! A blocking sender that still finds the ring full after its unregistered spin parks its value
+//! in the channel's one parked-send slot (when free), and a pop that saw a waiting sender
+//! pushes that value into the room it freed before it considers waking anyone on `send_wait`
+//! (`parked.rs`: why, the handshake, and why async sends do not park).
+//!
 //! The unbounded flavor's sends never wait, so `send_wait` is unused there.
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::list::List;
+use super::parked::{HandOff, Parked, ParkedSend};
 use super::rendezvous::Rendezvous;
 use crate::ring::{CapacityError, PushError, Ring};
 use crate::sync::Backoff;
-use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use crate::wait::WaitQueue;
 use std::time::Instant;
 
@@ -132,6 +140,9 @@ pub(crate) struct Chan<T> {
     pub(super) recv_wait: WaitQueue,
     /// Senders wait here for room (or disconnection).
     pub(super) send_wait: WaitQueue,
+    /// The buffered flavor's parked send: one waiting sender's value, which a pop pushes into
+    /// the room it frees (`parked.rs`). Unused by the other flavors.
+    pub(super) parked: ParkedSend<T>,
 }
 
 impl<T> Chan<T> {
@@ -156,6 +167,7 @@ impl<T> Chan<T> {
             receivers: AtomicUsize::new(1),
             recv_wait: WaitQueue::new(),
             send_wait: WaitQueue::new(),
+            parked: ParkedSend::new(),
         }
     }
 
@@ -275,8 +287,11 @@ impl<T> Chan<T> {
                     WaiterCount::RingSenders(ring).deregister();
                 }
             });
-            if let Flavor::Rendezvous(slot) = &self.flavor {
-                slot.notify_disconnected();
+            match &self.flavor {
+                Flavor::Rendezvous(slot) => slot.notify_disconnected(),
+                // The parked send's owner takes its value back (`wait_parked`).
+                Flavor::Buffered(_) => self.parked.taken_wait.notify_all(),
+                Flavor::Unbounded(_) => {}
             }
         }
     }
@@ -356,14 +371,37 @@ impl<T> Chan<T> {
     fn send_buffered_wait(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let Flavor::Buffered(ring) = &self.flavor else { unreachable!("only the ring's sends wait here") };
         let mut pending = Some(value);
-        let outcome =
-            self.wait_counted(&self.send_wait, WaiterCount::RingSenders(ring), deadline, |registered| {
-                match self.push_ring(ring, &mut pending, registered) {
-                    Ok(()) => Some(Ok(())),
-                    Err(PushError::Closed) => Some(Err(())),
-                    Err(PushError::Full) => None,
+        // The unregistered spin first, where spinning helps (`wait_counted`): a receiver on
+        // another core usually frees room within it, and a send that pushes itself costs the
+        // receiver nothing (parking at once cost the capacity-1 handoff 24%). Then park the
+        // value if the channel's slot for it is free, else wait on `send_wait`.
+        let spins = if crate::wait::spinning_helps() { UNREGISTERED_SPINS } else { 0 };
+        let backoff = Backoff::new();
+        for _ in 0..spins {
+            if backoff.is_completed() {
+                break;
+            }
+            backoff.spin();
+            match self.push_ring(ring, &mut pending, false) {
+                Ok(()) => return Ok(()),
+                Err(PushError::Closed) => {
+                    let value = pending.take().expect("a failed send keeps its value");
+                    return Err(SendTimeoutError::Disconnected(value));
                 }
-            });
+                Err(PushError::Full) => {}
+            }
+        }
+        if self.parked.try_claim() {
+            return self.send_parked(ring, &mut pending, deadline);
+        }
+        let count = WaiterCount::RingSenders(ring);
+        let outcome = self.wait_counted(&self.send_wait, count, deadline, false, |registered| {
+            match self.push_ring(ring, &mut pending, registered) {
+                Ok(()) => Some(Ok(())),
+                Err(PushError::Closed) => Some(Err(())),
+                Err(PushError::Full) => None,
+            }
+        });
         match outcome {
             Some(Ok(())) => Ok(()),
             Some(Err(())) => {
@@ -373,13 +411,71 @@ impl<T> Chan<T> {
         }
     }
 
+    /// A blocking send that claimed the parked slot: parks its value for the receivers' pops
+    /// to push (`parked.rs`), and waits until one did, or it pushed it itself, or it gets the
+    /// value back (disconnected, or `deadline` passed).
+    #[inline(never)]
+    fn send_parked(
+        &self,
+        ring: &Ring<T>,
+        pending: &mut Option<T>,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        ring.register_sender();
+        let mut timed_out = false;
+        let end = match self.parked.park(pending, ring) {
+            Parked::Waiting => {
+                self.parked.taken_wait.wait_until(deadline, || self.poll_parked()).unwrap_or_else(|| {
+                    timed_out = true;
+                    self.parked.withdraw()
+                })
+            }
+            end => end,
+        };
+        self.end_parked(ring, end).map_err(|value| {
+            if timed_out { SendTimeoutError::Timeout(value) } else { SendTimeoutError::Disconnected(value) }
+        })
+    }
+
+    /// The parked send's owner looks at its value: `None` while it stays parked.
+    pub(super) fn poll_parked(&self) -> Option<Parked<T>> {
+        match self.parked.poll_owner() {
+            // Disconnected: nobody will push it any more (the ring is closed).
+            Parked::Waiting if self.is_disconnected() => Some(self.parked.withdraw()),
+            Parked::Waiting => None,
+            end => Some(end),
+        }
+    }
+
+    /// Ends a parked send: `Err` hands the value back. The owner leaves the waiting senders
+    /// unless a receiver pushed its value (and lowered the count for it).
+    pub(super) fn end_parked(&self, ring: &Ring<T>, end: Parked<T>) -> Result<(), T> {
+        match end {
+            Parked::Sent => Ok(()),
+            Parked::Pushed(receiver_waits) => {
+                ring.deregister_sender();
+                if receiver_waits {
+                    self.recv_wait.notify_one_with(|| ring.deregister_receiver());
+                }
+                Ok(())
+            }
+            Parked::Back(value) => {
+                ring.deregister_sender();
+                Err(value)
+            }
+            Parked::Waiting => unreachable!("a parked send ends sent, pushed or handed back"),
+        }
+    }
+
     /// Waits on `queue` until `poll(registered)` returns `Some` or `deadline` passes (`None`),
     /// joining `count` before the first poll that may precede a sleep (module docs).
+    /// `pre_spin`: spin unregistered first (the caller has not).
     fn wait_counted<R>(
         &self,
         queue: &WaitQueue,
         count: WaiterCount<'_, T>,
         deadline: Option<Instant>,
+        pre_spin: bool,
         mut poll: impl FnMut(bool) -> Option<R>,
     ) -> Option<R> {
         // First spin unregistered, with loads only (module docs). A receiver that runs dry for
@@ -390,7 +486,7 @@ impl<T> Chan<T> {
         // handoff with both threads on one CPU 112 -> 51 ms per 20 k messages without it;
         // removing this spin altogether cost 20-70% on the unpinned rows).
         // (The thread's spin state only changes in its own waits: one look decides the loop.)
-        let spins = if crate::wait::spinning_helps() { UNREGISTERED_SPINS } else { 0 };
+        let spins = if pre_spin && crate::wait::spinning_helps() { UNREGISTERED_SPINS } else { 0 };
         let backoff = Backoff::new();
         for _ in 0..spins {
             if backoff.is_completed() {
@@ -455,9 +551,32 @@ impl<T> Chan<T> {
     fn pop_ring(&self, ring: &Ring<T>, registered: bool) -> Option<T> {
         let (value, sender_waits) = ring.pop(registered)?;
         if sender_waits {
-            self.send_wait.notify_one_with(|| ring.deregister_sender());
+            self.room_freed(ring);
         }
         Some(value)
+    }
+
+    /// After a pop that saw a waiting sender: pushes the parked send's value into the room the
+    /// pop freed, or wakes a sender to take it (`parked.rs`).
+    #[inline]
+    fn room_freed(&self, ring: &Ring<T>) {
+        // ORDERING: one fence for two handshakes: the parked send's (our claim before our look
+        // at the slot, against the owner's `FULL` store before its re-check, `parked.rs`) and
+        // the waiting layer's notifier fence for `send_wait` (`notify_one_after_fence`).
+        fence(Ordering::SeqCst);
+        match self.parked.hand_off(ring) {
+            HandOff::Pushed(receiver_waits) => {
+                // The room went to the parked value: its owner is the sender this pop serves.
+                ring.deregister_sender();
+                self.parked.finish_hand_off();
+                if receiver_waits {
+                    self.recv_wait.notify_one_with(|| ring.deregister_receiver());
+                }
+            }
+            HandOff::NothingParked | HandOff::NoRoom => {
+                self.send_wait.notify_one_after_fence(|| ring.deregister_sender());
+            }
+        }
     }
 
     /// Receives, waiting until `deadline` (`None`: forever) for a value.
@@ -486,7 +605,7 @@ impl<T> Chan<T> {
         count: WaiterCount<'_, T>,
         deadline: Option<Instant>,
     ) -> Result<T, RecvTimeoutError> {
-        let outcome = self.wait_counted(&self.recv_wait, count, deadline, |registered| {
+        let outcome = self.wait_counted(&self.recv_wait, count, deadline, true, |registered| {
             match self.try_recv_as(registered) {
                 Ok(value) => Some(Ok(value)),
                 Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),

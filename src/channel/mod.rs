@@ -50,6 +50,7 @@ mod chan_async;
 mod error;
 mod future;
 mod list;
+mod parked;
 mod receiver;
 mod rendezvous;
 mod sender;

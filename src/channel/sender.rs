@@ -273,6 +273,15 @@ impl<T> Sender<T> {
         self.chan.waiting_counts()
     }
 
+    /// Whether the buffered flavor's parked send is free (loom models check that every parked
+    /// value left it).
+    #[cfg(loom)]
+    #[doc(hidden)]
+    #[must_use]
+    pub fn parked_send_is_free(&self) -> bool {
+        self.chan.parked.is_free()
+    }
+
     /// `true` when both handles belong to the same channel.
     ///
     /// # Examples
