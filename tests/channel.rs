@@ -737,6 +737,84 @@ fn timed_out_values_are_never_lost_or_duplicated() {
     });
 }
 
+#[test]
+fn blocked_senders_keep_their_order_through_parked_sends() {
+    // Capacity 1 and four senders: at any time one blocked sender may have parked its value
+    // (pushed later by a pop), the others wait on the queue. Each sender's values must arrive
+    // in order, each exactly once.
+    within(WATCHDOG, || {
+        const SENDERS: u64 = 4;
+        let per_sender = PER_THREAD / 5;
+        let (tx, rx) = bounded::<(u64, u64)>(1);
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|id| {
+                let tx = tx.clone();
+                thread::spawn(move || (0..per_sender).for_each(|seq| tx.send((id, seq)).unwrap()))
+            })
+            .collect();
+        drop(tx);
+        let mut next = [0u64; SENDERS as usize];
+        for (id, seq) in rx.iter() {
+            assert_eq!(seq, next[id as usize], "sender {id}: a value out of order or twice");
+            next[id as usize] += 1;
+        }
+        senders.into_iter().for_each(|s| s.join().unwrap());
+        assert!(next.iter().all(|&n| n == per_sender), "a value was lost: {next:?}");
+    });
+}
+
+#[test]
+fn timed_sends_and_receives_on_both_sides_lose_and_duplicate_nothing() {
+    // Several senders whose timed sends often give up while parked (taking their value back,
+    // or finding that a pop pushed it just in time) against timed receivers.
+    within(WATCHDOG, || {
+        const SENDERS: u64 = 3;
+        const RECEIVERS: usize = 2;
+        let per_sender = PER_THREAD / 10;
+        let counter = DropCounter::new();
+        let (tx, rx) = bounded::<Tracked>(1);
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|id| {
+                let (tx, counter) = (tx.clone(), counter.clone());
+                thread::spawn(move || {
+                    for seq in 0..per_sender {
+                        let mut value = counter.make(id * per_sender + seq);
+                        loop {
+                            match tx.send_timeout(value, Duration::from_micros(20)) {
+                                Ok(()) => break,
+                                Err(SendTimeoutError::Timeout(back)) => value = back,
+                                Err(SendTimeoutError::Disconnected(_)) => panic!("receivers alive"),
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let receivers: Vec<_> = (0..RECEIVERS)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || {
+                    let mut ids = Vec::new();
+                    loop {
+                        match rx.recv_timeout(Duration::from_micros(20)) {
+                            Ok(value) => ids.push(value.into_id()),
+                            Err(RecvTimeoutError::Timeout) => {}
+                            Err(RecvTimeoutError::Disconnected) => return ids,
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(rx);
+        senders.into_iter().for_each(|s| s.join().unwrap());
+        let mut ids: Vec<u64> = receivers.into_iter().flat_map(|r| r.join().unwrap()).collect();
+        ids.sort_unstable();
+        assert!(ids.iter().copied().eq(0..SENDERS * per_sender), "each value received exactly once");
+        assert_eq!(counter.live(), 0, "nothing left behind or leaked");
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Iterators
 // ---------------------------------------------------------------------------------------------
