@@ -123,7 +123,7 @@ fn send_timeout_racing_recv_keeps_the_value() {
         let (first, rx) = receiver.join().unwrap();
         assert_eq!(first, 0);
         assert_eq!(tx.waiting_counts(), (0, 0), "the send left the waiting senders");
-        assert!(tx.parked_send_is_free(), "a timed-out parked send took its value back");
+        assert!(tx.parked_slots_are_free(), "a timed-out parked send took its value back");
         match sent {
             Ok(()) => assert_eq!(rx.try_recv(), Ok(1)),
             Err(SendTimeoutError::Timeout(v)) => {
@@ -260,7 +260,7 @@ fn two_senders_two_receivers_nobody_left_parked() {
     });
 }
 
-// Parked sends (`src/channel/parked.rs`): a blocking sender that finds the ring full parks its
+// Parked sends (`src/channel/parked_send.rs`): a blocking sender that finds the ring full parks its
 // value where the receivers' pops push it into the room they free.
 
 #[test]
@@ -278,7 +278,7 @@ fn parked_sends_are_pushed_by_pops_in_order() {
         }
         sender.join().unwrap();
         assert_eq!(keep.waiting_counts(), (0, 0), "every parked send left the waiting senders");
-        assert!(keep.parked_send_is_free());
+        assert!(keep.parked_slots_are_free());
     });
 }
 
@@ -304,7 +304,7 @@ fn a_parked_send_and_a_waiting_send_both_land() {
         got.sort_unstable();
         assert_eq!(got, [0, 1, 2]);
         assert_eq!(tx.waiting_counts(), (0, 0));
-        assert!(tx.parked_send_is_free());
+        assert!(tx.parked_slots_are_free());
     });
 }
 
@@ -326,7 +326,7 @@ fn parked_send_gets_its_value_back_when_the_receiver_drops() {
         }
         assert_eq!(first, Ok(0));
         assert_eq!(keep.waiting_counts(), (0, 0));
-        assert!(keep.parked_send_is_free());
+        assert!(keep.parked_slots_are_free());
         // A push still writing its slot when the receiver drained the ring is dropped with
         // the channel.
         drop(keep);

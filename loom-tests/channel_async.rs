@@ -251,7 +251,7 @@ fn async_and_blocking_receivers_share_the_values() {
 
 #[test]
 fn async_receive_pushes_a_parked_blocking_send() {
-    // The blocking sender parks its value (`src/channel/parked.rs`); the async receiver's pop
+    // The blocking sender parks its value (`src/channel/parked_send.rs`); the async receiver's pop
     // pushes it and wakes the sender, whose send is then done.
     loom::model(|| {
         let (tx, rx) = bounded(1);
@@ -264,6 +264,6 @@ fn async_receive_pushes_a_parked_blocking_send() {
         });
         sender.join().unwrap();
         assert_eq!(keep.waiting_counts(), (0, 0));
-        assert!(keep.parked_send_is_free());
+        assert!(keep.parked_slots_are_free());
     });
 }

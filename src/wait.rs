@@ -538,7 +538,7 @@ impl WaitQueue {
 
     /// [`WaitQueue::notify_one_with`] for a caller that has issued the notifier's
     /// `fence(SeqCst)` itself, after making the condition true (it shares that fence with a
-    /// handshake of its own: the channel's parked send, `channel/parked.rs`).
+    /// handshake of its own: the channel's parked send, `channel/parked_send.rs`).
     #[inline]
     pub(crate) fn notify_one_after_fence(&self, uncount: impl FnOnce()) {
         // ORDERING: Relaxed after the caller's fence (module docs).

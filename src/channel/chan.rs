@@ -29,18 +29,23 @@
 //! takes the value (room) it was woken for if nobody else did, so no chained wakeups are
 //! needed. Async waiters register the same way (`chan_async.rs`).
 //!
-//! # Parked sends
+//! # Parked sends and receives
 //!
 //! A blocking sender that still finds the ring full after its unregistered spin parks its value
 //! in the channel's one parked-send slot (when free), and a pop that saw a waiting sender
 //! pushes that value into the room it freed before it considers waking anyone on `send_wait`
-//! (`parked.rs`: why, the handshake, and why async sends do not park).
+//! (`parked_send.rs`: why, the handshake, and why async sends do not park). Mirrored, a blocking
+//! receiver whose waits are ended by yields (its partner shares its core) parks a request, and
+//! a push that saw a waiting receiver pops the oldest value into it (`parked_recv.rs`). Moving a
+//! value can free room or add one for the other slot, so both are served by one loop
+//! ([`Chan::settle`]).
 //!
 //! The unbounded flavor's sends never wait, so `send_wait` is unused there.
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::list::List;
-use super::parked::{HandOff, Parked, ParkedSend};
+use super::parked_recv::{Fill, ParkedRecv, Request};
+use super::parked_send::{HandOff, Parked, ParkedSend};
 use super::rendezvous::Rendezvous;
 use crate::ring::{CapacityError, PushError, Ring};
 use crate::sync::Backoff;
@@ -141,8 +146,11 @@ pub(crate) struct Chan<T> {
     /// Senders wait here for room (or disconnection).
     pub(super) send_wait: WaitQueue,
     /// The buffered flavor's parked send: one waiting sender's value, which a pop pushes into
-    /// the room it frees (`parked.rs`). Unused by the other flavors.
-    pub(super) parked: ParkedSend<T>,
+    /// the room it frees (`parked_send.rs`). Unused by the other flavors.
+    pub(super) parked_send: ParkedSend<T>,
+    /// The buffered flavor's parked receive: one waiting receiver's request, which a push fills
+    /// with the oldest value (`parked_recv.rs`). Unused by the other flavors.
+    pub(super) parked_recv: ParkedRecv<T>,
 }
 
 impl<T> Chan<T> {
@@ -167,7 +175,8 @@ impl<T> Chan<T> {
             receivers: AtomicUsize::new(1),
             recv_wait: WaitQueue::new(),
             send_wait: WaitQueue::new(),
-            parked: ParkedSend::new(),
+            parked_send: ParkedSend::new(),
+            parked_recv: ParkedRecv::new(),
         }
     }
 
@@ -289,8 +298,12 @@ impl<T> Chan<T> {
             });
             match &self.flavor {
                 Flavor::Rendezvous(slot) => slot.notify_disconnected(),
-                // The parked send's owner takes its value back (`wait_parked`).
-                Flavor::Buffered(_) => self.parked.taken_wait.notify_all(),
+                // The parked send's owner takes its value back, the parked receive's drains the
+                // ring (`send_parked`, `recv_parked`).
+                Flavor::Buffered(_) => {
+                    self.parked_send.taken_wait.notify_all();
+                    self.parked_recv.filled_wait.notify_all();
+                }
                 Flavor::Unbounded(_) => {}
             }
         }
@@ -360,7 +373,7 @@ impl<T> Chan<T> {
         registered: bool,
     ) -> Result<(), PushError> {
         if ring.push(value, registered)? {
-            self.recv_wait.notify_one_with(|| ring.deregister_receiver());
+            self.settle(ring, true, false);
         }
         Ok(())
     }
@@ -391,7 +404,7 @@ impl<T> Chan<T> {
                 Err(PushError::Full) => {}
             }
         }
-        if self.parked.try_claim() {
+        if self.parked_send.try_claim() {
             return self.send_parked(ring, &mut pending, deadline);
         }
         let count = WaiterCount::RingSenders(ring);
@@ -412,7 +425,7 @@ impl<T> Chan<T> {
     }
 
     /// A blocking send that claimed the parked slot: parks its value for the receivers' pops
-    /// to push (`parked.rs`), and waits until one did, or it pushed it itself, or it gets the
+    /// to push (`parked_send.rs`), and waits until one did, or it pushed it itself, or it gets the
     /// value back (disconnected, or `deadline` passed).
     #[inline(never)]
     fn send_parked(
@@ -423,11 +436,11 @@ impl<T> Chan<T> {
     ) -> Result<(), SendTimeoutError<T>> {
         ring.register_sender();
         let mut timed_out = false;
-        let end = match self.parked.park(pending, ring) {
+        let end = match self.parked_send.park(pending, ring) {
             Parked::Waiting => {
-                self.parked.taken_wait.wait_until(deadline, || self.poll_parked()).unwrap_or_else(|| {
+                self.parked_send.taken_wait.wait_until(deadline, || self.poll_parked()).unwrap_or_else(|| {
                     timed_out = true;
-                    self.parked.withdraw()
+                    self.parked_send.withdraw()
                 })
             }
             end => end,
@@ -439,9 +452,9 @@ impl<T> Chan<T> {
 
     /// The parked send's owner looks at its value: `None` while it stays parked.
     pub(super) fn poll_parked(&self) -> Option<Parked<T>> {
-        match self.parked.poll_owner() {
+        match self.parked_send.poll_owner() {
             // Disconnected: nobody will push it any more (the ring is closed).
-            Parked::Waiting if self.is_disconnected() => Some(self.parked.withdraw()),
+            Parked::Waiting if self.is_disconnected() => Some(self.parked_send.withdraw()),
             Parked::Waiting => None,
             end => Some(end),
         }
@@ -455,7 +468,7 @@ impl<T> Chan<T> {
             Parked::Pushed(receiver_waits) => {
                 ring.deregister_sender();
                 if receiver_waits {
-                    self.recv_wait.notify_one_with(|| ring.deregister_receiver());
+                    self.settle(ring, true, false);
                 }
                 Ok(())
             }
@@ -551,30 +564,52 @@ impl<T> Chan<T> {
     fn pop_ring(&self, ring: &Ring<T>, registered: bool) -> Option<T> {
         let (value, sender_waits) = ring.pop(registered)?;
         if sender_waits {
-            self.room_freed(ring);
+            self.settle(ring, false, true);
         }
         Some(value)
     }
 
-    /// After a pop that saw a waiting sender: pushes the parked send's value into the room the
-    /// pop freed, or wakes a sender to take it (`parked.rs`).
-    #[inline]
-    fn room_freed(&self, ring: &Ring<T>) {
-        // ORDERING: one fence for two handshakes: the parked send's (our claim before our look
-        // at the slot, against the owner's `FULL` store before its re-check, `parked.rs`) and
-        // the waiting layer's notifier fence for `send_wait` (`notify_one_after_fence`).
-        fence(Ordering::SeqCst);
-        match self.parked.hand_off(ring) {
-            HandOff::Pushed(receiver_waits) => {
-                // The room went to the parked value: its owner is the sender this pop serves.
-                ring.deregister_sender();
-                self.parked.finish_hand_off();
-                if receiver_waits {
-                    self.recv_wait.notify_one_with(|| ring.deregister_receiver());
+    /// After a push that saw a waiting receiver (`value_added`) or a pop that saw a waiting
+    /// sender (`room_freed`): fills the parked receive with the oldest value, or pushes the
+    /// parked send's value into the freed room, or else wakes a waiter on `recv_wait` /
+    /// `send_wait` (`parked_recv.rs`, `parked_send.rs`). A fill is a pop and a hand-off a push,
+    /// so each may call for the other: a loop, one step per value moved (at most a few: each
+    /// slot serves one owner until that owner runs again).
+    fn settle(&self, ring: &Ring<T>, mut value_added: bool, mut room_freed: bool) {
+        while value_added || room_freed {
+            // ORDERING: one fence per step, after the push or pop that called for it and before
+            // our look at the slot: the parked owner's handshake (`parked_*.rs`: against its
+            // fence between publishing its slot and its re-check), and the waiting layer's
+            // notifier fence for the queue we may notify (`notify_one_after_fence`).
+            fence(Ordering::SeqCst);
+            if value_added {
+                value_added = false;
+                match self.parked_recv.fill(ring) {
+                    Fill::Filled(sender_waits) => {
+                        // The value went to the parked receive: its owner is the receiver this
+                        // push serves.
+                        ring.deregister_receiver();
+                        self.parked_recv.finish_fill();
+                        room_freed |= sender_waits;
+                    }
+                    Fill::NothingParked | Fill::NoValue => {
+                        self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
+                    }
                 }
-            }
-            HandOff::NothingParked | HandOff::NoRoom => {
-                self.send_wait.notify_one_after_fence(|| ring.deregister_sender());
+            } else {
+                room_freed = false;
+                match self.parked_send.hand_off(ring) {
+                    HandOff::Pushed(receiver_waits) => {
+                        // The room went to the parked value: its owner is the sender this pop
+                        // serves.
+                        ring.deregister_sender();
+                        self.parked_send.finish_hand_off();
+                        value_added |= receiver_waits;
+                    }
+                    HandOff::NothingParked | HandOff::NoRoom => {
+                        self.send_wait.notify_one_after_fence(|| ring.deregister_sender());
+                    }
+                }
             }
         }
     }
@@ -605,6 +640,13 @@ impl<T> Chan<T> {
         count: WaiterCount<'_, T>,
         deadline: Option<Instant>,
     ) -> Result<T, RecvTimeoutError> {
+        // Park a request where pushes fill it, when this thread's partner shares its core
+        // (`parked_recv.rs`; always under loom, whose models must explore it).
+        if let WaiterCount::RingReceivers(ring) = count {
+            if (cfg!(loom) || !crate::wait::spinning_helps()) && self.parked_recv.try_claim() {
+                return self.recv_parked(ring, deadline);
+            }
+        }
         let outcome = self.wait_counted(&self.recv_wait, count, deadline, true, |registered| {
             match self.try_recv_as(registered) {
                 Ok(value) => Some(Ok(value)),
@@ -613,6 +655,55 @@ impl<T> Chan<T> {
             }
         });
         outcome.unwrap_or(Err(RecvTimeoutError::Timeout))
+    }
+
+    /// A blocking receive that claimed the parked receive: counts itself, re-checks, and waits
+    /// until a push fills its request, or gives the request up (deadline, disconnection).
+    #[inline(never)]
+    fn recv_parked(&self, ring: &Ring<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        ring.register_receiver();
+        let mut timed_out = false;
+        let end = match self.parked_recv.park(ring) {
+            Request::Waiting => {
+                self.parked_recv.filled_wait.wait_until(deadline, || self.poll_parked_recv()).unwrap_or_else(
+                    || {
+                        timed_out = true;
+                        self.parked_recv.withdraw()
+                    },
+                )
+            }
+            end => end,
+        };
+        match end {
+            // The filler lowered our count.
+            Request::Filled(value) => Ok(value),
+            Request::Popped(value, sender_waits) => {
+                ring.deregister_receiver();
+                if sender_waits {
+                    self.settle(ring, false, true);
+                }
+                Ok(value)
+            }
+            Request::Withdrawn => {
+                ring.deregister_receiver();
+                if timed_out {
+                    return Err(RecvTimeoutError::Timeout);
+                }
+                // Disconnected: what was sent before is in the ring (`try_recv_as`).
+                self.try_recv_as(true).map_err(|_| RecvTimeoutError::Disconnected)
+            }
+            Request::Waiting => unreachable!("a parked receive ends filled, popped or withdrawn"),
+        }
+    }
+
+    /// The parked receive's owner looks at its request: `None` while it waits.
+    fn poll_parked_recv(&self) -> Option<Request<T>> {
+        match self.parked_recv.poll_owner() {
+            // Disconnected: no push will fill it any more; drain the ring instead.
+            Request::Waiting if self.is_disconnected() => Some(self.parked_recv.withdraw()),
+            Request::Waiting => None,
+            end => Some(end),
+        }
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -273,13 +273,13 @@ impl<T> Sender<T> {
         self.chan.waiting_counts()
     }
 
-    /// Whether the buffered flavor's parked send is free (loom models check that every parked
-    /// value left it).
+    /// Whether the buffered flavor's parked send and parked receive are free (loom models
+    /// check that every parked wait left its slot).
     #[cfg(loom)]
     #[doc(hidden)]
     #[must_use]
-    pub fn parked_send_is_free(&self) -> bool {
-        self.chan.parked.is_free()
+    pub fn parked_slots_are_free(&self) -> bool {
+        self.chan.parked_send.is_free() && self.chan.parked_recv.is_free()
     }
 
     /// `true` when both handles belong to the same channel.

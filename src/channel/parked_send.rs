@@ -66,6 +66,9 @@ const WRITING: u32 = 1;
 const FULL: u32 = 2;
 const MOVING: u32 = 3;
 const TAKEN: u32 = 4;
+/// Set on `MOVING` by a pop that freed room while the value was being moved: the mover, if
+/// its push found the ring full, pushes again instead of parking the value (module docs).
+const AGAIN: u32 = 8;
 
 pub(crate) struct ParkedSend<T> {
     /// The slot's state (module docs' table).
@@ -149,21 +152,46 @@ impl<T> ParkedSend<T> {
             // because the ring is full, which the pops that empty it will see.
             return self.poll_owner();
         }
-        // SAFETY: winning the CAS from FULL gives this thread the cell.
-        let pushed = self.value.with_mut(|cell| ring.push(unsafe { &mut *cell }, true));
-        match pushed {
+        match self.push_moving(ring) {
             Ok(receiver_waits) => {
-                // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`).
-                self.state.store(EMPTY, Ordering::Release);
+                // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`). A
+                // swap, not a store: a marking pop may CAS the state concurrently, and every exit
+                // from `MOVING` is an RMW so that the marks and the exits form one chain (loom
+                // finds a mark surviving a plain store otherwise).
+                self.state.swap(EMPTY, Ordering::Release);
                 Parked::Pushed(receiver_waits)
             }
-            Err(PushError::Full) => {
-                // ORDERING: Release pairs with the Acquire CAS of the next mover.
-                self.state.store(FULL, Ordering::Release);
-                Parked::Waiting
-            }
-            // SAFETY: still ours (`MOVING`), and a failed push left the value in the cell.
+            // Parked again by `push_moving`.
+            Err(PushError::Full) => Parked::Waiting,
+            // Still ours (`MOVING`), and a failed push left the value in the cell.
             Err(PushError::Closed) => Parked::Back(self.take_back_moving()),
+        }
+    }
+
+    /// Pushes the value in state `MOVING` (the caller's) into `ring`. When the ring is full the
+    /// value is parked again (`FULL`), unless a pop marked the move (`AGAIN`): then the room it
+    /// freed is ours to try, so push again. `Closed` leaves the slot `MOVING`, the value in it.
+    fn push_moving(&self, ring: &Ring<T>) -> Result<bool, PushError> {
+        loop {
+            // SAFETY: state `MOVING` (set by the caller's CAS from FULL, kept since) gives this
+            // thread the cell.
+            match self.value.with_mut(|cell| ring.push(unsafe { &mut *cell }, true)) {
+                Err(PushError::Full) => {
+                    // ORDERING: Release pairs with the Acquire CAS of the next mover (the cell's
+                    // write happened before). Acquire on failure pairs with the marking pop's
+                    // Release CAS: its pop happened before our next push, which sees its room.
+                    match self.state.compare_exchange(MOVING, FULL, Ordering::Release, Ordering::Acquire) {
+                        Ok(_) => return Err(PushError::Full),
+                        Err(marked) => {
+                            debug_assert_eq!(marked, MOVING | AGAIN);
+                            // ORDERING: Acquire: a mark set again since our CAS is acquired too
+                            // (its pop before our next push). A swap: a store could hide it.
+                            self.state.swap(MOVING, Ordering::Acquire);
+                        }
+                    }
+                }
+                pushed => return pushed,
+            }
         }
     }
 
@@ -193,20 +221,22 @@ impl<T> ParkedSend<T> {
                 Err(TAKEN) => return self.poll_owner(),
                 // A receiver is moving it: a few instructions.
                 Err(state) => {
-                    debug_assert_eq!(state, MOVING, "the owner's slot is FULL, MOVING or TAKEN");
+                    debug_assert_eq!(state & !AGAIN, MOVING, "the owner's slot is FULL, MOVING or TAKEN");
                     backoff.snooze();
                 }
             }
         }
     }
 
-    /// Takes the value out of the cell in state `MOVING` (ours) and empties the slot.
+    /// Takes the value out of the cell in state `MOVING` (ours) and empties the slot (a mark
+    /// does not matter: its pop woke a waiting sender for its room, see `hand_off`).
     fn take_back_moving(&self) -> T {
         // SAFETY: state `MOVING`, set by our CAS, gives this thread the cell, which holds the
         // value (only a successful push moves it out, and we did not push).
         let value = self.value.with_mut(|cell| unsafe { (*cell).take() });
-        // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`).
-        self.state.store(EMPTY, Ordering::Release);
+        // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`). A swap: a
+        // marking pop may CAS the state concurrently (see `owner_push`).
+        self.state.swap(EMPTY, Ordering::Release);
         value.expect("a parked value is in its cell until it is pushed")
     }
 
@@ -215,26 +245,46 @@ impl<T> ParkedSend<T> {
     /// owner's count and calls [`ParkedSend::finish_hand_off`].
     #[inline]
     pub(crate) fn hand_off(&self, ring: &Ring<T>) -> HandOff {
-        let backoff = Backoff::new();
         loop {
-            // ORDERING: Acquire on success pairs with the Release store of `FULL`: the owner's
-            // write of the cell happened before our read.
-            match self.state.compare_exchange(FULL, MOVING, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => break,
+            // ORDERING: Relaxed: the look after the caller's fence (the handshake is the fences;
+            // module docs); the CASes below order what they need.
+            let state = self.state.load(Ordering::Relaxed);
+            match state {
+                // ORDERING: Acquire on success pairs with the Release store of `FULL`: the
+                // owner's write of the cell happened before our read.
+                FULL => {
+                    if self.state.compare_exchange(FULL, MOVING, Ordering::Acquire, Ordering::Relaxed).is_ok()
+                    {
+                        break;
+                    }
+                }
                 // The owner (re-checking) or another receiver is moving it. It may be the
                 // owner's re-check that found the ring full just before our pop: then our room
-                // is its only chance, so wait for the move to settle and look again.
-                Err(MOVING) => backoff.snooze(),
-                Err(_) => return HandOff::NothingParked,
+                // is its only chance. Mark the move, so that a mover whose push found the ring
+                // full pushes again rather than park the value (`push_moving`); the caller
+                // still wakes a waiting sender (the mover may be giving the value back).
+                // ORDERING: Release pairs with the mover's Acquire failed CAS: our pop (its
+                // room) happens before its next push. An RMW even when the mark is already
+                // set, so that the mover's next look reads ours.
+                _ if state & !AGAIN == MOVING => {
+                    if self
+                        .state
+                        .compare_exchange(state, MOVING | AGAIN, Ordering::Release, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return HandOff::NothingParked;
+                    }
+                }
+                _ => return HandOff::NothingParked,
             }
         }
-        // SAFETY: winning the CAS from FULL gives this thread the cell.
-        let pushed = self.value.with_mut(|cell| ring.push(unsafe { &mut *cell }, true));
-        match pushed {
+        match self.push_moving(ring) {
             Ok(receiver_waits) => HandOff::Pushed(receiver_waits),
-            Err(_) => {
-                // ORDERING: Release pairs with the Acquire CAS of the next mover.
-                self.state.store(FULL, Ordering::Release);
+            Err(PushError::Full) => HandOff::NoRoom,
+            Err(PushError::Closed) => {
+                // ORDERING: Release pairs with the Acquire CAS of the next mover. A swap: a
+                // marking pop may CAS the state concurrently (see `owner_push`).
+                self.state.swap(FULL, Ordering::Release);
                 HandOff::NoRoom
             }
         }
@@ -244,8 +294,9 @@ impl<T> ParkedSend<T> {
     /// owner its value is sent.
     #[inline]
     pub(crate) fn finish_hand_off(&self) {
-        // ORDERING: Release pairs with the owner's Acquire load in `poll_owner`.
-        self.state.store(TAKEN, Ordering::Release);
+        // ORDERING: Release pairs with the owner's Acquire load in `poll_owner`. A swap: a
+        // marking pop may CAS the state concurrently (see `owner_push`).
+        self.state.swap(TAKEN, Ordering::Release);
         self.taken_wait.notify_one();
     }
 

@@ -1,0 +1,288 @@
+//! The buffered flavor's parked receive: one waiting receiver's request, which a sender's push
+//! fills with the oldest value (a direct hand-off, the mirror of `parked_send.rs`).
+//!
+//! When both sides share a core, each switch between them moves what fits in the ring. With a
+//! parked send alone, a capacity-1 channel moves two messages per switch to the receiver and
+//! back: the ring's value and the parked one. A receiver that parks a *request* lets the
+//! sender's next push go straight out of the ring into the receiver's hands (the sender pops it
+//! on the receiver's behalf), so the sender can push one more value and park another before it
+//! has to wait: three messages per round trip.
+//!
+//! **Only blocking receives park, and only while this thread's waits are ended by yields** (the
+//! partner shares our core: `wait::spinning_helps` is off). With a partner on another core the
+//! receiver usually catches the next value in its spin, and a parked request would make the
+//! sender pop and fill on every push the receiver waits for. An async receive never parks: a
+//! value filled into a future that is then dropped would have to go back into the ring, out of
+//! order (the bug class of kanal #24 and flume #104).
+//!
+//! # The slot's states
+//!
+//! | state | meaning | who may move it, to what |
+//! |---|---|---|
+//! | `EMPTY` | no receiver parked | any blocking receiver: CAS to `WAITING` (it becomes the *owner*) |
+//! | `WAITING` | the owner waits for a value | a sender that pushed, CAS to `FILLING`; the owner, CAS to `CHECKING` (re-check) or `EMPTY` (give up) |
+//! | `FILLING` | that sender pops the oldest value for the owner | it: to `FILLED`, or back to `WAITING` (another receiver took the value) |
+//! | `CHECKING` | the owner pops for itself | the owner: to `EMPTY` (it got a value) or back to `WAITING` |
+//! | `FILLED` | a value waits in the cell for the owner | the owner: to `EMPTY`, taking it |
+//!
+//! # Why no value waits unseen
+//!
+//! The owner moves the slot to `WAITING`, counts itself as a waiting receiver in the ring's tail
+//! word (every push claimed later reports it), issues a `fence(SeqCst)` and pops once more for
+//! itself (`CHECKING`). A push that reports a waiting receiver issues a `fence(SeqCst)` and then
+//! looks at the slot. Whichever fence is second sees the other side: the owner's registered pop
+//! sees the push's claim (it waits out a push still writing instead of reporting empty), or the
+//! sender sees `WAITING` and fills it. A sender that finds `CHECKING` or `FILLING` waits for it to
+//! settle (a few instructions): it may be the owner's re-check that found the ring empty just
+//! before this push, and then this push's value is the owner's only chance. A fill whose pop
+//! finds nothing (another receiver was faster) puts the slot back to `WAITING`; the owner stays
+//! counted, so the next push looks again.
+//!
+//! The sender whose fill landed lowers the owner's count on its behalf, stores `FILLED` and
+//! notifies `filled_wait`, where only the owner ever waits. The owner also leaves when its
+//! deadline passes or the channel is disconnected: it takes a filled value if there is one,
+//! else empties the slot (one CAS against the fill's) and, when disconnected, drains the ring.
+
+use crate::ring::Ring;
+use crate::sync::atomic::{AtomicU32, Ordering, fence};
+use crate::sync::{Backoff, UnsafeCell};
+use crate::wait::WaitQueue;
+
+const EMPTY: u32 = 0;
+const WAITING: u32 = 1;
+const FILLING: u32 = 2;
+const CHECKING: u32 = 3;
+const FILLED: u32 = 4;
+/// Set on `FILLING` or `CHECKING` by a push that landed meanwhile: the mover, if its pop found
+/// the ring empty, pops again instead of going back to `WAITING` (module docs).
+const AGAIN: u32 = 8;
+
+pub(crate) struct ParkedRecv<T> {
+    /// The slot's state (module docs' table).
+    state: AtomicU32,
+    /// `Some` exactly in `FILLED` (and while the owner takes it out).
+    value: UnsafeCell<Option<T>>,
+    /// The owner waits here for `FILLED` (or disconnection). Nobody else ever waits here.
+    pub(super) filled_wait: WaitQueue,
+}
+
+// SAFETY: the slot moves `T`s between threads (needs `T: Send`) and never hands out `&T`
+// (no `T: Sync` needed); the state machine gives the cell to one thread at a time.
+unsafe impl<T: Send> Send for ParkedRecv<T> {}
+// SAFETY: see the `Send` impl above.
+unsafe impl<T: Send> Sync for ParkedRecv<T> {}
+
+/// How a sender's fill attempt ended.
+pub(crate) enum Fill {
+    /// No receiver was parked (or its owner was not waiting yet: then the owner's re-check
+    /// sees our value, module docs).
+    NothingParked,
+    /// The oldest value is in the owner's hands now: the caller must lower the owner's count,
+    /// then call [`ParkedRecv::finish_fill`]. `true`: the pop saw a waiting sender.
+    Filled(bool),
+    /// Another receiver took the value first: the owner waits on.
+    NoValue,
+}
+
+/// What the owner of the parked receive learns.
+pub(crate) enum Request<T> {
+    /// A sender filled it (and lowered the owner's count).
+    Filled(T),
+    /// The owner popped a value itself. `true`: the pop saw a waiting sender.
+    Popped(T, bool),
+    /// Still waiting.
+    Waiting,
+    /// The owner gave up its request (the slot is empty again; it is still counted).
+    Withdrawn,
+}
+
+impl<T> ParkedRecv<T> {
+    pub(crate) fn new() -> Self {
+        ParkedRecv {
+            state: AtomicU32::new(EMPTY),
+            value: UnsafeCell::new(None),
+            filled_wait: WaitQueue::new(),
+        }
+    }
+
+    /// Claims the empty slot: the caller becomes its owner, counts itself as a waiting
+    /// receiver of the ring, and calls [`ParkedRecv::park`] next.
+    #[inline]
+    pub(crate) fn try_claim(&self) -> bool {
+        // ORDERING: Relaxed load: a hint that keeps a busy slot's line shared. Acquire on the
+        // CAS pairs with the Release store of `EMPTY` by the previous owner: its take of the
+        // cell happened before the next fill's write.
+        self.state.load(Ordering::Relaxed) == EMPTY
+            && self.state.compare_exchange(EMPTY, WAITING, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    /// The owner, counted as a waiting receiver: the handshake's fence, then one pop for
+    /// itself (module docs).
+    pub(crate) fn park(&self, ring: &Ring<T>) -> Request<T> {
+        // ORDERING: the owner's half of the handshake (module docs): our `WAITING` and our
+        // count before the re-check's look at the ring, against a push's claim before its
+        // look at the slot.
+        fence(Ordering::SeqCst);
+        // ORDERING: Relaxed: the owner's own transition; no cell access depends on it (the
+        // pop below synchronises with the push it takes through the ring's stamps).
+        if self.state.compare_exchange(WAITING, CHECKING, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            // A sender is filling it: it fills it (and wakes us) or finds the value gone,
+            // which means another receiver took it, and leaves us waiting.
+            return Request::Waiting;
+        }
+        match self.pop_moving(ring, CHECKING) {
+            Some((value, sender_waits)) => {
+                // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`). A
+                // swap, not a store: a marking push may CAS the state concurrently, and every
+                // exit from a moving state is an RMW so that the marks and the exits form one
+                // chain (loom finds a mark surviving a plain store otherwise).
+                self.state.swap(EMPTY, Ordering::Release);
+                Request::Popped(value, sender_waits)
+            }
+            None => Request::Waiting,
+        }
+    }
+
+    /// Pops for the request in state `moving` (`FILLING` or `CHECKING`, the caller's). When the
+    /// ring is empty the slot goes back to `WAITING`, unless a push marked it (`AGAIN`): then
+    /// its value is ours to try, so pop again. On `Some` the slot stays `moving` (marked or not:
+    /// a marking push also woke a waiting receiver, see `fill`).
+    fn pop_moving(&self, ring: &Ring<T>, moving: u32) -> Option<(T, bool)> {
+        loop {
+            if let Some(popped) = ring.pop(true) {
+                return Some(popped);
+            }
+            // ORDERING: Release pairs with a filler's Acquire CAS from `WAITING`: a plain store
+            // would end the release sequence of the `EMPTY` the owner's claim acquired, so the
+            // transition carries that happens-before itself (the previous owner's take before
+            // the next fill's write). Acquire on failure pairs with the marking push's Release
+            // CAS: its push happened before our next pop, which sees its value.
+            match self.state.compare_exchange(moving, WAITING, Ordering::Release, Ordering::Acquire) {
+                Ok(_) => return None,
+                Err(marked) => {
+                    debug_assert_eq!(marked, moving | AGAIN);
+                    // ORDERING: Acquire: a mark set again since our CAS is acquired too (its push
+                    // before our next pop). A swap: a plain store could hide a later mark.
+                    self.state.swap(moving, Ordering::Acquire);
+                }
+            }
+        }
+    }
+
+    /// The owner looks at its request: `Filled` (and the slot emptied for the next owner) or
+    /// `Waiting`. A load only, unless a sender has filled it.
+    #[inline]
+    pub(crate) fn poll_owner(&self) -> Request<T> {
+        // ORDERING: Acquire pairs with the filler's Release store of `FILLED`: its write of the
+        // cell and its count decrement happened before our take.
+        if self.state.load(Ordering::Acquire) == FILLED {
+            return Request::Filled(self.take_filled());
+        }
+        Request::Waiting
+    }
+
+    /// The owner gives up its request (deadline, disconnection): takes a value a sender
+    /// filled in meanwhile, or empties the slot. Waits out a fill in progress.
+    pub(crate) fn withdraw(&self) -> Request<T> {
+        let backoff = Backoff::new();
+        loop {
+            // ORDERING: Relaxed on success: nothing was filled, no cell access follows; the
+            // slot's next claimer pairs with nothing of ours. Acquire on failure: `FILLED`
+            // (the fill's cell write) is then taken in `take_filled`, which loads it again.
+            match self.state.compare_exchange(WAITING, EMPTY, Ordering::Relaxed, Ordering::Acquire) {
+                Ok(_) => return Request::Withdrawn,
+                Err(FILLED) => return Request::Filled(self.take_filled()),
+                // A sender is filling it: a few instructions.
+                Err(state) => {
+                    debug_assert_eq!(
+                        state & !AGAIN,
+                        FILLING,
+                        "the owner's slot is WAITING, FILLING or FILLED"
+                    );
+                    backoff.snooze();
+                }
+            }
+        }
+    }
+
+    /// Takes the value out of a `FILLED` slot (the owner's) and empties the slot.
+    fn take_filled(&self) -> T {
+        // SAFETY: `FILLED`, read with Acquire by the caller, gives the owner the cell; the filler
+        // wrote it before its Release store and never touches it again.
+        let value = self.value.with_mut(|cell| unsafe { (*cell).take() });
+        // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`).
+        self.state.store(EMPTY, Ordering::Release);
+        value.expect("a filled request holds its value")
+    }
+
+    /// A sender whose push saw a waiting receiver, after the handshake's fence (module docs):
+    /// pops the oldest value into the parked request if there is one. On `Filled` the caller
+    /// lowers the owner's count and calls [`ParkedRecv::finish_fill`].
+    #[inline]
+    pub(crate) fn fill(&self, ring: &Ring<T>) -> Fill {
+        loop {
+            // ORDERING: Relaxed: the look after the caller's fence (the handshake is the fences;
+            // module docs); the CASes below order what they need.
+            let state = self.state.load(Ordering::Relaxed);
+            match state {
+                // ORDERING: Acquire pairs with the Release store that made the slot `WAITING`
+                // (or the `EMPTY` before the owner's claim, whose release sequence the claim
+                // continues): the previous owner's take of the cell happened before our write.
+                WAITING => {
+                    if self
+                        .state
+                        .compare_exchange(WAITING, FILLING, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        break;
+                    }
+                }
+                // The owner re-checking, or another sender filling. It may be the owner's
+                // re-check that found the ring empty just before our push: then our value is its
+                // only chance. Mark the move, so that a mover whose pop found the ring empty pops
+                // again rather than go back to waiting (`pop_moving`); the caller still wakes a
+                // waiting receiver (the mover may get an older value, leaving ours).
+                // ORDERING: Release pairs with the mover's Acquire failed CAS: our push happens
+                // before its next pop. An RMW even when the mark is already set, so that the
+                // mover's next look reads ours.
+                _ if matches!(state & !AGAIN, CHECKING | FILLING) => {
+                    let marked = state | AGAIN;
+                    if self
+                        .state
+                        .compare_exchange(state, marked, Ordering::Release, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        return Fill::NothingParked;
+                    }
+                }
+                _ => return Fill::NothingParked,
+            }
+        }
+        match self.pop_moving(ring, FILLING) {
+            Some((value, sender_waits)) => {
+                // SAFETY: `FILLING`, set by our CAS, gives this thread the cell (empty: the
+                // previous owner took its value before emptying the slot).
+                self.value.with_mut(|cell| unsafe { *cell = Some(value) });
+                Fill::Filled(sender_waits)
+            }
+            None => Fill::NoValue,
+        }
+    }
+
+    /// Completes a `Filled` fill after the caller lowered the owner's count: hands the value
+    /// over and wakes the owner.
+    #[inline]
+    pub(crate) fn finish_fill(&self) {
+        // ORDERING: Release pairs with the owner's Acquire load in `poll_owner` (or `withdraw`).
+        // A swap: a marking push may CAS the state concurrently (see `park`).
+        self.state.swap(FILLED, Ordering::Release);
+        self.filled_wait.notify_one();
+    }
+
+    /// Whether no receiver owns the slot (loom models assert it after every wait).
+    #[cfg(loom)]
+    pub(crate) fn is_free(&self) -> bool {
+        // ORDERING: Relaxed: the models call it after joining every thread.
+        self.state.load(Ordering::Relaxed) == EMPTY
+    }
+}
