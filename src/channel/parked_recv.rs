@@ -21,9 +21,13 @@
 //! |---|---|---|
 //! | `EMPTY` | no receiver parked | any blocking receiver: CAS to `WAITING` (it becomes the *owner*) |
 //! | `WAITING` | the owner waits for a value | a sender that pushed, CAS to `FILLING`; the owner, CAS to `CHECKING` (re-check) or `EMPTY` (give up) |
-//! | `FILLING` | that sender pops the oldest value for the owner | it: to `FILLED`, or back to `WAITING` (another receiver took the value) |
-//! | `CHECKING` | the owner pops for itself | the owner: to `EMPTY` (it got a value) or back to `WAITING` |
+//! | `FILLING` | that sender pops the oldest value for the owner | it: to `FILLED`, or back to `WAITING` (another receiver took the value); a sender that pushed meanwhile: to `FILLING \| AGAIN` |
+//! | `CHECKING` | the owner pops for itself | the owner: to `EMPTY` (it got a value) or back to `WAITING`; a sender that pushed meanwhile: to `CHECKING \| AGAIN` |
+//! | `… \| AGAIN` | as without the mark, and a push landed since the pop began | the mover: as without it, but a pop that found the ring empty clears the mark and pops again |
 //! | `FILLED` | a value waits in the cell for the owner | the owner: to `EMPTY`, taking it |
+//!
+//! Every exit from `FILLING` and `CHECKING` is an RMW (a swap), so that the marks and the exits
+//! form one chain: a mark is either seen by the mover or set after it left.
 //!
 //! # Why no value waits unseen
 //!
@@ -32,11 +36,15 @@
 //! itself (`CHECKING`). A push that reports a waiting receiver issues a `fence(SeqCst)` and then
 //! looks at the slot. Whichever fence is second sees the other side: the owner's registered pop
 //! sees the push's claim (it waits out a push still writing instead of reporting empty), or the
-//! sender sees `WAITING` and fills it. A sender that finds `CHECKING` or `FILLING` waits for it to
-//! settle (a few instructions): it may be the owner's re-check that found the ring empty just
-//! before this push, and then this push's value is the owner's only chance. A fill whose pop
-//! finds nothing (another receiver was faster) puts the slot back to `WAITING`; the owner stays
-//! counted, so the next push looks again.
+//! sender sees `WAITING` and fills it. A sender that finds `CHECKING` or `FILLING` marks it
+//! (`AGAIN`, a Release CAS) instead of waiting for it: it may be the owner's re-check that found
+//! the ring empty just before this push, and then this push's value is the owner's only chance.
+//! A mover whose pop found the ring empty goes back to `WAITING` only with a CAS from the
+//! unmarked state; finding the mark (Acquire), it pops again, and that pop sees the marking
+//! push's value. The marking sender still wakes a receiver on `recv_wait`: the mover may take an
+//! older value and leave the marker's in the ring. A fill whose pop finds nothing (another
+//! receiver was faster) puts the slot back to `WAITING`; the owner stays counted, so the next
+//! push looks again.
 //!
 //! The sender whose fill landed lowers the owner's count on its behalf, stores `FILLED` and
 //! notifies `filled_wait`, where only the owner ever waits. The owner also leaves when its

@@ -27,11 +27,13 @@
 //! | `EMPTY` | no value | any sender: CAS to `WRITING` (it becomes the *owner*) |
 //! | `WRITING` | the owner writes its value | the owner: to `FULL` |
 //! | `FULL` | a value waits for room | a receiver that popped, or the owner: CAS to `MOVING` |
-//! | `MOVING` | one thread pushes the value (or the owner takes it back) | it: to `TAKEN` (a receiver's push landed), `EMPTY` (the owner's push landed, or it took the value back), or back to `FULL` (the ring was full) |
+//! | `MOVING` | one thread pushes the value (or the owner takes it back) | it: to `TAKEN` (a receiver's push landed), `EMPTY` (the owner's push landed, or it took the value back), or back to `FULL` (the ring was full); a pop that freed room meanwhile: to `MOVING \| AGAIN` |
+//! | `MOVING \| AGAIN` | as `MOVING`, and a pop freed room since the move began | the mover: as from `MOVING`, but a push that found the ring full clears the mark and pushes again |
 //! | `TAKEN` | a receiver pushed the owner's value: it is sent | the owner: to `EMPTY` |
 //!
 //! Exactly one thread moves the value out of `FULL` (one CAS), so it is pushed once or handed
-//! back to its owner once, never both.
+//! back to its owner once, never both. Every exit from `MOVING` is an RMW (a swap), so that the
+//! marks and the exits form one chain: a mark is either seen by the mover or set after it left.
 //!
 //! # Why no wakeup is lost
 //!
@@ -41,11 +43,16 @@
 //! waiting sender issues a `fence(SeqCst)` and then looks at the slot. Whichever fence comes
 //! second sees the other side's write before the first: either the owner's re-check sees the
 //! pop's claim (a registered push waits for an in-flight pop instead of reporting full, see
-//! `Ring::push`), or the pop sees `FULL` and pushes the value. A pop that finds `MOVING` waits
-//! for it to settle (a few instructions): the thread moving the value may be the owner whose
-//! re-check just found the ring full, before this pop's claim. A push that fails because the
-//! ring is full (registered: really full) puts the value back; the pops of the values that
-//! fill it each look at the slot again, because the owner stays counted.
+//! `Ring::push`), or the pop sees `FULL` and pushes the value. A pop that finds `MOVING` marks
+//! it (`AGAIN`, a Release CAS) instead of waiting for it: the thread moving the value may be
+//! the owner whose re-check just found the ring full, before this pop's claim, and then this
+//! pop's room is the value's only chance. A mover whose push found the ring full parks the value
+//! only with a CAS from an unmarked `MOVING`; finding the mark (Acquire), it pushes again, and
+//! that push sees the marking pop's room. The marking pop still wakes a sender on `send_wait`:
+//! the mover may be an owner taking its value back. A push that fails because the ring is full
+//! (registered: really full) puts the value back; the pops of the values that fill it each look
+//! at the slot again, because the owner stays counted. (An earlier version waited for the move
+//! to settle; with three threads loom could not finish exploring those waits.)
 //!
 //! The receiver whose push landed lowers the owner's count on its behalf, stores `TAKEN` and
 //! notifies `taken_wait`, where only the owner ever waits (so a `notify_one` reaches it). The
