@@ -438,20 +438,20 @@ impl<T> Chan<T> {
         let mut timed_out = false;
         let end = match self.parked_send.park(pending, ring) {
             Parked::Waiting => {
-                self.parked_send.taken_wait.wait_until(deadline, || self.poll_parked()).unwrap_or_else(|| {
+                self.parked_send.taken_wait.wait_until(deadline, || self.poll_parked_send()).unwrap_or_else(|| {
                     timed_out = true;
                     self.parked_send.withdraw()
                 })
             }
             end => end,
         };
-        self.end_parked(ring, end).map_err(|value| {
+        self.end_parked_send(ring, end).map_err(|value| {
             if timed_out { SendTimeoutError::Timeout(value) } else { SendTimeoutError::Disconnected(value) }
         })
     }
 
     /// The parked send's owner looks at its value: `None` while it stays parked.
-    pub(super) fn poll_parked(&self) -> Option<Parked<T>> {
+    fn poll_parked_send(&self) -> Option<Parked<T>> {
         match self.parked_send.poll_owner() {
             // Disconnected: nobody will push it any more (the ring is closed).
             Parked::Waiting if self.is_disconnected() => Some(self.parked_send.withdraw()),
@@ -462,7 +462,7 @@ impl<T> Chan<T> {
 
     /// Ends a parked send: `Err` hands the value back. The owner leaves the waiting senders
     /// unless a receiver pushed its value (and lowered the count for it).
-    pub(super) fn end_parked(&self, ring: &Ring<T>, end: Parked<T>) -> Result<(), T> {
+    fn end_parked_send(&self, ring: &Ring<T>, end: Parked<T>) -> Result<(), T> {
         match end {
             Parked::Sent => Ok(()),
             Parked::Pushed(receiver_waits) => {
