@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{DropCounter, Tracked, WATCHDOG, eventually, within};
+use common::{
+    DropCounter, Tracked, WATCHDOG, eventually, recv_ids_until_disconnected, send_retrying, within,
+};
 use ringfence::channel::{
     CapacityError, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
     TrySendError, bounded, try_bounded,
@@ -778,14 +780,7 @@ fn timed_sends_and_receives_on_both_sides_lose_and_duplicate_nothing() {
                 let (tx, counter) = (tx.clone(), counter.clone());
                 thread::spawn(move || {
                     for seq in 0..per_sender {
-                        let mut value = counter.make(id * per_sender + seq);
-                        loop {
-                            match tx.send_timeout(value, Duration::from_micros(20)) {
-                                Ok(()) => break,
-                                Err(SendTimeoutError::Timeout(back)) => value = back,
-                                Err(SendTimeoutError::Disconnected(_)) => panic!("receivers alive"),
-                            }
-                        }
+                        send_retrying(&tx, counter.make(id * per_sender + seq), Duration::from_micros(20));
                     }
                 })
             })
@@ -794,16 +789,7 @@ fn timed_sends_and_receives_on_both_sides_lose_and_duplicate_nothing() {
         let receivers: Vec<_> = (0..RECEIVERS)
             .map(|_| {
                 let rx = rx.clone();
-                thread::spawn(move || {
-                    let mut ids = Vec::new();
-                    loop {
-                        match rx.recv_timeout(Duration::from_micros(20)) {
-                            Ok(value) => ids.push(value.into_id()),
-                            Err(RecvTimeoutError::Timeout) => {}
-                            Err(RecvTimeoutError::Disconnected) => return ids,
-                        }
-                    }
-                })
+                thread::spawn(move || recv_ids_until_disconnected(&rx, Duration::from_micros(20)))
             })
             .collect();
         drop(rx);

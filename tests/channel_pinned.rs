@@ -12,8 +12,8 @@ mod common;
 #[path = "../benches/common/affinity.rs"]
 mod affinity;
 
-use common::{DropCounter, Tracked, WATCHDOG, within};
-use ringfence::channel::{RecvTimeoutError, SendTimeoutError, bounded};
+use common::{DropCounter, Tracked, WATCHDOG, recv_ids_until_disconnected, send_retrying, within};
+use ringfence::channel::bounded;
 use std::thread;
 use std::time::Duration;
 
@@ -54,14 +54,7 @@ fn timed_calls_on_one_cpu_take_back_or_deliver_each_value_once() {
                 let (tx, counter) = (tx.clone(), counter.clone());
                 pinned(cpu, move || {
                     for seq in 0..PER_SENDER / 4 {
-                        let mut value = counter.make(id * PER_SENDER + seq);
-                        loop {
-                            match tx.send_timeout(value, Duration::from_micros(5)) {
-                                Ok(()) => break,
-                                Err(SendTimeoutError::Timeout(back)) => value = back,
-                                Err(SendTimeoutError::Disconnected(_)) => panic!("receivers alive"),
-                            }
-                        }
+                        send_retrying(&tx, counter.make(id * PER_SENDER + seq), Duration::from_micros(5));
                     }
                 })
             })
@@ -70,16 +63,7 @@ fn timed_calls_on_one_cpu_take_back_or_deliver_each_value_once() {
         let receivers: Vec<_> = (0..2)
             .map(|_| {
                 let rx = rx.clone();
-                pinned(cpu, move || {
-                    let mut ids = Vec::new();
-                    loop {
-                        match rx.recv_timeout(Duration::from_micros(5)) {
-                            Ok(value) => ids.push(value.into_id()),
-                            Err(RecvTimeoutError::Timeout) => {}
-                            Err(RecvTimeoutError::Disconnected) => return ids,
-                        }
-                    }
-                })
+                pinned(cpu, move || recv_ids_until_disconnected(&rx, Duration::from_micros(5)))
             })
             .collect();
         drop(rx);

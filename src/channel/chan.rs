@@ -438,10 +438,12 @@ impl<T> Chan<T> {
         let mut timed_out = false;
         let end = match self.parked_send.park(pending, ring) {
             Parked::Waiting => {
-                self.parked_send.taken_wait.wait_until(deadline, || self.poll_parked_send()).unwrap_or_else(|| {
-                    timed_out = true;
-                    self.parked_send.withdraw()
-                })
+                self.parked_send.taken_wait.wait_until(deadline, || self.poll_parked_send()).unwrap_or_else(
+                    || {
+                        timed_out = true;
+                        self.parked_send.withdraw()
+                    },
+                )
             }
             end => end,
         };

@@ -111,3 +111,33 @@ pub fn eventually<R>(limit: Duration, what: &str, mut attempt: impl FnMut() -> O
         std::thread::sleep(Duration::from_millis(2));
     }
 }
+
+/// Sends `value` with `send_timeout(timeout)` until it goes through, taking it back after each
+/// timeout. Panics if the channel is disconnected (the caller keeps a receiver alive).
+pub fn send_retrying(tx: &ringfence::channel::Sender<Tracked>, mut value: Tracked, timeout: Duration) {
+    use ringfence::channel::SendTimeoutError;
+    loop {
+        match tx.send_timeout(value, timeout) {
+            Ok(()) => return,
+            Err(SendTimeoutError::Timeout(back)) => value = back,
+            Err(SendTimeoutError::Disconnected(_)) => panic!("a receiver is alive"),
+        }
+    }
+}
+
+/// Receives with `recv_timeout(timeout)` until the channel is disconnected and drained; returns
+/// the ids received, in order.
+pub fn recv_ids_until_disconnected(
+    rx: &ringfence::channel::Receiver<Tracked>,
+    timeout: Duration,
+) -> Vec<u64> {
+    use ringfence::channel::RecvTimeoutError;
+    let mut ids = Vec::new();
+    loop {
+        match rx.recv_timeout(timeout) {
+            Ok(value) => ids.push(value.into_id()),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return ids,
+        }
+    }
+}
