@@ -44,8 +44,8 @@
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::list::List;
-use super::parked_recv::{Fill, ParkedRecv, Request};
-use super::parked_send::{HandOff, Parked, ParkedSend};
+use super::parked_recv::{ParkedRecv, Request};
+use super::parked_send::{Parked, ParkedSend};
 use super::rendezvous::Rendezvous;
 use crate::ring::{CapacityError, PushError, Ring};
 use crate::sync::Backoff;
@@ -70,6 +70,30 @@ pub(crate) enum Flavor<T> {
 /// Spin rounds of a blocking call before it registers as waiting (module docs): about as long
 /// as the waiting layer's own spin.
 pub(super) const UNREGISTERED_SPINS: u32 = 6;
+
+/// The unregistered spin of a blocking call before it waits (module docs): up to
+/// [`UNREGISTERED_SPINS`] growing spins, each followed by `attempt` (loads, or an unregistered
+/// push or pop), until one returns `true`. Returns whether one did. Skipped under loom, where
+/// the facade's `Backoff` is complete at once, and, as the waiting layer's own spin, while this
+/// thread's waits are ended by yields: then the partner shares our core and cannot run while
+/// we spin (measured: capacity-1 handoff with both threads on one CPU 112 -> 51 ms per 20 k
+/// messages without it; removing this spin altogether cost 20-70% on the unpinned rows). The
+/// thread's spin state only changes in its own waits: one look decides the loop.
+#[inline]
+fn spin_unregistered(mut attempt: impl FnMut() -> bool) -> bool {
+    let spins = if crate::wait::spinning_helps() { UNREGISTERED_SPINS } else { 0 };
+    let backoff = Backoff::new();
+    for _ in 0..spins {
+        if backoff.is_completed() {
+            break;
+        }
+        backoff.spin();
+        if attempt() {
+            return true;
+        }
+    }
+    false
+}
 
 /// A count of waiting parties that a blocking call joins before it may sleep (module docs).
 pub(super) enum WaiterCount<'a, T> {
@@ -384,25 +408,18 @@ impl<T> Chan<T> {
     fn send_buffered_wait(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let Flavor::Buffered(ring) = &self.flavor else { unreachable!("only the ring's sends wait here") };
         let mut pending = Some(value);
-        // The unregistered spin first, where spinning helps (`wait_counted`): a receiver on
-        // another core usually frees room within it, and a send that pushes itself costs the
-        // receiver nothing (parking at once cost the capacity-1 handoff 24%). Then park the
-        // value if the channel's slot for it is free, else wait on `send_wait`.
-        let spins = if crate::wait::spinning_helps() { UNREGISTERED_SPINS } else { 0 };
-        let backoff = Backoff::new();
-        for _ in 0..spins {
-            if backoff.is_completed() {
-                break;
-            }
-            backoff.spin();
-            match self.push_ring(ring, &mut pending, false) {
-                Ok(()) => return Ok(()),
-                Err(PushError::Closed) => {
-                    let value = pending.take().expect("a failed send keeps its value");
-                    return Err(SendTimeoutError::Disconnected(value));
-                }
-                Err(PushError::Full) => {}
-            }
+        // The unregistered spin first (`spin_unregistered`): a receiver on another core usually
+        // frees room within it, and a send that pushes itself costs the receiver nothing
+        // (parking at once cost the capacity-1 handoff 24%). Then park the value if the
+        // channel's slot for it is free, else wait on `send_wait`.
+        let mut pushed = Err(PushError::Full);
+        if spin_unregistered(|| {
+            pushed = self.push_ring(ring, &mut pending, false);
+            pushed != Err(PushError::Full)
+        }) {
+            return pushed.map_err(|_| {
+                SendTimeoutError::Disconnected(pending.take().expect("a failed send keeps its value"))
+            });
         }
         if self.parked_send.try_claim() {
             return self.send_parked(ring, &mut pending, deadline);
@@ -493,23 +510,17 @@ impl<T> Chan<T> {
         pre_spin: bool,
         mut poll: impl FnMut(bool) -> Option<R>,
     ) -> Option<R> {
-        // First spin unregistered, with loads only (module docs). A receiver that runs dry for
-        // a moment (the usual case when it is faster than its senders) finds a value here.
-        // (Skipped under loom, where the facade's `Backoff` is complete at once.) Skipped, as
-        // the waiting layer's own spin, while this thread's waits are ended by yields: then
-        // the partner shares our core and cannot run while we spin (measured: capacity-1
-        // handoff with both threads on one CPU 112 -> 51 ms per 20 k messages without it;
-        // removing this spin altogether cost 20-70% on the unpinned rows).
-        // (The thread's spin state only changes in its own waits: one look decides the loop.)
-        let spins = if pre_spin && crate::wait::spinning_helps() { UNREGISTERED_SPINS } else { 0 };
-        let backoff = Backoff::new();
-        for _ in 0..spins {
-            if backoff.is_completed() {
-                break;
-            }
-            backoff.spin();
-            if let Some(ready) = poll(false) {
-                return Some(ready);
+        // First spin unregistered (`spin_unregistered`). A receiver that runs dry for a moment
+        // (the usual case when it is faster than its senders) finds a value here. The result
+        // stays in this frame: `R` can be big, and a helper returning it would be one more
+        // frame holding it in unoptimised builds.
+        if pre_spin {
+            let mut ready = None;
+            if spin_unregistered(|| {
+                ready = poll(false);
+                ready.is_some()
+            }) {
+                return ready;
             }
         }
         let mut registration = Registration { count, registered: false };
@@ -586,31 +597,19 @@ impl<T> Chan<T> {
             fence(Ordering::SeqCst);
             if value_added {
                 value_added = false;
+                // The value went to the parked receive (whose owner is the receiver this push
+                // serves), or a receiver on `recv_wait` is woken for it.
                 match self.parked_recv.fill(ring) {
-                    Fill::Filled(sender_waits) => {
-                        // The value went to the parked receive: its owner is the receiver this
-                        // push serves.
-                        ring.deregister_receiver();
-                        self.parked_recv.finish_fill();
-                        room_freed |= sender_waits;
-                    }
-                    Fill::NothingParked | Fill::NoValue => {
-                        self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
-                    }
+                    Some(sender_waits) => room_freed |= sender_waits,
+                    None => self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver()),
                 }
             } else {
                 room_freed = false;
+                // The room went to the parked value (whose owner is the sender this pop
+                // serves), or a sender on `send_wait` is woken for it.
                 match self.parked_send.hand_off(ring) {
-                    HandOff::Pushed(receiver_waits) => {
-                        // The room went to the parked value: its owner is the sender this pop
-                        // serves.
-                        ring.deregister_sender();
-                        self.parked_send.finish_hand_off();
-                        value_added |= receiver_waits;
-                    }
-                    HandOff::NothingParked | HandOff::NoRoom => {
-                        self.send_wait.notify_one_after_fence(|| ring.deregister_sender());
-                    }
+                    Some(receiver_waits) => value_added |= receiver_waits,
+                    None => self.send_wait.notify_one_after_fence(|| ring.deregister_sender()),
                 }
             }
         }

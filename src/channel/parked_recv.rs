@@ -80,18 +80,6 @@ unsafe impl<T: Send> Send for ParkedRecv<T> {}
 // SAFETY: see the `Send` impl above.
 unsafe impl<T: Send> Sync for ParkedRecv<T> {}
 
-/// How a sender's fill attempt ended.
-pub(crate) enum Fill {
-    /// No receiver was parked (or its owner was not waiting yet: then the owner's re-check
-    /// sees our value, module docs).
-    NothingParked,
-    /// The oldest value is in the owner's hands now: the caller must lower the owner's count,
-    /// then call [`ParkedRecv::finish_fill`]. `true`: the pop saw a waiting sender.
-    Filled(bool),
-    /// Another receiver took the value first: the owner waits on.
-    NoValue,
-}
-
 /// What the owner of the parked receive learns.
 pub(crate) enum Request<T> {
     /// A sender filled it (and lowered the owner's count).
@@ -224,10 +212,13 @@ impl<T> ParkedRecv<T> {
     }
 
     /// A sender whose push saw a waiting receiver, after the handshake's fence (module docs):
-    /// pops the oldest value into the parked request if there is one. On `Filled` the caller
-    /// lowers the owner's count and calls [`ParkedRecv::finish_fill`].
+    /// pops the oldest value into the parked request if there is one, lowers the owner's count
+    /// in the ring on its behalf and wakes it. `Some(sender_waits)` when it did (`true`: the
+    /// pop saw a waiting sender); `None` when no request was parked (or its owner was not
+    /// waiting yet: its re-check sees our value), a move was in progress (marked), or another
+    /// receiver took the value first. On `None` the caller wakes a receiver on `recv_wait`.
     #[inline]
-    pub(crate) fn fill(&self, ring: &Ring<T>) -> Fill {
+    pub(crate) fn fill(&self, ring: &Ring<T>) -> Option<bool> {
         loop {
             // ORDERING: Relaxed: the look after the caller's fence (the handshake is the fences;
             // module docs); the CASes below order what they need.
@@ -260,31 +251,24 @@ impl<T> ParkedRecv<T> {
                         .compare_exchange(state, marked, Ordering::Release, Ordering::Relaxed)
                         .is_ok()
                     {
-                        return Fill::NothingParked;
+                        return None;
                     }
                 }
-                _ => return Fill::NothingParked,
+                _ => return None,
             }
         }
-        match self.pop_moving(ring, FILLING) {
-            Some((value, sender_waits)) => {
-                // SAFETY: `FILLING`, set by our CAS, gives this thread the cell (empty: the
-                // previous owner took its value before emptying the slot).
-                self.value.with_mut(|cell| unsafe { *cell = Some(value) });
-                Fill::Filled(sender_waits)
-            }
-            None => Fill::NoValue,
-        }
-    }
-
-    /// Completes a `Filled` fill after the caller lowered the owner's count: hands the value
-    /// over and wakes the owner.
-    #[inline]
-    pub(crate) fn finish_fill(&self) {
-        // ORDERING: Release pairs with the owner's Acquire load in `poll_owner` (or `withdraw`).
-        // A swap: a marking push may CAS the state concurrently (see `park`).
+        let (value, sender_waits) = self.pop_moving(ring, FILLING)?;
+        // SAFETY: `FILLING`, set by our CAS, gives this thread the cell (empty: the previous
+        // owner took its value before emptying the slot).
+        self.value.with_mut(|cell| unsafe { *cell = Some(value) });
+        // The owner is the receiver this push serves: it leaves the waiting receivers now.
+        ring.deregister_receiver();
+        // ORDERING: Release pairs with the owner's Acquire load in `poll_owner` (or `withdraw`):
+        // the cell's write and the count's decrement happen before its take. A swap: a
+        // marking push may CAS the state concurrently (see `park`).
         self.state.swap(FILLED, Ordering::Release);
         self.filled_wait.notify_one();
+        Some(sender_waits)
     }
 
     /// Whether no receiver owns the slot (loom models assert it after every wait).

@@ -92,18 +92,6 @@ unsafe impl<T: Send> Send for ParkedSend<T> {}
 // SAFETY: see the `Send` impl above.
 unsafe impl<T: Send> Sync for ParkedSend<T> {}
 
-/// How a hand-off attempt by a receiver ended.
-pub(crate) enum HandOff {
-    /// No value was parked (or its owner was writing it: then the owner's re-check finds our
-    /// room, module docs).
-    NothingParked,
-    /// The parked value is in the ring now: the caller must lower the owner's count, then call
-    /// [`ParkedSend::finish_hand_off`]. `true`: the push saw a waiting receiver (notify it).
-    Pushed(bool),
-    /// The ring was full (or closed): the value is parked again.
-    NoRoom,
-}
-
 /// What the owner learns about its parked value.
 pub(crate) enum Parked<T> {
     /// A receiver pushed it (and lowered the owner's count).
@@ -248,10 +236,13 @@ impl<T> ParkedSend<T> {
     }
 
     /// A receiver whose pop saw a waiting sender, after the handshake's fence (module docs):
-    /// pushes the parked value into `ring` if there is one. On `Pushed` the caller lowers the
-    /// owner's count and calls [`ParkedSend::finish_hand_off`].
+    /// pushes the parked value into `ring` if there is one, lowers the owner's count in the
+    /// ring on its behalf and wakes it. `Some(receiver_waits)` when it did (`true`: the push
+    /// saw a waiting receiver); `None` when no value was parked (or its owner was writing it:
+    /// its re-check finds our room), a move was in progress (marked), or the ring was full or
+    /// closed (the value is parked again). On `None` the caller wakes a sender on `send_wait`.
     #[inline]
-    pub(crate) fn hand_off(&self, ring: &Ring<T>) -> HandOff {
+    pub(crate) fn hand_off(&self, ring: &Ring<T>) -> Option<bool> {
         loop {
             // ORDERING: Relaxed: the look after the caller's fence (the handshake is the fences;
             // module docs); the CASes below order what they need.
@@ -279,32 +270,31 @@ impl<T> ParkedSend<T> {
                         .compare_exchange(state, MOVING | AGAIN, Ordering::Release, Ordering::Relaxed)
                         .is_ok()
                     {
-                        return HandOff::NothingParked;
+                        return None;
                     }
                 }
-                _ => return HandOff::NothingParked,
+                _ => return None,
             }
         }
         match self.push_moving(ring) {
-            Ok(receiver_waits) => HandOff::Pushed(receiver_waits),
-            Err(PushError::Full) => HandOff::NoRoom,
+            Ok(receiver_waits) => {
+                // The owner is the sender this pop serves: it leaves the waiting senders now.
+                ring.deregister_sender();
+                // ORDERING: Release pairs with the owner's Acquire load in `poll_owner`: the
+                // push and the count's decrement happen before it reports the send done. A
+                // swap: a marking pop may CAS the state concurrently (see `owner_push`).
+                self.state.swap(TAKEN, Ordering::Release);
+                self.taken_wait.notify_one();
+                Some(receiver_waits)
+            }
+            Err(PushError::Full) => None,
             Err(PushError::Closed) => {
                 // ORDERING: Release pairs with the Acquire CAS of the next mover. A swap: a
                 // marking pop may CAS the state concurrently (see `owner_push`).
                 self.state.swap(FULL, Ordering::Release);
-                HandOff::NoRoom
+                None
             }
         }
-    }
-
-    /// Completes a `Pushed` hand-off after the caller lowered the owner's count: tells the
-    /// owner its value is sent.
-    #[inline]
-    pub(crate) fn finish_hand_off(&self) {
-        // ORDERING: Release pairs with the owner's Acquire load in `poll_owner`. A swap: a
-        // marking pop may CAS the state concurrently (see `owner_push`).
-        self.state.swap(TAKEN, Ordering::Release);
-        self.taken_wait.notify_one();
     }
 
     /// Whether no sender owns the slot (loom models assert it after every wait).
