@@ -22,9 +22,11 @@
 //!   per iteration, so the much slower thread-per-task simply runs fewer).
 //! - `pool/map_small`: [`MAP_ITEMS`] small tasks ([`small_work`], a chain of [`WORK_ROUNDS`]
 //!   multiply-rotate-xor rounds, ~50 ns on a 2-core VM) collected into a `Vec`. Peers: ringfence
-//!   `Pool::map` (in order, default in-flight window of twice the threads, and a 256-item
-//!   window) and `map_unordered`; rayon `into_par_iter().map().collect()` (work stealing over
-//!   adaptively split ranges: one job per many items, not per item); `threadpool` `execute` per
+//!   `Pool::map` (lazy, in order, default in-flight window of twice the threads, and a
+//!   256-item window), `map_unordered`, and `map_slice` over a slice of the inputs (eager: the
+//!   workers write the results in place); rayon `into_par_iter().map().collect()` over the range
+//!   and `par_iter().map().collect()` over the same slice (work stealing over adaptively split
+//!   ranges: one job per many items, not per item); `threadpool` `execute` per
 //!   item sending `(index, value)` on one shared channel, reordered into the `Vec` by the
 //!   caller; and the sequential loop (the work itself, for scale).
 //! - `pool/map_reduce_sum_squares`: the sum of squares of [`SQUARES_N`] `u64`s in a slice
@@ -335,6 +337,7 @@ fn ordered_maps(iters: u64, expected: u64, mut map: impl FnMut() -> Vec<u64>) ->
 fn map_small(c: &mut Criterion) {
     let ordered = ordered_checksum((0..MAP_ITEMS).map(small_work));
     let unordered = unordered_checksum((0..MAP_ITEMS).map(small_work));
+    let inputs: Vec<u64> = (0..MAP_ITEMS).collect();
     let mut g = c.benchmark_group("pool/map_small");
     g.throughput(Throughput::Elements(MAP_ITEMS));
     g.sampling_mode(SamplingMode::Flat);
@@ -355,6 +358,11 @@ fn map_small(c: &mut Criterion) {
                         .collect::<Result<_, _>>()
                         .expect("map ran")
                 })
+            })
+        });
+        g.bench_function("ringfence_map_slice", |b| {
+            b.iter_custom(|iters| {
+                ordered_maps(iters, ordered, || pool.map_slice(&inputs, |&i| small_work(i)).expect("map ran"))
             })
         });
         g.bench_function("ringfence_map_unordered", |b| {
@@ -380,6 +388,13 @@ fn map_small(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 ordered_maps(iters, ordered, || {
                     pool.install(|| (0..MAP_ITEMS).into_par_iter().map(small_work).collect())
+                })
+            })
+        });
+        g.bench_function("rayon_par_iter_slice", |b| {
+            b.iter_custom(|iters| {
+                ordered_maps(iters, ordered, || {
+                    pool.install(|| inputs.par_iter().map(|&i| small_work(i)).collect())
                 })
             })
         });

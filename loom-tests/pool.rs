@@ -78,6 +78,44 @@ fn scope_joins_its_borrowing_job() {
     });
 }
 
+/// `map_slice`'s helper job races the caller for the chunks (`pool/chunked.rs`): it joins the
+/// gate before the caller closes it (and the caller waits it out) or finds it closed and stays
+/// out. Either way every chunk runs once, and no helper still reads the caller's data when
+/// `map_slice` returns (the writes after it would race such a read).
+#[test]
+fn map_slice_helper_joins_or_stays_out_of_the_callers_gate() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let items =
+            [SharedCell(loom::cell::UnsafeCell::new(1u32)), SharedCell(loom::cell::UnsafeCell::new(2))];
+        // SAFETY (test): the cells are written only after `map_slice` returned.
+        let out = pool.map_slice(&items, |cell| cell.0.with(|n| unsafe { *n } * 10)).unwrap();
+        assert_eq!(out, [10, 20]);
+        for cell in &items {
+            // SAFETY (test): `map_slice` promises no job reads the items any more.
+            cell.0.with_mut(|n| unsafe { *n = 0 });
+        }
+        pool.shutdown();
+    });
+}
+
+/// A cell the jobs may read through `&` (loom checks that no read races the writes after).
+struct SharedCell(loom::cell::UnsafeCell<u32>);
+
+// SAFETY (test): only read concurrently; written once no job can read it (what the model checks).
+unsafe impl Sync for SharedCell {}
+
+/// The same gate under `map_reduce_slice` (partials combined in chunk order).
+#[test]
+fn map_reduce_slice_combines_every_chunk_once() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let joined = pool.map_reduce_slice(&["a", "b"], |s| s.to_string(), |a, b| a + &b).unwrap();
+        assert_eq!(joined.as_deref(), Some("ab"));
+        pool.shutdown();
+    });
+}
+
 #[test]
 fn as_completed_wakes_through_the_ready_channel() {
     loom::model(|| {

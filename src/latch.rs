@@ -38,6 +38,24 @@ impl Latch {
         self.count_up_by(1);
     }
 
+    /// Counts one more piece of work **unless the count is zero**, as `Weak::upgrade` does:
+    /// `false` (nothing counted) once the latch has reached zero, so that a waiter that saw zero
+    /// knows nobody can join after it. (The pool's chunked slice operations: a helper job joins
+    /// the caller's work only while the caller has not yet closed it, `pool/chunked.rs`.)
+    #[inline]
+    pub(crate) fn try_join(&self) -> bool {
+        // ORDERING: Relaxed: the joiner's access to the shared work was ordered before by how
+        // the work reached it (the pool's channel); what matters here is only the RMWs' total
+        // order on `count`, which puts this either before the closing `count_down` (which then
+        // leaves our count for its waiter to wait out) or after it (and then we see zero and
+        // stay out). Our own `count_down` (Release) orders our work before the waiter's return.
+        self.count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+                if count == 0 { None } else { count.checked_add(1) }
+            })
+            .is_ok()
+    }
+
     /// Counts `n` more pieces of outstanding work; `Err` (nothing counted) when the count would
     /// pass `usize::MAX / 2`.
     #[inline]

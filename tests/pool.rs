@@ -487,6 +487,32 @@ fn map_batches_grow_for_cheap_items_and_keep_order_and_panics_in_place() {
     }
 }
 
+/// Several items of one batch panic, including its first and last: each panic is yielded in
+/// its item's place (with its own message) and every other item of the batch still runs.
+#[test]
+fn map_yields_every_panic_of_a_batch_in_place() {
+    let pool = Pool::new(2);
+    let panics = |i: u64| i % 100 == 0 || i % 100 == 99 || i % 7 == 3;
+    let out: Vec<Result<u64, TaskError>> = pool
+        .map(0..5_000u64, move |i| if panics(i) { panic!("item {i}") } else { i + 1 })
+        .max_batch(100)
+        .collect();
+    assert_eq!(out.len(), 5_000);
+    for (i, r) in (0u64..).zip(out) {
+        match r {
+            Ok(v) => assert!(!panics(i) && v == i + 1, "item {i} gave {v}"),
+            Err(e) => assert_eq!(e.panic_message(), Some(format!("item {i}").as_str()), "item {i}"),
+        }
+    }
+    let mut unordered: Vec<u64> = pool
+        .map_unordered(0..5_000u64, move |i| if panics(i) { panic!("item {i}") } else { i })
+        .max_batch(100)
+        .filter_map(Result::ok)
+        .collect();
+    unordered.sort_unstable();
+    assert_eq!(unordered, (0..5_000u64).filter(|&i| !panics(i)).collect::<Vec<_>>());
+}
+
 #[test]
 fn map_in_flight_override_bounds_the_pull() {
     let pool = Pool::new(2);
@@ -902,6 +928,72 @@ fn map_reduce_slice_borrows_keeps_order_and_reports_panics() {
     let err =
         pool.map_reduce_slice(&data, |&n| if n == 77_777 { panic!("bad item") } else { n }, |a, b| a + b);
     assert_eq!(err.unwrap_err().panic_message(), Some("bad item"));
+    assert_eq!(pool.submit(|| 5).wait().unwrap(), 5, "the pool still works");
+}
+
+#[test]
+fn map_slice_keeps_slice_order_and_borrows() {
+    let pool = Pool::new(3);
+    let data: Vec<u64> = (0..100_003).collect();
+    let scale = 3u64; // borrowed by the jobs
+    let out = pool.map_slice(&data, |n| n * scale).unwrap();
+    assert_eq!(out, data.iter().map(|n| n * scale).collect::<Vec<_>>());
+    let letters: Vec<String> = (b'a'..=b'z').map(|c| (c as char).to_string()).collect();
+    assert_eq!(
+        pool.map_slice(&letters, |s| s.to_uppercase()).unwrap().concat(),
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    );
+    assert!(pool.map_slice(&[] as &[u8], |&b| b).unwrap().is_empty());
+    assert_eq!(pool.map_slice(&[7u8], |&b| b + 1).unwrap(), [8], "fewer items than workers");
+    assert_eq!(pool.map_slice(&data, |_| ()).unwrap().len(), data.len(), "zero-sized results");
+}
+
+/// The calling thread claims chunks too: with every worker blocked, `map_slice` and
+/// `map_reduce_slice` still finish (on the caller alone) instead of waiting for a worker.
+#[test]
+fn slice_maps_finish_on_the_calling_thread_while_every_worker_is_busy() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(2);
+        let mut release = ReleaseOnDrop(Vec::new());
+        let mut blocked = Vec::new();
+        for _ in 0..2 {
+            let (go, started, job) = blocker();
+            blocked.push(pool.submit(job));
+            started.recv().unwrap();
+            release.0.push(go);
+        }
+        let data: Vec<u32> = (0..1_000).collect();
+        let caller = thread::current().id();
+        let out = pool.map_slice(&data, |&n| (n * 2, thread::current().id())).unwrap();
+        assert!(out.iter().zip(0..).all(|(&(v, id), n)| v == n * 2 && id == caller));
+        assert_eq!(pool.map_reduce_slice(&data, |&n| u64::from(n), |a, b| a + b).unwrap(), Some(499_500));
+    });
+}
+
+/// Panics in several chunks (and the first and last item): the first in slice order is
+/// returned, every result made (in finished chunks and before the panic in the others) is
+/// dropped exactly once, and the pool still works.
+#[test]
+fn map_slice_reports_the_first_panic_and_drops_every_result_made() {
+    let pool = Pool::new(2);
+    let data: Vec<u64> = (0..10_000).collect();
+    let counter = DropCounter::new();
+    for bad in [vec![0], vec![9_999], vec![5_000, 1_234, 8_000], vec![3]] {
+        let first = *bad.iter().min().unwrap();
+        let err = pool
+            .map_slice(&data, |&n| if bad.contains(&n) { panic!("item {n}") } else { counter.make(n) })
+            .err()
+            .expect("a panicking map fails");
+        assert_eq!(err.panic_message(), Some(format!("item {first}").as_str()));
+        assert!(counter.created() > 0);
+        assert_eq!(counter.live(), 0, "results of the failed map leaked (bad items {bad:?})");
+    }
+    let Ok(out) = pool.map_slice(&data, |&n| counter.make(n)) else { panic!("no item panics") };
+    assert!(out.iter().zip(0..).all(|(t, i)| t.id == i));
+    assert_eq!(counter.live(), data.len());
+    drop(out);
+    assert_eq!(counter.live(), 0);
+    assert_eq!(counter.dropped(), counter.created(), "each result dropped exactly once");
     assert_eq!(pool.submit(|| 5).wait().unwrap(), 5, "the pool still works");
 }
 

@@ -20,15 +20,14 @@
 //! not be materialised). `.max_batch(1)` makes that bound exactly `in_flight` items.
 
 use super::Pool;
+use super::batch::{self, Output, Results};
 use super::completion::CompletionSet;
 use super::error::TaskError;
 use super::task::Task;
 use std::collections::VecDeque;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The default largest batch of items one job maps.
 pub const DEFAULT_MAX_BATCH: usize = 1024;
@@ -38,9 +37,6 @@ const FAST_JOB: Duration = Duration::from_micros(50);
 
 /// A job that ran for more than this halves the next batch.
 const SLOW_JOB: Duration = Duration::from_micros(200);
-
-/// What one job sends back: each item's result (or panic), and how long the batch took.
-type BatchResult<R> = (Vec<thread::Result<R>>, Duration);
 
 impl Pool {
     /// Applies `f` to every item on the pool's workers; yields the results **in input order**.
@@ -72,7 +68,7 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        Map { feed: Feed::new(self, items.into_iter(), f), jobs: VecDeque::new(), ready: VecDeque::new() }
+        Map { feed: Feed::new(self, items.into_iter(), f), jobs: VecDeque::new(), ready: Results::empty() }
     }
 
     /// Like [`Pool::map`], but yields results **as soon as they are ready** (completion order of
@@ -95,7 +91,7 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        MapUnordered { feed: Feed::new(self, items.into_iter(), f), set: None, ready: VecDeque::new() }
+        MapUnordered { feed: Feed::new(self, items.into_iter(), f), set: None, ready: Results::empty() }
     }
 }
 
@@ -141,39 +137,29 @@ where
     R: Send + 'static,
 {
     /// Pulls the next batch and submits it; `None` when the input is exhausted.
-    fn submit_next(&mut self) -> Option<(Task<BatchResult<R>>, usize)> {
+    fn submit_next(&mut self) -> Option<(Task<Output<R>>, usize)> {
         let batch: Vec<I::Item> = self.items.by_ref().take(self.batch).collect();
         if batch.is_empty() {
             return None;
         }
         let len = batch.len();
         let f = Arc::clone(&self.f);
-        let task = self.pool.submit(move || {
-            let start = Instant::now();
-            let results: Vec<thread::Result<R>> =
-                batch.into_iter().map(|item| panic::catch_unwind(AssertUnwindSafe(|| f(item)))).collect();
-            (results, start.elapsed())
-        });
+        let task = self.pool.submit(move || batch::run(batch, &*f));
         Some((task, len))
     }
 
     /// Turns a finished job into its items' results (all `Cancelled` if the job never ran).
-    fn unpack(
-        &mut self,
-        len: usize,
-        outcome: Result<BatchResult<R>, TaskError>,
-        into: &mut VecDeque<Result<R, TaskError>>,
-    ) {
+    fn unpack(&mut self, len: usize, outcome: Result<Output<R>, TaskError>) -> Results<R> {
         match outcome {
-            Ok((results, took)) => {
-                self.adapt(len, took);
-                into.extend(results.into_iter().map(|r| r.map_err(TaskError::Panicked)));
+            Ok(output) => {
+                self.adapt(len, output.took);
+                Results::ran(output)
             }
             Err(error) => {
                 // The job itself cannot panic (it catches per item), so this is a
                 // cancellation: every item of the batch resolves `Cancelled`.
                 debug_assert!(error.is_cancelled());
-                into.extend((0..len).map(|_| Err(TaskError::Cancelled)));
+                Results::cancelled(len)
             }
         }
     }
@@ -195,9 +181,9 @@ where
 pub struct Map<'pool, I, F, R> {
     feed: Feed<'pool, I, F>,
     /// Submitted jobs, in input order, with their number of items.
-    jobs: VecDeque<(Task<BatchResult<R>>, usize)>,
+    jobs: VecDeque<(Task<Output<R>>, usize)>,
     /// Results of the front job not yet yielded.
-    ready: VecDeque<Result<R, TaskError>>,
+    ready: Results<R>,
 }
 
 impl<I, F, R> Map<'_, I, F, R>
@@ -263,12 +249,12 @@ where
                 let Some(job) = self.feed.submit_next() else { break };
                 self.jobs.push_back(job);
             }
-            if let Some(result) = self.ready.pop_front() {
+            if let Some(result) = self.ready.next() {
                 return Some(result);
             }
             let (task, len) = self.jobs.pop_front()?;
             let outcome = task.wait();
-            self.feed.unpack(len, outcome, &mut self.ready);
+            self.ready = self.feed.unpack(len, outcome);
         }
     }
 
@@ -284,9 +270,9 @@ where
 pub struct MapUnordered<'pool, I, F, R> {
     feed: Feed<'pool, I, F>,
     /// Made at the first `next`, sized to `in_flight`; tagged by each job's item count.
-    set: Option<CompletionSet<BatchResult<R>>>,
-    /// Results of finished jobs not yet yielded.
-    ready: VecDeque<Result<R, TaskError>>,
+    set: Option<CompletionSet<Output<R>>>,
+    /// Results of the last finished job not yet yielded.
+    ready: Results<R>,
 }
 
 impl<I, F, R> MapUnordered<'_, I, F, R>
@@ -352,11 +338,11 @@ where
                 let Some((task, len)) = self.feed.submit_next() else { break };
                 set.insert(len, task);
             }
-            if let Some(result) = self.ready.pop_front() {
+            if let Some(result) = self.ready.next() {
                 return Some(result);
             }
             let (len, outcome) = set.next()?;
-            self.feed.unpack(len, outcome, &mut self.ready);
+            self.ready = self.feed.unpack(len, outcome);
         }
     }
 

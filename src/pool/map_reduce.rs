@@ -2,12 +2,13 @@
 //! the partial results on the caller's thread as they complete.
 
 use super::Pool;
+use super::chunked::chunk_len;
 use super::error::TaskError;
 use std::sync::Arc;
 
 /// Chunks per thread for an input of known length: enough that an uneven chunk does not leave
 /// the other workers idle at the end, few enough that per-job overhead stays negligible.
-const CHUNKS_PER_THREAD: usize = 4;
+pub(super) const CHUNKS_PER_THREAD: usize = 4;
 
 /// The largest chunk: the caller copies each chunk into a `Vec`, and a chunk of a few tens of
 /// kilobytes reuses the allocator's memory where a megabyte one would be a fresh `mmap` (and a
@@ -239,16 +240,19 @@ impl Pool {
     /// [`Pool::map_reduce`] over a borrowed slice: no `'static` bounds, no copying of the items,
     /// and `reduce` needs only be associative (partials are combined in slice order).
     ///
-    /// The slice is cut into about four chunks per thread; each chunk is mapped and reduced by a
-    /// [scoped](Pool::scope) job that borrows it, so `map` and `reduce` may borrow from the
-    /// caller too. This is the fast path for data already in memory: the generic
+    /// The slice is cut into chunks (about eight per thread), which the workers and the calling
+    /// thread claim one at a time until none is left (as [`Pool::map_slice`]); each chunk is
+    /// mapped and reduced where it is claimed, and `map` and `reduce` may borrow from the
+    /// caller. Blocks until every chunk is done. This is the fast path for data already in
+    /// memory: the generic
     /// [`Pool::map_reduce`] must pull every item through the calling thread into per-chunk
     /// vectors, which dominates when the per-item work is tiny (a multiply).
     ///
     /// # Errors
     ///
-    /// [`TaskError::Panicked`] when `map` or `reduce` panicked in a job (the first such panic in
-    /// slice order; every job is joined before returning).
+    /// [`TaskError::Panicked`] when `map` or `reduce` panicked in a chunk (the first such panic
+    /// in slice order; every chunk runs before this returns). A panic of the final `reduce` of
+    /// two chunks' partial results, which runs on this thread, is not caught.
     ///
     /// # Examples
     ///
@@ -274,34 +278,24 @@ impl Pool {
         M: Fn(&T) -> A + Sync,
         Red: Fn(A, A) -> A + Sync,
     {
-        if items.is_empty() {
-            return Ok(None);
-        }
-        let chunk = items.len().div_ceil(self.threads().saturating_mul(CHUNKS_PER_THREAD)).max(1);
-        let (map, reduce) = (&map, &reduce);
-        self.scope(|s| {
-            let tasks: Vec<_> = items
-                .chunks(chunk)
-                .map(|part| s.submit(move || part.iter().map(map).reduce(reduce)))
-                .collect();
-            let mut total: Option<A> = None;
-            let mut first_error = None;
-            for task in tasks {
-                match task.wait() {
-                    Ok(Some(partial)) if first_error.is_none() => {
-                        total = Some(match total {
-                            Some(total) => reduce(total, partial),
-                            None => partial,
-                        });
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        first_error.get_or_insert(error);
-                    }
+        let chunk = chunk_len(items.len(), self.threads());
+        let partials = self.run_chunks(items.len().div_ceil(chunk), |c| {
+            items[c * chunk..items.len().min((c + 1) * chunk)].iter().map(&map).reduce(&reduce)
+        });
+        let mut total: Option<A> = None;
+        for partial in partials {
+            match partial {
+                Ok(Some(partial)) => {
+                    total = Some(match total {
+                        Some(total) => reduce(total, partial),
+                        None => partial,
+                    });
                 }
+                Ok(None) => {}
+                Err(payload) => return Err(TaskError::Panicked(payload)),
             }
-            first_error.map_or(Ok(total), Err)
-        })
+        }
+        Ok(total)
     }
 
     /// The chunk size `map_reduce` and `fold_reduce` use for `items` (module constants).

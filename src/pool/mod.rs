@@ -67,13 +67,16 @@
 //! assert_eq!(pool.map_reduce(1..=10u64, |n| n * n, |a, b| a + b).unwrap(), Some(385));
 //! ```
 
+mod batch;
 mod builder;
+mod chunked;
 mod completion;
 mod error;
 mod handle;
 mod limited;
 mod map;
 mod map_reduce;
+mod map_slice;
 mod scope;
 mod task;
 
