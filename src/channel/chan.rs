@@ -62,7 +62,7 @@ pub(crate) enum Flavor<T> {
     /// `bounded(n)` with `n >= 1`: the lock-free ring.
     Buffered(Ring<T>),
     /// `bounded(0)`: a single hand-over slot; a send completes when a receiver takes the value.
-    Rendezvous(Rendezvous<T>),
+    Rendezvous(Box<Rendezvous<T>>),
     /// `unbounded()`: a linked list of blocks; a send never waits.
     Unbounded(List<T>),
 }
@@ -169,18 +169,26 @@ pub(crate) struct Chan<T> {
     pub(super) recv_wait: WaitQueue,
     /// Senders wait here for room (or disconnection).
     pub(super) send_wait: WaitQueue,
-    /// The buffered flavor's parked send: one waiting sender's value, which a pop pushes into
-    /// the room it frees (`parked_send.rs`). Unused by the other flavors.
-    pub(super) parked_send: ParkedSend<T>,
-    /// The buffered flavor's parked receive: one waiting receiver's request, which a push fills
-    /// with the oldest value (`parked_recv.rs`). Unused by the other flavors.
-    pub(super) parked_recv: ParkedRecv<T>,
+    /// The buffered flavor's parked send and receive; `Some` exactly for that flavor. On the
+    /// heap: each slot holds a `T`, and a channel of large values would otherwise carry two
+    /// more of them inline whatever its flavor (and build them on the stack when created).
+    parked: Option<Box<ParkedSlots<T>>>,
+}
+
+/// The buffered flavor's two parked slots.
+pub(super) struct ParkedSlots<T> {
+    /// One waiting sender's value, which a pop pushes into the room it frees
+    /// (`parked_send.rs`).
+    pub(super) send: ParkedSend<T>,
+    /// One waiting receiver's request, which a push fills with the oldest value
+    /// (`parked_recv.rs`).
+    pub(super) recv: ParkedRecv<T>,
 }
 
 impl<T> Chan<T> {
     pub(crate) fn try_new(capacity: usize) -> Result<Self, CapacityError> {
         let flavor = if capacity == 0 {
-            Flavor::Rendezvous(Rendezvous::new())
+            Flavor::Rendezvous(Box::new(Rendezvous::new()))
         } else {
             Flavor::Buffered(Ring::try_new(capacity)?)
         };
@@ -192,6 +200,8 @@ impl<T> Chan<T> {
     }
 
     fn with_flavor(flavor: Flavor<T>) -> Self {
+        let parked = matches!(flavor, Flavor::Buffered(_))
+            .then(|| Box::new(ParkedSlots { send: ParkedSend::new(), recv: ParkedRecv::new() }));
         Chan {
             flavor,
             disconnected: AtomicBool::new(false),
@@ -199,9 +209,20 @@ impl<T> Chan<T> {
             receivers: AtomicUsize::new(1),
             recv_wait: WaitQueue::new(),
             send_wait: WaitQueue::new(),
-            parked_send: ParkedSend::new(),
-            parked_recv: ParkedRecv::new(),
+            parked,
         }
+    }
+
+    /// The parked slots. Only the buffered flavor's paths call this.
+    #[inline]
+    pub(super) fn parked(&self) -> &ParkedSlots<T> {
+        self.parked.as_deref().expect("only the buffered flavor has parked slots")
+    }
+
+    /// Whether both parked slots are free (for the loom models; true for the other flavors).
+    #[cfg(loom)]
+    pub(super) fn parked_slots_are_free(&self) -> bool {
+        self.parked.as_deref().is_none_or(|parked| parked.send.is_free() && parked.recv.is_free())
     }
 
     /// The waiting receivers and senders counted by the buffered and unbounded flavors (loom
@@ -325,8 +346,8 @@ impl<T> Chan<T> {
                 // The parked send's owner takes its value back, the parked receive's drains the
                 // ring (`send_parked`, `recv_parked`).
                 Flavor::Buffered(_) => {
-                    self.parked_send.taken_wait.notify_all();
-                    self.parked_recv.filled_wait.notify_all();
+                    self.parked().send.taken_wait.notify_all();
+                    self.parked().recv.filled_wait.notify_all();
                 }
                 Flavor::Unbounded(_) => {}
             }
@@ -421,7 +442,7 @@ impl<T> Chan<T> {
                 SendTimeoutError::Disconnected(pending.take().expect("a failed send keeps its value"))
             });
         }
-        if self.parked_send.try_claim() {
+        if self.parked().send.try_claim() {
             return self.send_parked(ring, &mut pending, deadline);
         }
         let count = WaiterCount::RingSenders(ring);
@@ -453,12 +474,12 @@ impl<T> Chan<T> {
     ) -> Result<(), SendTimeoutError<T>> {
         ring.register_sender();
         let mut timed_out = false;
-        let end = match self.parked_send.park(pending, ring) {
+        let end = match self.parked().send.park(pending, ring) {
             Parked::Waiting => {
-                self.parked_send.taken_wait.wait_until(deadline, || self.poll_parked_send()).unwrap_or_else(
+                self.parked().send.taken_wait.wait_until(deadline, || self.poll_parked_send()).unwrap_or_else(
                     || {
                         timed_out = true;
-                        self.parked_send.withdraw()
+                        self.parked().send.withdraw()
                     },
                 )
             }
@@ -471,9 +492,9 @@ impl<T> Chan<T> {
 
     /// The parked send's owner looks at its value: `None` while it stays parked.
     fn poll_parked_send(&self) -> Option<Parked<T>> {
-        match self.parked_send.poll_owner() {
+        match self.parked().send.poll_owner() {
             // Disconnected: nobody will push it any more (the ring is closed).
-            Parked::Waiting if self.is_disconnected() => Some(self.parked_send.withdraw()),
+            Parked::Waiting if self.is_disconnected() => Some(self.parked().send.withdraw()),
             Parked::Waiting => None,
             end => Some(end),
         }
@@ -599,7 +620,7 @@ impl<T> Chan<T> {
                 value_added = false;
                 // The value went to the parked receive (whose owner is the receiver this push
                 // serves), or a receiver on `recv_wait` is woken for it.
-                match self.parked_recv.fill(ring) {
+                match self.parked().recv.fill(ring) {
                     Some(sender_waits) => room_freed |= sender_waits,
                     None => self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver()),
                 }
@@ -607,7 +628,7 @@ impl<T> Chan<T> {
                 room_freed = false;
                 // The room went to the parked value (whose owner is the sender this pop
                 // serves), or a sender on `send_wait` is woken for it.
-                match self.parked_send.hand_off(ring) {
+                match self.parked().send.hand_off(ring) {
                     Some(receiver_waits) => value_added |= receiver_waits,
                     None => self.send_wait.notify_one_after_fence(|| ring.deregister_sender()),
                 }
@@ -644,7 +665,7 @@ impl<T> Chan<T> {
         // Park a request where pushes fill it, when this thread's partner shares its core
         // (`parked_recv.rs`; always under loom, whose models must explore it).
         if let WaiterCount::RingReceivers(ring) = count {
-            if (cfg!(loom) || !crate::wait::spinning_helps()) && self.parked_recv.try_claim() {
+            if (cfg!(loom) || !crate::wait::spinning_helps()) && self.parked().recv.try_claim() {
                 return self.recv_parked(ring, deadline);
             }
         }
@@ -664,15 +685,16 @@ impl<T> Chan<T> {
     fn recv_parked(&self, ring: &Ring<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         ring.register_receiver();
         let mut timed_out = false;
-        let end = match self.parked_recv.park(ring) {
-            Request::Waiting => {
-                self.parked_recv.filled_wait.wait_until(deadline, || self.poll_parked_recv()).unwrap_or_else(
-                    || {
-                        timed_out = true;
-                        self.parked_recv.withdraw()
-                    },
-                )
-            }
+        let end = match self.parked().recv.park(ring) {
+            Request::Waiting => self
+                .parked()
+                .recv
+                .filled_wait
+                .wait_until(deadline, || self.poll_parked_recv())
+                .unwrap_or_else(|| {
+                    timed_out = true;
+                    self.parked().recv.withdraw()
+                }),
             end => end,
         };
         match end {
@@ -699,9 +721,9 @@ impl<T> Chan<T> {
 
     /// The parked receive's owner looks at its request: `None` while it waits.
     fn poll_parked_recv(&self) -> Option<Request<T>> {
-        match self.parked_recv.poll_owner() {
+        match self.parked().recv.poll_owner() {
             // Disconnected: no push will fill it any more; drain the ring instead.
-            Request::Waiting if self.is_disconnected() => Some(self.parked_recv.withdraw()),
+            Request::Waiting if self.is_disconnected() => Some(self.parked().recv.withdraw()),
             Request::Waiting => None,
             end => Some(end),
         }

@@ -279,7 +279,7 @@ impl<T> Sender<T> {
     #[doc(hidden)]
     #[must_use]
     pub fn parked_slots_are_free(&self) -> bool {
-        self.chan.parked_send.is_free() && self.chan.parked_recv.is_free()
+        self.chan.parked_slots_are_free()
     }
 
     /// `true` when both handles belong to the same channel.
