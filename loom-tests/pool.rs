@@ -99,6 +99,20 @@ fn map_slice_helper_joins_or_stays_out_of_the_callers_gate() {
     });
 }
 
+/// `map`'s caller maps a batch no worker has started instead of waiting (`Map::help`): for
+/// each batch the caller and the worker race to take its items; exactly one maps it, and the
+/// results come back once each, in order.
+#[test]
+fn map_caller_and_worker_race_for_each_batch() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let out: Vec<u32> =
+            pool.map(1..3u32, |n| n * 10).max_batch(1).in_flight(2).map(Result::unwrap).collect();
+        assert_eq!(out, [10, 20]);
+        pool.shutdown();
+    });
+}
+
 /// A cell the jobs may read through `&` (loom checks that no read races the writes after).
 struct SharedCell(loom::cell::UnsafeCell<u32>);
 

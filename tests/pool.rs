@@ -948,10 +948,10 @@ fn map_slice_keeps_slice_order_and_borrows() {
     assert_eq!(pool.map_slice(&data, |_| ()).unwrap().len(), data.len(), "zero-sized results");
 }
 
-/// The calling thread claims chunks too: with every worker blocked, `map_slice` and
+/// The calling thread maps too: with every worker blocked, `map`, `map_slice` and
 /// `map_reduce_slice` still finish (on the caller alone) instead of waiting for a worker.
 #[test]
-fn slice_maps_finish_on_the_calling_thread_while_every_worker_is_busy() {
+fn maps_finish_on_the_calling_thread_while_every_worker_is_busy() {
     within(WATCHDOG, || {
         let pool = Pool::new(2);
         let mut release = ReleaseOnDrop(Vec::new());
@@ -962,8 +962,12 @@ fn slice_maps_finish_on_the_calling_thread_while_every_worker_is_busy() {
             started.recv().unwrap();
             release.0.push(go);
         }
-        let data: Vec<u32> = (0..1_000).collect();
+        // The ordered lazy map too: the caller maps the batches no worker has started.
         let caller = thread::current().id();
+        let ordered: Vec<u32> = pool.map(0..1_000u32, |n| n * 3).map(Result::unwrap).collect();
+        assert_eq!(ordered, (0..1_000).map(|n| n * 3).collect::<Vec<_>>());
+        assert!(pool.map(0..10u32, move |_| thread::current().id() == caller).all(|here| here.unwrap()));
+        let data: Vec<u32> = (0..1_000).collect();
         let out = pool.map_slice(&data, |&n| (n * 2, thread::current().id())).unwrap();
         assert!(out.iter().zip(0..).all(|(&(v, id), n)| v == n * 2 && id == caller));
         assert_eq!(pool.map_reduce_slice(&data, |&n| u64::from(n), |a, b| a + b).unwrap(), Some(499_500));

@@ -10,7 +10,6 @@
 
 use super::error::TaskError;
 use std::any::Any;
-use std::iter::Peekable;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 use std::vec;
@@ -55,7 +54,11 @@ pub(super) fn run<T, R>(items: Vec<T>, f: &impl Fn(T) -> R) -> Output<R> {
 /// job that never ran.
 pub(super) struct Results<R> {
     values: vec::IntoIter<R>,
-    panics: Peekable<vec::IntoIter<(usize, Payload)>>,
+    /// The panics after the next one, in order.
+    panics: vec::IntoIter<(usize, Payload)>,
+    /// The next panic and its position in the batch (`usize::MAX`: none left), checked before
+    /// each value: one comparison per item when nothing panicked.
+    next_panic: (usize, Option<Payload>),
     /// The position in the batch of the next result.
     position: usize,
     /// Items of a cancelled job still to report.
@@ -70,27 +73,23 @@ impl<R> Results<R> {
 
     /// `len` items of a job that never ran: each resolves `Cancelled`.
     pub(super) fn cancelled(len: usize) -> Self {
-        Results {
-            values: Vec::new().into_iter(),
-            panics: Vec::new().into_iter().peekable(),
-            position: 0,
-            cancelled: len,
-        }
+        Self::new(Vec::new(), Vec::new(), len)
     }
 
     /// The results of a job that ran.
     pub(super) fn ran(output: Output<R>) -> Self {
-        Results {
-            values: output.values.into_iter(),
-            panics: output.panics.into_iter().peekable(),
-            position: 0,
-            cancelled: 0,
-        }
+        Self::new(output.values, output.panics, 0)
+    }
+
+    fn new(values: Vec<R>, panics: Vec<(usize, Payload)>, cancelled: usize) -> Self {
+        let mut panics = panics.into_iter();
+        let next_panic = next_panic(&mut panics);
+        Results { values: values.into_iter(), panics, next_panic, position: 0, cancelled }
     }
 
     /// Results not yet yielded.
     pub(super) fn len(&self) -> usize {
-        self.values.len() + self.panics.len() + self.cancelled
+        self.values.len() + self.panics.len() + usize::from(self.next_panic.1.is_some()) + self.cancelled
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -98,22 +97,30 @@ impl<R> Results<R> {
     }
 }
 
+/// The next panic of `panics` as `Results::next_panic` holds it.
+fn next_panic(panics: &mut vec::IntoIter<(usize, Payload)>) -> (usize, Option<Payload>) {
+    panics.next().map_or((usize::MAX, None), |(at, payload)| (at, Some(payload)))
+}
+
 impl<R> Iterator for Results<R> {
     type Item = Result<R, TaskError>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        let position = self.position;
+        self.position += 1;
+        if position == self.next_panic.0 {
+            let (_, payload) = std::mem::replace(&mut self.next_panic, next_panic(&mut self.panics));
+            return payload.map(|payload| Err(TaskError::Panicked(payload)));
+        }
+        if let Some(value) = self.values.next() {
+            return Some(Ok(value));
+        }
         if self.cancelled > 0 {
             self.cancelled -= 1;
             return Some(Err(TaskError::Cancelled));
         }
-        let position = self.position;
-        self.position += 1;
-        if self.panics.peek().is_some_and(|(at, _)| *at == position) {
-            let (_, payload) = self.panics.next()?;
-            return Some(Err(TaskError::Panicked(payload)));
-        }
-        self.values.next().map(Ok)
+        None
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -83,7 +83,8 @@ impl Builder {
     /// The default number of jobs [`Pool::map`], [`Pool::map_unordered`] and
     /// [`Pool::map_reduce`] keep in flight (submitted and not yet consumed); at least 1. A
     /// `map` job carries a batch of items (see [`Map::max_batch`](super::Map::max_batch)), a
-    /// `map_reduce` job one chunk.
+    /// `map_reduce` job one chunk. Default: twice the threads plus two (the workers and the
+    /// caller, which maps batches too while it waits).
     pub fn in_flight(mut self, items: usize) -> Self {
         self.in_flight = Some(items);
         self

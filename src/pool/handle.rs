@@ -81,7 +81,9 @@ impl Pool {
         let in_flight = match config.in_flight {
             Some(0) => return Err(BuildError::NoInFlight),
             Some(items) => items,
-            None => threads.saturating_mul(2),
+            // Twice the threads that map: the workers and the caller (`Map` maps batches itself
+            // while it waits).
+            None => threads.saturating_add(1).saturating_mul(2),
         };
         let (jobs, queue) =
             channel::try_bounded::<Job>(config.queue_capacity).map_err(BuildError::Capacity)?;

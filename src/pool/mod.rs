@@ -30,9 +30,9 @@
 //! - **Backpressure**: the queue is bounded ([`Builder::queue_capacity`], default 1024);
 //!   [`Pool::submit`] blocks while it is full, [`Pool::try_submit`] hands the closure back.
 //! - **Laziness**: [`Pool::map`], [`Pool::map_unordered`] and [`Pool::map_reduce`] keep at most
-//!   `in_flight` jobs (default twice the threads) ahead of the consumer; a `map` job carries a
-//!   batch of up to [`DEFAULT_MAX_BATCH`] items, adapted to the items' cost (`.max_batch(1)`
-//!   for one item per job).
+//!   `in_flight` jobs (default twice the threads plus two: the workers and the caller) ahead of
+//!   the consumer; a `map` job carries a batch of up to [`DEFAULT_MAX_BATCH`] items, adapted to
+//!   the items' cost (`.max_batch(1)` for one item per job).
 //! - **Shutdown**: [`Pool::shutdown`] (and `Drop`) runs every queued job, then joins;
 //!   [`Pool::shutdown_now`] cancels the queued ones, lets running ones finish, then joins.
 //! - **Waiting** is the crate's waiting layer: a short spin, then a futex park; idle workers
