@@ -113,6 +113,21 @@ fn map_caller_and_worker_race_for_each_batch() {
     });
 }
 
+/// `map_unordered`'s caller maps a batch no worker has started while none has finished, and
+/// the batch's job becomes a phantom that resolves to nothing when the worker dequeues it:
+/// every item comes back once, and the phantoms are accounted for (the iterator ends).
+#[test]
+fn map_unordered_caller_and_worker_race_for_each_batch() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let mut out: Vec<u32> =
+            pool.map_unordered(1..4u32, |n| n * 10).max_batch(1).in_flight(2).map(Result::unwrap).collect();
+        out.sort_unstable();
+        assert_eq!(out, [10, 20, 30]);
+        pool.shutdown();
+    });
+}
+
 /// A cell the jobs may read through `&` (loom checks that no read races the writes after).
 struct SharedCell(loom::cell::UnsafeCell<u32>);
 

@@ -974,6 +974,27 @@ fn maps_finish_on_the_calling_thread_while_every_worker_is_busy() {
     });
 }
 
+/// `map_unordered`'s caller maps batches no worker has started while none has finished (at most
+/// `in_flight` of them ahead of the workers): with the only worker blocked, results still come,
+/// and once it is released every item is yielded exactly once.
+#[test]
+fn map_unordered_caller_maps_batches_while_the_workers_are_busy() {
+    within(WATCHDOG, || {
+        let pool = Pool::builder().threads(1).in_flight(4).build().unwrap();
+        let (release, started, job) = blocker();
+        let blocked = pool.submit(job);
+        started.recv().unwrap();
+        let mut results = pool.map_unordered(0..100u32, |n| n * 2).max_batch(1);
+        let mut seen: Vec<u32> = (&mut results).take(4).map(Result::unwrap).collect();
+        assert_eq!(seen.len(), 4, "the caller mapped batches itself");
+        release.send(()).unwrap();
+        blocked.wait().unwrap();
+        seen.extend(results.map(Result::unwrap));
+        seen.sort_unstable();
+        assert_eq!(seen, (0..100).map(|n| n * 2).collect::<Vec<_>>(), "each item exactly once");
+    });
+}
+
 /// Panics in several chunks (and the first and last item): the first in slice order is
 /// returned, every result made (in finished chunks and before the panic in the others) is
 /// dropped exactly once, and the pool still works.

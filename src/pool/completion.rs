@@ -109,6 +109,20 @@ impl<R> CompletionSet<R> {
 
     /// Like [`CompletionSet::next`], but gives up at `deadline` (`None`: never).
     pub(crate) fn next_until(&mut self, deadline: Option<Instant>) -> Next<R> {
+        self.next_with(|ready| match deadline {
+            None => ready.recv().ok(),
+            Some(deadline) => ready.recv_deadline(deadline).ok(),
+        })
+    }
+
+    /// Like [`CompletionSet::next`], but never blocks: `TimedOut` when no task has finished.
+    pub(crate) fn try_next(&mut self) -> Next<R> {
+        self.next_with(|ready| ready.try_recv().ok())
+    }
+
+    /// The next finished task, taking slot indices from the ready channel with `receive`
+    /// (`None`: give up).
+    fn next_with(&mut self, mut receive: impl FnMut(&Receiver<usize>) -> Option<usize>) -> Next<R> {
         if let Some((tag, result)) = self.done.pop_front() {
             self.pending -= 1;
             return Next::Finished(tag, result);
@@ -117,13 +131,9 @@ impl<R> CompletionSet<R> {
             return Next::Empty;
         }
         loop {
-            // The wakers in `self` hold senders, so the channel never disconnects: an error is
-            // a timeout.
-            let received = match deadline {
-                None => self.ready.recv().ok(),
-                Some(deadline) => self.ready.recv_deadline(deadline).ok(),
-            };
-            let Some(slot) = received else { return Next::TimedOut };
+            // The wakers in `self` hold senders, so the channel never disconnects: nothing
+            // received is a timeout.
+            let Some(slot) = receive(&self.ready) else { return Next::TimedOut };
             let Some((_, task)) = self.slots[slot].as_mut() else { continue };
             if let Poll::Ready(result) = poll_task(task, &self.wakers[slot]) {
                 let (tag, _) = self.slots[slot].take().expect("slot checked occupied above");

@@ -6,10 +6,12 @@
 //! A job per item costs about as much as a cheap item itself (two allocations, a channel
 //! hand-off, a result cell: roughly 130 ns on the caller's thread). So both iterators send items
 //! in *batches*: one job maps up to `batch` consecutive items, catching a panic per item, and
-//! measures how long it ran. The batch starts at one item and doubles while jobs finish in under
-//! [`FAST_JOB`], up to `max_batch` (default [`DEFAULT_MAX_BATCH`]); it halves when a job takes
-//! longer than [`SLOW_JOB`]. Slow items therefore still go one per job (the best balance across
-//! workers), and tiny ones are amortised over hundreds.
+//! measures how long it ran. The batch starts at one item and grows while jobs finish in under
+//! [`FAST_JOB`], towards the size that would take half of that at the measured pace (at least
+//! doubling, at most 16-fold per finished job: 1, 16, 256, 1024 for 50 ns items), up to
+//! `max_batch` (default [`DEFAULT_MAX_BATCH`]); it halves when a job takes longer than
+//! [`SLOW_JOB`]. Slow items therefore still go one per job (the best balance across workers),
+//! and tiny ones are amortised over hundreds.
 //!
 //! # The caller maps too
 //!
@@ -21,9 +23,13 @@
 //! the caller counts as one more worker (the default `in_flight` is twice the threads plus two),
 //! and an ordered map finishes even when every worker is busy elsewhere. Measured on the 2-core
 //! VM: 100 000 items of 50 ns, 2.81-2.85 ms against 3.25-3.28 without (rayon 2.56-2.57, two
-//! rounds each, old and new binary alternating). [`MapUnordered`]
-//! does not help: its caller waits on a completion set, from which a batch taken by the caller
-//! could not be withdrawn without a second way to wake it.
+//! rounds each, old and new binary alternating).
+//!
+//! [`MapUnordered`]'s caller waits on a completion set instead; it helps the same way while no
+//! batch has finished. The job of a batch it mapped stays in the set as a *phantom*, which
+//! resolves to nothing when a worker dequeues it and is then skipped; at most `in_flight`
+//! phantoms exist (the set has room for twice `in_flight` jobs), so unlike [`Map`] it still
+//! needs a worker to go on once it is that far ahead.
 //!
 //! # Laziness
 //!
@@ -35,7 +41,7 @@
 
 use super::Pool;
 use super::batch::{self, Output, Results};
-use super::completion::CompletionSet;
+use super::completion::{CompletionSet, Next};
 use super::error::TaskError;
 use super::task::Task;
 use crate::sync::Mutex;
@@ -47,7 +53,7 @@ use std::time::Duration;
 /// The default largest batch of items one job maps.
 pub const DEFAULT_MAX_BATCH: usize = 1024;
 
-/// A job that ran for less than this doubles the next batch.
+/// A job that ran for less than this grows the next batch (2 to 16 times, towards half this).
 const FAST_JOB: Duration = Duration::from_micros(50);
 
 /// A job that ran for more than this halves the next batch.
@@ -90,7 +96,8 @@ impl Pool {
 
     /// Like [`Pool::map`], but yields results **as soon as they are ready** (completion order of
     /// the batches; items within a batch keep their order), so one slow item does not hold back
-    /// the others.
+    /// the others. While no batch has finished, the calling thread maps one that no worker has
+    /// started (up to `in_flight` of them ahead of the workers; module docs).
     ///
     /// # Examples
     ///
@@ -108,7 +115,13 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        MapUnordered { feed: Feed::new(self, items.into_iter(), f), set: None, ready: Results::empty() }
+        MapUnordered {
+            feed: Feed::new(self, items.into_iter(), f),
+            set: None,
+            unclaimed: VecDeque::new(),
+            phantoms: 0,
+            ready: Results::empty(),
+        }
     }
 }
 
@@ -139,7 +152,12 @@ impl<'pool, I, F> Feed<'pool, I, F> {
     /// Adapts the batch size to how long a job of `len` items took.
     fn adapt(&mut self, len: usize, took: Duration) {
         if took < FAST_JOB && len >= self.batch {
-            self.batch = (self.batch * 2).min(self.max_batch);
+            // Grow towards the size that would take half of `FAST_JOB` at this job's pace: at
+            // least double, at most 16 times (one noisy measurement cannot overshoot far).
+            let per_item = (took.as_nanos() / len as u128).max(1);
+            let paced = usize::try_from(FAST_JOB.as_nanos() / 2 / per_item).unwrap_or(usize::MAX);
+            let grown = paced.clamp(self.batch.saturating_mul(2), self.batch.saturating_mul(16));
+            self.batch = grown.min(self.max_batch);
         } else if took > SLOW_JOB {
             self.batch = (self.batch / 2).max(1);
         }
@@ -174,8 +192,8 @@ where
                 self.adapt(len, output.took);
                 Results::ran(output)
             }
-            // Only `Map::help` takes a batch's items from its job, and it keeps the output.
-            Ok(None) => unreachable!("a batch's output is lost"),
+            // The caller took the batch's items from its job; `next` skips such phantoms.
+            Ok(None) => unreachable!("a phantom job is not unpacked"),
             Err(error) => {
                 // The job itself cannot panic (it catches per item), so this is a
                 // cancellation: every item of the batch resolves `Cancelled`.
@@ -214,6 +232,20 @@ type SharedItems<T> = Arc<Mutex<Option<Vec<T>>>>;
 fn take_items<T>(items: &Mutex<Option<Vec<T>>>) -> Option<Vec<T>> {
     // Nothing panics while the lock is held: a poisoned lock is still consistent.
     items.lock().unwrap_or_else(PoisonError::into_inner).take()
+}
+
+/// Takes the items of the newest batch in `unclaimed` that nobody has taken yet and maps them
+/// on this thread; returns the batch's length and output. Drops the entries found taken.
+fn map_unclaimed<T, R>(
+    unclaimed: &mut VecDeque<(usize, SharedItems<T>)>,
+    f: &impl Fn(T) -> R,
+) -> Option<(usize, Output<R>)> {
+    while let Some((len, items)) = unclaimed.pop_back() {
+        if let Some(items) = take_items(&items) {
+            return Some((len, batch::run(items, f)));
+        }
+    }
+    None
 }
 
 /// The iterator of [`Pool::map`]: results in input order.
@@ -351,10 +383,16 @@ where
 
 /// The iterator of [`Pool::map_unordered`]: results in completion order.
 #[must_use = "iterators are lazy and do nothing unless consumed"]
-pub struct MapUnordered<'pool, I, F, R> {
+pub struct MapUnordered<'pool, I: Iterator, F, R> {
     feed: Feed<'pool, I, F>,
-    /// Made at the first `next`, sized to `in_flight`; tagged by each job's item count.
+    /// Made at the first `next`, with room for `in_flight` jobs and as many phantoms; tagged by
+    /// each job's item count.
     set: Option<CompletionSet<Option<Output<R>>>>,
+    /// The newest batches (at most `in_flight`), whose items nobody may have taken yet.
+    unclaimed: VecDeque<(usize, SharedItems<I::Item>)>,
+    /// Jobs in `set` whose batch this thread mapped itself: each resolves to nothing once a
+    /// worker dequeues it. They count against the set's room, not against `in_flight`.
+    phantoms: usize,
     /// Results of the last finished job not yet yielded.
     ready: Results<R>,
 }
@@ -416,30 +454,62 @@ where
 
     fn next(&mut self) -> Option<Self::Item> {
         let in_flight = self.feed.in_flight;
-        let set = self.set.get_or_insert_with(|| CompletionSet::with_capacity(in_flight));
+        let room = in_flight.saturating_mul(2);
+        let set = self.set.get_or_insert_with(|| CompletionSet::with_capacity(room));
         loop {
-            while set.len() + usize::from(!self.ready.is_empty()) < in_flight {
+            while set.len() - self.phantoms + usize::from(!self.ready.is_empty()) < in_flight
+                && set.len() < room
+            {
                 let Some(batch) = self.feed.submit_next() else { break };
                 set.insert(batch.len, batch.task);
+                if self.unclaimed.len() == in_flight {
+                    self.unclaimed.pop_front(); // started long ago: only the newest can wait
+                }
+                self.unclaimed.push_back((batch.len, batch.items));
             }
             if let Some(result) = self.ready.next() {
                 return Some(result);
             }
-            let (len, outcome) = set.next()?;
+            if set.len() == self.phantoms {
+                // The input is exhausted (the refill above would have added a job otherwise)
+                // and every job left is a phantom: nothing more to yield.
+                return None;
+            }
+            // A finished batch first; while none is, map one that no worker has started (at
+            // most `in_flight` phantoms, so the set always has room for real jobs).
+            let (len, outcome) = match set.try_next() {
+                Next::Finished(len, outcome) => (len, outcome),
+                Next::Empty => return None,
+                Next::TimedOut => {
+                    let helped = if self.phantoms < in_flight {
+                        map_unclaimed(&mut self.unclaimed, &*self.feed.f)
+                    } else {
+                        None
+                    };
+                    match helped {
+                        Some((len, output)) => {
+                            self.phantoms += 1;
+                            (len, Ok(Some(output)))
+                        }
+                        None => set.next()?,
+                    }
+                }
+            };
+            if let Ok(None) = outcome {
+                self.phantoms -= 1; // a phantom's job, dequeued
+                continue;
+            }
             self.ready = self.feed.unpack(len, outcome);
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let (low, high) = self.feed.items.size_hint();
-        let queued = self.ready.len() + self.set.as_ref().map_or(0, CompletionSet::len);
-        let low = low.saturating_add(queued);
-        // `set.len()` counts jobs, not items: the upper bound is unknown once jobs are in flight.
-        let high = if self.set.as_ref().is_some_and(|s| s.len() > 0) {
-            None
-        } else {
-            high.map(|h| h + self.ready.len())
-        };
+        // At least one item per real job; a phantom's items were yielded already.
+        let jobs = self.set.as_ref().map_or(0, CompletionSet::len) - self.phantoms;
+        let low = low.saturating_add(self.ready.len() + jobs);
+        // `jobs` counts jobs, not items: the upper bound is unknown once jobs are in flight.
+        let high = if jobs > 0 { None } else { high.map(|h| h + self.ready.len()) };
         (low, high)
     }
 }
@@ -453,9 +523,9 @@ impl<I: Iterator, F, R> fmt::Debug for Map<'_, I, F, R> {
     }
 }
 
-impl<I, F, R> fmt::Debug for MapUnordered<'_, I, F, R> {
+impl<I: Iterator, F, R> fmt::Debug for MapUnordered<'_, I, F, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let in_flight = self.set.as_ref().map_or(0, CompletionSet::len);
+        let in_flight = self.set.as_ref().map_or(0, CompletionSet::len) - self.phantoms;
         f.debug_struct("MapUnordered")
             .field("jobs_in_flight", &in_flight)
             .field("batch", &self.feed.batch)
