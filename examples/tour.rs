@@ -209,6 +209,12 @@ fn map_reduce() {
         .unwrap();
     assert_eq!(counts, Some(5));
     println!("   sum of squares 1..=100000 = {}; \"be\" appears {} times", sum.unwrap(), counts.unwrap());
+    // Data already in memory: `map_slice` borrows it, and the workers (and this thread) write the
+    // results in place, in order.
+    let words = ["ringfence", "maps", "slices", "in", "place"];
+    let lengths = pool.map_slice(&words, |w| w.len()).unwrap();
+    assert_eq!(lengths, [9, 4, 6, 2, 5]);
+    println!("   map_slice word lengths: {lengths:?}");
 }
 
 /// A pipeline: stages on their own threads, bounded channels between, order restored, a report.
