@@ -79,7 +79,9 @@ pub(super) const UNREGISTERED_SPINS: u32 = 6;
 /// ping-pong 1.70-1.81 -> 1.51-1.61 ms, capacity-1 handoff 2.31-2.58 -> 2.58 (level to 11%
 /// slower); mpsc, mpmc, rendezvous and the payload rows stayed within their usual two modes.
 /// Four `pause`s: spsc the same, handoff 3.02-3.05. (Found by accident: an environment lookup
-/// left in this function for another experiment made spsc 20% faster.)
+/// left in this function for another experiment made spsc 20% faster.) Not under loom, whose
+/// models skip the spin.
+#[cfg(not(loom))]
 const FIRST_LOOK_PAUSES: u32 = 2;
 
 /// The unregistered spin of a blocking call before it waits (module docs): up to
