@@ -86,12 +86,13 @@ const FIRST_LOOK_PAUSES: u32 = 2;
 
 /// The unregistered spin of a blocking call before it waits (module docs): up to
 /// [`UNREGISTERED_SPINS`] growing spins (the first after [`FIRST_LOOK_PAUSES`] more), each
-/// followed by `attempt` (loads, or an unregistered push or pop), until one returns `true`. Returns whether one did. Skipped under loom, where
-/// the facade's `Backoff` is complete at once, and, as the waiting layer's own spin, while this
-/// thread's waits are ended by yields: then the partner shares our core and cannot run while
-/// we spin (measured: capacity-1 handoff with both threads on one CPU 112 -> 51 ms per 20 k
-/// messages without it; removing this spin altogether cost 20-70% on the unpinned rows). The
-/// thread's spin state only changes in its own waits: one look decides the loop.
+/// followed by `attempt` (loads, or an unregistered push or pop), until one returns `true`.
+/// Returns whether one did. Skipped under loom, where the facade's `Backoff` is complete at
+/// once, and, as the waiting layer's own spin, while this thread's waits are ended by yields:
+/// then the partner shares our core and cannot run while we spin (measured: capacity-1 handoff
+/// with both threads on one CPU 112 -> 51 ms per 20 k messages without it; removing this spin
+/// altogether cost 20-70% on the unpinned rows). The thread's spin state only changes in its
+/// own waits: one look decides the loop.
 #[inline]
 fn spin_unregistered(mut attempt: impl FnMut() -> bool) -> bool {
     let spins = if crate::wait::spinning_helps() { UNREGISTERED_SPINS } else { 0 };
@@ -365,8 +366,9 @@ impl<T> Chan<T> {
                 // The parked send's owner takes its value back, the parked receive's drains the
                 // ring (`send_parked`, `recv_parked`).
                 Flavor::Buffered(_) => {
-                    self.parked().send.taken_wait.notify_all();
-                    self.parked().recv.filled_wait.notify_all();
+                    let parked = self.parked();
+                    parked.send.taken_wait.notify_all();
+                    parked.recv.filled_wait.notify_all();
                 }
                 Flavor::Unbounded(_) => {}
             }
@@ -492,15 +494,14 @@ impl<T> Chan<T> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         ring.register_sender();
+        let slot = &self.parked().send;
         let mut timed_out = false;
-        let end = match self.parked().send.park(pending, ring) {
+        let end = match slot.park(pending, ring) {
             Parked::Waiting => {
-                self.parked().send.taken_wait.wait_until(deadline, || self.poll_parked_send()).unwrap_or_else(
-                    || {
-                        timed_out = true;
-                        self.parked().send.withdraw()
-                    },
-                )
+                slot.taken_wait.wait_until(deadline, || self.poll_parked_send()).unwrap_or_else(|| {
+                    timed_out = true;
+                    slot.withdraw()
+                })
             }
             end => end,
         };
@@ -511,9 +512,10 @@ impl<T> Chan<T> {
 
     /// The parked send's owner looks at its value: `None` while it stays parked.
     fn poll_parked_send(&self) -> Option<Parked<T>> {
-        match self.parked().send.poll_owner() {
+        let slot = &self.parked().send;
+        match slot.poll_owner() {
             // Disconnected: nobody will push it any more (the ring is closed).
-            Parked::Waiting if self.is_disconnected() => Some(self.parked().send.withdraw()),
+            Parked::Waiting if self.is_disconnected() => Some(slot.withdraw()),
             Parked::Waiting => None,
             end => Some(end),
         }
@@ -703,17 +705,15 @@ impl<T> Chan<T> {
     #[inline(never)]
     fn recv_parked(&self, ring: &Ring<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         ring.register_receiver();
+        let slot = &self.parked().recv;
         let mut timed_out = false;
-        let end = match self.parked().recv.park(ring) {
-            Request::Waiting => self
-                .parked()
-                .recv
-                .filled_wait
-                .wait_until(deadline, || self.poll_parked_recv())
-                .unwrap_or_else(|| {
+        let end = match slot.park(ring) {
+            Request::Waiting => {
+                slot.filled_wait.wait_until(deadline, || self.poll_parked_recv()).unwrap_or_else(|| {
                     timed_out = true;
-                    self.parked().recv.withdraw()
-                }),
+                    slot.withdraw()
+                })
+            }
             end => end,
         };
         match end {
@@ -740,9 +740,10 @@ impl<T> Chan<T> {
 
     /// The parked receive's owner looks at its request: `None` while it waits.
     fn poll_parked_recv(&self) -> Option<Request<T>> {
-        match self.parked().recv.poll_owner() {
+        let slot = &self.parked().recv;
+        match slot.poll_owner() {
             // Disconnected: no push will fill it any more; drain the ring instead.
-            Request::Waiting if self.is_disconnected() => Some(self.parked().recv.withdraw()),
+            Request::Waiting if self.is_disconnected() => Some(slot.withdraw()),
             Request::Waiting => None,
             end => Some(end),
         }

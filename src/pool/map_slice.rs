@@ -70,10 +70,9 @@ impl Pool {
         let spare = out.spare_capacity_mut();
         for (c, outcome) in outcomes.iter().enumerate() {
             if outcome.is_ok() {
-                let written = &mut spare[range(c)];
                 // SAFETY: that chunk returned, so it wrote every slot of its range; `out`'s
                 // length stays 0, so nothing else drops them.
-                unsafe { ptr::drop_in_place(ptr::from_mut(written) as *mut [R]) };
+                unsafe { drop_written(&mut spare[range(c)]) };
             }
         }
         let payload = outcomes.into_iter().find_map(Result::err).expect("a chunk panicked");
@@ -112,10 +111,9 @@ fn fill<T, R>(input: &[T], output: &mut [MaybeUninit<R>], map: &impl Fn(&T) -> R
     }
     impl<R> Drop for Written<'_, R> {
         fn drop(&mut self) {
-            let prefix = &mut self.slots[..self.count];
             // SAFETY: the first `count` slots were written, and nothing else owns them: the
             // caller drops only the chunks of jobs that returned.
-            unsafe { ptr::drop_in_place(ptr::from_mut(prefix) as *mut [R]) };
+            unsafe { drop_written(&mut self.slots[..self.count]) };
         }
     }
     assert_eq!(input.len(), output.len(), "map_slice: a chunk and its output slots differ in length");
@@ -125,4 +123,15 @@ fn fill<T, R>(input: &[T], output: &mut [MaybeUninit<R>], map: &impl Fn(&T) -> R
         written.count = position + 1;
     }
     mem::forget(written);
+}
+
+/// Drops the values in `slots` in place.
+///
+/// # Safety
+///
+/// Every slot holds a value, and nothing else drops them (or reads them) afterwards.
+unsafe fn drop_written<R>(slots: &mut [MaybeUninit<R>]) {
+    // SAFETY: forwarded: every slot is initialised and owned here; `MaybeUninit<R>` has `R`'s
+    // layout, so the slice cast keeps length and alignment.
+    unsafe { ptr::drop_in_place(ptr::from_mut(slots) as *mut [R]) };
 }
