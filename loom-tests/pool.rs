@@ -88,12 +88,21 @@ fn map_slice_helper_joins_or_stays_out_of_the_callers_gate() {
         let pool = tiny_pool();
         let items =
             [SharedCell(loom::cell::UnsafeCell::new(1u32)), SharedCell(loom::cell::UnsafeCell::new(2))];
-        // SAFETY (test): the cells are written only after `map_slice` returned.
-        let out = pool.map_slice(&items, |cell| cell.0.with(|n| unsafe { *n } * 10)).unwrap();
+        let out = pool
+            .map_slice(&items, |cell| {
+                cell.0.with(|n| {
+                    // SAFETY: the cells are written only after `map_slice` returned.
+                    let n = unsafe { *n };
+                    n * 10
+                })
+            })
+            .unwrap();
         assert_eq!(out, [10, 20]);
         for cell in &items {
-            // SAFETY (test): `map_slice` promises no job reads the items any more.
-            cell.0.with_mut(|n| unsafe { *n = 0 });
+            cell.0.with_mut(|n| {
+                // SAFETY: `map_slice` promises no job reads the items any more.
+                unsafe { *n = 0 }
+            });
         }
         pool.shutdown();
     });
@@ -131,7 +140,7 @@ fn map_unordered_caller_and_worker_race_for_each_batch() {
 /// A cell the jobs may read through `&` (loom checks that no read races the writes after).
 struct SharedCell(loom::cell::UnsafeCell<u32>);
 
-// SAFETY (test): only read concurrently; written once no job can read it (what the model checks).
+// SAFETY: only read concurrently; written once no job can read it (what the model checks).
 unsafe impl Sync for SharedCell {}
 
 /// The same gate under `map_reduce_slice` (partials combined in chunk order).

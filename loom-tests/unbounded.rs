@@ -1,8 +1,9 @@
 //! loom models of the unbounded channel (`src/channel/list.rs` and its glue in `chan.rs`).
 //!
 //! Under loom a block holds two slots (and the waiting receivers count has two bits), so these
-//! small models cross block boundaries, free blocks (the destroy protocol, including the hand-off
-//! to a reader that is still busy), and exercise the fence-free send: a lost wakeup is a loom
+//! small models cross block boundaries, free blocks (the last slot's reader frees the block, or
+//! retires it while a reader of another slot is still busy, and a later retirement or the drop
+//! frees it), and exercise the fence-free send: a lost wakeup is a loom
 //! deadlock, a block freed while a thread may still touch it is a loom data race, a block never
 //! freed is a loom leak.
 
@@ -76,6 +77,62 @@ fn one_producer_two_consumers() {
         let mut got: Vec<i32> = receivers.into_iter().map(|r| r.join().unwrap()).collect();
         got.sort_unstable();
         assert_eq!(got, [1, 2], "each receiver gets one value");
+    });
+}
+
+#[test]
+fn a_block_left_behind_by_a_busy_reader_is_freed_once() {
+    // Two receivers share two full blocks. One may read a block's last slot while the other is
+    // between claiming its slot and reading it: the block is retired (pushed on the stack),
+    // and the next retirement (the second block's last slot) frees it if that reader is done
+    // by then, else puts it back for the channel's drop. A free racing the busy reader's read
+    // is a loom data race, a block never freed a loom leak, a value lost or dropped twice a
+    // wrong count.
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = unbounded();
+        for id in 0..4 {
+            tx.send(Counted::new(id, &counter)).unwrap();
+        }
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || [rx.try_recv().unwrap().id, rx.try_recv().unwrap().id])
+            })
+            .collect();
+        drop(rx);
+        let mut got: Vec<usize> = receivers.into_iter().flat_map(|r| r.join().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2, 3], "every value exactly once");
+        assert_eq!(drops(&counter), 4);
+        drop(tx);
+    });
+}
+
+#[test]
+fn a_retired_block_freed_by_another_receiver() {
+    // As above, but one receiver takes a single value: when that is a block's last slot while
+    // the other is still reading the block's first, it retires the block and stops, and only
+    // the retired stack (its Release push, the taker's Acquire swap) orders its read before the
+    // free by the other receiver, whose later retirement takes the stack (the index words do
+    // not: `head`'s crossing store precedes that read).
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = unbounded();
+        for id in 0..4 {
+            tx.send(Counted::new(id, &counter)).unwrap();
+        }
+        let one = {
+            let rx = rx.clone();
+            thread::spawn(move || vec![rx.try_recv().unwrap().id])
+        };
+        let three = thread::spawn(move || (0..3).map(|_| rx.try_recv().unwrap().id).collect::<Vec<_>>());
+        let mut got = one.join().unwrap();
+        got.extend(three.join().unwrap());
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2, 3], "every value exactly once");
+        assert_eq!(drops(&counter), 4);
+        drop(tx);
     });
 }
 

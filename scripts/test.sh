@@ -12,6 +12,9 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
+step "cargo clippy under --cfg loom (the library's loom build and the loom suite)"
+RUSTFLAGS="--cfg loom" cargo clippy --target-dir target/loom --lib --test loom -- -D warnings
+
 step "cargo test"
 cargo test
 

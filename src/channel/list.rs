@@ -24,31 +24,42 @@
 //!   Relaxed, loom found a receiver that read a stale tail behind `head` and claimed a position
 //!   no sender had claimed).
 //!
-//! # Memory reclamation: the destroy protocol, no epoch GC
+//! # Memory reclamation: the last slot's reader frees the block, no epoch GC
 //!
-//! A block is freed by the last reader to leave it, with per-slot `READ` and `DESTROY` bits
-//! (crossbeam's scheme). A reader only ever touches a block after its CAS has claimed one of its
-//! slots, and the block cannot be freed before that slot is read, so no reader can touch a freed
-//! block; senders likewise touch a block only after claiming a slot in it. The reader of the
-//! block's last slot starts the destruction: it walks the other slots and frees the block if
-//! every one has `READ`; at the first slot still being read it sets `DESTROY` instead and stops,
-//! and that slot's reader, seeing `DESTROY` when it sets `READ`, carries the walk on from the
-//! next slot. Exactly one thread frees each block, after every access to it.
+//! A reader only ever touches a block after its CAS has claimed one of its slots, and a block
+//! is never freed before every claimed slot in it is read, so no reader can touch a freed
+//! block; senders likewise touch a block only after claiming a slot in it. Each slot has a
+//! `read` flag that its reader sets with a plain Release store after moving the value out (its
+//! last access to the block). The reader of a block's last slot *retires* the block: if every
+//! other slot's `read` flag is set (Acquire loads), every access to the block is over and it
+//! frees it at once; if a reader is still busy with its slot (it claimed it and was preempted
+//! before its read), the block goes onto the `retired` stack instead, and every later
+//! retirement first takes that stack and frees the blocks on it whose readers have finished
+//! (the others go back). Exactly one thread frees each block, after every access to it.
+//!
+//! The cost per value is one plain store; crossbeam's protocol (which this one replaced:
+//! `READ` and `DESTROY` bits, the walk handed over to a reader still busy) sets the `READ` bit
+//! with an RMW on every receive, 38% of a receive's samples on the single-thread async row.
+//! What it costs instead: a block left behind by a preempted reader waits for the next
+//! retirement (the next block crossing) or the channel's drop, not for its reader. There are
+//! at most as many such blocks as receivers inside a receive at once, whatever the traffic.
 //!
 //! Why not crossbeam-epoch: it defers frees to a global collector (memory returns later, and by
-//! whoever next pins), costs a pin (with a fence) per operation, and is invisible to loom. The
-//! destroy protocol frees each block at once, costs one RMW per pop (the `READ` bit), and every
-//! access goes through loom's cells and atomics, so the loom models check the reclamation
-//! itself: a free that could race with a reader is a loom data race (the free touches every
-//! value cell), a block never freed is a loom leak (each block holds a loom `Arc` under
-//! `cfg(loom)`).
+//! whoever next pins), costs a pin (with a fence) per operation, and is invisible to loom. This
+//! scheme frees each block at its last slot's receive (or the next one's), costs no RMW per
+//! receive, and every access goes through loom's cells and atomics, so the loom models check
+//! the reclamation itself: a free that could race with a reader is a loom data race (the free
+//! touches every value cell), a block never freed is a loom leak (each block holds a loom `Arc`
+//! under `cfg(loom)`).
 //!
 //! **Memory returns after a burst**: drained blocks go straight back to the allocator, except
 //! one: the block that finishes draining is kept in a one-block slot (`recycled`), and the next
 //! sender that needs a block takes it from there instead of calling `malloc` (a newer drained
 //! block replaces it and the older one is freed). An idle channel holds one block (the one
 //! `head` and `tail` are in) plus at most that recycled one, plus, for a moment, the block a
-//! sender took ahead of its CAS; never its peak (tokio's and futures' unbounded channels keep
+//! sender took ahead of its CAS, plus the retired blocks still waiting for a preempted reader
+//! (at most one per receiver that was inside a receive when its block was left behind); never
+//! its peak (tokio's and futures' unbounded channels keep
 //! their peak: tokio #4321, futures-rs #2052). Why recycle: without it every block is
 //! allocated by a sender and freed by a receiver, and the two threads met on the sender's
 //! malloc arena lock about once per block: `perf` on the spsc benchmark showed 29% of all
@@ -114,13 +125,6 @@ const LAP: u64 = 3;
 /// Values per block.
 const BLOCK_CAP: usize = LAP as usize - 1;
 
-/// Slot state: the receiver has moved the value out (and will not touch the block again,
-/// unless it finds `DESTROY`).
-const READ: u32 = 2;
-/// Slot state: the block's destroyer found this slot still being read and left the rest of the
-/// walk to its reader.
-const DESTROY: u32 = 4;
-
 /// `tail`: closed. `head`: the head block has a successor (see the module docs' table).
 const MARK: u64 = 1;
 /// `head`'s name for [`MARK`].
@@ -164,16 +168,13 @@ fn waiters(tail: u64) -> u64 {
 }
 
 struct Slot<T> {
-    /// 1 once the slot's sender has written the value (0 before). Its own word, apart from
-    /// `state`: the sender is its only writer, so a plain Release store sets it, where a bit in
-    /// `state` would need an RMW (the destroyer may set `DESTROY` before the value arrives).
-    /// Measured on the single-thread async row, the `lock or` that set the bit was 45% of a
-    /// send.
+    /// 1 once the slot's sender has written the value (0 before). Set with a plain Release
+    /// store: the sender is its only writer.
     written: AtomicU32,
-    /// `READ` and `DESTROY` bits. `READ` is set once by the slot's receiver, after moving the
-    /// value out; `DESTROY` at most once by the block's destroyer. Set with RMWs only, as the
-    /// two race.
-    state: AtomicU32,
+    /// 1 once the slot's receiver has moved the value out (0 before): that receiver's last
+    /// access to the block. A plain Release store too: the receiver is its only writer (module
+    /// docs, "Memory reclamation").
+    read: AtomicU32,
     /// Written by the sender that claimed the slot, then read once by the receiver that claimed
     /// it (after seeing `written`).
     value: UnsafeCell<MaybeUninit<T>>,
@@ -221,12 +222,28 @@ impl<T> BlockPtr<T> {
         // ORDERING: the caller's.
         self.addr.store(block.expose_provenance(), order);
     }
+
+    fn compare_exchange_weak(
+        &self,
+        current: *mut Block<T>,
+        new: *mut Block<T>,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<*mut Block<T>, *mut Block<T>> {
+        // ORDERING: the caller's.
+        self.addr
+            .compare_exchange_weak(current.expose_provenance(), new.expose_provenance(), success, failure)
+            .map(ptr::with_exposed_provenance_mut)
+            .map_err(ptr::with_exposed_provenance_mut)
+    }
 }
 
 /// One lap of positions: `BLOCK_CAP` slots and the link to the next block.
 struct Block<T> {
     /// The next block; null until the sender that claims this block's last slot installs it.
     next: BlockPtr<T>,
+    /// The next block on the list's `retired` stack while this one is on it.
+    retired_next: BlockPtr<T>,
     slots: [Slot<T>; BLOCK_CAP],
     /// Under loom, a loom-tracked allocation that lives exactly as long as the block, so that a
     /// block that is never freed fails the model as a leak (a plain `Box` is invisible to loom).
@@ -245,11 +262,12 @@ impl<T> Block<T> {
         // stay uninitialised, which `MaybeUninit` allows.
         unsafe {
             (&raw mut (*raw).next).write(BlockPtr::new(ptr::null_mut()));
+            (&raw mut (*raw).retired_next).write(BlockPtr::new(ptr::null_mut()));
             let slots = (&raw mut (*raw).slots).cast::<Slot<T>>();
             for i in 0..BLOCK_CAP {
                 slots.add(i).write(Slot {
                     written: AtomicU32::new(0),
-                    state: AtomicU32::new(0),
+                    read: AtomicU32::new(0),
                     value: UnsafeCell::new(MaybeUninit::uninit()),
                 });
             }
@@ -295,38 +313,18 @@ impl<T> Block<T> {
         }
     }
 
-    /// The reader of slot `start - 1` (or of the last slot, with `start == 0`) is done with
-    /// this block: free it unless a reader of a slot from `start` on is still busy, in which
-    /// case that reader carries on (module docs: the destroy protocol).
-    ///
-    /// # Safety
-    ///
-    /// Called by the reader of the block's last slot (`start == 0`), or by a reader that found
-    /// `DESTROY` on its own slot `start - 1`; once each per block, which the bits guarantee.
-    unsafe fn destroy(list: &List<T>, block: NonNull<Block<T>>, start: usize) {
-        // The last slot is not visited: its reader is the one that started the walk.
-        for i in start..BLOCK_CAP - 1 {
-            // SAFETY: the block is alive: only the thread that holds the walk may free it, and
-            // that is us until we hand the walk over (then we return without touching it).
-            let slot = unsafe { &block.as_ref().slots[i] };
-            // ORDERING: Acquire pairs with the reader's AcqRel `fetch_or(READ)`: its read of the
-            // value happens before our free. The RMW is AcqRel: Acquire for the same reason
-            // when `READ` arrives in between; Release so that the reader that finds `DESTROY`
-            // (its Acquire) also inherits every slot this walk has already seen read.
-            if slot.state.load(Ordering::Acquire) & READ == 0
-                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
-            {
-                // Slot `i` is still being read; its reader continues from `i + 1`.
-                return;
-            }
-        }
-        // SAFETY: every other slot's reader is done (their `READ` acquired above or by the walk
-        // we continue), and this thread's own read is before this point in program order.
-        unsafe { list.recycle(block) };
+    /// Whether every slot but the last has been read: called by whoever holds a retired block
+    /// (its last slot's reader, or a thread that took it off the `retired` stack), for which
+    /// the last slot's read happens-before.
+    #[inline]
+    fn is_drained(&self) -> bool {
+        // ORDERING: Acquire pairs with each reader's Release store of `read`: its read of the
+        // value (its last access to the block) happens before the free that follows a `true`.
+        self.slots[..BLOCK_CAP - 1].iter().all(|slot| slot.read.load(Ordering::Acquire) != 0)
     }
 
     /// Makes a block whose every access is over (as for [`Block::free`]) empty again: no next
-    /// block, every slot state 0.
+    /// block, every slot flag 0.
     ///
     /// # Safety
     ///
@@ -337,6 +335,8 @@ impl<T> Block<T> {
         // ORDERING: Relaxed: we own the block; the Release swap that publishes it in
         // `List::recycle` orders these stores before its next owner's use.
         this.next.store(ptr::null_mut(), Ordering::Relaxed);
+        // ORDERING: Relaxed, as above.
+        this.retired_next.store(ptr::null_mut(), Ordering::Relaxed);
         for slot in &this.slots {
             // As in `free`: a mutable touch of every value cell, so that loom checks the reuse
             // against every earlier read and write of the cells.
@@ -344,7 +344,7 @@ impl<T> Block<T> {
             // ORDERING: Relaxed, as above.
             slot.written.store(0, Ordering::Relaxed);
             // ORDERING: Relaxed, as above.
-            slot.state.store(0, Ordering::Relaxed);
+            slot.read.store(0, Ordering::Relaxed);
         }
     }
 }
@@ -375,9 +375,20 @@ pub(crate) struct List<T> {
     /// Where pushes happen. Padded: senders hammer it; receivers read it while the head block
     /// is the last one, and RMW it to register as waiting.
     tail: CachePadded<End<T>>,
+    /// Blocks between their last read and their reuse or free. Padded: touched once per block
+    /// crossing, by both sides.
+    spares: CachePadded<Spares<T>>,
+}
+
+/// The blocks a list holds besides those between `head` and `tail`.
+struct Spares<T> {
     /// One drained block kept for the next sender that needs a block (module docs, "Memory
     /// returns after a burst"), or null.
-    recycled: CachePadded<BlockPtr<T>>,
+    recycled: BlockPtr<T>,
+    /// A stack (linked through `Block::retired_next`) of blocks whose last slot has been read
+    /// while a reader of another slot was still busy (module docs, "Memory reclamation"), or
+    /// null.
+    retired: BlockPtr<T>,
 }
 
 // SAFETY: a `List<T>` owns its values; moving it to another thread moves them (`T: Send`).
@@ -396,7 +407,10 @@ impl<T> List<T> {
         List {
             head: CachePadded::new(End { index: AtomicU64::new(0), block: BlockPtr::new(first) }),
             tail: CachePadded::new(End { index: AtomicU64::new(0), block: BlockPtr::new(first) }),
-            recycled: CachePadded::new(BlockPtr::new(ptr::null_mut())),
+            spares: CachePadded::new(Spares {
+                recycled: BlockPtr::new(ptr::null_mut()),
+                retired: BlockPtr::new(ptr::null_mut()),
+            }),
         }
     }
 
@@ -406,7 +420,7 @@ impl<T> List<T> {
         // ORDERING: Acquire pairs with the Release swap in `recycle`: the block's reset (and
         // every access before its destroy, which `recycle`'s caller acquired) happens before
         // our use of it.
-        match NonNull::new(self.recycled.swap(ptr::null_mut(), Ordering::Acquire)) {
+        match NonNull::new(self.spares.recycled.swap(ptr::null_mut(), Ordering::Acquire)) {
             Some(block) => block,
             None => Block::allocate(),
         }
@@ -424,10 +438,79 @@ impl<T> List<T> {
         // ORDERING: Release publishes the reset (and, through the caller's acquisitions, every
         // earlier access) to the sender whose Acquire swap in `take_block` takes it; AcqRel so
         // that the block we get back, if any, is ours to free (its own Release publication).
-        let previous = self.recycled.swap(block.as_ptr(), Ordering::AcqRel);
+        let previous = self.spares.recycled.swap(block.as_ptr(), Ordering::AcqRel);
         if let Some(previous) = NonNull::new(previous) {
             // SAFETY: a recycled block belongs to the slot alone; the swap gave it to us.
             unsafe { Block::free(previous) };
+        }
+    }
+
+    /// The reader of `block`'s last slot is done with it: recycles it if every other slot has
+    /// been read, else leaves it on the `retired` stack; and first frees the retired blocks
+    /// whose readers have finished since (module docs, "Memory reclamation").
+    ///
+    /// # Safety
+    ///
+    /// Called once per block, by the reader of its last slot after its read, which is then
+    /// that reader's last access to the block.
+    #[cold]
+    unsafe fn retire(&self, block: NonNull<Block<T>>) {
+        // ORDERING: Relaxed: only a hint that there is something to take; the swap below
+        // acquires what it takes.
+        if !self.spares.retired.load(Ordering::Relaxed).is_null() {
+            // ORDERING: Acquire pairs with the Release CASes that pushed the blocks (an
+            // unbroken release sequence of RMWs): each pusher's accesses, its read of the last
+            // slot included, happen before ours.
+            let mut taken = self.spares.retired.swap(ptr::null_mut(), Ordering::Acquire);
+            while let Some(older) = NonNull::new(taken) {
+                // SAFETY: the swap made the taken stack ours alone; a block on it stays alive
+                // until whoever holds it frees it.
+                let older_ref = unsafe { older.as_ref() };
+                // ORDERING: Relaxed: written before the push that published it (acquired above).
+                taken = older_ref.retired_next.load(Ordering::Relaxed);
+                // SAFETY: as for our own block below (its last slot's reader published it).
+                unsafe { self.recycle_or_retire(older) };
+            }
+        }
+        // SAFETY: our read of the last slot is before this point in program order.
+        unsafe { self.recycle_or_retire(block) };
+    }
+
+    /// Recycles `block` if every slot but the last has been read, else pushes it on the
+    /// `retired` stack.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the block (its last slot's reader, or a thread that took it off the
+    /// stack), and the last slot's read happens-before this call.
+    unsafe fn recycle_or_retire(&self, block: NonNull<Block<T>>) {
+        // SAFETY: held by the caller, so alive.
+        let block_ref = unsafe { block.as_ref() };
+        if block_ref.is_drained() {
+            // SAFETY: every reader's access happens before (their `read` flags, acquired in
+            // `is_drained`, and the caller's guarantee for the last slot); every sender's
+            // happens before its reader's (`written`); nobody can reach the block any more.
+            unsafe { self.recycle(block) };
+            return;
+        }
+        // ORDERING: Relaxed: a first guess, checked by the CAS.
+        let mut top = self.spares.retired.load(Ordering::Relaxed);
+        loop {
+            // ORDERING: Relaxed: published by the Release CAS below.
+            block_ref.retired_next.store(top, Ordering::Relaxed);
+            // ORDERING: success Release pairs with the Acquire swap in `retire` of whoever
+            // takes the stack: our accesses to the block (and those we acquired) happen before
+            // its free. Failure Relaxed: we only retry with the newer top. Pushes need no ABA
+            // care: the stack is only ever emptied whole, never popped.
+            match self.spares.retired.compare_exchange_weak(
+                top,
+                block.as_ptr(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(current) => top = current,
+            }
         }
     }
 
@@ -588,19 +671,13 @@ impl<T> List<T> {
                     // says its value is initialised; nobody else reads it.
                     let value = slot.value.with(|cell| unsafe { cell.read().assume_init() });
                     if offset + 1 == BLOCK_CAP {
-                        // SAFETY: we read the block's last slot: we start its destruction.
-                        unsafe { Block::destroy(self, this, 0) };
+                        // SAFETY: we read the block's last slot, just now.
+                        unsafe { self.retire(this) };
                     } else {
-                        // ORDERING: Release: our read of the value happens before the
-                        // destroyer's free (its Acquire). Acquire: when `DESTROY` is set, the
-                        // destroyer's view (the slots it saw read) happens before our free.
-                        // `fetch_add` sets the bit as `fetch_or` would (`READ` is clear: one
-                        // reader per slot, so no carry) but is one `lock xadd` on x86, where a
-                        // `fetch_or` whose result is used becomes a CAS loop.
-                        if slot.state.fetch_add(READ, Ordering::AcqRel) & DESTROY != 0 {
-                            // SAFETY: the destroyer handed the walk to us.
-                            unsafe { Block::destroy(self, this, offset + 1) };
-                        }
+                        // ORDERING: Release: our read of the value (our last access to the
+                        // block) happens before its free, whose `is_drained` acquires this.
+                        // A plain store, no RMW: nobody else writes `read`.
+                        slot.read.store(1, Ordering::Release);
                     }
                     return Some(value);
                 }
@@ -702,7 +779,17 @@ impl<T> Drop for List<T> {
                     unsafe { Block::free(last) };
                 }
                 // ORDERING: Relaxed, as above.
-                let recycled = self.0.recycled.load(Ordering::Relaxed);
+                let mut retired = self.0.spares.retired.load(Ordering::Relaxed);
+                while let Some(block) = NonNull::new(retired) {
+                    // SAFETY: a retired block belongs to the stack alone, and every reader is
+                    // done with it (`&mut`): no value is left in it, nobody can reach it.
+                    // ORDERING: Relaxed, as above.
+                    retired = unsafe { block.as_ref() }.retired_next.load(Ordering::Relaxed);
+                    // SAFETY: as above.
+                    unsafe { Block::free(block) };
+                }
+                // ORDERING: Relaxed, as above.
+                let recycled = self.0.spares.recycled.load(Ordering::Relaxed);
                 if let Some(recycled) = NonNull::new(recycled) {
                     // SAFETY: the recycled block is owned by the slot alone; nobody else can
                     // reach it any more.
