@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the channel's async API (`Sender::send_async`, `Receiver::recv_async`,
 //! and `Receiver::into_stream` where a single receiver allows it) against `tokio::sync::mpsc`,
-//! flume's `send_async`/`recv_async` and kanal's `bounded_async`/`unbounded_async`, all driven
-//! by the same tokio runtime.
+//! flume's `send_async`/`recv_async`, kanal's `bounded_async`/`unbounded_async` and smol's
+//! async-channel, all driven by the same tokio runtime.
 //!
 //! Workloads (one criterion group each, every peer in it, ringfence first):
 //!
@@ -335,6 +335,31 @@ impl AsyncEndpoints for Kanal {
     }
 }
 
+/// smol's async-channel (a `concurrent-queue` with `event-listener` wakeups), MPMC.
+struct AsyncChannel;
+
+impl AsyncEndpoints for AsyncChannel {
+    const NAME: &'static str = "async_channel";
+    type Tx = async_channel::Sender<u64>;
+    type Rx = async_channel::Receiver<u64>;
+
+    fn channel(capacity: Option<usize>) -> (Self::Tx, Self::Rx) {
+        capacity.map_or_else(async_channel::unbounded, async_channel::bounded)
+    }
+    fn clone_tx(tx: &Self::Tx) -> Self::Tx {
+        tx.clone()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+        rx.clone()
+    }
+    async fn send(tx: &Self::Tx, value: u64) {
+        tx.send(value).await.expect("async-channel: receivers gone");
+    }
+    async fn recv(rx: &mut Self::Rx) -> u64 {
+        rx.recv().await.expect("async-channel: senders gone")
+    }
+}
+
 /// Sum and sum of squares (wrapping) of what one consumer received, and when it ran.
 struct ConsumerResult {
     start: Instant,
@@ -487,6 +512,7 @@ fn all_peers(c: &mut Criterion, workload: &Workload) {
         bench::<TokioUnbounded>(&mut group, &name, &rt, workload);
         bench::<Flume>(&mut group, &name, &rt, workload);
         bench::<Kanal>(&mut group, &name, &rt, workload);
+        bench::<AsyncChannel>(&mut group, &name, &rt, workload);
         group.finish();
     }
 }
