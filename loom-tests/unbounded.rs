@@ -61,7 +61,7 @@ fn two_producers_one_consumer() {
 #[test]
 fn one_producer_two_consumers() {
     // Two blocking receivers share the first block: whichever reads the last slot frees it,
-    // possibly handing the walk to the other (still reading slot 0). The second value is sent
+    // or retires it while the other is still reading slot 0. The second value is sent
     // while they may be parked: both wakeups must arrive (the waiting receivers count).
     loom::model(|| {
         let (tx, rx) = unbounded();

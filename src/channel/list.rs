@@ -52,21 +52,20 @@
 //! touches every value cell), a block never freed is a loom leak (each block holds a loom `Arc`
 //! under `cfg(loom)`).
 //!
-//! **Memory returns after a burst**: drained blocks go straight back to the allocator, except
-//! one: the block that finishes draining is kept in a one-block slot (`recycled`), and the next
-//! sender that needs a block takes it from there instead of calling `malloc` (a newer drained
-//! block replaces it and the older one is freed). An idle channel holds one block (the one
-//! `head` and `tail` are in) plus at most that recycled one, plus, for a moment, the block a
-//! sender took ahead of its CAS, plus the retired blocks still waiting for a preempted reader
-//! (at most one per receiver that was inside a receive when its block was left behind); never
-//! its peak (tokio's and futures' unbounded channels keep
-//! their peak: tokio #4321, futures-rs #2052). Why recycle: without it every block is
-//! allocated by a sender and freed by a receiver, and the two threads met on the sender's
-//! malloc arena lock about once per block: `perf` on the spsc benchmark showed 29% of all
-//! samples in the kernel under glibc's `__lll_lock_wake_private`, 280 k futex calls per run;
-//! with the slot, 5.9 k. (An earlier one-spare cache, tried when every send still paid the
-//! notify fence, measured worse and was dropped; measured again after the fence-free sends, it
-//! helps: mpmc 4:4 from 30-33 to 24 ns per value, the other rows level or better.)
+//! **Memory returns after a burst**: drained blocks go straight back to the allocator, except one:
+//! the block that finishes draining is kept in a one-block slot (`recycled`), and the next sender
+//! that needs a block takes it from there instead of calling `malloc` (a newer drained block
+//! replaces it and the older one is freed). An idle channel holds one block (the one `head` and
+//! `tail` are in) plus at most that recycled one, plus, for a moment, the block a sender took ahead
+//! of its CAS, plus the retired blocks still waiting for a preempted reader (at most one per
+//! receiver that was inside a receive when its block was left behind); never its peak (tokio's and
+//! futures' unbounded channels keep their peak: tokio #4321, futures-rs #2052). Why recycle:
+//! without it every block is allocated by a sender and freed by a receiver, and the two threads met
+//! on the sender's malloc arena lock about once per block: `perf` on the spsc benchmark showed 29%
+//! of all samples in the kernel under glibc's `__lll_lock_wake_private`, 280 k futex calls per run;
+//! with the slot, 5.9 k. (An earlier one-spare cache, tried when every send still paid the notify
+//! fence, measured worse and was dropped; measured again after the fence-free sends, it helps: mpmc
+//! 4:4 from 30-33 to 24 ns per value, the other rows level or better.)
 //!
 //! # The index words
 //!
@@ -418,7 +417,7 @@ impl<T> List<T> {
     #[inline]
     fn take_block(&self) -> NonNull<Block<T>> {
         // ORDERING: Acquire pairs with the Release swap in `recycle`: the block's reset (and
-        // every access before its destroy, which `recycle`'s caller acquired) happens before
+        // every access before its retirement, which `recycle`'s caller acquired) happens before
         // our use of it.
         match NonNull::new(self.spares.recycled.swap(ptr::null_mut(), Ordering::Acquire)) {
             Some(block) => block,
