@@ -702,7 +702,8 @@ impl Drop for ParkTimer {
 /// - **Pause rounds.** A thread whose waits keep ending right after yields that gave its core
 ///   away (three in a row: the partner shares this core) skips the `pause` rounds, which cannot
 ///   help there (the partner cannot run while we spin), and yields at once. Every
-///   `adaptive::PROBE_EVERY`th wait spins in full anyway; a wait that the spin ends, or that has
+///   `adaptive::FIRST_PROBE_GAP`th wait spins in full anyway (a probe; each probe that changes
+///   nothing doubles the gap, up to `adaptive::MAX_PROBE_GAP`); a wait that the spin ends, or that has
 ///   to park (yielding did not help either), turns the spin back on.
 ///
 /// Yields are bounded by time, not only by count: when other threads are runnable each yield
@@ -781,17 +782,27 @@ mod adaptive {
     /// with nothing else runnable returns in well under a microsecond).
     pub(super) const SWITCHED: Duration = Duration::from_micros(3);
 
-    /// While the spin is off, every this many waits spin in full to notice that the partner
-    /// moved to another core.
-    pub(super) const PROBE_EVERY: u32 = 16;
+    /// While the spin is off, the waits between two that spin in full anyway (probes, to notice
+    /// that the partner moved to another core), right after the spin was turned off.
+    pub(super) const FIRST_PROBE_GAP: u32 = 16;
+
+    /// The longest gap between probes. Each probe that the spin did not end doubles the gap up
+    /// to this: a probe costs the whole spin (63 `pause`s, about 4 000 cycles on the AMD VM),
+    /// and at a fixed gap of 16 that was about 250 cycles per wait of a thread whose partner
+    /// shares its core (both threads pinned to one CPU). At 1 024 a partner that moved away is
+    /// still noticed within about a millisecond of waits.
+    const MAX_PROBE_GAP: u32 = 1024;
 
     /// Consecutive waits ended by a yield that gave the core away before the spin is turned
     /// off: one such wait can be a preemption, a run of them is a shared core.
     const STREAK_TO_SKIP: u32 = 3;
 
     thread_local! {
-        /// `0`: spin. Otherwise the number of waits since the spin was turned off.
+        /// `0`: spin. Otherwise the number of waits since the spin was turned off or since
+        /// the last probe (`1`: this wait is a probe).
         static SKIPPED: Cell<u32> = const { Cell::new(0) };
+        /// The waits between probes while the spin is off (`FIRST_PROBE_GAP` to `MAX_PROBE_GAP`).
+        static PROBE_GAP: Cell<u32> = const { Cell::new(FIRST_PROBE_GAP) };
         /// Consecutive waits that a core-giving yield ended (while spinning).
         static STREAK: Cell<u32> = const { Cell::new(0) };
         /// Whether the yield phase runs up to `long_yield_phase()` (the last park was short).
@@ -809,7 +820,7 @@ mod adaptive {
         SKIPPED.with(|skipped| match skipped.get() {
             0 => true,
             n => {
-                let next = if n >= PROBE_EVERY { 1 } else { n + 1 };
+                let next = if n >= PROBE_GAP.with(Cell::get) { 1 } else { n + 1 };
                 skipped.set(next);
                 next == 1
             }
@@ -825,15 +836,25 @@ mod adaptive {
     /// The spin ended the wait: keep spinning.
     #[inline]
     pub(super) fn spin_helped() {
+        turn_on();
+    }
+
+    /// Spin from the next wait on (and probe early once the spin is turned off again).
+    #[inline]
+    fn turn_on() {
         SKIPPED.with(|skipped| skipped.set(0));
         STREAK.with(|streak| streak.set(0));
+        PROBE_GAP.with(|gap| gap.set(FIRST_PROBE_GAP));
     }
 
     /// A yield that ran another thread on our core ended the wait.
     #[inline]
     pub(super) fn yield_helped() {
-        if SKIPPED.with(Cell::get) != 0 {
-            return;
+        match SKIPPED.with(Cell::get) {
+            0 => {}
+            // A probe, and the spin did not end it: probe half as often.
+            1 => return PROBE_GAP.with(|gap| gap.set((gap.get() * 2).min(MAX_PROBE_GAP))),
+            _ => return,
         }
         STREAK.with(|streak| {
             let run = streak.get() + 1;
@@ -850,8 +871,7 @@ mod adaptive {
     /// so yielding is not what helps; spin again next time (the spin is cheap next to a park).
     #[inline]
     pub(super) fn going_to_park() {
-        SKIPPED.with(|skipped| skipped.set(0));
-        STREAK.with(|streak| streak.set(0));
+        turn_on();
     }
 
     /// The park that followed a spin is over, `waited` after the yield phase began: a long
