@@ -898,3 +898,53 @@ fn notifier_fence() {
 pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::adaptive;
+
+    /// The waits between probes while the spin stays off, over `waits` waits, each probe ending
+    /// like the waits before it (a yield that gave the core away); `None` where the spin came
+    /// back on.
+    fn probe_gaps(waits: u32) -> Vec<u32> {
+        let mut gaps = Vec::new();
+        let mut since = 0;
+        for _ in 0..waits {
+            since += 1;
+            if adaptive::should_spin() {
+                gaps.push(since);
+                since = 0;
+            }
+            adaptive::yield_helped();
+        }
+        gaps
+    }
+
+    #[test]
+    fn probes_back_off_while_the_spin_finds_nothing_and_reset_when_it_helps() {
+        // A thread of its own: the state is per thread.
+        std::thread::spawn(|| {
+            for _ in 0..3 {
+                assert!(adaptive::should_spin(), "the spin is on until a streak turns it off");
+                adaptive::yield_helped();
+            }
+            assert!(!adaptive::is_on(), "three core-giving yields in a row turn the spin off");
+            let gaps = probe_gaps(16 + 32 + 64 + 128 + 256 + 512 + 1024 + 1024 + 1024);
+            assert_eq!(gaps, [16, 32, 64, 128, 256, 512, 1024, 1024, 1024]);
+            // A probe that the spin ends turns it on, and the next off period starts over.
+            while !adaptive::should_spin() {}
+            adaptive::spin_helped();
+            assert!(adaptive::is_on());
+            for _ in 0..3 {
+                assert!(adaptive::should_spin());
+                adaptive::yield_helped();
+            }
+            assert_eq!(probe_gaps(16 + 32), [16, 32]);
+            // So does a wait that has to park.
+            adaptive::going_to_park();
+            assert!(adaptive::is_on());
+        })
+        .join()
+        .expect("the checks passed");
+    }
+}

@@ -196,8 +196,8 @@ mod pre_spin {
     #[cfg(not(loom))]
     thread_local! {
         /// Below `MISSES_TO_SKIP`: consecutive fruitless spins (spin on). From it: the spin is
-        /// off, and the count runs on to `MISSES_TO_SKIP + PROBE_GAP` between probes
-        /// (`MISSES_TO_SKIP`: this wait is a probe).
+        /// off, and the count runs on to `MISSES_TO_SKIP + PROBE_GAP - 1` between probes
+        /// (`MISSES_TO_SKIP`: this wait is a probe, every `PROBE_GAP`th wait).
         static MISSES: Cell<u32> = const { Cell::new(0) };
         /// The waits between probes (`FIRST_PROBE_GAP` to `MAX_PROBE_GAP`).
         static PROBE_GAP: Cell<u32> = const { Cell::new(FIRST_PROBE_GAP) };
@@ -212,7 +212,7 @@ mod pre_spin {
                 return true;
             }
             let gap = PROBE_GAP.with(Cell::get);
-            let next = if n >= MISSES_TO_SKIP + gap { MISSES_TO_SKIP } else { n + 1 };
+            let next = if n + 1 >= MISSES_TO_SKIP + gap { MISSES_TO_SKIP } else { n + 1 };
             misses.set(next);
             next == MISSES_TO_SKIP
         })
@@ -245,4 +245,41 @@ mod pre_spin {
     pub(super) fn hit() {}
     #[cfg(loom)]
     pub(super) fn missed() {}
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::pre_spin;
+
+    /// The waits between probes over `waits` waits whose spins all find nothing.
+    fn probe_gaps(waits: u32) -> Vec<u32> {
+        let mut gaps = Vec::new();
+        let mut since = 0;
+        for _ in 0..waits {
+            since += 1;
+            if pre_spin::should_spin() {
+                gaps.push(since);
+                since = 0;
+                pre_spin::missed();
+            }
+        }
+        gaps
+    }
+
+    #[test]
+    fn fruitless_probes_back_off_and_a_hit_resets_them() {
+        // A thread of its own: the state is per thread.
+        std::thread::spawn(|| {
+            // Four misses turn the spin off; then the probes come 64, 128, ... 4 096 waits apart.
+            assert_eq!(probe_gaps(4), [1, 1, 1, 1]);
+            let gaps = probe_gaps(64 + 128 + 256 + 512 + 1024 + 2048 + 4096 + 4096);
+            assert_eq!(gaps, [64, 128, 256, 512, 1024, 2048, 4096, 4096]);
+            // A hit turns the spin on, and the next off period starts over.
+            while !pre_spin::should_spin() {}
+            pre_spin::hit();
+            assert_eq!(probe_gaps(4 + 64 + 128), [1, 1, 1, 1, 64, 128]);
+        })
+        .join()
+        .expect("the checks passed");
+    }
 }
