@@ -1,7 +1,7 @@
 //! loom models of the bounded channel (`src/channel/`) and, through it, of the waiting layer
 //! (`src/wait.rs`): a lost wakeup shows up as a loom deadlock.
 
-use crate::common::{Counted, drop_counter, drops, model_with_preemptions};
+use crate::common::{Counted, drop_counter, drops, model_at_preemptions, model_with_preemptions};
 use loom::thread;
 use ringfence::channel::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError, bounded};
 use std::time::Duration;
@@ -303,6 +303,50 @@ fn a_parked_send_and_a_waiting_send_both_land() {
         }
         got.sort_unstable();
         assert_eq!(got, [0, 1, 2]);
+        assert_eq!(tx.waiting_counts(), (0, 0));
+        assert!(tx.parked_slots_are_free());
+    });
+}
+
+#[test]
+fn a_value_a_receiver_parked_again_is_pushed_by_its_owner() {
+    // A receiver that pops, finds the parked value, and loses the room it freed to another
+    // sender (its `try_send`) parks the value again (`FULL`) and leaves. When that happens
+    // between the owner's park and its re-check, the owner's re-check takes the value over
+    // from the receiver: only its Acquire CAS (`owner_push`) orders the receiver's access to
+    // the cell before the owner's. The receiver is a thread of its own that ends after its
+    // one receive, so that the owner can run right after it. Even so loom needs three
+    // preemptions to reach the put-back (a panic planted there never fired at two), so this
+    // model runs at three whatever `LOOM_MAX_PREEMPTIONS` says: about 5 minutes alone in
+    // release on the 2-core VM. It kills the Relaxed mutant of that CAS (a causality
+    // violation on the cell) in 11 s.
+    model_at_preemptions(3, || {
+        let (tx, rx) = bounded(1);
+        tx.send(0).unwrap();
+        let owner = {
+            let tx = tx.clone();
+            thread::spawn(move || tx.send(1).unwrap())
+        };
+        let other = {
+            let tx = tx.clone();
+            thread::spawn(move || tx.try_send(2).is_ok())
+        };
+        let receiver = {
+            let rx = rx.clone();
+            thread::spawn(move || rx.recv().unwrap())
+        };
+        // Joined before the next receive: the fewer threads run around the blocking receives,
+        // the shorter loom's paths.
+        let mut got = vec![receiver.join().unwrap()];
+        let other_sent = other.join().unwrap();
+        got.push(rx.recv().unwrap());
+        if other_sent {
+            got.push(rx.recv().unwrap());
+        }
+        owner.join().unwrap();
+        got.sort_unstable();
+        let expected = if other_sent { vec![0, 1, 2] } else { vec![0, 1] };
+        assert_eq!(got, expected, "every value sent arrives once");
         assert_eq!(tx.waiting_counts(), (0, 0));
         assert!(tx.parked_slots_are_free());
     });

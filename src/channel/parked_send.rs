@@ -131,6 +131,9 @@ impl<T> ParkedSend<T> {
         // SAFETY: state `WRITING`, set by our claim, gives this thread the cell.
         self.value.with_mut(|cell| unsafe { *cell = value.take() });
         // ORDERING: Release pairs with the Acquire CAS of whoever moves the value: it sees it.
+        // (The fence below does not do it in C11: a fence releases only the stores after it.
+        // loom cannot observe a weakening: its SeqCst fences synchronise both ways, and every
+        // mover fences before its CAS.)
         self.state.store(FULL, Ordering::Release);
         // ORDERING: the owner's half of the handshake (module docs): our `FULL` store before
         // the re-check's look at the ring, against a pop's claim before its look at the slot.
@@ -141,7 +144,10 @@ impl<T> ParkedSend<T> {
     /// The owner's re-check: pushes its parked value itself if the ring has room.
     fn owner_push(&self, ring: &Ring<T>) -> Parked<T> {
         // ORDERING: Acquire pairs with the Release store of `FULL`, ours or a receiver's that
-        // put the value back: its last write of the cell happened before our access.
+        // put the value back: its last write of the cell happened before our access. (A
+        // receiver's put-back between our park and this CAS takes three preemptions:
+        // `a_value_a_receiver_parked_again_is_pushed_by_its_owner` runs at that bound and
+        // kills the Relaxed mutant.)
         if self.state.compare_exchange(FULL, MOVING, Ordering::Acquire, Ordering::Relaxed).is_err() {
             // A receiver is moving it: it pushes it (and notifies us) or parks it again
             // because the ring is full, which the pops that empty it will see.
@@ -173,14 +179,18 @@ impl<T> ParkedSend<T> {
             match self.value.with_mut(|cell| ring.push(unsafe { &mut *cell }, true)) {
                 Err(PushError::Full) => {
                     // ORDERING: Release pairs with the Acquire CAS of the next mover (the cell's
-                    // write happened before). Acquire on failure pairs with the marking pop's
-                    // Release CAS: its pop happened before our next push, which sees its room.
-                    match self.state.compare_exchange(MOVING, FULL, Ordering::Release, Ordering::Acquire) {
+                    // write happened before). Relaxed on failure: the swap below reads the mark
+                    // again (or a later one) and acquires it.
+                    match self.state.compare_exchange(MOVING, FULL, Ordering::Release, Ordering::Relaxed) {
                         Ok(_) => return Err(PushError::Full),
                         Err(marked) => {
                             debug_assert_eq!(marked, MOVING | AGAIN);
-                            // ORDERING: Acquire: a mark set again since our CAS is acquired too
-                            // (its pop before our next push). A swap: a store could hide it.
+                            // ORDERING: Acquire pairs with the marking pops' Release CASes (the
+                            // latest, and through its release sequence the earlier ones): their
+                            // pops happen before our next push, which sees their room. A swap:
+                            // a store could hide a mark set since. loom's models do not observe
+                            // a weakening: a marking pop needs a mover whose push found the ring
+                            // full at the same moment, beyond the models' two preemptions.
                             self.state.swap(MOVING, Ordering::Acquire);
                         }
                     }
@@ -197,7 +207,12 @@ impl<T> ParkedSend<T> {
         // ORDERING: Acquire pairs with the receiver's Release store of `TAKEN`: its push and
         // its count decrement happened before we report the send done.
         if self.state.load(Ordering::Acquire) == TAKEN {
-            // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`).
+            // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`): the
+            // receiver's read of the cell (acquired just above) happens before the claimer's
+            // write. loom's models do not observe it when the claimer is this thread (program
+            // order) or found the ring full through the slot the receiver pushed into (its
+            // stamp orders it); a claimer whose failed push looked at another slot needs a
+            // capacity-2 model with three threads, which loom could not finish in 10 minutes.
             self.state.store(EMPTY, Ordering::Release);
             return Parked::Sent;
         }
@@ -209,9 +224,12 @@ impl<T> ParkedSend<T> {
     pub(crate) fn withdraw(&self) -> Parked<T> {
         let backoff = Backoff::new();
         loop {
-            // ORDERING: Acquire on success pairs with the Release store of `FULL` (the cell's
-            // last write happened before); the TAKEN case is `poll_owner`'s.
-            match self.state.compare_exchange(FULL, MOVING, Ordering::Acquire, Ordering::Acquire) {
+            // ORDERING: Acquire on success pairs with the Release store of `FULL`: ours (program
+            // order already) or a receiver's put-back (as in `owner_push`; loom's models reach a
+            // withdraw after a put-back only beyond their preemption bound). Relaxed on failure:
+            // `TAKEN` goes to `poll_owner`, whose own Acquire load pairs with the receiver, and a
+            // move in progress is only waited out.
+            match self.state.compare_exchange(FULL, MOVING, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => return Parked::Back(self.take_back_moving()),
                 Err(TAKEN) => return self.poll_owner(),
                 // A receiver is moving it: a few instructions.
@@ -229,8 +247,10 @@ impl<T> ParkedSend<T> {
         // SAFETY: state `MOVING`, set by our CAS, gives this thread the cell, which holds the
         // value (only a successful push moves it out, and we did not push).
         let value = self.value.with_mut(|cell| unsafe { (*cell).take() });
-        // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`). A swap: a
-        // marking pop may CAS the state concurrently (see `owner_push`).
+        // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`): our take
+        // of the value happens before its write (as in `poll_owner`; a withdraw followed by
+        // another thread's claim is beyond the models' bound). A swap: a marking pop may CAS
+        // the state concurrently (see `owner_push`).
         self.state.swap(EMPTY, Ordering::Release);
         value.expect("a parked value is in its cell until it is pushed")
     }
@@ -261,9 +281,10 @@ impl<T> ParkedSend<T> {
                 // is its only chance. Mark the move, so that a mover whose push found the ring
                 // full pushes again rather than park the value (`push_moving`); the caller
                 // still wakes a waiting sender (the mover may be giving the value back).
-                // ORDERING: Release pairs with the mover's Acquire failed CAS: our pop (its
-                // room) happens before its next push. An RMW even when the mark is already
-                // set, so that the mover's next look reads ours.
+                // ORDERING: Release pairs with the mover's Acquire swap that consumes the mark
+                // (`push_moving`): our pop (its room) happens before its next push. An RMW even
+                // when the mark is already set, so that the mover's next look reads ours.
+                // Unobserved by loom's models, as that swap (see there).
                 _ if state & !AGAIN == MOVING => {
                     if self
                         .state
@@ -281,16 +302,22 @@ impl<T> ParkedSend<T> {
                 // The owner is the sender this pop serves: it leaves the waiting senders now.
                 ring.deregister_sender();
                 // ORDERING: Release pairs with the owner's Acquire load in `poll_owner`: the
-                // push and the count's decrement happen before it reports the send done. A
-                // swap: a marking pop may CAS the state concurrently (see `owner_push`).
+                // push (our read of the cell) and the count's decrement happen before it
+                // reports the send done and reuses the slot. A swap: a marking pop may CAS the
+                // state concurrently (see `owner_push`). loom cannot observe a weakening: the
+                // owner learns `TAKEN` after `taken_wait`'s wakeup or fence, which loom's
+                // SeqCst fences and condvar make a two-way synchronisation.
                 self.state.swap(TAKEN, Ordering::Release);
                 self.taken_wait.notify_one();
                 Some(receiver_waits)
             }
             Err(PushError::Full) => None,
             Err(PushError::Closed) => {
-                // ORDERING: Release pairs with the Acquire CAS of the next mover. A swap: a
-                // marking pop may CAS the state concurrently (see `owner_push`).
+                // ORDERING: Release pairs with the Acquire CAS of the next mover (the owner's
+                // withdraw: the channel is closed). A swap: a marking pop may CAS the state
+                // concurrently (see `owner_push`). Unobserved by loom's models: a push that
+                // finds the ring closed while a receiver moves the value needs a disconnection
+                // racing that move, beyond their bound.
                 self.state.swap(FULL, Ordering::Release);
                 None
             }
