@@ -151,14 +151,16 @@ impl<T> ParkedRecv<T> {
             // ORDERING: Release pairs with a filler's Acquire CAS from `WAITING`: a plain store
             // would end the release sequence of the `EMPTY` the owner's claim acquired, so the
             // transition carries that happens-before itself (the previous owner's take before
-            // the next fill's write). Acquire on failure pairs with the marking push's Release
-            // CAS: its push happened before our next pop, which sees its value.
-            match self.state.compare_exchange(moving, WAITING, Ordering::Release, Ordering::Acquire) {
+            // the next fill's write). Relaxed on failure: the swap below reads the mark again (or
+            // a later one) and acquires it.
+            match self.state.compare_exchange(moving, WAITING, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => return None,
                 Err(marked) => {
                     debug_assert_eq!(marked, moving | AGAIN);
-                    // ORDERING: Acquire: a mark set again since our CAS is acquired too (its push
-                    // before our next pop). A swap: a plain store could hide a later mark.
+                    // ORDERING: Acquire pairs with the marking pushes' Release CASes (the latest,
+                    // and through its release sequence the earlier ones): their pushes happen
+                    // before our next pop, which sees their values. A swap: a plain store could
+                    // hide a later mark.
                     self.state.swap(moving, Ordering::Acquire);
                 }
             }
