@@ -900,24 +900,30 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
+pub(crate) mod tests {
     use super::adaptive;
 
-    /// The waits between probes while the spin stays off, over `waits` waits, each probe ending
-    /// like the waits before it (a yield that gave the core away); `None` where the spin came
-    /// back on.
-    fn probe_gaps(waits: u32) -> Vec<u32> {
+    /// Runs `waits` waits of an adaptive spin whose state `should_spin` reads (a `true` is a
+    /// wait that spins: with the spin off, a probe); `ended(probed)` reports how each wait
+    /// ended. Returns the waits from one spinning wait to the next.
+    pub(crate) fn probe_gaps(waits: u32, should_spin: impl Fn() -> bool, ended: impl Fn(bool)) -> Vec<u32> {
         let mut gaps = Vec::new();
         let mut since = 0;
         for _ in 0..waits {
             since += 1;
-            if adaptive::should_spin() {
+            let probed = should_spin();
+            if probed {
                 gaps.push(since);
                 since = 0;
             }
-            adaptive::yield_helped();
+            ended(probed);
         }
         gaps
+    }
+
+    /// [`probe_gaps`] of the blocking waits, each ended by a yield that gave the core away.
+    fn blocking_probe_gaps(waits: u32) -> Vec<u32> {
+        probe_gaps(waits, adaptive::should_spin, |_| adaptive::yield_helped())
     }
 
     #[test]
@@ -929,7 +935,7 @@ mod tests {
                 adaptive::yield_helped();
             }
             assert!(!adaptive::is_on(), "three core-giving yields in a row turn the spin off");
-            let gaps = probe_gaps(16 + 32 + 64 + 128 + 256 + 512 + 1024 + 1024 + 1024);
+            let gaps = blocking_probe_gaps(16 + 32 + 64 + 128 + 256 + 512 + 1024 + 1024 + 1024);
             assert_eq!(gaps, [16, 32, 64, 128, 256, 512, 1024, 1024, 1024]);
             // A probe that the spin ends turns it on, and the next off period starts over.
             while !adaptive::should_spin() {}
@@ -939,7 +945,7 @@ mod tests {
                 assert!(adaptive::should_spin());
                 adaptive::yield_helped();
             }
-            assert_eq!(probe_gaps(16 + 32), [16, 32]);
+            assert_eq!(blocking_probe_gaps(16 + 32), [16, 32]);
             // So does a wait that has to park.
             adaptive::going_to_park();
             assert!(adaptive::is_on());

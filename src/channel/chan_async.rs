@@ -251,19 +251,13 @@ mod pre_spin {
 mod tests {
     use super::pre_spin;
 
-    /// The waits between probes over `waits` waits whose spins all find nothing.
+    /// The waits between spinning ones over `waits` waits whose spins all find nothing.
     fn probe_gaps(waits: u32) -> Vec<u32> {
-        let mut gaps = Vec::new();
-        let mut since = 0;
-        for _ in 0..waits {
-            since += 1;
-            if pre_spin::should_spin() {
-                gaps.push(since);
-                since = 0;
+        crate::wait::tests::probe_gaps(waits, pre_spin::should_spin, |spun| {
+            if spun {
                 pre_spin::missed();
             }
-        }
-        gaps
+        })
     }
 
     #[test]
