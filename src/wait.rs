@@ -703,8 +703,8 @@ impl Drop for ParkTimer {
 ///   away (three in a row: the partner shares this core) skips the `pause` rounds, which cannot
 ///   help there (the partner cannot run while we spin), and yields at once. Every
 ///   `adaptive::FIRST_PROBE_GAP`th wait spins in full anyway (a probe; each probe that changes
-///   nothing doubles the gap, up to `adaptive::MAX_PROBE_GAP`); a wait that the spin ends, or that has
-///   to park (yielding did not help either), turns the spin back on.
+///   nothing doubles the gap, up to `adaptive::MAX_PROBE_GAP`); a wait that the spin ends, or
+///   that has to park (yielding did not help either), turns the spin back on.
 ///
 /// Yields are bounded by time, not only by count: when other threads are runnable each yield
 /// can hand the core away for a whole time slice, and the phase ends as soon as its time is up
