@@ -557,23 +557,35 @@ fn map_yields_a_panic_in_place_and_goes_on() {
 
 #[test]
 fn dropping_a_map_iterator_cancels_unstarted_items() {
+    // The caller maps items too while it waits (the newest unstarted ones), so only the
+    // worker's items are gated: after the first item it runs, the worker blocks until the
+    // iterator is gone. Then it may finish the item it holds, and nothing else may run.
     let pool = Pool::builder().threads(1).in_flight(50).build().unwrap();
-    let ran = Arc::new(AtomicUsize::new(0));
-    let r = ran.clone();
+    let caller = thread::current().id();
+    let by_caller = Arc::new(AtomicUsize::new(0));
+    let by_worker = Arc::new(AtomicUsize::new(0));
+    let (c, w) = (by_caller.clone(), by_worker.clone());
     let (release, gate) = mpsc::channel::<()>();
     let gate = std::sync::Mutex::new(gate);
-    let mut it = pool.map(0..50u32, move |i| {
-        if i == 1 {
-            let _ = gate.lock().unwrap().recv(); // hold the only worker
+    let mut it = pool.map(0..1_000u32, move |i| {
+        if thread::current().id() == caller {
+            c.fetch_add(1, Ordering::SeqCst);
+        } else {
+            if i > 0 {
+                let _ = gate.lock().unwrap().recv(); // hold the only worker
+            }
+            w.fetch_add(1, Ordering::SeqCst);
         }
-        r.fetch_add(1, Ordering::SeqCst);
     });
     assert!(it.next().unwrap().is_ok(), "item 0 is fast");
-    drop(it); // items 2.. (and 1, if it has not started) are cancelled
-    let _ = release.send(()); // fails harmlessly if item 1 was cancelled
+    drop(it); // every item not started by now is cancelled
+    let mapped_here = by_caller.load(Ordering::SeqCst);
+    let _ = release.send(());
     pool.shutdown();
-    let ran = ran.load(Ordering::SeqCst);
-    assert!((1..=2).contains(&ran), "only items 0 and maybe 1 ran, not {ran}");
+    let by_worker = by_worker.load(Ordering::SeqCst);
+    assert!(by_worker <= 2, "the worker ran item 0 and the item it held at most, not {by_worker}");
+    assert!(mapped_here < 50, "the caller mapped {mapped_here} items: more than in flight");
+    assert_eq!(by_caller.load(Ordering::SeqCst), mapped_here, "the caller maps nothing after the drop");
 }
 
 #[test]
