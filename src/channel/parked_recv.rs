@@ -37,7 +37,7 @@
 //! looks at the slot. Whichever fence is second sees the other side: the owner's registered pop
 //! sees the push's claim (it waits out a push still writing instead of reporting empty), or the
 //! sender sees `WAITING` and fills it. A sender that finds `CHECKING` or `FILLING` marks it
-//! (`AGAIN`, a Release CAS) instead of waiting for it: it may be the owner's re-check that found
+//! (`AGAIN`, a CAS after the push's fence) instead of waiting for it: it may be the owner's re-check that found
 //! the ring empty just before this push, and then this push's value is the owner's only chance.
 //! A mover whose pop found the ring empty goes back to `WAITING` only with a CAS from the
 //! unmarked state; finding the mark (Acquire), it pops again, and that pop sees the marking
@@ -50,6 +50,18 @@
 //! notifies `filled_wait`, where only the owner ever waits. The owner also leaves when its
 //! deadline passes or the channel is disconnected: it takes a filled value if there is one,
 //! else empties the slot (one CAS against the fill's) and, when disconnected, drains the ring.
+//!
+//! # One chain of RMWs
+//!
+//! The cell changes hands between a filler's write and the owner's take (`FILLED`: Release
+//! swap, Acquire load) and between the owner's take and the next filler's write. For the
+//! second, `take_filled`'s Release store of `EMPTY` is the only plain store to the state: every
+//! later write until the next take is an RMW (the claim, the re-check, the moves, the marks,
+//! the withdraw), which continues that store's release sequence. So the next filler's Acquire
+//! CAS from `WAITING` synchronises with the take, however many owners and moves came between,
+//! and none of those RMWs needs an ordering of its own for it: the claim, the owner's swap to
+//! `EMPTY`, the move back to `WAITING` and the mark are Relaxed (ordering mutation testing found
+//! each surviving as Release or Acquire, docs/verification.md).
 
 use crate::ring::Ring;
 use crate::sync::atomic::{AtomicU32, Ordering, fence};
@@ -105,11 +117,14 @@ impl<T> ParkedRecv<T> {
     /// receiver of the ring, and calls [`ParkedRecv::park`] next.
     #[inline]
     pub(crate) fn try_claim(&self) -> bool {
-        // ORDERING: Relaxed load: a hint that keeps a busy slot's line shared. Acquire on the
-        // CAS pairs with the Release store of `EMPTY` by the previous owner: its take of the
-        // cell happened before the next fill's write.
+        // ORDERING: Relaxed load: a hint that keeps a busy slot's line shared. Relaxed CAS: the
+        // owner touches the cell only after acquiring a filler's `FILLED`. The previous owner's
+        // take must happen before the next fill's write, and it does without us: every write
+        // to the state but `take_filled`'s Release store is an RMW, so the filler's Acquire CAS
+        // from `WAITING` reads the release sequence that store heads (module docs, "One chain
+        // of RMWs").
         self.state.load(Ordering::Relaxed) == EMPTY
-            && self.state.compare_exchange(EMPTY, WAITING, Ordering::Acquire, Ordering::Relaxed).is_ok()
+            && self.state.compare_exchange(EMPTY, WAITING, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
 
     /// The owner, counted as a waiting receiver: the handshake's fence, then one pop for
@@ -128,11 +143,13 @@ impl<T> ParkedRecv<T> {
         }
         match self.pop_moving(ring, CHECKING) {
             Some((value, sender_waits)) => {
-                // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`). A
-                // swap, not a store: a marking push may CAS the state concurrently, and every
+                // ORDERING: Relaxed: this path never touched the cell (the value came from the
+                // ring), so there is nothing to publish; as an RMW the swap carries the release
+                // sequence of the last `take_filled` on to the next filler ("One chain of RMWs").
+                // A swap, not a store: a marking push may CAS the state concurrently, and every
                 // exit from a moving state is an RMW so that the marks and the exits form one
                 // chain (loom finds a mark surviving a plain store otherwise).
-                self.state.swap(EMPTY, Ordering::Release);
+                self.state.swap(EMPTY, Ordering::Relaxed);
                 Request::Popped(value, sender_waits)
             }
             None => Request::Waiting,
@@ -148,12 +165,11 @@ impl<T> ParkedRecv<T> {
             if let Some(popped) = ring.pop(true) {
                 return Some(popped);
             }
-            // ORDERING: Release pairs with a filler's Acquire CAS from `WAITING`: a plain store
-            // would end the release sequence of the `EMPTY` the owner's claim acquired, so the
-            // transition carries that happens-before itself (the previous owner's take before
-            // the next fill's write). Relaxed on failure: the swap below reads the mark again (or
-            // a later one) and acquires it.
-            match self.state.compare_exchange(moving, WAITING, Ordering::Release, Ordering::Relaxed) {
+            // ORDERING: Relaxed: a mover whose pop found nothing wrote no cell, so there is
+            // nothing to publish; as an RMW the CAS carries the release sequence of the last
+            // `take_filled` on to the next filler's Acquire CAS ("One chain of RMWs"). Relaxed
+            // on failure: the swap below reads the mark again (or a later one) and acquires it.
+            match self.state.compare_exchange(moving, WAITING, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return None,
                 Err(marked) => {
                     debug_assert_eq!(marked, moving | AGAIN);
@@ -208,7 +224,9 @@ impl<T> ParkedRecv<T> {
         // SAFETY: `FILLED`, read with Acquire by the caller, gives the owner the cell; the filler
         // wrote it before its Release store and never touches it again.
         let value = self.value.with_mut(|cell| unsafe { (*cell).take() });
-        // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`).
+        // ORDERING: Release pairs with the next filler's Acquire CAS from `WAITING`, through the
+        // chain of RMWs between (module docs, "One chain of RMWs"): our take of the cell
+        // happens before its write.
         self.state.store(EMPTY, Ordering::Release);
         value.expect("a filled request holds its value")
     }
@@ -243,14 +261,16 @@ impl<T> ParkedRecv<T> {
                 // only chance. Mark the move, so that a mover whose pop found the ring empty pops
                 // again rather than go back to waiting (`pop_moving`); the caller still wakes a
                 // waiting receiver (the mover may get an older value, leaving ours).
-                // ORDERING: Release pairs with the mover's Acquire failed CAS: our push happens
-                // before its next pop. An RMW even when the mark is already set, so that the
-                // mover's next look reads ours.
+                // ORDERING: Relaxed: the caller's SeqCst fence (`settle`), after our push and
+                // before this CAS, is a release fence for it: it synchronises with the mover's
+                // Acquire swap that reads this mark (or a later one of the chain), so our push
+                // happens before the mover's next pop. An RMW even when the mark is already set,
+                // so that the mover's next look reads ours.
                 _ if matches!(state & !AGAIN, CHECKING | FILLING) => {
                     let marked = state | AGAIN;
                     if self
                         .state
-                        .compare_exchange(state, marked, Ordering::Release, Ordering::Relaxed)
+                        .compare_exchange(state, marked, Ordering::Relaxed, Ordering::Relaxed)
                         .is_ok()
                     {
                         return None;
