@@ -261,13 +261,14 @@ impl<T> ParkedRecv<T> {
                 // only chance. Mark the move, so that a mover whose pop found the ring empty pops
                 // again rather than go back to waiting (`pop_moving`); the caller still wakes a
                 // waiting receiver (the mover may get an older value, leaving ours).
-                // ORDERING: Relaxed: the caller's SeqCst fence (`settle`), after our push and
-                // before this CAS, is a release fence for it: it synchronises with the mover's
-                // Acquire swap that reads this mark (or a later one of the chain), so our push
-                // happens before the mover's next pop. An RMW even when the mark is already set,
-                // so that the mover's next look reads ours.
+                // An RMW even when the mark is already set, so that the mover's next look reads
+                // ours.
                 _ if matches!(state & !AGAIN, CHECKING | FILLING) => {
                     let marked = state | AGAIN;
+                    // ORDERING: Relaxed: the caller's SeqCst fence (`settle`), after our push
+                    // and before this CAS, is a release fence for it: it synchronises with the
+                    // mover's Acquire swap that reads this mark (or a later one of the chain),
+                    // so our push happens before the mover's next pop.
                     if self
                         .state
                         .compare_exchange(state, marked, Ordering::Relaxed, Ordering::Relaxed)
