@@ -37,8 +37,9 @@
 //! looks at the slot. Whichever fence is second sees the other side: the owner's registered pop
 //! sees the push's claim (it waits out a push still writing instead of reporting empty), or the
 //! sender sees `WAITING` and fills it. A sender that finds `CHECKING` or `FILLING` marks it
-//! (`AGAIN`, a CAS after the push's fence) instead of waiting for it: it may be the owner's re-check that found
-//! the ring empty just before this push, and then this push's value is the owner's only chance.
+//! (`AGAIN`, a CAS after the push's fence) instead of waiting for it: it may be the owner's
+//! re-check that found the ring empty just before this push, and then this push's value is the
+//! owner's only chance.
 //! A mover whose pop found the ring empty goes back to `WAITING` only with a CAS from the
 //! unmarked state; finding the mark (Acquire), it pops again, and that pop sees the marking
 //! push's value. The marking sender still wakes a receiver on `recv_wait`: the mover may take an
