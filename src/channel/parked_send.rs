@@ -44,7 +44,7 @@
 //! second sees the other side's write before the first: either the owner's re-check sees the
 //! pop's claim (a registered push waits for an in-flight pop instead of reporting full, see
 //! `Ring::push`), or the pop sees `FULL` and pushes the value. A pop that finds `MOVING` marks
-//! it (`AGAIN`, a Release CAS) instead of waiting for it: the thread moving the value may be
+//! it (`AGAIN`, a CAS after its fence) instead of waiting for it: the thread moving the value may be
 //! the owner whose re-check just found the ring full, before this pop's claim, and then this
 //! pop's room is the value's only chance. A mover whose push found the ring full parks the value
 //! only with a CAS from an unmarked `MOVING`; finding the mark (Acquire), it pushes again, and
@@ -185,9 +185,10 @@ impl<T> ParkedSend<T> {
                         Ok(_) => return Err(PushError::Full),
                         Err(marked) => {
                             debug_assert_eq!(marked, MOVING | AGAIN);
-                            // ORDERING: Acquire pairs with the marking pops' Release CASes (the
-                            // latest, and through its release sequence the earlier ones): their
-                            // pops happen before our next push, which sees their room. A swap:
+                            // ORDERING: Acquire pairs with the marking pops' fences (each pop's
+                            // SeqCst fence precedes its marking CAS, which this swap reads or
+                            // follows in the RMW chain): their pops happen before our next push,
+                            // which sees their room. A swap:
                             // a store could hide a mark set since. loom's models do not observe
                             // a weakening: a marking pop needs a mover whose push found the ring
                             // full at the same moment, beyond the models' two preemptions.
@@ -281,14 +282,15 @@ impl<T> ParkedSend<T> {
                 // is its only chance. Mark the move, so that a mover whose push found the ring
                 // full pushes again rather than park the value (`push_moving`); the caller
                 // still wakes a waiting sender (the mover may be giving the value back).
-                // ORDERING: Release pairs with the mover's Acquire swap that consumes the mark
-                // (`push_moving`): our pop (its room) happens before its next push. An RMW even
-                // when the mark is already set, so that the mover's next look reads ours.
-                // Unobserved by loom's models, as that swap (see there).
+                // ORDERING: Relaxed: the caller's `fence(SeqCst)` (`settle`), after our pop and
+                // before this CAS, is a release fence; the mover's Acquire swap that consumes the
+                // mark (`push_moving`) synchronises with it, so our pop (its room) happens before
+                // the mover's next push. An RMW even when the mark is already set, so that the
+                // mover's next look reads ours. (Unobserved by loom's models, as that swap.)
                 _ if state & !AGAIN == MOVING => {
                     if self
                         .state
-                        .compare_exchange(state, MOVING | AGAIN, Ordering::Release, Ordering::Relaxed)
+                        .compare_exchange(state, MOVING | AGAIN, Ordering::Relaxed, Ordering::Relaxed)
                         .is_ok()
                     {
                         return None;
