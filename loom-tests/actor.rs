@@ -71,9 +71,45 @@ fn tell_racing_kill_is_handled_or_counted() {
         let (handled, discarded) = match exit {
             Exit::Killed { state, discarded } => (state.0, discarded),
             Exit::Stopped(state) => (state.0, 0),
-            Exit::Panicked(_) => panic!("nothing panics"),
+            Exit::Panicked { .. } => panic!("nothing panics"),
         };
         // The mailbox closes with a handshake: an accepted tell is handled or counted, exactly.
         assert_eq!(handled + discarded, accepted);
+    });
+}
+
+#[test]
+fn tell_racing_a_graceful_stop_is_handled_or_handed_back() {
+    tell_racing_a_graceful_stop(1);
+}
+
+#[test]
+fn tell_racing_a_graceful_stop_zero_capacity() {
+    tell_racing_a_graceful_stop(0);
+}
+
+fn tell_racing_a_graceful_stop(capacity: usize) {
+    // One preemption, as the models above.
+    model_with_preemptions(1, move || {
+        let handle = Builder::new().mailbox(capacity).spawn(Sum(0));
+        let addr = handle.addr();
+        let teller = thread::spawn(move || addr.tell(Msg::Add(1)).is_ok());
+        let exit = handle.stop();
+        let accepted = usize::from(teller.join().unwrap());
+        // `stop` closes the mailbox: a tell either got in before (and is handled, as the stop
+        // is graceful) or hands its message back. None is discarded.
+        let Exit::Stopped(state) = exit else { panic!("a graceful stop, got {exit:?}") };
+        assert_eq!(state.0, accepted);
+    });
+}
+
+#[test]
+fn kill_ends_an_actor_whose_zero_capacity_mailbox_stays_open() {
+    model_with_preemptions(1, || {
+        let handle = Builder::new().mailbox(0).spawn(Sum(0));
+        let addr = handle.addr(); // kept: the mailbox only closes through the kill
+        let exit = handle.kill();
+        assert!(matches!(exit, Exit::Killed { discarded: 0, .. }), "got {exit:?}");
+        assert!(addr.tell(Msg::Add(1)).is_err());
     });
 }

@@ -171,17 +171,33 @@ fn first_ok_cancellation_racing_the_sources() {
     use std::time::{Duration, Instant};
     loom::model(|| {
         let pool = Pool::builder().threads(1).queue_capacity(2).build().unwrap();
+        let dropped = drop_counter();
+        let made = loom::sync::Arc::new(AtomicUsize::new(0));
         // Under loom a deadline "passes" exactly when the gatherer would sleep.
         let deadline = Instant::now() + Duration::from_secs(60);
-        let outcome = Scatter::new(&pool, [0u8, 1], |i, _token| if i == 0 { Err("down") } else { Ok(i) })
-            .first_ok(deadline);
-        match outcome {
-            Ok(winner) => assert_eq!(winner, (1, 1)),
+        let (query_drops, query_made) = (dropped.clone(), made.clone());
+        let scatter = Scatter::new(&pool, [0usize, 1], move |i, token| {
+            if token.is_cancelled() {
+                return Err("cancelled");
+            }
+            // ORDERING: Relaxed: read after the pool's shutdown joined the worker.
+            query_made.fetch_add(1, Ordering::Relaxed);
+            Ok(Counted::new(i, &query_drops))
+        });
+        let token = scatter.token().clone();
+        match scatter.first_ok(deadline) {
+            // The single worker runs the queries in order: source 0 answers first.
+            Ok((winner, answer)) => assert_eq!((winner, answer.id), (0, 0)),
             Err(partial) => {
                 assert!(partial.timed_out, "only the (modelled) deadline can make it fail");
                 assert!(partial.ok.is_empty());
             }
         }
+        assert!(token.is_cancelled(), "a decided gather cancels the loser's token");
         pool.shutdown(); // the cancelled or finished jobs are all joined
+        // Every answer made, the winner's and a late loser's, was dropped exactly once: a late
+        // answer is neither leaked nor returned.
+        // ORDERING: Relaxed: the shutdown joined the worker that counted.
+        assert_eq!(drops(&dropped), made.load(Ordering::Relaxed));
     });
 }

@@ -32,5 +32,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
 step "benchmarks, quick pass (each runs once, no timing)"
 cargo bench --benches -- --test
 
+step "the examples that check their own results: the tour (README's main command) and the scraper"
+# After the benches: they share the release build of the dependencies.
+cargo run --release --example tour >/dev/null
+cargo run --release --example scraper >/dev/null
+
 echo
 echo "all checks passed"

@@ -8,8 +8,12 @@ mod common;
 use common::{WATCHDOG, eventually, within};
 use ringfence::actor::{self, Actor, ActorError, Builder, Context, Exit, Reply};
 use ringfence::channel::TrySendError;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::task::{Context as TaskContext, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -18,6 +22,8 @@ enum Msg {
     Sum(Reply<u64>),
     Log(Reply<Vec<u64>>),
     Sleep(Duration),
+    /// Waits until the gate's sender sends or is dropped.
+    Gate(mpsc::Receiver<()>),
     Panic,
     StopMe,
 }
@@ -36,6 +42,7 @@ impl Actor for Recorder {
             Msg::Sum(reply) => reply.send(self.log.iter().sum()),
             Msg::Log(reply) => reply.send(self.log.clone()),
             Msg::Sleep(d) => thread::sleep(d),
+            Msg::Gate(gate) => drop(gate.recv()),
             Msg::Panic => panic!("handler exploded"),
             Msg::StopMe => ctx.stop(),
         }
@@ -133,8 +140,9 @@ fn a_panic_stops_the_actor_fails_asks_and_reaches_join() {
         assert_eq!(addr.ask(Msg::Sum), Err(ActorError::Stopped));
         assert!(addr.tell(Msg::Push(3)).is_err());
         match handle.join() {
-            Exit::Panicked(payload) => {
-                assert_eq!(*payload.downcast_ref::<&str>().unwrap(), "handler exploded")
+            Exit::Panicked { payload, discarded } => {
+                assert_eq!(*payload.downcast_ref::<&str>().unwrap(), "handler exploded");
+                assert_eq!(discarded, 0, "nothing was queued behind the panic");
             }
             other => panic!("expected Panicked, got {other:?}"),
         }
@@ -158,7 +166,7 @@ fn an_ask_whose_handler_panics_gets_panicked() {
     let addr = handle.addr();
     assert_eq!(addr.ask(|r| (false, r)), Ok(1));
     assert_eq!(addr.ask(|r| (true, r)), Err(ActorError::Panicked));
-    assert!(matches!(handle.join(), Exit::Panicked(_)));
+    assert!(matches!(handle.join(), Exit::Panicked { .. }));
 }
 
 #[test]
@@ -173,7 +181,7 @@ fn a_supervised_actor_restarts_with_fresh_state_up_to_the_limit() {
         addr.tell(Msg::Panic).unwrap();
         assert!(addr.ask(Msg::Sum).is_ok(), "second restart");
         addr.tell(Msg::Panic).unwrap(); // third panic: no restart left
-        assert!(matches!(handle.join(), Exit::Panicked(_)));
+        assert!(matches!(handle.join(), Exit::Panicked { .. }));
     });
 }
 
@@ -202,15 +210,226 @@ fn ask_async_works_under_tokio() {
 
 #[test]
 fn try_tell_hands_the_message_back_when_the_mailbox_is_full() {
-    let handle = Builder::new().mailbox(1).spawn(Recorder::default());
-    let addr = handle.addr();
-    addr.tell(Msg::Sleep(Duration::from_millis(30))).unwrap();
-    eventually(WATCHDOG, "the sleep is taken", || addr.try_tell(Msg::Push(1)).ok());
-    match addr.try_tell(Msg::Push(2)) {
-        Err(TrySendError::Full(Msg::Push(2))) => {}
-        Err(_) => panic!("expected Full with the message"),
-        Ok(()) => {} // the actor was faster; nothing to check
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
+        let addr = handle.addr();
+        let (open, gate) = mpsc::channel();
+        addr.tell(Msg::Gate(gate)).unwrap();
+        // The actor takes the gate message (and waits in it); then one message fills the box.
+        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(1)).ok());
+        match addr.try_tell(Msg::Push(2)) {
+            Err(TrySendError::Full(Msg::Push(2))) => {}
+            Err(_) => panic!("expected Full with the message"),
+            Ok(()) => panic!("a full mailbox took a message"),
+        }
+        open.send(()).unwrap();
+        assert_eq!(addr.ask(Msg::Log).unwrap(), [1]);
+    });
+}
+
+#[test]
+fn tell_blocks_while_the_mailbox_is_full_then_gets_in() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
+        let addr = handle.addr();
+        let (open, gate) = mpsc::channel();
+        addr.tell(Msg::Gate(gate)).unwrap();
+        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(1)).ok());
+        let told = Arc::new(AtomicBool::new(false));
+        let teller = {
+            let (addr, told) = (addr.clone(), told.clone());
+            thread::spawn(move || {
+                addr.tell(Msg::Push(2)).unwrap();
+                told.store(true, Ordering::SeqCst);
+            })
+        };
+        thread::sleep(Duration::from_millis(20));
+        assert!(!told.load(Ordering::SeqCst), "tell returned while the mailbox was full");
+        open.send(()).unwrap();
+        teller.join().unwrap();
+        assert_eq!(addr.ask(Msg::Log).unwrap(), [1, 2]);
+    });
+}
+
+#[test]
+fn ask_timeout_counts_the_wait_for_room_in_a_full_mailbox() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
+        let addr = handle.addr();
+        let (open, gate) = mpsc::channel();
+        addr.tell(Msg::Gate(gate)).unwrap();
+        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(1)).ok());
+        assert_eq!(addr.ask_timeout(Msg::Sum, Duration::from_millis(20)), Err(ActorError::Timeout));
+        open.send(()).unwrap();
+        assert_eq!(addr.ask(Msg::Sum), Ok(1), "the timed-out ask was never delivered");
+    });
+}
+
+#[test]
+fn tells_racing_a_graceful_stop_are_handled_or_handed_back() {
+    within(WATCHDOG, || {
+        for _ in 0..50 {
+            let handle = Builder::new().mailbox(4).spawn(Recorder::default());
+            let accepted = Arc::new(AtomicUsize::new(0));
+            let tellers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (addr, accepted) = (handle.addr(), accepted.clone());
+                    thread::spawn(move || {
+                        for n in 0..200 {
+                            if addr.tell(Msg::Push(n)).is_ok() {
+                                accepted.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            thread::yield_now();
+            let exit = handle.stop();
+            for teller in tellers {
+                teller.join().unwrap();
+            }
+            // Every tell that got in was handled: a graceful stop discards nothing.
+            let Exit::Stopped(state) = exit else { panic!("graceful, got {exit:?}") };
+            assert_eq!(state.log.len(), accepted.load(Ordering::SeqCst));
+        }
+    });
+}
+
+#[test]
+fn messages_queued_behind_a_panic_are_counted_as_discarded() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(16).spawn(Recorder::default());
+        let addr = handle.addr();
+        let (open, gate) = mpsc::channel();
+        addr.tell(Msg::Gate(gate)).unwrap();
+        addr.tell(Msg::Panic).unwrap();
+        for n in 0..5 {
+            addr.tell(Msg::Push(n)).unwrap();
+        }
+        // An ask queued behind the panic: polled once, its message is in the mailbox.
+        let mut asking = pin!(addr.ask_async(Msg::Sum));
+        let mut cx = TaskContext::from_waker(Waker::noop());
+        assert!(asking.as_mut().poll(&mut cx).is_pending());
+        addr.tell(Msg::Push(9)).unwrap();
+        open.send(()).unwrap();
+        match handle.join() {
+            // 5 pushes, the ask and the push after it.
+            Exit::Panicked { discarded, .. } => assert_eq!(discarded, 7),
+            other => panic!("expected Panicked, got {other:?}"),
+        }
+        assert_eq!(asking.as_mut().poll(&mut cx), Poll::Ready(Err(ActorError::Stopped)));
+    });
+}
+
+#[test]
+fn kill_wakes_an_idle_actor_with_a_zero_capacity_mailbox() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(0).spawn(Recorder::default());
+        let addr = handle.addr(); // another address keeps the mailbox open
+        let teller = {
+            let addr = addr.clone();
+            thread::spawn(move || addr.tell(Msg::Sleep(Duration::from_millis(20))))
+        };
+        teller.join().unwrap().unwrap();
+        // The actor is busy in the sleep (nobody waits to take a letter) or idle again: either
+        // way the kill must end it.
+        let exit = handle.kill();
+        assert!(matches!(exit, Exit::Killed { discarded: 0, .. }), "got {exit:?}");
+        assert!(!addr.is_alive());
+        assert!(addr.tell(Msg::Push(1)).is_err());
+    });
+}
+
+/// An actor whose supervisor's factory panics.
+struct Doomed;
+impl Actor for Doomed {
+    type Msg = Reply<u8>;
+    fn handle(&mut self, _: Reply<u8>, _: &mut Context) {
+        panic!("handler");
     }
+}
+
+#[test]
+fn a_panicking_factory_ends_the_actor_with_its_panic() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().supervise(3, || -> Doomed { panic!("factory") }).spawn(Doomed);
+        let addr = handle.addr();
+        assert_eq!(addr.ask(|r| r), Err(ActorError::Panicked));
+        eventually(WATCHDOG, "the actor dies", || (!addr.is_alive()).then_some(()));
+        assert_eq!(addr.ask(|r| r), Err(ActorError::Stopped));
+        match handle.join() {
+            Exit::Panicked { payload, .. } => assert_eq!(payload.downcast_ref::<&str>(), Some(&"factory")),
+            other => panic!("expected Panicked, got {other:?}"),
+        }
+    });
+}
+
+/// An actor whose `stopped` hook panics.
+struct BadExit;
+impl Actor for BadExit {
+    type Msg = ();
+    fn handle(&mut self, (): (), _: &mut Context) {}
+    fn stopped(&mut self) {
+        panic!("stopped hook");
+    }
+}
+
+#[test]
+fn a_panicking_stopped_hook_is_reported_not_raised() {
+    let handle = actor::spawn(BadExit);
+    handle.addr().tell(()).unwrap();
+    match handle.stop() {
+        Exit::Panicked { payload, discarded } => {
+            assert_eq!(payload.downcast_ref::<&str>(), Some(&"stopped hook"));
+            assert_eq!(discarded, 0);
+        }
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+}
+
+#[test]
+fn ask_async_waits_for_room_without_blocking_the_runtime() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
+        let addr = handle.addr();
+        let (open, gate) = mpsc::channel();
+        addr.tell(Msg::Gate(gate)).unwrap();
+        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(4)).ok());
+        // One thread runs both tasks: an ask that blocked the thread on the full mailbox would
+        // never let the second task open the gate.
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let sum = rt.block_on(async {
+            let asking = addr.ask_async(Msg::Sum);
+            let opener = async {
+                tokio::task::yield_now().await;
+                open.send(()).unwrap();
+            };
+            let (sum, ()) = tokio::join!(asking, opener);
+            sum
+        });
+        assert_eq!(sum, Ok(4));
+    });
+}
+
+#[test]
+fn a_dropped_ask_async_that_never_got_in_was_not_sent() {
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
+        let addr = handle.addr();
+        let (open, gate) = mpsc::channel();
+        addr.tell(Msg::Gate(gate)).unwrap();
+        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(1)).ok());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let outcome = rt.block_on(async {
+            tokio::time::timeout(Duration::from_millis(10), addr.ask_async(Msg::Log)).await
+        });
+        assert!(outcome.is_err(), "timed out while waiting for room");
+        open.send(()).unwrap();
+        addr.tell(Msg::Push(2)).unwrap();
+        // The dropped ask's message never reached the actor: only the pushes did.
+        assert_eq!(addr.ask(Msg::Log).unwrap(), [1, 2]);
+        assert_eq!(handle.stop().discarded(), 0);
+    });
 }
 
 #[test]

@@ -121,3 +121,33 @@ fn first_ok_times_out_with_partial_results() {
         assert!(err.ok.is_empty());
     });
 }
+
+#[test]
+fn quorum_of_zero_succeeds_at_once_and_cancels_every_query() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let scatter = Scatter::new(&pool, [1u8, 2], |n, _| Ok::<u8, ()>(n));
+        let token = scatter.token().clone();
+        let votes = scatter.quorum(0, soon(60_000)).expect("zero successes are always enough");
+        assert!(votes.is_empty());
+        assert!(token.is_cancelled());
+    });
+}
+
+#[test]
+fn quorum_larger_than_the_sources_fails_at_once_without_waiting() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (release, gate) = mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        // The sources would block until released: a quorum that waited for them would hang.
+        let scatter = Scatter::new(&pool, [0u8, 1], move |n, _| {
+            drop(gate.lock().unwrap().recv());
+            Ok::<u8, ()>(n)
+        });
+        let partial = scatter.quorum(3, soon(60_000)).expect_err("3 of 2 sources cannot succeed");
+        assert!(!partial.timed_out, "certain at once, not at the deadline");
+        assert!(partial.ok.is_empty() && partial.failed.is_empty() && partial.panicked.is_empty());
+        drop(release); // lets the running query end, so the pool's drop can join it
+    });
+}

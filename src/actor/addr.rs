@@ -1,8 +1,8 @@
 //! The address of an actor: send it messages (`tell`), or ask and wait for the reply.
 
 use super::error::ActorError;
-use super::{Actor, Letter, Shared};
-use crate::channel::{SendError, Sender, TrySendError};
+use super::{Actor, Shared};
+use crate::channel::{SendError, SendFuture, Sender, TrySendError};
 use crate::oneshot;
 use crate::sync::Arc;
 use crate::sync::atomic::Ordering;
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// The way to talk to an actor: cheap to clone, `Send`, usable from any thread.
 pub struct Addr<A: Actor> {
-    pub(super) mailbox: Sender<Letter<A::Msg>>,
+    pub(super) mailbox: Sender<A::Msg>,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -66,7 +66,7 @@ impl<A: Actor> Addr<A> {
     /// assert_eq!(handle.stop().into_state().unwrap().0, 5);
     /// ```
     pub fn tell(&self, msg: A::Msg) -> Result<(), SendError<A::Msg>> {
-        self.mailbox.send(Letter::Msg(msg)).map_err(|SendError(letter)| SendError(letter.into_msg()))
+        self.mailbox.send(msg)
     }
 
     /// Sends `msg` if the mailbox has room.
@@ -89,10 +89,7 @@ impl<A: Actor> Addr<A> {
     /// assert!(handle.addr().try_tell(()).is_ok());
     /// ```
     pub fn try_tell(&self, msg: A::Msg) -> Result<(), TrySendError<A::Msg>> {
-        self.mailbox.try_send(Letter::Msg(msg)).map_err(|error| match error {
-            TrySendError::Full(letter) => TrySendError::Full(letter.into_msg()),
-            TrySendError::Disconnected(letter) => TrySendError::Disconnected(letter.into_msg()),
-        })
+        self.mailbox.try_send(msg)
     }
 
     /// Request-reply: builds the message around a [`Reply`], sends it (blocking while the
@@ -162,10 +159,10 @@ impl<A: Actor> Addr<A> {
         let (promise, mut answer) = oneshot::channel();
         let msg = make(Reply { promise: Some(promise) });
         let sent = match deadline {
-            None => self.mailbox.send(Letter::Msg(msg)).map_err(|_| ActorError::Stopped),
+            None => self.mailbox.send(msg).map_err(|_| ActorError::Stopped),
             Some(deadline) => self
                 .mailbox
-                .send_deadline(Letter::Msg(msg), deadline)
+                .send_deadline(msg, deadline)
                 .map_err(|error| if error.is_timeout() { ActorError::Timeout } else { ActorError::Stopped }),
         };
         sent?;
@@ -177,13 +174,16 @@ impl<A: Actor> Addr<A> {
         }
     }
 
-    /// Async request-reply: sends like [`Addr::ask`] (blocking while the mailbox is full), then
-    /// returns a future of the answer that works with any executor.
+    /// Async request-reply: a future that sends the message (waiting for room without
+    /// blocking the thread while the mailbox is full) and then waits for the answer; it works
+    /// with any executor.
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future abandons the answer: the actor still handles the message, and its
-    /// reply is dropped. The message itself was already delivered, so nothing is lost.
+    /// Dropped before the message got into the mailbox, the message was not sent (the
+    /// channel's [`send_async`](Sender::send_async) promise): it is dropped with the future,
+    /// and its `Reply` with it. Dropped after, the actor still handles the message and its
+    /// answer is dropped. Never sent twice, never lost unaccounted.
     ///
     /// # Errors
     ///
@@ -204,8 +204,10 @@ impl<A: Actor> Addr<A> {
     /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     /// assert_eq!(rt.block_on(addr.ask_async(|r| (21, r))), Ok(42));
     /// ```
-    pub fn ask_async<R>(&self, make: impl FnOnce(Reply<R>) -> A::Msg) -> AskFuture<R> {
-        AskFuture { state: self.send_ask(make).map_err(Some) }
+    pub fn ask_async<R>(&self, make: impl FnOnce(Reply<R>) -> A::Msg) -> AskFuture<'_, A::Msg, R> {
+        let (promise, answer) = oneshot::channel();
+        let msg = make(Reply { promise: Some(promise) });
+        AskFuture { send: Some(self.mailbox.send_async(msg)), answer }
     }
 
     /// `true` until the actor has stopped (gracefully, killed, or after a panic).
@@ -241,7 +243,7 @@ impl<A: Actor> Addr<A> {
         let (promise, answer) = oneshot::channel();
         let msg = make(Reply { promise: Some(promise) });
         // A stopped actor hands the message back; dropping it drops the reply, harmlessly.
-        self.mailbox.send(Letter::Msg(msg)).map_err(|_| ActorError::Stopped)?;
+        self.mailbox.send(msg).map_err(|_| ActorError::Stopped)?;
         Ok(answer)
     }
 }
@@ -252,22 +254,49 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
-/// The future of [`Addr::ask_async`].
+/// The future of [`Addr::ask_async`]: sends the message, then waits for the answer.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::actor::{self, Actor, AskFuture, Context, Reply};
+///
+/// struct Echo;
+/// impl Actor for Echo {
+///     type Msg = Reply<&'static str>;
+///     fn handle(&mut self, reply: Reply<&'static str>, _: &mut Context) { reply.send("pong") }
+/// }
+/// let echo = actor::spawn(Echo);
+/// let addr = echo.addr();
+/// let asking: AskFuture<'_, Reply<&'static str>, &'static str> = addr.ask_async(|r| r);
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// assert_eq!(rt.block_on(asking), Ok("pong"));
+/// ```
 #[must_use = "futures do nothing unless polled"]
-pub struct AskFuture<R> {
-    state: Result<oneshot::Receiver<Result<R, ActorError>>, Option<ActorError>>,
+pub struct AskFuture<'a, M, R> {
+    /// The message on its way into the mailbox; `None` once it got in.
+    send: Option<SendFuture<'a, M>>,
+    answer: oneshot::Receiver<Result<R, ActorError>>,
 }
 
-impl<R> Future for AskFuture<R> {
+impl<M, R> Future for AskFuture<'_, M, R> {
     type Output = Result<R, ActorError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().state {
-            Ok(answer) => {
-                Pin::new(answer).poll(cx).map(|received| received.unwrap_or(Err(ActorError::Stopped)))
+        let this = self.get_mut();
+        if let Some(send) = &mut this.send {
+            match Pin::new(send).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(sent) => {
+                    this.send = None;
+                    // A stopped actor hands the message back; dropping it drops the reply.
+                    if sent.is_err() {
+                        return Poll::Ready(Err(ActorError::Stopped));
+                    }
+                }
             }
-            Err(error) => Poll::Ready(Err(error.take().unwrap_or(ActorError::Stopped))),
         }
+        Pin::new(&mut this.answer).poll(cx).map(|received| received.unwrap_or(Err(ActorError::Stopped)))
     }
 }
 
@@ -289,8 +318,8 @@ impl<R> fmt::Debug for Reply<R> {
     }
 }
 
-impl<R> fmt::Debug for AskFuture<R> {
+impl<M, R> fmt::Debug for AskFuture<'_, M, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AskFuture")
+        f.debug_struct("AskFuture").field("sent", &self.send.is_none()).finish_non_exhaustive()
     }
 }

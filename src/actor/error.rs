@@ -28,28 +28,107 @@ impl fmt::Display for ActorError {
 impl std::error::Error for ActorError {}
 
 /// How an actor ended, as [`ActorHandle::join`](super::ActorHandle::join) reports it.
+///
+/// Every message a `tell` or `ask` got into the mailbox is accounted for: handled, or counted
+/// in `discarded` (a discarded `ask` fails with [`ActorError::Stopped`]). A graceful stop
+/// handles everything that got in, so it has no count.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::actor::{self, Actor, Context, Exit};
+///
+/// struct Fragile;
+/// impl Actor for Fragile {
+///     type Msg = u32;
+///     fn handle(&mut self, n: u32, _: &mut Context) { assert!(n != 0, "zero") }
+/// }
+/// let handle = actor::spawn(Fragile);
+/// handle.addr().tell(0).unwrap();
+/// match handle.join() {
+///     Exit::Panicked { payload, discarded } => {
+///         assert_eq!(payload.downcast_ref::<&str>(), Some(&"zero"));
+///         assert_eq!(discarded, 0); // nothing was queued behind the panic
+///     }
+///     other => panic!("expected a panic, got {other:?}"),
+/// }
+/// ```
 pub enum Exit<A> {
-    /// Stopped gracefully (every message sent before `stop`, or before the last address was
-    /// dropped, was handled; later ones were refused or discarded); the final state.
+    /// Stopped gracefully: every message that got into the mailbox before [`stop`] closed it
+    /// (or before the last address was dropped) was handled; later ones were handed back to
+    /// their senders. The final state.
+    ///
+    /// [`stop`]: super::ActorHandle::stop
     Stopped(A),
-    /// Killed: the final state, and how many messages were discarded unhandled.
+    /// Killed (by [`kill`](super::ActorHandle::kill) or [`Context::stop`](super::Context::stop)):
+    /// the final state, and how many messages were discarded unhandled.
     Killed {
         /// The actor's state when it stopped.
         state: A,
         /// Messages dropped without being handled (their asks failed with `Stopped`).
         discarded: usize,
     },
-    /// A handler panicked (and no restart was left); the payload, for `resume_unwind`.
-    Panicked(Box<dyn std::any::Any + Send + 'static>),
+    /// A handler panicked and no restart was left (or the supervisor's factory, `started` on
+    /// the last restart, or `stopped` panicked): the payload of that panic, and how many
+    /// messages queued behind it were discarded.
+    Panicked {
+        /// The panic's payload, for [`std::panic::resume_unwind`].
+        payload: Box<dyn std::any::Any + Send + 'static>,
+        /// Messages dropped without being handled (their asks failed with `Stopped`).
+        discarded: usize,
+    },
 }
 
 impl<A> Exit<A> {
     /// The final state, unless the actor panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Total(u64);
+    /// impl Actor for Total {
+    ///     type Msg = u64;
+    ///     fn handle(&mut self, n: u64, _: &mut Context) { self.0 += n }
+    /// }
+    /// let total = actor::spawn(Total(0));
+    /// total.addr().tell(3).unwrap();
+    /// assert_eq!(total.stop().into_state().map(|t| t.0), Some(3));
+    /// ```
     #[must_use]
     pub fn into_state(self) -> Option<A> {
         match self {
             Exit::Stopped(state) | Exit::Killed { state, .. } => Some(state),
-            Exit::Panicked(_) => None,
+            Exit::Panicked { .. } => None,
+        }
+    }
+
+    /// How many messages got into the mailbox and were dropped unhandled (`0` after a
+    /// graceful stop).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Quitter;
+    /// impl Actor for Quitter {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, _: (), ctx: &mut Context) { ctx.stop() }
+    /// }
+    /// let quitter = actor::Builder::new().mailbox(8).spawn(Quitter);
+    /// let addr = quitter.addr();
+    /// let told = (0..5).filter(|_| addr.tell(()).is_ok()).count();
+    /// drop(addr);
+    /// let exit = quitter.join();
+    /// assert_eq!(exit.discarded(), told - 1); // the first one stopped it
+    /// ```
+    #[must_use]
+    pub fn discarded(&self) -> usize {
+        match self {
+            Exit::Stopped(_) => 0,
+            Exit::Killed { discarded, .. } | Exit::Panicked { discarded, .. } => *discarded,
         }
     }
 }
@@ -61,7 +140,9 @@ impl<A> fmt::Debug for Exit<A> {
             Exit::Killed { discarded, .. } => {
                 f.debug_struct("Killed").field("discarded", discarded).finish_non_exhaustive()
             }
-            Exit::Panicked(_) => f.write_str("Panicked(..)"),
+            Exit::Panicked { discarded, .. } => {
+                f.debug_struct("Panicked").field("discarded", discarded).finish_non_exhaustive()
+            }
         }
     }
 }

@@ -12,17 +12,20 @@
 //! - **One message at a time**, in mailbox order: the state needs no lock.
 //! - **Backpressure**: the mailbox is bounded (default [`DEFAULT_MAILBOX`]); `tell` blocks while
 //!   it is full, `try_tell` hands the message back. [`Builder::unbounded_mailbox`] on request.
-//! - **Stopping**: [`ActorHandle::stop`] is graceful: every message sent before it is handled,
-//!   then `stopped` runs and the final state comes back. [`ActorHandle::kill`] stops after the
-//!   current message and reports how many were discarded. When every `Addr` and the handle are
-//!   dropped, the actor stops gracefully on its own.
-//! - **Panics**: a panicking handler is caught. Without supervision the actor stops: its
-//!   pending and later `ask`s fail with [`ActorError::Panicked`] / [`ActorError::Stopped`],
+//! - **Stopping**: [`ActorHandle::stop`] is graceful: it closes the mailbox (later `tell`s
+//!   hand their message back), every message that got in is handled, then `stopped` runs and
+//!   the final state comes back. [`ActorHandle::kill`] stops after the current message and
+//!   reports how many were discarded. When every `Addr` and the handle are dropped, the actor
+//!   stops gracefully on its own.
+//! - **Panics**: a panicking handler (or hook) is caught. Without supervision the actor stops:
+//!   its pending and later `ask`s fail with [`ActorError::Panicked`] / [`ActorError::Stopped`],
 //!   `tell` hands messages back, [`Addr::is_alive`] turns false, and [`ActorHandle::join`]
-//!   returns the payload. With [`Builder::supervise`], it restarts with fresh state from a
-//!   factory, up to a limit, and goes on with the next message.
+//!   returns the payload and the count of messages discarded behind it. With
+//!   [`Builder::supervise`], it restarts with fresh state from a factory, up to a limit, and
+//!   goes on with the next message.
 //! - **Nothing silently lost**: each message is handled, or handed back to the sender, or
-//!   counted as discarded (`kill`); a discarded or unanswered `ask` fails with a clear error.
+//!   counted as discarded in the [`Exit`] (after `kill`, `Context::stop` or a panic); a
+//!   discarded or unanswered `ask` fails with a clear error.
 //!   The mailbox is closed with a protocol on one atomic word (see `Shared::enter`), so no send
 //!   can slip in between the actor's last look at its mailbox and its end.
 //!
@@ -107,30 +110,57 @@ pub struct Context {
 impl Context {
     /// Stops the actor after the current message. Messages still in the mailbox are discarded
     /// and counted in [`Exit::Killed`] (`discarded: 0` when none were left).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context, Exit};
+    ///
+    /// struct UntilZero(Vec<u32>);
+    /// impl Actor for UntilZero {
+    ///     type Msg = u32;
+    ///     fn handle(&mut self, n: u32, ctx: &mut Context) {
+    ///         if n == 0 { ctx.stop() } else { self.0.push(n) }
+    ///     }
+    /// }
+    /// let handle = actor::Builder::new().mailbox(8).spawn(UntilZero(Vec::new()));
+    /// let addr = handle.addr();
+    /// for n in [3, 0] {
+    ///     addr.tell(n).unwrap();
+    /// }
+    /// let Exit::Killed { state, .. } = handle.join() else { panic!("stopped from inside") };
+    /// assert_eq!(state.0, [3]);
+    /// ```
     pub fn stop(&mut self) {
         self.stop = true;
     }
 
     /// How many times a supervisor restarted this actor so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{Actor, Builder, Context, Reply};
+    ///
+    /// enum Msg { Crash, Restarts(Reply<u32>) }
+    /// struct Phoenix;
+    /// impl Actor for Phoenix {
+    ///     type Msg = Msg;
+    ///     fn handle(&mut self, msg: Msg, ctx: &mut Context) {
+    ///         match msg {
+    ///             Msg::Crash => panic!("on purpose"),
+    ///             Msg::Restarts(reply) => reply.send(ctx.restarts()),
+    ///         }
+    ///     }
+    /// }
+    /// let handle = Builder::new().supervise(5, || Phoenix).spawn(Phoenix);
+    /// let addr = handle.addr();
+    /// addr.tell(Msg::Crash).unwrap();
+    /// assert_eq!(addr.ask(Msg::Restarts), Ok(1));
+    /// ```
     #[must_use]
     pub fn restarts(&self) -> u32 {
         self.restarts
-    }
-}
-
-/// What travels in a mailbox.
-pub(crate) enum Letter<M> {
-    Msg(M),
-    /// Graceful stop: handled in mailbox order, after every message sent before it.
-    Stop,
-}
-
-impl<M> Letter<M> {
-    fn into_msg(self) -> M {
-        match self {
-            Letter::Msg(msg) => msg,
-            Letter::Stop => unreachable!("only messages are handed back to senders"),
-        }
     }
 }
 
@@ -140,17 +170,6 @@ pub(crate) struct Shared {
     alive: AtomicBool,
     /// Set by `kill`: the loop stops at the next letter.
     killed: AtomicBool,
-}
-
-/// Closes the mailbox: from now on senders get their message back; counts and drops every
-/// message that got in before, including those of sends still writing their slot (the
-/// channel's `close_and_drain` waits for them). A send either lands before the close and is
-/// counted here, or fails and hands its message back: none can slip into a mailbox nobody reads
-/// (loom: `loom-tests/actor.rs`).
-fn close_mailbox<M>(mailbox: Receiver<Letter<M>>) -> usize {
-    let mut discarded = 0;
-    mailbox.close_and_drain(|letter| discarded += usize::from(matches!(letter, Letter::Msg(_))));
-    discarded
 }
 
 /// A factory that makes fresh state for a supervised restart.
@@ -315,45 +334,75 @@ impl<A: Actor> ActorHandle<A> {
         self.addr.clone()
     }
 
-    /// Graceful stop: the actor handles every message sent before this call, runs `stopped`,
-    /// and its final state comes back ([`Exit::Stopped`]; [`Exit::Panicked`] if a handler
-    /// panicked first). Blocks until then.
+    /// Graceful stop: closes the mailbox (from now on `tell` and `ask` hand their message back
+    /// or fail with [`ActorError::Stopped`]), lets the actor handle every message that got in,
+    /// runs `stopped`, and returns the final state ([`Exit::Stopped`]; [`Exit::Panicked`] if a
+    /// handler panicked first). Blocks until then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Log(Vec<u32>);
+    /// impl Actor for Log {
+    ///     type Msg = u32;
+    ///     fn handle(&mut self, n: u32, _: &mut Context) { self.0.push(n) }
+    /// }
+    /// let log = actor::spawn(Log(Vec::new()));
+    /// let addr = log.addr();
+    /// for n in 0..100 {
+    ///     addr.tell(n).unwrap();
+    /// }
+    /// let state = log.stop().into_state().unwrap();
+    /// assert_eq!(state.0, (0..100).collect::<Vec<_>>()); // everything told before the stop
+    /// assert!(addr.tell(100).is_err()); // the mailbox is closed: the message comes back
+    /// ```
     pub fn stop(self) -> Exit<A> {
-        // Err only if the actor already ended (it panicked or was stopped from inside).
-        drop(self.addr.mailbox.send(Letter::Stop));
+        // The actor's `recv` drains what got in, then sees the close: a graceful end. (A closed
+        // mailbox, rather than a stop letter queued behind the messages, so that no `tell`
+        // after the stop gets in and is then dropped unhandled.)
+        self.addr.mailbox.close();
         self.join()
     }
 
     /// Stops after the current message without handling the rest: they are discarded (their
     /// `ask`s fail with [`ActorError::Stopped`]) and counted in [`Exit::Killed`]. `stopped`
-    /// still runs.
+    /// still runs. The mailbox is closed at once, as by [`ActorHandle::stop`].
     ///
     /// # Examples
     ///
     /// ```
-    /// use ringfence::actor::{self, Actor, Context, Exit};
+    /// use ringfence::actor::{self, Actor, Context};
+    /// use std::time::Duration;
     ///
-    /// struct Slow;
+    /// struct Slow(usize);
     /// impl Actor for Slow {
     ///     type Msg = ();
-    ///     fn handle(&mut self, _: (), _: &mut Context) { std::thread::sleep(std::time::Duration::from_millis(5)) }
+    ///     fn handle(&mut self, _: (), _: &mut Context) {
+    ///         std::thread::sleep(Duration::from_millis(1));
+    ///         self.0 += 1;
+    ///     }
     /// }
-    /// let slow = actor::spawn(Slow);
+    /// let slow = actor::Builder::new().mailbox(32).spawn(Slow(0));
+    /// let addr = slow.addr();
     /// for _ in 0..20 {
-    ///     slow.addr().tell(()).unwrap();
+    ///     addr.tell(()).unwrap();
     /// }
-    /// match slow.kill() {
-    ///     Exit::Killed { discarded, .. } => assert!(discarded > 0),
-    ///     Exit::Stopped(_) => {} // it was faster than us
-    ///     Exit::Panicked(_) => unreachable!(),
-    /// }
+    /// let exit = slow.kill();
+    /// let discarded = exit.discarded();
+    /// let handled = exit.into_state().unwrap().0;
+    /// assert_eq!(handled + discarded, 20); // each message handled or counted, never lost
+    /// assert!(addr.tell(()).is_err()); // closed
     /// ```
     pub fn kill(self) -> Exit<A> {
-        // ORDERING: Relaxed: the Stop letter below (a channel hand-off) orders it before the
-        // actor's check after waking; a loop already running sees it at its next letter.
+        // ORDERING: Relaxed: the close below (a Release RMW on the channel's flag) orders it
+        // before the actor's Acquire look at that flag, which ends its wait for a letter; a loop
+        // running a handler sees it at its next letter.
         self.addr.shared.killed.store(true, Ordering::Relaxed);
-        // Wakes an idle actor; a full mailbox means it is busy and sees the flag next.
-        drop(self.addr.mailbox.try_send(Letter::Stop));
+        // Wakes an idle actor (also on a zero-capacity mailbox, where no letter could be
+        // queued to wake it) and refuses every later message.
+        self.addr.mailbox.close();
         self.join()
     }
 
@@ -362,8 +411,26 @@ impl<A: Actor> ActorHandle<A> {
     ///
     /// # Panics
     ///
-    /// Re-raises a panic of the runtime loop itself (handler panics are caught and reported
-    /// as [`Exit::Panicked`]).
+    /// Re-raises a panic of the runtime loop itself (handler and hook panics are caught and
+    /// reported as [`Exit::Panicked`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context, Exit};
+    ///
+    /// struct Sum(u64);
+    /// impl Actor for Sum {
+    ///     type Msg = u64;
+    ///     fn handle(&mut self, n: u64, _: &mut Context) { self.0 += n }
+    /// }
+    /// let handle = actor::spawn(Sum(0));
+    /// let addr = handle.addr();
+    /// addr.tell(2).unwrap();
+    /// drop(addr); // the last address: the actor stops gracefully once its mailbox is empty
+    /// let Exit::Stopped(sum) = handle.join() else { panic!("graceful") };
+    /// assert_eq!(sum.0, 2);
+    /// ```
     pub fn join(self) -> Exit<A> {
         let ActorHandle { addr, join } = self;
         drop(addr); // our own sender must not keep the mailbox open
@@ -371,80 +438,122 @@ impl<A: Actor> ActorHandle<A> {
     }
 }
 
-/// The actor's thread: handle letters until stopped, then settle the mailbox.
+type Payload = Box<dyn std::any::Any + Send + 'static>;
+
+/// The actor's thread: its state and what has happened to it so far.
+struct Runner<A: Actor> {
+    actor: A,
+    ctx: Context,
+    supervisor: Option<(u32, Factory<A>)>,
+    /// The panic that ended the actor (a handler's or hook's without a restart left, or the
+    /// factory's).
+    panicked: Option<Payload>,
+    /// Stopped by `kill` or `Context::stop`: later letters are discarded.
+    killed: bool,
+    /// Messages that got in and were dropped unhandled.
+    discarded: usize,
+}
+
+/// The actor's thread: handle messages until the mailbox is closed and drained (graceful), or
+/// until a kill, a stop from inside or a panic (the rest is discarded and counted).
 fn run<A: Actor>(
-    mut actor: A,
-    mailbox: Receiver<Letter<A::Msg>>,
+    actor: A,
+    mailbox: Receiver<A::Msg>,
     shared: &Shared,
-    mut supervisor: Option<(u32, Factory<A>)>,
+    supervisor: Option<(u32, Factory<A>)>,
 ) -> Exit<A> {
-    let mut ctx = Context::default();
-    let mut panicked = None;
-    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| actor.started(&mut ctx))) {
-        match restart(&mut actor, &mut ctx, &mut supervisor) {
-            true => {}
-            false => panicked = Some(payload),
-        }
+    let mut runner =
+        Runner { actor, ctx: Context::default(), supervisor, panicked: None, killed: false, discarded: 0 };
+    if let Err(payload) = runner.catch(|actor, ctx| actor.started(ctx)) {
+        runner.restart_or_end(payload);
     }
-    let mut discarded = 0;
-    // Killed (by `kill` or `Context::stop`) rather than stopped gracefully (a Stop letter, or
-    // every address gone).
-    let mut killed = false;
-    if panicked.is_none() {
-        while let Ok(letter) = mailbox.recv() {
-            // ORDERING: Relaxed: see `ActorHandle::kill`.
-            if shared.killed.load(Ordering::Relaxed) {
-                discarded += usize::from(matches!(letter, Letter::Msg(_)));
-                killed = true;
-                break;
-            }
-            let Letter::Msg(msg) = letter else { break };
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| actor.handle(msg, &mut ctx))) {
-                if !restart(&mut actor, &mut ctx, &mut supervisor) {
-                    panicked = Some(payload);
-                    break;
-                }
-            }
-            if ctx.stop {
-                killed = true;
-                break;
-            }
-        }
+    while runner.is_running() {
+        let Ok(msg) = mailbox.recv() else { break };
+        runner.deliver(msg, shared);
     }
+    // Closes the mailbox (if `stop` or `kill` has not) and takes every message that got in,
+    // including those of sends still writing their slot (`close_and_drain` waits for them): a
+    // send either lands before the close and is handled or counted here, or fails and hands
+    // its message back. None can slip into a mailbox nobody reads (loom: `loom-tests/actor.rs`).
+    // After a graceful end these are sends that raced `stop`'s close and got in: handled.
+    mailbox.close_and_drain(|msg| runner.deliver(msg, shared));
     // ORDERING: Release: pairs with `Addr::is_alive`'s Acquire, so a thread that sees the actor
     // dead also sees what its handlers wrote before it stopped. No protocol of the crate reads
     // through it (stop and kill synchronise through the join and the mailbox), which is why a
     // Relaxed store survives the loom models (mutate-orderings); the promise is to users.
     shared.alive.store(false, Ordering::Release);
-    // Letters still queued (after a kill, a stop from inside, or a panic) are discarded and
-    // counted; their replies fail their asks. From here on `tell` hands messages back.
-    discarded += close_mailbox(mailbox);
-    if let Some(payload) = panicked {
-        return Exit::Panicked(payload);
-    }
-    actor.stopped();
-    // ORDERING: Relaxed: a kill that lands after a graceful end still reports `Killed`.
-    if killed || shared.killed.load(Ordering::Relaxed) {
-        Exit::Killed { state: actor, discarded }
-    } else {
-        // Graceful: messages sent after the stop request were refused or discarded (their
-        // asks failed with `Stopped`), everything sent before it was handled.
-        Exit::Stopped(actor)
-    }
+    runner.finish(shared)
 }
 
-/// Replaces the state after a panic if the supervisor allows; `false` when it does not.
-fn restart<A: Actor>(actor: &mut A, ctx: &mut Context, supervisor: &mut Option<(u32, Factory<A>)>) -> bool {
-    loop {
-        let Some((left, factory)) = supervisor.as_mut() else { return false };
-        if *left == 0 {
-            return false;
+impl<A: Actor> Runner<A> {
+    fn is_running(&self) -> bool {
+        self.panicked.is_none() && !self.killed
+    }
+
+    /// Runs `f` on the state, catching a panic.
+    fn catch(&mut self, f: impl FnOnce(&mut A, &mut Context)) -> Result<(), Payload> {
+        let Runner { actor, ctx, .. } = self;
+        panic::catch_unwind(AssertUnwindSafe(|| f(actor, ctx)))
+    }
+
+    /// Handles `msg`, or counts it as discarded once the actor is ending.
+    fn deliver(&mut self, msg: A::Msg, shared: &Shared) {
+        // ORDERING: Relaxed: see `ActorHandle::kill`.
+        if shared.killed.load(Ordering::Relaxed) {
+            self.killed = true;
         }
-        *left -= 1;
-        *actor = factory();
-        ctx.restarts += 1;
-        if panic::catch_unwind(AssertUnwindSafe(|| actor.started(ctx))).is_ok() {
-            return true;
+        if !self.is_running() {
+            self.discarded += 1;
+            return;
+        }
+        if let Err(payload) = self.catch(|actor, ctx| actor.handle(msg, ctx)) {
+            self.restart_or_end(payload);
+        }
+        if self.ctx.stop {
+            self.killed = true;
+        }
+    }
+
+    /// After a panic: replaces the state from the supervisor's factory and runs `started`, if
+    /// a restart is left; otherwise (or if the factory panics) the actor ends with the panic.
+    fn restart_or_end(&mut self, mut payload: Payload) {
+        while let Some((left, factory)) = self.supervisor.as_mut() {
+            if *left == 0 {
+                break;
+            }
+            *left -= 1;
+            match panic::catch_unwind(AssertUnwindSafe(&mut *factory)) {
+                Ok(fresh) => self.actor = fresh,
+                // A factory that panics cannot make state to go on with: end with its panic.
+                Err(factory_panic) => {
+                    payload = factory_panic;
+                    break;
+                }
+            }
+            self.ctx.restarts += 1;
+            match self.catch(|actor, ctx| actor.started(ctx)) {
+                Ok(()) => return,
+                Err(started_panic) => payload = started_panic,
+            }
+        }
+        self.panicked = Some(payload);
+    }
+
+    /// Runs `stopped` (unless the actor panicked) and reports how the actor ended.
+    fn finish(mut self, shared: &Shared) -> Exit<A> {
+        let discarded = self.discarded;
+        if let Some(payload) = self.panicked {
+            return Exit::Panicked { payload, discarded };
+        }
+        if let Err(payload) = self.catch(|actor, _| actor.stopped()) {
+            return Exit::Panicked { payload, discarded };
+        }
+        // ORDERING: Relaxed: a kill that lands after a graceful end still reports `Killed`
+        // (the join orders it for the caller anyway).
+        if self.killed || shared.killed.load(Ordering::Relaxed) {
+            Exit::Killed { state: self.actor, discarded }
+        } else {
+            Exit::Stopped(self.actor)
         }
     }
 }

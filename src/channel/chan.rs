@@ -269,7 +269,8 @@ impl<T> Chan<T> {
     #[inline]
     pub(crate) fn is_disconnected(&self) -> bool {
         // ORDERING: Acquire pairs with the Release swap in `disconnect`: a receiver that sees
-        // the flag also sees every value pushed before the last sender dropped.
+        // the flag also sees every value pushed before the last sender dropped, and the ring's
+        // closed tail (every slot claimed before the close).
         self.disconnected.load(Ordering::Acquire)
     }
 
@@ -336,20 +337,35 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Disconnects the channel while handles of both sides live: every later send fails with
+    /// its value back, receivers drain what got in and then report `Disconnected` (as when the
+    /// last sender drops). The actor's `stop` and `kill` close its mailbox with this.
+    pub(crate) fn close(&self) {
+        self.disconnect();
+    }
+
     #[cold]
     fn disconnect(&self) {
-        // ORDERING: Release pairs with the Acquire load in `is_disconnected` (see there).
-        if !self.disconnected.swap(true, Ordering::Release) {
-            // Senders learn it from the push itself, atomically with claiming a slot.
-            match &self.flavor {
-                Flavor::Buffered(ring) => {
-                    ring.close();
-                }
-                Flavor::Unbounded(list) => {
-                    list.close();
-                }
-                Flavor::Rendezvous(_) => {}
+        // Senders learn it from the push itself, atomically with claiming a slot: close the
+        // ring (or list) first, then raise the flag. A receiver that sees the flag (Acquire,
+        // pairing with the Release swap below) then also sees the closed tail, which carries
+        // every claim made before the close, so its registered pops wait for sends still
+        // writing rather than report `Disconnected` past them. (Flag first, a send from a
+        // third handle could claim a slot between the two, unseen by a receiver that read
+        // the flag: loom found that when the actor's `stop` began closing mailboxes whose
+        // senders live.) Both closes are idempotent RMWs.
+        match &self.flavor {
+            Flavor::Buffered(ring) => {
+                ring.close();
             }
+            Flavor::Unbounded(list) => {
+                list.close();
+            }
+            Flavor::Rendezvous(_) => {}
+        }
+        // ORDERING: Release pairs with the Acquire load in `is_disconnected` (see there): it
+        // publishes the close above and, for the last sender or receiver, what came before.
+        if !self.disconnected.swap(true, Ordering::Release) {
             // Async waiters woken here are uncounted by us (`WaitQueue::notify_all_with`).
             self.recv_wait.notify_all_with(|| {
                 if let Some(count) = self.receivers_count() {

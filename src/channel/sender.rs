@@ -88,6 +88,12 @@ impl<T> Sender<T> {
         SendFuture::new(&self.chan, value)
     }
 
+    /// Closes the channel for every sender while handles live (see `Chan::close`): later sends
+    /// fail with their value back, receivers drain what got in, then see `Disconnected`.
+    pub(crate) fn close(&self) {
+        self.chan.close();
+    }
+
     /// This sender as a `Sink` (with the `futures` feature; see [`SendSink`]).
     ///
     /// # Examples

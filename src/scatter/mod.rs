@@ -19,8 +19,12 @@
 //! cancelled by dropping their futures.
 //!
 //! **Nobody blocks past the deadline.** The gathering thread returns at the deadline with what
-//! it has. A query that never returns and ignores the token keeps its pool worker busy (the
-//! pool cannot preempt it): give slow sources their own timeouts.
+//! it has. What it cannot do is stop a query that never returns and ignores the token: that
+//! query keeps its pool worker (threads cannot be preempted), so the pool's `shutdown` or drop,
+//! which joins its workers, waits for it, and a pool whose workers are all held this way only
+//! queues new jobs ([`Scatter::new`] waits for queue room as [`Pool::submit`] does). For
+//! sources that may hang, give each query its own timeout (most I/O has one), gather on a pool
+//! of their own, or gather futures with [`AsyncScatter`], whose losers are dropped.
 
 mod gather_async;
 
@@ -220,12 +224,13 @@ impl<T: Send + 'static, E: Send + 'static> Scatter<Result<T, E>> {
     }
 
     /// The first `k` successes (source index and value, in arrival order); the other queries
-    /// are cancelled. `k == 0` succeeds at once.
+    /// are cancelled. `k == 0` succeeds at once (an empty vector; every query is cancelled).
     ///
     /// # Errors
     ///
     /// [`NotEnough`] with everything gathered when fewer than `k` sources can still succeed
-    /// (returned as soon as that is certain) or the deadline passed.
+    /// (returned as soon as that is certain: at once, with nothing gathered and `timed_out`
+    /// false, when `k` exceeds the number of sources) or the deadline passed.
     ///
     /// # Examples
     ///
