@@ -28,6 +28,22 @@ pub struct Reply<R> {
 impl<R> Reply<R> {
     /// Answers the `ask`. If the asker gave up (timed out or dropped its future), the value is
     /// dropped here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context, Reply};
+    ///
+    /// struct Greeter;
+    /// impl Actor for Greeter {
+    ///     type Msg = (String, Reply<String>);
+    ///     fn handle(&mut self, (name, reply): (String, Reply<String>), _: &mut Context) {
+    ///         reply.send(format!("hello, {name}"));
+    ///     }
+    /// }
+    /// let greeter = actor::spawn(Greeter);
+    /// assert_eq!(greeter.addr().ask(|r| ("ada".to_owned(), r)).unwrap(), "hello, ada");
+    /// ```
     pub fn send(mut self, value: R) {
         if let Some(promise) = self.promise.take() {
             drop(promise.send(Ok(value)));

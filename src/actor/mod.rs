@@ -215,11 +215,41 @@ impl<A: Actor> Default for Builder<A> {
 
 impl<A: Actor> Builder<A> {
     /// Default settings: a mailbox of [`DEFAULT_MAILBOX`], an unnamed thread, no supervision.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{Actor, Builder, Context};
+    ///
+    /// struct Noop;
+    /// impl Actor for Noop {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, (): (), _: &mut Context) {}
+    /// }
+    /// // The same as `actor::spawn(Noop)`.
+    /// let noop = Builder::new().spawn(Noop);
+    /// assert!(noop.addr().is_alive());
+    /// ```
     pub fn new() -> Self {
         Builder::default()
     }
 
     /// The mailbox capacity (`0`: every `tell` waits for the actor to take the message).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{Actor, Builder, Context};
+    ///
+    /// struct Sink;
+    /// impl Actor for Sink {
+    ///     type Msg = u8;
+    ///     fn handle(&mut self, _: u8, _: &mut Context) {}
+    /// }
+    /// let sink = Builder::new().mailbox(2).spawn(Sink);
+    /// sink.addr().tell(1).unwrap(); // room for two: never waits here
+    /// assert!(sink.stop().into_state().is_some());
+    /// ```
     pub fn mailbox(mut self, capacity: usize) -> Self {
         self.mailbox = Some(capacity);
         self
@@ -251,12 +281,45 @@ impl<A: Actor> Builder<A> {
     }
 
     /// The name of the actor's thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{Actor, Builder, Context, Reply};
+    ///
+    /// struct WhoAmI;
+    /// impl Actor for WhoAmI {
+    ///     type Msg = Reply<Option<String>>;
+    ///     fn handle(&mut self, reply: Reply<Option<String>>, _: &mut Context) {
+    ///         reply.send(std::thread::current().name().map(str::to_owned));
+    ///     }
+    /// }
+    /// let actor = Builder::new().name("ledger").spawn(WhoAmI);
+    /// assert_eq!(actor.addr().ask(|r| r), Ok(Some("ledger".to_owned())));
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
     /// The stack size of the actor's thread, in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{Actor, Builder, Context, Reply};
+    ///
+    /// struct Deep;
+    /// impl Actor for Deep {
+    ///     type Msg = Reply<u8>;
+    ///     fn handle(&mut self, reply: Reply<u8>, _: &mut Context) {
+    ///         let buffer = std::hint::black_box([1u8; 4 << 20]); // 4 MiB on the stack
+    ///         reply.send(buffer[4 << 19]);
+    ///     }
+    /// }
+    /// let deep = Builder::new().stack_size(16 << 20).spawn(Deep);
+    /// assert_eq!(deep.addr().ask(|r| r), Ok(1));
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
@@ -266,6 +329,25 @@ impl<A: Actor> Builder<A> {
     /// run `started`, and go on with the next message, at most `max_restarts` times; after
     /// that, a panic stops the actor. The message whose handler panicked is not retried (its
     /// `ask`, if any, fails with [`ActorError::Panicked`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{Actor, ActorError, Builder, Context, Reply};
+    ///
+    /// enum Msg { Divide(u32, Reply<u32>) }
+    /// struct Calculator;
+    /// impl Actor for Calculator {
+    ///     type Msg = Msg;
+    ///     fn handle(&mut self, Msg::Divide(n, reply): Msg, _: &mut Context) { reply.send(100 / n) }
+    /// }
+    /// let calc = Builder::new().supervise(1, || Calculator).spawn(Calculator);
+    /// let addr = calc.addr();
+    /// assert_eq!(addr.ask(|r| Msg::Divide(0, r)), Err(ActorError::Panicked)); // restarted
+    /// assert_eq!(addr.ask(|r| Msg::Divide(5, r)), Ok(20));
+    /// assert_eq!(addr.ask(|r| Msg::Divide(0, r)), Err(ActorError::Panicked)); // no restart left
+    /// assert!(calc.join().into_state().is_none());
+    /// ```
     pub fn supervise(mut self, max_restarts: u32, factory: impl FnMut() -> A + Send + 'static) -> Self {
         self.supervisor = Some((max_restarts, Box::new(factory)));
         self
@@ -277,6 +359,21 @@ impl<A: Actor> Builder<A> {
     ///
     /// Panics when the mailbox capacity is too large to allocate or the system refuses to
     /// start a thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{Actor, Builder, Context};
+    ///
+    /// struct Count(u32);
+    /// impl Actor for Count {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, (): (), _: &mut Context) { self.0 += 1 }
+    /// }
+    /// let counter = Builder::new().spawn(Count(0));
+    /// counter.addr().tell(()).unwrap();
+    /// assert_eq!(counter.stop().into_state().unwrap().0, 1);
+    /// ```
     pub fn spawn(self, actor: A) -> ActorHandle<A> {
         let (tx, rx) = match self.mailbox {
             Some(capacity) => channel::bounded(capacity),
@@ -329,6 +426,27 @@ pub struct ActorHandle<A: Actor> {
 
 impl<A: Actor> ActorHandle<A> {
     /// A new address of the actor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Count(u32);
+    /// impl Actor for Count {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, (): (), _: &mut Context) { self.0 += 1 }
+    /// }
+    /// let counter = actor::spawn(Count(0));
+    /// let clients: Vec<_> = (0..3)
+    ///     .map(|_| {
+    ///         let addr = counter.addr(); // one per client thread
+    ///         std::thread::spawn(move || addr.tell(()).unwrap())
+    ///     })
+    ///     .collect();
+    /// clients.into_iter().for_each(|c| c.join().unwrap());
+    /// assert_eq!(counter.stop().into_state().unwrap().0, 3);
+    /// ```
     #[must_use]
     pub fn addr(&self) -> Addr<A> {
         self.addr.clone()

@@ -48,6 +48,25 @@ impl CancelToken {
     }
 
     /// `true` once the gather no longer wants answers (decided, or its deadline passed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use ringfence::scatter::Scatter;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = Pool::new(2);
+    /// let scatter = Scatter::new(&pool, [1u32, 2], |n, token| {
+    ///     // A long query polls the token between steps and stops early once cancelled.
+    ///     (0..1000).take_while(|_| !token.is_cancelled()).map(|_| n).sum::<u32>()
+    /// });
+    /// let token = scatter.token().clone();
+    /// assert!(!token.is_cancelled());
+    /// let sums = scatter.all(Instant::now() + Duration::from_secs(5));
+    /// assert!(token.is_cancelled()); // the gather is over
+    /// assert_eq!(sums.len(), 2);
+    /// ```
     #[must_use]
     pub fn is_cancelled(&self) -> bool {
         // ORDERING: Relaxed: a hint to stop early; no data is published with it.
@@ -73,6 +92,16 @@ pub enum Gathered<R> {
 
 impl<R> Gathered<R> {
     /// The answer, if the query returned in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::scatter::Gathered;
+    ///
+    /// assert_eq!(Gathered::Answered(7).answer(), Some(7));
+    /// assert_eq!(Gathered::<u8>::TimedOut.answer(), None);
+    /// ```
+    #[must_use]
     pub fn answer(self) -> Option<R> {
         match self {
             Gathered::Answered(answer) => Some(answer),
@@ -141,18 +170,72 @@ impl<R: Send + 'static> Scatter<R> {
     }
 
     /// The token the queries see (cancel it yourself with [`Scatter::cancel`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use ringfence::scatter::Scatter;
+    ///
+    /// let pool = Pool::new(1);
+    /// let scatter = Scatter::new(&pool, [()], |(), _| ());
+    /// let token = scatter.token().clone(); // e.g. for a watchdog that cancels from elsewhere
+    /// scatter.cancel();
+    /// assert!(token.is_cancelled());
+    /// ```
     #[must_use]
     pub fn token(&self) -> &CancelToken {
         &self.token
     }
 
     /// Cancels the queries (the token, and the jobs not started) and drops late answers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use ringfence::scatter::Scatter;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = Pool::new(1);
+    /// let ran = Arc::new(AtomicUsize::new(0));
+    /// let counter = ran.clone();
+    /// let scatter = Scatter::new(&pool, 0..100, move |i, token| {
+    ///     counter.fetch_add(1, Ordering::SeqCst);
+    ///     // The first query holds the only worker until the cancel.
+    ///     while i == 0 && !token.is_cancelled() {
+    ///         std::thread::yield_now();
+    ///     }
+    /// });
+    /// scatter.cancel(); // the queries not started yet (99 or all 100) are skipped
+    /// pool.shutdown();
+    /// assert!(ran.load(Ordering::SeqCst) <= 1);
+    /// ```
     pub fn cancel(mut self) {
         self.finish();
     }
 
     /// Every source's outcome, in source order, waiting at most until `deadline`; sources still
     /// running then are [`Gathered::TimedOut`] (and cancelled).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use ringfence::scatter::{Gathered, Scatter};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = Pool::new(2);
+    /// let answers = Scatter::new(&pool, [10u64, 20, 0], |n, _| {
+    ///     assert!(n != 0, "source down");
+    ///     n * 2
+    /// })
+    /// .all(Instant::now() + Duration::from_secs(5));
+    /// assert!(matches!(answers[0], Gathered::Answered(20)));
+    /// assert!(matches!(answers[1], Gathered::Answered(40)));
+    /// assert!(matches!(answers[2], Gathered::Failed(_))); // it panicked
+    /// ```
     pub fn all(mut self, deadline: Instant) -> Vec<Gathered<R>> {
         // In source order: a source that answers early waits in its task until we get to it,
         // and once the deadline has passed every wait is a non-blocking look.
