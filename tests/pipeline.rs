@@ -1,14 +1,34 @@
 #![cfg(not(loom))]
 //! Integration tests of `ringfence::pipeline`: order, errors and panics (first one returned,
-//! in-flight items drained), early shutdown by dropping the sink, the report, drop counting,
-//! and a stress run with more threads than cores.
+//! in-flight items drained, every failure counted), nothing pulled and lost (iterator and
+//! receiver sources), early shutdown by dropping the sink, no hang with an idle producer or a
+//! panicking `for_each`, the report, drop counting, builder misuse, and a stress run with more
+//! threads than cores.
 
 mod common;
 
 use common::{DropCounter, WATCHDOG, within};
 use ringfence::channel::bounded;
-use ringfence::pipeline::{Pipeline, StageError};
+use ringfence::pipeline::{DEFAULT_ORDER_WINDOW, Pipeline, Report, StageError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// How long a scenario that must end may run before the test calls it a hang (a watchdog,
+/// not a timing assertion: these runs take milliseconds).
+const HANG: Duration = Duration::from_secs(10);
+
+/// Asserts that every stage counted each item it took exactly once.
+fn assert_every_item_counted(report: &Report) {
+    for stage in &report.stages {
+        assert_eq!(
+            stage.items_in,
+            stage.items_out + stage.failed + stage.discarded,
+            "stage `{}`: in = out + failed + discarded",
+            stage.name
+        );
+    }
+}
 
 #[test]
 fn ordered_output_keeps_source_order_across_many_workers() {
@@ -134,13 +154,14 @@ fn the_report_names_the_slow_stage_as_the_bottleneck() {
     assert_eq!(report.bottleneck().unwrap().name, "slow");
     assert!(report.stages[2].busy >= Duration::from_millis(30));
     let table = report.to_string();
-    assert!(table.contains("slow") && table.contains("waiting"), "{table}");
+    assert!(table.contains("slow") && table.contains("waiting") && table.contains("failed"), "{table}");
 }
 
 #[test]
-fn nothing_is_leaked_or_dropped_twice_even_after_an_error() {
+fn nothing_is_lost_leaked_or_dropped_twice_even_after_an_error() {
     let counter = DropCounter::new();
     let c = counter.clone();
+    // The source makes each item as it pulls it: `created` counts the pulls.
     let items = (0..3000u64).map(move |i| c.make(i));
     let result = Pipeline::from_iter(items)
         .try_stage("check", |t| if t.id == 1500 { Err("bad") } else { Ok(t) })
@@ -150,8 +171,12 @@ fn nothing_is_leaked_or_dropped_twice_even_after_an_error() {
         .capacity(0)
         .collect();
     let Err(err) = result else { panic!("the check fails at item 1500") };
+    let failed = err.report.failed();
+    assert_eq!(failed, 1);
     let partial = err.into_partial();
     let delivered = partial.len();
+    // Every item pulled was delivered or failed: none was pulled and then thrown away.
+    assert_eq!(counter.created(), delivered + 1, "pulled = delivered + failed");
     drop(partial);
     assert_eq!(counter.live(), 0, "every item made was dropped exactly once ({delivered} delivered)");
 }
@@ -184,4 +209,200 @@ fn stress_three_stages_more_threads_than_cores() {
         assert_eq!(sum, STRESS_ITEMS * (STRESS_ITEMS + 1) / 2);
         assert_eq!(report.stages[3].items_out, STRESS_ITEMS);
     });
+}
+
+#[test]
+fn every_item_pulled_is_delivered_or_counted_as_failed() {
+    within(WATCHDOG, || {
+        let pulled = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&pulled);
+        // Endless: the source is always ready to pull when the failure stops it.
+        let source = (0u64..).inspect(move |_| {
+            counted.fetch_add(1, Ordering::Relaxed);
+        });
+        let err = Pipeline::from_iter(source)
+            .try_stage("check", |x| if x == 1000 { Err("bad") } else { Ok(x) })
+            .workers(3)
+            .stage("pass", |x| x)
+            .workers(2)
+            .capacity(0)
+            .collect()
+            .unwrap_err();
+        // The pipeline's threads are joined: the counter is final.
+        let pulled = pulled.load(Ordering::Relaxed);
+        assert_eq!(pulled, err.partial.len() as u64 + err.report.failed(), "pulled = delivered + failed");
+        assert_eq!(err.report.stages[0].items_in, pulled, "the source reports what it pulled");
+        assert_every_item_counted(&err.report);
+    });
+}
+
+#[test]
+fn a_receiver_source_takes_nothing_after_an_error() {
+    within(HANG, || {
+        let (tx, rx) = bounded(128);
+        let kept = rx.clone();
+        for i in 0..100u64 {
+            tx.send(i).unwrap();
+        }
+        let err = Pipeline::from_receiver(rx)
+            .try_stage("check", |x| if x == 10 { Err("bad") } else { Ok(x) })
+            .capacity(1)
+            .collect()
+            .unwrap_err();
+        assert_eq!(err.report.failed(), 1);
+        // Each message is delivered, failed (10), or still in the channel: exactly once.
+        let left: Vec<u64> = kept.try_iter().collect();
+        assert!(!left.is_empty(), "a capacity of 1 keeps the source far behind the producer");
+        let mut seen: Vec<u64> = err.partial.iter().copied().chain([10]).chain(left).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..100).collect::<Vec<_>>());
+        drop(tx);
+    });
+}
+
+#[test]
+fn an_error_ends_the_run_while_the_producer_is_idle() {
+    within(HANG, || {
+        let (tx, rx) = bounded(16);
+        let kept = rx.clone();
+        for i in 0..=10u64 {
+            tx.send(i).unwrap();
+        }
+        // `tx` stays alive and sends nothing more: the source must not wait for it.
+        let err = Pipeline::from_receiver(rx)
+            .try_stage("check", |x| if x == 10 { Err("bad") } else { Ok(x) })
+            .collect()
+            .unwrap_err();
+        assert_eq!(err.stage, "check");
+        assert_eq!(err.partial, (0..10).collect::<Vec<_>>());
+        assert_every_item_counted(&err.report);
+        // The run is over and took nothing more: a later message stays for the user.
+        tx.send(11).unwrap();
+        assert_eq!(kept.try_recv(), Ok(11));
+    });
+}
+
+#[test]
+fn dropping_the_receiver_stops_a_pipeline_fed_by_an_idle_producer() {
+    within(HANG, || {
+        let (tx, rx) = bounded(16);
+        let kept = rx.clone();
+        for i in 0..3u64 {
+            tx.send(i).unwrap();
+        }
+        let (out, running) = Pipeline::from_receiver(rx).stage("inc", |x| x + 1).into_receiver(4);
+        assert_eq!(out.iter().take(3).collect::<Vec<_>>(), [1, 2, 3]);
+        // Nothing moves any more: the source waits on `tx`, which stays alive and idle.
+        drop(out);
+        let report = running.join().unwrap();
+        assert_eq!(report.stages[0].items_in, 3);
+        assert_eq!(report.stages.last().unwrap().items_out, 3);
+        assert_every_item_counted(&report);
+        tx.send(4).unwrap();
+        assert_eq!(kept.try_recv(), Ok(4), "the stopped source takes nothing more");
+    });
+}
+
+/// An endless source that counts its pulls and reports when it is dropped (its thread ended).
+struct Endless {
+    next: u64,
+    pulled: Arc<AtomicU64>,
+    dropped: std::sync::mpsc::Sender<()>,
+}
+
+impl Iterator for Endless {
+    type Item = u64;
+    fn next(&mut self) -> Option<u64> {
+        self.pulled.fetch_add(1, Ordering::SeqCst);
+        self.next += 1;
+        Some(self.next - 1)
+    }
+}
+
+impl Drop for Endless {
+    fn drop(&mut self) {
+        let _ = self.dropped.send(());
+    }
+}
+
+#[test]
+fn a_panicking_for_each_in_an_ordered_run_returns_an_error() {
+    within(HANG * 2, || {
+        let pulled = Arc::new(AtomicU64::new(0));
+        let (dropped_tx, dropped_rx) = std::sync::mpsc::channel();
+        let source = Endless { next: 0, pulled: Arc::clone(&pulled), dropped: dropped_tx };
+        let window = DEFAULT_ORDER_WINDOW as u64;
+        let outcome = std::panic::catch_unwind(move || {
+            Pipeline::from_iter(source)
+                .stage("hold-one", move |x| {
+                    // Hold item 1 until the source has used up the order window (the other
+                    // worker fills the reorder buffer): the source then waits for permits
+                    // that only the sink gives back.
+                    if x == 1 {
+                        while pulled.load(Ordering::SeqCst) <= window {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    }
+                    x
+                })
+                .workers(2)
+                .ordered()
+                .for_each(|x| assert_ne!(x, 1, "the sink fails on item 1"))
+        });
+        // The source thread ended (it dropped its iterator): it was not left waiting.
+        dropped_rx.recv_timeout(HANG).expect("the source thread ends after the sink's panic");
+        let err = outcome.expect("for_each returns the panic as an error").unwrap_err();
+        assert!(err.is_panic());
+        assert_eq!(err.stage, "sink");
+        assert!(err.to_string().contains("the sink fails on item 1"), "{err}");
+        let sink = err.report.stages.last().unwrap();
+        assert_eq!(sink.failed, 1);
+        assert_every_item_counted(&err.report);
+    });
+}
+
+#[test]
+fn every_failure_is_counted_not_only_the_first() {
+    within(WATCHDOG, || {
+        const ITEMS: u64 = 100;
+        let pulled = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&pulled);
+        let source = (0..ITEMS).inspect(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let err = Pipeline::from_iter(source)
+            .try_stage("even", move |x| {
+                // Start failing only once the source has pulled everything (the channel holds
+                // it all), so every item is in flight and every failure happens.
+                while pulled.load(Ordering::SeqCst) < ITEMS {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if x % 2 == 0 { Ok(x) } else { Err(format!("{x} is odd")) }
+            })
+            .capacity(ITEMS as usize)
+            .workers(3)
+            .stage("explode", |x| if x % 10 == 0 { panic!("boom at {x}") } else { x })
+            .collect()
+            .unwrap_err();
+        let [source, even, explode, sink] = &err.report.stages[..] else { panic!("four stages") };
+        assert_eq!(source.items_in, ITEMS);
+        assert_eq!((even.items_in, even.items_out, even.failed), (ITEMS, 50, 50));
+        assert_eq!((explode.items_in, explode.items_out, explode.failed), (50, 40, 10));
+        assert_eq!((sink.items_in, sink.items_out), (40, 40));
+        assert_eq!(err.report.failed(), 60);
+        assert_eq!(err.partial.len(), 40);
+        assert_every_item_counted(&err.report);
+    });
+}
+
+#[test]
+#[should_panic(expected = "Pipeline::workers: call .stage(...) first: the source has no workers")]
+fn workers_before_any_stage_panics_clearly() {
+    let _ = Pipeline::from_iter(0..1).workers(4);
+}
+
+#[test]
+#[should_panic(expected = "Pipeline::capacity: call .stage(...) first: the source has no input channel")]
+fn capacity_before_any_stage_panics_clearly() {
+    let _ = Pipeline::from_iter(0..1).capacity(4);
 }

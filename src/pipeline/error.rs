@@ -9,6 +9,16 @@ use std::fmt;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong in a stage.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pipeline::{Pipeline, StageError};
+///
+/// let err = Pipeline::from_iter(["7", "x"]).try_stage("parse", |s: &str| s.parse::<u8>()).collect().unwrap_err();
+/// let StageError::Failed(error) = &err.error else { panic!("a parse error, not a panic") };
+/// assert!(error.downcast_ref::<std::num::ParseIntError>().is_some());
+/// ```
 pub enum StageError {
     /// A fallible stage returned this error (downcast it to get the stage's own type back).
     Failed(BoxError),
@@ -20,7 +30,23 @@ pub enum StageError {
 ///
 /// After the first error the source stops pulling new items; the items already in flight are
 /// drained through the stages to the sink (nothing is silently dropped), so `partial` holds
-/// every output the sink received.
+/// every output the sink received. Later failures of items in flight are not kept, but each
+/// is counted in the report ([`StageReport::failed`](super::StageReport::failed)): every item
+/// the source pulled is in `partial` or counted as failed.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pipeline::Pipeline;
+///
+/// let err = Pipeline::from_iter(0..100u32)
+///     .try_stage("small", |x| if x < 50 { Ok(x) } else { Err("too big") })
+///     .collect()
+///     .unwrap_err();
+/// assert_eq!(err.stage, "small");
+/// let pulled = err.report.stages[0].items_in;
+/// assert_eq!(pulled, err.partial.len() as u64 + err.report.failed());
+/// ```
 pub struct PipelineError<O = ()> {
     /// The name of the stage that failed.
     pub stage: String,
@@ -34,12 +60,30 @@ pub struct PipelineError<O = ()> {
 
 impl<O> PipelineError<O> {
     /// What the sink received before and after the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pipeline::Pipeline;
+    ///
+    /// let err = Pipeline::from_iter([1, 2, 0]).try_stage("inv", |x| 6u32.checked_div(x).ok_or("zero")).collect().unwrap_err();
+    /// assert_eq!(err.into_partial(), [6, 3]);
+    /// ```
     #[must_use]
     pub fn into_partial(self) -> O {
         self.partial
     }
 
     /// `true` when the stage panicked (rather than returning an error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pipeline::Pipeline;
+    ///
+    /// let err = Pipeline::from_iter([1u8, 0]).stage("inv", |x| 1 / x).collect().unwrap_err();
+    /// assert!(err.is_panic());
+    /// ```
     #[must_use]
     pub fn is_panic(&self) -> bool {
         matches!(self.error, StageError::Panicked(_))

@@ -12,18 +12,27 @@
 //! # Guarantees
 //!
 //! - **Nothing silently lost.** Every item pulled from the source reaches the sink, or fails in
-//!   a stage and is reported. The first failure (a stage's `Err`, or a panic, caught at the
-//!   stage boundary) stops the source from pulling more; the items already in flight are drained
-//!   through to the sink, and the error comes back with what the sink received and the report
-//!   ([`PipelineError`]).
+//!   a stage and is counted. The first failure (a stage's `Err`, or a panic, caught at the
+//!   stage boundary; or a panic of the [`for_each`](Pipeline::for_each) function) stops the
+//!   source: it checks the stop *before* pulling, so it takes nothing it would have to throw
+//!   away. The items already in flight are drained through to the sink, and the error comes
+//!   back with what the sink received and the report ([`PipelineError`]), which counts every
+//!   failure, not only the first ([`StageReport::failed`]): items pulled = items delivered +
+//!   items failed. A [`from_receiver`](Pipeline::from_receiver) source leaves what it did not
+//!   take in the user's channel.
 //! - **Order.** With several workers a stage may reorder items. [`Pipeline::ordered`] restores
 //!   the source order at the sink (a reorder buffer, bounded by a window of items in flight).
-//! - **Early shutdown.** Dropping the receiver of [`Pipeline::into_receiver`] stops every stage
-//!   and the source without hanging: each worker ends when its downstream is gone.
-//! - **A report.** Every run returns a [`Report`]: items in and out per stage, and the time its
-//!   workers were busy versus waiting (for input or for room downstream): the stage with the
-//!   most busy time per worker is the bottleneck. The clock is the CPU's time-stamp counter
-//!   where available ([`TscClock`](crate::rate::TscClock)), a few nanoseconds per reading.
+//! - **No hang.** A run ends after a failure, or after the receiver of
+//!   [`Pipeline::into_receiver`] is dropped, even when nothing is moving: a receiver source
+//!   waiting on an idle producer is woken by the stop, and an idle `into_receiver` sink checks
+//!   every 10 ms whether its receiver is gone. Each worker ends when its input ends or its
+//!   downstream is gone. (An iterator source that blocks inside `next` is only stopped between
+//!   items: use `from_receiver` for a source that waits.)
+//! - **A report.** Every run returns a [`Report`]: items in, out, failed and discarded per
+//!   stage, and the time its workers were busy versus waiting (for input or for room
+//!   downstream): the stage with the most busy time per worker is the bottleneck. The clock is
+//!   the CPU's time-stamp counter where available ([`TscClock`](crate::rate::TscClock)), a few
+//!   nanoseconds per reading.
 //!
 //! # Examples
 //!
@@ -49,14 +58,15 @@ mod run;
 pub use error::{BoxError, PipelineError, StageError};
 pub use report::{Report, StageReport};
 
-use crate::channel::{self, Receiver};
+use crate::channel::{self, Receiver, RecvTimeoutError};
 use crate::rate::Clock;
-use run::{Env, Run, start_source, start_stage};
+use run::{Env, FromChannel, FromIter, Pull, Run, start_source, start_stage};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Default capacity of the channel feeding each stage.
 pub const DEFAULT_CAPACITY: usize = 64;
@@ -64,7 +74,13 @@ pub const DEFAULT_CAPACITY: usize = 64;
 /// Default number of items an [`ordered`](Pipeline::ordered) run keeps in flight.
 pub const DEFAULT_ORDER_WINDOW: usize = 4096;
 
-/// Builds the channel that feeds the last stage and everything upstream of it.
+/// How often an [`into_receiver`](Pipeline::into_receiver) sink with nothing to deliver
+/// checks whether its receiver was dropped. The channel does not wake a sender when the last
+/// receiver goes, so an idle sink has to look; a sink with items learns it from its send.
+const SINK_WATCH_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Builds the channel that feeds the last stage and everything upstream of it, given the last
+/// stage's configuration (which a source ignores) and the capacity of its output channel.
 type Build<T> = Box<dyn FnOnce(&Arc<Run>, StageConfig, usize) -> Receiver<Env<T>> + Send>;
 
 /// How a stage runs.
@@ -81,11 +97,22 @@ const DEFAULT_STAGE: StageConfig = StageConfig { workers: 1, capacity: DEFAULT_C
 ///
 /// `T` is the type of the items leaving the last stage. Errors of fallible stages are boxed
 /// ([`BoxError`]) so stages with different error types mix.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pipeline::Pipeline;
+///
+/// let words: Pipeline<String> = Pipeline::from_iter(["a", "b"]).stage("upper", str::to_uppercase);
+/// let (out, _) = words.collect().unwrap();
+/// assert_eq!(out, ["A", "B"]);
+/// ```
 #[must_use = "a pipeline does nothing until a sink (collect, for_each, into_receiver) runs it"]
 pub struct Pipeline<T> {
     build: Build<T>,
-    /// The last stage's settings (modified by `workers` / `capacity` until the next stage).
-    last: StageConfig,
+    /// The last stage's settings (modified by `workers` / `capacity` until the next stage);
+    /// `None` until the first stage, as the source has neither workers nor an input channel.
+    last: Option<StageConfig>,
     /// `Some(window)` when the sink restores the source order.
     order_window: Option<usize>,
 }
@@ -105,10 +132,17 @@ impl<T: Send + 'static> Pipeline<T> {
         I: IntoIterator<Item = T>,
         I::IntoIter: Send + 'static,
     {
-        Pipeline::from_source(items.into_iter())
+        Pipeline::from_source(FromIter(items.into_iter()))
     }
 
-    /// A pipeline whose source is a channel receiver: it runs until every sender is dropped.
+    /// A pipeline whose source is a channel receiver: it runs until every sender is dropped,
+    /// or until the run stops (a stage failed, or the sink ended early).
+    ///
+    /// Once the run stops, the source takes nothing more from the channel, even when it was
+    /// waiting for a message at that moment (the stop wakes it: a producer that stays idle
+    /// cannot hold the pipeline). What it did not take stays in the channel, for another
+    /// receiver of it (keep a clone to get it back). Every message the source did take is
+    /// processed, and delivered or counted as failed.
     ///
     /// # Examples
     ///
@@ -120,19 +154,34 @@ impl<T: Send + 'static> Pipeline<T> {
     /// let (v, _) = Pipeline::from_receiver(rx).stage("inc", |x| x + 1).collect().unwrap();
     /// assert_eq!(v.len(), 5);
     /// ```
+    ///
+    /// A failure with the producer still connected (and idle): the run ends anyway, and what
+    /// the source did not take is still in the channel.
+    ///
+    /// ```
+    /// use ringfence::{channel::bounded, pipeline::Pipeline};
+    ///
+    /// let (tx, rx) = bounded(16);
+    /// let kept = rx.clone();
+    /// (0..10).for_each(|i| tx.send(i).unwrap()); // `tx` stays alive, sending nothing more
+    /// let err = Pipeline::from_receiver(rx)
+    ///     .try_stage("check", |x| if x == 3 { Err("three") } else { Ok(x) })
+    ///     .capacity(1)
+    ///     .collect()
+    ///     .unwrap_err();
+    /// let left = kept.try_iter().count();
+    /// assert_eq!(err.partial.len() as u64 + err.report.failed() + left as u64, 10);
+    /// ```
     pub fn from_receiver(input: Receiver<T>) -> Self {
-        Pipeline::from_source(input.into_iter())
+        Pipeline::from_source(FromChannel::new(input))
     }
 }
 
 impl<T: Send + 'static> Pipeline<T> {
-    fn from_source<I>(items: I) -> Self
-    where
-        I: Iterator<Item = T> + Send + 'static,
-    {
+    fn from_source<S: Pull<Item = T>>(input: S) -> Self {
         Pipeline {
-            build: Box::new(move |run, _source, capacity| start_source(run, items, capacity)),
-            last: DEFAULT_STAGE,
+            build: Box::new(move |run, _source, capacity| start_source(run, input, capacity)),
+            last: None,
             order_window: None,
         }
     }
@@ -180,13 +229,14 @@ impl<T: Send + 'static> Pipeline<T> {
         F: Fn(T) -> Result<U, E> + Send + Sync + 'static,
     {
         let Pipeline { build, last: previous, order_window } = self;
+        let previous = previous.unwrap_or(DEFAULT_STAGE); // a source's: ignored
         let name = name.to_owned();
         Pipeline {
             build: Box::new(move |run, this, capacity| {
                 let input = build(run, previous, this.capacity);
                 start_stage(run, &name, this.workers, input, capacity, f)
             }),
-            last: DEFAULT_STAGE,
+            last: Some(DEFAULT_STAGE),
             order_window,
         }
     }
@@ -195,7 +245,10 @@ impl<T: Send + 'static> Pipeline<T> {
     ///
     /// # Panics
     ///
-    /// Panics with `"Pipeline::workers: a stage needs at least one worker"` for `0`.
+    /// Panics with `"Pipeline::workers: a stage needs at least one worker"` for `0`, and with
+    /// `"Pipeline::workers: call .stage(...) first: the source has no workers"` when no stage
+    /// was added yet (the source is one thread: `Pipeline::from_iter(..).workers(4)` would
+    /// otherwise configure nothing).
     ///
     /// # Examples
     ///
@@ -204,13 +257,21 @@ impl<T: Send + 'static> Pipeline<T> {
     /// assert_eq!((v.len(), report.stages[1].workers), (10, 3));
     /// ```
     pub fn workers(mut self, workers: usize) -> Self {
+        let Some(last) = &mut self.last else {
+            panic!("Pipeline::workers: call .stage(...) first: the source has no workers");
+        };
         assert!(workers > 0, "Pipeline::workers: a stage needs at least one worker");
-        self.last.workers = workers;
+        last.workers = workers;
         self
     }
 
     /// Sets the capacity of the channel feeding the stage added last (`0`: each hand-over is a
     /// rendezvous).
+    ///
+    /// # Panics
+    ///
+    /// Panics with `"Pipeline::capacity: call .stage(...) first: the source has no input
+    /// channel"` when no stage was added yet.
     ///
     /// # Examples
     ///
@@ -219,7 +280,10 @@ impl<T: Send + 'static> Pipeline<T> {
     /// assert_eq!(v.len(), 10);
     /// ```
     pub fn capacity(mut self, capacity: usize) -> Self {
-        self.last.capacity = capacity;
+        let Some(last) = &mut self.last else {
+            panic!("Pipeline::capacity: call .stage(...) first: the source has no input channel");
+        };
+        last.capacity = capacity;
         self
     }
 
@@ -245,7 +309,8 @@ impl<T: Send + 'static> Pipeline<T> {
     /// # Errors
     ///
     /// The first stage failure, with the items the sink collected (drained in-flight items
-    /// included) in [`PipelineError::partial`].
+    /// included) in [`PipelineError::partial`]. Every item the source pulled is in `partial` or
+    /// counted as failed in the report ([`Report::failed`]): nothing is lost.
     ///
     /// # Examples
     ///
@@ -255,7 +320,7 @@ impl<T: Send + 'static> Pipeline<T> {
     /// ```
     pub fn collect(self) -> Result<(Vec<T>, Report), PipelineError<Vec<T>>> {
         let mut out = Vec::new();
-        let (report, failure) = self.drain(|item| {
+        let (report, failure) = self.drain(None, |item| {
             out.push(item);
             true
         });
@@ -267,9 +332,14 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// Runs the pipeline, calling `f` on each output item on this thread.
     ///
+    /// A panic in `f` is caught and handled like a stage's: the run stops (the source pulls
+    /// nothing more), the items already in flight are still passed to `f`, and the panic is
+    /// returned as the error, with the stage name `"sink"`.
+    ///
     /// # Errors
     ///
-    /// The first stage failure (the drained in-flight items were passed to `f`).
+    /// The first failure: a stage's (the drained in-flight items were passed to `f`), or a
+    /// panic of `f`.
     ///
     /// # Examples
     ///
@@ -278,8 +348,22 @@ impl<T: Send + 'static> Pipeline<T> {
     /// ringfence::pipeline::Pipeline::from_iter(1..=3).stage("x10", |x| x * 10).for_each(|x| sum += x).unwrap();
     /// assert_eq!(sum, 60);
     /// ```
+    ///
+    /// A panicking `f` ends the run with an error, not a hang:
+    ///
+    /// ```
+    /// use ringfence::pipeline::Pipeline;
+    ///
+    /// let err = Pipeline::from_iter(0..)
+    ///     .stage("id", |x: u64| x)
+    ///     .ordered()
+    ///     .for_each(|x| assert!(x < 10, "too big"))
+    ///     .unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert_eq!(err.stage, "sink");
+    /// ```
     pub fn for_each(self, mut f: impl FnMut(T)) -> Result<Report, PipelineError> {
-        let (report, failure) = self.drain(|item| {
+        let (report, failure) = self.drain(None, |item| {
             f(item);
             true
         });
@@ -291,7 +375,8 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// Runs the pipeline in the background and returns a receiver of its output, plus a
     /// [`Running`] handle whose [`join`](Running::join) returns the report. Dropping the
-    /// receiver stops the pipeline (every stage ends, the source stops pulling).
+    /// receiver stops the pipeline: the source stops pulling, and every stage ends, even when
+    /// no item is moving (a receiver source waiting on an idle producer, for instance).
     ///
     /// # Examples
     ///
@@ -312,7 +397,8 @@ impl<T: Send + 'static> Pipeline<T> {
         let handle = std::thread::Builder::new()
             .name("pipeline-sink".to_owned())
             .spawn(move || {
-                let (report, failure) = self.drain(|item| tx.send(item).is_ok());
+                let gone = || tx.is_disconnected();
+                let (report, failure) = self.drain(Some(&gone), |item| tx.send(item).is_ok());
                 match failure {
                     None => Ok(report),
                     Some((stage, error)) => Err(PipelineError { stage, error, partial: (), report }),
@@ -323,11 +409,19 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 
     /// Starts every thread, delivers the output to `deliver` (in source order if asked) until
-    /// it returns `false` or the stream ends, joins everything, and reports.
-    fn drain(self, mut deliver: impl FnMut(T) -> bool) -> (Report, Option<(String, StageError)>) {
+    /// the stream ends or the consumer is gone (`deliver` returns `false`, or `gone` says so
+    /// while no item comes), then stops the run, joins everything, and reports.
+    fn drain(
+        self,
+        gone: Option<&dyn Fn() -> bool>,
+        mut deliver: impl FnMut(T) -> bool,
+    ) -> (Report, Option<(String, StageError)>) {
         let started = Instant::now();
         let run = Arc::new(Run::new(self.order_window));
-        let output = (self.build)(&run, self.last, DEFAULT_CAPACITY);
+        // Before any thread starts, so that it runs on every way out of here, unwinding
+        // included; after `output` below, so that it runs after the output is dropped.
+        let end = EndRun(&run);
+        let output = (self.build)(&run, self.last.unwrap_or(DEFAULT_STAGE), DEFAULT_CAPACITY);
         let counters = run.stage("sink", 1);
         let mut tally = report::Tally::default();
         let clock = run.clock;
@@ -336,24 +430,22 @@ impl<T: Send + 'static> Pipeline<T> {
         let mut next_seq = 0u64;
         let mut open = true;
         while open {
-            let Ok(Env { seq, item }) = output.recv() else { break };
+            let Some(Env { seq, item }) = receive(&output, gone) else { break };
             let received = clock.now();
             tally.waiting_ns += received - mark;
             match &run.window {
                 None => {
                     if let Some(item) = item {
-                        tally.items_in += 1;
-                        open = deliver(item);
+                        open = hand_over(&run, &mut tally, &mut deliver, item);
                     }
                 }
-                Some(window) => {
+                Some((window, _)) => {
                     reorder.insert(seq, item);
                     while let Some(item) = reorder.remove(&next_seq) {
                         next_seq += 1;
                         window.add_permits(1); // the source may pull one more
                         if let Some(item) = item {
-                            tally.items_in += 1;
-                            open = deliver(item);
+                            open = hand_over(&run, &mut tally, &mut deliver, item);
                             if !open {
                                 break;
                             }
@@ -364,18 +456,17 @@ impl<T: Send + 'static> Pipeline<T> {
             mark = clock.now();
             tally.busy_ns += mark - received;
         }
-        // Dropping the output (and the reorder buffer) stops the stages if we ended early.
+        // Dropping the output (and the reorder buffer) stops the stages if we ended early;
+        // `end` stops the source, even one waiting for input while nothing moves.
         drop(output);
         drop(reorder);
-        if let Some(window) = &run.window {
-            // A source blocked on the window must not wait for permits nobody gives back.
-            window.add_permits(DEFAULT_ORDER_WINDOW);
-        }
+        drop(end);
         counters.add(&tally);
         let threads =
             std::mem::take(&mut *run.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         for thread in threads {
-            // Stage functions' panics are caught; a panic here is the source iterator's own.
+            // Stage functions' and the source iterator's panics are caught; this is a last
+            // resort for a panic elsewhere on the source thread (dropping the iterator).
             if let Err(payload) = thread.join() {
                 run.fail("source", StageError::Panicked(payload));
             }
@@ -390,7 +481,75 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 }
 
+/// The next envelope for the sink, or `None` at the end of the stream or, with a `gone`
+/// check, once the consumer is gone.
+fn receive<T>(output: &Receiver<Env<T>>, gone: Option<&dyn Fn() -> bool>) -> Option<Env<T>> {
+    let Some(gone) = gone else { return output.recv().ok() };
+    loop {
+        match output.recv_timeout(SINK_WATCH_INTERVAL) {
+            Ok(envelope) => return Some(envelope),
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => {
+                if gone() {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Hands one item to the sink's consumer and counts it; `false` once the consumer is gone.
+///
+/// A panic in the consumer (a `for_each` function) is caught and fails the run like a stage's
+/// panic: the run stops and the sink goes on delivering what is in flight, as a stage whose
+/// function panicked goes on with its other items. (`AssertUnwindSafe`: the consumer is the
+/// caller's, who gets the panic back as the error.)
+fn hand_over<T>(run: &Run, tally: &mut report::Tally, deliver: &mut impl FnMut(T) -> bool, item: T) -> bool {
+    tally.items_in += 1;
+    match panic::catch_unwind(AssertUnwindSafe(|| deliver(item))) {
+        Ok(true) => {
+            tally.items_out += 1;
+            true
+        }
+        Ok(false) => {
+            tally.discarded += 1; // the consumer is gone (a dropped receiver): so is the item
+            false
+        }
+        Err(payload) => {
+            tally.failed += 1;
+            run.fail("sink", StageError::Panicked(payload));
+            true
+        }
+    }
+}
+
+/// Ends a run from the sink's side on every way out of `drain`, unwinding included: stops the
+/// source and gives the order window's permits back, so that no thread of the run is left
+/// waiting for a sink that is gone (an ordered run's source blocked on the window would
+/// otherwise wait forever for permits only the sink gives back).
+struct EndRun<'a>(&'a Run);
+
+impl Drop for EndRun<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+        if let Some((window, size)) = &self.0.window {
+            // More than enough: once the source sees the stop it takes no more permits, and it
+            // sees it at the latest after the permit it takes from these.
+            window.add_permits(*size);
+        }
+    }
+}
+
 /// A pipeline running in the background (see [`Pipeline::into_receiver`]).
+///
+/// # Examples
+///
+/// ```
+/// let (rx, running) = ringfence::pipeline::Pipeline::from_iter(0..3).into_receiver(1);
+/// println!("{running:?}"); // Running { finished: .. }
+/// drop(rx);
+/// running.join().unwrap();
+/// ```
 pub struct Running {
     handle: JoinHandle<Result<Report, PipelineError>>,
 }

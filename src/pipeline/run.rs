@@ -5,6 +5,23 @@
 //! number that will not come. End of stream is disconnection: when a stage's last worker ends
 //! it drops the last sender of the next channel. A worker also ends when its downstream is gone
 //! (the sink was dropped), which cascades upstream to the source: nothing hangs.
+//!
+//! # Stopping
+//!
+//! A run *stops* at its first failure, or when the sink ends early (its receiver was dropped,
+//! or it unwound). A stopped source takes nothing more from its input: it checks the stop
+//! before each pull, never after (an item pulled and then thrown away would be lost; with a
+//! receiver source it is a message taken from the user's channel). An item taken in the
+//! instant the stop came is sent on like any other: processed, and delivered or failed. A receiver source may be
+//! blocked waiting for a message when the stop comes, so it waits in a way the stop can
+//! interrupt: it polls a cancel-safe [`RecvFuture`](crate::channel::RecvFuture) and parks, and
+//! [`Run::stop`] unparks it. Messages it did not take stay in the user's channel.
+//!
+//! # Accounting
+//!
+//! Every thread counts, for the report, each item it took (`items_in`) exactly once as passed
+//! on (`items_out`), failed (its function returned `Err` or panicked: `failed`), or dropped
+//! because the next stage was gone (`discarded`, only when the sink ended early).
 
 use super::error::{BoxError, StageError};
 use super::report::{StageCounters, Tally};
@@ -12,9 +29,12 @@ use crate::Semaphore;
 use crate::channel::{self, Receiver, Sender};
 use crate::rate::{Clock, TscClock};
 use crate::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, JoinHandle, Thread};
 
 /// An item (or a hole where an item failed) with its position in the source.
 pub(super) struct Env<T> {
@@ -24,8 +44,13 @@ pub(super) struct Env<T> {
 
 /// What every thread of one run shares.
 pub(super) struct Run {
-    /// Set by the first failure: the source stops pulling new items.
+    /// Set by the first failure or by the sink ending early: the source stops pulling new
+    /// items. Written only through [`Run::stop`], never cleared.
     stopped: AtomicBool,
+    /// The source's thread, unparked by [`Run::stop`]. Set by `start_source` right after it
+    /// spawns the source, which is before any other thread of the run exists (stages are built
+    /// after their input), so every `stop` finds it.
+    source: OnceLock<Thread>,
     /// The first failure: its stage and error.
     failure: Mutex<Option<(String, StageError)>>,
     /// Threads to join, with the stage each belongs to.
@@ -33,8 +58,8 @@ pub(super) struct Run {
     /// Per stage, in order: name, workers, counters.
     pub(super) stages: Mutex<Vec<(String, usize, Arc<StageCounters>)>>,
     /// In-order runs: the source takes a permit per item, the sink gives it back when the item
-    /// leaves the reorder buffer, so the buffer holds at most `window` items.
-    pub(super) window: Option<Arc<Semaphore>>,
+    /// leaves the reorder buffer, so the buffer holds at most `window` items. With its size.
+    pub(super) window: Option<(Arc<Semaphore>, usize)>,
     pub(super) clock: TscClock,
 }
 
@@ -42,27 +67,41 @@ impl Run {
     pub(super) fn new(window: Option<usize>) -> Self {
         Run {
             stopped: AtomicBool::new(false),
+            source: OnceLock::new(),
             failure: Mutex::new(None),
             threads: Mutex::new(Vec::new()),
             stages: Mutex::new(Vec::new()),
-            window: window.map(|permits| Arc::new(Semaphore::new(permits))),
+            window: window.map(|permits| (Arc::new(Semaphore::new(permits)), permits)),
             clock: TscClock::new(),
         }
     }
 
     pub(super) fn is_stopped(&self) -> bool {
-        // ORDERING: Relaxed: a hint to stop pulling; the error itself travels under the mutex.
+        // ORDERING: Relaxed: the flag publishes no data (the error travels under its mutex).
+        // A source parked in `FromChannel::pull` is woken by `stop`'s unpark, which
+        // synchronises-with the `park` that returns (std documents it), so its next load
+        // sees the store; a source busy elsewhere sees it at its next check.
         self.stopped.load(Ordering::Relaxed)
     }
 
-    /// Records `error` if it is the first; stops the source either way.
+    /// Stops the run: the source takes no item after it sees this (and a source waiting on
+    /// a channel is woken to see it).
+    pub(super) fn stop(&self) {
+        // ORDERING: Relaxed: see `is_stopped`; the store precedes the unpark in program order.
+        self.stopped.store(true, Ordering::Relaxed);
+        if let Some(source) = self.source.get() {
+            source.unpark();
+        }
+    }
+
+    /// Records `error` if it is the first; stops the run either way.
     pub(super) fn fail(&self, stage: &str, error: StageError) {
         let mut first = self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if first.is_none() {
             *first = Some((stage.to_owned(), error));
         }
-        // ORDERING: Relaxed: see `is_stopped`.
-        self.stopped.store(true, Ordering::Relaxed);
+        drop(first);
+        self.stop();
     }
 
     pub(super) fn take_failure(&self) -> Option<(String, StageError)> {
@@ -80,45 +119,133 @@ impl Run {
         counters
     }
 
-    pub(super) fn spawn(&self, name: String, body: impl FnOnce() + Send + 'static) {
-        let handle = std::thread::Builder::new().name(name).spawn(body).expect("start a pipeline thread");
+    /// Starts a thread of the run and returns its handle (to unpark it).
+    pub(super) fn spawn(&self, name: String, body: impl FnOnce() + Send + 'static) -> Thread {
+        let handle = thread::Builder::new().name(name).spawn(body).expect("start a pipeline thread");
+        let thread = handle.thread().clone();
         self.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(handle);
+        thread
     }
 }
 
-/// Starts the source: pulls `items` and sends them numbered, until the input ends, a stage
-/// fails, or the first stage is gone.
-pub(super) fn start_source<I>(run: &Arc<Run>, items: I, capacity: usize) -> Receiver<Env<I::Item>>
+/// Where a source takes its items from.
+pub(super) trait Pull: Send + 'static {
+    type Item: Send + 'static;
+
+    /// The next item, or `None` at the end of the input or once `run` is stopped. The stop is
+    /// checked before an item is taken, so a stopped source takes nothing more.
+    fn pull(&mut self, run: &Run) -> Option<Self::Item>;
+}
+
+/// A source pulling from an iterator.
+pub(super) struct FromIter<I>(pub(super) I);
+
+impl<I> Pull for FromIter<I>
 where
     I: Iterator + Send + 'static,
     I::Item: Send + 'static,
 {
+    type Item = I::Item;
+
+    fn pull(&mut self, run: &Run) -> Option<I::Item> {
+        // An iterator that blocks inside `next` (itself waiting for input) is only asked
+        // between items: the stop cannot interrupt it (`from_receiver` can be).
+        if run.is_stopped() { None } else { self.0.next() }
+    }
+}
+
+/// A source receiving from a channel: waits for a message or the stop, whichever comes first.
+pub(super) struct FromChannel<T> {
+    input: Receiver<T>,
+    /// Unparks the source thread; made on that thread at the first pull.
+    waker: Option<Waker>,
+}
+
+impl<T> FromChannel<T> {
+    pub(super) fn new(input: Receiver<T>) -> Self {
+        FromChannel { input, waker: None }
+    }
+}
+
+/// A waker that unparks one thread.
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+impl<T: Send + 'static> Pull for FromChannel<T> {
+    type Item = T;
+
+    fn pull(&mut self, run: &Run) -> Option<T> {
+        let waker = self.waker.get_or_insert_with(|| Waker::from(Arc::new(Unpark(thread::current()))));
+        let mut cx = Context::from_waker(waker);
+        // Polled, not `recv`: a blocking `recv` could only be ended by a message or by the
+        // producers disconnecting, and they may stay idle forever after a failure.
+        let mut recv = pin!(self.input.recv_async());
+        loop {
+            if run.is_stopped() {
+                // Dropping the future takes nothing: it is cancel-safe (a message is taken
+                // only in the poll that returns it), so what the producers sent stays in the
+                // channel for the user's other receivers.
+                return None;
+            }
+            if let Poll::Ready(received) = recv.as_mut().poll(&mut cx) {
+                return received.ok();
+            }
+            // Woken by a message (the waker), by `Run::stop`, or spuriously: either way the
+            // loop checks the stop, then the channel, again.
+            thread::park();
+        }
+    }
+}
+
+/// Starts the source: pulls `input` and sends its items numbered, until the input ends or the
+/// run stops (a failure, or the sink ended early).
+pub(super) fn start_source<S: Pull>(run: &Arc<Run>, mut input: S, capacity: usize) -> Receiver<Env<S::Item>> {
     let (tx, rx) = channel::bounded(capacity);
     let counters = run.stage("source", 1);
     let shared = Arc::clone(run);
-    run.spawn("pipeline-source".to_owned(), move || {
+    let thread = run.spawn("pipeline-source".to_owned(), move || {
         let mut tally = Tally::default();
         let clock = shared.clock;
         let mut mark = clock.now();
-        for (seq, item) in (0u64..).zip(items) {
+        for seq in 0u64.. {
+            // The stop is checked inside `pull`, before an item is taken: an item taken is
+            // always sent on (processed and delivered, or failed), never thrown away here.
+            let item = match panic::catch_unwind(AssertUnwindSafe(|| input.pull(&shared))) {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(payload) => {
+                    shared.fail("source", StageError::Panicked(payload));
+                    break;
+                }
+            };
+            tally.items_in += 1;
             let pulled = clock.now();
             tally.busy_ns += pulled - mark;
-            if shared.is_stopped() {
-                break;
-            }
-            if let Some(window) = &shared.window {
+            if let Some((window, _)) = &shared.window {
                 window.acquire().forget(); // given back by the sink
             }
             let sent = tx.send(Env { seq, item: Some(item) }).is_ok();
             mark = clock.now();
             tally.waiting_ns += mark - pulled;
             if !sent {
-                break; // the first stage is gone (the sink was dropped)
+                tally.discarded += 1;
+                break; // the first stage is gone (the sink ended early)
             }
             tally.items_out += 1;
         }
         counters.add(&tally);
     });
+    // Before any stage thread exists: every later `stop` will unpark the source.
+    run.source.set(thread).expect("a run has one source");
     rx
 }
 
@@ -171,14 +298,17 @@ fn work<T, U, E: Into<BoxError>>(
             None => None, // a hole passes through
             Some(item) => {
                 tally.items_in += 1;
-                match panic::catch_unwind(AssertUnwindSafe(|| f(item))) {
-                    Ok(Ok(out)) => Some(out),
-                    Ok(Err(error)) => {
-                        run.fail(stage, StageError::Failed(error.into()));
-                        None
-                    }
-                    Err(payload) => {
-                        run.fail(stage, StageError::Panicked(payload));
+                let outcome = match panic::catch_unwind(AssertUnwindSafe(|| f(item))) {
+                    Ok(Ok(out)) => Ok(out),
+                    Ok(Err(error)) => Err(StageError::Failed(error.into())),
+                    Err(payload) => Err(StageError::Panicked(payload)),
+                };
+                match outcome {
+                    Ok(out) => Some(out),
+                    Err(error) => {
+                        // Every failure is counted; only the first one's error is kept.
+                        tally.failed += 1;
+                        run.fail(stage, error);
                         None
                     }
                 }
@@ -188,6 +318,7 @@ fn work<T, U, E: Into<BoxError>>(
         tally.busy_ns += done - received;
         let produced = out.is_some();
         if output.send(Env { seq, item: out }).is_err() {
+            tally.discarded += u64::from(produced);
             break; // downstream is gone: stop, which disconnects our input in turn
         }
         tally.items_out += u64::from(produced);
