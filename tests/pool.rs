@@ -215,20 +215,35 @@ fn shutdown_runs_every_queued_job() {
     assert!(tasks.into_iter().all(|t| t.wait().is_ok()));
 }
 
+/// Dropping the pool runs every queued job before it returns: 50 jobs wait behind the only
+/// worker (blocked) when the drop begins, and all of them have run when it returns.
 #[test]
 fn dropping_the_pool_is_shutdown() {
-    let done = Arc::new(AtomicUsize::new(0));
-    {
-        let pool = Pool::new(2);
-        for _ in 0..50 {
-            let done = done.clone();
-            let _ = pool.submit(move || done.fetch_add(1, Ordering::SeqCst)).is_finished();
-        }
-        let kept = pool.submit(|| ());
+    within(WATCHDOG, || {
+        let done = Arc::new(AtomicUsize::new(0));
+        let pool = Pool::builder().threads(1).queue_capacity(64).build().unwrap();
+        let (release, started, block) = blocker();
+        let busy = pool.submit(block);
+        started.recv().unwrap();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let done = done.clone();
+                pool.submit(move || done.fetch_add(1, Ordering::SeqCst))
+            })
+            .collect();
+        assert_eq!(pool.queued(), 50, "every job waits behind the blocked worker");
+        // Frees the worker a little later, most likely while `drop` below waits for it; whenever
+        // it happens, all 50 jobs must run (the sleep makes the test sharper, not correct).
+        let releaser = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            release.send(()).unwrap();
+        });
         drop(pool);
-        assert!(kept.is_finished());
-    }
-    assert!(done.load(Ordering::SeqCst) <= 50);
+        assert_eq!(done.load(Ordering::SeqCst), 50, "dropping the pool runs every queued job");
+        assert!(tasks.into_iter().all(|t| t.wait().is_ok()), "and every task has its value");
+        busy.wait().unwrap();
+        releaser.join().unwrap();
+    });
 }
 
 #[test]
@@ -259,7 +274,10 @@ fn shutdown_now_resolves_every_task() {
                 Ok(v) => assert_eq!(v, i),
                 Err(e) => {
                     assert!(e.is_cancelled());
-                    assert_eq!(e.to_string(), "task was cancelled before it ran");
+                    assert_eq!(
+                        e.to_string(),
+                        "task was cancelled before it ran, or its result was already taken"
+                    );
                     cancelled += 1;
                 }
             }
@@ -308,7 +326,10 @@ fn wait_timeout_keeps_the_task_usable_and_a_taken_result_reads_cancelled() {
     assert!(!task.is_finished());
     release.send(()).unwrap();
     assert_eq!(task.wait_timeout(Duration::MAX).unwrap(), "late");
-    assert!(matches!(task.wait_timeout(Duration::ZERO), Err(WaitTimeoutError::Failed(TaskError::Cancelled))));
+    let taken = task.wait_timeout(Duration::ZERO).unwrap_err();
+    assert!(matches!(taken, WaitTimeoutError::Failed(TaskError::Cancelled)));
+    assert_eq!(taken.to_string(), "task was cancelled before it ran, or its result was already taken");
+    assert!(task.wait().unwrap_err().is_cancelled(), "a later `wait` finds the result taken too");
 }
 
 #[test]
@@ -397,8 +418,8 @@ fn pool_new_with_zero_threads_panics_clearly() {
 }
 
 #[test]
-fn builder_names_threads_and_sets_the_stack() {
-    let pool = Pool::builder().threads(2).thread_name("crunch").stack_size(1 << 20).build().unwrap();
+fn builder_names_the_worker_threads() {
+    let pool = Pool::builder().threads(2).thread_name("crunch").build().unwrap();
     assert_eq!(pool.threads(), 2);
     let mut names: Vec<String> = (0..20)
         .map(|_| pool.submit(|| thread::current().name().unwrap().to_owned()))
@@ -407,6 +428,43 @@ fn builder_names_threads_and_sets_the_stack() {
     names.sort();
     names.dedup();
     assert!(names.iter().all(|n| n == "crunch-0" || n == "crunch-1"), "{names:?}");
+}
+
+/// Bytes of the stack frame of [`uses_a_big_frame`]: four times the 2 MiB that std gives a
+/// spawned thread by default.
+const BIG_FRAME: usize = 8 << 20;
+
+/// A job with a stack frame of [`BIG_FRAME`] bytes: on a default-sized stack it overflows
+/// (which aborts the whole test process), so only the direction that must succeed is tested.
+#[inline(never)]
+fn uses_a_big_frame() -> u8 {
+    let mut frame = [1u8; BIG_FRAME];
+    std::hint::black_box(&mut frame); // keeps the whole array on the stack
+    frame[0] ^ frame[BIG_FRAME - 1]
+}
+
+#[test]
+fn builder_stack_size_gives_the_workers_room_for_a_big_frame() {
+    let pool = Pool::builder().threads(1).stack_size(32 << 20).build().unwrap();
+    assert_eq!(pool.submit(uses_a_big_frame).wait().unwrap(), 0);
+}
+
+#[test]
+fn builder_rejects_a_thread_name_with_a_nul_byte() {
+    let err = Pool::builder().threads(2).thread_name("bad\0name").build().unwrap_err();
+    assert!(matches!(err, BuildError::ThreadName(_)), "{err:?}");
+    assert!(err.to_string().starts_with("invalid thread name prefix: "), "{err}");
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+/// A stack of 1 PiB does not fit the address space: the system refuses the thread, and
+/// `build` reports it instead of panicking.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[test]
+fn builder_reports_a_thread_the_system_refuses() {
+    let err = Pool::builder().threads(2).stack_size(1 << 50).build().unwrap_err();
+    assert!(matches!(err, BuildError::Spawn(_)), "{err:?}");
+    assert!(err.to_string().starts_with("could not start a worker thread: "), "{err}");
 }
 
 #[test]
@@ -680,6 +738,8 @@ fn as_completed_reports_panics_and_cancellations_and_accepts_nothing() {
     assert_eq!(seen, [(0, "task panicked: p".to_owned()), (1, "3".to_owned())]);
 }
 
+/// Four tasks queued behind the blocked worker are cancelled by `shutdown_now` while another
+/// thread waits on them through `as_completed`: it sees exactly those four, as `Cancelled`.
 #[test]
 fn as_completed_sees_tasks_cancelled_by_shutdown_now() {
     within(WATCHDOG, || {
@@ -688,13 +748,22 @@ fn as_completed_sees_tasks_cancelled_by_shutdown_now() {
         let busy = pool.submit(block);
         started.recv().unwrap();
         let queued: Vec<_> = (0..4).map(|i| pool.submit(move || i)).collect();
-        let waiter = thread::spawn(move || as_completed(queued).filter(|(_, r)| r.is_err()).count());
-        thread::sleep(Duration::from_millis(10));
-        release.send(()).unwrap();
+        // Built here, while every job is still queued: each task registers its waker now, so
+        // the cancellations below reach the waiter through the wakers.
+        let completed = as_completed(queued);
+        let waiter = thread::spawn(move || {
+            completed.map(|(i, r)| (i, r.map_err(|e| e.is_cancelled()))).collect::<Vec<_>>()
+        });
+        // The last queued job frees the worker when it is dropped: `shutdown_now` discards the
+        // queue in order, so the four are cancelled before the worker is free (no timing).
+        let guard = ReleaseOnDrop(vec![release]);
+        let last = pool.submit(move || drop(guard));
         pool.shutdown_now();
+        assert!(last.wait().unwrap_err().is_cancelled());
         busy.wait().unwrap();
-        let cancelled = waiter.join().unwrap();
-        assert!(cancelled <= 4);
+        let mut seen = waiter.join().unwrap();
+        seen.sort_unstable();
+        assert_eq!(seen, [(0, Err(true)), (1, Err(true)), (2, Err(true)), (3, Err(true))]);
     });
 }
 
@@ -1004,6 +1073,123 @@ fn map_unordered_caller_maps_batches_while_the_workers_are_busy() {
         seen.extend(results.map(Result::unwrap));
         seen.sort_unstable();
         assert_eq!(seen, (0..100).map(|n| n * 2).collect::<Vec<_>>(), "each item exactly once");
+    });
+}
+
+/// How long a map over a full queue may take before the test calls it a hang: far more than
+/// the work needs (a hang detector, never a speed limit).
+const HANG: Duration = Duration::from_secs(10);
+
+/// Queue capacities the full-queue tests run with: 0 (a rendezvous: no room while every
+/// worker is busy) and 1 (kept full by a job queued behind the busy workers).
+const FULL_QUEUES: [usize; 2] = [0, 1];
+
+/// A pool of two workers, both blocked until the returned guard is dropped, whose queue of
+/// `capacity` (0 or 1) has no room: nothing more can be queued until the guard goes.
+fn pool_with_a_full_queue(capacity: usize) -> (Pool, ReleaseOnDrop) {
+    let pool = Pool::builder().threads(2).queue_capacity(capacity).build().unwrap();
+    let mut release = ReleaseOnDrop(Vec::new());
+    for _ in 0..pool.threads() {
+        let (go, started, job) = blocker();
+        let task = pool.submit(job);
+        started.recv().unwrap();
+        drop(task); // the job has started: dropping its task cancels nothing
+        release.0.push(go);
+    }
+    for _ in 0..capacity {
+        drop(pool.submit(|| ())); // fills the queue (the job is skipped once a worker is free)
+    }
+    assert!(pool.try_submit(|| ()).is_err(), "the queue is full");
+    (pool, release)
+}
+
+/// With every worker blocked and no room in the queue, `map` cannot queue a single batch: it
+/// maps every item on the calling thread, in order, instead of blocking in `submit`.
+#[test]
+fn map_finishes_on_the_caller_when_the_queue_is_full() {
+    for capacity in FULL_QUEUES {
+        within(HANG, move || {
+            let (pool, release) = pool_with_a_full_queue(capacity);
+            let caller = thread::current().id();
+            let out: Vec<(u64, bool)> = pool
+                .map(0..1_000u64, move |n| (n * n, thread::current().id() == caller))
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(out, (0..1_000).map(|n| (n * n, true)).collect::<Vec<_>>(), "capacity {capacity}");
+            drop(release);
+        });
+    }
+}
+
+/// As above for `map_unordered`: every item exactly once, all mapped on the calling thread.
+#[test]
+fn map_unordered_finishes_on_the_caller_when_the_queue_is_full() {
+    for capacity in FULL_QUEUES {
+        within(HANG, move || {
+            let (pool, release) = pool_with_a_full_queue(capacity);
+            let caller = thread::current().id();
+            let mut out: Vec<(u64, bool)> = pool
+                .map_unordered(0..1_000u64, move |n| (n * n, thread::current().id() == caller))
+                .map(Result::unwrap)
+                .collect();
+            out.sort_unstable();
+            assert_eq!(out, (0..1_000).map(|n| (n * n, true)).collect::<Vec<_>>(), "capacity {capacity}");
+            drop(release);
+        });
+    }
+}
+
+/// As above for `map_reduce` (and so `fold_reduce`, which shares its engine): the right sum,
+/// every chunk mapped and reduced on the calling thread.
+#[test]
+fn map_reduce_finishes_on_the_caller_when_the_queue_is_full() {
+    for capacity in FULL_QUEUES {
+        within(HANG, move || {
+            let (pool, release) = pool_with_a_full_queue(capacity);
+            let caller = thread::current().id();
+            let total = pool
+                .map_reduce(
+                    1..=1_000u64,
+                    move |n| (n * n, thread::current().id() == caller),
+                    |a, b| (a.0 + b.0, a.1 && b.1),
+                )
+                .unwrap();
+            assert_eq!(total, Some((333_833_500, true)), "capacity {capacity}");
+            let folded = pool.fold_reduce(1..=100u64, || 0, |a, n| a + n, |a, b| a + b).unwrap();
+            assert_eq!(folded, 5_050, "capacity {capacity}");
+            drop(release);
+        });
+    }
+}
+
+/// Items per map in the mixed-queue test.
+const MIXED_ITEMS: u32 = 3_000;
+
+/// A one-slot queue in front of two workers, items of uneven cost: some batches are queued,
+/// some find the queue full and are left to the caller, and the caller also takes queued ones
+/// no worker has started. Every item still comes back exactly once (in order for `map`).
+#[test]
+fn maps_over_a_one_slot_queue_yield_every_item_once() {
+    within(WATCHDOG, || {
+        let pool = Pool::builder().threads(2).queue_capacity(1).in_flight(4).build().unwrap();
+        let uneven = |n: u32| {
+            if n % 61 == 0 {
+                thread::sleep(Duration::from_micros(200));
+            }
+            u64::from(n) * 2
+        };
+        let expected: Vec<u64> = (0..MIXED_ITEMS).map(uneven).collect();
+        for max_batch in [1, 8, 64] {
+            let ordered: Vec<u64> =
+                pool.map(0..MIXED_ITEMS, uneven).max_batch(max_batch).map(Result::unwrap).collect();
+            assert_eq!(ordered, expected, "map, max_batch {max_batch}");
+            let mut unordered: Vec<u64> =
+                pool.map_unordered(0..MIXED_ITEMS, uneven).max_batch(max_batch).map(Result::unwrap).collect();
+            unordered.sort_unstable();
+            assert_eq!(unordered, expected, "map_unordered, max_batch {max_batch}");
+        }
+        let total = pool.map_reduce_chunked(0..MIXED_ITEMS, 7, uneven, |a, b| a + b).unwrap();
+        assert_eq!(total, Some(expected.iter().sum()));
     });
 }
 

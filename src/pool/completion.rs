@@ -200,6 +200,22 @@ pub fn as_completed<R>(tasks: impl IntoIterator<Item = Task<R>>) -> AsCompleted<
 }
 
 /// The iterator returned by [`as_completed`]: `(position, result)` in completion order.
+///
+/// It knows how many tasks are left ([`ExactSizeIterator`]).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{as_completed, AsCompleted, Pool};
+///
+/// let pool = Pool::new(2);
+/// let mut done: AsCompleted<u32> = as_completed((0..3u32).map(|i| pool.submit(move || i + 1)));
+/// assert_eq!(done.len(), 3);
+/// let (position, result) = done.next().unwrap();
+/// assert_eq!(result.unwrap(), position as u32 + 1, "each result comes with its task's position");
+/// assert_eq!(done.len(), 2);
+/// assert_eq!(done.count(), 2);
+/// ```
 #[must_use = "iterators are lazy; dropping this one drops (and may cancel) the tasks"]
 pub struct AsCompleted<R> {
     set: CompletionSet<R>,

@@ -4,19 +4,59 @@
 
 use crate::channel::CapacityError;
 use std::any::Any;
+use std::ffi::NulError;
 use std::fmt;
 
 /// Why a [`Task`](super::Task) has no result.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{Pool, TaskError};
+///
+/// let pool = Pool::new(1);
+/// match pool.submit(|| -> u32 { panic!("no input") }).wait() {
+///     Ok(_) => unreachable!("the closure panicked"),
+///     Err(TaskError::Panicked(payload)) => {
+///         assert_eq!(payload.downcast_ref::<&str>(), Some(&"no input"));
+///     }
+///     Err(TaskError::Cancelled) => unreachable!("nothing cancels it"),
+/// }
+/// ```
 pub enum TaskError {
     /// The task's closure panicked; the payload is inside (pass it to
     /// [`std::panic::resume_unwind`] to continue the panic on this thread). The worker survived.
     Panicked(Box<dyn Any + Send + 'static>),
-    /// The task never ran: it was discarded by [`Pool::shutdown_now`](super::Pool::shutdown_now),
-    /// or its result had already been taken by an earlier wait.
+    /// There is no result to return, for one of two reasons:
+    ///
+    /// - the job never ran: [`Pool::shutdown_now`](super::Pool::shutdown_now) discarded it
+    ///   (the only way a pool drops a job whose task is alive);
+    /// - or the result was already taken from this task: an earlier
+    ///   [`wait_timeout`](super::Task::wait_timeout) or
+    ///   [`wait_deadline`](super::Task::wait_deadline) (or a poll of the task as a future)
+    ///   returned it, and the task was waited for again.
+    ///
+    /// A task waited for once, with [`Task::wait`](super::Task::wait), `.await` or
+    /// [`as_completed`](super::as_completed), reports `Cancelled` only for the first reason.
     Cancelled,
 }
 
 /// Why a timed wait for a task returned no result.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{Pool, WaitTimeoutError};
+/// use std::time::Duration;
+///
+/// let pool = Pool::new(1);
+/// let (release, gate) = std::sync::mpsc::channel::<()>();
+/// let mut task = pool.submit(move || gate.recv().map(|()| "released").unwrap());
+/// let err = task.wait_timeout(Duration::from_millis(1)).unwrap_err();
+/// assert!(matches!(err, WaitTimeoutError::Timeout), "the job waits for `release`");
+/// release.send(()).unwrap();
+/// assert_eq!(task.wait_timeout(Duration::from_secs(60)).unwrap(), "released");
+/// ```
 #[derive(Debug)]
 pub enum WaitTimeoutError {
     /// The deadline passed before the task finished; the task stays usable.
@@ -26,6 +66,22 @@ pub enum WaitTimeoutError {
 }
 
 /// [`Pool::try_submit`](super::Pool::try_submit) could not queue the closure; it is inside.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{Pool, TrySubmitError};
+///
+/// // Queue capacity 0: a job is queued only when an idle worker takes it at once.
+/// let pool = Pool::builder().threads(1).queue_capacity(0).build().unwrap();
+/// let (release, gate) = std::sync::mpsc::channel::<()>();
+/// let (started_tx, started) = std::sync::mpsc::channel();
+/// let _busy = pool.submit(move || { started_tx.send(()).unwrap(); gate.recv().unwrap() });
+/// started.recv().unwrap(); // the only worker is busy: no room
+/// let Err(TrySubmitError::Full(f)) = pool.try_submit(|| "run here") else { panic!("queued") };
+/// assert_eq!(f(), "run here");
+/// release.send(()).unwrap();
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TrySubmitError<F> {
     /// The pool's queue is full; the closure comes back unrun.
@@ -33,6 +89,16 @@ pub enum TrySubmitError<F> {
 }
 
 /// Why a [`Builder`](super::Builder) could not start a pool.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{BuildError, Pool};
+///
+/// let err = Pool::builder().threads(0).build().unwrap_err();
+/// assert!(matches!(err, BuildError::NoThreads));
+/// assert_eq!(err.to_string(), "a pool needs at least one thread");
+/// ```
 #[derive(Debug)]
 pub enum BuildError {
     /// The pool was asked for zero threads.
@@ -41,19 +107,46 @@ pub enum BuildError {
     NoInFlight,
     /// The queue capacity is too large (see [`CapacityError`]).
     Capacity(CapacityError),
-    /// The operating system refused to start a worker thread (the ones already started were
-    /// stopped and joined).
+    /// The [`thread_name`](super::Builder::thread_name) prefix contains a NUL byte, which a
+    /// thread name cannot hold (the error says where). No thread was started.
+    ThreadName(NulError),
+    /// The operating system refused to start a worker thread, e.g. for lack of memory or of
+    /// address space for a huge [`stack_size`](super::Builder::stack_size) (the ones already
+    /// started were stopped and joined).
     Spawn(std::io::Error),
 }
 
 impl TaskError {
     /// `true` for [`TaskError::Panicked`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::new(1);
+    /// let err = pool.submit(|| -> u8 { panic!("boom") }).wait().unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert!(!err.is_cancelled());
+    /// ```
     #[must_use]
     pub fn is_panic(&self) -> bool {
         matches!(self, TaskError::Panicked(_))
     }
 
-    /// `true` for [`TaskError::Cancelled`].
+    /// `true` for [`TaskError::Cancelled`]: the job never ran, or the result was already taken
+    /// by an earlier timed wait (see the variant).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = ringfence::pool::Pool::new(1);
+    /// let mut task = pool.submit(|| 1);
+    /// assert_eq!(task.wait_timeout(Duration::from_secs(60)).unwrap(), 1);
+    /// let err = task.wait().unwrap_err(); // the result was taken by the timed wait
+    /// assert!(err.is_cancelled());
+    /// assert!(!err.is_panic());
+    /// ```
     #[must_use]
     pub fn is_cancelled(&self) -> bool {
         matches!(self, TaskError::Cancelled)
@@ -77,6 +170,16 @@ impl TaskError {
     }
 
     /// The panic payload, or `None` for a cancelled task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::new(1);
+    /// let err = pool.submit(|| std::panic::panic_any(404u16)).wait().unwrap_err();
+    /// let payload = err.into_panic().unwrap();
+    /// assert_eq!(payload.downcast_ref::<u16>(), Some(&404));
+    /// // To go on with the panic on this thread: std::panic::resume_unwind(payload)
+    /// ```
     #[must_use]
     pub fn into_panic(self) -> Option<Box<dyn Any + Send + 'static>> {
         match self {
@@ -96,6 +199,17 @@ fn payload_message(payload: &(dyn Any + Send)) -> Option<&str> {
 
 impl WaitTimeoutError {
     /// `true` for [`WaitTimeoutError::Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = ringfence::pool::Pool::new(1);
+    /// let mut task = pool.submit(|| -> u8 { panic!("boom") });
+    /// let err = task.wait_timeout(Duration::from_secs(60)).unwrap_err();
+    /// assert!(!err.is_timeout(), "the task finished (by panicking) in time");
+    /// ```
     #[must_use]
     pub fn is_timeout(&self) -> bool {
         matches!(self, WaitTimeoutError::Timeout)
@@ -134,7 +248,17 @@ impl<F> TrySubmitError<F> {
         }
     }
 
-    /// `true` for [`TrySubmitError::Full`].
+    /// `true` for [`TrySubmitError::Full`] (the only reason there is).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::TrySubmitError;
+    ///
+    /// let err = TrySubmitError::Full(|| 1);
+    /// assert!(err.is_full());
+    /// assert_eq!(err.to_string(), "the pool's queue is full");
+    /// ```
     #[must_use]
     pub fn is_full(&self) -> bool {
         matches!(self, TrySubmitError::Full(_))
@@ -160,7 +284,9 @@ impl fmt::Display for TaskError {
                 Some(message) => write!(f, "task panicked: {message}"),
                 None => f.write_str("task panicked"),
             },
-            TaskError::Cancelled => f.write_str("task was cancelled before it ran"),
+            TaskError::Cancelled => {
+                f.write_str("task was cancelled before it ran, or its result was already taken")
+            }
         }
     }
 }
@@ -207,8 +333,9 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::NoThreads => f.write_str("a pool needs at least one thread"),
-            BuildError::NoInFlight => f.write_str("map needs at least one item in flight"),
+            BuildError::NoInFlight => f.write_str("map needs at least one job in flight"),
             BuildError::Capacity(error) => write!(f, "invalid queue capacity: {error}"),
+            BuildError::ThreadName(error) => write!(f, "invalid thread name prefix: {error}"),
             BuildError::Spawn(error) => write!(f, "could not start a worker thread: {error}"),
         }
     }
@@ -219,6 +346,7 @@ impl std::error::Error for BuildError {
         match self {
             BuildError::NoThreads | BuildError::NoInFlight => None,
             BuildError::Capacity(error) => Some(error),
+            BuildError::ThreadName(error) => Some(error),
             BuildError::Spawn(error) => Some(error),
         }
     }

@@ -7,6 +7,7 @@ use crate::channel::{self, Receiver, SendError, Sender, TrySendError};
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::thread::{self, JoinHandle};
+use std::ffi::CString;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -39,7 +40,7 @@ pub struct Pool {
     workers: Vec<JoinHandle<()>>,
     /// Threads started (the length of `workers` until shutdown).
     threads: usize,
-    /// Default number of items `map` and friends keep in flight.
+    /// Default number of jobs `map` and friends keep in flight (`Builder::in_flight`).
     pub(super) in_flight: usize,
 }
 
@@ -48,8 +49,9 @@ impl Pool {
     ///
     /// # Panics
     ///
-    /// Panics with `"Pool::new: a pool needs at least one thread"` when `threads == 0`, and when
-    /// the system refuses to start a thread; [`Pool::builder`] reports both as errors instead.
+    /// Panics with `"Pool::new: a pool needs at least one thread"` when `threads == 0`, and with
+    /// `"Pool::new: could not start a worker thread: {error}"` when the system refuses to start a
+    /// thread; [`Pool::builder`] reports both as errors instead.
     ///
     /// # Examples
     ///
@@ -67,7 +69,14 @@ impl Pool {
     }
 
     /// A [`Builder`] to configure threads, queue capacity, thread names, stack size and the
-    /// number of items `map` keeps in flight.
+    /// number of jobs `map` keeps in flight; the same as [`Builder::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = ringfence::pool::Pool::builder().threads(3).build().unwrap();
+    /// assert_eq!(pool.threads(), 3);
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -80,11 +89,16 @@ impl Pool {
         };
         let in_flight = match config.in_flight {
             Some(0) => return Err(BuildError::NoInFlight),
-            Some(items) => items,
+            Some(jobs) => jobs,
             // Twice the threads that map: the workers and the caller (`Map` maps batches itself
             // while it waits).
             None => threads.saturating_add(1).saturating_mul(2),
         };
+        // std's spawn panics on a name with a NUL byte (it becomes a C string): refuse it here,
+        // before any thread starts. The names add only `-{index}` to the prefix.
+        if let Err(error) = CString::new(config.thread_name.as_str()) {
+            return Err(BuildError::ThreadName(error));
+        }
         let (jobs, queue) =
             channel::try_bounded::<Job>(config.queue_capacity).map_err(BuildError::Capacity)?;
         let discard = Arc::new(AtomicBool::new(false));
@@ -174,7 +188,18 @@ impl Pool {
         }
     }
 
-    /// The number of worker threads.
+    /// The number of worker threads (fixed when the pool is built).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    ///
+    /// assert_eq!(Pool::new(2).threads(), 2);
+    /// // The default: one per available core.
+    /// let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// assert_eq!(Pool::builder().build().unwrap().threads(), cores);
+    /// ```
     #[must_use]
     pub fn threads(&self) -> usize {
         self.threads

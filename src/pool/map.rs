@@ -1,5 +1,5 @@
 //! Lazy parallel `map` over an iterator: in input order ([`Map`]) or in completion order
-//! ([`MapUnordered`]), with a bounded number of items in flight.
+//! ([`MapUnordered`]), with a bounded number of jobs (batches of items) in flight.
 //!
 //! # Batches
 //!
@@ -29,15 +29,28 @@
 //! batch has finished. The job of a batch it mapped stays in the set as a *phantom*, which
 //! resolves to nothing when a worker dequeues it and is then skipped; at most `in_flight`
 //! phantoms exist (the set has room for twice `in_flight` jobs), so unlike [`Map`] it still
-//! needs a worker to go on once it is that far ahead.
+//! needs a worker to go on once it has mapped that many queued batches itself.
+//!
+//! # A full queue
+//!
+//! Both iterators queue a batch's job with [`Pool::try_submit`], never the blocking
+//! [`Pool::submit`]: when the queue is full (every worker busy behind a full queue, or a
+//! capacity of 0 with no idle worker), the batch is kept without a job, its items in the same
+//! shared slot, where only the caller can take them. The caller maps it while it waits, by the
+//! same `help` as an unstarted queued batch ([`MapUnordered`] prefers such batches: nobody else
+//! will map them, and mapping them leaves no phantom). A full queue thus degrades to the caller
+//! doing the work, never to a hang: `map`, `map_unordered` and `map_reduce` finish on the
+//! calling thread alone when no worker can take a job (tested with every worker blocked and a
+//! queue of capacity 0, then 1 kept full). A batch without a job counts as in flight.
 //!
 //! # Laziness
 //!
-//! Neither iterator pulls an item before the first `next`, and at most `in_flight` jobs of at
-//! most `max_batch` items (the job whose results are being yielded counts as one) are ever
-//! pulled from the input and not yet yielded (Python's
-//! `Executor.map` collected the whole input first, cpython #74508; a billion-item input must
-//! not be materialised). `.max_batch(1)` makes that bound exactly `in_flight` items.
+//! Neither iterator pulls an item before the first `next`. `in_flight` counts **jobs** (batches),
+//! not items: at most `in_flight` batches of at most `max_batch` items each (the batch whose
+//! results are being yielded counts as one) are ever pulled from the input and not yet yielded
+//! (Python's `Executor.map` collected the whole input first, cpython #74508; a billion-item
+//! input must not be materialised). So the items pulled ahead are at most
+//! `in_flight × max_batch`; `.max_batch(1)` makes that bound exactly `in_flight` items.
 
 use super::Pool;
 use super::batch::{self, Output, Results};
@@ -68,9 +81,10 @@ impl Pool {
     /// `items` and not yet yielded; batches adapt to the cost of the items (module docs).
     /// `next` blocks until the next result in order is ready; while it is not, the calling
     /// thread maps a batch that no worker has started yet instead of idling (so `f` may run on
-    /// this thread too). A panic in `f` is yielded as [`TaskError::Panicked`] in that item's
-    /// place and the rest go on. Dropping the iterator cancels the jobs submitted but not yet
-    /// started.
+    /// this thread too). It never blocks on a full queue: a batch that finds no room is mapped
+    /// by the calling thread, so `map` finishes even when no worker can take a job. A panic in
+    /// `f` is yielded as [`TaskError::Panicked`] in that item's place and the rest go on.
+    /// Dropping the iterator cancels the jobs submitted but not yet started.
     ///
     /// # Examples
     ///
@@ -97,7 +111,8 @@ impl Pool {
     /// Like [`Pool::map`], but yields results **as soon as they are ready** (completion order of
     /// the batches; items within a batch keep their order), so one slow item does not hold back
     /// the others. While no batch has finished, the calling thread maps one that no worker has
-    /// started (up to `in_flight` of them ahead of the workers; module docs).
+    /// started (up to `in_flight` of them ahead of the workers; module docs). A batch that
+    /// finds the queue full is mapped by the calling thread, never waited for.
     ///
     /// # Examples
     ///
@@ -120,6 +135,7 @@ impl Pool {
             set: None,
             unclaimed: VecDeque::new(),
             phantoms: 0,
+            unqueued: 0,
             ready: Results::empty(),
         }
     }
@@ -171,8 +187,11 @@ where
     F: Fn(I::Item) -> R + Send + Sync + 'static,
     R: Send + 'static,
 {
-    /// Pulls the next batch and submits it; `None` when the input is exhausted.
-    fn submit_next(&mut self) -> Option<Batch<I::Item, R>> {
+    /// Pulls the next batch and queues its job if the queue has room; `None` when the input is
+    /// exhausted. Never blocks: a batch whose job finds the queue full has no job (`task` is
+    /// `None`), and the caller maps it while it waits, as it maps unstarted queued batches
+    /// (module docs, "A full queue").
+    fn pull_batch(&mut self) -> Option<Batch<I::Item, R>> {
         let items: Vec<I::Item> = self.items.by_ref().take(self.batch).collect();
         if items.is_empty() {
             return None;
@@ -180,8 +199,10 @@ where
         let len = items.len();
         let items = Arc::new(Mutex::new(Some(items)));
         let (f, claim) = (Arc::clone(&self.f), Arc::clone(&items));
-        // The worker maps the items unless the caller has taken them first (`Map::help`).
-        let task = self.pool.submit(move || Some(batch::run(take_items(&claim)?, &*f)));
+        // The worker maps the items unless the caller has taken them first (`Map::help`). A
+        // full queue hands the job back; dropping it drops its claim on the items, which are
+        // then the caller's alone.
+        let task = self.pool.try_submit(move || Some(batch::run(take_items(&claim)?, &*f))).ok();
         Some(Batch { task, len, items, done: None })
     }
 
@@ -215,14 +236,40 @@ where
     }
 }
 
-/// A submitted batch of [`Map`]: its job, its number of items, and the items themselves until
+/// A batch pulled from the input: its job, its number of items, and the items themselves until
 /// a worker or the caller takes them (whoever comes first maps them).
 struct Batch<T, R> {
-    task: Task<Option<Output<R>>>,
+    /// The batch's job; `None` when the queue was full: then only the caller can map it.
+    task: Option<Task<Option<Output<R>>>>,
     len: usize,
     items: SharedItems<T>,
     /// The output, when the caller mapped the batch itself.
     done: Option<Output<R>>,
+}
+
+impl<T, R> Batch<T, R> {
+    /// `true` once a worker has finished the batch's job (never for a batch without a job).
+    fn job_finished(&self) -> bool {
+        self.task.as_ref().is_some_and(Task::is_finished)
+    }
+
+    /// The batch's outcome: the caller's output if it mapped the batch, else its job's (waiting
+    /// for it).
+    fn outcome(self) -> Result<Option<Output<R>>, TaskError> {
+        match (self.done, self.task) {
+            (Some(output), _) => Ok(Some(output)),
+            (None, Some(task)) => task.wait(),
+            (None, None) => unreachable!("a batch without a job is mapped by the caller (`help`) first"),
+        }
+    }
+}
+
+/// A batch of [`MapUnordered`] whose items nobody may have taken yet.
+struct Unclaimed<T> {
+    len: usize,
+    items: SharedItems<T>,
+    /// `false` when the queue was full: the batch has no job, and only the caller maps it.
+    queued: bool,
 }
 
 /// A batch's items, shared by its job and the caller until one of them takes them.
@@ -234,21 +281,39 @@ fn take_items<T>(items: &Mutex<Option<Vec<T>>>) -> Option<Vec<T>> {
     items.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
-/// Takes the items of the newest batch in `unclaimed` that nobody has taken yet and maps them
-/// on this thread; returns the batch's length and output. Drops the entries found taken.
+/// Takes the items of a batch in `unclaimed` that nobody has taken yet and maps them on this
+/// thread: a batch without a job first (nobody else can map it), else, when `queued_too`, the
+/// newest queued one (the least likely to have started). Returns the batch's length, whether it
+/// was queued, and its output; drops the entries it finds taken by a worker.
 fn map_unclaimed<T, R>(
-    unclaimed: &mut VecDeque<(usize, SharedItems<T>)>,
+    unclaimed: &mut VecDeque<Unclaimed<T>>,
+    queued_too: bool,
     f: &impl Fn(T) -> R,
-) -> Option<(usize, Output<R>)> {
-    while let Some((len, items)) = unclaimed.pop_back() {
-        if let Some(items) = take_items(&items) {
-            return Some((len, batch::run(items, f)));
+) -> Option<(usize, bool, Output<R>)> {
+    loop {
+        let position = match unclaimed.iter().rposition(|batch| !batch.queued) {
+            Some(position) => position,
+            None if queued_too => unclaimed.len().checked_sub(1)?,
+            None => return None,
+        };
+        let batch = unclaimed.remove(position)?;
+        if let Some(items) = take_items(&batch.items) {
+            return Some((batch.len, batch.queued, batch::run(items, f)));
         }
     }
-    None
 }
 
 /// The iterator of [`Pool::map`]: results in input order.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{Map, Pool};
+///
+/// let pool = Pool::new(2);
+/// let lengths: Map<'_, _, _, usize> = pool.map(vec!["a", "bb", "ccc"], str::len);
+/// assert_eq!(lengths.map(Result::unwrap).collect::<Vec<_>>(), [1, 2, 3]);
+/// ```
 #[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct Map<'pool, I: Iterator, F, R> {
     feed: Feed<'pool, I, F>,
@@ -265,7 +330,9 @@ where
     F: Fn(I::Item) -> R + Send + Sync + 'static,
     R: Send + 'static,
 {
-    /// Sets how many jobs may be in flight (submitted and not yet fully yielded).
+    /// Sets how many jobs may be in flight (pulled from the input and not yet fully yielded),
+    /// overriding [`Builder::in_flight`](super::Builder::in_flight); each job is a batch of up
+    /// to [`max_batch`](Map::max_batch) items.
     ///
     /// # Panics
     ///
@@ -319,28 +386,28 @@ where
             // The results being yielded count as one job: at most `in_flight` jobs' worth of
             // items are pulled and not yet yielded.
             while self.jobs.len() + usize::from(!self.ready.is_empty()) < self.feed.in_flight {
-                let Some(batch) = self.feed.submit_next() else { break };
+                let Some(batch) = self.feed.pull_batch() else { break };
                 self.jobs.push_back(batch);
             }
             if let Some(result) = self.ready.next() {
                 return Some(result);
             }
+            // A front batch without a job is never finished, and `help` always maps it (its
+            // items are this thread's alone): `outcome` never waits for a job that is not there.
             let front = self.jobs.front()?;
-            if front.done.is_none() && !front.task.is_finished() && self.help() {
+            if front.done.is_none() && !front.job_finished() && self.help() {
                 continue;
             }
             let batch = self.jobs.pop_front()?;
-            let outcome = match batch.done {
-                Some(output) => Ok(Some(output)),
-                None => batch.task.wait(),
-            };
-            self.ready = self.feed.unpack(batch.len, outcome);
+            let len = batch.len;
+            let outcome = batch.outcome();
+            self.ready = self.feed.unpack(len, outcome);
         }
     }
 
     /// Instead of waiting for the front batch, maps on this thread a batch that no worker has
-    /// started: the front one if possible (then nothing is left to wait for), else the newest.
-    /// `false` when every batch has started.
+    /// started (or that has no job: the queue was full): the front one if possible (then
+    /// nothing is left to wait for), else the newest. `false` when every batch has started.
     fn help(&mut self) -> bool {
         let count = self.jobs.len();
         for position in std::iter::once(0).chain((1..count).rev()) {
@@ -382,17 +449,32 @@ where
 }
 
 /// The iterator of [`Pool::map_unordered`]: results in completion order.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{MapUnordered, Pool};
+///
+/// let pool = Pool::new(2);
+/// let doubled: MapUnordered<'_, _, _, u32> = pool.map_unordered(1..=3u32, |n| n * 2);
+/// let mut doubled: Vec<u32> = doubled.map(Result::unwrap).collect();
+/// doubled.sort_unstable();
+/// assert_eq!(doubled, [2, 4, 6]);
+/// ```
 #[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct MapUnordered<'pool, I: Iterator, F, R> {
     feed: Feed<'pool, I, F>,
     /// Made at the first `next`, with room for `in_flight` jobs and as many phantoms; tagged by
     /// each job's item count.
     set: Option<CompletionSet<Option<Output<R>>>>,
-    /// The newest batches (at most `in_flight`), whose items nobody may have taken yet.
-    unclaimed: VecDeque<(usize, SharedItems<I::Item>)>,
+    /// At most `in_flight` batches whose items nobody may have taken yet: every batch without a
+    /// job, and the newest queued ones.
+    unclaimed: VecDeque<Unclaimed<I::Item>>,
     /// Jobs in `set` whose batch this thread mapped itself: each resolves to nothing once a
     /// worker dequeues it. They count against the set's room, not against `in_flight`.
     phantoms: usize,
+    /// Batches in `unclaimed` without a job (the queue was full): in flight, but not in `set`.
+    unqueued: usize,
     /// Results of the last finished job not yet yielded.
     ready: Results<R>,
 }
@@ -404,7 +486,8 @@ where
     F: Fn(I::Item) -> R + Send + Sync + 'static,
     R: Send + 'static,
 {
-    /// Sets how many jobs may be in flight.
+    /// Sets how many jobs (batches of up to [`max_batch`](MapUnordered::max_batch) items) may
+    /// be in flight, overriding [`Builder::in_flight`](super::Builder::in_flight).
     ///
     /// # Panics
     ///
@@ -457,38 +540,48 @@ where
         let room = in_flight.saturating_mul(2);
         let set = self.set.get_or_insert_with(|| CompletionSet::with_capacity(room));
         loop {
-            while set.len() - self.phantoms + usize::from(!self.ready.is_empty()) < in_flight
+            // In flight: the real jobs, the batches without a job, and the results being yielded.
+            while set.len() - self.phantoms + self.unqueued + usize::from(!self.ready.is_empty()) < in_flight
                 && set.len() < room
             {
-                let Some(batch) = self.feed.submit_next() else { break };
-                set.insert(batch.len, batch.task);
-                if self.unclaimed.len() == in_flight {
-                    self.unclaimed.pop_front(); // started long ago: only the newest can wait
+                let Some(batch) = self.feed.pull_batch() else { break };
+                let queued = batch.task.is_some();
+                match batch.task {
+                    Some(task) => set.insert(batch.len, task),
+                    None => self.unqueued += 1,
                 }
-                self.unclaimed.push_back((batch.len, batch.items));
+                self.unclaimed.push_back(Unclaimed { len: batch.len, items: batch.items, queued });
+                if self.unclaimed.len() > in_flight {
+                    // The oldest queued batch started long ago: only the newest can wait. There
+                    // is one: at most `in_flight` batches are without a job (they are in flight).
+                    if let Some(oldest) = self.unclaimed.iter().position(|batch| batch.queued) {
+                        self.unclaimed.remove(oldest);
+                    }
+                }
             }
             if let Some(result) = self.ready.next() {
                 return Some(result);
             }
-            if set.len() == self.phantoms {
-                // The input is exhausted (the refill above would have added a job otherwise)
+            if set.len() == self.phantoms && self.unqueued == 0 {
+                // The input is exhausted (the refill above would have added a batch otherwise)
                 // and every job left is a phantom: nothing more to yield.
                 return None;
             }
-            // A finished batch first; while none is, map one that no worker has started (at
-            // most `in_flight` phantoms, so the set always has room for real jobs).
+            // A finished batch first; while none is, map a batch without a job, else one that
+            // no worker has started (at most `in_flight` phantoms, so the set always has room
+            // for real jobs). `Empty` means no job at all: then, by the check above, a batch
+            // without a job is left, and `map_unclaimed` maps it.
             let (len, outcome) = match set.try_next() {
                 Next::Finished(len, outcome) => (len, outcome),
-                Next::Empty => return None,
-                Next::TimedOut => {
-                    let helped = if self.phantoms < in_flight {
-                        map_unclaimed(&mut self.unclaimed, &*self.feed.f)
-                    } else {
-                        None
-                    };
-                    match helped {
-                        Some((len, output)) => {
-                            self.phantoms += 1;
+                Next::Empty | Next::TimedOut => {
+                    let queued_too = self.phantoms < in_flight;
+                    match map_unclaimed(&mut self.unclaimed, queued_too, &*self.feed.f) {
+                        Some((len, queued, output)) => {
+                            if queued {
+                                self.phantoms += 1;
+                            } else {
+                                self.unqueued -= 1;
+                            }
                             (len, Ok(Some(output)))
                         }
                         None => set.next()?,
@@ -505,8 +598,9 @@ where
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let (low, high) = self.feed.items.size_hint();
-        // At least one item per real job; a phantom's items were yielded already.
-        let jobs = self.set.as_ref().map_or(0, CompletionSet::len) - self.phantoms;
+        // At least one item per real job and per batch without a job; a phantom's items were
+        // yielded already.
+        let jobs = self.set.as_ref().map_or(0, CompletionSet::len) - self.phantoms + self.unqueued;
         let low = low.saturating_add(self.ready.len() + jobs);
         // `jobs` counts jobs, not items: the upper bound is unknown once jobs are in flight.
         let high = if jobs > 0 { None } else { high.map(|h| h + self.ready.len()) };
@@ -525,7 +619,7 @@ impl<I: Iterator, F, R> fmt::Debug for Map<'_, I, F, R> {
 
 impl<I: Iterator, F, R> fmt::Debug for MapUnordered<'_, I, F, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let in_flight = self.set.as_ref().map_or(0, CompletionSet::len) - self.phantoms;
+        let in_flight = self.set.as_ref().map_or(0, CompletionSet::len) - self.phantoms + self.unqueued;
         f.debug_struct("MapUnordered")
             .field("jobs_in_flight", &in_flight)
             .field("batch", &self.feed.batch)

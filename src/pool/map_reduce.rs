@@ -26,10 +26,11 @@ impl Pool {
     /// length is known, as for a `Vec` or a range; otherwise 16 items each: use
     /// [`Pool::map_reduce_chunked`] to choose). For data already in a slice,
     /// [`Pool::map_reduce_slice`] is faster: it does not copy the items.
-    /// Each chunk is mapped and reduced on a worker; the partial results are reduced on the
-    /// calling thread in the order they complete, while later chunks still run. At most
-    /// [`in_flight`](super::Builder::in_flight) chunks are pulled from the input at once, so the
-    /// input is consumed lazily.
+    /// Each chunk is mapped and reduced on a worker (or on the calling thread, while it waits
+    /// or when the queue is full: a full queue never blocks it); the partial results are
+    /// reduced on the calling thread in the order they complete, while later chunks still run.
+    /// At most [`in_flight`](super::Builder::in_flight) chunks (one job each) are pulled from
+    /// the input at once, so the input is consumed lazily.
     ///
     /// `reduce` must be associative and commutative (sums, counts, merges of counters, min,
     /// max): partial results are combined in completion order, which varies from run to run.

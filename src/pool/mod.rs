@@ -24,15 +24,18 @@
 //! - **Every task resolves, exactly once**: with the closure's value; with
 //!   [`TaskError::Panicked`] carrying the payload (the worker survives and goes on); or with
 //!   [`TaskError::Cancelled`] when the job never ran ([`Pool::shutdown_now`]). Nothing submitted
-//!   is silently lost.
+//!   is silently lost. (A task waited for again after a timed wait took its result also
+//!   reports `Cancelled`: there is no result left.)
 //! - **Cancellation**: dropping a [`Task`] before its job starts makes the worker skip the job;
 //!   after it starts, the job finishes and its result is dropped on the worker.
 //! - **Backpressure**: the queue is bounded ([`Builder::queue_capacity`], default 1024);
 //!   [`Pool::submit`] blocks while it is full, [`Pool::try_submit`] hands the closure back.
 //! - **Laziness**: [`Pool::map`], [`Pool::map_unordered`] and [`Pool::map_reduce`] keep at most
 //!   `in_flight` jobs (default twice the threads plus two: the workers and the caller) ahead of
-//!   the consumer; a `map` job carries a batch of up to [`DEFAULT_MAX_BATCH`] items, adapted to
-//!   the items' cost (`.max_batch(1)` for one item per job).
+//!   the consumer; the bound counts jobs, not items: a `map` job carries a batch of up to
+//!   [`DEFAULT_MAX_BATCH`] items, adapted to the items' cost (`.max_batch(1)` for one item per
+//!   job), a `map_reduce` job one chunk. They never block on a full queue: a batch that finds
+//!   no room is mapped by the calling thread, so they finish even when no worker can take a job.
 //! - **Shutdown**: [`Pool::shutdown`] (and `Drop`) runs every queued job, then joins;
 //!   [`Pool::shutdown_now`] cancels the queued ones, lets running ones finish, then joins.
 //! - **Waiting** is the crate's waiting layer: a short spin, then a futex park; idle workers

@@ -26,6 +26,24 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// The scope handed to the closure of [`Pool::scope`]: submit borrowing jobs through it.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{Pool, Scope};
+///
+/// /// Sums each half of `data` on the pool, through the scope it is given.
+/// fn sum_halves<'scope>(s: &'scope Scope<'scope, '_>, data: &'scope [u64]) -> u64 {
+///     let (left, right) = data.split_at(data.len() / 2);
+///     let left = s.submit(move || left.iter().sum::<u64>());
+///     let right = s.submit(move || right.iter().sum::<u64>());
+///     left.wait().unwrap() + right.wait().unwrap()
+/// }
+///
+/// let pool = Pool::new(2);
+/// let data: Vec<u64> = (1..=100).collect();
+/// assert_eq!(pool.scope(|s| sum_halves(s, &data)), 5050);
+/// ```
 pub struct Scope<'scope, 'env: 'scope> {
     pool: &'scope Pool,
     state: Arc<ScopeState>,
@@ -226,6 +244,22 @@ where
 
 /// The handle of a job submitted through a [`Scope`]; like [`Task`], but it cannot outlive the
 /// scope, and dropping it does **not** cancel the job.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// let pool = ringfence::pool::Pool::new(2);
+/// let ran = AtomicUsize::new(0);
+/// let total = pool.scope(|s| {
+///     let kept = s.submit(|| { ran.fetch_add(1, Ordering::Relaxed); 40 });
+///     drop(s.submit(|| { ran.fetch_add(1, Ordering::Relaxed); })); // still runs
+///     kept.wait().unwrap() + 2
+/// });
+/// assert_eq!(total, 42);
+/// assert_eq!(ran.load(Ordering::Relaxed), 2, "the dropped task's job ran too");
+/// ```
 pub struct ScopedTask<'scope, R> {
     task: Task<R>,
     state: &'scope ScopeState,

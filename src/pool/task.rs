@@ -75,7 +75,7 @@ where
 /// A task resolves exactly once: with the closure's value, with [`TaskError::Panicked`] (the
 /// closure panicked; the worker survives), or with [`TaskError::Cancelled`] (the job was
 /// discarded by [`Pool::shutdown_now`](super::Pool::shutdown_now)). After a timed wait returned
-/// the result, later waits report `Cancelled` (the result was already taken).
+/// the result, later waits (and polls) report `Cancelled` too: the result was already taken.
 ///
 /// # Examples
 ///
@@ -97,7 +97,9 @@ impl<R> Task<R> {
     /// # Errors
     ///
     /// [`TaskError::Panicked`] with the payload when the closure panicked;
-    /// [`TaskError::Cancelled`] when the job was discarded before it ran.
+    /// [`TaskError::Cancelled`] when the job was discarded before it ran, or when an earlier
+    /// [`wait_timeout`](Task::wait_timeout) or [`wait_deadline`](Task::wait_deadline) already
+    /// took the result.
     ///
     /// # Examples
     ///
