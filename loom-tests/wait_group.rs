@@ -46,3 +46,43 @@ fn timed_wait_racing_done_is_exact() {
         assert_eq!(work.pending(), 0);
     });
 }
+
+#[test]
+fn a_waiter_that_times_out_does_not_take_the_others_wakeup() {
+    loom::model(|| {
+        let work = WaitGroup::new();
+        let pending = work.track();
+        let patient = {
+            let work = work.clone();
+            thread::spawn(move || work.wait())
+        };
+        let worker = thread::spawn(move || pending.done());
+        // Under loom the timeout "passes" exactly when the wait would sleep: this waiter may
+        // leave (and deregister) while `done` wakes the waiters.
+        let _ = work.wait_timeout(Duration::from_millis(1));
+        worker.join().unwrap();
+        // A lost wakeup would leave the patient waiter asleep: a loom deadlock.
+        patient.join().unwrap();
+        assert_eq!(work.pending(), 0);
+    });
+}
+
+#[test]
+fn a_wait_group_is_reusable_after_a_wait_returned() {
+    loom::model(|| {
+        let work = WaitGroup::new();
+        let seen = Arc::new(AtomicUsize::new(0));
+        for round in 1..=2 {
+            let (pending, seen) = (work.track(), seen.clone());
+            let worker = thread::spawn(move || {
+                // ORDERING: Relaxed on purpose: the wait group must order it before `wait`.
+                seen.fetch_add(1, Ordering::Relaxed);
+                drop(pending);
+            });
+            work.wait();
+            // ORDERING: Relaxed: ordered by the latch (the model checks that), in each round.
+            assert_eq!(seen.load(Ordering::Relaxed), round);
+            worker.join().unwrap();
+        }
+    });
+}

@@ -12,8 +12,13 @@
 //! Fan-in: [`merge`] joins several receivers into one. Each input has a forwarding thread that
 //! blocks on it and hands its values to the merged channel, so a busy input cannot keep a quiet
 //! one from being forwarded: a forwarder waits only while the merged channel is full, and then
-//! competes for room on equal terms with the others (no input is polled after another). The
-//! merged receiver disconnects once every input has.
+//! competes for room on equal terms with the others (no input is polled after another). What
+//! "fair" means here, exactly: no input has priority, and a value that arrives on a quiet input
+//! waits behind at most the merged channel's buffered values plus the values other forwarders
+//! win the race for room with meanwhile. The channel does not queue blocked senders in FIFO
+//! order, so that race has no hard bound; under a saturating input it is short in practice
+//! (`tests/fan.rs`: ten quiet values among a never-ending busy stream all arrive). Within one
+//! input the order is kept. The merged receiver disconnects once every input has.
 //!
 //! Gathering: [`collect_results`] drains a receiver of `Result`s into a [`Collected`] with the
 //! successes, the failures and their counts.
@@ -65,7 +70,8 @@ pub fn share<T>(input: Receiver<T>, n: usize) -> Vec<Receiver<T>> {
 ///
 /// # Panics
 ///
-/// Panics with `"fan::round_robin: at least one worker"` when `n == 0`.
+/// Panics with `"fan::round_robin: at least one worker"` when `n == 0`, and as
+/// [`channel::bounded`] when `capacity` is too large for a ring.
 ///
 /// # Examples
 ///
@@ -122,9 +128,14 @@ fn distribute<T>(items: impl Iterator<Item = T>, mut senders: Vec<Sender<T>>) {
     }
 }
 
-/// Fan-in: one receiver of everything the `inputs` send, fair between them (module docs). A forwarding thread
-/// per input; the merged channel has `capacity`, and disconnects once every input has
-/// disconnected (or when the merged receiver is dropped, which stops the forwarders).
+/// Fan-in: one receiver of everything the `inputs` send, no input before another (module docs,
+/// for what that promises). A forwarding thread per input; the merged channel has `capacity`,
+/// and disconnects once every input has disconnected (or when the merged receiver is dropped,
+/// which stops the forwarders).
+///
+/// # Panics
+///
+/// As [`channel::bounded`] when `capacity` is too large for a ring.
 ///
 /// # Examples
 ///

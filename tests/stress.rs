@@ -200,11 +200,12 @@ fn mpmc_4_by_4_blocking() {
 }
 
 #[test]
-fn mpmc_8_by_8_oversubscribed() {
-    within(WATCHDOG, || {
-        mpmc(1024, 8, 8, VALUES, Calls::Blocking);
-        mpmc(1, 8, 8, HANDOFF_VALUES, Calls::Blocking);
-        mpmc(0, 8, 8, HANDOFF_VALUES, Calls::Blocking);
+fn mpmc_oversubscribed() {
+    let n = common::oversubscribed_pairs();
+    within(WATCHDOG, move || {
+        mpmc(1024, n, n, VALUES, Calls::Blocking);
+        mpmc(1, n, n, HANDOFF_VALUES, Calls::Blocking);
+        mpmc(0, n, n, HANDOFF_VALUES, Calls::Blocking);
     });
 }
 

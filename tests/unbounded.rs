@@ -631,8 +631,9 @@ fn stress_mpmc_4_by_4_blocking() {
 }
 
 #[test]
-fn stress_mpmc_8_by_8_oversubscribed_mixed_calls() {
-    stress(8, 8, STRESS_VALUES, true);
+fn stress_mpmc_oversubscribed_mixed_calls() {
+    let n = common::oversubscribed_pairs();
+    stress(n as u64, n, STRESS_VALUES, true);
 }
 
 #[test]

@@ -141,3 +141,11 @@ pub fn recv_ids_until_disconnected(
         }
     }
 }
+
+/// Producers (and as many consumers) for an oversubscribed stress run: at least 8 of each, and
+/// together at least twice the machine's cores, so the run has more threads than cores on any
+/// machine it runs on (2 cores: 8 + 8; 16 cores: 16 + 16).
+pub fn oversubscribed_pairs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    cores.max(8)
+}
