@@ -6,7 +6,7 @@ mod common;
 
 use common::{WATCHDOG, eventually, within};
 use ringfence::pool::{Limits, Pool};
-use ringfence::rate::{ManualClock, Quota, TokenBucket};
+use ringfence::rate::{ManualClock, Quota, SlidingWindow, TokenBucket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -77,6 +77,43 @@ fn starts_follow_the_token_bucket_on_a_manual_clock() {
             eventually(WATCHDOG, "one more start per token", || {
                 (started.load(Ordering::SeqCst) == expected).then_some(())
             });
+        }
+        submitter.join().unwrap();
+    });
+}
+
+#[test]
+fn starts_follow_a_sliding_window_on_a_manual_clock() {
+    within(WATCHDOG, || {
+        let clock = ManualClock::new();
+        let window = SlidingWindow::with_clock(2, Duration::from_secs(1), clock.clone()).unwrap();
+        let limits = Arc::new(Limits::new().concurrency(8).rate(window));
+        let pool = Arc::new(Pool::new(2));
+        let started = Arc::new(AtomicUsize::new(0));
+        let submitter = {
+            let (limits, pool, started) = (limits.clone(), pool.clone(), started.clone());
+            thread::spawn(move || {
+                let tasks: Vec<_> = (0..5)
+                    .map(|_| {
+                        let started = started.clone();
+                        pool.submit_limited(&limits, move || started.fetch_add(1, Ordering::SeqCst))
+                    })
+                    .collect();
+                for t in tasks {
+                    t.wait().unwrap();
+                }
+            })
+        };
+        // Two calls per window: two start at once, two more each time the window slides.
+        for (expected, then_advance) in [(2, true), (4, true), (5, false)] {
+            eventually(WATCHDOG, "the window's calls start", || {
+                (started.load(Ordering::SeqCst) == expected).then_some(())
+            });
+            if then_advance {
+                thread::sleep(Duration::from_millis(20));
+                assert_eq!(started.load(Ordering::SeqCst), expected, "no more before the window slides");
+                clock.advance(Duration::from_secs(1));
+            }
         }
         submitter.join().unwrap();
     });

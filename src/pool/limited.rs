@@ -3,7 +3,7 @@
 
 use super::{Pool, Task};
 use crate::Semaphore;
-use crate::rate::{Clock, TokenBucket, TscClock};
+use crate::rate::{Limiter, TokenBucket};
 use std::fmt;
 use std::sync::Arc;
 
@@ -23,15 +23,25 @@ use std::sync::Arc;
 /// let pages: Vec<_> = (0..10).map(|i| pool.submit_limited(&limits, move || i * 2)).collect();
 /// assert_eq!(pages.into_iter().map(|t| t.wait().unwrap()).sum::<i32>(), 90);
 /// ```
-pub struct Limits<C = TscClock> {
+pub struct Limits<L = TokenBucket> {
     /// The semaphore and its number of permits.
     concurrency: Option<(Arc<Semaphore>, usize)>,
-    rate: Option<TokenBucket<C>>,
+    rate: Option<L>,
 }
 
 impl Limits {
     /// No limits yet (add them with [`concurrency`](Limits::concurrency) and
     /// [`rate`](Limits::rate)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::{Limits, Pool};
+    ///
+    /// let pool = Pool::new(2);
+    /// // No limits: the same as `submit`.
+    /// assert_eq!(pool.submit_limited(&Limits::new(), || 7).wait().unwrap(), 7);
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Limits { concurrency: None, rate: None }
@@ -44,12 +54,36 @@ impl Default for Limits {
     }
 }
 
-impl<C: Clock> Limits<C> {
+impl<L> Limits<L> {
     /// At most `jobs` of these jobs run at once (a [`Semaphore`] of `jobs` permits).
     ///
     /// # Panics
     ///
     /// Panics with `"Limits::concurrency: at least one job must be allowed"` for `0`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::{Limits, Pool};
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = Pool::new(4);
+    /// let limits = Limits::new().concurrency(2);
+    /// let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let tasks: Vec<_> = (0..8)
+    ///     .map(|_| {
+    ///         let (running, most) = (running.clone(), most.clone());
+    ///         pool.submit_limited(&limits, move || {
+    ///             most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+    ///             std::thread::sleep(std::time::Duration::from_millis(2));
+    ///             running.fetch_sub(1, Ordering::SeqCst);
+    ///         })
+    ///     })
+    ///     .collect();
+    /// tasks.into_iter().for_each(|t| t.wait().unwrap());
+    /// assert!(most.load(Ordering::SeqCst) <= 2); // never more than two at once
+    /// ```
     #[must_use]
     pub fn concurrency(mut self, jobs: usize) -> Self {
         assert!(jobs > 0, "Limits::concurrency: at least one job must be allowed");
@@ -57,14 +91,51 @@ impl<C: Clock> Limits<C> {
         self
     }
 
-    /// Jobs start no faster than `bucket` grants tokens (one token per job). The bucket may
-    /// use any clock; tests use a [`ManualClock`](crate::rate::ManualClock).
+    /// Jobs are submitted no faster than `limiter` allows, one call per job: a
+    /// [`TokenBucket`] (steady rate with bursts) or a [`SlidingWindow`](crate::rate::SlidingWindow)
+    /// (at most N per period, exactly), with any clock; tests use a
+    /// [`ManualClock`](crate::rate::ManualClock). A job starts when a worker takes it, so on a
+    /// pool busy with other work, starts can bunch up behind the queue: give rate-limited work
+    /// a pool of its own when the pacing of starts must be exact.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::{Limits, Pool};
+    /// use ringfence::rate::SlidingWindow;
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::new(2);
+    /// let limits = Limits::new().rate(SlidingWindow::new(100, Duration::from_secs(1)));
+    /// let tasks: Vec<_> = (0..10).map(|i| pool.submit_limited(&limits, move || i)).collect();
+    /// assert_eq!(tasks.into_iter().map(|t| t.wait().unwrap()).sum::<i32>(), 45);
+    /// ```
     #[must_use]
-    pub fn rate<C2: Clock>(self, bucket: TokenBucket<C2>) -> Limits<C2> {
-        Limits { concurrency: self.concurrency, rate: Some(bucket) }
+    pub fn rate<L2: Limiter>(self, limiter: L2) -> Limits<L2> {
+        Limits { concurrency: self.concurrency, rate: Some(limiter) }
     }
 
     /// Jobs running under these limits right now (0 without a concurrency limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::{Limits, Pool};
+    ///
+    /// let pool = Pool::new(1);
+    /// let limits = Limits::new().concurrency(3);
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// let task = pool.submit_limited(&limits, move || {
+    ///     started_tx.send(()).unwrap();
+    ///     gate.recv().unwrap();
+    /// });
+    /// started.recv().unwrap();
+    /// assert_eq!(limits.running(), 1);
+    /// release.send(()).unwrap();
+    /// task.wait().unwrap();
+    /// assert_eq!(limits.running(), 0);
+    /// ```
     #[must_use]
     pub fn running(&self) -> usize {
         self.concurrency.as_ref().map_or(0, |(s, jobs)| jobs.saturating_sub(s.available_permits()))
@@ -86,16 +157,15 @@ impl Pool {
     /// let tasks: Vec<_> = (0..6).map(|i| pool.submit_limited(&limits, move || i)).collect();
     /// assert_eq!(tasks.into_iter().map(|t| t.wait().unwrap()).sum::<i32>(), 15);
     /// ```
-    pub fn submit_limited<F, R, C>(&self, limits: &Limits<C>, f: F) -> Task<R>
+    pub fn submit_limited<F, R, L>(&self, limits: &Limits<L>, f: F) -> Task<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
-        C: Clock,
+        L: Limiter,
     {
         let permit = limits.concurrency.as_ref().map(|(s, _)| Arc::clone(s).acquire_owned());
-        if let Some(bucket) = &limits.rate {
-            // One token never exceeds a valid burst (at least 1), so this cannot fail.
-            bucket.acquire(1).expect("one token fits every bucket");
+        if let Some(limiter) = &limits.rate {
+            limiter.acquire_one();
         }
         self.submit(move || {
             let _permit = permit; // released when the job ends, even by a panic
@@ -104,7 +174,7 @@ impl Pool {
     }
 }
 
-impl<C> fmt::Debug for Limits<C> {
+impl<L> fmt::Debug for Limits<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Limits")
             .field("concurrency", &self.concurrency.as_ref().map(|(_, jobs)| jobs))

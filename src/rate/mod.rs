@@ -149,6 +149,7 @@ mod async_acquire;
 mod bucket;
 mod clock;
 mod error;
+mod limiter;
 mod quota;
 mod tsc;
 mod window;
@@ -160,6 +161,7 @@ pub use error::{
     AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, ReserveError, TimedOut,
     TryAcquireError,
 };
+pub use limiter::Limiter;
 pub use quota::Quota;
 pub use tsc::TscClock;
 pub use window::{MAX_WINDOW_CALLS, SlidingWindow};
