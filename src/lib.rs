@@ -62,7 +62,7 @@ mod semaphore;
 pub mod timer;
 pub mod waiting;
 
-pub use semaphore::{AcquireFuture, AcquireOwnedFuture, OwnedPermit, Permit, Semaphore};
+pub use semaphore::{AcquireFuture, AcquireOwnedFuture, OwnedPermit, Permit, Semaphore, TooManyPermits};
 pub use wait_group::{Pending, WaitGroup};
 
 mod latch;

@@ -92,11 +92,13 @@
 //! A request of `n` permits with `n` above what the semaphore will ever own blocks every later
 //! acquirer once it is the head (as in tokio); `n > MAX_PERMITS` can never succeed and panics.
 
+mod error;
 mod future;
 mod owned;
 mod permit;
 mod state;
 
+pub use error::TooManyPermits;
 pub use future::{AcquireFuture, AcquireOwnedFuture};
 pub use permit::{OwnedPermit, Permit};
 
@@ -249,6 +251,28 @@ impl Semaphore {
         }
     }
 
+    /// [`Semaphore::new`] that returns an error instead of panicking when `permits` is more
+    /// than [`Semaphore::MAX_PERMITS`].
+    ///
+    /// # Errors
+    ///
+    /// [`TooManyPermits`] when `permits > Semaphore::MAX_PERMITS`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::Semaphore;
+    ///
+    /// assert_eq!(Semaphore::try_new(3).unwrap().available_permits(), 3);
+    /// assert!(Semaphore::try_new(Semaphore::MAX_PERMITS + 1).is_err());
+    /// ```
+    pub fn try_new(permits: usize) -> Result<Self, TooManyPermits> {
+        if permits > Self::MAX_PERMITS {
+            return Err(TooManyPermits::creating(permits));
+        }
+        Ok(Semaphore::new(permits))
+    }
+
     /// The permits available right now.
     ///
     /// A snapshot. While an acquirer waits at the head of the line, available permits are
@@ -287,14 +311,37 @@ impl Semaphore {
     /// semaphore.add_permits(2);
     /// assert_eq!(semaphore.try_acquire_many(2).map(|p| p.num_permits()), Some(2));
     /// ```
+    #[track_caller]
     pub fn add_permits(&self, n: usize) {
+        if let Err(error) = self.try_add_permits(n) {
+            panic!("{error}");
+        }
+    }
+
+    /// [`Semaphore::add_permits`] that returns an error instead of panicking when the semaphore
+    /// would own more than [`Semaphore::MAX_PERMITS`] permits (nothing is added then).
+    ///
+    /// # Errors
+    ///
+    /// [`TooManyPermits`] with `n` when available plus held permits would pass the bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::Semaphore;
+    ///
+    /// let semaphore = Semaphore::new(Semaphore::MAX_PERMITS - 1);
+    /// assert!(semaphore.try_add_permits(1).is_ok());
+    /// assert_eq!(semaphore.try_add_permits(1).unwrap_err().permits(), 1);
+    /// assert_eq!(semaphore.available_permits(), Semaphore::MAX_PERMITS);
+    /// ```
+    pub fn try_add_permits(&self, n: usize) -> Result<(), TooManyPermits> {
         if n == 0 {
-            return;
+            return Ok(());
         }
-        if self.grow_total(n).is_err() {
-            add_overflow(n);
-        }
+        self.grow_total(n).map_err(|_| TooManyPermits::adding(n))?;
         self.release(n);
+        Ok(())
     }
 
     /// The shared core of every acquire: takes `n` permits, waiting as `wait` allows.
@@ -559,17 +606,6 @@ impl Semaphore {
 #[track_caller]
 fn too_many(n: usize) -> ! {
     panic!("cannot acquire {n} permits: more than Semaphore::MAX_PERMITS ({})", Semaphore::MAX_PERMITS)
-}
-
-/// `add_permits(n)` would make the semaphore own more than `MAX_PERMITS`.
-#[cold]
-#[inline(never)]
-#[track_caller]
-fn add_overflow(n: usize) -> ! {
-    panic!(
-        "cannot add {n} permits: the semaphore would own more than Semaphore::MAX_PERMITS ({}) permits",
-        Semaphore::MAX_PERMITS
-    )
 }
 
 impl fmt::Debug for Semaphore {
