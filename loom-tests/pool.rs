@@ -54,6 +54,27 @@ fn shutdown_now_racing_the_worker_resolves_the_task() {
 }
 
 #[test]
+fn two_workers_shutdown_now_with_a_dropped_task_resolve_everything_once() {
+    // Two workers race for two queued jobs while `shutdown_now` discards the queue and one task
+    // is dropped before its job may start. One preemption: the two workers and the caller make
+    // three threads, and the point is the queue's and the discard flag's races, not deep
+    // interleavings of each step.
+    crate::common::model_with_preemptions(1, || {
+        let counter = drop_counter();
+        let (a, b) = (Counted::new(1, &counter), Counted::new(2, &counter));
+        let pool = Pool::builder().threads(2).queue_capacity(2).build().unwrap();
+        let kept = pool.submit(move || { a }.id);
+        drop(pool.submit(move || { b }.id)); // cancelled before it starts, or its result dropped
+        pool.shutdown_now();
+        match kept.wait() {
+            Ok(id) => assert_eq!(id, 1),
+            Err(error) => assert!(matches!(error, TaskError::Cancelled)),
+        }
+        assert_eq!(drops(&counter), 2, "each capture is dropped once, run or cancelled");
+    });
+}
+
+#[test]
 fn panicking_job_is_delivered_and_the_worker_goes_on() {
     loom::model(|| {
         let pool = tiny_pool();
