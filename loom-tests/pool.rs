@@ -207,8 +207,9 @@ fn first_ok_cancellation_racing_the_sources() {
         });
         let token = scatter.token().clone();
         match scatter.first_ok(deadline) {
-            // The single worker runs the queries in order: source 0 answers first.
-            Ok((winner, answer)) => assert_eq!((winner, answer.id), (0, 0)),
+            // Either source may be reported first: both may have finished before the gather
+            // looks, and then arrival order is the order the gather finds them in.
+            Ok((winner, answer)) => assert_eq!(answer.id, winner),
             Err(partial) => {
                 assert!(partial.timed_out, "only the (modelled) deadline can make it fail");
                 assert!(partial.ok.is_empty());

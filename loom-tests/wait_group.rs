@@ -73,10 +73,10 @@ fn a_wait_group_is_reusable_after_a_wait_returned() {
         let work = WaitGroup::new();
         let seen = Arc::new(AtomicUsize::new(0));
         for round in 1..=2 {
-            let (pending, seen) = (work.track(), seen.clone());
+            let (pending, worker_seen) = (work.track(), seen.clone());
             let worker = thread::spawn(move || {
                 // ORDERING: Relaxed on purpose: the wait group must order it before `wait`.
-                seen.fetch_add(1, Ordering::Relaxed);
+                worker_seen.fetch_add(1, Ordering::Relaxed);
                 drop(pending);
             });
             work.wait();
