@@ -218,6 +218,10 @@ impl Semaphore {
             // Release `fetch_add` made available. (A `BecameHead` needs no ordering: it
             // publishes nothing, and its waits are ordered by the waiting layer's fences; one
             // CAS serves both outcomes.) Relaxed on failure: we retry with the value seen.
+            // loom cannot observe a weakening to Relaxed (mutation-tested, 2026-12-01): both
+            // callers follow a `Took` with `waiters.notify_one()`, whose `fence(SeqCst)` is an
+            // acquire fence after this read of the releaser's value, so the section is ordered
+            // anyway. Acquire keeps the claim self-contained, as `poll_as_head`'s.
             match self.state.compare_exchange_weak(state, next, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => return Some(claim),
                 Err(now) => state = now,
