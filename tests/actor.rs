@@ -54,6 +54,18 @@ impl Actor for Recorder {
     }
 }
 
+/// An actor with a one-slot mailbox, busy in a gate message and with `Push(first)` filling the
+/// mailbox: every send waits until the returned gate is opened (sent to, or dropped).
+fn full_mailbox(first: u64) -> (actor::ActorHandle<Recorder>, actor::Addr<Recorder>, mpsc::Sender<()>) {
+    let handle = Builder::new().mailbox(1).spawn(Recorder::default());
+    let addr = handle.addr();
+    let (open, gate) = mpsc::channel();
+    addr.tell(Msg::Gate(gate)).unwrap();
+    // The actor takes the gate message (and waits in it); then one message fills the box.
+    eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(first)).ok());
+    (handle, addr, open)
+}
+
 #[test]
 fn tells_are_handled_in_order_and_asks_reply() {
     let handle = actor::spawn(Recorder::default());
@@ -211,12 +223,7 @@ fn ask_async_works_under_tokio() {
 #[test]
 fn try_tell_hands_the_message_back_when_the_mailbox_is_full() {
     within(WATCHDOG, || {
-        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
-        let addr = handle.addr();
-        let (open, gate) = mpsc::channel();
-        addr.tell(Msg::Gate(gate)).unwrap();
-        // The actor takes the gate message (and waits in it); then one message fills the box.
-        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(1)).ok());
+        let (_handle, addr, open) = full_mailbox(1);
         match addr.try_tell(Msg::Push(2)) {
             Err(TrySendError::Full(Msg::Push(2))) => {}
             Err(_) => panic!("expected Full with the message"),
@@ -230,11 +237,7 @@ fn try_tell_hands_the_message_back_when_the_mailbox_is_full() {
 #[test]
 fn tell_blocks_while_the_mailbox_is_full_then_gets_in() {
     within(WATCHDOG, || {
-        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
-        let addr = handle.addr();
-        let (open, gate) = mpsc::channel();
-        addr.tell(Msg::Gate(gate)).unwrap();
-        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(1)).ok());
+        let (_handle, addr, open) = full_mailbox(1);
         let told = Arc::new(AtomicBool::new(false));
         let teller = {
             let (addr, told) = (addr.clone(), told.clone());
@@ -254,11 +257,7 @@ fn tell_blocks_while_the_mailbox_is_full_then_gets_in() {
 #[test]
 fn ask_timeout_counts_the_wait_for_room_in_a_full_mailbox() {
     within(WATCHDOG, || {
-        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
-        let addr = handle.addr();
-        let (open, gate) = mpsc::channel();
-        addr.tell(Msg::Gate(gate)).unwrap();
-        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(1)).ok());
+        let (_handle, addr, open) = full_mailbox(1);
         assert_eq!(addr.ask_timeout(Msg::Sum, Duration::from_millis(20)), Err(ActorError::Timeout));
         open.send(()).unwrap();
         assert_eq!(addr.ask(Msg::Sum), Ok(1), "the timed-out ask was never delivered");
@@ -390,11 +389,7 @@ fn a_panicking_stopped_hook_is_reported_not_raised() {
 #[test]
 fn ask_async_waits_for_room_without_blocking_the_runtime() {
     within(WATCHDOG, || {
-        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
-        let addr = handle.addr();
-        let (open, gate) = mpsc::channel();
-        addr.tell(Msg::Gate(gate)).unwrap();
-        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(4)).ok());
+        let (_handle, addr, open) = full_mailbox(4);
         // One thread runs both tasks: an ask that blocked the thread on the full mailbox would
         // never let the second task open the gate.
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -414,11 +409,7 @@ fn ask_async_waits_for_room_without_blocking_the_runtime() {
 #[test]
 fn a_dropped_ask_async_that_never_got_in_was_not_sent() {
     within(WATCHDOG, || {
-        let handle = Builder::new().mailbox(1).spawn(Recorder::default());
-        let addr = handle.addr();
-        let (open, gate) = mpsc::channel();
-        addr.tell(Msg::Gate(gate)).unwrap();
-        eventually(WATCHDOG, "the gate is taken", || addr.try_tell(Msg::Push(1)).ok());
+        let (handle, addr, open) = full_mailbox(1);
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         let outcome = rt.block_on(async {
             tokio::time::timeout(Duration::from_millis(10), addr.ask_async(Msg::Log)).await
