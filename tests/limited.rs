@@ -6,7 +6,7 @@ mod common;
 
 use common::{WATCHDOG, eventually, within};
 use ringfence::pool::{Limits, Pool};
-use ringfence::rate::{ManualClock, Quota, SlidingWindow, TokenBucket};
+use ringfence::rate::{Limiter, ManualClock, Quota, SlidingWindow, TokenBucket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -51,23 +51,7 @@ fn starts_follow_the_token_bucket_on_a_manual_clock() {
         let clock = ManualClock::new();
         let bucket =
             TokenBucket::with_clock(Quota::new(2, Duration::from_secs(1), 2).unwrap(), clock.clone());
-        let limits = Arc::new(Limits::new().concurrency(8).rate(bucket));
-        let pool = Arc::new(Pool::new(2));
-        let started = Arc::new(AtomicUsize::new(0));
-        let submitter = {
-            let (limits, pool, started) = (limits.clone(), pool.clone(), started.clone());
-            thread::spawn(move || {
-                let tasks: Vec<_> = (0..6)
-                    .map(|_| {
-                        let started = started.clone();
-                        pool.submit_limited(&limits, move || started.fetch_add(1, Ordering::SeqCst))
-                    })
-                    .collect();
-                for t in tasks {
-                    t.wait().unwrap();
-                }
-            })
-        };
+        let (started, submitter) = submit_counted(bucket, 6);
         // The burst of 2 starts at once; the others wait for the clock.
         eventually(WATCHDOG, "the burst starts", || (started.load(Ordering::SeqCst) == 2).then_some(()));
         thread::sleep(Duration::from_millis(20));
@@ -87,23 +71,7 @@ fn starts_follow_a_sliding_window_on_a_manual_clock() {
     within(WATCHDOG, || {
         let clock = ManualClock::new();
         let window = SlidingWindow::with_clock(2, Duration::from_secs(1), clock.clone()).unwrap();
-        let limits = Arc::new(Limits::new().concurrency(8).rate(window));
-        let pool = Arc::new(Pool::new(2));
-        let started = Arc::new(AtomicUsize::new(0));
-        let submitter = {
-            let (limits, pool, started) = (limits.clone(), pool.clone(), started.clone());
-            thread::spawn(move || {
-                let tasks: Vec<_> = (0..5)
-                    .map(|_| {
-                        let started = started.clone();
-                        pool.submit_limited(&limits, move || started.fetch_add(1, Ordering::SeqCst))
-                    })
-                    .collect();
-                for t in tasks {
-                    t.wait().unwrap();
-                }
-            })
-        };
+        let (started, submitter) = submit_counted(window, 5);
         // Two calls per window: two start at once, two more each time the window slides.
         for (expected, then_advance) in [(2, true), (4, true), (5, false)] {
             eventually(WATCHDOG, "the window's calls start", || {
@@ -117,4 +85,29 @@ fn starts_follow_a_sliding_window_on_a_manual_clock() {
         }
         submitter.join().unwrap();
     });
+}
+
+/// Submits `jobs` limited jobs (at most 8 at once, paced by `limiter`) to a pool of two from a
+/// thread of their own; each job counts its start. Returns the count and the submitter, which
+/// ends when every job has run.
+fn submit_counted<L: Limiter + Send + Sync + 'static>(
+    limiter: L,
+    jobs: usize,
+) -> (Arc<AtomicUsize>, thread::JoinHandle<()>) {
+    let limits = Limits::new().concurrency(8).rate(limiter);
+    let pool = Pool::new(2);
+    let started = Arc::new(AtomicUsize::new(0));
+    let counter = started.clone();
+    let submitter = thread::spawn(move || {
+        let tasks: Vec<_> = (0..jobs)
+            .map(|_| {
+                let counter = counter.clone();
+                pool.submit_limited(&limits, move || counter.fetch_add(1, Ordering::SeqCst))
+            })
+            .collect();
+        for t in tasks {
+            t.wait().unwrap();
+        }
+    });
+    (started, submitter)
 }
