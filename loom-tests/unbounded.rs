@@ -35,6 +35,32 @@ fn spsc_across_a_block_boundary() {
 }
 
 #[test]
+fn drained_blocks_are_kept_reused_and_freed_once() {
+    // Six values fill three blocks before the receiver starts (the sender of each block's last
+    // slot allocates the next one, a fourth). The receiver drains them, recycling each drained
+    // block into the spare entries (two under loom: the third drained block is freed), while
+    // the sender's next two values cross into the fourth block's successor, taking a spare
+    // block that the receiver may be putting back at that moment. A block taken twice is a
+    // loom data race (two senders write one slot) or a lost value; a spare block never freed
+    // is a loom leak.
+    loom::model(|| {
+        let (tx, rx) = unbounded();
+        for i in 0..6 {
+            tx.send(i).unwrap();
+        }
+        let receiver = thread::spawn(move || {
+            for i in 0..8 {
+                assert_eq!(rx.recv(), Ok(i), "values of one sender arrive in order");
+            }
+        });
+        for i in 6..8 {
+            tx.send(i).unwrap();
+        }
+        receiver.join().unwrap();
+    });
+}
+
+#[test]
 fn two_producers_one_consumer() {
     // One value before the threads start, so the two concurrent sends take the first block's
     // last slot (installing the next block) and the second block's first slot.

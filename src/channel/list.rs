@@ -52,20 +52,24 @@
 //! touches every value cell), a block never freed is a loom leak (each block holds a loom `Arc`
 //! under `cfg(loom)`).
 //!
-//! **Memory returns after a burst**: drained blocks go straight back to the allocator, except one:
-//! the block that finishes draining is kept in a one-block slot (`recycled`), and the next sender
-//! that needs a block takes it from there instead of calling `malloc` (a newer drained block
-//! replaces it and the older one is freed). An idle channel holds one block (the one `head` and
-//! `tail` are in) plus at most that recycled one, plus, for a moment, the block a sender took ahead
-//! of its CAS, plus the retired blocks still waiting for a preempted reader (at most one per
-//! receiver that was inside a receive when its block was left behind); never its peak (tokio's and
-//! futures' unbounded channels keep their peak: tokio #4321, futures-rs #2052). Why recycle:
-//! without it every block is allocated by a sender and freed by a receiver, and the two threads met
-//! on the sender's malloc arena lock about once per block: `perf` on the spsc benchmark showed 29%
-//! of all samples in the kernel under glibc's `__lll_lock_wake_private`, 280 k futex calls per run;
-//! with the slot, 5.9 k. (An earlier one-spare cache, tried when every send still paid the notify
-//! fence, measured worse and was dropped; measured again after the fence-free sends, it helps: mpmc
-//! 4:4 from 30-33 to 24 ns per value, the other rows level or better.)
+//! **Memory returns after a burst**: drained blocks go back to the allocator, except a few:
+//! the block that finishes draining is kept in one of the spare entries (`recycled`: up to
+//! [`MAX_SPARES`] blocks within [`SPARE_BYTES`], at least one), and the next sender that needs a
+//! block takes a spare instead of calling `malloc`; when every entry is taken, the drained block
+//! is freed. An idle channel holds one block (the one `head` and `tail` are in) plus at most
+//! 8 KiB of spares (one block, if a block is larger), plus, for a moment, the block a sender
+//! took ahead of its CAS, plus the retired blocks still waiting for a preempted reader (at most
+//! one per receiver that was inside a receive when its block was left behind); never its peak
+//! (tokio's and futures' unbounded channels keep their peak: tokio #4321, futures-rs #2052).
+//! Why recycle: without it every block is allocated by a sender and freed by a receiver, and
+//! the two threads meet on the sender's malloc arena lock about once per block: `perf` on the
+//! spsc benchmark showed 29% of all samples in the kernel under glibc's
+//! `__lll_lock_wake_private`, 280 k futex calls per run; with one spare block, 5.9 k. (An
+//! earlier one-spare cache, tried when every send still paid the notify fence, measured worse and
+//! was dropped; measured again after the fence-free sends, it helps: mpmc 4:4 from 30-33 to 24
+//! ns per value, the other rows level or better.) Why several: with more senders than cores the
+//! backlog swings by several blocks, and one spare left mpmc 2:2 with 13% of its samples on the
+//! arena lock and 66 k futex calls per 4:4 run; with eight, 2.5% and 25 k.
 //!
 //! # The index words
 //!
@@ -123,6 +127,16 @@ const LAP: u64 = 3;
 
 /// Values per block.
 const BLOCK_CAP: usize = LAP as usize - 1;
+
+/// The most drained blocks a list keeps for reuse (module docs, "Memory returns after a
+/// burst"). Two under loom: enough for a model to fill one entry and use the next.
+#[cfg(not(loom))]
+const MAX_SPARES: usize = 8;
+#[cfg(loom)]
+const MAX_SPARES: usize = 2;
+
+/// The memory budget of those spare blocks, in bytes: large payloads keep fewer of them.
+const SPARE_BYTES: usize = 8 * 1024;
 
 /// `tail`: closed. `head`: the head block has a successor (see the module docs' table).
 const MARK: u64 = 1;
@@ -220,6 +234,20 @@ impl<T> BlockPtr<T> {
     fn store(&self, block: *mut Block<T>, order: Ordering) {
         // ORDERING: the caller's.
         self.addr.store(block.expose_provenance(), order);
+    }
+
+    fn compare_exchange(
+        &self,
+        current: *mut Block<T>,
+        new: *mut Block<T>,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<*mut Block<T>, *mut Block<T>> {
+        // ORDERING: the caller's.
+        self.addr
+            .compare_exchange(current.expose_provenance(), new.expose_provenance(), success, failure)
+            .map(ptr::with_exposed_provenance_mut)
+            .map_err(ptr::with_exposed_provenance_mut)
     }
 
     fn compare_exchange_weak(
@@ -381,9 +409,10 @@ pub(crate) struct List<T> {
 
 /// The blocks a list holds besides those between `head` and `tail`.
 struct Spares<T> {
-    /// One drained block kept for the next sender that needs a block (module docs, "Memory
-    /// returns after a burst"), or null.
-    recycled: BlockPtr<T>,
+    /// Drained blocks kept for the next senders that need a block (module docs, "Memory
+    /// returns after a burst"); each entry a block or null. Only the first
+    /// [`List::spare_slots`] entries are used.
+    recycled: [BlockPtr<T>; MAX_SPARES],
     /// A stack (linked through `Block::retired_next`) of blocks whose last slot has been read
     /// while a reader of another slot was still busy (module docs, "Memory reclamation"), or
     /// null.
@@ -407,25 +436,40 @@ impl<T> List<T> {
             head: CachePadded::new(End { index: AtomicU64::new(0), block: BlockPtr::new(first) }),
             tail: CachePadded::new(End { index: AtomicU64::new(0), block: BlockPtr::new(first) }),
             spares: CachePadded::new(Spares {
-                recycled: BlockPtr::new(ptr::null_mut()),
+                recycled: std::array::from_fn(|_| BlockPtr::new(ptr::null_mut())),
                 retired: BlockPtr::new(ptr::null_mut()),
             }),
         }
     }
 
-    /// An empty block for a sender: the recycled one if there is one, else a new one.
+    /// How many entries of `recycled` this list uses: as many blocks as fit in [`SPARE_BYTES`],
+    /// at least one and at most [`MAX_SPARES`].
     #[inline]
-    fn take_block(&self) -> NonNull<Block<T>> {
-        // ORDERING: Acquire pairs with the Release swap in `recycle`: the block's reset (and
-        // every access before its retirement, which `recycle`'s caller acquired) happens before
-        // our use of it.
-        match NonNull::new(self.spares.recycled.swap(ptr::null_mut(), Ordering::Acquire)) {
-            Some(block) => block,
-            None => Block::allocate(),
-        }
+    fn spare_slots() -> usize {
+        (SPARE_BYTES / size_of::<Block<T>>()).clamp(1, MAX_SPARES)
     }
 
-    /// Keeps `block` for the next sender that needs one; frees the block it replaces.
+    /// An empty block for a sender: a recycled one if there is one, else a new one.
+    #[inline]
+    fn take_block(&self) -> NonNull<Block<T>> {
+        for entry in &self.spares.recycled[..Self::spare_slots()] {
+            // ORDERING: Relaxed: only a hint that the entry holds a block; the swap below
+            // acquires what it takes.
+            if entry.load(Ordering::Relaxed).is_null() {
+                continue;
+            }
+            // ORDERING: Acquire pairs with the Release CAS in `recycle`: the block's reset (and
+            // every access before its retirement, which `recycle`'s caller acquired) happens
+            // before our use of it.
+            if let Some(block) = NonNull::new(entry.swap(ptr::null_mut(), Ordering::Acquire)) {
+                return block;
+            }
+        }
+        Block::allocate()
+    }
+
+    /// Keeps `block` for a later sender that needs one, or frees it when every spare entry is
+    /// taken.
     ///
     /// # Safety
     ///
@@ -434,14 +478,19 @@ impl<T> List<T> {
     unsafe fn recycle(&self, block: NonNull<Block<T>>) {
         // SAFETY: forwarded from the caller.
         unsafe { Block::reset(block) };
-        // ORDERING: Release publishes the reset (and, through the caller's acquisitions, every
-        // earlier access) to the sender whose Acquire swap in `take_block` takes it; AcqRel so
-        // that the block we get back, if any, is ours to free (its own Release publication).
-        let previous = self.spares.recycled.swap(block.as_ptr(), Ordering::AcqRel);
-        if let Some(previous) = NonNull::new(previous) {
-            // SAFETY: a recycled block belongs to the slot alone; the swap gave it to us.
-            unsafe { Block::free(previous) };
+        for entry in &self.spares.recycled[..Self::spare_slots()] {
+            // ORDERING: success Release publishes the reset (and, through the caller's
+            // acquisitions, every earlier access) to the sender whose Acquire swap in
+            // `take_block` takes it. Failure Relaxed: the entry is taken, we try the next.
+            if entry
+                .compare_exchange(ptr::null_mut(), block.as_ptr(), Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
         }
+        // SAFETY: forwarded from the caller; never published.
+        unsafe { Block::free(block) };
     }
 
     /// The reader of `block`'s last slot is done with it: recycles it if every other slot has
@@ -787,12 +836,14 @@ impl<T> Drop for List<T> {
                     // SAFETY: as above.
                     unsafe { Block::free(block) };
                 }
-                // ORDERING: Relaxed, as above.
-                let recycled = self.0.spares.recycled.load(Ordering::Relaxed);
-                if let Some(recycled) = NonNull::new(recycled) {
-                    // SAFETY: the recycled block is owned by the slot alone; nobody else can
-                    // reach it any more.
-                    unsafe { Block::free(recycled) };
+                for entry in &self.0.spares.recycled {
+                    // ORDERING: Relaxed, as above.
+                    let recycled = entry.load(Ordering::Relaxed);
+                    if let Some(recycled) = NonNull::new(recycled) {
+                        // SAFETY: a recycled block is owned by its entry alone; nobody else can
+                        // reach it any more.
+                        unsafe { Block::free(recycled) };
+                    }
                 }
             }
         }

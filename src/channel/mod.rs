@@ -23,7 +23,8 @@
 //!   value (as std's `sync_channel(0)`).
 //! - **Unbounded.** `unbounded()` has no capacity: `send` never blocks, and memory grows with
 //!   the backlog and returns to the allocator as it drains (the current block of 31 slots and
-//!   one recycled block stay, plus at most one block per receiver preempted mid-receive).
+//!   at most 8 KiB of spare blocks stay, plus at most one block per receiver preempted
+//!   mid-receive).
 //!
 //! # Examples
 //!
@@ -117,8 +118,8 @@ pub fn try_bounded<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), Capac
 /// gone (with the value inside), `try_send` never reports `Full`, `capacity()` is `None` and
 /// `is_full()` is `false`. Values are kept in blocks of 31 that are allocated as the backlog
 /// grows and freed as receivers drain them, so memory returns to a small bound after a burst:
-/// the current block and one recycled for the next sender, plus at most one block per receiver
-/// that was preempted inside a receive (`list.rs`, "Memory returns after a burst").
+/// the current block and at most 8 KiB of spare blocks kept for the next senders (one block, if
+/// a block is larger), plus at most one block per receiver that was preempted inside a receive (`list.rs`, "Memory returns after a burst").
 /// There is no backpressure: a producer that outruns its consumers grows the backlog without
 /// limit (use [`bounded`] for that); if the allocator fails, the process aborts, as a
 /// `Vec::push` would.
