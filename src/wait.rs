@@ -714,8 +714,10 @@ pub(crate) fn spin<R>(
     deadline: Option<Instant>,
     mut poll: impl FnMut() -> Option<R>,
 ) -> Result<R, ParkTimer> {
+    // An expired deadline (a zero timeout, a deadline in the past) skips the spin too: the
+    // caller has polled once already, and the park that follows times out at once.
     #[cfg(not(loom))]
-    let spin_now = adaptive::should_spin();
+    let spin_now = adaptive::should_spin() && deadline.is_none_or(|deadline| Instant::now() < deadline);
     #[cfg(loom)]
     let spin_now = true;
     if spin_now {
@@ -740,7 +742,16 @@ pub(crate) fn spin<R>(
         let yields_began = Instant::now();
         let phase = adaptive::yield_phase();
         let mut yields = 0u32;
+        // The clock, read before each yield when there is a deadline (and after the minimum
+        // rounds for the phase's length).
+        let mut now = yields_began;
         loop {
+            // A yield can hand the core away for a whole time slice when other threads are
+            // runnable: never start one past the caller's deadline (a zero timeout under load
+            // took 14 ms on average when the first rounds did not look).
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                break;
+            }
             crate::sync::thread::yield_now();
             yields += 1;
             if let Some(ready) = poll() {
@@ -751,13 +762,9 @@ pub(crate) fn spin<R>(
                 }
                 return Ok(ready);
             }
-            if yields >= YIELD_ROUNDS {
-                // The phase never outlasts the caller's deadline (its park then times out at
-                // once): a short timeout is not stretched to the phase's length.
-                let now = Instant::now();
-                if now.duration_since(yields_began) >= phase
-                    || deadline.is_some_and(|deadline| now >= deadline)
-                {
+            if deadline.is_some() || yields >= YIELD_ROUNDS {
+                now = Instant::now();
+                if yields >= YIELD_ROUNDS && now.duration_since(yields_began) >= phase {
                     break;
                 }
             }

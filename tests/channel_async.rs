@@ -220,8 +220,10 @@ async fn cancelled_receives_lose_nothing() {
         let producer = tokio::spawn(async move {
             for i in 0..N {
                 tx.send_async(i).await.unwrap();
-                if i % 64 == 0 {
-                    tokio::time::sleep(Duration::from_micros(50)).await;
+                if i % 256 == 0 {
+                    // Longer than the receiver's timer (tokio rounds it up to 1 ms): some
+                    // receives are cancelled for sure.
+                    tokio::time::sleep(Duration::from_millis(3)).await;
                 }
             }
         });
@@ -242,6 +244,7 @@ async fn cancelled_receives_lose_nothing() {
             "{name}: {} of {N} received (after {cancelled} cancels)",
             got.len()
         );
+        assert!(cancelled > 0, "{name}: no receive was cancelled, so nothing was tested");
     }
 }
 
@@ -256,12 +259,15 @@ async fn cancelled_sends_send_or_drop_each_value_once() {
             while let Ok(value) = rx.recv_async().await {
                 got.push(value.0);
                 if got.len() % 50 == 0 {
-                    tokio::time::sleep(Duration::from_micros(100)).await;
+                    // Longer than the sender's timer (1 ms once rounded): bounded sends are
+                    // cancelled for sure.
+                    tokio::time::sleep(Duration::from_millis(3)).await;
                 }
             }
             got
         });
         let mut sent = Vec::new();
+        let mut cancelled = 0;
         for i in 0..N {
             let value = Counted(i, drops.clone());
             tokio::select! {
@@ -269,9 +275,11 @@ async fn cancelled_sends_send_or_drop_each_value_once() {
                     result.unwrap();
                     sent.push(i);
                 }
-                () = tokio::time::sleep(Duration::from_micros(10)) => {}
+                () = tokio::time::sleep(Duration::from_micros(10)) => cancelled += 1,
             }
         }
+        // An unbounded send is always ready at once: nothing to cancel there.
+        assert!(name == "unbounded" || cancelled > 0, "{name}: no send was cancelled, so nothing was tested");
         drop(tx);
         let got = receiver.await.unwrap();
         let in_order = got.windows(2).all(|pair| pair[0] < pair[1]);
@@ -285,6 +293,46 @@ async fn cancelled_sends_send_or_drop_each_value_once() {
         }
         assert_eq!(drops.load(Ordering::SeqCst), N as usize, "{name}: a value was dropped twice or leaked");
     }
+}
+
+#[test]
+fn try_send_never_waits_for_a_pending_receive_future() {
+    // A rendezvous `try_send` hands over only to a thread blocked in `recv`: a pending
+    // `recv_async` is polled by an executor, maybe the very thread that calls `try_send`, so
+    // waiting for it could hang forever. It reports `Full` at once; `send_async` reaches it.
+    let (tx, rx) = bounded::<u64>(0);
+    let woken = Counter::new();
+    let waker = Waker::from(woken.clone());
+    let mut future = pin!(rx.recv_async());
+    assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    assert_eq!(tx.try_send(1), Err(ringfence::channel::TrySendError::Full(1)));
+    let mut send = pin!(tx.send_async(2));
+    assert!(send.as_mut().poll(&mut Context::from_waker(&Waker::noop())).is_pending());
+    assert_eq!(woken.wakes(), 1, "the placed value wakes the receive");
+    assert_eq!(future.as_mut().poll(&mut Context::from_waker(&waker)), Poll::Ready(Ok(2)));
+    assert_eq!(send.as_mut().poll(&mut Context::from_waker(&Waker::noop())), Poll::Ready(Ok(())));
+    // The other flavors have room: the pending receive gets the `try_send`'s value.
+    for (name, tx, rx) in flavors::<u64>().into_iter().skip(1) {
+        let woken = Counter::new();
+        let waker = Waker::from(woken.clone());
+        let mut future = pin!(rx.recv_async());
+        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending(), "{name}");
+        assert_eq!(tx.try_send(3), Ok(()), "{name}");
+        assert_eq!(woken.wakes(), 1, "{name}");
+        assert_eq!(future.as_mut().poll(&mut Context::from_waker(&waker)), Poll::Ready(Ok(3)), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn try_send_beside_a_receive_task_on_one_thread() {
+    // The reviewer's hang: a receive task waits, and a task on the same thread calls
+    // `try_send` (which used to wait for that receive to be polled: forever).
+    let (tx, rx) = bounded::<u64>(0);
+    let receiver = tokio::spawn(async move { rx.recv_async().await });
+    tokio::task::yield_now().await; // the receive is pending now
+    assert!(tx.try_send(1).is_err(), "no thread is blocked in `recv`");
+    tx.send_async(2).await.unwrap();
+    assert_eq!(receiver.await.unwrap(), Ok(2));
 }
 
 #[test]

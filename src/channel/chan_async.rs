@@ -27,8 +27,6 @@ pub(crate) struct RecvWait {
     /// Its entry in `recv_wait`; for the buffered and unbounded flavors also whether it is
     /// counted in the ring's or the list's waiting receivers (`AsyncSlot::is_counted`).
     pub(super) slot: AsyncSlot,
-    /// Rendezvous only: counted in the slot's `waiting_receivers`.
-    pub(super) listed: bool,
 }
 
 /// The waiting state of one send future.

@@ -72,7 +72,7 @@ impl<T> Future for RecvFuture<'_, T> {
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        if self.wait.slot.is_registered() || self.wait.slot.is_counted() || self.wait.listed {
+        if self.wait.slot.is_registered() || self.wait.slot.is_counted() {
             self.chan.cancel_recv(&mut self.wait);
         }
     }
@@ -227,7 +227,7 @@ impl<'a, T> RecvStream<'a, T> {
 
 impl<T> Drop for RecvStream<'_, T> {
     fn drop(&mut self) {
-        if self.wait.slot.is_registered() || self.wait.slot.is_counted() || self.wait.listed {
+        if self.wait.slot.is_registered() || self.wait.slot.is_counted() {
             self.receiver.get().chan.cancel_recv(&mut self.wait);
         }
     }

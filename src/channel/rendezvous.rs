@@ -20,8 +20,9 @@
 //!
 //! Senders wait on the channel's `send_wait` for `EMPTY`; receivers on `recv_wait` for `FULL`;
 //! the owner on `taken_wait` for `TAKEN`. `try_send` succeeds only when a receiver is waiting
-//! (`waiting_receivers > 0`); it then places the value and waits only as long as some receiver
-//! still waits, so it never blocks on an absent partner. A receiver that gives up decrements
+//! in a blocking `recv` (`waiting_receivers > 0`; pending `recv_async` futures are not counted,
+//! see `poll_recv`); it then places the value and waits only as long as some receiver still
+//! waits, so it never blocks on an absent partner. A receiver that gives up decrements
 //! `waiting_receivers`, wakes the owner and checks the slot once more; the owner re-checks the
 //! count; the waiting layer's fences make sure one of them sees the other (no value stranded).
 //!
@@ -328,47 +329,29 @@ impl<T> Rendezvous<T> {
         }
     }
 
-    /// `recv_async`: counts itself in `waiting_receivers` (so `try_send` hands over to it) for
-    /// as long as it waits, as a blocking `recv` does.
+    /// `recv_async`: waits on `recv_wait` for a value, as a blocking `recv` does, but is *not*
+    /// counted in `waiting_receivers`: a `try_send` that handed over to a pending future would
+    /// wait until an executor polls it, which may be never, or only after the thread blocked in
+    /// `try_send` (its own current-thread runtime) returns. So `try_send` hands over only to a
+    /// thread blocked in `recv`; async senders (`send_async`) and blocking `send` reach async
+    /// receivers.
     pub(crate) fn poll_recv(
         &self,
         chan: &Chan<T>,
         wait: &mut RecvWait,
         waker: &Waker,
     ) -> Poll<Result<T, RecvError>> {
-        if !wait.listed {
-            if let Some(value) = self.try_take() {
-                return Poll::Ready(Ok(value));
-            }
-            // ORDERING: Relaxed, as in `recv`.
-            self.waiting_receivers.fetch_add(1, Ordering::Relaxed);
-            wait.listed = true;
-        }
-        let outcome = chan.recv_wait.poll_until(&mut wait.slot, waker, || match self.try_recv(chan) {
+        chan.recv_wait.poll_until(&mut wait.slot, waker, || match self.try_recv(chan) {
             Ok(value) => Some(Ok(value)),
             Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
             Err(TryRecvError::Empty) => None,
-        });
-        if outcome.is_ready() {
-            // ORDERING: Relaxed, as in `recv`.
-            self.waiting_receivers.fetch_sub(1, Ordering::Relaxed);
-            wait.listed = false;
-        }
-        outcome
+        })
     }
 
-    /// A `recv_async` future dropped unfinished: it stops counting as a waiting receiver and
-    /// makes a `try_send` owner re-check the count (as a timed-out `recv` does). A value in the
-    /// slot stays there for other receivers (or goes back to its `try_send`): nothing is lost.
+    /// A `recv_async` future dropped unfinished: leaves `recv_wait` (passing on a wakeup it
+    /// was given). A value in the slot stays there for other receivers: nothing is lost.
     pub(crate) fn cancel_recv(&self, chan: &Chan<T>, wait: &mut RecvWait) {
         chan.recv_wait.cancel(&mut wait.slot);
-        if wait.listed {
-            wait.listed = false;
-            // ORDERING: Relaxed; the fence in the notify below orders it before the owner's
-            // re-check (see `recv`).
-            self.waiting_receivers.fetch_sub(1, Ordering::Relaxed);
-            self.taken_wait.notify_one();
-        }
     }
 }
 

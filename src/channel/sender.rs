@@ -128,8 +128,11 @@ impl<T> Sender<T> {
 
     /// Sends `value` if that is possible without blocking.
     ///
-    /// On a zero-capacity channel this succeeds only when a receiver is already waiting in
-    /// `recv`; the call then waits for that receiver to take the value (never for one to come).
+    /// On a zero-capacity channel this succeeds only when a thread is already waiting in a
+    /// blocking `recv`; the call then waits for that receiver to take the value (never for one
+    /// to come). A pending `recv_async` future does not count: completing the hand-over would
+    /// need that future to be polled while this call waits (on a current-thread runtime, by
+    /// this very thread), so `try_send` reports `Full`; `send` and `send_async` reach it.
     /// So if every sender uses `try_send` and every receiver `try_recv`, no value ever moves
     /// (as with std's `sync_channel(0)`): one side must block.
     ///
