@@ -307,10 +307,10 @@ fn try_send_never_waits_for_a_pending_receive_future() {
     assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
     assert_eq!(tx.try_send(1), Err(ringfence::channel::TrySendError::Full(1)));
     let mut send = pin!(tx.send_async(2));
-    assert!(send.as_mut().poll(&mut Context::from_waker(&Waker::noop())).is_pending());
+    assert!(send.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
     assert_eq!(woken.wakes(), 1, "the placed value wakes the receive");
     assert_eq!(future.as_mut().poll(&mut Context::from_waker(&waker)), Poll::Ready(Ok(2)));
-    assert_eq!(send.as_mut().poll(&mut Context::from_waker(&Waker::noop())), Poll::Ready(Ok(())));
+    assert_eq!(send.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(Ok(())));
     // The other flavors have room: the pending receive gets the `try_send`'s value.
     for (name, tx, rx) in flavors::<u64>().into_iter().skip(1) {
         let woken = Counter::new();
