@@ -336,6 +336,38 @@ async fn try_send_beside_a_receive_task_on_one_thread() {
 }
 
 #[test]
+fn a_send_future_polled_after_completion_panics_and_leaves_the_channel_working() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let receiver = thread::spawn(move || {
+            let first = rx.recv();
+            (first, rx)
+        });
+        let mut send = Box::pin(tx.send_async(1));
+        let waker = Waker::from(Counter::new());
+        // A rendezvous send completes once the receiver thread took the value.
+        while send.as_mut().poll(&mut Context::from_waker(&waker)).is_pending() {
+            thread::yield_now();
+        }
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = send.as_mut().poll(&mut Context::from_waker(&waker));
+        }));
+        let message = again.expect_err("a second poll must panic");
+        let text = message
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| message.downcast_ref::<String>().cloned());
+        assert_eq!(text.as_deref(), Some("a send future polled after it completed"), "{name}");
+        drop(send); // must not wait for anything
+        let (first, rx) = receiver.join().unwrap();
+        assert_eq!(first, Ok(1), "{name}");
+        // The channel still works: the re-poll touched nothing.
+        let receiver = thread::spawn(move || rx.recv());
+        tx.send(2).unwrap();
+        assert_eq!(receiver.join().unwrap(), Ok(2), "{name}");
+    }
+}
+
+#[test]
 fn a_woken_receive_dropped_passes_its_wakeup_on() {
     for (name, tx, rx) in flavors::<u64>() {
         let first = Counter::new();

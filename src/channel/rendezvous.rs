@@ -289,6 +289,10 @@ impl<T> Rendezvous<T> {
         wait: &mut SendWait,
         waker: &Waker,
     ) -> Poll<Result<(), SendError<T>>> {
+        // A future polled again after it completed: panic before claiming the slot, which
+        // would leave it `WRITING` with no value and no owner to release it (every later send,
+        // and this future's own drop, would then wait forever).
+        assert!(wait.owning || value.is_some(), "a send future polled after it completed");
         if !wait.owning {
             let claimed = chan.send_wait.poll_until(&mut wait.slot, waker, || {
                 if chan.is_disconnected() { Some(false) } else { self.try_claim().then_some(true) }
