@@ -1,5 +1,6 @@
-//! The pattern-level futures (pool tasks, actor asks) wake correctly from any executor: a
-//! minimal `block_on`, tokio's current-thread and multi-thread runtimes.
+//! The pattern-level futures (pool tasks, actor asks) wake correctly from any executor: each
+//! is awaited on a minimal `block_on`, on tokio's current-thread runtime and on its
+//! multi-thread runtime (six tests, one per future and executor).
 #![cfg(not(loom))]
 
 mod async_util;
@@ -53,6 +54,39 @@ async fn pool_tasks_awaited_on_tokio_current_thread() {
     assert_eq!(sum, 1_225);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_tasks_awaited_from_many_tokio_tasks() {
+    // The pool's workers complete tasks whose awaiting tokio tasks may sit on either runtime
+    // worker (or migrate between polls): every waker must reach the right one.
+    let pool = Pool::new(2);
+    let awaiters: Vec<_> = (0..8u64)
+        .map(|task| {
+            let jobs: Vec<_> = (0..25u64)
+                .map(|n| {
+                    pool.submit(move || {
+                        std::thread::sleep(Duration::from_micros(20)); // complete after the await is pending
+                        task * 100 + n
+                    })
+                })
+                .collect();
+            tokio::spawn(async move {
+                let mut sum = 0;
+                for job in jobs {
+                    sum += job.await.unwrap();
+                }
+                sum
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for awaiter in awaiters {
+        total += awaiter.await.unwrap();
+    }
+    assert_eq!(total, (0..8u64).map(|t| t * 2_500 + 300).sum::<u64>());
+    let panicked = pool.submit(|| -> u8 { panic!("task failed") }).await;
+    assert!(matches!(panicked, Err(TaskError::Panicked(_))));
+}
+
 #[test]
 fn actor_asks_awaited_on_a_minimal_executor() {
     let echo = actor::spawn(Echo);
@@ -88,5 +122,30 @@ async fn actor_asks_from_many_tokio_tasks() {
         total += asker.await.unwrap();
     }
     assert_eq!(total, (0..8u64).map(|t| t * 1000 + 45).sum::<u64>());
+    echo.stop();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn actor_asks_awaited_on_tokio_current_thread() {
+    // Several asks in flight from tasks on one thread, through a one-slot mailbox: an ask that
+    // finds it full must wait for room without blocking the thread (the other asks run on it).
+    let echo = actor::Builder::new().mailbox(1).spawn(Echo);
+    let askers: Vec<_> = (0..4u64)
+        .map(|task| {
+            let addr = echo.addr();
+            tokio::spawn(async move {
+                let mut sum = 0;
+                for n in 0..10 {
+                    sum += addr.ask_async(|reply| (task * 100 + n, reply)).await.unwrap();
+                }
+                sum
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for asker in askers {
+        total += asker.await.unwrap();
+    }
+    assert_eq!(total, (0..4u64).map(|t| t * 1000 + 45).sum::<u64>());
     echo.stop();
 }

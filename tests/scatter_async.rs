@@ -1,11 +1,12 @@
-//! Async scatter-gather (`AsyncScatter`): all / first_ok / quorum over futures, losers dropped,
-//! panics reported, deadlines honoured, with tokio and with a minimal `block_on`.
+//! Async scatter-gather (`AsyncScatter`): all / first_ok / quorum over futures, losers dropped
+//! without being polled after the deciding answer (so they take nothing), panics reported,
+//! deadlines honoured, with tokio and with a minimal `block_on`.
 #![cfg(not(loom))]
 
 mod async_util;
 
 use async_util::block_on;
-use ringfence::channel::bounded;
+use ringfence::channel::{Receiver, TryRecvError, bounded};
 use ringfence::scatter::{AsyncScatter, Gathered};
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +27,33 @@ impl Drop for DropGuard {
 
 fn soon(ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(ms)
+}
+
+/// `n` channels, channel `i` holding the one value `i` (its sender kept, so an empty channel
+/// reads `Empty`, not `Disconnected`).
+fn channels_holding_their_index(n: u32) -> Vec<(ringfence::channel::Sender<u32>, Receiver<u32>)> {
+    (0..n)
+        .map(|i| {
+            let (tx, rx) = bounded(1);
+            tx.send(i).unwrap();
+            (tx, rx)
+        })
+        .collect()
+}
+
+/// Asserts that channel `i` still holds `i` unless `i` is in `taken`, and that the channels
+/// in `taken` are empty: no value was taken and then dropped.
+fn assert_only_taken_values_left(
+    channels: &[(ringfence::channel::Sender<u32>, Receiver<u32>)],
+    taken: &[usize],
+) {
+    for (i, (_, rx)) in channels.iter().enumerate() {
+        if taken.contains(&i) {
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "channel {i} was returned, so taken");
+        } else {
+            assert_eq!(rx.try_recv(), Ok(i as u32), "channel {i}'s value was taken but not returned");
+        }
+    }
 }
 
 #[tokio::test]
@@ -83,6 +111,93 @@ async fn first_ok_skips_failures_and_reports_them_all_when_nothing_succeeds() {
     let not_enough = AsyncScatter::new(failing).first_ok(soon(60_000)).await.unwrap_err();
     assert!(!not_enough.timed_out);
     assert_eq!(not_enough.failed.len(), 2);
+}
+
+#[test]
+fn first_ok_leaves_a_ready_losers_value_in_its_channel() {
+    // Both receives are ready in the gather's first round: the second must not be polled.
+    let (tx1, rx1) = bounded(1);
+    let (tx2, rx2) = bounded(1);
+    tx1.send(1).unwrap();
+    tx2.send(2).unwrap();
+    let winner = block_on(AsyncScatter::new([rx1.recv_async(), rx2.recv_async()]).first_ok(soon(60_000)));
+    assert_eq!(winner.unwrap(), (0, 1));
+    assert_eq!(rx2.try_recv(), Ok(2), "the loser's value was taken and dropped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quorum_leaves_every_value_it_does_not_return_in_its_channel() {
+    // k + 1 (and more) sources ready in the same round: exactly k values may leave their channels.
+    for k in 1..=4 {
+        let channels = channels_holding_their_index(5);
+        let receives = channels.iter().map(|(_, rx)| rx.recv_async());
+        let ok = AsyncScatter::new(receives).quorum(k, soon(60_000)).await.unwrap();
+        assert_eq!(ok.len(), k);
+        let taken: Vec<usize> = ok.iter().map(|&(index, _)| index).collect();
+        assert!(ok.iter().all(|&(index, value)| value == index as u32));
+        assert_only_taken_values_left(&channels, &taken);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn quorum_counts_failures_and_stops_at_the_kth_success() {
+    // Sources 0 and 2 fail, the rest succeed, all at once: a quorum of 2 is decided by source 3,
+    // so source 4 is never polled and keeps its value.
+    let channels = channels_holding_their_index(5);
+    let receives = channels.iter().map(|(_, rx)| async move {
+        let value = rx.recv_async().await.unwrap();
+        if value % 2 == 0 && value < 4 { Err(value) } else { Ok(value) }
+    });
+    let ok = AsyncScatter::new(receives).quorum(2, soon(60_000)).await.unwrap();
+    assert_eq!(ok, [(1, 1), (3, 3)]);
+    assert_only_taken_values_left(&channels, &[0, 1, 2, 3]);
+}
+
+#[test]
+fn quorum_larger_than_the_sources_fails_without_polling_them() {
+    // As the blocking gather: certain failure at once, nothing gathered, nothing taken.
+    let channels = channels_holding_their_index(2);
+    let receives = channels.iter().map(|(_, rx)| rx.recv_async());
+    let not_enough = block_on(AsyncScatter::new(receives).quorum(3, soon(60_000))).unwrap_err();
+    assert!(not_enough.ok.is_empty() && not_enough.failed.is_empty() && !not_enough.timed_out);
+    assert_only_taken_values_left(&channels, &[]);
+}
+
+#[test]
+fn all_at_its_deadline_takes_nothing_from_the_sources_still_out() {
+    // `all` has no losers, only latecomers: their pending receives are dropped, and a value
+    // sent after the deadline stays in the channel.
+    let channels = channels_holding_their_index(2);
+    let (late_tx, late_rx) = bounded::<u32>(1);
+    let receives = channels.iter().map(|(_, rx)| rx).chain([&late_rx]).map(Receiver::recv_async);
+    let answers = block_on(AsyncScatter::new(receives).all(soon(20)));
+    assert!(matches!(
+        answers[..],
+        [Gathered::Answered(Ok(0)), Gathered::Answered(Ok(1)), Gathered::TimedOut]
+    ));
+    late_tx.send(7).unwrap();
+    assert_eq!(late_rx.try_recv(), Ok(7));
+}
+
+#[test]
+fn dropping_a_gather_drops_every_source_still_out() {
+    // Cancel safety: a gather dropped while pending drops its sources (it does not poll them).
+    let drops = Arc::new(AtomicUsize::new(0));
+    let sources: Vec<Source<Result<u8, ()>>> = (0..3)
+        .map(|_| {
+            let guard = DropGuard(drops.clone());
+            Box::pin(async move {
+                let _guard = guard;
+                std::future::pending::<Result<u8, ()>>().await
+            }) as Source<_>
+        })
+        .collect();
+    let mut gather = Box::pin(AsyncScatter::new(sources).quorum(2, soon(60_000)));
+    let waker = std::task::Waker::noop();
+    assert!(gather.as_mut().poll(&mut std::task::Context::from_waker(waker)).is_pending());
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    drop(gather);
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]

@@ -272,6 +272,18 @@ fn far_future() -> Instant {
 
 /// The future of [`Addr::ask_async`]: sends the message, then waits for the answer.
 ///
+/// # Cancel safety
+///
+/// The message is sent once or not at all, and the answer is dropped exactly once if it is not
+/// returned. Dropped before the message got into the mailbox (never polled, or still waiting
+/// for room in a full mailbox), nothing was sent: the message moves into the mailbox only in
+/// the poll that completes the send (the channel's [`SendFuture`] promise), so it is dropped
+/// with the future, and its [`Reply`] with it. On a zero-capacity mailbox a pending send has
+/// already offered the message to the actor: the drop takes it back unless the actor has
+/// already taken it, in which case it was sent. Dropped after the message got in, the actor
+/// still handles it; its answer, whether already sent (waiting in the future) or sent later
+/// (then [`Reply::send`] drops it), is dropped.
+///
 /// # Examples
 ///
 /// ```

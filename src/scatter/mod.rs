@@ -12,11 +12,16 @@
 //! **Cancellation.** When the gather is decided (or the deadline passes) the [`CancelToken`]
 //! handed to every query is cancelled, queued queries that have not started are skipped (their
 //! tasks are dropped), and late answers are dropped. A running query should poll
-//! [`CancelToken::is_cancelled`] to stop early.
+//! [`CancelToken::is_cancelled`] to stop early. The queries run on pool threads, which the
+//! gather cannot stop: a query that finishes after the deciding answer (or alongside it, not
+//! yet gathered) has run to its end, and whatever it consumed (a message it received, say)
+//! goes with its dropped answer. Give such queries a way to hand it back, or gather futures.
 //!
 //! **Async.** [`AsyncScatter`] gathers futures instead of pool jobs, with the same three
 //! gathers: `AsyncScatter::new(futures).first_ok(deadline).await`. There the losers are
-//! cancelled by dropping their futures.
+//! cancelled by dropping their futures, and no loser ever completes: the gather polls the
+//! sources one by one and stops at the answer that decides it, so the sources after it are
+//! dropped while still pending (a losing `recv_async` leaves its value in the channel).
 //!
 //! **Nobody blocks past the deadline.** The gathering thread returns at the deadline with what
 //! it has. What it cannot do is stop a query that never returns and ignores the token: that
@@ -219,6 +224,9 @@ impl<R: Send + 'static> Scatter<R> {
     /// Every source's outcome, in source order, waiting at most until `deadline`; sources still
     /// running then are [`Gathered::TimedOut`] (and cancelled).
     ///
+    /// At the deadline the token is cancelled and the queries not started are skipped; a query
+    /// still running runs on (until it sees the token) and its late answer is dropped.
+    ///
     /// # Examples
     ///
     /// ```
@@ -278,6 +286,11 @@ impl<R: Send + 'static> Scatter<R> {
 impl<T: Send + 'static, E: Send + 'static> Scatter<Result<T, E>> {
     /// The first success (its source index and value); the other queries are cancelled.
     ///
+    /// Once a success is gathered the token is cancelled and the queries not started are
+    /// skipped. Queries still running run on (until they see the token), and queries that
+    /// finished but were not gathered yet (they finished alongside the winner) have run to
+    /// their end: their answers are dropped. Failures gathered before the success are dropped.
+    ///
     /// # Errors
     ///
     /// [`NotEnough`] with everything gathered when every source failed or the deadline passed.
@@ -308,6 +321,13 @@ impl<T: Send + 'static, E: Send + 'static> Scatter<Result<T, E>> {
 
     /// The first `k` successes (source index and value, in arrival order); the other queries
     /// are cancelled. `k == 0` succeeds at once (an empty vector; every query is cancelled).
+    ///
+    /// Answers are gathered one at a time, in arrival order, and the gather stops at the one
+    /// that decides it (the `k`-th success, or the failure after which fewer than `k` queries
+    /// can still succeed). Then the token is cancelled and the queries not started are
+    /// skipped; queries still running run on (until they see the token), and queries that
+    /// finished but were not gathered have run to their end: their answers are dropped, as are
+    /// the failures gathered on the way to a quorum.
     ///
     /// # Errors
     ///
