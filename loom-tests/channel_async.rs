@@ -5,10 +5,29 @@
 
 use crate::common::{Counted, Signal, block_on, drop_counter, drops};
 use loom::thread;
-use ringfence::channel::{RecvError, TryRecvError, bounded, unbounded};
+use ringfence::channel::{Receiver, RecvError, Sender, TryRecvError, bounded, unbounded};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
+
+/// The three flavors, each with its own waker paths: the rendezvous slot's queues, the ring's
+/// counted waiters, the list's counted receivers.
+#[derive(Clone, Copy, Debug)]
+enum Flavor {
+    Rendezvous,
+    CapacityOne,
+    Unbounded,
+}
+
+const FLAVORS: [Flavor; 3] = [Flavor::Rendezvous, Flavor::CapacityOne, Flavor::Unbounded];
+
+fn channel<T>(flavor: Flavor) -> (Sender<T>, Receiver<T>) {
+    match flavor {
+        Flavor::Rendezvous => bounded(0),
+        Flavor::CapacityOne => bounded(1),
+        Flavor::Unbounded => unbounded(),
+    }
+}
 
 #[test]
 fn async_recv_racing_a_send() {
@@ -117,87 +136,93 @@ fn rendezvous_async_send_racing_a_blocking_recv() {
 
 #[test]
 fn waker_replaced_between_polls_only_the_latest_is_woken() {
-    loom::model(|| {
-        let (tx, rx) = bounded(1);
-        let first = Signal::new();
-        let second = Signal::new();
-        let mut future = pin!(rx.recv_async());
-        let first_waker = Waker::from(first.clone());
-        let second_waker = Waker::from(second.clone());
-        assert!(future.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
-        let sender = thread::spawn(move || tx.send(1).unwrap());
-        // The send races the re-registration with the second waker.
-        let mut second_poll_pending = false;
-        loop {
-            match future.as_mut().poll(&mut Context::from_waker(&second_waker)) {
-                Poll::Ready(value) => {
-                    assert_eq!(value, Ok(1));
-                    break;
-                }
-                // loom's `Notify` may wake spuriously: poll again until ready. A wake that
-                // never comes is a deadlock.
-                Poll::Pending => {
-                    second_poll_pending = true;
-                    second.wait();
+    for flavor in FLAVORS {
+        loom::model(move || {
+            let (tx, rx) = channel(flavor);
+            let first = Signal::new();
+            let second = Signal::new();
+            let mut future = pin!(rx.recv_async());
+            let first_waker = Waker::from(first.clone());
+            let second_waker = Waker::from(second.clone());
+            assert!(future.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+            let sender = thread::spawn(move || tx.send(1).unwrap());
+            // The send races the re-registration with the second waker.
+            let mut second_poll_pending = false;
+            loop {
+                match future.as_mut().poll(&mut Context::from_waker(&second_waker)) {
+                    Poll::Ready(value) => {
+                        assert_eq!(value, Ok(1));
+                        break;
+                    }
+                    // loom's `Notify` may wake spuriously: poll again until ready. A wake that
+                    // never comes is a deadlock.
+                    Poll::Pending => {
+                        second_poll_pending = true;
+                        second.wait();
+                    }
                 }
             }
-        }
-        sender.join().unwrap();
-        if second_poll_pending {
-            // The send came after the waker was replaced: the old one is never woken (a send
-            // before the replacement makes the value visible to that poll, under the lock).
-            // (The second may not be woken either: after a spurious wake the poll may take the
-            // value before the send's notify looks for a waiter.)
-            assert_eq!(first.wakes(), 0, "the replaced waker was woken");
-        }
-    });
+            sender.join().unwrap();
+            if second_poll_pending {
+                // The send came after the waker was replaced: the old one is never woken (a send
+                // before the replacement makes the value visible to that poll, under the lock).
+                // (The second may not be woken either: after a spurious wake the poll may take the
+                // value before the send's notify looks for a waiter.)
+                assert_eq!(first.wakes(), 0, "{flavor:?}: the replaced waker was woken");
+            }
+        });
+    }
 }
 
 #[test]
 fn receive_dropped_while_registered_loses_nothing() {
     // A registered receive future is dropped while a send races it: the value stays in the
     // channel (or was never taken), and a second receiver gets it.
-    loom::model(|| {
-        let (tx, rx) = bounded(1);
-        let keep = tx.clone(); // no disconnection (it would wake everyone)
-        let signal = Signal::new();
-        let waker = Waker::from(signal.clone());
-        let rx2 = rx.clone();
-        let sender = thread::spawn(move || tx.send(1).unwrap());
-        {
-            let mut future = pin!(rx.recv_async());
-            if let Poll::Ready(value) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
-                assert_eq!(value, Ok(1));
-                sender.join().unwrap();
-                assert_eq!(keep.waiting_counts(), (0, 0));
-                return;
-            }
-        } // dropped while registered (maybe woken)
-        assert_eq!(rx2.recv(), Ok(1), "the value was not lost with the dropped future");
-        sender.join().unwrap();
-        assert_eq!(keep.waiting_counts(), (0, 0), "the dropped future left the ring's count");
-    });
+    for flavor in FLAVORS {
+        loom::model(move || {
+            let (tx, rx) = channel(flavor);
+            let keep = tx.clone(); // no disconnection (it would wake everyone)
+            let signal = Signal::new();
+            let waker = Waker::from(signal.clone());
+            let rx2 = rx.clone();
+            let sender = thread::spawn(move || tx.send(1).unwrap());
+            {
+                let mut future = pin!(rx.recv_async());
+                if let Poll::Ready(value) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    assert_eq!(value, Ok(1));
+                    sender.join().unwrap();
+                    assert_eq!(keep.waiting_counts(), (0, 0));
+                    return;
+                }
+            } // dropped while registered (maybe woken)
+            assert_eq!(rx2.recv(), Ok(1), "{flavor:?}: the value was not lost with the dropped future");
+            sender.join().unwrap();
+            assert_eq!(keep.waiting_counts(), (0, 0), "{flavor:?}: the dropped future left its count");
+        });
+    }
 }
 
 #[test]
 fn woken_receive_dropped_passes_the_wakeup_on() {
     // Two async receivers wait; the send wakes one; that one is dropped without being polled
     // again. The other must still be woken and get the value (else: loom deadlock).
-    loom::model(|| {
-        let (tx, rx) = bounded(1);
-        let keep = tx.clone(); // no disconnection (it would wake everyone)
-        let first = Signal::new();
-        let first_waker = Waker::from(first.clone());
-        let mut a = Box::pin(rx.recv_async());
-        assert!(a.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
-        let rx2 = rx.clone();
-        let other = thread::spawn(move || block_on(rx2.recv_async()));
-        let sender = thread::spawn(move || tx.send(1).unwrap());
-        drop(a);
-        assert_eq!(other.join().unwrap(), Ok(1));
-        sender.join().unwrap();
-        assert_eq!(keep.waiting_counts(), (0, 0), "both receives left the ring's count");
-    });
+    for flavor in FLAVORS {
+        loom::model(move || {
+            let (tx, rx) = channel(flavor);
+            let keep = tx.clone(); // no disconnection (it would wake everyone)
+            let first = Signal::new();
+            let first_waker = Waker::from(first.clone());
+            let mut a = Box::pin(rx.recv_async());
+            assert!(a.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+            let rx2 = rx.clone();
+            let other = thread::spawn(move || block_on(rx2.recv_async()));
+            let sender = thread::spawn(move || tx.send(1).unwrap());
+            drop(a);
+            assert_eq!(other.join().unwrap(), Ok(1));
+            sender.join().unwrap();
+            assert_eq!(keep.waiting_counts(), (0, 0), "{flavor:?}: both receives left their count");
+        });
+    }
 }
 
 #[test]
@@ -265,5 +290,67 @@ fn async_receive_pushes_a_parked_blocking_send() {
         sender.join().unwrap();
         assert_eq!(keep.waiting_counts(), (0, 0));
         assert!(keep.parked_slots_are_free());
+    });
+}
+
+#[test]
+fn send_waker_replaced_between_polls_only_the_latest_is_woken() {
+    // A send that must wait (capacity 1: for room; rendezvous: first for the slot, then for a
+    // receiver to take the value) re-polled with another waker while a receive races it.
+    for flavor in [Flavor::Rendezvous, Flavor::CapacityOne] {
+        loom::model(move || {
+            let (tx, rx) = channel(flavor);
+            if let Flavor::CapacityOne = flavor {
+                tx.send(0).unwrap();
+            }
+            let first = Signal::new();
+            let second = Signal::new();
+            let first_waker = Waker::from(first.clone());
+            let second_waker = Waker::from(second.clone());
+            let mut future = pin!(tx.send_async(1));
+            assert!(future.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+            let expected: &[i32] = if let Flavor::CapacityOne = flavor { &[0, 1] } else { &[1] };
+            let receiver = thread::spawn(move || {
+                let got: Vec<i32> = (0..expected.len()).map(|_| rx.recv().unwrap()).collect();
+                assert_eq!(got, expected, "{flavor:?}");
+            });
+            let mut second_poll_pending = false;
+            loop {
+                match future.as_mut().poll(&mut Context::from_waker(&second_waker)) {
+                    Poll::Ready(result) => {
+                        assert!(result.is_ok(), "{flavor:?}");
+                        break;
+                    }
+                    Poll::Pending => {
+                        second_poll_pending = true;
+                        second.wait();
+                    }
+                }
+            }
+            receiver.join().unwrap();
+            if second_poll_pending {
+                assert_eq!(first.wakes(), 0, "{flavor:?}: the replaced waker was woken");
+            }
+        });
+    }
+}
+
+#[test]
+fn rendezvous_async_senders_contend_for_the_slot() {
+    // Two async sends on a zero-capacity channel: one owns the slot, the other waits on the
+    // senders' queue for it (the first phase of a rendezvous send) until the receiver has
+    // taken the first value. Both values arrive once; a lost wakeup is a deadlock.
+    loom::model(|| {
+        let (tx, rx) = bounded(0);
+        let tx2 = tx.clone();
+        let other = thread::spawn(move || block_on(tx2.send_async(2)).unwrap());
+        let receiver = thread::spawn(move || {
+            let mut got = [rx.recv().unwrap(), rx.recv().unwrap()];
+            got.sort_unstable();
+            got
+        });
+        block_on(tx.send_async(1)).unwrap();
+        other.join().unwrap();
+        assert_eq!(receiver.join().unwrap(), [1, 2]);
     });
 }
