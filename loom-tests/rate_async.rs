@@ -3,8 +3,11 @@
 //! a cancelled reservation that returns them. A lost wakeup is a loom deadlock
 //! (`common::block_on` parks on a loom condvar until woken).
 
-use crate::common::block_on;
+use crate::common::{Signal, block_on};
 use ringfence::rate::{ManualClock, Quota, SlidingWindow, TokenBucket};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 #[test]
@@ -73,6 +76,53 @@ fn bucket_cancel_wakes_an_async_acquire() {
             let bucket = bucket.clone();
             loom::thread::spawn(move || block_on(bucket.acquire_async(1)).unwrap())
         };
+        assert!(last.cancel());
+        clock.set(1 << 63);
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn bucket_change_queue_drop_while_registered_and_a_replaced_waker() {
+    // The change queue's waker paths: one acquire registered there is dropped (racing the
+    // other's registration and the cancel that notifies the queue), the other re-polls with a
+    // second waker before it waits. The cancel must still wake the second waker (else: loom
+    // deadlock), and the dropped future's entry must not swallow that wakeup.
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let quota = Quota::new(1, Duration::from_nanos(1 << 62), 1).unwrap();
+        let bucket = loom::sync::Arc::new(TokenBucket::with_clock(quota, ChangeWaitClock(clock.clone())));
+        let _first = bucket.reserve(1).unwrap();
+        let _second = bucket.reserve(1).unwrap();
+        let last = bucket.reserve(1).unwrap();
+        let parked = Signal::new();
+        let parked_waker = Waker::from(parked.clone());
+        let mut dropped = Box::pin(bucket.acquire_async(1));
+        assert!(dropped.as_mut().poll(&mut Context::from_waker(&parked_waker)).is_pending());
+        let waiter = {
+            let bucket = bucket.clone();
+            loom::thread::spawn(move || {
+                let first = Signal::new();
+                let second = Signal::new();
+                let first_waker = Waker::from(first.clone());
+                let second_waker = Waker::from(second.clone());
+                let mut acquire = pin!(bucket.acquire_async(1));
+                if acquire.as_mut().poll(&mut Context::from_waker(&first_waker)).is_ready() {
+                    return;
+                }
+                loop {
+                    match acquire.as_mut().poll(&mut Context::from_waker(&second_waker)) {
+                        Poll::Ready(result) => break result.unwrap(),
+                        Poll::Pending => second.wait(),
+                    }
+                }
+                // (The replaced waker may be woken here: a denial whose ready reading the
+                // clock can represent waits on the `ManualClock`, whose list keeps every waker
+                // it was given until the clock moves.)
+                let _ = first;
+            })
+        };
+        drop(dropped);
         assert!(last.cancel());
         clock.set(1 << 63);
         waiter.join().unwrap();
