@@ -93,7 +93,21 @@ use std::mem::MaybeUninit;
 /// The largest capacity a [`Ring`] accepts: `2^31 - 1`.
 ///
 /// The bound keeps at least 65 536 laps in the 48 bits of the position encoding (see the module
-/// docs).
+/// docs). The memory the slots need may lower the limit further for a large `T`; see
+/// [`CapacityError::TooLarge`].
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::ring::{CapacityError, MAX_CAPACITY, Ring};
+///
+/// assert_eq!(MAX_CAPACITY, 2_147_483_647);
+/// let too_many = MAX_CAPACITY + 1;
+/// assert_eq!(
+///     Ring::<u8>::try_new(too_many).err(),
+///     Some(CapacityError::TooLarge { requested: too_many, max: MAX_CAPACITY })
+/// );
+/// ```
 pub const MAX_CAPACITY: usize = (1 << (POSITION_BITS - 17)) - 1;
 
 /// The low bits of a `head` or `tail` word: the position (module docs, "The index words").
@@ -122,6 +136,31 @@ fn waiters(word: u64) -> u64 {
 }
 
 /// Why a [`Ring`] (or a channel built on one) could not be created.
+///
+/// Returned by [`Ring::try_new`] and [`channel::try_bounded`](crate::channel::try_bounded);
+/// [`Ring::new`] and [`channel::bounded`](crate::channel::bounded) panic instead, with the
+/// `Display` text after `ring ` or `channel `.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::ring::{CapacityError, MAX_CAPACITY, Ring};
+///
+/// let describe = |capacity| match Ring::<u64>::try_new(capacity) {
+///     Ok(ring) => format!("a ring of {}", ring.capacity()),
+///     Err(CapacityError::Zero) => "empty".to_string(),
+///     Err(CapacityError::TooLarge { max, .. }) => format!("at most {max}"),
+///     Err(error) => error.to_string(), // `OutOfMemory`, or a future variant
+/// };
+/// assert_eq!(describe(4), "a ring of 4");
+/// assert_eq!(describe(0), "empty");
+/// assert_eq!(describe(usize::MAX), format!("at most {MAX_CAPACITY}"));
+///
+/// let error = Ring::<u64>::try_new(0).unwrap_err();
+/// assert_eq!(error.to_string(), "capacity must be at least 1");
+/// let boxed: Box<dyn std::error::Error> = Box::new(error); // a `std::error::Error`
+/// assert!(boxed.source().is_none());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CapacityError {
@@ -253,6 +292,13 @@ impl<T> Ring<T> {
     /// assert!(Ring::<u8>::try_new(8).is_ok());
     /// ```
     pub fn try_new(capacity: usize) -> Result<Self, CapacityError> {
+        Self::try_new_at_lap(capacity, 0)
+    }
+
+    /// [`Ring::try_new`] with `head`, `tail` and every stamp starting at index 0 of lap `lap`
+    /// (modulo the laps that the position bits hold) instead of lap 0. `try_new` starts at
+    /// lap 0; the unit tests start a few laps before the positions wrap around.
+    fn try_new_at_lap(capacity: usize, lap: u64) -> Result<Self, CapacityError> {
         if capacity == 0 {
             return Err(CapacityError::Zero);
         }
@@ -264,20 +310,24 @@ impl<T> Ring<T> {
         // At most 2^31 (capacity <= MAX_CAPACITY), so `one_lap` <= 2^32 leaves 2^16 laps in
         // the position's 48 bits.
         let mark_bit = (capacity as u64 + 1).next_power_of_two();
+        let one_lap = mark_bit * 2;
+        // Index 0 of lap `lap`: `one_lap` (a power of two up to 2^32) divides 2^48, so the
+        // product reduced to the position bits is a whole number of laps.
+        let start = lap.wrapping_mul(one_lap) & POSITION_MASK;
         let mut slots = Vec::new();
         slots.try_reserve_exact(capacity).map_err(|_| CapacityError::OutOfMemory { requested: capacity })?;
-        // Slot `i` starts empty for position `i` of lap 0.
+        // Slot `i` starts empty for position `i` of the first lap (no carry: `i < capacity`).
         slots.extend((0..capacity).map(|i| Slot {
-            stamp: AtomicU64::new(i as u64),
+            stamp: AtomicU64::new(start + i as u64),
             value: UnsafeCell::new(MaybeUninit::uninit()),
         }));
         let slots = slots.into_boxed_slice();
         Ok(Ring {
-            head: CachePadded::new(AtomicU64::new(0)),
-            tail: CachePadded::new(AtomicU64::new(0)),
+            head: CachePadded::new(AtomicU64::new(start)),
+            tail: CachePadded::new(AtomicU64::new(start)),
             slots,
             mark_bit,
-            one_lap: mark_bit * 2,
+            one_lap,
         })
     }
 
@@ -762,5 +812,218 @@ impl<T> Drop for Ring<T> {
 impl<T> fmt::Debug for Ring<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ring").field("len", &self.len()).field("capacity", &self.capacity()).finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! Wraparound of the positions at 2^48: a ring that starts a few laps before the wrap.
+
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    /// Capacities to drive through the wrap: the smallest ones (capacity 1 wraps first: after
+    /// `2^48 / 4` operations), powers of two and not, and one whose lap is 4096 positions.
+    const CAPACITIES: [usize; 7] = [1, 2, 3, 5, 7, 1000, 1024];
+    /// How many laps before the wrap a test ring starts.
+    const LAPS_BEFORE_WRAP: u64 = 3;
+    /// How many laps of pushes each scenario makes: well past the wrap.
+    const LAPS_PUSHED: usize = 3 * LAPS_BEFORE_WRAP as usize;
+
+    /// A ring whose `head`, `tail` and stamps start at index 0 of the lap `laps` laps before the
+    /// positions wrap around to 0.
+    fn ring_before_wrap<T>(capacity: usize, laps: u64) -> Ring<T> {
+        let ring = Ring::try_new_at_lap(capacity, laps.wrapping_neg()).expect("a small capacity");
+        let start = (POSITION_MASK + 1) - laps * ring.one_lap;
+        assert_eq!(raw_positions(&ring), (start, start));
+        for (i, slot) in ring.slots.iter().enumerate() {
+            assert_eq!(slot.stamp.load(Ordering::Relaxed), start + i as u64, "slot {i} starts empty");
+        }
+        ring
+    }
+
+    /// The raw `(head, tail)` positions.
+    fn raw_positions<T>(ring: &Ring<T>) -> (u64, u64) {
+        (position(ring.head.load(Ordering::Relaxed)), position(ring.tail.load(Ordering::Relaxed)))
+    }
+
+    /// Hands out values with ids and counts how often each was dropped.
+    #[derive(Debug, Default)]
+    struct Drops(RefCell<Vec<u32>>);
+
+    impl Drops {
+        fn value(&self) -> Tracked<'_> {
+            let mut drops = self.0.borrow_mut();
+            drops.push(0);
+            Tracked { id: drops.len() - 1, drops: self }
+        }
+
+        fn assert_each_dropped_once(&self, capacity: usize) {
+            let drops = self.0.borrow();
+            let wrong: Vec<_> = drops.iter().enumerate().filter(|(_, n)| **n != 1).collect();
+            assert!(wrong.is_empty(), "capacity {capacity}: (id, drops) not dropped once: {wrong:?}");
+        }
+    }
+
+    #[derive(Debug)]
+    struct Tracked<'a> {
+        id: usize,
+        drops: &'a Drops,
+    }
+
+    impl Drop for Tracked<'_> {
+        fn drop(&mut self) {
+            self.drops.0.borrow_mut()[self.id] += 1;
+        }
+    }
+
+    /// The ring agrees with `model` (the ids it holds, oldest first) on `len`, `is_empty` and
+    /// `is_full`, and a position that wrapped has not carried into the waiting-parties counts
+    /// (a standalone ring never counts anyone).
+    fn assert_len<T>(ring: &Ring<T>, model: &VecDeque<usize>) {
+        assert_eq!(ring.len(), model.len());
+        assert_eq!(ring.is_empty(), model.is_empty());
+        assert_eq!(ring.is_full(), model.len() == ring.capacity());
+        assert_eq!(waiters(ring.head.load(Ordering::Relaxed)), 0, "no sender counted in head");
+        assert_eq!(waiters(ring.tail.load(Ordering::Relaxed)), 0, "no receiver counted in tail");
+    }
+
+    /// Asserts that both positions have wrapped: they started `LAPS_BEFORE_WRAP` laps below
+    /// 2^48 and are now a few laps above 0.
+    fn assert_wrapped<T>(ring: &Ring<T>) {
+        let (head, tail) = raw_positions(ring);
+        let start = (POSITION_MASK + 1) - LAPS_BEFORE_WRAP * ring.one_lap;
+        let limit = LAPS_PUSHED as u64 * ring.one_lap;
+        assert!(tail < limit && tail < start, "capacity {}: tail {tail:#x} did not wrap", ring.capacity());
+        assert!(head < limit && head < start, "capacity {}: head {head:#x} did not wrap", ring.capacity());
+    }
+
+    /// A deterministic sequence of small numbers (a 64-bit LCG, high bits).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn try_push_and_try_pop_keep_fifo_order_through_the_position_wrap() {
+        for capacity in CAPACITIES {
+            let drops = Drops::default();
+            let ring = ring_before_wrap(capacity, LAPS_BEFORE_WRAP);
+            let mut model = VecDeque::new();
+            let mut pushed = 0;
+            let mut random = Lcg(capacity as u64);
+            let mut round = 0;
+            while pushed < LAPS_PUSHED * capacity {
+                // Bursts of up to one more than the capacity, so the ring runs full (and
+                // refuses) and runs empty; every fourth round fills or drains it completely.
+                let pushes = if round % 4 == 0 { capacity + 1 } else { random.below(capacity + 2) };
+                for _ in 0..pushes {
+                    let value = drops.value();
+                    let id = value.id;
+                    // `force_push` with room is a plain push: use it for every third value
+                    // that has room.
+                    let result = if id % 3 == 0 && model.len() < capacity {
+                        ring.force_push(value).map_or(Ok(()), |_| panic!("force_push overwrote"))
+                    } else {
+                        ring.try_push(value)
+                    };
+                    match result {
+                        Ok(()) => {
+                            assert!(model.len() < capacity, "capacity {capacity}: pushed into a full ring");
+                            model.push_back(id);
+                            pushed += 1;
+                        }
+                        Err(back) => {
+                            assert_eq!(model.len(), capacity, "capacity {capacity}: refused with room");
+                            assert_eq!(back.id, id, "the refused value comes back");
+                        }
+                    }
+                    assert_len(&ring, &model);
+                }
+                let pops = if round % 4 == 2 { capacity + 1 } else { random.below(capacity + 2) };
+                for _ in 0..pops {
+                    let popped = ring.try_pop().map(|value| value.id);
+                    assert_eq!(popped, model.pop_front(), "capacity {capacity}: FIFO order");
+                    assert_len(&ring, &model);
+                }
+                round += 1;
+            }
+            // Drain, so that `head` has wrapped as well as `tail`.
+            while let Some(value) = ring.try_pop() {
+                assert_eq!(Some(value.id), model.pop_front(), "capacity {capacity}: FIFO order");
+            }
+            assert!(model.is_empty());
+            assert_len(&ring, &model);
+            assert_wrapped(&ring);
+            // One more lap after the drain: values still go in and come out at the new lap.
+            for _ in 0..capacity {
+                let value = drops.value();
+                model.push_back(value.id);
+                ring.try_push(value).expect("room after the drain");
+            }
+            assert!(ring.is_full());
+            drop(ring); // drops what is left
+            drops.assert_each_dropped_once(capacity);
+        }
+    }
+
+    #[test]
+    fn force_push_overwrites_the_oldest_through_the_position_wrap() {
+        for capacity in CAPACITIES {
+            let drops = Drops::default();
+            let ring = ring_before_wrap(capacity, LAPS_BEFORE_WRAP);
+            let mut model = VecDeque::new();
+            for _ in 0..capacity {
+                let value = drops.value();
+                model.push_back(value.id);
+                assert!(ring.force_push(value).is_none(), "capacity {capacity}: room left");
+            }
+            assert_len(&ring, &model);
+            // Full all the way: every push overwrites, and hands back, the oldest value.
+            for _ in 0..LAPS_PUSHED * capacity {
+                let value = drops.value();
+                model.push_back(value.id);
+                let oldest = ring.force_push(value).map(|old| old.id);
+                assert_eq!(oldest, model.pop_front(), "capacity {capacity}: the oldest value comes back");
+                assert_len(&ring, &model);
+            }
+            assert_wrapped(&ring);
+            // Half of it popped in order; the rest is dropped with the ring.
+            for _ in 0..capacity.div_ceil(2) {
+                assert_eq!(ring.try_pop().map(|value| value.id), model.pop_front(), "capacity {capacity}");
+                assert_len(&ring, &model);
+            }
+            drop(ring);
+            drops.assert_each_dropped_once(capacity);
+        }
+    }
+
+    #[test]
+    fn capacity_one_crosses_the_wrap_one_value_at_a_time() {
+        // Capacity 1 has the shortest lap (4 positions): the wrap happens at `2^46` pushes. Step
+        // through it, checking the raw positions and the stamps at each step.
+        let ring = ring_before_wrap::<u64>(1, 2);
+        let wrap = POSITION_MASK + 1;
+        let mut expected = wrap - 2 * ring.one_lap;
+        for value in 0..6 {
+            // The whole words: the position, and no waiting parties above it.
+            let words = (ring.head.load(Ordering::Relaxed), ring.tail.load(Ordering::Relaxed));
+            assert_eq!(words, (expected, expected));
+            assert_eq!(ring.try_push(value), Ok(()));
+            assert_eq!(ring.try_push(99), Err(99));
+            assert!(ring.is_full());
+            assert_eq!(ring.slots[0].stamp.load(Ordering::Relaxed), expected + 1, "full at {expected:#x}");
+            assert_eq!(ring.try_pop(), Some(value));
+            assert_eq!(ring.try_pop(), None);
+            assert!(ring.is_empty());
+            expected = (expected + ring.one_lap) % wrap;
+        }
+        // Six laps from two before the wrap: four laps past it.
+        assert_eq!(expected, 4 * ring.one_lap);
     }
 }

@@ -72,10 +72,9 @@ fn try_new_rejects_usize_max() {
 
 #[test]
 fn try_new_rejects_one_above_max_capacity() {
-    assert_eq!(
-        Ring::<u8>::try_new(MAX_CAPACITY + 1).err(),
-        Some(CapacityError::TooLarge { requested: MAX_CAPACITY + 1, max: MAX_CAPACITY })
-    );
+    let error = Ring::<u8>::try_new(MAX_CAPACITY + 1).err();
+    assert_eq!(error, Some(CapacityError::TooLarge { requested: MAX_CAPACITY + 1, max: MAX_CAPACITY }));
+    assert_eq!(error.unwrap().to_string(), "capacity 2147483648 exceeds the maximum of 2147483647");
     assert_eq!(
         Ring::<()>::try_new(MAX_CAPACITY + 1).err(),
         Some(CapacityError::TooLarge { requested: MAX_CAPACITY + 1, max: MAX_CAPACITY })
@@ -91,19 +90,38 @@ fn max_capacity_is_the_documented_value() {
 #[cfg(target_pointer_width = "64")]
 type Huge = [u8; 1 << 40];
 
+/// A capacity within both limits (`MAX_CAPACITY` and `isize::MAX` bytes) whose slots no
+/// allocator can provide: 2^22 slots of 1 TiB are 4 EiB (2^62 bytes), beyond every 64-bit
+/// address space (user space is at most 2^56 bytes on x86-64, 2^52 on AArch64). So the
+/// allocation fails whatever `vm.overcommit_memory` says. (A few TiB, by contrast, may be
+/// granted lazily with overcommit on, and a debug build then overflows the stack building the
+/// 1 TiB slots.)
+#[cfg(target_pointer_width = "64")]
+const UNMAPPABLE: usize = 1 << 22;
+
 #[cfg(target_pointer_width = "64")]
 #[test]
 fn try_new_reports_an_allocation_failure_instead_of_aborting() {
-    // 4 TiB of slots: within the address-space bound, beyond what the allocator will give
-    // (Linux refuses obvious overcommits larger than RAM + swap).
-    match Ring::<Huge>::try_new(4) {
-        Err(CapacityError::OutOfMemory { requested }) => assert_eq!(requested, 4),
-        Err(other) => panic!("expected OutOfMemory, got {other:?}"),
-        Ok(_) => panic!("4 TiB were allocated"),
+    // The capacity passes the size checks (or the error would be `TooLarge`): it is the
+    // allocator that says no.
+    match Ring::<Huge>::try_new(UNMAPPABLE) {
+        Err(error) => {
+            assert_eq!(error, CapacityError::OutOfMemory { requested: UNMAPPABLE });
+            assert_eq!(
+                error.to_string(),
+                "capacity 4194304 needs more memory than the allocator could provide"
+            );
+        }
+        Ok(_) => panic!("4 EiB were allocated"),
     }
+}
+
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn new_panics_with_the_documented_message_when_the_allocation_fails() {
     assert_eq!(
-        CapacityError::OutOfMemory { requested: 4 }.to_string(),
-        "capacity 4 needs more memory than the allocator could provide"
+        panic_message(|| drop(Ring::<Huge>::new(UNMAPPABLE))),
+        "ring capacity 4194304 needs more memory than the allocator could provide"
     );
 }
 

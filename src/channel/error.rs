@@ -6,10 +6,42 @@
 use std::fmt;
 
 /// The value could not be sent because every receiver is gone; the value is inside.
+///
+/// Returned by [`Sender::send`](super::Sender::send) and by
+/// [`Sender::send_async`](super::Sender::send_async).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, SendError};
+///
+/// let (tx, rx) = bounded(1);
+/// drop(rx);
+/// let err = tx.send("lost").unwrap_err();
+/// assert_eq!(err, SendError("lost"));
+/// assert_eq!(err.to_string(), "sending on a disconnected channel");
+/// assert_eq!(format!("{err:?}"), "SendError(..)"); // no `T: Debug` needed
+/// assert_eq!(err.into_inner(), "lost");
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 
 /// Why [`Sender::try_send`](super::Sender::try_send) failed; the value is inside.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, TrySendError};
+///
+/// let (tx, rx) = bounded(1);
+/// tx.send(1).unwrap();
+/// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+/// drop(rx);
+/// let err = tx.try_send(3).unwrap_err();
+/// assert!(err.is_disconnected());
+/// assert_eq!(err.to_string(), "sending on a disconnected channel");
+/// assert_eq!(err.into_inner(), 3);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TrySendError<T> {
     /// The channel is full (for a zero-capacity channel: no receiver is waiting).
@@ -18,7 +50,23 @@ pub enum TrySendError<T> {
     Disconnected(T),
 }
 
-/// Why a timed send failed; the value is inside.
+/// Why a timed send ([`Sender::send_timeout`](super::Sender::send_timeout),
+/// [`Sender::send_deadline`](super::Sender::send_deadline)) failed; the value is inside.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, SendTimeoutError};
+/// use std::time::Duration;
+///
+/// let (tx, rx) = bounded(1);
+/// tx.send(1).unwrap();
+/// assert_eq!(tx.send_timeout(2, Duration::from_millis(1)), Err(SendTimeoutError::Timeout(2)));
+/// drop(rx);
+/// let err = tx.send_timeout(3, Duration::from_secs(60)).unwrap_err(); // fails at once
+/// assert_eq!(err, SendTimeoutError::Disconnected(3));
+/// assert_eq!(err.to_string(), "sending on a disconnected channel");
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum SendTimeoutError<T> {
     /// The deadline passed before there was room (or, at capacity 0, before a receiver took it).
@@ -28,10 +76,39 @@ pub enum SendTimeoutError<T> {
 }
 
 /// The channel is empty and every sender is gone.
+///
+/// Returned by [`Receiver::recv`](super::Receiver::recv) and by
+/// [`Receiver::recv_async`](super::Receiver::recv_async).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, RecvError};
+///
+/// let (tx, rx) = bounded(1);
+/// tx.send(1).unwrap();
+/// drop(tx);
+/// assert_eq!(rx.recv(), Ok(1)); // buffered values come first
+/// assert_eq!(rx.recv(), Err(RecvError));
+/// assert_eq!(RecvError.to_string(), "receiving on an empty and disconnected channel");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecvError;
 
 /// Why [`Receiver::try_recv`](super::Receiver::try_recv) failed.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, TryRecvError};
+///
+/// let (tx, rx) = bounded::<u8>(1);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// drop(tx);
+/// let err = rx.try_recv().unwrap_err();
+/// assert_eq!(err, TryRecvError::Disconnected);
+/// assert_eq!(err.to_string(), "receiving on an empty and disconnected channel");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TryRecvError {
     /// The channel is empty (senders remain).
@@ -40,7 +117,22 @@ pub enum TryRecvError {
     Disconnected,
 }
 
-/// Why a timed receive failed.
+/// Why a timed receive ([`Receiver::recv_timeout`](super::Receiver::recv_timeout),
+/// [`Receiver::recv_deadline`](super::Receiver::recv_deadline)) failed.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, RecvTimeoutError};
+/// use std::time::Duration;
+///
+/// let (tx, rx) = bounded::<u8>(1);
+/// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+/// drop(tx);
+/// let err = rx.recv_timeout(Duration::from_secs(60)).unwrap_err(); // fails at once
+/// assert_eq!(err, RecvTimeoutError::Disconnected);
+/// assert_eq!(err.to_string(), "receiving on an empty and disconnected channel");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecvTimeoutError {
     /// The deadline passed while the channel was empty.
@@ -83,12 +175,30 @@ impl<T> TrySendError<T> {
     }
 
     /// `true` for [`TrySendError::Full`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::TrySendError;
+    ///
+    /// assert!(TrySendError::Full(1).is_full());
+    /// assert!(!TrySendError::Disconnected(1).is_full());
+    /// ```
     #[must_use]
     pub fn is_full(&self) -> bool {
         matches!(self, TrySendError::Full(_))
     }
 
     /// `true` for [`TrySendError::Disconnected`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::TrySendError;
+    ///
+    /// assert!(TrySendError::Disconnected(1).is_disconnected());
+    /// assert!(!TrySendError::Full(1).is_disconnected());
+    /// ```
     #[must_use]
     pub fn is_disconnected(&self) -> bool {
         matches!(self, TrySendError::Disconnected(_))
@@ -116,12 +226,30 @@ impl<T> SendTimeoutError<T> {
     }
 
     /// `true` for [`SendTimeoutError::Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::SendTimeoutError;
+    ///
+    /// assert!(SendTimeoutError::Timeout(1).is_timeout());
+    /// assert!(!SendTimeoutError::Disconnected(1).is_timeout());
+    /// ```
     #[must_use]
     pub fn is_timeout(&self) -> bool {
         matches!(self, SendTimeoutError::Timeout(_))
     }
 
     /// `true` for [`SendTimeoutError::Disconnected`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::SendTimeoutError;
+    ///
+    /// assert!(SendTimeoutError::Disconnected(1).is_disconnected());
+    /// assert!(!SendTimeoutError::Timeout(1).is_disconnected());
+    /// ```
     #[must_use]
     pub fn is_disconnected(&self) -> bool {
         matches!(self, SendTimeoutError::Disconnected(_))
@@ -130,12 +258,30 @@ impl<T> SendTimeoutError<T> {
 
 impl TryRecvError {
     /// `true` for [`TryRecvError::Empty`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::TryRecvError;
+    ///
+    /// assert!(TryRecvError::Empty.is_empty());
+    /// assert!(!TryRecvError::Disconnected.is_empty());
+    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         matches!(self, TryRecvError::Empty)
     }
 
     /// `true` for [`TryRecvError::Disconnected`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::TryRecvError;
+    ///
+    /// assert!(TryRecvError::Disconnected.is_disconnected());
+    /// assert!(!TryRecvError::Empty.is_disconnected());
+    /// ```
     #[must_use]
     pub fn is_disconnected(&self) -> bool {
         matches!(self, TryRecvError::Disconnected)
@@ -144,12 +290,30 @@ impl TryRecvError {
 
 impl RecvTimeoutError {
     /// `true` for [`RecvTimeoutError::Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::RecvTimeoutError;
+    ///
+    /// assert!(RecvTimeoutError::Timeout.is_timeout());
+    /// assert!(!RecvTimeoutError::Disconnected.is_timeout());
+    /// ```
     #[must_use]
     pub fn is_timeout(&self) -> bool {
         matches!(self, RecvTimeoutError::Timeout)
     }
 
     /// `true` for [`RecvTimeoutError::Disconnected`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::RecvTimeoutError;
+    ///
+    /// assert!(RecvTimeoutError::Disconnected.is_disconnected());
+    /// assert!(!RecvTimeoutError::Timeout.is_disconnected());
+    /// ```
     #[must_use]
     pub fn is_disconnected(&self) -> bool {
         matches!(self, RecvTimeoutError::Disconnected)

@@ -97,6 +97,29 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 /// taken it, in which case it was sent. Use [`Sender::try_send`] in a loop, or keep the future,
 /// to get an unsent value back.
 ///
+/// # Panics
+///
+/// Polling the future again after it has completed (returned `Ready`, with `Ok` or `Err`)
+/// panics with `a send future polled after it completed`: its value is gone, into the channel
+/// or the error. `.await` never does that.
+///
+/// ```
+/// use std::future::Future;
+/// use std::panic::{AssertUnwindSafe, catch_unwind};
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll, Waker};
+///
+/// let (tx, rx) = ringfence::channel::bounded(1);
+/// let mut send = tx.send_async(1);
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert!(matches!(Pin::new(&mut send).poll(&mut cx), Poll::Ready(Ok(()))));
+/// let payload = catch_unwind(AssertUnwindSafe(|| Pin::new(&mut send).poll(&mut cx))).unwrap_err();
+/// let message = payload.downcast_ref::<&str>().copied();
+/// let message = message.or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+/// assert_eq!(message, Some("a send future polled after it completed"));
+/// assert_eq!(rx.try_recv(), Ok(1)); // sent once, not twice
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -194,6 +217,26 @@ impl<'a, T> RecvStream<'a, T> {
     }
 
     /// Polls for the next value: `Ready(None)` once the channel is empty and disconnected.
+    ///
+    /// The building block of [`RecvStream::next`] (and of `Stream::poll_next` with the
+    /// `futures` feature), for code that polls by hand. `Pending` registers the context's
+    /// waker: a later send (or the last sender's drop) wakes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let (tx, rx) = ringfence::channel::bounded(2);
+    /// let mut stream = rx.stream();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(stream.poll_next_value(&mut cx), Poll::Pending); // empty: would wake `cx`
+    /// tx.send(1).unwrap();
+    /// assert_eq!(stream.poll_next_value(&mut cx), Poll::Ready(Some(1)));
+    /// drop(tx);
+    /// assert_eq!(stream.poll_next_value(&mut cx), Poll::Ready(None)); // ended
+    /// assert!(stream.is_terminated());
+    /// ```
     pub fn poll_next_value(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         if self.ended {
             return Poll::Ready(None);
@@ -214,11 +257,48 @@ impl<'a, T> RecvStream<'a, T> {
     /// # Cancel safety
     ///
     /// Cancel-safe, as [`RecvFuture`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// use std::time::Duration;
+    ///
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// let mut stream = rx.stream();
+    /// // A `next()` cancelled by a timeout loses nothing.
+    /// assert!(tokio::time::timeout(Duration::from_millis(1), stream.next()).await.is_err());
+    /// tx.send("hello").unwrap();
+    /// assert_eq!(stream.next().await, Some("hello"));
+    /// drop(tx);
+    /// assert_eq!(stream.next().await, None);
+    /// # });
+    /// ```
     pub async fn next(&mut self) -> Option<T> {
         std::future::poll_fn(|cx| self.poll_next_value(cx)).await
     }
 
     /// Whether the stream has ended (it then stays ended).
+    ///
+    /// `true` only after the stream has yielded `None`: a disconnected channel with values
+    /// still buffered has not ended yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// tx.send(5).unwrap();
+    /// drop(tx);
+    /// let mut stream = rx.into_stream();
+    /// assert!(!stream.is_terminated()); // a value is still buffered
+    /// assert_eq!(stream.next().await, Some(5));
+    /// assert!(!stream.is_terminated()); // `None` not yet seen
+    /// assert_eq!(stream.next().await, None);
+    /// assert!(stream.is_terminated());
+    /// assert_eq!(stream.next().await, None); // and stays ended
+    /// # });
+    /// ```
     #[must_use]
     pub fn is_terminated(&self) -> bool {
         self.ended
@@ -264,6 +344,45 @@ impl<T> futures_core::FusedStream for RecvStream<'_, T> {
 ///
 /// A value accepted by `start_send` and not yet flushed is dropped with the sink (not sent),
 /// as with [`SendFuture`].
+///
+/// # Examples
+///
+/// Without the `futures` feature, the `Sink` protocol is available as inherent methods:
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use std::future::poll_fn;
+///
+/// let (tx, rx) = ringfence::channel::bounded(4);
+/// let mut sink = tx.into_sink();
+/// for word in ["a", "b", "c"] {
+///     poll_fn(|cx| sink.poll_flush_value(cx)).await.unwrap(); // `poll_ready`
+///     sink.start_send_value(word); // `start_send`
+/// }
+/// poll_fn(|cx| sink.poll_flush_value(cx)).await.unwrap(); // `poll_flush`
+/// drop(sink); // the last sender
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+/// # });
+/// ```
+///
+/// With the `futures` feature, through the `Sink` trait (the example does nothing without it):
+///
+/// ```
+/// # #[cfg(feature = "futures")]
+/// # {
+/// use futures_sink::Sink;
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll, Waker};
+///
+/// let (tx, rx) = ringfence::channel::bounded(1);
+/// let mut sink = tx.sink();
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert_eq!(Pin::new(&mut sink).poll_ready(&mut cx), Poll::Ready(Ok(())));
+/// Pin::new(&mut sink).start_send(1).unwrap();
+/// assert_eq!(Pin::new(&mut sink).poll_flush(&mut cx), Poll::Ready(Ok(())));
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// # }
+/// ```
 pub struct SendSink<'a, T> {
     sender: Handle<'a, Sender<T>>,
     value: Option<T>,
@@ -280,6 +399,32 @@ impl<'a, T> SendSink<'a, T> {
     }
 
     /// Moves the value accepted by the last `start_send`, if any, into the channel.
+    ///
+    /// `Ready(Ok(()))` at once when no value is held, `Pending` while the channel is full (the
+    /// context's waker is woken when there is room), `Ready(Err(SendError(value)))` with the
+    /// value inside when every receiver is gone. The `Sink`'s `poll_ready`, `poll_flush` and
+    /// `poll_close` are this method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::SendError;
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// let mut sink = tx.sink();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(sink.poll_flush_value(&mut cx), Poll::Ready(Ok(()))); // nothing held
+    /// sink.start_send_value(1);
+    /// assert_eq!(sink.poll_flush_value(&mut cx), Poll::Ready(Ok(()))); // sent
+    /// sink.start_send_value(2);
+    /// assert_eq!(sink.poll_flush_value(&mut cx), Poll::Pending); // full: `2` is still held
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// assert_eq!(sink.poll_flush_value(&mut cx), Poll::Ready(Ok(()))); // room: sent
+    /// sink.start_send_value(3);
+    /// drop(rx);
+    /// assert_eq!(sink.poll_flush_value(&mut cx), Poll::Ready(Err(SendError(3))));
+    /// ```
     pub fn poll_flush_value(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
         // A rendezvous send in progress has moved its value into the slot (`owning`): it is
         // not flushed until a receiver has taken it.
@@ -296,6 +441,20 @@ impl<'a, T> SendSink<'a, T> {
     ///
     /// Panics when a value is still waiting to be flushed (call `poll_flush_value`, or the
     /// `Sink`'s `poll_ready`, until it is `Ready` first, as the `Sink` contract requires).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let (tx, rx) = ringfence::channel::unbounded();
+    /// let mut sink = tx.sink();
+    /// sink.start_send_value("held"); // not in the channel yet
+    /// assert!(rx.is_empty());
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(sink.poll_flush_value(&mut cx), Poll::Ready(Ok(())));
+    /// assert_eq!(rx.try_recv(), Ok("held"));
+    /// ```
     pub fn start_send_value(&mut self, value: T) {
         assert!(self.value.is_none(), "SendSink::start_send called before poll_ready returned Ready");
         self.value = Some(value);

@@ -340,7 +340,27 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 /// A blocking iterator over a [`Receiver`]'s values; ends when the channel is empty and
-/// disconnected. Made by [`Receiver::iter`].
+/// disconnected. Made by [`Receiver::iter`] (or `for value in &receiver`).
+///
+/// # Examples
+///
+/// ```
+/// use std::thread;
+///
+/// let (tx, rx) = ringfence::channel::bounded(2);
+/// let producer = thread::spawn(move || {
+///     for i in 1..=5 {
+///         tx.send(i).unwrap(); // blocks while the buffer is full
+///     }
+/// }); // `tx` drops: the iterator ends after the last value
+/// let mut got = Vec::new();
+/// for value in &rx {
+///     got.push(value);
+/// }
+/// producer.join().unwrap();
+/// assert_eq!(got, [1, 2, 3, 4, 5]);
+/// assert_eq!(rx.iter().next(), None); // stays ended
+/// ```
 pub struct Iter<'a, T> {
     receiver: &'a Receiver<T>,
 }
@@ -362,6 +382,21 @@ impl<T> fmt::Debug for Iter<'_, T> {
 }
 
 /// A non-blocking iterator over the values ready now. Made by [`Receiver::try_iter`].
+///
+/// It ends at the first empty receive, so a later `try_iter` may yield more.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ringfence::channel::bounded(4);
+/// tx.send('a').unwrap();
+/// tx.send('b').unwrap();
+/// assert_eq!(rx.try_iter().collect::<String>(), "ab");
+/// tx.send('c').unwrap();
+/// let mut iter = rx.try_iter();
+/// assert_eq!(iter.next(), Some('c'));
+/// assert_eq!(iter.next(), None); // empty, though the sender is alive
+/// ```
 pub struct TryIter<'a, T> {
     receiver: &'a Receiver<T>,
 }
@@ -381,7 +416,21 @@ impl<T> fmt::Debug for TryIter<'_, T> {
 }
 
 /// An owning blocking iterator; ends when the channel is empty and disconnected.
-/// Made by `Receiver::into_iter`.
+/// Made by `Receiver::into_iter` (or `for value in receiver`).
+///
+/// # Examples
+///
+/// ```
+/// use std::thread;
+///
+/// let (tx, rx) = ringfence::channel::bounded(4);
+/// let consumer = thread::spawn(move || rx.into_iter().map(|s: String| s.len()).sum::<usize>());
+/// for word in ["ring", "fence"] {
+///     tx.send(word.to_string()).unwrap();
+/// }
+/// drop(tx); // end of stream
+/// assert_eq!(consumer.join().unwrap(), 9);
+/// ```
 pub struct IntoIter<T> {
     receiver: Receiver<T>,
 }
