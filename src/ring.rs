@@ -838,6 +838,7 @@ mod tests {
         let start = (POSITION_MASK + 1) - laps * ring.one_lap;
         assert_eq!(raw_positions(&ring), (start, start));
         for (i, slot) in ring.slots.iter().enumerate() {
+            // ORDERING: Relaxed: a single-threaded test reading its own ring's words.
             assert_eq!(slot.stamp.load(Ordering::Relaxed), start + i as u64, "slot {i} starts empty");
         }
         ring
@@ -845,6 +846,7 @@ mod tests {
 
     /// The raw `(head, tail)` positions.
     fn raw_positions<T>(ring: &Ring<T>) -> (u64, u64) {
+        // ORDERING: Relaxed: a single-threaded test reading its own ring's words.
         (position(ring.head.load(Ordering::Relaxed)), position(ring.tail.load(Ordering::Relaxed)))
     }
 
@@ -885,7 +887,9 @@ mod tests {
         assert_eq!(ring.len(), model.len());
         assert_eq!(ring.is_empty(), model.is_empty());
         assert_eq!(ring.is_full(), model.len() == ring.capacity());
+        // ORDERING: Relaxed: a single-threaded test reading its own ring's words.
         assert_eq!(waiters(ring.head.load(Ordering::Relaxed)), 0, "no sender counted in head");
+        // ORDERING: Relaxed: a single-threaded test reading its own ring's words.
         assert_eq!(waiters(ring.tail.load(Ordering::Relaxed)), 0, "no receiver counted in tail");
     }
 
@@ -1012,11 +1016,13 @@ mod tests {
         let mut expected = wrap - 2 * ring.one_lap;
         for value in 0..6 {
             // The whole words: the position, and no waiting parties above it.
+            // ORDERING: Relaxed: a single-threaded test reading its own ring's words.
             let words = (ring.head.load(Ordering::Relaxed), ring.tail.load(Ordering::Relaxed));
             assert_eq!(words, (expected, expected));
             assert_eq!(ring.try_push(value), Ok(()));
             assert_eq!(ring.try_push(99), Err(99));
             assert!(ring.is_full());
+            // ORDERING: Relaxed: a single-threaded test reading its own ring's words.
             assert_eq!(ring.slots[0].stamp.load(Ordering::Relaxed), expected + 1, "full at {expected:#x}");
             assert_eq!(ring.try_pop(), Some(value));
             assert_eq!(ring.try_pop(), None);
