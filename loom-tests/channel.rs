@@ -191,6 +191,29 @@ fn rendezvous_try_send_never_strands_a_value() {
 }
 
 #[test]
+fn rendezvous_try_send_never_counts_a_receiver_that_already_took_a_value() {
+    // The receiver takes the blocking sender's value and leaves; a `try_send` that claims the
+    // slot right after must not count it as still waiting (it uncounts itself before freeing
+    // the slot), or the value would be left with nobody to take it.
+    loom::model(|| {
+        let (tx, rx) = bounded(0);
+        let tx2 = tx.clone();
+        let blocking = thread::spawn(move || tx.send_timeout(1, SOON).is_ok());
+        let trying = thread::spawn(move || tx2.try_send(2).is_ok());
+        let received = rx.recv_timeout(SOON).ok();
+        let sent = [blocking.join().unwrap(), trying.join().unwrap()];
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected), "no value is stranded");
+        let expected = match received {
+            None => [false, false],
+            Some(1) => [true, false],
+            Some(2) => [false, true],
+            Some(other) => panic!("received {other}"),
+        };
+        assert_eq!(sent, expected, "a send succeeds exactly when its value was received");
+    });
+}
+
+#[test]
 fn rendezvous_sender_blocked_while_receiver_drops() {
     loom::model(|| {
         let (tx, rx) = bounded::<i32>(0);

@@ -10,21 +10,38 @@
 //! | `EMPTY` | no value | any sender: CAS to `WRITING` (it becomes the slot's *owner*) |
 //! | `WRITING` | the owner writes (or takes back) the value | the owner: to `FULL` or `EMPTY` |
 //! | `FULL` | a value waits | any receiver: CAS to `READING`; the owner: CAS to `WRITING` (retract) |
-//! | `READING` | a receiver moves the value out | that receiver: to `TAKEN` |
+//! | `LEFT` | a value waits; its sender (a `try_send`) has returned | any receiver: CAS to `READING`; that sender, before returning: CAS to `WRITING` (retract) |
+//! | `READING` | a receiver moves the value out | that receiver: to `TAKEN` (from `FULL`) or `EMPTY` (from `LEFT`) |
 //! | `TAKEN` | the owner's value was received | the owner: to `EMPTY` |
 //!
-//! The owner's retract and a receiver's take race on one CAS from `FULL`, so exactly one wins:
-//! a value is received, or handed back to its sender inside the error, never both.
+//! The owner's retract and a receiver's take race on one CAS from `FULL` (or `LEFT`), so
+//! exactly one wins: a value is received, or handed back to its sender inside the error, never
+//! both. A value `LEFT` by a `try_send` has no owner waiting for it, so its receiver releases
+//! the slot itself.
 //!
 //! # Waiting
 //!
 //! Senders wait on the channel's `send_wait` for `EMPTY`; receivers on `recv_wait` for `FULL`;
-//! the owner on `taken_wait` for `TAKEN`. `try_send` succeeds only when a receiver is waiting
-//! in a blocking `recv` (`waiting_receivers > 0`; pending `recv_async` futures are not counted,
-//! see `poll_recv`); it then places the value and waits only as long as some receiver still
-//! waits, so it never blocks on an absent partner. A receiver that gives up decrements
-//! `waiting_receivers`, wakes the owner and checks the slot once more; the owner re-checks the
-//! count; the waiting layer's fences make sure one of them sees the other (no value stranded).
+//! the owner on `taken_wait` for `TAKEN`.
+//!
+//! # `try_send` never waits
+//!
+//! `try_send` hands over only to a receiver blocked in `recv` (counted in `waiting_receivers`;
+//! pending `recv_async` futures are not counted, see `poll_recv`), and returns at once: it
+//! claims the slot, stores its value as `LEFT`, and, after a `fence(SeqCst)`, reads the count
+//! again. If it is zero, the sender retracts the value (`Full`); otherwise it returns `Ok`, and
+//! one of the counted receivers is certain to take the value:
+//!
+//! - a receiver that leaves `recv` without a value (timeout, disconnection) first uncounts
+//!   itself, then issues a `fence(SeqCst)`, then looks at the slot once more. The two fences
+//!   form a Dekker handshake: either the sender saw the decrement (and retracted), or the
+//!   receiver sees the value (and takes it);
+//! - a receiver that leaves with a value uncounts itself *before* its Release store that frees
+//!   the slot (`TAKEN`, or `EMPTY` from `LEFT`). A `try_send` can claim the slot only after
+//!   acquiring that store, so it never counts a receiver that has already taken its value.
+//!
+//! So `try_send` returning `Ok` means a receiver waiting at that moment receives the value, as
+//! `send` returning means one did.
 //!
 //! # A note on loom
 //!
@@ -39,7 +56,7 @@ use super::chan::Chan;
 use super::chan_async::{RecvWait, SendWait};
 use super::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::sync::UnsafeCell;
-use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
 use crate::wait::WaitQueue;
 use std::mem::MaybeUninit;
 use std::task::{Poll, Waker};
@@ -50,13 +67,15 @@ const WRITING: u32 = 1;
 const FULL: u32 = 2;
 const READING: u32 = 3;
 const TAKEN: u32 = 4;
+const LEFT: u32 = 5;
 
 pub(crate) struct Rendezvous<T> {
     /// The slot's state (module docs' table).
     state: AtomicU32,
     /// Initialised exactly in `FULL` and `READING` (and transiently in `WRITING`).
     value: UnsafeCell<MaybeUninit<T>>,
-    /// Receivers inside `recv`: a `try_send` hands over only while this is non-zero.
+    /// Receivers inside `recv` that have not taken a value: a `try_send` hands over only while
+    /// this is non-zero (module docs, "`try_send` never waits").
     waiting_receivers: AtomicUsize,
     /// The owner waits here for `TAKEN` (or for its reason to give up).
     taken_wait: WaitQueue,
@@ -72,7 +91,6 @@ unsafe impl<T: Send> Sync for Rendezvous<T> {}
 enum GiveUp {
     Timeout,
     Disconnected,
-    NoReceiverWaiting,
 }
 
 impl<T> Rendezvous<T> {
@@ -100,14 +118,31 @@ impl<T> Rendezvous<T> {
         if chan.is_disconnected() {
             return Err(TrySendError::Disconnected(value));
         }
-        // ORDERING: Relaxed: a hint only; the hand-over below re-checks under the handshake.
+        // ORDERING: Relaxed: a hint only; the check after placing the value is the one that
+        // counts (module docs, "`try_send` never waits").
         if self.waiting_receivers.load(Ordering::Relaxed) == 0 || !self.try_claim() {
             return Err(TrySendError::Full(value));
         }
-        self.hand_over(chan, value, None, true).map_err(|(reason, value)| match reason {
-            GiveUp::Disconnected => TrySendError::Disconnected(value),
-            GiveUp::Timeout | GiveUp::NoReceiverWaiting => TrySendError::Full(value),
-        })
+        self.place(chan, value, LEFT);
+        // ORDERING: the sender's half of the handshake with a receiver giving up (`recv`):
+        // orders our LEFT store before the count load below.
+        fence(Ordering::SeqCst);
+        // ORDERING: Relaxed after the fence; a counted receiver's decrement is either seen here
+        // or its fence comes after ours (and it sees LEFT). A receiver that took an earlier
+        // value decremented before freeing the slot, which our Acquire claim acquired.
+        if self.waiting_receivers.load(Ordering::Relaxed) != 0 {
+            return Ok(());
+        }
+        // Nobody is left to take it: take it back, unless a receiver got it first.
+        // ORDERING: Relaxed: only our own write is in the cell; the CAS only decides between us
+        // and a receiver's CAS from LEFT.
+        if self.state.compare_exchange(LEFT, WRITING, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return Ok(()); // a receiver took it (and frees the slot)
+        }
+        // SAFETY: winning the CAS from LEFT gives us the cell back; it holds our value.
+        let value = self.value.with(|cell| unsafe { cell.read().assume_init() });
+        self.release_slot(chan);
+        Err(TrySendError::Full(value))
     }
 
     pub(crate) fn send(
@@ -124,33 +159,20 @@ impl<T> Rendezvous<T> {
             Some(false) => return Err(SendTimeoutError::Disconnected(value)),
             Some(true) => {}
         }
-        self.hand_over(chan, value, deadline, false).map_err(|(reason, value)| match reason {
+        self.hand_over(chan, value, deadline).map_err(|(reason, value)| match reason {
             GiveUp::Disconnected => SendTimeoutError::Disconnected(value),
-            GiveUp::Timeout | GiveUp::NoReceiverWaiting => SendTimeoutError::Timeout(value),
+            GiveUp::Timeout => SendTimeoutError::Timeout(value),
         })
     }
 
     /// As the owner (state `WRITING`): place `value`, wait until it is taken or a reason to
     /// give up appears, and then either finish or take the value back.
-    fn hand_over(
-        &self,
-        chan: &Chan<T>,
-        value: T,
-        deadline: Option<Instant>,
-        only_while_receivers_wait: bool,
-    ) -> Result<(), (GiveUp, T)> {
-        // `place`'s notify fence also orders the FULL store before our `waiting_receivers`
-        // checks below.
-        self.place(chan, value);
+    fn hand_over(&self, chan: &Chan<T>, value: T, deadline: Option<Instant>) -> Result<(), (GiveUp, T)> {
+        self.place(chan, value, FULL);
 
         let outcome = self.taken_wait.wait_until(deadline, || match self.taken_or_disconnected(chan) {
             Some(true) => Some(None),
             Some(false) => Some(Some(GiveUp::Disconnected)),
-            // ORDERING: Relaxed: ordered after our FULL store by the waiting layer's fences;
-            // pairs with the fence a giving-up receiver issues after its decrement.
-            None if only_while_receivers_wait && self.waiting_receivers.load(Ordering::Relaxed) == 0 => {
-                Some(Some(GiveUp::NoReceiverWaiting))
-            }
             None => None,
         });
         let give_up = match outcome {
@@ -178,10 +200,7 @@ impl<T> Rendezvous<T> {
             // SAFETY: winning the CAS from FULL gives the owner the cell back; it holds the
             // value we wrote.
             let value = self.value.with(|cell| unsafe { cell.read().assume_init() });
-            // ORDERING: Release: our read of the cell happens before the next owner's write
-            // (its Acquire claim). loom cannot observe a weakening here (module docs).
-            self.state.store(EMPTY, Ordering::Release);
-            chan.send_wait.notify_one();
+            self.release_slot(chan);
             return Some(value);
         }
         // A receiver is reading our value: it was delivered. Wait (briefly) for TAKEN.
@@ -193,15 +212,25 @@ impl<T> Rendezvous<T> {
         None
     }
 
-    /// As the owner (state `WRITING`): writes the value and publishes it as `FULL`.
-    fn place(&self, chan: &Chan<T>, value: T) {
+    /// As the owner (state `WRITING`): writes the value and publishes it as `state` (`FULL`
+    /// when we wait for it to be taken, `LEFT` when we do not).
+    fn place(&self, chan: &Chan<T>, value: T, state: u32) {
         // SAFETY: state `WRITING`, set by our claim, gives this thread the cell; it is
         // uninitialised (the previous value was moved out before `TAKEN`/`EMPTY`).
         self.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
         // ORDERING: Release publishes the value to the receiver's Acquire CAS in `try_take`.
-        self.state.store(FULL, Ordering::Release);
-        // Its fence also orders the FULL store before the owner's later checks.
+        self.state.store(state, Ordering::Release);
         chan.recv_wait.notify_one();
+    }
+
+    /// Frees the slot (state `WRITING` or `READING`, the cell already emptied by this thread)
+    /// for the next sender.
+    fn release_slot(&self, chan: &Chan<T>) {
+        // ORDERING: Release: our read of the cell (and, for a counted receiver, its decrement
+        // of `waiting_receivers`) happens before the next owner's Acquire claim. loom cannot
+        // observe a weakening of the cell's part (module docs).
+        self.state.store(EMPTY, Ordering::Release);
+        chan.send_wait.notify_one();
     }
 
     /// The owner's wait condition: `Some(true)` when the value was taken, `Some(false)` when
@@ -219,61 +248,82 @@ impl<T> Rendezvous<T> {
     }
 
     fn release_after_taken(&self, chan: &Chan<T>) {
-        // ORDERING: Release hands the (empty) cell to the next owner's Acquire claim, with the
-        // receiver's read acquired through TAKEN. loom cannot observe a weakening here.
-        self.state.store(EMPTY, Ordering::Release);
-        chan.send_wait.notify_one();
+        // The receiver's read of the cell was acquired through TAKEN.
+        self.release_slot(chan);
     }
 
-    /// Takes a waiting value, if any.
-    fn try_take(&self) -> Option<T> {
-        // ORDERING: Acquire pairs with the owner's Release store of FULL: the value is written.
-        if self.state.compare_exchange(FULL, READING, Ordering::Acquire, Ordering::Relaxed).is_err() {
+    /// Takes a waiting value, if any. A `counted` receiver (one inside `recv`) uncounts itself
+    /// when it gets the value, before it frees the slot (module docs, "`try_send` never waits").
+    fn try_take(&self, chan: &Chan<T>, counted: bool) -> Option<T> {
+        // ORDERING: Relaxed: only picks which CAS to try; the CAS acquires.
+        let state = self.state.load(Ordering::Relaxed);
+        if state != FULL && state != LEFT {
             return None;
         }
-        // SAFETY: winning the CAS from FULL gives this receiver the cell, which holds the
-        // owner's value, until we store TAKEN.
+        // ORDERING: Acquire pairs with the sender's Release store of FULL or LEFT: the value is
+        // written. A failed CAS means another receiver (or the sender's retract) won.
+        if self.state.compare_exchange(state, READING, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return None;
+        }
+        // SAFETY: winning the CAS from FULL or LEFT gives this receiver the cell, which holds
+        // the sender's value, until we store TAKEN or EMPTY.
         let value = self.value.with(|cell| unsafe { cell.read().assume_init() });
-        // ORDERING: Release: our read of the cell happens before the owner reuses it. loom
-        // cannot observe a weakening here (module docs).
-        self.state.store(TAKEN, Ordering::Release);
-        self.taken_wait.notify_one();
+        if counted {
+            // ORDERING: Relaxed, ordered before the Release store below, through which the next
+            // `try_send` (claiming the slot with Acquire) sees that we no longer wait.
+            self.waiting_receivers.fetch_sub(1, Ordering::Relaxed);
+        }
+        if state == LEFT {
+            // Its sender has returned: nobody waits for TAKEN, we free the slot ourselves.
+            self.release_slot(chan);
+        } else {
+            // ORDERING: Release: our read of the cell happens before the owner reuses it. loom
+            // cannot observe a weakening here (module docs).
+            self.state.store(TAKEN, Ordering::Release);
+            self.taken_wait.notify_one();
+        }
         Some(value)
     }
 
     pub(crate) fn try_recv(&self, chan: &Chan<T>) -> Result<T, TryRecvError> {
-        if let Some(value) = self.try_take() {
+        self.take_or_disconnected(chan, false)
+    }
+
+    /// `try_recv`, for a receiver that may be `counted` in `waiting_receivers`.
+    fn take_or_disconnected(&self, chan: &Chan<T>, counted: bool) -> Result<T, TryRecvError> {
+        if let Some(value) = self.try_take(chan, counted) {
             return Ok(value);
         }
         if chan.is_disconnected() {
             // A sender inside `send` keeps its handle alive, so no value can be left once
             // every sender is gone; one more look covers a receiver-side disconnect.
-            return self.try_take().ok_or(TryRecvError::Disconnected);
+            return self.try_take(chan, counted).ok_or(TryRecvError::Disconnected);
         }
         Err(TryRecvError::Empty)
     }
 
     pub(crate) fn recv(&self, chan: &Chan<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        // ORDERING: Relaxed: `try_send` reads it as a hint; the give-up path below is what
-        // must be ordered, and it has its own fence.
+        // ORDERING: Relaxed: `try_send` reads it as a hint first; what must be ordered is our
+        // leaving (in `try_take`, or the fence below), not our arrival.
         self.waiting_receivers.fetch_add(1, Ordering::Relaxed);
-        let outcome = chan.recv_wait.wait_until(deadline, || match self.try_recv(chan) {
+        let outcome = chan.recv_wait.wait_until(deadline, || match self.take_or_disconnected(chan, true) {
             Ok(value) => Some(Ok(value)),
             Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
             Err(TryRecvError::Empty) => None,
         });
-        // ORDERING: Relaxed; the fence below orders it before our last look at the slot.
+        let error = match outcome {
+            Some(Ok(value)) => return Ok(value), // `try_take` uncounted us
+            Some(Err(error)) => error,
+            None => RecvTimeoutError::Timeout,
+        };
+        // Leaving without a value. A `try_send` that counted us may have placed its value and
+        // returned: uncount ourselves, then look at the slot once more.
+        // ORDERING: Relaxed; the fence below orders it before that look.
         self.waiting_receivers.fetch_sub(1, Ordering::Relaxed);
-        if let Some(result) = outcome {
-            return result;
-        }
-        // Giving up. A `try_send` owner may be waiting for us: make it re-check the count, and
-        // take its value ourselves if it is already there. The SeqCst fence inside this
-        // notify sits between our decrement and our look at the slot; it pairs with the fence
-        // in the owner's `recv_wait.notify_one` (after its FULL store): either we see FULL
-        // below, or the owner sees our decrement.
-        self.taken_wait.notify_one();
-        self.try_take().ok_or(RecvTimeoutError::Timeout)
+        // ORDERING: pairs with the fence in `try_send` (after its LEFT store, before its count
+        // load): either it sees our decrement and takes its value back, or we see LEFT here.
+        fence(Ordering::SeqCst);
+        self.try_take(chan, false).ok_or(error)
     }
 }
 
@@ -303,7 +353,7 @@ impl<T> Rendezvous<T> {
                 Poll::Ready(true) => {}
             }
             wait.owning = true;
-            self.place(chan, take_value(value));
+            self.place(chan, take_value(value), FULL);
         }
         match self.taken_wait.poll_until(&mut wait.slot, waker, || self.taken_or_disconnected(chan)) {
             Poll::Pending => Poll::Pending,
@@ -334,11 +384,11 @@ impl<T> Rendezvous<T> {
     }
 
     /// `recv_async`: waits on `recv_wait` for a value, as a blocking `recv` does, but is *not*
-    /// counted in `waiting_receivers`: a `try_send` that handed over to a pending future would
-    /// wait until an executor polls it, which may be never, or only after the thread blocked in
-    /// `try_send` (its own current-thread runtime) returns. So `try_send` hands over only to a
-    /// thread blocked in `recv`; async senders (`send_async`) and blocking `send` reach async
-    /// receivers.
+    /// counted in `waiting_receivers`: a future may be dropped instead of polled again, and
+    /// its drop cannot return a value that a `try_send` left for it (the handshake of the
+    /// module docs needs every counted receiver to look at the slot as it leaves, and to keep
+    /// what it finds). So `try_send` hands over only to a thread blocked in `recv`; async
+    /// senders (`send_async`) and blocking `send` reach async receivers.
     pub(crate) fn poll_recv(
         &self,
         chan: &Chan<T>,
@@ -367,8 +417,9 @@ fn take_value<T>(value: &mut Option<T>) -> T {
 impl<T> Drop for Rendezvous<T> {
     fn drop(&mut self) {
         // ORDERING: `&mut self`: no other thread exists; Relaxed is enough.
-        if self.state.load(Ordering::Relaxed) == FULL {
-            // SAFETY: FULL means the cell holds a value nobody took; we own it now.
+        let state = self.state.load(Ordering::Relaxed);
+        if state == FULL || state == LEFT {
+            // SAFETY: FULL and LEFT mean the cell holds a value nobody took; we own it now.
             self.value.with_mut(|cell| unsafe { cell.read().assume_init() });
         }
     }

@@ -129,12 +129,13 @@ impl<T> Sender<T> {
     /// Sends `value` if that is possible without blocking.
     ///
     /// On a zero-capacity channel this succeeds only when a thread is already waiting in a
-    /// blocking `recv`; the call then waits for that receiver to take the value (never for one
-    /// to come). A pending `recv_async` future does not count: completing the hand-over would
-    /// need that future to be polled while this call waits (on a current-thread runtime, by
-    /// this very thread), so `try_send` reports `Full`; `send` and `send_async` reach it.
-    /// So if every sender uses `try_send` and every receiver `try_recv`, no value ever moves
-    /// (as with std's `sync_channel(0)`): one side must block.
+    /// blocking `recv` (or `recv_timeout`, `recv_deadline`, an iterator's `next`). It leaves the
+    /// value for that receiver and returns at once, without waiting for the receiver to wake;
+    /// `Ok` still means a rendezvous: a receiver that was waiting takes the value, even one
+    /// whose timeout expires meanwhile. A pending `recv_async` future does not count (it may be
+    /// dropped instead of polled), so `try_send` reports `Full` to it; `send` and `send_async`
+    /// reach it. If every sender uses `try_send` and every receiver `try_recv`, no value ever
+    /// moves (as with std's `sync_channel(0)`): one side must block.
     ///
     /// On a buffered channel this may report `Full` while a receiver is still moving the oldest
     /// value out of its slot; `send` waits that out. An unbounded channel is never full.
