@@ -5,7 +5,7 @@
 mod async_util;
 
 use async_util::{Counter, block_on};
-use ringfence::channel::{Receiver, RecvError, Sender, bounded, unbounded};
+use ringfence::channel::{Receiver, RecvError, SendError, Sender, bounded, unbounded};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
@@ -426,6 +426,46 @@ fn sink_sends_every_value() {
     }
 }
 
+#[test]
+fn closing_an_owned_sink_disconnects_the_channel_while_the_sink_lives() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let consumer = thread::spawn(move || rx.iter().collect::<Vec<_>>());
+        let sink = block_on(async {
+            let mut sink = tx.into_sink();
+            for i in 0..10 {
+                std::future::poll_fn(|cx| sink.poll_flush_value(cx)).await.unwrap();
+                sink.start_send_value(i);
+            }
+            std::future::poll_fn(|cx| sink.poll_close_value(cx)).await.unwrap();
+            assert!(sink.is_closed(), "{name}");
+            // Closing again is a no-op; a value given after the close comes back.
+            assert_eq!(std::future::poll_fn(|cx| sink.poll_close_value(cx)).await, Ok(()), "{name}");
+            sink.start_send_value(99);
+            assert_eq!(std::future::poll_fn(|cx| sink.poll_flush_value(cx)).await, Err(SendError(99)));
+            sink
+        });
+        // The consumer's iterator ends while the sink still exists: the close dropped the
+        // only sender.
+        assert_eq!(consumer.join().unwrap(), (0..10).collect::<Vec<_>>(), "{name}");
+        drop(sink);
+    }
+}
+
+#[test]
+fn closing_a_borrowing_sink_leaves_the_sender_and_the_channel_open() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let mut sink = tx.sink();
+        assert_eq!(block_on(std::future::poll_fn(|cx| sink.poll_close_value(cx))), Ok(()), "{name}");
+        assert!(sink.is_closed(), "{name}");
+        drop(sink);
+        assert!(!rx.is_disconnected(), "{name}: the borrowed sender still lives");
+        if tx.capacity() != Some(0) {
+            tx.send(1).unwrap();
+            assert_eq!(rx.recv(), Ok(1), "{name}");
+        }
+    }
+}
+
 #[cfg(feature = "futures")]
 #[test]
 fn futures_traits() {
@@ -449,6 +489,7 @@ fn futures_traits() {
             sink.as_mut().start_send(i).unwrap();
         }
         std::future::poll_fn(|cx| sink.as_mut().poll_close(cx)).await.unwrap();
+        assert_eq!(sink.as_mut().start_send(50), Err(SendError(50)), "closed: the value comes back");
     });
     assert_eq!(consumer.join().unwrap(), (0..50).collect::<Vec<_>>());
 }

@@ -337,8 +337,14 @@ impl<T> futures_core::FusedStream for RecvStream<'_, T> {
 
 /// The sender as a `futures_sink::Sink` (with the `futures` feature), from [`Sender::sink`] or
 /// [`Sender::into_sink`]. `start_send` keeps one value; `poll_ready` and `poll_flush` move it
-/// into the channel (waiting for room); `poll_close` flushes. The channel disconnects when the
-/// sink and every other sender are dropped.
+/// into the channel (waiting for room).
+///
+/// `poll_close` flushes, then closes the sink: a sink made by [`Sender::into_sink`] drops its
+/// sender there and then (as futures' `mpsc::Sender` does), so the channel disconnects once it
+/// was the last one, without waiting for the sink itself to be dropped. A sink borrowing its
+/// sender ([`Sender::sink`]) cannot drop it; closing only ends the sink (drop the `Sender` to
+/// disconnect). After the close, `start_send` fails with the value inside (`Sink`), and a
+/// value given to `start_send_value` comes back from the next flush.
 ///
 /// # Cancel safety
 ///
@@ -384,26 +390,27 @@ impl<T> futures_core::FusedStream for RecvStream<'_, T> {
 /// # }
 /// ```
 pub struct SendSink<'a, T> {
-    sender: Handle<'a, Sender<T>>,
+    /// `None` once the sink is closed (an owned sender is dropped then).
+    sender: Option<Handle<'a, Sender<T>>>,
     value: Option<T>,
     wait: SendWait,
 }
 
 impl<'a, T> SendSink<'a, T> {
     pub(super) fn borrowed(sender: &'a Sender<T>) -> Self {
-        SendSink { sender: Handle::Borrowed(sender), value: None, wait: SendWait::default() }
+        SendSink { sender: Some(Handle::Borrowed(sender)), value: None, wait: SendWait::default() }
     }
 
     pub(super) fn owned(sender: Sender<T>) -> Self {
-        SendSink { sender: Handle::Owned(sender), value: None, wait: SendWait::default() }
+        SendSink { sender: Some(Handle::Owned(sender)), value: None, wait: SendWait::default() }
     }
 
     /// Moves the value accepted by the last `start_send`, if any, into the channel.
     ///
     /// `Ready(Ok(()))` at once when no value is held, `Pending` while the channel is full (the
     /// context's waker is woken when there is room), `Ready(Err(SendError(value)))` with the
-    /// value inside when every receiver is gone. The `Sink`'s `poll_ready`, `poll_flush` and
-    /// `poll_close` are this method.
+    /// value inside when every receiver is gone or the sink is closed. The `Sink`'s `poll_ready`
+    /// and `poll_flush` are this method.
     ///
     /// # Examples
     ///
@@ -431,8 +438,58 @@ impl<'a, T> SendSink<'a, T> {
         if self.value.is_none() && !self.wait.owning {
             return Poll::Ready(Ok(()));
         }
-        let chan = &*self.sender.get().chan;
-        chan.poll_send(&mut self.value, &mut self.wait, cx.waker())
+        match &self.sender {
+            Some(sender) => sender.get().chan.poll_send(&mut self.value, &mut self.wait, cx.waker()),
+            // Closed: no send is in progress (the close finished its flush), the value comes back.
+            None => Poll::Ready(Err(SendError(self.value.take().expect("a value is held")))),
+        }
+    }
+
+    /// Flushes the value held, if any, then closes the sink: an owned sender
+    /// ([`Sender::into_sink`]) is dropped, so the channel disconnects if it was the last one.
+    /// `Ready(Err(SendError(value)))` when every receiver was gone (the sink is closed all the
+    /// same); `Pending` while the flush waits for room. The `Sink`'s `poll_close` is this
+    /// method. Closing a closed sink is `Ready(Ok(()))`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let (tx, rx) = ringfence::channel::bounded(2);
+    /// let mut sink = tx.into_sink(); // the only sender
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// sink.start_send_value(1);
+    /// assert_eq!(sink.poll_close_value(&mut cx), Poll::Ready(Ok(())));
+    /// assert!(sink.is_closed());
+    /// // The sink still exists, but its sender is gone: the channel is disconnected.
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn poll_close_value(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let flushed = std::task::ready!(self.poll_flush_value(cx));
+        debug_assert!(!self.wait.owning, "a finished flush leaves no send in progress");
+        // A finished flush is out of every wait queue, so the sender can go.
+        self.sender = None;
+        Poll::Ready(flushed)
+    }
+
+    /// Whether the sink was closed (`poll_close`, or [`SendSink::poll_close_value`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    ///
+    /// let (tx, _rx) = ringfence::channel::bounded::<u8>(1);
+    /// let mut sink = tx.sink();
+    /// assert!(!sink.is_closed());
+    /// let _ = sink.poll_close_value(&mut Context::from_waker(Waker::noop()));
+    /// assert!(sink.is_closed());
+    /// ```
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_none()
     }
 
     /// Accepts one value, to be sent by the next flush.
@@ -466,15 +523,19 @@ impl<T> Unpin for SendSink<'_, T> {}
 
 impl<T> Drop for SendSink<'_, T> {
     fn drop(&mut self) {
+        let Some(sender) = &self.sender else { return }; // closed: nothing in progress
         if self.wait.slot.is_registered() || self.wait.slot.is_counted() || self.wait.owning {
-            self.sender.get().chan.cancel_send(&mut self.wait);
+            sender.get().chan.cancel_send(&mut self.wait);
         }
     }
 }
 
 impl<T> fmt::Debug for SendSink<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendSink").field("has_value", &self.value.is_some()).finish_non_exhaustive()
+        f.debug_struct("SendSink")
+            .field("has_value", &self.value.is_some())
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
     }
 }
 
@@ -487,7 +548,11 @@ impl<T> futures_sink::Sink<T> for SendSink<'_, T> {
     }
 
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
-        self.get_mut().start_send_value(item);
+        let this = self.get_mut();
+        if this.is_closed() {
+            return Err(SendError(item));
+        }
+        this.start_send_value(item);
         Ok(())
     }
 
@@ -496,6 +561,6 @@ impl<T> futures_sink::Sink<T> for SendSink<'_, T> {
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.get_mut().poll_flush_value(cx)
+        self.get_mut().poll_close_value(cx)
     }
 }
