@@ -314,13 +314,25 @@ impl<T> Ring<T> {
         // Index 0 of lap `lap`: `one_lap` (a power of two up to 2^32) divides 2^48, so the
         // product reduced to the position bits is a whole number of laps.
         let start = lap.wrapping_mul(one_lap) & POSITION_MASK;
-        let mut slots = Vec::new();
+        let mut slots: Vec<Slot<T>> = Vec::new();
         slots.try_reserve_exact(capacity).map_err(|_| CapacityError::OutOfMemory { requested: capacity })?;
         // Slot `i` starts empty for position `i` of the first lap (no carry: `i < capacity`).
-        slots.extend((0..capacity).map(|i| Slot {
-            stamp: AtomicU64::new(start + i as u64),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }));
+        // Each slot is initialised in place: building a `Slot` value would make a `T`-sized
+        // temporary on the stack in debug builds (a stack overflow for large `T`).
+        let base = slots.as_mut_ptr();
+        for i in 0..capacity {
+            // SAFETY: `i < capacity`, the reserved capacity: the slot is allocated, aligned and
+            // ours; its fields are written through raw pointers, no reference to
+            // uninitialised memory is made.
+            unsafe {
+                let slot = base.add(i);
+                (&raw mut (*slot).stamp).write(AtomicU64::new(start + i as u64));
+                crate::sync::init_uninit_cell(&raw mut (*slot).value);
+            }
+        }
+        // SAFETY: the first `capacity` slots were initialised above (the value cells may stay
+        // uninitialised: `MaybeUninit`).
+        unsafe { slots.set_len(capacity) };
         let slots = slots.into_boxed_slice();
         Ok(Ring {
             head: CachePadded::new(AtomicU64::new(start)),
@@ -792,20 +804,49 @@ fn deregister(word: &AtomicU64) {
 
 impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
-        if !std::mem::needs_drop::<T>() {
-            return;
+        if std::mem::needs_drop::<T>() {
+            self.drop_values();
         }
-        // `&mut self`: no other thread can touch the ring, so the values left are exactly the
-        // positions from head to tail. Pop them (the ordinary path) so each drops once. If one
-        // value's `Drop` panics, the guard drops the rest during the unwind (as `Vec` does).
-        struct DropRest<'a, T>(&'a Ring<T>);
-        impl<T> Drop for DropRest<'_, T> {
-            fn drop(&mut self) {
-                while self.0.try_pop().is_some() {}
+    }
+}
+
+impl<T> Ring<T> {
+    /// Drops the values left, in place. `&mut self`: no other thread can touch the ring, so the
+    /// values are exactly the positions from head to tail. In place rather than popped: a popped
+    /// `T` would need a `T`-sized stack temporary (a stack overflow for large `T`; in debug
+    /// builds a function reserves its temporaries' space even when it never uses them, hence
+    /// this separate function). If one value's `Drop` panics, the guard drops the rest during
+    /// the unwind (as `Vec` does).
+    fn drop_values(&mut self) {
+        struct DropRest<'a, T> {
+            ring: &'a Ring<T>,
+            next: u64,
+            tail: u64,
+        }
+        impl<T> DropRest<'_, T> {
+            fn drop_all(&mut self) {
+                while self.next != self.tail {
+                    let slot = self.ring.slot(self.next);
+                    self.next = self.ring.advance(self.next);
+                    // SAFETY: every position from head to tail holds an initialised value (no
+                    // operation is in flight: `&mut` ring), dropped exactly once since `next`
+                    // moved past it first.
+                    slot.value.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+                }
             }
         }
-        let rest = DropRest(self);
-        while rest.0.try_pop().is_some() {}
+        impl<T> Drop for DropRest<'_, T> {
+            fn drop(&mut self) {
+                self.drop_all(); // nothing left after a normal finish; the rest after a panic
+            }
+        }
+        // ORDERING: `&mut self`: no other thread exists; Relaxed is enough. The tail's mark bit
+        // (closed) is not part of its position.
+        let tail = position(self.tail.load(Ordering::Relaxed)) & !self.mark_bit;
+        // ORDERING: as above.
+        let head = position(self.head.load(Ordering::Relaxed));
+        let mut rest = DropRest { ring: self, next: head, tail };
+        rest.drop_all();
     }
 }
 

@@ -208,10 +208,26 @@ pub(super) struct ParkedSlots<T> {
     pub(super) recv: ParkedRecv<T>,
 }
 
+impl<T> ParkedSlots<T> {
+    /// Both slots, empty, built in place on the heap (no `T`-sized temporary on the stack).
+    fn boxed() -> Box<Self> {
+        let mut slots = Box::<Self>::new_uninit();
+        let raw = slots.as_mut_ptr();
+        // SAFETY: `raw` points to the uninitialised block we own; each slot initialises its own
+        // fields through raw pointers.
+        unsafe {
+            ParkedSend::init_in_place(&raw mut (*raw).send);
+            ParkedRecv::init_in_place(&raw mut (*raw).recv);
+        }
+        // SAFETY: both fields are initialised above.
+        unsafe { slots.assume_init() }
+    }
+}
+
 impl<T> Chan<T> {
     pub(crate) fn try_new(capacity: usize) -> Result<Self, CapacityError> {
         let flavor = if capacity == 0 {
-            Flavor::Rendezvous(Box::new(Rendezvous::new()))
+            Flavor::Rendezvous(Rendezvous::boxed())
         } else {
             Flavor::Buffered(Ring::try_new(capacity)?)
         };
@@ -223,8 +239,7 @@ impl<T> Chan<T> {
     }
 
     fn with_flavor(flavor: Flavor<T>) -> Self {
-        let parked = matches!(flavor, Flavor::Buffered(_))
-            .then(|| Box::new(ParkedSlots { send: ParkedSend::new(), recv: ParkedRecv::new() }));
+        let parked = matches!(flavor, Flavor::Buffered(_)).then(ParkedSlots::boxed);
         Chan {
             flavor,
             disconnected: AtomicBool::new(false),
@@ -315,11 +330,24 @@ impl<T> Chan<T> {
             // Either way each value is dropped exactly once.
             // The unbounded flavor's pop waits for such a push to finish writing, so there
             // everything is drained here (and the drained blocks are freed).
-            match &self.flavor {
-                Flavor::Buffered(ring) => while ring.try_pop().is_some() {},
-                Flavor::Unbounded(list) => while list.pop().is_some() {},
-                Flavor::Rendezvous(_) => {}
+            // An empty channel skips the drain: after the close's RMW on the tail, `len` sees
+            // every push that completed (a stale head only makes it look fuller). And the drain
+            // is a function of its own: popping needs a `T`-sized temporary, whose stack space a
+            // debug build would otherwise reserve on every receiver drop.
+            if self.len() != 0 {
+                self.drop_buffered();
             }
+        }
+    }
+
+    /// The last receiver's drain (see `remove_receiver`).
+    #[cold]
+    #[inline(never)]
+    fn drop_buffered(&self) {
+        match &self.flavor {
+            Flavor::Buffered(ring) => while ring.try_pop().is_some() {},
+            Flavor::Unbounded(list) => while list.pop().is_some() {},
+            Flavor::Rendezvous(_) => {}
         }
     }
 

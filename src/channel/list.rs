@@ -292,11 +292,12 @@ impl<T> Block<T> {
             (&raw mut (*raw).retired_next).write(BlockPtr::new(ptr::null_mut()));
             let slots = (&raw mut (*raw).slots).cast::<Slot<T>>();
             for i in 0..BLOCK_CAP {
-                slots.add(i).write(Slot {
-                    written: AtomicU32::new(0),
-                    read: AtomicU32::new(0),
-                    value: UnsafeCell::new(MaybeUninit::uninit()),
-                });
+                // Field by field: a `Slot` value would make a `T`-sized temporary on the stack
+                // in debug builds (a stack overflow for large `T`).
+                let slot = slots.add(i);
+                (&raw mut (*slot).written).write(AtomicU32::new(0));
+                (&raw mut (*slot).read).write(AtomicU32::new(0));
+                crate::sync::init_uninit_cell(&raw mut (*slot).value);
             }
             #[cfg(loom)]
             (&raw mut (*raw)._leak_canary).write(crate::sync::Arc::new(()));
@@ -810,6 +811,13 @@ impl<T> List<T> {
     }
 }
 
+/// Pops (and drops) every value left in `list`, freeing the drained blocks.
+#[cold]
+#[inline(never)]
+fn drain<T>(list: &List<T>) {
+    while list.pop().is_some() {}
+}
+
 impl<T> Drop for List<T> {
     fn drop(&mut self) {
         // `&mut self`: every operation has finished, so every claimed slot is written and every
@@ -818,7 +826,12 @@ impl<T> Drop for List<T> {
         struct Rest<'a, T>(&'a List<T>);
         impl<T> Drop for Rest<'_, T> {
             fn drop(&mut self) {
-                while self.0.pop().is_some() {}
+                // Only a list with values pops (in a function of its own): popping needs a
+                // `T`-sized temporary, whose stack space a debug build would otherwise reserve
+                // on every drop.
+                if self.0.len() != 0 {
+                    drain(self.0);
+                }
                 // ORDERING: Relaxed: `&mut` access, every other thread's access happens-before.
                 let last = self.0.head.block.load(Ordering::Relaxed);
                 if let Some(last) = NonNull::new(last) {
@@ -848,6 +861,8 @@ impl<T> Drop for List<T> {
             }
         }
         let rest = Rest(self);
-        while rest.0.pop().is_some() {}
+        if rest.0.len() != 0 {
+            drain(rest.0);
+        }
     }
 }

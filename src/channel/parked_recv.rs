@@ -68,6 +68,7 @@ use crate::ring::Ring;
 use crate::sync::atomic::{AtomicU32, Ordering, fence};
 use crate::sync::{Backoff, UnsafeCell};
 use crate::wait::WaitQueue;
+use std::mem::MaybeUninit;
 
 const EMPTY: u32 = 0;
 const WAITING: u32 = 1;
@@ -81,8 +82,8 @@ const AGAIN: u32 = 8;
 pub(crate) struct ParkedRecv<T> {
     /// The slot's state (module docs' table).
     state: AtomicU32,
-    /// `Some` exactly in `FILLED` (and while the owner takes it out).
-    value: UnsafeCell<Option<T>>,
+    /// Initialised exactly in `FILLED` (and while the owner takes it out).
+    value: UnsafeCell<MaybeUninit<T>>,
     /// The owner waits here for `FILLED` (or disconnection). Nobody else ever waits here.
     pub(super) filled_wait: WaitQueue,
 }
@@ -92,6 +93,16 @@ pub(crate) struct ParkedRecv<T> {
 unsafe impl<T: Send> Send for ParkedRecv<T> {}
 // SAFETY: see the `Send` impl above.
 unsafe impl<T: Send> Sync for ParkedRecv<T> {}
+
+impl<T> Drop for ParkedRecv<T> {
+    fn drop(&mut self) {
+        // ORDERING: `&mut self`: no other thread exists; Relaxed is enough.
+        if self.state.load(Ordering::Relaxed) == FILLED {
+            // SAFETY: FILLED means the cell holds a value its owner did not take; we own it now.
+            self.value.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+        }
+    }
+}
 
 /// What the owner of the parked receive learns.
 pub(crate) enum Request<T> {
@@ -106,11 +117,19 @@ pub(crate) enum Request<T> {
 }
 
 impl<T> ParkedRecv<T> {
-    pub(crate) fn new() -> Self {
-        ParkedRecv {
-            state: AtomicU32::new(EMPTY),
-            value: UnsafeCell::new(None),
-            filled_wait: WaitQueue::new(),
+    /// Initialises an empty slot at `this`, field by field: a `ParkedRecv` value would make a
+    /// `T`-sized temporary on the stack in debug builds.
+    ///
+    /// # Safety
+    ///
+    /// `this` is valid for writes and aligned; the caller owns the memory.
+    pub(crate) unsafe fn init_in_place(this: *mut Self) {
+        // SAFETY: the caller's promise; each field is written once through raw pointers (no
+        // reference to uninitialised memory is made). The value cell stays uninitialised.
+        unsafe {
+            (&raw mut (*this).state).write(AtomicU32::new(EMPTY));
+            crate::sync::init_uninit_cell(&raw mut (*this).value);
+            (&raw mut (*this).filled_wait).write(WaitQueue::new());
         }
     }
 
@@ -224,12 +243,12 @@ impl<T> ParkedRecv<T> {
     fn take_filled(&self) -> T {
         // SAFETY: `FILLED`, read with Acquire by the caller, gives the owner the cell; the filler
         // wrote it before its Release store and never touches it again.
-        let value = self.value.with_mut(|cell| unsafe { (*cell).take() });
+        let value = self.value.with_mut(|cell| unsafe { (*cell).assume_init_read() });
         // ORDERING: Release pairs with the next filler's Acquire CAS from `WAITING`, through the
         // chain of RMWs between (module docs, "One chain of RMWs"): our take of the cell
         // happens before its write.
         self.state.store(EMPTY, Ordering::Release);
-        value.expect("a filled request holds its value")
+        value
     }
 
     /// A sender whose push saw a waiting receiver, after the handshake's fence (module docs):
@@ -284,7 +303,7 @@ impl<T> ParkedRecv<T> {
         let (value, sender_waits) = self.pop_moving(ring, FILLING)?;
         // SAFETY: `FILLING`, set by our CAS, gives this thread the cell (empty: the previous
         // owner took its value before emptying the slot).
-        self.value.with_mut(|cell| unsafe { *cell = Some(value) });
+        self.value.with_mut(|cell| unsafe { (*cell).write(value) });
         // The owner is the receiver this push serves: it leaves the waiting receivers now.
         ring.deregister_receiver();
         // ORDERING: Release pairs with the owner's Acquire load in `poll_owner` (or `withdraw`):

@@ -67,6 +67,7 @@ use crate::ring::{PushError, Ring};
 use crate::sync::atomic::{AtomicU32, Ordering, fence};
 use crate::sync::{Backoff, UnsafeCell};
 use crate::wait::WaitQueue;
+use std::mem::MaybeUninit;
 
 const EMPTY: u32 = 0;
 const WRITING: u32 = 1;
@@ -80,8 +81,10 @@ const AGAIN: u32 = 8;
 pub(crate) struct ParkedSend<T> {
     /// The slot's state (module docs' table).
     state: AtomicU32,
-    /// `Some` exactly in `FULL` and, until a push moves it out, in `MOVING`.
-    value: UnsafeCell<Option<T>>,
+    /// `Some` exactly in `FULL` and, until a push moves it out, in `MOVING`; otherwise `None`,
+    /// or uninitialised until the first `park` (so that creating the slot needs no `T`-sized
+    /// temporary on the stack, see `init_in_place`).
+    value: UnsafeCell<MaybeUninit<Option<T>>>,
     /// The owner waits here for `TAKEN` (or disconnection). Nobody else ever waits here.
     pub(super) taken_wait: WaitQueue,
 }
@@ -91,6 +94,18 @@ pub(crate) struct ParkedSend<T> {
 unsafe impl<T: Send> Send for ParkedSend<T> {}
 // SAFETY: see the `Send` impl above.
 unsafe impl<T: Send> Sync for ParkedSend<T> {}
+
+impl<T> Drop for ParkedSend<T> {
+    fn drop(&mut self) {
+        // ORDERING: `&mut self`: no other thread exists; Relaxed is enough.
+        let state = self.state.load(Ordering::Relaxed) & !AGAIN;
+        if state == FULL || state == MOVING {
+            // SAFETY: FULL and MOVING mean `park` initialised the cell (with the value, or with
+            // `None` once a push moved it out); we own it now.
+            self.value.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+        }
+    }
+}
 
 /// What the owner learns about its parked value.
 pub(crate) enum Parked<T> {
@@ -105,11 +120,19 @@ pub(crate) enum Parked<T> {
 }
 
 impl<T> ParkedSend<T> {
-    pub(crate) fn new() -> Self {
-        ParkedSend {
-            state: AtomicU32::new(EMPTY),
-            value: UnsafeCell::new(None),
-            taken_wait: WaitQueue::new(),
+    /// Initialises an empty slot at `this`, field by field: a `ParkedSend` value (even one
+    /// holding `None`) would make a `T`-sized temporary on the stack in debug builds.
+    ///
+    /// # Safety
+    ///
+    /// `this` is valid for writes and aligned; the caller owns the memory.
+    pub(crate) unsafe fn init_in_place(this: *mut Self) {
+        // SAFETY: the caller's promise; each field is written once through raw pointers (no
+        // reference to uninitialised memory is made). The value cell stays uninitialised.
+        unsafe {
+            (&raw mut (*this).state).write(AtomicU32::new(EMPTY));
+            crate::sync::init_uninit_cell(&raw mut (*this).value);
+            (&raw mut (*this).taken_wait).write(WaitQueue::new());
         }
     }
 
@@ -128,8 +151,9 @@ impl<T> ParkedSend<T> {
     /// `ring` and keeps that count until the returned state (or a later one) says otherwise:
     /// `Sent` means a receiver lowered it, every other end leaves it to the owner.
     pub(crate) fn park(&self, value: &mut Option<T>, ring: &Ring<T>) -> Parked<T> {
-        // SAFETY: state `WRITING`, set by our claim, gives this thread the cell.
-        self.value.with_mut(|cell| unsafe { *cell = value.take() });
+        // SAFETY: state `WRITING`, set by our claim, gives this thread the cell. It holds `None`
+        // or nothing yet (uninitialised), so overwriting it drops nothing.
+        self.value.with_mut(|cell| unsafe { (*cell).write(value.take()) });
         // ORDERING: Release pairs with the Acquire CAS of whoever moves the value: it sees it.
         // (The fence below does not do it in C11: a fence releases only the stores after it.
         // loom cannot observe a weakening: its SeqCst fences synchronise both ways, and every
@@ -175,8 +199,8 @@ impl<T> ParkedSend<T> {
     fn push_moving(&self, ring: &Ring<T>) -> Result<bool, PushError> {
         loop {
             // SAFETY: state `MOVING` (set by the caller's CAS from FULL, kept since) gives this
-            // thread the cell.
-            match self.value.with_mut(|cell| ring.push(unsafe { &mut *cell }, true)) {
+            // thread the cell, initialised by the `park` that made it FULL.
+            match self.value.with_mut(|cell| ring.push(unsafe { (*cell).assume_init_mut() }, true)) {
                 Err(PushError::Full) => {
                     // ORDERING: Release pairs with the Acquire CAS of the next mover (the cell's
                     // write happened before). Relaxed on failure: the swap below reads the mark
@@ -247,7 +271,7 @@ impl<T> ParkedSend<T> {
     fn take_back_moving(&self) -> T {
         // SAFETY: state `MOVING`, set by our CAS, gives this thread the cell, which holds the
         // value (only a successful push moves it out, and we did not push).
-        let value = self.value.with_mut(|cell| unsafe { (*cell).take() });
+        let value = self.value.with_mut(|cell| unsafe { (*cell).assume_init_mut().take() });
         // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`): our take
         // of the value happens before its write (as in `poll_owner`; a withdraw followed by
         // another thread's claim is beyond the models' bound). A swap: a marking pop may CAS

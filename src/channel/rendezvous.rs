@@ -94,13 +94,22 @@ enum GiveUp {
 }
 
 impl<T> Rendezvous<T> {
-    pub(crate) fn new() -> Self {
-        Rendezvous {
-            state: AtomicU32::new(EMPTY),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-            waiting_receivers: AtomicUsize::new(0),
-            taken_wait: WaitQueue::new(),
+    /// A new, empty slot, built in place on the heap: a `Rendezvous` value would make a
+    /// `T`-sized temporary on the stack in debug builds (a stack overflow for large `T`).
+    pub(crate) fn boxed() -> Box<Self> {
+        let mut slot = Box::<Self>::new_uninit();
+        let raw = slot.as_mut_ptr();
+        // SAFETY: `raw` points to the uninitialised block we own; each field is initialised
+        // once through raw pointers (no reference to uninitialised memory is made); the value
+        // cell stays uninitialised, which `MaybeUninit` allows.
+        unsafe {
+            (&raw mut (*raw).state).write(AtomicU32::new(EMPTY));
+            crate::sync::init_uninit_cell(&raw mut (*raw).value);
+            (&raw mut (*raw).waiting_receivers).write(AtomicUsize::new(0));
+            (&raw mut (*raw).taken_wait).write(WaitQueue::new());
         }
+        // SAFETY: every field is initialised above.
+        unsafe { slot.assume_init() }
     }
 
     pub(crate) fn notify_disconnected(&self) {
@@ -419,8 +428,9 @@ impl<T> Drop for Rendezvous<T> {
         // ORDERING: `&mut self`: no other thread exists; Relaxed is enough.
         let state = self.state.load(Ordering::Relaxed);
         if state == FULL || state == LEFT {
-            // SAFETY: FULL and LEFT mean the cell holds a value nobody took; we own it now.
-            self.value.with_mut(|cell| unsafe { cell.read().assume_init() });
+            // SAFETY: FULL and LEFT mean the cell holds a value nobody took; we own it now. Dropped
+            // in place: no `T`-sized temporary on the stack.
+            self.value.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
         }
     }
 }

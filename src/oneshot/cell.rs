@@ -106,14 +106,22 @@ pub(super) enum Outcome<T> {
 /// Allocates a fresh, empty block.
 #[must_use]
 pub(super) fn allocate<T>() -> NonNull<Inner<T>> {
-    let inner = Box::new(Inner {
-        state: Futex::new(0),
-        value: UnsafeCell::new(MaybeUninit::uninit()),
-        waker: UnsafeCell::new(None),
+    // Built in place: an `Inner` value would make a `T`-sized temporary on the stack in debug
+    // builds (a stack overflow for large `T`).
+    let mut inner = Box::<Inner<T>>::new_uninit();
+    let raw = inner.as_mut_ptr();
+    // SAFETY: `raw` points to the uninitialised block we own; each field is initialised once
+    // through raw pointers (no reference to uninitialised memory is made); the value cell stays
+    // uninitialised, which `MaybeUninit` allows.
+    unsafe {
+        (&raw mut (*raw).state).write(Futex::new(0));
+        crate::sync::init_uninit_cell(&raw mut (*raw).value);
+        (&raw mut (*raw).waker).write(UnsafeCell::new(None));
         #[cfg(loom)]
-        _leak_canary: crate::sync::Arc::new(()),
-    });
-    NonNull::from(Box::leak(inner))
+        (&raw mut (*raw)._leak_canary).write(crate::sync::Arc::new(()));
+    }
+    // SAFETY: every field is initialised above.
+    NonNull::from(Box::leak(unsafe { inner.assume_init() }))
 }
 
 /// Frees the block.
@@ -350,6 +358,21 @@ unsafe fn leave_finished<T>(inner: NonNull<Inner<T>>, state: u32) {
     }
 }
 
+/// Drops the value the finished sender left, in a function of its own: the outcome is a
+/// `T`-sized temporary, whose stack space a debug build would otherwise reserve on every drop
+/// of an unfinished receiver.
+///
+/// # Safety
+///
+/// As `take_outcome`: the sender is finished (`state`, loaded with Acquire, says so) and the
+/// caller is the receiver.
+#[cold]
+#[inline(never)]
+unsafe fn drop_outcome<T>(inner: NonNull<Inner<T>>, state: u32) {
+    // SAFETY: the caller's promise; dropping the outcome drops the value.
+    drop(unsafe { take_outcome(inner, state) });
+}
+
 /// The receiver is dropped before it finished. Drops a sent value (on this thread), and frees
 /// the block or leaves it to the sender.
 ///
@@ -366,8 +389,13 @@ pub(super) unsafe fn close<T>(inner: NonNull<Inner<T>>) {
             // `take_outcome` moves the value out of the slot *before* it gives the block up (once
             // `CLOSED` is set next to a hand-off the sender may free it); the value is dropped
             // afterwards, off the block, so a panicking `Drop` cannot leak the block.
-            // SAFETY: sender finished, seen with Acquire; dropping the outcome drops the value.
-            drop(unsafe { take_outcome(inner, state) });
+            if state & VALUE != 0 {
+                // SAFETY: sender finished, seen with Acquire.
+                unsafe { drop_outcome(inner, state) };
+            } else {
+                // SAFETY: sender finished without a value (seen with Acquire): the slot is empty.
+                unsafe { leave_finished(inner, state) };
+            }
             return;
         }
         // A CAS, not `fetch_or`: setting `CLOSED` after the sender finished with a hand-off

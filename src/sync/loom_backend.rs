@@ -8,6 +8,17 @@ pub(crate) mod atomic {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 }
 
+/// The loom build of the std backend's `init_uninit_cell`: loom's cell carries tracking state,
+/// so it is built (the models' values are small).
+///
+/// # Safety
+///
+/// `cell` is valid for writes and aligned.
+pub(crate) unsafe fn init_uninit_cell<T>(cell: *mut UnsafeCell<std::mem::MaybeUninit<T>>) {
+    // SAFETY: the caller's promise.
+    unsafe { cell.write(UnsafeCell::new(std::mem::MaybeUninit::uninit())) }
+}
+
 /// Under loom a spin is a yield: loom then runs another thread instead of exploring the same
 /// thread spinning forever.
 #[inline]

@@ -15,6 +15,20 @@ pub(crate) fn spin_hint() {
     std::hint::spin_loop();
 }
 
+/// Initialises, in place, a cell that starts without a value, without building its contents
+/// on the stack first (a debug build would make a `MaybeUninit<T>` temporary as large as `T`,
+/// and overflow a thread's stack for a large enough `T`).
+///
+/// # Safety
+///
+/// `cell` is valid for writes and aligned.
+#[inline]
+pub(crate) unsafe fn init_uninit_cell<T>(cell: *mut UnsafeCell<std::mem::MaybeUninit<T>>) {
+    // Nothing to write: the cell is `repr(transparent)` over `std::cell::UnsafeCell`, itself
+    // over `MaybeUninit<T>`, for which every byte pattern, initialised or not, is valid.
+    let _ = cell;
+}
+
 /// `std::cell::UnsafeCell` with loom's closure API, so the same code compiles in both builds.
 #[derive(Debug, Default)]
 #[repr(transparent)]
