@@ -97,8 +97,10 @@ const FIRST_LOOK_PAUSES: u32 = 2;
 /// zero-timeout receive against a busy machine took 1.8 µs with the spin, 0.18 µs without).
 #[inline]
 fn spin_unregistered(deadline: Option<Instant>, mut attempt: impl FnMut() -> bool) -> bool {
-    let expired = deadline.is_some_and(|deadline| Instant::now() >= deadline);
-    let spins = if crate::wait::spinning_helps() && !expired { UNREGISTERED_SPINS } else { 0 };
+    // The clock is read only when the spin would run (a thread that stopped spinning, e.g. one
+    // sharing its core with the other side, skips it).
+    let spin = crate::wait::spinning_helps() && deadline.is_none_or(|deadline| Instant::now() < deadline);
+    let spins = if spin { UNREGISTERED_SPINS } else { 0 };
     #[cfg(not(loom))]
     if spins > 0 {
         for _ in 0..FIRST_LOOK_PAUSES {
@@ -425,19 +427,7 @@ impl<T> Chan<T> {
     #[inline]
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match &self.flavor {
-            Flavor::Buffered(ring) => {
-                let mut pending = Some(value);
-                match self.push_ring(ring, &mut pending, false) {
-                    Ok(()) => Ok(()),
-                    Err(error) => {
-                        let value = pending.take().expect("a failed push keeps its value");
-                        Err(match error {
-                            PushError::Full => TrySendError::Full(value),
-                            PushError::Closed => TrySendError::Disconnected(value),
-                        })
-                    }
-                }
-            }
+            Flavor::Buffered(ring) => self.try_send_buffered(ring, value),
             Flavor::Rendezvous(slot) => slot.try_send(self, value),
             Flavor::Unbounded(list) => match list.push(value) {
                 Ok(receiver_may_wait) => {
@@ -458,19 +448,34 @@ impl<T> Chan<T> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         match &self.flavor {
-            Flavor::Rendezvous(slot) => return slot.send(self, value, deadline),
+            Flavor::Rendezvous(slot) => slot.send(self, value, deadline),
             // Never full: no waiting.
             Flavor::Unbounded(_) => {
-                return self
-                    .try_send(value)
-                    .map_err(|error| SendTimeoutError::Disconnected(error.into_inner()));
+                self.try_send(value).map_err(|error| SendTimeoutError::Disconnected(error.into_inner()))
             }
-            Flavor::Buffered(_) => {}
+            Flavor::Buffered(ring) => match self.try_send_buffered(ring, value) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Disconnected(value)) => Err(SendTimeoutError::Disconnected(value)),
+                Err(TrySendError::Full(value)) => self.send_buffered_wait(value, deadline),
+            },
         }
-        match self.try_send(value) {
+    }
+
+    /// The buffered flavor's `try_send`, shared by `send_deadline`'s first attempt: inline, so
+    /// that a blocking send that finds room runs only this (not `try_send`'s dispatch, whose
+    /// other flavors' code would make it a call with a larger frame).
+    #[inline]
+    fn try_send_buffered(&self, ring: &Ring<T>, value: T) -> Result<(), TrySendError<T>> {
+        let mut pending = Some(value);
+        match self.push_ring(ring, &mut pending, false) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Disconnected(value)) => Err(SendTimeoutError::Disconnected(value)),
-            Err(TrySendError::Full(value)) => self.send_buffered_wait(value, deadline),
+            Err(error) => {
+                let value = pending.take().expect("a failed push keeps its value");
+                Err(match error {
+                    PushError::Full => TrySendError::Full(value),
+                    PushError::Closed => TrySendError::Disconnected(value),
+                })
+            }
         }
     }
 
@@ -636,17 +641,7 @@ impl<T> Chan<T> {
     #[inline]
     pub(super) fn try_recv_as(&self, registered: bool) -> Result<T, TryRecvError> {
         match &self.flavor {
-            Flavor::Buffered(ring) => {
-                if let Some(value) = self.pop_ring(ring, registered) {
-                    return Ok(value);
-                }
-                if !self.is_disconnected() {
-                    return Err(TryRecvError::Empty);
-                }
-                // Disconnected: the Acquire load above made every value pushed before the
-                // last sender dropped visible; take one if the first pop raced past it.
-                self.pop_ring(ring, registered).ok_or(TryRecvError::Disconnected)
-            }
+            Flavor::Buffered(ring) => self.try_recv_buffered(ring, registered),
             Flavor::Rendezvous(slot) => slot.try_recv(self),
             Flavor::Unbounded(list) => {
                 if let Some(value) = list.pop() {
@@ -659,6 +654,22 @@ impl<T> Chan<T> {
                 list.pop().ok_or(TryRecvError::Disconnected)
             }
         }
+    }
+
+    /// The buffered flavor's [`Chan::try_recv_as`], also `recv_deadline`'s first attempt:
+    /// inline, so that a blocking receive that finds a value runs only this (not the dispatch,
+    /// whose other flavors' code would make it a call with a larger frame).
+    #[inline]
+    fn try_recv_buffered(&self, ring: &Ring<T>, registered: bool) -> Result<T, TryRecvError> {
+        if let Some(value) = self.pop_ring(ring, registered) {
+            return Ok(value);
+        }
+        if !self.is_disconnected() {
+            return Err(TryRecvError::Empty);
+        }
+        // Disconnected: the Acquire load above made every value pushed before the last sender
+        // dropped visible; take one if the first pop raced past it.
+        self.pop_ring(ring, registered).ok_or(TryRecvError::Disconnected)
     }
 
     /// One pop from the ring, notifying a waiting sender when the claim saw one.
@@ -714,7 +725,7 @@ impl<T> Chan<T> {
                 Some(value) => return Ok(value),
                 None => WaiterCount::ListReceivers(list),
             },
-            Flavor::Buffered(ring) => match self.try_recv() {
+            Flavor::Buffered(ring) => match self.try_recv_buffered(ring, false) {
                 Ok(value) => return Ok(value),
                 Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
                 Err(TryRecvError::Empty) => WaiterCount::RingReceivers(ring),
