@@ -214,6 +214,44 @@ fn rendezvous_try_send_never_counts_a_receiver_that_already_took_a_value() {
 }
 
 #[test]
+fn rendezvous_try_send_takes_back_only_its_own_value() {
+    // Two `try_send`s and a receiver that receives twice: a sender that read a count of zero
+    // after the receiver took its value must not take back the *other* sender's value, left
+    // in the slot it has since claimed (module docs of `rendezvous.rs`, "Why a generation").
+    // The race needs three preemptions (the suite runs at two): checked, a retract that accepts
+    // any generation's LEFT fails here at three and passes at two.
+    model_at_preemptions(3, || {
+        let (tx, rx) = bounded(0);
+        let tx2 = tx.clone();
+        let receiver = thread::spawn(move || {
+            let got: Vec<i32> = (0..2).filter_map(|_| rx.recv_timeout(SOON).ok()).collect();
+            (got, rx)
+        });
+        let other = thread::spawn(move || match tx2.try_send(2) {
+            Ok(()) => true,
+            Err(TrySendError::Full(back)) => {
+                assert_eq!(back, 2, "a failed try_send hands back its own value");
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => panic!("the receiver is alive"),
+        });
+        let sent_1 = match tx.try_send(1) {
+            Ok(()) => true,
+            Err(TrySendError::Full(back)) => {
+                assert_eq!(back, 1, "a failed try_send hands back its own value");
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => panic!("the receiver is alive"),
+        };
+        let sent_2 = other.join().unwrap();
+        let (got, rx) = receiver.join().unwrap();
+        assert!(rx.try_recv().is_err(), "no value is stranded");
+        assert_eq!(got.contains(&1), sent_1, "1 was received exactly when its send succeeded");
+        assert_eq!(got.contains(&2), sent_2, "2 was received exactly when its send succeeded");
+    });
+}
+
+#[test]
 fn rendezvous_sender_blocked_while_receiver_drops() {
     loom::model(|| {
         let (tx, rx) = bounded::<i32>(0);

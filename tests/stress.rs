@@ -55,7 +55,10 @@ fn send_with(tx: &Sender<u64>, value: u64, calls: Calls, turn: u64) {
             loop {
                 match tx.send_timeout(value, TINY) {
                     Ok(()) => break,
-                    Err(SendTimeoutError::Timeout(back)) => value = back,
+                    Err(SendTimeoutError::Timeout(back)) => {
+                        assert_eq!(back, value, "a failed send hands back its own value");
+                        value = back;
+                    }
                     Err(SendTimeoutError::Disconnected(_)) => panic!("receivers are alive"),
                 }
             }
@@ -65,7 +68,10 @@ fn send_with(tx: &Sender<u64>, value: u64, calls: Calls, turn: u64) {
             loop {
                 match tx.send_deadline(value, Instant::now() + TINY) {
                     Ok(()) => break,
-                    Err(SendTimeoutError::Timeout(back)) => value = back,
+                    Err(SendTimeoutError::Timeout(back)) => {
+                        assert_eq!(back, value, "a failed send hands back its own value");
+                        value = back;
+                    }
                     Err(SendTimeoutError::Disconnected(_)) => panic!("receivers are alive"),
                 }
             }
@@ -76,6 +82,7 @@ fn send_with(tx: &Sender<u64>, value: u64, calls: Calls, turn: u64) {
                 match tx.try_send(value) {
                     Ok(()) => return,
                     Err(TrySendError::Full(back)) => {
+                        assert_eq!(back, value, "a failed send hands back its own value");
                         value = back;
                         thread::yield_now();
                     }
@@ -281,6 +288,7 @@ fn receivers_leave_early(capacity: usize, producers: usize, consumers: usize) {
                                 match tx.try_send(value) {
                                     Ok(()) => break None,
                                     Err(TrySendError::Full(back)) => {
+                                        assert_eq!(back.id, id, "a failed send hands back its own value");
                                         value = back;
                                         thread::yield_now();
                                     }

@@ -343,8 +343,9 @@ impl<T> futures_core::FusedStream for RecvStream<'_, T> {
 /// sender there and then (as futures' `mpsc::Sender` does), so the channel disconnects once it
 /// was the last one, without waiting for the sink itself to be dropped. A sink borrowing its
 /// sender ([`Sender::sink`]) cannot drop it; closing only ends the sink (drop the `Sender` to
-/// disconnect). After the close, `start_send` fails with the value inside (`Sink`), and a
-/// value given to `start_send_value` comes back from the next flush.
+/// disconnect). After the close, `poll_ready` is still `Ready(Ok(()))` (its error type needs a
+/// value to hand back, and there is none), and `start_send` then fails with the value inside;
+/// a value given to `start_send_value` comes back from the next flush.
 ///
 /// # Cancel safety
 ///
@@ -449,7 +450,8 @@ impl<'a, T> SendSink<'a, T> {
     /// ([`Sender::into_sink`]) is dropped, so the channel disconnects if it was the last one.
     /// `Ready(Err(SendError(value)))` when every receiver was gone (the sink is closed all the
     /// same); `Pending` while the flush waits for room. The `Sink`'s `poll_close` is this
-    /// method. Closing a closed sink is `Ready(Ok(()))`.
+    /// method. Closing a closed sink is `Ready(Ok(()))`, or `Ready(Err(SendError(value)))`
+    /// when a value was given to `start_send_value` after the close.
     ///
     /// # Examples
     ///

@@ -3,7 +3,8 @@
 //!
 //! # The slot's states
 //!
-//! One `AtomicU32` says who may touch the value cell:
+//! One `AtomicU64` says who may touch the value cell: its low bits hold the state (its *tag*),
+//! the bits above it a generation, which every claim increments (see "Why a generation"):
 //!
 //! | state | meaning | who may move it, to what |
 //! |---|---|---|
@@ -21,8 +22,8 @@
 //!
 //! # Waiting
 //!
-//! Senders wait on the channel's `send_wait` for `EMPTY`; receivers on `recv_wait` for `FULL`;
-//! the owner on `taken_wait` for `TAKEN`.
+//! Senders wait on the channel's `send_wait` for `EMPTY`; receivers on `recv_wait` for `FULL`
+//! or `LEFT`; the owner on `taken_wait` for `TAKEN`.
 //!
 //! # `try_send` never waits
 //!
@@ -40,8 +41,22 @@
 //!   the slot (`TAKEN`, or `EMPTY` from `LEFT`). A `try_send` can claim the slot only after
 //!   acquiring that store, so it never counts a receiver that has already taken its value.
 //!
-//! So `try_send` returning `Ok` means a receiver waiting at that moment receives the value, as
-//! `send` returning means one did.
+//! So `try_send` returning `Ok` means the value will be received, as `send` returning means it
+//! was: by a receiver that was waiting, unless another receiver (a `try_recv`, a `recv_async`)
+//! takes it first.
+//!
+//! # Why a generation
+//!
+//! A value `LEFT` is taken by a receiver that then frees the slot itself, while its sender may
+//! still be on its way to the retract CAS (it read a count of zero after the receiver's
+//! decrement). Meanwhile another `try_send` can claim the freed slot and leave *its* value:
+//! with a bare `LEFT` the first sender's CAS would succeed on the second sender's value (found
+//! by review: one value reported both sent and back as `Full`, the other lost). Every claim
+//! therefore increments the generation above the tag, every later transition keeps it, and a
+//! sender's retract is a CAS from the exact word it stored, which no later hand-over can
+//! reproduce (a 61-bit generation does not wrap). An owner that waits in place (`FULL`) holds
+//! the slot until it frees it, so nobody else can claim in between, and reads its generation
+//! from the state word when it needs it.
 //!
 //! # A note on loom
 //!
@@ -56,23 +71,40 @@ use super::chan::Chan;
 use super::chan_async::{RecvWait, SendWait};
 use super::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::sync::UnsafeCell;
-use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use crate::wait::WaitQueue;
 use std::mem::MaybeUninit;
 use std::task::{Poll, Waker};
 use std::time::Instant;
 
-const EMPTY: u32 = 0;
-const WRITING: u32 = 1;
-const FULL: u32 = 2;
-const READING: u32 = 3;
-const TAKEN: u32 = 4;
-const LEFT: u32 = 5;
+// The tags (module docs' table).
+const EMPTY: u64 = 0;
+const WRITING: u64 = 1;
+const FULL: u64 = 2;
+const READING: u64 = 3;
+const TAKEN: u64 = 4;
+const LEFT: u64 = 5;
+/// The tag's bits in the state word; the generation is above them.
+const TAG_MASK: u64 = 0b111;
+/// One claim's increment of the generation.
+const ONE_CLAIM: u64 = TAG_MASK + 1;
+
+/// The tag of a state word.
+#[inline]
+fn tag(word: u64) -> u64 {
+    word & TAG_MASK
+}
+
+/// `word` with its tag replaced by `tag` (the generation kept).
+#[inline]
+fn retag(word: u64, tag: u64) -> u64 {
+    (word & !TAG_MASK) | tag
+}
 
 pub(crate) struct Rendezvous<T> {
-    /// The slot's state (module docs' table).
-    state: AtomicU32,
-    /// Initialised exactly in `FULL` and `READING` (and transiently in `WRITING`).
+    /// The slot's state: tag and generation (module docs).
+    state: AtomicU64,
+    /// Initialised exactly in `FULL`, `LEFT` and `READING` (and transiently in `WRITING`).
     value: UnsafeCell<MaybeUninit<T>>,
     /// Receivers inside `recv` that have not taken a value: a `try_send` hands over only while
     /// this is non-zero (module docs, "`try_send` never waits").
@@ -103,7 +135,7 @@ impl<T> Rendezvous<T> {
         // once through raw pointers (no reference to uninitialised memory is made); the value
         // cell stays uninitialised, which `MaybeUninit` allows.
         unsafe {
-            (&raw mut (*raw).state).write(AtomicU32::new(EMPTY));
+            (&raw mut (*raw).state).write(AtomicU64::new(EMPTY));
             crate::sync::init_uninit_cell(&raw mut (*raw).value);
             (&raw mut (*raw).waiting_receivers).write(AtomicUsize::new(0));
             (&raw mut (*raw).taken_wait).write(WaitQueue::new());
@@ -116,11 +148,28 @@ impl<T> Rendezvous<T> {
         self.taken_wait.notify_all();
     }
 
-    fn try_claim(&self) -> bool {
-        // ORDERING: Acquire pairs with the Release store of `EMPTY` by the previous owner,
-        // which acquired the receiver's read of the cell through TAKEN: the cell is free.
-        // loom cannot observe a weakening here (module docs).
-        self.state.compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    /// Claims the empty slot for the calling sender: returns the state word it set (`WRITING`,
+    /// the next generation), which the owner's later transitions keep.
+    fn try_claim(&self) -> Option<u64> {
+        // ORDERING: Relaxed: only the expected word of the CAS below, which acquires.
+        let word = self.state.load(Ordering::Relaxed);
+        if tag(word) != EMPTY {
+            return None;
+        }
+        let claimed = retag(word.wrapping_add(ONE_CLAIM), WRITING);
+        // ORDERING: Acquire pairs with the Release store of `EMPTY` by whoever freed the slot
+        // (an owner that acquired the receiver's read of the cell through TAKEN, a receiver of
+        // a `LEFT` value, a retracting sender): the cell is free. loom cannot observe a
+        // weakening here (module docs).
+        self.state.compare_exchange(word, claimed, Ordering::Acquire, Ordering::Relaxed).ok().map(|_| claimed)
+    }
+
+    /// The state word of a slot the caller owns (claimed, not yet freed): nobody else can claim
+    /// meanwhile, so its generation is the owner's; the tag is whatever it is now.
+    fn owned_word(&self) -> u64 {
+        // ORDERING: Relaxed: only the generation is used, which no other thread changes while
+        // we own the slot.
+        self.state.load(Ordering::Relaxed)
     }
 
     pub(crate) fn try_send(&self, chan: &Chan<T>, value: T) -> Result<(), TrySendError<T>> {
@@ -129,10 +178,14 @@ impl<T> Rendezvous<T> {
         }
         // ORDERING: Relaxed: a hint only; the check after placing the value is the one that
         // counts (module docs, "`try_send` never waits").
-        if self.waiting_receivers.load(Ordering::Relaxed) == 0 || !self.try_claim() {
+        if self.waiting_receivers.load(Ordering::Relaxed) == 0 {
             return Err(TrySendError::Full(value));
         }
-        self.place(chan, value, LEFT);
+        let Some(claimed) = self.try_claim() else {
+            return Err(TrySendError::Full(value));
+        };
+        let left = retag(claimed, LEFT);
+        self.place(chan, value, left);
         // ORDERING: the sender's half of the handshake with a receiver giving up (`recv`):
         // orders our LEFT store before the count load below.
         fence(Ordering::SeqCst);
@@ -142,15 +195,18 @@ impl<T> Rendezvous<T> {
         if self.waiting_receivers.load(Ordering::Relaxed) != 0 {
             return Ok(());
         }
-        // Nobody is left to take it: take it back, unless a receiver got it first.
-        // ORDERING: Relaxed: only our own write is in the cell; the CAS only decides between us
-        // and a receiver's CAS from LEFT.
-        if self.state.compare_exchange(LEFT, WRITING, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-            return Ok(()); // a receiver took it (and frees the slot)
+        // Nobody is left to take it: take it back, unless a receiver got it first. The CAS is
+        // from the exact word we stored (module docs, "Why a generation"): it fails once a
+        // receiver took our value, even if the slot has been claimed and `LEFT` again since.
+        // ORDERING: Relaxed: on success only our own write is in the cell; the CAS only
+        // decides between us and a receiver's CAS from our word.
+        if self.state.compare_exchange(left, claimed, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return Ok(()); // a receiver took it (and freed the slot)
         }
-        // SAFETY: winning the CAS from LEFT gives us the cell back; it holds our value.
+        // SAFETY: winning the CAS from our `LEFT` word gives us the cell back; it holds our
+        // value.
         let value = self.value.with(|cell| unsafe { cell.read().assume_init() });
-        self.release_slot(chan);
+        self.release_slot(chan, claimed);
         Err(TrySendError::Full(value))
     }
 
@@ -161,23 +217,29 @@ impl<T> Rendezvous<T> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let claimed = chan.send_wait.wait_until(deadline, || {
-            if chan.is_disconnected() { Some(false) } else { self.try_claim().then_some(true) }
+            if chan.is_disconnected() { Some(None) } else { self.try_claim().map(Some) }
         });
-        match claimed {
+        let claimed = match claimed {
             None => return Err(SendTimeoutError::Timeout(value)),
-            Some(false) => return Err(SendTimeoutError::Disconnected(value)),
-            Some(true) => {}
-        }
-        self.hand_over(chan, value, deadline).map_err(|(reason, value)| match reason {
+            Some(None) => return Err(SendTimeoutError::Disconnected(value)),
+            Some(Some(claimed)) => claimed,
+        };
+        self.hand_over(chan, value, deadline, claimed).map_err(|(reason, value)| match reason {
             GiveUp::Disconnected => SendTimeoutError::Disconnected(value),
             GiveUp::Timeout => SendTimeoutError::Timeout(value),
         })
     }
 
-    /// As the owner (state `WRITING`): place `value`, wait until it is taken or a reason to
-    /// give up appears, and then either finish or take the value back.
-    fn hand_over(&self, chan: &Chan<T>, value: T, deadline: Option<Instant>) -> Result<(), (GiveUp, T)> {
-        self.place(chan, value, FULL);
+    /// As the owner (state `claimed`, `WRITING`): place `value`, wait until it is taken or a
+    /// reason to give up appears, and then either finish or take the value back.
+    fn hand_over(
+        &self,
+        chan: &Chan<T>,
+        value: T,
+        deadline: Option<Instant>,
+        claimed: u64,
+    ) -> Result<(), (GiveUp, T)> {
+        self.place(chan, value, retag(claimed, FULL));
 
         let outcome = self.taken_wait.wait_until(deadline, || match self.taken_or_disconnected(chan) {
             Some(true) => Some(None),
@@ -186,13 +248,13 @@ impl<T> Rendezvous<T> {
         });
         let give_up = match outcome {
             Some(None) => {
-                self.release_after_taken(chan);
+                self.release_after_taken(chan, claimed);
                 return Ok(());
             }
             Some(Some(reason)) => reason,
             None => GiveUp::Timeout,
         };
-        match self.retract(chan) {
+        match self.retract(chan, claimed) {
             Some(value) => Err((give_up, value)),
             None => Ok(()),
         }
@@ -202,28 +264,35 @@ impl<T> Rendezvous<T> {
     /// for it, waits for that receiver to finish reading (a bounded wait: the receiver is
     /// between its CAS and its `TAKEN` store, moving the value out) and completes the send.
     /// `None` means "delivered".
-    fn retract(&self, chan: &Chan<T>) -> Option<T> {
+    /// `claimed`: the owner's word (its generation).
+    fn retract(&self, chan: &Chan<T>, claimed: u64) -> Option<T> {
         // ORDERING: Relaxed: only our own write is in the cell, nothing to acquire from
         // others; the CAS only decides between us and a receiver's CAS from FULL.
-        if self.state.compare_exchange(FULL, WRITING, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        let retracted = self.state.compare_exchange(
+            retag(claimed, FULL),
+            retag(claimed, WRITING),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        if retracted.is_ok() {
             // SAFETY: winning the CAS from FULL gives the owner the cell back; it holds the
             // value we wrote.
             let value = self.value.with(|cell| unsafe { cell.read().assume_init() });
-            self.release_slot(chan);
+            self.release_slot(chan, claimed);
             return Some(value);
         }
         // A receiver is reading our value: it was delivered. Wait (briefly) for TAKEN.
         self.taken_wait.wait_until(None, || {
             // ORDERING: Acquire, as in `hand_over`'s wait (loom cannot observe it either).
-            (self.state.load(Ordering::Acquire) == TAKEN).then_some(())
+            (tag(self.state.load(Ordering::Acquire)) == TAKEN).then_some(())
         });
-        self.release_after_taken(chan);
+        self.release_after_taken(chan, claimed);
         None
     }
 
-    /// As the owner (state `WRITING`): writes the value and publishes it as `state` (`FULL`
-    /// when we wait for it to be taken, `LEFT` when we do not).
-    fn place(&self, chan: &Chan<T>, value: T, state: u32) {
+    /// As the owner (state `WRITING`): writes the value and publishes it as `state` (tag `FULL`
+    /// when we wait for it to be taken, `LEFT` when we do not; our generation).
+    fn place(&self, chan: &Chan<T>, value: T, state: u64) {
         // SAFETY: state `WRITING`, set by our claim, gives this thread the cell; it is
         // uninitialised (the previous value was moved out before `TAKEN`/`EMPTY`).
         self.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
@@ -233,12 +302,12 @@ impl<T> Rendezvous<T> {
     }
 
     /// Frees the slot (state `WRITING` or `READING`, the cell already emptied by this thread)
-    /// for the next sender.
-    fn release_slot(&self, chan: &Chan<T>) {
+    /// for the next sender; `word`: the current state word (its generation is kept).
+    fn release_slot(&self, chan: &Chan<T>, word: u64) {
         // ORDERING: Release: our read of the cell (and, for a counted receiver, its decrement
         // of `waiting_receivers`) happens before the next owner's Acquire claim. loom cannot
         // observe a weakening of the cell's part (module docs).
-        self.state.store(EMPTY, Ordering::Release);
+        self.state.store(retag(word, EMPTY), Ordering::Release);
         chan.send_wait.notify_one();
     }
 
@@ -247,7 +316,7 @@ impl<T> Rendezvous<T> {
     fn taken_or_disconnected(&self, chan: &Chan<T>) -> Option<bool> {
         // ORDERING: Acquire pairs with the receiver's Release store of `TAKEN`: its read of the
         // cell is done before the cell is reused. loom cannot observe a weakening here.
-        if self.state.load(Ordering::Acquire) == TAKEN {
+        if tag(self.state.load(Ordering::Acquire)) == TAKEN {
             Some(true)
         } else if chan.is_disconnected() {
             Some(false)
@@ -256,22 +325,25 @@ impl<T> Rendezvous<T> {
         }
     }
 
-    fn release_after_taken(&self, chan: &Chan<T>) {
+    fn release_after_taken(&self, chan: &Chan<T>, claimed: u64) {
         // The receiver's read of the cell was acquired through TAKEN.
-        self.release_slot(chan);
+        self.release_slot(chan, claimed);
     }
 
     /// Takes a waiting value, if any. A `counted` receiver (one inside `recv`) uncounts itself
     /// when it gets the value, before it frees the slot (module docs, "`try_send` never waits").
     fn try_take(&self, chan: &Chan<T>, counted: bool) -> Option<T> {
-        // ORDERING: Relaxed: only picks which CAS to try; the CAS acquires.
-        let state = self.state.load(Ordering::Relaxed);
+        // ORDERING: Relaxed: only the expected word of the CAS below, which acquires.
+        let word = self.state.load(Ordering::Relaxed);
+        let state = tag(word);
         if state != FULL && state != LEFT {
             return None;
         }
         // ORDERING: Acquire pairs with the sender's Release store of FULL or LEFT: the value is
         // written. A failed CAS means another receiver (or the sender's retract) won.
-        if self.state.compare_exchange(state, READING, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        let taken =
+            self.state.compare_exchange(word, retag(word, READING), Ordering::Acquire, Ordering::Relaxed);
+        if taken.is_err() {
             return None;
         }
         // SAFETY: winning the CAS from FULL or LEFT gives this receiver the cell, which holds
@@ -284,11 +356,11 @@ impl<T> Rendezvous<T> {
         }
         if state == LEFT {
             // Its sender has returned: nobody waits for TAKEN, we free the slot ourselves.
-            self.release_slot(chan);
+            self.release_slot(chan, word);
         } else {
             // ORDERING: Release: our read of the cell happens before the owner reuses it. loom
             // cannot observe a weakening here (module docs).
-            self.state.store(TAKEN, Ordering::Release);
+            self.state.store(retag(word, TAKEN), Ordering::Release);
             self.taken_wait.notify_one();
         }
         Some(value)
@@ -304,8 +376,10 @@ impl<T> Rendezvous<T> {
             return Ok(value);
         }
         if chan.is_disconnected() {
-            // A sender inside `send` keeps its handle alive, so no value can be left once
-            // every sender is gone; one more look covers a receiver-side disconnect.
+            // A sender inside `send` keeps its handle alive. A value a `try_send` left before its
+            // sender dropped is published by the disconnection (the senders' AcqRel count and
+            // the flag's Release, which our Acquire load read): one more look takes it if the
+            // first missed it, and covers a receiver-side disconnect.
             return self.try_take(chan, counted).ok_or(TryRecvError::Disconnected);
         }
         Err(TryRecvError::Empty)
@@ -354,27 +428,28 @@ impl<T> Rendezvous<T> {
         assert!(wait.owning || value.is_some(), "a send future polled after it completed");
         if !wait.owning {
             let claimed = chan.send_wait.poll_until(&mut wait.slot, waker, || {
-                if chan.is_disconnected() { Some(false) } else { self.try_claim().then_some(true) }
+                if chan.is_disconnected() { Some(None) } else { self.try_claim().map(Some) }
             });
-            match claimed {
+            let claimed = match claimed {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(false) => return Poll::Ready(Err(SendError(take_value(value)))),
-                Poll::Ready(true) => {}
-            }
+                Poll::Ready(None) => return Poll::Ready(Err(SendError(take_value(value)))),
+                Poll::Ready(Some(claimed)) => claimed,
+            };
             wait.owning = true;
-            self.place(chan, take_value(value), FULL);
+            self.place(chan, take_value(value), retag(claimed, FULL));
         }
         match self.taken_wait.poll_until(&mut wait.slot, waker, || self.taken_or_disconnected(chan)) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(taken) => {
                 wait.owning = false;
+                let claimed = self.owned_word();
                 if taken {
-                    self.release_after_taken(chan);
+                    self.release_after_taken(chan, claimed);
                     Poll::Ready(Ok(()))
                 } else {
                     // Disconnected while our value waited: take it back, unless a receiver
                     // got it first.
-                    Poll::Ready(self.retract(chan).map_or(Ok(()), |value| Err(SendError(value))))
+                    Poll::Ready(self.retract(chan, claimed).map_or(Ok(()), |value| Err(SendError(value))))
                 }
             }
         }
@@ -386,7 +461,7 @@ impl<T> Rendezvous<T> {
         if wait.owning {
             self.taken_wait.cancel(&mut wait.slot);
             wait.owning = false;
-            drop(self.retract(chan));
+            drop(self.retract(chan, self.owned_word()));
         } else {
             chan.send_wait.cancel(&mut wait.slot);
         }
@@ -426,7 +501,7 @@ fn take_value<T>(value: &mut Option<T>) -> T {
 impl<T> Drop for Rendezvous<T> {
     fn drop(&mut self) {
         // ORDERING: `&mut self`: no other thread exists; Relaxed is enough.
-        let state = self.state.load(Ordering::Relaxed);
+        let state = tag(self.state.load(Ordering::Relaxed));
         if state == FULL || state == LEFT {
             // SAFETY: FULL and LEFT mean the cell holds a value nobody took; we own it now. Dropped
             // in place: no `T`-sized temporary on the stack.

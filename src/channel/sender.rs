@@ -131,8 +131,9 @@ impl<T> Sender<T> {
     /// On a zero-capacity channel this succeeds only when a thread is already waiting in a
     /// blocking `recv` (or `recv_timeout`, `recv_deadline`, an iterator's `next`). It leaves the
     /// value for that receiver and returns at once, without waiting for the receiver to wake;
-    /// `Ok` still means a rendezvous: a receiver that was waiting takes the value, even one
-    /// whose timeout expires meanwhile. A pending `recv_async` future does not count (it may be
+    /// `Ok` still means a rendezvous: the value is received, by the receiver that was waiting
+    /// (even one whose timeout expires meanwhile) unless another receiver takes it first; it is
+    /// never left in the channel with nobody to take it. A pending `recv_async` future does not count (it may be
     /// dropped instead of polled), so `try_send` reports `Full` to it; `send` and `send_async`
     /// reach it. If every sender uses `try_send` and every receiver `try_recv`, no value ever
     /// moves (as with std's `sync_channel(0)`): one side must block.
