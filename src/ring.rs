@@ -364,10 +364,18 @@ impl<T> Ring<T> {
 
     #[inline]
     fn slot(&self, position: u64) -> &Slot<T> {
-        // The index bits of a position are always below the capacity (see `advance`), so the
-        // bounds check never fails; it stays as a cheap guard. The index fits in `usize`: it is
-        // below the capacity, a `usize`.
-        &self.slots[(position & (self.mark_bit - 1)) as usize]
+        // The index fits in `usize`: it is below the capacity, a `usize` (next comment).
+        let index = (position & (self.mark_bit - 1)) as usize;
+        // Checked in debug and loom builds (loom runs optimised), as the waiter counts are.
+        if cfg!(any(debug_assertions, loom)) {
+            assert!(index < self.slots.len(), "a position's index is below the capacity");
+        }
+        // SAFETY: the index bits of every position are below the capacity: positions start at
+        // index 0 and only `advance` makes new ones (index + 1 while that is below the capacity,
+        // else index 0 of the next lap); `lap_back` and the position bits' wrap-around keep the
+        // index bits, and the mask removes the closed mark. The unchecked access saves the
+        // bounds check on every push and pop (two instructions and a load of the length).
+        unsafe { self.slots.get_unchecked(index) }
     }
 
     /// Pushes `value` if there is room; otherwise hands it back as `Err(value)`.
@@ -384,6 +392,11 @@ impl<T> Ring<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), T> {
+        // The common case with the value still in hand (no `Option` in memory to go through).
+        if let Some((slot, tail, _)) = self.claim_free_tail() {
+            self.publish(slot, tail, value);
+            return Ok(());
+        }
         let mut pending = Some(value);
         match self.push_or_else(&mut pending, false, |_, _, _, _| Err(PushError::Full)) {
             Ok(_) => Ok(()),
@@ -475,7 +488,7 @@ impl<T> Ring<T> {
     /// still holds the previous lap's value and no pop of it is being waited for: `Err(e)` ends
     /// the push with `Err(e)`, `Ok(())` retries. Returns whether the claiming CAS saw a waiting
     /// receiver. `wait_for_pop`: see [`Ring::push`].
-    #[inline]
+    #[inline(always)]
     fn push_or_else<F>(
         &self,
         value: &mut Option<T>,
@@ -487,6 +500,75 @@ impl<T> Ring<T> {
     {
         // Checked before any claim: a claimed slot must be written, or its position is lost.
         assert!(value.is_some(), "a push needs a value");
+        // The common case first, small enough to inline into every caller; anything else takes
+        // the loop, out of line.
+        if let Some((slot, tail, word)) = self.claim_free_tail() {
+            self.publish(slot, tail, value.take().expect("checked on entry"));
+            return Ok(waiters(word) != 0);
+        }
+        self.push_loop(value, wait_for_pop, on_occupied)
+    }
+
+    /// The push's common case: when the ring is open, the tail's slot free and the first CAS
+    /// wins, claims the tail's position and returns its slot, the position and the tail word
+    /// the CAS replaced (its waiter count). The caller must [`Ring::publish`] a value there.
+    #[inline(always)]
+    fn claim_free_tail(&self) -> Option<(&Slot<T>, u64, u64)> {
+        // ORDERING: Relaxed; a stale tail is caught by the stamp check.
+        let word = self.tail.load(Ordering::Relaxed);
+        let tail = position(word);
+        if tail & self.mark_bit != 0 {
+            return None; // closed: the loop reports it
+        }
+        let slot = self.slot(tail);
+        // ORDERING: Acquire, as in the loop of `push_loop`.
+        if slot.stamp.load(Ordering::Acquire) != tail {
+            return None;
+        }
+        self.claim_tail(word, tail).ok()?;
+        Some((slot, tail, word))
+    }
+
+    /// Claims position `tail`, whose slot is free (its stamp said so, loaded with Acquire), with
+    /// a CAS of `tail` from `word`; `Err`: the CAS failed, with the current word. The caller
+    /// then owns the slot and must [`Ring::publish`] a value into it.
+    #[inline(always)]
+    fn claim_tail(&self, word: u64, tail: u64) -> Result<u64, u64> {
+        let new_tail = self.advance(tail);
+        // ORDERING: Relaxed; the CAS decides ownership of the position, and the data handoff
+        // goes through the stamps (the caller's Acquire load, `publish`'s Release store). The
+        // waiter count it reads needs only `tail`'s modification order (module docs).
+        self.tail.compare_exchange_weak(
+            word,
+            new_tail | (word & !POSITION_MASK),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        )
+    }
+
+    /// Writes `value` into the slot of position `tail`, which the caller claimed, and publishes
+    /// it to the consumers.
+    #[inline(always)]
+    fn publish(&self, slot: &Slot<T>, tail: u64, value: T) {
+        // SAFETY: the caller's claim of position `tail` (a CAS won while the slot's stamp said
+        // "empty") gives this thread the slot until the stamp store below; the previous value
+        // was moved out (the claimer's Acquire stamp load).
+        slot.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
+        // ORDERING: Release publishes the value to the consumer's Acquire stamp load.
+        slot.stamp.store(tail + 1, Ordering::Release);
+    }
+
+    /// The push loop of [`Ring::push_or_else`], for everything but a first claim that wins.
+    #[inline(never)]
+    fn push_loop<F>(
+        &self,
+        value: &mut Option<T>,
+        wait_for_pop: bool,
+        on_occupied: F,
+    ) -> Result<bool, PushError>
+    where
+        F: Fn(&mut Option<T>, u64, u64, &Slot<T>) -> Result<(), PushError>,
+    {
         let backoff = Backoff::new();
         // ORDERING: Relaxed; a stale tail is caught by the stamp check below.
         let mut word = self.tail.load(Ordering::Relaxed);
@@ -502,26 +584,9 @@ impl<T> Ring<T> {
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
                 // The slot is free for position `tail`: claim it, keeping the waiter count.
-                // ORDERING: Relaxed; the CAS decides ownership of the position, and the data
-                // handoff goes through the stamps (Acquire above, Release below). The waiter
-                // count it reads needs only `tail`'s modification order (module docs).
-                let claimed = self.tail.compare_exchange_weak(
-                    word,
-                    new_tail | (word & !POSITION_MASK),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-                match claimed {
+                match self.claim_tail(word, tail) {
                     Ok(_) => {
-                        // Checked on entry, so this cannot fail with the slot claimed.
-                        let value = value.take().expect("a push keeps its value until it lands");
-                        // SAFETY: winning the CAS for position `tail` while its stamp said
-                        // "empty" gives this thread the slot until the stamp store below; the
-                        // previous value was moved out (Acquire stamp load above).
-                        slot.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
-                        // ORDERING: Release publishes the value to the consumer's Acquire
-                        // stamp load.
-                        slot.stamp.store(tail + 1, Ordering::Release);
+                        self.publish(slot, tail, value.take().expect("checked on entry"));
                         return Ok(waiters(word) != 0);
                     }
                     Err(current) => {
@@ -588,6 +653,52 @@ impl<T> Ring<T> {
     /// reported as empty.
     #[inline]
     pub(crate) fn pop(&self, registered: bool) -> Option<(T, bool)> {
+        // The common cases first, small enough to inline into every caller: the head's slot
+        // holds its value and the first claim wins, or it is plainly empty. Anything else takes
+        // the loop, out of line.
+        // ORDERING: Relaxed; a stale head is caught by the stamp check.
+        let word = self.head.load(Ordering::Relaxed);
+        let head = position(word);
+        let slot = self.slot(head);
+        // ORDERING: Acquire, as in the loop of `pop_loop`.
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        if stamp == head + 1 {
+            if let Ok(popped) = self.claim_for_pop(word, head, slot) {
+                return Some(popped);
+            }
+        } else if stamp == head && !registered {
+            return None; // as the loop decides for an unregistered caller
+        }
+        self.pop_loop(registered)
+    }
+
+    /// Claims position `head`, whose slot holds its value (its stamp said so, loaded with
+    /// Acquire), with a CAS of `head` from `word`, and moves the value out. `Ok`: the value and
+    /// whether the claim saw a waiting sender; `Err`: the CAS failed, with the current word.
+    #[inline(always)]
+    fn claim_for_pop(&self, word: u64, head: u64, slot: &Slot<T>) -> Result<(T, bool), u64> {
+        let new_head = self.advance(head);
+        // ORDERING: Relaxed; ownership only, data goes through the stamps. The waiter count it
+        // reads needs only `head`'s modification order (module docs).
+        self.head.compare_exchange_weak(
+            word,
+            new_head | (word & !POSITION_MASK),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        )?;
+        // SAFETY: winning the CAS for position `head` while its stamp said "full" gives this
+        // thread the slot until the stamp store below; the value was initialised before the
+        // producer's Release store (the caller's Acquire load).
+        let value = slot.value.with(|cell| unsafe { cell.read().assume_init() });
+        // ORDERING: Release: our read of the value happens before the next producer (Acquire
+        // stamp load) overwrites the slot.
+        slot.stamp.store((head + self.one_lap) & POSITION_MASK, Ordering::Release);
+        Ok((value, waiters(word) != 0))
+    }
+
+    /// The pop loop of [`Ring::pop`], for everything but the first look's common cases.
+    #[inline(never)]
+    fn pop_loop(&self, registered: bool) -> Option<(T, bool)> {
         let backoff = Backoff::new();
         // ORDERING: Relaxed; a stale head is caught by the stamp check below.
         let mut word = self.head.load(Ordering::Relaxed);
@@ -599,26 +710,8 @@ impl<T> Ring<T> {
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
                 // The slot holds the value for position `head`: claim it, keeping the count.
-                let new_head = self.advance(head);
-                // ORDERING: Relaxed; ownership only, data goes through the stamps. The waiter
-                // count it reads needs only `head`'s modification order (module docs).
-                let claimed = self.head.compare_exchange_weak(
-                    word,
-                    new_head | (word & !POSITION_MASK),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-                match claimed {
-                    Ok(_) => {
-                        // SAFETY: winning the CAS for position `head` while its stamp said
-                        // "full" gives this thread the slot until the stamp store below; the
-                        // value was initialised before the producer's Release store.
-                        let value = slot.value.with(|cell| unsafe { cell.read().assume_init() });
-                        // ORDERING: Release: our read of the value happens before the next
-                        // producer (Acquire stamp load) overwrites the slot.
-                        slot.stamp.store((head + self.one_lap) & POSITION_MASK, Ordering::Release);
-                        return Some((value, waiters(word) != 0));
-                    }
+                match self.claim_for_pop(word, head, slot) {
+                    Ok(popped) => return Some(popped),
                     Err(current) => {
                         word = current;
                         backoff.spin();

@@ -483,7 +483,7 @@ impl<T> Chan<T> {
     /// notifying a waiting receiver when the claim saw one. `registered`: the caller is counted
     /// as a waiting sender (module docs), so the ring waits for an in-flight pop of the slot it
     /// needs rather than report full.
-    #[inline]
+    #[inline(always)]
     pub(super) fn push_ring(
         &self,
         ring: &Ring<T>,
