@@ -370,11 +370,12 @@ impl<T> Ring<T> {
         if cfg!(any(debug_assertions, loom)) {
             assert!(index < self.slots.len(), "a position's index is below the capacity");
         }
-        // SAFETY: the index bits of every position are below the capacity: positions start at
-        // index 0 and only `advance` makes new ones (index + 1 while that is below the capacity,
-        // else index 0 of the next lap); `lap_back` and the position bits' wrap-around keep the
-        // index bits, and the mask removes the closed mark. The unchecked access saves the
-        // bounds check on every push and pop (two instructions and a load of the length).
+        // Unchecked: it saves the bounds check on every push and pop (two instructions and a
+        // load of the length). Every position's index bits are below the capacity: positions
+        // start at index 0 and only `advance` makes new ones (index + 1 while that is below the
+        // capacity, else index 0 of the next lap); `lap_back` and the position bits'
+        // wrap-around keep the index bits, and the mask removes the closed mark.
+        // SAFETY: `index` is below the capacity, the slice's length (above).
         unsafe { self.slots.get_unchecked(index) }
     }
 
