@@ -398,8 +398,9 @@ impl<T> Ring<T> {
             self.publish(slot, tail, value);
             return Ok(());
         }
+        // Otherwise the loop (not `push_or_else`, whose inlined fast path would try again).
         let mut pending = Some(value);
-        match self.push_or_else(&mut pending, false, |_, _, _, _| Err(PushError::Full)) {
+        match self.push_loop(&mut pending, false, |_, _, _, _| Err(PushError::Full)) {
             Ok(_) => Ok(()),
             Err(_) => Err(pending.take().expect("a failed push keeps its value")),
         }
@@ -531,8 +532,8 @@ impl<T> Ring<T> {
     }
 
     /// Claims position `tail`, whose slot is free (its stamp said so, loaded with Acquire), with
-    /// a CAS of `tail` from `word`; `Err`: the CAS failed, with the current word. The caller
-    /// then owns the slot and must [`Ring::publish`] a value into it.
+    /// a CAS of `tail` from `word`; `Err`: the CAS failed, with the current word. On `Ok` the
+    /// caller owns the slot and must [`Ring::publish`] a value into it.
     #[inline(always)]
     fn claim_tail(&self, word: u64, tail: u64) -> Result<u64, u64> {
         let new_tail = self.advance(tail);

@@ -8,7 +8,7 @@
 //!
 //! | state | meaning | who may move it, to what |
 //! |---|---|---|
-//! | `EMPTY` | no value | any sender: CAS to `WRITING` (it becomes the slot's *owner*) |
+//! | `EMPTY` | no value | any sender: CAS to `WRITING` with the next generation (it becomes the slot's *owner*) |
 //! | `WRITING` | the owner writes (or takes back) the value | the owner: to `FULL` or `EMPTY` |
 //! | `FULL` | a value waits | any receiver: CAS to `READING`; the owner: CAS to `WRITING` (retract) |
 //! | `LEFT` | a value waits; its sender (a `try_send`) has returned | any receiver: CAS to `READING`; that sender, before returning: CAS to `WRITING` (retract) |
@@ -152,16 +152,22 @@ impl<T> Rendezvous<T> {
     /// the next generation), which the owner's later transitions keep.
     fn try_claim(&self) -> Option<u64> {
         // ORDERING: Relaxed: only the expected word of the CAS below, which acquires.
-        let word = self.state.load(Ordering::Relaxed);
-        if tag(word) != EMPTY {
-            return None;
+        let mut word = self.state.load(Ordering::Relaxed);
+        // Retried while the slot is empty: a whole hand-over between our load and our CAS
+        // (another claim, a value taken, the slot freed) must not make us report it busy.
+        while tag(word) == EMPTY {
+            let claimed = retag(word.wrapping_add(ONE_CLAIM), WRITING);
+            // ORDERING: Acquire pairs with the Release store of `EMPTY` by whoever freed the
+            // slot (an owner that acquired the receiver's read of the cell through TAKEN, a
+            // receiver of a `LEFT` value, a retracting sender): the cell is free. Relaxed on
+            // failure: only the next expected word. loom cannot observe a weakening here
+            // (module docs).
+            match self.state.compare_exchange(word, claimed, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return Some(claimed),
+                Err(current) => word = current,
+            }
         }
-        let claimed = retag(word.wrapping_add(ONE_CLAIM), WRITING);
-        // ORDERING: Acquire pairs with the Release store of `EMPTY` by whoever freed the slot
-        // (an owner that acquired the receiver's read of the cell through TAKEN, a receiver of
-        // a `LEFT` value, a retracting sender): the cell is free. loom cannot observe a
-        // weakening here (module docs).
-        self.state.compare_exchange(word, claimed, Ordering::Acquire, Ordering::Relaxed).ok().map(|_| claimed)
+        None
     }
 
     /// The state word of a slot the caller owns (claimed, not yet freed): nobody else can claim
