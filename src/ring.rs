@@ -129,6 +129,14 @@ fn position(word: u64) -> u64 {
     word & POSITION_MASK
 }
 
+/// Whether pushes and pops try their common case inline before the loop (`claim_free_tail`,
+/// the start of `pop`). Not under loom: the fast path performs exactly the atomic operations of
+/// the loop's first iteration, through the same helpers, and on a miss it discards what it read
+/// and the loop starts over with fresh loads (nothing was claimed). Those extra loads are all it
+/// would add to a model, and they multiplied the states of the parked-slot models (two ran past
+/// 17 minutes instead of about 5); the loop is what the models check.
+const FAST_PATHS: bool = !cfg!(loom);
+
 /// The waiting parties counted in a `head` or `tail` word.
 #[inline]
 fn waiters(word: u64) -> u64 {
@@ -394,9 +402,11 @@ impl<T> Ring<T> {
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), T> {
         // The common case with the value still in hand (no `Option` in memory to go through).
-        if let Some((slot, tail, _)) = self.claim_free_tail() {
-            self.publish(slot, tail, value);
-            return Ok(());
+        if FAST_PATHS {
+            if let Some((slot, tail, _)) = self.claim_free_tail() {
+                self.publish(slot, tail, value);
+                return Ok(());
+            }
         }
         // Otherwise the loop (not `push_or_else`, whose inlined fast path would try again).
         let mut pending = Some(value);
@@ -504,9 +514,11 @@ impl<T> Ring<T> {
         assert!(value.is_some(), "a push needs a value");
         // The common case first, small enough to inline into every caller; anything else takes
         // the loop, out of line.
-        if let Some((slot, tail, word)) = self.claim_free_tail() {
-            self.publish(slot, tail, value.take().expect("checked on entry"));
-            return Ok(waiters(word) != 0);
+        if FAST_PATHS {
+            if let Some((slot, tail, word)) = self.claim_free_tail() {
+                self.publish(slot, tail, value.take().expect("checked on entry"));
+                return Ok(waiters(word) != 0);
+            }
         }
         self.push_loop(value, wait_for_pop, on_occupied)
     }
@@ -658,18 +670,20 @@ impl<T> Ring<T> {
         // The common cases first, small enough to inline into every caller: the head's slot
         // holds its value and the first claim wins, or it is plainly empty. Anything else takes
         // the loop, out of line.
-        // ORDERING: Relaxed; a stale head is caught by the stamp check.
-        let word = self.head.load(Ordering::Relaxed);
-        let head = position(word);
-        let slot = self.slot(head);
-        // ORDERING: Acquire, as in the loop of `pop_loop`.
-        let stamp = slot.stamp.load(Ordering::Acquire);
-        if stamp == head + 1 {
-            if let Ok(popped) = self.claim_for_pop(word, head, slot) {
-                return Some(popped);
+        if FAST_PATHS {
+            // ORDERING: Relaxed; a stale head is caught by the stamp check.
+            let word = self.head.load(Ordering::Relaxed);
+            let head = position(word);
+            let slot = self.slot(head);
+            // ORDERING: Acquire, as in the loop of `pop_loop`.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == head + 1 {
+                if let Ok(popped) = self.claim_for_pop(word, head, slot) {
+                    return Some(popped);
+                }
+            } else if stamp == head && !registered {
+                return None; // as the loop decides for an unregistered caller
             }
-        } else if stamp == head && !registered {
-            return None; // as the loop decides for an unregistered caller
         }
         self.pop_loop(registered)
     }
