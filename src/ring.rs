@@ -540,21 +540,14 @@ impl<T> Ring<T> {
         if slot.stamp.load(Ordering::Acquire) != tail {
             return None;
         }
-        self.claim_tail(word, tail).ok()?;
+        self.claim_position(&self.tail, word, tail).ok()?;
         Some((slot, tail, word))
     }
 
-    /// Claims position `tail`, whose slot is free (its stamp said so, loaded with Acquire), with
-    /// a CAS of `tail` from `word`; `Err`: the CAS failed, with the current word. On `Ok` the
-    /// caller owns the slot and must [`Ring::publish`] a value into it.
-    #[inline(always)]
-    fn claim_tail(&self, word: u64, tail: u64) -> Result<u64, u64> {
-        self.claim_position(&self.tail, word, tail)
-    }
-
     /// Moves `index` (`head` or `tail`) from `word` past `position` with one CAS, keeping the
-    /// waiter count in its high bits: claims the position. `Err`: the CAS failed, with the
-    /// current word.
+    /// waiter count in its high bits: claims the position (whose slot the caller saw ready,
+    /// with an Acquire stamp load). `Err`: the CAS failed, with the current word. A claimed
+    /// tail position's slot must then get a value ([`Ring::publish`]).
     #[inline(always)]
     fn claim_position(&self, index: &AtomicU64, word: u64, position: u64) -> Result<u64, u64> {
         let next = self.advance(position);
@@ -608,7 +601,7 @@ impl<T> Ring<T> {
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
                 // The slot is free for position `tail`: claim it, keeping the waiter count.
-                match self.claim_tail(word, tail) {
+                match self.claim_position(&self.tail, word, tail) {
                     Ok(_) => {
                         self.publish(slot, tail, value.take().expect("checked on entry"));
                         return Ok(waiters(word) != 0);

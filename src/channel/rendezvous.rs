@@ -254,7 +254,7 @@ impl<T> Rendezvous<T> {
         });
         let give_up = match outcome {
             Some(None) => {
-                self.release_after_taken(chan, claimed);
+                self.release_slot(chan, claimed); // the receiver's read was acquired through TAKEN
                 return Ok(());
             }
             Some(Some(reason)) => reason,
@@ -292,7 +292,7 @@ impl<T> Rendezvous<T> {
             // ORDERING: Acquire, as in `hand_over`'s wait (loom cannot observe it either).
             (tag(self.state.load(Ordering::Acquire)) == TAKEN).then_some(())
         });
-        self.release_after_taken(chan, claimed);
+        self.release_slot(chan, claimed); // the receiver's read was acquired through TAKEN
         None
     }
 
@@ -329,11 +329,6 @@ impl<T> Rendezvous<T> {
         } else {
             None
         }
-    }
-
-    fn release_after_taken(&self, chan: &Chan<T>, claimed: u64) {
-        // The receiver's read of the cell was acquired through TAKEN.
-        self.release_slot(chan, claimed);
     }
 
     /// Takes a waiting value, if any. A `counted` receiver (one inside `recv`) uncounts itself
@@ -450,7 +445,7 @@ impl<T> Rendezvous<T> {
                 wait.owning = false;
                 let claimed = self.owned_word();
                 if taken {
-                    self.release_after_taken(chan, claimed);
+                    self.release_slot(chan, claimed); // the receiver's read was acquired through TAKEN
                     Poll::Ready(Ok(()))
                 } else {
                     // Disconnected while our value waited: take it back, unless a receiver
