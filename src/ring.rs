@@ -136,7 +136,7 @@ fn position(word: u64) -> u64 {
 /// would add to a model, and they multiplied the states of the parked-slot models (two were
 /// still running after 17 minutes, where the whole suite takes about 12 without them); the
 /// loop is what the models check.
-const FAST_PATHS: bool = !cfg!(loom);
+pub(crate) const FAST_PATHS: bool = !cfg!(loom);
 
 /// The waiting parties counted in a `head` or `tail` word.
 #[inline]

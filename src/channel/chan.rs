@@ -660,7 +660,7 @@ impl<T> Chan<T> {
     /// inline, so that a blocking receive that finds a value runs only this (not the dispatch,
     /// whose other flavors' code would make it a call with a larger frame).
     #[inline]
-    fn try_recv_buffered(&self, ring: &Ring<T>, registered: bool) -> Result<T, TryRecvError> {
+    pub(super) fn try_recv_buffered(&self, ring: &Ring<T>, registered: bool) -> Result<T, TryRecvError> {
         if let Some(value) = self.pop_ring(ring, registered) {
             return Ok(value);
         }
