@@ -138,6 +138,15 @@ fn position(word: u64) -> u64 {
 /// loop is what the models check.
 pub(crate) const FAST_PATHS: bool = !cfg!(loom);
 
+/// The words a pop of one position writes ([`Ring::pop_claim`]).
+#[derive(Clone, Copy)]
+struct PopClaim {
+    /// The next head position.
+    next: u64,
+    /// The slot's stamp after the pop: empty, for the next lap's push.
+    emptied: u64,
+}
+
 /// The waiting parties counted in a `head` or `tail` word.
 #[inline]
 fn waiters(word: u64) -> u64 {
@@ -402,19 +411,38 @@ impl<T> Ring<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), T> {
-        // The common case with the value still in hand (no `Option` in memory to go through).
-        if FAST_PATHS {
-            if let Some((slot, tail, _)) = self.claim_free_tail() {
-                self.publish(slot, tail, value);
-                return Ok(());
-            }
-        }
-        // Otherwise the loop (not `push_or_else`, whose inlined fast path would try again).
+        let value = match self.push_fast(value) {
+            Ok(_) => return Ok(()),
+            Err(value) => value,
+        };
         let mut pending = Some(value);
-        match self.push_loop(&mut pending, false, |_, _, _, _| Err(PushError::Full)) {
+        match self.push_retry(&mut pending, false) {
             Ok(_) => Ok(()),
             Err(_) => Err(pending.take().expect("a failed push keeps its value")),
         }
+    }
+
+    /// The push's common case with the value still in hand (no `Option` in memory to go
+    /// through): when the ring is open, the tail's slot free and the first CAS wins, pushes
+    /// `value` and returns whether the claim saw a waiting receiver; otherwise hands `value`
+    /// back, nothing claimed, for [`Ring::push_retry`]. Always hands it back under loom
+    /// (`FAST_PATHS`).
+    #[inline(always)]
+    pub(crate) fn push_fast(&self, value: T) -> Result<bool, T> {
+        if FAST_PATHS {
+            if let Some((slot, tail, word)) = self.claim_free_tail() {
+                self.publish(slot, tail, value);
+                return Ok(waiters(word) != 0);
+            }
+        }
+        Err(value)
+    }
+
+    /// [`Ring::push`] after a [`Ring::push_fast`] that missed: the loop alone (not
+    /// `push_or_else`, whose inlined fast path would try again).
+    #[inline]
+    pub(crate) fn push_retry(&self, value: &mut Option<T>, registered: bool) -> Result<bool, PushError> {
+        self.push_loop(value, registered, |_, _, _, _| Err(PushError::Full))
     }
 
     /// [`Ring::try_push`] for the channel: moves the value out of `value` when it pushes
@@ -535,22 +563,24 @@ impl<T> Ring<T> {
         if tail & self.mark_bit != 0 {
             return None; // closed: the loop reports it
         }
+        // Before the Acquire load, after which the compiler would read the ring's fields again.
+        let next = self.advance(tail);
         let slot = self.slot(tail);
         // ORDERING: Acquire, as in the loop of `push_loop`.
         if slot.stamp.load(Ordering::Acquire) != tail {
             return None;
         }
-        self.claim_position(&self.tail, word, tail).ok()?;
+        self.claim_position(&self.tail, word, next).ok()?;
         Some((slot, tail, word))
     }
 
-    /// Moves `index` (`head` or `tail`) from `word` past `position` with one CAS, keeping the
-    /// waiter count in its high bits: claims the position (whose slot the caller saw ready,
-    /// with an Acquire stamp load). `Err`: the CAS failed, with the current word. A claimed
-    /// tail position's slot must then get a value ([`Ring::publish`]).
+    /// Moves `index` (`head` or `tail`) from `word` to `next` (the position after the one in
+    /// `word`, [`Ring::advance`]) with one CAS, keeping the waiter count in its high bits:
+    /// claims the position (whose slot the caller saw ready, with an Acquire stamp load).
+    /// `Err`: the CAS failed, with the current word. A claimed tail position's slot must then
+    /// get a value ([`Ring::publish`]).
     #[inline(always)]
-    fn claim_position(&self, index: &AtomicU64, word: u64, position: u64) -> Result<u64, u64> {
-        let next = self.advance(position);
+    fn claim_position(&self, index: &AtomicU64, word: u64, next: u64) -> Result<u64, u64> {
         // ORDERING: Relaxed; the CAS decides ownership of the position, and the data hand-over
         // goes through the slot's stamp (the claimer's Acquire load before, its Release store
         // after). The waiter count it reads needs only the index word's modification order
@@ -601,7 +631,7 @@ impl<T> Ring<T> {
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
                 // The slot is free for position `tail`: claim it, keeping the waiter count.
-                match self.claim_position(&self.tail, word, tail) {
+                match self.claim_position(&self.tail, word, new_tail) {
                     Ok(_) => {
                         self.publish(slot, tail, value.take().expect("checked on entry"));
                         return Ok(waiters(word) != 0);
@@ -677,11 +707,13 @@ impl<T> Ring<T> {
             // ORDERING: Relaxed; a stale head is caught by the stamp check.
             let word = self.head.load(Ordering::Relaxed);
             let head = position(word);
+            // Before the Acquire load, as in `claim_free_tail`.
+            let claim = self.pop_claim(head);
             let slot = self.slot(head);
             // ORDERING: Acquire, as in the loop of `pop_loop`.
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
-                if let Ok(popped) = self.claim_for_pop(word, head, slot) {
+                if let Ok(popped) = self.claim_for_pop(word, claim, slot) {
                     return Some(popped);
                 }
             } else if stamp == head && !registered {
@@ -691,19 +723,27 @@ impl<T> Ring<T> {
         self.pop_loop(registered)
     }
 
-    /// Claims position `head`, whose slot holds its value (its stamp said so, loaded with
-    /// Acquire), with a CAS of `head` from `word`, and moves the value out. `Ok`: the value and
-    /// whether the claim saw a waiting sender; `Err`: the CAS failed, with the current word.
+    /// What a pop of position `head` writes: the next head, and the slot's stamp for the next
+    /// lap (empty).
     #[inline(always)]
-    fn claim_for_pop(&self, word: u64, head: u64, slot: &Slot<T>) -> Result<(T, bool), u64> {
-        self.claim_position(&self.head, word, head)?;
+    fn pop_claim(&self, head: u64) -> PopClaim {
+        PopClaim { next: self.advance(head), emptied: (head + self.one_lap) & POSITION_MASK }
+    }
+
+    /// Claims the head position of `word`, whose slot holds its value (its stamp said so,
+    /// loaded with Acquire), with a CAS of `head` to `claim.next`, and moves the value out.
+    /// `Ok`: the value and whether the claim saw a waiting sender; `Err`: the CAS failed, with
+    /// the current word.
+    #[inline(always)]
+    fn claim_for_pop(&self, word: u64, claim: PopClaim, slot: &Slot<T>) -> Result<(T, bool), u64> {
+        self.claim_position(&self.head, word, claim.next)?;
         // SAFETY: winning the CAS for position `head` while its stamp said "full" gives this
         // thread the slot until the stamp store below; the value was initialised before the
         // producer's Release store (the caller's Acquire load).
         let value = slot.value.with(|cell| unsafe { cell.read().assume_init() });
         // ORDERING: Release: our read of the value happens before the next producer (Acquire
         // stamp load) overwrites the slot.
-        slot.stamp.store((head + self.one_lap) & POSITION_MASK, Ordering::Release);
+        slot.stamp.store(claim.emptied, Ordering::Release);
         Ok((value, waiters(word) != 0))
     }
 
@@ -721,7 +761,7 @@ impl<T> Ring<T> {
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
                 // The slot holds the value for position `head`: claim it, keeping the count.
-                match self.claim_for_pop(word, head, slot) {
+                match self.claim_for_pop(word, self.pop_claim(head), slot) {
                     Ok(popped) => return Some(popped),
                     Err(current) => {
                         word = current;

@@ -51,6 +51,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Ok(5));
     /// assert!(rx.recv().is_err());
     /// ```
+    #[inline]
     pub fn recv(&self) -> Result<T, RecvError> {
         self.chan.recv_deadline(None).map_err(|_| RecvError)
     }

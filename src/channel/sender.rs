@@ -57,6 +57,7 @@ impl<T> Sender<T> {
     /// drop(rx);
     /// assert_eq!(tx.send("lost?").unwrap_err().into_inner(), "lost?");
     /// ```
+    #[inline]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.chan.send_deadline(value, None).map_err(|err| SendError(err.into_inner()))
     }
