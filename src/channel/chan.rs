@@ -429,15 +429,21 @@ impl<T> Chan<T> {
         match &self.flavor {
             Flavor::Buffered(ring) => self.try_send_buffered(ring, value),
             Flavor::Rendezvous(slot) => slot.try_send(self, value),
-            Flavor::Unbounded(list) => match list.push(value) {
-                Ok(receiver_may_wait) => {
-                    if receiver_may_wait {
-                        self.recv_wait.notify_one_with(|| list.deregister_waiter());
-                    }
-                    Ok(())
+            Flavor::Unbounded(list) => self.try_send_unbounded(list, value),
+        }
+    }
+
+    /// The unbounded flavor's send (never full, never waits), shared by the async send.
+    #[inline]
+    pub(super) fn try_send_unbounded(&self, list: &List<T>, value: T) -> Result<(), TrySendError<T>> {
+        match list.push(value) {
+            Ok(receiver_may_wait) => {
+                if receiver_may_wait {
+                    self.recv_wait.notify_one_with(|| list.deregister_waiter());
                 }
-                Err(value) => Err(TrySendError::Disconnected(value)),
-            },
+                Ok(())
+            }
+            Err(value) => Err(TrySendError::Disconnected(value)),
         }
     }
 

@@ -47,6 +47,7 @@ impl<T> Chan<T> {
         // The same attempt as `poll_counted`'s first, which then tries once more. Not under
         // loom, as the ring's fast paths (`FAST_PATHS`): the models check the loop.
         if FAST_PATHS && !wait.slot.is_registered() {
+            debug_assert!(!wait.slot.is_counted(), "a future between waits is not counted");
             match &self.flavor {
                 Flavor::Buffered(ring) => match self.try_recv_buffered(ring, false) {
                     Ok(value) => return Poll::Ready(Ok(value)),
@@ -102,6 +103,7 @@ impl<T> Chan<T> {
     ) -> Poll<Result<(), SendError<T>>> {
         match &self.flavor {
             Flavor::Buffered(ring) if FAST_PATHS && !wait.slot.is_registered() && value.is_some() => {
+                debug_assert!(!wait.slot.is_counted(), "a future between waits is not counted");
                 match self.push_ring(ring, value, false) {
                     Ok(()) => return Poll::Ready(Ok(())),
                     Err(PushError::Closed) => {
@@ -112,9 +114,10 @@ impl<T> Chan<T> {
                 }
             }
             // Never full: ready at once.
-            Flavor::Unbounded(_) => {
+            Flavor::Unbounded(list) => {
                 let pending = value.take().expect("a send future polled after it completed");
-                return Poll::Ready(self.try_send(pending).map_err(|error| SendError(error.into_inner())));
+                let sent = self.try_send_unbounded(list, pending);
+                return Poll::Ready(sent.map_err(|error| SendError(error.into_inner())));
             }
             _ => {}
         }
