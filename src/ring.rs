@@ -560,13 +560,13 @@ impl<T> Ring<T> {
         // ORDERING: Relaxed; a stale tail is caught by the stamp check.
         let word = self.tail.load(Ordering::Relaxed);
         let tail = position(word);
-        if tail & self.mark_bit != 0 {
-            return None; // closed: the loop reports it
-        }
         // Before the Acquire load, after which the compiler would read the ring's fields again.
         let next = self.advance(tail);
         let slot = self.slot(tail);
         // ORDERING: Acquire, as in the loop of `push_loop`.
+        // A closed ring needs no test of its own here: a closed tail carries the mark bit, which
+        // no stamp has (stamps are positions of an open ring: `tail + 1` below the mark, or a
+        // lap on), so the comparison fails and the loop reports the close.
         if slot.stamp.load(Ordering::Acquire) != tail {
             return None;
         }

@@ -53,7 +53,10 @@ use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use crate::wait::WaitQueue;
 use std::time::Instant;
 
-/// Where the values live.
+/// Where the values live. An explicit tag byte (`repr(u8)`): every operation starts by matching
+/// the flavor, and a tag byte is one load and compare where the niche the compiler picked cost
+/// more (callgrind, send + receive on one thread: 111.3 -> 107.3 instructions per message).
+#[repr(u8)]
 #[allow(
     clippy::large_enum_variant,
     reason = "one per channel, inside its Arc; boxing the ring would add a pointer chase to every operation"
@@ -458,16 +461,16 @@ impl<T> Chan<T> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         match &self.flavor {
-            Flavor::Rendezvous(slot) => slot.send(self, value, deadline),
-            // Never full: no waiting.
-            Flavor::Unbounded(_) => {
-                self.try_send(value).map_err(|error| SendTimeoutError::Disconnected(error.into_inner()))
-            }
             Flavor::Buffered(ring) => match self.try_send_buffered(ring, value) {
                 Ok(()) => Ok(()),
                 Err(TrySendError::Disconnected(value)) => Err(SendTimeoutError::Disconnected(value)),
                 Err(TrySendError::Full(value)) => self.send_buffered_wait(value, deadline),
             },
+            // Never full: no waiting.
+            Flavor::Unbounded(list) => self
+                .try_send_unbounded(list, value)
+                .map_err(|error| SendTimeoutError::Disconnected(error.into_inner())),
+            Flavor::Rendezvous(slot) => slot.send(self, value, deadline),
         }
     }
 
@@ -748,16 +751,16 @@ impl<T> Chan<T> {
     pub(crate) fn recv_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         // The common case, inline: a value is there (or the channel is disconnected).
         let count = match &self.flavor {
-            Flavor::Rendezvous(slot) => return slot.recv(self, deadline),
-            Flavor::Unbounded(list) => match list.pop() {
-                Some(value) => return Ok(value),
-                None => WaiterCount::ListReceivers(list),
-            },
             Flavor::Buffered(ring) => match self.try_recv_buffered(ring, false) {
                 Ok(value) => return Ok(value),
                 Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
                 Err(TryRecvError::Empty) => WaiterCount::RingReceivers(ring),
             },
+            Flavor::Unbounded(list) => match list.pop() {
+                Some(value) => return Ok(value),
+                None => WaiterCount::ListReceivers(list),
+            },
+            Flavor::Rendezvous(slot) => return slot.recv(self, deadline),
         };
         self.recv_wait_counted(count, deadline)
     }
