@@ -1217,4 +1217,38 @@ mod tests {
         // Six laps from two before the wrap: four laps past it.
         assert_eq!(expected, 4 * ring.one_lap);
     }
+
+    /// A closed ring refuses every push, whatever its tail's index and lap (the push's fast path
+    /// relies on no stamp carrying the mark bit instead of testing the mark), and pops drain
+    /// what it held, in order; near the position wrap too.
+    #[test]
+    fn a_closed_ring_refuses_pushes_at_every_index_and_drains_in_order() {
+        for capacity in CAPACITIES {
+            for filled in 0..=capacity {
+                for laps in [0, 1, LAPS_BEFORE_WRAP] {
+                    let ring = ring_before_wrap::<usize>(capacity, laps.max(1));
+                    // Move the tail to every index: `laps` laps and `filled` more positions.
+                    for i in 0..laps as usize * capacity {
+                        ring.try_push(i).expect("room");
+                        assert_eq!(ring.try_pop(), Some(i));
+                    }
+                    for i in 0..filled {
+                        ring.try_push(i).expect("room");
+                    }
+                    assert!(ring.close(), "the first close closes");
+                    assert!(!ring.close(), "a second close reports it was closed");
+                    let mut value = Some(usize::MAX);
+                    assert_eq!(ring.push(&mut value, false), Err(PushError::Closed), "capacity {capacity}");
+                    assert_eq!(value, Some(usize::MAX), "a refused push keeps its value");
+                    for i in 0..filled {
+                        assert_eq!(ring.try_pop(), Some(i), "capacity {capacity}: drains in order");
+                    }
+                    assert_eq!(ring.try_pop(), None);
+                    let mut value = Some(usize::MAX);
+                    assert_eq!(ring.push(&mut value, false), Err(PushError::Closed), "drained, still closed");
+                    assert_eq!(ring.push_fast(7), Err(7), "the fast path refuses too");
+                }
+            }
+        }
+    }
 }
