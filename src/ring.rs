@@ -751,9 +751,8 @@ impl<T> Ring<T> {
     fn claim_for_pop(&self, word: u64, claim: PopClaim, slot: &Slot<T>) -> Result<(T, bool), u64> {
         self.claim_position(&self.head, word, claim.next)?;
         // SAFETY: winning the CAS for the head position of `word` while its slot's stamp said
-        // "full" gives this
-        // thread the slot until the stamp store below; the value was initialised before the
-        // producer's Release store (the caller's Acquire load).
+        // "full" gives this thread the slot until the stamp store below; the value was
+        // initialised before the producer's Release store (the caller's Acquire load).
         let value = slot.value.with(|cell| unsafe { cell.read().assume_init() });
         // ORDERING: Release: our read of the value happens before the next producer (Acquire
         // stamp load) overwrites the slot.
@@ -1233,9 +1232,8 @@ mod tests {
     }
 
     /// A closed ring refuses every push, whatever its tail's index, in the laps around the
-    /// position wrap (the push's fast path
-    /// relies on no stamp carrying the mark bit instead of testing the mark), and pops drain
-    /// what it held, in order; near the position wrap too.
+    /// position wrap (the push's fast path relies on no stamp carrying the mark bit instead of
+    /// testing the mark), and pops drain what it held, in order.
     #[test]
     fn a_closed_ring_refuses_pushes_at_every_index_and_drains_in_order() {
         for capacity in CAPACITIES {

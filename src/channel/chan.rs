@@ -452,8 +452,8 @@ impl<T> Chan<T> {
 
     /// Sends, waiting until `deadline` (`None`: forever) for room. Inline, as
     /// [`Chan::recv_deadline`]: the common case (room in the ring) is the push alone; out of
-    /// line, this was a call whose register saves and restores cost 20 instructions of the 70
-    /// a buffered send + receive takes (callgrind, two threads on one CPU).
+    /// line, this was a call whose register saves and restores alone cost 20 instructions per
+    /// send (callgrind).
     #[inline]
     pub(crate) fn send_deadline(
         &self,
