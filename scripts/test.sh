@@ -38,8 +38,10 @@ step "benchmarks, quick pass (each runs once, no timing)"
 cargo bench --benches -- --test
 
 step "the examples, each of which checks its own results (the tour is README's main command)"
-# After the benches: they share the release build of the dependencies. Not `latency` (30 s of
-# measurement, no checks) nor `bench_report` (reads the benchmarks' output).
+# After the benches: they share the release build (the `bench` profile is `release`'s, unchanged:
+# debug info there would build everything twice, a minute of CI; profile with
+# `CARGO_PROFILE_BENCH_DEBUG=1`). Not `latency` (30 s of measurement, no checks) nor
+# `bench_report` (reads the benchmarks' output).
 for example in tour scraper producer_consumer pipeline fan pool map_reduce oneshot semaphore \
   rate_limit rate_limit_async async_patterns; do
   cargo run --release --example "$example" >/dev/null
