@@ -377,11 +377,12 @@ fn a_value_a_receiver_parked_again_is_pushed_by_its_owner() {
     // from the receiver: only its Acquire CAS (`owner_push`) orders the receiver's access to
     // the cell before the owner's. The receiver is a thread of its own that ends after its
     // one receive, so that the owner can run right after it. Even so loom needs three
-    // preemptions to reach the put-back (a panic planted there never fired at two), so this
-    // model runs at three whatever `LOOM_MAX_PREEMPTIONS` says: about 5 minutes alone in
-    // release on the 2-core VM. It kills the Relaxed mutant of that CAS (a causality
-    // violation on the cell) in 11 s.
-    model_at_preemptions(3, || {
+    // preemptions to reach the put-back (a panic planted there never fired at two). At three
+    // the model takes 6.5 minutes alone on the 2-core VM, 60% of the whole suite's time, so it
+    // runs at `LOOM_MAX_PREEMPTIONS` up to three: at the suite's two (30 s) it checks every
+    // other path of the parked value; `scripts/loom-deep.sh` runs it at three, where it kills
+    // the Relaxed mutant of that CAS (a causality violation on the cell) in 11 s.
+    model_with_preemptions(3, || {
         let (tx, rx) = bounded(1);
         tx.send(0).unwrap();
         let owner = {

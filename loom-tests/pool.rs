@@ -55,7 +55,7 @@ fn shutdown_now_racing_the_worker_resolves_the_task() {
 
 #[test]
 #[ignore = "about 210 s alone: with it the CI run came within a minute of its 25-minute budget; \
-            run it with `-- --ignored pool::two_workers`"]
+            `scripts/loom-deep.sh` runs it"]
 fn two_workers_shutdown_now_with_a_dropped_task_resolve_everything_once() {
     // Two workers race for two queued jobs while `shutdown_now` discards the queue and one task
     // is dropped before its job may start. One preemption: the two workers and the caller make
