@@ -379,11 +379,34 @@ unsafe fn drop_outcome<T>(inner: NonNull<Inner<T>>, state: u32) {
 /// # Safety
 ///
 /// Called once by the unfinished receiver, which never touches the block again.
+#[inline]
 pub(super) unsafe fn close<T>(inner: NonNull<Inner<T>>) {
     // SAFETY: an unfinished receiver keeps the block alive.
     let block = unsafe { inner.as_ref() };
     // ORDERING: Acquire as in `try_take` (we may drop the value).
     let mut state = block.state.load(Ordering::Acquire);
+    // The common case inline: the sender is alive and nothing is registered. (A CAS from 0 with
+    // no load first would make a receiver dropped after its sender pay a failed locked CAS.)
+    if state == 0 {
+        // ORDERING: as the CAS in `close_from`.
+        match block.state.compare_exchange(0, CLOSED, Ordering::Release, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(now) => state = now,
+        }
+    }
+    // SAFETY: forwarded; `state` was read with Acquire (load or failed CAS).
+    unsafe { close_from(inner, state) }
+}
+
+/// `close` past its common case, from `state` (read with Acquire by the unfinished receiver).
+///
+/// # Safety
+///
+/// As [`close`].
+#[inline(never)]
+unsafe fn close_from<T>(inner: NonNull<Inner<T>>, mut state: u32) {
+    // SAFETY: an unfinished receiver keeps the block alive.
+    let block = unsafe { inner.as_ref() };
     loop {
         if state & TX_DONE != 0 {
             // `take_outcome` moves the value out of the slot *before* it gives the block up (once

@@ -74,6 +74,7 @@ impl<T> Receiver<T> {
     /// std::thread::spawn(move || drop(tx));
     /// assert!(rx.recv().is_err());
     /// ```
+    #[inline]
     pub fn recv(mut self) -> Result<T, RecvError> {
         match self.wait(None) {
             Ok(value) => Ok(value),
@@ -180,6 +181,9 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// Inline, as `cell::wait`'s first look: a result that is already in costs no call (the
+    /// park path is out of line).
+    #[inline]
     fn wait(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let Some(inner) = self.inner else {
             return Err(RecvTimeoutError::Disconnected);
