@@ -421,10 +421,17 @@ impl<T> Ring<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), T> {
-        let value = match self.push_fast(value) {
-            Ok(_) => return Ok(()),
-            Err(value) => value,
-        };
+        match self.push_fast(value) {
+            Ok(_) => Ok(()),
+            Err(value) => self.try_push_retry(value),
+        }
+    }
+
+    /// [`Ring::try_push`] past its first claim: a function of its own so that, in unoptimised
+    /// builds, its `T`-sized temporaries are not in the caller's frame (those of the inlined
+    /// `push_fast` are there already).
+    #[inline]
+    fn try_push_retry(&self, value: T) -> Result<(), T> {
         let mut pending = Some(value);
         match self.push_retry(&mut pending, false) {
             Ok(_) => Ok(()),
@@ -613,7 +620,7 @@ impl<T> Ring<T> {
         // SAFETY: the caller's claim of position `tail` (a CAS won while the slot's stamp said
         // "empty") gives this thread the slot until the stamp store below; the previous value
         // was moved out (the claimer's Acquire stamp load).
-        slot.value.with_mut(|cell| unsafe { cell.write(MaybeUninit::new(value)) });
+        slot.value.with_mut(|cell| unsafe { cell.cast::<T>().write(value) });
         // ORDERING: Release publishes the value to the consumer's Acquire stamp load.
         slot.stamp.store(tail + 1, Ordering::Release);
     }
@@ -715,23 +722,34 @@ impl<T> Ring<T> {
     pub(crate) fn pop(&self, registered: bool) -> Option<(T, bool)> {
         // The common cases first, small enough to inline into every caller: the head's slot
         // holds its value and the first claim wins, or it is plainly empty. Anything else takes
-        // the loop, out of line. Only for small values (`INLINE_POP_MAX_SIZE`).
+        // the loop, out of line. Only for small values (`INLINE_POP_MAX_SIZE`). Two calls and
+        // no value of our own: in an unoptimised build a large `T` popped through here then
+        // costs no stack slot in this frame.
         if FAST_PATHS && std::mem::size_of::<T>() <= INLINE_POP_MAX_SIZE {
-            // ORDERING: Relaxed; a stale head is caught by the stamp check.
-            let word = self.head.load(Ordering::Relaxed);
-            let head = position(word);
-            // Before the Acquire load, as in `claim_free_tail`.
-            let claim = self.pop_claim(head);
-            let slot = self.slot(head);
-            // ORDERING: Acquire, as in the loop of `pop_loop`.
-            let stamp = slot.stamp.load(Ordering::Acquire);
-            if stamp == head + 1 {
-                if let Ok(popped) = self.claim_for_pop(word, claim, slot) {
-                    return Some(popped);
-                }
-            } else if stamp == head && !registered {
-                return None; // as the loop decides for an unregistered caller
+            return self.pop_small(registered);
+        }
+        self.pop_loop(registered)
+    }
+
+    /// [`Ring::pop`] for small values: the first look inline, then the loop. `#[inline]`, not
+    /// `always`: an unoptimised build inlines `always` functions, and their temporaries would
+    /// be in `pop`'s frame for every `T`; optimised builds inline this one (one call site).
+    #[inline]
+    fn pop_small(&self, registered: bool) -> Option<(T, bool)> {
+        // ORDERING: Relaxed; a stale head is caught by the stamp check.
+        let word = self.head.load(Ordering::Relaxed);
+        let head = position(word);
+        // Before the Acquire load, as in `claim_free_tail`.
+        let claim = self.pop_claim(head);
+        let slot = self.slot(head);
+        // ORDERING: Acquire, as in the loop of `pop_loop`.
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        if stamp == head + 1 {
+            if let Ok(popped) = self.claim_for_pop(word, claim, slot) {
+                return Some(popped);
             }
+        } else if stamp == head && !registered {
+            return None; // as the loop decides for an unregistered caller
         }
         self.pop_loop(registered)
     }
@@ -753,7 +771,7 @@ impl<T> Ring<T> {
         // SAFETY: winning the CAS for the head position of `word` while its slot's stamp said
         // "full" gives this thread the slot until the stamp store below; the value was
         // initialised before the producer's Release store (the caller's Acquire load).
-        let value = slot.value.with(|cell| unsafe { cell.read().assume_init() });
+        let value = slot.value.with(|cell| unsafe { cell.cast::<T>().read() });
         // ORDERING: Release: our read of the value happens before the next producer (Acquire
         // stamp load) overwrites the slot.
         slot.stamp.store(claim.emptied, Ordering::Release);

@@ -70,6 +70,13 @@ pub(crate) enum Flavor<T> {
     Unbounded(List<T>),
 }
 
+/// The largest value (in bytes) whose blocking send pushes inline ([`Ring::push_fast`]);
+/// larger ones start in the out-of-line loop. A bound for stack use, not speed: a debug build
+/// keeps every temporary of the inlined push in the sender's frame (a 64 KiB value needed 7
+/// value-sized slots there). 64-byte values keep the inline push, with which their rows were
+/// measured after the pop's fix (`INLINE_POP_MAX_SIZE`).
+const INLINE_PUSH_MAX_SIZE: usize = 256;
+
 /// Spin rounds of a blocking call before it registers as waiting (module docs): about as long
 /// as the waiting layer's own spin.
 pub(super) const UNREGISTERED_SPINS: u32 = 6;
@@ -121,6 +128,27 @@ fn spin_unregistered(deadline: Option<Instant>, mut attempt: impl FnMut() -> boo
         }
     }
     false
+}
+
+/// The result of a blocking send that gave up (`timed_out`, or disconnected), with the value
+/// taken back out of `pending`. Apart, as [`refused`], so that in unoptimised builds the
+/// error's `T`-sized temporaries are not in the frames the value travelled through; the whole
+/// `Result`, so that each call site writes it straight into its own return slot.
+#[cold]
+fn give_back<T>(pending: &mut Option<T>, timed_out: bool) -> Result<(), SendTimeoutError<T>> {
+    let value = pending.take().expect("a failed send keeps its value");
+    Err(if timed_out { SendTimeoutError::Timeout(value) } else { SendTimeoutError::Disconnected(value) })
+}
+
+/// The result of a `try_send` that failed with `error`, with the value taken back out of
+/// `pending` (see [`give_back`]).
+#[cold]
+fn refused<T>(pending: &mut Option<T>, error: PushError) -> Result<(), TrySendError<T>> {
+    let value = pending.take().expect("a failed push keeps its value");
+    Err(match error {
+        PushError::Full => TrySendError::Full(value),
+        PushError::Closed => TrySendError::Disconnected(value),
+    })
 }
 
 /// A count of waiting parties that a blocking call joins before it may sleep (module docs).
@@ -432,13 +460,19 @@ impl<T> Chan<T> {
         match &self.flavor {
             Flavor::Buffered(ring) => self.try_send_buffered(ring, value),
             Flavor::Rendezvous(slot) => slot.try_send(self, value),
-            Flavor::Unbounded(list) => self.try_send_unbounded(list, value),
+            Flavor::Unbounded(list) => self.push_unbounded(list, value, TrySendError::Disconnected),
         }
     }
 
-    /// The unbounded flavor's send (never full, never waits), shared by the async send.
+    /// The unbounded flavor's send (never full, never waits), for every kind of send: the
+    /// error is `disconnected(value)`, built only when it is one (see `send_deadline`).
     #[inline]
-    pub(super) fn try_send_unbounded(&self, list: &List<T>, value: T) -> Result<(), TrySendError<T>> {
+    pub(super) fn push_unbounded<E>(
+        &self,
+        list: &List<T>,
+        value: T,
+        disconnected: impl FnOnce(T) -> E,
+    ) -> Result<(), E> {
         match list.push(value) {
             Ok(receiver_may_wait) => {
                 if receiver_may_wait {
@@ -446,7 +480,7 @@ impl<T> Chan<T> {
                 }
                 Ok(())
             }
-            Err(value) => Err(TrySendError::Disconnected(value)),
+            Err(value) => Err(disconnected(value)),
         }
     }
 
@@ -460,46 +494,77 @@ impl<T> Chan<T> {
         value: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
+        // Every arm is one call that moves the value on, so that a flavor's `T`-sized
+        // temporaries sit in its own frame, not in this one that every send goes through: an
+        // unoptimised build gives each temporary a stack slot of its own, and the frames of a
+        // call chain add up (a 64 KiB value once needed 2 MiB of stack to be sent, a spawned
+        // thread's whole default stack; `docs/channel.md`).
         match &self.flavor {
-            Flavor::Buffered(ring) => match self.try_send_buffered(ring, value) {
-                Ok(()) => Ok(()),
-                Err(TrySendError::Disconnected(value)) => Err(SendTimeoutError::Disconnected(value)),
-                Err(TrySendError::Full(value)) => self.send_buffered_wait(value, deadline),
-            },
+            Flavor::Buffered(ring) => self.send_buffered(ring, value, deadline),
             // Never full: no waiting.
-            Flavor::Unbounded(list) => self
-                .try_send_unbounded(list, value)
-                .map_err(|error| SendTimeoutError::Disconnected(error.into_inner())),
+            Flavor::Unbounded(list) => self.push_unbounded(list, value, SendTimeoutError::Disconnected),
             Flavor::Rendezvous(slot) => slot.send(self, value, deadline),
         }
     }
 
-    /// The buffered flavor's `try_send`, shared by `send_deadline`'s first attempt: inline, so
-    /// that a blocking send that finds room runs only this (not `try_send`'s dispatch, whose
-    /// other flavors' code would make it a call with a larger frame).
+    /// The buffered flavor's blocking send: the common case inline (values up to
+    /// `INLINE_PUSH_MAX_SIZE`), the rest out of line. Two calls and no value of our own, as
+    /// `Ring::pop`: the inline path's temporaries stay out of this frame in unoptimised builds.
     #[inline]
-    fn try_send_buffered(&self, ring: &Ring<T>, value: T) -> Result<(), TrySendError<T>> {
-        // The common case with the value in hand, then the ring's loop.
-        let value = match ring.push_fast(value) {
+    fn send_buffered(
+        &self,
+        ring: &Ring<T>,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        if std::mem::size_of::<T>() <= INLINE_PUSH_MAX_SIZE {
+            return self.send_buffered_small(ring, value, deadline);
+        }
+        self.send_buffered_wait(value, deadline)
+    }
+
+    /// [`Chan::send_buffered`] for values that are pushed inline. `#[inline]`, not `always`
+    /// (see `Ring::pop_small`).
+    #[inline]
+    fn send_buffered_small(
+        &self,
+        ring: &Ring<T>,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        match ring.push_fast(value) {
             Ok(receiver_waits) => {
                 self.pushed(ring, receiver_waits);
-                return Ok(());
+                Ok(())
             }
-            Err(value) => value,
-        };
+            Err(value) => self.send_buffered_wait(value, deadline),
+        }
+    }
+
+    /// The buffered flavor's `try_send`: the common case with the value in hand, then the
+    /// ring's loop.
+    #[inline]
+    fn try_send_buffered(&self, ring: &Ring<T>, value: T) -> Result<(), TrySendError<T>> {
+        match ring.push_fast(value) {
+            Ok(receiver_waits) => {
+                self.pushed(ring, receiver_waits);
+                Ok(())
+            }
+            Err(value) => self.try_send_buffered_retry(ring, value),
+        }
+    }
+
+    /// [`Chan::try_send_buffered`] past its first claim: a function of its own so that, in
+    /// unoptimised builds, its `T`-sized temporaries are not in the caller's frame.
+    #[inline]
+    fn try_send_buffered_retry(&self, ring: &Ring<T>, value: T) -> Result<(), TrySendError<T>> {
         let mut pending = Some(value);
         match ring.push_retry(&mut pending, false) {
             Ok(receiver_waits) => {
                 self.pushed(ring, receiver_waits);
                 Ok(())
             }
-            Err(error) => {
-                let value = pending.take().expect("a failed push keeps its value");
-                Err(match error {
-                    PushError::Full => TrySendError::Full(value),
-                    PushError::Closed => TrySendError::Disconnected(value),
-                })
-            }
+            Err(error) => refused(&mut pending, error),
         }
     }
 
@@ -527,12 +592,21 @@ impl<T> Chan<T> {
         }
     }
 
-    /// The waiting part of a buffered send, out of line. The value stays in one place, this
-    /// frame's `pending`, until it lands (see `Ring::push`).
+    /// A buffered send past its first claim, out of line: the ring's loop (a lost CAS, or
+    /// room behind a pop in flight), then the wait. The value stays in one place, this frame's
+    /// `pending`, until it lands (see `Ring::push`).
     #[inline(never)]
     fn send_buffered_wait(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let Flavor::Buffered(ring) = &self.flavor else { unreachable!("only the ring's sends wait here") };
         let mut pending = Some(value);
+        match ring.push_retry(&mut pending, false) {
+            Ok(receiver_waits) => {
+                self.pushed(ring, receiver_waits);
+                return Ok(());
+            }
+            Err(PushError::Closed) => return give_back(&mut pending, false),
+            Err(PushError::Full) => {}
+        }
         // The unregistered spin first (`spin_unregistered`): a receiver on another core usually
         // frees room within it, and a send that pushes itself costs the receiver nothing
         // (parking at once cost the capacity-1 handoff 24%). Then park the value if the
@@ -542,9 +616,10 @@ impl<T> Chan<T> {
             pushed = self.push_ring(ring, &mut pending, false);
             pushed != Err(PushError::Full)
         }) {
-            return pushed.map_err(|_| {
-                SendTimeoutError::Disconnected(pending.take().expect("a failed send keeps its value"))
-            });
+            return match pushed {
+                Ok(()) => Ok(()),
+                Err(_) => give_back(&mut pending, false),
+            };
         }
         if self.parked().send.try_claim() {
             return self.send_parked(ring, &mut pending, deadline);
@@ -559,10 +634,8 @@ impl<T> Chan<T> {
         });
         match outcome {
             Some(Ok(())) => Ok(()),
-            Some(Err(())) => {
-                Err(SendTimeoutError::Disconnected(pending.take().expect("a failed send keeps its value")))
-            }
-            None => Err(SendTimeoutError::Timeout(pending.take().expect("a timed-out send keeps its value"))),
+            Some(Err(())) => give_back(&mut pending, false),
+            None => give_back(&mut pending, true),
         }
     }
 
@@ -706,11 +779,16 @@ impl<T> Chan<T> {
     /// One pop from the ring, notifying a waiting sender when the claim saw one.
     #[inline]
     fn pop_ring(&self, ring: &Ring<T>, registered: bool) -> Option<T> {
-        let (value, sender_waits) = ring.pop(registered)?;
-        if sender_waits {
-            self.settle(ring, false, true);
+        // A `match`, not `?`: in unoptimised builds every step of `?` is a `T`-sized slot.
+        match ring.pop(registered) {
+            Some((value, sender_waits)) => {
+                if sender_waits {
+                    self.settle(ring, false, true);
+                }
+                Some(value)
+            }
+            None => None,
         }
-        Some(value)
     }
 
     /// After a push that saw a waiting receiver (`value_added`) or a pop that saw a waiting
@@ -746,47 +824,82 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Receives, waiting until `deadline` (`None`: forever) for a value.
+    /// Receives, waiting until `deadline` (`None`: forever) for a value. Every arm is one call
+    /// (as in `send_deadline`): a flavor's `T`-sized temporaries are in its own frame.
     #[inline]
     pub(crate) fn recv_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        // The common case, inline: a value is there (or the channel is disconnected).
-        let count = match &self.flavor {
-            Flavor::Buffered(ring) => match self.try_recv_buffered(ring, false) {
-                Ok(value) => return Ok(value),
-                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-                Err(TryRecvError::Empty) => WaiterCount::RingReceivers(ring),
-            },
-            Flavor::Unbounded(list) => match list.pop() {
-                Some(value) => return Ok(value),
-                None => WaiterCount::ListReceivers(list),
-            },
-            Flavor::Rendezvous(slot) => return slot.recv(self, deadline),
-        };
-        self.recv_wait_counted(count, deadline)
+        match &self.flavor {
+            Flavor::Buffered(ring) => self.recv_buffered(ring, deadline),
+            Flavor::Unbounded(list) => self.recv_unbounded(list, deadline),
+            Flavor::Rendezvous(slot) => slot.recv(self, deadline),
+        }
     }
 
-    /// The waiting part of [`Chan::recv_deadline`], out of line.
+    /// The buffered flavor's blocking receive: the common case, a value there, inline.
+    #[inline]
+    fn recv_buffered(&self, ring: &Ring<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        match self.pop_ring(ring, false) {
+            Some(value) => Ok(value),
+            None => self.recv_wait_counted(WaiterCount::RingReceivers(ring), deadline),
+        }
+    }
+
+    /// The unbounded flavor's blocking receive, as [`Chan::recv_buffered`].
+    #[inline]
+    fn recv_unbounded(&self, list: &List<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        match list.pop() {
+            Some(value) => Ok(value),
+            None => self.recv_wait_counted(WaiterCount::ListReceivers(list), deadline),
+        }
+    }
+
+    /// A blocking receive whose first pop found nothing, out of line: a disconnected channel
+    /// gives what is left, then `Disconnected`; else it waits. The value comes back through
+    /// `received`, not through the waiting layer's result: in unoptimised builds each frame a
+    /// result passes through holds it (four frames between the pop and here).
     #[inline(never)]
     fn recv_wait_counted(
         &self,
         count: WaiterCount<'_, T>,
         deadline: Option<Instant>,
     ) -> Result<T, RecvTimeoutError> {
-        // Park a request where pushes fill it, when this thread's partner shares its core
-        // (`parked_recv.rs`; always under loom, whose models must explore it).
         if let WaiterCount::RingReceivers(ring) = count {
+            if self.is_disconnected() {
+                // The Acquire load in `is_disconnected` made every value pushed before the last
+                // sender dropped visible; take one if the first pop raced past it.
+                return self.pop_ring(ring, false).ok_or(RecvTimeoutError::Disconnected);
+            }
+            // Park a request where pushes fill it, when this thread's partner shares its core
+            // (`parked_recv.rs`; always under loom, whose models must explore it).
             if (cfg!(loom) || !crate::wait::spinning_helps()) && self.parked().recv.try_claim() {
                 return self.recv_parked(ring, deadline);
             }
         }
+        let mut received = None;
         let outcome = self.wait_counted(&self.recv_wait, count, deadline, true, |registered| {
-            match self.try_recv_as(registered) {
-                Ok(value) => Some(Ok(value)),
+            match self.try_recv_into(registered, &mut received) {
+                Ok(()) => Some(Ok(())),
                 Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
                 Err(TryRecvError::Empty) => None,
             }
         });
-        outcome.unwrap_or(Err(RecvTimeoutError::Timeout))
+        match outcome {
+            Some(Ok(())) => Ok(received.take().expect("a receive that succeeded has its value")),
+            Some(Err(error)) => Err(error),
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// [`Chan::try_recv_as`] that leaves the value in `received`.
+    #[inline]
+    fn try_recv_into(&self, registered: bool, received: &mut Option<T>) -> Result<(), TryRecvError> {
+        match self.try_recv_as(registered) {
+            Ok(value) => {
+                *received = Some(value);
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// A blocking receive that claimed the parked receive: counts itself, re-checks, and waits

@@ -116,8 +116,7 @@ impl<T> Chan<T> {
             // Never full: ready at once.
             Flavor::Unbounded(list) => {
                 let pending = value.take().expect("a send future polled after it completed");
-                let sent = self.try_send_unbounded(list, pending);
-                return Poll::Ready(sent.map_err(|error| SendError(error.into_inner())));
+                return Poll::Ready(self.push_unbounded(list, pending, SendError));
             }
             _ => {}
         }
