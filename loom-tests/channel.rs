@@ -3,7 +3,9 @@
 
 use crate::common::{Counted, drop_counter, drops, model_at_preemptions, model_with_preemptions};
 use loom::thread;
-use ringfence::channel::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError, bounded};
+use ringfence::channel::{
+    RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError, bounded, unbounded,
+};
 use std::time::Duration;
 
 // Under loom a timed wait "times out" exactly when the thread would sleep (see the facade's
@@ -438,4 +440,27 @@ fn parked_send_gets_its_value_back_when_the_receiver_drops() {
         drop(keep);
         assert_eq!(drops(&counter), 2, "each value dropped exactly once");
     });
+}
+
+#[test]
+fn a_recv_after_a_close_waits_for_a_send_still_writing() {
+    // `Chan::close` (the actor's `stop` and `kill`) disconnects while senders live: a send
+    // that claimed its slot before the close succeeds, so its value must be received. A
+    // receive that sees the close while that send is still writing must wait for it (a
+    // registered pop), not report `Disconnected` past it.
+    // (The unbounded flavor's pop always waits for a send still writing.)
+    for unbounded_flavor in [false, true] {
+        loom::model(move || {
+            let (tx, rx) = if unbounded_flavor { unbounded() } else { bounded(1) };
+            let sender = {
+                let tx = tx.clone();
+                thread::spawn(move || tx.send(1).is_ok())
+            };
+            tx.close_for_model();
+            let received = rx.recv().ok();
+            let sent = sender.join().unwrap();
+            assert_eq!(received.is_some(), sent, "a value is received exactly when its send succeeded");
+            assert_eq!(rx.recv().ok(), None);
+        });
+    }
 }

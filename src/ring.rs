@@ -620,6 +620,7 @@ impl<T> Ring<T> {
         // SAFETY: the caller's claim of position `tail` (a CAS won while the slot's stamp said
         // "empty") gives this thread the slot until the stamp store below; the previous value
         // was moved out (the claimer's Acquire stamp load).
+        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
         slot.value.with_mut(|cell| unsafe { cell.cast::<T>().write(value) });
         // ORDERING: Release publishes the value to the consumer's Acquire stamp load.
         slot.stamp.store(tail + 1, Ordering::Release);
@@ -771,6 +772,7 @@ impl<T> Ring<T> {
         // SAFETY: winning the CAS for the head position of `word` while its slot's stamp said
         // "full" gives this thread the slot until the stamp store below; the value was
         // initialised before the producer's Release store (the caller's Acquire load).
+        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
         let value = slot.value.with(|cell| unsafe { cell.cast::<T>().read() });
         // ORDERING: Release: our read of the value happens before the next producer (Acquire
         // stamp load) overwrites the slot.

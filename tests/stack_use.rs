@@ -8,10 +8,11 @@
 //! sixteenth session a blocking send into a full channel needed 41 value sizes and a blocking
 //! receive from an empty one 46, so a 64 KiB value overflowed a spawned thread's default 2 MiB
 //! stack (crossbeam-channel needs 17 and 8); now 31 and 26. In release builds a send needs two
-//! value sizes at most. These tests pass from 32 value sizes of stack on (the thread's and the
-//! test's own frames included) and the code before that session overflowed at 36.
+//! value sizes at most. These tests pass from 34 value sizes of stack on (the thread's and the
+//! test's own frames included); with the code before that session the three bounded-channel
+//! tests that move a value needed 40 to 48, the others guard against larger regressions.
 
-use ringfence::channel::{bounded, unbounded};
+use ringfence::channel::{RecvTimeoutError, bounded, unbounded};
 use ringfence::oneshot;
 use std::thread;
 use std::time::Duration;
@@ -20,7 +21,7 @@ use std::time::Duration;
 const VALUE_SIZE: usize = 16 << 10;
 /// The stack of the thread that moves the value, in value sizes: four above what the tests
 /// need today, so that a compiler's different frame layout does not fail them.
-const STACK_VALUES: usize = 36;
+const STACK_VALUES: usize = 38;
 
 type Value = [u8; VALUE_SIZE];
 
@@ -38,7 +39,7 @@ fn on_bounded_stack(f: impl FnOnce() + Send + 'static) {
 /// (the test passes whether it is or not; it is the deeper path that the pause makes likely).
 fn later(f: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
     thread::spawn(move || {
-        thread::sleep(Duration::from_millis(20));
+        thread::sleep(Duration::from_millis(50));
         f();
     })
 }
@@ -108,4 +109,33 @@ fn a_oneshot_send_and_a_receive_that_waits() {
     let sender = later(move || tx.send(*boxed(9)).unwrap());
     on_bounded_stack(move || assert_eq!(rx.recv().unwrap()[0], 9));
     sender.join().unwrap();
+}
+
+#[test]
+fn a_bounded_send_that_times_out_gets_its_value_back() {
+    let (tx, _rx) = bounded::<Value>(1);
+    tx.send(*boxed(1)).unwrap();
+    on_bounded_stack(move || {
+        let error = tx.send_timeout(*boxed(2), Duration::from_millis(20)).unwrap_err();
+        assert!(error.is_timeout());
+        assert_eq!(error.into_inner()[0], 2);
+    });
+}
+
+#[test]
+fn a_bounded_receive_that_times_out() {
+    let (_tx, rx) = bounded::<Value>(1);
+    on_bounded_stack(move || {
+        assert_eq!(rx.recv_timeout(Duration::from_millis(20)).unwrap_err(), RecvTimeoutError::Timeout);
+    });
+}
+
+#[test]
+fn bounded_calls_that_find_the_other_side_gone() {
+    let (tx, rx) = bounded::<Value>(1);
+    drop(rx);
+    on_bounded_stack(move || assert_eq!(tx.send(*boxed(3)).unwrap_err().into_inner()[0], 3));
+    let (tx, rx) = bounded::<Value>(1);
+    drop(tx);
+    on_bounded_stack(move || assert!(rx.recv().is_err()));
 }

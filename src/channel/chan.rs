@@ -865,9 +865,13 @@ impl<T> Chan<T> {
     ) -> Result<T, RecvTimeoutError> {
         if let WaiterCount::RingReceivers(ring) = count {
             if self.is_disconnected() {
-                // The Acquire load in `is_disconnected` made every value pushed before the last
-                // sender dropped visible; take one if the first pop raced past it.
-                return self.pop_ring(ring, false).ok_or(RecvTimeoutError::Disconnected);
+                // The Acquire load in `is_disconnected` made the closed tail visible, with every
+                // claim made before the close; take a value if the first pop raced past it. A
+                // registered pop (we may wait: this is a blocking call) also waits for a send
+                // that claimed its slot before `Chan::close` and is still writing, rather than
+                // report `Disconnected` past its value (the last sender's drop leaves no such
+                // send; the actor's `stop` and `kill` close a mailbox whose senders live).
+                return self.pop_ring(ring, true).ok_or(RecvTimeoutError::Disconnected);
             }
             // Park a request where pushes fill it, when this thread's partner shares its core
             // (`parked_recv.rs`; always under loom, whose models must explore it).

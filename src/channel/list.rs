@@ -624,6 +624,7 @@ impl<T> List<T> {
                     let slot = &this.slots[offset];
                     // SAFETY: the CAS gave this thread the slot; no receiver reads it before
                     // `written` is set below.
+                    // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
                     slot.value.with_mut(|cell| unsafe { cell.cast::<T>().write(value) });
                     // ORDERING: Release publishes the value to the receiver's Acquire load in
                     // `wait_write`. A plain store: nobody else writes `written`.
@@ -718,6 +719,7 @@ impl<T> List<T> {
                     slot.wait_write();
                     // SAFETY: the CAS gave us the slot and `written` (acquired in `wait_write`)
                     // says its value is initialised; nobody else reads it.
+                    // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
                     let value = slot.value.with(|cell| unsafe { cell.cast::<T>().read() });
                     if offset + 1 == BLOCK_CAP {
                         // SAFETY: we read the block's last slot, just now.

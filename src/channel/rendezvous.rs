@@ -211,6 +211,7 @@ impl<T> Rendezvous<T> {
         }
         // SAFETY: winning the CAS from our `LEFT` word gives us the cell back; it holds our
         // value.
+        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
         let value = self.value.with(|cell| unsafe { cell.cast::<T>().read() });
         self.release_slot(chan, claimed);
         Err(TrySendError::Full(value))
@@ -283,6 +284,7 @@ impl<T> Rendezvous<T> {
         if retracted.is_ok() {
             // SAFETY: winning the CAS from FULL gives the owner the cell back; it holds the
             // value we wrote.
+            // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
             let value = self.value.with(|cell| unsafe { cell.cast::<T>().read() });
             self.release_slot(chan, claimed);
             return Some(value);
@@ -301,6 +303,7 @@ impl<T> Rendezvous<T> {
     fn place(&self, chan: &Chan<T>, value: T, state: u64) {
         // SAFETY: state `WRITING`, set by our claim, gives this thread the cell; it is
         // uninitialised (the previous value was moved out before `TAKEN`/`EMPTY`).
+        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
         self.value.with_mut(|cell| unsafe { cell.cast::<T>().write(value) });
         // ORDERING: Release publishes the value to the receiver's Acquire CAS in `try_take`.
         self.state.store(state, Ordering::Release);
@@ -349,6 +352,7 @@ impl<T> Rendezvous<T> {
         }
         // SAFETY: winning the CAS from FULL or LEFT gives this receiver the cell, which holds
         // the sender's value, until we store TAKEN or EMPTY.
+        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
         let value = self.value.with(|cell| unsafe { cell.cast::<T>().read() });
         if counted {
             // ORDERING: Relaxed, ordered before the Release store below, through which the next

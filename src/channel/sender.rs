@@ -285,6 +285,14 @@ impl<T> Sender<T> {
         self.chan.waiting_counts()
     }
 
+    /// loom builds only: closes the channel while handles of both sides live, as the actor's
+    /// `stop` and `kill` close its mailbox.
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn close_for_model(&self) {
+        self.chan.close();
+    }
+
     /// Whether the buffered flavor's parked send and parked receive are free (loom models
     /// check that every parked wait left its slot).
     #[cfg(loom)]

@@ -160,6 +160,7 @@ pub(super) unsafe fn send<T>(inner: NonNull<Inner<T>>, value: T) -> Result<(), T
     // path, cost a load on the common one, and (loom tracks one last access per atomic) hide the
     // race between the receiver's loads and our RMW from the loom models.
     // SAFETY: the value slot belongs to the sender until it sets `VALUE`.
+    // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
     block.value.with_mut(|slot| unsafe { slot.cast::<T>().write(value) });
     // ORDERING: Release publishes the value written just above to the receiver's Acquire load;
     // Acquire makes the receiver's accesses visible when the old state holds `CLOSED` (we free)
