@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The loom models too slow for CI's suite (`scripts/test.sh` runs it at two preemptions in
-# about 6 minutes; these add about 10: 620 s alone, 772 s with other work running): the parked-send
-# model at the three preemptions its put-back race needs, and the ignored two-worker pool
-# model. docs/verification.md says what each one proves and why it is not in the suite.
+# about 6 minutes; these add about 10: 620 s alone, 772 s with other work running): the
+# parked-send model at the three preemptions its put-back race needs, and the ignored
+# two-worker pool model. docs/verification.md says what each one proves and why it is not in
+# the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

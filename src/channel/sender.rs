@@ -290,7 +290,7 @@ impl<T> Sender<T> {
     #[cfg(loom)]
     #[doc(hidden)]
     pub fn close_for_model(&self) {
-        self.chan.close();
+        self.close();
     }
 
     /// Whether the buffered flavor's parked send and parked receive are free (loom models
