@@ -4,8 +4,10 @@
 use crate::common::{Counted, drop_counter, drops, model_at_preemptions, model_with_preemptions};
 use loom::thread;
 use ringfence::channel::{
-    RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError, bounded, unbounded,
+    Receiver, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError, bounded, unbounded,
 };
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 // Under loom a timed wait "times out" exactly when the thread would sleep (see the facade's
@@ -449,18 +451,52 @@ fn a_recv_after_a_close_waits_for_a_send_still_writing() {
     // receive that sees the close while that send is still writing must wait for it (a
     // registered pop), not report `Disconnected` past it.
     // (The unbounded flavor's pop always waits for a send still writing.)
+    // Every way to receive: blocking, `try_recv` (which may wait those few instructions here,
+    // as for a channel whose last sender dropped it never has to), and an async receive's
+    // first poll.
     for unbounded_flavor in [false, true] {
-        loom::model(move || {
-            let (tx, rx) = if unbounded_flavor { unbounded() } else { bounded(1) };
-            let sender = {
-                let tx = tx.clone();
-                thread::spawn(move || tx.send(1).is_ok())
-            };
-            tx.close_for_model();
-            let received = rx.recv().ok();
-            let sent = sender.join().unwrap();
-            assert_eq!(received.is_some(), sent, "a value is received exactly when its send succeeded");
-            assert_eq!(rx.recv().ok(), None);
-        });
+        for kind in [ReceiveKind::Blocking, ReceiveKind::Try, ReceiveKind::AsyncFirstPoll] {
+            loom::model(move || {
+                let (tx, rx) = if unbounded_flavor { unbounded() } else { bounded(1) };
+                let sender = {
+                    let tx = tx.clone();
+                    thread::spawn(move || tx.send(1).is_ok())
+                };
+                tx.close_for_model();
+                let received = kind.receive_after_close(&rx);
+                let sent = sender.join().unwrap();
+                assert_eq!(received.is_some(), sent, "a value is received exactly when its send succeeded");
+                assert_eq!(rx.recv().ok(), None);
+            });
+        }
+    }
+}
+
+/// How `a_recv_after_a_close_waits_for_a_send_still_writing` receives.
+#[derive(Clone, Copy, Debug)]
+enum ReceiveKind {
+    Blocking,
+    Try,
+    AsyncFirstPoll,
+}
+
+impl ReceiveKind {
+    /// One receive on a closed channel: the value, or `None` for `Disconnected`.
+    fn receive_after_close(self, rx: &Receiver<i32>) -> Option<i32> {
+        match self {
+            ReceiveKind::Blocking => rx.recv().ok(),
+            ReceiveKind::Try => match rx.try_recv() {
+                Ok(value) => Some(value),
+                Err(TryRecvError::Disconnected) => None,
+                Err(TryRecvError::Empty) => panic!("a closed channel reports Empty"),
+            },
+            ReceiveKind::AsyncFirstPoll => {
+                let mut receive = std::pin::pin!(rx.recv_async());
+                match receive.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                    Poll::Ready(result) => result.ok(),
+                    Poll::Pending => panic!("a receive on a closed channel waits"),
+                }
+            }
+        }
     }
 }

@@ -771,9 +771,21 @@ impl<T> Chan<T> {
         if !self.is_disconnected() {
             return Err(TryRecvError::Empty);
         }
-        // Disconnected: the Acquire load above made every value pushed before the last sender
-        // dropped visible; take one if the first pop raced past it.
-        self.pop_ring(ring, registered).ok_or(TryRecvError::Disconnected)
+        self.try_recv_disconnected(ring)
+    }
+
+    /// [`Chan::try_recv_buffered`] on a disconnected channel, out of line (disconnection is
+    /// rare). The Acquire load in `is_disconnected` made the closed tail visible, with every
+    /// claim made before the close: a registered pop takes a value the first pop raced past,
+    /// and waits for a send that claimed its slot before `Chan::close` and is still writing
+    /// (a few instructions; the last sender's drop leaves no such send, so after it this never
+    /// waits), rather than report `Disconnected` past its value: that send returned `Ok`.
+    #[cold]
+    fn try_recv_disconnected(&self, ring: &Ring<T>) -> Result<T, TryRecvError> {
+        match self.pop_ring(ring, true) {
+            Some(value) => Ok(value),
+            None => Err(TryRecvError::Disconnected),
+        }
     }
 
     /// One pop from the ring, notifying a waiting sender when the claim saw one.
@@ -865,13 +877,8 @@ impl<T> Chan<T> {
     ) -> Result<T, RecvTimeoutError> {
         if let WaiterCount::RingReceivers(ring) = count {
             if self.is_disconnected() {
-                // The Acquire load in `is_disconnected` made the closed tail visible, with every
-                // claim made before the close; take a value if the first pop raced past it. A
-                // registered pop (we may wait: this is a blocking call) also waits for a send
-                // that claimed its slot before `Chan::close` and is still writing, rather than
-                // report `Disconnected` past its value (the last sender's drop leaves no such
-                // send; the actor's `stop` and `kill` close a mailbox whose senders live).
-                return self.pop_ring(ring, true).ok_or(RecvTimeoutError::Disconnected);
+                // What is left, then `Disconnected` (waiting for a send still writing: there).
+                return self.try_recv_disconnected(ring).map_err(|_| RecvTimeoutError::Disconnected);
             }
             // Park a request where pushes fill it, when this thread's partner shares its core
             // (`parked_recv.rs`; always under loom, whose models must explore it).
