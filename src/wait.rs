@@ -357,26 +357,33 @@ impl WaitQueue {
         poll: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
         debug_assert!(!slot.counted, "a counted future polls with `poll_until_counted`");
-        self.poll_until_counted(slot, waker, || {}, poll)
+        self.poll_until_counted(slot, waker, false, || {}, poll)
     }
 
     /// [`WaitQueue::poll_until`] for a future its caller counts (see [`AsyncSlot::set_counted`]):
     /// a future that finds it was notified (so uncounted by its notifier) and must wait again
     /// is counted again with `recount` before it re-registers and re-checks. Afterwards the
     /// slot says whether the future is still counted.
+    ///
+    /// `just_failed`: the caller's own attempt, with the future not registered, has just found
+    /// nothing, so the check before the registration is skipped (the one after its fence is
+    /// what rules out a lost wakeup; the first is only a shortcut).
     pub(crate) fn poll_until_counted<R>(
         &self,
         slot: &mut AsyncSlot,
         waker: &Waker,
+        just_failed: bool,
         recount: impl FnOnce(),
         mut poll: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
         // Check first, registered or not: a future woken for a value usually finds it, and
         // then leaves without registering again (registering and leaving again cost a lock
         // each).
-        if let Some(ready) = poll() {
-            self.unregister(slot);
-            return Poll::Ready(ready);
+        if !(just_failed && slot.key.is_none()) {
+            if let Some(ready) = poll() {
+                self.unregister(slot);
+                return Poll::Ready(ready);
+            }
         }
         self.register(slot, waker, recount);
         // ORDERING: the waiter's half of the Dekker handshake, as in `park_until`: pairs with
@@ -454,9 +461,15 @@ impl WaitQueue {
     fn insert(list: &mut MutexGuard<'_, WakerList>, waker: &Waker, order: u64, counted: bool) -> u64 {
         let key = list.next_key;
         list.next_key += 1;
-        // Entries are sorted by `order`; a first registration goes last (`order == key`).
-        let index = list.entries.partition_point(|entry| entry.order < order);
-        list.entries.insert(index, WakerEntry { key, order, waker: waker.clone(), counted });
+        // Entries are sorted by `order`; a first registration goes last (`order == key`), the
+        // common case, without the search and the shift of a `VecDeque::insert`.
+        let entry = WakerEntry { key, order, waker: waker.clone(), counted };
+        if list.entries.back().is_none_or(|last| last.order < order) {
+            list.entries.push_back(entry);
+        } else {
+            let index = list.entries.partition_point(|entry| entry.order < order);
+            list.entries.insert(index, entry);
+        }
         key
     }
 

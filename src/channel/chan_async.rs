@@ -44,8 +44,8 @@ impl<T> Chan<T> {
     /// through `poll_counted` and its closure were a third of the instructions per message).
     #[inline]
     pub(crate) fn poll_recv(&self, wait: &mut RecvWait, waker: &Waker) -> Poll<Result<T, RecvError>> {
-        // The same attempt as `poll_counted`'s first, which then tries once more. Not under
-        // loom, as the ring's fast paths (`FAST_PATHS`): the models check the loop.
+        // The same attempt as `poll_counted`'s first, which skips its own when this one ran.
+        // Not under loom, as the ring's fast paths (`FAST_PATHS`): the models check the loop.
         if FAST_PATHS && !wait.slot.is_registered() {
             debug_assert!(!wait.slot.is_counted(), "a future between waits is not counted");
             match &self.flavor {
@@ -78,7 +78,8 @@ impl<T> Chan<T> {
             Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
             Flavor::Rendezvous(slot) => return slot.poll_recv(self, wait, waker),
         };
-        poll_counted(&self.recv_wait, count, &mut wait.slot, waker, poll)
+        // `poll_recv` tried inline when the future was not registered (and not under loom).
+        poll_counted(&self.recv_wait, count, &mut wait.slot, waker, FAST_PATHS, poll)
     }
 
     /// A receive future dropped unfinished.
@@ -142,7 +143,9 @@ impl<T> Chan<T> {
                     Err(PushError::Full) => None,
                 };
                 let count = WaiterCount::RingSenders(ring);
-                poll_counted(&self.send_wait, count, &mut wait.slot, waker, poll)
+                // `poll_send` tried inline when the future was not registered (and not under
+                // loom): a buffered send future has its value until it completes.
+                poll_counted(&self.send_wait, count, &mut wait.slot, waker, FAST_PATHS, poll)
             }
             Flavor::Unbounded(_) => unreachable!("an unbounded send is ready in `poll_send`"),
             Flavor::Rendezvous(slot) => slot.poll_send(self, value, wait, waker),
@@ -174,17 +177,26 @@ impl<T> Chan<T> {
 /// other side's operations stop paying the notify while the woken task waits for its turn to
 /// run (on a current-thread runtime: until the notifying task yields, up to a whole buffer of
 /// operations later); `poll_until_counted` counts it again if it must wait once more.
+///
+/// `tried`: the caller's inline attempt (`FAST_PATHS`) has just failed, unregistered; then the
+/// first unregistered attempt here is skipped, and so is the registered one before the
+/// registration (`WaitQueue::poll_until_counted`): on a current-thread runtime, where nothing
+/// can change between them, they were a sixth of a wait's instructions (callgrind).
 fn poll_counted<T, R>(
     queue: &WaitQueue,
     count: WaiterCount<'_, T>,
     slot: &mut AsyncSlot,
     waker: &Waker,
+    tried: bool,
     mut poll: impl FnMut(bool) -> Option<R>,
 ) -> Poll<R> {
-    if !slot.is_registered() {
+    let first_wait = !slot.is_registered();
+    if first_wait {
         debug_assert!(!slot.is_counted(), "a future between waits is not counted");
-        if let Some(ready) = poll(false) {
-            return Poll::Ready(ready);
+        if !tried {
+            if let Some(ready) = poll(false) {
+                return Poll::Ready(ready);
+            }
         }
         // The same spin as `Chan::wait_counted`'s, written out rather than shared: a helper
         // returning `Option<R>` is one more frame holding a possibly huge `R` in unoptimised
@@ -206,7 +218,8 @@ fn poll_counted<T, R>(
         count.register();
         slot.set_counted(true);
     }
-    let outcome = queue.poll_until_counted(slot, waker, || count.register(), || poll(true));
+    // Just counted: the registered re-check after the fence is the one that matters.
+    let outcome = queue.poll_until_counted(slot, waker, first_wait, || count.register(), || poll(true));
     if outcome.is_ready() && slot.is_counted() {
         count.deregister();
         slot.set_counted(false);
