@@ -715,6 +715,11 @@ impl<T> Ring<T> {
         self.pop(false).map(|(value, _)| value)
     }
 
+    /// Whether [`Ring::pop`] of a `T` takes the inline fast path (not under loom, and only
+    /// for values of at most `INLINE_POP_MAX_SIZE` bytes). Larger values the channel pops with
+    /// [`Ring::pop_into`].
+    pub(crate) const POPS_INLINE: bool = FAST_PATHS && std::mem::size_of::<T>() <= INLINE_POP_MAX_SIZE;
+
     /// [`Ring::try_pop`] for the channel: also returns whether the claim saw a waiting sender
     /// counted in `head` (then the caller must notify). With `registered` (the caller is a
     /// receiver counted in `tail`), a position whose push is in flight is waited for instead of
@@ -726,10 +731,35 @@ impl<T> Ring<T> {
         // the loop, out of line. Only for small values (`INLINE_POP_MAX_SIZE`). Two calls and
         // no value of our own: in an unoptimised build a large `T` popped through here then
         // costs no stack slot in this frame.
-        if FAST_PATHS && std::mem::size_of::<T>() <= INLINE_POP_MAX_SIZE {
+        if Self::POPS_INLINE {
             return self.pop_small(registered);
         }
-        self.pop_loop(registered)
+        self.pop_loop_value(registered)
+    }
+
+    /// [`Ring::pop`] into `popped` (a `None` the caller owns, left `None` when nothing was
+    /// popped): `Some(sender_waits)` when a value was. For large values in unoptimised builds,
+    /// where every frame a returned `T` passes through holds a copy of it: a waiting receive
+    /// asks for the value through four frames (`Chan::try_recv_into`).
+    #[inline]
+    pub(crate) fn pop_into(&self, registered: bool, popped: &mut Option<T>) -> Option<bool> {
+        if Self::POPS_INLINE {
+            return self.pop_small_into(registered, popped);
+        }
+        self.pop_loop(registered, popped)
+    }
+
+    /// [`Ring::pop_into`] for small values. A function of its own: in an unoptimised build its
+    /// `T` temporaries would otherwise take room in `pop_into`'s frame for every `T`.
+    #[inline]
+    fn pop_small_into(&self, registered: bool, popped: &mut Option<T>) -> Option<bool> {
+        match self.pop_small(registered) {
+            Some((value, sender_waits)) => {
+                *popped = Some(value);
+                Some(sender_waits)
+            }
+            None => None,
+        }
     }
 
     /// [`Ring::pop`] for small values: the first look inline, then the loop. `#[inline]`, not
@@ -746,13 +776,25 @@ impl<T> Ring<T> {
         // ORDERING: Acquire, as in the loop of `pop_loop`.
         let stamp = slot.stamp.load(Ordering::Acquire);
         if stamp == head + 1 {
-            if let Ok(popped) = self.claim_for_pop(word, claim, slot) {
-                return Some(popped);
+            let mut popped = None;
+            if let Ok(sender_waits) = self.claim_for_pop(word, claim, slot, &mut popped) {
+                return popped.map(|value| (value, sender_waits));
             }
         } else if stamp == head && !registered {
             return None; // as the loop decides for an unregistered caller
         }
-        self.pop_loop(registered)
+        self.pop_loop_value(registered)
+    }
+
+    /// [`Ring::pop_loop`] returning the value: one call from `pop_small`, whose own code then
+    /// stays as small as the common cases need.
+    #[inline(never)]
+    fn pop_loop_value(&self, registered: bool) -> Option<(T, bool)> {
+        let mut popped = None;
+        match self.pop_loop(registered, &mut popped) {
+            Some(sender_waits) => popped.map(|value| (value, sender_waits)),
+            None => None,
+        }
     }
 
     /// What a pop of position `head` writes: the next head, and the slot's stamp for the next
@@ -763,26 +805,35 @@ impl<T> Ring<T> {
     }
 
     /// Claims the head position of `word`, whose slot holds its value (its stamp said so,
-    /// loaded with Acquire), with a CAS of `head` to `claim.next`, and moves the value out.
-    /// `Ok`: the value and whether the claim saw a waiting sender; `Err`: the CAS failed, with
-    /// the current word.
+    /// loaded with Acquire), with a CAS of `head` to `claim.next`, and moves the value into
+    /// `popped` (a `None`). `Ok`: whether the claim saw a waiting sender; `Err`: the CAS failed,
+    /// with the current word.
     #[inline(always)]
-    fn claim_for_pop(&self, word: u64, claim: PopClaim, slot: &Slot<T>) -> Result<(T, bool), u64> {
+    fn claim_for_pop(
+        &self,
+        word: u64,
+        claim: PopClaim,
+        slot: &Slot<T>,
+        popped: &mut Option<T>,
+    ) -> Result<bool, u64> {
         self.claim_position(&self.head, word, claim.next)?;
+        // Written in place, inside the closure: no `T` comes back through `with` (a copy per
+        // frame when unoptimised).
         // SAFETY: winning the CAS for the head position of `word` while its slot's stamp said
         // "full" gives this thread the slot until the stamp store below; the value was
         // initialised before the producer's Release store (the caller's Acquire load).
         // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
-        let value = slot.value.with(|cell| unsafe { cell.cast::<T>().read() });
+        slot.value.with(|cell| *popped = Some(unsafe { cell.cast::<T>().read() }));
         // ORDERING: Release: our read of the value happens before the next producer (Acquire
         // stamp load) overwrites the slot.
         slot.stamp.store(claim.emptied, Ordering::Release);
-        Ok((value, waiters(word) != 0))
+        Ok(waiters(word) != 0)
     }
 
-    /// The pop loop of [`Ring::pop`], for everything but the first look's common cases.
+    /// The pop loop of [`Ring::pop`], for everything but the first look's common cases: as
+    /// [`Ring::pop_into`].
     #[inline(never)]
-    fn pop_loop(&self, registered: bool) -> Option<(T, bool)> {
+    fn pop_loop(&self, registered: bool, popped: &mut Option<T>) -> Option<bool> {
         let backoff = Backoff::new();
         // ORDERING: Relaxed; a stale head is caught by the stamp check below.
         let mut word = self.head.load(Ordering::Relaxed);
@@ -794,8 +845,8 @@ impl<T> Ring<T> {
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
                 // The slot holds the value for position `head`: claim it, keeping the count.
-                match self.claim_for_pop(word, self.pop_claim(head), slot) {
-                    Ok(popped) => return Some(popped),
+                match self.claim_for_pop(word, self.pop_claim(head), slot, popped) {
+                    Ok(sender_waits) => return Some(sender_waits),
                     Err(current) => {
                         word = current;
                         backoff.spin();

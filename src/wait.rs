@@ -425,6 +425,9 @@ impl WaitQueue {
                 }
                 return;
             }
+            // The clone first: a user's waker whose clone panics then leaves nothing changed
+            // (counted again, with no entry for a notifier to uncount, we would stay counted).
+            let waker = waker.clone();
             // Notified, and polled again: count ourselves again before the new entry can be
             // taken (its notifier would uncount us) and before the caller's re-check.
             if slot.counted {
@@ -445,7 +448,7 @@ impl WaitQueue {
             return;
         }
         let order = list.next_key;
-        let key = Self::insert(&mut list, waker, order, slot.counted);
+        let key = Self::insert(&mut list, waker.clone(), order, slot.counted);
         self.add_armed(&list, 1);
         drop(list);
         slot.key = Some(key);
@@ -458,12 +461,12 @@ impl WaitQueue {
 
     /// Inserts an entry in its place in line (`order`) with a fresh key (a re-registration
     /// never reuses its old key, which `last_woken` may still hold) and returns the key.
-    fn insert(list: &mut MutexGuard<'_, WakerList>, waker: &Waker, order: u64, counted: bool) -> u64 {
+    fn insert(list: &mut MutexGuard<'_, WakerList>, waker: Waker, order: u64, counted: bool) -> u64 {
         let key = list.next_key;
         list.next_key += 1;
         // Entries are sorted by `order`; a first registration goes last (`order == key`), the
         // common case, without the search and the shift of a `VecDeque::insert`.
-        let entry = WakerEntry { key, order, waker: waker.clone(), counted };
+        let entry = WakerEntry { key, order, waker, counted };
         if list.entries.back().is_none_or(|last| last.order < order) {
             list.entries.push_back(entry);
         } else {
@@ -616,8 +619,9 @@ impl WaitQueue {
         if waiters(self.sleepers.load(Ordering::Acquire)) != 0 {
             let (wakers, counted) = self.take_all_wakers();
             (0..counted).for_each(|_| uncount());
-            wakers.into_iter().for_each(Waker::wake);
+            // Threads first: a user's waker that panics below must not keep them asleep.
             self.wake_threads(true);
+            wake_every(wakers);
         }
     }
 
@@ -632,6 +636,22 @@ impl WaitQueue {
         } else {
             self.epoch.wake_one();
         }
+    }
+}
+
+/// Wakes every waker in `wakers`. One whose `wake` panics does not cost the others their
+/// wakeup: the rest are woken while the panic unwinds (as tokio's `WakeList` does), and the
+/// panic then goes on to the caller. (A second one panicking during that unwind aborts.)
+fn wake_every(wakers: Vec<Waker>) {
+    struct WakeTheRest(std::vec::IntoIter<Waker>);
+    impl Drop for WakeTheRest {
+        fn drop(&mut self) {
+            self.0.by_ref().for_each(Waker::wake);
+        }
+    }
+    let mut rest = WakeTheRest(wakers.into_iter());
+    for waker in rest.0.by_ref() {
+        waker.wake();
     }
 }
 

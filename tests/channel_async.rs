@@ -7,10 +7,11 @@ mod async_util;
 use async_util::{Counter, block_on};
 use ringfence::channel::{Receiver, RecvError, SendError, Sender, bounded, unbounded};
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -32,6 +33,49 @@ struct Counted(u64, Arc<AtomicUsize>);
 impl Drop for Counted {
     fn drop(&mut self) {
         self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A waker whose `wake` panics: a bug in a user's executor.
+struct PanicsOnWake;
+
+impl Wake for PanicsOnWake {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+#[test]
+fn a_waker_that_panics_at_disconnection_keeps_no_other_waiter_asleep() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let panics = Waker::from(Arc::new(PanicsOnWake));
+        let woken = Counter::new();
+        let counts = Waker::from(woken.clone());
+        let mut first = pin!(rx.recv_async());
+        assert!(first.as_mut().poll(&mut Context::from_waker(&panics)).is_pending(), "{name}");
+        let mut second = pin!(rx.recv_async());
+        assert!(second.as_mut().poll(&mut Context::from_waker(&counts)).is_pending(), "{name}");
+        // A blocking receiver too; asleep by the time of the drop, most likely (if it is not
+        // yet, it sees the disconnection when it looks: the test passes either way).
+        let blocked = {
+            let rx = rx.clone();
+            thread::spawn(move || rx.recv())
+        };
+        thread::sleep(Duration::from_millis(20));
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop(tx)));
+        assert!(dropped.is_err(), "{name}: the waker's panic reaches the thread that dropped the sender");
+        assert_eq!(woken.wakes(), 1, "{name}: the other future was woken all the same");
+        assert_eq!(
+            second.as_mut().poll(&mut Context::from_waker(&counts)),
+            Poll::Ready(Err(RecvError)),
+            "{name}"
+        );
+        assert_eq!(
+            first.as_mut().poll(&mut Context::from_waker(&counts)),
+            Poll::Ready(Err(RecvError)),
+            "{name}"
+        );
+        assert_eq!(blocked.join().unwrap(), Err(RecvError), "{name}: the thread was woken");
     }
 }
 

@@ -4,13 +4,19 @@
 //! [`VALUE_SIZE`]-byte value on a thread whose stack is [`STACK_VALUES`] times that, waiting
 //! for the other side or not; a deeper chain overflows it and aborts the test run.
 //!
-//! Measured on a debug build with 64 KiB values (a painted stack, 2026-12-01): before the
-//! sixteenth session a blocking send into a full channel needed 41 value sizes and a blocking
-//! receive from an empty one 46, so a 64 KiB value overflowed a spawned thread's default 2 MiB
-//! stack (crossbeam-channel needs 17 and 8); now 31 and 26. In release builds a send needs two
-//! value sizes at most. These tests pass from 34 value sizes of stack on (the thread's and the
-//! test's own frames included); with the code before that session the three bounded-channel
-//! tests that move a value needed 40 to 48, the others guard against larger regressions.
+//! Measured on a debug build with 64 KiB values (a painted stack, 2026-12-01, both threads
+//! pinned to one core, which sends a waiting call through the parked slots, and not): before
+//! the sixteenth session a blocking send into a full channel needed 41 value sizes and a
+//! blocking receive from an empty one 46, so a 64 KiB value overflowed a spawned thread's
+//! default 2 MiB stack (crossbeam-channel needs 17 and 8). In the seventeenth session values
+//! stopped coming back through return values on the waiting paths (`Ring::pop_into`, the
+//! parked slots' out-parameters): a send 17, a send that waits 18, a receive 8, a receive that
+//! waits 10 (unbounded and zero-capacity channels alike; they took 16 and 25), where they took
+//! 17, 31, 13 and 25. In release builds a send needs two value sizes at most. These tests pass
+//! from 26 value sizes of stack on (the thread's and the test's own frames included; 22 but for
+//! the first test, whose plain send is now the deepest path); with the code before the
+//! sixteenth session the three bounded-channel tests that move a value needed 40 to 48, and
+//! with the sixteenth session's 34.
 
 use ringfence::channel::{RecvTimeoutError, bounded, unbounded};
 use ringfence::oneshot;
@@ -21,7 +27,7 @@ use std::time::Duration;
 const VALUE_SIZE: usize = 16 << 10;
 /// The stack of the thread that moves the value, in value sizes: four above what the tests
 /// need today, so that a compiler's different frame layout does not fail them.
-const STACK_VALUES: usize = 38;
+const STACK_VALUES: usize = 30;
 
 type Value = [u8; VALUE_SIZE];
 

@@ -130,6 +130,16 @@ fn spin_unregistered(deadline: Option<Instant>, mut attempt: impl FnMut() -> boo
     false
 }
 
+/// Runs its closure when dropped, unwinding or not: [`Chan::disconnect`]'s wakeups go on past
+/// a user's waker that panics.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
 /// The result of a blocking send that gave up (`timed_out`, or disconnected), with the value
 /// taken back out of `pending`. Apart, as [`refused`], so that in unoptimised builds the
 /// error's `T`-sized temporaries are not in the frames the value travelled through; the whole
@@ -430,28 +440,35 @@ impl<T> Chan<T> {
         // ORDERING: Release pairs with the Acquire load in `is_disconnected` (see there): it
         // publishes the close above and, for the last sender or receiver, what came before.
         if !self.disconnected.swap(true, Ordering::Release) {
+            // The parked slots' owners are threads, never futures: their wakeups cannot panic.
+            // The parked send's owner takes its value back, the parked receive's drains the
+            // ring (`send_parked`, `recv_parked`).
+            if let Flavor::Buffered(_) = &self.flavor {
+                let parked = self.parked();
+                parked.send.taken_wait.notify_all();
+                parked.recv.filled_wait.notify_all();
+            }
+            // Each queue below wakes its threads, then its futures' wakers, every one even if a
+            // user's waker panics (`wait::wake_every`); the guards let the queues after such a
+            // queue be woken too while the panic unwinds to our caller.
+            let _senders = OnDrop(|| {
+                self.send_wait.notify_all_with(|| {
+                    if let Flavor::Buffered(ring) = &self.flavor {
+                        WaiterCount::RingSenders(ring).deregister();
+                    }
+                })
+            });
+            let _rendezvous_owner = OnDrop(|| {
+                if let Flavor::Rendezvous(slot) = &self.flavor {
+                    slot.notify_disconnected();
+                }
+            });
             // Async waiters woken here are uncounted by us (`WaitQueue::notify_all_with`).
             self.recv_wait.notify_all_with(|| {
                 if let Some(count) = self.receivers_count() {
                     count.deregister();
                 }
             });
-            self.send_wait.notify_all_with(|| {
-                if let Flavor::Buffered(ring) = &self.flavor {
-                    WaiterCount::RingSenders(ring).deregister();
-                }
-            });
-            match &self.flavor {
-                Flavor::Rendezvous(slot) => slot.notify_disconnected(),
-                // The parked send's owner takes its value back, the parked receive's drains the
-                // ring (`send_parked`, `recv_parked`).
-                Flavor::Buffered(_) => {
-                    let parked = self.parked();
-                    parked.send.taken_wait.notify_all();
-                    parked.recv.filled_wait.notify_all();
-                }
-                Flavor::Unbounded(_) => {}
-            }
         }
     }
 
@@ -654,32 +671,16 @@ impl<T> Chan<T> {
         let mut timed_out = false;
         let end = match slot.park(pending, ring) {
             Parked::Waiting => {
-                slot.taken_wait.wait_until(deadline, || self.poll_parked_send()).unwrap_or_else(|| {
-                    timed_out = true;
-                    slot.withdraw()
-                })
+                match slot.taken_wait.wait_until(deadline, || self.poll_parked_send(pending)) {
+                    Some(end) => end,
+                    None => {
+                        timed_out = true;
+                        slot.withdraw(pending)
+                    }
+                }
             }
             end => end,
         };
-        self.end_parked_send(ring, end).map_err(|value| {
-            if timed_out { SendTimeoutError::Timeout(value) } else { SendTimeoutError::Disconnected(value) }
-        })
-    }
-
-    /// The parked send's owner looks at its value: `None` while it stays parked.
-    fn poll_parked_send(&self) -> Option<Parked<T>> {
-        let slot = &self.parked().send;
-        match slot.poll_owner() {
-            // Disconnected: nobody will push it any more (the ring is closed).
-            Parked::Waiting if self.is_disconnected() => Some(slot.withdraw()),
-            Parked::Waiting => None,
-            end => Some(end),
-        }
-    }
-
-    /// Ends a parked send: `Err` hands the value back. The owner leaves the waiting senders
-    /// unless a receiver pushed its value (and lowered the count for it).
-    fn end_parked_send(&self, ring: &Ring<T>, end: Parked<T>) -> Result<(), T> {
         match end {
             Parked::Sent => Ok(()),
             Parked::Pushed(receiver_waits) => {
@@ -689,11 +690,23 @@ impl<T> Chan<T> {
                 }
                 Ok(())
             }
-            Parked::Back(value) => {
+            Parked::Back => {
                 ring.deregister_sender();
-                Err(value)
+                give_back(pending, timed_out)
             }
             Parked::Waiting => unreachable!("a parked send ends sent, pushed or handed back"),
+        }
+    }
+
+    /// The parked send's owner looks at its value: `None` while it stays parked (`Back`: the
+    /// value is in `pending` again).
+    fn poll_parked_send(&self, pending: &mut Option<T>) -> Option<Parked> {
+        let slot = &self.parked().send;
+        match slot.poll_owner() {
+            // Disconnected: nobody will push it any more (the ring is closed).
+            Parked::Waiting if self.is_disconnected() => Some(slot.withdraw(pending)),
+            Parked::Waiting => None,
+            end => Some(end),
         }
     }
 
@@ -782,15 +795,67 @@ impl<T> Chan<T> {
     /// waits), rather than report `Disconnected` past its value: that send returned `Ok`.
     #[cold]
     fn try_recv_disconnected(&self, ring: &Ring<T>) -> Result<T, TryRecvError> {
-        match self.pop_ring(ring, true) {
-            Some(value) => Ok(value),
-            None => Err(TryRecvError::Disconnected),
+        let mut received = None;
+        self.pop_ring_into(ring, true, &mut received);
+        received.ok_or(TryRecvError::Disconnected)
+    }
+
+    /// [`Chan::try_recv_buffered`] into `received` (a `None` the caller owns), for the waiting
+    /// receives: no `T` passes through a return value on the way from the ring's slot to the
+    /// caller's variable. In an unoptimised build each frame a returned `T` passes through
+    /// holds a copy or more, and a waiting receive asked for its value through six frames
+    /// (a 64 KiB value then took 23 value sizes of stack; `tests/stack_use.rs`). The calls
+    /// that return the value stay as they are: optimised builds inline them, and the common
+    /// case, a value there at once, is theirs.
+    fn try_recv_buffered_into(
+        &self,
+        ring: &Ring<T>,
+        registered: bool,
+        received: &mut Option<T>,
+    ) -> Result<(), TryRecvError> {
+        self.pop_ring_into(ring, registered, received);
+        if received.is_none() {
+            if !self.is_disconnected() {
+                return Err(TryRecvError::Empty);
+            }
+            // As `try_recv_disconnected`.
+            self.pop_ring_into(ring, true, received);
+            if received.is_none() {
+                return Err(TryRecvError::Disconnected);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Chan::pop_ring`] into `received` (a `None`, left `None` when the ring had nothing).
+    fn pop_ring_into(&self, ring: &Ring<T>, registered: bool, received: &mut Option<T>) {
+        if ring.pop_into(registered, received) == Some(true) {
+            self.settle(ring, false, true);
         }
     }
 
     /// One pop from the ring, notifying a waiting sender when the claim saw one.
     #[inline]
     fn pop_ring(&self, ring: &Ring<T>, registered: bool) -> Option<T> {
+        // Two calls, no `T` of our own: in an unoptimised build the value then takes no room in
+        // this frame, and a large one is popped straight into the variable it is returned from.
+        if Ring::<T>::POPS_INLINE {
+            self.pop_ring_inline(ring, registered)
+        } else {
+            self.pop_ring_large(ring, registered)
+        }
+    }
+
+    /// [`Chan::pop_ring`] for a large value (see `Ring::POPS_INLINE`).
+    fn pop_ring_large(&self, ring: &Ring<T>, registered: bool) -> Option<T> {
+        let mut received = None;
+        self.pop_ring_into(ring, registered, &mut received);
+        received
+    }
+
+    /// [`Chan::pop_ring`] for a small value, all inline in optimised builds.
+    #[inline]
+    fn pop_ring_inline(&self, ring: &Ring<T>, registered: bool) -> Option<T> {
         // A `match`, not `?`: in unoptimised builds every step of `?` is a `T`-sized slot.
         match ring.pop(registered) {
             Some((value, sender_waits)) => {
@@ -875,25 +940,29 @@ impl<T> Chan<T> {
         count: WaiterCount<'_, T>,
         deadline: Option<Instant>,
     ) -> Result<T, RecvTimeoutError> {
-        if let WaiterCount::RingReceivers(ring) = count {
-            if self.is_disconnected() {
-                // What is left, then `Disconnected` (waiting for a send still writing: there).
-                return self.try_recv_disconnected(ring).map_err(|_| RecvTimeoutError::Disconnected);
-            }
+        let mut received = None;
+        let outcome = match count {
+            // What is left, then `Disconnected`; registered pops wait for a send still writing
+            // (`try_recv_disconnected`).
+            WaiterCount::RingReceivers(ring) if self.is_disconnected() => Some(
+                self.try_recv_buffered_into(ring, true, &mut received)
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+            ),
             // Park a request where pushes fill it, when this thread's partner shares its core
             // (`parked_recv.rs`; always under loom, whose models must explore it).
-            if (cfg!(loom) || !crate::wait::spinning_helps()) && self.parked().recv.try_claim() {
-                return self.recv_parked(ring, deadline);
+            WaiterCount::RingReceivers(ring)
+                if (cfg!(loom) || !crate::wait::spinning_helps()) && self.parked().recv.try_claim() =>
+            {
+                self.recv_parked(ring, deadline, &mut received)
             }
-        }
-        let mut received = None;
-        let outcome = self.wait_counted(&self.recv_wait, count, deadline, true, |registered| {
-            match self.try_recv_into(registered, &mut received) {
-                Ok(()) => Some(Ok(())),
-                Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
-                Err(TryRecvError::Empty) => None,
-            }
-        });
+            _ => self.wait_counted(&self.recv_wait, count, deadline, true, |registered| {
+                match self.try_recv_into(registered, &mut received) {
+                    Ok(()) => Some(Ok(())),
+                    Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+                    Err(TryRecvError::Empty) => None,
+                }
+            }),
+        };
         match outcome {
             Some(Ok(())) => Ok(received.take().expect("a receive that succeeded has its value")),
             Some(Err(error)) => Err(error),
@@ -901,10 +970,34 @@ impl<T> Chan<T> {
         }
     }
 
-    /// [`Chan::try_recv_as`] that leaves the value in `received`.
+    /// [`Chan::try_recv_as`] that leaves the value in `received` (a `None` the caller owns):
+    /// for the waiting receives, as `try_recv_buffered_into`.
     #[inline]
     fn try_recv_into(&self, registered: bool, received: &mut Option<T>) -> Result<(), TryRecvError> {
-        match self.try_recv_as(registered) {
+        match &self.flavor {
+            Flavor::Buffered(ring) => self.try_recv_buffered_into(ring, registered, received),
+            Flavor::Unbounded(list) => self.try_recv_unbounded_into(list, received),
+            Flavor::Rendezvous(_) => self.try_recv_rendezvous_into(received),
+        }
+    }
+
+    /// The unbounded flavor's [`Chan::try_recv_into`], as `try_recv_as`'s arm.
+    fn try_recv_unbounded_into(&self, list: &List<T>, received: &mut Option<T>) -> Result<(), TryRecvError> {
+        if list.pop_into(received) {
+            return Ok(());
+        }
+        if !self.is_disconnected() {
+            return Err(TryRecvError::Empty);
+        }
+        // As in `try_recv_as`.
+        if list.pop_into(received) { Ok(()) } else { Err(TryRecvError::Disconnected) }
+    }
+
+    /// The rendezvous flavor's [`Chan::try_recv_into`] (a call of its own, so that its `T`
+    /// temporaries are not in the other flavors' frames; its blocking receive waits in
+    /// `rendezvous.rs`, not here).
+    fn try_recv_rendezvous_into(&self, received: &mut Option<T>) -> Result<(), TryRecvError> {
+        match self.try_recv_as(false) {
             Ok(value) => {
                 *received = Some(value);
                 Ok(())
@@ -914,49 +1007,59 @@ impl<T> Chan<T> {
     }
 
     /// A blocking receive that claimed the parked receive: counts itself, re-checks, and waits
-    /// until a push fills its request, or gives the request up (deadline, disconnection).
+    /// until a push fills its request, or gives the request up (deadline, disconnection). The
+    /// value comes back in `received`, as `recv_wait_counted`'s outcome says: `None` when the
+    /// deadline passed.
     #[inline(never)]
-    fn recv_parked(&self, ring: &Ring<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    fn recv_parked(
+        &self,
+        ring: &Ring<T>,
+        deadline: Option<Instant>,
+        received: &mut Option<T>,
+    ) -> Option<Result<(), RecvTimeoutError>> {
         ring.register_receiver();
         let slot = &self.parked().recv;
         let mut timed_out = false;
-        let end = match slot.park(ring) {
+        let end = match slot.park(ring, received) {
             Request::Waiting => {
-                slot.filled_wait.wait_until(deadline, || self.poll_parked_recv()).unwrap_or_else(|| {
-                    timed_out = true;
-                    slot.withdraw()
-                })
+                match slot.filled_wait.wait_until(deadline, || self.poll_parked_recv(received)) {
+                    Some(end) => end,
+                    None => {
+                        timed_out = true;
+                        slot.withdraw(received)
+                    }
+                }
             }
             end => end,
         };
         match end {
             // The filler lowered our count.
-            Request::Filled(value) => Ok(value),
-            Request::Popped(value, sender_waits) => {
+            Request::Filled => Some(Ok(())),
+            Request::Popped(sender_waits) => {
                 ring.deregister_receiver();
                 if sender_waits {
                     self.settle(ring, false, true);
                 }
-                Ok(value)
+                Some(Ok(()))
             }
             Request::Withdrawn => {
                 ring.deregister_receiver();
                 if timed_out {
-                    return Err(RecvTimeoutError::Timeout);
+                    return None;
                 }
                 // Disconnected: what was sent before is in the ring (`try_recv_as`).
-                self.try_recv_as(true).map_err(|_| RecvTimeoutError::Disconnected)
+                Some(self.try_recv_into(true, received).map_err(|_| RecvTimeoutError::Disconnected))
             }
             Request::Waiting => unreachable!("a parked receive ends filled, popped or withdrawn"),
         }
     }
 
     /// The parked receive's owner looks at its request: `None` while it waits.
-    fn poll_parked_recv(&self) -> Option<Request<T>> {
+    fn poll_parked_recv(&self, received: &mut Option<T>) -> Option<Request> {
         let slot = &self.parked().recv;
-        match slot.poll_owner() {
+        match slot.poll_owner(received) {
             // Disconnected: no push will fill it any more; drain the ring instead.
-            Request::Waiting if self.is_disconnected() => Some(slot.withdraw()),
+            Request::Waiting if self.is_disconnected() => Some(slot.withdraw(received)),
             Request::Waiting => None,
             end => Some(end),
         }

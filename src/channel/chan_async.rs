@@ -215,6 +215,10 @@ fn poll_counted<T, R>(
             }
             pre_spin::missed();
         }
+        // (A user's waker whose clone panics in the registration below leaves the future
+        // counted and unregistered: dropped, it is uncounted (`cancel_counted`); polled again
+        // after the panic was caught, it would be counted twice, which costs the other side's
+        // operations a notify check each, never a wakeup.)
         count.register();
         slot.set_counted(true);
     }

@@ -652,6 +652,17 @@ impl<T> List<T> {
     /// `head`. Waits for a claimed slot's sender to finish writing it (module docs).
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
+        let mut popped = None;
+        self.pop_into(&mut popped);
+        popped
+    }
+
+    /// [`List::pop`] into `popped` (a `None` the caller owns; `true` when a value was popped):
+    /// no `T` comes back through a return value, which in unoptimised builds would be a copy
+    /// in every frame on the way (the waiting receives ask through four). Optimised builds
+    /// inline it into `pop`, and the two are one.
+    #[inline]
+    pub(crate) fn pop_into(&self, popped: &mut Option<T>) -> bool {
         let backoff = Backoff::new();
         // ORDERING: Acquire pairs with the Release CAS or store of the receiver that moved
         // `head` here: the block pointer it stored (when it crossed into this block) and the
@@ -683,7 +694,7 @@ impl<T> List<T> {
                 // docs) or the waiting layer's fence.
                 let tail = self.tail.index.load(Ordering::Relaxed);
                 if position(head) == position(tail) {
-                    return None;
+                    return false;
                 }
                 if position(head) / LAP != position(tail) / LAP {
                     // The tail is in a later block: every slot left in ours is claimed.
@@ -727,7 +738,8 @@ impl<T> List<T> {
                     // SAFETY: the CAS gave us the slot and `written` (acquired in `wait_write`)
                     // says its value is initialised; nobody else reads it.
                     // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
-                    let value = slot.value.with(|cell| unsafe { cell.cast::<T>().read() });
+                    // Written in place, inside the closure: no `T` comes back through `with`.
+                    slot.value.with(|cell| *popped = Some(unsafe { cell.cast::<T>().read() }));
                     if offset + 1 == BLOCK_CAP {
                         // SAFETY: we read the block's last slot, just now.
                         unsafe { self.retire(this) };
@@ -737,7 +749,7 @@ impl<T> List<T> {
                         // A plain store, no RMW: nobody else writes `read`.
                         slot.read.store(1, Ordering::Release);
                     }
-                    return Some(value);
+                    return true;
                 }
                 Err(current) => {
                     head = current;

@@ -104,12 +104,14 @@ impl<T> Drop for ParkedRecv<T> {
     }
 }
 
-/// What the owner of the parked receive learns.
-pub(crate) enum Request<T> {
+/// What the owner of the parked receive learns. The value of `Filled` and `Popped` is in the
+/// owner's `received` (an out-parameter, not a payload: in unoptimised builds every frame an
+/// enum with a `T` passes through holds one, and a parked receive passes through five).
+pub(crate) enum Request {
     /// A sender filled it (and lowered the owner's count).
-    Filled(T),
+    Filled,
     /// The owner popped a value itself. `true`: the pop saw a waiting sender.
-    Popped(T, bool),
+    Popped(bool),
     /// Still waiting.
     Waiting,
     /// The owner gave up its request (the slot is empty again; it is still counted).
@@ -148,8 +150,8 @@ impl<T> ParkedRecv<T> {
     }
 
     /// The owner, counted as a waiting receiver: the handshake's fence, then one pop for
-    /// itself (module docs).
-    pub(crate) fn park(&self, ring: &Ring<T>) -> Request<T> {
+    /// itself (module docs), into `received`.
+    pub(crate) fn park(&self, ring: &Ring<T>, received: &mut Option<T>) -> Request {
         // ORDERING: the owner's half of the handshake (module docs): our `WAITING` and our
         // count before the re-check's look at the ring, against a push's claim before its
         // look at the slot.
@@ -170,7 +172,8 @@ impl<T> ParkedRecv<T> {
                 // exit from a moving state is an RMW so that the marks and the exits form one
                 // chain (loom finds a mark surviving a plain store otherwise).
                 self.state.swap(EMPTY, Ordering::Relaxed);
-                Request::Popped(value, sender_waits)
+                *received = Some(value);
+                Request::Popped(sender_waits)
             }
             None => Request::Waiting,
         }
@@ -203,21 +206,22 @@ impl<T> ParkedRecv<T> {
         }
     }
 
-    /// The owner looks at its request: `Filled` (and the slot emptied for the next owner) or
-    /// `Waiting`. A load only, unless a sender has filled it.
+    /// The owner looks at its request: `Filled` (the value moved to `received`, the slot
+    /// emptied for the next owner) or `Waiting`. A load only, unless a sender has filled it.
     #[inline]
-    pub(crate) fn poll_owner(&self) -> Request<T> {
+    pub(crate) fn poll_owner(&self, received: &mut Option<T>) -> Request {
         // ORDERING: Acquire pairs with the filler's Release store of `FILLED`: its write of the
         // cell and its count decrement happened before our take.
         if self.state.load(Ordering::Acquire) == FILLED {
-            return Request::Filled(self.take_filled());
+            self.take_filled(received);
+            return Request::Filled;
         }
         Request::Waiting
     }
 
     /// The owner gives up its request (deadline, disconnection): takes a value a sender
-    /// filled in meanwhile, or empties the slot. Waits out a fill in progress.
-    pub(crate) fn withdraw(&self) -> Request<T> {
+    /// filled in meanwhile (into `received`), or empties the slot. Waits out a fill in progress.
+    pub(crate) fn withdraw(&self, received: &mut Option<T>) -> Request {
         let backoff = Backoff::new();
         loop {
             // ORDERING: Relaxed on success: nothing was filled, no cell access follows; the
@@ -225,7 +229,10 @@ impl<T> ParkedRecv<T> {
             // (the fill's cell write) is then taken in `take_filled`, which loads it again.
             match self.state.compare_exchange(WAITING, EMPTY, Ordering::Relaxed, Ordering::Acquire) {
                 Ok(_) => return Request::Withdrawn,
-                Err(FILLED) => return Request::Filled(self.take_filled()),
+                Err(FILLED) => {
+                    self.take_filled(received);
+                    return Request::Filled;
+                }
                 // A sender is filling it: a few instructions.
                 Err(state) => {
                     debug_assert_eq!(
@@ -239,16 +246,17 @@ impl<T> ParkedRecv<T> {
         }
     }
 
-    /// Takes the value out of a `FILLED` slot (the owner's) and empties the slot.
-    fn take_filled(&self) -> T {
+    /// Moves the value out of a `FILLED` slot (the owner's) into `received` and empties the
+    /// slot.
+    fn take_filled(&self, received: &mut Option<T>) {
         // SAFETY: `FILLED`, read with Acquire by the caller, gives the owner the cell; the filler
-        // wrote it before its Release store and never touches it again.
-        let value = self.value.with_mut(|cell| unsafe { (*cell).assume_init_read() });
+        // wrote it before its Release store and never touches it again. The cast: a
+        // `MaybeUninit<T>` has `T`'s size and alignment.
+        *received = Some(self.value.with(|cell| unsafe { cell.cast::<T>().read() }));
         // ORDERING: Release pairs with the next filler's Acquire CAS from `WAITING`, through the
         // chain of RMWs between (module docs, "One chain of RMWs"): our take of the cell
         // happens before its write.
         self.state.store(EMPTY, Ordering::Release);
-        value
     }
 
     /// A sender whose push saw a waiting receiver, after the handshake's fence (module docs):

@@ -107,16 +107,18 @@ impl<T> Drop for ParkedSend<T> {
     }
 }
 
-/// What the owner learns about its parked value.
-pub(crate) enum Parked<T> {
+/// What the owner learns about its parked value. `Back` puts the value back in the owner's
+/// `pending` (an out-parameter, not a payload: in unoptimised builds every frame an enum with a
+/// `T` passes through holds one, and a parked send's end passes through five).
+pub(crate) enum Parked {
     /// A receiver pushed it (and lowered the owner's count).
     Sent,
     /// The owner pushed it itself. `true`: the push saw a waiting receiver (notify it).
     Pushed(bool),
     /// Still parked.
     Waiting,
-    /// Handed back to the owner (the ring is closed, or the owner gave up).
-    Back(T),
+    /// Handed back to the owner, into its `pending` (the ring is closed, or the owner gave up).
+    Back,
 }
 
 impl<T> ParkedSend<T> {
@@ -149,8 +151,9 @@ impl<T> ParkedSend<T> {
     /// The owner parks `value` (moving it out) and re-checks `ring` for room once, after the
     /// handshake's fence (module docs). The caller has counted itself as a waiting sender of
     /// `ring` and keeps that count until the returned state (or a later one) says otherwise:
-    /// `Sent` means a receiver lowered it, every other end leaves it to the owner.
-    pub(crate) fn park(&self, value: &mut Option<T>, ring: &Ring<T>) -> Parked<T> {
+    /// `Sent` means a receiver lowered it, every other end leaves it to the owner. `Back` puts
+    /// the value back in `value`.
+    pub(crate) fn park(&self, value: &mut Option<T>, ring: &Ring<T>) -> Parked {
         // SAFETY: state `WRITING`, set by our claim, gives this thread the cell. It holds `None`
         // or nothing yet (uninitialised), so overwriting it drops nothing.
         self.value.with_mut(|cell| unsafe { (*cell).write(value.take()) });
@@ -162,11 +165,12 @@ impl<T> ParkedSend<T> {
         // ORDERING: the owner's half of the handshake (module docs): our `FULL` store before
         // the re-check's look at the ring, against a pop's claim before its look at the slot.
         fence(Ordering::SeqCst);
-        self.owner_push(ring)
+        self.owner_push(ring, value)
     }
 
-    /// The owner's re-check: pushes its parked value itself if the ring has room.
-    fn owner_push(&self, ring: &Ring<T>) -> Parked<T> {
+    /// The owner's re-check: pushes its parked value itself if the ring has room (`Back`: into
+    /// `pending`).
+    fn owner_push(&self, ring: &Ring<T>, pending: &mut Option<T>) -> Parked {
         // ORDERING: Acquire pairs with the Release store of `FULL`, ours or a receiver's that
         // put the value back: its last write of the cell happened before our access. (A
         // receiver's put-back between our park and this CAS takes three preemptions:
@@ -189,7 +193,10 @@ impl<T> ParkedSend<T> {
             // Parked again by `push_moving`.
             Err(PushError::Full) => Parked::Waiting,
             // Still ours (`MOVING`), and a failed push left the value in the cell.
-            Err(PushError::Closed) => Parked::Back(self.take_back_moving()),
+            Err(PushError::Closed) => {
+                self.take_back_moving(pending);
+                Parked::Back
+            }
         }
     }
 
@@ -228,7 +235,7 @@ impl<T> ParkedSend<T> {
     /// The owner looks at its value: `Sent` (and the slot emptied for the next owner) or
     /// `Waiting`. Loads only, unless a receiver has pushed the value.
     #[inline]
-    pub(crate) fn poll_owner(&self) -> Parked<T> {
+    pub(crate) fn poll_owner(&self) -> Parked {
         // ORDERING: Acquire pairs with the receiver's Release store of `TAKEN`: its push and
         // its count decrement happened before we report the send done.
         if self.state.load(Ordering::Acquire) == TAKEN {
@@ -244,9 +251,10 @@ impl<T> ParkedSend<T> {
         Parked::Waiting
     }
 
-    /// The owner gives up (disconnected, timed out, dropped): takes its value back, or learns
-    /// that a receiver already pushed it (`Sent`). Waits out a receiver's move in progress.
-    pub(crate) fn withdraw(&self) -> Parked<T> {
+    /// The owner gives up (disconnected, timed out, dropped): takes its value back into
+    /// `pending`, or learns that a receiver already pushed it (`Sent`). Waits out a receiver's
+    /// move in progress.
+    pub(crate) fn withdraw(&self, pending: &mut Option<T>) -> Parked {
         let backoff = Backoff::new();
         loop {
             // ORDERING: Acquire on success pairs with the Release store of `FULL`: ours (program
@@ -255,7 +263,10 @@ impl<T> ParkedSend<T> {
             // `TAKEN` goes to `poll_owner`, whose own Acquire load pairs with the receiver, and a
             // move in progress is only waited out.
             match self.state.compare_exchange(FULL, MOVING, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return Parked::Back(self.take_back_moving()),
+                Ok(_) => {
+                    self.take_back_moving(pending);
+                    return Parked::Back;
+                }
                 Err(TAKEN) => return self.poll_owner(),
                 // A receiver is moving it: a few instructions.
                 Err(state) => {
@@ -266,18 +277,19 @@ impl<T> ParkedSend<T> {
         }
     }
 
-    /// Takes the value out of the cell in state `MOVING` (ours) and empties the slot (a mark
-    /// does not matter: its pop woke a waiting sender for its room, see `hand_off`).
-    fn take_back_moving(&self) -> T {
+    /// Moves the value out of the cell in state `MOVING` (ours) into `pending` and empties the
+    /// slot (a mark does not matter: its pop woke a waiting sender for its room, see
+    /// `hand_off`).
+    fn take_back_moving(&self, pending: &mut Option<T>) {
         // SAFETY: state `MOVING`, set by our CAS, gives this thread the cell, which holds the
         // value (only a successful push moves it out, and we did not push).
-        let value = self.value.with_mut(|cell| unsafe { (*cell).assume_init_mut().take() });
+        self.value.with_mut(|cell| *pending = unsafe { (*cell).assume_init_mut().take() });
         // ORDERING: Release pairs with the next claimer's Acquire CAS (`try_claim`): our take
         // of the value happens before its write (as in `poll_owner`; a withdraw followed by
         // another thread's claim is beyond the models' bound). A swap: a marking pop may CAS
         // the state concurrently (see `owner_push`).
         self.state.swap(EMPTY, Ordering::Release);
-        value.expect("a parked value is in its cell until it is pushed")
+        assert!(pending.is_some(), "a parked value is in its cell until it is pushed");
     }
 
     /// A receiver whose pop saw a waiting sender, after the handshake's fence (module docs):

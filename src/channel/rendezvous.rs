@@ -334,26 +334,28 @@ impl<T> Rendezvous<T> {
         }
     }
 
-    /// Takes a waiting value, if any. A `counted` receiver (one inside `recv`) uncounts itself
-    /// when it gets the value, before it frees the slot (module docs, "`try_send` never waits").
-    fn try_take(&self, chan: &Chan<T>, counted: bool) -> Option<T> {
+    /// Takes a waiting value, if any, into `received` (a `None` the caller owns; an
+    /// out-parameter, so that in unoptimised builds no frame on the way back holds a copy of a
+    /// large value). A `counted` receiver (one inside `recv`) uncounts itself when it gets the
+    /// value, before it frees the slot (module docs, "`try_send` never waits").
+    fn try_take(&self, chan: &Chan<T>, counted: bool, received: &mut Option<T>) -> bool {
         // ORDERING: Relaxed: only the expected word of the CAS below, which acquires.
         let word = self.state.load(Ordering::Relaxed);
         let state = tag(word);
         if state != FULL && state != LEFT {
-            return None;
+            return false;
         }
         // ORDERING: Acquire pairs with the sender's Release store of FULL or LEFT: the value is
         // written. A failed CAS means another receiver (or the sender's retract) won.
         let taken =
             self.state.compare_exchange(word, retag(word, READING), Ordering::Acquire, Ordering::Relaxed);
         if taken.is_err() {
-            return None;
+            return false;
         }
         // SAFETY: winning the CAS from FULL or LEFT gives this receiver the cell, which holds
         // the sender's value, until we store TAKEN or EMPTY.
         // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
-        let value = self.value.with(|cell| unsafe { cell.cast::<T>().read() });
+        self.value.with(|cell| *received = Some(unsafe { cell.cast::<T>().read() }));
         if counted {
             // ORDERING: Relaxed, ordered before the Release store below, through which the next
             // `try_send` (claiming the slot with Acquire) sees that we no longer wait.
@@ -368,24 +370,38 @@ impl<T> Rendezvous<T> {
             self.state.store(retag(word, TAKEN), Ordering::Release);
             self.taken_wait.notify_one();
         }
-        Some(value)
+        true
     }
 
     pub(crate) fn try_recv(&self, chan: &Chan<T>) -> Result<T, TryRecvError> {
-        self.take_or_disconnected(chan, false)
+        let mut received = None;
+        match self.take_or_disconnected(chan, false, &mut received) {
+            Ok(()) => Ok(received.expect("a receive that succeeded has its value")),
+            Err(error) => Err(error),
+        }
     }
 
-    /// `try_recv`, for a receiver that may be `counted` in `waiting_receivers`.
-    fn take_or_disconnected(&self, chan: &Chan<T>, counted: bool) -> Result<T, TryRecvError> {
-        if let Some(value) = self.try_take(chan, counted) {
-            return Ok(value);
+    /// `try_recv` into `received` (as `try_take`), for a receiver that may be `counted` in
+    /// `waiting_receivers`.
+    fn take_or_disconnected(
+        &self,
+        chan: &Chan<T>,
+        counted: bool,
+        received: &mut Option<T>,
+    ) -> Result<(), TryRecvError> {
+        if self.try_take(chan, counted, received) {
+            return Ok(());
         }
         if chan.is_disconnected() {
             // A sender inside `send` keeps its handle alive. A value a `try_send` left before its
             // sender dropped is published by the disconnection (the senders' AcqRel count and
             // the flag's Release, which our Acquire load read): one more look takes it if the
             // first missed it, and covers a receiver-side disconnect.
-            return self.try_take(chan, counted).ok_or(TryRecvError::Disconnected);
+            return if self.try_take(chan, counted, received) {
+                Ok(())
+            } else {
+                Err(TryRecvError::Disconnected)
+            };
         }
         Err(TryRecvError::Empty)
     }
@@ -394,13 +410,19 @@ impl<T> Rendezvous<T> {
         // ORDERING: Relaxed: `try_send` reads it as a hint first; what must be ordered is our
         // leaving (in `try_take`, or the fence below), not our arrival.
         self.waiting_receivers.fetch_add(1, Ordering::Relaxed);
-        let outcome = chan.recv_wait.wait_until(deadline, || match self.take_or_disconnected(chan, true) {
-            Ok(value) => Some(Ok(value)),
-            Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
-            Err(TryRecvError::Empty) => None,
+        // The value comes back through `received`, not through the waiting layer's result (as
+        // the buffered flavor's, `Chan::recv_wait_counted`).
+        let mut received = None;
+        let outcome = chan.recv_wait.wait_until(deadline, || {
+            match self.take_or_disconnected(chan, true, &mut received) {
+                Ok(()) => Some(Ok(())),
+                Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+                Err(TryRecvError::Empty) => None,
+            }
         });
         let error = match outcome {
-            Some(Ok(value)) => return Ok(value), // `try_take` uncounted us
+            // `try_take` uncounted us.
+            Some(Ok(())) => return Ok(received.expect("a receive that succeeded has its value")),
             Some(Err(error)) => error,
             None => RecvTimeoutError::Timeout,
         };
@@ -411,7 +433,10 @@ impl<T> Rendezvous<T> {
         // ORDERING: pairs with the fence in `try_send` (after its LEFT store, before its count
         // load): either it sees our decrement and takes its value back, or we see LEFT here.
         fence(Ordering::SeqCst);
-        self.try_take(chan, false).ok_or(error)
+        if self.try_take(chan, false, &mut received) {
+            return Ok(received.expect("a value taken is in `received`"));
+        }
+        Err(error)
     }
 }
 
