@@ -642,7 +642,7 @@ impl WaitQueue {
 /// Wakes every waker in `wakers`. One whose `wake` panics does not cost the others their
 /// wakeup: the rest are woken while the panic unwinds (as tokio's `WakeList` does), and the
 /// panic then goes on to the caller. (A second one panicking during that unwind aborts.)
-fn wake_every(wakers: Vec<Waker>) {
+pub(crate) fn wake_every(wakers: Vec<Waker>) {
     struct WakeTheRest(std::vec::IntoIter<Waker>);
     impl Drop for WakeTheRest {
         fn drop(&mut self) {
@@ -954,6 +954,35 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
 #[cfg(all(test, not(loom)))]
 pub(crate) mod tests {
     use super::adaptive;
+
+    #[test]
+    fn wake_every_wakes_the_rest_past_a_waker_that_panics() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::task::{Wake, Waker};
+        struct Counts(AtomicUsize);
+        impl Wake for Counts {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        struct Panics;
+        impl Wake for Panics {
+            fn wake(self: Arc<Self>) {
+                panic!("a user's waker panics");
+            }
+        }
+        let counts = Arc::new(Counts(AtomicUsize::new(0)));
+        let wakers = vec![
+            Waker::from(counts.clone()),
+            Waker::from(Arc::new(Panics)),
+            Waker::from(counts.clone()),
+            Waker::from(counts.clone()),
+        ];
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::wake_every(wakers)));
+        assert!(outcome.is_err(), "the panic goes on to the caller");
+        assert_eq!(counts.0.load(Ordering::Relaxed), 3, "every other waker was woken");
+    }
 
     /// Runs `waits` waits of an adaptive spin whose state `should_spin` reads (a `true` is a
     /// wait that spins: with the spin off, a probe); `ended(probed)` reports how each wait

@@ -344,9 +344,8 @@ impl ManualClock {
         // fences are what make the handshake hold (and visible) there.
         fence(Ordering::SeqCst);
         let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner));
-        for task in tasks {
-            task.wake();
-        }
+        // Every task, even past a user's waker that panics (the panic then reaches our caller).
+        crate::wait::wake_every(tasks);
     }
 }
 
