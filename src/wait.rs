@@ -407,7 +407,7 @@ impl WaitQueue {
     /// [`WaitQueue::cancel`] on a queue whose futures may be counted: `uncount` as for
     /// [`WaitQueue::notify_one_with`]. Afterwards the slot says whether the future is still
     /// counted (then the caller uncounts it).
-    pub(crate) fn cancel_with(&self, slot: &mut AsyncSlot, uncount: impl FnOnce()) {
+    pub(crate) fn cancel_with(&self, slot: &mut AsyncSlot, uncount: impl Fn()) {
         if self.unregister(slot) {
             self.notify_one_with(uncount);
         }
@@ -559,7 +559,7 @@ impl WaitQueue {
     /// [`AsyncSlot::set_counted`]): `uncount` runs once if the future woken was counted, and
     /// must lower that count by one (the future will not).
     #[inline]
-    pub(crate) fn notify_one_with(&self, uncount: impl FnOnce()) {
+    pub(crate) fn notify_one_with(&self, uncount: impl Fn()) {
         notifier_fence();
         self.notify_one_after_fence(uncount);
     }
@@ -568,7 +568,7 @@ impl WaitQueue {
     /// `fence(SeqCst)` itself, after making the condition true (it shares that fence with a
     /// handshake of its own: the channel's parked send, `channel/parked_send.rs`).
     #[inline]
-    pub(crate) fn notify_one_after_fence(&self, uncount: impl FnOnce()) {
+    pub(crate) fn notify_one_after_fence(&self, uncount: impl Fn()) {
         // ORDERING: Relaxed after the caller's fence (module docs).
         let word = self.sleepers.load(Ordering::Relaxed);
         if waiters(word) > pending(word) {
@@ -577,7 +577,7 @@ impl WaitQueue {
     }
 
     #[cold]
-    fn wake_one_slow(&self, uncount: impl FnOnce()) {
+    fn wake_one_slow(&self, uncount: impl Fn()) {
         // ORDERING: Acquire on success: pairs with the Release increment of each waiter we
         // count, so their epoch loads happen-before our bump below (see `park_until`); the
         // handshake itself is the caller's fence and the waiters' fences. Relaxed on failure:
@@ -593,7 +593,12 @@ impl WaitQueue {
             if counted {
                 uncount();
             }
-            waker.wake();
+            if wake_caught(waker) {
+                // Its task lost the wakeup with its executor's bug; pass one on to the next
+                // waiter, so that the chain goes on. (The wakeup claimed above is that future's
+                // to spend or pass on when it is polled or dropped, as any other.)
+                self.notify_one_after_fence(uncount);
+            }
             return;
         }
         self.wake_threads(false);
@@ -619,9 +624,8 @@ impl WaitQueue {
         if waiters(self.sleepers.load(Ordering::Acquire)) != 0 {
             let (wakers, counted) = self.take_all_wakers();
             (0..counted).for_each(|_| uncount());
-            // Threads first: a user's waker that panics below must not keep them asleep.
-            self.wake_threads(true);
             wake_every(wakers);
+            self.wake_threads(true);
         }
     }
 
@@ -639,20 +643,22 @@ impl WaitQueue {
     }
 }
 
-/// Wakes every waker in `wakers`. One whose `wake` panics does not cost the others their
-/// wakeup: the rest are woken while the panic unwinds (as tokio's `WakeList` does), and the
-/// panic then goes on to the caller. (A second one panicking during that unwind aborts.)
+/// Wakes every waker in `wakers` (see [`wake_caught`]).
 pub(crate) fn wake_every(wakers: Vec<Waker>) {
-    struct WakeTheRest(std::vec::IntoIter<Waker>);
-    impl Drop for WakeTheRest {
-        fn drop(&mut self) {
-            self.0.by_ref().for_each(Waker::wake);
-        }
+    for waker in wakers {
+        wake_caught(waker);
     }
-    let mut rest = WakeTheRest(wakers.into_iter());
-    for waker in rest.0.by_ref() {
-        waker.wake();
-    }
+}
+
+/// Wakes `waker`, catching a panic from it: `true` when it panicked. A user's waker that panics
+/// (a bug in an executor) then loses only its own task's wakeup, reported by the panic hook as
+/// any panic is. Let through, the panic would unwind through whoever notified: a semaphore
+/// acquirer that had just taken its permits and not yet wrapped them in a `Permit` lost them
+/// for good that way, a notify's chain of wakeups stopped, and a disconnection left every
+/// later waiter asleep (found by review in the seventeenth session; the timer thread already
+/// caught them).
+pub(crate) fn wake_caught(waker: Waker) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake())).is_err()
 }
 
 /// The `uncount` of queues whose futures are never counted.
@@ -956,13 +962,14 @@ pub(crate) mod tests {
     use super::adaptive;
 
     #[test]
-    fn wake_every_wakes_the_rest_past_a_waker_that_panics() {
+    fn wake_every_wakes_the_rest_past_a_waker_that_panics_and_catches_it() {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::task::{Wake, Waker};
         struct Counts(AtomicUsize);
         impl Wake for Counts {
             fn wake(self: Arc<Self>) {
+                // ORDERING: Relaxed: one thread; the test reads it after the wakes.
                 self.0.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -979,9 +986,11 @@ pub(crate) mod tests {
             Waker::from(counts.clone()),
             Waker::from(counts.clone()),
         ];
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::wake_every(wakers)));
-        assert!(outcome.is_err(), "the panic goes on to the caller");
+        super::wake_every(wakers);
+        // ORDERING: Relaxed: the wakes ran on this thread.
         assert_eq!(counts.0.load(Ordering::Relaxed), 3, "every other waker was woken");
+        assert!(super::wake_caught(Waker::from(Arc::new(Panics))), "a panic is caught and reported");
+        assert!(!super::wake_caught(Waker::from(counts.clone())));
     }
 
     /// Runs `waits` waits of an adaptive spin whose state `should_spin` reads (a `true` is a

@@ -7,7 +7,6 @@ mod async_util;
 use async_util::{Counter, block_on};
 use ringfence::channel::{Receiver, RecvError, SendError, Sender, bounded, unbounded};
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,8 +61,9 @@ fn a_waker_that_panics_at_disconnection_keeps_no_other_waiter_asleep() {
             thread::spawn(move || rx.recv())
         };
         thread::sleep(Duration::from_millis(20));
-        let dropped = catch_unwind(AssertUnwindSafe(move || drop(tx)));
-        assert!(dropped.is_err(), "{name}: the waker's panic reaches the thread that dropped the sender");
+        // The waker's panic is caught (and reported by the panic hook): it is not the
+        // dropping thread's, and a drop that panics while unwinding would abort.
+        drop(tx);
         assert_eq!(woken.wakes(), 1, "{name}: the other future was woken all the same");
         assert_eq!(
             second.as_mut().poll(&mut Context::from_waker(&counts)),

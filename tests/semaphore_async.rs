@@ -490,3 +490,61 @@ fn select_against_a_sleep_multi_thread_leaks_nothing() {
 fn select_against_a_sleep_current_thread_leaks_nothing() {
     within(WATCHDOG * 2, || select_against_a_sleep(&current_thread()));
 }
+
+/// A waker whose `wake` panics: a bug in a user's executor.
+struct PanicsOnWake;
+
+impl std::task::Wake for PanicsOnWake {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+/// Found by review: the served head wakes the line after taking its permit, and a panic from
+/// another task's waker unwound through it before the permit was wrapped, losing it for good.
+/// The panic is caught now; the head gets its permit and the line's chain goes on.
+#[test]
+fn a_waker_that_panics_costs_no_other_acquirer_its_permit_or_its_wakeup() {
+    let sem = Semaphore::new(1);
+    let (_counter, counts) = counting();
+    let panics = Waker::from(Arc::new(PanicsOnWake));
+    let held = sem.acquire();
+    let mut head = pin!(sem.acquire_async());
+    assert!(head.as_mut().poll(&mut Context::from_waker(&counts)).is_pending());
+    let mut in_line = Box::pin(sem.acquire_async());
+    assert!(in_line.as_mut().poll(&mut Context::from_waker(&panics)).is_pending());
+    drop(held);
+    let permit = match head.as_mut().poll(&mut Context::from_waker(&counts)) {
+        Poll::Ready(permit) => permit,
+        Poll::Pending => panic!("the head is served: a permit was released"),
+    };
+    drop(permit);
+    drop(in_line);
+    assert_eq!(sem.available_permits(), 1, "no permit lost");
+    assert!(sem.try_acquire().is_some());
+}
+
+/// A thread in line behind a future whose waker panics still gets a released permit (the
+/// chain of wakeups goes on past the panic; a lost wakeup fails the watchdog).
+#[test]
+fn a_waker_that_panics_does_not_stop_the_line() {
+    within(WATCHDOG, || {
+        let sem = Arc::new(Semaphore::new(1));
+        let (_counter, counts) = counting();
+        let panics = Waker::from(Arc::new(PanicsOnWake));
+        let held = sem.acquire();
+        let mut head = Box::pin(sem.acquire_async());
+        assert!(head.as_mut().poll(&mut Context::from_waker(&counts)).is_pending());
+        let mut in_line = Box::pin(sem.acquire_async());
+        assert!(in_line.as_mut().poll(&mut Context::from_waker(&panics)).is_pending());
+        let waiter = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || drop(sem.acquire()))
+        };
+        thread::sleep(Duration::from_millis(50)); // most likely asleep in line by now
+        drop(head); // gives the head role up and wakes the line: the first waker panics
+        drop(held);
+        waiter.join().expect("the thread got the permit");
+        drop(in_line);
+    });
+}

@@ -130,16 +130,6 @@ fn spin_unregistered(deadline: Option<Instant>, mut attempt: impl FnMut() -> boo
     false
 }
 
-/// Runs its closure when dropped, unwinding or not: [`Chan::disconnect`]'s wakeups go on past
-/// a user's waker that panics.
-struct OnDrop<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        (self.0)();
-    }
-}
-
 /// The result of a blocking send that gave up (`timed_out`, or disconnected), with the value
 /// taken back out of `pending`. Apart, as [`refused`], so that in unoptimised builds the
 /// error's `T`-sized temporaries are not in the frames the value travelled through; the whole
@@ -448,27 +438,21 @@ impl<T> Chan<T> {
                 parked.send.taken_wait.notify_all();
                 parked.recv.filled_wait.notify_all();
             }
-            // Each queue below wakes its threads, then its futures' wakers, every one even if a
-            // user's waker panics (`wait::wake_every`); the guards let the queues after such a
-            // queue be woken too while the panic unwinds to our caller.
-            let _senders = OnDrop(|| {
-                self.send_wait.notify_all_with(|| {
-                    if let Flavor::Buffered(ring) = &self.flavor {
-                        WaiterCount::RingSenders(ring).deregister();
-                    }
-                })
-            });
-            let _rendezvous_owner = OnDrop(|| {
-                if let Flavor::Rendezvous(slot) = &self.flavor {
-                    slot.notify_disconnected();
-                }
-            });
-            // Async waiters woken here are uncounted by us (`WaitQueue::notify_all_with`).
+            // Async waiters woken here are uncounted by us (`WaitQueue::notify_all_with`). A
+            // user's waker that panics costs only its own task the wakeup (`wait::wake_caught`).
             self.recv_wait.notify_all_with(|| {
                 if let Some(count) = self.receivers_count() {
                     count.deregister();
                 }
             });
+            self.send_wait.notify_all_with(|| {
+                if let Flavor::Buffered(ring) = &self.flavor {
+                    WaiterCount::RingSenders(ring).deregister();
+                }
+            });
+            if let Flavor::Rendezvous(slot) = &self.flavor {
+                slot.notify_disconnected();
+            }
         }
     }
 

@@ -41,7 +41,7 @@
 //! | `WAKER` | `send` / sender drop | `VALUE\|WAKER` / `DISC\|WAKER` | sender takes the waker, clears `WAKER`, wakes |
 //! | `0` | blocking wait parks | `PARKED` | CAS, then futex wait on `PARKED` |
 //! | `PARKED` | `send` / sender drop | `VALUE\|PARKED` / `DISC\|PARKED` | sender futex-wakes, then clears `PARKED` |
-//! | `PARKED` | deadline passes | `0` | CAS; if it fails the sender finished: take the result |
+//! | `PARKED` | deadline passes | `0`, or `WAKER` if the park took a task's waker back | CAS; if it fails the sender finished: take the result |
 //! | `x\|VALUE` or `x\|DISC`, `x` ⊆ hand-off | receiver done | free, or `CLOSED` added | free when `x` empty, else the sender frees after its hand-off |
 //! | `CLOSED` (+`WAKER`) | `send` / sender drop | (freed) | `send` takes its value back: `Err(SendError(v))` |
 //!

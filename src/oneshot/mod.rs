@@ -16,9 +16,10 @@
 //! - **Disconnection.** Dropping the sender without sending wakes the receiver (a blocked thread
 //!   or a pending task), which gets [`RecvError`] / `Disconnected`. Dropping the receiver makes
 //!   [`Sender::is_closed`] `true` and `send` fail with the value inside.
-//! - **Waiting.** A blocking receive spins for about 1-2 µs, without `sched_yield` (a reply that
-//!   comes that fast costs no system call on either side), then parks on a futex *on the state
-//!   word itself*.
+//! - **Waiting.** A blocking receive waits as every blocking call of the crate does: it spins
+//!   for about 1-2 µs (a reply that comes that fast costs no system call on either side), then
+//!   yields a few times (up to about 50 µs while this thread's recent waits were short; see
+//!   `docs/waiting.md`), then parks on a futex *on the state word itself*.
 //!   The sender makes a wake call only when a receiver actually parked or registered a waker.
 //!   No wakeup is lost (checked under loom).
 //! - **Timeouts.** [`Receiver::recv_timeout`] / [`Receiver::recv_deadline`] take `&mut self`
@@ -40,7 +41,7 @@
 //!
 //! ```text
 //!   0 ──poll──▶ WAKER ──poll (reclaim, replace)──▶ WAKER
-//!   0 ──park──▶ PARKED ──deadline──▶ 0
+//!   0 ──park──▶ PARKED ──deadline──▶ 0, or WAKER if the park took a task's waker back
 //!   0 | WAKER | PARKED ──send──▶ VALUE (+hand-off) ──sender wakes, clears hand-off──▶ VALUE
 //!   0 | WAKER | PARKED ──sender drop──▶ DISC (+hand-off) ──▶ DISC
 //!   any, sender alive ──receiver drop──▶ +CLOSED ──sender finishes──▶ freed by the sender

@@ -344,7 +344,7 @@ impl ManualClock {
         // fences are what make the handshake hold (and visible) there.
         fence(Ordering::SeqCst);
         let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner));
-        // Every task, even past a user's waker that panics (the panic then reaches our caller).
+        // Every task, even past a user's waker that panics (`wait::wake_caught`).
         crate::wait::wake_every(tasks);
     }
 }

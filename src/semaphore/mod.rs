@@ -168,7 +168,8 @@ pub struct Semaphore {
     /// Where the head waits for permits; notified by releases that see `HEAD`.
     head_queue: WaitQueue,
     /// Where blocked acquirers that are not the head wait for the head role to be free;
-    /// notified (all of them) by a head that leaves the role.
+    /// notified by a head that leaves the role (one of them; each woken waiter that cannot take
+    /// the role passes the wakeup on: rule 3 in the module docs).
     waiters: WaitQueue,
 }
 
