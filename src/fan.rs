@@ -130,8 +130,11 @@ fn distribute<T>(items: impl Iterator<Item = T>, mut senders: Vec<Sender<T>>) {
 
 /// Fan-in: one receiver of everything the `inputs` send, no input before another (module docs,
 /// for what that promises). A forwarding thread per input; the merged channel has `capacity`,
-/// and disconnects once every input has disconnected (or when the merged receiver is dropped,
-/// which stops the forwarders).
+/// and disconnects once every input has disconnected. Dropping the merged receiver stops each
+/// forwarder when its input next delivers a value or disconnects: that value, whose send to
+/// the input had succeeded, is dropped, and the forwarder drops its input, whose later sends
+/// then fail with their value back. A forwarder whose input stays connected and idle waits (a
+/// thread) until then.
 ///
 /// # Panics
 ///

@@ -480,3 +480,38 @@ fn many_clients_every_message_handled_once() {
         assert_eq!(state.log.iter().sum::<u64>(), n * (n - 1) / 2);
     });
 }
+
+/// An actor that asks to stop in `started` (found by review: it handled one message first).
+struct StopsAtOnce(Vec<u32>);
+
+impl Actor for StopsAtOnce {
+    type Msg = u32;
+    fn started(&mut self, ctx: &mut Context) {
+        ctx.stop();
+    }
+    fn handle(&mut self, n: u32, _: &mut Context) {
+        self.0.push(n);
+    }
+}
+
+#[test]
+fn a_stop_asked_in_started_handles_no_message() {
+    within(WATCHDOG, || {
+        // `started` runs on the actor's thread: the tells may come before or after it.
+        let handle = Builder::new().mailbox(8).spawn(StopsAtOnce(Vec::new()));
+        let addr = handle.addr();
+        let sent = [0, 1, 2].into_iter().filter(|&n| addr.tell(n).is_ok()).count();
+        drop(addr);
+        let Exit::Killed { state, discarded } = handle.join() else { panic!("a stop from inside is a kill") };
+        assert!(state.0.is_empty(), "no message handled: {:?}", state.0);
+        assert_eq!(discarded, sent, "every message that got in is counted as discarded");
+    });
+
+    // With an address alive and no message ever sent, the actor still ends.
+    within(WATCHDOG, || {
+        let handle = Builder::new().mailbox(8).spawn(StopsAtOnce(Vec::new()));
+        let addr = handle.addr();
+        assert!(matches!(handle.join(), Exit::Killed { discarded: 0, .. }));
+        assert!(addr.tell(5).is_err(), "its mailbox is closed");
+    });
+}

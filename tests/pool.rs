@@ -409,6 +409,79 @@ fn builder_rejects_bad_settings_with_clear_errors() {
     let err = Pool::builder().threads(1).queue_capacity(usize::MAX).build().unwrap_err();
     assert!(matches!(err, BuildError::Capacity(_)));
     assert!(err.to_string().starts_with("invalid queue capacity"));
+    // Huge counts are errors too, not an allocation failure or a panic (found by review).
+    let err = Pool::builder().threads(usize::MAX).build().unwrap_err();
+    assert!(matches!(err, BuildError::TooManyThreads(usize::MAX)));
+    assert_eq!(err.to_string(), format!("{} threads asked for, a pool holds at most 32768", usize::MAX));
+    let err = Pool::builder().threads(1).in_flight(usize::MAX).build().unwrap_err();
+    assert!(matches!(err, BuildError::TooManyInFlight(usize::MAX)));
+    assert!(Pool::builder().threads(1).in_flight(ringfence::pool::MAX_IN_FLIGHT).build().is_ok());
+}
+
+#[test]
+#[should_panic(expected = "MapUnordered::in_flight: at most 131072 jobs may be in flight")]
+fn map_unordered_refuses_a_huge_in_flight_with_a_clear_panic() {
+    let pool = Pool::new(1);
+    let _ = pool.map_unordered(0..10, |n| n).in_flight(usize::MAX);
+}
+
+/// Found by review: a job that held the last `Arc<Pool>` dropped it on a worker, and the pool
+/// tried to join that worker from itself ("Resource deadlock avoided"), failing the job.
+#[test]
+fn the_last_handle_dropped_by_one_of_its_own_jobs_stops_the_pool() {
+    within(WATCHDOG, || {
+        let pool = Arc::new(Pool::new(2));
+        let (dropped_tx, dropped_rx) = mpsc::channel();
+        let task = {
+            let held = Arc::clone(&pool);
+            pool.submit(move || {
+                // Wait until the caller dropped its handle, so that ours is the last.
+                while Arc::strong_count(&held) > 1 {
+                    thread::yield_now();
+                }
+                drop(held);
+                dropped_tx.send(()).unwrap();
+                7
+            })
+        };
+        drop(pool);
+        assert_eq!(task.wait().expect("the job finished, it did not panic"), 7);
+        dropped_rx.recv().unwrap();
+    });
+}
+
+/// Found by review: `shutdown_now` drops queued jobs, and a capture whose drop panicked
+/// unwound through a worker and out of `shutdown_now`.
+#[test]
+fn shutdown_now_survives_a_queued_job_whose_captures_panic_when_dropped() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("a capture that panics when dropped");
+        }
+    }
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (started_tx, started_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let busy = pool.submit(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+        });
+        started_rx.recv().unwrap();
+        let queued: Vec<_> = (0..3)
+            .map(|_| {
+                let capture = PanicsOnDrop;
+                pool.submit(move || drop(capture))
+            })
+            .collect();
+        drop(release_tx); // the busy job ends while shutdown_now discards the queue, or after
+        pool.shutdown_now();
+        assert!(busy.wait().is_ok());
+        for task in queued {
+            assert!(matches!(task.wait(), Err(TaskError::Cancelled) | Err(TaskError::Panicked(_))));
+        }
+    });
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The way to talk to an actor: cheap to clone, `Send`, usable from any thread.
 pub struct Addr<A: Actor> {
@@ -182,8 +182,12 @@ impl<A: Actor> Addr<A> {
                 .map_err(|error| if error.is_timeout() { ActorError::Timeout } else { ActorError::Stopped }),
         };
         sent?;
-        let deadline = deadline.unwrap_or_else(far_future);
-        match answer.recv_deadline(deadline) {
+        // No deadline: `Duration::MAX` waits forever (as in `ask`).
+        let answered = match deadline {
+            Some(deadline) => answer.recv_deadline(deadline),
+            None => answer.recv_timeout(Duration::MAX),
+        };
+        match answered {
             Ok(result) => result,
             Err(oneshot::RecvTimeoutError::Timeout) => Err(ActorError::Timeout),
             Err(oneshot::RecvTimeoutError::Disconnected) => Err(ActorError::Stopped),
@@ -262,12 +266,6 @@ impl<A: Actor> Addr<A> {
         self.mailbox.send(msg).map_err(|_| ActorError::Stopped)?;
         Ok(answer)
     }
-}
-
-fn far_future() -> Instant {
-    // Unreachable in practice (`deadline_after` only fails for unrepresentable timeouts, which
-    // are handled before); a year is "forever" for a reply.
-    Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
 /// The future of [`Addr::ask_async`]: sends the message, then waits for the answer.

@@ -108,8 +108,9 @@ pub struct Context {
 }
 
 impl Context {
-    /// Stops the actor after the current message. Messages still in the mailbox are discarded
-    /// and counted in [`Exit::Killed`] (`discarded: 0` when none were left).
+    /// Stops the actor after the current message (called in [`Actor::started`]: before the
+    /// first one). Messages still in the mailbox are discarded and counted in [`Exit::Killed`]
+    /// (`discarded: 0` when none were left).
     ///
     /// # Examples
     ///
@@ -604,8 +605,10 @@ fn run<A: Actor>(
 }
 
 impl<A: Actor> Runner<A> {
+    /// Not once it panicked (and no restart is left), was killed, or asked to stop from inside
+    /// (`Context::stop`, in a handler or in `started`).
     fn is_running(&self) -> bool {
-        self.panicked.is_none() && !self.killed
+        self.panicked.is_none() && !self.killed && !self.ctx.stop
     }
 
     /// Runs `f` on the state, catching a panic.
@@ -626,9 +629,6 @@ impl<A: Actor> Runner<A> {
         }
         if let Err(payload) = self.catch(|actor, ctx| actor.handle(msg, ctx)) {
             self.restart_or_end(payload);
-        }
-        if self.ctx.stop {
-            self.killed = true;
         }
     }
 
@@ -668,7 +668,8 @@ impl<A: Actor> Runner<A> {
         }
         // ORDERING: Relaxed: a kill that lands after a graceful end still reports `Killed`
         // (the join orders it for the caller anyway).
-        if self.killed || shared.killed.load(Ordering::Relaxed) {
+        // A stop from inside ends the actor as a kill does: what was left is discarded.
+        if self.killed || self.ctx.stop || shared.killed.load(Ordering::Relaxed) {
             Exit::Killed { state: self.actor, discarded }
         } else {
             Exit::Stopped(self.actor)

@@ -6,6 +6,34 @@ use super::error::BuildError;
 /// Default capacity of the pool's job queue.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
 
+/// The most worker threads a pool accepts ([`BuildError::TooManyThreads`] above it): far more
+/// than any machine runs at once, low enough that a mistaken count is an error rather than an
+/// allocation failure or thousands of threads started before the system refuses one.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{BuildError, MAX_THREADS, Pool};
+///
+/// let err = Pool::builder().threads(MAX_THREADS + 1).build().unwrap_err();
+/// assert!(matches!(err, BuildError::TooManyThreads(_)));
+/// ```
+pub const MAX_THREADS: usize = 1 << 15;
+
+/// The most jobs `map` and its relatives keep in flight ([`Builder::in_flight`] and the
+/// iterators' own `in_flight`; [`BuildError::TooManyInFlight`] or a panic above it): an
+/// unordered map sets up room for twice as many completions before its first job.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{BuildError, MAX_IN_FLIGHT, Pool};
+///
+/// let err = Pool::builder().in_flight(MAX_IN_FLIGHT + 1).build().unwrap_err();
+/// assert!(matches!(err, BuildError::TooManyInFlight(_)));
+/// ```
+pub const MAX_IN_FLIGHT: usize = 1 << 17;
+
 /// Builds a [`Pool`] with non-default settings.
 ///
 /// # Examples
@@ -174,8 +202,9 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// [`BuildError::NoThreads`] for zero threads, [`BuildError::NoInFlight`] for
-    /// `in_flight(0)`, [`BuildError::ThreadName`] for a thread name prefix with a NUL byte,
+    /// [`BuildError::NoThreads`] for zero threads, [`BuildError::TooManyThreads`] for more
+    /// than [`MAX_THREADS`], [`BuildError::NoInFlight`] for `in_flight(0)`,
+    /// [`BuildError::TooManyInFlight`] for more than [`MAX_IN_FLIGHT`], [`BuildError::ThreadName`] for a thread name prefix with a NUL byte,
     /// [`BuildError::Capacity`] for a queue capacity the channel cannot allocate,
     /// [`BuildError::Spawn`] when the system refuses a thread (the workers already started are
     /// stopped and joined first).

@@ -103,8 +103,14 @@ pub enum TrySubmitError<F> {
 pub enum BuildError {
     /// The pool was asked for zero threads.
     NoThreads,
+    /// The pool was asked for more than [`MAX_THREADS`](super::MAX_THREADS) threads (the
+    /// count asked for).
+    TooManyThreads(usize),
     /// [`Builder::in_flight`](super::Builder::in_flight) was given zero.
     NoInFlight,
+    /// [`Builder::in_flight`](super::Builder::in_flight) was given more than
+    /// [`MAX_IN_FLIGHT`](super::MAX_IN_FLIGHT) (the count given).
+    TooManyInFlight(usize),
     /// The queue capacity is too large (see [`CapacityError`]).
     Capacity(CapacityError),
     /// The [`thread_name`](super::Builder::thread_name) prefix contains a NUL byte, which a
@@ -333,7 +339,13 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::NoThreads => f.write_str("a pool needs at least one thread"),
+            BuildError::TooManyThreads(threads) => {
+                write!(f, "{threads} threads asked for, a pool holds at most {}", super::MAX_THREADS)
+            }
             BuildError::NoInFlight => f.write_str("map needs at least one job in flight"),
+            BuildError::TooManyInFlight(jobs) => {
+                write!(f, "{jobs} jobs in flight asked for, map keeps at most {}", super::MAX_IN_FLIGHT)
+            }
             BuildError::Capacity(error) => write!(f, "invalid queue capacity: {error}"),
             BuildError::ThreadName(error) => write!(f, "invalid thread name prefix: {error}"),
             BuildError::Spawn(error) => write!(f, "could not start a worker thread: {error}"),
@@ -344,7 +356,10 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            BuildError::NoThreads | BuildError::NoInFlight => None,
+            BuildError::NoThreads
+            | BuildError::TooManyThreads(_)
+            | BuildError::NoInFlight
+            | BuildError::TooManyInFlight(_) => None,
             BuildError::Capacity(error) => Some(error),
             BuildError::ThreadName(error) => Some(error),
             BuildError::Spawn(error) => Some(error),

@@ -64,6 +64,9 @@ impl Pool {
         match Builder::new().threads(threads).build() {
             Ok(pool) => pool,
             Err(BuildError::NoThreads) => panic!("Pool::new: a pool needs at least one thread"),
+            Err(BuildError::TooManyThreads(threads)) => {
+                panic!("Pool::new: {threads} threads asked for, a pool holds at most {}", super::MAX_THREADS)
+            }
             Err(error) => panic!("Pool::new: {error}"),
         }
     }
@@ -84,11 +87,13 @@ impl Pool {
     pub(super) fn start(config: Builder) -> Result<Pool, BuildError> {
         let threads = match config.threads {
             Some(0) => return Err(BuildError::NoThreads),
+            Some(threads) if threads > super::MAX_THREADS => return Err(BuildError::TooManyThreads(threads)),
             Some(threads) => threads,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()).min(super::MAX_THREADS),
         };
         let in_flight = match config.in_flight {
             Some(0) => return Err(BuildError::NoInFlight),
+            Some(jobs) if jobs > super::MAX_IN_FLIGHT => return Err(BuildError::TooManyInFlight(jobs)),
             Some(jobs) => jobs,
             // Twice the threads that map: the workers and the caller (`Map` maps batches itself
             // while it waits).
@@ -275,12 +280,21 @@ impl Pool {
             // they still run or drop, every task resolves, so no ordering is needed.
             self.discard.store(true, Ordering::Relaxed);
             while let Ok(job) = self.queue.try_recv() {
-                drop(job); // drops the job's promise: its task resolves `Cancelled`
+                // Drops the job's promise (its task resolves `Cancelled`) and its captures,
+                // whose drop may panic: caught, as a job's own panic is.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(job)));
             }
         }
         // Disconnect: workers drain what is left (nothing, after a discard) and return.
         self.jobs = None;
+        let current = thread::current().id();
         for worker in self.workers.drain(..) {
+            // The last handle dropped by a job on one of our own workers (a job that holds an
+            // `Arc<Pool>`): that worker cannot join itself. It returns after this job, once the
+            // queue, disconnected above, is drained; we leave it detached.
+            if worker.thread().id() == current {
+                continue;
+            }
             // A worker never unwinds (it catches every job's panic); an error here would be
             // a panic in the pool's own code, which must not be swallowed.
             if let Err(payload) = worker.join() {
@@ -302,7 +316,8 @@ fn work(queue: &Receiver<Job>, discard: &AtomicBool) {
     while let Ok(job) = queue.recv() {
         // ORDERING: Relaxed: see `Pool::stop`.
         if discard.load(Ordering::Relaxed) {
-            drop(job);
+            // The captures' drop may panic: caught, so that the worker survives (as below).
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(job)));
             continue;
         }
         // `run` catches the closure's panic; this catches one from dropping the closure's

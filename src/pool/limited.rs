@@ -115,7 +115,10 @@ impl<L> Limits<L> {
         Limits { concurrency: self.concurrency, rate: Some(limiter) }
     }
 
-    /// Jobs running under these limits right now (0 without a concurrency limit).
+    /// Jobs holding a concurrency permit right now (0 without a concurrency limit): the permit
+    /// is taken at submission, so this counts jobs queued behind busy workers too, and a
+    /// limited task dropped before its job started keeps its permit until a worker takes the
+    /// job off the queue and skips it.
     ///
     /// # Examples
     ///

@@ -40,8 +40,15 @@
 //! same `help` as an unstarted queued batch ([`MapUnordered`] prefers such batches: nobody else
 //! will map them, and mapping them leaves no phantom). A full queue thus degrades to the caller
 //! doing the work, never to a hang: `map`, `map_unordered` and `map_reduce` finish on the
-//! calling thread alone when no worker can take a job (tested with every worker blocked and a
-//! queue of capacity 0, then 1 kept full). A batch without a job counts as in flight.
+//! calling thread alone when no worker can take a job *and the queue is full* (tested with
+//! every worker blocked and a queue of capacity 0, then 1 kept full). A batch without a job
+//! counts as in flight. With room in the queue and every worker blocked, the ordered `map`
+//! still finishes (the caller maps the queued batches and passes their jobs' slots), but
+//! `map_unordered` and `map_reduce` wait for a worker once `in_flight` batches they mapped
+//! themselves still have their jobs queued (phantoms that only a worker's dequeue resolves):
+//! so a `map_reduce` inside a job of a one-thread pool waits forever, as any blocking wait for
+//! the pool inside one of its own jobs does (found by review in the seventeenth session; the
+//! docs claimed more).
 //!
 //! # Laziness
 //!
@@ -226,6 +233,11 @@ where
 
     fn set_in_flight(&mut self, jobs: usize, who: &str) {
         assert!(jobs > 0, "{who}::in_flight: at least one job must be in flight");
+        assert!(
+            jobs <= super::MAX_IN_FLIGHT,
+            "{who}::in_flight: at most {} jobs may be in flight, {jobs} asked for",
+            super::MAX_IN_FLIGHT
+        );
         self.in_flight = jobs;
     }
 
@@ -336,7 +348,9 @@ where
     ///
     /// # Panics
     ///
-    /// Panics with `"Map::in_flight: at least one job must be in flight"` when `jobs == 0`.
+    /// Panics with `"Map::in_flight: at least one job must be in flight"` when `jobs == 0`,
+    /// and with `"Map::in_flight: at most 131072 jobs may be in flight, {jobs} asked for"`
+    /// above [`MAX_IN_FLIGHT`](super::MAX_IN_FLIGHT).
     ///
     /// # Examples
     ///
@@ -492,8 +506,8 @@ where
     /// # Panics
     ///
     /// Panics with `"MapUnordered::in_flight: at least one job must be in flight"` when
-    /// `jobs == 0`, and with `"MapUnordered::in_flight: iteration already began"` after the
-    /// first `next`.
+    /// `jobs == 0`, as [`Map::in_flight`] above [`MAX_IN_FLIGHT`](super::MAX_IN_FLIGHT), and
+    /// with `"MapUnordered::in_flight: iteration already began"` after the first `next`.
     ///
     /// # Examples
     ///

@@ -35,7 +35,9 @@
 //!   the consumer; the bound counts jobs, not items: a `map` job carries a batch of up to
 //!   [`DEFAULT_MAX_BATCH`] items, adapted to the items' cost (`.max_batch(1)` for one item per
 //!   job), a `map_reduce` job one chunk. They never block on a full queue: a batch that finds
-//!   no room is mapped by the calling thread, so they finish even when no worker can take a job.
+//!   no room is mapped by the calling thread. With the queue full and no worker free they finish
+//!   on the calling thread; with room in the queue, `map_unordered` and `map_reduce` still need
+//!   a worker to dequeue the jobs of batches the caller mapped (see the `map` module docs).
 //! - **Shutdown**: [`Pool::shutdown`] (and `Drop`) runs every queued job, then joins;
 //!   [`Pool::shutdown_now`] cancels the queued ones, lets running ones finish, then joins.
 //! - **Waiting** is the crate's waiting layer: a short spin, then a futex park; idle workers
@@ -83,7 +85,7 @@ mod map_slice;
 mod scope;
 mod task;
 
-pub use builder::{Builder, DEFAULT_QUEUE_CAPACITY};
+pub use builder::{Builder, DEFAULT_QUEUE_CAPACITY, MAX_IN_FLIGHT, MAX_THREADS};
 pub use completion::{AsCompleted, as_completed};
 pub use error::{BuildError, TaskError, TrySubmitError, WaitTimeoutError};
 pub use handle::Pool;
