@@ -354,3 +354,20 @@ fn rendezvous_async_senders_contend_for_the_slot() {
         assert_eq!(receiver.join().unwrap(), [1, 2]);
     });
 }
+
+#[test]
+fn closed_racing_the_last_receivers_drop() {
+    // `Sender::closed` waits in a queue of its own: the last receiver's drop (disconnection's
+    // `notify_all` on it) must wake it whatever the interleaving (a lost wakeup is a loom
+    // deadlock in `block_on`), and the sends after it must fail.
+    for flavor in FLAVORS {
+        loom::model(move || {
+            let (tx, rx) = channel::<u8>(flavor);
+            let dropper = thread::spawn(move || drop(rx));
+            block_on(tx.closed());
+            assert!(tx.is_disconnected(), "{flavor:?}");
+            assert!(tx.try_send(1).is_err(), "{flavor:?}");
+            dropper.join().unwrap();
+        });
+    }
+}

@@ -29,6 +29,10 @@
 
 use crate::channel::{self, Receiver, Sender};
 use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::thread;
 
 /// Work sharing: `n` handles on one queue (clones of `input`); each worker takes the next item
@@ -130,11 +134,11 @@ fn distribute<T>(items: impl Iterator<Item = T>, mut senders: Vec<Sender<T>>) {
 
 /// Fan-in: one receiver of everything the `inputs` send, no input before another (module docs,
 /// for what that promises). A forwarding thread per input; the merged channel has `capacity`,
-/// and disconnects once every input has disconnected. Dropping the merged receiver stops each
-/// forwarder when its input next delivers a value or disconnects: that value, whose send to
-/// the input had succeeded, is dropped, and the forwarder drops its input, whose later sends
-/// then fail with their value back. A forwarder whose input stays connected and idle waits (a
-/// thread) until then.
+/// and disconnects once every input has disconnected. Dropping the merged receiver stops the
+/// forwarders at once (each waits for its input's next value and for that, `Sender::closed`):
+/// each drops its input, whose later sends then fail with their value back; values still in
+/// an input are dropped with it (but one a forwarder took in the instant the merged receiver
+/// went, dropped by the forwarder).
 ///
 /// # Panics
 ///
@@ -161,18 +165,57 @@ pub fn merge<T: Send + 'static>(
         let tx = tx.clone();
         thread::Builder::new()
             .name(format!("fan-merge-{index}"))
-            .spawn(move || {
-                for value in input.iter() {
-                    if tx.send(value).is_err() {
-                        // The merged receiver is gone; the value comes back and is dropped
-                        // here, as it would be in a dropped channel. Stop forwarding.
-                        return;
-                    }
-                }
-            })
+            .spawn(move || forward(&input, &tx))
             .expect("start a merge forwarder");
     }
     rx
+}
+
+/// A merge forwarder: moves each value of `input` to `tx` until `input` disconnects or every
+/// receiver of `tx` is gone. It waits for both at once (a receive and [`Sender::closed`],
+/// polled on this thread, which parks in between), so a dropped merged receiver stops it
+/// without waiting for the input's next value, and it takes no value it cannot forward
+/// (but one taken in the instant the merged receiver drops, dropped with it).
+fn forward<T: Send>(input: &Receiver<T>, tx: &Sender<T>) {
+    /// Wakes the forwarder's thread.
+    struct Unpark(thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = TaskContext::from_waker(&waker);
+    let mut closed = pin!(tx.closed());
+    loop {
+        let mut receive = pin!(input.recv_async());
+        let value = loop {
+            // A load per value; the future (a lock to refresh its registration) only before
+            // a park.
+            if tx.is_disconnected() {
+                return; // the merged receiver is gone: leave the input's values where they are
+            }
+            match receive.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(value)) => break value,
+                Poll::Ready(Err(_)) => return, // the input disconnected
+                // Registered for a value: register for the disconnection too, then sleep
+                // until either wakes us (a wake before the park leaves the token: no loss).
+                Poll::Pending => {
+                    if closed.as_mut().poll(&mut cx).is_ready() {
+                        return;
+                    }
+                    thread::park();
+                }
+            }
+        };
+        if tx.send(value).is_err() {
+            // The merged receiver went just now; the value comes back and is dropped here.
+            return;
+        }
+    }
 }
 
 /// What [`collect_results`] gathered.

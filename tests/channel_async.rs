@@ -537,3 +537,28 @@ fn futures_traits() {
     });
     assert_eq!(consumer.join().unwrap(), (0..50).collect::<Vec<_>>());
 }
+
+#[test]
+fn closed_resolves_when_every_receiver_is_gone_and_not_before() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let woken = Counter::new();
+        let waker = Waker::from(woken.clone());
+        let mut closed = pin!(tx.closed());
+        assert!(closed.as_mut().poll(&mut Context::from_waker(&waker)).is_pending(), "{name}");
+        // Traffic on the channel does not wake it (it waits in a queue of its own).
+        let rx2 = rx.clone();
+        if tx.try_send(1).is_ok() {
+            assert_eq!(rx2.try_recv(), Ok(1), "{name}");
+        }
+        drop(rx);
+        assert!(
+            closed.as_mut().poll(&mut Context::from_waker(&waker)).is_pending(),
+            "{name}: a receiver is left"
+        );
+        drop(rx2);
+        assert_eq!(woken.wakes(), 1, "{name}: the last receiver's drop woke it");
+        assert_eq!(closed.as_mut().poll(&mut Context::from_waker(&waker)), Poll::Ready(()), "{name}");
+        // Ready at once on a disconnected channel.
+        assert_eq!(pin!(tx.closed()).poll(&mut Context::from_waker(&waker)), Poll::Ready(()), "{name}");
+    }
+}

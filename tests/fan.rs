@@ -128,3 +128,25 @@ fn share_with_zero_workers_panics_clearly() {
     let (_tx, rx) = bounded::<u8>(1);
     let _ = fan::share(rx, 0);
 }
+
+/// Found by review: a forwarder noticed a dropped merged receiver only at its input's next
+/// value, which it took (the send had succeeded) and dropped; with an idle input it never
+/// stopped. Now it stops at once and drops its input, so sends to the input fail.
+#[test]
+fn dropping_the_merged_receiver_stops_the_forwarders_at_once() {
+    within(WATCHDOG, || {
+        let (busy_tx, busy) = bounded::<u32>(4);
+        let (idle_tx, idle) = bounded::<u32>(4);
+        let merged = fan::merge([busy, idle], 2);
+        busy_tx.send(1).unwrap();
+        assert_eq!(merged.recv(), Ok(1));
+        drop(merged);
+        // Each forwarder drops its input once it sees the merged receiver gone: every later
+        // send fails with its value back, the idle input's included.
+        common::eventually(WATCHDOG, "the forwarders dropped their inputs", || {
+            (busy_tx.is_disconnected() && idle_tx.is_disconnected()).then_some(())
+        });
+        assert_eq!(busy_tx.send(2).unwrap_err().into_inner(), 2);
+        assert_eq!(idle_tx.send(3).unwrap_err().into_inner(), 3);
+    });
+}

@@ -225,6 +225,9 @@ pub(crate) struct Chan<T> {
     pub(super) recv_wait: WaitQueue,
     /// Senders wait here for room (or disconnection).
     pub(super) send_wait: WaitQueue,
+    /// `Sender::closed` futures wait here for disconnection only (a queue of their own: in
+    /// `send_wait` they would take wakeups meant for senders waiting for room).
+    pub(super) closed_wait: WaitQueue,
     /// The buffered flavor's parked send and receive; `Some` exactly for that flavor. On the
     /// heap: each slot holds a `T`, and a channel of large values would otherwise carry two
     /// more of them inline whatever its flavor (and build them on the stack when created).
@@ -280,6 +283,7 @@ impl<T> Chan<T> {
             receivers: AtomicUsize::new(1),
             recv_wait: WaitQueue::new(),
             send_wait: WaitQueue::new(),
+            closed_wait: WaitQueue::new(),
             parked,
         }
     }
@@ -453,6 +457,7 @@ impl<T> Chan<T> {
             if let Flavor::Rendezvous(slot) = &self.flavor {
                 slot.notify_disconnected();
             }
+            self.closed_wait.notify_all();
         }
     }
 

@@ -9,6 +9,7 @@ use super::chan::Chan;
 use super::chan_async::{RecvWait, SendWait};
 use super::error::{RecvError, SendError};
 use super::{Receiver, Sender};
+use crate::wait::AsyncSlot;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +27,59 @@ impl<H> Handle<'_, H> {
             Handle::Borrowed(handle) => handle,
             Handle::Owned(handle) => handle,
         }
+    }
+}
+
+/// The future returned by [`Sender::closed`]: resolves once the channel is disconnected from
+/// the receiving side (every receiver dropped), the moment a send would start to fail.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: it takes nothing and changes nothing; dropped, it only leaves its queue.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringfence::channel::bounded::<u8>(1);
+/// tokio::spawn(async move { drop(rx) });
+/// tx.closed().await;
+/// assert!(tx.send(1).is_err());
+/// # });
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct ClosedFuture<'a, T> {
+    chan: &'a Chan<T>,
+    slot: AsyncSlot,
+}
+
+impl<'a, T> ClosedFuture<'a, T> {
+    pub(super) fn new(chan: &'a Chan<T>) -> Self {
+        ClosedFuture { chan, slot: AsyncSlot::default() }
+    }
+}
+
+impl<T> Future for ClosedFuture<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let chan = this.chan;
+        chan.closed_wait.poll_until(&mut this.slot, cx.waker(), || chan.is_disconnected().then_some(()))
+    }
+}
+
+impl<T> Drop for ClosedFuture<'_, T> {
+    fn drop(&mut self) {
+        if self.slot.is_registered() {
+            self.chan.closed_wait.cancel(&mut self.slot);
+        }
+    }
+}
+
+impl<T> fmt::Debug for ClosedFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClosedFuture").field("waiting", &self.slot.is_registered()).finish_non_exhaustive()
     }
 }
 

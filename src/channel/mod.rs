@@ -60,7 +60,7 @@ mod sender;
 
 pub use crate::ring::CapacityError;
 pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
-pub use future::{RecvFuture, RecvStream, SendFuture, SendSink};
+pub use future::{ClosedFuture, RecvFuture, RecvStream, SendFuture, SendSink};
 pub use receiver::{IntoIter, Iter, Receiver, TryIter};
 pub use sender::Sender;
 

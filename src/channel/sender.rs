@@ -276,6 +276,41 @@ impl<T> Sender<T> {
         self.chan.is_disconnected()
     }
 
+    /// A future that resolves once every receiver is gone (as tokio's `Sender::closed`): a
+    /// producer can stop making values nobody will receive, or wait for it next to its input
+    /// (`fan::merge` does). Resolves at once when the channel is already disconnected.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: see [`ClosedFuture`](super::ClosedFuture).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::unbounded::<u8>();
+    /// let waiter = std::thread::spawn(move || {
+    ///     // Any executor will do; a minimal one for the example.
+    ///     futures_lite_block_on(tx.closed());
+    ///     tx.send(1).is_err()
+    /// });
+    /// drop(rx);
+    /// assert!(waiter.join().unwrap());
+    /// # fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Wake, Waker};
+    /// #     struct Unpark(std::thread::Thread);
+    /// #     impl Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+    /// #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    /// #     let mut future = std::pin::pin!(future);
+    /// #     loop {
+    /// #         if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(&waker)) { return out; }
+    /// #         std::thread::park();
+    /// #     }
+    /// # }
+    /// ```
+    pub fn closed(&self) -> super::ClosedFuture<'_, T> {
+        super::ClosedFuture::new(&self.chan)
+    }
+
     /// loom builds only: the waiting receivers and senders the channel counts (both zero once
     /// every wait is over; the loom models check it).
     #[cfg(loom)]
