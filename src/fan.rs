@@ -31,8 +31,7 @@ use crate::channel::{self, Receiver, Sender};
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::task::{Context as TaskContext, Poll};
 use std::thread;
 
 /// Work sharing: `n` handles on one queue (clones of `input`); each worker takes the next item
@@ -177,17 +176,7 @@ pub fn merge<T: Send + 'static>(
 /// without waiting for the input's next value, and it takes no value it cannot forward
 /// (but one taken in the instant the merged receiver drops, dropped with it).
 fn forward<T: Send>(input: &Receiver<T>, tx: &Sender<T>) {
-    /// Wakes the forwarder's thread.
-    struct Unpark(thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let waker = crate::wait::current_thread_waker();
     let mut cx = TaskContext::from_waker(&waker);
     let mut closed = pin!(tx.closed());
     loop {

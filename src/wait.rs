@@ -643,6 +643,23 @@ impl WaitQueue {
     }
 }
 
+/// A waker that unparks the calling thread: for a thread that polls futures itself and parks
+/// between polls (the pipeline's channel source, `fan::merge`'s forwarders; std threads, not
+/// loom's: no model runs these).
+pub(crate) fn current_thread_waker() -> Waker {
+    /// Unparks one thread.
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    Waker::from(std::sync::Arc::new(Unpark(std::thread::current())))
+}
+
 /// Wakes every waker in `wakers` (see [`wake_caught`]).
 pub(crate) fn wake_every(wakers: Vec<Waker>) {
     for waker in wakers {

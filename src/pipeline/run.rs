@@ -33,7 +33,7 @@ use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread::{self, JoinHandle, Thread};
 
 /// An item (or a hole where an item failed) with its position in the source.
@@ -167,24 +167,11 @@ impl<T> FromChannel<T> {
     }
 }
 
-/// A waker that unparks one thread.
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
 impl<T: Send + 'static> Pull for FromChannel<T> {
     type Item = T;
 
     fn pull(&mut self, run: &Run) -> Option<T> {
-        let waker = self.waker.get_or_insert_with(|| Waker::from(Arc::new(Unpark(thread::current()))));
+        let waker = self.waker.get_or_insert_with(crate::wait::current_thread_waker);
         let mut cx = Context::from_waker(waker);
         // Polled, not `recv`: a blocking `recv` could only be ended by a message or by the
         // producers disconnecting, and they may stay idle forever after a failure.

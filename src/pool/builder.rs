@@ -204,7 +204,8 @@ impl Builder {
     ///
     /// [`BuildError::NoThreads`] for zero threads, [`BuildError::TooManyThreads`] for more
     /// than [`MAX_THREADS`], [`BuildError::NoInFlight`] for `in_flight(0)`,
-    /// [`BuildError::TooManyInFlight`] for more than [`MAX_IN_FLIGHT`], [`BuildError::ThreadName`] for a thread name prefix with a NUL byte,
+    /// [`BuildError::TooManyInFlight`] for more than [`MAX_IN_FLIGHT`],
+    /// [`BuildError::ThreadName`] for a thread name prefix with a NUL byte,
     /// [`BuildError::Capacity`] for a queue capacity the channel cannot allocate,
     /// [`BuildError::Spawn`] when the system refuses a thread (the workers already started are
     /// stopped and joined first).
