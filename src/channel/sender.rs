@@ -287,25 +287,12 @@ impl<T> Sender<T> {
     /// # Examples
     ///
     /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let (tx, rx) = ringfence::channel::unbounded::<u8>();
-    /// let waiter = std::thread::spawn(move || {
-    ///     // Any executor will do; a minimal one for the example.
-    ///     futures_lite_block_on(tx.closed());
-    ///     tx.send(1).is_err()
-    /// });
-    /// drop(rx);
-    /// assert!(waiter.join().unwrap());
-    /// # fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
-    /// #     use std::task::{Context, Poll, Wake, Waker};
-    /// #     struct Unpark(std::thread::Thread);
-    /// #     impl Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
-    /// #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
-    /// #     let mut future = std::pin::pin!(future);
-    /// #     loop {
-    /// #         if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(&waker)) { return out; }
-    /// #         std::thread::park();
-    /// #     }
-    /// # }
+    /// std::thread::spawn(move || drop(rx));
+    /// tx.closed().await;
+    /// assert!(tx.send(1).is_err());
+    /// # });
     /// ```
     pub fn closed(&self) -> super::ClosedFuture<'_, T> {
         super::ClosedFuture::new(&self.chan)
