@@ -127,7 +127,7 @@ impl<T> Future for RecvFuture<'_, T> {
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        if self.wait.slot.is_registered() || self.wait.slot.is_counted() {
+        if self.wait.may_hold() {
             self.chan.cancel_recv(&mut self.wait);
         }
     }
@@ -216,7 +216,7 @@ impl<T> Future for SendFuture<'_, T> {
 
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
-        if self.wait.slot.is_registered() || self.wait.slot.is_counted() || self.wait.owning {
+        if self.wait.may_hold() {
             self.chan.cancel_send(&mut self.wait);
         }
     }
@@ -363,7 +363,7 @@ impl<'a, T> RecvStream<'a, T> {
 
 impl<T> Drop for RecvStream<'_, T> {
     fn drop(&mut self) {
-        if self.wait.slot.is_registered() || self.wait.slot.is_counted() {
+        if self.wait.may_hold() {
             self.receiver.get().chan.cancel_recv(&mut self.wait);
         }
     }
@@ -582,7 +582,7 @@ impl<T> Unpin for SendSink<'_, T> {}
 impl<T> Drop for SendSink<'_, T> {
     fn drop(&mut self) {
         let Some(sender) = &self.sender else { return }; // closed: nothing in progress
-        if self.wait.slot.is_registered() || self.wait.slot.is_counted() || self.wait.owning {
+        if self.wait.may_hold() {
             sender.get().chan.cancel_send(&mut self.wait);
         }
     }
