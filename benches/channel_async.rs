@@ -46,6 +46,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::channel_async::{CAP, HANDOFF_MESSAGES, MESSAGES, WORKERS};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
 use std::future::Future;
@@ -56,14 +57,6 @@ use tokio::runtime::Runtime;
 use tokio::sync::Barrier;
 use tokio::task::{AbortHandle, JoinHandle};
 
-/// Messages per iteration of the buffered and unbounded workloads.
-const MESSAGES: u64 = 100_000;
-/// Messages per iteration of the capacity-1 workloads (every message is a hand-over).
-const HANDOFF_MESSAGES: u64 = 20_000;
-/// Capacity of the buffered workloads.
-const CAP: usize = 64;
-/// Worker threads of the multi-thread runtime (the development machine has 2 cores).
-const WORKERS: usize = 2;
 /// An iteration whose tasks have not all finished after this long is taken for a lost wakeup
 /// (a normal one takes milliseconds): see [`run_to_completion`].
 const WATCHDOG: Duration = Duration::from_secs(5);

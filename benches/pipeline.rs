@@ -15,15 +15,15 @@
 //! Each iteration builds and joins its threads (a pipeline run does), so thread start-up is in
 //! the numbers for every peer alike.
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::pipeline::{CAP, ITEMS};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ringfence::pipeline::Pipeline;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-/// Items per iteration.
-const ITEMS: u64 = 100_000;
-/// Capacity of every channel between stages.
-const CAP: usize = 64;
 /// The checksum: each item `x` leaves as `x + 1`.
 const EXPECTED: u64 = ITEMS * (ITEMS + 1) / 2;
 

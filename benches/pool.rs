@@ -47,6 +47,10 @@
 //!
 //! `cargo bench --bench pool` (add `-- --test` for one quick pass).
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::pool::*;
 use criterion::{Criterion, SamplingMode, Throughput};
 use rayon::prelude::*;
 use ringfence::pool::Pool;
@@ -54,28 +58,6 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Worker threads of every pool.
-const THREADS: usize = 2;
-/// Tasks per iteration of `submit_wait_empty`.
-const BATCH: u64 = 1000;
-/// Items per iteration of `map_small`.
-const MAP_ITEMS: u64 = 100_000;
-/// Rounds of [`small_work`] per item of `map_small`.
-const WORK_ROUNDS: u32 = 64;
-/// The larger in-flight window of the second ringfence `map` variant.
-const WIDE_IN_FLIGHT: usize = 256;
-/// Values summed (squared) per iteration of `map_reduce_sum_squares`.
-const SQUARES_N: u64 = 1_000_000;
-/// Documents per iteration of `map_reduce_word_count`.
-const DOCS: usize = 2000;
-/// Words in each document.
-const WORDS_PER_DOC: usize = 200;
-/// Distinct words the documents are drawn from.
-const VOCABULARY: usize = 1000;
-/// Chunks per thread of the pre-chunked ringfence `map_reduce` variants (as `map_reduce` itself
-/// picks for inputs of known length).
-const CHUNKS_PER_THREAD: usize = 4;
 
 /// Criterion settings for all groups; command-line flags (`--measurement-time`, ...) override.
 fn config() -> Criterion {
@@ -110,6 +92,26 @@ fn batches(iters: u64, mut batch: impl FnMut() -> u64) -> Duration {
     elapsed
 }
 
+/// [`batches`] for tasks that write their index into a slot of their own. Before each batch,
+/// outside the timed region, every slot is set to `u64::MAX` (no index), and after it each
+/// slot must hold its index: a task that never ran, or ran twice into the wrong slot, fails the
+/// check. (Reused as they were, the slots kept the previous batch's indices, and a sum over
+/// them could not fail after the first batch.)
+fn slot_batches(iters: u64, mut batch: impl FnMut(&mut [u64])) -> Duration {
+    let mut slots = vec![0u64; BATCH as usize];
+    let mut elapsed = Duration::ZERO;
+    for _ in 0..iters {
+        slots.fill(u64::MAX);
+        let start = Instant::now();
+        batch(&mut slots);
+        elapsed += start.elapsed();
+        for (index, &got) in (0..).zip(slots.iter()) {
+            assert_eq!(got, index, "the task of slot {index} did not run");
+        }
+    }
+    elapsed
+}
+
 fn submit_wait_empty(c: &mut Criterion) {
     let mut g = c.benchmark_group("pool/submit_wait_empty");
     g.throughput(Throughput::Elements(BATCH));
@@ -128,27 +130,23 @@ fn submit_wait_empty(c: &mut Criterion) {
         let pool = Pool::new(THREADS);
         g.bench_function("ringfence_scope", |b| {
             b.iter_custom(|iters| {
-                let mut slots = vec![0u64; BATCH as usize];
-                batches(iters, || {
+                slot_batches(iters, |slots| {
                     pool.scope(|s| {
                         for (slot, i) in slots.iter_mut().zip(0..) {
                             drop(s.submit(move || *slot = black_box(i)));
                         }
                     });
-                    slots.iter().sum()
                 })
             })
         });
         g.bench_function("ringfence_scope_spawn", |b| {
             b.iter_custom(|iters| {
-                let mut slots = vec![0u64; BATCH as usize];
-                batches(iters, || {
+                slot_batches(iters, |slots| {
                     pool.scope(|s| {
                         for (slot, i) in slots.iter_mut().zip(0..) {
                             s.spawn(move || *slot = black_box(i));
                         }
                     });
-                    slots.iter().sum()
                 })
             })
         });
@@ -188,14 +186,12 @@ fn submit_wait_empty(c: &mut Criterion) {
         });
         g.bench_function("rayon_scope", |b| {
             b.iter_custom(|iters| {
-                let mut slots = vec![0u64; BATCH as usize];
-                batches(iters, || {
+                slot_batches(iters, |slots| {
                     pool.scope(|s| {
                         for (slot, i) in slots.iter_mut().zip(0..) {
                             s.spawn(move |_| *slot = black_box(i));
                         }
                     });
-                    slots.iter().sum()
                 })
             })
         });

@@ -39,6 +39,10 @@
 //! plots; 25 s with `-- --noplot`); `-- --test` for one quick pass (under a second).
 #![allow(missing_docs)]
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::semaphore::*;
 use criterion::{Criterion, Throughput};
 use ringfence::Semaphore;
 use std::hint::black_box;
@@ -47,22 +51,6 @@ use std::sync::{Barrier, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Acquire/release pairs per iteration of `uncontended`.
-const BATCH: u64 = 10_000;
-/// Threads of `contended`.
-const CONTENDED_THREADS: usize = 4;
-/// Permits of `contended`'s semaphore.
-const CONTENDED_PERMITS: usize = 2;
-/// Acquire/hold/release rounds per thread per iteration of `contended`.
-const ROUNDS_PER_THREAD: u64 = 2_500;
-/// Permits of `acquire_many_under_load`'s semaphore, all taken by each big acquire.
-const BIG_PERMITS: usize = 4;
-/// Big acquires per iteration of `acquire_many_under_load`.
-const BIG_ROUNDS: u64 = 200;
-/// Single-permit threads of `acquire_many_under_load`.
-const SMALL_THREADS: usize = 2;
-/// Multiply-rotate-xor rounds of [`hold`], the work done while holding a permit.
-const HOLD_ROUNDS: u64 = 32;
 /// The condvar semaphore's big acquire waits at most this long at a time.
 const STARVE_WAIT: Duration = Duration::from_millis(10);
 /// ... and a run gives up after this many such timeouts.

@@ -12,17 +12,9 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{Endpoints, MESSAGES, Workload};
+use common::{Endpoints, UNBOUNDED, Workload};
 use criterion::Criterion;
 use std::sync::mpsc;
-
-/// The unbounded workloads (`capacity` is unused: every channel here is unbounded).
-const UNBOUNDED: [Workload; 4] = [
-    Workload { name: "spsc_1p1c_unbounded", producers: 1, consumers: 1, capacity: 0, messages: MESSAGES },
-    Workload { name: "mpsc_2p1c_unbounded", producers: 2, consumers: 1, capacity: 0, messages: MESSAGES },
-    Workload { name: "mpmc_2p2c_unbounded", producers: 2, consumers: 2, capacity: 0, messages: MESSAGES },
-    Workload { name: "mpmc_4p4c_unbounded", producers: 4, consumers: 4, capacity: 0, messages: MESSAGES },
-];
 
 struct Ringfence;
 

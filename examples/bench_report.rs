@@ -54,6 +54,11 @@ use std::time::SystemTime;
 /// governor's default clock.
 const PREFERRED_REFERENCES: &[&str] = &["ringfence"];
 
+/// Entries that are neither ringfence nor a peer: a baseline a group measures for scale (the
+/// work done on one thread; ringfence's pool driven by hand). Listed in the group tables, never
+/// picked as "the fastest peer".
+const BASELINES: &[&str] = &["sequential", "pool_submit_and_wait_each"];
+
 /// Ratio band treated as level: within 5% either way.
 const LEVEL_BAND: f64 = 0.05;
 
@@ -101,6 +106,11 @@ impl Entry {
     fn is_ringfence(&self) -> bool {
         self.id.starts_with("ringfence")
     }
+
+    /// A baseline, not a peer (see [`BASELINES`]).
+    fn is_baseline(&self) -> bool {
+        BASELINES.contains(&self.id.as_str())
+    }
 }
 
 /// A criterion benchmark group: the entries that share a directory under the criterion dir
@@ -147,13 +157,24 @@ impl Group {
         same_basis_ratio(self.reference()?, entry)
     }
 
-    /// The fastest entry that is not a ringfence entry, among those comparable to the
-    /// reference (all of them when there is no reference).
+    /// The fastest peer (neither a ringfence entry nor a baseline), among those comparable to
+    /// the reference (all of them when there is no reference).
     fn best_peer(&self) -> Option<&Entry> {
         self.entries
             .iter()
-            .filter(|e| !e.is_ringfence())
+            .filter(|e| !e.is_ringfence() && !e.is_baseline())
             .filter(|e| self.reference().is_none() || self.ratio(e).is_some())
+            .min_by(|a, b| a.time().total_cmp(&b.time()))
+    }
+
+    /// [`Group::best_peer`] among the peers measured like `entry` (both with an injected clock,
+    /// or neither: see [`injected_clock`]).
+    fn best_peer_like(&self, entry: &Entry) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .filter(|e| !e.is_ringfence() && !e.is_baseline())
+            .filter(|e| injected_clock(e) == injected_clock(entry))
+            .filter(|e| self.ratio(e).is_some())
             .min_by(|a, b| a.time().total_cmp(&b.time()))
     }
 
@@ -180,6 +201,13 @@ impl Group {
     fn family(&self) -> &str {
         self.dir.split(['_', '/']).next().unwrap_or(&self.dir)
     }
+}
+
+/// Whether the entry reads a clock that the benchmark drives by hand (ringfence's
+/// `ManualClock`, governor's `FakeRelativeClock`): it skips the cost of reading time, so it is
+/// compared only with entries that skip it too.
+fn injected_clock(entry: &Entry) -> bool {
+    entry.id.contains("manual_clock") || entry.id.contains("fake_clock")
 }
 
 /// `a`'s time ÷ `b`'s time, when both are measured on the same basis (both per element or both
@@ -655,6 +683,10 @@ fn structured_token(token: &str) -> Option<String> {
     if let Some(n) = token.strip_prefix("cap").and_then(num) {
         return Some(format!("capacity {n}"));
     }
+    // A capacity in words: a phrase of its own, as `cap64` is (`unbounded, current thread`).
+    if token == "unbounded" {
+        return Some(token.to_string());
+    }
     if let Some(n) = token.strip_suffix("threads").or_else(|| token.strip_suffix('t')).and_then(num) {
         return Some(plural(n, "thread", "threads"));
     }
@@ -1027,6 +1059,8 @@ fn write_page(
     );
     let _ = writeln!(w, "| workload | fastest peer | ringfence (ratio) | verdict |\n|---|---|---|---|");
     let mut trailing = Vec::new();
+    // Groups whose reference entry trails although a faster ringfence variant does not.
+    let mut reference_trailing = Vec::new();
     for &g in &single {
         let best = g.best_peer();
         let fastest = g.fastest_ringfence();
@@ -1046,17 +1080,28 @@ fn write_page(
                 .collect::<Vec<_>>()
                 .join("<br>")
         };
-        let verdict = match fastest.and_then(ratio_to_best) {
+        let peer = best.map(|b| b.id.clone()).unwrap_or_default();
+        let mut verdict = match fastest.and_then(ratio_to_best) {
             None if fastest.is_none() => "n/a".to_string(),
             None => "no comparable peer".to_string(),
             Some(r) if r < 1.0 - LEVEL_BAND => format!("leads ({:.2}x faster)", 1.0 / r),
             Some(r) if r <= 1.0 + LEVEL_BAND => "level (within 5%)".to_string(),
             Some(r) => {
-                let peer = best.map(|b| b.id.clone()).unwrap_or_default();
-                trailing.push((g, peer, r));
+                trailing.push((g, peer.clone(), r));
                 format!("**trails ({r:.2}x slower)**")
             }
         };
+        // The reference against the fastest peer measured like it (a real clock against a real
+        // clock: see `injected_clock`).
+        let reference_behind =
+            g.reference().filter(|r| fastest.is_some_and(|f| f.id != r.id)).and_then(|e| {
+                let peer = g.best_peer_like(e)?;
+                Some((e, peer, same_basis_ratio(e, peer)?))
+            });
+        if let Some((reference, like_peer, r)) = reference_behind.filter(|(_, _, r)| *r > 1.0 + LEVEL_BAND) {
+            verdict.push_str(&format!("; reference **trails ({r:.2}x slower)**"));
+            reference_trailing.push((g, reference.id.clone(), like_peer.id.clone(), r));
+        }
         let _ = writeln!(
             w,
             "| [{}](#{}) | {} | {ours_cell} | {verdict} |",
@@ -1080,6 +1125,18 @@ fn write_page(
         }
         let _ = writeln!(w);
     }
+    if !reference_trailing.is_empty() {
+        let _ = writeln!(
+            w,
+            "Where a ringfence variant keeps up but the reference entry (the default way to do it) \
+             trails the fastest peer measured like it (a real clock against a real clock) by more \
+             than 5%:\n"
+        );
+        for (g, reference, peer, r) in &reference_trailing {
+            let _ = writeln!(w, "- {}: `{reference}` {r:.2}x behind `{peer}`", g.readable());
+        }
+        let _ = writeln!(w);
+    }
 
     write_scaling(w, series, charts, ctx);
 
@@ -1095,7 +1152,7 @@ fn write_page(
         let elements: Vec<u64> = g.entries.iter().filter_map(|e| e.elements).collect();
         let per = match (elements.first(), elements.iter().all(|n| Some(n) == elements.first())) {
             (Some(n), true) if elements.len() == g.entries.len() => {
-                format!("{} elements per iteration", group_digits(*n))
+                format!("{} {} per iteration", group_digits(*n), if *n == 1 { "element" } else { "elements" })
             }
             (None, _) => "no element throughput: times per iteration".into(),
             _ => "elements per iteration differ between entries".into(),
@@ -1116,7 +1173,13 @@ fn write_page(
             let _ = writeln!(
                 w,
                 "| {} | {}{per_iter} | {} – {} | {} |",
-                if is_ref { format!("**`{}`** (reference)", e.id) } else { format!("`{}`", e.id) },
+                if is_ref {
+                    format!("**`{}`** (reference)", e.id)
+                } else if e.is_baseline() {
+                    format!("`{}` (baseline, not a peer)", e.id)
+                } else {
+                    format!("`{}`", e.id)
+                },
                 format_time(e.time()),
                 format_time(lo),
                 format_time(hi),
@@ -1137,12 +1200,19 @@ fn write_page(
          scripts/bench-report.sh --quick    # every benchmark briefly: a few minutes, rough numbers\n\
          scripts/bench-report.sh --report-only   # only regenerate the page from criterion's output\n\
          ```\n\n\
-         The script runs `cargo bench` and then `cargo run --release --example bench_report`, \
-         which rewrites this page and `docs/bench/*.svg`. Running a single suite \
+         The script runs `cargo bench`, then (for a run of every suite) the latency \
+         percentiles of `examples/latency.rs` into [latency.md](latency.md), and then `cargo run \
+         --release --example bench_report`, which rewrites this page and `docs/bench/*.svg`. \
+         Running a single suite \
          (`scripts/bench-report.sh --bench channel`) refreshes only its groups; the others keep \
          their older data, with their own \"measured\" dates.\n\n\
          **On a many-core machine** run the same script there (a checkout with a Rust \
-         toolchain is all it needs) and commit or compare the page it writes: the machine line \
+         toolchain and the crates' sources is all it needs: a machine without network, such as \
+         the project's `device` machine, needs them brought along, `cargo vendor vendor` here \
+         and the `[source]` lines it prints in `.cargo/config.toml`, or the bench binaries \
+         built here, `cargo bench --no-run`, run there with `--bench`, and their \
+         `target/criterion` brought back for `--report-only`) and commit or compare the page it \
+         writes: the machine line \
          records the CPU and core count, and the thread counts in the group names (`1p1c`, \
          `2p2c`, `4p4c`, `1t`/`2t`/`4t`) tell what was measured, so with more cores than \
          threads none of the groups is oversubscribed. To keep that page next to this one, give \

@@ -40,12 +40,15 @@ cargo bench --benches -- --test
 step "the examples, each of which checks its own results (the tour is README's main command)"
 # After the benches: they share the release build (the `bench` profile is `release`'s, unchanged:
 # debug info there would build everything twice, a minute of CI; profile with
-# `CARGO_PROFILE_BENCH_DEBUG=1`). Not `latency` (30 s of measurement, no checks) nor
-# `bench_report` (reads the benchmarks' output).
+# `CARGO_PROFILE_BENCH_DEBUG=1`). Not `latency` (30 s of measurement; it checks every echo) nor
+# `bench_report` (it reads the benchmarks' output: checked on made-up output below).
 for example in tour scraper producer_consumer pipeline fan pool map_reduce oneshot semaphore \
   rate_limit rate_limit_async async_patterns; do
   cargo run --release --example "$example" >/dev/null
 done
+
+step "the benchmark report generator, on made-up criterion output with known verdicts"
+scripts/check-bench-report.sh
 
 echo
 echo "all checks passed"

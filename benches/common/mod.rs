@@ -20,7 +20,8 @@
 //! one CPU, set before the barrier).
 //!
 //! All workload parameters (message counts, thread counts, capacities, payloads, placements)
-//! live in this file.
+//! live in this file: the channel and ring suites' below, every other suite's in a module of
+//! its own at the end (`pool`, `semaphore`, ...), which that suite includes this file to read.
 #![allow(dead_code)] // each bench uses a part of the harness
 
 mod affinity;
@@ -133,6 +134,14 @@ pub const RENDEZVOUS: Workload = Workload {
     capacity: 0,
     messages: RENDEZVOUS_MESSAGES,
 };
+
+/// The unbounded workloads (`capacity` is unused: every channel here is unbounded).
+pub const UNBOUNDED: [Workload; 4] = [
+    Workload { name: "spsc_1p1c_unbounded", producers: 1, consumers: 1, capacity: 0, messages: MESSAGES },
+    Workload { name: "mpsc_2p1c_unbounded", producers: 2, consumers: 1, capacity: 0, messages: MESSAGES },
+    Workload { name: "mpmc_2p2c_unbounded", producers: 2, consumers: 2, capacity: 0, messages: MESSAGES },
+    Workload { name: "mpmc_4p4c_unbounded", producers: 4, consumers: 4, capacity: 0, messages: MESSAGES },
+];
 
 /// What moves through the queue: made by the producer from the value `1..=messages` it sends,
 /// turned back into that value (and dropped) by the consumer, which checksums the values.
@@ -477,4 +486,89 @@ pub fn print_setup(workloads: &[Workload]) {
             w.messages
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The other suites' workload parameters: each suite includes this file and reads its module.
+// ---------------------------------------------------------------------------------------------
+
+/// The workloads of `benches/channel_async.rs`.
+pub mod channel_async {
+    /// Messages per iteration of the buffered and unbounded workloads.
+    pub const MESSAGES: u64 = 100_000;
+    /// Messages per iteration of the capacity-1 workloads (every message is a hand-over).
+    pub const HANDOFF_MESSAGES: u64 = 20_000;
+    /// Capacity of the buffered workloads.
+    pub const CAP: usize = 64;
+    /// Worker threads of the multi-thread runtime (the development machine has 2 cores).
+    pub const WORKERS: usize = 2;
+}
+
+/// The workloads of `benches/pool.rs`.
+pub mod pool {
+    /// Worker threads of every pool.
+    pub const THREADS: usize = 2;
+    /// Tasks per iteration of `submit_wait_empty`.
+    pub const BATCH: u64 = 1000;
+    /// Items per iteration of `map_small`.
+    pub const MAP_ITEMS: u64 = 100_000;
+    /// Rounds of `small_work` (`pool.rs`) per item of `map_small`.
+    pub const WORK_ROUNDS: u32 = 64;
+    /// The larger in-flight window of the second ringfence `map` variant.
+    pub const WIDE_IN_FLIGHT: usize = 256;
+    /// Values summed (squared) per iteration of `map_reduce_sum_squares`.
+    pub const SQUARES_N: u64 = 1_000_000;
+    /// Documents per iteration of `map_reduce_word_count`.
+    pub const DOCS: usize = 2000;
+    /// Words in each document.
+    pub const WORDS_PER_DOC: usize = 200;
+    /// Distinct words the documents are drawn from.
+    pub const VOCABULARY: usize = 1000;
+    /// Chunks per thread of the pre-chunked ringfence `map_reduce` variants (as `map_reduce`
+    /// itself picks for inputs of known length).
+    pub const CHUNKS_PER_THREAD: usize = 4;
+}
+
+/// The workloads of `benches/semaphore.rs`.
+pub mod semaphore {
+    /// Acquire/release pairs per iteration of `uncontended`.
+    pub const BATCH: u64 = 10_000;
+    /// Threads of `contended`.
+    pub const CONTENDED_THREADS: usize = 4;
+    /// Permits of `contended`'s semaphore.
+    pub const CONTENDED_PERMITS: usize = 2;
+    /// Acquire/hold/release rounds per thread per iteration of `contended`.
+    pub const ROUNDS_PER_THREAD: u64 = 2_500;
+    /// Permits of `acquire_many_under_load`'s semaphore, all taken by each big acquire.
+    pub const BIG_PERMITS: usize = 4;
+    /// Big acquires per iteration of `acquire_many_under_load`.
+    pub const BIG_ROUNDS: u64 = 200;
+    /// Single-permit threads of `acquire_many_under_load`.
+    pub const SMALL_THREADS: usize = 2;
+    /// Multiply-rotate-xor rounds of `hold` (`semaphore.rs`), the work done while holding a permit.
+    pub const HOLD_ROUNDS: u64 = 32;
+}
+
+/// The workloads of `benches/actor.rs` (actors and scatter-gather).
+pub mod actor {
+    /// Asks per iteration of the round-trip benchmark.
+    pub const ROUND_TRIPS: u64 = 2_000;
+    /// Tells per iteration of the throughput benchmark.
+    pub const TELLS: u64 = 100_000;
+    /// Scatter-gathers per iteration.
+    pub const GATHERS: u64 = 500;
+}
+
+/// The workloads of `benches/pipeline.rs`.
+pub mod pipeline {
+    /// Items per iteration.
+    pub const ITEMS: u64 = 100_000;
+    /// Capacity of every channel between stages.
+    pub const CAP: usize = 64;
+}
+
+/// The workloads of `benches/rate.rs`.
+pub mod rate {
+    /// The thread counts of every rate-limiter group (`rate_allow_1t`, `_2t`, `_4t`, ...).
+    pub const THREADS: [usize; 3] = [1, 2, 4];
 }
