@@ -325,6 +325,34 @@ fn two_senders_two_receivers_nobody_left_parked() {
     });
 }
 
+#[test]
+fn a_parked_receive_claimed_before_its_count_strands_no_receiver() {
+    // Two receivers and one sender that stays alive (no disconnection to wake anyone). The
+    // receiver that claims the parked receive is counted in the ring's tail word only after its
+    // claim; a push in between that counts the *other* receiver must not serve the claim (and
+    // lower the other receiver's count on its behalf): the next push would then see no waiting
+    // receiver, wake nobody, and leave the other receiver asleep with a value in the ring
+    // (`parked_recv.rs`, "Why no value waits unseen"; found by review, deadlocks at two
+    // preemptions with the claim to `WAITING`).
+    model_at_preemptions(2, || {
+        let (tx, rx) = bounded(2);
+        let rx2 = rx.clone();
+        let other = thread::spawn(move || rx2.recv().unwrap());
+        let tx2 = tx.clone();
+        let sender = thread::spawn(move || {
+            tx2.send(1).unwrap();
+            tx2.send(2).unwrap();
+        });
+        let mine = rx.recv().unwrap();
+        let theirs = other.join().unwrap();
+        sender.join().unwrap();
+        drop(tx);
+        let mut got = [mine, theirs];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
 // Parked sends (`src/channel/parked_send.rs`): a blocking sender that finds the ring full parks its
 // value where the receivers' pops push it into the room they free.
 

@@ -1081,3 +1081,49 @@ impl<T> Chan<T> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod parked_recv_tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// The interleaving of the loom model `a_parked_receive_claimed_before_its_count_strands_no_receiver`,
+    /// played by hand on real threads: a receiver claims the parked receive and is "preempted"
+    /// before it counts itself; meanwhile another receiver waits, counted, and a sender pushes
+    /// twice. With the claim to `WAITING`, the first push served the claim and lowered the
+    /// waiting receiver's count, the second push woke nobody, and the waiting receiver slept
+    /// with a value in the ring (`parked_recv.rs`, "Why no value waits unseen").
+    #[test]
+    fn a_push_between_a_parked_claim_and_its_count_wakes_the_waiting_receiver() {
+        let chan = Arc::new(Chan::<u32>::try_new(2).expect("capacity 2"));
+        let (got_tx, got_rx) = mpsc::channel();
+        let waiting = {
+            let chan = chan.clone();
+            // A fresh thread spins before it waits, so it waits on `recv_wait`, counted, and
+            // leaves the parked receive to the claim below.
+            std::thread::spawn(move || got_tx.send(chan.recv_deadline(None)).expect("the test waits"))
+        };
+        // Give it time to count itself and sleep (if it has not, the pushes below reach it
+        // anyway and the test checks less, but never fails for it).
+        std::thread::sleep(Duration::from_millis(200));
+        let Flavor::Buffered(ring) = &chan.flavor else { unreachable!("a capacity-2 channel") };
+        // The first receiver's claim, as `recv_wait_counted` makes it; then the two pushes.
+        assert!(chan.parked().recv.try_claim(), "the parked receive is free");
+        chan.send_deadline(1, None).expect("room");
+        chan.send_deadline(2, None).expect("room");
+        // The first receiver resumes: counts itself, re-checks, takes a value.
+        let mut received = None;
+        assert!(matches!(chan.recv_parked(ring, None, &mut received), Some(Ok(()))));
+        // The other value is the waiting receiver's, without a disconnection to wake it
+        // (a generous bound: it wakes in microseconds; a lost wakeup never does).
+        let other = got_rx.recv_timeout(Duration::from_secs(10));
+        chan.close(); // frees the waiting receiver if it was stranded, so the thread ends
+        waiting.join().expect("the receiver thread");
+        let other = other.expect("the waiting receiver was woken for the value left in the ring");
+        let mut got = [received.expect("the claimer's value"), other.expect("a value, not an error")];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    }
+}

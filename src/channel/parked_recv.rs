@@ -19,8 +19,8 @@
 //!
 //! | state | meaning | who may move it, to what |
 //! |---|---|---|
-//! | `EMPTY` | no receiver parked | any blocking receiver: CAS to `WAITING` (it becomes the *owner*) |
-//! | `WAITING` | the owner waits for a value | a sender that pushed, CAS to `FILLING`; the owner, CAS to `CHECKING` (re-check) or `EMPTY` (give up) |
+//! | `EMPTY` | no receiver parked | any blocking receiver: CAS to `CHECKING` (it becomes the *owner*, and re-checks) |
+//! | `WAITING` | the owner waits for a value | a sender that pushed, CAS to `FILLING`; the owner, CAS to `EMPTY` (give up) |
 //! | `FILLING` | that sender pops the oldest value for the owner | it: to `FILLED`, or back to `WAITING` (another receiver took the value); a sender that pushed meanwhile: to `FILLING \| AGAIN` |
 //! | `CHECKING` | the owner pops for itself | the owner: to `EMPTY` (it got a value) or back to `WAITING`; a sender that pushed meanwhile: to `CHECKING \| AGAIN` |
 //! | `… \| AGAIN` | as without the mark, and a push landed since the pop began | the mover: as without it, but a pop that found the ring empty clears the mark and pops again |
@@ -31,12 +31,22 @@
 //!
 //! # Why no value waits unseen
 //!
-//! The owner moves the slot to `WAITING`, counts itself as a waiting receiver in the ring's tail
-//! word (every push claimed later reports it), issues a `fence(SeqCst)` and pops once more for
-//! itself (`CHECKING`). A push that reports a waiting receiver issues a `fence(SeqCst)` and then
-//! looks at the slot. Whichever fence is second sees the other side: the owner's registered pop
-//! sees the push's claim (it waits out a push still writing instead of reporting empty), or the
-//! sender sees `WAITING` and fills it. A sender that finds `CHECKING` or `FILLING` marks it
+//! The owner claims the slot straight into `CHECKING`, counts itself as a waiting receiver in
+//! the ring's tail word (every push claimed later reports it), issues a `fence(SeqCst)` and pops
+//! once more for itself. A push that reports a waiting receiver issues a `fence(SeqCst)` and
+//! then looks at the slot. Whichever fence is second sees the other side: the owner's registered
+//! pop sees the push's claim (it waits out a push still writing instead of reporting empty), or
+//! the sender sees the slot: `WAITING` (the owner's re-check found nothing), which it fills, or
+//! `CHECKING`, which it marks (below).
+//!
+//! Why the claim is not a `WAITING` of its own: between the claim and the owner's count, a push
+//! that reports *another* waiting receiver would fill the slot and lower the count on the
+//! owner's behalf, that is, lower the other receiver's count; the next push would then report
+//! no waiting receiver and wake nobody, and that receiver would sleep with a value in the ring
+//! (found by review in the eighteenth session; loom model
+//! `a_parked_receive_claimed_before_its_count_strands_no_receiver`). A push that finds the
+//! owner's `CHECKING` marks it and wakes a receiver on `recv_wait` instead, as below.
+//! A sender that finds `CHECKING` or `FILLING` marks it
 //! (`AGAIN`, a CAS after the push's fence) instead of waiting for it: it may be the owner's
 //! re-check that found the ring empty just before this push, and then this push's value is the
 //! owner's only chance.
@@ -135,8 +145,9 @@ impl<T> ParkedRecv<T> {
         }
     }
 
-    /// Claims the empty slot: the caller becomes its owner, counts itself as a waiting
-    /// receiver of the ring, and calls [`ParkedRecv::park`] next.
+    /// Claims the empty slot, straight into the owner's re-check (`CHECKING`: no fill can
+    /// serve it before it is counted, module docs): the caller becomes its owner, counts itself
+    /// as a waiting receiver of the ring, and calls [`ParkedRecv::park`] next.
     #[inline]
     pub(crate) fn try_claim(&self) -> bool {
         // ORDERING: Relaxed load: a hint that keeps a busy slot's line shared. Relaxed CAS: the
@@ -146,23 +157,15 @@ impl<T> ParkedRecv<T> {
         // from `WAITING` reads the release sequence that store heads (module docs, "One chain
         // of RMWs").
         self.state.load(Ordering::Relaxed) == EMPTY
-            && self.state.compare_exchange(EMPTY, WAITING, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+            && self.state.compare_exchange(EMPTY, CHECKING, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
 
-    /// The owner, counted as a waiting receiver: the handshake's fence, then one pop for
-    /// itself (module docs), into `received`.
+    /// The owner, counted as a waiting receiver, its slot still `CHECKING` since the claim:
+    /// the handshake's fence, then one pop for itself (module docs), into `received`.
     pub(crate) fn park(&self, ring: &Ring<T>, received: &mut Option<T>) -> Request {
-        // ORDERING: the owner's half of the handshake (module docs): our `WAITING` and our
-        // count before the re-check's look at the ring, against a push's claim before its
-        // look at the slot.
+        // ORDERING: the owner's half of the handshake (module docs): our count before the
+        // re-check's look at the ring, against a push's claim before its look at the slot.
         fence(Ordering::SeqCst);
-        // ORDERING: Relaxed: the owner's own transition; no cell access depends on it (the
-        // pop below synchronises with the push it takes through the ring's stamps).
-        if self.state.compare_exchange(WAITING, CHECKING, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-            // A sender is filling it: it fills it (and wakes us) or finds the value gone,
-            // which means another receiver took it, and leaves us waiting.
-            return Request::Waiting;
-        }
         match self.pop_moving(ring, CHECKING) {
             Some((value, sender_waits)) => {
                 // ORDERING: Relaxed: this path never touched the cell (the value came from the
