@@ -394,7 +394,7 @@ impl<C: Clock> TokenBucket<C> {
                 // Denied: `e + n * T > t` (since `t - tau + n * T <= t`), which is `ready`.
                 Some((_, false)) | None => {
                     let ready = e.saturating_add(u64::from(n) * limits.interval);
-                    return Err(RateLimited { ready_at: reading(ready), now: reading_now }.into());
+                    return Err(RateLimited { ready_tick: ready, now: reading_now }.into());
                 }
             };
             // ORDERING: Relaxed success and failure; all writers of the word are RMWs on this

@@ -85,9 +85,13 @@ impl std::error::Error for InsufficientCapacity {}
 ///
 /// Times are readings of the limiter's [`Clock`](super::Clock) in nanoseconds.
 /// `ready_at() == u64::MAX` means "never" (the limiter's clock would have to run past its range).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct RateLimited {
-    pub(crate) ready_at: u64,
+    /// When the request would be granted, as a *tick* (a reading plus the limiters' bias,
+    /// `quota.rs`): turned into a reading only when asked for. A denial is the hot path of a
+    /// limiter under load, and most callers never ask (callgrind: the conversion was 9 of the
+    /// 69 instructions of a denied `try_acquire` on a manual clock).
+    pub(crate) ready_tick: u64,
     pub(crate) now: u64,
 }
 
@@ -95,8 +99,9 @@ impl RateLimited {
     /// The clock reading (nanoseconds) from which the same request would be granted, if
     /// nothing else takes tokens in between.
     #[must_use]
+    #[inline]
     pub fn ready_at(&self) -> u64 {
-        self.ready_at
+        super::quota::reading(self.ready_tick)
     }
 
     /// The clock reading at which the request was decided.
@@ -108,7 +113,22 @@ impl RateLimited {
     /// How long after the decision the request would be granted: `ready_at() - decided_at()`.
     #[must_use]
     pub fn wait_time(&self) -> Duration {
-        Duration::from_nanos(self.ready_at.saturating_sub(self.now))
+        Duration::from_nanos(self.ready_at().saturating_sub(self.now))
+    }
+}
+
+// By the readings, as a caller sees them (every tick past the clock's range reads "never").
+impl PartialEq for RateLimited {
+    fn eq(&self, other: &Self) -> bool {
+        (self.ready_at(), self.now) == (other.ready_at(), other.now)
+    }
+}
+
+impl Eq for RateLimited {}
+
+impl fmt::Debug for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimited").field("ready_at", &self.ready_at()).field("now", &self.now).finish()
     }
 }
 
@@ -221,3 +241,24 @@ impl fmt::Display for TimedOut {
 }
 
 impl std::error::Error for TimedOut {}
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimited;
+    use crate::rate::quota::{MAX_TICK, tick};
+
+    /// A denial keeps its tick and converts it when asked: the readings, equality and the debug
+    /// output are those of the converted reading ("never" for every tick past the clock's range).
+    #[test]
+    fn a_denial_reads_its_tick_as_a_clock_reading() {
+        let denied = RateLimited { ready_tick: tick(1_500), now: 1_000 };
+        assert_eq!(denied.ready_at(), 1_500);
+        assert_eq!(denied.wait_time(), std::time::Duration::from_nanos(500));
+        assert_eq!(format!("{denied:?}"), "RateLimited { ready_at: 1500, now: 1000 }");
+        let never = RateLimited { ready_tick: MAX_TICK + 1, now: 7 };
+        let never_either = RateLimited { ready_tick: u64::MAX, now: 7 };
+        assert_eq!(never.ready_at(), u64::MAX);
+        assert_eq!(never, never_either);
+        assert_ne!(never, denied);
+    }
+}

@@ -30,7 +30,7 @@
 
 use super::clock::Clock;
 use super::error::{QuotaError, RateLimited, TimedOut};
-use super::quota::{MAX_SPAN, nanos, reading, tick};
+use super::quota::{MAX_SPAN, nanos, tick};
 use super::tsc::TscClock;
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::fmt;
@@ -242,7 +242,7 @@ impl<C: Clock> SlidingWindow<C> {
             }
             i = if i + 1 == m { 0 } else { i + 1 };
         }
-        Err(RateLimited { ready_at: reading(earliest), now })
+        Err(RateLimited { ready_tick: earliest, now })
     }
 
     /// Records a call, blocking until the window has room (sleeping on the clock until the
