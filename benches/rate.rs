@@ -5,8 +5,8 @@
 //! - `allow`: a quota so large every check is granted (the one-CAS path);
 //! - `deny`: a drained bucket that refills once an hour (the read-only path);
 //!
-//! each on 1, 2 and 4 threads (threads are spawned and parked on a `Barrier` before the timer
-//! starts, via `iter_custom`), with the real clocks (ringfence: its default `TscClock`, id
+//! each on 1, 2 and 4 threads (spawned outside the timed region; each times itself from a shared `Barrier`,
+//! `common::on_threads`), with the real clocks (ringfence: its default `TscClock`, id
 //! `ringfence`, and `MonotonicClock` on `std::time::Instant`, id `ringfence_instant_clock`;
 //! governor: its default, `quanta`) and with a manual clock (ringfence `ManualClock`, governor
 //! `FakeRelativeClock`) to separate the cost of reading the clock. The manual clocks are
@@ -17,6 +17,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::on_threads;
 use common::rate::THREADS;
 use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
 use governor::clock::FakeRelativeClock;
@@ -24,8 +25,7 @@ use governor::{Quota as GQuota, RateLimiter};
 use ringfence::rate::{ManualClock, MonotonicClock, Quota, SlidingWindow, TokenBucket, TscClock};
 use std::hint::black_box;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Barrier, Mutex};
-use std::thread;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Something that answers "may I?" and can be told that time moved (manual clocks only).
@@ -155,40 +155,29 @@ fn manual_bucket(quota: Quota, drain: bool) -> ManualBucket {
     ManualBucket(bucket)
 }
 
-/// `iters` checks split over `threads` threads. Each thread reads the clock as the barrier
-/// releases it and again after its last check; the time is from the earliest release to the
-/// latest finish (as `common/mod.rs` times the channel workloads), so neither thread start nor
-/// exit is measured, and with more threads than cores a thread still waiting for a core when
-/// the others start is not missed. Asserts the expected outcome of (nearly) every check.
-fn run<L: Limiter>(limiter: &Arc<L>, threads: usize, iters: u64, expect: bool) -> Duration {
+/// `iters` checks split over `threads` threads, timed by the threads themselves
+/// (`common::on_threads`: from the earliest release at the barrier to the latest finish, so
+/// neither thread start nor exit is measured, and an oversubscribed thread that starts late is
+/// not missed). Asserts the expected outcome of (nearly) every check.
+fn run<L: Limiter>(limiter: &L, threads: usize, iters: u64, expect: bool) -> Duration {
     let per_thread = iters.div_ceil(threads as u64);
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (limiter, barrier) = (limiter.clone(), barrier.clone());
-            thread::spawn(move || {
-                barrier.wait();
-                let start = Instant::now();
-                let mut matched = 0u64;
-                for i in 0..per_thread {
-                    if i & 0xFFFF == 0xFFFF {
-                        limiter.tick();
-                    }
-                    matched += u64::from(black_box(limiter.check()) == expect);
-                }
-                (matched, start, Instant::now())
-            })
-        })
-        .collect();
-    let done: Vec<(u64, Instant, Instant)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let start = done.iter().map(|d| d.1).min().expect("threads > 0");
-    let end = done.iter().map(|d| d.2).max().expect("threads > 0");
-    let matched: u64 = done.iter().map(|d| d.0).sum();
+    let (matched, elapsed) = on_threads(threads, |ready| {
+        ready();
+        let mut matched = 0u64;
+        for i in 0..per_thread {
+            if i & 0xFFFF == 0xFFFF {
+                limiter.tick();
+            }
+            matched += u64::from(black_box(limiter.check()) == expect);
+        }
+        matched
+    });
+    let matched: u64 = matched.iter().sum();
     // Exact for ringfence; governor's fake clock occasionally denies one check of a huge quota
     // at its time origin, so peers get a one-in-a-thousand allowance.
     let total = per_thread * threads as u64;
     assert!(matched >= total - total / 1000, "{matched} of {total} checks were {expect}");
-    end - start
+    elapsed
 }
 
 fn bench<L: Limiter>(
@@ -200,7 +189,7 @@ fn bench<L: Limiter>(
 ) {
     group.bench_function(name, |b| {
         b.iter_custom(|iters| {
-            let limiter = Arc::new(make());
+            let limiter = make();
             run(&limiter, threads, iters, expect)
         })
     });

@@ -107,6 +107,11 @@ impl Entry {
         self.id.starts_with("ringfence")
     }
 
+    /// A peer: neither a ringfence entry nor a baseline (see [`BASELINES`]).
+    fn is_peer(&self) -> bool {
+        !self.is_ringfence() && !self.is_baseline()
+    }
+
     /// A baseline, not a peer (see [`BASELINES`]).
     fn is_baseline(&self) -> bool {
         BASELINES.contains(&self.id.as_str())
@@ -162,7 +167,7 @@ impl Group {
     fn best_peer(&self) -> Option<&Entry> {
         self.entries
             .iter()
-            .filter(|e| !e.is_ringfence() && !e.is_baseline())
+            .filter(|e| e.is_peer())
             .filter(|e| self.reference().is_none() || self.ratio(e).is_some())
             .min_by(|a, b| a.time().total_cmp(&b.time()))
     }
@@ -172,7 +177,7 @@ impl Group {
     fn best_peer_like(&self, entry: &Entry) -> Option<&Entry> {
         self.entries
             .iter()
-            .filter(|e| !e.is_ringfence() && !e.is_baseline())
+            .filter(|e| e.is_peer())
             .filter(|e| injected_clock(e) == injected_clock(entry))
             .filter(|e| self.ratio(e).is_some())
             .min_by(|a, b| a.time().total_cmp(&b.time()))

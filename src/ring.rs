@@ -955,7 +955,7 @@ impl<T> Ring<T> {
             if position(self.tail.load(Ordering::Relaxed)) == tail {
                 let tail = tail & !self.mark_bit;
                 // Indices are below the capacity, a `usize`: the casts are lossless.
-                let index = |p: u64| (p & (self.mark_bit - 1)) as usize;
+                let index = |p: u64| (p & self.index_mask) as usize;
                 let (hix, tix) = (index(head), index(tail));
                 return if hix < tix {
                     tix - hix

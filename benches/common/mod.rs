@@ -488,6 +488,36 @@ pub fn print_setup(workloads: &[Workload]) {
     }
 }
 
+/// Runs `work` on `threads` scoped threads; each calls the `ready` it is given once, which waits
+/// at a barrier shared by all of them and reads the clock. Returns each thread's result and the
+/// time from the earliest release to the latest finish. (The measuring thread takes no part in
+/// the timing: oversubscribed, it may run long after the workers.)
+pub fn on_threads<R: Send>(
+    threads: usize,
+    work: impl Fn(&mut dyn FnMut()) -> R + Sync,
+) -> (Vec<R>, Duration) {
+    let barrier = Barrier::new(threads);
+    let (barrier, work) = (&barrier, &work);
+    let done: Vec<(R, Instant, Instant)> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut start = None;
+                    let out = work(&mut || {
+                        barrier.wait();
+                        start = Some(Instant::now());
+                    });
+                    (out, start.expect("the worker called ready"), Instant::now())
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("worker panicked")).collect()
+    });
+    let start = done.iter().map(|d| d.1).min().expect("threads > 0");
+    let end = done.iter().map(|d| d.2).max().expect("threads > 0");
+    (done.into_iter().map(|d| d.0).collect(), end - start)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The other suites' workload parameters: each suite includes this file and reads its module.
 // ---------------------------------------------------------------------------------------------

@@ -46,10 +46,10 @@
 //! (found by review in the eighteenth session; loom model
 //! `a_parked_receive_claimed_before_its_count_strands_no_receiver`). A push that finds the
 //! owner's `CHECKING` marks it and wakes a receiver on `recv_wait` instead, as below.
-//! A sender that finds `CHECKING` or `FILLING` marks it
-//! (`AGAIN`, a CAS after the push's fence) instead of waiting for it: it may be the owner's
-//! re-check that found the ring empty just before this push, and then this push's value is the
-//! owner's only chance.
+//!
+//! A sender that finds `CHECKING` or `FILLING` marks it (`AGAIN`, a CAS after the push's fence)
+//! instead of waiting for it: it may be the owner's re-check that found the ring empty just
+//! before this push, and then this push's value is the owner's only chance.
 //! A mover whose pop found the ring empty goes back to `WAITING` only with a CAS from the
 //! unmarked state; finding the mark (Acquire), it pops again, and that pop sees the marking
 //! push's value. The marking sender still wakes a receiver on `recv_wait`: the mover may take an
