@@ -27,19 +27,20 @@ pub(crate) struct RecvWait {
     /// Its entry in `recv_wait`; for the buffered and unbounded flavors also whether it is
     /// counted in the ring's or the list's waiting receivers (`AsyncSlot::is_counted`).
     pub(super) slot: AsyncSlot,
-    /// Set by the first poll that went past the inline attempt (`poll_recv_wait`), the only
-    /// way to a registration or a count: see [`RecvWait::may_hold`].
+    /// Set by a poll that went past the inline attempt (`poll_recv_wait`), the only way to a
+    /// registration or a count, and cleared when its counted wait ends: see
+    /// [`RecvWait::may_hold`].
     waited: bool,
 }
 
 impl RecvWait {
     /// Whether the future may hold a registration or a count that its drop must give back
     /// (`Chan::cancel_recv`, which finds out which). `false` for a future whose polls all
-    /// stayed on the inline path, the common case: its drop then costs this one check
+    /// stayed on the inline path, the common case, and for one whose counted wait ended
+    /// (`poll_counted` returns `Ready` holding nothing): its drop then costs this one check
     /// (callgrind, one thread: the full checks of a send and a receive future were 10 of the
-    /// 184 instructions per message on a current-thread runtime). A future that completed
-    /// after a wait holds nothing, and its `cancel_recv` finds that out (checking it here as
-    /// well measured half an instruction per message more).
+    /// 184 instructions per message on a current-thread runtime, and the `cancel_*` call of a
+    /// future that had waited about 50 instructions per wait).
     #[inline]
     pub(crate) fn may_hold(&self) -> bool {
         self.waited
@@ -53,7 +54,7 @@ pub(crate) struct SendWait {
     /// Rendezvous only: our value is in the slot and we wait for a receiver to take it.
     pub(super) owning: bool,
     /// As [`RecvWait`]'s: set by `poll_send_wait`, the only way to a registration, a count or
-    /// the rendezvous slot.
+    /// the rendezvous slot, and cleared when a buffered send's counted wait ends.
     waited: bool,
 }
 
@@ -108,7 +109,10 @@ impl<T> Chan<T> {
             Flavor::Rendezvous(slot) => return slot.poll_recv(self, wait, waker),
         };
         // `poll_recv` tried inline when the future was not registered (and not under loom).
-        poll_counted(&self.recv_wait, count, &mut wait.slot, waker, FAST_PATHS, poll)
+        let outcome = poll_counted(&self.recv_wait, count, &mut wait.slot, waker, FAST_PATHS, poll);
+        // A counted wait that ended holds nothing (`poll_counted`): the drop skips `cancel_recv`.
+        wait.waited = outcome.is_pending();
+        outcome
     }
 
     /// A receive future dropped unfinished.
@@ -175,7 +179,10 @@ impl<T> Chan<T> {
                 let count = WaiterCount::RingSenders(ring);
                 // `poll_send` tried inline when the future was not registered (and not under
                 // loom): a buffered send future has its value until it completes.
-                poll_counted(&self.send_wait, count, &mut wait.slot, waker, FAST_PATHS, poll)
+                let outcome = poll_counted(&self.send_wait, count, &mut wait.slot, waker, FAST_PATHS, poll);
+                // As in `poll_recv_wait`: a counted wait that ended holds nothing.
+                wait.waited = outcome.is_pending();
+                outcome
             }
             Flavor::Unbounded(_) => unreachable!("an unbounded send is ready in `poll_send`"),
             Flavor::Rendezvous(slot) => slot.poll_send(self, value, wait, waker),
