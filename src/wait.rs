@@ -65,24 +65,31 @@
 //!
 //! A future waits in the same queue. Instead of parking it leaves its `Waker` in a list behind
 //! the queue (`wakers`, a mutex that only async waiters, and notifiers that found a future
-//! registered, ever take) and counts itself in `sleepers` like a thread, so notifiers keep
-//! their one-load fast path and blocking-only users never touch the mutex. A poll
-//! ([`WaitQueue::poll_until`]) is the thread's announce / re-check with "return `Pending`" in
-//! place of the futex wait:
+//! registered, ever take), and the list's length, `armed`, is its announcement: a notifier
+//! reads `armed` next to `sleepers` after its fence, so notifiers keep their load-only fast
+//! path and blocking-only users never touch the mutex. A poll ([`WaitQueue::poll_until`]) is
+//! the thread's announce / re-check with "return `Pending`" in place of the futex wait:
 //!
 //! ```text
-//! poll: if condition() { Ready }   insert an entry (or refresh its waker);  sleepers += 1;
+//! poll: if condition() { Ready }   lock; insert an entry (or refresh its waker); armed += 1; unlock
 //!       fence(SeqCst);
-//!       if condition() { leave; Ready }   Pending
+//!       if condition() { remove the entry; Ready }   Pending
 //! ```
 //!
-//! so the same Dekker handshake settles it. A notifier's slow path prefers an async waiter
-//! (oldest first): it takes its entry out of the list (writing the entry's key to
+//! so the same Dekker handshake settles it: either the notifier's load of `armed` after its
+//! fence sees the entry, or the re-check sees the condition. A notifier's slow path prefers an
+//! async waiter (oldest first): it takes its entry out of the list (writing the entry's key to
 //! `last_woken`), releases the lock and wakes the waker; only when no future waits does it
-//! bump the futex epoch. A notified future finds out when it is polled again: its key in
+//! claim a wakeup in `sleepers` and bump the futex epoch. A future is never counted in
+//! `sleepers` and needs no pending-wakeup accounting: a notified future's entry is out of the
+//! list, so no later notify can pick it again while its task waits to be run (the wake storm
+//! the pending count prevents for threads). (Until the nineteenth session futures were counted
+//! in `sleepers` like threads: three more read-modify-writes per wait, the registration's
+//! increment, the notifier's claim and the woken future's leave, for nothing the list did not
+//! already say.) A notified future finds out when it is polled again: its key in
 //! `last_woken` (one load, no lock), or no entry under its key. If it still finds nothing it
-//! consumes the pending wakeup (as a thread's leave does), gets a new entry (a new key, its old
-//! place in line) and re-checks. A future dropped while registered leaves the queue
+//! gets a new entry (a new key, its old place in line) and re-checks. A future dropped while
+//! registered leaves the queue
 //! ([`WaitQueue::cancel`]); if it had been notified it passes the wakeup on with a fresh
 //! `notify_one`, because nobody else re-checks on its behalf (the cancel-safety half of the
 //! protocol: a dropped `recv_async` never strands a value that a live waiter could take).
@@ -111,19 +118,19 @@ pub(crate) struct WaitQueue {
     /// Written only by notifiers, on the slow path.
     epoch: Futex,
     /// Two counts in one word. Low 32 bits: threads between "announce" and "leave" in
-    /// [`WaitQueue::wait_until`] (written by waiters). High 32 bits: wakeups issued by
-    /// `notify_one*` that no waiter has consumed yet (incremented by notifiers on the slow
-    /// path, decremented by every waiter that leaves, down to zero). A notifier wakes
-    /// only while waiters outnumber pending wakeups: a waiter that is slow to run after its
-    /// wakeup (preempted, the oversubscribed case) must not turn every later notify into a
-    /// futex system call (measured: 133 155 futex calls per 2 M messages at 4:4 without this,
-    /// 354 with it).
+    /// [`WaitQueue::wait_until`] (written by waiters; futures are never counted here). High 32
+    /// bits: wakeups issued by `notify_one*` that no waiter has consumed yet (incremented by
+    /// notifiers on the slow path, decremented by every waiter that leaves, down to zero). A
+    /// notifier wakes only while waiters outnumber pending wakeups: a waiter that is slow to run
+    /// after its wakeup (preempted, the oversubscribed case) must not turn every later notify
+    /// into a futex system call (measured: 133 155 futex calls per 2 M messages at 4:4 without
+    /// this, 354 with it).
     sleepers: AtomicU64,
     /// Async waiters' wakers (module docs, "Async waiters").
     wakers: Mutex<WakerList>,
-    /// Entries in `wakers`, written under its lock. Notifiers read it to skip the lock when no
-    /// future waits: a notifier that counted an async waiter in `sleepers` has acquired its
-    /// Release registration, so it sees the count.
+    /// Entries in `wakers`, written under its lock: the async waiters' announcement (module
+    /// docs, "Async waiters"). Notifiers read it after their fence, to skip the lock when no
+    /// future waits.
     armed: AtomicUsize,
     /// The key of the entry the latest `notify_one` took out of `wakers` (`NO_KEY` before
     /// the first), written under its lock: a woken future that finds its own key here knows it
@@ -437,26 +444,15 @@ impl WaitQueue {
             self.add_armed(&list, 1);
             drop(list);
             slot.key = Some(key);
-            // ORDERING: Release, as a new registration's increment (whose weakening loom does
-            // catch): a notifier whose claim reads this sees us armed again, rather than
-            // counting a pending wakeup against us and waking the futex. loom cannot observe
-            // this one: no model has a woken future fail its re-check while another notify
-            // races the re-registration.
-            let _ = self.sleepers.fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
-                Some(if pending(word) > 0 { word - ONE_PENDING } else { word })
-            });
             return;
         }
         let order = list.next_key;
         let key = Self::insert(&mut list, waker.clone(), order, slot.counted);
+        // The announcement: ordered before the caller's re-check by its fence.
         self.add_armed(&list, 1);
         drop(list);
         slot.key = Some(key);
         slot.order = order;
-        // ORDERING: Release: a notifier whose Acquire claim counts us sees our entry and
-        // `armed` (so it wakes our waker rather than the futex); ordered before the re-check
-        // by the caller's fence.
-        self.sleepers.fetch_add(ONE_SLEEPER, Ordering::Release);
     }
 
     /// Inserts an entry in its place in line (`order`) with a fresh key (a re-registration
@@ -476,13 +472,13 @@ impl WaitQueue {
         key
     }
 
-    /// Removes the future's entry and leaves the waiter count. Returns whether it had been
-    /// notified (its wakeup unused); a notified future is no longer counted (its notifier
-    /// uncounted it).
+    /// Removes the future's entry. Returns whether it had been notified (its wakeup unused); a
+    /// notified future is no longer counted (its notifier uncounted it).
     fn unregister(&self, slot: &mut AsyncSlot) -> bool {
         let Some(key) = slot.key.take() else { return false };
         // ORDERING: Acquire pairs with the Release store in `take_one_waker`: the notifier's
-        // claim in `sleepers` happens before our `leave` below, which must consume it.
+        // removal of our entry (and its `uncount`, before the store) happen before what we do
+        // next as a notified future.
         let notified = self.last_woken.load(Ordering::Acquire) == key || {
             let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
             match list.find(key, slot.order) {
@@ -499,7 +495,6 @@ impl WaitQueue {
         if notified {
             slot.counted = false;
         }
-        self.leave();
         notified
     }
 
@@ -507,8 +502,8 @@ impl WaitQueue {
     /// it), so a plain load and store do (no read-modify-write, no `lock` prefix).
     #[inline]
     fn add_armed(&self, _locked: &MutexGuard<'_, WakerList>, delta: isize) {
-        // ORDERING: Relaxed: every write happens under the lock, which orders them; readers
-        // outside it are ordered by the `sleepers` Release/Acquire pair (see `armed`).
+        // ORDERING: Relaxed: every write happens under the lock, which orders them; a
+        // notifier's read outside it is ordered by the handshake's fences (module docs).
         let armed = self.armed.load(Ordering::Relaxed);
         // ORDERING: Relaxed, as the load above.
         self.armed.store(armed.wrapping_add_signed(delta), Ordering::Relaxed);
@@ -518,16 +513,15 @@ impl WaitQueue {
     /// `notify_one`'s slow path. `None` when no future waits.
     #[cold]
     fn take_one_waker(&self) -> Option<(Waker, bool)> {
-        // ORDERING: Relaxed: a notifier that counted an armed future acquired its Release
-        // registration in its claim, see `armed`.
+        // ORDERING: Relaxed after the notifier's fence, as in `notify_one_after_fence`.
         if self.armed.load(Ordering::Relaxed) == 0 {
             return None;
         }
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = list.entries.pop_front()?;
         self.add_armed(&list, -1);
-        // ORDERING: Release pairs with the Acquire load in `unregister`: our claim in
-        // `sleepers` (before this) happens before the woken future's `leave`.
+        // ORDERING: Release pairs with the Acquire load in `unregister`: our removal of the
+        // entry happens before the woken future acts as notified.
         self.last_woken.store(entry.key, Ordering::Release);
         Some((entry.waker, entry.counted))
     }
@@ -536,8 +530,7 @@ impl WaitQueue {
     /// `notify_all`.
     #[cold]
     fn take_all_wakers(&self) -> (Vec<Waker>, usize) {
-        // ORDERING: Relaxed: `notify_all`'s Acquire load synchronised with every registration
-        // it counted, see `armed`.
+        // ORDERING: Relaxed after the notifier's fence, as in `notify_one_after_fence`.
         if self.armed.load(Ordering::Relaxed) == 0 {
             return (Vec::new(), 0);
         }
@@ -569,25 +562,17 @@ impl WaitQueue {
     /// handshake of its own: the channel's parked send, `channel/parked_send.rs`).
     #[inline]
     pub(crate) fn notify_one_after_fence(&self, uncount: impl Fn()) {
-        // ORDERING: Relaxed after the caller's fence (module docs).
+        // ORDERING: Relaxed after the caller's fence (module docs): the threads' announcement
+        // and the futures' (`armed`).
         let word = self.sleepers.load(Ordering::Relaxed);
-        if waiters(word) > pending(word) {
+        // ORDERING: Relaxed, as the load above.
+        if self.armed.load(Ordering::Relaxed) != 0 || waiters(word) > pending(word) {
             self.wake_one_slow(uncount);
         }
     }
 
     #[cold]
     fn wake_one_slow(&self, uncount: impl Fn()) {
-        // ORDERING: Acquire on success: pairs with the Release increment of each waiter we
-        // count, so their epoch loads happen-before our bump below (see `park_until`); the
-        // handshake itself is the caller's fence and the waiters' fences. Relaxed on failure:
-        // nothing is claimed.
-        let claimed = self.sleepers.fetch_update(Ordering::Acquire, Ordering::Relaxed, |word| {
-            (waiters(word) > pending(word)).then_some(word + ONE_PENDING)
-        });
-        if claimed.is_err() {
-            return;
-        }
         // Async waiters first; the wake runs outside the lock (a waker may poll inline).
         if let Some((waker, counted)) = self.take_one_waker() {
             if counted {
@@ -595,13 +580,21 @@ impl WaitQueue {
             }
             if wake_caught(waker) {
                 // Its task lost the wakeup with its executor's bug; pass one on to the next
-                // waiter, so that the chain goes on. (The wakeup claimed above is that future's
-                // to spend or pass on when it is polled or dropped, as any other.)
+                // waiter, so that the chain goes on.
                 self.notify_one_after_fence(uncount);
             }
             return;
         }
-        self.wake_threads(false);
+        // ORDERING: Acquire on success: pairs with the Release increment of each waiter we
+        // count, so their epoch loads happen-before our bump below (see `park_until`); the
+        // handshake itself is the caller's fence and the waiters' fences. Relaxed on failure:
+        // nothing is claimed.
+        let claimed = self.sleepers.fetch_update(Ordering::Acquire, Ordering::Relaxed, |word| {
+            (waiters(word) > pending(word)).then_some(word + ONE_PENDING)
+        });
+        if claimed.is_ok() {
+            self.wake_threads(false);
+        }
     }
 
     /// Wakes every parked waiter. Call it after making the condition true.
@@ -615,16 +608,14 @@ impl WaitQueue {
     #[inline]
     pub(crate) fn notify_all_with(&self, uncount: impl Fn()) {
         notifier_fence();
-        // ORDERING: Acquire after the fence (the handshake needs only Relaxed, module docs):
-        // pairs with async waiters' Release registration, so `take_all_wakers` sees them
-        // armed. Pending wakeups do not matter here: every waiter is woken. loom cannot observe
-        // a weakening (its SeqCst fences synchronise both ways, so the fence alone publishes
-        // the registration); in C++ terms a waiter whose fence comes later re-checks and sees
-        // the condition anyway, so this is belt and braces on a cold path (disconnection).
+        // Futures first (`take_all_wakers` reads `armed`), then threads. Pending wakeups do not
+        // matter here: every waiter is woken.
+        let (wakers, counted) = self.take_all_wakers();
+        (0..counted).for_each(|_| uncount());
+        wake_every(wakers);
+        // ORDERING: Acquire: pairs with the Release increment of each thread we count, so that
+        // its epoch load happens-before our bump, as the claim in `wake_one_slow` does.
         if waiters(self.sleepers.load(Ordering::Acquire)) != 0 {
-            let (wakers, counted) = self.take_all_wakers();
-            (0..counted).for_each(|_| uncount());
-            wake_every(wakers);
             self.wake_threads(true);
         }
     }
@@ -962,7 +953,7 @@ mod adaptive {
 #[inline]
 fn notifier_fence() {
     // ORDERING: the notifier's half of the Dekker handshake (module docs): orders the caller's
-    // publication of the condition before the `sleepers` loads that follow.
+    // publication of the condition before the `sleepers` and `armed` loads that follow.
     fence(Ordering::SeqCst);
 }
 

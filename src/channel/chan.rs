@@ -75,7 +75,7 @@ pub(crate) enum Flavor<T> {
 /// keeps every temporary of the inlined push in the sender's frame (a 64 KiB value needed 7
 /// value-sized slots there). 64-byte values keep the inline push, with which their rows were
 /// measured after the pop's fix (`INLINE_POP_MAX_SIZE`).
-const INLINE_PUSH_MAX_SIZE: usize = 256;
+pub(super) const INLINE_PUSH_MAX_SIZE: usize = 256;
 
 /// Spin rounds of a blocking call before it registers as waiting (module docs): about as long
 /// as the waiting layer's own spin.
@@ -592,7 +592,7 @@ impl<T> Chan<T> {
 
     /// After a push: notifies a waiting receiver when the claim saw one.
     #[inline(always)]
-    fn pushed(&self, ring: &Ring<T>, receiver_waits: bool) {
+    pub(super) fn pushed(&self, ring: &Ring<T>, receiver_waits: bool) {
         if receiver_waits {
             self.settle(ring, true, false);
         }
