@@ -71,7 +71,7 @@ impl<T> Chan<T> {
     /// inline, as a blocking receive does (`Chan::recv_deadline`): the common case, a value
     /// ready, then costs the pop and no call (measured with callgrind, one thread: the calls
     /// through `poll_counted` and its closure were a third of the instructions per message).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn poll_recv(&self, wait: &mut RecvWait, waker: &Waker) -> Poll<Result<T, RecvError>> {
         // The same attempt as `poll_counted`'s first, which skips its own when this one ran.
         // Not under loom, as the ring's fast paths (`FAST_PATHS`): the models check the loop.
@@ -128,7 +128,7 @@ impl<T> Chan<T> {
     /// One poll of a send future; `value` is `Some` until the send completes. A buffered
     /// channel's first poll pushes inline, as `poll_recv` pops; an unbounded channel's send
     /// never waits, so it is all inline.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn poll_send(
         &self,
         value: &mut Option<T>,
