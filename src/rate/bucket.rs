@@ -362,7 +362,9 @@ impl<C: Clock> TokenBucket<C> {
         self.try_acquire_with(n, || now)
     }
 
-    #[inline]
+    // Always inlined: with `TscClock`'s reading inside, the compiler kept it a call (its saves
+    // and the result through memory: about 20 of a denied check's 99 instructions, callgrind).
+    #[inline(always)]
     fn try_acquire_with(&self, n: u32, mut now: impl FnMut() -> u64) -> Result<(), TryAcquireError> {
         if n == 0 {
             return Ok(());
