@@ -148,6 +148,20 @@ pub(crate) const FAST_PATHS: bool = !cfg!(loom);
 /// inline, 1.32 through the loop.
 const INLINE_POP_MAX_SIZE: usize = 16;
 
+/// What [`Ring::view_tail`] saw: the first look of a push.
+struct TailView<'a, T> {
+    /// The tail word (position and waiter count).
+    word: u64,
+    /// Its position.
+    tail: u64,
+    /// The position after it ([`Ring::advance`]).
+    next: u64,
+    /// The slot of `tail`.
+    slot: &'a Slot<T>,
+    /// That slot's stamp.
+    stamp: u64,
+}
+
 /// The words a pop of one position writes ([`Ring::pop_claim`]).
 #[derive(Clone, Copy)]
 struct PopClaim {
@@ -574,16 +588,7 @@ impl<T> Ring<T> {
         // of line. (The full case inline saved a registered send future's wait a call and
         // about 50 instructions: callgrind, a current-thread runtime.)
         if FAST_PATHS {
-            // ORDERING: Relaxed; a stale tail is caught by the stamp check.
-            let word = self.tail.load(Ordering::Relaxed);
-            let tail = position(word);
-            // Before the Acquire load, after which the compiler would read the ring's fields again.
-            let next = self.advance(tail);
-            let slot = self.slot(tail);
-            // ORDERING: Acquire, as in the loop of `push_loop`. A closed tail carries the mark
-            // bit, which no stamp has, so neither comparison below holds for it: the loop
-            // reports the close.
-            let stamp = slot.stamp.load(Ordering::Acquire);
+            let TailView { word, tail, next, slot, stamp } = self.view_tail();
             if stamp == tail {
                 if self.claim_position(&self.tail, word, next).is_ok() {
                     self.publish(slot, tail, value.take().expect("checked on entry"));
@@ -604,6 +609,24 @@ impl<T> Ring<T> {
     /// the CAS replaced (its waiter count). The caller must [`Ring::publish`] a value there.
     #[inline(always)]
     fn claim_free_tail(&self) -> Option<(&Slot<T>, u64, u64)> {
+        let view = self.view_tail();
+        if view.stamp != view.tail {
+            return None;
+        }
+        self.claim_position(&self.tail, view.word, view.next).ok()?;
+        Some((view.slot, view.tail, view.word))
+    }
+
+    /// The first look of a push: the tail word, its position and the next one, its slot and
+    /// the slot's stamp (loaded with Acquire, as in the loop of `push_loop`).
+    ///
+    /// A closed ring needs no test of its own in the callers' comparisons: a closed tail
+    /// carries the mark bit, which no stamp has (a stamp's index bits are at most the capacity,
+    /// below `mark_bit`: the initial `start + i`, a push's `tail + 1`, a pop's next lap), so
+    /// neither "free" (`stamp == tail`) nor "full" (`stamp + one_lap == tail + 1`) holds for it
+    /// and the loop reports the close.
+    #[inline(always)]
+    fn view_tail(&self) -> TailView<'_, T> {
         // ORDERING: Relaxed; a stale tail is caught by the stamp check.
         let word = self.tail.load(Ordering::Relaxed);
         let tail = position(word);
@@ -611,15 +634,8 @@ impl<T> Ring<T> {
         let next = self.advance(tail);
         let slot = self.slot(tail);
         // ORDERING: Acquire, as in the loop of `push_loop`.
-        // A closed ring needs no test of its own here: a closed tail carries the mark bit, which
-        // no stamp has (a stamp's index bits are at most the capacity, below `mark_bit`: the
-        // initial `start + i`, a push's `tail + 1`, a pop's next lap), so the comparison fails
-        // and the loop reports the close.
-        if slot.stamp.load(Ordering::Acquire) != tail {
-            return None;
-        }
-        self.claim_position(&self.tail, word, next).ok()?;
-        Some((slot, tail, word))
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        TailView { word, tail, next, slot, stamp }
     }
 
     /// Moves `index` (`head` or `tail`) from `word` to `next` (the position after the one in
