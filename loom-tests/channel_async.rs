@@ -261,6 +261,24 @@ fn async_send_dropped_while_pending_sends_or_drops_once() {
 }
 
 #[test]
+fn disconnection_wakes_a_blocked_thread_and_a_future_on_one_queue() {
+    // A parked thread and a registered future wait on the same queue (`recv_wait`) when the
+    // last sender drops: disconnection's `notify_all` must wake both (the futures through the
+    // waker list, the threads through the futex: two announcements since the nineteenth
+    // session, `wait.rs`, "Async waiters"). Unbounded: a blocking receive of the ring would
+    // park on the parked receive under loom (`parked_recv.rs`), not on `recv_wait`.
+    loom::model(|| {
+        let (tx, rx) = unbounded::<u8>();
+        let rx2 = rx.clone();
+        let blocked = thread::spawn(move || rx2.recv());
+        let dropper = thread::spawn(move || drop(tx));
+        assert_eq!(block_on(rx.recv_async()), Err(RecvError));
+        assert_eq!(blocked.join().unwrap(), Err(RecvError));
+        dropper.join().unwrap();
+    });
+}
+
+#[test]
 fn async_and_blocking_receivers_share_the_values() {
     loom::model(|| {
         let (tx, rx) = bounded(1);

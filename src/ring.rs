@@ -814,7 +814,7 @@ impl<T> Ring<T> {
         // ORDERING: Relaxed; a stale head is caught by the stamp check.
         let word = self.head.load(Ordering::Relaxed);
         let head = position(word);
-        // Before the Acquire load, as in `claim_free_tail`.
+        // Before the Acquire load, as in `view_tail`.
         let claim = self.pop_claim(head);
         let slot = self.slot(head);
         // ORDERING: Acquire, as in the loop of `pop_loop`.

@@ -33,8 +33,9 @@
 //!
 //! # Pending wakeups (no wake storms)
 //!
-//! `sleepers` also counts wakeups issued but not yet consumed. `notify_one` wakes only while
-//! waiters outnumber pending wakeups, and **every** waiter that leaves consumes one pending
+//! `sleepers` also counts wakeups issued but not yet consumed. `notify_one` wakes a parked thread
+//! only while waiters outnumber pending wakeups (futures need no such count: "Async waiters"
+//! below), and **every** waiter that leaves consumes one pending
 //! wakeup if there is any. Without the count, a woken waiter that waits in the run queue (more
 //! threads than cores) keeps `sleepers > 0`, and every notify until it runs is a futex system
 //! call that wakes nobody. Skipping a wake is safe because the waiter it counts on fences after
@@ -50,8 +51,9 @@
 //! futex wake, never a lost one. At most `waiters` wakeups are ever pending, so one that a
 //! timed-out waiter never consumed cannot silence later notifies.
 //!
-//! The uncontended path pays one fence and one load of `sleepers` (a line that is only written
-//! when somebody actually parks) and makes no system call.
+//! The uncontended path pays one fence and two loads, `sleepers` and `armed` (on the queue's
+//! own line: `sleepers` is written only when a thread actually parks, `armed` when a future
+//! registers), and makes no system call.
 //!
 //! `notify_one` wakes one parked thread. A woken thread always re-checks its condition before
 //! it may give up (even when its deadline has passed), so a wakeup is never swallowed by a
@@ -477,8 +479,9 @@ impl WaitQueue {
     fn unregister(&self, slot: &mut AsyncSlot) -> bool {
         let Some(key) = slot.key.take() else { return false };
         // ORDERING: Acquire pairs with the Release store in `take_one_waker`: the notifier's
-        // removal of our entry (and its `uncount`, before the store) happen before what we do
-        // next as a notified future.
+        // removal of our entry happens before what we do next as a notified future. (Its
+        // `uncount` comes after that store; the count is only ever changed by RMWs, so a
+        // late uncount is a brief over-count: a spare notify check, never a lost wakeup.)
         let notified = self.last_woken.load(Ordering::Acquire) == key || {
             let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
             match list.find(key, slot.order) {

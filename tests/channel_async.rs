@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -77,6 +77,68 @@ fn a_waker_that_panics_at_disconnection_keeps_no_other_waiter_asleep() {
         );
         assert_eq!(blocked.join().unwrap(), Err(RecvError), "{name}: the thread was woken");
     }
+}
+
+/// A waker whose `clone` panics: a bug in a user's executor, met when a future registers.
+fn waker_whose_clone_panics() -> Waker {
+    unsafe fn clone(_: *const ()) -> RawWaker {
+        panic!("this waker's clone panics")
+    }
+    unsafe fn ignore(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, ignore, ignore, ignore);
+    // SAFETY: no function of the vtable reads the data pointer, so a null one is valid for
+    // every call; `wake`, `wake_by_ref` and `drop` do nothing, which is a valid waker.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+}
+
+/// A receive and a send future whose first registration met a waker whose clone panicked:
+/// polled again with a sound waker, each waits, is woken and completes, on every flavor, and
+/// the channel goes on working. (The channel counts a waiting future before it registers, so
+/// the panic leaves the future counted and unregistered; found by review in the nineteenth
+/// session: a debug assertion then failed the second poll, and a second poll would have
+/// counted the future twice.)
+#[test]
+fn a_future_whose_wakers_clone_panicked_can_be_polled_again() {
+    for (name, tx, rx) in flavors::<u64>() {
+        let woken = Counter::new();
+        let sound = Waker::from(woken.clone());
+        let mut recv = pin!(rx.recv_async());
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            recv.as_mut().poll(&mut Context::from_waker(&waker_whose_clone_panics()))
+        }));
+        assert!(panicked.is_err(), "{name}: the clone's panic reaches the poll");
+        assert!(recv.as_mut().poll(&mut Context::from_waker(&sound)).is_pending(), "{name}");
+        let sender = {
+            let tx = tx.clone();
+            thread::spawn(move || tx.send(7))
+        };
+        while woken.wakes() == 0 {
+            thread::yield_now();
+        }
+        assert_eq!(recv.as_mut().poll(&mut Context::from_waker(&sound)), Poll::Ready(Ok(7)), "{name}");
+        sender.join().unwrap().unwrap();
+        // The channel still works both ways, async and blocking.
+        if name == "rendezvous" {
+            continue;
+        }
+        tx.try_send(8).unwrap();
+        assert_eq!(block_on(rx.recv_async()), Ok(8), "{name}");
+    }
+    // A send future on a full channel, the same way.
+    let (tx, rx) = bounded::<u64>(1);
+    tx.try_send(1).unwrap();
+    let woken = Counter::new();
+    let sound = Waker::from(woken.clone());
+    let mut send = pin!(tx.send_async(2));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        send.as_mut().poll(&mut Context::from_waker(&waker_whose_clone_panics()))
+    }));
+    assert!(panicked.is_err(), "the clone's panic reaches the poll");
+    assert!(send.as_mut().poll(&mut Context::from_waker(&sound)).is_pending());
+    assert_eq!(rx.recv(), Ok(1));
+    assert_eq!(woken.wakes(), 1, "the pop woke the send future");
+    assert_eq!(send.as_mut().poll(&mut Context::from_waker(&sound)), Poll::Ready(Ok(())));
+    assert_eq!(rx.recv(), Ok(2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,7 +76,6 @@ impl<T> Chan<T> {
         // The same attempt as `poll_counted`'s first, which skips its own when this one ran.
         // Not under loom, as the ring's fast paths (`FAST_PATHS`): the models check the loop.
         if FAST_PATHS && !wait.slot.is_registered() {
-            debug_assert!(!wait.slot.is_counted(), "a future between waits is not counted");
             match &self.flavor {
                 Flavor::Buffered(ring) => match self.try_recv_buffered(ring, false) {
                     Ok(value) => return Poll::Ready(Ok(value)),
@@ -137,7 +136,6 @@ impl<T> Chan<T> {
     ) -> Poll<Result<(), SendError<T>>> {
         if let Flavor::Buffered(ring) = &self.flavor {
             if FAST_PATHS && !wait.slot.is_registered() && size_of::<T>() <= INLINE_PUSH_MAX_SIZE {
-                debug_assert!(!wait.slot.is_counted(), "a future between waits is not counted");
                 // With the value in hand (`Ring::push_fast`): one check of the `Option` (going
                 // through it, as `Ring::push` does, cost about 10 instructions per message on a
                 // current-thread runtime: callgrind).
@@ -231,9 +229,9 @@ fn poll_counted<T, R>(
 ) -> Poll<R> {
     let first_wait = !slot.is_registered();
     if first_wait {
-        debug_assert!(!slot.is_counted(), "a future between waits is not counted");
         if !tried {
             if let Some(ready) = poll(false) {
+                leave_count(count, slot);
                 return Poll::Ready(ready);
             }
         }
@@ -249,35 +247,45 @@ fn poll_counted<T, R>(
                 backoff.spin();
                 if let Some(ready) = poll(false) {
                     pre_spin::hit();
+                    leave_count(count, slot);
                     return Poll::Ready(ready);
                 }
             }
             pre_spin::missed();
         }
-        // (A user's waker whose clone panics in the registration below leaves the future
-        // counted and unregistered: dropped, it is uncounted (`cancel_counted`); polled again
-        // after the panic was caught, it would be counted twice, which costs the other side's
-        // operations a notify check each, never a wakeup.)
-        count.register();
-        slot.set_counted(true);
+        // Counted already only after a user's waker panicked in its clone in the registration
+        // below (the future is then counted and unregistered): polled again after the panic
+        // was caught, it is not counted twice, and every `Ready` here leaves the count
+        // (`leave_count`); dropped, it is uncounted (`cancel_counted`). A `Ready` from the
+        // caller's inline attempt in between leaves it counted until then, which costs the
+        // other side's operations a notify check each, never a wakeup.
+        if !slot.is_counted() {
+            count.register();
+            slot.set_counted(true);
+        }
     }
     // Just counted: the registered re-check after the fence is the one that matters.
     let outcome = queue.poll_until_counted(slot, waker, first_wait, || count.register(), || poll(true));
-    if outcome.is_ready() && slot.is_counted() {
+    if outcome.is_ready() {
+        leave_count(count, slot);
+    }
+    outcome
+}
+
+/// Leaves `count` if the future is in it: every `Ready` of [`poll_counted`] holds nothing.
+#[inline]
+fn leave_count<T>(count: WaiterCount<'_, T>, slot: &mut AsyncSlot) {
+    if slot.is_counted() {
         count.deregister();
         slot.set_counted(false);
     }
-    outcome
 }
 
 /// A counted future dropped unfinished: leaves `queue` (passing on a wakeup it was given) and
 /// the count, unless its notifier already uncounted it.
 fn cancel_counted<T>(queue: &WaitQueue, count: WaiterCount<'_, T>, slot: &mut AsyncSlot) {
     queue.cancel_with(slot, || count.deregister());
-    if slot.is_counted() {
-        count.deregister();
-        slot.set_counted(false);
-    }
+    leave_count(count, slot);
 }
 
 /// Whether an async wait's unregistered spin pays off on this thread (see `poll_counted`).
