@@ -427,34 +427,34 @@ impl WaitQueue {
     /// spending the wakeup on this poll.
     fn register(&self, slot: &mut AsyncSlot, waker: &Waker, recount: impl FnOnce()) {
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(key) = slot.key {
+        // The clone first, in both cases: a user's waker whose clone panics then leaves nothing
+        // changed (counted again, with no entry for a notifier to uncount, we would stay
+        // counted).
+        let waker = if let Some(key) = slot.key {
             if let Some(entry) = list.find(key, slot.order).map(|index| &mut list.entries[index]) {
                 if !entry.waker.will_wake(waker) {
                     entry.waker.clone_from(waker);
                 }
                 return;
             }
-            // The clone first: a user's waker whose clone panics then leaves nothing changed
-            // (counted again, with no entry for a notifier to uncount, we would stay counted).
             let waker = waker.clone();
             // Notified, and polled again: count ourselves again before the new entry can be
-            // taken (its notifier would uncount us) and before the caller's re-check.
+            // taken (its notifier would uncount us) and before the caller's re-check. The new
+            // entry keeps our place in line (`slot.order`).
             if slot.counted {
                 recount();
             }
-            let key = Self::insert(&mut list, waker, slot.order, slot.counted);
-            self.add_armed(&list, 1);
-            drop(list);
-            slot.key = Some(key);
-            return;
-        }
-        let order = list.next_key;
-        let key = Self::insert(&mut list, waker.clone(), order, slot.counted);
+            waker
+        } else {
+            let waker = waker.clone();
+            slot.order = list.next_key;
+            waker
+        };
+        let key = Self::insert(&mut list, waker, slot.order, slot.counted);
         // The announcement: ordered before the caller's re-check by its fence.
         self.add_armed(&list, 1);
         drop(list);
         slot.key = Some(key);
-        slot.order = order;
     }
 
     /// Inserts an entry in its place in line (`order`) with a fresh key (a re-registration

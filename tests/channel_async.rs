@@ -91,6 +91,15 @@ fn waker_whose_clone_panics() -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
 }
 
+/// Polls `future` with [`waker_whose_clone_panics`]; `true` when the clone's panic reached the
+/// poll (caught here).
+fn poll_with_a_waker_whose_clone_panics<F: Future>(future: std::pin::Pin<&mut F>) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        future.poll(&mut Context::from_waker(&waker_whose_clone_panics()))
+    }))
+    .is_err()
+}
+
 /// A receive and a send future whose first registration met a waker whose clone panicked:
 /// polled again with a sound waker, each waits, is woken and completes, on every flavor, and
 /// the channel goes on working. (The channel counts a waiting future before it registers, so
@@ -103,10 +112,10 @@ fn a_future_whose_wakers_clone_panicked_can_be_polled_again() {
         let woken = Counter::new();
         let sound = Waker::from(woken.clone());
         let mut recv = pin!(rx.recv_async());
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            recv.as_mut().poll(&mut Context::from_waker(&waker_whose_clone_panics()))
-        }));
-        assert!(panicked.is_err(), "{name}: the clone's panic reaches the poll");
+        assert!(
+            poll_with_a_waker_whose_clone_panics(recv.as_mut()),
+            "{name}: the clone's panic reaches the poll"
+        );
         assert!(recv.as_mut().poll(&mut Context::from_waker(&sound)).is_pending(), "{name}");
         let sender = {
             let tx = tx.clone();
@@ -130,10 +139,7 @@ fn a_future_whose_wakers_clone_panicked_can_be_polled_again() {
     let woken = Counter::new();
     let sound = Waker::from(woken.clone());
     let mut send = pin!(tx.send_async(2));
-    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        send.as_mut().poll(&mut Context::from_waker(&waker_whose_clone_panics()))
-    }));
-    assert!(panicked.is_err(), "the clone's panic reaches the poll");
+    assert!(poll_with_a_waker_whose_clone_panics(send.as_mut()), "the clone's panic reaches the poll");
     assert!(send.as_mut().poll(&mut Context::from_waker(&sound)).is_pending());
     assert_eq!(rx.recv(), Ok(1));
     assert_eq!(woken.wakes(), 1, "the pop woke the send future");
