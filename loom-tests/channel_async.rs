@@ -261,6 +261,46 @@ fn async_send_dropped_while_pending_sends_or_drops_once() {
 }
 
 #[test]
+fn async_send_cancelled_while_pending_is_sent_or_given_back_once() {
+    // As the model above, but the send is ended with `SendFuture::cancel`: the value is
+    // received or handed back, exactly once (a rendezvous cancel races a receiver's take of
+    // the value in the hand-over slot; a capacity-1 cancel leaves the counted wait).
+    for capacity in [0, 1] {
+        loom::model(move || {
+            let counter = drop_counter();
+            let (tx, rx) = bounded(capacity);
+            if capacity == 1 {
+                tx.send(Counted::new(0, &counter)).unwrap();
+            }
+            let signal = Signal::new();
+            let waker = Waker::from(signal.clone());
+            let c = counter.clone();
+            let sender = thread::spawn(move || {
+                let mut future = tx.send_async(Counted::new(1, &c));
+                let completed =
+                    std::pin::Pin::new(&mut future).poll(&mut Context::from_waker(&waker)).is_ready();
+                let given_back = future.cancel().map(|value| value.id);
+                (completed, given_back)
+            });
+            let mut received = Vec::new();
+            loop {
+                match rx.try_recv() {
+                    Ok(value) => received.push(value.id),
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => thread::yield_now(),
+                }
+            }
+            let (completed, given_back) = sender.join().unwrap();
+            let got_1 = received.contains(&1);
+            assert!(!(completed && given_back.is_some()), "a completed send gave its value back");
+            assert_eq!(got_1, given_back.is_none(), "value 1 neither or both received and given back");
+            drop(rx);
+            assert_eq!(drops(&counter), capacity + 1, "every value dropped exactly once");
+        });
+    }
+}
+
+#[test]
 fn disconnection_wakes_a_blocked_thread_and_a_future_on_one_queue() {
     // A parked thread and a registered future wait on the same queue (`recv_wait`) when the
     // last sender drops: disconnection's `notify_all` must wake both (the futures through the

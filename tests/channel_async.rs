@@ -7,7 +7,7 @@ mod async_util;
 use async_util::{Counter, block_on};
 use ringfence::channel::{Receiver, RecvError, SendError, Sender, bounded, unbounded};
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
@@ -404,6 +404,136 @@ async fn cancelled_sends_send_or_drop_each_value_once() {
             assert!(got == sent, "{name}: received {} values, {} sends completed", got.len(), sent.len());
         }
         assert_eq!(drops.load(Ordering::SeqCst), N as usize, "{name}: a value was dropped twice or leaked");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_sends_give_back_every_unsent_value() {
+    // As above, but each losing send is ended with `cancel`: every value is received or handed
+    // back, exactly once, and none is dropped by the channel.
+    for (name, tx, rx) in flavors::<Counted>() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        const N: u64 = 2_000;
+        let receiver = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Ok(value) = rx.recv_async().await {
+                got.push(value.0);
+                if got.len() % 50 == 0 {
+                    tokio::time::sleep(Duration::from_millis(3)).await;
+                }
+            }
+            got
+        });
+        let mut given_back = Vec::new();
+        for i in 0..N {
+            let mut send = tx.send_async(Counted(i, drops.clone()));
+            tokio::select! {
+                result = &mut send => result.unwrap(),
+                () = tokio::time::sleep(Duration::from_micros(10)) => {
+                    if let Some(value) = send.cancel() {
+                        given_back.push(value.0);
+                        std::mem::forget(value); // counted below as given back, not dropped
+                    }
+                }
+            }
+        }
+        assert!(
+            name == "unbounded" || !given_back.is_empty(),
+            "{name}: no send was cancelled, so nothing was tested"
+        );
+        drop(tx);
+        let mut got = receiver.await.unwrap();
+        assert!(
+            got.windows(2).all(|pair| pair[0] < pair[1]),
+            "{name}: a value received twice or out of order"
+        );
+        got.extend(&given_back);
+        got.sort_unstable();
+        assert!(got == (0..N).collect::<Vec<_>>(), "{name}: a value lost or both sent and given back");
+        let dropped = drops.load(Ordering::SeqCst);
+        assert_eq!(dropped + given_back.len(), N as usize, "{name}: a value was dropped twice or leaked");
+    }
+}
+
+#[test]
+fn cancel_returns_the_value_only_when_it_was_not_sent() {
+    let mut cx = Context::from_waker(Waker::noop());
+    for (name, tx, rx) in flavors::<u64>() {
+        // Never polled: not sent.
+        assert_eq!(tx.send_async(1).cancel(), Some(1), "{name}");
+        assert!(rx.try_recv().is_err(), "{name}");
+        if name == "rendezvous" {
+            // Polled: the value waits in the hand-over slot; the cancel takes it back.
+            let mut send = tx.send_async(2);
+            assert!(Pin::new(&mut send).poll(&mut cx).is_pending(), "{name}");
+            assert_eq!(send.cancel(), Some(2), "{name}");
+            assert!(rx.try_recv().is_err(), "{name}: the slot was emptied");
+            // Taken by a receiver before the cancel: sent.
+            let mut send = tx.send_async(3);
+            assert!(Pin::new(&mut send).poll(&mut cx).is_pending(), "{name}");
+            let receiver = {
+                let rx = rx.clone();
+                thread::spawn(move || rx.recv())
+            };
+            assert_eq!(receiver.join().unwrap(), Ok(3), "{name}");
+            assert_eq!(send.cancel(), None, "{name}: the value was sent");
+        } else {
+            // Ready at once: sent, nothing to give back.
+            let mut send = tx.send_async(2);
+            assert_eq!(Pin::new(&mut send).poll(&mut cx), Poll::Ready(Ok(())), "{name}");
+            assert_eq!(send.cancel(), None, "{name}");
+            assert_eq!(rx.try_recv(), Ok(2), "{name}");
+        }
+        if let Some(capacity) = tx.capacity().filter(|&capacity| capacity > 0) {
+            // Pending on a full channel: not sent, and the channel holds what it held.
+            for i in 0..capacity as u64 {
+                tx.send(10 + i).unwrap();
+            }
+            let mut send = tx.send_async(4);
+            assert!(Pin::new(&mut send).poll(&mut cx).is_pending(), "{name}");
+            assert_eq!(send.cancel(), Some(4), "{name}");
+            assert_eq!(rx.len(), capacity, "{name}");
+            assert_eq!(
+                rx.try_iter().collect::<Vec<_>>(),
+                (10..10 + capacity as u64).collect::<Vec<_>>(),
+                "{name}"
+            );
+        }
+        // Disconnected: the error carried the value, nothing left to give back.
+        drop(rx);
+        let mut send = tx.send_async(5);
+        assert_eq!(Pin::new(&mut send).poll(&mut cx), Poll::Ready(Err(SendError(5))), "{name}");
+        assert_eq!(send.cancel(), None, "{name}");
+    }
+}
+
+#[test]
+fn a_sinks_cancelled_send_comes_back_and_the_sink_goes_on() {
+    let mut cx = Context::from_waker(Waker::noop());
+    for (name, tx, rx) in flavors::<u64>() {
+        let mut sink = tx.sink();
+        assert_eq!(sink.cancel_send(), None, "{name}: nothing held");
+        sink.start_send_value(1);
+        assert_eq!(sink.cancel_send(), Some(1), "{name}: held, not flushed");
+        // Pending on a full channel (rendezvous: its value waits in the slot), taken back.
+        if let Some(capacity) = tx.capacity() {
+            for i in 0..capacity as u64 {
+                tx.send(10 + i).unwrap();
+            }
+            sink.start_send_value(2);
+            assert!(sink.poll_flush_value(&mut cx).is_pending(), "{name}: full");
+            assert_eq!(sink.cancel_send(), Some(2), "{name}");
+            assert_eq!(rx.try_iter().count(), capacity, "{name}: only what was sent before");
+        }
+        // The sink goes on.
+        let receiver = {
+            let rx = rx.clone();
+            thread::spawn(move || rx.recv())
+        };
+        sink.start_send_value(3);
+        assert_eq!(block_on(std::future::poll_fn(|cx| sink.poll_flush_value(cx))), Ok(()), "{name}");
+        assert_eq!(receiver.join().unwrap(), Ok(3), "{name}");
+        assert_eq!(sink.cancel_send(), None, "{name}: sent");
     }
 }
 

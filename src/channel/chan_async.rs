@@ -189,13 +189,21 @@ impl<T> Chan<T> {
         }
     }
 
-    /// A send future dropped unfinished (its value, if it still has it, is dropped with it).
-    pub(crate) fn cancel_send(&self, wait: &mut SendWait) {
+    /// A send future dropped or cancelled unfinished: leaves its queue, and returns the value
+    /// a rendezvous owner took back out of the slot (`None` when a receiver took it: sent).
+    /// The future's own `Option` still holds the value of any other unfinished send.
+    /// Afterwards the wait holds nothing (`may_hold` is `false`).
+    pub(crate) fn cancel_send(&self, wait: &mut SendWait) -> Option<T> {
+        wait.waited = false;
         match &self.flavor {
             Flavor::Buffered(ring) => {
-                cancel_counted(&self.send_wait, WaiterCount::RingSenders(ring), &mut wait.slot)
+                cancel_counted(&self.send_wait, WaiterCount::RingSenders(ring), &mut wait.slot);
+                None
             }
-            Flavor::Unbounded(_) => self.send_wait.cancel(&mut wait.slot),
+            Flavor::Unbounded(_) => {
+                self.send_wait.cancel(&mut wait.slot);
+                None
+            }
             Flavor::Rendezvous(slot) => slot.cancel_send(self, wait),
         }
     }

@@ -153,8 +153,9 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 /// poll that returns `Ready`; a future dropped before that drops the value with it (not sent).
 /// On a zero-capacity channel a pending send has already placed its value in the hand-over
 /// slot: dropping the future takes it back (and drops it) unless a receiver has already
-/// taken it, in which case it was sent. Use [`Sender::try_send`] in a loop, or keep the future,
-/// to get an unsent value back.
+/// taken it, in which case it was sent. To get an unsent value back instead of dropping it,
+/// end the future with [`SendFuture::cancel`] (poll it through `&mut future` in a `select!`,
+/// so that it outlives the losing branch).
 ///
 /// # Panics
 ///
@@ -202,6 +203,44 @@ impl<'a, T> SendFuture<'a, T> {
     pub(super) fn new(chan: &'a Chan<T>, value: T) -> Self {
         SendFuture { chan, value: Some(value), wait: SendWait::default() }
     }
+
+    /// Stops the send and returns the value if it was not sent: `Some(value)` means it is not
+    /// in the channel and never will be; `None` means it was sent (on a zero-capacity channel a
+    /// receiver took it from the hand-over slot before the cancel could take it back), or that
+    /// the future had already completed (its `Ready` told the outcome). Never blocks for
+    /// long: a rendezvous receiver caught in the middle of taking the value is waited for
+    /// (it is between two atomic operations).
+    ///
+    /// The future is used up; dropping it instead does the same and drops the value.
+    ///
+    /// # Examples
+    ///
+    /// A send that waits too long for room, taken back to be retried later (the future is
+    /// polled through `&mut send`, so that it outlives the losing branch):
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// use std::time::Duration;
+    ///
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// tx.send_async("first").await.unwrap(); // the channel is full now
+    /// let mut send = tx.send_async("second");
+    /// tokio::select! {
+    ///     sent = &mut send => sent.unwrap(),
+    ///     () = tokio::time::sleep(Duration::from_millis(1)) => {
+    ///         // Not sent: the value comes back, to retry or store elsewhere.
+    ///         assert_eq!(send.cancel(), Some("second"));
+    ///     }
+    /// }
+    /// assert_eq!(rx.try_recv(), Ok("first"));
+    /// assert!(rx.try_recv().is_err()); // "second" was never sent
+    /// # });
+    /// ```
+    pub fn cancel(mut self) -> Option<T> {
+        let retracted = if self.wait.may_hold() { self.chan.cancel_send(&mut self.wait) } else { None };
+        // `cancel_send` leaves nothing for the drop to give back.
+        self.value.take().or(retracted)
+    }
 }
 
 // The value is never pinned: it is moved out by value (into the channel or the error), never
@@ -223,7 +262,8 @@ impl<T> Drop for SendFuture<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
         if self.wait.may_hold() {
-            self.chan.cancel_send(&mut self.wait);
+            // A value taken back from a rendezvous slot is dropped here: not sent.
+            drop(self.chan.cancel_send(&mut self.wait));
         }
     }
 }
@@ -429,7 +469,7 @@ impl<T> futures_core::FusedStream for RecvStream<'_, T> {
 /// # Cancel safety
 ///
 /// A value accepted by `start_send` and not yet flushed is dropped with the sink (not sent),
-/// as with [`SendFuture`].
+/// as with [`SendFuture`]; [`SendSink::cancel_send`] takes it back instead.
 ///
 /// # Examples
 ///
@@ -597,6 +637,38 @@ impl<'a, T> SendSink<'a, T> {
         assert!(self.value.is_none(), "SendSink::start_send called before poll_ready returned Ready");
         self.value = Some(value);
     }
+
+    /// Stops the send in progress, if any, and returns its value if it was not sent, as
+    /// [`SendFuture::cancel`] does: `Some(value)` is not in the channel and never will be;
+    /// `None` means no value was held or it was sent (on a zero-capacity channel, a receiver
+    /// took it from the hand-over slot first). The sink stays usable: the next `start_send`
+    /// may follow at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let (tx, rx) = ringfence::channel::bounded(1);
+    /// let mut sink = tx.sink();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// sink.start_send_value(1);
+    /// assert_eq!(sink.poll_flush_value(&mut cx), Poll::Ready(Ok(()))); // sent
+    /// sink.start_send_value(2);
+    /// assert_eq!(sink.poll_flush_value(&mut cx), Poll::Pending); // full
+    /// assert_eq!(sink.cancel_send(), Some(2)); // taken back, never sent
+    /// assert_eq!(sink.cancel_send(), None); // nothing held
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.try_recv().is_err());
+    /// ```
+    pub fn cancel_send(&mut self) -> Option<T> {
+        let retracted = match &self.sender {
+            Some(sender) if self.wait.may_hold() => sender.get().chan.cancel_send(&mut self.wait),
+            // Closed (nothing in progress), or no poll went past the inline attempt.
+            _ => None,
+        };
+        self.value.take().or(retracted)
+    }
 }
 
 // As `SendFuture`: the value is never pinned.
@@ -606,7 +678,7 @@ impl<T> Drop for SendSink<'_, T> {
     fn drop(&mut self) {
         let Some(sender) = &self.sender else { return }; // closed: nothing in progress
         if self.wait.may_hold() {
-            sender.get().chan.cancel_send(&mut self.wait);
+            drop(sender.get().chan.cancel_send(&mut self.wait));
         }
     }
 }

@@ -485,15 +485,17 @@ impl<T> Rendezvous<T> {
         }
     }
 
-    /// A `send_async` future dropped unfinished: leaves its queue; an owner takes its value
-    /// back (dropped with the future: not sent) unless a receiver already took it (sent).
-    pub(crate) fn cancel_send(&self, chan: &Chan<T>, wait: &mut SendWait) {
+    /// A `send_async` future dropped or cancelled unfinished: leaves its queue; an owner takes
+    /// its value back and returns it (not sent) unless a receiver already took it (`None`:
+    /// sent).
+    pub(crate) fn cancel_send(&self, chan: &Chan<T>, wait: &mut SendWait) -> Option<T> {
         if wait.owning {
             self.taken_wait.cancel(&mut wait.slot);
             wait.owning = false;
-            drop(self.retract(chan, self.owned_word()));
+            self.retract(chan, self.owned_word())
         } else {
             chan.send_wait.cancel(&mut wait.slot);
+            None
         }
     }
 
