@@ -1,8 +1,8 @@
 //! The seed's async patterns with ringfence on tokio: producer-consumer, a bounded set of
 //! async workers over a channel, future/promise (pool tasks and actor asks awaited),
 //! scatter-gather that cancels the losers by dropping them, and rate-limited "scraping" with a
-//! semaphore and a token bucket. Every future here is runtime-agnostic: tokio only spawns the
-//! tasks and provides the sleeps that stand in for I/O.
+//! semaphore and a token bucket; then timeouts on ringfence's own timer. Every future here is
+//! runtime-agnostic: tokio only spawns the tasks and provides the sleeps that stand in for I/O.
 //!
 //! Run: `cargo run --release --example async_patterns`
 
@@ -11,6 +11,7 @@ use ringfence::channel::{bounded, unbounded};
 use ringfence::pool::Pool;
 use ringfence::rate::TokenBucket;
 use ringfence::scatter::AsyncScatter;
+use ringfence::timer::{Elapsed, timeout};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ async fn main() {
     futures_and_promises().await;
     scatter_gather().await;
     rate_limited_scraping().await;
+    timeouts().await;
 }
 
 /// Producer-consumer: a bounded channel is the backpressure, disconnection the end of stream.
@@ -142,4 +144,24 @@ async fn rate_limited_scraping() {
     assert_eq!(pages.len(), 15);
     // 5 at once, then 10 more at 20 per second: at least half a second.
     println!("   15 pages in {:?} (at least ~0.5 s by the quota)", started.elapsed());
+}
+
+/// Timeouts: any future bounded by a deadline (`timer::timeout`, on any executor). A send that
+/// timed out gets its value back to retry; a receive that timed out lost nothing.
+async fn timeouts() {
+    println!("== async timeouts");
+    let wait = Duration::from_millis(5);
+    let (tx, rx) = bounded::<u64>(1);
+    tx.send_async(1).await.unwrap(); // the channel is full now
+    let mut send = tx.send_async(2);
+    let unsent = match timeout(wait, &mut send).await {
+        Ok(sent) => sent.map(|()| None).expect("the receiver is alive"),
+        Err(Elapsed) => send.cancel(), // `Some(2)`: not sent, ours again
+    };
+    assert_eq!(unsent, Some(2));
+    assert_eq!(rx.recv_async().await, Ok(1));
+    tx.send_async(unsent.expect("not sent")).await.unwrap(); // the retry
+    assert_eq!(timeout(wait, rx.recv_async()).await, Ok(Ok(2)));
+    assert_eq!(timeout(wait, rx.recv_async()).await, Err(Elapsed)); // empty: nothing lost
+    println!("   a send timed out and got its value back for a retry; an empty receive timed out");
 }

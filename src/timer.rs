@@ -1,5 +1,5 @@
 //! A small built-in timer: [`sleep`] and [`sleep_until`] return a [`Sleep`] future that any
-//! executor can await.
+//! executor can await, and [`timeout`] / [`timeout_at`] bound any future by a deadline.
 //!
 //! # Why a timer of our own
 //!
@@ -70,6 +70,10 @@
 //! assert!(start.elapsed() >= Duration::from_millis(20));
 //! # });
 //! ```
+
+mod timeout;
+
+pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -9,7 +9,7 @@ mod async_util;
 mod common;
 
 use async_util::{Counter, block_on, held, poll_once};
-use ringfence::timer::{Sleep, sleep, sleep_until};
+use ringfence::timer::{Elapsed, Sleep, sleep, sleep_until, timeout, timeout_at};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Poll, Wake, Waker};
@@ -224,4 +224,109 @@ fn a_panicking_waker_does_not_stop_the_timer() {
 fn sleep_is_send_sync_and_unpin() {
     fn check<T: Send + Sync + Unpin>(_: &T) {}
     check(&sleep(MS));
+}
+
+/// Counts its drops: the future a timeout wraps.
+struct DropCounted(Arc<AtomicUsize>);
+
+impl Drop for DropCounted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_timeout_elapses_not_before_its_deadline_and_drops_its_future_once() {
+    common::within(common::WATCHDOG, || {
+        for wait in [0, 1, 5, 20] {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let guard = DropCounted(drops.clone());
+            // Not `Unpin`: the async block holds its state across an await.
+            let never = async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            };
+            let start = Instant::now();
+            assert_eq!(block_on(timeout(MS * wait, never)), Err(Elapsed));
+            assert!(start.elapsed() >= MS * wait, "elapsed before its deadline");
+            assert_eq!(drops.load(Ordering::SeqCst), 1, "the future is dropped with the timeout, once");
+        }
+    });
+}
+
+#[test]
+fn a_ready_future_wins_even_past_its_deadline() {
+    let past = Instant::now();
+    thread::sleep(MS);
+    assert_eq!(block_on(timeout_at(past, async { 7 })), Ok(7));
+    assert_eq!(block_on(timeout(Duration::ZERO, std::future::ready("now"))), Ok("now"));
+}
+
+#[test]
+fn a_timeout_too_long_to_represent_is_no_deadline() {
+    common::within(common::WATCHDOG, || {
+        let timed = timeout(Duration::MAX, sleep(5 * MS));
+        assert_eq!(timed.deadline(), None);
+        assert_eq!(block_on(timed), Ok(()));
+        // And pending without a deadline registers nothing that would wake it.
+        let (counter, waker) = async_util::counting();
+        let mut never = timeout(Duration::MAX, std::future::pending::<()>());
+        assert_eq!(poll_once(&mut never, &waker), Poll::Pending);
+        thread::sleep(5 * MS);
+        assert_eq!(counter.wakes(), 0);
+    });
+}
+
+#[test]
+fn the_inner_futures_wakeup_ends_the_timeout_before_its_deadline() {
+    // The inner future and the deadline share the task's waker: a value sent from another
+    // thread wakes the task long before the hour is up.
+    common::within(common::WATCHDOG, || {
+        let (tx, rx) = ringfence::channel::bounded::<u32>(1);
+        let sender = thread::spawn(move || {
+            thread::sleep(10 * MS);
+            tx.send(5).unwrap();
+        });
+        assert_eq!(block_on(timeout(HOUR, rx.recv_async())), Ok(Ok(5)));
+        sender.join().unwrap();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receives_timed_out_in_a_loop_lose_nothing() {
+    const N: u64 = 2_000;
+    let (tx, rx) = ringfence::channel::bounded::<u64>(4);
+    let producer = tokio::spawn(async move {
+        for i in 0..N {
+            tx.send_async(i).await.unwrap();
+            if i % 256 == 0 {
+                tokio::time::sleep(3 * MS).await; // longer than the receives' timeouts
+            }
+        }
+    });
+    let (mut got, mut timed_out) = (Vec::new(), 0);
+    loop {
+        match timeout(Duration::from_micros(50), rx.recv_async()).await {
+            Ok(Ok(value)) => got.push(value),
+            Ok(Err(_)) => break, // every sender gone
+            Err(Elapsed) => timed_out += 1,
+        }
+    }
+    producer.await.unwrap();
+    assert!(got == (0..N).collect::<Vec<_>>(), "{} of {N} received after {timed_out} timeouts", got.len());
+    assert!(timed_out > 0, "no receive timed out, so nothing was tested");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_timed_out_send_gives_its_value_back() {
+    let (tx, rx) = ringfence::channel::bounded(1);
+    tx.send("held").unwrap();
+    let mut send = tx.send_async("late");
+    assert_eq!(timeout(2 * MS, &mut send).await, Err(Elapsed));
+    assert_eq!(send.cancel(), Some("late"));
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["held"]);
+    // `into_inner` gives back an unfinished future that still works.
+    let timed = timeout(HOUR, tx.send_async("again"));
+    assert_eq!(timed.into_inner().await, Ok(()));
+    assert_eq!(rx.try_recv(), Ok("again"));
 }
