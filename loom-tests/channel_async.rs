@@ -226,6 +226,48 @@ fn woken_receive_dropped_passes_the_wakeup_on() {
 }
 
 #[test]
+fn woken_send_cancelled_passes_the_wakeup_on() {
+    // Two async sends wait (capacity 1: for room; rendezvous: the first owns the slot with its
+    // value, the second waits for the slot); a receive wakes the first, which is cancelled
+    // instead of polled again. The second must still be woken and complete (else: loom
+    // deadlock), and the cancelled value is received or given back, exactly once.
+    for capacity in [0, 1] {
+        loom::model(move || {
+            let (tx, rx) = bounded::<u32>(capacity);
+            if capacity == 1 {
+                tx.send(0).unwrap();
+            }
+            let first = Signal::new();
+            let first_waker = Waker::from(first.clone());
+            let mut a = tx.send_async(1);
+            assert!(std::pin::Pin::new(&mut a).poll(&mut Context::from_waker(&first_waker)).is_pending());
+            let tx2 = tx.clone();
+            let other = thread::spawn(move || block_on(tx2.send_async(2)));
+            let rx2 = rx.clone();
+            let receiver = thread::spawn(move || rx2.recv().unwrap());
+            let given_back = a.cancel();
+            let mut received = vec![receiver.join().unwrap()];
+            // The rest: 2, and on a rendezvous channel also 1 unless it was given back.
+            while let Ok(value) = rx.try_recv() {
+                received.push(value);
+            }
+            if !received.contains(&2) {
+                received.push(rx.recv().unwrap()); // `other` waits for a receiver
+            }
+            other.join().unwrap().unwrap();
+            received.sort_unstable();
+            let expected: &[u32] = match (capacity, given_back) {
+                (1, Some(1)) => &[0, 2],
+                (0, Some(1)) => &[2],
+                (0, None) => &[1, 2],
+                (_, other) => panic!("capacity {capacity}: the cancel returned {other:?}"),
+            };
+            assert_eq!(received, expected, "capacity {capacity}: each value received or given back once");
+        });
+    }
+}
+
+#[test]
 fn async_send_dropped_while_pending_sends_or_drops_once() {
     for capacity in [0, 1] {
         loom::model(move || {

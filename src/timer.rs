@@ -32,9 +32,11 @@
 //! | dropping, [`reset`](Sleep::reset) or completing a `Sleep` | removes its entry if it is still there |
 //!
 //! A `std::sync::Mutex` and `Condvar` guard the map. This is deliberately not lock-free: it is
-//! not a hot path. The lock is taken when a wait begins, when the task's waker changes, when a
-//! pending `Sleep` is dropped, and by the thread when it fires; never by a limiter that grants
-//! at once. No user code (a waker's `wake` or `drop`) runs while it is held, and a waker that
+//! not a hot path. The lock is taken by every poll of a `Sleep` that is not due (a first one
+//! inserts the entry, a later one checks its waker: a task woken by something else, as a
+//! [`Timeout`] is by its future, polls its `Sleep` again), when a pending `Sleep` is dropped,
+//! and by the thread when it fires; never by a limiter that grants at once, nor by a `Sleep`
+//! that is due. No user code (a waker's `wake` or `drop`) runs while it is held, and a waker that
 //! panics in `wake` does not stop the thread.
 //!
 //! # Accuracy
@@ -228,6 +230,12 @@ impl Sleep {
             driver::unregister(&mut self.entry);
             self.deadline = deadline;
         }
+    }
+
+    /// Removes the timer entry, if any, keeping the deadline: for a caller that no longer
+    /// waits on it (a [`Timeout`] whose future completed first). The next poll registers again.
+    pub(crate) fn disarm(&mut self) {
+        driver::unregister(&mut self.entry);
     }
 
     /// The body of `poll`, for callers that hold a `&mut Sleep` and a waker.

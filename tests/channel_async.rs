@@ -538,6 +538,30 @@ fn a_sinks_cancelled_send_comes_back_and_the_sink_goes_on() {
 }
 
 #[test]
+fn a_rendezvous_sinks_send_taken_before_the_cancel_was_sent() {
+    let mut cx = Context::from_waker(Waker::noop());
+    let (tx, rx) = bounded::<u64>(0);
+    let mut sink = tx.sink();
+    sink.start_send_value(1);
+    assert!(sink.poll_flush_value(&mut cx).is_pending(), "the value waits in the hand-over slot");
+    // One send at a time: a second value while the first sits in the slot is refused.
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.start_send_value(9)));
+    assert!(refused.is_err(), "start_send while a rendezvous flush is in progress");
+    let receiver = {
+        let rx = rx.clone();
+        thread::spawn(move || rx.recv())
+    };
+    assert_eq!(receiver.join().unwrap(), Ok(1));
+    assert_eq!(sink.cancel_send(), None, "a receiver took it: sent, nothing to give back");
+    // The sink goes on.
+    sink.start_send_value(2);
+    assert!(sink.poll_flush_value(&mut cx).is_pending());
+    let receiver = thread::spawn(move || rx.recv());
+    assert_eq!(block_on(std::future::poll_fn(|cx| sink.poll_flush_value(cx))), Ok(()));
+    assert_eq!(receiver.join().unwrap(), Ok(2));
+}
+
+#[test]
 fn try_send_never_waits_for_a_pending_receive_future() {
     // A rendezvous `try_send` hands over only to a thread blocked in `recv`: a pending
     // `recv_async` is polled by an executor, maybe the very thread that calls `try_send`, so

@@ -330,3 +330,17 @@ async fn a_timed_out_send_gives_its_value_back() {
     assert_eq!(timed.into_inner().await, Ok(()));
     assert_eq!(rx.try_recv(), Ok("again"));
 }
+
+#[test]
+fn a_timeout_that_completed_does_not_wake_its_task_at_the_deadline() {
+    let (counter, waker) = async_util::counting();
+    let (tx, rx) = ringfence::channel::bounded::<u32>(1);
+    let mut timed = timeout(5 * MS, rx.recv_async());
+    assert_eq!(poll_once(&mut timed, &waker), Poll::Pending); // the future and the timer armed
+    tx.send(1).unwrap();
+    assert_eq!(counter.wakes(), 1, "the send woke the task");
+    assert_eq!(poll_once(&mut timed, &waker), Poll::Ready(Ok(Ok(1))));
+    thread::sleep(20 * MS); // well past the deadline
+    assert_eq!(counter.wakes(), 1, "the timer entry was removed when the future completed");
+    assert_eq!(held(&counter), 0, "no clone of the waker is kept");
+}

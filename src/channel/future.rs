@@ -236,9 +236,12 @@ impl<'a, T> SendFuture<'a, T> {
     /// assert!(rx.try_recv().is_err()); // "second" was never sent
     /// # });
     /// ```
+    #[must_use = "the value returned is the unsent one; ignoring it drops it"]
     pub fn cancel(mut self) -> Option<T> {
         let retracted = if self.wait.may_hold() { self.chan.cancel_send(&mut self.wait) } else { None };
-        // `cancel_send` leaves nothing for the drop to give back.
+        // `cancel_send` leaves nothing for the drop to give back. A rendezvous value is either
+        // still in `value` (before its slot was claimed) or in the slot, never both.
+        debug_assert!(self.value.is_none() || retracted.is_none(), "two values in one send");
         self.value.take().or(retracted)
     }
 }
@@ -468,8 +471,10 @@ impl<T> futures_core::FusedStream for RecvStream<'_, T> {
 ///
 /// # Cancel safety
 ///
-/// A value accepted by `start_send` and not yet flushed is dropped with the sink (not sent),
-/// as with [`SendFuture`]; [`SendSink::cancel_send`] takes it back instead.
+/// As [`SendFuture`]: a value accepted by `start_send` and not yet flushed is dropped with the
+/// sink, not sent (on a zero-capacity channel: unless a receiver already took it from the
+/// hand-over slot, and then it was sent); [`SendSink::cancel_send`] takes it back instead, and
+/// says which happened.
 ///
 /// # Examples
 ///
@@ -634,7 +639,11 @@ impl<'a, T> SendSink<'a, T> {
     /// assert_eq!(rx.try_recv(), Ok("held"));
     /// ```
     pub fn start_send_value(&mut self, value: T) {
-        assert!(self.value.is_none(), "SendSink::start_send called before poll_ready returned Ready");
+        // `owning`: a rendezvous flush in progress has moved its value into the slot.
+        assert!(
+            self.value.is_none() && !self.wait.owning,
+            "SendSink::start_send called before poll_ready returned Ready"
+        );
         self.value = Some(value);
     }
 
@@ -661,12 +670,16 @@ impl<'a, T> SendSink<'a, T> {
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// assert!(rx.try_recv().is_err());
     /// ```
+    #[must_use = "the value returned is the unsent one; ignoring it drops it"]
     pub fn cancel_send(&mut self) -> Option<T> {
         let retracted = match &self.sender {
             Some(sender) if self.wait.may_hold() => sender.get().chan.cancel_send(&mut self.wait),
             // Closed (nothing in progress), or no poll went past the inline attempt.
             _ => None,
         };
+        // One send at a time (`start_send_value` checks it): a value held and one retracted
+        // from the slot are never both there.
+        debug_assert!(self.value.is_none() || retracted.is_none(), "two values in one sink");
         self.value.take().or(retracted)
     }
 }

@@ -7,8 +7,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-/// Runs `future` for at most `duration`: resolves to `Ok(output)` if it completes in time, or
-/// to `Err(Elapsed)` once `duration` has passed, dropping it (see [`Timeout`]).
+/// Runs `future` for at most `duration` (counted from this call): resolves to `Ok(output)` if
+/// it completes in time, or to `Err(Elapsed)` once `duration` has passed. The future is dropped
+/// with the [`Timeout`], unfinished after an `Elapsed`.
 ///
 /// The async counterpart of the blocking `*_timeout` calls, on any executor: the deadline is
 /// kept by the crate's own timer thread (the [module docs](super)), not by a runtime. A
@@ -18,11 +19,12 @@ use std::time::{Duration, Instant};
 /// # Cancel safety
 ///
 /// The timeout is as cancel-safe as `future`, which is dropped unfinished with the `Timeout`
-/// (after an `Elapsed`, or when the `Timeout` itself is cancelled). Every future of this crate documents what that
-/// does: a `recv_async` loses no value, a `send_async` drops its value unsent (keep the
-/// future and time out `&mut` it, to get the value back with
-/// [`SendFuture::cancel`](crate::channel::SendFuture::cancel)), an `acquire_async` takes no
-/// permits.
+/// (after an `Elapsed`, or when the `Timeout` itself is cancelled). Every future of this crate
+/// documents what that does: a `recv_async` loses no value, an `acquire_async` takes no
+/// permits, a `send_async` drops its value unsent (but on a zero-capacity channel a receiver
+/// may have taken it from the hand-over slot before the drop: then it was sent). To know
+/// which, and to get an unsent value back, time out `&mut send` and call
+/// [`SendFuture::cancel`](crate::channel::SendFuture::cancel): `Some(value)` was not sent.
 ///
 /// # Examples
 ///
@@ -164,6 +166,8 @@ impl<F> Timeout<F> {
     where
         F: Unpin,
     {
+        // The bound is not needed for soundness (a `&mut Timeout` of a pinned `!Unpin` future
+        // cannot be had), but it keeps the method out of the way of pinned code.
         &mut self.future
     }
 
@@ -198,6 +202,9 @@ impl<F: Future> Future for Timeout<F> {
         // SAFETY: see above: `future` stays where it is for as long as the `Timeout` lives.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         if let Poll::Ready(output) = future.poll(cx) {
+            // A `Timeout` kept after it resolved must not wake its task at the deadline, nor
+            // keep the waker alive until then.
+            this.sleep.disarm();
             return Poll::Ready(Ok(output));
         }
         this.sleep.poll_waker(cx.waker()).map(|()| Err(Elapsed))
