@@ -270,35 +270,7 @@ fn woken_send_cancelled_passes_the_wakeup_on() {
 #[test]
 fn async_send_dropped_while_pending_sends_or_drops_once() {
     for capacity in [0, 1] {
-        loom::model(move || {
-            let counter = drop_counter();
-            let (tx, rx) = bounded(capacity);
-            if capacity == 1 {
-                tx.send(Counted::new(0, &counter)).unwrap();
-            }
-            let signal = Signal::new();
-            let waker = Waker::from(signal.clone());
-            let c = counter.clone();
-            let sender = thread::spawn(move || {
-                let mut future = pin!(tx.send_async(Counted::new(1, &c)));
-                // Polled once (it may complete), then dropped.
-                future.as_mut().poll(&mut Context::from_waker(&waker)).is_ready()
-            });
-            let mut received = Vec::new();
-            loop {
-                match rx.try_recv() {
-                    Ok(value) => received.push(value.id),
-                    Err(TryRecvError::Disconnected) => break,
-                    Err(TryRecvError::Empty) => thread::yield_now(),
-                }
-            }
-            let completed = sender.join().unwrap();
-            if completed {
-                assert!(received.contains(&1), "a completed send was not received");
-            }
-            drop(rx);
-            assert_eq!(drops(&counter), capacity + 1, "every value dropped exactly once");
-        });
+        pending_send_ended_racing_a_receiver(capacity, false);
     }
 }
 
@@ -308,38 +280,50 @@ fn async_send_cancelled_while_pending_is_sent_or_given_back_once() {
     // received or handed back, exactly once (a rendezvous cancel races a receiver's take of
     // the value in the hand-over slot; a capacity-1 cancel leaves the counted wait).
     for capacity in [0, 1] {
-        loom::model(move || {
-            let counter = drop_counter();
-            let (tx, rx) = bounded(capacity);
-            if capacity == 1 {
-                tx.send(Counted::new(0, &counter)).unwrap();
-            }
-            let signal = Signal::new();
-            let waker = Waker::from(signal.clone());
-            let c = counter.clone();
-            let sender = thread::spawn(move || {
-                let mut future = tx.send_async(Counted::new(1, &c));
-                let completed =
-                    std::pin::Pin::new(&mut future).poll(&mut Context::from_waker(&waker)).is_ready();
-                let given_back = future.cancel().map(|value| value.id);
-                (completed, given_back)
-            });
-            let mut received = Vec::new();
-            loop {
-                match rx.try_recv() {
-                    Ok(value) => received.push(value.id),
-                    Err(TryRecvError::Disconnected) => break,
-                    Err(TryRecvError::Empty) => thread::yield_now(),
-                }
-            }
-            let (completed, given_back) = sender.join().unwrap();
-            let got_1 = received.contains(&1);
-            assert!(!(completed && given_back.is_some()), "a completed send gave its value back");
-            assert_eq!(got_1, given_back.is_none(), "value 1 neither or both received and given back");
-            drop(rx);
-            assert_eq!(drops(&counter), capacity + 1, "every value dropped exactly once");
-        });
+        pending_send_ended_racing_a_receiver(capacity, true);
     }
+}
+
+/// A send on a full capacity-1 (or a rendezvous) channel, polled once (it may complete), then
+/// dropped, or ended with `cancel`, while a receiver drains the channel: a completed send was
+/// received; a cancelled one was received or given back, never both; every value is dropped
+/// exactly once.
+fn pending_send_ended_racing_a_receiver(capacity: usize, cancel: bool) {
+    loom::model(move || {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(capacity);
+        if capacity == 1 {
+            tx.send(Counted::new(0, &counter)).unwrap();
+        }
+        let signal = Signal::new();
+        let waker = Waker::from(signal.clone());
+        let c = counter.clone();
+        let sender = thread::spawn(move || {
+            let mut future = tx.send_async(Counted::new(1, &c));
+            let completed = std::pin::Pin::new(&mut future).poll(&mut Context::from_waker(&waker)).is_ready();
+            // Dropped: the value goes with the future unless it was sent.
+            let given_back = if cancel { future.cancel().map(|value| value.id) } else { None };
+            (completed, given_back)
+        });
+        let mut received = Vec::new();
+        loop {
+            match rx.try_recv() {
+                Ok(value) => received.push(value.id),
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => thread::yield_now(),
+            }
+        }
+        let (completed, given_back) = sender.join().unwrap();
+        let got_1 = received.contains(&1);
+        if completed {
+            assert!(got_1, "a completed send was not received");
+        }
+        if cancel {
+            assert_eq!(got_1, given_back.is_none(), "value 1 neither or both received and given back");
+        }
+        drop(rx);
+        assert_eq!(drops(&counter), capacity + 1, "every value dropped exactly once");
+    });
 }
 
 #[test]

@@ -360,24 +360,26 @@ async fn cancelled_receives_lose_nothing() {
     }
 }
 
+/// Receives every value's id until disconnection, pausing 3 ms every 50 values: longer than
+/// the senders' timers (1 ms once tokio rounds them), so bounded sends are cancelled for sure.
+async fn receive_slowly(rx: Receiver<Counted>) -> Vec<u64> {
+    let mut got = Vec::new();
+    while let Ok(value) = rx.recv_async().await {
+        got.push(value.0);
+        if got.len() % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+    got
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelled_sends_send_or_drop_each_value_once() {
     // Sends raced against a short timer: each value is received or dropped unsent, exactly once.
     for (name, tx, rx) in flavors::<Counted>() {
         let drops = Arc::new(AtomicUsize::new(0));
         const N: u64 = 2_000;
-        let receiver = tokio::spawn(async move {
-            let mut got = Vec::new();
-            while let Ok(value) = rx.recv_async().await {
-                got.push(value.0);
-                if got.len() % 50 == 0 {
-                    // Longer than the sender's timer (1 ms once rounded): bounded sends are
-                    // cancelled for sure.
-                    tokio::time::sleep(Duration::from_millis(3)).await;
-                }
-            }
-            got
-        });
+        let receiver = tokio::spawn(receive_slowly(rx));
         let mut sent = Vec::new();
         let mut cancelled = 0;
         for i in 0..N {
@@ -414,16 +416,7 @@ async fn cancelled_sends_give_back_every_unsent_value() {
     for (name, tx, rx) in flavors::<Counted>() {
         let drops = Arc::new(AtomicUsize::new(0));
         const N: u64 = 2_000;
-        let receiver = tokio::spawn(async move {
-            let mut got = Vec::new();
-            while let Ok(value) = rx.recv_async().await {
-                got.push(value.0);
-                if got.len() % 50 == 0 {
-                    tokio::time::sleep(Duration::from_millis(3)).await;
-                }
-            }
-            got
-        });
+        let receiver = tokio::spawn(receive_slowly(rx));
         let mut given_back = Vec::new();
         for i in 0..N {
             let mut send = tx.send_async(Counted(i, drops.clone()));
