@@ -1,17 +1,17 @@
 //! The seed's async patterns with ringfence on tokio: producer-consumer, a bounded set of
-//! async workers over a channel, future/promise (pool tasks and actor asks awaited),
+//! async workers over a channel (joined with `WaitGroup::wait_async`), future/promise (pool tasks and actor asks awaited),
 //! scatter-gather that cancels the losers by dropping them, and rate-limited "scraping" with a
 //! semaphore and a token bucket; then timeouts on ringfence's own timer. Every future here is
 //! runtime-agnostic: tokio only spawns the tasks and provides the sleeps that stand in for I/O.
 //!
 //! Run: `cargo run --release --example async_patterns`
 
-use ringfence::Semaphore;
 use ringfence::channel::{bounded, unbounded};
 use ringfence::pool::Pool;
 use ringfence::rate::TokenBucket;
 use ringfence::scatter::AsyncScatter;
 use ringfence::timer::{Elapsed, timeout};
+use ringfence::{Pending, Semaphore, WaitGroup};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,26 +44,31 @@ async fn producer_consumer() {
     println!("   1000 values through a bounded(8) channel, sum {sum}");
 }
 
-/// A worker pool of async tasks: a fixed number of workers share one job channel.
+/// A worker pool of async tasks: a fixed number of workers share one job channel; the
+/// producer waits until every job sent so far is done (asyncio's `await queue.join()`).
 async fn worker_pool() {
     println!("== async worker pool: 4 workers over one channel");
-    let (jobs, job_rx) = bounded::<u64>(16);
+    let (jobs, job_rx) = bounded::<(u64, Pending)>(16);
     let (results, result_rx) = unbounded();
     let workers: Vec<_> = (0..4)
         .map(|_| {
             let (job_rx, results) = (job_rx.clone(), results.clone());
             tokio::spawn(async move {
-                while let Ok(n) = job_rx.recv_async().await {
+                while let Ok((n, done)) = job_rx.recv_async().await {
                     tokio::time::sleep(Duration::from_millis(1)).await; // the "I/O"
                     results.send(n * n).unwrap();
+                    drop(done); // task_done()
                 }
             })
         })
         .collect();
     drop((job_rx, results));
+    let work = WaitGroup::new();
     for n in 1..=40 {
-        jobs.send_async(n).await.unwrap();
+        jobs.send_async((n, work.track())).await.unwrap();
     }
+    work.wait_async().await; // join(): every job sent so far is done
+    assert_eq!(result_rx.len(), 40);
     drop(jobs); // workers finish the queue, then stop
     for worker in workers {
         worker.await.unwrap();

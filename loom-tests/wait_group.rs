@@ -86,3 +86,49 @@ fn a_wait_group_is_reusable_after_a_wait_returned() {
         }
     });
 }
+
+#[test]
+fn async_wait_racing_the_last_done_sees_its_work() {
+    // The future registers on the latch's queue; the last `done` must wake it (a lost wakeup is
+    // a loom deadlock: `block_on` parks until the future's waker is woken) and order the
+    // worker's write before the wait's return.
+    loom::model(|| {
+        let work = WaitGroup::new();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let (pending, worker_seen) = (work.track(), seen.clone());
+        let worker = thread::spawn(move || {
+            // ORDERING: Relaxed on purpose: the wait group must order it before the wait.
+            worker_seen.fetch_add(1, Ordering::Relaxed);
+            drop(pending);
+        });
+        crate::common::block_on(work.wait_async());
+        // ORDERING: Relaxed: ordered by the latch's Release/Acquire (the model checks that).
+        assert_eq!(seen.load(Ordering::Relaxed), 1);
+        worker.join().unwrap();
+    });
+}
+
+#[test]
+fn a_dropped_async_wait_leaves_a_blocked_waiter_its_wakeup() {
+    // A future registers, is dropped (possibly after `done` took its entry), and a thread
+    // blocked in `wait` on the same queue must still return.
+    loom::model(|| {
+        let work = WaitGroup::new();
+        let pending = work.track();
+        let patient = {
+            let work = work.clone();
+            thread::spawn(move || work.wait())
+        };
+        let mut dropped = work.wait_async();
+        let waker = std::task::Waker::noop();
+        let _ = std::future::Future::poll(
+            std::pin::Pin::new(&mut dropped),
+            &mut std::task::Context::from_waker(waker),
+        );
+        let worker = thread::spawn(move || pending.done());
+        drop(dropped);
+        worker.join().unwrap();
+        patient.join().unwrap();
+        assert_eq!(work.pending(), 0);
+    });
+}

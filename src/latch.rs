@@ -14,7 +14,8 @@
 //! handshake (see `src/wait.rs`).
 
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::wait::WaitQueue;
+use crate::wait::{AsyncSlot, WaitQueue};
+use std::task::{Poll, Waker};
 
 /// A count of outstanding work and the threads waiting for it to reach zero.
 #[derive(Debug)]
@@ -130,5 +131,17 @@ impl Latch {
     /// when the count reached zero.
     pub(crate) fn wait_deadline(&self, deadline: Option<std::time::Instant>) -> bool {
         self.zero.wait_until(deadline, || self.is_zero().then_some(())).is_some()
+    }
+
+    /// One poll of an async wait: `Ready` once nothing is outstanding, else `Pending` with the
+    /// future registered on the same queue as the blocking waiters (the last `count_down`'s
+    /// `notify_all` wakes both). A future dropped unfinished must call [`Latch::cancel_wait`].
+    pub(crate) fn poll_wait(&self, slot: &mut AsyncSlot, waker: &Waker) -> Poll<()> {
+        self.zero.poll_until(slot, waker, || self.is_zero().then_some(()))
+    }
+
+    /// An async wait dropped unfinished: leaves the queue.
+    pub(crate) fn cancel_wait(&self, slot: &mut AsyncSlot) {
+        self.zero.cancel(slot);
     }
 }

@@ -23,7 +23,7 @@
 //! | cap a rate, with bounded bursts, reservations or live rate changes | [`rate::TokenBucket`] |
 //! | a hard "at most N calls in any window" | [`rate::SlidingWindow`] |
 //! | limit how many threads do something at once | [`Semaphore`] |
-//! | wait until every item handed out has been processed (`queue.join()`) | [`WaitGroup`] |
+//! | wait until every item handed out has been processed (`queue.join()`, also `await`ed) | [`WaitGroup`] |
 //! | run closures on a fixed set of threads, get a future per task | [`pool::Pool`] |
 //! | parallel `map` over a (possibly endless) iterator, in order or as completed | [`pool::Pool::map`], [`pool::Pool::map_unordered`] |
 //! | wait for whichever task finishes first | [`pool::as_completed`] |
@@ -63,7 +63,7 @@ pub mod timer;
 pub mod waiting;
 
 pub use semaphore::{AcquireFuture, AcquireOwnedFuture, OwnedPermit, Permit, Semaphore, TooManyPermits};
-pub use wait_group::{Pending, WaitGroup};
+pub use wait_group::{Pending, WaitGroup, WaitGroupFuture};
 
 mod latch;
 mod sync;

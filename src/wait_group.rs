@@ -5,7 +5,8 @@
 //! ([`WaitGroup::add`], or [`WaitGroup::track`] for a guard that travels with the item), the
 //! consumer marks it done after processing it ([`WaitGroup::done`], or by dropping the guard),
 //! and anyone can wait until everything counted so far has been processed
-//! ([`WaitGroup::wait`], [`WaitGroup::wait_timeout`]).
+//! ([`WaitGroup::wait`], [`WaitGroup::wait_timeout`], or [`WaitGroup::wait_async`] in a task:
+//! asyncio's `await queue.join()`).
 //!
 //! It is the crate's countdown latch (one atomic count and a wait queue of the waiting layer)
 //! behind a cloneable handle: `done` is one atomic RMW, and only the one that brings the count
@@ -25,7 +26,11 @@
 
 use crate::latch::Latch;
 use crate::sync::Arc;
+use crate::wait::AsyncSlot;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// Counts outstanding work; [`wait`](WaitGroup::wait) blocks until none is left.
@@ -210,6 +215,98 @@ impl WaitGroup {
     #[must_use = "false means work is still outstanding"]
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
         self.latch.wait_deadline(Some(deadline))
+    }
+
+    /// Waits in a task until nothing is outstanding, without blocking the thread (asyncio's
+    /// `await queue.join()`): the future resolves at once if nothing is, else when the last
+    /// outstanding unit is marked done. Runtime-agnostic; for a timeout wrap it in
+    /// [`timer::timeout`](crate::timer::timeout).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: it takes and changes nothing. Dropped, it only leaves its queue.
+    ///
+    /// # Examples
+    ///
+    /// Async consumers, and a producer that waits until they have processed everything sent:
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use ringfence::channel::bounded;
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// let (tx, rx) = bounded::<(u64, ringfence::Pending)>(4);
+    /// let processed = Arc::new(AtomicU64::new(0));
+    /// for _ in 0..2 {
+    ///     let (rx, processed) = (rx.clone(), processed.clone());
+    ///     tokio::spawn(async move {
+    ///         while let Ok((item, pending)) = rx.recv_async().await {
+    ///             processed.fetch_add(item, Ordering::Relaxed);
+    ///             drop(pending); // task_done()
+    ///         }
+    ///     });
+    /// }
+    /// let work = ringfence::WaitGroup::new();
+    /// for item in 1..=100 {
+    ///     tx.send_async((item, work.track())).await.unwrap(); // put()
+    /// }
+    /// work.wait_async().await; // join()
+    /// assert_eq!(processed.load(Ordering::Relaxed), 5050);
+    /// # });
+    /// ```
+    pub fn wait_async(&self) -> WaitGroupFuture<'_> {
+        WaitGroupFuture { latch: &self.latch, slot: AsyncSlot::default() }
+    }
+}
+
+/// The future of [`WaitGroup::wait_async`]: resolves once nothing is outstanding.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: it takes and changes nothing. Dropped, it only leaves its queue.
+///
+/// # Examples
+///
+/// ```
+/// let work = ringfence::WaitGroup::new();
+/// let pending = work.track();
+/// let mut wait = work.wait_async();
+/// # use std::future::Future;
+/// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// assert!(std::pin::Pin::new(&mut wait).poll(&mut cx).is_pending());
+/// pending.done();
+/// assert!(std::pin::Pin::new(&mut wait).poll(&mut cx).is_ready());
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitGroupFuture<'a> {
+    latch: &'a Latch,
+    slot: AsyncSlot,
+}
+
+impl Future for WaitGroupFuture<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.latch.poll_wait(&mut this.slot, cx.waker())
+    }
+}
+
+impl Drop for WaitGroupFuture<'_> {
+    fn drop(&mut self) {
+        if self.slot.is_registered() {
+            self.latch.cancel_wait(&mut self.slot);
+        }
+    }
+}
+
+impl fmt::Debug for WaitGroupFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitGroupFuture")
+            .field("pending", &self.latch.count())
+            .field("waiting", &self.slot.is_registered())
+            .finish()
     }
 }
 

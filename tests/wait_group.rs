@@ -1,15 +1,18 @@
 #![cfg(not(loom))]
 //! Integration tests of `ringfence::WaitGroup`: counting, waiting, timeouts, guards that mark
 //! work done on drop (also while a consumer panics), misuse panics, and a producer-consumer
-//! `join` under load.
+//! `join` under load; the async wait (`wait_async`) on tokio and on a minimal `block_on`.
 
+mod async_util;
 mod common;
 
+use async_util::{block_on, counting, held, poll_once};
 use common::{WATCHDOG, within};
 use ringfence::WaitGroup;
 use ringfence::channel::bounded;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::thread;
 use std::time::Duration;
 
@@ -133,4 +136,97 @@ fn producer_consumer_join_sees_every_item_processed() {
             c.join().unwrap();
         }
     });
+}
+
+#[test]
+fn async_wait_is_ready_at_once_when_nothing_is_outstanding() {
+    let work = WaitGroup::new();
+    let (counter, waker) = counting();
+    assert_eq!(poll_once(&mut work.wait_async(), &waker), Poll::Ready(()));
+    assert_eq!(held(&counter), 0, "a ready wait keeps no waker");
+}
+
+#[test]
+fn async_wait_wakes_at_the_last_done_and_not_before() {
+    let work = WaitGroup::new();
+    let (first, second) = (work.track(), work.track());
+    let (counter, waker) = counting();
+    let mut wait = work.wait_async();
+    assert_eq!(poll_once(&mut wait, &waker), Poll::Pending);
+    first.done();
+    assert_eq!(counter.wakes(), 0, "one unit is still outstanding");
+    assert_eq!(poll_once(&mut wait, &waker), Poll::Pending);
+    second.done();
+    assert_eq!(counter.wakes(), 1, "the last done woke the task");
+    assert_eq!(poll_once(&mut wait, &waker), Poll::Ready(()));
+    assert!(format!("{wait:?}").starts_with("WaitGroupFuture"));
+}
+
+#[test]
+fn a_dropped_async_wait_leaves_nothing_behind() {
+    let work = WaitGroup::new();
+    let pending = work.track();
+    let (counter, waker) = counting();
+    let mut wait = work.wait_async();
+    assert_eq!(poll_once(&mut wait, &waker), Poll::Pending);
+    assert_eq!(held(&counter), 1, "the registered future holds a clone of the waker");
+    drop(wait);
+    assert_eq!(held(&counter), 0, "dropped: the clone is gone with its entry");
+    pending.done();
+    assert_eq!(counter.wakes(), 0, "nothing wakes a dropped wait");
+    // A blocking waiter on the same group is unaffected.
+    work.wait();
+}
+
+#[test]
+fn async_and_blocking_waiters_are_all_woken_from_another_thread() {
+    within(WATCHDOG, || {
+        let work = WaitGroup::new();
+        let pending = work.track();
+        let blocked = {
+            let work = work.clone();
+            thread::spawn(move || work.wait())
+        };
+        let worker = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(10));
+            pending.done();
+        });
+        block_on(work.wait_async()); // the minimal `block_on`: woken only by the waker
+        blocked.join().unwrap();
+        worker.join().unwrap();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_join_over_async_consumers_sees_every_item_processed() {
+    // asyncio's producer-consumer: async consumers, `await queue.join()` twice.
+    let (tx, rx) = bounded::<(u64, ringfence::Pending)>(8);
+    let processed = Arc::new(AtomicU64::new(0));
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            let (rx, processed) = (rx.clone(), processed.clone());
+            tokio::spawn(async move {
+                while let Ok((item, pending)) = rx.recv_async().await {
+                    if item % 100 == 0 {
+                        tokio::task::yield_now().await; // consumers finish out of order
+                    }
+                    processed.fetch_add(item, Ordering::Relaxed);
+                    drop(pending);
+                }
+            })
+        })
+        .collect();
+    let work = WaitGroup::new();
+    for round in 1..=2u64 {
+        for item in 1..=10_000 {
+            tx.send_async((item, work.track())).await.unwrap();
+        }
+        work.wait_async().await;
+        // Everything sent so far was processed before the join returned.
+        assert_eq!(processed.load(Ordering::Relaxed), round * 50_005_000);
+    }
+    drop(tx);
+    for consumer in consumers {
+        consumer.await.unwrap();
+    }
 }
