@@ -29,7 +29,7 @@ const SECTIONS: [(&str, &str, fn()); 14] = [
     ("fan-out/fan-in", "fan::share, fan::merge", fan_out_fan_in),
     ("scatter-gather", "scatter::Scatter::first_ok", scatter_gather),
     ("rate limiting", "rate::TokenBucket, SlidingWindow", rate_limiting),
-    ("(async, all of them)", "send_async, recv_async, acquire_async, AsyncScatter", async_everywhere),
+    ("(async, all of them)", "*_async, AsyncScatter, timer::timeout", async_everywhere),
 ];
 
 fn main() {
@@ -399,8 +399,18 @@ fn async_everywhere() {
             .await
             .unwrap();
         assert_eq!(fastest, (1, 1));
+
+        // A timeout around any future; a send that timed out gets its value back.
+        let (tx, rx) = channel::bounded(1);
+        tx.send("first").unwrap(); // full
+        let mut send = tx.send_async("second");
+        let timed_out = ringfence::timer::timeout(Duration::from_millis(2), &mut send).await.is_err();
+        assert!(timed_out);
+        assert_eq!(send.cancel(), Some("second")); // not sent: ours to retry
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["first"]);
     });
     println!(
-        "   a thread sent 100 values to an async receiver; 6 tasks shared 2 permits; first_ok dropped the 2 slower sources"
+        "   a thread sent 100 values to an async receiver; 6 tasks shared 2 permits; first_ok dropped the 2 slower sources;"
     );
+    println!("   a send timed out after 2 ms and its value came back");
 }
