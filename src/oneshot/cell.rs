@@ -395,6 +395,15 @@ pub(super) unsafe fn close<T>(inner: NonNull<Inner<T>>) {
             Err(now) => state = now,
         }
     }
+    // The other common case inline: the sender was dropped without sending (and no hand-off
+    // is pending), so we are the last user. Through `close_from` this cost a call and its
+    // checks: 190 against the `oneshot` crate's 176 instructions to make and drop a pair.
+    if state == DISC {
+        // SAFETY: as the first branch of `leave_finished`: the sender is finished and done with
+        // the block, and our Acquire read of `state` ordered its accesses before us.
+        unsafe { free(inner) };
+        return;
+    }
     // SAFETY: forwarded; `state` was read with Acquire (load or failed CAS).
     unsafe { close_from(inner, state) }
 }
