@@ -422,6 +422,20 @@ fn sender_drop_vs_receiver_drop_after_poll() {
     });
 }
 
+/// The sender is dropped unsent on another thread while the receiver, which never polled, is
+/// dropped: whoever comes second frees the block, once (the receiver's inline free when it sees
+/// `DISC`, by its load or by its failed CAS from 0; loom's leak check and its access tracking
+/// in `free` catch a block freed twice, never, or while the sender still touches it).
+#[test]
+fn receiver_dropped_after_an_unsent_sender_frees_once() {
+    model(|| {
+        let (tx, rx) = oneshot::channel::<u32>();
+        let sender = thread::spawn(move || drop(tx));
+        drop(rx);
+        sender.join().unwrap();
+    });
+}
+
 /// A receiver that polled (waker registered) then blocks with `recv`: the park path takes the
 /// waker back first; the sender wakes the thread, not the stale task.
 #[test]

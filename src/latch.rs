@@ -140,8 +140,9 @@ impl Latch {
         self.zero.poll_until(slot, waker, || self.is_zero().then_some(()))
     }
 
-    /// An async wait dropped unfinished: leaves the queue.
+    /// An async wait dropped unfinished: leaves the queue. No wakeup is passed on: the only
+    /// notify here is `notify_all`, which woke every other waiter too.
     pub(crate) fn cancel_wait(&self, slot: &mut AsyncSlot) {
-        self.zero.cancel(slot);
+        self.zero.cancel_without_pass_on(slot);
     }
 }

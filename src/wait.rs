@@ -407,6 +407,14 @@ impl WaitQueue {
         }
     }
 
+    /// Takes a registered future out of the queue, passing nothing on: for a queue whose only
+    /// notify is [`WaitQueue::notify_all`], which wakes every waiter, so a dropped future's
+    /// wakeup is nobody else's (a pass-on would only wake a later waiter for nothing).
+    pub(crate) fn cancel_without_pass_on(&self, slot: &mut AsyncSlot) {
+        debug_assert!(!slot.counted, "a counted future leaves with `cancel_with`");
+        self.unregister(slot);
+    }
+
     /// Takes a registered future out of the queue (its future is dropped unfinished). A
     /// wakeup it was given and never used is passed on to another waiter.
     pub(crate) fn cancel(&self, slot: &mut AsyncSlot) {

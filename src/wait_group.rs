@@ -218,13 +218,18 @@ impl WaitGroup {
     }
 
     /// Waits in a task until nothing is outstanding, without blocking the thread (asyncio's
-    /// `await queue.join()`): the future resolves at once if nothing is, else when the last
-    /// outstanding unit is marked done. Runtime-agnostic; for a timeout wrap it in
-    /// [`timer::timeout`](crate::timer::timeout).
+    /// `await queue.join()`): the future resolves at a poll that finds nothing outstanding, at
+    /// once if nothing is, else after the last outstanding unit is marked done wakes it.
+    /// Runtime-agnostic; for a timeout wrap it in [`timer::timeout`](crate::timer::timeout).
+    ///
+    /// Like [`WaitGroup::wait`] it looks at the count, not at an event: work added between the
+    /// wakeup and the task's poll is waited for too (asyncio's `join` would return), so a group
+    /// that never drains keeps it waiting. Count work before handing it out, as with `wait`.
     ///
     /// # Cancel safety
     ///
-    /// Cancel-safe: it takes and changes nothing. Dropped, it only leaves its queue.
+    /// Cancel-safe: it takes and changes nothing. Dropped, it only leaves its queue (and passes
+    /// no wakeup on: the last `done` wakes every waiter).
     ///
     /// # Examples
     ///
@@ -260,7 +265,7 @@ impl WaitGroup {
     }
 }
 
-/// The future of [`WaitGroup::wait_async`]: resolves once nothing is outstanding.
+/// The future of [`WaitGroup::wait_async`]: resolves at a poll that finds nothing outstanding.
 ///
 /// # Cancel safety
 ///

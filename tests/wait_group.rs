@@ -230,3 +230,42 @@ async fn async_join_over_async_consumers_sees_every_item_processed() {
         consumer.await.unwrap();
     }
 }
+
+#[test]
+fn an_async_wait_dropped_after_the_last_done_woke_it_leaves_nothing_behind() {
+    let work = WaitGroup::new();
+    let pending = work.track();
+    let (counter, waker) = counting();
+    let mut wait = work.wait_async();
+    assert_eq!(poll_once(&mut wait, &waker), Poll::Pending);
+    pending.done(); // takes the entry and wakes it
+    assert_eq!(counter.wakes(), 1);
+    // The next round's waiter registers before the woken one is dropped.
+    let next = work.track();
+    let (second, second_waker) = counting();
+    let mut again = work.wait_async();
+    assert_eq!(poll_once(&mut again, &second_waker), Poll::Pending);
+    drop(wait); // woken, never polled again
+    assert_eq!(held(&counter), 0, "no clone of the waker is left");
+    assert_eq!(second.wakes(), 0, "the dropped wait passed its wakeup on to the next round");
+    next.done();
+    assert_eq!(second.wakes(), 1);
+    assert_eq!(poll_once(&mut again, &second_waker), Poll::Ready(()));
+}
+
+#[test]
+fn an_async_wait_waits_for_work_added_before_its_poll() {
+    // Level-triggered, like `wait`: woken at zero, but the group refilled before the poll.
+    let work = WaitGroup::new();
+    let first = work.track();
+    let (counter, waker) = counting();
+    let mut wait = work.wait_async();
+    assert_eq!(poll_once(&mut wait, &waker), Poll::Pending);
+    first.done();
+    let second = work.track();
+    assert_eq!(counter.wakes(), 1);
+    assert_eq!(poll_once(&mut wait, &waker), Poll::Pending, "the new unit is outstanding");
+    second.done();
+    assert_eq!(counter.wakes(), 2);
+    assert_eq!(poll_once(&mut wait, &waker), Poll::Ready(()));
+}

@@ -36,9 +36,10 @@
 //! # The packed limits (the acquire path's one load)
 //!
 //! The acquire path needs only the interval and the burst. When they fit in one word the cell
-//! also keeps them packed in `packed`, in one of two layouts: an interval under 2^42 ns (73
-//! minutes) with a burst under 2^20, which is nearly every real quota, or, flagged `WIDE`, an
-//! interval under 2^30 ns (1.07 s) with any burst, for fast quotas with huge bursts (a wide
+//! also keeps them packed in `packed`, in one of two layouts: an interval under 2^43 ns (2.4
+//! hours) with a burst under 2^20, which is nearly every real quota, or, flagged `WIDE` (the
+//! sign bit, so that the first layout is told apart by a sign test), an interval under 2^30 ns
+//! (1.07 s) with any burst, for fast quotas with huge bursts (a wide
 //! burst read through the seqlock cost the allow path about 20 instructions of 73 with a
 //! manual clock: callgrind, the twentieth session). A writer stores the word after its
 //! `generation` store, under its lock. One Relaxed load then gives a whole quota that was live (a single word
@@ -224,8 +225,9 @@ impl Slot {
 }
 
 /// Bits of the interval in a packed limits word of the narrow layout (module docs, "The packed
-/// limits"): slow quotas, an interval under 2^42 ns (73 minutes) and a burst under 2^20.
-const NARROW_INTERVAL_BITS: u32 = 42;
+/// limits"): an interval under 2^43 ns (2.4 hours) and a burst under 2^20, so bits 0 to 62 (bit
+/// 62 is the burst's top bit here: `limits` tells the layouts apart by `WIDE` alone first).
+const NARROW_INTERVAL_BITS: u32 = 43;
 /// Bits of the burst in the narrow layout, above the interval's.
 const NARROW_BURST_BITS: u32 = 20;
 /// Bits of the interval in the wide layout: fast quotas with any burst (`u32`), an interval
@@ -234,7 +236,8 @@ const WIDE_INTERVAL_BITS: u32 = 30;
 /// Set in every word but a narrow one: the sign bit, so that the narrow layout, the common
 /// one, is told apart with a sign test.
 const WIDE: u64 = 1 << 63;
-/// Set, with `WIDE`, in the word of a quota that fits neither layout.
+/// Set, with `WIDE`, in the word of a quota that fits neither layout (read only in words with
+/// `WIDE`: in a narrow word bit 62 belongs to the burst).
 const SLOTS: u64 = 1 << 62;
 /// The packed word of a quota that fits neither layout: read the seqlock instead.
 const UNPACKED: u64 = WIDE | SLOTS;
@@ -389,13 +392,17 @@ mod tests {
         let quota = |rate, per, burst| Quota::new(rate, per, burst).unwrap();
         let cases = [
             (quota(1, Duration::from_nanos(10), 1), true),
-            (quota(1, Duration::from_secs(3600), 1), true), // 3.6e12 ns < 2^42
-            (quota(1, Duration::from_secs(5_000), 1), false), // 5e12 ns > 2^42, and > 2^30
-            (quota(1, Duration::from_secs(10_000), 1), false),
+            (quota(1, Duration::from_secs(3600), 1), true), // 3.6e12 ns < 2^43
+            (quota(1, Duration::from_secs(10_000), 1), false), // 1e13 ns > 2^43, and > 2^30
+            // The narrow layout's edges: the interval's bits all set and the burst's top bit (bit
+            // 62 of the word) set, then one past the interval (the span limit caps the burst).
+            (quota(1, Duration::from_nanos((1 << 43) - 1), 1 << 19), true),
+            (quota(1, Duration::from_nanos(1 << 43), 1), false),
             (quota(1_000_000, Duration::from_secs(1), (1 << 20) - 1), true),
             (quota(1_000_000, Duration::from_secs(1), 1 << 20), true), // wide: 1 000 ns < 2^30
             (quota(u32::MAX, Duration::from_secs(1), u32::MAX), true), // wide
-            (quota(1, Duration::from_nanos((1 << 30) - 1), u32::MAX >> 2), true), // wide, at the edge
+            // The wide layout's edge: every bit up to 61 set.
+            (quota(1, Duration::from_nanos((1 << 30) - 1), u32::MAX), true),
             (quota(1, Duration::from_nanos(1 << 30), 1 << 20), false), // too slow for wide
             (quota(7, Duration::from_millis(3), 5), true),
         ];
