@@ -471,8 +471,11 @@ impl<T> Chan<T> {
     }
 
     /// The unbounded flavor's send (never full, never waits), for every kind of send: the
-    /// error is `disconnected(value)`, built only when it is one (see `send_deadline`).
-    #[inline]
+    /// error is `disconnected(value)`, built only when it is one (see `send_deadline`). Inline
+    /// in optimised builds, with the list's inline push (`List::push`); a call in unoptimised
+    /// ones, whose frames keep the value's temporaries out of the caller's (`send_deadline`).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(super) fn push_unbounded<E>(
         &self,
         list: &List<T>,

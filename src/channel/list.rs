@@ -111,6 +111,8 @@
 //!   thread to install the next block (a few instructions each, unless that thread is preempted).
 //! - FIFO per sender; values of different senders are ordered by their CAS on `tail`.
 
+use super::chan::INLINE_PUSH_MAX_SIZE;
+use crate::ring::FAST_PATHS;
 use crate::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{Backoff, UnsafeCell};
 use crossbeam_utils::CachePadded;
@@ -160,6 +162,10 @@ const WAITER_MASK: u64 = WAITER_MAX << WAITER_SHIFT;
 const SHIFT: u32 = WAITER_SHIFT + WAITER_BITS;
 /// One position.
 const ONE_POS: u64 = 1 << SHIFT;
+/// The largest value (in bytes) whose pop takes the inline attempt ([`List::pop`]): the ring's
+/// bound (`ring.rs`, `INLINE_POP_MAX_SIZE`), for the same reason (a larger value inlined into
+/// the caller is copied on through temporaries whose pieces miss store-to-load forwarding).
+const INLINE_POP_MAX_SIZE: usize = 16;
 
 /// The position in an index word.
 #[inline]
@@ -572,8 +578,63 @@ impl<T> List<T> {
 
     /// Pushes `value`. `Ok(true)` when a receiver may be waiting, so the caller must notify;
     /// `Err(value)` when the list is closed.
-    #[inline]
+    ///
+    /// The common case is inline (optimised builds, values up to `INLINE_PUSH_MAX_SIZE`): a
+    /// first claim that wins, of a slot that is not its block's last, so no block is
+    /// installed. It is the loop's first iteration, the same loads, CAS and stores in the same
+    /// orders; everything else starts over in the loop ([`List::push_loop`]), which is what the
+    /// loom models check (`FAST_PATHS`, as for the ring). Through the loop every push was a call
+    /// whose frame alone cost about 15 instructions (callgrind, a current-thread runtime).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn push(&self, value: T) -> Result<bool, T> {
+        if FAST_PATHS && size_of::<T>() <= INLINE_PUSH_MAX_SIZE {
+            // ORDERING: Acquire, as the loop's first load (the block's installation).
+            let tail = self.tail.index.load(Ordering::Acquire);
+            let offset = offset(tail);
+            if tail & MARK == 0 && offset + 1 < BLOCK_CAP {
+                // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
+                let block = self.tail.block.load(Ordering::Relaxed);
+                // ORDERING: success Relaxed, as the loop's CAS; failure Relaxed: the loop starts
+                // over with its own Acquire load.
+                let claimed = self.tail.index.compare_exchange_weak(
+                    tail,
+                    tail.wrapping_add(ONE_POS),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                if claimed.is_ok() {
+                    // SAFETY: as in the loop: `block` holds position `tail`, which we claimed.
+                    unsafe { Self::write_claimed(block, offset, value) };
+                    return Ok(waiters(tail) != 0);
+                }
+            }
+        }
+        self.push_loop(value)
+    }
+
+    /// Writes `value` into the slot at `offset` of `block`, which the caller claimed, and
+    /// publishes it to its receiver.
+    ///
+    /// # Safety
+    ///
+    /// The caller won the CAS for the slot's position, and `block` holds that position.
+    #[inline(always)]
+    unsafe fn write_claimed(block: *mut Block<T>, offset: usize, value: T) {
+        // SAFETY: the caller's claim keeps the block alive until the slot is read.
+        let slot = unsafe { &(*block).slots[offset] };
+        // SAFETY: the claim gave this thread the slot; no receiver reads it before `written` is
+        // set below.
+        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
+        slot.value.with_mut(|cell| unsafe { cell.cast::<T>().write(value) });
+        // ORDERING: Release publishes the value to the receiver's Acquire load in `wait_write`.
+        // A plain store: nobody else writes `written`.
+        slot.written.store(1, Ordering::Release);
+    }
+
+    /// [`List::push`] past its inline attempt, out of line.
+    #[inline(never)]
+    fn push_loop(&self, value: T) -> Result<bool, T> {
         let backoff = Backoff::new();
         // ORDERING: Acquire pairs with the Release `fetch_add` of the sender that installed the
         // current block (later CASes continue its release sequence): the block's initialisation
@@ -628,14 +689,8 @@ impl<T> List<T> {
                         // observe it, see there).
                         this.next.store(next, Ordering::Release);
                     }
-                    let slot = &this.slots[offset];
-                    // SAFETY: the CAS gave this thread the slot; no receiver reads it before
-                    // `written` is set below.
-                    // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
-                    slot.value.with_mut(|cell| unsafe { cell.cast::<T>().write(value) });
-                    // ORDERING: Release publishes the value to the receiver's Acquire load in
-                    // `wait_write`. A plain store: nobody else writes `written`.
-                    slot.written.store(1, Ordering::Release);
+                    // SAFETY: the CAS gave this thread the slot of `block` at `offset`.
+                    unsafe { Self::write_claimed(block, offset, value) };
                     return Ok(waiters(tail) != 0);
                 }
                 Err(current) => {
@@ -650,18 +705,84 @@ impl<T> List<T> {
 
     /// Pops the oldest value; `None` when no position has been claimed by a sender beyond
     /// `head`. Waits for a claimed slot's sender to finish writing it (module docs).
-    #[inline]
+    ///
+    /// The common case is inline, as for [`List::push`] (values up to `INLINE_POP_MAX_SIZE`):
+    /// the loop's first iteration when it claims a slot that is not its block's last, or finds
+    /// the list empty.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline)]
     pub(crate) fn pop(&self) -> Option<T> {
+        if FAST_PATHS && size_of::<T>() <= INLINE_POP_MAX_SIZE {
+            if let Some(popped) = self.pop_fast() {
+                return popped;
+            }
+        }
         let mut popped = None;
         self.pop_into(&mut popped);
         popped
     }
 
+    /// The inline attempt of [`List::pop`]: `Some(popped)` when it decided (a value, or empty),
+    /// `None` for the loop (a block's last slot or a crossing, a lost CAS).
+    #[inline(always)]
+    fn pop_fast(&self) -> Option<Option<T>> {
+        // ORDERING: Acquire, as the loop's first load.
+        let head = self.head.index.load(Ordering::Acquire);
+        let offset = offset(head);
+        if offset + 1 >= BLOCK_CAP {
+            return None;
+        }
+        // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
+        let block = self.head.block.load(Ordering::Relaxed);
+        let Some(new_head) = self.head_after(head) else { return Some(None) };
+        // ORDERING: success Release, as the loop's CAS (a receiver that acquires our `head` sees
+        // a tail at least as new as ours); failure Relaxed: the loop starts over.
+        let claimed =
+            self.head.index.compare_exchange_weak(head, new_head, Ordering::Release, Ordering::Relaxed);
+        if claimed.is_err() {
+            return None;
+        }
+        // SAFETY: as in the loop: `block` holds position `head`, which we claimed, and it is
+        // not freed before the slot is read.
+        let slot = unsafe { &(*block).slots[offset] };
+        slot.wait_write();
+        // SAFETY: as in the loop: the claim gave us the slot, `written` says it is initialised.
+        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
+        let value = slot.value.with(|cell| unsafe { cell.cast::<T>().read() });
+        // ORDERING: Release, as in the loop: our read happens before the block's free.
+        slot.read.store(1, Ordering::Release);
+        Some(Some(value))
+    }
+
+    /// The `head` word after claiming position `head` (with `HAS_NEXT` once the tail is in a
+    /// later block), or `None` when no sender has claimed it (the list is empty).
+    #[inline(always)]
+    fn head_after(&self, head: u64) -> Option<u64> {
+        let mut new_head = head.wrapping_add(ONE_POS);
+        if head & HAS_NEXT == 0 {
+            // ORDERING: Relaxed: only the position matters (the value itself is acquired
+            // through the slot's `written` flag). It is never older than `head`: the receiver
+            // that moved `head` here had seen a tail beyond it, and its Release CAS (our
+            // Acquire load of `head`) makes that read happen before this one. The waiting
+            // protocol needs nothing more: this load follows our registration RMW (module
+            // docs) or the waiting layer's fence.
+            let tail = self.tail.index.load(Ordering::Relaxed);
+            if position(head) == position(tail) {
+                return None;
+            }
+            if position(head) / LAP != position(tail) / LAP {
+                // The tail is in a later block: every slot left in ours is claimed.
+                new_head |= HAS_NEXT;
+            }
+        }
+        Some(new_head)
+    }
+
     /// [`List::pop`] into `popped` (a `None` the caller owns; `true` when a value was popped):
     /// no `T` comes back through a return value, which in unoptimised builds would be a copy
-    /// in every frame on the way (the waiting receives ask through four). Optimised builds
-    /// inline it into `pop`, and the two are one.
-    #[inline]
+    /// in every frame on the way (the waiting receives ask through four). Out of line: `pop`'s
+    /// inline attempt covers the common case.
+    #[inline(never)]
     pub(crate) fn pop_into(&self, popped: &mut Option<T>) -> bool {
         let backoff = Backoff::new();
         // ORDERING: Acquire pairs with the Release CAS or store of the receiver that moved
@@ -684,23 +805,7 @@ impl<T> List<T> {
                 block = self.head.block.load(Ordering::Relaxed);
                 continue;
             }
-            let mut new_head = head.wrapping_add(ONE_POS);
-            if head & HAS_NEXT == 0 {
-                // ORDERING: Relaxed: only the position matters (the value itself is acquired
-                // through the slot's `written` flag). It is never older than `head`: the receiver
-                // that moved `head` here had seen a tail beyond it, and its Release CAS (our
-                // Acquire load of `head`) makes that read happen before this one. The waiting
-                // protocol needs nothing more: this load follows our registration RMW (module
-                // docs) or the waiting layer's fence.
-                let tail = self.tail.index.load(Ordering::Relaxed);
-                if position(head) == position(tail) {
-                    return false;
-                }
-                if position(head) / LAP != position(tail) / LAP {
-                    // The tail is in a later block: every slot left in ours is claimed.
-                    new_head |= HAS_NEXT;
-                }
-            }
+            let Some(new_head) = self.head_after(head) else { return false };
             // ORDERING: success Release: a receiver that acquires our new `head` also sees a
             // tail at least as new as the one we compared with, so it never takes `head >
             // tail` for "a value is there" and claims a position no sender has claimed (loom
