@@ -70,8 +70,8 @@ pub(crate) enum Flavor<T> {
     Unbounded(List<T>),
 }
 
-/// The largest value (in bytes) whose blocking send pushes inline ([`Ring::push_fast`]);
-/// larger ones start in the out-of-line loop. A bound for stack use, not speed: a debug build
+/// The largest value (in bytes) whose blocking send pushes inline ([`Ring::push_fast`]), and
+/// whose unbounded send tries inline (`List::push`); larger ones start in the out-of-line loop. A bound for stack use, not speed: a debug build
 /// keeps every temporary of the inlined push in the sender's frame (a 64 KiB value needed 7
 /// value-sized slots there). 64-byte values keep the inline push, with which their rows were
 /// measured after the pop's fix (`INLINE_POP_MAX_SIZE`).
@@ -471,11 +471,8 @@ impl<T> Chan<T> {
     }
 
     /// The unbounded flavor's send (never full, never waits), for every kind of send: the
-    /// error is `disconnected(value)`, built only when it is one (see `send_deadline`). Inline
-    /// in optimised builds, with the list's inline push (`List::push`); a call in unoptimised
-    /// ones, whose frames keep the value's temporaries out of the caller's (`send_deadline`).
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
+    /// error is `disconnected(value)`, built only when it is one (see `send_deadline`).
+    #[inline]
     pub(super) fn push_unbounded<E>(
         &self,
         list: &List<T>,

@@ -576,60 +576,68 @@ impl<T> List<T> {
         }
     }
 
+    /// Whether [`List::push`] of a `T` tries inline first (not under loom, and only for values
+    /// of at most `INLINE_PUSH_MAX_SIZE` bytes). A constant, so that the branch not taken is not
+    /// even compiled: an unoptimised build would otherwise keep the inline attempt's `T`
+    /// temporaries in `push`'s frame for every `T` (as the ring's `POPS_INLINE`).
+    const PUSHES_INLINE: bool = FAST_PATHS && size_of::<T>() <= INLINE_PUSH_MAX_SIZE;
+
+    /// Whether [`List::pop`] of a `T` tries inline first (`INLINE_POP_MAX_SIZE`), as
+    /// [`List::PUSHES_INLINE`].
+    const POPS_INLINE: bool = FAST_PATHS && size_of::<T>() <= INLINE_POP_MAX_SIZE;
+
     /// Pushes `value`. `Ok(true)` when a receiver may be waiting, so the caller must notify;
     /// `Err(value)` when the list is closed.
     ///
-    /// The common case is inline (optimised builds, values up to `INLINE_PUSH_MAX_SIZE`): a
-    /// first claim that wins, of a slot that is not its block's last, so no block is
-    /// installed. It is the loop's first iteration, the same loads, CAS and stores in the same
-    /// orders; everything else starts over in the loop ([`List::push_loop`]), which is what the
-    /// loom models check (`FAST_PATHS`, as for the ring). Through the loop every push was a call
-    /// whose frame alone cost about 15 instructions (callgrind, a current-thread runtime).
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
+    /// Values up to `INLINE_PUSH_MAX_SIZE` try inline first ([`List::push_small`]); everything
+    /// else, and what that attempt leaves, is the loop ([`List::push_loop`]), out of line: what
+    /// the loom models check (`FAST_PATHS`, as for the ring).
+    #[inline]
     pub(crate) fn push(&self, value: T) -> Result<bool, T> {
-        if FAST_PATHS && size_of::<T>() <= INLINE_PUSH_MAX_SIZE {
-            // ORDERING: Acquire, as the loop's first load (the block's installation).
-            let tail = self.tail.index.load(Ordering::Acquire);
-            let offset = offset(tail);
-            if tail & MARK == 0 && offset + 1 < BLOCK_CAP {
-                // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
-                let block = self.tail.block.load(Ordering::Relaxed);
-                // ORDERING: success Relaxed, as the loop's CAS; failure Relaxed: the loop starts
-                // over with its own Acquire load.
-                let claimed = self.tail.index.compare_exchange_weak(
-                    tail,
-                    tail.wrapping_add(ONE_POS),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-                if claimed.is_ok() {
-                    // SAFETY: as in the loop: `block` holds position `tail`, which we claimed.
-                    unsafe { Self::write_claimed(block, offset, value) };
-                    return Ok(waiters(tail) != 0);
-                }
-            }
+        if Self::PUSHES_INLINE {
+            return self.push_small(value);
         }
         self.push_loop(value)
     }
 
-    /// Writes `value` into the slot at `offset` of `block`, which the caller claimed, and
-    /// publishes it to its receiver.
-    ///
-    /// # Safety
-    ///
-    /// The caller won the CAS for the slot's position, and `block` holds that position.
-    #[inline(always)]
-    unsafe fn write_claimed(block: *mut Block<T>, offset: usize, value: T) {
-        // SAFETY: the caller's claim keeps the block alive until the slot is read.
-        let slot = unsafe { &(*block).slots[offset] };
-        // SAFETY: the claim gave this thread the slot; no receiver reads it before `written` is
-        // set below.
-        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
-        slot.value.with_mut(|cell| unsafe { cell.cast::<T>().write(value) });
-        // ORDERING: Release publishes the value to the receiver's Acquire load in `wait_write`.
-        // A plain store: nobody else writes `written`.
-        slot.written.store(1, Ordering::Release);
+    /// [`List::push`] for small values: the common case inline, a first claim that wins, of a
+    /// slot that is not its block's last (so no block is installed). It is the loop's first
+    /// iteration, the same loads, CAS (with the same success ordering) and stores; anything
+    /// else starts over in the loop. Through the loop every push was a call whose frame alone
+    /// cost about 15 instructions (callgrind, a current-thread runtime). `#[inline]`, not
+    /// `always`, as the ring's `pop_small`: optimised builds inline it (one call site).
+    #[inline]
+    fn push_small(&self, value: T) -> Result<bool, T> {
+        // ORDERING: Acquire, as the loop's first load (the block's installation).
+        let tail = self.tail.index.load(Ordering::Acquire);
+        let offset = offset(tail);
+        if tail & MARK == 0 && offset + 1 < BLOCK_CAP {
+            // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
+            let block = self.tail.block.load(Ordering::Relaxed);
+            // ORDERING: success Relaxed, as the loop's CAS; failure Relaxed: the loop starts over
+            // with its own Acquire load.
+            let claimed = self.tail.index.compare_exchange_weak(
+                tail,
+                tail.wrapping_add(ONE_POS),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            if claimed.is_ok() {
+                // SAFETY: as in the loop: `block` holds position `tail` (loaded after acquiring
+                // this very `tail` value), which we claimed; it is not freed before the slot is
+                // read.
+                let slot = unsafe { &(*block).slots[offset] };
+                // SAFETY: the claim gave this thread the slot; no receiver reads it before
+                // `written` is set below.
+                // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
+                slot.value.with_mut(|cell| unsafe { cell.cast::<T>().write(value) });
+                // ORDERING: Release publishes the value to the receiver's Acquire load in
+                // `wait_write`. A plain store: nobody else writes `written`.
+                slot.written.store(1, Ordering::Release);
+                return Ok(waiters(tail) != 0);
+            }
+        }
+        self.push_loop(value)
     }
 
     /// [`List::push`] past its inline attempt, out of line.
@@ -689,8 +697,14 @@ impl<T> List<T> {
                         // observe it, see there).
                         this.next.store(next, Ordering::Release);
                     }
-                    // SAFETY: the CAS gave this thread the slot of `block` at `offset`.
-                    unsafe { Self::write_claimed(block, offset, value) };
+                    let slot = &this.slots[offset];
+                    // SAFETY: the CAS gave this thread the slot; no receiver reads it before
+                    // `written` is set below.
+                    // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
+                    slot.value.with_mut(|cell| unsafe { cell.cast::<T>().write(value) });
+                    // ORDERING: Release publishes the value to the receiver's Acquire load in
+                    // `wait_write`. A plain store: nobody else writes `written`.
+                    slot.written.store(1, Ordering::Release);
                     return Ok(waiters(tail) != 0);
                 }
                 Err(current) => {
@@ -706,52 +720,52 @@ impl<T> List<T> {
     /// Pops the oldest value; `None` when no position has been claimed by a sender beyond
     /// `head`. Waits for a claimed slot's sender to finish writing it (module docs).
     ///
-    /// The common case is inline, as for [`List::push`] (values up to `INLINE_POP_MAX_SIZE`):
-    /// the loop's first iteration when it claims a slot that is not its block's last, or finds
-    /// the list empty.
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    #[cfg_attr(debug_assertions, inline)]
+    /// Values up to `INLINE_POP_MAX_SIZE` try inline first ([`List::pop_small`]), as pushes
+    /// do; larger ones, and what that attempt leaves, take the loop ([`List::pop_into`]).
+    #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
-        if FAST_PATHS && size_of::<T>() <= INLINE_POP_MAX_SIZE {
-            if let Some(popped) = self.pop_fast() {
-                return popped;
-            }
+        if Self::POPS_INLINE {
+            return self.pop_small();
         }
         let mut popped = None;
         self.pop_into(&mut popped);
         popped
     }
 
-    /// The inline attempt of [`List::pop`]: `Some(popped)` when it decided (a value, or empty),
-    /// `None` for the loop (a block's last slot or a crossing, a lost CAS).
-    #[inline(always)]
-    fn pop_fast(&self) -> Option<Option<T>> {
+    /// [`List::pop`] for small values: the loop's first iteration inline when it claims a slot
+    /// that is not its block's last (no block to retire), or finds the list empty; the same
+    /// loads, CAS (with the same success ordering) and stores. `#[inline]` as `push_small`.
+    #[inline]
+    fn pop_small(&self) -> Option<T> {
         // ORDERING: Acquire, as the loop's first load.
         let head = self.head.index.load(Ordering::Acquire);
         let offset = offset(head);
-        if offset + 1 >= BLOCK_CAP {
-            return None;
+        if offset + 1 < BLOCK_CAP {
+            // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
+            let block = self.head.block.load(Ordering::Relaxed);
+            let new_head = self.head_after(head)?;
+            // ORDERING: success Release, as the loop's CAS (a receiver that acquires our `head`
+            // sees a tail at least as new as ours); failure Relaxed: the loop starts over.
+            let claimed =
+                self.head.index.compare_exchange_weak(head, new_head, Ordering::Release, Ordering::Relaxed);
+            if claimed.is_ok() {
+                // SAFETY: as in the loop: `block` holds position `head`, which we claimed, and
+                // it is not freed before the slot is read (by us, below).
+                let slot = unsafe { &(*block).slots[offset] };
+                slot.wait_write();
+                // SAFETY: as in the loop: the claim gave us the slot, and `written` (acquired in
+                // `wait_write`) says its value is initialised.
+                // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
+                let value = slot.value.with(|cell| unsafe { cell.cast::<T>().read() });
+                // ORDERING: Release, as in the loop: our read of the value (our last access to
+                // the block) happens before its free, whose `is_drained` acquires this.
+                slot.read.store(1, Ordering::Release);
+                return Some(value);
+            }
         }
-        // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
-        let block = self.head.block.load(Ordering::Relaxed);
-        let Some(new_head) = self.head_after(head) else { return Some(None) };
-        // ORDERING: success Release, as the loop's CAS (a receiver that acquires our `head` sees
-        // a tail at least as new as ours); failure Relaxed: the loop starts over.
-        let claimed =
-            self.head.index.compare_exchange_weak(head, new_head, Ordering::Release, Ordering::Relaxed);
-        if claimed.is_err() {
-            return None;
-        }
-        // SAFETY: as in the loop: `block` holds position `head`, which we claimed, and it is
-        // not freed before the slot is read.
-        let slot = unsafe { &(*block).slots[offset] };
-        slot.wait_write();
-        // SAFETY: as in the loop: the claim gave us the slot, `written` says it is initialised.
-        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
-        let value = slot.value.with(|cell| unsafe { cell.cast::<T>().read() });
-        // ORDERING: Release, as in the loop: our read happens before the block's free.
-        slot.read.store(1, Ordering::Release);
-        Some(Some(value))
+        let mut popped = None;
+        self.pop_into(&mut popped);
+        popped
     }
 
     /// The `head` word after claiming position `head` (with `HAS_NEXT` once the tail is in a
@@ -780,8 +794,9 @@ impl<T> List<T> {
 
     /// [`List::pop`] into `popped` (a `None` the caller owns; `true` when a value was popped):
     /// no `T` comes back through a return value, which in unoptimised builds would be a copy
-    /// in every frame on the way (the waiting receives ask through four). Out of line: `pop`'s
-    /// inline attempt covers the common case.
+    /// in every frame on the way (the waiting receives ask through four). Out of line: for
+    /// values up to `INLINE_POP_MAX_SIZE` `pop`'s inline attempt covers the common case; larger
+    /// values always take this call (as the ring's `pop_loop_value`).
     #[inline(never)]
     pub(crate) fn pop_into(&self, popped: &mut Option<T>) -> bool {
         let backoff = Backoff::new();
