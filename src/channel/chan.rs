@@ -71,9 +71,9 @@ pub(crate) enum Flavor<T> {
 }
 
 /// The largest value (in bytes) whose blocking send pushes inline ([`Ring::push_fast`]), and
-/// whose unbounded send tries inline (`List::push`); larger ones start in the out-of-line loop. A bound for stack use, not speed: a debug build
-/// keeps every temporary of the inlined push in the sender's frame (a 64 KiB value needed 7
-/// value-sized slots there). 64-byte values keep the inline push, with which their rows were
+/// whose unbounded send tries inline (`List::push`); larger ones start in the out-of-line
+/// loop. A bound for stack use, not speed: a debug build keeps every temporary of the inlined
+/// push in the sender's frame (a 64 KiB value needed 7 value-sized slots there). 64-byte values keep the inline push, with which their rows were
 /// measured after the pop's fix (`INLINE_POP_MAX_SIZE`).
 pub(super) const INLINE_PUSH_MAX_SIZE: usize = 256;
 

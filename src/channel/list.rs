@@ -727,6 +727,13 @@ impl<T> List<T> {
         if Self::POPS_INLINE {
             return self.pop_small();
         }
+        self.pop_loop_value()
+    }
+
+    /// The loop ([`List::pop_into`]) with the value returned, for `pop` and what `pop_small`'s
+    /// attempt leaves.
+    #[inline]
+    fn pop_loop_value(&self) -> Option<T> {
         let mut popped = None;
         self.pop_into(&mut popped);
         popped
@@ -763,9 +770,7 @@ impl<T> List<T> {
                 return Some(value);
             }
         }
-        let mut popped = None;
-        self.pop_into(&mut popped);
-        popped
+        self.pop_loop_value()
     }
 
     /// The `head` word after claiming position `head` (with `HAS_NEXT` once the tail is in a

@@ -254,8 +254,8 @@ impl<C: Clock> TokenBucket<C> {
         // ORDERING: Release pairs with the Acquire load of `changes` in `acquire_until`: a waiter
         // that reads this bump sees the change made before it (the quota write, the cancel CAS)
         // in its next attempt. `notify_all`'s SeqCst fence then orders the bump before its
-        // `sleepers` and `armed` checks, against the waiter's fence (wait.rs). Relaxed here deadlocks the
-        // loom model `bucket_cancel_wakes_a_blocked_acquire` (the woken waiter's attempt may miss
+        // `sleepers` and `armed` checks, against the waiter's fence (wait.rs). Relaxed here
+        // deadlocks the loom model `bucket_cancel_wakes_a_blocked_acquire` (the woken waiter's attempt may miss
         // the cancel and it sleeps again, with no bump left to wake it).
         self.changes.fetch_add(1, Ordering::Release);
         self.changed.notify_all();

@@ -39,11 +39,11 @@
 //! also keeps them packed in `packed`, in one of two layouts: an interval under 2^43 ns (2.4
 //! hours) with a burst under 2^20, which is nearly every real quota, or, flagged `WIDE` (the
 //! sign bit, so that the first layout is told apart by a sign test), an interval under 2^30 ns
-//! (1.07 s) with any burst, for fast quotas with huge bursts (a wide
-//! burst read through the seqlock cost the allow path about 20 instructions of 73 with a
-//! manual clock: callgrind, the twentieth session). A writer stores the word after its
-//! `generation` store, under its lock. One Relaxed load then gives a whole quota that was live (a single word
-//! cannot be torn), with none of the seqlock's four loads and re-check: on the deny path with
+//! (1.07 s) with any burst, for fast quotas with huge bursts (read through the seqlock, such a
+//! burst cost the allow path 6 of its 73 instructions with a manual clock: callgrind, the
+//! twentieth session). A writer stores the word after its `generation` store, under its lock.
+//! One Relaxed load then gives a whole quota that was live (a single word cannot be torn),
+//! with none of the seqlock's four loads and re-check: on the deny path with
 //! a manual clock that was 1.8 -> 1.2 ns, a third of the call. A quota that does not fit stores
 //! the flag `UNPACKED` there, and readers take the seqlock. A reader that still loads the
 //! previous packed word after a writer's `generation` store decides wholly by the previous
