@@ -1,5 +1,6 @@
 //! The seed's async patterns with ringfence on tokio: producer-consumer, a bounded set of
-//! async workers over a channel (joined with `WaitGroup::wait_async`), future/promise (pool tasks and actor asks awaited),
+//! async workers over a channel (joined with `WaitGroup::wait_async`), future/promise (pool
+//! tasks, actor asks and a oneshot awaited),
 //! scatter-gather that cancels the losers by dropping them, and rate-limited "scraping" with a
 //! semaphore and a token bucket; then timeouts on ringfence's own timer. Every future here is
 //! runtime-agnostic: tokio only spawns the tasks and provides the sleeps that stand in for I/O.
@@ -78,34 +79,52 @@ async fn worker_pool() {
     println!("   40 jobs done, sum of squares {total}");
 }
 
-/// Future/promise: a CPU job on the thread pool and an actor's reply, both awaited.
+/// Future/promise: a CPU job on the thread pool, an actor's reply and a oneshot, all awaited.
 async fn futures_and_promises() {
     use ringfence::actor::{self, Actor, Context, Reply};
-    println!("== futures: pool tasks and actor asks, awaited");
+    use ringfence::oneshot;
+    println!("== futures: pool tasks, actor asks and a oneshot, awaited");
     let pool = Pool::new(2);
-    let task = pool.submit(|| (1..=1_000_000u64).sum::<u64>());
+    // `submit_async` waits for room in the pool's queue without blocking this thread (`submit`
+    // would block it); the `Task` it resolves to is the future of the job's result.
+    let task = pool.submit_async(|| (1..=1_000_000u64).sum::<u64>()).await;
     assert_eq!(task.await.unwrap(), 500_000_500_000);
 
     struct Counter(u64);
     enum Msg {
-        Add(u64, Reply<u64>),
+        Add(u64),
+        Get(Reply<u64>),
     }
     impl Actor for Counter {
         type Msg = Msg;
-        fn handle(&mut self, Msg::Add(n, reply): Msg, _ctx: &mut Context) {
-            self.0 += n;
-            reply.send(self.0);
+        fn handle(&mut self, msg: Msg, _ctx: &mut Context) {
+            match msg {
+                Msg::Add(n) => self.0 += n,
+                Msg::Get(reply) => reply.send(self.0),
+            }
         }
     }
     let counter = actor::spawn(Counter(0));
     let addr = counter.addr();
-    let mut last = 0;
     for n in 1..=10 {
-        last = addr.ask_async(|reply| Msg::Add(n, reply)).await.unwrap();
+        addr.tell_async(Msg::Add(n)).await.unwrap(); // fire and forget, waiting for room
     }
-    assert_eq!(last, 55);
-    counter.stop();
-    println!("   pool task summed 1..=1e6; actor counted to {last}");
+    let total = addr.ask_async(Msg::Get).await.unwrap(); // request-reply
+    assert_eq!(total, 55);
+
+    // A promise kept by a plain thread, awaited here.
+    let (promise, answer) = oneshot::channel();
+    std::thread::spawn(move || promise.send("computed on a thread").unwrap());
+    let message = answer.await.unwrap();
+
+    // Stopping an actor and dropping a pool join threads: blocking calls, so off the runtime.
+    tokio::task::spawn_blocking(move || {
+        counter.stop();
+        drop(pool);
+    })
+    .await
+    .unwrap();
+    println!("   pool task summed 1..=1e6; actor counted to {total}; oneshot: {message}");
 }
 
 /// Scatter-gather: ask three replicas, keep the first answer, drop (cancel) the others.

@@ -35,6 +35,17 @@
 //! | spread items over workers, merge several receivers into one | [`fan::share`], [`fan::round_robin`], [`fan::merge`] |
 //! | trade CPU for latency in every blocking wait (how long waits yield before they sleep) | [`waiting::set_yield_phase_limit`] |
 //!
+//! # Async
+//!
+//! The same objects serve threads and tasks: `send_async` / `recv_async` on the channel (and a
+//! `Stream` / `Sink` with the `futures` feature), `.await` on a oneshot receiver or a pool
+//! [`Task`](pool::Task), `acquire_async` on the semaphore and the rate limiters,
+//! [`WaitGroup::wait_async`], [`pool::Pool::submit_async`], and the actor's `tell_async` /
+//! `ask_async`; [`timer`] gives any future a timeout. The futures use `std::task` only (any
+//! executor), and each documents what dropping it does (`# Cancel safety`): a dropped receive
+//! never loses a value, a dropped send did not send (on a buffered channel). The chapter:
+//! `docs/async.md`.
+//!
 //! # Example
 //!
 //! ```
@@ -48,6 +59,9 @@
 //! });
 //! assert_eq!(rx.iter().sum::<u64>(), 999 * 1000 / 2);
 //! ```
+
+// docs.rs (its nightly, `--cfg docsrs`): mark the `futures` feature's items as such.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod actor;
 pub mod channel;

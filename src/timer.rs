@@ -36,8 +36,12 @@
 //! inserts the entry, a later one checks its waker: a task woken by something else, as a
 //! [`Timeout`] is by its future, polls its `Sleep` again), when a pending `Sleep` is dropped,
 //! and by the thread when it fires; never by a limiter that grants at once, nor by a `Sleep`
-//! that is due. No user code (a waker's `wake` or `drop`) runs while it is held, and a waker that
-//! panics in `wake` does not stop the thread.
+//! that is due at its first poll. No executor code (a waker's `clone`, `wake` or `drop`) runs
+//! while it is held, and a waker that panics in `wake` does not stop the thread. The thread is
+//! started again if it is ever missing when a `Sleep` registers: after a failed spawn, or in the
+//! child of a `fork`, which inherits the pending entries but not the thread (the child's new
+//! thread fires them too, waking their wakers in the child; whether the executor that made them
+//! survived the fork is the program's affair).
 //!
 //! # Accuracy
 //!
@@ -130,12 +134,15 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// # Cancel safety
 ///
 /// Dropping a `Sleep` (for example the losing branch of a `select!`) removes its entry from the
-/// timer and drops the waker it held: nothing is left behind and nothing is woken later.
+/// timer and drops the waker it held: nothing is left behind. A wakeup the timer thread had
+/// already taken out to deliver when the `Sleep` was dropped may still arrive, once (a spurious
+/// wakeup of the task, which every future must tolerate).
 ///
 /// # Panics
 ///
 /// A poll panics if it has to start the timer thread and the OS refuses to create a thread,
-/// with the message `ringfence-timer: cannot spawn the timer thread: ` and the OS error.
+/// with the message `ringfence-timer: cannot spawn the timer thread: ` and the OS error. The
+/// `Sleep` stays usable: its next poll (or any other `Sleep`'s) tries to start the thread again.
 ///
 /// # Examples
 ///
@@ -274,8 +281,8 @@ impl Drop for Sleep {
 /// The timer thread and its map (module docs). Normal builds only: see "Under loom".
 #[cfg(not(loom))]
 mod driver {
+    use crate::wait::{drop_caught, wake_caught};
     use std::collections::BTreeMap;
-    use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
     use std::task::{Poll, Waker};
     use std::time::{Duration, Instant};
@@ -286,6 +293,9 @@ mod driver {
     /// The longest the thread sleeps in one wait: it re-checks at least this often (cheap, and
     /// it keeps every timed wait far from any platform's limit on timeouts).
     const MAX_NAP: Duration = Duration::from_secs(3600);
+
+    /// The most wakers' room the thread keeps between firings.
+    const MAX_KEPT_DUE: usize = 1024;
 
     struct Timer {
         state: Mutex<State>,
@@ -299,12 +309,15 @@ mod driver {
         entries: BTreeMap<Key, Waker>,
         /// The id the next entry gets (2^64 registrations would be needed to wrap).
         next_id: u64,
-        /// Whether the thread was started (once; it never stops).
+        /// Whether the thread was started (once per process: it never stops, unless a bug in
+        /// this module panics in it; see `ensure_started`).
         started: bool,
+        /// The [`fork::generation`] that started it: a `fork`'s child has no thread.
+        started_in: u32,
     }
 
     static TIMER: Timer = Timer {
-        state: Mutex::new(State { entries: BTreeMap::new(), next_id: 0, started: false }),
+        state: Mutex::new(State { entries: BTreeMap::new(), next_id: 0, started: false, started_in: 0 }),
         earlier: Condvar::new(),
     };
 
@@ -314,61 +327,99 @@ mod driver {
         TIMER.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers (or re-arms with `waker`) the entry of a `Sleep` due at `deadline`. Always
-    /// `Pending`: the thread wakes the task at the deadline.
+    /// Registers (or re-arms with `waker`) the entry of a `Sleep` due at `deadline`. `Pending`
+    /// while the entry waits: the thread wakes the task at the deadline. `Ready` when the thread
+    /// already fired the entry (only a due entry is fired: the deadline passed after the
+    /// caller's check), and then the entry is cleared.
+    ///
+    /// # Panics
+    ///
+    /// If the thread must be started and the OS refuses (module docs of `Sleep`); the lock is
+    /// released first, and the entry stays for the next attempt.
     pub(super) fn register(entry: &mut Option<Key>, deadline: Instant, waker: &Waker) -> Poll<()> {
+        let generation = fork::generation();
+        // The clone before the lock, every waker drop after it: the executor's code, which may
+        // take locks of its own (one held by a thread waiting for ours would stop every timer).
+        let waker = waker.clone();
         let mut state = lock();
-        if let Some(key) = *entry {
-            debug_assert_eq!(key.0, deadline, "a deadline change unregisters first");
-            if let Some(registered) = state.entries.get_mut(&key) {
-                if registered.will_wake(waker) {
-                    return Poll::Pending;
+        let (poll, unused, earliest) = match *entry {
+            Some(key) => {
+                debug_assert_eq!(key.0, deadline, "a deadline change unregisters first");
+                match state.entries.get_mut(&key) {
+                    Some(registered) if registered.will_wake(&waker) => (Poll::Pending, Some(waker), false),
+                    Some(registered) => (Poll::Pending, Some(std::mem::replace(registered, waker)), false),
+                    None => {
+                        *entry = None;
+                        (Poll::Ready(()), Some(waker), false)
+                    }
                 }
-                let old = std::mem::replace(registered, waker.clone());
-                drop(state);
-                drop(old); // user code: outside the lock
-                return Poll::Pending;
             }
-            // The thread fired it (its deadline passed after our check): register again, and
-            // the thread fires the new entry at once.
-        }
-        let key = (deadline, state.next_id);
-        state.next_id += 1;
-        state.entries.insert(key, waker.clone());
-        *entry = Some(key);
-        let earliest = state.entries.first_key_value().is_some_and(|(first, _)| *first == key);
-        let start = !state.started;
-        state.started = true;
+            None => {
+                let key = (deadline, state.next_id);
+                state.next_id += 1;
+                state.entries.insert(key, waker);
+                *entry = Some(key);
+                let earliest = state.entries.first_key_value().is_some_and(|(first, _)| *first == key);
+                (Poll::Pending, None, earliest)
+            }
+        };
+        let started = if poll.is_pending() { ensure_started(&mut state, generation) } else { Ok(false) };
         drop(state);
-        if start {
-            spawn();
-        } else if earliest {
-            // The thread may be waiting for a later deadline. It re-reads the map under the
-            // lock after every wakeup, and we inserted under the lock, so it cannot miss this.
-            TIMER.earlier.notify_one();
+        if let Some(waker) = unused {
+            drop_caught(waker);
         }
-        Poll::Pending
+        match started {
+            // A thread started now reads the map first thing.
+            Ok(true) => {}
+            // The thread may be waiting for a later deadline. It re-reads the map under the lock
+            // after every wakeup, and we inserted under the lock, so it cannot miss this.
+            Ok(false) if earliest => TIMER.earlier.notify_one(),
+            Ok(false) => {}
+            Err(e) => panic!("ringfence-timer: cannot spawn the timer thread: {e}"),
+        }
+        poll
     }
 
     /// Removes the entry, if it is still there, and drops its waker (outside the lock).
     pub(super) fn unregister(entry: &mut Option<Key>) {
         if let Some(key) = entry.take() {
             let removed = lock().entries.remove(&key);
-            drop(removed);
+            if let Some(waker) = removed {
+                drop_caught(waker); // the executor's code: outside the lock, and caught
+            }
         }
     }
 
-    #[cold]
-    fn spawn() {
-        let spawned = std::thread::Builder::new().name("ringfence-timer".into()).spawn(run);
-        if let Err(e) = spawned {
-            lock().started = false;
-            panic!("ringfence-timer: cannot spawn the timer thread: {e}");
+    /// Starts the thread unless it runs in this process (`generation`: [`fork::generation`]);
+    /// `Ok(true)` if it started it now. Called by every registration that waits, under the
+    /// lock, so that no entry is left without a thread: not after a failed spawn (the next
+    /// registration, or the failed one's next poll, tries again), not after the thread died
+    /// (its guard clears `started`), and not in the child of a `fork` (which copies the map and
+    /// the flag but not the thread). Under the lock, a second registration cannot see
+    /// `started` before the thread exists; the new thread's first act is to take the lock, so
+    /// it waits for us.
+    fn ensure_started(state: &mut State, generation: u32) -> std::io::Result<bool> {
+        if state.started && state.started_in == generation {
+            return Ok(false);
         }
+        fork::watch();
+        std::thread::Builder::new().name("ringfence-timer".into()).spawn(run)?;
+        state.started = true;
+        state.started_in = generation;
+        Ok(true)
     }
 
     /// The timer thread: fire what is due, then sleep until the earliest deadline.
     fn run() {
+        /// Clears `started` if the thread ever ends (it only could by a panic in this crate's
+        /// code: wakers' panics are caught), so that the next registration starts another.
+        struct Restart;
+        impl Drop for Restart {
+            fn drop(&mut self) {
+                lock().started = false;
+            }
+        }
+        let _restart = Restart;
         let mut due: Vec<Waker> = Vec::new();
         let mut state = lock();
         loop {
@@ -382,8 +433,13 @@ mod driver {
             if !due.is_empty() {
                 drop(state);
                 for waker in due.drain(..) {
-                    // A waker is user code: one that panics must not take the timer down.
-                    let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
+                    // A waker is the executor's code: one that panics must not take the timer
+                    // down (nor its panic's payload, dropped inside a catch too).
+                    wake_caught(waker);
+                }
+                // A burst of due entries must not keep its peak capacity for good.
+                if due.capacity() > MAX_KEPT_DUE {
+                    due = Vec::new();
                 }
                 state = lock();
                 continue;
@@ -396,6 +452,53 @@ mod driver {
                 None => TIMER.earlier.wait(state).unwrap_or_else(PoisonError::into_inner),
             };
         }
+    }
+
+    /// Tells a `fork`'s child from its parent without a system call per registration
+    /// (`getpid` is not cached by glibc: about 200 ns on the 2-core VM, as much as the rest
+    /// of a registration).
+    #[cfg(target_os = "linux")]
+    mod fork {
+        use std::sync::Once;
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        /// Bumped in every child by the `pthread_atfork` handler.
+        static GENERATION: AtomicU32 = AtomicU32::new(0);
+
+        /// The process's fork generation: differs in a child from its parent's.
+        pub(super) fn generation() -> u32 {
+            // ORDERING: Relaxed: written only by the child's handler, on the forking thread,
+            // before `fork` returns in the child; every later read in the child is on a thread
+            // that the child created after that (or the forking thread itself), so it sees it.
+            GENERATION.load(Ordering::Relaxed)
+        }
+
+        /// Installs the handler (once per process; a child inherits it).
+        pub(super) fn watch() {
+            static WATCH: Once = Once::new();
+            WATCH.call_once(|| {
+                // SAFETY: `pthread_atfork` only records the handler; `in_child` is a valid
+                // `extern "C"` function for the whole program, and async-signal-safe (one
+                // atomic add), as a child handler of a multithreaded process must be.
+                let _ = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+            });
+        }
+
+        /// Runs in the child, right after `fork`.
+        unsafe extern "C" fn in_child() {
+            // ORDERING: Relaxed: see `generation`.
+            GENERATION.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Elsewhere the process id tells a child from its parent.
+    #[cfg(not(target_os = "linux"))]
+    mod fork {
+        pub(super) fn generation() -> u32 {
+            std::process::id()
+        }
+
+        pub(super) fn watch() {}
     }
 
     #[cfg(test)]

@@ -434,30 +434,36 @@ impl WaitQueue {
     /// took meanwhile is counted again (`recount`, if it was counted) and gets a new entry,
     /// spending the wakeup on this poll.
     fn register(&self, slot: &mut AsyncSlot, waker: &Waker, recount: impl FnOnce()) {
+        // The clone before the lock, and every waker dropped after it: both are the executor's
+        // code, which may take locks of its own (or drop the last reference to a task whose
+        // future then leaves this very queue, taking this lock again); a drop's panic is caught
+        // (`drop_caught`), as a wake's is. A clone that panics
+        // leaves nothing changed (counted again, with no entry for a notifier to uncount, we
+        // would stay counted). A re-poll with the waker it registered clones for nothing; that
+        // poll is the rare one (a task woken by something else), and every registration must
+        // clone.
+        let waker = waker.clone();
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
-        // The clone first, in both cases: a user's waker whose clone panics then leaves nothing
-        // changed (counted again, with no entry for a notifier to uncount, we would stay
-        // counted).
-        let waker = if let Some(key) = slot.key {
+        if let Some(key) = slot.key {
             if let Some(entry) = list.find(key, slot.order).map(|index| &mut list.entries[index]) {
-                if !entry.waker.will_wake(waker) {
-                    entry.waker.clone_from(waker);
-                }
+                let unused = if entry.waker.will_wake(&waker) {
+                    waker
+                } else {
+                    std::mem::replace(&mut entry.waker, waker)
+                };
+                drop(list);
+                drop_caught(unused);
                 return;
             }
-            let waker = waker.clone();
             // Notified, and polled again: count ourselves again before the new entry can be
             // taken (its notifier would uncount us) and before the caller's re-check. The new
             // entry keeps our place in line (`slot.order`).
             if slot.counted {
                 recount();
             }
-            waker
         } else {
-            let waker = waker.clone();
             slot.order = list.next_key;
-            waker
-        };
+        }
         let key = Self::insert(&mut list, waker, slot.order, slot.counted);
         // The announcement: ordered before the caller's re-check by its fence.
         self.add_armed(&list, 1);
@@ -494,8 +500,13 @@ impl WaitQueue {
             let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
             match list.find(key, slot.order) {
                 Some(index) => {
-                    list.entries.remove(index);
+                    let removed = list.entries.remove(index);
                     self.add_armed(&list, -1);
+                    drop(list);
+                    // The executor's code: outside the lock (see `register`), and caught.
+                    if let Some(entry) = removed {
+                        drop_caught(entry.waker);
+                    }
                     false
                 }
                 // Taken by a notifier (a later `notify_one`, or `notify_all`, overwrote or
@@ -677,7 +688,32 @@ pub(crate) fn wake_every(wakers: Vec<Waker>) {
 /// later waiter asleep (found by review in the seventeenth session; the timer thread already
 /// caught them).
 pub(crate) fn wake_caught(waker: Waker) -> bool {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake())).is_err()
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake())) {
+        Ok(()) => false,
+        Err(payload) => {
+            drop_payload(payload);
+            true
+        }
+    }
+}
+
+/// Drops `waker`, catching a panic from its drop (an executor's bug, as in [`wake_caught`]): a
+/// queue drops a waker when a future leaves it or re-registers with another one, which happens
+/// in a poll that may have just taken a permit or a value; a panic let through would lose it.
+pub(crate) fn drop_caught(waker: Waker) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(waker))) {
+        drop_payload(payload);
+    }
+}
+
+/// Drops a caught panic's payload, catching a panic from the payload's own `Drop` (a payload
+/// can be any type, and one dropped outside a `catch_unwind` would unwind through the caller
+/// after all: `std::panic::catch_unwind`'s docs warn of it). The second payload is leaked
+/// rather than risk a third.
+pub(crate) fn drop_payload(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
 }
 
 /// The `uncount` of queues whose futures are never counted.

@@ -424,6 +424,35 @@ fn a_dropped_ask_async_that_never_got_in_was_not_sent() {
 }
 
 #[test]
+fn tell_async_waits_for_room_without_blocking_and_cancel_takes_the_message_back() {
+    within(WATCHDOG, || {
+        let (handle, addr, open) = full_mailbox(1);
+        let mut cx = TaskContext::from_waker(Waker::noop());
+        // The mailbox is full: the send waits (the poll returns), and a cancel hands the message
+        // back, unsent.
+        let mut telling = addr.tell_async(Msg::Push(2));
+        assert!(pin!(&mut telling).poll(&mut cx).is_pending());
+        assert!(matches!(telling.cancel(), Some(Msg::Push(2))));
+        // Once there is room, a tell completes on any executor.
+        open.send(()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            for n in 3..=5 {
+                addr.tell_async(Msg::Push(n)).await.unwrap();
+            }
+        });
+        assert_eq!(addr.ask(Msg::Log).unwrap(), [1, 3, 4, 5]);
+        let exit = handle.stop();
+        // A stopped actor hands the message back in the error.
+        match rt.block_on(addr.tell_async(Msg::Push(6))) {
+            Err(error) => assert!(matches!(error.into_inner(), Msg::Push(6))),
+            Ok(()) => panic!("a stopped actor took a message"),
+        }
+        assert_eq!(exit.discarded(), 0);
+    });
+}
+
+#[test]
 fn dropping_every_address_and_the_handle_stops_the_actor() {
     let flag = Arc::new(AtomicBool::new(false));
     let handle = actor::spawn(Recorder { log: Vec::new(), stopped_flag: Some(flag.clone()) });

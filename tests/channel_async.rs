@@ -3,8 +3,9 @@
 #![cfg(not(loom))]
 
 mod async_util;
+mod common;
 
-use async_util::{Counter, block_on};
+use async_util::{Counter, block_on, counting};
 use ringfence::channel::{Receiver, RecvError, SendError, Sender, bounded, unbounded};
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -77,6 +78,116 @@ fn a_waker_that_panics_at_disconnection_keeps_no_other_waiter_asleep() {
         );
         assert_eq!(blocked.join().unwrap(), Err(RecvError), "{name}: the thread was woken");
     }
+}
+
+/// A panic payload whose own `Drop` panics: caught panics' payloads are dropped inside a catch
+/// too, or dropping one would unwind through the notifier after all.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("this panic payload's drop panics");
+    }
+}
+
+/// A waker that panics with a [`PanicsOnDrop`] payload.
+struct PanicsWithABadPayload;
+
+impl Wake for PanicsWithABadPayload {
+    fn wake(self: Arc<Self>) {
+        std::panic::panic_any(PanicsOnDrop);
+    }
+}
+
+#[test]
+fn a_waker_whose_panic_payload_panics_on_drop_does_not_unwind_through_the_sender() {
+    for (name, tx, rx) in flavors::<u64>() {
+        if name == "rendezvous" {
+            continue; // its send waits for the receive: `try_send` below needs a buffer
+        }
+        let bad = Waker::from(Arc::new(PanicsWithABadPayload));
+        let mut first = pin!(rx.recv_async());
+        assert!(first.as_mut().poll(&mut Context::from_waker(&bad)).is_pending(), "{name}");
+        // The notify that wakes it must return normally: the value is in, the sender unharmed.
+        tx.try_send(1).unwrap();
+        let (_, noop) = counting();
+        assert_eq!(first.as_mut().poll(&mut Context::from_waker(&noop)), Poll::Ready(Ok(1)), "{name}");
+        tx.try_send(2).unwrap();
+        assert_eq!(rx.try_recv(), Ok(2), "{name}");
+    }
+}
+
+/// A `next()` woken for a value and then dropped (a `select!` that another branch won), its
+/// stream kept and not polled: the wakeup passes on to the other waiting receiver, which gets
+/// the value. (The stream holds the registration between polls; before `next()`'s own drop
+/// gave it up, the other receiver slept until the stream was polled again.)
+#[test]
+fn a_dropped_next_passes_its_wakeup_on_while_its_stream_is_kept() {
+    for (name, tx, rx) in flavors::<u64>() {
+        if name == "rendezvous" {
+            continue; // `try_send` below needs a buffer
+        }
+        let mut stream = rx.clone().into_stream();
+        let (_, noop) = counting();
+        let (woken, waker) = counting();
+        let mut other = pin!(rx.recv_async());
+        {
+            let mut next = Box::pin(stream.next());
+            assert!(next.as_mut().poll(&mut Context::from_waker(&noop)).is_pending(), "{name}");
+            assert!(other.as_mut().poll(&mut Context::from_waker(&waker)).is_pending(), "{name}");
+            tx.try_send(1).unwrap(); // wakes the oldest waiter: the stream's `next()`
+            assert_eq!(woken.wakes(), 0, "{name}: one value, one wakeup");
+        } // the `next()` is dropped, unfinished
+        assert_eq!(woken.wakes(), 1, "{name}: the dropped next() passed its wakeup on");
+        assert_eq!(other.as_mut().poll(&mut Context::from_waker(&waker)), Poll::Ready(Ok(1)), "{name}");
+        // The stream goes on.
+        tx.try_send(2).unwrap();
+        assert_eq!(block_on(stream.next()), Some(2), "{name}");
+    }
+}
+
+/// A receive future, boxed.
+type Held = Pin<Box<dyn Future<Output = Result<u64, RecvError>> + Send>>;
+
+/// Holds a receive future of the same channel: dropping the waker drops that future, whose drop
+/// takes the channel's wait-queue lock.
+struct HoldsAFuture {
+    _held: std::sync::Mutex<Held>,
+}
+
+impl Wake for HoldsAFuture {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// The queue drops a replaced waker, or the waker of a future that leaves it, after releasing
+/// its lock: the waker may be the last reference to another future of the same queue, whose
+/// drop takes that lock (it once dropped them under it: a self-deadlock, found by review).
+#[test]
+fn a_waker_the_queue_drops_may_drop_a_future_of_the_same_queue() {
+    common::within(common::WATCHDOG, || {
+        for (name, tx, rx) in flavors::<u64>() {
+            let rx: &'static Receiver<u64> = Box::leak(Box::new(rx));
+            let (_, noop) = counting();
+            let holder = |rx: &'static Receiver<u64>| {
+                let mut held: Held = Box::pin(rx.recv_async());
+                assert!(held.as_mut().poll(&mut Context::from_waker(&noop)).is_pending());
+                Waker::from(Arc::new(HoldsAFuture { _held: std::sync::Mutex::new(held) }))
+            };
+            // Replaced at a re-poll with another waker.
+            let mut future = Box::pin(rx.recv_async());
+            assert!(future.as_mut().poll(&mut Context::from_waker(&holder(rx))).is_pending(), "{name}");
+            assert!(future.as_mut().poll(&mut Context::from_waker(&noop)).is_pending(), "{name}");
+            drop(future); // leaves the queue too (its waker now is `noop`)
+            // Dropped with its future, which leaves the queue.
+            let mut future = Box::pin(rx.recv_async());
+            assert!(future.as_mut().poll(&mut Context::from_waker(&holder(rx))).is_pending(), "{name}");
+            drop(future);
+            // The channel works on.
+            let sender = thread::spawn(move || tx.send(3));
+            assert_eq!(rx.recv(), Ok(3), "{name}");
+            sender.join().unwrap().unwrap();
+        }
+    });
 }
 
 /// A waker whose `clone` panics: a bug in a user's executor, met when a future registers.

@@ -1343,3 +1343,37 @@ fn many_submitters_every_task_resolves_once() {
         assert_eq!(total, n * (n - 1) / 2);
     });
 }
+
+#[test]
+fn submit_async_waits_for_room_without_blocking_and_a_dropped_submit_never_runs() {
+    use std::future::Future;
+    within(WATCHDOG, || {
+        let pool = Pool::builder().threads(1).queue_capacity(1).build().unwrap();
+        let (open, gate) = mpsc::channel::<()>();
+        // The worker waits in the first job; the second fills the queue.
+        let busy = pool.submit(move || gate.recv().is_ok());
+        let _filler = eventually(WATCHDOG, "the queue has room for one", || pool.try_submit(|| 1).ok());
+        let ran = Arc::new(AtomicBool::new(false));
+        let counter = DropCounter::new();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        {
+            // Full: the submit waits without blocking this thread (the poll returns).
+            let (ran, captured) = (ran.clone(), counter.make(7));
+            let mut submitting = Box::pin(pool.submit_async(move || {
+                ran.store(true, Ordering::SeqCst);
+                captured.into_id()
+            }));
+            assert!(submitting.as_mut().poll(&mut cx).is_pending());
+        } // dropped before it resolved: never queued, its closure dropped unrun
+        assert_eq!(counter.dropped(), 1, "the closure was dropped with the future");
+        let mut submitting = Box::pin(pool.submit_async(|| 40 + 2));
+        assert!(submitting.as_mut().poll(&mut cx).is_pending());
+        open.send(()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let answer = rt.block_on(async { submitting.await.await });
+        assert_eq!(answer.unwrap(), 42);
+        busy.wait().unwrap();
+        pool.shutdown();
+        assert!(!ran.load(Ordering::SeqCst), "the dropped submit's closure never ran");
+    });
+}

@@ -220,6 +220,66 @@ fn a_panicking_waker_does_not_stop_the_timer() {
     });
 }
 
+/// A panic payload whose own `Drop` panics.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("this panic payload's drop panics (expected by the test)");
+    }
+}
+
+/// A waker that panics with a [`PanicsOnDrop`] payload: the timer thread drops the payload
+/// inside a catch too, or the payload's panic would end the thread (and every later timer).
+struct PanicsWithABadPayload(AtomicUsize);
+
+impl Wake for PanicsWithABadPayload {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        std::panic::panic_any(PanicsOnDrop);
+    }
+}
+
+/// The thread ids of the threads named `ringfence-timer` (Linux: `/proc/self/task`).
+#[cfg(target_os = "linux")]
+fn timer_threads() -> Vec<String> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
+    let mut ids: Vec<String> = tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            (name.trim_end() == "ringfence-timer").then(|| task.file_name().to_string_lossy().into_owned())
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_waker_whose_panic_payload_panics_on_drop_does_not_stop_the_timer() {
+    common::within(common::WATCHDOG, || {
+        block_on(sleep(MS)); // the thread runs
+        #[cfg(target_os = "linux")]
+        let before = timer_threads();
+        let bad = Arc::new(PanicsWithABadPayload(AtomicUsize::new(0)));
+        let bad_waker = Waker::from(bad.clone());
+        let mut nap: Sleep = sleep(MS);
+        assert_eq!(poll_once(&mut nap, &bad_waker), Poll::Pending);
+        while bad.0.load(Ordering::SeqCst) == 0 {
+            thread::sleep(MS);
+        }
+        for _ in 0..3 {
+            let start = Instant::now();
+            block_on(sleep(5 * MS));
+            assert!(start.elapsed() >= 5 * MS);
+        }
+        // The same thread: had the payload's panic ended it, a new one (another id) would
+        // have been started by the sleeps above, which would then pass all the same.
+        #[cfg(target_os = "linux")]
+        assert_eq!(timer_threads(), before, "the timer thread survived");
+    });
+}
+
 #[test]
 fn sleep_is_send_sync_and_unpin() {
     fn check<T: Send + Sync + Unpin>(_: &T) {}

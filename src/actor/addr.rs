@@ -85,6 +85,44 @@ impl<A: Actor> Addr<A> {
         self.mailbox.send(msg)
     }
 
+    /// Async [`tell`](Addr::tell): a future that sends `msg`, waiting for room without blocking
+    /// the thread while the mailbox is full; it works with any executor. It is the mailbox
+    /// channel's own [`SendFuture`], so [`SendFuture::cancel`] takes an unsent message back.
+    ///
+    /// # Cancel safety
+    ///
+    /// The channel's [`send_async`](Sender::send_async) promise: dropped before it completed,
+    /// the message was not sent (it is dropped with the future); on a zero-capacity mailbox
+    /// (`Builder::mailbox(0)`) it may have been, and `cancel()` says which.
+    ///
+    /// # Errors
+    ///
+    /// The future resolves to [`SendError`] with the message when the actor has stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Counter(u64);
+    /// impl Actor for Counter {
+    ///     type Msg = u64;
+    ///     fn handle(&mut self, n: u64, _: &mut Context) { self.0 += n; }
+    /// }
+    /// let handle = actor::spawn(Counter(0));
+    /// let addr = handle.addr();
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     for n in 1..=3 {
+    ///         addr.tell_async(n).await.unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(handle.stop().into_state().unwrap().0, 6);
+    /// ```
+    pub fn tell_async(&self, msg: A::Msg) -> SendFuture<'_, A::Msg> {
+        self.mailbox.send_async(msg)
+    }
+
     /// Sends `msg` if the mailbox has room.
     ///
     /// # Errors

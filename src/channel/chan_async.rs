@@ -114,8 +114,10 @@ impl<T> Chan<T> {
         outcome
     }
 
-    /// A receive future dropped unfinished.
+    /// A receive future (or a stream's `next()`) dropped unfinished. Afterwards the wait holds
+    /// nothing (`may_hold` is `false`), and a stream can go on polling it.
     pub(crate) fn cancel_recv(&self, wait: &mut RecvWait) {
+        wait.waited = false;
         let count = match &self.flavor {
             Flavor::Buffered(ring) => WaiterCount::RingReceivers(ring),
             Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),

@@ -287,7 +287,15 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 ///
 /// # Cancel safety
 ///
-/// As [`RecvFuture`]: dropping the stream, or a `next()` future, never loses a value.
+/// As [`RecvFuture`]: dropping the stream, or a `next()` future, never loses a value. A
+/// dropped `next()` also leaves the channel's queue (passing on a wakeup it was given, as a
+/// dropped `recv_async` does). Through `futures`' `StreamExt::next` (`poll_next`), the stream
+/// stays registered between polls, as any `Stream` does: a wakeup it was given waits for its
+/// next poll, or its drop.
+///
+/// With the `futures` feature, the inherent [`next`](RecvStream::next) takes precedence over
+/// `StreamExt::next` in method calls; its future is not a `FusedFuture`, so for
+/// `futures::select!` write `StreamExt::next(&mut stream)` (or `.fuse()` the future).
 ///
 /// # Examples
 ///
@@ -367,13 +375,14 @@ impl<'a, T> RecvStream<'a, T> {
     /// # Examples
     ///
     /// ```
-    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use ringfence::timer::timeout;
     /// use std::time::Duration;
     ///
     /// let (tx, rx) = ringfence::channel::bounded(1);
     /// let mut stream = rx.stream();
     /// // A `next()` cancelled by a timeout loses nothing.
-    /// assert!(tokio::time::timeout(Duration::from_millis(1), stream.next()).await.is_err());
+    /// assert!(timeout(Duration::from_millis(1), stream.next()).await.is_err());
     /// tx.send("hello").unwrap();
     /// assert_eq!(stream.next().await, Some("hello"));
     /// drop(tx);
@@ -441,7 +450,23 @@ impl<T> Future for NextValue<'_, '_, T> {
     }
 }
 
+impl<T> Drop for NextValue<'_, '_, T> {
+    /// A `next()` dropped while it waited (a `select!` that another branch won) leaves the
+    /// channel's queue as a dropped [`RecvFuture`] does, passing on a wakeup it was given, so
+    /// that a value sent meanwhile is not left waiting for this stream's next poll while
+    /// another receiver sleeps. (The registration lives in the stream, which `poll_next` keeps
+    /// between polls, as a `Stream` does; a `next()` is one wait, as a `recv_async` is.) After
+    /// a `Ready`, one check.
+    #[inline]
+    fn drop(&mut self) {
+        if self.stream.wait.may_hold() {
+            self.stream.receiver.get().chan.cancel_recv(&mut self.stream.wait);
+        }
+    }
+}
+
 #[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
 impl<T> futures_core::Stream for RecvStream<'_, T> {
     type Item = T;
 
@@ -451,6 +476,7 @@ impl<T> futures_core::Stream for RecvStream<'_, T> {
 }
 
 #[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
 impl<T> futures_core::FusedStream for RecvStream<'_, T> {
     fn is_terminated(&self) -> bool {
         self.ended
@@ -706,6 +732,7 @@ impl<T> fmt::Debug for SendSink<'_, T> {
 }
 
 #[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
 impl<T> futures_sink::Sink<T> for SendSink<'_, T> {
     type Error = SendError<T>;
 

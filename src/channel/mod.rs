@@ -25,6 +25,12 @@
 //!   the backlog and returns to the allocator as it drains (the current block of 31 slots and
 //!   at most 8 KiB of spare blocks stay, plus at most one block per receiver preempted
 //!   mid-receive).
+//! - **Async.** [`Sender::send_async`] and [`Receiver::recv_async`] are futures on the same
+//!   channel (threads and tasks may share one), with a [`RecvStream`] and a [`SendSink`]
+//!   (`futures`' `Stream` and `Sink` with the `futures` feature) and a [`Sender::closed`] future.
+//!   A dropped receive future never loses a value; a dropped send future did not send (on a
+//!   zero-capacity channel it may have: [`SendFuture::cancel`] says which, and hands an unsent
+//!   value back). `docs/async.md` has the tables.
 //!
 //! # Examples
 //!

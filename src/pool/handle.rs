@@ -7,6 +7,7 @@ use crate::channel::{self, Receiver, SendError, Sender, TrySendError};
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::thread::{self, JoinHandle};
+use crate::wait::drop_payload;
 use std::ffi::CString;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -282,7 +283,7 @@ impl Pool {
             while let Ok(job) = self.queue.try_recv() {
                 // Drops the job's promise (its task resolves `Cancelled`) and its captures,
                 // whose drop may panic: caught, as a job's own panic is.
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(job)));
+                caught(|| drop(job));
             }
         }
         // Disconnect: workers drain what is left (nothing, after a discard) and return.
@@ -317,12 +318,20 @@ fn work(queue: &Receiver<Job>, discard: &AtomicBool) {
         // ORDERING: Relaxed: see `Pool::stop`.
         if discard.load(Ordering::Relaxed) {
             // The captures' drop may panic: caught, so that the worker survives (as below).
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(job)));
+            caught(|| drop(job));
             continue;
         }
         // `run` catches the closure's panic; this catches one from dropping the closure's
         // captures or an unwanted result, so the worker survives that too.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
+        caught(|| job.run());
+    }
+}
+
+/// Runs `f`, catching a panic, and drops the panic's payload inside a catch too (a payload
+/// whose own `Drop` panics must not take the worker down either: `wait::drop_payload`).
+fn caught(f: impl FnOnce()) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+        drop_payload(payload);
     }
 }
 

@@ -9,7 +9,7 @@
 //! | Python (`concurrent.futures`) | ringfence |
 //! |---|---|
 //! | `ThreadPoolExecutor(max_workers=n)` | [`Pool::new(n)`](Pool::new), [`Pool::builder`] |
-//! | `executor.submit(f)` → `Future` | [`Pool::submit`] → [`Task`] |
+//! | `executor.submit(f)` → `Future` | [`Pool::submit`] → [`Task`]; from async code [`Pool::submit_async`] (waits for room without blocking) |
 //! | `future.result()`, `result(timeout)` | [`Task::wait`], [`Task::wait_timeout`] |
 //! | `future.done()` | [`Task::is_finished`] |
 //! | `future.cancel()` | drop the [`Task`] before the job starts |
@@ -29,7 +29,8 @@
 //! - **Cancellation**: dropping a [`Task`] before its job starts makes the worker skip the job;
 //!   after it starts, the job finishes and its result is dropped on the worker.
 //! - **Backpressure**: the queue is bounded ([`Builder::queue_capacity`], default 1024);
-//!   [`Pool::submit`] blocks while it is full, [`Pool::try_submit`] hands the closure back.
+//!   [`Pool::submit`] blocks while it is full, [`Pool::try_submit`] hands the closure back,
+//!   and [`Pool::submit_async`]'s future waits for room without blocking its thread.
 //! - **Laziness**: [`Pool::map`], [`Pool::map_unordered`] and [`Pool::map_reduce`] keep at most
 //!   `in_flight` jobs (default twice the threads plus two: the workers and the caller) ahead of
 //!   the consumer; the bound counts jobs, not items: a `map` job carries a batch of up to
@@ -83,6 +84,7 @@ mod map;
 mod map_reduce;
 mod map_slice;
 mod scope;
+mod submit_async;
 mod task;
 
 pub use builder::{Builder, DEFAULT_QUEUE_CAPACITY, MAX_IN_FLIGHT, MAX_THREADS};
@@ -92,6 +94,7 @@ pub use handle::Pool;
 pub use limited::Limits;
 pub use map::{DEFAULT_MAX_BATCH, Map, MapUnordered};
 pub use scope::{Scope, ScopedTask};
+pub use submit_async::SubmitFuture;
 pub use task::Task;
 
 pub(crate) use completion::{CompletionSet, Next};

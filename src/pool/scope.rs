@@ -199,7 +199,8 @@ struct SpawnedJob<F> {
 impl<F: FnOnce() + Send> Runnable for SpawnedJob<F> {
     fn run(self: Box<Self>) {
         let SpawnedJob { f, finish } = *self;
-        if panic::catch_unwind(AssertUnwindSafe(f)).is_err() {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+            crate::wait::drop_payload(payload);
             // Nobody can observe this panic: the scope re-raises it after joining.
             // ORDERING: Relaxed: read by the scope after the latch's Acquire, which orders it.
             finish.0.panicked.fetch_add(1, Ordering::Relaxed);

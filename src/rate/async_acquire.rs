@@ -45,7 +45,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// `Some(deadline)` when `clock` runs in real time, with `None` inside for "never" (the ready
 /// reading lies beyond the clock's range); `None` for a clock without real-time instants.
@@ -58,6 +58,10 @@ fn real_time<C: Clock>(clock: &C, denied: &RateLimited) -> Option<Option<Instant
         clock.instant_of(ready).map(Some)
     }
 }
+
+/// How far a re-computed deadline may be from the registered one for the entry to be kept
+/// (`Wait::poll_denied`): well under the timer's own slack (module docs of `timer`).
+const DEADLINE_SLACK: Duration = Duration::from_micros(10);
 
 /// How a denied future waits for its ready reading (module docs).
 #[derive(Debug)]
@@ -93,7 +97,21 @@ impl Wait {
             // Neither: assume the clock runs at real speed.
             None => Instant::now().checked_add(denied.wait_time()),
         };
-        self.sleep.set_deadline(deadline);
+        // A real-time clock's instant is computed from two clock reads (`Clock::instant_of`), so
+        // it moves by some nanoseconds between polls even when the ready reading did not: an
+        // entry within `DEADLINE_SLACK` of it is kept rather than re-registered (two timer
+        // locks, maybe a notify of the timer thread) on every poll. Kept early, it only wakes
+        // the task for a retry that the bucket denies again: never a grant before its time. Not
+        // once it has passed: the retry would find it passed and try again at once, a spin.
+        let near = match (self.sleep.deadline(), deadline) {
+            (Some(old), Some(new)) => {
+                old.max(new).duration_since(old.min(new)) <= DEADLINE_SLACK && !self.sleep.is_elapsed()
+            }
+            _ => false,
+        };
+        if !near {
+            self.sleep.set_deadline(deadline);
+        }
         self.sleep.poll_waker(waker)
     }
 

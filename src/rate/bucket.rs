@@ -241,10 +241,13 @@ impl<C: Clock> TokenBucket<C> {
         self.changed.poll_until(slot, waker, || (self.changes.load(Ordering::Relaxed) != seen).then_some(()))
     }
 
-    /// Takes an async acquire's registration (if any) out of `changed`.
+    /// Takes an async acquire's registration (if any) out of `changed`. Passes no wakeup on:
+    /// `changed` is only ever notified with `notify_all` (`wake_sleepers`), which woke every
+    /// waiter, so a wakeup this future did not use is nobody else's (a pass-on would wake a
+    /// waiter, maybe a parked thread, for nothing).
     pub(super) fn leave_changed(&self, slot: &mut AsyncSlot) {
         if slot.is_registered() {
-            self.changed.cancel(slot);
+            self.changed.cancel_without_pass_on(slot);
         }
     }
 

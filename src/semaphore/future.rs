@@ -49,12 +49,13 @@ use std::task::{Context, Poll};
 /// Giving up after a while, with nothing lost:
 ///
 /// ```
-/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use ringfence::timer::timeout;
 /// use std::time::Duration;
 ///
 /// let semaphore = ringfence::Semaphore::new(1);
 /// let held = semaphore.acquire_async().await;
-/// let waited = tokio::time::timeout(Duration::from_millis(5), semaphore.acquire_async()).await;
+/// let waited = timeout(Duration::from_millis(5), semaphore.acquire_async()).await;
 /// assert!(waited.is_err()); // timed out: the future was dropped
 /// assert_eq!(semaphore.available_permits(), 0);
 /// drop(held);

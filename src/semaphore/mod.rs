@@ -532,8 +532,9 @@ impl Semaphore {
     /// (see [`Semaphore`]).
     ///
     /// The future does nothing until polled; its first poll takes a free permit at once if no
-    /// acquirer waits at the head of the line. For a time limit, wrap it in your runtime's
-    /// timeout (for example `tokio::time::timeout`): cancelling is safe.
+    /// acquirer waits at the head of the line. For a time limit, wrap it in
+    /// [`timer::timeout`](crate::timer::timeout) (any executor) or your runtime's own timeout:
+    /// cancelling is safe.
     ///
     /// # Cancel safety
     ///

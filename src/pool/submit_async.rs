@@ -1,0 +1,112 @@
+//! [`Pool::submit_async`]: submitting from async code, waiting for room in the queue without
+//! blocking the executor's thread.
+
+use super::handle::Pool;
+use super::task::{Job, Task};
+use crate::channel::SendFuture;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// The future of [`Pool::submit_async`]: queues the job (waiting for room without blocking the
+/// thread while the queue is full), then resolves to the job's [`Task`], which is itself a
+/// future of the result.
+///
+/// # Cancel safety
+///
+/// Dropped before it resolved, the job was not queued: the closure (and what it captured) is
+/// dropped with the future, unrun. This is the queue channel's
+/// [`send_async`](crate::channel::Sender::send_async) promise; on a pool built with
+/// `queue_capacity(0)` (a rendezvous queue) a pending submit has already offered the job to
+/// the workers, and a worker may have taken it: then it is skipped if the worker finds the
+/// future's `Task` gone before it starts, or runs and its result is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{Pool, SubmitFuture, Task};
+///
+/// let pool = Pool::new(2);
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let sum = rt.block_on(async {
+///     let submitting: SubmitFuture<'_, u64> = pool.submit_async(|| (1..=10).sum());
+///     let task: Task<u64> = submitting.await; // queued
+///     task.await.unwrap() // and run
+/// });
+/// assert_eq!(sum, 55);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct SubmitFuture<'a, R> {
+    send: SendFuture<'a, Job>,
+    /// Handed out when the send completes; `None` after.
+    task: Option<Task<R>>,
+}
+
+impl<'a, R> SubmitFuture<'a, R> {
+    pub(super) fn new(send: SendFuture<'a, Job>, task: Task<R>) -> Self {
+        SubmitFuture { send, task: Some(task) }
+    }
+}
+
+impl<R> Future for SubmitFuture<'_, R> {
+    type Output = Task<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Task<R>> {
+        let this = self.get_mut();
+        assert!(this.task.is_some(), "a submit future polled after it completed");
+        match Pin::new(&mut this.send).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            // Never an error: the pool's own receiver keeps the queue connected. Were it one,
+            // the job handed back is dropped here and the task resolves `Cancelled`.
+            Poll::Ready(_) => Poll::Ready(this.task.take().expect("checked above")),
+        }
+    }
+}
+
+impl<R> fmt::Debug for SubmitFuture<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubmitFuture").field("queued", &self.task.is_none()).finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// Submits `f` from async code: the future queues the job, waiting for room without
+    /// blocking the thread while the queue is full (where [`submit`](Pool::submit) blocks),
+    /// and resolves to its [`Task`]; await that for the result. Works with any executor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it resolved, the job was not queued and the closure is dropped unrun
+    /// (see [`SubmitFuture`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    ///
+    /// let pool = Pool::builder().threads(1).queue_capacity(1).build().unwrap();
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let results = rt.block_on(async {
+    ///     // More jobs than the queue holds: each submit waits for room, without blocking.
+    ///     let mut tasks = Vec::new();
+    ///     for i in 0..5u32 {
+    ///         tasks.push(pool.submit_async(move || i * i).await);
+    ///     }
+    ///     let mut results = Vec::new();
+    ///     for task in tasks {
+    ///         results.push(task.await.unwrap());
+    ///     }
+    ///     results
+    /// });
+    /// assert_eq!(results, [0, 1, 4, 9, 16]);
+    /// ```
+    pub fn submit_async<F, R>(&self, f: F) -> SubmitFuture<'_, R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (job, task) = super::task::Packaged::new(f);
+        SubmitFuture::new(self.sender().send_async(Box::new(job)), task)
+    }
+}
