@@ -11,8 +11,8 @@
 //! flag per runtime). [`Sleep`] uses `std::task` only, and one background thread wakes the
 //! wakers, so it works under tokio (either flavour), smol, `futures::executor::block_on` or a
 //! ten-line hand-written `block_on`. It costs nothing until first used: the thread (named
-//! `ringfence-timer`) is started by the first `Sleep` that has to wait, and only one is ever
-//! started. (A program that already runs tokio pays one extra, mostly sleeping, thread.)
+//! `ringfence-timer`) is started by the first `Sleep` that has to wait, and one runs at a time
+//! (another is started only if it is gone, below). (A program that already runs tokio pays one extra, mostly sleeping, thread.)
 //!
 //! # How it works
 //!
@@ -41,7 +41,10 @@
 //! started again if it is ever missing when a `Sleep` registers: after a failed spawn, or in the
 //! child of a `fork`, which inherits the pending entries but not the thread (the child's new
 //! thread fires them too, waking their wakers in the child; whether the executor that made them
-//! survived the fork is the program's affair).
+//! survived the fork is the program's affair: a waker whose `wake` blocks on a lock that a
+//! vanished thread held stalls the child's timer). As with any lock in a multithreaded
+//! program, a child forked while another thread was inside the timer's short critical section
+//! finds the lock taken for good: fork while the timer is idle, or `exec` in the child.
 //!
 //! # Accuracy
 //!
@@ -337,7 +340,7 @@ mod driver {
     /// If the thread must be started and the OS refuses (module docs of `Sleep`); the lock is
     /// released first, and the entry stays for the next attempt.
     pub(super) fn register(entry: &mut Option<Key>, deadline: Instant, waker: &Waker) -> Poll<()> {
-        let generation = fork::generation();
+        fork::watch();
         // The clone before the lock, every waker drop after it: the executor's code, which may
         // take locks of its own (one held by a thread waiting for ours would stop every timer).
         let waker = waker.clone();
@@ -363,7 +366,7 @@ mod driver {
                 (Poll::Pending, None, earliest)
             }
         };
-        let started = if poll.is_pending() { ensure_started(&mut state, generation) } else { Ok(false) };
+        let started = if poll.is_pending() { ensure_started(&mut state) } else { Ok(false) };
         drop(state);
         if let Some(waker) = unused {
             drop_caught(waker);
@@ -390,19 +393,21 @@ mod driver {
         }
     }
 
-    /// Starts the thread unless it runs in this process (`generation`: [`fork::generation`]);
-    /// `Ok(true)` if it started it now. Called by every registration that waits, under the
-    /// lock, so that no entry is left without a thread: not after a failed spawn (the next
-    /// registration, or the failed one's next poll, tries again), not after the thread died
-    /// (its guard clears `started`), and not in the child of a `fork` (which copies the map and
-    /// the flag but not the thread). Under the lock, a second registration cannot see
+    /// Starts the thread unless it runs in this process ([`fork::generation`]); `Ok(true)` if
+    /// it started it now. Called by every registration that waits, under the lock, so that no
+    /// entry is left without a thread: not after a failed spawn (the next registration, or the
+    /// failed one's next poll, tries again), not after the thread died (its guard starts
+    /// another), and not in the child of a `fork` (which copies the map and the flag but not
+    /// the thread). Under the lock, a second registration cannot see
     /// `started` before the thread exists; the new thread's first act is to take the lock, so
     /// it waits for us.
-    fn ensure_started(state: &mut State, generation: u32) -> std::io::Result<bool> {
+    fn ensure_started(state: &mut State) -> std::io::Result<bool> {
+        // Read under the lock: a fork between this and the spawn is of a process whose lock is
+        // taken, see the module docs.
+        let generation = fork::generation();
         if state.started && state.started_in == generation {
             return Ok(false);
         }
-        fork::watch();
         std::thread::Builder::new().name("ringfence-timer".into()).spawn(run)?;
         state.started = true;
         state.started_in = generation;
@@ -411,12 +416,17 @@ mod driver {
 
     /// The timer thread: fire what is due, then sleep until the earliest deadline.
     fn run() {
-        /// Clears `started` if the thread ever ends (it only could by a panic in this crate's
-        /// code: wakers' panics are caught), so that the next registration starts another.
+        /// If the thread ever ends (it only could by a panic in this crate's code: wakers'
+        /// panics are caught), starts another for the entries left, or lets the next
+        /// registration start one (a failed spawn is ignored here: that registration retries).
         struct Restart;
         impl Drop for Restart {
             fn drop(&mut self) {
-                lock().started = false;
+                let mut state = lock();
+                state.started = false;
+                if !state.entries.is_empty() {
+                    let _ = ensure_started(&mut state);
+                }
             }
         }
         let _restart = Restart;

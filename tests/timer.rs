@@ -151,13 +151,14 @@ fn dropping_a_pending_sleep_releases_its_waker_and_nothing_is_woken_later() {
     let counter = Counter::new();
     let waker = Waker::from(counter.clone());
     for _ in 0..100 {
-        let mut nap = sleep(20 * MS);
+        // Far enough that a descheduled loop still drops every sleep before its deadline.
+        let mut nap = sleep(300 * MS);
         assert_eq!(poll_once(&mut nap, &waker), Poll::Pending);
         assert_eq!(held(&counter), 1);
         drop(nap);
         assert_eq!(held(&counter), 0);
     }
-    thread::sleep(60 * MS); // past every deadline
+    thread::sleep(400 * MS); // past every deadline
     assert_eq!(counter.wakes(), 0);
 }
 

@@ -16,7 +16,7 @@ fn a_forked_childs_sleeps_complete_on_a_timer_thread_of_its_own() {
     // idles: it took the timer's lock once more after firing, so give it time to be back in
     // its wait (a child forked while it held the lock would find the lock taken for good).
     block_on(sleep(Duration::from_millis(2)));
-    std::thread::sleep(Duration::from_millis(50));
+    std::thread::sleep(Duration::from_millis(200));
     // SAFETY: `fork` has no preconditions. The child below only sleeps on the timer (which
     // starts a thread: the child is a full process) and exits with `_exit`, running no
     // destructor or test-harness code of the parent's. The locks it takes (the timer's, the

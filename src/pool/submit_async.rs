@@ -77,8 +77,9 @@ impl Pool {
     ///
     /// # Cancel safety
     ///
-    /// Dropped before it resolved, the job was not queued and the closure is dropped unrun
-    /// (see [`SubmitFuture`]).
+    /// Dropped before it resolved, the job was not queued and the closure is dropped unrun;
+    /// on a pool with `queue_capacity(0)` a worker may already have taken it (see
+    /// [`SubmitFuture`]).
     ///
     /// # Examples
     ///
