@@ -12,7 +12,8 @@
 //! wakers, so it works under tokio (either flavour), smol, `futures::executor::block_on` or a
 //! ten-line hand-written `block_on`. It costs nothing until first used: the thread (named
 //! `ringfence-timer`) is started by the first `Sleep` that has to wait, and one runs at a time
-//! (another is started only if it is gone, below). (A program that already runs tokio pays one extra, mostly sleeping, thread.)
+//! (another is started only if it is gone, below). (A program that already runs tokio pays
+//! one extra, mostly sleeping, thread.)
 //!
 //! # How it works
 //!
@@ -398,9 +399,8 @@ mod driver {
     /// entry is left without a thread: not after a failed spawn (the next registration, or the
     /// failed one's next poll, tries again), not after the thread died (its guard starts
     /// another), and not in the child of a `fork` (which copies the map and the flag but not
-    /// the thread). Under the lock, a second registration cannot see
-    /// `started` before the thread exists; the new thread's first act is to take the lock, so
-    /// it waits for us.
+    /// the thread). Under the lock, a second registration cannot see `started` before the
+    /// thread exists; the new thread's first act is to take the lock, so it waits for us.
     fn ensure_started(state: &mut State) -> std::io::Result<bool> {
         // Read under the lock: a fork between this and the spawn is of a process whose lock is
         // taken, see the module docs.

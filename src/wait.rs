@@ -437,11 +437,10 @@ impl WaitQueue {
         // The clone before the lock, and every waker dropped after it: both are the executor's
         // code, which may take locks of its own (or drop the last reference to a task whose
         // future then leaves this very queue, taking this lock again); a drop's panic is caught
-        // (`drop_caught`), as a wake's is. A clone that panics
-        // leaves nothing changed (counted again, with no entry for a notifier to uncount, we
-        // would stay counted). A re-poll with the waker it registered clones for nothing; that
-        // poll is the rare one (a task woken by something else), and every registration must
-        // clone.
+        // (`drop_caught`), as a wake's is. A clone that panics leaves nothing changed (counted
+        // again, with no entry for a notifier to uncount, we would stay counted). A re-poll
+        // with the waker it registered clones for nothing; that poll is the rare one (a task
+        // woken by something else), and every registration must clone.
         let waker = waker.clone();
         let mut list = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(key) = slot.key {
@@ -688,32 +687,29 @@ pub(crate) fn wake_every(wakers: Vec<Waker>) {
 /// later waiter asleep (found by review in the seventeenth session; the timer thread already
 /// caught them).
 pub(crate) fn wake_caught(waker: Waker) -> bool {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake())) {
-        Ok(()) => false,
-        Err(payload) => {
-            drop_payload(payload);
-            true
-        }
-    }
+    caught(|| waker.wake())
 }
 
 /// Drops `waker`, catching a panic from its drop (an executor's bug, as in [`wake_caught`]): a
 /// queue drops a waker when a future leaves it or re-registers with another one, which happens
 /// in a poll that may have just taken a permit or a value; a panic let through would lose it.
 pub(crate) fn drop_caught(waker: Waker) {
-    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(waker))) {
-        drop_payload(payload);
-    }
+    caught(move || drop(waker));
 }
 
-/// Drops a caught panic's payload, catching a panic from the payload's own `Drop` (a payload
-/// can be any type, and one dropped outside a `catch_unwind` would unwind through the caller
-/// after all: `std::panic::catch_unwind`'s docs warn of it). The second payload is leaked
-/// rather than risk a third.
-pub(crate) fn drop_payload(payload: Box<dyn std::any::Any + Send>) {
-    if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload))) {
+/// Runs `f`, catching a panic: `true` when it panicked (the panic hook has reported it). The
+/// payload is dropped inside a catch too: a payload can be any type, and one whose own `Drop`
+/// panics would otherwise unwind through the caller after all (`std::panic::catch_unwind`'s
+/// docs warn of it); that second payload is leaked rather than risk a third. For code that must
+/// survive the user's (or the executor's) panics: the wait queues, the timer thread, the pool's
+/// workers.
+pub(crate) fn caught(f: impl FnOnce()) -> bool {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let Err(payload) = catch_unwind(AssertUnwindSafe(f)) else { return false };
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
         std::mem::forget(again);
     }
+    true
 }
 
 /// The `uncount` of queues whose futures are never counted.

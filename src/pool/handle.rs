@@ -7,10 +7,10 @@ use crate::channel::{self, Receiver, SendError, Sender, TrySendError};
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::thread::{self, JoinHandle};
-use crate::wait::drop_payload;
+use crate::wait::caught;
 use std::ffi::CString;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 
 /// A fixed set of worker threads running submitted closures, fed by a bounded
 /// [`channel`] and answering through [`oneshot`](crate::oneshot) cells.
@@ -323,15 +323,8 @@ fn work(queue: &Receiver<Job>, discard: &AtomicBool) {
         }
         // `run` catches the closure's panic; this catches one from dropping the closure's
         // captures or an unwanted result, so the worker survives that too.
+        // The payload is dropped inside a catch too (`wait::caught`).
         caught(|| job.run());
-    }
-}
-
-/// Runs `f`, catching a panic, and drops the panic's payload inside a catch too (a payload
-/// whose own `Drop` panics must not take the worker down either: `wait::drop_payload`).
-fn caught(f: impl FnOnce()) {
-    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
-        drop_payload(payload);
     }
 }
 

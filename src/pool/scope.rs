@@ -199,8 +199,7 @@ struct SpawnedJob<F> {
 impl<F: FnOnce() + Send> Runnable for SpawnedJob<F> {
     fn run(self: Box<Self>) {
         let SpawnedJob { f, finish } = *self;
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
-            crate::wait::drop_payload(payload);
+        if crate::wait::caught(f) {
             // Nobody can observe this panic: the scope re-raises it after joining.
             // ORDERING: Relaxed: read by the scope after the latch's Acquire, which orders it.
             finish.0.panicked.fetch_add(1, Ordering::Relaxed);
