@@ -567,3 +567,202 @@ fn timed_out_recv_after_poll_keeps_the_task_registered() {
         assert_eq!(Arc::strong_count(&counter), 1, "waker leaked");
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// `Sender::closed`: the sender's waker (`TX_WAKER`, `TX_LEFT`)
+// ---------------------------------------------------------------------------------------------
+
+/// Polls the sender's `closed` once with `waker`.
+fn poll_closed_once<T>(tx: &mut oneshot::Sender<T>, waker: &Waker) -> Poll<()> {
+    tx.poll_closed(&mut Context::from_waker(waker))
+}
+
+/// A task waits in `closed()` while the receiver is dropped: it is woken (a lost wakeup is a
+/// deadlock), `send` then fails with the value back, and nothing leaks.
+#[test]
+fn closed_waits_for_receiver_drop() {
+    model(|| {
+        let (mut tx, rx) = oneshot::channel::<u32>();
+        let sender = thread::spawn(move || {
+            block_on(tx.closed());
+            assert!(tx.is_closed());
+            assert_eq!(tx.send(4).unwrap_err().into_inner(), 4);
+        });
+        drop(rx);
+        sender.join().unwrap();
+    });
+}
+
+/// The sender registered its `closed` waker (before the race, so that the two-preemption bound
+/// reaches the interesting order), then sends while the receiver is dropped: the receiver may
+/// still be taking the waker when `send` finds `CLOSED`, so `send` reads its value back and the
+/// last of the two to leave frees the block (`TX_LEFT`). The value is dropped once (handed
+/// back, or by the receiver), the waker is not leaked, the block is freed once. (Mutants: a
+/// `send` that frees at once, or a `TX_LEFT` RMW without Release, fail this model.)
+#[test]
+fn closed_waker_vs_send() {
+    model(|| {
+        let drops = Drops::new();
+        let (mut tx, rx) = oneshot::channel();
+        let counter = WakeCount::new();
+        assert!(poll_closed_once(&mut tx, &WakeCount::waker(&counter)).is_pending());
+        let value = Probe(7, drops.clone());
+        let sender = thread::spawn(move || {
+            let me = thread::current().id();
+            (tx.send(value).map_err(|e| e.into_inner().0), me)
+        });
+        drop(rx);
+        let (sent, sender_id) = sender.join().unwrap();
+        assert_eq!(drops.count(), 1, "value dropped exactly once");
+        match sent {
+            Ok(()) => assert!(!drops.dropped_on(sender_id), "a value sent Ok was dropped on the sender"),
+            Err(id) => assert_eq!(id, 7),
+        }
+        assert!(counter.wakes() <= 1);
+        assert_eq!(Arc::strong_count(&counter), 1, "the sender's waker leaked");
+    });
+}
+
+/// As `closed_waker_vs_send`, with the sender dropped unsent: a dropped sender that finds
+/// `CLOSED | TX_WAKER` leaves the block to the receiver, which frees it once it has taken the
+/// waker.
+#[test]
+fn closed_waker_vs_sender_drop() {
+    model(|| {
+        let (mut tx, rx) = oneshot::channel::<u32>();
+        let counter = WakeCount::new();
+        assert!(poll_closed_once(&mut tx, &WakeCount::waker(&counter)).is_pending());
+        let sender = thread::spawn(move || drop(tx));
+        drop(rx);
+        sender.join().unwrap();
+        assert!(counter.wakes() <= 1);
+        assert_eq!(Arc::strong_count(&counter), 1, "the sender's waker leaked");
+    });
+}
+
+/// `closed()` polled on the sender's thread races the receiver's drop and then `send`: a
+/// `Ready` means `send` fails; either way the value is dropped once.
+#[test]
+fn closed_poll_vs_receiver_drop_then_send() {
+    model(|| {
+        let drops = Drops::new();
+        let (mut tx, rx) = oneshot::channel();
+        let counter = WakeCount::new();
+        let waker = WakeCount::waker(&counter);
+        let value = Probe(6, drops.clone());
+        let sender = thread::spawn(move || {
+            let closed = poll_closed_once(&mut tx, &waker).is_ready();
+            let sent = tx.send(value).map_err(|e| e.into_inner().0);
+            if closed {
+                assert_eq!(sent, Err(6), "closed() said the receiver was gone");
+            }
+        });
+        drop(rx);
+        sender.join().unwrap();
+        assert_eq!(drops.count(), 1, "value dropped exactly once");
+        assert_eq!(Arc::strong_count(&counter), 1, "the sender's waker leaked");
+    });
+}
+
+/// The sender re-polls `closed` with another waker (taking its slot back) while the receiver
+/// is dropped: the latest waker is woken, the replaced one is dropped, none leaks.
+#[test]
+fn closed_waker_replaced_vs_receiver_drop() {
+    model(|| {
+        let (mut tx, rx) = oneshot::channel::<u32>();
+        let first = WakeCount::new();
+        let second = WakeCount::new();
+        let sender = thread::spawn(move || {
+            let mut replaced = false;
+            let first_waker = WakeCount::waker(&first);
+            if poll_closed_once(&mut tx, &first_waker).is_pending() {
+                let second_waker = WakeCount::waker(&second);
+                if poll_closed_once(&mut tx, &second_waker).is_pending() {
+                    replaced = true;
+                    second.sleep(); // only the latest waker is woken
+                    assert!(poll_closed_once(&mut tx, &second_waker).is_ready());
+                }
+            }
+            drop(tx);
+            (first, second, replaced)
+        });
+        drop(rx);
+        let (first, second, replaced) = sender.join().unwrap();
+        if replaced {
+            assert_eq!(first.wakes(), 0, "a replaced waker was woken");
+        }
+        assert!(first.wakes() <= 1 && second.wakes() <= 1);
+        assert_eq!(Arc::strong_count(&first), 1, "a replaced waker leaked");
+        assert_eq!(Arc::strong_count(&second), 1, "the sender's waker leaked");
+    });
+}
+
+/// The receiver's task polls (`WAKER`) while the sender registers its `closed` waker and then
+/// sends: each side's CAS keeps the other's bit, the task is woken with the value, and the
+/// sender's waker is never woken (the receiver took the value; nobody closed).
+#[test]
+fn receiver_poll_vs_closed_registration() {
+    model(|| {
+        let (mut tx, mut rx) = oneshot::channel::<u32>();
+        let tx_counter = WakeCount::new();
+        let tx_waker = WakeCount::waker(&tx_counter);
+        let sender = thread::spawn(move || {
+            assert!(poll_closed_once(&mut tx, &tx_waker).is_pending());
+            assert!(tx.send(8).is_ok());
+        });
+        assert_eq!(block_on(&mut rx), Ok(8));
+        sender.join().unwrap();
+        drop(rx);
+        assert_eq!(tx_counter.wakes(), 0, "the sender's waker was woken without a close");
+        assert_eq!(Arc::strong_count(&tx_counter), 1, "the sender's waker leaked");
+    });
+}
+
+/// A receiver thread parks (with a deadline, which loom lets pass) while the sender registers
+/// its `closed` waker, changing the futex word, and then sends: the park sleeps on the word it
+/// found, a timed-out park withdraws `PARKED` keeping `TX_WAKER`, and the value arrives.
+#[test]
+fn closed_registration_vs_parked_recv() {
+    model(|| {
+        let (mut tx, mut rx) = oneshot::channel::<u32>();
+        let tx_counter = WakeCount::new();
+        let tx_waker = WakeCount::waker(&tx_counter);
+        let sender = thread::spawn(move || {
+            assert!(poll_closed_once(&mut tx, &tx_waker).is_pending());
+            assert!(tx.send(9).is_ok());
+        });
+        let got = match rx.recv_timeout(Duration::from_millis(1)) {
+            Ok(value) => value,
+            Err(RecvTimeoutError::Timeout) => rx.recv().expect("the sender sends"),
+            Err(RecvTimeoutError::Disconnected) => panic!("the sender sends"),
+        };
+        assert_eq!(got, 9);
+        sender.join().unwrap();
+        assert_eq!(tx_counter.wakes(), 0);
+        assert_eq!(Arc::strong_count(&tx_counter), 1, "the sender's waker leaked");
+    });
+}
+
+/// The sender waits in `closed()` while the receiver's task polls, its thread then parks with a
+/// deadline that passes, and it is dropped: every receiver transition keeps the sender's
+/// `TX_WAKER`, so the drop still wakes the sender (a registration lost on the way is a
+/// deadlock). (Mutants: a poll or a park CAS that writes its own bits only fails it.)
+#[test]
+fn receiver_waits_then_drops_while_closed_waits() {
+    model(|| {
+        let (mut tx, mut rx) = oneshot::channel::<u32>();
+        let receiver = thread::spawn(move || {
+            let counter = WakeCount::new();
+            assert!(poll_once(&mut rx, &WakeCount::waker(&counter)).is_pending());
+            assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+            drop(rx);
+            assert_eq!(counter.wakes(), 0);
+            counter
+        });
+        block_on(tx.closed());
+        assert!(tx.is_closed());
+        drop(tx);
+        let counter = receiver.join().unwrap();
+        assert_eq!(Arc::strong_count(&counter), 1, "the receiver's waker leaked");
+    });
+}

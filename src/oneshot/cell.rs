@@ -13,9 +13,13 @@
 //! | `DISC` | sender (`Drop`) | never | the sender is gone without a value; it is finished |
 //! | `WAKER` | receiver (`poll`) | receiver (reclaim, sender alive) or sender (after taking the waker) | the waker slot holds a waker and belongs to the sender side; once the sender is finished, `WAKER` also means "the sender still touches the block" |
 //! | `PARKED` | receiver (blocking wait) | receiver (timeout, sender alive) or sender (after the futex wake) | a receiver thread sleeps, or is about to, on the state word; once the sender is finished, also "the sender still touches the block" |
-//! | `CLOSED` | receiver (`Drop`, or after taking the result while the sender is still busy) | never | the receiver is gone and will not touch the block again |
+//! | `CLOSED` | receiver (`Drop`, or after taking the result while the sender is still busy) | never | the receiver is gone; it will not touch the block again, except to wake a registered `TX_WAKER` |
+//! | `TX_WAKER` | sender (`poll_closed`) | sender (reclaim, receiver alive) or receiver (after taking the sender's waker) | the sender's waker slot holds a waker and belongs to the receiver side; once `CLOSED` is set, also "the receiver still touches the block" |
+//! | `TX_LEFT` | sender (`send` that found `CLOSED \| TX_WAKER`) | never | the sender took its value back and no longer touches the block |
 //!
-//! `VALUE | DISC` is "the sender is finished"; `WAKER | PARKED` is the "hand-off" set. The rules:
+//! `VALUE | DISC` is "the sender is finished"; `WAKER | PARKED` is the "hand-off" set. `TX_WAKER` is
+//! the one bit the sender sets while it is alive (`Sender::closed`); it mirrors `WAKER` with the
+//! sides swapped, so the receiver's transitions keep it as they find it. The rules:
 //!
 //! - The sender writes the value slot only before it sets `VALUE`; the receiver touches it only
 //!   after it has seen `VALUE` (Release/Acquire on the state word).
@@ -28,6 +32,13 @@
 //!   A sender that finds a hand-off bit in its finishing RMW does the hand-off (take the waker,
 //!   futex wake), then clears the bits with one more RMW; whoever sees the other side's mark in
 //!   that last exchange frees.
+//! - The sender's waker slot mirrors the receiver's: it belongs to the sender while `TX_WAKER`
+//!   is clear and to the receiver side while it is set; the sender may take it back only while
+//!   `CLOSED` is clear. A receiver that closes with `TX_WAKER` set takes the waker, then clears
+//!   `TX_WAKER` with an RMW, and the block is freed by whichever of the two leaves last: the
+//!   sender's finishing RMW that finds `CLOSED | TX_WAKER` leaves the block to the receiver (a
+//!   dropped sender at once; a failing `send` after reading its value back, with `TX_LEFT`), and
+//!   the receiver's clearing RMW frees if it finds `DISC` or `TX_LEFT`.
 //!
 //! # Transitions (sender alive unless said otherwise)
 //!
@@ -44,6 +55,9 @@
 //! | `PARKED` | deadline passes | `0`, or `WAKER` if the park took a task's waker back | CAS; if it fails the sender finished: take the result |
 //! | `x\|VALUE` or `x\|DISC`, `x` ⊆ hand-off | receiver done | free, or `CLOSED` added | free when `x` empty, else the sender frees after its hand-off |
 //! | `CLOSED` (+`WAKER`) | `send` / sender drop | (freed) | `send` takes its value back: `Err(SendError(v))` |
+//! | any without `CLOSED` | `poll_closed`, not ready | `+TX_WAKER` | reclaim by CAS if set, replace the waker unless `will_wake`, publish (CAS, Release) |
+//! | `x\|TX_WAKER`, sender alive | receiver drop | `+CLOSED`, then `-TX_WAKER` | the receiver takes the waker, clears the bit, wakes; frees if the sender left meanwhile |
+//! | `CLOSED\|TX_WAKER` | `send` / sender drop | `+VALUE` then `+TX_LEFT` / `+DISC` | the receiver still wakes: `send` reads its value back, then `TX_LEFT`; whoever is last frees |
 //!
 //! A finished receiver ("detached": it took the value or saw `DISC`) drops its pointer, so a
 //! later call on it reports disconnection without touching the block.
@@ -75,6 +89,11 @@ pub(super) const WAKER: u32 = 1 << 2;
 pub(super) const PARKED: u32 = 1 << 3;
 /// The receiver is gone.
 pub(super) const CLOSED: u32 = 1 << 4;
+/// The sender waits for the receiver to go (`Sender::closed`): its waker is in the sender's slot,
+/// which belongs to the receiver side.
+pub(super) const TX_WAKER: u32 = 1 << 5;
+/// A `send` that found `CLOSED | TX_WAKER` has read its value back and left the block.
+pub(super) const TX_LEFT: u32 = 1 << 6;
 
 /// The sender is finished (one of these is set exactly once, never cleared).
 pub(super) const TX_DONE: u32 = VALUE | DISC;
@@ -89,6 +108,8 @@ pub(super) struct Inner<T> {
     value: UnsafeCell<MaybeUninit<T>>,
     /// The receiving task's waker; ownership follows the `WAKER` bit.
     waker: UnsafeCell<Option<Waker>>,
+    /// The sending task's waker (`Sender::closed`); ownership follows the `TX_WAKER` bit.
+    tx_waker: UnsafeCell<Option<Waker>>,
     /// Under loom, a loom-tracked allocation that lives exactly as long as the block, so that a
     /// block that is never freed fails the model as a leak (a plain `Box` is invisible to loom).
     #[cfg(loom)]
@@ -117,6 +138,7 @@ pub(super) fn allocate<T>() -> NonNull<Inner<T>> {
         (&raw mut (*raw).state).write(Futex::new(0));
         crate::sync::init_uninit_cell(&raw mut (*raw).value);
         (&raw mut (*raw).waker).write(UnsafeCell::new(None));
+        (&raw mut (*raw).tx_waker).write(UnsafeCell::new(None));
         #[cfg(loom)]
         (&raw mut (*raw)._leak_canary).write(crate::sync::Arc::new(()));
     }
@@ -131,15 +153,67 @@ pub(super) fn allocate<T>() -> NonNull<Inner<T>> {
 /// `inner` came from [`allocate`], the caller is the one side that the state word names as the
 /// freeing side, every access by the other side happens-before this call, and no handle uses the
 /// pointer afterwards. The value slot must not hold a value (it is not dropped here).
+#[inline]
 unsafe fn free<T>(inner: NonNull<Inner<T>>) {
     // SAFETY: the caller has exclusive ownership of the block (see `# Safety`).
     let block = unsafe { inner.as_ref() };
-    // Deallocation writes every byte: touch both cells mutably so that loom checks this free
+    // Deallocation writes every byte: touch the cells mutably so that loom checks this free
     // against every earlier access of the other side (a no-op in normal builds).
     block.value.with_mut(|_| ());
-    block.waker.with_mut(|_| ());
+    // SAFETY: exclusive ownership (above); only the slots' discriminants are read.
+    let holds_waker = unsafe { block.waker.with_mut(|slot| (*slot).is_some()) }
+        | unsafe { block.tx_waker.with_mut(|slot| (*slot).is_some()) };
     block.state.retire();
-    // SAFETY: the pointer came from `Box::leak` in `allocate` and is freed exactly once (caller).
+    if holds_waker {
+        // SAFETY: as above.
+        unsafe { free_holding_wakers(inner) };
+    } else {
+        // SAFETY: as above; the waker slots are empty.
+        unsafe { deallocate(inner) };
+    }
+}
+
+/// `free` for a block that still holds a waker (a receiver's task that was never woken, a
+/// sender's `closed` waker), out of line: takes the wakers out, deallocates, then drops them,
+/// so that a panicking waker drop cannot leak the block.
+///
+/// # Safety
+///
+/// As [`free`].
+#[cold]
+#[inline(never)]
+unsafe fn free_holding_wakers<T>(inner: NonNull<Inner<T>>) {
+    // SAFETY: the caller owns the block exclusively.
+    let block = unsafe { inner.as_ref() };
+    // SAFETY: as above.
+    let wakers = unsafe {
+        (block.waker.with_mut(|slot| (*slot).take()), block.tx_waker.with_mut(|slot| (*slot).take()))
+    };
+    // SAFETY: as above; the waker slots are empty now.
+    unsafe { deallocate(inner) };
+    drop(wakers);
+}
+
+/// Returns the block's memory, without the drop glue: the waker slots and the value slot are
+/// empty (callers), and nothing else in a normal build needs dropping. The glue's unwinding
+/// paths for a panicking waker made `free` too big to inline into the handles' drops
+/// (callgrind: 14 more instructions to make and drop a pair once the block held two slots).
+///
+/// # Safety
+///
+/// As [`free`], with both waker slots empty.
+#[inline]
+unsafe fn deallocate<T>(inner: NonNull<Inner<T>>) {
+    #[cfg(not(loom))]
+    {
+        const { assert!(!std::mem::needs_drop::<Futex>()) };
+        // SAFETY: the pointer came from `Box::leak` in `allocate` and is freed exactly once
+        // (caller); `ManuallyDrop` is `repr(transparent)`, so the layout is the block's.
+        drop(unsafe { Box::from_raw(inner.as_ptr().cast::<std::mem::ManuallyDrop<Inner<T>>>()) });
+    }
+    // Under loom the block holds loom objects (and the leak canary) that must be dropped.
+    // SAFETY: as above.
+    #[cfg(loom)]
     drop(unsafe { Box::from_raw(inner.as_ptr()) });
 }
 
@@ -171,16 +245,36 @@ pub(super) unsafe fn send<T>(inner: NonNull<Inner<T>>, value: T) -> Result<(), T
     // `fetch_or` whose result is used becomes a CAS loop.
     let old = block.state.fetch_add(VALUE, Ordering::AcqRel);
     if old & CLOSED != 0 {
-        // SAFETY: the receiver left before our publication, so it never saw `VALUE`: the value
-        // is still ours; read it back, then free (we are the last user).
-        let value = block.value.with_mut(|slot| unsafe { (*slot).assume_init_read() });
-        // SAFETY: as above; the slot is empty again.
-        unsafe { free(inner) };
-        return Err(value);
+        // SAFETY: the receiver left before our publication (`old`).
+        return Err(unsafe { take_back(inner, old) });
     }
     // SAFETY: we are finished and `old` is the state our finishing RMW replaced.
     unsafe { finish(inner, old) };
     Ok(())
+}
+
+/// A `send` that found the receiver gone: reads the value back and gives the block up.
+///
+/// # Safety
+///
+/// `old`, returned by the sender's finishing RMW, has `CLOSED`; the sender never touches the
+/// block afterwards.
+#[inline]
+unsafe fn take_back<T>(inner: NonNull<Inner<T>>, old: u32) -> T {
+    // SAFETY: the receiver does not free the block before the sender left it (`old` has
+    // `CLOSED`, so the sender frees it, or the receiver does after our `TX_LEFT`).
+    let block = unsafe { inner.as_ref() };
+    // SAFETY: the receiver left before our publication, so it never saw `VALUE`: the value is
+    // still ours.
+    let value = block.value.with_mut(|slot| unsafe { (*slot).assume_init_read() });
+    if old & TX_WAKER == 0 {
+        // SAFETY: the slot is empty again and the receiver is done: we are the last user.
+        unsafe { free(inner) };
+    } else {
+        // SAFETY: the receiver still wakes our `closed` waker, so the block is alive.
+        unsafe { leave_to_closing_receiver(inner) };
+    }
+    value
 }
 
 /// The sender is dropped without sending: the receiver gets `Disconnected`.
@@ -197,6 +291,11 @@ pub(super) unsafe fn disconnect<T>(inner: NonNull<Inner<T>>) {
     // `CLOSED` (we free) or `WAKER` (we read the slot).
     // `fetch_add` as `fetch_or` (DISC is clear until now), see `send`.
     let old = block.state.fetch_add(DISC, Ordering::AcqRel);
+    if old & (CLOSED | TX_WAKER) == CLOSED | TX_WAKER {
+        // The receiver is gone but still wakes our `closed` waker: its clearing RMW finds
+        // `DISC` and frees (we touch nothing after our RMW).
+        return;
+    }
     if old & CLOSED != 0 {
         // SAFETY: the receiver is gone (its accesses happen-before, Acquire above); the slot is
         // empty because we never sent.
@@ -205,6 +304,80 @@ pub(super) unsafe fn disconnect<T>(inner: NonNull<Inner<T>>) {
     }
     // SAFETY: we are finished and `old` is the state our finishing RMW replaced.
     unsafe { finish(inner, old) };
+}
+
+/// A failing `send` that found `CLOSED | TX_WAKER` has read its value back: marks that it left,
+/// and frees the block if the receiver has meanwhile finished waking the sender's waker.
+///
+/// # Safety
+///
+/// The sender's finishing RMW returned `CLOSED | TX_WAKER` (the receiver does not free the block
+/// before our mark), the value slot is empty, and the sender never touches the block again.
+#[cold]
+#[inline(never)]
+unsafe fn leave_to_closing_receiver<T>(inner: NonNull<Inner<T>>) {
+    // SAFETY: the receiver does not free the block before it sees `TX_LEFT`.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Release: our read of the value slot happens-before a free by the receiver (which
+    // acquires with its clearing RMW); Acquire: if the receiver has already cleared `TX_WAKER`
+    // we free, so its accesses (the take of our waker) must happen-before. AcqRel; either half
+    // weaker is a use-after-free race (loom: `closed_waker_vs_send`).
+    let old = block.state.fetch_add(TX_LEFT, Ordering::AcqRel);
+    if old & TX_WAKER == 0 {
+        // SAFETY: the receiver finished its wake before our mark and left the block to us.
+        unsafe { free(inner) };
+    }
+}
+
+/// `Sender::poll_closed`: `true` once the receiver is gone; otherwise registers `waker`
+/// (replacing an older one) for the receiver's drop to wake, and returns `false`.
+///
+/// # Safety
+///
+/// Called by the unfinished sender, with exclusive access to it (`&mut Sender`: one poller at a
+/// time owns the sender's half of the waker slot).
+pub(super) unsafe fn poll_closed<T>(inner: NonNull<Inner<T>>, waker: &Waker) -> bool {
+    // SAFETY: an unfinished sender keeps the block alive.
+    let block = unsafe { inner.as_ref() };
+    // ORDERING: Acquire, as in `is_closed`: a sender that sees the receiver gone also sees what
+    // the receiver's thread did before dropping it.
+    let mut state = block.state.load(Ordering::Acquire);
+    loop {
+        if state & CLOSED != 0 {
+            // The receiver may still be taking our waker out of the slot: we do not touch it.
+            return true;
+        }
+        if state & TX_WAKER != 0 {
+            // Take the slot back (the receiver is alive, so it has not looked at it).
+            // ORDERING: Relaxed on success: the slot was last written by this sender (or by a
+            // thread that handed it over, which synchronised); the receiver never touched it.
+            // Acquire on failure: the word changed, and we look again (it may be `CLOSED`).
+            match block.state.compare_exchange(state, state & !TX_WAKER, Ordering::Relaxed, Ordering::Acquire)
+            {
+                Ok(_) => state &= !TX_WAKER,
+                Err(now) => {
+                    state = now;
+                    continue;
+                }
+            }
+        }
+        // `TX_WAKER` is clear and we are the unfinished sender: the slot is ours.
+        // SAFETY: exclusive access per the `TX_WAKER` rule and `&mut Sender`.
+        block.tx_waker.with_mut(|slot| unsafe {
+            match &mut *slot {
+                Some(old) if old.will_wake(waker) => {}
+                // Replacing drops the previous waker here: never leaked.
+                other => *other = Some(waker.clone()),
+            }
+        });
+        // ORDERING: Release on success publishes the waker to the receiver's Acquire CAS that
+        // sets `CLOSED` (a weaker store lets the receiver read a half-written slot). Acquire on
+        // failure: the word changed (the receiver registered, parked or closed); look again.
+        match block.state.compare_exchange(state, state | TX_WAKER, Ordering::Release, Ordering::Acquire) {
+            Ok(_) => return false,
+            Err(now) => state = now,
+        }
+    }
 }
 
 /// After the sender's finishing RMW: wake whoever waits, then give up the block.
@@ -433,18 +606,54 @@ unsafe fn close_from<T>(inner: NonNull<Inner<T>>, mut state: u32) {
         }
         // A CAS, not `fetch_or`: setting `CLOSED` after the sender finished with a hand-off
         // would let it free the block while we still drop the value (loom found exactly that:
-        // `receiver_dropped_after_poll`). The only other writer is the sender's finishing RMW,
-        // so this retries at most once.
+        // `receiver_dropped_after_poll`). The other writers are the sender's finishing RMW and
+        // its `closed` registrations (`poll_closed`), which the retry reads.
         // ORDERING: Release on success: what this thread did before the drop happens-before a
         // sender that sees `CLOSED` (`is_closed`, or its RMW before it frees the block; loom model
         // `receiver_drop_publishes_prior_writes`). Waker-slot writes are already published by the
-        // Release CAS in `poll`, whose release sequence this RMW continues. Acquire on failure:
-        // the sender finished and we drop its value.
-        match block.state.compare_exchange(state, state | CLOSED, Ordering::Release, Ordering::Acquire) {
+        // Release CAS in `poll`, whose release sequence this RMW continues. Acquire on success
+        // too when `TX_WAKER` is set: the sender's Release CAS published its waker, which we
+        // take. Acquire on failure: the sender finished (we drop its value) or changed
+        // `TX_WAKER`.
+        match block.state.compare_exchange(state, state | CLOSED, Ordering::AcqRel, Ordering::Acquire) {
             // The sender is alive and will see `CLOSED` when it finishes: it frees the block.
-            Ok(_) => return,
+            Ok(_) if state & TX_WAKER == 0 => return,
+            // SAFETY: we set `CLOSED` next to `TX_WAKER`, so the sender's slot is ours and the
+            // sender does not free the block before we clear the bit.
+            Ok(_) => return unsafe { wake_closed_sender(inner) },
             Err(now) => state = now,
         }
+    }
+}
+
+/// The receiver closed while the sender waits in `Sender::closed`: takes the sender's waker,
+/// clears `TX_WAKER` (freeing the block if the sender left meanwhile), then wakes it.
+///
+/// # Safety
+///
+/// Called by the receiver right after its CAS set `CLOSED` next to `TX_WAKER`; it never touches
+/// the block afterwards.
+#[cold]
+#[inline(never)]
+unsafe fn wake_closed_sender<T>(inner: NonNull<Inner<T>>) {
+    // SAFETY: the sender does not free the block while `TX_WAKER` is set next to `CLOSED`.
+    let block = unsafe { inner.as_ref() };
+    // SAFETY: `TX_WAKER` with `CLOSED`: the slot is ours, and our AcqRel CAS acquired the
+    // sender's write of it.
+    let waker = block.tx_waker.with_mut(|slot| unsafe { (*slot).take() });
+    // ORDERING: Release: our take of the waker happens-before a free by the sender (its
+    // `TX_LEFT` RMW acquires); Acquire: if the sender left meanwhile (`DISC`, or `TX_LEFT` after
+    // reading its value back) we free, so its accesses must happen-before. AcqRel; either half
+    // weaker is a use-after-free race (loom: `closed_waker_vs_send`).
+    let old = block.state.fetch_sub(TX_WAKER, Ordering::AcqRel);
+    if old & (DISC | TX_LEFT) != 0 {
+        // SAFETY: the sender finished, found `CLOSED | TX_WAKER` and left the block to us; the
+        // value slot is empty (a failing `send` read its value back before `TX_LEFT`).
+        unsafe { free(inner) };
+    }
+    // Wake last, off the block: a panicking waker leaves no half-done state behind.
+    if let Some(waker) = waker {
+        waker.wake();
     }
 }
 
@@ -463,22 +672,23 @@ pub(super) unsafe fn poll<T>(inner: NonNull<Inner<T>>, waker: &Waker) -> Option<
             // SAFETY: sender finished, seen with Acquire.
             return Some(unsafe { take_outcome(inner, state) });
         }
-        if state == WAKER {
+        if state & WAKER != 0 {
             // Take the slot back from the sender side (it is alive, so it has not looked).
             // ORDERING: Relaxed on success: the slot was last written by us (or by a thread that
             // handed us the receiver, which synchronised), the sender never touched it.
-            // Acquire on failure: the sender finished, and we go read its value.
-            match block.state.compare_exchange(WAKER, 0, Ordering::Relaxed, Ordering::Acquire) {
-                Ok(_) => {}
+            // Acquire on failure: the sender finished (we go read its value) or registered its
+            // `closed` waker; look again.
+            match block.state.compare_exchange(state, state & !WAKER, Ordering::Relaxed, Ordering::Acquire) {
+                Ok(_) => state &= !WAKER,
                 Err(now) => {
                     state = now;
                     continue;
                 }
             }
         }
-        // The state is 0 (sender alive; `PARKED` and `CLOSED` are never set while we poll):
-        // the slot is ours.
-        debug_assert_eq!(state & !WAKER, 0, "oneshot: unexpected state {state:#b} in poll");
+        // The sender is alive, `PARKED` and `CLOSED` are never set while we poll, and `WAKER` is
+        // clear: the slot is ours. (`TX_WAKER`, the sender's, is kept as it is.)
+        debug_assert_eq!(state & !TX_WAKER, 0, "oneshot: unexpected state {state:#b} in poll");
         // SAFETY: exclusive access per the `WAKER` rule.
         block.waker.with_mut(|slot| unsafe {
             match &mut *slot {
@@ -489,8 +699,8 @@ pub(super) unsafe fn poll<T>(inner: NonNull<Inner<T>>, waker: &Waker) -> Option<
         });
         // ORDERING: Release on success publishes the waker to the sender's Acquire RMW (a
         // weaker store lets the sender read a half-written slot). Acquire on failure: the sender
-        // finished, and we read its value.
-        match block.state.compare_exchange(0, WAKER, Ordering::Release, Ordering::Acquire) {
+        // finished (we read its value) or changed `TX_WAKER`; look again.
+        match block.state.compare_exchange(state, state | WAKER, Ordering::Release, Ordering::Acquire) {
             Ok(_) => return None,
             Err(now) => state = now,
         }
@@ -546,24 +756,28 @@ unsafe fn park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>) -> Option
     let block = unsafe { inner.as_ref() };
     // ORDERING: Acquire as in `try_take`.
     let mut state = block.state.load(Ordering::Acquire);
-    // Announce: 0 -> PARKED (taking back a registered waker first; a thread does not need it).
+    // Announce: set PARKED (taking back a registered waker first; a thread does not need it).
     // On a timeout the registration is restored: the task's last poll returned `Pending` and
-    // still relies on being woken.
+    // still relies on being woken. The sender's `TX_WAKER` is kept as found, and may change
+    // while we sleep: the futex wait then returns at once and sleeps again on the new word.
     let mut reclaimed = false;
     loop {
         if state & TX_DONE != 0 {
             // SAFETY: sender finished, seen with Acquire.
             return Some(unsafe { take_outcome(inner, state) });
         }
-        let (from, to) = if state == WAKER { (WAKER, 0) } else { (0, PARKED) };
+        let to = if state & WAKER != 0 { state & !WAKER } else { state | PARKED };
         // ORDERING: Relaxed on success: the sender hands nothing over through `PARKED` (it only
         // wakes us) and the waker slot, if reclaimed, was last written by us. Acquire on failure:
-        // the sender finished and we read its value.
-        match block.state.compare_exchange(from, to, Ordering::Relaxed, Ordering::Acquire) {
-            Ok(_) if to == PARKED => break,
+        // the sender finished (we read its value) or changed `TX_WAKER`; look again.
+        match block.state.compare_exchange(state, to, Ordering::Relaxed, Ordering::Acquire) {
+            Ok(_) if to & PARKED != 0 => {
+                state = to;
+                break;
+            }
             Ok(_) => {
                 reclaimed = true;
-                state = 0;
+                state = to;
             }
             Err(now) => state = now,
         }
@@ -571,32 +785,54 @@ unsafe fn park<T>(inner: NonNull<Inner<T>>, deadline: Option<Instant>) -> Option
     loop {
         let in_time = match deadline {
             None => {
-                block.state.wait(PARKED);
+                block.state.wait(state);
                 true
             }
-            Some(deadline) => block.state.wait_until(PARKED, deadline),
+            Some(deadline) => block.state.wait_until(state, deadline),
         };
         // ORDERING: Acquire as in `try_take`.
-        let state = block.state.load(Ordering::Acquire);
+        state = block.state.load(Ordering::Acquire);
         if state & TX_DONE != 0 {
             // The sender may still hold `PARKED` (its hand-off); `take_outcome` handles that.
             // SAFETY: sender finished, seen with Acquire.
             return Some(unsafe { take_outcome(inner, state) });
         }
         if !in_time {
-            // Withdraw the announcement; if the sender finished meanwhile, take its result
-            // instead of reporting a timeout (a wakeup is never swallowed).
-            // ORDERING: Relaxed on success: nothing new is handed over. When the waker goes back
-            // to the sender side the slot is untouched since `poll`'s Release CAS published it,
-            // and every write to the word since then is an RMW, so the sender's Acquire RMW still
-            // synchronises with that `poll` (release sequence, as in `close`). Acquire on failure
-            // (we read the value), as in the announcement.
-            let back = if reclaimed { WAKER } else { 0 };
-            return match block.state.compare_exchange(PARKED, back, Ordering::Relaxed, Ordering::Acquire) {
-                Ok(_) => None,
-                // SAFETY: the only other writer is the sender's finishing RMW.
-                Err(now) => Some(unsafe { take_outcome(inner, now) }),
-            };
+            // SAFETY: forwarded; `state` (read with Acquire) has `PARKED` and no `TX_DONE`.
+            return unsafe { unpark_timed_out(inner, state, reclaimed) };
+        }
+    }
+}
+
+/// A park whose deadline passed: withdraws the announcement (restoring a reclaimed waker's
+/// registration) and returns `None`, or, if the sender finished meanwhile, takes its result
+/// instead of reporting a timeout (a wakeup is never swallowed).
+///
+/// # Safety
+///
+/// Called by the unfinished, parked receiver; `state` was read with Acquire and has `PARKED`.
+#[cold]
+unsafe fn unpark_timed_out<T>(
+    inner: NonNull<Inner<T>>,
+    mut state: u32,
+    reclaimed: bool,
+) -> Option<Outcome<T>> {
+    // SAFETY: an unfinished receiver keeps the block alive.
+    let block = unsafe { inner.as_ref() };
+    loop {
+        if state & TX_DONE != 0 {
+            // SAFETY: sender finished, seen with Acquire.
+            return Some(unsafe { take_outcome(inner, state) });
+        }
+        let back = if reclaimed { (state & !PARKED) | WAKER } else { state & !PARKED };
+        // ORDERING: Relaxed on success: nothing new is handed over. When the waker goes back to
+        // the sender side the slot is untouched since `poll`'s Release CAS published it, and
+        // every write to the word since then is an RMW, so the sender's Acquire RMW still
+        // synchronises with that `poll` (release sequence, as in `close`). Acquire on failure:
+        // the sender finished (we read its value) or changed `TX_WAKER`; look again.
+        match block.state.compare_exchange(state, back, Ordering::Relaxed, Ordering::Acquire) {
+            Ok(_) => return None,
+            Err(now) => state = now,
         }
     }
 }

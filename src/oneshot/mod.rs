@@ -72,10 +72,12 @@
 //! ```
 
 mod cell;
+mod closed;
 mod error;
 mod receiver;
 mod sender;
 
+pub use closed::ClosedFuture;
 pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
 pub use receiver::Receiver;
 pub use sender::Sender;

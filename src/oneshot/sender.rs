@@ -6,6 +6,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
+use std::task::{Context, Poll};
 
 /// The sending half of a oneshot: sends one value, once.
 ///
@@ -84,6 +85,52 @@ impl<T> Sender<T> {
     pub fn is_closed(&self) -> bool {
         // SAFETY: the sender is unfinished while `self` exists.
         unsafe { cell::is_closed(self.inner) }
+    }
+
+    /// Waits until the receiver is gone (dropped without taking a value): a future that lets a
+    /// producer stop working on a result nobody will receive. Resolves at once when the receiver
+    /// is already gone.
+    ///
+    /// Wakes from any executor (only `std::task`). A blocking thread polls
+    /// [`is_closed`](Self::is_closed) instead.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: see [`ClosedFuture`](super::ClosedFuture).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (mut tx, rx) = ringfence::oneshot::channel::<u8>();
+    /// std::thread::spawn(move || drop(rx));
+    /// tx.closed().await;
+    /// assert!(tx.send(1).is_err());
+    /// # });
+    /// ```
+    pub fn closed(&mut self) -> super::ClosedFuture<'_, T> {
+        super::ClosedFuture::new(self)
+    }
+
+    /// The poll behind [`closed`](Self::closed), for hand-written futures: `Ready` once the
+    /// receiver is gone; otherwise `Pending`, with the task's waker registered (replacing the
+    /// one of an earlier poll, which is dropped) for the receiver's drop to wake.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let (mut tx, rx) = ringfence::oneshot::channel::<u8>();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(tx.poll_closed(&mut cx), Poll::Pending);
+    /// drop(rx);
+    /// assert_eq!(tx.poll_closed(&mut cx), Poll::Ready(()));
+    /// ```
+    pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: the sender is unfinished while `self` exists, and `&mut self` makes this the
+        // only poll of its waker slot.
+        if unsafe { cell::poll_closed(self.inner, cx.waker()) } { Poll::Ready(()) } else { Poll::Pending }
     }
 }
 
