@@ -117,13 +117,11 @@ async fn futures_and_promises() {
     std::thread::spawn(move || promise.send("computed on a thread").unwrap());
     let message = answer.await.unwrap();
 
-    // Stopping an actor and dropping a pool join threads: blocking calls, so off the runtime.
-    tokio::task::spawn_blocking(move || {
-        counter.stop();
-        drop(pool);
-    })
-    .await
-    .unwrap();
+    // The actor's stop is awaited (its thread hands the final state over without blocking
+    // ours); dropping a pool joins its threads, a blocking call, so off the runtime.
+    let state = counter.stop_async().await.into_state().expect("no handler panicked");
+    assert_eq!(state.0, 55);
+    tokio::task::spawn_blocking(move || drop(pool)).await.unwrap();
     println!("   pool task summed 1..=1e6; actor counted to {total}; oneshot: {message}");
 }
 
@@ -171,7 +169,8 @@ async fn rate_limited_scraping() {
 }
 
 /// Timeouts: any future bounded by a deadline (`timer::timeout`, on any executor). A send that
-/// timed out gets its value back to retry; a receive that timed out lost nothing.
+/// timed out gets its value back to retry; a receive that timed out lost nothing; a worker
+/// whose caller timed out notices (`oneshot::Sender::closed`) and stops.
 async fn timeouts() {
     println!("== async timeouts");
     let wait = Duration::from_millis(5);
@@ -187,5 +186,21 @@ async fn timeouts() {
     tx.send_async(unsent.expect("not sent")).await.unwrap(); // the retry
     assert_eq!(timeout(wait, rx.recv_async()).await, Ok(Ok(2)));
     assert_eq!(timeout(wait, rx.recv_async()).await, Err(Elapsed)); // empty: nothing lost
-    println!("   a send timed out and got its value back for a retry; an empty receive timed out");
+
+    // A caller that gives up: the worker races its work against `closed()` and stops as soon as
+    // the caller's receiver is dropped, instead of finishing an answer nobody will read.
+    let (mut reply, answer) = ringfence::oneshot::channel::<u64>();
+    let worker = tokio::spawn(async move {
+        tokio::select! {
+            () = reply.closed() => "abandoned",
+            () = tokio::time::sleep(Duration::from_secs(10)) => {
+                let _ = reply.send(42);
+                "answered"
+            }
+        }
+    });
+    assert_eq!(timeout(wait, answer).await, Err(Elapsed)); // drops the receiver
+    assert_eq!(worker.await.unwrap(), "abandoned");
+    println!("   a send timed out and got its value back for a retry; an empty receive timed out;");
+    println!("   a worker saw its caller time out (oneshot `closed()`) and stopped");
 }

@@ -766,3 +766,61 @@ fn receiver_waits_then_drops_while_closed_waits() {
         assert_eq!(Arc::strong_count(&counter), 1, "the receiver's waker leaked");
     });
 }
+
+/// A sender that saw the receiver gone through `poll_closed` (polled in a loop: the first poll
+/// registers, each later one takes the slot back first) sees the receiver thread's earlier
+/// writes, as `is_closed` does. (Mutants, both killed: `poll_closed`'s load, or its reclaim
+/// CAS's failure ordering, weakened to Relaxed. A version that registered once and then slept
+/// on the waker let the first mutant survive: the yields are what let loom run the receiver
+/// between two polls.)
+#[test]
+fn closed_publishes_the_receivers_prior_writes() {
+    model(|| {
+        let side = Arc::new(loom::cell::UnsafeCell::new(0u32));
+        let (mut tx, rx) = oneshot::channel::<u32>();
+        let writer = side.clone();
+        let receiver = thread::spawn(move || {
+            // SAFETY: the sender reads `side` only after it saw the receiver gone.
+            writer.with_mut(|p| unsafe { *p = 1 });
+            drop(rx);
+        });
+        let counter = WakeCount::new();
+        let waker = WakeCount::waker(&counter);
+        while poll_closed_once(&mut tx, &waker).is_pending() {
+            thread::yield_now();
+        }
+        // SAFETY: the write happened-before the close we observed (loom checks it).
+        assert_eq!(side.with(|p| unsafe { *p }), 1);
+        receiver.join().unwrap();
+    });
+}
+
+/// Registered before the race, the sender re-polls `closed()` with another waker (taking the
+/// slot back and publishing again) while the receiver is dropped: the first waker is dropped
+/// (woken at most once if the drop took it first), the second is woken or the poll is ready,
+/// and `send` then fails with the value. (Kills the closing CAS with Release only on success:
+/// the receiver must acquire the re-published waker.)
+#[test]
+fn closed_repoll_vs_receiver_drop() {
+    model(|| {
+        let (mut tx, rx) = oneshot::channel::<u32>();
+        let first = WakeCount::new();
+        assert!(poll_closed_once(&mut tx, &WakeCount::waker(&first)).is_pending());
+        let second = WakeCount::new();
+        let woken = second.clone();
+        let sender = thread::spawn(move || {
+            let waker = WakeCount::waker(&woken);
+            if poll_closed_once(&mut tx, &waker).is_pending() {
+                woken.sleep();
+                assert!(poll_closed_once(&mut tx, &waker).is_ready());
+            }
+            drop(waker);
+            assert_eq!(tx.send(1).unwrap_err().into_inner(), 1);
+        });
+        drop(rx);
+        sender.join().unwrap();
+        assert!(first.wakes() <= 1);
+        assert_eq!(Arc::strong_count(&first), 1, "the first waker leaked");
+        assert_eq!(Arc::strong_count(&second), 1, "the second waker leaked");
+    });
+}

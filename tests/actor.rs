@@ -3,6 +3,7 @@
 //! counted), panics (asks fail, tells hand back, `is_alive`, supervision), timeouts, async ask,
 //! detaching, stopping from inside, and a stress run.
 
+mod async_util;
 mod common;
 
 use common::{WATCHDOG, eventually, within};
@@ -543,4 +544,118 @@ fn a_stop_asked_in_started_handles_no_message() {
         assert!(matches!(handle.join(), Exit::Killed { discarded: 0, .. }));
         assert!(addr.tell(5).is_err(), "its mailbox is closed");
     });
+}
+
+#[test]
+fn stop_async_handles_everything_without_blocking_the_runtime() {
+    within(WATCHDOG, || {
+        let (handle, addr, open) = full_mailbox(1);
+        // One thread runs both tasks: a stop that blocked the thread until the actor ended would
+        // never let the second task open the gate the actor waits in.
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let exit = rt.block_on(async {
+            let stopping = handle.stop_async();
+            let opener = async {
+                tokio::task::yield_now().await;
+                open.send(()).unwrap();
+            };
+            let (exit, ()) = tokio::join!(stopping, opener);
+            exit
+        });
+        let Exit::Stopped(state) = exit else { panic!("a graceful stop") };
+        assert_eq!(state.log, [1], "the message that got in before the stop was handled");
+        assert!(addr.tell(Msg::Push(2)).is_err(), "the mailbox is closed");
+    });
+}
+
+#[test]
+fn kill_async_counts_what_it_discarded() {
+    within(WATCHDOG, || {
+        let (handle, addr, open) = full_mailbox(1);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let killing = handle.kill_async(); // requested now, before the gate opens
+        open.send(()).unwrap();
+        let exit = rt.block_on(killing);
+        assert!(matches!(exit, Exit::Killed { discarded: 1, .. }), "the queued push was discarded");
+        assert!(!addr.is_alive());
+    });
+}
+
+#[test]
+fn join_async_waits_for_the_actor_to_stop_on_its_own_on_any_executor() {
+    within(WATCHDOG, || {
+        let handle = actor::spawn(Recorder::default());
+        let addr = handle.addr();
+        addr.tell(Msg::Push(3)).unwrap();
+        addr.tell(Msg::StopMe).unwrap();
+        addr.tell(Msg::Push(4)).unwrap(); // queued behind the stop: discarded
+        let exit = async_util::block_on(handle.join_async());
+        let Exit::Killed { state, discarded } = exit else { panic!("stopped from inside") };
+        assert_eq!((state.log, discarded), (vec![3], 1));
+    });
+}
+
+#[test]
+fn a_dropped_stop_async_future_still_stops_the_actor() {
+    within(WATCHDOG, || {
+        let flag = Arc::new(AtomicBool::new(false));
+        let handle = actor::spawn(Recorder { log: Vec::new(), stopped_flag: Some(flag.clone()) });
+        let addr = handle.addr();
+        addr.tell(Msg::Push(1)).unwrap();
+        drop(handle.stop_async()); // never polled
+        assert!(addr.tell(Msg::Push(2)).is_err(), "the stop was requested by the call");
+        eventually(WATCHDOG, "the actor stops", || flag.load(Ordering::SeqCst).then_some(()));
+    });
+}
+
+/// A message whose drop panics, discarded after a kill, panics the runtime loop itself: both
+/// joins re-raise that panic (the async one finds the exit missing and joins the thread).
+#[test]
+fn a_panic_of_the_runtime_loop_is_re_raised_by_both_joins() {
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("a message's drop exploded");
+        }
+    }
+    struct Holder;
+    impl Actor for Holder {
+        type Msg = (Option<Bomb>, Option<mpsc::Receiver<()>>);
+        fn handle(&mut self, (bomb, gate): Self::Msg, _: &mut Context) {
+            if let Some(gate) = gate {
+                let _ = gate.recv();
+            }
+            std::mem::forget(bomb); // handled messages never explode
+        }
+    }
+    for use_async in [false, true] {
+        within(WATCHDOG, move || {
+            let handle = Builder::new().mailbox(4).spawn(Holder);
+            let addr = handle.addr();
+            let (open, gate) = mpsc::channel();
+            addr.tell((None, Some(gate))).unwrap();
+            addr.tell((Some(Bomb), None)).unwrap(); // discarded by the kill: its drop panics
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if use_async {
+                    let killing = handle.kill_async();
+                    open.send(()).unwrap();
+                    async_util::block_on(killing)
+                } else {
+                    let opener = thread::spawn(move || {
+                        thread::sleep(Duration::from_millis(5));
+                        open.send(()).unwrap();
+                    });
+                    let exit = handle.kill();
+                    opener.join().unwrap();
+                    exit
+                }
+            }));
+            let Err(payload) = outcome else { panic!("the runtime loop's panic is re-raised") };
+            assert_eq!(
+                payload.downcast_ref::<&str>(),
+                Some(&"a message's drop exploded"),
+                "async: {use_async}"
+            );
+        });
+    }
 }

@@ -5,7 +5,7 @@
 //! hooks. [`spawn`] (or a [`Builder`]) starts it on a thread with a bounded mailbox (a ringfence
 //! [`channel`]) and returns an [`ActorHandle`]; its [`Addr`] is the cheap,
 //! cloneable, `Send` way to [`tell`](Addr::tell) it something or [`ask`](Addr::ask) and wait for
-//! the reply (through a [oneshot](crate::oneshot) cell carried in the message as a [`Reply`]).
+//! the reply (through a [oneshot] cell carried in the message as a [`Reply`]).
 //!
 //! # Guarantees
 //!
@@ -70,11 +70,14 @@
 
 mod addr;
 mod error;
+mod join;
 
 pub use addr::{Addr, AskFuture, Reply};
 pub use error::{ActorError, Exit};
+pub use join::JoinFuture;
 
 use crate::channel::{self, Receiver};
+use crate::oneshot;
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::thread::{self, JoinHandle};
@@ -390,9 +393,15 @@ impl<A: Actor> Builder<A> {
         }
         let loop_shared = Arc::clone(&shared);
         let supervisor = self.supervisor;
-        let join =
-            thread.spawn(move || run(actor, rx, &loop_shared, supervisor)).expect("start the actor's thread");
-        ActorHandle { addr: Addr { mailbox: tx, shared }, join }
+        // The exit goes through a oneshot, not the thread's return value, so that a task can
+        // await it (`join_async`); a detached actor's send fails and drops it here.
+        let (exit_tx, exit) = oneshot::channel();
+        let thread = thread
+            .spawn(move || {
+                let _ = exit_tx.send(run(actor, rx, &loop_shared, supervisor));
+            })
+            .expect("start the actor's thread");
+        ActorHandle { addr: Addr { mailbox: tx, shared }, exit, thread }
     }
 }
 
@@ -422,7 +431,9 @@ pub fn spawn<A: Actor>(actor: A) -> ActorHandle<A> {
 /// stops gracefully.
 pub struct ActorHandle<A: Actor> {
     addr: Addr<A>,
-    join: JoinHandle<Exit<A>>,
+    /// Receives the actor's [`Exit`], sent by its thread as its last act.
+    exit: oneshot::Receiver<Exit<A>>,
+    thread: JoinHandle<()>,
 }
 
 impl<A: Actor> ActorHandle<A> {
@@ -515,6 +526,12 @@ impl<A: Actor> ActorHandle<A> {
     /// assert!(addr.tell(()).is_err()); // closed
     /// ```
     pub fn kill(self) -> Exit<A> {
+        self.request_kill();
+        self.join()
+    }
+
+    /// The kill's request: the flag, then the mailbox's close.
+    fn request_kill(&self) {
         // ORDERING: Relaxed: the close below (a Release RMW on the channel's flag) orders it
         // before the actor's Acquire look at that flag, which ends its wait for a letter; a loop
         // running a handler sees it at its next letter.
@@ -522,7 +539,6 @@ impl<A: Actor> ActorHandle<A> {
         // Wakes an idle actor (also on a zero-capacity mailbox, where no letter could be
         // queued to wake it) and refuses every later message.
         self.addr.mailbox.close();
-        self.join()
     }
 
     /// Waits until the actor stops on its own (from inside with [`Context::stop`], after a
@@ -551,10 +567,112 @@ impl<A: Actor> ActorHandle<A> {
     /// assert_eq!(sum.0, 2);
     /// ```
     pub fn join(self) -> Exit<A> {
-        let ActorHandle { addr, join } = self;
+        let ActorHandle { addr, mut exit, thread } = self;
         drop(addr); // our own sender must not keep the mailbox open
-        join.join().unwrap_or_else(|payload| panic::resume_unwind(payload))
+        // The thread sends its exit before it returns, so after the join it is in the cell.
+        let ended = thread.join();
+        reap_joined(ended, exit.try_recv().ok())
     }
+
+    /// [`stop`](Self::stop) without blocking: closes the mailbox now and returns a future of
+    /// the actor's end (every message that got in handled, `stopped` run).
+    ///
+    /// # Cancel safety
+    ///
+    /// The stop is requested when this is called; dropping the future only gives up the
+    /// final state (see [`JoinFuture`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Sum(u64);
+    /// impl Actor for Sum {
+    ///     type Msg = u64;
+    ///     fn handle(&mut self, n: u64, _: &mut Context) { self.0 += n }
+    /// }
+    /// let sum = actor::spawn(Sum(0));
+    /// sum.addr().tell_async(5).await.unwrap();
+    /// assert_eq!(sum.stop_async().await.into_state().unwrap().0, 5);
+    /// # });
+    /// ```
+    pub fn stop_async(self) -> JoinFuture<A> {
+        self.addr.mailbox.close();
+        self.join_async()
+    }
+
+    /// [`kill`](Self::kill) without blocking: requests the kill now and returns a future of the
+    /// actor's end.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`stop_async`](Self::stop_async): the kill is requested when this is called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use ringfence::actor::{self, Actor, Context, Exit};
+    ///
+    /// struct Idle;
+    /// impl Actor for Idle {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, (): (), _: &mut Context) {}
+    /// }
+    /// let idle = actor::spawn(Idle);
+    /// assert!(matches!(idle.kill_async().await, Exit::Killed { discarded: 0, .. }));
+    /// # });
+    /// ```
+    pub fn kill_async(self) -> JoinFuture<A> {
+        self.request_kill();
+        self.join_async()
+    }
+
+    /// [`join`](Self::join) without blocking: a future of the actor's end, when it stops on its
+    /// own (from inside, after a panic, or when every address is dropped).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future detaches the actor, as dropping the handle does (see
+    /// [`JoinFuture`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use ringfence::actor::{self, Actor, Context, Exit};
+    ///
+    /// struct Once;
+    /// impl Actor for Once {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, (): (), ctx: &mut Context) { ctx.stop() }
+    /// }
+    /// let once = actor::spawn(Once);
+    /// once.addr().tell_async(()).await.unwrap();
+    /// assert!(matches!(once.join_async().await, Exit::Killed { discarded: 0, .. }));
+    /// # });
+    /// ```
+    pub fn join_async(self) -> JoinFuture<A> {
+        let ActorHandle { addr, exit, thread } = self;
+        drop(addr); // our own sender must not keep the mailbox open
+        JoinFuture::new(exit, thread)
+    }
+}
+
+/// After the actor's thread was joined: re-raises a panic of its runtime loop, or returns the
+/// exit the thread sent.
+fn reap_joined<A>(ended: std::thread::Result<()>, exit: Option<Exit<A>>) -> Exit<A> {
+    match ended {
+        Err(payload) => panic::resume_unwind(payload),
+        Ok(()) => exit.expect("the actor's thread sends its exit before it returns"),
+    }
+}
+
+/// Joins a thread whose runtime loop panicked (its exit never came) and re-raises the panic.
+fn reap<A>(thread: JoinHandle<()>, exit: Option<Exit<A>>) -> Exit<A> {
+    reap_joined(thread.join(), exit)
 }
 
 type Payload = Box<dyn std::any::Any + Send + 'static>;

@@ -1,7 +1,8 @@
 //! The shared cell and its state machine: every atomic operation of the oneshot lives here.
 //!
 //! One heap block ([`Inner`]) holds a 32-bit state word (also the futex a blocked receiver sleeps
-//! on), the value slot and the waker slot. The two handles each hold a raw pointer to it; there
+//! on), the value slot and two waker slots (the receiving task's, and the sending task's for
+//! `Sender::closed`). The two handles each hold a raw pointer to it; there
 //! is no reference count: the state word decides, at each handle's last transition, which of the
 //! two frees the block (the `oneshot` crate's scheme, which saves the two `Arc` decrements).
 //!
@@ -42,6 +43,9 @@
 //!
 //! # Transitions (sender alive unless said otherwise)
 //!
+//! The rows name the word without `TX_WAKER`, which every receiver CAS keeps as it found it
+//! (`0` reads "`0` or `TX_WAKER`"), except the last three, which are about it.
+//!
 //! | from | event | to | then |
 //! |---|---|---|---|
 //! | `0` | `send` | `VALUE` | sender done; receiver frees later |
@@ -50,7 +54,7 @@
 //! | `0` | poll, not ready | `WAKER` | waker published (CAS, Release) |
 //! | `WAKER` | poll again | `0` then `WAKER` | reclaim by CAS, replace the waker unless `will_wake`, publish again |
 //! | `WAKER` | `send` / sender drop | `VALUE\|WAKER` / `DISC\|WAKER` | sender takes the waker, clears `WAKER`, wakes |
-//! | `0` | blocking wait parks | `PARKED` | CAS, then futex wait on `PARKED` |
+//! | `0` | blocking wait parks | `PARKED` | CAS, then futex wait on the word it wrote |
 //! | `PARKED` | `send` / sender drop | `VALUE\|PARKED` / `DISC\|PARKED` | sender futex-wakes, then clears `PARKED` |
 //! | `PARKED` | deadline passes | `0`, or `WAKER` if the park took a task's waker back | CAS; if it fails the sender finished: take the result |
 //! | `x\|VALUE` or `x\|DISC`, `x` ⊆ hand-off | receiver done | free, or `CLOSED` added | free when `x` empty, else the sender frees after its hand-off |
@@ -64,12 +68,15 @@
 //!
 //! # Why there is no lost wakeup
 //!
-//! The receiver announces that it waits (`WAKER` or `PARKED`) with a CAS from `0`, and the sender
-//! finishes with an RMW that sets `VALUE`/`DISC`. Both are read-modify-writes of one word, so they
-//! are totally ordered: either the announcement comes first (the sender's RMW returns it and the
-//! sender wakes) or the sender's does (the CAS fails and the receiver sees the result). No fence
-//! handshake is needed (contrast `wait.rs`). A parked thread sleeps with `futex_wait(state,
-//! PARKED)`, which returns at once once the sender has changed the word.
+//! The receiver announces that it waits (`WAKER` or `PARKED`) with a CAS from the word it read,
+//! and the sender finishes with an RMW that sets `VALUE`/`DISC`. Both are read-modify-writes of
+//! one word, so they are totally ordered: either the announcement comes first (the sender's RMW
+//! returns it and the sender wakes) or the sender's does (the CAS fails and the receiver sees the
+//! result). No fence handshake is needed (contrast `wait.rs`). A parked thread sleeps with
+//! `futex_wait(state, w)`, `w` the word its CAS wrote, which returns at once once the word has
+//! changed (the sender finished, or registered or took back its `closed` waker: then it reloads
+//! and sleeps again). The same argument covers the sender's `closed` wait, sides swapped: the
+//! sender announces `TX_WAKER` with a CAS, the receiver's drop sets `CLOSED` with a CAS.
 
 use crate::sync::Futex;
 use crate::sync::UnsafeCell;
@@ -204,6 +211,15 @@ unsafe fn free_holding_wakers<T>(inner: NonNull<Inner<T>>) {
 /// As [`free`], with both waker slots empty.
 #[inline]
 unsafe fn deallocate<T>(inner: NonNull<Inner<T>>) {
+    // Under loom the drop glue below would drop a waker left behind silently: check the
+    // callers' promise instead, so that a leftover waker fails the models.
+    #[cfg(loom)]
+    // SAFETY: the caller owns the block exclusively; only the slots' discriminants are read.
+    unsafe {
+        let block = inner.as_ref();
+        assert!(block.waker.with_mut(|slot| (*slot).is_none()), "oneshot: freed with a waker");
+        assert!(block.tx_waker.with_mut(|slot| (*slot).is_none()), "oneshot: freed with a waker");
+    }
     #[cfg(not(loom))]
     {
         const { assert!(!std::mem::needs_drop::<Futex>()) };
@@ -562,7 +578,8 @@ pub(super) unsafe fn close<T>(inner: NonNull<Inner<T>>) {
     // The common case inline: the sender is alive and nothing is registered. (A CAS from 0 with
     // no load first would make a receiver dropped after its sender pay a failed locked CAS.)
     if state == 0 {
-        // ORDERING: as the CAS in `close_from`.
+        // ORDERING: as the CAS in `close_from`; Release suffices on success here, where the word
+        // was 0 (no `TX_WAKER`: there is no sender's waker to acquire).
         match block.state.compare_exchange(0, CLOSED, Ordering::Release, Ordering::Acquire) {
             Ok(_) => return,
             Err(now) => state = now,
@@ -641,8 +658,9 @@ unsafe fn wake_closed_sender<T>(inner: NonNull<Inner<T>>) {
     // SAFETY: `TX_WAKER` with `CLOSED`: the slot is ours, and our AcqRel CAS acquired the
     // sender's write of it.
     let waker = block.tx_waker.with_mut(|slot| unsafe { (*slot).take() });
-    // ORDERING: Release: our take of the waker happens-before a free by the sender (its
-    // `TX_LEFT` RMW acquires); Acquire: if the sender left meanwhile (`DISC`, or `TX_LEFT` after
+    // ORDERING: Release: our take of the waker happens-before a free by the sender (which
+    // acquires with its finishing RMW, `VALUE` or `DISC`, when that RMW finds `TX_WAKER` already
+    // cleared, or else with its `TX_LEFT` RMW); Acquire: if the sender left meanwhile (`DISC`, or `TX_LEFT` after
     // reading its value back) we free, so its accesses must happen-before. AcqRel; either half
     // weaker is a use-after-free race (loom: `closed_waker_vs_send`).
     let old = block.state.fetch_sub(TX_WAKER, Ordering::AcqRel);

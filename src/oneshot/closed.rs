@@ -14,9 +14,11 @@ use std::task::{Context, Poll};
 /// # Cancel safety
 ///
 /// Cancel-safe: it takes nothing and changes nothing. Dropped, it leaves its waker registered
-/// in the oneshot until the receiver goes or the sender finishes, so that task may be woken once
-/// for nothing (a spurious wakeup, which every executor tolerates); a later `closed()` or
-/// [`Sender::poll_closed`] replaces that waker.
+/// in the oneshot, so that task may be woken once for nothing (a spurious wakeup, which every
+/// executor tolerates); a later `closed()` or [`Sender::poll_closed`] replaces that waker. The
+/// oneshot keeps the waker (and so the task it belongs to) until its block is freed: when the
+/// receiver is dropped, or, after a `send`, when the receiver takes or drops the value (as
+/// tokio's oneshot does).
 ///
 /// # Examples
 ///

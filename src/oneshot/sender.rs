@@ -28,9 +28,9 @@ pub struct Sender<T> {
 }
 
 // SAFETY: a `Sender` moves its `T` into the block, where the receiver's thread takes or drops
-// it, so sending the handle to another thread needs `T: Send`. Everything else it touches is
-// the state word (atomic) and, after its finishing RMW, a `Waker` (which is `Send + Sync`),
-// under the ownership rules of `cell.rs`.
+// it, so sending the handle to another thread needs `T: Send`. Else it touches the state word
+// and `Waker`s (`Send + Sync`): the receiver's after its finishing RMW, and its own `closed`
+// slot while it owns it, both under the ownership rules of `cell.rs`.
 unsafe impl<T: Send> Send for Sender<T> {}
 // SAFETY: `&Sender` only offers `is_closed`, one atomic load; no `T` is reachable through a shared
 // reference. (`T: Send` kept as the conservative bound, as tokio does.)
