@@ -117,11 +117,11 @@ async fn futures_and_promises() {
     std::thread::spawn(move || promise.send("computed on a thread").unwrap());
     let message = answer.await.unwrap();
 
-    // The actor's stop is awaited (its thread hands the final state over without blocking
-    // ours); dropping a pool joins its threads, a blocking call, so off the runtime.
+    // Stopping the actor and shutting the pool down are awaited too: no executor thread
+    // blocks while their threads finish (dropping a pool would join its threads).
     let state = counter.stop_async().await.into_state().expect("no handler panicked");
     assert_eq!(state.0, 55);
-    tokio::task::spawn_blocking(move || drop(pool)).await.unwrap();
+    pool.shutdown_async().await;
     println!("   pool task summed 1..=1e6; actor counted to {total}; oneshot: {message}");
 }
 

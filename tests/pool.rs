@@ -2,6 +2,7 @@
 //! Integration tests of `ringfence::pool`: results, panics, cancellation, backpressure,
 //! shutdown, timeouts, async, `map` order and laziness, `as_completed`, scopes, map-reduce.
 
+mod async_util;
 mod common;
 
 use common::{DropCounter, WATCHDOG, eventually, within};
@@ -1375,5 +1376,86 @@ fn submit_async_waits_for_room_without_blocking_and_a_dropped_submit_never_runs(
         busy.wait().unwrap();
         pool.shutdown();
         assert!(!ran.load(Ordering::SeqCst), "the dropped submit's closure never ran");
+    });
+}
+
+#[test]
+fn shutdown_async_runs_the_queue_without_blocking_the_runtime() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (release, gate) = mpsc::channel::<()>();
+        let busy = pool.submit(move || gate.recv().is_ok());
+        let queued: Vec<_> = (0..10u64).map(|i| pool.submit(move || i * 2)).collect();
+        // One thread runs both tasks: a shutdown that blocked it until the workers ended would
+        // never let the second task release the job they wait behind.
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let stopping = pool.shutdown_async();
+            let releaser = async {
+                tokio::task::yield_now().await;
+                release.send(()).unwrap();
+            };
+            tokio::join!(stopping, releaser);
+        });
+        // Resolved only once every queued job had run.
+        assert!(busy.is_finished() && queued.iter().all(|task| task.is_finished()));
+        assert!(busy.wait().unwrap());
+        let results: Vec<u64> = queued.into_iter().map(|task| task.wait().unwrap()).collect();
+        assert_eq!(results, (0..10).map(|i| i * 2).collect::<Vec<_>>(), "every queued job ran");
+    });
+}
+
+#[test]
+fn shutdown_now_async_cancels_the_queue_and_waits_for_the_running_job() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (release, gate) = mpsc::channel::<()>();
+        let (started_tx, started) = mpsc::channel();
+        let busy = pool.submit(move || {
+            started_tx.send(()).unwrap();
+            gate.recv().is_ok()
+        });
+        started.recv().unwrap();
+        let queued: Vec<_> = (0..5).map(|i| pool.submit(move || i)).collect();
+        let stopping = pool.shutdown_now_async();
+        for task in queued {
+            assert!(task.wait().unwrap_err().is_cancelled());
+        }
+        assert!(!busy.is_finished(), "the running job is still held at its gate");
+        release.send(()).unwrap();
+        async_util::block_on(stopping); // the ten-line executor: no runtime needed
+        assert!(busy.wait().unwrap());
+    });
+}
+
+#[test]
+fn a_dropped_shutdown_future_still_lets_the_workers_finish_the_queue() {
+    within(WATCHDOG, || {
+        let pool = Pool::builder().threads(1).thread_name("sd-probe").build().unwrap();
+        // The thread names itself once it runs.
+        #[cfg(target_os = "linux")]
+        eventually(WATCHDOG, "the worker runs", || {
+            (common::threads_named("sd-probe-0").len() == 1).then_some(())
+        });
+        let ran = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let ran = ran.clone();
+                pool.submit(move || {
+                    thread::sleep(Duration::from_micros(100));
+                    ran.fetch_add(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        drop(pool.shutdown_async()); // never polled: the shutdown has begun anyway
+        for task in tasks {
+            task.wait().unwrap();
+        }
+        assert_eq!(ran.load(Ordering::SeqCst), 50);
+        // The detached workers leave their loop and their threads end.
+        #[cfg(target_os = "linux")]
+        eventually(WATCHDOG, "the workers end", || {
+            common::threads_named("sd-probe-0").is_empty().then_some(())
+        });
     });
 }

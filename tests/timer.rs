@@ -241,27 +241,12 @@ impl Wake for PanicsWithABadPayload {
     }
 }
 
-/// The thread ids of the threads named `ringfence-timer` (Linux: `/proc/self/task`).
-#[cfg(target_os = "linux")]
-fn timer_threads() -> Vec<String> {
-    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
-    let mut ids: Vec<String> = tasks
-        .filter_map(|task| {
-            let task = task.ok()?;
-            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
-            (name.trim_end() == "ringfence-timer").then(|| task.file_name().to_string_lossy().into_owned())
-        })
-        .collect();
-    ids.sort();
-    ids
-}
-
 #[test]
 fn a_waker_whose_panic_payload_panics_on_drop_does_not_stop_the_timer() {
     common::within(common::WATCHDOG, || {
         block_on(sleep(MS)); // the thread runs
         #[cfg(target_os = "linux")]
-        let before = timer_threads();
+        let before = common::threads_named("ringfence-timer");
         let bad = Arc::new(PanicsWithABadPayload(AtomicUsize::new(0)));
         let bad_waker = Waker::from(bad.clone());
         let mut nap: Sleep = sleep(MS);
@@ -277,7 +262,7 @@ fn a_waker_whose_panic_payload_panics_on_drop_does_not_stop_the_timer() {
         // The same thread: had the payload's panic ended it, a new one (another id) would
         // have been started by the sleeps above, which would then pass all the same.
         #[cfg(target_os = "linux")]
-        assert_eq!(timer_threads(), before, "the timer thread survived");
+        assert_eq!(common::threads_named("ringfence-timer"), before, "the timer thread survived");
     });
 }
 

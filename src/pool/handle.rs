@@ -4,6 +4,7 @@ use super::builder::Builder;
 use super::error::{BuildError, TrySubmitError};
 use super::task::{Job, Packaged, Task};
 use crate::channel::{self, Receiver, SendError, Sender, TrySendError};
+use crate::latch::Latch;
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::thread::{self, JoinHandle};
@@ -39,6 +40,9 @@ pub struct Pool {
     /// Set by `shutdown_now`: workers drop (cancel) the jobs they still pop.
     discard: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
+    /// The workers still in their loop: each counts itself out as it leaves (`shutdown_async`
+    /// waits for zero).
+    live: Arc<Latch>,
     /// Threads started (the length of `workers` until shutdown).
     threads: usize,
     /// Default number of jobs `map` and friends keep in flight (`Builder::in_flight`).
@@ -113,6 +117,7 @@ impl Pool {
             queue,
             discard,
             workers: Vec::with_capacity(threads),
+            live: Arc::new(Latch::new()),
             threads,
             in_flight,
         };
@@ -122,8 +127,14 @@ impl Pool {
                 builder = builder.stack_size(bytes);
             }
             let (queue, discard) = (pool.queue.clone(), pool.discard.clone());
-            match builder.spawn(move || work(&queue, &discard)) {
+            pool.live.count_up();
+            let leaving = LeavesLoop(pool.live.clone());
+            match builder.spawn(move || {
+                let _leaving = leaving;
+                work(&queue, &discard);
+            }) {
                 Ok(worker) => pool.workers.push(worker),
+                // The closure, and with it `leaving`, was dropped: the count is right again.
                 Err(error) => return Err(BuildError::Spawn(error)), // dropping `pool` joins
             }
         }
@@ -275,7 +286,69 @@ impl Pool {
         self.stop(true);
     }
 
+    /// [`shutdown`](Self::shutdown) without blocking: disconnects the queue now (the workers
+    /// finish every job already in it, and `submit` can no longer be called) and returns a
+    /// future that resolves once every worker has left its loop.
+    ///
+    /// # Cancel safety
+    ///
+    /// The shutdown is begun by this call; dropping the future only stops waiting (see
+    /// [`ShutdownFuture`](super::ShutdownFuture)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let pool = ringfence::pool::Pool::new(2);
+    /// let task = pool.submit_async(|| "done").await;
+    /// pool.shutdown_async().await;
+    /// assert!(task.is_finished());
+    /// # });
+    /// ```
+    pub fn shutdown_async(mut self) -> super::ShutdownFuture {
+        self.begin_stop(false);
+        super::ShutdownFuture::new(self.live.clone(), std::mem::take(&mut self.workers))
+    }
+
+    /// [`shutdown_now`](Self::shutdown_now) without blocking: cancels every job still in the
+    /// queue now (their tasks resolve [`TaskError::Cancelled`](super::TaskError::Cancelled))
+    /// and returns a future that resolves once the running jobs have finished and every worker
+    /// has left its loop.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`shutdown_async`](Self::shutdown_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let pool = ringfence::pool::Pool::new(1);
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// let busy = pool.submit(move || { started_tx.send(()).unwrap(); let _ = gate.recv(); "ran" });
+    /// started.recv().unwrap(); // the only worker is busy until `release` is dropped
+    /// let queued = pool.submit(|| "never runs");
+    /// let stopping = pool.shutdown_now_async(); // `queued` is cancelled here
+    /// assert!(queued.await.unwrap_err().is_cancelled());
+    /// drop(release); // lets the running job finish
+    /// stopping.await;
+    /// assert_eq!(busy.await.unwrap(), "ran");
+    /// # });
+    /// ```
+    pub fn shutdown_now_async(mut self) -> super::ShutdownFuture {
+        self.begin_stop(true);
+        super::ShutdownFuture::new(self.live.clone(), std::mem::take(&mut self.workers))
+    }
+
     fn stop(&mut self, discard: bool) {
+        self.begin_stop(discard);
+        self.join_workers();
+    }
+
+    /// A shutdown's first half: discards the queue (`shutdown_now`), then disconnects it, so that
+    /// the workers drain what is left and return.
+    fn begin_stop(&mut self, discard: bool) {
         if discard {
             // ORDERING: Relaxed: the flag only makes workers skip jobs sooner; whichever jobs
             // they still run or drop, every task resolves, so no ordering is needed.
@@ -288,6 +361,10 @@ impl Pool {
         }
         // Disconnect: workers drain what is left (nothing, after a discard) and return.
         self.jobs = None;
+    }
+
+    /// A blocking shutdown's second half.
+    fn join_workers(&mut self) {
         let current = thread::current().id();
         for worker in self.workers.drain(..) {
             // The last handle dropped by a job on one of our own workers (a job that holds an
@@ -309,6 +386,16 @@ impl Pool {
     #[inline]
     pub(super) fn sender(&self) -> &Sender<Job> {
         self.jobs.as_ref().expect("pool used after shutdown began") // unreachable: shutdown takes `self`
+    }
+}
+
+/// Held by a worker's thread: counts the worker out of the pool's `live` latch when it leaves
+/// its loop, by return or by unwinding.
+struct LeavesLoop(Arc<Latch>);
+
+impl Drop for LeavesLoop {
+    fn drop(&mut self) {
+        self.0.count_down();
     }
 }
 

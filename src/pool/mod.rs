@@ -84,6 +84,7 @@ mod map;
 mod map_reduce;
 mod map_slice;
 mod scope;
+mod shutdown;
 mod submit_async;
 mod task;
 
@@ -94,6 +95,7 @@ pub use handle::Pool;
 pub use limited::Limits;
 pub use map::{DEFAULT_MAX_BATCH, Map, MapUnordered};
 pub use scope::{Scope, ScopedTask};
+pub use shutdown::ShutdownFuture;
 pub use submit_async::SubmitFuture;
 pub use task::Task;
 

@@ -149,3 +149,19 @@ pub fn oversubscribed_pairs() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     cores.max(8)
 }
+
+/// The ids of this process's threads named `name` (Linux: `/proc/self/task`; the kernel keeps
+/// the first 15 bytes of a name).
+#[cfg(target_os = "linux")]
+pub fn threads_named(name: &str) -> Vec<String> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
+    let mut ids: Vec<String> = tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            (comm.trim_end() == name).then(|| task.file_name().to_string_lossy().into_owned())
+        })
+        .collect();
+    ids.sort();
+    ids
+}

@@ -1,0 +1,81 @@
+//! [`ShutdownFuture`]: the async way to shut a pool down.
+
+use crate::latch::Latch;
+use crate::sync::Arc;
+use crate::sync::thread::JoinHandle;
+use crate::wait::AsyncSlot;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// The future returned by [`Pool::shutdown_async`](super::Pool::shutdown_async) and
+/// [`Pool::shutdown_now_async`](super::Pool::shutdown_now_async): resolves once every worker
+/// has finished its last job and left its loop, without blocking the executor's thread while
+/// they work.
+///
+/// The workers are not joined: each one counts itself out of a latch as it leaves its loop
+/// (the future's condition), and its thread then only returns; the future detaches the
+/// threads, which end on their own a moment later (after their thread-local destructors).
+///
+/// Do not await it inside a job of the same pool: the job's worker would wait for itself (the
+/// blocking [`shutdown`](super::Pool::shutdown) leaves that worker detached instead).
+///
+/// # Cancel safety
+///
+/// The shutdown is begun by the call that made the future (the queue is disconnected, and for
+/// `shutdown_now_async` emptied); dropping the future only stops waiting for it: the workers
+/// finish the queue and end on their own.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let pool = ringfence::pool::Pool::new(2);
+/// let tasks: Vec<_> = (0..4u64).map(|i| pool.submit(move || i * 10)).collect();
+/// pool.shutdown_async().await; // every queued job ran; no thread blocked
+/// for (i, task) in tasks.into_iter().enumerate() {
+///     assert_eq!(task.await.unwrap(), i as u64 * 10);
+/// }
+/// # });
+/// ```
+#[must_use = "futures do nothing unless polled; the shutdown has begun either way"]
+pub struct ShutdownFuture {
+    /// The workers still in their loop.
+    live: Arc<Latch>,
+    slot: AsyncSlot,
+    /// Detached when the future completes or is dropped.
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl ShutdownFuture {
+    pub(super) fn new(live: Arc<Latch>, workers: Vec<JoinHandle<()>>) -> Self {
+        ShutdownFuture { live, slot: AsyncSlot::default(), workers }
+    }
+}
+
+impl Future for ShutdownFuture {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let poll = this.live.poll_wait(&mut this.slot, cx.waker());
+        if poll.is_ready() {
+            this.workers.clear(); // detach: the threads only return now
+        }
+        poll
+    }
+}
+
+impl Drop for ShutdownFuture {
+    fn drop(&mut self) {
+        if self.slot.is_registered() {
+            self.live.cancel_wait(&mut self.slot);
+        }
+    }
+}
+
+impl fmt::Debug for ShutdownFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShutdownFuture").field("workers_running", &self.live.count()).finish()
+    }
+}
