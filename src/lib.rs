@@ -79,6 +79,7 @@ pub mod waiting;
 pub use semaphore::{AcquireFuture, AcquireOwnedFuture, OwnedPermit, Permit, Semaphore, TooManyPermits};
 pub use wait_group::{Pending, WaitGroup, WaitGroupFuture};
 
+mod exiting;
 mod latch;
 mod sync;
 mod wait;

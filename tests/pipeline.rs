@@ -5,6 +5,7 @@
 //! panicking `for_each`, the report, drop counting, builder misuse, and a stress run with more
 //! threads than cores.
 
+mod async_util;
 mod common;
 
 use common::{DropCounter, WATCHDOG, within};
@@ -405,4 +406,41 @@ fn workers_before_any_stage_panics_clearly() {
 #[should_panic(expected = "Pipeline::capacity: call .stage(...) first: the source has no input channel")]
 fn capacity_before_any_stage_panics_clearly() {
     let _ = Pipeline::from_iter(0..1).capacity(4);
+}
+
+/// An async consumer: the output awaited with `recv_async`, the end with `join_async`, on a
+/// current-thread runtime (a blocking join there would stall the only thread while the run ends).
+#[test]
+fn join_async_reports_the_end_of_a_run_consumed_by_a_task() {
+    within(WATCHDOG, || {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (sum, report) = rt.block_on(async {
+            let (rx, running) =
+                Pipeline::from_iter(1..=1000u64).stage("square", |x| x * x).workers(2).into_receiver(8);
+            let mut sum = 0;
+            while let Ok(x) = rx.recv_async().await {
+                sum += x;
+            }
+            (sum, running.join_async().await.unwrap())
+        });
+        assert_eq!(sum, (1..=1000u64).map(|x| x * x).sum::<u64>());
+        assert_every_item_counted(&report);
+        assert_eq!(report.stages[1].items_out, 1000);
+    });
+}
+
+#[test]
+fn join_async_returns_the_first_failure() {
+    within(WATCHDOG, || {
+        let (rx, running) = Pipeline::from_iter(0..100u32)
+            .try_stage("validate", |x| if x == 50 { Err(BadRecord(x)) } else { Ok(x) })
+            .into_receiver(4);
+        let received = rx.iter().count();
+        let err = async_util::block_on(running.join_async()).unwrap_err();
+        assert_eq!(
+            (err.stage.as_str(), err.to_string().as_str()),
+            ("validate", "pipeline stage `validate` failed: bad record 50")
+        );
+        assert!(received <= 99, "the run ended at the failure");
+    });
 }

@@ -1,8 +1,7 @@
 //! [`JoinFuture`]: the async way to wait for an actor's end.
 
 use super::{Actor, Exit};
-use crate::oneshot;
-use crate::sync::thread::JoinHandle;
+use crate::exiting::Exiting;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -12,7 +11,7 @@ use std::task::{Context, Poll};
 /// [`kill_async`](super::ActorHandle::kill_async): resolves to how the actor ended, without
 /// blocking the executor's thread while the actor finishes its messages.
 ///
-/// The actor's thread hands its [`Exit`] over through a [oneshot] as its last
+/// The actor's thread hands its [`Exit`] over through a [oneshot](crate::oneshot) as its last
 /// act, so the future resolves once the actor's state is final; the thread itself then only
 /// returns (it is not joined: it ends on its own a moment later).
 ///
@@ -51,14 +50,12 @@ use std::task::{Context, Poll};
 /// ```
 #[must_use = "futures do nothing unless polled; dropped, the actor is detached"]
 pub struct JoinFuture<A: Actor> {
-    exit: oneshot::Receiver<Exit<A>>,
-    /// Joined only when the runtime loop panicked (the oneshot's sender was dropped unsent).
-    thread: Option<JoinHandle<()>>,
+    exit: Exiting<Exit<A>>,
 }
 
 impl<A: Actor> JoinFuture<A> {
-    pub(super) fn new(exit: oneshot::Receiver<Exit<A>>, thread: JoinHandle<()>) -> Self {
-        JoinFuture { exit, thread: Some(thread) }
+    pub(super) fn new(exit: Exiting<Exit<A>>) -> Self {
+        JoinFuture { exit }
     }
 }
 
@@ -66,25 +63,12 @@ impl<A: Actor> Future for JoinFuture<A> {
     type Output = Exit<A>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Exit<A>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.exit).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(exit)) => {
-                // Detach the thread: it only returns now.
-                this.thread = None;
-                Poll::Ready(exit)
-            }
-            Poll::Ready(Err(oneshot::RecvError)) => {
-                // The runtime loop panicked: its thread is unwinding. Join it to re-raise.
-                let thread = this.thread.take().expect("a JoinFuture polled after it completed");
-                Poll::Ready(super::reap(thread, this.exit.try_recv().ok()))
-            }
-        }
+        self.get_mut().exit.poll_join(cx)
     }
 }
 
 impl<A: Actor> fmt::Debug for JoinFuture<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinFuture").field("done", &self.thread.is_none()).finish_non_exhaustive()
+        f.debug_struct("JoinFuture").field("finished", &self.exit.is_finished()).finish_non_exhaustive()
     }
 }

@@ -5,7 +5,7 @@
 //! hooks. [`spawn`] (or a [`Builder`]) starts it on a thread with a bounded mailbox (a ringfence
 //! [`channel`]) and returns an [`ActorHandle`]; its [`Addr`] is the cheap,
 //! cloneable, `Send` way to [`tell`](Addr::tell) it something or [`ask`](Addr::ask) and wait for
-//! the reply (through a [oneshot] cell carried in the message as a [`Reply`]).
+//! the reply (through a [oneshot](crate::oneshot) cell carried in the message as a [`Reply`]).
 //!
 //! # Guarantees
 //!
@@ -77,10 +77,10 @@ pub use error::{ActorError, Exit};
 pub use join::JoinFuture;
 
 use crate::channel::{self, Receiver};
-use crate::oneshot;
+use crate::exiting::Exiting;
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::thread::{self, JoinHandle};
+use crate::sync::thread;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -394,14 +394,10 @@ impl<A: Actor> Builder<A> {
         let loop_shared = Arc::clone(&shared);
         let supervisor = self.supervisor;
         // The exit goes through a oneshot, not the thread's return value, so that a task can
-        // await it (`join_async`); a detached actor's send fails and drops it here.
-        let (exit_tx, exit) = oneshot::channel();
-        let thread = thread
-            .spawn(move || {
-                let _ = exit_tx.send(run(actor, rx, &loop_shared, supervisor));
-            })
+        // await it (`join_async`); a detached actor drops it on its thread.
+        let exit = Exiting::spawn(thread, move || run(actor, rx, &loop_shared, supervisor))
             .expect("start the actor's thread");
-        ActorHandle { addr: Addr { mailbox: tx, shared }, exit, thread }
+        ActorHandle { addr: Addr { mailbox: tx, shared }, exit }
     }
 }
 
@@ -431,9 +427,8 @@ pub fn spawn<A: Actor>(actor: A) -> ActorHandle<A> {
 /// stops gracefully.
 pub struct ActorHandle<A: Actor> {
     addr: Addr<A>,
-    /// Receives the actor's [`Exit`], sent by its thread as its last act.
-    exit: oneshot::Receiver<Exit<A>>,
-    thread: JoinHandle<()>,
+    /// The actor's thread, and its [`Exit`] once it ends.
+    exit: Exiting<Exit<A>>,
 }
 
 impl<A: Actor> ActorHandle<A> {
@@ -567,11 +562,9 @@ impl<A: Actor> ActorHandle<A> {
     /// assert_eq!(sum.0, 2);
     /// ```
     pub fn join(self) -> Exit<A> {
-        let ActorHandle { addr, mut exit, thread } = self;
+        let ActorHandle { addr, exit } = self;
         drop(addr); // our own sender must not keep the mailbox open
-        // The thread sends its exit before it returns, so after the join it is in the cell.
-        let ended = thread.join();
-        reap_joined(ended, exit.try_recv().ok())
+        exit.join()
     }
 
     /// [`stop`](Self::stop) without blocking: closes the mailbox now and returns a future of
@@ -655,24 +648,10 @@ impl<A: Actor> ActorHandle<A> {
     /// # });
     /// ```
     pub fn join_async(self) -> JoinFuture<A> {
-        let ActorHandle { addr, exit, thread } = self;
+        let ActorHandle { addr, exit } = self;
         drop(addr); // our own sender must not keep the mailbox open
-        JoinFuture::new(exit, thread)
+        JoinFuture::new(exit)
     }
-}
-
-/// After the actor's thread was joined: re-raises a panic of its runtime loop, or returns the
-/// exit the thread sent.
-fn reap_joined<A>(ended: std::thread::Result<()>, exit: Option<Exit<A>>) -> Exit<A> {
-    match ended {
-        Err(payload) => panic::resume_unwind(payload),
-        Ok(()) => exit.expect("the actor's thread sends its exit before it returns"),
-    }
-}
-
-/// Joins a thread whose runtime loop panicked (its exit never came) and re-raises the panic.
-fn reap<A>(thread: JoinHandle<()>, exit: Option<Exit<A>>) -> Exit<A> {
-    reap_joined(thread.join(), exit)
 }
 
 type Payload = Box<dyn std::any::Any + Send + 'static>;

@@ -59,13 +59,13 @@ pub use error::{BoxError, PipelineError, StageError};
 pub use report::{Report, StageReport};
 
 use crate::channel::{self, Receiver, RecvTimeoutError};
+use crate::exiting::Exiting;
 use crate::rate::Clock;
 use run::{Env, FromChannel, FromIter, Pull, Run, start_source, start_stage};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Default capacity of the channel feeding each stage.
@@ -394,18 +394,18 @@ impl<T: Send + 'static> Pipeline<T> {
         T: Send + 'static,
     {
         let (tx, rx) = channel::bounded(capacity);
-        let handle = std::thread::Builder::new()
-            .name("pipeline-sink".to_owned())
-            .spawn(move || {
-                let gone = || tx.is_disconnected();
-                let (report, failure) = self.drain(Some(&gone), |item| tx.send(item).is_ok());
-                match failure {
-                    None => Ok(report),
-                    Some((stage, error)) => Err(PipelineError { stage, error, partial: (), report }),
-                }
-            })
-            .expect("start the pipeline's sink thread");
-        (rx, Running { handle })
+        let sink = crate::sync::thread::Builder::new().name("pipeline-sink".to_owned());
+        // The report goes through a oneshot, so that a task can await it (`join_async`).
+        let exit = Exiting::spawn(sink, move || {
+            let gone = || tx.is_disconnected();
+            let (report, failure) = self.drain(Some(&gone), |item| tx.send(item).is_ok());
+            match failure {
+                None => Ok(report),
+                Some((stage, error)) => Err(PipelineError { stage, error, partial: (), report }),
+            }
+        })
+        .expect("start the pipeline's sink thread");
+        (rx, Running { exit })
     }
 
     /// Starts every thread, delivers the output to `deliver` (in source order if asked) until
@@ -551,7 +551,7 @@ impl Drop for EndRun<'_> {
 /// running.join().unwrap();
 /// ```
 pub struct Running {
-    handle: JoinHandle<Result<Report, PipelineError>>,
+    exit: Exiting<Result<Report, PipelineError>>,
 }
 
 impl Running {
@@ -574,7 +574,78 @@ impl Running {
     /// assert_eq!(running.join().unwrap().stages.len(), 2);
     /// ```
     pub fn join(self) -> Result<Report, PipelineError> {
-        self.handle.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        self.exit.join()
+    }
+
+    /// [`join`](Self::join) without blocking: a future of the pipeline's end and its report.
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Self::join).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (rx, running) = ringfence::pipeline::Pipeline::from_iter(1..=4)
+    ///     .stage("double", |x: u32| x * 2)
+    ///     .into_receiver(2);
+    /// let mut sum = 0;
+    /// while let Ok(x) = rx.recv_async().await {
+    ///     sum += x;
+    /// }
+    /// let report = running.join_async().await.unwrap();
+    /// assert_eq!((sum, report.stages.len()), (20, 3));
+    /// # });
+    /// ```
+    pub fn join_async(self) -> JoinFuture {
+        JoinFuture { exit: self.exit }
+    }
+}
+
+/// The future returned by [`Running::join_async`]: resolves to the pipeline's report, or its
+/// first stage failure, once the run has ended (every thread of the run has finished its work:
+/// the sink joins them before it hands the report over), without blocking the executor's
+/// thread.
+///
+/// # Panics
+///
+/// As [`Running::join`]: re-raises a panic of the sink thread.
+///
+/// # Cancel safety
+///
+/// Dropping it detaches the run, as dropping the [`Running`] does: the pipeline goes on until
+/// its source runs dry or its receiver is dropped, and the report is dropped.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (rx, running) = ringfence::pipeline::Pipeline::from_iter(0..).into_receiver(4);
+/// assert_eq!(rx.recv_async().await, Ok(0));
+/// drop(rx); // an endless source, stopped by dropping the receiver
+/// assert!(running.join_async().await.is_ok());
+/// # });
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct JoinFuture {
+    exit: Exiting<Result<Report, PipelineError>>,
+}
+
+impl std::future::Future for JoinFuture {
+    type Output = Result<Report, PipelineError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        self.get_mut().exit.poll_join(cx)
+    }
+}
+
+impl fmt::Debug for JoinFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinFuture").field("finished", &self.exit.is_finished()).finish()
     }
 }
 
@@ -586,6 +657,6 @@ impl<T> fmt::Debug for Pipeline<T> {
 
 impl fmt::Debug for Running {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Running").field("finished", &self.handle.is_finished()).finish()
+        f.debug_struct("Running").field("finished", &self.exit.is_finished()).finish()
     }
 }
