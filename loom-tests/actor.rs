@@ -87,6 +87,23 @@ fn tell_racing_a_graceful_stop_zero_capacity() {
     tell_racing_a_graceful_stop(0);
 }
 
+/// As `tell_racing_a_graceful_stop_is_handled_or_handed_back`, with the stop awaited
+/// (`stop_async` on a wake-only `block_on`): the actor's thread hands its exit over through the
+/// oneshot and wakes the waiting task (a lost wakeup is a deadlock); the tell is handled or
+/// handed back.
+#[test]
+fn stop_async_racing_a_tell_hands_the_exit_over() {
+    model_with_preemptions(1, || {
+        let handle = Builder::new().mailbox(1).spawn(Sum(0));
+        let addr = handle.addr();
+        let teller = thread::spawn(move || addr.tell(Msg::Add(1)).is_ok());
+        let exit = crate::common::block_on(handle.stop_async());
+        let accepted = usize::from(teller.join().unwrap());
+        let Exit::Stopped(state) = exit else { panic!("a graceful stop, got {exit:?}") };
+        assert_eq!(state.0, accepted);
+    });
+}
+
 fn tell_racing_a_graceful_stop(capacity: usize) {
     // One preemption, as the models above.
     model_with_preemptions(1, move || {

@@ -596,20 +596,36 @@ fn join_async_waits_for_the_actor_to_stop_on_its_own_on_any_executor() {
 }
 
 #[test]
-fn a_dropped_stop_async_future_still_stops_the_actor() {
+fn a_dropped_stop_async_future_still_stops_the_actor_and_drops_its_state_once() {
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    impl Actor for Counted {
+        type Msg = ();
+        fn handle(&mut self, (): (), _: &mut Context) {}
+    }
     within(WATCHDOG, || {
-        let flag = Arc::new(AtomicBool::new(false));
-        let handle = actor::spawn(Recorder { log: Vec::new(), stopped_flag: Some(flag.clone()) });
+        let drops = Arc::new(AtomicUsize::new(0));
+        let handle = actor::spawn(Counted(drops.clone()));
         let addr = handle.addr();
-        addr.tell(Msg::Push(1)).unwrap();
+        addr.tell(()).unwrap();
         drop(handle.stop_async()); // never polled
-        assert!(addr.tell(Msg::Push(2)).is_err(), "the stop was requested by the call");
-        eventually(WATCHDOG, "the actor stops", || flag.load(Ordering::SeqCst).then_some(()));
+        assert!(addr.tell(()).is_err(), "the stop was requested by the call");
+        // The final state is dropped once: on the actor's thread (its hand-over fails), or
+        // with the future if the actor had already ended.
+        eventually(WATCHDOG, "the state is dropped", || (drops.load(Ordering::SeqCst) == 1).then_some(()));
+        assert!(!addr.is_alive());
+        thread::sleep(Duration::from_millis(20));
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped exactly once");
     });
 }
 
 /// A message whose drop panics, discarded after a kill, panics the runtime loop itself: both
-/// joins re-raise that panic (the async one finds the exit missing and joins the thread).
+/// `kill` and `kill_async` re-raise that panic (the async join finds the exit missing and joins
+/// the thread for it).
 #[test]
 fn a_panic_of_the_runtime_loop_is_re_raised_by_both_joins() {
     struct Bomb;
@@ -618,14 +634,22 @@ fn a_panic_of_the_runtime_loop_is_re_raised_by_both_joins() {
             panic!("a message's drop exploded");
         }
     }
+    /// A message: a bomb, or a gate the actor waits in (after saying it has started).
+    enum Letter {
+        Bomb(Bomb),
+        Gate(mpsc::Sender<()>, mpsc::Receiver<()>),
+    }
     struct Holder;
     impl Actor for Holder {
-        type Msg = (Option<Bomb>, Option<mpsc::Receiver<()>>);
-        fn handle(&mut self, (bomb, gate): Self::Msg, _: &mut Context) {
-            if let Some(gate) = gate {
-                let _ = gate.recv();
+        type Msg = Letter;
+        fn handle(&mut self, letter: Letter, _: &mut Context) {
+            match letter {
+                Letter::Gate(started, gate) => {
+                    started.send(()).unwrap();
+                    let _ = gate.recv();
+                }
+                Letter::Bomb(bomb) => std::mem::forget(bomb), // a handled bomb never explodes
             }
-            std::mem::forget(bomb); // handled messages never explode
         }
     }
     for use_async in [false, true] {
@@ -633,23 +657,32 @@ fn a_panic_of_the_runtime_loop_is_re_raised_by_both_joins() {
             let handle = Builder::new().mailbox(4).spawn(Holder);
             let addr = handle.addr();
             let (open, gate) = mpsc::channel();
-            addr.tell((None, Some(gate))).unwrap();
-            addr.tell((Some(Bomb), None)).unwrap(); // discarded by the kill: its drop panics
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                if use_async {
-                    let killing = handle.kill_async();
-                    open.send(()).unwrap();
-                    async_util::block_on(killing)
-                } else {
-                    let opener = thread::spawn(move || {
-                        thread::sleep(Duration::from_millis(5));
-                        open.send(()).unwrap();
-                    });
-                    let exit = handle.kill();
-                    opener.join().unwrap();
-                    exit
-                }
-            }));
+            let (started_tx, started) = mpsc::channel();
+            addr.tell(Letter::Gate(started_tx, gate)).unwrap();
+            started.recv().unwrap(); // the actor is in the gate letter
+            addr.tell(Letter::Bomb(Bomb)).unwrap(); // discarded by the kill: its drop panics
+            let outcome = if use_async {
+                // The kill is requested by the call, before the gate opens.
+                let killing = handle.kill_async();
+                open.send(()).unwrap();
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| async_util::block_on(killing)))
+            } else {
+                // `kill` blocks: it runs on a thread of its own, and the gate opens only once the
+                // mailbox is seen closed (so the bomb is discarded, never handled).
+                let killer = thread::spawn(move || {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.kill()))
+                });
+                eventually(WATCHDOG, "the kill closes the mailbox", || {
+                    let (probe, _) = mpsc::channel();
+                    let (_, gate) = mpsc::channel();
+                    match addr.try_tell(Letter::Gate(probe, gate)) {
+                        Err(TrySendError::Disconnected(_)) => Some(()),
+                        _ => None, // queued (discarded later) or full: not closed yet
+                    }
+                });
+                open.send(()).unwrap();
+                killer.join().unwrap()
+            };
             let Err(payload) = outcome else { panic!("the runtime loop's panic is re-raised") };
             assert_eq!(
                 payload.downcast_ref::<&str>(),
@@ -658,4 +691,10 @@ fn a_panic_of_the_runtime_loop_is_re_raised_by_both_joins() {
             );
         });
     }
+}
+
+#[test]
+fn join_future_is_send_sync_and_unpin() {
+    fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
+    assert_send_sync_unpin::<actor::JoinFuture<Recorder>>();
 }

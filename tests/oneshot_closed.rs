@@ -199,3 +199,9 @@ async fn tokio_select_abandons_work_when_the_caller_gives_up() {
         tokio::time::timeout(Duration::from_secs(30), worker).await.expect("closed() woke").unwrap();
     assert_eq!(outcome, None);
 }
+
+#[test]
+fn closed_future_is_send_sync_and_unpin() {
+    fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
+    assert_send_sync_unpin::<oneshot::ClosedFuture<'static, String>>();
+}

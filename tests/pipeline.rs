@@ -444,3 +444,9 @@ fn join_async_returns_the_first_failure() {
         assert!(received <= 99, "the run ended at the failure");
     });
 }
+
+#[test]
+fn join_future_is_send_sync_and_unpin() {
+    fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
+    assert_send_sync_unpin::<ringfence::pipeline::JoinFuture>();
+}

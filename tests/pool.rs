@@ -1459,3 +1459,9 @@ fn a_dropped_shutdown_future_still_lets_the_workers_finish_the_queue() {
         });
     });
 }
+
+#[test]
+fn shutdown_future_is_send_sync_and_unpin() {
+    fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
+    assert_send_sync_unpin::<ringfence::pool::ShutdownFuture>();
+}

@@ -13,20 +13,25 @@ use std::task::{Context, Poll};
 ///
 /// The actor's thread hands its [`Exit`] over through a [oneshot](crate::oneshot) as its last
 /// act, so the future resolves once the actor's state is final; the thread itself then only
-/// returns (it is not joined: it ends on its own a moment later).
+/// returns (it is not joined: it ends on its own a moment later, after its thread-local
+/// destructors).
 ///
 /// # Panics
 ///
 /// As [`ActorHandle::join`](super::ActorHandle::join): re-raises a panic of the runtime loop
 /// itself (for instance a message whose `Drop` panicked while it was discarded). Handler and
 /// hook panics are caught and reported as [`Exit::Panicked`]. In that rare case the poll joins
-/// the thread, which is already unwinding, to take its panic.
+/// the thread, which is already unwinding, to take its panic. Polling again after it returned
+/// `Ready` panics (the [`Exit`] was handed over once; there is no second one to return).
 ///
 /// # Cancel safety
 ///
 /// Dropping it detaches the actor, as dropping the [`ActorHandle`](super::ActorHandle) does: a
 /// stop or kill it was made by has already closed the mailbox, so the actor still ends as
-/// asked; its final state is then dropped on its own thread.
+/// asked. Its final state is dropped on the actor's thread if the actor has not ended yet,
+/// otherwise where the future is dropped (mind a state whose `Drop` is slow). A stop awaited
+/// with a timeout cannot be turned into a kill once the future is dropped: call
+/// [`kill_async`](super::ActorHandle::kill_async) instead when the deadline matters.
 ///
 /// # Examples
 ///
@@ -48,7 +53,7 @@ use std::task::{Context, Poll};
 /// assert_eq!(state.0, (0..10).collect::<Vec<_>>());
 /// # });
 /// ```
-#[must_use = "futures do nothing unless polled; dropped, the actor is detached"]
+#[must_use = "dropped, the actor is detached (a stop or kill already requested still happens)"]
 pub struct JoinFuture<A: Actor> {
     exit: Exiting<Exit<A>>,
 }

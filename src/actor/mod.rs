@@ -394,7 +394,8 @@ impl<A: Actor> Builder<A> {
         let loop_shared = Arc::clone(&shared);
         let supervisor = self.supervisor;
         // The exit goes through a oneshot, not the thread's return value, so that a task can
-        // await it (`join_async`); a detached actor drops it on its thread.
+        // await it (`join_async`); a detached actor drops it on its thread (if it ends after
+        // the handle is gone).
         let exit = Exiting::spawn(thread, move || run(actor, rx, &loop_shared, supervisor))
             .expect("start the actor's thread");
         ActorHandle { addr: Addr { mailbox: tx, shared }, exit }
@@ -624,7 +625,9 @@ impl<A: Actor> ActorHandle<A> {
     }
 
     /// [`join`](Self::join) without blocking: a future of the actor's end, when it stops on its
-    /// own (from inside, after a panic, or when every address is dropped).
+    /// own (from inside, after a panic, or when every address is dropped). Unlike `join`, it
+    /// resolves when the state is handed over, which may be a moment before the thread itself
+    /// has ended (it is left to end on its own).
     ///
     /// # Cancel safety
     ///

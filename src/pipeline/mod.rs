@@ -610,7 +610,8 @@ impl Running {
 ///
 /// # Panics
 ///
-/// As [`Running::join`]: re-raises a panic of the sink thread.
+/// As [`Running::join`]: re-raises a panic of the sink thread. Polling again after it returned
+/// `Ready` panics (the report was handed over once).
 ///
 /// # Cancel safety
 ///
