@@ -40,8 +40,10 @@
 //! The same objects serve threads and tasks: `send_async` / `recv_async` on the channel (and a
 //! `Stream` / `Sink` with the `futures` feature), `.await` on a oneshot receiver or a pool
 //! [`Task`](pool::Task), `acquire_async` on the semaphore and the rate limiters,
-//! [`WaitGroup::wait_async`], [`pool::Pool::submit_async`], and the actor's `tell_async` /
-//! `ask_async`; [`timer`] gives any future a timeout. The futures use `std::task` only (any
+//! [`WaitGroup::wait_async`], [`pool::Pool::submit_async`], the actor's `tell_async` /
+//! `ask_async`, and the awaited ends: [`oneshot::Sender::closed`],
+//! [`actor::ActorHandle::stop_async`], [`pool::Pool::shutdown_async`] and
+//! [`pipeline::Running::join_async`]; [`timer`] gives any future a timeout. The futures use `std::task` only (any
 //! executor), and each documents what dropping it does (`# Cancel safety`): a dropped receive
 //! never loses a value, a dropped send did not send (on a buffered channel). The chapter:
 //! `docs/async.md`.
