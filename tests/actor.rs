@@ -698,3 +698,33 @@ fn join_future_is_send_sync_and_unpin() {
     fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
     assert_send_sync_unpin::<actor::JoinFuture<Recorder>>();
 }
+
+#[test]
+fn a_join_future_escalates_a_graceful_stop_to_a_kill() {
+    within(WATCHDOG, || {
+        // The actor waits in a gate letter, with a push queued behind it.
+        let (handle, _addr, open) = full_mailbox(7);
+        let mut stopping = handle.stop_async();
+        let mut cx = TaskContext::from_waker(Waker::noop());
+        assert!(pin!(&mut stopping).poll(&mut cx).is_pending(), "held at the gate");
+        stopping.kill(); // the deadline passed: discard the rest
+        open.send(()).unwrap();
+        let exit = async_util::block_on(&mut stopping);
+        let Exit::Killed { state, discarded } = exit else { panic!("escalated to a kill") };
+        // The gate letter was running; the push behind it was discarded, not handled (a
+        // graceful stop would have handled it).
+        assert_eq!((state.log.len(), discarded), (0, 1));
+    });
+}
+
+#[test]
+fn killing_through_a_join_future_after_the_end_does_nothing() {
+    within(WATCHDOG, || {
+        let handle = actor::spawn(Recorder::default());
+        handle.addr().tell(Msg::Push(1)).unwrap();
+        let mut stopping = handle.stop_async();
+        let Exit::Stopped(state) = async_util::block_on(&mut stopping) else { panic!("graceful") };
+        stopping.kill(); // the actor has ended: nothing to kill
+        assert_eq!(state.log, [1]);
+    });
+}

@@ -1,6 +1,6 @@
 //! [`JoinFuture`]: the async way to wait for an actor's end.
 
-use super::{Actor, Exit};
+use super::{Actor, Exit, KillSwitch};
 use crate::exiting::Exiting;
 use std::fmt;
 use std::pin::Pin;
@@ -29,9 +29,9 @@ use std::task::{Context, Poll};
 /// Dropping it detaches the actor, as dropping the [`ActorHandle`](super::ActorHandle) does: a
 /// stop or kill it was made by has already closed the mailbox, so the actor still ends as
 /// asked. Its final state is dropped on the actor's thread if the actor has not ended yet,
-/// otherwise where the future is dropped (mind a state whose `Drop` is slow). A stop awaited
-/// with a timeout cannot be turned into a kill once the future is dropped: call
-/// [`kill_async`](super::ActorHandle::kill_async) instead when the deadline matters.
+/// otherwise where the future is dropped (mind a state whose `Drop` is slow). A dropped future
+/// can no longer escalate: to bound a stop by a deadline, await it through `&mut` and call
+/// [`JoinFuture::kill`] when the deadline passes (its example).
 ///
 /// # Examples
 ///
@@ -56,11 +56,52 @@ use std::task::{Context, Poll};
 #[must_use = "dropped, the actor is detached (a stop or kill already requested still happens)"]
 pub struct JoinFuture<A: Actor> {
     exit: Exiting<Exit<A>>,
+    kill: KillSwitch<A>,
 }
 
 impl<A: Actor> JoinFuture<A> {
-    pub(super) fn new(exit: Exiting<Exit<A>>) -> Self {
-        JoinFuture { exit }
+    pub(super) fn new(exit: Exiting<Exit<A>>, kill: KillSwitch<A>) -> Self {
+        JoinFuture { exit, kill }
+    }
+
+    /// Escalates to a kill while the future waits: the actor stops after its current message
+    /// and discards the rest (counted in [`Exit::Killed`]), as
+    /// [`ActorHandle::kill`](super::ActorHandle::kill). Does nothing once the actor has ended.
+    /// The way to a graceful stop with a deadline: await the stop through `&mut`, and kill
+    /// when the deadline passes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use ringfence::actor::{self, Actor, Context, Exit};
+    /// use ringfence::timer::timeout;
+    /// use std::time::Duration;
+    ///
+    /// struct Slow;
+    /// impl Actor for Slow {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, (): (), _: &mut Context) {
+    ///         std::thread::sleep(Duration::from_millis(20));
+    ///     }
+    /// }
+    /// let slow = actor::spawn(Slow);
+    /// for _ in 0..50 {
+    ///     slow.addr().tell_async(()).await.unwrap(); // a second of work
+    /// }
+    /// let mut stopping = slow.stop_async();
+    /// let exit = match timeout(Duration::from_millis(50), &mut stopping).await {
+    ///     Ok(exit) => exit,
+    ///     Err(_) => {
+    ///         stopping.kill(); // too slow: discard the rest
+    ///         stopping.await
+    ///     }
+    /// };
+    /// assert!(matches!(exit, Exit::Killed { discarded, .. } if discarded > 0));
+    /// # });
+    /// ```
+    pub fn kill(&self) {
+        self.kill.pull();
     }
 }
 

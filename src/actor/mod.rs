@@ -528,13 +528,11 @@ impl<A: Actor> ActorHandle<A> {
 
     /// The kill's request: the flag, then the mailbox's close.
     fn request_kill(&self) {
-        // ORDERING: Relaxed: the close below (a Release RMW on the channel's flag) orders it
-        // before the actor's Acquire look at that flag, which ends its wait for a letter; a loop
-        // running a handler sees it at its next letter.
-        self.addr.shared.killed.store(true, Ordering::Relaxed);
-        // Wakes an idle actor (also on a zero-capacity mailbox, where no letter could be
-        // queued to wake it) and refuses every later message.
-        self.addr.mailbox.close();
+        self.kill_switch().pull();
+    }
+
+    fn kill_switch(&self) -> KillSwitch<A> {
+        KillSwitch { shared: Arc::clone(&self.addr.shared), mailbox: self.addr.mailbox.closer() }
     }
 
     /// Waits until the actor stops on its own (from inside with [`Context::stop`], after a
@@ -651,9 +649,30 @@ impl<A: Actor> ActorHandle<A> {
     /// # });
     /// ```
     pub fn join_async(self) -> JoinFuture<A> {
+        let kill = self.kill_switch();
         let ActorHandle { addr, exit } = self;
         drop(addr); // our own sender must not keep the mailbox open
-        JoinFuture::new(exit)
+        JoinFuture::new(exit, kill)
+    }
+}
+
+/// What a kill needs, without being an address (it does not keep the mailbox open): the
+/// shared flags and a way to close the mailbox.
+pub(crate) struct KillSwitch<A: Actor> {
+    shared: Arc<Shared>,
+    mailbox: channel::Closer<A::Msg>,
+}
+
+impl<A: Actor> KillSwitch<A> {
+    /// Sets the kill flag, then closes the mailbox.
+    pub(crate) fn pull(&self) {
+        // ORDERING: Relaxed: the close below (a Release RMW on the channel's flag) orders it
+        // before the actor's Acquire look at that flag, which ends its wait for a letter; a loop
+        // running a handler sees it at its next letter.
+        self.shared.killed.store(true, Ordering::Relaxed);
+        // Wakes an idle actor (also on a zero-capacity mailbox, where no letter could be
+        // queued to wake it) and refuses every later message.
+        self.mailbox.close();
     }
 }
 

@@ -68,6 +68,7 @@ pub use crate::ring::CapacityError;
 pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use future::{ClosedFuture, RecvFuture, RecvStream, SendFuture, SendSink};
 pub use receiver::{IntoIter, Iter, Receiver, TryIter};
+pub(crate) use sender::Closer;
 pub use sender::Sender;
 
 use crate::sync::Arc;

@@ -37,6 +37,16 @@ pub struct Sender<T> {
     pub(super) chan: Arc<Chan<T>>,
 }
 
+/// Closes a channel on request (see [`Sender::closer`]); neither a sender nor a receiver.
+pub(crate) struct Closer<T>(Arc<Chan<T>>);
+
+impl<T> Closer<T> {
+    /// As [`Sender::close`].
+    pub(crate) fn close(&self) {
+        self.0.close();
+    }
+}
+
 impl<T> Sender<T> {
     /// Sends `value`, blocking while the channel is full.
     ///
@@ -93,6 +103,12 @@ impl<T> Sender<T> {
     /// fail with their value back, receivers drain what got in, then see `Disconnected`.
     pub(crate) fn close(&self) {
         self.chan.close();
+    }
+
+    /// A handle that can close the channel later without being a sender (it keeps no sender
+    /// count up: the receivers still see the channel disconnect when the last sender goes).
+    pub(crate) fn closer(&self) -> Closer<T> {
+        Closer(self.chan.clone())
     }
 
     /// This sender as a `Sink` (with the `futures` feature; see [`SendSink`]).
