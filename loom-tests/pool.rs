@@ -7,6 +7,7 @@
 use crate::common::{Counted, drop_counter, drops};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use ringfence::pool::{Pool, TaskError, as_completed};
+use std::future::Future;
 
 /// A pool of one worker on a one-slot queue (the smallest pool that has every race).
 fn tiny_pool() -> Pool {
@@ -50,6 +51,53 @@ fn shutdown_now_racing_the_worker_resolves_the_task() {
             Err(error) => assert!(matches!(error, TaskError::Cancelled)),
         }
         assert_eq!(drops(&counter), 1, "the capture is dropped once, run or cancelled");
+    });
+}
+
+/// `shutdown_async` resolves only after the queued job ran: the worker counts itself out of the
+/// pool's latch as it leaves its loop, and the awaiting task is woken (a lost wakeup is a
+/// deadlock of the wake-only `block_on`).
+#[test]
+fn shutdown_async_resolves_after_the_queued_job() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let ran = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = ran.clone();
+        let task = pool.submit(move || counter.fetch_add(1, Ordering::Relaxed));
+        crate::common::block_on(pool.shutdown_async());
+        assert!(task.is_finished(), "resolved before the queued job ran");
+        assert_eq!(ran.load(Ordering::Relaxed), 1);
+    });
+}
+
+/// `shutdown_now_async` racing the worker: the task is finished when the future resolves, with
+/// its value or cancelled.
+#[test]
+fn shutdown_now_async_racing_the_worker_resolves_the_task() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let task = pool.submit(|| 7);
+        crate::common::block_on(pool.shutdown_now_async());
+        assert!(task.is_finished());
+        match task.wait() {
+            Ok(value) => assert_eq!(value, 7),
+            Err(error) => assert!(matches!(error, TaskError::Cancelled)),
+        }
+    });
+}
+
+/// A `ShutdownFuture` polled once (registered on the latch) and then dropped leaves the latch's
+/// queue and the shutdown goes on: the queued job still runs.
+#[test]
+fn a_shutdown_future_dropped_after_a_poll_lets_the_job_run() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let task = pool.submit(|| 7);
+        let mut shutting = pool.shutdown_async();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let _ = std::pin::Pin::new(&mut shutting).poll(&mut cx);
+        drop(shutting);
+        assert_eq!(task.wait().unwrap(), 7);
     });
 }
 

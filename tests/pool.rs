@@ -1422,8 +1422,12 @@ fn shutdown_now_async_cancels_the_queue_and_waits_for_the_running_job() {
             assert!(task.wait().unwrap_err().is_cancelled());
         }
         assert!(!busy.is_finished(), "the running job is still held at its gate");
+        let mut stopping = stopping;
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(std::pin::Pin::new(&mut stopping).poll(&mut cx).is_pending(), "the job still runs");
         release.send(()).unwrap();
         async_util::block_on(stopping); // the ten-line executor: no runtime needed
+        assert!(busy.is_finished(), "resolved only after the running job finished");
         assert!(busy.wait().unwrap());
     });
 }
@@ -1464,4 +1468,22 @@ fn a_dropped_shutdown_future_still_lets_the_workers_finish_the_queue() {
 fn shutdown_future_is_send_sync_and_unpin() {
     fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
     assert_send_sync_unpin::<ringfence::pool::ShutdownFuture>();
+}
+
+/// `shutdown_async` awaited inside a job of the same pool would wait for its own worker: the
+/// poll panics with a clear message instead of hanging (the job's task reports it).
+#[test]
+fn shutdown_async_awaited_on_its_own_worker_panics_instead_of_hanging() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (hand_over, receive) = mpsc::channel::<Pool>();
+        let task = pool.submit(move || {
+            let pool = receive.recv().unwrap();
+            async_util::block_on(pool.shutdown_async());
+        });
+        hand_over.send(pool).unwrap();
+        let error = task.wait().unwrap_err();
+        let message = error.panic_message().expect("a panic with a message");
+        assert!(message.contains("awaited inside a job of the same pool"), "{message}");
+    });
 }

@@ -583,6 +583,11 @@ impl Running {
     ///
     /// As [`join`](Self::join).
     ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future detaches the run, as dropping the `Running` does (see
+    /// [`JoinFuture`]).
+    ///
     /// # Examples
     ///
     /// ```
@@ -616,7 +621,8 @@ impl Running {
 /// # Cancel safety
 ///
 /// Dropping it detaches the run, as dropping the [`Running`] does: the pipeline goes on until
-/// its source runs dry or its receiver is dropped, and the report is dropped.
+/// its source runs dry or its receiver is dropped, and the report is dropped (on the sink's
+/// thread, or with the future if the run had already ended).
 ///
 /// # Examples
 ///
@@ -628,7 +634,7 @@ impl Running {
 /// assert!(running.join_async().await.is_ok());
 /// # });
 /// ```
-#[must_use = "futures do nothing unless polled"]
+#[must_use = "dropped, the run is detached and its report lost"]
 pub struct JoinFuture {
     exit: Exiting<Result<Report, PipelineError>>,
 }

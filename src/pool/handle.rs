@@ -333,6 +333,7 @@ impl Pool {
     /// assert!(queued.await.unwrap_err().is_cancelled());
     /// drop(release); // lets the running job finish
     /// stopping.await;
+    /// assert!(busy.is_finished()); // the future waited for it
     /// assert_eq!(busy.await.unwrap(), "ran");
     /// # });
     /// ```
@@ -365,6 +366,9 @@ impl Pool {
 
     /// A blocking shutdown's second half.
     fn join_workers(&mut self) {
+        if self.workers.is_empty() {
+            return; // joined already, or taken by `shutdown_async`
+        }
         let current = thread::current().id();
         for worker in self.workers.drain(..) {
             // The last handle dropped by a job on one of our own workers (a job that holds an

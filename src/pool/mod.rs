@@ -15,7 +15,7 @@
 //! | `future.cancel()` | drop the [`Task`] before the job starts |
 //! | `executor.map(f, items)` | [`Pool::map`] (lazy, bounded in flight) |
 //! | `as_completed(futures)` | [`as_completed`] (with each task's position) |
-//! | `executor.shutdown(wait=True)` / `cancel_futures=True` | [`Pool::shutdown`] / [`Pool::shutdown_now`] |
+//! | `executor.shutdown(wait=True)` / `cancel_futures=True` | [`Pool::shutdown`] / [`Pool::shutdown_now`] (async: [`Pool::shutdown_async`] / [`Pool::shutdown_now_async`]) |
 //! | (none) | [`Pool::scope`]: jobs that borrow from the stack |
 //! | map-reduce by hand | [`Pool::map_reduce`] |
 //!
@@ -41,6 +41,8 @@
 //!   a worker to dequeue the jobs of batches the caller mapped (see the `map` module docs).
 //! - **Shutdown**: [`Pool::shutdown`] (and `Drop`) runs every queued job, then joins;
 //!   [`Pool::shutdown_now`] cancels the queued ones, lets running ones finish, then joins.
+//!   Their `_async` forms begin the same shutdown and return a [`ShutdownFuture`] that
+//!   resolves once every worker has left its loop, without blocking an executor's thread.
 //! - **Waiting** is the crate's waiting layer: a short spin, then a futex park; idle workers
 //!   sleep in the kernel and cost nothing.
 //!

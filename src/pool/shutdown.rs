@@ -17,8 +17,11 @@ use std::task::{Context, Poll};
 /// (the future's condition), and its thread then only returns; the future detaches the
 /// threads, which end on their own a moment later (after their thread-local destructors).
 ///
-/// Do not await it inside a job of the same pool: the job's worker would wait for itself (the
-/// blocking [`shutdown`](super::Pool::shutdown) leaves that worker detached instead).
+/// # Panics
+///
+/// When polled, while it waits, on one of the pool's own workers (inside a job of the same
+/// pool): that worker would wait for itself forever. (The blocking
+/// [`shutdown`](super::Pool::shutdown) leaves that worker detached instead.)
 ///
 /// # Cancel safety
 ///
@@ -61,6 +64,12 @@ impl Future for ShutdownFuture {
         let poll = this.live.poll_wait(&mut this.slot, cx.waker());
         if poll.is_ready() {
             this.workers.clear(); // detach: the threads only return now
+        } else {
+            let current = crate::sync::thread::current().id();
+            assert!(
+                this.workers.iter().all(|worker| worker.thread().id() != current),
+                "Pool::shutdown_async awaited inside a job of the same pool: its worker would wait for itself"
+            );
         }
         poll
     }
