@@ -577,6 +577,20 @@ fn poll_closed_once<T>(tx: &mut oneshot::Sender<T>, waker: &Waker) -> Poll<()> {
     tx.poll_closed(&mut Context::from_waker(waker))
 }
 
+/// A sender thread that registers its `closed` waker (made from `counter`; the receiver is
+/// alive, so the poll is pending) and then sends `value`.
+fn register_closed_then_send(
+    mut tx: oneshot::Sender<u32>,
+    counter: &Arc<WakeCount>,
+    value: u32,
+) -> thread::JoinHandle<()> {
+    let waker = WakeCount::waker(counter);
+    thread::spawn(move || {
+        assert!(poll_closed_once(&mut tx, &waker).is_pending());
+        assert!(tx.send(value).is_ok());
+    })
+}
+
 /// A task waits in `closed()` while the receiver is dropped: it is woken (a lost wakeup is a
 /// deadlock), `send` then fails with the value back, and nothing leaks.
 #[test]
@@ -703,13 +717,9 @@ fn closed_waker_replaced_vs_receiver_drop() {
 #[test]
 fn receiver_poll_vs_closed_registration() {
     model(|| {
-        let (mut tx, mut rx) = oneshot::channel::<u32>();
+        let (tx, mut rx) = oneshot::channel::<u32>();
         let tx_counter = WakeCount::new();
-        let tx_waker = WakeCount::waker(&tx_counter);
-        let sender = thread::spawn(move || {
-            assert!(poll_closed_once(&mut tx, &tx_waker).is_pending());
-            assert!(tx.send(8).is_ok());
-        });
+        let sender = register_closed_then_send(tx, &tx_counter, 8);
         assert_eq!(block_on(&mut rx), Ok(8));
         sender.join().unwrap();
         drop(rx);
@@ -724,13 +734,9 @@ fn receiver_poll_vs_closed_registration() {
 #[test]
 fn closed_registration_vs_parked_recv() {
     model(|| {
-        let (mut tx, mut rx) = oneshot::channel::<u32>();
+        let (tx, mut rx) = oneshot::channel::<u32>();
         let tx_counter = WakeCount::new();
-        let tx_waker = WakeCount::waker(&tx_counter);
-        let sender = thread::spawn(move || {
-            assert!(poll_closed_once(&mut tx, &tx_waker).is_pending());
-            assert!(tx.send(9).is_ok());
-        });
+        let sender = register_closed_then_send(tx, &tx_counter, 9);
         let got = match rx.recv_timeout(Duration::from_millis(1)) {
             Ok(value) => value,
             Err(RecvTimeoutError::Timeout) => rx.recv().expect("the sender sends"),

@@ -345,6 +345,23 @@ unsafe fn leave_to_closing_receiver<T>(inner: NonNull<Inner<T>>) {
     }
 }
 
+/// Stores `waker` in a waker slot the caller owns, unless the slot already holds one that
+/// wakes the same task (no clone then). A replaced waker is dropped here: never leaked.
+///
+/// # Safety
+///
+/// The caller has exclusive access to `slot` (its side owns it under the state word's rules).
+#[inline]
+unsafe fn keep_latest(slot: &UnsafeCell<Option<Waker>>, waker: &Waker) {
+    // SAFETY: exclusive access (caller).
+    slot.with_mut(|slot| unsafe {
+        match &mut *slot {
+            Some(old) if old.will_wake(waker) => {}
+            other => *other = Some(waker.clone()),
+        }
+    });
+}
+
 /// `Sender::poll_closed`: `true` once the receiver is gone; otherwise registers `waker`
 /// (replacing an older one) for the receiver's drop to wake, and returns `false`.
 ///
@@ -379,13 +396,7 @@ pub(super) unsafe fn poll_closed<T>(inner: NonNull<Inner<T>>, waker: &Waker) -> 
         }
         // `TX_WAKER` is clear and we are the unfinished sender: the slot is ours.
         // SAFETY: exclusive access per the `TX_WAKER` rule and `&mut Sender`.
-        block.tx_waker.with_mut(|slot| unsafe {
-            match &mut *slot {
-                Some(old) if old.will_wake(waker) => {}
-                // Replacing drops the previous waker here: never leaked.
-                other => *other = Some(waker.clone()),
-            }
-        });
+        unsafe { keep_latest(&block.tx_waker, waker) };
         // ORDERING: Release on success publishes the waker to the receiver's Acquire CAS that
         // sets `CLOSED` (a weaker store lets the receiver read a half-written slot). Acquire on
         // failure: the word changed (the receiver registered, parked or closed); look again.
@@ -708,13 +719,7 @@ pub(super) unsafe fn poll<T>(inner: NonNull<Inner<T>>, waker: &Waker) -> Option<
         // clear: the slot is ours. (`TX_WAKER`, the sender's, is kept as it is.)
         debug_assert_eq!(state & !TX_WAKER, 0, "oneshot: unexpected state {state:#b} in poll");
         // SAFETY: exclusive access per the `WAKER` rule.
-        block.waker.with_mut(|slot| unsafe {
-            match &mut *slot {
-                Some(old) if old.will_wake(waker) => {}
-                // Replacing drops the previous waker here: never leaked.
-                other => *other = Some(waker.clone()),
-            }
-        });
+        unsafe { keep_latest(&block.waker, waker) };
         // ORDERING: Release on success publishes the waker to the sender's Acquire RMW (a
         // weaker store lets the sender read a half-written slot). Acquire on failure: the sender
         // finished (we read its value) or changed `TX_WAKER`; look again.
