@@ -236,6 +236,22 @@ fn as_completed_wakes_through_the_ready_channel() {
     });
 }
 
+/// As above, awaited: `next_async` on the wake-only `block_on` (a wake lost between the task's
+/// waker, the ready channel and the receive future is a deadlock).
+#[test]
+fn as_completed_next_async_wakes_through_the_ready_channel() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let mut done = as_completed(vec![pool.submit(|| 10u8), pool.submit(|| 20u8)]);
+        let mut seen = Vec::new();
+        while let Some((i, r)) = crate::common::block_on(done.next_async()) {
+            seen.push((i, r.unwrap()));
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, [(0, 10), (1, 20)]);
+    });
+}
+
 #[test]
 fn first_ok_cancellation_racing_the_sources() {
     use ringfence::scatter::Scatter;

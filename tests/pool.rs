@@ -1487,3 +1487,119 @@ fn shutdown_async_awaited_on_its_own_worker_panics_instead_of_hanging() {
         assert!(message.contains("awaited inside a job of the same pool"), "{message}");
     });
 }
+
+#[test]
+fn as_completed_next_async_yields_in_completion_order_without_blocking() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(3);
+        let gates: Vec<(mpsc::Sender<()>, mpsc::Receiver<()>)> = (0..3).map(|_| mpsc::channel()).collect();
+        let (opens, waits): (Vec<_>, Vec<_>) = gates.into_iter().unzip();
+        let tasks: Vec<_> = waits
+            .into_iter()
+            .enumerate()
+            .map(|(i, gate)| {
+                pool.submit(move || {
+                    gate.recv().unwrap();
+                    i * 10
+                })
+            })
+            .collect();
+        let mut done = as_completed(tasks);
+        // One thread runs both tasks: a `next` that blocked it would never let the opener run.
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let collected = std::cell::Cell::new(0);
+        let order = rt.block_on(async {
+            let collect = async {
+                let mut order = Vec::new();
+                while let Some((position, result)) = done.next_async().await {
+                    order.push((position, result.unwrap()));
+                    collected.set(order.len());
+                }
+                order
+            };
+            let open_in_order = async {
+                for (opened, i) in [2, 0, 1].into_iter().enumerate() {
+                    opens[i].send(()).unwrap();
+                    // The next gate opens once the collector has yielded this one.
+                    while collected.get() <= opened {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            };
+            tokio::join!(collect, open_in_order).0
+        });
+        assert_eq!(order, [(2, 20), (0, 0), (1, 10)], "completion order, each task once");
+    });
+}
+
+/// `next_async` raced against a short timer in a loop (`select!` drops it whenever the timer
+/// wins) and mixed with blocking `next`: every task's result is yielded exactly once.
+#[test]
+fn as_completed_next_async_cancelled_in_select_loses_nothing() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(2);
+        let tasks: Vec<_> = (0..200u64)
+            .map(|i| {
+                pool.submit(move || {
+                    if i % 7 == 0 {
+                        thread::sleep(Duration::from_micros(200));
+                    }
+                    i
+                })
+            })
+            .collect();
+        let mut done = as_completed(tasks);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let mut seen = vec![0u32; 200];
+        let mut timeouts = 0;
+        rt.block_on(async {
+            loop {
+                tokio::select! {
+                    next = done.next_async() => match next {
+                        Some((position, result)) => {
+                            assert_eq!(result.unwrap(), position as u64);
+                            seen[position] += 1;
+                        }
+                        None => break,
+                    },
+                    () = tokio::time::sleep(Duration::from_micros(50)) => timeouts += 1,
+                }
+                if timeouts % 5 == 4 {
+                    // Now and then a blocking `next` in between (fine here: a test).
+                    if let Some((position, result)) = done.next() {
+                        assert_eq!(result.unwrap(), position as u64);
+                        seen[position] += 1;
+                    }
+                }
+            }
+        });
+        assert!(seen.iter().all(|&n| n == 1), "every result exactly once");
+    });
+}
+
+#[test]
+fn as_completed_next_async_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let mut done = as_completed(Vec::<ringfence::pool::Task<u64>>::new());
+    assert_send(&done.next_async());
+}
+
+/// A `next_async` polled while nothing has finished (registered on the ready channel) and then
+/// dropped loses nothing: the task that finishes afterwards is yielded by the next call.
+#[test]
+fn a_dropped_pending_next_async_loses_no_result() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (open, gate) = mpsc::channel::<()>();
+        let mut done = as_completed([pool.submit(move || gate.recv().is_ok())]);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        {
+            let mut next = std::pin::pin!(done.next_async());
+            assert!(next.as_mut().poll(&mut cx).is_pending(), "nothing finished yet");
+        } // dropped while waiting
+        open.send(()).unwrap();
+        let (position, result) = async_util::block_on(done.next_async()).expect("the task is still there");
+        assert_eq!((position, result.unwrap()), (0, true));
+        assert!(async_util::block_on(done.next_async()).is_none());
+    });
+}

@@ -134,14 +134,39 @@ impl<R> CompletionSet<R> {
             // The wakers in `self` hold senders, so the channel never disconnects: nothing
             // received is a timeout.
             let Some(slot) = receive(&self.ready) else { return Next::TimedOut };
-            let Some((_, task)) = self.slots[slot].as_mut() else { continue };
-            if let Poll::Ready(result) = poll_task(task, &self.wakers[slot]) {
-                let (tag, _) = self.slots[slot].take().expect("slot checked occupied above");
-                self.free.push(slot);
-                self.pending -= 1;
+            if let Some((tag, result)) = self.poll_slot(slot) {
                 return Next::Finished(tag, result);
             }
         }
+    }
+
+    /// [`CompletionSet::next`] for a task: awaits the ready channel instead of blocking on it.
+    /// Cancel-safe: a slot index is taken from the channel only by the poll that then polls
+    /// that slot's task (and returns its result if it is ready), so a dropped future loses no
+    /// wake; the channel's receive future passes a wakeup it was given on.
+    pub(crate) async fn next_async(&mut self) -> Option<(usize, Result<R, TaskError>)> {
+        loop {
+            match self.try_next() {
+                Next::Finished(tag, result) => return Some((tag, result)),
+                Next::Empty => return None,
+                Next::TimedOut => {}
+            }
+            // Never disconnected (the wakers hold senders): `ok()?` only satisfies the type.
+            let slot = self.ready.recv_async().await.ok()?;
+            if let Some(finished) = self.poll_slot(slot) {
+                return Some(finished);
+            }
+        }
+    }
+
+    /// Polls the task in `slot` (whose waker fired) and takes it out of the set if it finished.
+    fn poll_slot(&mut self, slot: usize) -> Option<(usize, Result<R, TaskError>)> {
+        let (_, task) = self.slots[slot].as_mut()?;
+        let Poll::Ready(result) = poll_task(task, &self.wakers[slot]) else { return None };
+        let (tag, _) = self.slots[slot].take().expect("slot checked occupied above");
+        self.free.push(slot);
+        self.pending -= 1;
+        Some((tag, result))
     }
 
     /// Drops every task not yet yielded (cancelling the jobs that have not started).
@@ -234,6 +259,41 @@ impl<R> Iterator for AsCompleted<R> {
 }
 
 impl<R> ExactSizeIterator for AsCompleted<R> {}
+
+impl<R> AsCompleted<R> {
+    /// The next task to finish, awaited instead of blocking: `(position, result)`, or `None`
+    /// once every task was yielded (tokio's `JoinSet::join_next`). Blocking [`next`](Iterator::next)
+    /// and `next_async` may be mixed on one `AsCompleted`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a result is taken out of the set only in the poll that returns it, so
+    /// dropping the future (a `select!` whose other branch won) loses no task and no result;
+    /// the next call yields it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use ringfence::pool::{as_completed, Pool};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::new(2);
+    /// let slow = pool.submit(|| { std::thread::sleep(Duration::from_millis(50)); "slow" });
+    /// let fast = pool.submit(|| "fast");
+    /// let mut done = as_completed([slow, fast]);
+    /// let mut order = Vec::new();
+    /// while let Some((position, result)) = done.next_async().await {
+    ///     order.push((position, result.unwrap()));
+    /// }
+    /// assert_eq!(order, [(1, "fast"), (0, "slow")]);
+    /// pool.shutdown_async().await;
+    /// # });
+    /// ```
+    pub async fn next_async(&mut self) -> Option<(usize, Result<R, TaskError>)> {
+        self.set.next_async().await
+    }
+}
 
 impl<R> fmt::Debug for AsCompleted<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
