@@ -236,6 +236,28 @@ fn as_completed_wakes_through_the_ready_channel() {
     });
 }
 
+/// A `next_async` polled once (perhaps registered on the ready channel while the worker runs)
+/// and dropped, then awaited again: no index and no wake is lost (a lost one is a deadlock).
+#[test]
+fn a_dropped_next_async_loses_no_task() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let mut done = as_completed(vec![pool.submit(|| 10u8)]);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let first = {
+            let mut next = std::pin::pin!(done.next_async());
+            match next.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(found) => found,
+                std::task::Poll::Pending => None, // dropped while waiting
+            }
+        };
+        let found = first.or_else(|| crate::common::block_on(done.next_async()));
+        let (position, result) = found.expect("the task is yielded once");
+        assert_eq!((position, result.unwrap()), (0, 10));
+        assert!(crate::common::block_on(done.next_async()).is_none());
+    });
+}
+
 /// As above, awaited: `next_async` on the wake-only `block_on` (a wake lost between the task's
 /// waker, the ready channel and the receive future is a deadlock).
 #[test]

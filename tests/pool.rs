@@ -1505,35 +1505,37 @@ fn as_completed_next_async_yields_in_completion_order_without_blocking() {
             })
             .collect();
         let mut done = as_completed(tasks);
-        // One thread runs both tasks: a `next` that blocked it would never let the opener run.
+        // One thread runs the collector (the `block_on` future, woken only by `next_async`'s
+        // own waker: a lost wake hangs it) and the opener (a task of its own, which opens the
+        // next gate once the collector has yielded the previous result). A `next` that
+        // blocked the thread would never let the opener run.
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let collected = std::cell::Cell::new(0);
         let order = rt.block_on(async {
-            let collect = async {
-                let mut order = Vec::new();
-                while let Some((position, result)) = done.next_async().await {
-                    order.push((position, result.unwrap()));
-                    collected.set(order.len());
-                }
-                order
-            };
-            let open_in_order = async {
-                for (opened, i) in [2, 0, 1].into_iter().enumerate() {
-                    opens[i].send(()).unwrap();
-                    // The next gate opens once the collector has yielded this one.
-                    while collected.get() <= opened {
-                        tokio::task::yield_now().await;
+            let yielded = Arc::new(tokio::sync::Notify::new());
+            let opener = tokio::spawn({
+                let yielded = yielded.clone();
+                async move {
+                    for i in [2, 0, 1] {
+                        opens[i].send(()).unwrap();
+                        yielded.notified().await;
                     }
                 }
-            };
-            tokio::join!(collect, open_in_order).0
+            });
+            let mut order = Vec::new();
+            while let Some((position, result)) = done.next_async().await {
+                order.push((position, result.unwrap()));
+                yielded.notify_one();
+            }
+            opener.await.unwrap();
+            order
         });
         assert_eq!(order, [(2, 20), (0, 0), (1, 10)], "completion order, each task once");
     });
 }
 
-/// `next_async` raced against a short timer in a loop (`select!` drops it whenever the timer
-/// wins) and mixed with blocking `next`: every task's result is yielded exactly once.
+/// `next_async` dropped in `select!` whenever it is pending (a `biased` select whose second
+/// branch is ready every other round) and a blocking `next` every seventh round: every task's
+/// result is yielded exactly once.
 #[test]
 fn as_completed_next_async_cancelled_in_select_loses_nothing() {
     within(WATCHDOG, || {
@@ -1549,28 +1551,24 @@ fn as_completed_next_async_cancelled_in_select_loses_nothing() {
             })
             .collect();
         let mut done = as_completed(tasks);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let mut seen = vec![0u32; 200];
-        let mut timeouts = 0;
         rt.block_on(async {
+            let mut round = 0u64;
             loop {
-                tokio::select! {
-                    next = done.next_async() => match next {
-                        Some((position, result)) => {
-                            assert_eq!(result.unwrap(), position as u64);
-                            seen[position] += 1;
-                        }
-                        None => break,
-                    },
-                    () = tokio::time::sleep(Duration::from_micros(50)) => timeouts += 1,
-                }
-                if timeouts % 5 == 4 {
-                    // Now and then a blocking `next` in between (fine here: a test).
-                    if let Some((position, result)) = done.next() {
-                        assert_eq!(result.unwrap(), position as u64);
-                        seen[position] += 1;
+                round += 1;
+                let next = if round % 7 == 0 {
+                    done.next() // blocking, fine in a test
+                } else {
+                    tokio::select! {
+                        biased;
+                        next = done.next_async() => next,
+                        () = std::future::ready(()), if round % 2 == 1 => continue, // drops it
                     }
-                }
+                };
+                let Some((position, result)) = next else { break };
+                assert_eq!(result.unwrap(), position as u64);
+                seen[position] += 1;
             }
         });
         assert!(seen.iter().all(|&n| n == 1), "every result exactly once");
@@ -1597,9 +1595,14 @@ fn a_dropped_pending_next_async_loses_no_result() {
             let mut next = std::pin::pin!(done.next_async());
             assert!(next.as_mut().poll(&mut cx).is_pending(), "nothing finished yet");
         } // dropped while waiting
-        open.send(()).unwrap();
-        let (position, result) = async_util::block_on(done.next_async()).expect("the task is still there");
-        assert_eq!((position, result.unwrap()), (0, true));
+        // The next call waits too (registered before the gate opens), then is woken.
+        {
+            let mut next = std::pin::pin!(done.next_async());
+            assert!(next.as_mut().poll(&mut cx).is_pending(), "still nothing finished");
+            open.send(()).unwrap();
+            let (position, result) = async_util::block_on(next).expect("the task is still there");
+            assert_eq!((position, result.unwrap()), (0, true));
+        }
         assert!(async_util::block_on(done.next_async()).is_none());
     });
 }

@@ -13,6 +13,11 @@
 //! has two per slot, as a margin). A wake that finds its slot's task already gone (it cannot
 //! happen by that argument) would only cause one extra poll of whatever sits there now, which
 //! re-registers if it is not ready: robust either way.
+//!
+//! The async form (`AsCompleted::next_async`) awaits the same channel with `recv_async`
+//! instead of blocking on it. An index is taken only by the poll that then polls its slot's
+//! task in the same poll, so a dropped future loses no index, and the channel's receive future
+//! passes on a wakeup it was given; the one-index-per-slot argument above is unchanged.
 
 use super::error::TaskError;
 use super::task::Task;
@@ -151,8 +156,9 @@ impl<R> CompletionSet<R> {
                 Next::Empty => return None,
                 Next::TimedOut => {}
             }
-            // Never disconnected (the wakers hold senders): `ok()?` only satisfies the type.
-            let slot = self.ready.recv_async().await.ok()?;
+            let received = self.ready.recv_async().await;
+            debug_assert!(received.is_ok(), "the slots' wakers hold senders: never disconnected");
+            let slot = received.ok()?;
             if let Some(finished) = self.poll_slot(slot) {
                 return Some(finished);
             }
@@ -200,7 +206,8 @@ fn poll_task<R>(task: &mut Task<R>, waker: &Waker) -> Poll<Result<R, TaskError>>
 /// result (the seed's `as_completed`).
 ///
 /// The tasks may come from any pool (or several). The iterator blocks in `next` until one more
-/// task resolves; it ends after every task was yielded. Dropping it drops the tasks not yet
+/// task resolves (in a task, await [`AsCompleted::next_async`] instead); it ends after every
+/// task was yielded. Dropping it drops the tasks not yet
 /// yielded, which cancels their jobs if they have not started.
 ///
 /// # Examples
