@@ -59,15 +59,18 @@ impl<T> Exiting<T> {
     /// Re-raises the thread's panic (joining it: it is unwinding or done); panics if polled
     /// again after it returned `Ready`.
     pub(crate) fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<T> {
-        let poll = std::pin::Pin::new(&mut self.result).poll(cx);
-        let thread = self.thread.take().expect("a join future polled after it completed");
-        match poll {
-            Poll::Pending => {
-                self.thread = Some(thread);
-                Poll::Pending
+        match std::pin::Pin::new(&mut self.result).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(result)) => {
+                self.thread = None; // detached: it only returns now
+                Poll::Ready(result)
             }
-            Poll::Ready(Ok(result)) => Poll::Ready(result), // `thread` dropped: detached
-            Poll::Ready(Err(oneshot::RecvError)) => Poll::Ready(reap(thread.join(), None)),
+            // The body panicked, or (a finished receiver reports `RecvError`) a poll after
+            // `Ready`: then the thread is gone already.
+            Poll::Ready(Err(oneshot::RecvError)) => {
+                let thread = self.thread.take().expect("a join future polled after it completed");
+                Poll::Ready(reap(thread.join(), None))
+            }
         }
     }
 

@@ -3,9 +3,9 @@
 //! The pool's [`scope`](crate::pool::Pool::scope) counts the jobs it submitted and waits for the
 //! count to reach zero before the borrowed stack frame may go away; the pool counts its live
 //! workers in one (`Pool::shutdown_async` waits for zero); [`WaitGroup`](crate::WaitGroup) is
-//! one with a public face. The latch is one atomic
-//! count plus a [`WaitQueue`]: `count_down` is one RMW and, only for the last one, a wakeup;
-//! `wait` spins briefly and then parks on the futex like every other wait in the crate.
+//! one with a public face. The latch is one atomic count plus a [`WaitQueue`]: `count_down` is
+//! one RMW and, only for the last one, a wakeup; `wait` spins briefly and then parks on the
+//! futex like every other wait in the crate.
 //!
 //! # Guarantee
 //!

@@ -152,6 +152,12 @@ impl WaitGroup {
         Pending { latch: Arc::clone(&self.latch) }
     }
 
+    /// The latch underneath, for futures of the crate that own their wait group (the pool's
+    /// `ShutdownFuture`) and so cannot hold a borrowing [`WaitGroupFuture`].
+    pub(crate) fn latch(&self) -> &Latch {
+        &self.latch
+    }
+
     /// The units outstanding right now (a snapshot: other threads may change it at once).
     ///
     /// # Examples

@@ -522,15 +522,11 @@ impl<A: Actor> ActorHandle<A> {
     /// assert!(addr.tell(()).is_err()); // closed
     /// ```
     pub fn kill(self) -> Exit<A> {
-        self.request_kill();
+        self.kill_switch().pull();
         self.join()
     }
 
-    /// The kill's request: the flag, then the mailbox's close.
-    fn request_kill(&self) {
-        self.kill_switch().pull();
-    }
-
+    /// What a kill needs: the flag, and a way to close the mailbox.
     fn kill_switch(&self) -> KillSwitch<A> {
         KillSwitch { shared: Arc::clone(&self.addr.shared), mailbox: self.addr.mailbox.closer() }
     }
@@ -618,7 +614,7 @@ impl<A: Actor> ActorHandle<A> {
     /// # });
     /// ```
     pub fn kill_async(self) -> JoinFuture<A> {
-        self.request_kill();
+        self.kill_switch().pull();
         self.join_async()
     }
 

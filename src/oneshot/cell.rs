@@ -671,9 +671,9 @@ unsafe fn wake_closed_sender<T>(inner: NonNull<Inner<T>>) {
     let waker = block.tx_waker.with_mut(|slot| unsafe { (*slot).take() });
     // ORDERING: Release: our take of the waker happens-before a free by the sender (which
     // acquires with its finishing RMW, `VALUE` or `DISC`, when that RMW finds `TX_WAKER` already
-    // cleared, or else with its `TX_LEFT` RMW); Acquire: if the sender left meanwhile (`DISC`, or `TX_LEFT` after
-    // reading its value back) we free, so its accesses must happen-before. AcqRel; either half
-    // weaker is a use-after-free race (loom: `closed_waker_vs_send`).
+    // cleared, or else with its `TX_LEFT` RMW); Acquire: if the sender left meanwhile (`DISC`,
+    // or `TX_LEFT` after reading its value back) we free, so its accesses must happen-before.
+    // AcqRel; either half weaker is a use-after-free race (loom: `closed_waker_vs_send`).
     let old = block.state.fetch_sub(TX_WAKER, Ordering::AcqRel);
     if old & (DISC | TX_LEFT) != 0 {
         // SAFETY: the sender finished, found `CLOSED | TX_WAKER` and left the block to us; the

@@ -3,8 +3,8 @@
 use super::builder::Builder;
 use super::error::{BuildError, TrySubmitError};
 use super::task::{Job, Packaged, Task};
+use crate::WaitGroup;
 use crate::channel::{self, Receiver, SendError, Sender, TrySendError};
-use crate::latch::Latch;
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::thread::{self, JoinHandle};
@@ -42,7 +42,7 @@ pub struct Pool {
     workers: Vec<JoinHandle<()>>,
     /// The workers still in their loop: each counts itself out as it leaves (`shutdown_async`
     /// waits for zero).
-    live: Arc<Latch>,
+    live: WaitGroup,
     /// Threads started (the length of `workers` until shutdown).
     threads: usize,
     /// Default number of jobs `map` and friends keep in flight (`Builder::in_flight`).
@@ -117,7 +117,7 @@ impl Pool {
             queue,
             discard,
             workers: Vec::with_capacity(threads),
-            live: Arc::new(Latch::new()),
+            live: WaitGroup::new(),
             threads,
             in_flight,
         };
@@ -127,8 +127,8 @@ impl Pool {
                 builder = builder.stack_size(bytes);
             }
             let (queue, discard) = (pool.queue.clone(), pool.discard.clone());
-            pool.live.count_up();
-            let leaving = LeavesLoop(pool.live.clone());
+            // Counts the worker out when its thread leaves the loop, by return or unwinding.
+            let leaving = pool.live.track();
             match builder.spawn(move || {
                 let _leaving = leaving;
                 work(&queue, &discard);
@@ -305,9 +305,8 @@ impl Pool {
     /// assert!(task.is_finished());
     /// # });
     /// ```
-    pub fn shutdown_async(mut self) -> super::ShutdownFuture {
-        self.begin_stop(false);
-        super::ShutdownFuture::new(self.live.clone(), std::mem::take(&mut self.workers))
+    pub fn shutdown_async(self) -> super::ShutdownFuture {
+        self.stop_async(false)
     }
 
     /// [`shutdown_now`](Self::shutdown_now) without blocking: cancels every job still in the
@@ -337,8 +336,14 @@ impl Pool {
     /// assert_eq!(busy.await.unwrap(), "ran");
     /// # });
     /// ```
-    pub fn shutdown_now_async(mut self) -> super::ShutdownFuture {
-        self.begin_stop(true);
+    pub fn shutdown_now_async(self) -> super::ShutdownFuture {
+        self.stop_async(true)
+    }
+
+    /// Both async shutdowns: the first half now, the wait in the future (the pool's own drop,
+    /// right after, finds no worker left to join).
+    fn stop_async(mut self, discard: bool) -> super::ShutdownFuture {
+        self.begin_stop(discard);
         super::ShutdownFuture::new(self.live.clone(), std::mem::take(&mut self.workers))
     }
 
@@ -390,16 +395,6 @@ impl Pool {
     #[inline]
     pub(super) fn sender(&self) -> &Sender<Job> {
         self.jobs.as_ref().expect("pool used after shutdown began") // unreachable: shutdown takes `self`
-    }
-}
-
-/// Held by a worker's thread: counts the worker out of the pool's `live` latch when it leaves
-/// its loop, by return or by unwinding.
-struct LeavesLoop(Arc<Latch>);
-
-impl Drop for LeavesLoop {
-    fn drop(&mut self) {
-        self.0.count_down();
     }
 }
 

@@ -1,7 +1,6 @@
 //! [`ShutdownFuture`]: the async way to shut a pool down.
 
-use crate::latch::Latch;
-use crate::sync::Arc;
+use crate::WaitGroup;
 use crate::sync::thread::JoinHandle;
 use crate::wait::AsyncSlot;
 use std::fmt;
@@ -44,14 +43,14 @@ use std::task::{Context, Poll};
 #[must_use = "futures do nothing unless polled; the shutdown has begun either way"]
 pub struct ShutdownFuture {
     /// The workers still in their loop.
-    live: Arc<Latch>,
+    live: WaitGroup,
     slot: AsyncSlot,
     /// Detached when the future completes or is dropped.
     workers: Vec<JoinHandle<()>>,
 }
 
 impl ShutdownFuture {
-    pub(super) fn new(live: Arc<Latch>, workers: Vec<JoinHandle<()>>) -> Self {
+    pub(super) fn new(live: WaitGroup, workers: Vec<JoinHandle<()>>) -> Self {
         ShutdownFuture { live, slot: AsyncSlot::default(), workers }
     }
 }
@@ -61,7 +60,7 @@ impl Future for ShutdownFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let poll = this.live.poll_wait(&mut this.slot, cx.waker());
+        let poll = this.live.latch().poll_wait(&mut this.slot, cx.waker());
         if poll.is_ready() {
             this.workers.clear(); // detach: the threads only return now
         } else {
@@ -78,13 +77,13 @@ impl Future for ShutdownFuture {
 impl Drop for ShutdownFuture {
     fn drop(&mut self) {
         if self.slot.is_registered() {
-            self.live.cancel_wait(&mut self.slot);
+            self.live.latch().cancel_wait(&mut self.slot);
         }
     }
 }
 
 impl fmt::Debug for ShutdownFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ShutdownFuture").field("workers_running", &self.live.count()).finish()
+        f.debug_struct("ShutdownFuture").field("workers_running", &self.live.pending()).finish()
     }
 }
