@@ -216,6 +216,96 @@ fn futures_are_send_and_sync() {
     check(&acquire);
     check(&bucket.until_ready());
     check(&window.acquire_async());
+    check(&bucket.reserve(1).unwrap().wait_async());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reservation::wait_async
+
+#[test]
+fn reservation_wait_async_resolves_once_the_clock_reads_ready_at() {
+    common::within(common::WATCHDOG, || {
+        let bucket = TokenBucket::new(1, 20 * MS, 1);
+        let first = bucket.reserve(1).unwrap();
+        let second = bucket.reserve(1).unwrap();
+        assert!(second.ready_at() > first.ready_at());
+        block_on(first.wait_async());
+        block_on(second.wait_async());
+        // Not a timing bound: the future's own promise, read on the bucket's clock.
+        assert!(bucket.clock().now() >= second.ready_at());
+    });
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reservation_wait_async_on_tokio_waits_not_before_the_refill() {
+    let bucket = TokenBucket::new(1, 15 * MS, 1);
+    let start = Instant::now();
+    for _ in 0..3 {
+        bucket.reserve(1).unwrap().wait_async().await;
+    }
+    assert!(start.elapsed() >= 30 * MS);
+}
+
+#[test]
+fn reservation_wait_async_on_a_manual_clock_waits_for_the_clock() {
+    let (bucket, clock) = manual_bucket(1, SEC, 1);
+    bucket.try_acquire(1).unwrap(); // the burst
+    let late = bucket.reserve(1).unwrap();
+    assert_eq!(late.wait_time(), SEC);
+    let counter = Counter::new();
+    let waker = Waker::from(counter.clone());
+    let mut wait = late.wait_async();
+    assert!(poll_once(&mut wait, &waker).is_pending());
+    assert_eq!(held(&counter), 1, "one entry on the clock, none in the timer");
+    thread::sleep(20 * MS);
+    assert_eq!(counter.wakes(), 0, "real time does not wake it");
+    clock.advance(SEC / 2);
+    assert_eq!(counter.wakes(), 1);
+    assert!(poll_once(&mut wait, &waker).is_pending(), "half way: waits again");
+    clock.advance(SEC / 2);
+    assert_eq!(counter.wakes(), 2);
+    assert_eq!(poll_once(&mut wait, &waker), Poll::Ready(()));
+    assert_eq!(held(&counter), 0);
+    assert_eq!(bucket.available(), 0, "the wait took nothing: the reservation's token is used");
+}
+
+#[test]
+fn a_dropped_reservation_wait_leaves_the_reservation_cancellable_and_releases_its_waker() {
+    common::within(common::WATCHDOG, || {
+        let bucket = TokenBucket::new(1, 40 * MS, 1);
+        bucket.try_acquire(1).unwrap();
+        let reservation = bucket.reserve(1).unwrap();
+        let counter = Counter::new();
+        let waker = Waker::from(counter.clone());
+        let mut wait = reservation.wait_async();
+        assert!(poll_once(&mut wait, &waker).is_pending());
+        assert_eq!(held(&counter), 1, "one waker in the timer");
+        drop(wait);
+        assert_eq!(held(&counter), 0, "dropping removed the timer entry");
+        thread::sleep(60 * MS); // past the reservation's time
+        assert_eq!(counter.wakes(), 0, "nothing woke the dropped future's task");
+        // A second wait can be started (now due), and the reservation is still the last grant.
+        assert_eq!(poll_once(&mut reservation.wait_async(), Waker::noop()), Poll::Ready(()));
+        assert!(reservation.cancel(), "the token goes back");
+        assert!(bucket.try_acquire(1).is_ok());
+    });
+}
+
+#[test]
+fn a_zero_token_reservation_wait_is_ready_at_once() {
+    let (bucket, _clock) = manual_bucket(1, SEC, 1);
+    bucket.try_acquire(1).unwrap();
+    let nothing = bucket.reserve(0).unwrap();
+    assert_eq!(poll_once(&mut nothing.wait_async(), Waker::noop()), Poll::Ready(()));
+}
+
+#[test]
+#[should_panic(expected = "ReservationWait polled after completion")]
+fn polling_a_completed_reservation_wait_panics() {
+    let (bucket, _clock) = manual_bucket(1, SEC, 1);
+    let mut wait = bucket.reserve(1).unwrap().wait_async();
+    assert_eq!(poll_once(&mut wait, Waker::noop()), Poll::Ready(()));
+    let _ = poll_once(&mut wait, Waker::noop());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,9 +34,10 @@
 //! the change-queue entry at once (passing on a change wakeup it had not used, so no other
 //! waiter misses it), and a manual clock drops its waker at the next advance.
 
-use super::bucket::TokenBucket;
+use super::bucket::{Reservation, TokenBucket};
 use super::clock::Clock;
 use super::error::{InsufficientCapacity, RateLimited, TryAcquireError};
+use super::quota::tick;
 use super::tsc::TscClock;
 use super::window::SlidingWindow;
 use crate::timer::Sleep;
@@ -433,6 +434,121 @@ impl<C: Clock> Future for WindowAcquireFuture<'_, C> {
                     Poll::Ready(()) => {}
                     Poll::Pending => return Poll::Pending,
                 },
+            }
+        }
+    }
+}
+
+impl<'a, C: Clock> Reservation<'a, C> {
+    /// Waits asynchronously until the tokens may be used: the async form of
+    /// [`wait`](Reservation::wait).
+    ///
+    /// The future waits as a denied [`acquire_async`](TokenBucket::acquire_async) does (on the
+    /// crate's [timer](crate::timer) for a real-time clock, on the clock's own wakers for a
+    /// [`ManualClock`](super::ManualClock): see the [module docs](super#async)) and resolves
+    /// once the clock reads [`ready_at`](Reservation::ready_at). It takes nothing: the tokens
+    /// were taken by [`reserve`](TokenBucket::reserve). It only borrows the reservation's bucket,
+    /// so the reservation stays yours to [`cancel`](Reservation::cancel) when the wait is
+    /// abandoned.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future changes nothing but its timer entry (removed at once).
+    /// The reservation keeps its tokens until it is cancelled; a wait can be started again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::TokenBucket;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let bucket = TokenBucket::new(1, Duration::from_millis(20), 1);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     bucket.reserve(1).unwrap().wait_async().await; // the initial burst: at once
+    ///     let second = bucket.reserve(1).unwrap();
+    ///     second.wait_async().await; // the refill, about 20 ms later
+    ///     assert!(start.elapsed() >= Duration::from_millis(15));
+    /// });
+    /// ```
+    ///
+    /// Abandoning the wait and giving the tokens back:
+    ///
+    /// ```
+    /// use ringfence::rate::TokenBucket;
+    /// use ringfence::timer::timeout;
+    /// use std::time::Duration;
+    ///
+    /// let bucket = TokenBucket::new(1, Duration::from_secs(60), 1);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     bucket.reserve(1).unwrap().wait_async().await; // uses the only token
+    ///     let late = bucket.reserve(1).unwrap(); // due in a minute
+    ///     assert!(timeout(Duration::from_millis(5), late.wait_async()).await.is_err());
+    ///     assert!(late.cancel()); // the most recent grant: its token comes back
+    /// });
+    /// ```
+    pub fn wait_async(&self) -> ReservationWait<'a, C> {
+        ReservationWait { bucket: self.bucket, ready_at: self.ready_at(), wait: Wait::new(), done: false }
+    }
+}
+
+/// The future of [`Reservation::wait_async`]: resolves once the reservation's tokens may be
+/// used.
+///
+/// # Cancel safety
+///
+/// Dropping it changes nothing but its timer entry: the reservation keeps its tokens.
+///
+/// # Panics
+///
+/// Polling it again after it completed panics with `ReservationWait polled after completion`.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{ManualClock, Quota, ReservationWait, TokenBucket};
+/// use std::time::Duration;
+///
+/// let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+/// let bucket = TokenBucket::with_clock(quota, ManualClock::new());
+/// let ready: ReservationWait<'_, ManualClock> = bucket.reserve(1).unwrap().wait_async();
+/// tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(ready); // due now
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct ReservationWait<'a, C: Clock = TscClock> {
+    bucket: &'a TokenBucket<C>,
+    ready_at: u64,
+    wait: Wait,
+    done: bool,
+}
+
+impl<C: Clock> fmt::Debug for ReservationWait<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReservationWait").field("ready_at", &self.ready_at).field("done", &self.done).finish()
+    }
+}
+
+impl<C: Clock> Future for ReservationWait<'_, C> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        assert!(!this.done, "ReservationWait polled after completion");
+        let clock = this.bucket.clock();
+        loop {
+            let now = clock.now();
+            if now >= this.ready_at {
+                this.done = true;
+                this.wait.finish();
+                return Poll::Ready(());
+            }
+            // Waits exactly as a denial due at `ready_at` would (`Wait::poll_denied`).
+            let due = RateLimited { ready_tick: tick(this.ready_at), now };
+            match this.wait.poll_denied(clock, due, real_time(clock, &due), cx.waker()) {
+                Poll::Ready(()) => {}
+                Poll::Pending => return Poll::Pending,
             }
         }
     }

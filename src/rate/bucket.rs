@@ -629,7 +629,8 @@ impl<C: Clock> TokenBucket<C> {
 /// that is still possible.
 #[must_use = "dropping a reservation keeps its tokens taken; wait() for them or cancel() it"]
 pub struct Reservation<'a, C: Clock = TscClock> {
-    bucket: &'a TokenBucket<C>,
+    /// Also read by [`Reservation::wait_async`] (`async_acquire.rs`).
+    pub(super) bucket: &'a TokenBucket<C>,
     /// The state word before this reservation.
     before: u64,
     /// The state word this reservation wrote.
@@ -665,6 +666,8 @@ impl<C: Clock> Reservation<'_, C> {
     }
 
     /// Blocks until the tokens may be used (sleeping on the bucket's clock).
+    ///
+    /// From a task, await [`wait_async`](Reservation::wait_async) instead.
     ///
     /// # Examples
     ///

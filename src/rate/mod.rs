@@ -102,6 +102,8 @@
 //! [`set_quota`](TokenBucket::set_quota) or a [`cancel`](Reservation::cancel) that frees
 //! tokens sooner wakes a waiting bucket future on a real-time clock to re-decide (it also
 //! waits on the bucket's change queue); on a manual clock it re-decides at the next advance.
+//! A [`Reservation`]'s [`wait_async`](Reservation::wait_async) ([`ReservationWait`]) waits the
+//! same way for the reservation's ready reading.
 //!
 //! **Cancel safety.** Tokens are taken only by the atomic `try_acquire` of the poll that
 //! completes the future (one CAS takes all `n` tokens or none). A future dropped while waiting
@@ -154,7 +156,7 @@ mod quota;
 mod tsc;
 mod window;
 
-pub use async_acquire::{AcquireFuture, UntilReadyFuture, WindowAcquireFuture};
+pub use async_acquire::{AcquireFuture, ReservationWait, UntilReadyFuture, WindowAcquireFuture};
 pub use bucket::{Reservation, TokenBucket};
 pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use error::{
