@@ -455,3 +455,109 @@ fn join_future_is_send_sync_and_unpin() {
     fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
     assert_send_sync_unpin::<ringfence::pipeline::JoinFuture>();
 }
+
+/// `collect_async` on a current-thread runtime: the same ordered output as `collect`, while
+/// the task that awaits it is the only thing the runtime runs (a collect that blocked would
+/// stop it, and the run could never end through a channel of 64).
+#[test]
+fn collect_async_returns_the_ordered_output_and_the_report() {
+    within(WATCHDOG, || {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (out, report) = rt
+            .block_on(
+                Pipeline::from_iter(0..5000u64)
+                    .stage("triple", |x| x * 3)
+                    .workers(3)
+                    .ordered()
+                    .collect_async(),
+            )
+            .unwrap();
+        assert_eq!(out, (0..5000u64).map(|x| x * 3).collect::<Vec<_>>());
+        assert_every_item_counted(&report);
+        assert_eq!(
+            report.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["source", "triple", "sink"]
+        );
+        assert_eq!(report.stages[2].items_out, 5000);
+    });
+}
+
+#[test]
+fn collect_async_returns_the_first_error_with_the_drained_output() {
+    within(WATCHDOG, || {
+        let err = async_util::block_on(
+            Pipeline::from_iter(0..10_000u32)
+                .try_stage("validate", |x| if x == 5000 { Err(BadRecord(x)) } else { Ok(x) })
+                .workers(2)
+                .stage("double", |x| x * 2)
+                .ordered()
+                .collect_async(),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "pipeline stage `validate` failed: bad record 5000");
+        let partial = err.into_partial();
+        assert!(partial.len() >= 5000, "items before the error all arrive: {}", partial.len());
+        assert!(
+            partial.iter().enumerate().all(|(i, &x)| x == 2 * if i < 5000 { i as u32 } else { i as u32 + 1 })
+        );
+    });
+}
+
+#[test]
+fn collect_async_loses_nothing_after_an_error() {
+    within(WATCHDOG, || {
+        let counter = DropCounter::new();
+        let c = counter.clone();
+        let items = (0..3000u64).map(move |i| c.make(i));
+        let result = async_util::block_on(
+            Pipeline::from_iter(items)
+                .try_stage("check", |t| if t.id == 1500 { Err("bad") } else { Ok(t) })
+                .workers(3)
+                .stage("pass", |t| t)
+                .capacity(0)
+                .collect_async(),
+        );
+        let Err(err) = result else { panic!("the check fails at item 1500") };
+        assert_eq!(err.report.failed(), 1);
+        let partial = err.into_partial();
+        let delivered = partial.len();
+        assert_eq!(counter.created(), delivered + 1, "pulled = delivered + failed");
+        drop(partial);
+        assert_eq!(counter.live(), 0, "every item made was dropped exactly once ({delivered} delivered)");
+    });
+}
+
+/// A dropped `collect_async` stops an endless run: the source thread ends and drops its
+/// iterator (which holds `alive`), as a dropped `into_receiver` receiver makes it.
+#[test]
+fn dropping_collect_async_stops_an_endless_pipeline() {
+    within(WATCHDOG, || {
+        let alive = Arc::new(());
+        let held = Arc::clone(&alive);
+        let pulled = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&pulled);
+        let source = (0u64..).map(move |x| {
+            let _ = &held;
+            counted.fetch_add(1, Ordering::Relaxed);
+            x
+        });
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async {
+            let collect = Pipeline::from_iter(source).stage("a", |x| x + 1).workers(2).collect_async();
+            let mut collect = std::pin::pin!(collect);
+            // Polled until the run is under way, then dropped unfinished.
+            while pulled.load(Ordering::Relaxed) < 1000 {
+                assert!(tokio::time::timeout(Duration::from_millis(1), collect.as_mut()).await.is_err());
+            }
+        });
+        common::eventually(HANG, "the source thread ends and drops its iterator", || {
+            (Arc::strong_count(&alive) == 1).then_some(())
+        });
+    });
+}
+
+#[test]
+fn collect_async_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send(&Pipeline::from_iter(0..3u32).stage("id", |x| x).collect_async());
+}
