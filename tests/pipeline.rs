@@ -536,10 +536,9 @@ fn dropping_collect_async_stops_an_endless_pipeline() {
         let held = Arc::clone(&alive);
         let pulled = Arc::new(AtomicU64::new(0));
         let counted = Arc::clone(&pulled);
-        let source = (0u64..).map(move |x| {
+        let source = (0u64..).inspect(move |_| {
             let _ = &held;
             counted.fetch_add(1, Ordering::Relaxed);
-            x
         });
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         rt.block_on(async {
