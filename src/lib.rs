@@ -43,7 +43,8 @@
 //! [`WaitGroup::wait_async`], [`pool::Pool::submit_async`], the actor's `tell_async` /
 //! `ask_async`, and the awaited ends: [`oneshot::Sender::closed`],
 //! [`actor::ActorHandle::stop_async`], [`pool::Pool::shutdown_async`] and
-//! [`pipeline::Running::join_async`]; [`timer`] gives any future a timeout. The futures use
+//! [`pipeline::Running::join_async`] (or the whole output: [`pipeline::Pipeline::collect_async`]);
+//! [`timer`] gives any future a timeout. The futures use
 //! `std::task` only (any executor), and each documents what dropping it does (`# Cancel safety`): a dropped receive
 //! never loses a value, a dropped send did not send (on a buffered channel). The chapter:
 //! `docs/async.md`.
