@@ -274,6 +274,38 @@ fn as_completed_next_async_wakes_through_the_ready_channel() {
     });
 }
 
+/// An async poll left registered on the ready channel (its future forgotten: a `Stream`
+/// stays registered between polls the same way), racing the worker, then a blocking `next`:
+/// the task is yielded once, and nothing deadlocks. (Under loom a blocking receive always
+/// parks a request in the channel's parked slot, which a push fills and wakes directly, so
+/// here a stale registration cannot take the blocked thread's wakeup even without
+/// `leave_queue`; on real threads it can, which the integration test
+/// `a_registration_left_by_an_async_poll_does_not_strand_a_blocking_next` shows by hanging
+/// without it.)
+#[test]
+fn a_stale_async_registration_does_not_strand_a_blocking_next() {
+    loom::model(|| {
+        let pool = tiny_pool();
+        let mut done = as_completed(vec![pool.submit(|| 10u8)]);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut next = Box::pin(done.next_async());
+        let first = match next.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(found) => {
+                drop(next);
+                found
+            }
+            std::task::Poll::Pending => {
+                std::mem::forget(next);
+                None
+            }
+        };
+        let found = first.or_else(|| done.next());
+        let (position, result) = found.expect("the task is yielded once");
+        assert_eq!((position, result.unwrap()), (0, 10));
+        assert!(done.next().is_none());
+    });
+}
+
 #[test]
 fn first_ok_cancellation_racing_the_sources() {
     use ringfence::scatter::Scatter;

@@ -1606,3 +1606,93 @@ fn a_dropped_pending_next_async_loses_no_result() {
         assert!(async_util::block_on(done.next_async()).is_none());
     });
 }
+
+/// A wait left registered on the ready channel (an async poll whose future was forgotten, as a
+/// `Stream` stays registered between polls) must not take the wakeup of a blocking `next`:
+/// the channel wakes a registered future before a parked thread, and the registered waker
+/// here does nothing, so a `next` that blocked with it still queued would sleep forever.
+#[test]
+fn a_registration_left_by_an_async_poll_does_not_strand_a_blocking_next() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (open, gate) = mpsc::channel::<()>();
+        let mut done = as_completed([pool.submit(move || gate.recv().is_ok())]);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut next = Box::pin(done.next_async());
+        assert!(next.as_mut().poll(&mut cx).is_pending(), "nothing finished yet");
+        std::mem::forget(next); // its registration stays, with a waker that wakes nobody
+        let opener = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20)); // let `next` below get to its park
+            open.send(()).unwrap();
+        });
+        let (position, result) = done.next().expect("the task is yielded");
+        assert_eq!((position, result.unwrap()), (0, true));
+        opener.join().unwrap();
+        assert!(done.next().is_none());
+    });
+}
+
+/// With the `futures` feature `as_completed` is a `Stream` (and a `FusedStream`), polled here
+/// by hand (`futures_core` has no `StreamExt`): completion order, the size hint counting down,
+/// termination after the last task.
+#[cfg(feature = "futures")]
+#[test]
+fn as_completed_is_a_fused_stream_in_completion_order() {
+    use futures_core::{FusedStream, Stream};
+    use std::pin::Pin;
+    use std::task::Poll;
+    within(WATCHDOG, || {
+        let pool = Pool::new(3);
+        let gates: Vec<(mpsc::Sender<()>, mpsc::Receiver<()>)> = (0..3).map(|_| mpsc::channel()).collect();
+        let (opens, waits): (Vec<_>, Vec<_>) = gates.into_iter().unzip();
+        let tasks: Vec<_> = waits
+            .into_iter()
+            .enumerate()
+            .map(|(i, gate)| {
+                pool.submit(move || {
+                    gate.recv().unwrap();
+                    i * 10
+                })
+            })
+            .collect();
+        let mut done = as_completed(tasks);
+        assert_eq!(Stream::size_hint(&done), (3, Some(3)));
+        let mut order = Vec::new();
+        for i in [1, 2, 0] {
+            opens[i].send(()).unwrap();
+            // The wake-only `block_on`: a wake lost by the stream's registration hangs here.
+            let (position, result) =
+                async_util::block_on(std::future::poll_fn(|cx| Pin::new(&mut done).poll_next(cx))).unwrap();
+            order.push((position, result.unwrap()));
+            assert!(!done.is_terminated() || order.len() == 3);
+        }
+        assert_eq!(order, [(1, 10), (2, 20), (0, 0)]);
+        assert_eq!(Stream::size_hint(&done), (0, Some(0)));
+        assert!(done.is_terminated());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(matches!(Pin::new(&mut done).poll_next(&mut cx), Poll::Ready(None)));
+    });
+}
+
+/// The stream polled `Pending` with one waker, then `next_async` awaited from another task:
+/// the one registration follows the latest waker (the stale waker must not take the wake).
+#[cfg(feature = "futures")]
+#[test]
+fn a_pending_stream_poll_then_next_async_on_another_waker_is_woken() {
+    use futures_core::Stream;
+    use std::pin::Pin;
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (open, gate) = mpsc::channel::<()>();
+        let mut done = as_completed([pool.submit(move || gate.recv().is_ok())]);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(Pin::new(&mut done).poll_next(&mut cx).is_pending());
+        let opener = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            open.send(()).unwrap();
+        });
+        let (position, result) = async_util::block_on(done.next_async()).expect("the task is yielded");
+        assert_eq!((position, result.unwrap()), (0, true));
+        opener.join().unwrap();
+    });
+}

@@ -393,6 +393,23 @@ impl<'a, T> RecvStream<'a, T> {
         NextValue { stream: self }.await
     }
 
+    /// The receiver the stream reads (for a crate-internal owner that also receives without
+    /// it: see [`RecvStream::leave_queue`]).
+    pub(crate) fn receiver(&self) -> &Receiver<T> {
+        self.receiver.get()
+    }
+
+    /// Takes the stream out of the channel's queue if a `Pending` poll left it there (passing
+    /// on a wakeup it was given, as its drop does), so that its owner can block on
+    /// [`receiver`](RecvStream::receiver) without a stale registration taking the wakeup meant
+    /// for the blocked thread. One check when it holds nothing.
+    #[inline]
+    pub(crate) fn leave_queue(&mut self) {
+        if self.wait.may_hold() {
+            self.receiver.get().chan.cancel_recv(&mut self.wait);
+        }
+    }
+
     /// Whether the stream has ended (it then stays ended).
     ///
     /// `true` only after the stream has yielded `None`: a disconnected channel with values

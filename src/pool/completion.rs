@@ -14,14 +14,18 @@
 //! happen by that argument) would only cause one extra poll of whatever sits there now, which
 //! re-registers if it is not ready: robust either way.
 //!
-//! The async form (`AsCompleted::next_async`) awaits the same channel with `recv_async`
-//! instead of blocking on it. An index is taken only by the poll that then polls its slot's
-//! task in the same poll, so a dropped future loses no index, and the channel's receive future
-//! passes on a wakeup it was given; the one-index-per-slot argument above is unchanged.
+//! The async forms (`AsCompleted::next_async`, and `poll_next` of its `Stream` with the
+//! `futures` feature) poll the same channel through one [`RecvStream`] kept in the set, instead
+//! of blocking on it. An index is taken only by the poll that then polls its slot's task in the
+//! same poll, so a dropped future loses no index; the one-index-per-slot argument above is
+//! unchanged. The set has one registration on the channel, the stream's: every async poll
+//! refreshes its waker, and a blocking wait first takes it out of the channel's queue (a stale
+//! registration would take the wakeup meant for the blocked thread: the channel wakes a
+//! registered future before a parked thread).
 
 use super::error::TaskError;
 use super::task::Task;
-use crate::channel::{self, Receiver, Sender, TrySendError};
+use crate::channel::{self, Receiver, RecvStream, Sender, TrySendError};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -39,8 +43,9 @@ pub(crate) struct CompletionSet<R> {
     free: Vec<usize>,
     /// Results found ready when their task was inserted.
     done: VecDeque<(usize, Result<R, TaskError>)>,
-    /// Slot indices whose task woke its waker.
-    ready: Receiver<usize>,
+    /// Slot indices whose task woke its waker: a stream over the receiver, whose registration
+    /// the async polls share (module docs).
+    ready: RecvStream<'static, usize>,
     /// Tasks inserted and not yet yielded.
     pending: usize,
 }
@@ -81,7 +86,7 @@ impl<R> CompletionSet<R> {
             wakers,
             free: (0..capacity).rev().collect(),
             done: VecDeque::new(),
-            ready,
+            ready: ready.into_stream(),
             pending: 0,
         }
     }
@@ -114,6 +119,8 @@ impl<R> CompletionSet<R> {
 
     /// Like [`CompletionSet::next`], but gives up at `deadline` (`None`: never).
     pub(crate) fn next_until(&mut self, deadline: Option<Instant>) -> Next<R> {
+        // A registration left by an async poll would take the wakeup meant for this thread.
+        self.ready.leave_queue();
         self.next_with(|ready| match deadline {
             None => ready.recv().ok(),
             Some(deadline) => ready.recv_deadline(deadline).ok(),
@@ -138,31 +145,41 @@ impl<R> CompletionSet<R> {
         loop {
             // The wakers in `self` hold senders, so the channel never disconnects: nothing
             // received is a timeout.
-            let Some(slot) = receive(&self.ready) else { return Next::TimedOut };
+            let Some(slot) = receive(self.ready.receiver()) else { return Next::TimedOut };
             if let Some((tag, result)) = self.poll_slot(slot) {
                 return Next::Finished(tag, result);
             }
         }
     }
 
-    /// [`CompletionSet::next`] for a task: awaits the ready channel instead of blocking on it.
+    /// [`CompletionSet::next`] for a task: polls the ready channel instead of blocking on it.
+    /// `Pending` leaves the set's stream registered on the channel with `cx`'s waker.
     /// Cancel-safe: a slot index is taken from the channel only by the poll that then polls
-    /// that slot's task (and returns its result if it is ready), so a dropped future loses no
-    /// wake; the channel's receive future passes a wakeup it was given on.
-    pub(crate) async fn next_async(&mut self) -> Option<(usize, Result<R, TaskError>)> {
+    /// that slot's task (and returns its result if it is ready), so a poll that returns
+    /// `Pending` has taken nothing.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Result<R, TaskError>)>> {
         loop {
             match self.try_next() {
-                Next::Finished(tag, result) => return Some((tag, result)),
-                Next::Empty => return None,
+                Next::Finished(tag, result) => return Poll::Ready(Some((tag, result))),
+                Next::Empty => {
+                    self.ready.leave_queue();
+                    return Poll::Ready(None);
+                }
                 Next::TimedOut => {}
             }
-            let received = self.ready.recv_async().await;
-            debug_assert!(received.is_ok(), "the slots' wakers hold senders: never disconnected");
-            let slot = received.ok()?;
+            let Some(slot) = std::task::ready!(self.ready.poll_next_value(cx)) else {
+                unreachable!("the slots' wakers hold senders: the ready channel never disconnects")
+            };
             if let Some(finished) = self.poll_slot(slot) {
-                return Some(finished);
+                return Poll::Ready(Some(finished));
             }
         }
+    }
+
+    /// Takes the set's stream out of the ready channel's queue, for an async wait dropped
+    /// unfinished (its waker would otherwise stay registered until the next poll).
+    pub(crate) fn leave_queue(&mut self) {
+        self.ready.leave_queue();
     }
 
     /// Polls the task in `slot` (whose waker fired) and takes it out of the set if it finished.
@@ -184,7 +201,8 @@ impl<R> CompletionSet<R> {
         }
         self.done.clear();
         self.pending = 0;
-        while self.ready.try_recv().is_ok() {}
+        self.ready.leave_queue();
+        while self.ready.receiver().try_recv().is_ok() {}
     }
 }
 
@@ -233,7 +251,9 @@ pub fn as_completed<R>(tasks: impl IntoIterator<Item = Task<R>>) -> AsCompleted<
 
 /// The iterator returned by [`as_completed`]: `(position, result)` in completion order.
 ///
-/// It knows how many tasks are left ([`ExactSizeIterator`]).
+/// It knows how many tasks are left ([`ExactSizeIterator`]). In a task, await
+/// [`next_async`](AsCompleted::next_async); with the `futures` feature it is also a
+/// `futures_core::Stream` (and `FusedStream`) of the same pairs.
 ///
 /// # Examples
 ///
@@ -267,6 +287,11 @@ impl<R> Iterator for AsCompleted<R> {
 
 impl<R> ExactSizeIterator for AsCompleted<R> {}
 
+// Nothing in the set is ever pinned (the tasks are polled through `&mut`, their results moved
+// out), so it may move whatever `R` is: its `Stream` is then `Unpin`, as futures'
+// `FuturesUnordered` is, and `StreamExt::next` needs no `pin!`.
+impl<R> Unpin for AsCompleted<R> {}
+
 impl<R> AsCompleted<R> {
     /// The next task to finish, awaited instead of blocking: `(position, result)`, or `None`
     /// once every task was yielded (tokio's `JoinSet::join_next`). Blocking [`next`](Iterator::next)
@@ -298,7 +323,51 @@ impl<R> AsCompleted<R> {
     /// # });
     /// ```
     pub async fn next_async(&mut self) -> Option<(usize, Result<R, TaskError>)> {
-        self.set.next_async().await
+        // Dropped unfinished, the wait leaves the ready channel's queue (as a dropped
+        // `recv_async` does) rather than keep its waker registered until the next poll.
+        let waiting = LeaveQueueOnDrop(&mut self.set);
+        std::future::poll_fn(|cx| waiting.0.poll_next(cx)).await
+    }
+}
+
+/// Takes the set's registration out of the ready channel when dropped (`next_async`).
+struct LeaveQueueOnDrop<'a, R>(&'a mut CompletionSet<R>);
+
+impl<R> Drop for LeaveQueueOnDrop<'_, R> {
+    fn drop(&mut self) {
+        self.0.leave_queue();
+    }
+}
+
+/// With the `futures` feature, `as_completed` is also a `futures_core::Stream` (as futures'
+/// `FuturesUnordered` is): `poll_next` yields the same `(position, result)` pairs as
+/// [`next_async`](AsCompleted::next_async), and the blocking [`next`](Iterator::next) may still
+/// be mixed with it.
+///
+/// # Cancel safety
+///
+/// A result is taken out of the set only in the poll that returns it. Between polls the set
+/// stays registered on its ready channel with the last poll's waker, as any `Stream` does.
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<R> futures_core::Stream for AsCompleted<R> {
+    type Item = (usize, Result<R, TaskError>);
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().set.poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.set.len(), Some(self.set.len()))
+    }
+}
+
+/// Terminated once every task was yielded: `poll_next` then returns `None` (and keeps doing so).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<R> futures_core::FusedStream for AsCompleted<R> {
+    fn is_terminated(&self) -> bool {
+        self.set.len() == 0
     }
 }
 
