@@ -1,6 +1,7 @@
 //! The seed's async patterns with ringfence on tokio: producer-consumer, a bounded set of
 //! async workers over a channel (joined with `WaitGroup::wait_async`), future/promise (pool
-//! tasks, actor asks and a oneshot awaited),
+//! tasks, actor asks and a oneshot awaited), a thread pipeline and pool tasks consumed from a
+//! task (`collect_async`, `as_completed(..).next_async()`),
 //! scatter-gather that cancels the losers by dropping them, and rate-limited "scraping" with a
 //! semaphore and a token bucket; then timeouts on ringfence's own timer. Every future here is
 //! runtime-agnostic: tokio only spawns the tasks and provides the sleeps that stand in for I/O.
@@ -8,7 +9,8 @@
 //! Run: `cargo run --release --example async_patterns`
 
 use ringfence::channel::{bounded, unbounded};
-use ringfence::pool::Pool;
+use ringfence::pipeline::Pipeline;
+use ringfence::pool::{Pool, as_completed};
 use ringfence::rate::TokenBucket;
 use ringfence::scatter::AsyncScatter;
 use ringfence::timer::{Elapsed, timeout};
@@ -21,6 +23,7 @@ async fn main() {
     producer_consumer().await;
     worker_pool().await;
     futures_and_promises().await;
+    threads_awaited().await;
     scatter_gather().await;
     rate_limited_scraping().await;
     timeouts().await;
@@ -123,6 +126,37 @@ async fn futures_and_promises() {
     assert_eq!(state.0, 55);
     pool.shutdown_async().await;
     println!("   pool task summed 1..=1e6; actor counted to {total}; oneshot: {message}");
+}
+
+/// Work that runs on threads, consumed from a task without blocking it: a pipeline's output
+/// and report (`collect_async`), and pool tasks in the order they finish (`next_async`).
+async fn threads_awaited() {
+    println!("== a thread pipeline and pool tasks, awaited");
+    let (lengths, report) = Pipeline::from_iter(["alpha", "beta", "gamma"])
+        .stage("length", str::len)
+        .ordered()
+        .collect_async()
+        .await
+        .expect("no stage fails");
+    assert_eq!(lengths, [5, 4, 5]);
+    let pool = Pool::new(2);
+    let naps = [30u64, 5, 15].map(|ms| {
+        pool.submit(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            ms
+        })
+    });
+    let mut done = as_completed(naps);
+    let mut order = Vec::new();
+    while let Some((_position, nap)) = done.next_async().await {
+        order.push(nap.expect("no job panics"));
+    }
+    assert_eq!(order.len(), 3, "every task once");
+    pool.shutdown_async().await;
+    println!(
+        "   pipeline: {lengths:?} through {} stages; naps finished in the order {order:?} (ms)",
+        report.stages.len()
+    );
 }
 
 /// Scatter-gather: ask three replicas, keep the first answer, drop (cancel) the others.
