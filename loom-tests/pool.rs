@@ -283,7 +283,7 @@ fn as_completed_next_async_wakes_through_the_ready_channel() {
 /// `a_registration_left_by_an_async_poll_does_not_strand_a_blocking_next` shows by hanging
 /// without it.)
 #[test]
-fn a_stale_async_registration_does_not_strand_a_blocking_next() {
+fn a_stale_async_registration_then_a_blocking_next_yields_the_task_once() {
     loom::model(|| {
         let pool = tiny_pool();
         let mut done = as_completed(vec![pool.submit(|| 10u8)]);

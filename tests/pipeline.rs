@@ -456,9 +456,7 @@ fn join_future_is_send_sync_and_unpin() {
     assert_send_sync_unpin::<ringfence::pipeline::JoinFuture>();
 }
 
-/// `collect_async` on a current-thread runtime: the same ordered output as `collect`, while
-/// the task that awaits it is the only thing the runtime runs (a collect that blocked would
-/// stop it, and the run could never end through a channel of 64).
+/// `collect_async` on a current-thread runtime: the same ordered output as `collect`.
 #[test]
 fn collect_async_returns_the_ordered_output_and_the_report() {
     within(WATCHDOG, || {
@@ -479,6 +477,30 @@ fn collect_async_returns_the_ordered_output_and_the_report() {
             ["source", "triple", "sink"]
         );
         assert_eq!(report.stages[2].items_out, 5000);
+    });
+}
+
+/// The run's source is a channel fed by another task on the same current-thread runtime: a
+/// `collect_async` that blocked the runtime's only thread would starve that task, and the run
+/// could never end (the watchdog fails the test).
+#[test]
+fn collect_async_does_not_block_the_tasks_that_feed_the_run() {
+    within(WATCHDOG, || {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (out, report) = rt.block_on(async {
+            let (tx, rx) = bounded(4);
+            let feed = async move {
+                for i in 0..500u64 {
+                    tx.send_async(i).await.unwrap();
+                }
+            };
+            let collect =
+                Pipeline::from_receiver(rx).stage("double", |x: u64| x * 2).ordered().collect_async();
+            let ((), collected) = tokio::join!(feed, collect);
+            collected.unwrap()
+        });
+        assert_eq!(out, (0..500u64).map(|x| x * 2).collect::<Vec<_>>());
+        assert_every_item_counted(&report);
     });
 }
 

@@ -1632,15 +1632,14 @@ fn a_registration_left_by_an_async_poll_does_not_strand_a_blocking_next() {
     });
 }
 
-/// With the `futures` feature `as_completed` is a `Stream` (and a `FusedStream`), polled here
-/// by hand (`futures_core` has no `StreamExt`): completion order, the size hint counting down,
-/// termination after the last task.
+/// With the `futures` feature `as_completed(..).into_stream()` is a `Stream` (and a
+/// `FusedStream`): completion order, the size hint counting down, termination after the last
+/// task, through `StreamExt::next` on the wake-only `block_on` (a lost wake hangs it).
 #[cfg(feature = "futures")]
 #[test]
-fn as_completed_is_a_fused_stream_in_completion_order() {
+fn as_completed_into_stream_is_a_fused_stream_in_completion_order() {
     use futures_core::{FusedStream, Stream};
-    use std::pin::Pin;
-    use std::task::Poll;
+    use futures_util::StreamExt;
     within(WATCHDOG, || {
         let pool = Pool::new(3);
         let gates: Vec<(mpsc::Sender<()>, mpsc::Receiver<()>)> = (0..3).map(|_| mpsc::channel()).collect();
@@ -1655,44 +1654,63 @@ fn as_completed_is_a_fused_stream_in_completion_order() {
                 })
             })
             .collect();
-        let mut done = as_completed(tasks);
-        assert_eq!(Stream::size_hint(&done), (3, Some(3)));
+        let mut stream = as_completed(tasks).into_stream();
+        assert_eq!(stream.size_hint(), (3, Some(3)));
         let mut order = Vec::new();
         for i in [1, 2, 0] {
             opens[i].send(()).unwrap();
-            // The wake-only `block_on`: a wake lost by the stream's registration hangs here.
-            let (position, result) =
-                async_util::block_on(std::future::poll_fn(|cx| Pin::new(&mut done).poll_next(cx))).unwrap();
+            let (position, result) = async_util::block_on(stream.next()).unwrap();
             order.push((position, result.unwrap()));
-            assert!(!done.is_terminated() || order.len() == 3);
+            assert_eq!(stream.is_terminated(), order.len() == 3);
         }
         assert_eq!(order, [(1, 10), (2, 20), (0, 0)]);
-        assert_eq!(Stream::size_hint(&done), (0, Some(0)));
-        assert!(done.is_terminated());
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(matches!(Pin::new(&mut done).poll_next(&mut cx), Poll::Ready(None)));
+        assert_eq!(stream.size_hint(), (0, Some(0)));
+        assert!(async_util::block_on(stream.next()).is_none());
     });
 }
 
-/// The stream polled `Pending` with one waker, then `next_async` awaited from another task:
-/// the one registration follows the latest waker (the stale waker must not take the wake).
+/// A borrowing stream polled `Pending` and dropped withdraws its registration (the waker is
+/// released at once), and the set goes on with `next_async`.
 #[cfg(feature = "futures")]
 #[test]
-fn a_pending_stream_poll_then_next_async_on_another_waker_is_woken() {
+fn a_dropped_pending_stream_releases_its_waker_and_the_set_goes_on() {
     use futures_core::Stream;
     use std::pin::Pin;
     within(WATCHDOG, || {
         let pool = Pool::new(1);
         let (open, gate) = mpsc::channel::<()>();
         let mut done = as_completed([pool.submit(move || gate.recv().is_ok())]);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(Pin::new(&mut done).poll_next(&mut cx).is_pending());
-        let opener = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(20));
-            open.send(()).unwrap();
-        });
+        let (counter, waker) = async_util::counting();
+        {
+            let mut stream = done.stream();
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(Pin::new(&mut stream).poll_next(&mut cx).is_pending());
+            assert_eq!(async_util::held(&counter), 1, "registered on the ready channel");
+        }
+        assert_eq!(async_util::held(&counter), 0, "the dropped stream withdrew its registration");
+        open.send(()).unwrap();
         let (position, result) = async_util::block_on(done.next_async()).expect("the task is yielded");
         assert_eq!((position, result.unwrap()), (0, true));
-        opener.join().unwrap();
+        assert_eq!(counter.wakes(), 0, "nothing woke the dropped stream's waker");
+    });
+}
+
+/// A `next_async` polled `Pending` and dropped withdraws its registration at once (its waker
+/// is not kept until the next poll).
+#[test]
+fn a_dropped_pending_next_async_releases_its_waker() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (open, gate) = mpsc::channel::<()>();
+        let mut done = as_completed([pool.submit(move || gate.recv().is_ok())]);
+        let (counter, waker) = async_util::counting();
+        {
+            let mut next = std::pin::pin!(done.next_async());
+            assert!(next.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_pending());
+            assert_eq!(async_util::held(&counter), 1, "registered on the ready channel");
+        }
+        assert_eq!(async_util::held(&counter), 0, "the dropped future withdrew its registration");
+        open.send(()).unwrap();
+        assert_eq!(done.next().map(|(position, result)| (position, result.unwrap())), Some((0, true)));
     });
 }

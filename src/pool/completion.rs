@@ -252,8 +252,10 @@ pub fn as_completed<R>(tasks: impl IntoIterator<Item = Task<R>>) -> AsCompleted<
 /// The iterator returned by [`as_completed`]: `(position, result)` in completion order.
 ///
 /// It knows how many tasks are left ([`ExactSizeIterator`]). In a task, await
-/// [`next_async`](AsCompleted::next_async); with the `futures` feature it is also a
-/// `futures_core::Stream` (and `FusedStream`) of the same pairs.
+/// [`next_async`](AsCompleted::next_async); with the `futures` feature,
+/// `stream()` / `into_stream()` make it a `futures_core::Stream` of the same pairs (a
+/// `CompletedStream`: a separate type, so that `StreamExt`'s methods do not collide with
+/// `Iterator`'s).
 ///
 /// # Examples
 ///
@@ -270,7 +272,7 @@ pub fn as_completed<R>(tasks: impl IntoIterator<Item = Task<R>>) -> AsCompleted<
 /// ```
 #[must_use = "iterators are lazy; dropping this one drops (and may cancel) the tasks"]
 pub struct AsCompleted<R> {
-    set: CompletionSet<R>,
+    pub(super) set: CompletionSet<R>,
 }
 
 impl<R> Iterator for AsCompleted<R> {
@@ -288,8 +290,8 @@ impl<R> Iterator for AsCompleted<R> {
 impl<R> ExactSizeIterator for AsCompleted<R> {}
 
 // Nothing in the set is ever pinned (the tasks are polled through `&mut`, their results moved
-// out), so it may move whatever `R` is: its `Stream` is then `Unpin`, as futures'
-// `FuturesUnordered` is, and `StreamExt::next` needs no `pin!`.
+// out), so it may move whatever `R` is: its `next_async` future and its stream
+// (`completed_stream.rs`) are then `Unpin`, as futures' `FuturesUnordered` is.
 impl<R> Unpin for AsCompleted<R> {}
 
 impl<R> AsCompleted<R> {
@@ -336,38 +338,6 @@ struct LeaveQueueOnDrop<'a, R>(&'a mut CompletionSet<R>);
 impl<R> Drop for LeaveQueueOnDrop<'_, R> {
     fn drop(&mut self) {
         self.0.leave_queue();
-    }
-}
-
-/// With the `futures` feature, `as_completed` is also a `futures_core::Stream` (as futures'
-/// `FuturesUnordered` is): `poll_next` yields the same `(position, result)` pairs as
-/// [`next_async`](AsCompleted::next_async), and the blocking [`next`](Iterator::next) may still
-/// be mixed with it.
-///
-/// # Cancel safety
-///
-/// A result is taken out of the set only in the poll that returns it. Between polls the set
-/// stays registered on its ready channel with the last poll's waker, as any `Stream` does.
-#[cfg(feature = "futures")]
-#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
-impl<R> futures_core::Stream for AsCompleted<R> {
-    type Item = (usize, Result<R, TaskError>);
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().set.poll_next(cx)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.set.len(), Some(self.set.len()))
-    }
-}
-
-/// Terminated once every task was yielded: `poll_next` then returns `None` (and keeps doing so).
-#[cfg(feature = "futures")]
-#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
-impl<R> futures_core::FusedStream for AsCompleted<R> {
-    fn is_terminated(&self) -> bool {
-        self.set.len() == 0
     }
 }
 

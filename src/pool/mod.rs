@@ -78,6 +78,8 @@
 mod batch;
 mod builder;
 mod chunked;
+#[cfg(feature = "futures")]
+mod completed_stream;
 mod completion;
 mod error;
 mod handle;
@@ -91,6 +93,9 @@ mod submit_async;
 mod task;
 
 pub use builder::{Builder, DEFAULT_QUEUE_CAPACITY, MAX_IN_FLIGHT, MAX_THREADS};
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+pub use completed_stream::CompletedStream;
 pub use completion::{AsCompleted, as_completed};
 pub use error::{BuildError, TaskError, TrySubmitError, WaitTimeoutError};
 pub use handle::Pool;

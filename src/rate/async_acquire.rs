@@ -439,7 +439,7 @@ impl<C: Clock> Future for WindowAcquireFuture<'_, C> {
     }
 }
 
-impl<'a, C: Clock> Reservation<'a, C> {
+impl<C: Clock> Reservation<'_, C> {
     /// Waits asynchronously until the tokens may be used: the async form of
     /// [`wait`](Reservation::wait).
     ///
@@ -447,14 +447,18 @@ impl<'a, C: Clock> Reservation<'a, C> {
     /// crate's [timer](crate::timer) for a real-time clock, on the clock's own wakers for a
     /// [`ManualClock`](super::ManualClock): see the [module docs](super#async)) and resolves
     /// once the clock reads [`ready_at`](Reservation::ready_at). It takes nothing: the tokens
-    /// were taken by [`reserve`](TokenBucket::reserve). It only borrows the reservation's bucket,
-    /// so the reservation stays yours to [`cancel`](Reservation::cancel) when the wait is
-    /// abandoned.
+    /// were taken by [`reserve`](TokenBucket::reserve). It borrows the reservation (unlike the
+    /// blocking [`wait`](Reservation::wait), which consumes it), so that a reservation whose
+    /// wait is abandoned stays yours to [`cancel`](Reservation::cancel), once the future is
+    /// dropped.
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: dropping the future changes nothing but its timer entry (removed at once).
-    /// The reservation keeps its tokens until it is cancelled; a wait can be started again.
+    /// Cancel safe: dropping the future changes nothing but its wait registration (on a
+    /// real-time clock its timer entry, removed at once; on a
+    /// [`ManualClock`](super::ManualClock) its waker in the clock's list, dropped at the next
+    /// advance). The reservation keeps its tokens until it is cancelled; a wait can be started
+    /// again.
     ///
     /// # Examples
     ///
@@ -489,7 +493,18 @@ impl<'a, C: Clock> Reservation<'a, C> {
     ///     assert!(late.cancel()); // the most recent grant: its token comes back
     /// });
     /// ```
-    pub fn wait_async(&self) -> ReservationWait<'a, C> {
+    ///
+    /// The future borrows the reservation, so it cannot be cancelled while a wait for it is
+    /// alive:
+    ///
+    /// ```compile_fail,E0505
+    /// let bucket = ringfence::rate::TokenBucket::new(1, std::time::Duration::from_secs(1), 1);
+    /// let reservation = bucket.reserve(1).unwrap();
+    /// let wait = reservation.wait_async();
+    /// reservation.cancel(); // error: moved while borrowed by `wait`
+    /// drop(wait);
+    /// ```
+    pub fn wait_async(&self) -> ReservationWait<'_, C> {
         ReservationWait { bucket: self.bucket, ready_at: self.ready_at(), wait: Wait::new(), done: false }
     }
 }
@@ -499,7 +514,8 @@ impl<'a, C: Clock> Reservation<'a, C> {
 ///
 /// # Cancel safety
 ///
-/// Dropping it changes nothing but its timer entry: the reservation keeps its tokens.
+/// Dropping it changes nothing but its wait registration (a timer entry, or a waker in a
+/// manual clock's list until its next advance): the reservation keeps its tokens.
 ///
 /// # Panics
 ///
@@ -513,7 +529,8 @@ impl<'a, C: Clock> Reservation<'a, C> {
 ///
 /// let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
 /// let bucket = TokenBucket::with_clock(quota, ManualClock::new());
-/// let ready: ReservationWait<'_, ManualClock> = bucket.reserve(1).unwrap().wait_async();
+/// let reservation = bucket.reserve(1).unwrap();
+/// let ready: ReservationWait<'_, ManualClock> = reservation.wait_async();
 /// tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(ready); // due now
 /// ```
 #[must_use = "futures do nothing unless polled"]
