@@ -42,8 +42,8 @@
 //! [`Task`](pool::Task), `acquire_async` on the semaphore and the rate limiters (and a
 //! reservation's [`wait_async`](rate::Reservation::wait_async)),
 //! [`WaitGroup::wait_async`], [`pool::Pool::submit_async`], tasks in completion order
-//! ([`pool::AsCompleted::next_async`]; its `stream()`, a `Stream`, with the `futures` feature), the actor's `tell_async` /
-//! `ask_async`, and the awaited ends: [`oneshot::Sender::closed`],
+//! ([`pool::AsCompleted::next_async`]; its `stream()`, a `Stream`, with the `futures` feature),
+//! the actor's `tell_async` / `ask_async`, and the awaited ends: [`oneshot::Sender::closed`],
 //! [`actor::ActorHandle::stop_async`], [`pool::Pool::shutdown_async`] and
 //! [`pipeline::Running::join_async`] (or the whole output: [`pipeline::Pipeline::collect_async`]);
 //! [`timer`] gives any future a timeout. The futures use
