@@ -578,7 +578,27 @@ fn dropping_collect_async_stops_an_endless_pipeline() {
 }
 
 #[test]
-fn collect_async_future_is_send() {
-    fn assert_send<T: Send>(_: &T) {}
-    assert_send(&Pipeline::from_iter(0..3u32).stage("id", |x| x).collect_async());
+fn collect_future_is_send_and_unpin() {
+    fn assert_send_unpin<T: Send + Unpin>(_: &T) {}
+    assert_send_unpin(&Pipeline::from_iter(0..3u32).stage("id", |x| x).collect_async());
+    // `Unpin` whatever the item type is.
+    assert_send_unpin(&Pipeline::from_iter([std::marker::PhantomPinned]).collect_async());
+}
+
+/// The run starts at the future's first poll: a future made and dropped unpolled pulls
+/// nothing.
+#[test]
+fn collect_async_starts_the_run_at_the_first_poll() {
+    within(WATCHDOG, || {
+        let pulled = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&pulled);
+        let collect = Pipeline::from_iter((0..100u64).inspect(move |_| {
+            counted.fetch_add(1, Ordering::Relaxed);
+        }))
+        .collect_async();
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(pulled.load(Ordering::Relaxed), 0, "no thread runs before the first poll");
+        let (out, _) = async_util::block_on(collect).unwrap();
+        assert_eq!((out.len(), pulled.load(Ordering::Relaxed)), (100, 100));
+    });
 }

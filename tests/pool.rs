@@ -1576,10 +1576,10 @@ fn as_completed_next_async_cancelled_in_select_loses_nothing() {
 }
 
 #[test]
-fn as_completed_next_async_is_send() {
-    fn assert_send<T: Send>(_: &T) {}
+fn as_completed_next_async_is_send_and_unpin() {
+    fn assert_send_unpin<T: Send + Unpin>(_: &T) {}
     let mut done = as_completed(Vec::<ringfence::pool::Task<u64>>::new());
-    assert_send(&done.next_async());
+    assert_send_unpin(&done.next_async());
 }
 
 /// A `next_async` polled while nothing has finished (registered on the ready channel) and then

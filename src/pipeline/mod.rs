@@ -51,10 +51,12 @@
 //! assert_eq!(report.stages.len(), 4); // source, square, format, sink
 //! ```
 
+mod collect_async;
 mod error;
 mod report;
 mod run;
 
+pub use collect_async::CollectFuture;
 pub use error::{BoxError, PipelineError, StageError};
 pub use report::{Report, StageReport};
 
@@ -327,49 +329,6 @@ impl<T: Send + 'static> Pipeline<T> {
         match failure {
             None => Ok((out, report)),
             Some((stage, error)) => Err(PipelineError { stage, error, partial: out, report }),
-        }
-    }
-
-    /// [`collect`](Self::collect) without blocking: runs the pipeline in the background (as
-    /// [`into_receiver`](Self::into_receiver) does, with a channel of [`DEFAULT_CAPACITY`]) and
-    /// awaits its output and its report.
-    ///
-    /// # Errors
-    ///
-    /// As [`collect`](Self::collect): the first stage failure, with every item the sink
-    /// delivered (drained in-flight items included) in [`PipelineError::partial`].
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future stops the run, as dropping `into_receiver`'s receiver does: the
-    /// source pulls nothing more, every stage ends, and the items collected so far are dropped
-    /// with the future (the run's threads finish on their own).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ringfence::pipeline::Pipeline;
-    ///
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let (squares, report) =
-    ///     Pipeline::from_iter(1..=4u64).stage("square", |x| x * x).ordered().collect_async().await.unwrap();
-    /// assert_eq!(squares, [1, 4, 9, 16]);
-    /// assert_eq!(report.stages.len(), 3); // source, square, sink
-    /// # });
-    /// ```
-    pub async fn collect_async(self) -> Result<(Vec<T>, Report), PipelineError<Vec<T>>> {
-        let (output, running) = self.into_receiver(DEFAULT_CAPACITY);
-        let mut out = Vec::new();
-        // Until every sender is gone: the sink thread sends what it delivers, drained in-flight
-        // items after a failure included, and drops its sender when the run is over.
-        while let Ok(item) = output.recv_async().await {
-            out.push(item);
-        }
-        match running.join_async().await {
-            Ok(report) => Ok((out, report)),
-            Err(PipelineError { stage, error, partial: (), report }) => {
-                Err(PipelineError { stage, error, partial: out, report })
-            }
         }
     }
 

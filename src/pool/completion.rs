@@ -324,20 +324,55 @@ impl<R> AsCompleted<R> {
     /// pool.shutdown_async().await;
     /// # });
     /// ```
-    pub async fn next_async(&mut self) -> Option<(usize, Result<R, TaskError>)> {
-        // Dropped unfinished, the wait leaves the ready channel's queue (as a dropped
-        // `recv_async` does) rather than keep its waker registered until the next poll.
-        let waiting = LeaveQueueOnDrop(&mut self.set);
-        std::future::poll_fn(|cx| waiting.0.poll_next(cx)).await
+    pub fn next_async(&mut self) -> NextFuture<'_, R> {
+        NextFuture { set: &mut self.set }
     }
 }
 
-/// Takes the set's registration out of the ready channel when dropped (`next_async`).
-struct LeaveQueueOnDrop<'a, R>(&'a mut CompletionSet<R>);
+/// The future of [`AsCompleted::next_async`]: the next task to finish, `(position, result)`,
+/// or `None` once every task was yielded.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: a result is taken out of the set only in the poll that returns it. Dropped
+/// unfinished, it withdraws its registration on the set's ready channel at once.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{as_completed, NextFuture, Pool};
+///
+/// let pool = Pool::new(1);
+/// let mut done = as_completed([pool.submit(|| 7)]);
+/// let next: NextFuture<'_, i32> = done.next_async();
+/// let (position, result) = tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(next).unwrap();
+/// assert_eq!((position, result.unwrap()), (0, 7));
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct NextFuture<'a, R> {
+    set: &'a mut CompletionSet<R>,
+}
 
-impl<R> Drop for LeaveQueueOnDrop<'_, R> {
+impl<R> Future for NextFuture<'_, R> {
+    type Output = Option<(usize, Result<R, TaskError>)>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().set.poll_next(cx)
+    }
+}
+
+impl<R> Drop for NextFuture<'_, R> {
+    /// Dropped unfinished, the wait leaves the ready channel's queue (as a dropped
+    /// `recv_async` does) rather than keep its waker registered until the next poll. One check
+    /// when it holds nothing.
     fn drop(&mut self) {
-        self.0.leave_queue();
+        self.set.leave_queue();
+    }
+}
+
+impl<R> fmt::Debug for NextFuture<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextFuture").field("remaining", &self.set.len()).finish()
     }
 }
 

@@ -96,7 +96,7 @@ pub use builder::{Builder, DEFAULT_QUEUE_CAPACITY, MAX_IN_FLIGHT, MAX_THREADS};
 #[cfg(feature = "futures")]
 #[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
 pub use completed_stream::CompletedStream;
-pub use completion::{AsCompleted, as_completed};
+pub use completion::{AsCompleted, NextFuture, as_completed};
 pub use error::{BuildError, TaskError, TrySubmitError, WaitTimeoutError};
 pub use handle::Pool;
 pub use limited::Limits;
