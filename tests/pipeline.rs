@@ -585,20 +585,49 @@ fn collect_future_is_send_and_unpin() {
     assert_send_unpin(&Pipeline::from_iter([std::marker::PhantomPinned]).collect_async());
 }
 
-/// The run starts at the future's first poll: a future made and dropped unpolled pulls
-/// nothing.
+/// The run starts at the future's first poll: a future made and dropped unpolled pulled
+/// nothing and started no thread (its source iterator is dropped right there, on this
+/// thread); a polled one runs to the end.
 #[test]
 fn collect_async_starts_the_run_at_the_first_poll() {
+    /// Records the thread that drops it.
+    struct DroppedOn(Arc<std::sync::Mutex<Option<std::thread::ThreadId>>>);
+    impl Drop for DroppedOn {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = Some(std::thread::current().id());
+        }
+    }
     within(WATCHDOG, || {
         let pulled = Arc::new(AtomicU64::new(0));
-        let counted = Arc::clone(&pulled);
-        let collect = Pipeline::from_iter((0..100u64).inspect(move |_| {
-            counted.fetch_add(1, Ordering::Relaxed);
-        }))
-        .collect_async();
-        std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(pulled.load(Ordering::Relaxed), 0, "no thread runs before the first poll");
-        let (out, _) = async_util::block_on(collect).unwrap();
+        let dropped_on = Arc::new(std::sync::Mutex::new(None));
+        let source = |pulled: &Arc<AtomicU64>, guard: DroppedOn| {
+            let counted = Arc::clone(pulled);
+            (0..100u64).inspect(move |_| {
+                let _ = &guard;
+                counted.fetch_add(1, Ordering::Relaxed);
+            })
+        };
+        let unpolled =
+            Pipeline::from_iter(source(&pulled, DroppedOn(Arc::clone(&dropped_on)))).collect_async();
+        drop(unpolled);
+        assert_eq!(
+            *dropped_on.lock().unwrap(),
+            Some(std::thread::current().id()),
+            "no thread took the source"
+        );
+        assert_eq!(pulled.load(Ordering::Relaxed), 0);
+        let polled = Pipeline::from_iter(source(&pulled, DroppedOn(Arc::clone(&dropped_on)))).collect_async();
+        let (out, _) = async_util::block_on(polled).unwrap();
         assert_eq!((out.len(), pulled.load(Ordering::Relaxed)), (100, 100));
     });
+}
+
+#[test]
+#[should_panic(expected = "CollectFuture polled after completion")]
+fn polling_a_completed_collect_future_panics() {
+    let mut collect = Pipeline::from_iter(0..3u32).collect_async();
+    let (out, _) = async_util::block_on(&mut collect).unwrap();
+    assert_eq!(out, [0, 1, 2]);
+    let _ =
+        std::pin::Pin::new(&mut collect).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
 }

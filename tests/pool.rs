@@ -1714,3 +1714,19 @@ fn a_dropped_pending_next_async_releases_its_waker() {
         assert_eq!(done.next().map(|(position, result)| (position, result.unwrap())), Some((0, true)));
     });
 }
+
+/// A `NextFuture` polled again after `Ready` is a view of the set: it yields the next task
+/// (and `None` once every task was yielded), as a fresh `next_async()` would.
+#[test]
+fn a_next_future_polled_after_ready_yields_the_next_task() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(2);
+        let mut done = as_completed([pool.submit(|| 1u8), pool.submit(|| 2u8)]);
+        let mut next = done.next_async();
+        let mut got: Vec<u8> =
+            (0..2).map(|_| async_util::block_on(&mut next).expect("a task left").1.unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        assert!(async_util::block_on(&mut next).is_none());
+    });
+}

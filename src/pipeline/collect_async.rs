@@ -54,9 +54,10 @@ impl<T: Send + 'static> Pipeline<T> {
 ///
 /// # Panics
 ///
-/// Polling it again after it completed panics with `CollectFuture polled after completion`.
-/// It re-raises a panic of the run's sink thread, as [`Running::join`](super::Running::join)
-/// does.
+/// Polling it again after it completed (or after a poll that panicked) panics with
+/// `CollectFuture polled after completion`. It re-raises a panic of the run's sink thread, as
+/// [`Running::join`](super::Running::join) does, and its first poll panics if the sink thread
+/// cannot be started (as [`Pipeline::into_receiver`] does).
 ///
 /// # Examples
 ///
@@ -78,8 +79,9 @@ pub struct CollectFuture<T: 'static> {
     out: Vec<T>,
 }
 
-// Nothing in it is pinned (the stream and the join future are `Unpin`, the items are moved
-// into and out of `out`), so it may move whatever `T` is.
+// No field is ever pin-projected (the stream and the join future are `Unpin`, the items are
+// moved into and out of `out`), so it may move whatever `T` is; without this impl a `Vec<T>`
+// would make it `Unpin` only for `T: Unpin`.
 impl<T: 'static> Unpin for CollectFuture<T> {}
 
 impl<T: Send + 'static> Future for CollectFuture<T> {
@@ -101,9 +103,13 @@ impl<T: Send + 'static> Future for CollectFuture<T> {
             }
             this.output = None;
         }
-        let join = this.join.as_mut().expect("CollectFuture polled after completion");
-        let report = ready!(Pin::new(join).poll(cx));
-        this.join = None;
+        // Out while it is polled: a poll that unwinds (the join re-raising a sink thread's
+        // panic) leaves the future completed, and a later poll gets this future's own message.
+        let mut join = this.join.take().expect("CollectFuture polled after completion");
+        let Poll::Ready(report) = Pin::new(&mut join).poll(cx) else {
+            this.join = Some(join);
+            return Poll::Pending;
+        };
         let out = std::mem::take(&mut this.out);
         Poll::Ready(match report {
             Ok(report) => Ok((out, report)),

@@ -290,8 +290,9 @@ impl<R> Iterator for AsCompleted<R> {
 impl<R> ExactSizeIterator for AsCompleted<R> {}
 
 // Nothing in the set is ever pinned (the tasks are polled through `&mut`, their results moved
-// out), so it may move whatever `R` is: its `next_async` future and its stream
-// (`completed_stream.rs`) are then `Unpin`, as futures' `FuturesUnordered` is.
+// out), so it may move whatever `R` is: an owning stream (`completed_stream.rs`) is then
+// `Unpin`, as futures' `FuturesUnordered` is (a `VecDeque<R>` would make it `Unpin` only for
+// `R: Unpin`).
 impl<R> Unpin for AsCompleted<R> {}
 
 impl<R> AsCompleted<R> {
@@ -336,6 +337,9 @@ impl<R> AsCompleted<R> {
 ///
 /// Cancel-safe: a result is taken out of the set only in the poll that returns it. Dropped
 /// unfinished, it withdraws its registration on the set's ready channel at once.
+///
+/// A poll after it returned `Ready` does not panic: it waits for the next task, as a fresh
+/// `next_async()` would (the future is a view of the set, not a one-shot result).
 ///
 /// # Examples
 ///
