@@ -10,7 +10,7 @@ mod common;
 
 use common::{DropCounter, WATCHDOG, within};
 use ringfence::channel::bounded;
-use ringfence::pipeline::{DEFAULT_ORDER_WINDOW, Pipeline, Report, StageError};
+use ringfence::pipeline::{DEFAULT_ORDER_WINDOW, Pipeline, PipelineError, Report, StageError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -74,6 +74,15 @@ impl std::fmt::Display for BadRecord {
 }
 impl std::error::Error for BadRecord {}
 
+/// The partial output of a run of `0..10_000` doubled, whose item 5000 failed: everything
+/// before the failure was drained to the sink, in order, nothing dropped.
+fn assert_drained_in_order_past_5000(partial: Vec<u32>) {
+    assert!(partial.len() >= 5000, "items before the error all arrive: {}", partial.len());
+    assert!(
+        partial.iter().enumerate().all(|(i, &x)| x == 2 * if i < 5000 { i as u32 } else { i as u32 + 1 })
+    );
+}
+
 #[test]
 fn the_first_error_is_returned_with_the_drained_output() {
     within(WATCHDOG, || {
@@ -89,12 +98,7 @@ fn the_first_error_is_returned_with_the_drained_output() {
         assert_eq!(err.to_string(), "pipeline stage `validate` failed: bad record 5000");
         let StageError::Failed(boxed) = &err.error else { panic!("expected a failure") };
         assert_eq!(boxed.downcast_ref::<BadRecord>().unwrap().0, 5000);
-        // Everything before the failure was drained to the sink, in order, nothing dropped.
-        let partial = err.into_partial();
-        assert!(partial.len() >= 5000, "items before the error all arrive: {}", partial.len());
-        assert!(
-            partial.iter().enumerate().all(|(i, &x)| x == 2 * if i < 5000 { i as u32 } else { i as u32 + 1 })
-        );
+        assert_drained_in_order_past_5000(err.into_partial());
     });
 }
 
@@ -171,12 +175,19 @@ fn nothing_is_lost_leaked_or_dropped_twice_even_after_an_error() {
         .workers(2)
         .capacity(0)
         .collect();
+    assert_one_failure_and_nothing_lost(result, &counter);
+}
+
+/// A run over 3000 counted items whose item 1500 failed: one failure, every item pulled
+/// delivered or failed (none pulled and then thrown away), each dropped exactly once.
+fn assert_one_failure_and_nothing_lost<T>(
+    result: Result<(Vec<T>, Report), PipelineError<Vec<T>>>,
+    counter: &DropCounter,
+) {
     let Err(err) = result else { panic!("the check fails at item 1500") };
-    let failed = err.report.failed();
-    assert_eq!(failed, 1);
+    assert_eq!(err.report.failed(), 1);
     let partial = err.into_partial();
     let delivered = partial.len();
-    // Every item pulled was delivered or failed: none was pulled and then thrown away.
     assert_eq!(counter.created(), delivered + 1, "pulled = delivered + failed");
     drop(partial);
     assert_eq!(counter.live(), 0, "every item made was dropped exactly once ({delivered} delivered)");
@@ -517,11 +528,7 @@ fn collect_async_returns_the_first_error_with_the_drained_output() {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "pipeline stage `validate` failed: bad record 5000");
-        let partial = err.into_partial();
-        assert!(partial.len() >= 5000, "items before the error all arrive: {}", partial.len());
-        assert!(
-            partial.iter().enumerate().all(|(i, &x)| x == 2 * if i < 5000 { i as u32 } else { i as u32 + 1 })
-        );
+        assert_drained_in_order_past_5000(err.into_partial());
     });
 }
 
@@ -539,13 +546,7 @@ fn collect_async_loses_nothing_after_an_error() {
                 .capacity(0)
                 .collect_async(),
         );
-        let Err(err) = result else { panic!("the check fails at item 1500") };
-        assert_eq!(err.report.failed(), 1);
-        let partial = err.into_partial();
-        let delivered = partial.len();
-        assert_eq!(counter.created(), delivered + 1, "pulled = delivered + failed");
-        drop(partial);
-        assert_eq!(counter.live(), 0, "every item made was dropped exactly once ({delivered} delivered)");
+        assert_one_failure_and_nothing_lost(result, &counter);
     });
 }
 

@@ -1488,22 +1488,27 @@ fn shutdown_async_awaited_on_its_own_worker_panics_instead_of_hanging() {
     });
 }
 
+/// `n` tasks on `pool`, task `i` returning `i * 10` once its gate (`opens[i]`) is opened.
+fn gated_tasks(pool: &Pool, n: usize) -> (Vec<mpsc::Sender<()>>, Vec<ringfence::pool::Task<usize>>) {
+    let (opens, waits): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel::<()>()).unzip();
+    let tasks = waits
+        .into_iter()
+        .enumerate()
+        .map(|(i, gate)| {
+            pool.submit(move || {
+                gate.recv().unwrap();
+                i * 10
+            })
+        })
+        .collect();
+    (opens, tasks)
+}
+
 #[test]
 fn as_completed_next_async_yields_in_completion_order_without_blocking() {
     within(WATCHDOG, || {
         let pool = Pool::new(3);
-        let gates: Vec<(mpsc::Sender<()>, mpsc::Receiver<()>)> = (0..3).map(|_| mpsc::channel()).collect();
-        let (opens, waits): (Vec<_>, Vec<_>) = gates.into_iter().unzip();
-        let tasks: Vec<_> = waits
-            .into_iter()
-            .enumerate()
-            .map(|(i, gate)| {
-                pool.submit(move || {
-                    gate.recv().unwrap();
-                    i * 10
-                })
-            })
-            .collect();
+        let (opens, tasks) = gated_tasks(&pool, 3);
         let mut done = as_completed(tasks);
         // One thread runs the collector (the `block_on` future, woken only by `next_async`'s
         // own waker: a lost wake hangs it) and the opener (a task of its own, which opens the
@@ -1642,18 +1647,7 @@ fn as_completed_into_stream_is_a_fused_stream_in_completion_order() {
     use futures_util::StreamExt;
     within(WATCHDOG, || {
         let pool = Pool::new(3);
-        let gates: Vec<(mpsc::Sender<()>, mpsc::Receiver<()>)> = (0..3).map(|_| mpsc::channel()).collect();
-        let (opens, waits): (Vec<_>, Vec<_>) = gates.into_iter().unzip();
-        let tasks: Vec<_> = waits
-            .into_iter()
-            .enumerate()
-            .map(|(i, gate)| {
-                pool.submit(move || {
-                    gate.recv().unwrap();
-                    i * 10
-                })
-            })
-            .collect();
+        let (opens, tasks) = gated_tasks(&pool, 3);
         let mut stream = as_completed(tasks).into_stream();
         assert_eq!(stream.size_hint(), (3, Some(3)));
         let mut order = Vec::new();
