@@ -244,12 +244,10 @@ fn a_dropped_next_async_loses_no_task() {
         let pool = tiny_pool();
         let mut done = as_completed(vec![pool.submit(|| 10u8)]);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        let first = {
-            let mut next = std::pin::pin!(done.next_async());
-            match next.as_mut().poll(&mut cx) {
-                std::task::Poll::Ready(found) => found,
-                std::task::Poll::Pending => None, // dropped while waiting
-            }
+        // `NextFuture` is `Unpin`: polled in place, dropped at the end of the statement.
+        let first = match std::pin::Pin::new(&mut done.next_async()).poll(&mut cx) {
+            std::task::Poll::Ready(found) => found,
+            std::task::Poll::Pending => None, // dropped while waiting
         };
         let found = first.or_else(|| crate::common::block_on(done.next_async()));
         let (position, result) = found.expect("the task is yielded once");
@@ -288,8 +286,8 @@ fn a_stale_async_registration_then_a_blocking_next_yields_the_task_once() {
         let pool = tiny_pool();
         let mut done = as_completed(vec![pool.submit(|| 10u8)]);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        let mut next = Box::pin(done.next_async());
-        let first = match next.as_mut().poll(&mut cx) {
+        let mut next = done.next_async();
+        let first = match std::pin::Pin::new(&mut next).poll(&mut cx) {
             std::task::Poll::Ready(found) => {
                 drop(next);
                 found

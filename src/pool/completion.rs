@@ -135,8 +135,7 @@ impl<R> CompletionSet<R> {
     /// The next finished task, taking slot indices from the ready channel with `receive`
     /// (`None`: give up).
     fn next_with(&mut self, mut receive: impl FnMut(&Receiver<usize>) -> Option<usize>) -> Next<R> {
-        if let Some((tag, result)) = self.done.pop_front() {
-            self.pending -= 1;
+        if let Some((tag, result)) = self.take_done() {
             return Next::Finished(tag, result);
         }
         if self.pending == 0 {
@@ -158,15 +157,16 @@ impl<R> CompletionSet<R> {
     /// that slot's task (and returns its result if it is ready), so a poll that returns
     /// `Pending` has taken nothing.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Result<R, TaskError>)>> {
+        if let Some(finished) = self.take_done() {
+            return Poll::Ready(Some(finished));
+        }
+        if self.pending == 0 {
+            self.ready.leave_queue();
+            return Poll::Ready(None);
+        }
         loop {
-            match self.try_next() {
-                Next::Finished(tag, result) => return Poll::Ready(Some((tag, result))),
-                Next::Empty => {
-                    self.ready.leave_queue();
-                    return Poll::Ready(None);
-                }
-                Next::TimedOut => {}
-            }
+            // The stream's poll takes what is in the channel first, and registers only when
+            // it is empty.
             let Some(slot) = std::task::ready!(self.ready.poll_next_value(cx)) else {
                 unreachable!("the slots' wakers hold senders: the ready channel never disconnects")
             };
@@ -174,6 +174,13 @@ impl<R> CompletionSet<R> {
                 return Poll::Ready(Some(finished));
             }
         }
+    }
+
+    /// A result found ready when its task was inserted, if any.
+    fn take_done(&mut self) -> Option<(usize, Result<R, TaskError>)> {
+        let finished = self.done.pop_front()?;
+        self.pending -= 1;
+        Some(finished)
     }
 
     /// Takes the set's stream out of the ready channel's queue, for an async wait dropped
