@@ -455,3 +455,86 @@ fn closed_racing_the_last_receivers_drop() {
         });
     }
 }
+
+// The async parked receive (`src/channel/parked_recv.rs`): a pending receive future owns the
+// slot, a push fills it, and a future dropped before it took its value leaves an orphan, which
+// every receive takes before it pops the ring.
+
+#[test]
+fn a_receive_dropped_after_its_fill_leaves_the_next_value_received() {
+    // The future parks; the sender's first value may fill it, racing the future's drop. The
+    // receives after the drop get both values, in order: a filled one comes back as an orphan,
+    // taken before the ring's.
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let keep = tx.clone(); // no disconnection (it would wake everyone)
+        let signal = Signal::new();
+        let waker = Waker::from(signal.clone());
+        let mut future = Box::pin(rx.recv_async());
+        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        drop(future);
+        assert_eq!([rx.recv(), rx.recv()], [Ok(1), Ok(2)], "in order, none lost");
+        sender.join().unwrap();
+        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
+        assert!(keep.parked_slots_are_free(), "the orphan was taken");
+    });
+}
+
+#[test]
+fn a_pending_receive_keeps_the_value_filled_for_it() {
+    // The future parks and is not polled while the sender fills it and sends more, and this
+    // thread receives meanwhile: its own receives come in order, the future gets the value
+    // filled for it when polled, and every value arrives once.
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let keep = tx.clone(); // no disconnection (it would wake everyone)
+        let signal = Signal::new();
+        let waker = Waker::from(signal.clone());
+        let mut future = Box::pin(rx.recv_async());
+        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        let sender = thread::spawn(move || {
+            for value in 1..=3 {
+                tx.send(value).unwrap();
+            }
+        });
+        let first = rx.recv().unwrap();
+        let second = rx.recv().unwrap();
+        assert!(first < second, "this thread's receives in order: {first}, {second}");
+        let filled = block_on(future).unwrap();
+        let mut all = [first, second, filled];
+        all.sort_unstable();
+        assert_eq!(all, [1, 2, 3], "every value once");
+        sender.join().unwrap();
+        assert_eq!(keep.waiting_counts(), (0, 0));
+        assert!(keep.parked_slots_are_free());
+    });
+}
+
+#[test]
+fn a_receive_dropped_after_its_fill_leaves_the_value_for_the_drain() {
+    // The future parks; the sender's value may fill it, and the sender then disconnects. The
+    // future is dropped (racing both): a filled value stays in the channel, and the receiver
+    // drains it before it learns of the disconnection. Nothing lost, nothing dropped twice.
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(1);
+        let signal = Signal::new();
+        let waker = Waker::from(signal.clone());
+        let mut future = Box::pin(rx.recv_async());
+        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        let sent = Counted::new(1, &counter);
+        let sender = thread::spawn(move || tx.send(sent).unwrap());
+        drop(future);
+        let value = rx.recv().expect("the value was not lost with the dropped future");
+        assert_eq!(value.id, 1);
+        drop(value);
+        sender.join().unwrap();
+        assert_eq!(rx.recv().err(), Some(RecvError));
+        assert_eq!(drops(&counter), 1, "the value was dropped exactly once");
+        drop(rx);
+    });
+}

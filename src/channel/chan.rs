@@ -44,7 +44,7 @@
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::list::List;
-use super::parked_recv::{ParkedRecv, Request};
+pub(super) use super::parked_recv::{ParkedRecv, Request};
 use super::parked_send::{Parked, ParkedSend};
 use super::rendezvous::Rendezvous;
 use crate::ring::{CapacityError, PushError, Ring};
@@ -382,7 +382,11 @@ impl<T> Chan<T> {
     #[inline(never)]
     fn drop_buffered(&self) {
         match &self.flavor {
-            Flavor::Buffered(ring) => while ring.try_pop().is_some() {},
+            Flavor::Buffered(ring) => {
+                // An orphan a dropped receive future left in the parked slot first.
+                drop(self.take_orphan());
+                while ring.try_pop().is_some() {}
+            }
             Flavor::Unbounded(list) => while list.pop().is_some() {},
             Flavor::Rendezvous(_) => {}
         }
@@ -818,6 +822,12 @@ impl<T> Chan<T> {
 
     /// [`Chan::pop_ring`] into `received` (a `None`, left `None` when the ring had nothing).
     fn pop_ring_into(&self, ring: &Ring<T>, registered: bool, received: &mut Option<T>) {
+        if self.parked().recv.holds_orphan() {
+            self.take_orphan_into(received);
+            if received.is_some() {
+                return;
+            }
+        }
         if ring.pop_into(registered, received) == Some(true) {
             self.settle(ring, false, true);
         }
@@ -845,6 +855,11 @@ impl<T> Chan<T> {
     /// [`Chan::pop_ring`] for a small value, all inline in optimised builds.
     #[inline]
     fn pop_ring_inline(&self, ring: &Ring<T>, registered: bool) -> Option<T> {
+        if self.parked().recv.holds_orphan() {
+            if let Some(value) = self.take_orphan() {
+                return Some(value);
+            }
+        }
         // A `match`, not `?`: in unoptimised builds every step of `?` is a `T`-sized slot.
         match ring.pop(registered) {
             Some((value, sender_waits)) => {
@@ -857,13 +872,31 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Takes the orphan of the parked receive (`ParkedRecv::take_orphan`): a value filled for
+    /// a receive future that was dropped before it took it, the channel's oldest. Every receive
+    /// of the buffered flavor takes it before it pops the ring, so it is the next value
+    /// received (`parked_recv.rs`, "A future dropped after its fill: the orphan").
+    #[cold]
+    #[inline(never)]
+    fn take_orphan_into(&self, received: &mut Option<T>) {
+        self.parked().recv.take_orphan(received);
+    }
+
+    /// [`Chan::take_orphan_into`], returning the value.
+    #[cold]
+    fn take_orphan(&self) -> Option<T> {
+        let mut received = None;
+        self.take_orphan_into(&mut received);
+        received
+    }
+
     /// After a push that saw a waiting receiver (`value_added`) or a pop that saw a waiting
     /// sender (`room_freed`): fills the parked receive with the oldest value, or pushes the
     /// parked send's value into the freed room, or else wakes a waiter on `recv_wait` /
     /// `send_wait` (`parked_recv.rs`, `parked_send.rs`). A fill is a pop and a hand-off a push,
     /// so each may call for the other: a loop, one step per value moved (at most a few: each
     /// slot serves one owner until that owner runs again).
-    fn settle(&self, ring: &Ring<T>, mut value_added: bool, mut room_freed: bool) {
+    pub(super) fn settle(&self, ring: &Ring<T>, mut value_added: bool, mut room_freed: bool) {
         while value_added || room_freed {
             // ORDERING: one fence per step, after the push or pop that called for it and before
             // our look at the slot: the parked owner's handshake (`parked_*.rs`: against its
@@ -962,7 +995,11 @@ impl<T> Chan<T> {
     /// [`Chan::try_recv_as`] that leaves the value in `received` (a `None` the caller owns):
     /// for the waiting receives, as `try_recv_buffered_into`.
     #[inline]
-    fn try_recv_into(&self, registered: bool, received: &mut Option<T>) -> Result<(), TryRecvError> {
+    pub(super) fn try_recv_into(
+        &self,
+        registered: bool,
+        received: &mut Option<T>,
+    ) -> Result<(), TryRecvError> {
         match &self.flavor {
             Flavor::Buffered(ring) => self.try_recv_buffered_into(ring, registered, received),
             Flavor::Unbounded(list) => self.try_recv_unbounded_into(list, received),
@@ -1039,12 +1076,15 @@ impl<T> Chan<T> {
                 // Disconnected: what was sent before is in the ring (`try_recv_as`).
                 Some(self.try_recv_into(true, received).map_err(|_| RecvTimeoutError::Disconnected))
             }
-            Request::Waiting => unreachable!("a parked receive ends filled, popped or withdrawn"),
+            // Only an async owner's value is stolen or orphaned.
+            Request::Waiting | Request::Orphaned => {
+                unreachable!("a blocking parked receive ends filled, popped or withdrawn")
+            }
         }
     }
 
     /// The parked receive's owner looks at its request: `None` while it waits.
-    fn poll_parked_recv(&self, received: &mut Option<T>) -> Option<Request> {
+    pub(super) fn poll_parked_recv(&self, received: &mut Option<T>) -> Option<Request> {
         let slot = &self.parked().recv;
         match slot.poll_owner(received) {
             // Disconnected: no push will fill it any more; drain the ring instead.
@@ -1056,7 +1096,7 @@ impl<T> Chan<T> {
 
     pub(crate) fn len(&self) -> usize {
         match &self.flavor {
-            Flavor::Buffered(ring) => ring.len(),
+            Flavor::Buffered(ring) => ring.len() + usize::from(self.parked().recv.holds_orphan()),
             Flavor::Rendezvous(_) => 0,
             Flavor::Unbounded(list) => list.len(),
         }
