@@ -22,7 +22,6 @@ use super::chan::{Chan, Flavor, INLINE_PUSH_MAX_SIZE, Request, UNREGISTERED_SPIN
 use super::error::{RecvError, SendError, TryRecvError};
 use crate::ring::{FAST_PATHS, PushError, Ring};
 use crate::sync::Backoff;
-use crate::sync::atomic::{Ordering, fence};
 use crate::wait::{AsyncSlot, WaitQueue};
 use std::task::{Poll, Waker};
 
@@ -114,12 +113,14 @@ impl<T> Chan<T> {
         let count = match &self.flavor {
             Flavor::Buffered(ring) => {
                 // Park a request, which the next push fills (`parked_recv.rs`), when the slot
-                // is free and the future waits nowhere else. Each wait cycle of a receiving
-                // task then moves two values where it moved one: the filled one, and the one
-                // its sender pushes into the room the fill freed.
+                // is free, the future waits nowhere else, and it is the only receiver's
+                // (`may_park_async_receive`). Each wait cycle of a receiving task then moves
+                // two values where it moved one: the filled one, and the one its sender pushes
+                // into the room the fill freed.
                 if wait.parked
                     || (!wait.slot.is_registered()
                         && !wait.slot.is_counted()
+                        && self.may_park_async_receive()
                         && self.parked().recv.try_claim())
                 {
                     return self.poll_recv_parked(ring, wait, waker);
@@ -224,14 +225,7 @@ impl<T> Chan<T> {
         match slot.abandon() {
             Request::Withdrawn => ring.deregister_receiver(),
             // The filler lowered our count.
-            Request::Orphaned => {
-                // ORDERING: the notifier's fence of the waiting layer's handshake: the orphan
-                // (state and count) before the look for a waiting receiver, against a
-                // receiver's registration before its re-check, which sees the orphan
-                // (`Chan::pop_ring_into`).
-                fence(Ordering::SeqCst);
-                self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
-            }
+            Request::Orphaned => self.orphaned(ring),
             Request::Filled | Request::Popped(_) | Request::Waiting => {
                 unreachable!("a dropped owner's request ends withdrawn or orphaned")
             }

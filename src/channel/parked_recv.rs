@@ -22,12 +22,14 @@
 //! value (a `select!` that another branch won). The value must not be lost (kanal #24 and
 //! flume #104 lose it), and it cannot go back into the ring: it was the oldest, and the ring
 //! has no front to push at. So the dropped owner leaves it in the slot as an `ORPHAN`, counts
-//! it in `orphans`, and wakes a receiver on `recv_wait` for it; **every receive of the channel
-//! takes an orphan before it pops the ring** (`Chan::pop_ring`), so the orphan is the next
-//! value received. The look costs every receive one load of `orphans`, a word written only when
-//! an orphan comes and goes (a load of the state itself, which every wait writes, would bounce
-//! its line, and made one loom model of two blocking receivers explore 23 times the
-//! interleavings: 14 -> 321 s).
+//! it (`Chan::orphaned`), and wakes a receiver on `recv_wait` for it; **every receive of the
+//! channel takes an orphan before it pops the ring** (`Chan::pop_ring`), so the orphan is the
+//! next value received. The look costs every receive one load of the count, a word written
+//! only when an orphan comes or goes, on the consumers' line of the ring
+//! (`Ring::receivers_word`): about 3.5 instructions per receive (callgrind, one thread). A load
+//! of the state itself, which every wait writes, would bounce its line, and made one loom model
+//! of two blocking receivers explore 23 times the interleavings (14 -> 321 s); the count beside
+//! the channel's wait queues cost the blocking spsc benchmark 13-75%, a miss per receive.
 //!
 //! A value filled for a pending future is that future's, as a blocking owner's is its
 //! thread's: the future's receive began first, and the value was the oldest when the fill took
@@ -125,10 +127,6 @@ pub(crate) struct ParkedRecv<T> {
     value: UnsafeCell<MaybeUninit<T>>,
     /// The owner waits here for `FILLED` (or disconnection). Nobody else ever waits here.
     pub(super) filled_wait: WaitQueue,
-    /// 1 while the slot holds an orphan (module docs), else 0: every receive of the channel
-    /// looks here before it pops the ring, and at the state only when this is not 0. A count
-    /// changed by RMWs only, so that its changes keep one order.
-    orphans: AtomicU32,
 }
 
 // SAFETY: the slot moves `T`s between threads (needs `T: Send`) and never hands out `&T`
@@ -178,7 +176,6 @@ impl<T> ParkedRecv<T> {
             (&raw mut (*this).state).write(AtomicU32::new(EMPTY));
             crate::sync::init_uninit_cell(&raw mut (*this).value);
             (&raw mut (*this).filled_wait).write(WaitQueue::new());
-            (&raw mut (*this).orphans).write(AtomicU32::new(0));
         }
     }
 
@@ -288,7 +285,7 @@ impl<T> ParkedRecv<T> {
 
     /// An async owner's future is dropped: gives its request up (`Withdrawn`), or leaves a
     /// value a sender filled in meanwhile in the slot as an orphan (`Orphaned`: the caller
-    /// wakes a receiver for it). Waits out a fill in progress.
+    /// counts it, `Chan::orphaned`, and wakes a receiver for it). Waits out a fill in progress.
     pub(crate) fn abandon(&self) -> Request {
         let backoff = Backoff::new();
         loop {
@@ -301,8 +298,6 @@ impl<T> ParkedRecv<T> {
                     // filler's release sequence, so the orphan's taker (an Acquire CAS) sees the
                     // filler's write. Only the owner moves `FILLED`: a swap, not a CAS.
                     self.state.swap(ORPHAN, Ordering::Relaxed);
-                    // ORDERING: Relaxed: a count; `holds_orphan` says why no ordering is needed.
-                    self.orphans.fetch_add(1, Ordering::Relaxed);
                     return Request::Orphaned;
                 }
                 // A sender is filling it: a few instructions.
@@ -318,17 +313,12 @@ impl<T> ParkedRecv<T> {
         }
     }
 
-    /// Whether the slot may hold an orphan, which every receive takes before it pops the ring
-    /// ([`ParkedRecv::take_orphan`] decides). One load of a word written only when an orphan
-    /// comes or goes, while none does.
-    #[inline(always)]
+    /// Whether the slot holds an orphan (`Chan::may_hold_orphan` says when to look).
+    #[inline]
     pub(crate) fn holds_orphan(&self) -> bool {
-        // ORDERING: Relaxed, both: hints; `take_orphan`'s CAS acquires the cell. A receive
-        // ordered after the orphaning drop (the same task, one it synchronised with, or one the
-        // drop woke: `Chan::cancel_recv` notifies after its fence, a waiter re-checks after
-        // its own) sees the count and the state it wrote before that point, or later values;
-        // a receive concurrent with the drop may miss the orphan and pop the ring.
-        self.orphans.load(Ordering::Relaxed) != 0 && self.state.load(Ordering::Relaxed) == ORPHAN
+        // ORDERING: Relaxed: a hint; `take_orphan`'s CAS acquires the cell. A receive ordered
+        // after the orphaning drop sees its swap (or a later state).
+        self.state.load(Ordering::Relaxed) == ORPHAN
     }
 
     /// A receive takes the orphan into `received`; `false` when another receive took it first.
@@ -344,10 +334,6 @@ impl<T> ParkedRecv<T> {
         // filler's value (acquired above); nobody else touches it until our store below. The
         // cast: a `MaybeUninit<T>` has `T`'s size and alignment.
         *received = Some(self.value.with(|cell| unsafe { cell.cast::<T>().read() }));
-        // ORDERING: Relaxed: a count changed by RMWs only, so each orphan's increment lasts in
-        // its modification order until that orphan's own decrement: a receive ordered after
-        // an orphaning reads at least 1 until the orphan is taken (`holds_orphan`).
-        self.orphans.fetch_sub(1, Ordering::Relaxed);
         // ORDERING: Release pairs with the next filler's Acquire CAS from `WAITING`, through the
         // chain of RMWs between ("One chain of RMWs"): our read of the cell happens before its
         // write.
@@ -435,6 +421,6 @@ impl<T> ParkedRecv<T> {
     #[cfg(loom)]
     pub(crate) fn is_free(&self) -> bool {
         // ORDERING: Relaxed: the models call it after joining every thread.
-        self.state.load(Ordering::Relaxed) == EMPTY && self.orphans.load(Ordering::Relaxed) == 0
+        self.state.load(Ordering::Relaxed) == EMPTY
     }
 }
