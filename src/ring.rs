@@ -84,7 +84,7 @@
 //! saturated count is never lowered again (operations then always notify: correct, only
 //! slower). The unbounded channel counts its receivers the same way (`channel/list.rs`).
 
-use crate::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{Backoff, UnsafeCell};
 use crossbeam_utils::CachePadded;
 use std::fmt;
@@ -264,7 +264,7 @@ struct Slot<T> {
 pub struct Ring<T> {
     /// The next position to pop, and above it the count of senders waiting for room (module
     /// docs, "The index words"). Padded: consumers hammer it, producers rarely read it.
-    head: CachePadded<ConsumerLine>,
+    head: CachePadded<AtomicU64>,
     /// The next position to push (with the mark bit), and above it the count of receivers
     /// waiting for a value. Padded: producers hammer it, consumers rarely read it.
     tail: CachePadded<AtomicU64>,
@@ -279,24 +279,6 @@ pub struct Ring<T> {
     index_mask: u64,
     /// `capacity - 1`: the index after which a position moves to the next lap.
     last_index: u64,
-}
-
-/// The consumers' cache line: the head word, and beside it a word that the channel keeps for
-/// its receivers (`Chan::may_hold_orphan`). Every receive reads that word; on the line its pop
-/// CASes anyway it costs no cache miss (beside the channel's wait queues, which waiting
-/// parties write, it made the blocking spsc benchmark 13-75% slower).
-#[repr(C)]
-struct ConsumerLine {
-    head: AtomicU64,
-    receivers_word: AtomicU32,
-}
-
-impl std::ops::Deref for ConsumerLine {
-    type Target = AtomicU64;
-
-    fn deref(&self) -> &AtomicU64 {
-        &self.head
-    }
 }
 
 /// Why a crate-internal push failed; the value stays with the caller.
@@ -401,10 +383,7 @@ impl<T> Ring<T> {
         unsafe { slots.set_len(capacity) };
         let slots = slots.into_boxed_slice();
         Ok(Ring {
-            head: CachePadded::new(ConsumerLine {
-                head: AtomicU64::new(start),
-                receivers_word: AtomicU32::new(0),
-            }),
+            head: CachePadded::new(AtomicU64::new(start)),
             tail: CachePadded::new(AtomicU64::new(start)),
             slots,
             mark_bit,
@@ -960,13 +939,6 @@ impl<T> Ring<T> {
     #[cold]
     pub(crate) fn register_receiver(&self) {
         register(&self.tail);
-    }
-
-    /// A word on the consumers' cache line that the ring itself never touches, for the
-    /// channel's receivers (`ConsumerLine`).
-    #[inline(always)]
-    pub(crate) fn receivers_word(&self) -> &AtomicU32 {
-        &self.head.receivers_word
     }
 
     /// Undoes [`Ring::register_receiver`] (a saturated count stays saturated).

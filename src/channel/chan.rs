@@ -44,7 +44,7 @@
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::list::List;
-pub(super) use super::parked_recv::{ParkedRecv, Request};
+use super::parked_recv::{ParkedRecv, Request};
 use super::parked_send::{Parked, ParkedSend};
 use super::rendezvous::Rendezvous;
 use crate::ring::{CapacityError, PushError, Ring};
@@ -297,13 +297,7 @@ impl<T> Chan<T> {
     /// Whether both parked slots are free (for the loom models; true for the other flavors).
     #[cfg(loom)]
     pub(super) fn parked_slots_are_free(&self) -> bool {
-        let no_orphan = match &self.flavor {
-            // ORDERING: Relaxed: the models call it after joining every thread.
-            Flavor::Buffered(ring) => ring.receivers_word().load(Ordering::Relaxed) == 0,
-            _ => true,
-        };
-        no_orphan
-            && self.parked.as_deref().is_none_or(|parked| parked.send.is_free() && parked.recv.is_free())
+        self.parked.as_deref().is_none_or(|parked| parked.send.is_free() && parked.recv.is_free())
     }
 
     /// The waiting receivers and senders counted by the buffered and unbounded flavors (loom
@@ -325,17 +319,6 @@ impl<T> Chan<T> {
             Flavor::Unbounded(list) => Some(WaiterCount::ListReceivers(list)),
             Flavor::Rendezvous(_) => None,
         }
-    }
-
-    /// Whether one receiver handle exists: then an async receive that waits parks its request
-    /// (`chan_async.rs`). With more, a value filled for one future would wait for that future's
-    /// task to run while the other receivers' tasks could take it (measured: mpmc 4:4 on two
-    /// workers 1.2 -> 1.8-3.7 ms per 100 000 messages when every receive parked). Always under
-    /// loom, whose models must explore the parked receive beside other receivers.
-    #[inline]
-    pub(super) fn may_park_async_receive(&self) -> bool {
-        // ORDERING: Relaxed: a heuristic; either answer is correct, only speed differs.
-        cfg!(loom) || self.receivers.load(Ordering::Relaxed) == 1
     }
 
     #[inline]
@@ -399,11 +382,7 @@ impl<T> Chan<T> {
     #[inline(never)]
     fn drop_buffered(&self) {
         match &self.flavor {
-            Flavor::Buffered(ring) => {
-                // An orphan a dropped receive future left in the parked slot first.
-                drop(self.take_orphan(ring));
-                while ring.try_pop().is_some() {}
-            }
+            Flavor::Buffered(ring) => while ring.try_pop().is_some() {},
             Flavor::Unbounded(list) => while list.pop().is_some() {},
             Flavor::Rendezvous(_) => {}
         }
@@ -839,12 +818,6 @@ impl<T> Chan<T> {
 
     /// [`Chan::pop_ring`] into `received` (a `None`, left `None` when the ring had nothing).
     fn pop_ring_into(&self, ring: &Ring<T>, registered: bool, received: &mut Option<T>) {
-        if self.may_hold_orphan(ring) {
-            self.take_orphan_into(ring, received);
-            if received.is_some() {
-                return;
-            }
-        }
         if ring.pop_into(registered, received) == Some(true) {
             self.settle(ring, false, true);
         }
@@ -872,11 +845,6 @@ impl<T> Chan<T> {
     /// [`Chan::pop_ring`] for a small value, all inline in optimised builds.
     #[inline]
     fn pop_ring_inline(&self, ring: &Ring<T>, registered: bool) -> Option<T> {
-        if self.may_hold_orphan(ring) {
-            if let Some(value) = self.take_orphan(ring) {
-                return Some(value);
-            }
-        }
         // A `match`, not `?`: in unoptimised builds every step of `?` is a `T`-sized slot.
         match ring.pop(registered) {
             Some((value, sender_waits)) => {
@@ -889,62 +857,13 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Takes the orphan of the parked receive (`ParkedRecv::take_orphan`): a value filled for
-    /// a receive future that was dropped before it took it, the channel's oldest. Every receive
-    /// of the buffered flavor takes it before it pops the ring, so it is the next value
-    /// received (`parked_recv.rs`, "A future dropped after its fill: the orphan").
-    #[cold]
-    #[inline(never)]
-    fn take_orphan_into(&self, ring: &Ring<T>, received: &mut Option<T>) {
-        if self.parked().recv.holds_orphan() && self.parked().recv.take_orphan(received) {
-            // ORDERING: Relaxed: a count changed by RMWs only, so each orphan's increment
-            // lasts in its modification order until its own decrement (`may_hold_orphan`).
-            ring.receivers_word().fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Whether the parked receive may hold an orphan: one load, of the count of orphans, 1
-    /// while the slot holds one, else 0 (`Chan::take_orphan_into` looks at the slot). The
-    /// count lives in the ring's word for its receivers, on the line each pop CASes anyway
-    /// (`Ring::receivers_word`), and changes only when an orphan comes or goes.
-    #[inline(always)]
-    fn may_hold_orphan(&self, ring: &Ring<T>) -> bool {
-        // ORDERING: Relaxed: a hint. A receive ordered after the orphaning drop (the same task,
-        // one it synchronised with, or one the drop woke: `Chan::orphaned` notifies after its
-        // fence, and a waiter re-checks after its own) reads the drop's increment or a later
-        // value, at least 1 until that orphan is taken; a receive concurrent with the drop may
-        // miss it and pop the ring.
-        ring.receivers_word().load(Ordering::Relaxed) != 0
-    }
-
-    /// A receive future that owned the parked receive was dropped after its fill, leaving an
-    /// orphan (`ParkedRecv::abandon`): counts it and wakes a waiting receiver for it.
-    pub(super) fn orphaned(&self, ring: &Ring<T>) {
-        // ORDERING: Relaxed: a count (`may_hold_orphan`); the fence below orders it before the
-        // look for a waiting receiver.
-        ring.receivers_word().fetch_add(1, Ordering::Relaxed);
-        // ORDERING: the notifier's fence of the waiting layer's handshake: the orphan (the
-        // slot's state and the count) before the look for a waiting receiver, against a
-        // receiver's registration before its re-check, which sees the orphan.
-        fence(Ordering::SeqCst);
-        self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
-    }
-
-    /// [`Chan::take_orphan_into`], returning the value.
-    #[cold]
-    fn take_orphan(&self, ring: &Ring<T>) -> Option<T> {
-        let mut received = None;
-        self.take_orphan_into(ring, &mut received);
-        received
-    }
-
     /// After a push that saw a waiting receiver (`value_added`) or a pop that saw a waiting
     /// sender (`room_freed`): fills the parked receive with the oldest value, or pushes the
     /// parked send's value into the freed room, or else wakes a waiter on `recv_wait` /
     /// `send_wait` (`parked_recv.rs`, `parked_send.rs`). A fill is a pop and a hand-off a push,
     /// so each may call for the other: a loop, one step per value moved (at most a few: each
     /// slot serves one owner until that owner runs again).
-    pub(super) fn settle(&self, ring: &Ring<T>, mut value_added: bool, mut room_freed: bool) {
+    fn settle(&self, ring: &Ring<T>, mut value_added: bool, mut room_freed: bool) {
         while value_added || room_freed {
             // ORDERING: one fence per step, after the push or pop that called for it and before
             // our look at the slot: the parked owner's handshake (`parked_*.rs`: against its
@@ -1043,11 +962,7 @@ impl<T> Chan<T> {
     /// [`Chan::try_recv_as`] that leaves the value in `received` (a `None` the caller owns):
     /// for the waiting receives, as `try_recv_buffered_into`.
     #[inline]
-    pub(super) fn try_recv_into(
-        &self,
-        registered: bool,
-        received: &mut Option<T>,
-    ) -> Result<(), TryRecvError> {
+    fn try_recv_into(&self, registered: bool, received: &mut Option<T>) -> Result<(), TryRecvError> {
         match &self.flavor {
             Flavor::Buffered(ring) => self.try_recv_buffered_into(ring, registered, received),
             Flavor::Unbounded(list) => self.try_recv_unbounded_into(list, received),
@@ -1124,15 +1039,12 @@ impl<T> Chan<T> {
                 // Disconnected: what was sent before is in the ring (`try_recv_as`).
                 Some(self.try_recv_into(true, received).map_err(|_| RecvTimeoutError::Disconnected))
             }
-            // Only an async owner's value is stolen or orphaned.
-            Request::Waiting | Request::Orphaned => {
-                unreachable!("a blocking parked receive ends filled, popped or withdrawn")
-            }
+            Request::Waiting => unreachable!("a parked receive ends filled, popped or withdrawn"),
         }
     }
 
     /// The parked receive's owner looks at its request: `None` while it waits.
-    pub(super) fn poll_parked_recv(&self, received: &mut Option<T>) -> Option<Request> {
+    fn poll_parked_recv(&self, received: &mut Option<T>) -> Option<Request> {
         let slot = &self.parked().recv;
         match slot.poll_owner(received) {
             // Disconnected: no push will fill it any more; drain the ring instead.
@@ -1144,7 +1056,7 @@ impl<T> Chan<T> {
 
     pub(crate) fn len(&self) -> usize {
         match &self.flavor {
-            Flavor::Buffered(ring) => ring.len() + usize::from(self.may_hold_orphan(ring)),
+            Flavor::Buffered(ring) => ring.len(),
             Flavor::Rendezvous(_) => 0,
             Flavor::Unbounded(list) => list.len(),
         }

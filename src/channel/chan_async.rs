@@ -6,11 +6,7 @@
 //!
 //! - A receive takes a value only inside the poll that returns it, so dropping a receive future
 //!   never loses one: it was returned, or it is still in the channel. A dropped future that had
-//!   been woken for a value passes the wakeup on to another waiter (`WaitQueue::cancel`). A
-//!   buffered channel's waiting receive parks a request in the channel's slot, which a push
-//!   fills (`parked_recv.rs`): a future dropped before it took its filled value leaves it
-//!   there (an orphan, which every receive takes before it pops the ring) and wakes a waiting
-//!   receiver for it.
+//!   been woken for a value passes the wakeup on to another waiter (`WaitQueue::cancel`).
 //! - A send future holds its value until a poll moves it into the channel and returns `Ready`
 //!   in the same poll. Dropped before, the value is dropped with it (not sent); the rendezvous
 //!   flavor's owner, whose value sits in the slot while it waits for a receiver, takes it
@@ -18,9 +14,9 @@
 //!
 //! [`WaitQueue`]: crate::wait::WaitQueue
 
-use super::chan::{Chan, Flavor, INLINE_PUSH_MAX_SIZE, Request, UNREGISTERED_SPINS, WaiterCount};
+use super::chan::{Chan, Flavor, INLINE_PUSH_MAX_SIZE, UNREGISTERED_SPINS, WaiterCount};
 use super::error::{RecvError, SendError, TryRecvError};
-use crate::ring::{FAST_PATHS, PushError, Ring};
+use crate::ring::{FAST_PATHS, PushError};
 use crate::sync::Backoff;
 use crate::wait::{AsyncSlot, WaitQueue};
 use std::task::{Poll, Waker};
@@ -35,10 +31,6 @@ pub(crate) struct RecvWait {
     /// registration or a count, and cleared when its counted wait ends: see
     /// [`RecvWait::may_hold`].
     waited: bool,
-    /// The future owns the buffered flavor's parked receive (`parked_recv.rs`): it is counted
-    /// in the ring's waiting receivers, and `slot` is its entry in the slot's `filled_wait`
-    /// (not in `recv_wait`).
-    parked: bool,
 }
 
 impl RecvWait {
@@ -111,22 +103,7 @@ impl<T> Chan<T> {
             Err(TryRecvError::Empty) => None,
         };
         let count = match &self.flavor {
-            Flavor::Buffered(ring) => {
-                // Park a request, which the next push fills (`parked_recv.rs`), when the slot
-                // is free, the future waits nowhere else, and it is the only receiver's
-                // (`may_park_async_receive`). Each wait cycle of a receiving task then moves
-                // two values where it moved one: the filled one, and the one its sender pushes
-                // into the room the fill freed.
-                if wait.parked
-                    || (!wait.slot.is_registered()
-                        && !wait.slot.is_counted()
-                        && self.may_park_async_receive()
-                        && self.parked().recv.try_claim())
-                {
-                    return self.poll_recv_parked(ring, wait, waker);
-                }
-                WaiterCount::RingReceivers(ring)
-            }
+            Flavor::Buffered(ring) => WaiterCount::RingReceivers(ring),
             Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
             Flavor::Rendezvous(slot) => return slot.poll_recv(self, wait, waker),
         };
@@ -141,95 +118,12 @@ impl<T> Chan<T> {
     /// nothing (`may_hold` is `false`), and a stream can go on polling it.
     pub(crate) fn cancel_recv(&self, wait: &mut RecvWait) {
         wait.waited = false;
-        if wait.parked {
-            return self.cancel_recv_parked(wait);
-        }
         let count = match &self.flavor {
             Flavor::Buffered(ring) => WaiterCount::RingReceivers(ring),
             Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
             Flavor::Rendezvous(slot) => return slot.cancel_recv(self, wait),
         };
         cancel_counted(&self.recv_wait, count, &mut wait.slot);
-    }
-
-    /// One poll of a receive future that owns the parked receive, or has just claimed it (then
-    /// it counts itself and re-checks, as a blocking owner does: `Chan::recv_parked`), with its
-    /// waker in the slot's `filled_wait`.
-    fn poll_recv_parked(
-        &self,
-        ring: &Ring<T>,
-        wait: &mut RecvWait,
-        waker: &Waker,
-    ) -> Poll<Result<T, RecvError>> {
-        let slot = &self.parked().recv;
-        let mut received = None;
-        let mut claimed_now = !wait.parked;
-        if claimed_now {
-            wait.parked = true;
-            ring.register_receiver();
-        }
-        // The claim's re-check (`park`, which needs no registration: nothing can fill the slot
-        // before it goes back to `WAITING`) comes before the registration; the registered
-        // checks after the fence (`poll_until`) look for the fill, as a blocking owner's do.
-        let outcome = slot.filled_wait.poll_until(&mut wait.slot, waker, || {
-            if std::mem::take(&mut claimed_now) {
-                match slot.park(ring, &mut received) {
-                    Request::Waiting => None,
-                    end => Some(end),
-                }
-            } else {
-                self.poll_parked_recv(&mut received)
-            }
-        });
-        let Poll::Ready(end) = outcome else { return Poll::Pending };
-        // Ready: unregistered from `filled_wait`, and the slot is no longer ours.
-        wait.parked = false;
-        wait.waited = false;
-        Poll::Ready(match end {
-            // The filler lowered our count.
-            Request::Filled => Ok(received.take().expect("a filled request has its value")),
-            Request::Popped(sender_waits) => {
-                ring.deregister_receiver();
-                if sender_waits {
-                    self.settle(ring, false, true);
-                }
-                Ok(received.take().expect("a pop that succeeded has its value"))
-            }
-            // Disconnected: what was sent before is in the ring (`try_recv_as`).
-            Request::Withdrawn => {
-                ring.deregister_receiver();
-                match self.try_recv_into(true, &mut received) {
-                    Ok(()) => Ok(received.take().expect("a receive that succeeded has its value")),
-                    Err(_) => Err(RecvError),
-                }
-            }
-            Request::Waiting | Request::Orphaned => {
-                unreachable!("a parked poll ends filled, popped or withdrawn")
-            }
-        })
-    }
-
-    /// A receive future that owns the parked receive, dropped unfinished: leaves `filled_wait`
-    /// and gives the request up. A value filled for it stays in the slot for the next receive
-    /// (`ORPHAN`: taking it would lose it, since the future cannot return it, and the ring has
-    /// no front to put it back at), and a receiver waiting on `recv_wait` is woken for it.
-    #[cold]
-    fn cancel_recv_parked(&self, wait: &mut RecvWait) {
-        let Flavor::Buffered(ring) = &self.flavor else { unreachable!("only the ring's receives park") };
-        let slot = &self.parked().recv;
-        if wait.slot.is_registered() {
-            // Only the owner waits on `filled_wait`: nobody to pass a wakeup on to.
-            slot.filled_wait.cancel_without_pass_on(&mut wait.slot);
-        }
-        wait.parked = false;
-        match slot.abandon() {
-            Request::Withdrawn => ring.deregister_receiver(),
-            // The filler lowered our count.
-            Request::Orphaned => self.orphaned(ring),
-            Request::Filled | Request::Popped(_) | Request::Waiting => {
-                unreachable!("a dropped owner's request ends withdrawn or orphaned")
-            }
-        }
     }
 
     /// One poll of a send future; `value` is `Some` until the send completes. A buffered

@@ -90,10 +90,8 @@ impl<T> fmt::Debug for ClosedFuture<'_, T> {
 ///
 /// Cancel-safe: a value is taken from the channel only in the poll that returns it, so dropping
 /// the future (in a `select!` that another branch won, on a timeout) never loses a value; it
-/// stays in the channel for the next receive. On a bounded channel a send may hand the oldest
-/// value straight to a waiting future; a future dropped before it took it leaves it in the
-/// channel as the next value to be received (and wakes a waiting receiver for it). A future
-/// dropped after it was woken for a value passes the wakeup on to another waiting receiver.
+/// stays in the channel for the next receive. A future dropped after it was woken for a value
+/// passes the wakeup on to another waiting receiver.
 ///
 /// # Examples
 ///

@@ -8,35 +8,12 @@
 //! on the receiver's behalf), so the sender can push one more value and park another before it
 //! has to wait: three messages per round trip.
 //!
-//! **A blocking receive parks only while this thread's waits are ended by yields** (the partner
-//! shares our core: `wait::spinning_helps` is off). With a partner on another core the receiver
-//! usually catches the next value in its spin, and a parked request would make the sender pop
-//! and fill on every push the receiver waits for. **An async receive parks whenever the slot is
-//! free** (`chan_async.rs`): a task's wait is a task switch wherever its partner runs, and with
-//! the request parked each switch moves two values at capacity 1 where it moved one
-//! (docs/benchmarks.md, twenty-fourth session).
-//!
-//! # A future dropped after its fill: the orphan
-//!
-//! A receive future may be dropped after a push filled its request and before it took the
-//! value (a `select!` that another branch won). The value must not be lost (kanal #24 and
-//! flume #104 lose it), and it cannot go back into the ring: it was the oldest, and the ring
-//! has no front to push at. So the dropped owner leaves it in the slot as an `ORPHAN`, counts
-//! it (`Chan::orphaned`), and wakes a receiver on `recv_wait` for it; **every receive of the
-//! channel takes an orphan before it pops the ring** (`Chan::pop_ring`), so the orphan is the
-//! next value received. The look costs every receive one load of the count, a word written
-//! only when an orphan comes or goes, on the consumers' line of the ring
-//! (`Ring::receivers_word`): about 3.5 instructions per receive (callgrind, one thread). A load
-//! of the state itself, which every wait writes, would bounce its line, and made one loom model
-//! of two blocking receivers explore 23 times the interleavings (14 -> 321 s); the count beside
-//! the channel's wait queues cost the blocking spsc benchmark 13-75%, a miss per receive.
-//!
-//! A value filled for a pending future is that future's, as a blocking owner's is its
-//! thread's: the future's receive began first, and the value was the oldest when the fill took
-//! it, so another receive meanwhile (even a `try_recv` in the owner's own task) gets the next
-//! one. Taking filled values away from pending owners instead ("stealing", tried in the
-//! twenty-fourth session) let a receive that raced a fill and a push get the younger value and
-//! then steal the older one (loom found it): one thread received out of order.
+//! **Only blocking receives park, and only while this thread's waits are ended by yields** (the
+//! partner shares our core: `wait::spinning_helps` is off). With a partner on another core the
+//! receiver usually catches the next value in its spin, and a parked request would make the
+//! sender pop and fill on every push the receiver waits for. An async receive never parks: a
+//! value filled into a future that is then dropped would have to go back into the ring, out of
+//! order (the bug class of kanal #24 and flume #104).
 //!
 //! # The slot's states
 //!
@@ -47,9 +24,7 @@
 //! | `FILLING` | that sender pops the oldest value for the owner | it: to `FILLED`, or back to `WAITING` (another receiver took the value); a sender that pushed meanwhile: to `FILLING \| AGAIN` |
 //! | `CHECKING` | the owner pops for itself | the owner: to `EMPTY` (it got a value) or back to `WAITING`; a sender that pushed meanwhile: to `CHECKING \| AGAIN` |
 //! | `… \| AGAIN` | as without the mark, and a push landed since the pop began | the mover: as without it, but a pop that found the ring empty clears the mark and pops again |
-//! | `FILLED` | a value waits in the cell for the owner | the owner: to `EMPTY`, taking it; or, an async owner being dropped, CAS to `ORPHAN` |
-//! | `ORPHAN` | a filled value whose owner was dropped | any receive: CAS to `TAKING` |
-//! | `TAKING` | a receive moves the orphan out of the cell | it: to `EMPTY` (a Release store) |
+//! | `FILLED` | a value waits in the cell for the owner | the owner: to `EMPTY`, taking it |
 //!
 //! Every exit from `FILLING` and `CHECKING` is an RMW (a swap), so that the marks and the exits
 //! form one chain: a mark is either seen by the mover or set after it left.
@@ -90,10 +65,8 @@
 //! # One chain of RMWs
 //!
 //! The cell changes hands between a filler's write and the owner's take (`FILLED`: Release
-//! swap, Acquire load), or an orphan's take (Acquire CAS from `ORPHAN`, which the orphaning
-//! CAS, an RMW, left in the swap's release sequence), and between a take and the next filler's
-//! write. For the second, the takes' Release stores of `EMPTY` are the only plain stores to the
-//! state: every
+//! swap, Acquire load) and between the owner's take and the next filler's write. For the
+//! second, `take_filled`'s Release store of `EMPTY` is the only plain store to the state: every
 //! later write until the next take is an RMW (the claim, the re-check, the moves, the marks,
 //! the withdraw), which continues that store's release sequence. So the next filler's Acquire
 //! CAS from `WAITING` synchronises with the take, however many owners and moves came between,
@@ -112,10 +85,6 @@ const WAITING: u32 = 1;
 const FILLING: u32 = 2;
 const CHECKING: u32 = 3;
 const FILLED: u32 = 4;
-/// A filled value whose (async) owner was dropped before it took it: the next receive's.
-const ORPHAN: u32 = 5;
-/// A receive moves an orphan out of the cell.
-const TAKING: u32 = 6;
 /// Set on `FILLING` or `CHECKING` by a push that landed meanwhile: the mover, if its pop found
 /// the ring empty, pops again instead of going back to `WAITING` (module docs).
 const AGAIN: u32 = 8;
@@ -138,8 +107,8 @@ unsafe impl<T: Send> Sync for ParkedRecv<T> {}
 impl<T> Drop for ParkedRecv<T> {
     fn drop(&mut self) {
         // ORDERING: `&mut self`: no other thread exists; Relaxed is enough.
-        if matches!(self.state.load(Ordering::Relaxed), FILLED | ORPHAN) {
-            // SAFETY: FILLED or ORPHAN: the cell holds a value nobody took; we own it now.
+        if self.state.load(Ordering::Relaxed) == FILLED {
+            // SAFETY: FILLED means the cell holds a value its owner did not take; we own it now.
             self.value.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
         }
     }
@@ -157,9 +126,6 @@ pub(crate) enum Request {
     Waiting,
     /// The owner gave up its request (the slot is empty again; it is still counted).
     Withdrawn,
-    /// The owner, a future being dropped after a fill, left the value in the slot as an orphan
-    /// (`abandon`); the filler lowered its count.
-    Orphaned,
 }
 
 impl<T> ParkedRecv<T> {
@@ -281,64 +247,6 @@ impl<T> ParkedRecv<T> {
                 }
             }
         }
-    }
-
-    /// An async owner's future is dropped: gives its request up (`Withdrawn`), or leaves a
-    /// value a sender filled in meanwhile in the slot as an orphan (`Orphaned`: the caller
-    /// counts it, `Chan::orphaned`, and wakes a receiver for it). Waits out a fill in progress.
-    pub(crate) fn abandon(&self) -> Request {
-        let backoff = Backoff::new();
-        loop {
-            // ORDERING: Relaxed: nothing was filled, no cell access follows; the slot's next
-            // claimer pairs with nothing of ours. On failure the arms below order what they need.
-            match self.state.compare_exchange(WAITING, EMPTY, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return Request::Withdrawn,
-                Err(FILLED) => {
-                    // ORDERING: Relaxed: we touch no cell. As an RMW the swap continues the
-                    // filler's release sequence, so the orphan's taker (an Acquire CAS) sees the
-                    // filler's write. Only the owner moves `FILLED`: a swap, not a CAS.
-                    self.state.swap(ORPHAN, Ordering::Relaxed);
-                    return Request::Orphaned;
-                }
-                // A sender is filling it: a few instructions.
-                Err(state) => {
-                    debug_assert_eq!(
-                        state & !AGAIN,
-                        FILLING,
-                        "the owner's slot is WAITING, FILLING or FILLED"
-                    );
-                    backoff.snooze();
-                }
-            }
-        }
-    }
-
-    /// Whether the slot holds an orphan (`Chan::may_hold_orphan` says when to look).
-    #[inline]
-    pub(crate) fn holds_orphan(&self) -> bool {
-        // ORDERING: Relaxed: a hint; `take_orphan`'s CAS acquires the cell. A receive ordered
-        // after the orphaning drop sees its swap (or a later state).
-        self.state.load(Ordering::Relaxed) == ORPHAN
-    }
-
-    /// A receive takes the orphan into `received`; `false` when another receive took it first.
-    #[cold]
-    pub(crate) fn take_orphan(&self, received: &mut Option<T>) -> bool {
-        // ORDERING: Acquire pairs with the filler's Release swap to `FILLED`, through the
-        // orphaning swap (an RMW of its release sequence): the cell's write happened before our
-        // read. Relaxed on failure: nothing is read.
-        if self.state.compare_exchange(ORPHAN, TAKING, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            return false;
-        }
-        // SAFETY: our CAS from `ORPHAN` to `TAKING` gives this thread the cell, which holds the
-        // filler's value (acquired above); nobody else touches it until our store below. The
-        // cast: a `MaybeUninit<T>` has `T`'s size and alignment.
-        *received = Some(self.value.with(|cell| unsafe { cell.cast::<T>().read() }));
-        // ORDERING: Release pairs with the next filler's Acquire CAS from `WAITING`, through the
-        // chain of RMWs between ("One chain of RMWs"): our read of the cell happens before its
-        // write.
-        self.state.store(EMPTY, Ordering::Release);
-        true
     }
 
     /// Moves the value out of a `FILLED` slot (the owner's) into `received` and empties the

@@ -221,9 +221,6 @@ impl<T> Receiver<T> {
     }
 
     /// The number of values buffered in the channel (0 for a zero-capacity channel); a snapshot.
-    /// A bounded channel's count includes a value that a dropped `recv_async` future left
-    /// behind (one a send had handed to it, which the next receive gets), so it may exceed
-    /// the capacity by one.
     ///
     /// # Examples
     ///

@@ -179,9 +179,8 @@ impl<T: Send + 'static> Pull for FromChannel<T> {
         loop {
             if run.is_stopped() {
                 // Dropping the future takes nothing: it is cancel-safe (a message is taken
-                // only in the poll that returns it; one a send handed to the pending future
-                // stays in the channel), so what the producers sent stays in the channel for
-                // the user's other receivers.
+                // only in the poll that returns it), so what the producers sent stays in the
+                // channel for the user's other receivers.
                 return None;
             }
             if let Poll::Ready(received) = recv.as_mut().poll(&mut cx) {
