@@ -5,9 +5,9 @@
 
 use crate::common::{Counted, Signal, block_on, drop_counter, drops};
 use loom::thread;
-use ringfence::channel::{Receiver, RecvError, Sender, TryRecvError, bounded, unbounded};
+use ringfence::channel::{Receiver, RecvError, RecvFuture, Sender, TryRecvError, bounded, unbounded};
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
 
 /// The three flavors, each with its own waker paths: the rendezvous slot's queues, the ring's
@@ -460,6 +460,14 @@ fn closed_racing_the_last_receivers_drop() {
 // receives get every value, in order. (Kept from the twenty-fourth session's parked async
 // receive, which was not landed: docs/benchmarks.md.)
 
+/// A receive future polled once on an empty channel, so waiting (its waker counts, unread).
+fn pending_receive<T>(rx: &Receiver<T>) -> Pin<Box<RecvFuture<'_, T>>> {
+    let waker = Waker::from(Signal::new());
+    let mut future = Box::pin(rx.recv_async());
+    assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    future
+}
+
 #[test]
 fn a_receive_dropped_while_sends_race_it_leaves_the_values_in_order() {
     // The future waits; the sender's values race its drop. The receives after the drop get
@@ -467,10 +475,7 @@ fn a_receive_dropped_while_sends_race_it_leaves_the_values_in_order() {
     loom::model(|| {
         let (tx, rx) = bounded(1);
         let keep = tx.clone(); // no disconnection (it would wake everyone)
-        let signal = Signal::new();
-        let waker = Waker::from(signal.clone());
-        let mut future = Box::pin(rx.recv_async());
-        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        let future = pending_receive(&rx);
         let sender = thread::spawn(move || {
             tx.send(1).unwrap();
             tx.send(2).unwrap();
@@ -491,10 +496,7 @@ fn a_pending_receive_and_this_threads_receives_share_the_values() {
     loom::model(|| {
         let (tx, rx) = bounded(1);
         let keep = tx.clone(); // no disconnection (it would wake everyone)
-        let signal = Signal::new();
-        let waker = Waker::from(signal.clone());
-        let mut future = Box::pin(rx.recv_async());
-        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        let future = pending_receive(&rx);
         let sender = thread::spawn(move || {
             for value in 1..=3 {
                 tx.send(value).unwrap();
@@ -521,10 +523,7 @@ fn a_receive_dropped_while_a_send_and_disconnection_race_it_loses_nothing() {
     loom::model(|| {
         let counter = drop_counter();
         let (tx, rx) = bounded(1);
-        let signal = Signal::new();
-        let waker = Waker::from(signal.clone());
-        let mut future = Box::pin(rx.recv_async());
-        assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        let future = pending_receive(&rx);
         let sent = Counted::new(1, &counter);
         let sender = thread::spawn(move || tx.send(sent).unwrap());
         drop(future);
