@@ -461,10 +461,11 @@ fn closed_racing_the_last_receivers_drop() {
 // receive, which was not landed: docs/benchmarks.md.)
 
 /// A receive future polled once on an empty channel, so waiting (its waker counts, unread).
-fn pending_receive<T>(rx: &Receiver<T>) -> Pin<Box<RecvFuture<'_, T>>> {
+/// `RecvFuture` is `Unpin`: polled in place, no box.
+fn pending_receive<T>(rx: &Receiver<T>) -> RecvFuture<'_, T> {
     let waker = Waker::from(Signal::new());
-    let mut future = Box::pin(rx.recv_async());
-    assert!(future.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    let mut future = rx.recv_async();
+    assert!(Pin::new(&mut future).poll(&mut Context::from_waker(&waker)).is_pending());
     future
 }
 

@@ -5,7 +5,7 @@
 mod async_util;
 mod common;
 
-use async_util::{Counter, block_on, counting};
+use async_util::{Counter, block_on, counting, poll_once};
 use ringfence::channel::{Receiver, RecvError, SendError, Sender, bounded, unbounded};
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -764,18 +764,13 @@ fn a_woken_receive_dropped_passes_its_wakeup_on() {
 // A receive future holds nothing while it waits: a value stays in the channel until the poll that
 // returns it, whoever receives it meanwhile, and a dropped future leaves it there.
 
-/// Polls `future` once with a waker that counts its wakes.
-fn poll_once<F: Future>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(waker))
-}
-
 #[test]
 fn a_receive_dropped_after_its_wakeup_leaves_the_value_first_in_line() {
     // (A zero-capacity channel's `try_send` needs a receiver blocked in the hand-over slot.)
     for (name, tx, rx) in flavors::<u64>().into_iter().filter(|(name, ..)| *name != "rendezvous") {
         let (counter, waker) = counting();
-        let mut future = Box::pin(rx.recv_async());
-        assert!(poll_once(future.as_mut(), &waker).is_pending(), "{name}");
+        let mut future = rx.recv_async(); // `Unpin`
+        assert!(poll_once(&mut future, &waker).is_pending(), "{name}");
         tx.try_send(1).unwrap();
         assert_eq!(counter.wakes(), 1, "{name}: the send woke the waiting future");
         drop(future); // woken for the value, never polled again
@@ -800,14 +795,14 @@ fn a_pending_receive_holds_no_value_back() {
     // this: docs/benchmarks.md, twenty-fourth session.)
     let (tx, rx) = bounded(2);
     let (counter, waker) = counting();
-    let mut future = Box::pin(rx.recv_async());
-    assert!(poll_once(future.as_mut(), &waker).is_pending());
+    let mut future = rx.recv_async(); // `Unpin`
+    assert!(poll_once(&mut future, &waker).is_pending());
     tx.try_send(1).unwrap();
     assert_eq!(counter.wakes(), 1, "the send woke the waiting future");
     tx.try_send(2).unwrap();
     assert_eq!(rx.len(), 2, "both values are in the channel");
     assert_eq!(rx.recv(), Ok(1), "the oldest value, not held by the pending future");
-    assert_eq!(poll_once(future.as_mut(), &waker), Poll::Ready(Ok(2)));
+    assert_eq!(poll_once(&mut future, &waker), Poll::Ready(Ok(2)));
     assert!(rx.is_empty());
 }
 
@@ -816,8 +811,8 @@ fn a_value_a_dropped_receive_was_woken_for_is_dropped_once_with_the_channel() {
     let drops = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = bounded(1);
     let (_counter, waker) = counting();
-    let mut future = Box::pin(rx.recv_async());
-    assert!(poll_once(future.as_mut(), &waker).is_pending());
+    let mut future = rx.recv_async(); // `Unpin`
+    assert!(poll_once(&mut future, &waker).is_pending());
     tx.try_send(Counted(1, drops.clone())).unwrap_or_else(|_| panic!("the channel has room"));
     drop(future); // woken for the value, never polled again
     assert_eq!(rx.len(), 1, "the value is still in the channel");
