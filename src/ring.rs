@@ -116,12 +116,17 @@ const POSITION_MASK: u64 = (1 << POSITION_BITS) - 1;
 /// Width of the waiting-parties count above the position: 16 bits; 2 under loom, so models stay
 /// small while two waiting parties still do not saturate it.
 #[cfg(not(loom))]
-const WAITER_BITS: u32 = 16;
+const WAITER_BITS: u32 = 15;
 #[cfg(loom)]
 const WAITER_BITS: u32 = 2;
 /// The count's saturated (sticky) value.
 const WAITER_MAX: u64 = (1 << WAITER_BITS) - 1;
 const ONE_WAITER: u64 = 1 << POSITION_BITS;
+/// The top bit of `head`: the channel's parked receive holds a value popped from the ring for
+/// an async receive, which every later pop must compare itself with (module docs, "The front
+/// mark"). Set by [`Ring::pop_marking_front`], cleared by [`Ring::clear_front`]; never set on
+/// a standalone `Ring`.
+const FRONT: u64 = 1 << 63;
 
 /// The position in a `head` or `tail` word (with the mark bit, for `tail`).
 #[inline]
@@ -174,7 +179,55 @@ struct PopClaim {
 /// The waiting parties counted in a `head` or `tail` word.
 #[inline]
 fn waiters(word: u64) -> u64 {
-    word >> POSITION_BITS
+    (word >> POSITION_BITS) & WAITER_MAX
+}
+
+/// Whether a `tail` word counts waiting receivers: `tail` carries no front mark, so every bit
+/// above the position is the count (one shift, on every push).
+#[inline(always)]
+fn receivers_wait(tail_word: u64) -> bool {
+    tail_word >> POSITION_BITS != 0
+}
+
+/// What a pop saw: the `head` word its claim moved (or, when it found the ring empty, the one
+/// it loaded last). The channel reads from it whether a sender waits for room and whether the
+/// front mark is set (module docs, "The front mark").
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PopReport(u64);
+
+impl PopReport {
+    /// Whether anything above the position is set (a waiting sender or the front mark): the
+    /// one test on a pop's common path; the rest is the caller's slow path.
+    #[inline(always)]
+    pub(crate) fn calls_for_more(self) -> bool {
+        self.0 >> POSITION_BITS != 0
+    }
+
+    /// Whether the claim saw a waiting sender counted in `head` (then the caller must notify).
+    #[inline]
+    pub(crate) fn sender_waits(self) -> bool {
+        waiters(self.0) != 0
+    }
+
+    /// Whether the front mark was set.
+    #[inline]
+    pub(crate) fn front(self) -> bool {
+        self.0 & FRONT != 0
+    }
+
+    /// The position popped (meaningful for a pop that took a value).
+    #[inline]
+    pub(crate) fn position(self) -> u64 {
+        position(self.0)
+    }
+}
+
+/// Whether position `a` was popped before position `b` (both of one ring, less than half the
+/// position space apart, as any two positions alive at once are).
+#[inline]
+pub(crate) fn popped_before(a: u64, b: u64) -> bool {
+    let distance = b.wrapping_sub(a) & POSITION_MASK;
+    distance != 0 && distance < 1 << (POSITION_BITS - 1)
 }
 
 /// Why a [`Ring`] (or a channel built on one) could not be created.
@@ -471,7 +524,7 @@ impl<T> Ring<T> {
         if FAST_PATHS {
             if let Some((slot, tail, word)) = self.claim_free_tail() {
                 self.publish(slot, tail, value);
-                return Ok(waiters(word) != 0);
+                return Ok(receivers_wait(word));
             }
         }
         Err(value)
@@ -592,7 +645,7 @@ impl<T> Ring<T> {
             if stamp == tail {
                 if self.claim_position(&self.tail, word, next).is_ok() {
                     self.publish(slot, tail, value.take().expect("checked on entry"));
-                    return Ok(waiters(word) != 0);
+                    return Ok(receivers_wait(word));
                 }
             } else if (stamp + self.one_lap) & POSITION_MASK == tail + 1
                 && !(wait_for_pop && self.pop_in_flight(tail))
@@ -645,16 +698,21 @@ impl<T> Ring<T> {
     /// get a value ([`Ring::publish`]).
     #[inline(always)]
     fn claim_position(&self, index: &AtomicU64, word: u64, next: u64) -> Result<u64, u64> {
+        self.claim_position_marking(index, word, next, 0)
+    }
+
+    /// [`Ring::claim_position`], also setting `mark` (0, or [`FRONT`] for a pop of `head`).
+    #[inline(always)]
+    fn claim_position_marking(&self, index: &AtomicU64, word: u64, next: u64, mark: u64) -> Result<u64, u64> {
         // ORDERING: Relaxed; the CAS decides ownership of the position, and the data hand-over
         // goes through the slot's stamp (the claimer's Acquire load before, its Release store
         // after). The waiter count it reads needs only the index word's modification order
-        // (module docs).
-        index.compare_exchange_weak(
-            word,
-            next | (word & !POSITION_MASK),
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        )
+        // (module docs). A claim that sets the front mark is Release: it heads the release
+        // sequence of `head` (every write of `head` is an RMW) through which a later pop that
+        // reads the mark, and then issues an Acquire fence, synchronises with it (module
+        // docs, "The front mark").
+        let success = if mark != 0 { Ordering::Release } else { Ordering::Relaxed };
+        index.compare_exchange_weak(word, next | (word & !POSITION_MASK) | mark, success, Ordering::Relaxed)
     }
 
     /// Writes `value` into the slot of position `tail`, which the caller claimed, and publishes
@@ -699,7 +757,7 @@ impl<T> Ring<T> {
                 match self.claim_position(&self.tail, word, new_tail) {
                     Ok(_) => {
                         self.publish(slot, tail, value.take().expect("checked on entry"));
-                        return Ok(waiters(word) != 0);
+                        return Ok(receivers_wait(word));
                     }
                     Err(current) => {
                         word = current;
@@ -756,7 +814,7 @@ impl<T> Ring<T> {
     /// ```
     #[inline]
     pub fn try_pop(&self) -> Option<T> {
-        self.pop(false).map(|(value, _)| value)
+        self.pop(false).ok().map(|(value, _)| value)
     }
 
     /// Whether [`Ring::pop`] of a `T` takes the inline fast path (not under loom, and only
@@ -764,12 +822,12 @@ impl<T> Ring<T> {
     /// [`Ring::pop_into`].
     pub(crate) const POPS_INLINE: bool = FAST_PATHS && std::mem::size_of::<T>() <= INLINE_POP_MAX_SIZE;
 
-    /// [`Ring::try_pop`] for the channel: also returns whether the claim saw a waiting sender
-    /// counted in `head` (then the caller must notify). With `registered` (the caller is a
-    /// receiver counted in `tail`), a position whose push is in flight is waited for instead of
-    /// reported as empty.
+    /// [`Ring::try_pop`] for the channel: also returns what the pop saw of `head` (whether the
+    /// claim saw a waiting sender, then the caller must notify; the front mark), also when the
+    /// ring was empty (`Err`). With `registered` (the caller is a receiver counted in `tail`),
+    /// a position whose push is in flight is waited for instead of reported as empty.
     #[inline]
-    pub(crate) fn pop(&self, registered: bool) -> Option<(T, bool)> {
+    pub(crate) fn pop(&self, registered: bool) -> Result<(T, PopReport), PopReport> {
         // The common cases first, small enough to inline into every caller: the head's slot
         // holds its value and the first claim wins, or it is plainly empty. Anything else takes
         // the loop, out of line. Only for small values (`INLINE_POP_MAX_SIZE`). Two calls and
@@ -782,27 +840,48 @@ impl<T> Ring<T> {
     }
 
     /// [`Ring::pop`] into `popped` (a `None` the caller owns, left `None` when nothing was
-    /// popped): `Some(sender_waits)` when a value was. For large values in unoptimised builds,
-    /// where every frame a returned `T` passes through holds a copy of it: a waiting receive
-    /// asks for the value through four frames (`Chan::try_recv_into`).
+    /// popped): `Ok` when a value was. For large values in unoptimised builds, where every
+    /// frame a returned `T` passes through holds a copy of it: a waiting receive asks for the
+    /// value through four frames (`Chan::try_recv_into`).
     #[inline]
-    pub(crate) fn pop_into(&self, registered: bool, popped: &mut Option<T>) -> Option<bool> {
+    pub(crate) fn pop_into(&self, registered: bool, popped: &mut Option<T>) -> Result<PopReport, PopReport> {
         if Self::POPS_INLINE {
             return self.pop_small_into(registered, popped);
         }
-        self.pop_loop(registered, popped)
+        self.pop_loop::<false>(registered, popped)
+    }
+
+    /// [`Ring::pop_into`] for the channel's fill of an async receive's request (module docs,
+    /// "The front mark"): the claim also sets the front mark, with Release. Never inline: a
+    /// fill is a wait's slow path.
+    pub(crate) fn pop_marking_front(
+        &self,
+        registered: bool,
+        popped: &mut Option<T>,
+    ) -> Result<PopReport, PopReport> {
+        self.pop_loop::<true>(registered, popped)
+    }
+
+    /// Clears the front mark (the value it announced has left the parked receive).
+    #[cold]
+    pub(crate) fn clear_front(&self) {
+        // ORDERING: Relaxed: only the modification order of `head` matters. A pop ordered
+        // before this RMW reads the mark and looks at the parked receive (finding its value
+        // gone, it does nothing more); one ordered after it popped a younger value than the
+        // one that left, which is not in the parked receive any more (module docs).
+        self.head.fetch_and(!FRONT, Ordering::Relaxed);
     }
 
     /// [`Ring::pop_into`] for small values. A function of its own: in an unoptimised build its
     /// `T` temporaries would otherwise take room in `pop_into`'s frame for every `T`.
     #[inline]
-    fn pop_small_into(&self, registered: bool, popped: &mut Option<T>) -> Option<bool> {
+    fn pop_small_into(&self, registered: bool, popped: &mut Option<T>) -> Result<PopReport, PopReport> {
         match self.pop_small(registered) {
-            Some((value, sender_waits)) => {
+            Ok((value, report)) => {
                 *popped = Some(value);
-                Some(sender_waits)
+                Ok(report)
             }
-            None => None,
+            Err(report) => Err(report),
         }
     }
 
@@ -810,7 +889,7 @@ impl<T> Ring<T> {
     /// `always`: an unoptimised build inlines `always` functions, and their temporaries would
     /// be in `pop`'s frame for every `T`; optimised builds inline this one (one call site).
     #[inline]
-    fn pop_small(&self, registered: bool) -> Option<(T, bool)> {
+    fn pop_small(&self, registered: bool) -> Result<(T, PopReport), PopReport> {
         // ORDERING: Relaxed; a stale head is caught by the stamp check.
         let word = self.head.load(Ordering::Relaxed);
         let head = position(word);
@@ -821,14 +900,16 @@ impl<T> Ring<T> {
         let stamp = slot.stamp.load(Ordering::Acquire);
         if stamp == head + 1 {
             let mut popped = None;
-            if let Ok(sender_waits) = self.claim_for_pop(word, claim, slot, &mut popped) {
-                return popped.map(|value| (value, sender_waits));
+            if self.claim_for_pop(word, claim, slot, &mut popped, 0).is_ok() {
+                if let Some(value) = popped {
+                    return Ok((value, PopReport(word)));
+                }
             }
         } else if stamp == head && !(registered && self.push_in_flight(head)) {
             // As the loop decides: empty, unless a registered receiver sees a push in flight.
             // (Inline for the registered case too: a receive future's wait then saves the two
             // calls into the loop, about 50 instructions.)
-            return None;
+            return Err(PopReport(word));
         }
         self.pop_loop_value(registered)
     }
@@ -836,12 +917,10 @@ impl<T> Ring<T> {
     /// [`Ring::pop_loop`] returning the value: one call from `pop_small`, whose own code then
     /// stays as small as the common cases need.
     #[inline(never)]
-    fn pop_loop_value(&self, registered: bool) -> Option<(T, bool)> {
+    fn pop_loop_value(&self, registered: bool) -> Result<(T, PopReport), PopReport> {
         let mut popped = None;
-        match self.pop_loop(registered, &mut popped) {
-            Some(sender_waits) => popped.map(|value| (value, sender_waits)),
-            None => None,
-        }
+        let report = self.pop_loop::<false>(registered, &mut popped)?;
+        Ok((popped.expect("a pop that claimed a position has its value"), report))
     }
 
     /// What a pop of position `head` writes: the next head, and the slot's stamp for the next
@@ -853,8 +932,8 @@ impl<T> Ring<T> {
 
     /// Claims the head position of `word`, whose slot holds its value (its stamp said so,
     /// loaded with Acquire), with a CAS of `head` to `claim.next`, and moves the value into
-    /// `popped` (a `None`). `Ok`: whether the claim saw a waiting sender; `Err`: the CAS failed,
-    /// with the current word.
+    /// `popped` (a `None`), also setting `mark` in `head` (0 or [`FRONT`]). `Err`: the CAS
+    /// failed, with the current word.
     #[inline(always)]
     fn claim_for_pop(
         &self,
@@ -862,8 +941,9 @@ impl<T> Ring<T> {
         claim: PopClaim,
         slot: &Slot<T>,
         popped: &mut Option<T>,
-    ) -> Result<bool, u64> {
-        self.claim_position(&self.head, word, claim.next)?;
+        mark: u64,
+    ) -> Result<(), u64> {
+        self.claim_position_marking(&self.head, word, claim.next, mark)?;
         // Written in place, inside the closure: no `T` comes back through `with` (a copy per
         // frame when unoptimised).
         // SAFETY: winning the CAS for the head position of `word` while its slot's stamp said
@@ -874,13 +954,18 @@ impl<T> Ring<T> {
         // ORDERING: Release: our read of the value happens before the next producer (Acquire
         // stamp load) overwrites the slot.
         slot.stamp.store(claim.emptied, Ordering::Release);
-        Ok(waiters(word) != 0)
+        Ok(())
     }
 
     /// The pop loop of [`Ring::pop`], for everything but the first look's common cases: as
-    /// [`Ring::pop_into`].
+    /// [`Ring::pop_into`]; with `MARK_FRONT`, [`Ring::pop_marking_front`].
     #[inline(never)]
-    fn pop_loop(&self, registered: bool, popped: &mut Option<T>) -> Option<bool> {
+    fn pop_loop<const MARK_FRONT: bool>(
+        &self,
+        registered: bool,
+        popped: &mut Option<T>,
+    ) -> Result<PopReport, PopReport> {
+        let mark = if MARK_FRONT { FRONT } else { 0 };
         let backoff = Backoff::new();
         // ORDERING: Relaxed; a stale head is caught by the stamp check below.
         let mut word = self.head.load(Ordering::Relaxed);
@@ -892,8 +977,8 @@ impl<T> Ring<T> {
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
                 // The slot holds the value for position `head`: claim it, keeping the count.
-                match self.claim_for_pop(word, self.pop_claim(head), slot, popped) {
-                    Ok(sender_waits) => return Some(sender_waits),
+                match self.claim_for_pop(word, self.pop_claim(head), slot, popped, mark) {
+                    Ok(()) => return Ok(PopReport(word)),
                     Err(current) => {
                         word = current;
                         backoff.spin();
@@ -905,7 +990,7 @@ impl<T> Ring<T> {
                 // registered receiver, which waits for the push to finish). A stale `head`
                 // lands here only through a stale stamp; the reload below catches it.
                 if !(registered && self.push_in_flight(head)) {
-                    return None;
+                    return Err(PopReport(word));
                 }
                 // Wait for that push's stamp store, then start over (another receiver may take
                 // the value first).

@@ -16,8 +16,10 @@
 
 use super::chan::{Chan, Flavor, INLINE_PUSH_MAX_SIZE, UNREGISTERED_SPINS, WaiterCount};
 use super::error::{RecvError, SendError, TryRecvError};
-use crate::ring::{FAST_PATHS, PushError};
+use super::parked_recv::Request;
+use crate::ring::{FAST_PATHS, PushError, Ring};
 use crate::sync::Backoff;
+use crate::sync::atomic::{Ordering, fence};
 use crate::wait::{AsyncSlot, WaitQueue};
 use std::task::{Poll, Waker};
 
@@ -31,6 +33,10 @@ pub(crate) struct RecvWait {
     /// registration or a count, and cleared when its counted wait ends: see
     /// [`RecvWait::may_hold`].
     waited: bool,
+    /// The future owns the buffered flavor's parked receive (`parked_recv.rs`, "An async
+    /// owner"): it is counted in the ring's waiting receivers until a fill, and `slot` is its
+    /// entry in the slot's `filled_wait` (not in `recv_wait`).
+    parked: bool,
 }
 
 impl RecvWait {
@@ -103,7 +109,21 @@ impl<T> Chan<T> {
             Err(TryRecvError::Empty) => None,
         };
         let count = match &self.flavor {
-            Flavor::Buffered(ring) => WaiterCount::RingReceivers(ring),
+            Flavor::Buffered(ring) => {
+                // Park a request, which the next push fills (`parked_recv.rs`, "An async
+                // owner"), when the slot is free and the future waits nowhere else. Each wait
+                // cycle of a receiving task then moves two values where it moved one: the
+                // filled one, and the one its sender pushes into the room the fill freed.
+                if wait.parked
+                    || (!wait.slot.is_registered()
+                        && !wait.slot.is_counted()
+                        && self.may_park_async_receive()
+                        && self.parked().recv.try_claim_async())
+                {
+                    return self.poll_recv_parked(ring, wait, waker);
+                }
+                WaiterCount::RingReceivers(ring)
+            }
             Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
             Flavor::Rendezvous(slot) => return slot.poll_recv(self, wait, waker),
         };
@@ -118,12 +138,106 @@ impl<T> Chan<T> {
     /// nothing (`may_hold` is `false`), and a stream can go on polling it.
     pub(crate) fn cancel_recv(&self, wait: &mut RecvWait) {
         wait.waited = false;
+        if wait.parked {
+            return self.cancel_recv_parked(wait);
+        }
         let count = match &self.flavor {
             Flavor::Buffered(ring) => WaiterCount::RingReceivers(ring),
             Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
             Flavor::Rendezvous(slot) => return slot.cancel_recv(self, wait),
         };
         cancel_counted(&self.recv_wait, count, &mut wait.slot);
+    }
+
+    /// One poll of a receive future that owns the parked receive, or has just claimed it (then
+    /// it counts itself and re-checks, as a blocking owner does: `Chan::recv_parked`), with its
+    /// waker in the slot's `filled_wait`.
+    #[inline(never)]
+    fn poll_recv_parked(&self, ring: &Ring<T>, wait: &mut RecvWait, waker: &Waker) -> Poll<Result<T, RecvError>> {
+        let slot = &self.parked().recv;
+        let mut received = None;
+        let mut claimed_now = !wait.parked;
+        if claimed_now {
+            wait.parked = true;
+            wait.waited = true;
+            ring.register_receiver();
+        }
+        // The claim's re-check (`park_async`, which needs no registration: nothing can fill the
+        // slot before it goes back to `WAITING`) comes before the registration; the registered
+        // checks after the fence (`poll_until`) look for the fill, as a blocking owner's do.
+        let outcome = slot.filled_wait.poll_until(&mut wait.slot, waker, || {
+            let end = if std::mem::take(&mut claimed_now) {
+                slot.park_async(ring, &mut received)
+            } else {
+                slot.poll_async_owner(ring, &mut received)
+            };
+            match end {
+                // Disconnected: no push will fill it any more; drain the ring instead.
+                Request::Waiting if self.is_disconnected() => Some(slot.leave_async(ring, Some(&mut received))),
+                Request::Waiting => None,
+                end => Some(end),
+            }
+        });
+        let Poll::Ready(end) = outcome else { return Poll::Pending };
+        // Ready: unregistered from `filled_wait`, and the slot is no longer ours.
+        wait.parked = false;
+        wait.waited = false;
+        match end {
+            // The filler lowered our count.
+            Request::Filled => Poll::Ready(Ok(received.take().expect("a filled request has its value"))),
+            Request::Popped(sender_waits) => {
+                ring.deregister_receiver();
+                if sender_waits {
+                    self.settle(ring, false, true);
+                }
+                Poll::Ready(Ok(received.take().expect("a pop that succeeded has its value")))
+            }
+            // Disconnected: what was sent before is in the ring (`try_recv_as`).
+            Request::Withdrawn => {
+                ring.deregister_receiver();
+                Poll::Ready(match self.try_recv_into(true, &mut received) {
+                    Ok(()) => Ok(received.take().expect("a receive that succeeded has its value")),
+                    Err(_) => Err(RecvError),
+                })
+            }
+            // Another receive took the value filled for us (the filler lowered our count):
+            // start over, as a fresh poll.
+            Request::Stolen => self.poll_recv_wait(wait, waker),
+            Request::Waiting | Request::Orphaned => {
+                unreachable!("a parked poll ends filled, popped, withdrawn or stolen")
+            }
+        }
+    }
+
+    /// A receive future that owns the parked receive, dropped unfinished: leaves `filled_wait`
+    /// and gives the request up. A value filled for it stays in the slot as the channel's
+    /// front (every receive may take it, `parked_recv.rs`), and a receiver waiting on
+    /// `recv_wait` is woken for it.
+    #[cold]
+    fn cancel_recv_parked(&self, wait: &mut RecvWait) {
+        let Flavor::Buffered(ring) = &self.flavor else { unreachable!("only the ring's receives park") };
+        let slot = &self.parked().recv;
+        if wait.slot.is_registered() {
+            // Only the owner waits on `filled_wait`: nobody to pass a wakeup on to.
+            slot.filled_wait.cancel_without_pass_on(&mut wait.slot);
+        }
+        wait.parked = false;
+        match slot.leave_async(ring, None) {
+            Request::Withdrawn => ring.deregister_receiver(),
+            // The filler lowered our count; the value went to another receive.
+            Request::Stolen => {}
+            // The filler lowered our count.
+            Request::Orphaned => {
+                // ORDERING: the notifier's fence of the waiting layer's handshake: the orphan
+                // before the look for a waiting receiver, against a receiver's registration
+                // before its re-check, whose pop sees the front mark and takes the value.
+                fence(Ordering::SeqCst);
+                self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
+            }
+            Request::Filled | Request::Popped(_) | Request::Waiting => {
+                unreachable!("a dropped owner's request ends withdrawn, stolen or orphaned")
+            }
+        }
     }
 
     /// One poll of a send future; `value` is `Some` until the send completes. A buffered

@@ -74,7 +74,7 @@
 //! `EMPTY`, the move back to `WAITING` and the mark are Relaxed (ordering mutation testing found
 //! each surviving as Release or Acquire, docs/verification.md).
 
-use crate::ring::Ring;
+use crate::ring::{PopReport, Ring, popped_before};
 use crate::sync::atomic::{AtomicU32, Ordering, fence};
 use crate::sync::{Backoff, UnsafeCell};
 use crate::wait::WaitQueue;
@@ -85,15 +85,41 @@ const WAITING: u32 = 1;
 const FILLING: u32 = 2;
 const CHECKING: u32 = 3;
 const FILLED: u32 = 4;
+/// An async owner's front value is being moved by one thread (a take or a swap).
+const BUSY: u32 = 5;
+/// An async owner's front value was taken by another receive; the owner empties the slot.
+const STOLEN: u32 = 6;
+/// The low bits: which of the states above.
+const KIND: u32 = 7;
 /// Set on `FILLING` or `CHECKING` by a push that landed meanwhile: the mover, if its pop found
 /// the ring empty, pops again instead of going back to `WAITING` (module docs).
 const AGAIN: u32 = 8;
+/// Set from the claim to the end on every state of an async owner's request: its filled value
+/// is the channel's front, which every receive may take (module docs, "An async owner").
+const ASYNC: u32 = 16;
+/// Set on an async owner's `FILLED` (and `BUSY`) when the owner's future was dropped: nobody
+/// empties a `STOLEN` slot, so a take leaves it `EMPTY`.
+const ORPHAN: u32 = 32;
+/// An async owner's filled request: the channel's front value.
+const FRONT: u32 = FILLED | ASYNC;
+
+/// How a fill ended ([`ParkedRecv::fill`]).
+pub(crate) struct Fill {
+    /// The fill's pop saw a waiting sender.
+    pub(crate) sender_waits: bool,
+    /// The request was an async owner's: its value is the channel's front, which any receive
+    /// may take, so the filler also wakes a receiver waiting on `recv_wait`.
+    pub(crate) front: bool,
+}
 
 pub(crate) struct ParkedRecv<T> {
     /// The slot's state (module docs' table).
     state: AtomicU32,
     /// Initialised exactly in `FILLED` (and while the owner takes it out).
     value: UnsafeCell<MaybeUninit<T>>,
+    /// The ring position the value of an async owner's `FILLED` was popped from (written with
+    /// the value; a receive that popped a younger position swaps with it).
+    position: UnsafeCell<u64>,
     /// The owner waits here for `FILLED` (or disconnection). Nobody else ever waits here.
     pub(super) filled_wait: WaitQueue,
 }
@@ -107,8 +133,9 @@ unsafe impl<T: Send> Sync for ParkedRecv<T> {}
 impl<T> Drop for ParkedRecv<T> {
     fn drop(&mut self) {
         // ORDERING: `&mut self`: no other thread exists; Relaxed is enough.
-        if self.state.load(Ordering::Relaxed) == FILLED {
-            // SAFETY: FILLED means the cell holds a value its owner did not take; we own it now.
+        if self.state.load(Ordering::Relaxed) & KIND == FILLED {
+            // SAFETY: FILLED (an owner's or the front) means the cell holds a value nobody
+            // took; we own it now.
             self.value.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
         }
     }
@@ -126,6 +153,12 @@ pub(crate) enum Request {
     Waiting,
     /// The owner gave up its request (the slot is empty again; it is still counted).
     Withdrawn,
+    /// An async owner's value was taken by another receive (the filler lowered its count);
+    /// the slot is empty again.
+    Stolen,
+    /// An async owner's future, dropped after its fill, left the value as the channel's front
+    /// (the filler lowered its count).
+    Orphaned,
 }
 
 impl<T> ParkedRecv<T> {
@@ -141,6 +174,7 @@ impl<T> ParkedRecv<T> {
         unsafe {
             (&raw mut (*this).state).write(AtomicU32::new(EMPTY));
             crate::sync::init_uninit_cell(&raw mut (*this).value);
+            (&raw mut (*this).position).write(UnsafeCell::new(0));
             (&raw mut (*this).filled_wait).write(WaitQueue::new());
         }
     }
@@ -150,6 +184,18 @@ impl<T> ParkedRecv<T> {
     /// as a waiting receiver of the ring, and calls [`ParkedRecv::park`] next.
     #[inline]
     pub(crate) fn try_claim(&self) -> bool {
+        self.try_claim_as(0)
+    }
+
+    /// [`ParkedRecv::try_claim`] for an async receive future: its request carries `ASYNC`
+    /// until it ends (module docs, "An async owner").
+    #[inline]
+    pub(crate) fn try_claim_async(&self) -> bool {
+        self.try_claim_as(ASYNC)
+    }
+
+    #[inline]
+    fn try_claim_as(&self, kind: u32) -> bool {
         // ORDERING: Relaxed load: a hint that keeps a busy slot's line shared. Relaxed CAS: the
         // owner touches the cell only after acquiring a filler's `FILLED`. The previous owner's
         // take must happen before the next fill's write, and it does without us: every write
@@ -157,17 +203,29 @@ impl<T> ParkedRecv<T> {
         // from `WAITING` reads the release sequence that store heads (module docs, "One chain
         // of RMWs").
         self.state.load(Ordering::Relaxed) == EMPTY
-            && self.state.compare_exchange(EMPTY, CHECKING, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+            && self
+                .state
+                .compare_exchange(EMPTY, CHECKING | kind, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// The owner, counted as a waiting receiver, its slot still `CHECKING` since the claim:
     /// the handshake's fence, then one pop for itself (module docs), into `received`.
     pub(crate) fn park(&self, ring: &Ring<T>, received: &mut Option<T>) -> Request {
+        self.park_as(ring, received, 0)
+    }
+
+    /// [`ParkedRecv::park`] for an async owner (claimed with `try_claim_async`).
+    pub(crate) fn park_async(&self, ring: &Ring<T>, received: &mut Option<T>) -> Request {
+        self.park_as(ring, received, ASYNC)
+    }
+
+    fn park_as(&self, ring: &Ring<T>, received: &mut Option<T>, kind: u32) -> Request {
         // ORDERING: the owner's half of the handshake (module docs): our count before the
         // re-check's look at the ring, against a push's claim before its look at the slot.
         fence(Ordering::SeqCst);
-        match self.pop_moving(ring, CHECKING) {
-            Some((value, sender_waits)) => {
+        match self.pop_moving(ring, CHECKING | kind) {
+            Some((value, report)) => {
                 // ORDERING: Relaxed: this path never touched the cell (the value came from the
                 // ring), so there is nothing to publish; as an RMW the swap carries the release
                 // sequence of the last `take_filled` on to the next filler ("One chain of RMWs").
@@ -176,26 +234,36 @@ impl<T> ParkedRecv<T> {
                 // chain (loom finds a mark surviving a plain store otherwise).
                 self.state.swap(EMPTY, Ordering::Relaxed);
                 *received = Some(value);
-                Request::Popped(sender_waits)
+                Request::Popped(report.sender_waits())
             }
             None => Request::Waiting,
         }
     }
 
-    /// Pops for the request in state `moving` (`FILLING` or `CHECKING`, the caller's). When the
-    /// ring is empty the slot goes back to `WAITING`, unless a push marked it (`AGAIN`): then
-    /// its value is ours to try, so pop again. On `Some` the slot stays `moving` (marked or not:
-    /// a marking push also woke a waiting receiver, see `fill`).
-    fn pop_moving(&self, ring: &Ring<T>, moving: u32) -> Option<(T, bool)> {
+    /// Pops for the request in state `moving` (`FILLING` or `CHECKING`, the caller's, with
+    /// `ASYNC` for an async owner). When the ring is empty the slot goes back to `WAITING`,
+    /// unless a push marked it (`AGAIN`): then its value is ours to try, so pop again. On
+    /// `Some` the slot stays `moving` (marked or not: a marking push also woke a waiting
+    /// receiver, see `fill`). A fill for an async owner pops with the ring's front mark
+    /// (module docs, "An async owner").
+    fn pop_moving(&self, ring: &Ring<T>, moving: u32) -> Option<(T, PopReport)> {
+        let marks_front = moving == FILLING | ASYNC;
         loop {
-            if let Some(popped) = ring.pop(true) {
-                return Some(popped);
+            let mut popped = None;
+            let outcome = if marks_front {
+                ring.pop_marking_front(true, &mut popped)
+            } else {
+                ring.pop_into(true, &mut popped)
+            };
+            if let (Ok(report), Some(value)) = (outcome, popped) {
+                return Some((value, report));
             }
             // ORDERING: Relaxed: a mover whose pop found nothing wrote no cell, so there is
             // nothing to publish; as an RMW the CAS carries the release sequence of the last
             // `take_filled` on to the next filler's Acquire CAS ("One chain of RMWs"). Relaxed
             // on failure: the swap below reads the mark again (or a later one) and acquires it.
-            match self.state.compare_exchange(moving, WAITING, Ordering::Relaxed, Ordering::Relaxed) {
+            let waiting = WAITING | (moving & ASYNC);
+            match self.state.compare_exchange(moving, waiting, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return None,
                 Err(marked) => {
                     debug_assert_eq!(marked, moving | AGAIN);
@@ -269,21 +337,24 @@ impl<T> ParkedRecv<T> {
     /// waiting yet: its re-check sees our value), a move was in progress (marked), or another
     /// receiver took the value first. On `None` the caller wakes a receiver on `recv_wait`.
     #[inline]
-    pub(crate) fn fill(&self, ring: &Ring<T>) -> Option<bool> {
+    pub(crate) fn fill(&self, ring: &Ring<T>) -> Option<Fill> {
+        let kind;
         loop {
             // ORDERING: Relaxed: the look after the caller's fence (the handshake is the fences;
             // module docs); the CASes below order what they need.
             let state = self.state.load(Ordering::Relaxed);
-            match state {
+            match state & !ASYNC {
                 // ORDERING: Acquire pairs with the Release store that made the slot `WAITING`
                 // (or the `EMPTY` before the owner's claim, whose release sequence the claim
                 // continues): the previous owner's take of the cell happened before our write.
                 WAITING => {
+                    let filling = FILLING | (state & ASYNC);
                     if self
                         .state
-                        .compare_exchange(WAITING, FILLING, Ordering::Acquire, Ordering::Relaxed)
+                        .compare_exchange(state, filling, Ordering::Acquire, Ordering::Relaxed)
                         .is_ok()
                     {
+                        kind = state & ASYNC;
                         break;
                     }
                 }
@@ -294,7 +365,7 @@ impl<T> ParkedRecv<T> {
                 // waiting receiver (the mover may get an older value, leaving ours).
                 // An RMW even when the mark is already set, so that the mover's next look reads
                 // ours.
-                _ if matches!(state & !AGAIN, CHECKING | FILLING) => {
+                moving if matches!(moving & !AGAIN, CHECKING | FILLING) => {
                     let marked = state | AGAIN;
                     // ORDERING: Relaxed: the caller's SeqCst fence (`settle`), after our push
                     // and before this CAS, is a release fence for it: it synchronises with the
@@ -311,18 +382,201 @@ impl<T> ParkedRecv<T> {
                 _ => return None,
             }
         }
-        let (value, sender_waits) = self.pop_moving(ring, FILLING)?;
+        let (value, report) = self.pop_moving(ring, FILLING | kind)?;
         // SAFETY: `FILLING`, set by our CAS, gives this thread the cell (empty: the previous
         // owner took its value before emptying the slot).
         self.value.with_mut(|cell| unsafe { (*cell).write(value) });
+        if kind == ASYNC {
+            // SAFETY: as for the value cell: ours while `FILLING`.
+            self.position.with_mut(|cell| unsafe { *cell = report.position() });
+        }
         // The owner is the receiver this push serves: it leaves the waiting receivers now.
         ring.deregister_receiver();
-        // ORDERING: Release pairs with the owner's Acquire load in `poll_owner` (or `withdraw`):
-        // the cell's write and the count's decrement happen before its take. A swap: a
-        // marking push may CAS the state concurrently (see `park`).
-        self.state.swap(FILLED, Ordering::Release);
+        // ORDERING: Release pairs with the owner's Acquire load in `poll_owner` (or `withdraw`),
+        // or for an async owner with the Acquire CAS of whoever takes or swaps the front: the
+        // cells' writes and the count's decrement happen before. A swap: a marking push may
+        // CAS the state concurrently (see `park`).
+        self.state.swap(FILLED | kind, Ordering::Release);
         self.filled_wait.notify_one();
-        Some(sender_waits)
+        Some(Fill { sender_waits: report.sender_waits(), front: kind == ASYNC })
+    }
+
+    /// An async owner looks at its request: `Filled` (it took its value into `received`, the
+    /// slot is empty for the next owner), `Stolen` (another receive took it; the slot is empty
+    /// again) or `Waiting`.
+    pub(crate) fn poll_async_owner(&self, ring: &Ring<T>, received: &mut Option<T>) -> Request {
+        let backoff = Backoff::new();
+        loop {
+            // ORDERING: Acquire pairs with the Release store of `STOLEN` (the thief's read of
+            // the cell happens before the next owner's fill writes it: our store of `EMPTY`
+            // below heads the chain the next filler acquires). `FRONT` is acquired again by
+            // the take's CAS.
+            let state = self.state.load(Ordering::Acquire);
+            if state == FRONT {
+                if self.take_front(ring, FRONT, EMPTY, received) {
+                    return Request::Filled;
+                }
+            } else if state == STOLEN | ASYNC {
+                // ORDERING: Release: the head of the chain of RMWs that the next filler's
+                // Acquire CAS from `WAITING` reads ("One chain of RMWs"); the thief's read of
+                // the cell happened before it (our Acquire load above).
+                self.state.store(EMPTY, Ordering::Release);
+                return Request::Stolen;
+            } else if state != BUSY | ASYNC {
+                // `WAITING` or `FILLING`, with `ASYNC`: the fill wakes us.
+                return Request::Waiting;
+            }
+            // Another receive moves the value (a take or a swap): a few instructions.
+            backoff.snooze();
+        }
+    }
+
+    /// An async owner gives its request up: `withdraw` (disconnection: it takes a value filled
+    /// meanwhile into `received`) or, with `received` `None`, its future's drop (a filled value
+    /// stays in the slot as the channel's front, `Orphaned`). Waits out a fill or a move in
+    /// progress.
+    pub(crate) fn leave_async(&self, ring: &Ring<T>, received: Option<&mut Option<T>>) -> Request {
+        let backoff = Backoff::new();
+        let mut received = received;
+        loop {
+            // ORDERING: Acquire, as in `poll_async_owner`.
+            let state = self.state.load(Ordering::Acquire);
+            if state == WAITING | ASYNC {
+                // ORDERING: Relaxed: nothing was filled, no cell access follows; as an RMW it
+                // continues the chain of the last take's Release store.
+                if self.state.compare_exchange(state, EMPTY, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+                    return Request::Withdrawn;
+                }
+            } else if state == FRONT {
+                match received.as_deref_mut() {
+                    Some(received) => {
+                        if self.take_front(ring, FRONT, EMPTY, received) {
+                            return Request::Filled;
+                        }
+                    }
+                    // ORDERING: Relaxed: we touch no cell. As an RMW the CAS continues the
+                    // release sequence of the Release store of `FRONT`, so whoever takes or
+                    // swaps the orphan (an Acquire CAS) sees the cells' writes.
+                    None => {
+                        if self
+                            .state
+                            .compare_exchange(FRONT, FRONT | ORPHAN, Ordering::Relaxed, Ordering::Relaxed)
+                            .is_ok()
+                        {
+                            return Request::Orphaned;
+                        }
+                    }
+                }
+            } else if state == STOLEN | ASYNC {
+                // ORDERING: Release, as in `poll_async_owner`.
+                self.state.store(EMPTY, Ordering::Release);
+                return Request::Stolen;
+            } else {
+                // `FILLING` (a sender fills it) or `BUSY` (a receive moves it): a few
+                // instructions.
+                debug_assert!(
+                    state & ASYNC != 0 && matches!(state & KIND, FILLING | BUSY),
+                    "an async owner's slot is WAITING, FILLING, FILLED, BUSY or STOLEN, not {state}"
+                );
+                backoff.snooze();
+            }
+        }
+    }
+
+    /// A receive that popped the ring's position `position` into `value` and saw the front
+    /// mark, after an Acquire fence (module docs, "An async owner"): if the front value is
+    /// older, swaps it with `value` (the receive returns the older value; the younger one
+    /// waits for the owner, or for the next receive). Waits out a fill that may have popped
+    /// before us, or a move, in progress.
+    #[cold]
+    pub(crate) fn swap_front(&self, position: u64, value: &mut T) {
+        let backoff = Backoff::new();
+        loop {
+            // ORDERING: Acquire: a fill in progress is seen (the caller's fence synchronised
+            // with its marking pop); the CAS below acquires the cells.
+            let state = self.state.load(Ordering::Acquire);
+            if state & !ORPHAN == FRONT {
+                let busy = BUSY | (state & (ASYNC | ORPHAN));
+                // ORDERING: Acquire pairs with the Release store that made it `FRONT` (the
+                // fill's, or a swap's; an orphaning CAS continues that sequence): the cells'
+                // writes happen before our reads.
+                if self.state.compare_exchange(state, busy, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    // SAFETY: `BUSY`, set by our CAS from `FILLED`, gives this thread both cells
+                    // until our store below; the value cell holds the filler's (or the last
+                    // swap's) value, initialised before the Release store we acquired.
+                    unsafe {
+                        let front = self.position.with(|cell| *cell);
+                        if popped_before(front, position) {
+                            self.value.with_mut(|cell| std::mem::swap(&mut *(*cell).as_mut_ptr(), value));
+                            self.position.with_mut(|cell| *cell = position);
+                        }
+                    }
+                    // ORDERING: Release pairs with the next take's or swap's Acquire CAS: our
+                    // writes of the cells happen before their reads.
+                    self.state.store(state, Ordering::Release);
+                    return;
+                }
+            } else if !self.front_in_flight(state) {
+                return;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// A receive that found the ring empty but saw the front mark, after an Acquire fence:
+    /// takes the front value into `received` if there is one (`true`). An owner still waiting
+    /// for it finds `STOLEN` and starts over. Waits out a fill or a move in progress.
+    #[cold]
+    pub(crate) fn steal_front(&self, ring: &Ring<T>, received: &mut Option<T>) -> bool {
+        let backoff = Backoff::new();
+        loop {
+            // ORDERING: Acquire, as in `swap_front`.
+            let state = self.state.load(Ordering::Acquire);
+            if state & !ORPHAN == FRONT {
+                // Nobody empties a `STOLEN` slot whose owner is gone.
+                let left = if state & ORPHAN != 0 { EMPTY } else { STOLEN | ASYNC };
+                if self.take_front(ring, state, left, received) {
+                    return true;
+                }
+            } else if !self.front_in_flight(state) {
+                return false;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// Whether `state` is an async request's fill or move in progress, which a receive that
+    /// saw the front mark waits out (a few instructions of another thread).
+    fn front_in_flight(&self, state: u32) -> bool {
+        state & ASYNC != 0 && (state & KIND == BUSY || state & !AGAIN == FILLING | ASYNC)
+    }
+
+    /// Moves the front value out of the slot in state `from` (`FRONT`, maybe `ORPHAN`) into
+    /// `received`, clears the ring's front mark and leaves the slot `left`; `false` when
+    /// another receive moved it first.
+    fn take_front(&self, ring: &Ring<T>, from: u32, left: u32, received: &mut Option<T>) -> bool {
+        let busy = BUSY | (from & (ASYNC | ORPHAN));
+        // ORDERING: Acquire, as in `swap_front`.
+        if self.state.compare_exchange(from, busy, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return false;
+        }
+        // SAFETY: as in `swap_front`; the value is moved out, and the cell counts as empty
+        // from our store below on. The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
+        *received = Some(self.value.with(|cell| unsafe { cell.cast::<T>().read() }));
+        // Before the slot can be claimed again: a fill for the next owner sets the mark anew.
+        ring.clear_front();
+        // ORDERING: Release pairs with the next filler's Acquire CAS from `WAITING`, through the
+        // chain of RMWs between ("One chain of RMWs"), or with the owner's Acquire load of
+        // `STOLEN`: our read of the cell happens before the next write.
+        self.state.store(left, Ordering::Release);
+        true
+    }
+
+    /// Whether the slot holds the channel's front value (for `len`; a snapshot).
+    pub(crate) fn holds_front(&self) -> bool {
+        // ORDERING: Relaxed: a snapshot.
+        let state = self.state.load(Ordering::Relaxed);
+        state & ASYNC != 0 && matches!(state & KIND, FILLED | BUSY)
     }
 
     /// Whether no receiver owns the slot (loom models assert it after every wait).
