@@ -505,11 +505,10 @@ fn a_pending_receive_and_this_threads_receives_share_the_values() {
         });
         let first = rx.recv().unwrap();
         let second = rx.recv().unwrap();
-        assert!(first < second, "this thread's receives in order: {first}, {second}");
+        // The future's value too: every receive takes the channel's oldest value, also a value
+        // filled for the pending future (`parked_recv.rs`, "An async owner").
         let third = block_on(future).unwrap();
-        let mut all = [first, second, third];
-        all.sort_unstable();
-        assert_eq!(all, [1, 2, 3], "every value once");
+        assert_eq!([first, second, third], [1, 2, 3], "this thread's receives in order, once each");
         sender.join().unwrap();
         assert_eq!(keep.waiting_counts(), (0, 0));
         assert!(keep.parked_slots_are_free());
@@ -535,5 +534,140 @@ fn a_receive_dropped_while_a_send_and_disconnection_race_it_loses_nothing() {
         assert_eq!(rx.recv().err(), Some(RecvError));
         assert_eq!(drops(&counter), 1, "the value was dropped exactly once");
         drop(rx);
+    });
+}
+
+// An async owner's filled value is the channel's front (`parked_recv.rs`, "An async owner"):
+// any receive may take it, and the owner then starts over.
+
+#[test]
+fn a_front_value_taken_by_another_thread_restarts_its_owner() {
+    // The future waits (owning the parked receive) while a second thread receives and the
+    // sender sends two values: the fill, the other thread's swap or steal, and the owner's
+    // take race. Each value arrives once, and the owner gets one when polled.
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let keep = tx.clone(); // no disconnection (it would wake everyone)
+        let future = pending_receive(&rx);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        let other = {
+            let rx = rx.clone(); // a second handle: parking stays on (always, under loom)
+            thread::spawn(move || rx.recv().unwrap())
+        };
+        let mine = block_on(future).unwrap();
+        let theirs = other.join().unwrap();
+        let mut both = [mine, theirs];
+        both.sort_unstable();
+        assert_eq!(both, [1, 2], "each value once");
+        sender.join().unwrap();
+        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
+        assert!(keep.parked_slots_are_free(), "the slot and the ring's front mark are clear");
+    });
+}
+
+#[test]
+fn a_front_value_wakes_a_receiver_waiting_elsewhere() {
+    // The future waits and is dropped while a blocking receiver waits on another thread and
+    // the sender's value is filled for the future: the value is the channel's front, and the
+    // blocking receiver is woken for it (by the fill, or by the drop that orphans it). A lost
+    // wakeup is a loom deadlock.
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let keep = tx.clone(); // no disconnection (it would wake everyone)
+        let future = pending_receive(&rx);
+        let other = {
+            let rx = rx.clone(); // a second handle: parking stays on (always, under loom)
+            thread::spawn(move || rx.recv().unwrap())
+        };
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        drop(future);
+        assert_eq!(other.join().unwrap(), 1);
+        sender.join().unwrap();
+        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
+        assert!(keep.parked_slots_are_free(), "the slot and the ring's front mark are clear");
+    });
+}
+
+#[test]
+fn a_pending_receives_value_goes_to_a_receive_after_disconnection() {
+    // The future waits and stays alive (not polled) while the sender sends and disconnects:
+    // this thread's blocking receive gets the value filled for the future before it learns of
+    // the disconnection, and the future, polled at last, reports it. Nothing lost or dropped
+    // twice.
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(1);
+        let future = pending_receive(&rx);
+        let sent = Counted::new(1, &counter);
+        let sender = thread::spawn(move || tx.send(sent).unwrap());
+        let value = rx.recv().expect("the value filled for the pending future is the channel's front");
+        assert_eq!(value.id, 1);
+        drop(value);
+        sender.join().unwrap();
+        assert_eq!(block_on(future).err(), Some(RecvError));
+        assert_eq!(drops(&counter), 1, "the value was dropped exactly once");
+        assert_eq!(rx.try_recv().err(), Some(TryRecvError::Disconnected));
+    });
+}
+
+#[test]
+fn a_value_filled_for_an_unpolled_future_wakes_a_receiver_waiting_elsewhere() {
+    // The future waits and is not polled again until the end; a blocking receiver waits on
+    // another thread, and the sender's one value is filled for the future. The value is the
+    // channel's front, so the fill wakes the blocking receiver too, which takes it; the future
+    // then finds its value stolen and waits again (here: it is dropped). A lost wakeup is a
+    // loom deadlock.
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let keep = tx.clone(); // no disconnection (it would wake everyone)
+        let future = pending_receive(&rx);
+        let other = {
+            let rx = rx.clone(); // a second handle: parking stays on (always, under loom)
+            thread::spawn(move || rx.recv().unwrap())
+        };
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        assert_eq!(other.join().unwrap(), 1, "the blocking receiver got the value");
+        sender.join().unwrap();
+        drop(future);
+        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
+        assert!(keep.parked_slots_are_free(), "the slot and the ring's front mark are clear");
+    });
+}
+
+#[test]
+fn a_receive_waits_out_a_fill_that_popped_before_it() {
+    // The future waits; one sender sends 1 and then 3, another sends 2, and either may fill
+    // the future's request with the other's value. A receive that popped a younger value
+    // while a fill of an older one is still in flight waits for that fill and takes the older
+    // value (`ParkedRecv::swap_front`): this thread receives each sender's values in the
+    // order they were sent, and every value once. (The race needs two preemptions: the first
+    // sender's after its push of 1, the second's after its fill popped 1. This thread joins
+    // the first sender and then tries its receives, which keeps the model at seconds: with
+    // two blocking receives racing both senders it ran for over 14 minutes.)
+    loom::model(|| {
+        let (tx, rx) = bounded(2);
+        let keep = tx.clone(); // no disconnection (it would wake everyone)
+        let future = pending_receive(&rx);
+        let first_sender = {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                tx.send(1).unwrap();
+                tx.send(3).unwrap();
+            })
+        };
+        let second_sender = thread::spawn(move || tx.send(2).unwrap());
+        first_sender.join().unwrap();
+        let mut received: Vec<i32> = (0..2).filter_map(|_| rx.try_recv().ok()).collect();
+        second_sender.join().unwrap();
+        received.push(block_on(future).unwrap());
+        received.extend(rx.try_iter());
+        assert_eq!(received.len(), 3, "every value once: {received:?}");
+        let at = |value| received.iter().position(|&v| v == value).expect("every value arrives");
+        assert!(at(1) < at(3), "one sender's values in order: {received:?}");
+        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
+        assert!(keep.parked_slots_are_free(), "the slot and the ring's front mark are clear");
     });
 }

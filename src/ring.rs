@@ -54,9 +54,10 @@
 //! # The index words
 //!
 //! `head` and `tail` are `u64` words: the position in the low 48 bits, and above it a count of
-//! *waiting parties* (16 bits; 2 under loom): in `tail` the receivers of the channel that may
-//! park waiting for a value, in `head` the senders that may park waiting for room. A standalone
-//! `Ring` never counts anyone; every CAS that moves a position keeps the count as it is.
+//! *waiting parties* (15 bits; 2 under loom): in `tail` the receivers of the channel that may
+//! park waiting for a value, in `head` the senders that may park waiting for room. The top bit
+//! of `head` is the *front mark* (below). A standalone `Ring` never counts anyone nor sets the
+//! mark; every CAS that moves a position keeps the count and the mark as they are.
 //!
 //! # Waiting parties: no fence when nobody waits
 //!
@@ -83,6 +84,23 @@
 //! The count saturates: a party that would push it past its maximum leaves it there, and a
 //! saturated count is never lowered again (operations then always notify: correct, only
 //! slower). The unbounded channel counts its receivers the same way (`channel/list.rs`).
+//!
+//! # The front mark
+//!
+//! The channel may pop a value for an async receive's parked request (`channel/parked_recv.rs`,
+//! "An async owner"). Until some receive takes it there, that value is still the channel's
+//! oldest, and every other receive must see it: one that finds the ring empty takes it, one
+//! that pops a younger value trades with it. [`Ring::pop_marking_front`] sets the mark in the
+//! same CAS that claims the value (with Release), and [`Ring::clear_front`] clears it when the
+//! value leaves the parked request. Every pop's [`PopReport`] carries the `head` word it read,
+//! so a receive learns of the mark at no cost beyond the test it already makes for waiting
+//! senders (`PopReport::calls_for_more`: one shift and compare). Every write of `head` is an
+//! RMW, so a pop that reads the mark reads the release sequence of the marking claim; after an
+//! Acquire fence it sees the fill that claimed, however far that fill got.
+//!
+//! Between the marking claim and the clear, every pop's report has the mark; a pop ordered
+//! after the clear popped a younger value than the one that left, so it owes the parked
+//! request nothing.
 
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{Backoff, UnsafeCell};
@@ -1051,6 +1069,14 @@ impl<T> Ring<T> {
     pub(crate) fn waiting_counts(&self) -> (u64, u64) {
         // ORDERING: Relaxed: the models call it after joining every thread.
         (waiters(self.tail.load(Ordering::Relaxed)), waiters(self.head.load(Ordering::Relaxed)))
+    }
+
+    /// Whether the front mark is set (loom models check that every front value's take cleared
+    /// it).
+    #[cfg(loom)]
+    pub(crate) fn front_is_marked(&self) -> bool {
+        // ORDERING: Relaxed: the models call it after joining every thread.
+        self.head.load(Ordering::Relaxed) & FRONT != 0
     }
 
     /// The number of values in the ring.

@@ -7,6 +7,11 @@
 //! - A receive takes a value only inside the poll that returns it, so dropping a receive future
 //!   never loses one: it was returned, or it is still in the channel. A dropped future that had
 //!   been woken for a value passes the wakeup on to another waiter (`WaitQueue::cancel`).
+//! - A future that parked a request (the buffered flavor's only receiver: `parked_recv.rs`)
+//!   may be filled by a sender between two polls. The filled value is the channel's *front*,
+//!   not the future's: every receive may take it (in order: the oldest value first), so a
+//!   future dropped after its fill leaves it in the channel like any other value. `len`
+//!   counts it.
 //! - A send future holds its value until a poll moves it into the channel and returns `Ready`
 //!   in the same poll. Dropped before, the value is dropped with it (not sent); the rendezvous
 //!   flavor's owner, whose value sits in the slot while it waits for a receiver, takes it
@@ -19,7 +24,6 @@ use super::error::{RecvError, SendError, TryRecvError};
 use super::parked_recv::Request;
 use crate::ring::{FAST_PATHS, PushError, Ring};
 use crate::sync::Backoff;
-use crate::sync::atomic::{Ordering, fence};
 use crate::wait::{AsyncSlot, WaitQueue};
 use std::task::{Poll, Waker};
 
@@ -153,7 +157,12 @@ impl<T> Chan<T> {
     /// it counts itself and re-checks, as a blocking owner does: `Chan::recv_parked`), with its
     /// waker in the slot's `filled_wait`.
     #[inline(never)]
-    fn poll_recv_parked(&self, ring: &Ring<T>, wait: &mut RecvWait, waker: &Waker) -> Poll<Result<T, RecvError>> {
+    fn poll_recv_parked(
+        &self,
+        ring: &Ring<T>,
+        wait: &mut RecvWait,
+        waker: &Waker,
+    ) -> Poll<Result<T, RecvError>> {
         let slot = &self.parked().recv;
         let mut received = None;
         let mut claimed_now = !wait.parked;
@@ -173,7 +182,9 @@ impl<T> Chan<T> {
             };
             match end {
                 // Disconnected: no push will fill it any more; drain the ring instead.
-                Request::Waiting if self.is_disconnected() => Some(slot.leave_async(ring, Some(&mut received))),
+                Request::Waiting if self.is_disconnected() => {
+                    Some(slot.leave_async(ring, Some(&mut received)))
+                }
                 Request::Waiting => None,
                 end => Some(end),
             }
@@ -211,8 +222,7 @@ impl<T> Chan<T> {
 
     /// A receive future that owns the parked receive, dropped unfinished: leaves `filled_wait`
     /// and gives the request up. A value filled for it stays in the slot as the channel's
-    /// front (every receive may take it, `parked_recv.rs`), and a receiver waiting on
-    /// `recv_wait` is woken for it.
+    /// front (every receive may take it, `parked_recv.rs`).
     #[cold]
     fn cancel_recv_parked(&self, wait: &mut RecvWait) {
         let Flavor::Buffered(ring) = &self.flavor else { unreachable!("only the ring's receives park") };
@@ -226,14 +236,12 @@ impl<T> Chan<T> {
             Request::Withdrawn => ring.deregister_receiver(),
             // The filler lowered our count; the value went to another receive.
             Request::Stolen => {}
-            // The filler lowered our count.
-            Request::Orphaned => {
-                // ORDERING: the notifier's fence of the waiting layer's handshake: the orphan
-                // before the look for a waiting receiver, against a receiver's registration
-                // before its re-check, whose pop sees the front mark and takes the value.
-                fence(Ordering::SeqCst);
-                self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
-            }
+            // The filler lowered our count. The value stays the channel's front, and needs no
+            // wakeup of its own: the fill already woke a receiver waiting on `recv_wait` for it
+            // (`Chan::settle`), and one that began waiting after the fill sees the front mark
+            // in its registered re-check (loom: `a_front_value_wakes_a_receiver_waiting_elsewhere`
+            // passes without a notify here).
+            Request::Orphaned => {}
             Request::Filled | Request::Popped(_) | Request::Waiting => {
                 unreachable!("a dropped owner's request ends withdrawn, stolen or orphaned")
             }

@@ -8,12 +8,13 @@
 //! on the receiver's behalf), so the sender can push one more value and park another before it
 //! has to wait: three messages per round trip.
 //!
-//! **Only blocking receives park, and only while this thread's waits are ended by yields** (the
+//! **A blocking receive parks only while this thread's waits are ended by yields** (the
 //! partner shares our core: `wait::spinning_helps` is off). With a partner on another core the
 //! receiver usually catches the next value in its spin, and a parked request would make the
-//! sender pop and fill on every push the receiver waits for. An async receive never parks: a
-//! value filled into a future that is then dropped would have to go back into the ring, out of
-//! order (the bug class of kanal #24 and flume #104).
+//! sender pop and fill on every push the receiver waits for. **An async receive parks when it
+//! is the channel's only receiver** (`Chan::may_park_async_receive`): its future is polled by
+//! an executor that usually runs the sender on the same thread, the case the hand-off is for.
+//! Its filled value does not belong to the future alone, though: see "An async owner" below.
 //!
 //! # The slot's states
 //!
@@ -25,6 +26,10 @@
 //! | `CHECKING` | the owner pops for itself | the owner: to `EMPTY` (it got a value) or back to `WAITING`; a sender that pushed meanwhile: to `CHECKING \| AGAIN` |
 //! | `… \| AGAIN` | as without the mark, and a push landed since the pop began | the mover: as without it, but a pop that found the ring empty clears the mark and pops again |
 //! | `FILLED` | a value waits in the cell for the owner | the owner: to `EMPTY`, taking it |
+//! | `… \| ASYNC` | as without the mark, for an async owner (claimed so, kept to the end) | as without it; `FILLED \| ASYNC` is the channel's *front* (below) |
+//! | `BUSY \| ASYNC` | one receive moves the front value (a take or a swap) | it: back to the front, or to `EMPTY` / `STOLEN` after a take |
+//! | `STOLEN \| ASYNC` | another receive took the owner's value | the owner: to `EMPTY` (it starts over) |
+//! | `… \| ORPHAN` | on the front (and its `BUSY`): the owner's future was dropped | a take leaves the slot `EMPTY` |
 //!
 //! Every exit from `FILLING` and `CHECKING` is an RMW (a swap), so that the marks and the exits
 //! form one chain: a mark is either seen by the mover or set after it left.
@@ -62,6 +67,32 @@
 //! deadline passes or the channel is disconnected: it takes a filled value if there is one,
 //! else empties the slot (one CAS against the fill's) and, when disconnected, drains the ring.
 //!
+//! # An async owner
+//!
+//! A blocking owner is always there to take its value, but a future may be dropped between its
+//! fill and its next poll. Putting the value back into the ring would put it behind younger
+//! ones (and may find no room): the out-of-order or lost value of kanal #24 and flume #104. So
+//! an async owner's filled value never belongs to the future alone: `FILLED | ASYNC` is the
+//! channel's **front**, the oldest value it holds, and every receive may take it.
+//!
+//! - The fill pops with `Ring::pop_marking_front`: the claim that takes the value out of the
+//!   ring also sets the ring's front mark (a bit in `head`), so every later pop's report says
+//!   a front value may exist. The take that empties the slot clears the mark first.
+//! - A receive whose pop found the ring empty but the mark set takes the front (`steal_front`)
+//!   and leaves `STOLEN`: the owner, polled next, empties the slot and starts over. An owner
+//!   whose future was dropped marks the front `ORPHAN` instead of waiting for it, and a take
+//!   of an orphan leaves the slot `EMPTY`.
+//! - A receive whose pop succeeded with the mark set compares positions (`swap_front`): the
+//!   fill wrote the ring position its value came from, and when that is older than the
+//!   receive's, the two values trade places. So receives return values in the channel's
+//!   order, a front value included (loom: `a_receive_waits_out_a_fill_that_popped_before_it`).
+//! - A receive that saw the mark waits out a fill whose marking pop is done but whose store
+//!   of the front is not, and a move by another receive (`BUSY`): a few instructions of
+//!   another thread, never a wait for a user.
+//!
+//! The fill wakes a receiver waiting on `recv_wait` as well as the owner: the value is the
+//! channel's, and the owner's future may never be polled again. `Chan::len` counts the front.
+//!
 //! # One chain of RMWs
 //!
 //! The cell changes hands between a filler's write and the owner's take (`FILLED`: Release
@@ -73,6 +104,12 @@
 //! and none of those RMWs needs an ordering of its own for it: the claim, the owner's swap to
 //! `EMPTY`, the move back to `WAITING` and the mark are Relaxed (ordering mutation testing found
 //! each surviving as Release or Acquire, docs/verification.md).
+//!
+//! An async owner's front adds plain Release stores: the end of a move (`BUSY` back to the
+//! front, to `STOLEN` or to `EMPTY`) and the owner's `EMPTY` after `STOLEN`. Each is made by
+//! the one thread that holds the cell at that moment, and each heads the chain anew: whoever
+//! moves the slot next acquires it (a take's or swap's CAS, the owner's load of `STOLEN`, or
+//! the next filler's CAS through the RMWs between).
 
 use crate::ring::{PopReport, Ring, popped_before};
 use crate::sync::atomic::{AtomicU32, Ordering, fence};
@@ -196,17 +233,16 @@ impl<T> ParkedRecv<T> {
 
     #[inline]
     fn try_claim_as(&self, kind: u32) -> bool {
-        // ORDERING: Relaxed load: a hint that keeps a busy slot's line shared. Relaxed CAS: the
-        // owner touches the cell only after acquiring a filler's `FILLED`. The previous owner's
-        // take must happen before the next fill's write, and it does without us: every write
-        // to the state but `take_filled`'s Release store is an RMW, so the filler's Acquire CAS
-        // from `WAITING` reads the release sequence that store heads (module docs, "One chain
-        // of RMWs").
-        self.state.load(Ordering::Relaxed) == EMPTY
-            && self
-                .state
-                .compare_exchange(EMPTY, CHECKING | kind, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
+        // ORDERING: Relaxed load: a hint that keeps a busy slot's line shared.
+        if self.state.load(Ordering::Relaxed) != EMPTY {
+            return false;
+        }
+        // ORDERING: Relaxed CAS: the owner touches the cell only after acquiring a filler's
+        // `FILLED`. The previous owner's take must happen before the next fill's write, and it
+        // does without us: every plain store to the state is Release and every other write an
+        // RMW, so the filler's Acquire CAS from `WAITING` reads the release sequence that the
+        // last take's store heads (module docs, "One chain of RMWs").
+        self.state.compare_exchange(EMPTY, CHECKING | kind, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
 
     /// The owner, counted as a waiting receiver, its slot still `CHECKING` since the claim:
@@ -507,7 +543,7 @@ impl<T> ParkedRecv<T> {
                     unsafe {
                         let front = self.position.with(|cell| *cell);
                         if popped_before(front, position) {
-                            self.value.with_mut(|cell| std::mem::swap(&mut *(*cell).as_mut_ptr(), value));
+                            self.value.with_mut(|cell| std::ptr::swap((*cell).as_mut_ptr(), value));
                             self.position.with_mut(|cell| *cell = position);
                         }
                     }
