@@ -131,8 +131,9 @@ pub const MAX_CAPACITY: usize = (1 << (POSITION_BITS - 17)) - 1;
 /// The low bits of a `head` or `tail` word: the position (module docs, "The index words").
 const POSITION_BITS: u32 = 48;
 const POSITION_MASK: u64 = (1 << POSITION_BITS) - 1;
-/// Width of the waiting-parties count above the position: 16 bits; 2 under loom, so models stay
-/// small while two waiting parties still do not saturate it.
+/// Width of the waiting-parties count above the position: 15 bits (the top bit of `head` is
+/// the front mark); 2 under loom, so models stay small while two waiting parties still do not
+/// saturate it.
 #[cfg(not(loom))]
 const WAITER_BITS: u32 = 15;
 #[cfg(loom)]

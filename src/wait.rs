@@ -408,7 +408,8 @@ impl WaitQueue {
     }
 
     /// Takes a registered future out of the queue, passing nothing on: for a queue whose only
-    /// notify is [`WaitQueue::notify_all`], which wakes every waiter, so a dropped future's
+    /// notify is [`WaitQueue::notify_all`], which wakes every waiter, or where only one waiter
+    /// can ever wait (the parked receive's `filled_wait`, its owner's), so a dropped future's
     /// wakeup is nobody else's (a pass-on would only wake a later waiter for nothing).
     pub(crate) fn cancel_without_pass_on(&self, slot: &mut AsyncSlot) {
         debug_assert!(!slot.counted, "a counted future leaves with `cancel_with`");

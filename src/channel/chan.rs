@@ -35,8 +35,10 @@
 //! in the channel's one parked-send slot (when free), and a pop that saw a waiting sender
 //! pushes that value into the room it freed before it considers waking anyone on `send_wait`
 //! (`parked_send.rs`: why, the handshake, and why async sends do not park). Mirrored, a blocking
-//! receiver whose waits are ended by yields (its partner shares its core) parks a request, and
-//! a push that saw a waiting receiver pops the oldest value into it (`parked_recv.rs`). Moving a
+//! receiver whose waits are ended by yields (its partner shares its core), or an async receive
+//! on a channel with one receiver handle, parks a request, and a push that saw a waiting
+//! receiver pops the oldest value into it (`parked_recv.rs`; an async request's value stays the
+//! channel's front, which every receive may take: "An async owner" there). Moving a
 //! value can free room or add one for the other slot, so both are served by one loop
 //! ([`Chan::settle`]).
 //!
@@ -457,9 +459,10 @@ impl<T> Chan<T> {
         // ORDERING: Release pairs with the Acquire load in `is_disconnected` (see there): it
         // publishes the close above and, for the last sender or receiver, what came before.
         if !self.disconnected.swap(true, Ordering::Release) {
-            // The parked slots' owners are threads, never futures: their wakeups cannot panic.
             // The parked send's owner takes its value back, the parked receive's drains the
-            // ring (`send_parked`, `recv_parked`).
+            // ring (`send_parked`, `recv_parked`; an async owner: `poll_recv_parked`). A
+            // future's waker that panics here is caught by the waiting layer, as on every
+            // queue (`wait.rs`).
             if let Flavor::Buffered(_) = &self.flavor {
                 let parked = self.parked();
                 parked.send.taken_wait.notify_all();
@@ -949,12 +952,11 @@ impl<T> Chan<T> {
                         room_freed |= fill.sender_waits;
                         if fill.front {
                             // An async owner's value is the channel's front, which any
-                            // receive may take: wake one that waits on `recv_wait` too.
-                            // ORDERING: the notifier's fence of the waiting layer's handshake:
-                            // the fill (its marking pop and the slot's `FILLED`) before the
-                            // look for a waiter, against a waiter's registration before its
-                            // re-check, whose pop then sees the mark (and steals the value).
-                            fence(Ordering::SeqCst);
+                            // receive may take: wake one that waits on `recv_wait` too. The
+                            // notifier's fence of the waiting layer's handshake was issued by
+                            // the fill's notify of `filled_wait`, after its marking pop and
+                            // its store of `FILLED`: against a waiter's registration before
+                            // its re-check, whose pop then sees the mark (and steals the value).
                             self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
                         }
                     }

@@ -118,13 +118,16 @@ impl<T> Chan<T> {
                 // owner"), when the slot is free and the future waits nowhere else. Each wait
                 // cycle of a receiving task then moves two values where it moved one: the
                 // filled one, and the one its sender pushes into the room the fill freed.
-                if wait.parked
+                // A loop: when another receive took the value filled for us, start over.
+                while wait.parked
                     || (!wait.slot.is_registered()
                         && !wait.slot.is_counted()
                         && self.may_park_async_receive()
                         && self.parked().recv.try_claim_async())
                 {
-                    return self.poll_recv_parked(ring, wait, waker);
+                    if let Some(poll) = self.poll_recv_parked(ring, wait, waker) {
+                        return poll;
+                    }
                 }
                 WaiterCount::RingReceivers(ring)
             }
@@ -155,14 +158,15 @@ impl<T> Chan<T> {
 
     /// One poll of a receive future that owns the parked receive, or has just claimed it (then
     /// it counts itself and re-checks, as a blocking owner does: `Chan::recv_parked`), with its
-    /// waker in the slot's `filled_wait`.
+    /// waker in the slot's `filled_wait`. `None`: another receive took the value filled for it
+    /// (the filler lowered its count, the slot is free again); the caller starts over.
     #[inline(never)]
     fn poll_recv_parked(
         &self,
         ring: &Ring<T>,
         wait: &mut RecvWait,
         waker: &Waker,
-    ) -> Poll<Result<T, RecvError>> {
+    ) -> Option<Poll<Result<T, RecvError>>> {
         let slot = &self.parked().recv;
         let mut received = None;
         let mut claimed_now = !wait.parked;
@@ -189,31 +193,32 @@ impl<T> Chan<T> {
                 end => Some(end),
             }
         });
-        let Poll::Ready(end) = outcome else { return Poll::Pending };
+        let Poll::Ready(end) = outcome else { return Some(Poll::Pending) };
         // Ready: unregistered from `filled_wait`, and the slot is no longer ours.
         wait.parked = false;
         wait.waited = false;
         match end {
             // The filler lowered our count.
-            Request::Filled => Poll::Ready(Ok(received.take().expect("a filled request has its value"))),
+            Request::Filled => {
+                Some(Poll::Ready(Ok(received.take().expect("a filled request has its value"))))
+            }
             Request::Popped(sender_waits) => {
                 ring.deregister_receiver();
                 if sender_waits {
                     self.settle(ring, false, true);
                 }
-                Poll::Ready(Ok(received.take().expect("a pop that succeeded has its value")))
+                Some(Poll::Ready(Ok(received.take().expect("a pop that succeeded has its value"))))
             }
             // Disconnected: what was sent before is in the ring (`try_recv_as`).
             Request::Withdrawn => {
                 ring.deregister_receiver();
-                Poll::Ready(match self.try_recv_into(true, &mut received) {
+                Some(Poll::Ready(match self.try_recv_into(true, &mut received) {
                     Ok(()) => Ok(received.take().expect("a receive that succeeded has its value")),
                     Err(_) => Err(RecvError),
-                })
+                }))
             }
-            // Another receive took the value filled for us (the filler lowered our count):
-            // start over, as a fresh poll.
-            Request::Stolen => self.poll_recv_wait(wait, waker),
+            // Another receive took the value filled for us (the filler lowered our count).
+            Request::Stolen => None,
             Request::Waiting | Request::Orphaned => {
                 unreachable!("a parked poll ends filled, popped, withdrawn or stolen")
             }

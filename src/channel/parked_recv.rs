@@ -20,7 +20,7 @@
 //!
 //! | state | meaning | who may move it, to what |
 //! |---|---|---|
-//! | `EMPTY` | no receiver parked | any blocking receiver: CAS to `CHECKING` (it becomes the *owner*, and re-checks) |
+//! | `EMPTY` | no receiver parked | a receiver that may park (blocking, or an async one: then with `ASYNC`): CAS to `CHECKING` (it becomes the *owner*, and re-checks) |
 //! | `WAITING` | the owner waits for a value | a sender that pushed, CAS to `FILLING`; the owner, CAS to `EMPTY` (give up) |
 //! | `FILLING` | that sender pops the oldest value for the owner | it: to `FILLED`, or back to `WAITING` (another receiver took the value); a sender that pushed meanwhile: to `FILLING \| AGAIN` |
 //! | `CHECKING` | the owner pops for itself | the owner: to `EMPTY` (it got a value) or back to `WAITING`; a sender that pushed meanwhile: to `CHECKING \| AGAIN` |
@@ -93,6 +93,15 @@
 //! The fill wakes a receiver waiting on `recv_wait` as well as the owner: the value is the
 //! channel's, and the owner's future may never be polled again. `Chan::len` counts the front.
 //!
+//! What it costs: a receive that meets a front value in the middle of a move waits for it, so
+//! a `try_recv` may wait a few instructions of another thread (longer if that thread is
+//! preempted there), as a registered pop waits for a push in flight. And a front value that
+//! nobody takes at once (its future dropped, or not polled while other receives run) keeps
+//! the mark set while the ring never empties: every pop then trades its value with the front
+//! (a CAS and a store on the slot's line) and the slot cannot be parked in, until a receive
+//! finds the ring empty and takes it. Values stay in order throughout; only speed differs, and
+//! only on that path.
+//!
 //! # One chain of RMWs
 //!
 //! The cell changes hands between a filler's write and the owner's take (`FILLED`: Release
@@ -152,7 +161,8 @@ pub(crate) struct Fill {
 pub(crate) struct ParkedRecv<T> {
     /// The slot's state (module docs' table).
     state: AtomicU32,
-    /// Initialised exactly in `FILLED` (and while the owner takes it out).
+    /// Initialised exactly in `FILLED` (and in `BUSY`, or while the owner takes it out: by the
+    /// one thread that moves it).
     value: UnsafeCell<MaybeUninit<T>>,
     /// The ring position the value of an async owner's `FILLED` was popped from (written with
     /// the value; a receive that popped a younger position swaps with it).
@@ -368,8 +378,10 @@ impl<T> ParkedRecv<T> {
 
     /// A sender whose push saw a waiting receiver, after the handshake's fence (module docs):
     /// pops the oldest value into the parked request if there is one, lowers the owner's count
-    /// in the ring on its behalf and wakes it. `Some(sender_waits)` when it did (`true`: the
-    /// pop saw a waiting sender); `None` when no request was parked (or its owner was not
+    /// in the ring on its behalf and wakes it (`filled_wait`'s notify issues the notifier's
+    /// `fence(SeqCst)` after the store of `FILLED`). `Some` when it did ([`Fill`]: whether the
+    /// pop saw a waiting sender, whether the value is the front); `None` when no request was
+    /// parked (or its owner was not
     /// waiting yet: its re-check sees our value), a move was in progress (marked), or another
     /// receiver took the value first. On `None` the caller wakes a receiver on `recv_wait`.
     #[inline]

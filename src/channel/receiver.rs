@@ -124,10 +124,15 @@ impl<T> Receiver<T> {
 
     /// Receives a value if one is ready, without blocking.
     ///
-    /// On a buffered channel, reports `Empty` while the oldest send is still writing its value
-    /// into the buffer, even if younger sends have finished (the ring never waits for another
-    /// thread; see [`Ring`](crate::ring::Ring)). `recv` waits that out. On an unbounded channel
-    /// it waits those few instructions itself: `Empty` means no send has begun to store a value.
+    /// Never blocks. On a buffered channel, reports `Empty` while the oldest send is still
+    /// writing its value into the buffer, even if younger sends have finished (the ring never
+    /// waits for another thread; see [`Ring`](crate::ring::Ring)). `recv` waits that out. On an
+    /// unbounded channel it waits those few instructions itself: `Empty` means no send has
+    /// begun to store a value. One exception on a buffered channel: while a pending
+    /// [`recv_async`](Receiver::recv_async) future has a value handed to it (which stays the
+    /// channel's oldest, for any receive to take), a `try_recv` that meets that value being
+    /// moved by another thread waits for that move, a few instructions, so that it returns
+    /// the values in order.
     ///
     /// # Errors
     ///
