@@ -372,8 +372,7 @@ fn async_receive_pushes_a_parked_blocking_send() {
             assert_eq!(rx.recv_async().await, Ok(1));
         });
         sender.join().unwrap();
-        assert_eq!(keep.waiting_counts(), (0, 0));
-        assert!(keep.parked_slots_are_free());
+        assert_every_receive_left(&keep);
     });
 }
 
@@ -456,9 +455,22 @@ fn closed_racing_the_last_receivers_drop() {
     }
 }
 
-// A receive future dropped or left pending while sends race it: it holds no value, so the other
-// receives get every value, in order. (Kept from the twenty-fourth session's parked async
-// receive, which was not landed: docs/benchmarks.md.)
+// A receive future dropped or left pending while sends race it. It owns the parked receive
+// (one receiver handle; under loom always), and a value filled for it stays the channel's front
+// (`parked_recv.rs`, "An async owner"), so the other receives get every value, in order.
+
+/// After every thread is joined: no receive is still counted, and the parked slots and the
+/// ring's front mark are clear.
+fn assert_every_receive_left<T>(tx: &Sender<T>) {
+    assert_eq!(tx.waiting_counts(), (0, 0), "every receive left its count");
+    assert!(tx.parked_slots_are_free(), "the slot and the ring's front mark are clear");
+}
+
+/// A blocking receive of one value on another thread, through a second receiver handle.
+fn receive_elsewhere(rx: &Receiver<i32>) -> thread::JoinHandle<i32> {
+    let rx = rx.clone();
+    thread::spawn(move || rx.recv().unwrap())
+}
 
 /// A receive future polled once on an empty channel, so waiting (its waker counts, unread).
 /// `RecvFuture` is `Unpin`: polled in place, no box.
@@ -484,8 +496,7 @@ fn a_receive_dropped_while_sends_race_it_leaves_the_values_in_order() {
         drop(future);
         assert_eq!([rx.recv(), rx.recv()], [Ok(1), Ok(2)], "in order, none lost");
         sender.join().unwrap();
-        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
-        assert!(keep.parked_slots_are_free());
+        assert_every_receive_left(&keep);
     });
 }
 
@@ -510,8 +521,7 @@ fn a_pending_receive_and_this_threads_receives_share_the_values() {
         let third = block_on(future).unwrap();
         assert_eq!([first, second, third], [1, 2, 3], "this thread's receives in order, once each");
         sender.join().unwrap();
-        assert_eq!(keep.waiting_counts(), (0, 0));
-        assert!(keep.parked_slots_are_free());
+        assert_every_receive_left(&keep);
     });
 }
 
@@ -553,18 +563,14 @@ fn a_front_value_taken_by_another_thread_restarts_its_owner() {
             tx.send(1).unwrap();
             tx.send(2).unwrap();
         });
-        let other = {
-            let rx = rx.clone(); // a second handle: parking stays on (always, under loom)
-            thread::spawn(move || rx.recv().unwrap())
-        };
+        let other = receive_elsewhere(&rx);
         let mine = block_on(future).unwrap();
         let theirs = other.join().unwrap();
         let mut both = [mine, theirs];
         both.sort_unstable();
         assert_eq!(both, [1, 2], "each value once");
         sender.join().unwrap();
-        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
-        assert!(keep.parked_slots_are_free(), "the slot and the ring's front mark are clear");
+        assert_every_receive_left(&keep);
     });
 }
 
@@ -578,16 +584,12 @@ fn a_front_value_wakes_a_receiver_waiting_elsewhere() {
         let (tx, rx) = bounded(1);
         let keep = tx.clone(); // no disconnection (it would wake everyone)
         let future = pending_receive(&rx);
-        let other = {
-            let rx = rx.clone(); // a second handle: parking stays on (always, under loom)
-            thread::spawn(move || rx.recv().unwrap())
-        };
+        let other = receive_elsewhere(&rx);
         let sender = thread::spawn(move || tx.send(1).unwrap());
         drop(future);
         assert_eq!(other.join().unwrap(), 1);
         sender.join().unwrap();
-        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
-        assert!(keep.parked_slots_are_free(), "the slot and the ring's front mark are clear");
+        assert_every_receive_left(&keep);
     });
 }
 
@@ -624,16 +626,12 @@ fn a_value_filled_for_an_unpolled_future_wakes_a_receiver_waiting_elsewhere() {
         let (tx, rx) = bounded(1);
         let keep = tx.clone(); // no disconnection (it would wake everyone)
         let future = pending_receive(&rx);
-        let other = {
-            let rx = rx.clone(); // a second handle: parking stays on (always, under loom)
-            thread::spawn(move || rx.recv().unwrap())
-        };
+        let other = receive_elsewhere(&rx);
         let sender = thread::spawn(move || tx.send(1).unwrap());
         assert_eq!(other.join().unwrap(), 1, "the blocking receiver got the value");
         sender.join().unwrap();
         drop(future);
-        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
-        assert!(keep.parked_slots_are_free(), "the slot and the ring's front mark are clear");
+        assert_every_receive_left(&keep);
     });
 }
 
@@ -667,7 +665,6 @@ fn a_receive_waits_out_a_fill_that_popped_before_it() {
         assert_eq!(received.len(), 3, "every value once: {received:?}");
         let at = |value| received.iter().position(|&v| v == value).expect("every value arrives");
         assert!(at(1) < at(3), "one sender's values in order: {received:?}");
-        assert_eq!(keep.waiting_counts(), (0, 0), "every receive left its count");
-        assert!(keep.parked_slots_are_free(), "the slot and the ring's front mark are clear");
+        assert_every_receive_left(&keep);
     });
 }

@@ -90,9 +90,9 @@
 //! The channel may pop a value for an async receive's parked request (`channel/parked_recv.rs`,
 //! "An async owner"). Until some receive takes it there, that value is still the channel's
 //! oldest, and every other receive must see it: one that finds the ring empty takes it, one
-//! that pops a younger value trades with it. [`Ring::pop_marking_front`] sets the mark in the
-//! same CAS that claims the value (with Release), and [`Ring::clear_front`] clears it when the
-//! value leaves the parked request. Every pop's [`PopReport`] carries the `head` word it read,
+//! that pops a younger value trades with it. `Ring::pop_marking_front` sets the mark in the
+//! same CAS that claims the value (with Release), and `Ring::clear_front` clears it when the
+//! value leaves the parked request. Every pop's `PopReport` carries the `head` word it read,
 //! so a receive learns of the mark at no cost beyond the test it already makes for waiting
 //! senders (`PopReport::calls_for_more`: one shift and compare). Every write of `head` is an
 //! RMW, so a pop that reads the mark reads the release sequence of the marking claim; after an

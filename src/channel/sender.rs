@@ -222,7 +222,7 @@ impl<T> Sender<T> {
 
     /// The number of values buffered in the channel (0 for a zero-capacity channel); a snapshot.
     ///
-    /// It counts a value a sender handed to a pending [`recv_async`](Receiver::recv_async)
+    /// It counts a value a sender handed to a pending [`recv_async`](super::Receiver::recv_async)
     /// future (which any receive may still take), so on a bounded channel it may exceed the
     /// capacity by one: that value left the buffer, making room for one more.
     ///
