@@ -859,6 +859,64 @@ async fn a_select_loop_at_capacity_one_receives_every_value_in_order() {
     assert!(cancelled > 0, "no receive was cancelled, so nothing was tested");
 }
 
+/// One receiver task keeps a pending `recv_async` across the iterations of its `select!` loop
+/// and, when the producer nudges it, drains with `try_recv` while that future sits unpolled.
+/// On a bounded channel with one receiver the future parks a request, and a value handed to it
+/// stays the channel's front: the drain takes it (oldest first) and the future starts over.
+/// Every value arrives once, in the order it was sent.
+async fn drain_beside_a_pending_receive(capacity: usize) {
+    const N: u64 = 20_000;
+    let (tx, rx) = bounded(capacity);
+    let nudge = Arc::new(tokio::sync::Notify::new());
+    let producer = tokio::spawn({
+        let nudge = nudge.clone();
+        async move {
+            for i in 0..N {
+                tx.send_async(i).await.unwrap();
+                if i % 5 == 0 {
+                    nudge.notify_one();
+                }
+            }
+        }
+    });
+    let mut got = Vec::with_capacity(N as usize);
+    let mut drains = 0u64;
+    let mut pending = pin!(rx.recv_async());
+    loop {
+        tokio::select! {
+            biased;
+            () = nudge.notified() => {
+                drains += 1;
+                got.extend(rx.try_iter());
+            }
+            value = &mut pending => match value {
+                Ok(value) => {
+                    got.push(value);
+                    pending.set(rx.recv_async());
+                }
+                Err(RecvError) => break,
+            },
+        }
+    }
+    producer.await.unwrap();
+    assert!(got == (0..N).collect::<Vec<_>>(), "{} of {N} received in order", got.len());
+    assert!(drains > 0, "the pending future was never left unpolled, so nothing was tested");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_drain_beside_a_pending_receive_keeps_the_order_on_one_thread() {
+    for capacity in [1, 2, 64] {
+        drain_beside_a_pending_receive(capacity).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_beside_a_pending_receive_keeps_the_order_on_two_workers() {
+    for capacity in [1, 2, 64] {
+        drain_beside_a_pending_receive(capacity).await;
+    }
+}
+
 #[test]
 fn stream_ends_at_disconnection() {
     for (name, tx, rx) in flavors::<u64>() {
