@@ -36,7 +36,7 @@
 //! pushes that value into the room it freed before it considers waking anyone on `send_wait`
 //! (`parked_send.rs`: why, the handshake, and why async sends do not park). Mirrored, a blocking
 //! receiver whose waits are ended by yields (its partner shares its core), or an async receive
-//! on a channel with one receiver handle, parks a request, and a push that saw a waiting
+//! on a small channel with one receiver handle, parks a request, and a push that saw a waiting
 //! receiver pops the oldest value into it (`parked_recv.rs`; an async request's value stays the
 //! channel's front, which every receive may take: "An async owner" there). Moving a
 //! value can free room or add one for the other slot, so both are served by one loop
@@ -82,6 +82,10 @@ pub(super) const INLINE_PUSH_MAX_SIZE: usize = 256;
 /// Spin rounds of a blocking call before it registers as waiting (module docs): about as long
 /// as the waiting layer's own spin.
 pub(super) const UNREGISTERED_SPINS: u32 = 6;
+
+/// The largest capacity at which an async receive parks its request (`may_park_async_receive`):
+/// measured at capacities 1 (a gain) and 64 (a loss); the rows between were not measured.
+const ASYNC_PARK_MAX_CAPACITY: usize = 4;
 
 /// `pause`s before the unregistered spin's first look. A side that found the ring full (empty)
 /// and looks again at once reads the very slot and index lines the other side is writing, and
@@ -296,16 +300,21 @@ impl<T> Chan<T> {
         self.parked.as_deref().expect("only the buffered flavor has parked slots")
     }
 
-    /// Whether one receiver handle exists: then an async receive that waits parks its request
-    /// (`chan_async.rs`). With more, the other receivers' tasks would often take a value filled
-    /// for one future (each take a few atomics more than a pop), and when every async receive
-    /// parked, mpmc 4:4 on two workers went from 1.2 to 1.8-3.7 ms per 100 000 messages
-    /// (twenty-fourth session). Always under loom, whose models must explore the parked receive
-    /// beside other receivers.
+    /// Whether an async receive that waits on `ring` parks its request (`chan_async.rs`): when
+    /// one receiver handle exists and the capacity is small. With more receivers, the other
+    /// receivers' tasks would often take a value filled for one future (each take a few atomics
+    /// more than a pop), and when every async receive parked, mpmc 4:4 on two workers went from
+    /// 1.2 to 1.8-3.7 ms per 100 000 messages (twenty-fourth session). A parked request adds
+    /// one message to each wait cycle of capacity ones: twice the messages at capacity 1, but
+    /// at capacity 64 criterion read the current-thread spsc row about 17% slower with it
+    /// (1.58-1.76 against 1.30-1.51 ms, A/B, twenty-sixth session; not seen in a harness, whose
+    /// instructions differ by 1%), so larger channels wait the ordinary way. Always under loom,
+    /// whose models must explore the parked receive beside other receivers.
     #[inline]
-    pub(super) fn may_park_async_receive(&self) -> bool {
+    pub(super) fn may_park_async_receive(&self, ring: &Ring<T>) -> bool {
         // ORDERING: Relaxed: a heuristic; either answer is correct, only speed differs.
-        cfg!(loom) || self.receivers.load(Ordering::Relaxed) == 1
+        cfg!(loom)
+            || (ring.capacity() <= ASYNC_PARK_MAX_CAPACITY && self.receivers.load(Ordering::Relaxed) == 1)
     }
 
     /// Whether both parked slots are free (for the loom models; true for the other flavors).

@@ -7,7 +7,7 @@
 //! - A receive takes a value only inside the poll that returns it, so dropping a receive future
 //!   never loses one: it was returned, or it is still in the channel. A dropped future that had
 //!   been woken for a value passes the wakeup on to another waiter (`WaitQueue::cancel`).
-//! - A future that parked a request (the buffered flavor's only receiver: `parked_recv.rs`)
+//! - A future that parked a request (the only receiver of a small buffered channel: `parked_recv.rs`)
 //!   may be filled by a sender between two polls. The filled value is the channel's *front*,
 //!   not the future's: every receive may take it (in order: the oldest value first), so a
 //!   future dropped after its fill leaves it in the channel like any other value. `len`
@@ -122,7 +122,7 @@ impl<T> Chan<T> {
                 while wait.parked
                     || (!wait.slot.is_registered()
                         && !wait.slot.is_counted()
-                        && self.may_park_async_receive()
+                        && self.may_park_async_receive(ring)
                         && self.parked().recv.try_claim_async())
                 {
                     if let Some(poll) = self.poll_recv_parked(ring, wait, waker) {

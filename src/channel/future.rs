@@ -92,7 +92,7 @@ impl<T> fmt::Debug for ClosedFuture<'_, T> {
 /// the future (in a `select!` that another branch won, on a timeout) never loses a value; it
 /// stays in the channel for the next receive, in its place in the order. A future dropped after
 /// it was woken for a value passes the wakeup on to another waiting receiver. (A pending future
-/// on a bounded channel with one receiver may have a value handed to it directly by a sender;
+/// on a small bounded channel with one receiver may have a value handed to it by a sender;
 /// that value still belongs to the channel until the future's poll returns it, and any receive
 /// takes it, oldest first.)
 ///

@@ -12,8 +12,9 @@
 //! partner shares our core: `wait::spinning_helps` is off). With a partner on another core the
 //! receiver usually catches the next value in its spin, and a parked request would make the
 //! sender pop and fill on every push the receiver waits for. **An async receive parks when it
-//! is the channel's only receiver** (`Chan::may_park_async_receive`): its future is polled by
-//! an executor that usually runs the sender on the same thread, the case the hand-off is for.
+//! is the only receiver of a channel of capacity 4 or less** (`Chan::may_park_async_receive`):
+//! its future is polled by an executor that usually runs the sender on the same thread, the
+//! case the hand-off is for, and a small capacity is where the extra message per wait counts.
 //! Its filled value does not belong to the future alone, though: see "An async owner" below.
 //!
 //! # The slot's states
