@@ -823,6 +823,28 @@ fn a_value_a_dropped_receive_was_woken_for_is_dropped_once_with_the_channel() {
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 }
 
+/// A task that sends `0..n` and notifies the returned `Notify` after every `every`-th value
+/// (the receive loops' other `select!` branch).
+fn spawn_nudging_producer(
+    tx: Sender<u64>,
+    n: u64,
+    every: u64,
+) -> (tokio::task::JoinHandle<()>, Arc<tokio::sync::Notify>) {
+    let nudge = Arc::new(tokio::sync::Notify::new());
+    let producer = tokio::spawn({
+        let nudge = nudge.clone();
+        async move {
+            for i in 0..n {
+                tx.send_async(i).await.unwrap();
+                if i % every == 0 {
+                    nudge.notify_one();
+                }
+            }
+        }
+    });
+    (producer, nudge)
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_select_loop_at_capacity_one_receives_every_value_in_order() {
     // One thread. The producer task sends (waking the waiting receive future), then every
@@ -830,18 +852,7 @@ async fn a_select_loop_at_capacity_one_receives_every_value_in_order() {
     // future is dropped before it takes its value. Every value arrives once, in order.
     const N: u64 = 20_000;
     let (tx, rx) = bounded(1);
-    let notify = Arc::new(tokio::sync::Notify::new());
-    let producer = tokio::spawn({
-        let notify = notify.clone();
-        async move {
-            for i in 0..N {
-                tx.send_async(i).await.unwrap();
-                if i % 7 == 0 {
-                    notify.notify_one();
-                }
-            }
-        }
-    });
+    let (producer, notify) = spawn_nudging_producer(tx, N, 7);
     let mut got = Vec::with_capacity(N as usize);
     let mut cancelled = 0u64;
     loop {
@@ -861,24 +872,13 @@ async fn a_select_loop_at_capacity_one_receives_every_value_in_order() {
 
 /// One receiver task keeps a pending `recv_async` across the iterations of its `select!` loop
 /// and, when the producer nudges it, drains with `try_recv` while that future sits unpolled.
-/// On a bounded channel with one receiver the future parks a request, and a value handed to it
-/// stays the channel's front: the drain takes it (oldest first) and the future starts over.
-/// Every value arrives once, in the order it was sent.
+/// At a small capacity (one receiver) the future parks a request, and a value handed to it
+/// stays the channel's front: the drain takes it (oldest first) and the future starts over;
+/// at capacity 64 it waits the ordinary way. Every value arrives once, in the order it was sent.
 async fn drain_beside_a_pending_receive(capacity: usize) {
     const N: u64 = 20_000;
     let (tx, rx) = bounded(capacity);
-    let nudge = Arc::new(tokio::sync::Notify::new());
-    let producer = tokio::spawn({
-        let nudge = nudge.clone();
-        async move {
-            for i in 0..N {
-                tx.send_async(i).await.unwrap();
-                if i % 5 == 0 {
-                    nudge.notify_one();
-                }
-            }
-        }
-    });
+    let (producer, nudge) = spawn_nudging_producer(tx, N, 5);
     let mut got = Vec::with_capacity(N as usize);
     let mut drains = 0u64;
     let mut pending = pin!(rx.recv_async());

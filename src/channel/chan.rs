@@ -320,11 +320,8 @@ impl<T> Chan<T> {
     /// Whether both parked slots are free (for the loom models; true for the other flavors).
     #[cfg(loom)]
     pub(super) fn parked_slots_are_free(&self) -> bool {
-        let no_front = match &self.flavor {
-            Flavor::Buffered(ring) => !ring.front_is_marked(),
-            _ => true,
-        };
-        no_front && self.parked.as_deref().is_none_or(|parked| parked.send.is_free() && parked.recv.is_free())
+        let front = matches!(&self.flavor, Flavor::Buffered(ring) if ring.front_is_marked());
+        !front && self.parked.as_deref().is_none_or(|parked| parked.send.is_free() && parked.recv.is_free())
     }
 
     /// The waiting receivers and senders counted by the buffered and unbounded flavors (loom
