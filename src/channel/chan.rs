@@ -83,8 +83,11 @@ pub(super) const INLINE_PUSH_MAX_SIZE: usize = 256;
 /// as the waiting layer's own spin.
 pub(super) const UNREGISTERED_SPINS: u32 = 6;
 
-/// The largest capacity at which an async receive parks its request (`may_park_async_receive`):
-/// measured at capacities 1 (a gain) and 64 (a loss); the rows between were not measured.
+/// The largest capacity at which an async receive parks its request (`may_park_async_receive`).
+/// Measured at capacities 1 to 64 (docs/benchmarks.md, twenty-seventh session): parking saves
+/// instructions up to 8 on a current-thread runtime, but on two workers it is a clear gain only
+/// up to 3, level at 4 and a loss from 8 (the receiver, on its own core, catches up and parks
+/// often, and each park is a wait cycle).
 const ASYNC_PARK_MAX_CAPACITY: usize = 4;
 
 /// `pause`s before the unregistered spin's first look. A side that found the ring full (empty)

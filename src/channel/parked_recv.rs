@@ -14,7 +14,9 @@
 //! sender pop and fill on every push the receiver waits for. **An async receive parks when it
 //! is the only receiver of a channel of capacity 4 or less** (`Chan::may_park_async_receive`):
 //! its future is polled by an executor that usually runs the sender on the same thread, the
-//! case the hand-off is for, and a small capacity is where the extra message per wait counts.
+//! case the hand-off is for, and a small capacity is where the extra message per wait counts
+//! (measured from 1 to 32: from 8 on, a receiver on a worker of its own empties the ring and
+//! parks so often that two workers run at half speed; docs/benchmarks.md).
 //! Its filled value does not belong to the future alone, though: see "An async owner" below.
 //!
 //! # The slot's states
