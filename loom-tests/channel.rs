@@ -478,14 +478,17 @@ fn a_recv_after_a_close_waits_for_a_send_still_writing() {
     // that claimed its slot before the close succeeds, so its value must be received. A
     // receive that sees the close while that send is still writing must wait for it (a
     // registered pop), not report `Disconnected` past it.
-    // (The unbounded flavor's pop always waits for a send still writing.)
+    // (The unbounded flavor's pop always waits for a send still writing.) On a zero-capacity
+    // channel (`Sender::close` made it reachable with live receivers) the send waits in the
+    // slot: the close wakes it, and either this receive takes the value (sent) or the sender
+    // takes it back.
     // Every way to receive: blocking, `try_recv` (which may wait those few instructions here,
     // as for a channel whose last sender dropped it never has to), and an async receive's
     // first poll.
-    for unbounded_flavor in [false, true] {
+    for capacity in [Some(1), None, Some(0)] {
         for kind in [ReceiveKind::Blocking, ReceiveKind::Try, ReceiveKind::AsyncFirstPoll] {
             loom::model(move || {
-                let (tx, rx) = if unbounded_flavor { unbounded() } else { bounded(1) };
+                let (tx, rx) = capacity.map_or_else(unbounded, bounded);
                 let sender = {
                     let tx = tx.clone();
                     thread::spawn(move || tx.send(1).is_ok())

@@ -356,6 +356,18 @@ impl<T> Chan<T> {
         self.disconnected.load(Ordering::Acquire)
     }
 
+    /// The sender handles alive now (a snapshot: `Sender::sender_count`).
+    pub(crate) fn sender_count(&self) -> usize {
+        // ORDERING: Relaxed: a snapshot that synchronises with nothing (as `Arc::strong_count`).
+        self.senders.load(Ordering::Relaxed)
+    }
+
+    /// The receiver handles alive now (a snapshot: `Receiver::receiver_count`).
+    pub(crate) fn receiver_count(&self) -> usize {
+        // ORDERING: Relaxed, as in `sender_count`.
+        self.receivers.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn add_sender(&self) {
         // ORDERING: Relaxed: the new handle is made from an existing one, which keeps the count
         // above zero; nothing is published by the increment (as `Arc::clone`).
@@ -441,13 +453,15 @@ impl<T> Chan<T> {
 
     /// Disconnects the channel while handles of both sides live: every later send fails with
     /// its value back, receivers drain what got in and then report `Disconnected` (as when the
-    /// last sender drops). The actor's `stop` and `kill` close its mailbox with this.
-    pub(crate) fn close(&self) {
-        self.disconnect();
+    /// last sender drops). `true` when this call disconnected it (`Sender::close`,
+    /// `Receiver::close`). The actor's `stop` and `kill` close its mailbox with this.
+    pub(crate) fn close(&self) -> bool {
+        self.disconnect()
     }
 
+    /// Disconnects the channel; `true` when this call did (it was not disconnected before).
     #[cold]
-    fn disconnect(&self) {
+    fn disconnect(&self) -> bool {
         // Senders learn it from the push itself, atomically with claiming a slot: close the
         // ring (or list) first, then raise the flag. A receiver that sees the flag (Acquire,
         // pairing with the Release swap below) then also sees the closed tail, which carries
@@ -493,7 +507,9 @@ impl<T> Chan<T> {
                 slot.notify_disconnected();
             }
             self.closed_wait.notify_all();
+            return true;
         }
+        false
     }
 
     #[inline]

@@ -12,7 +12,10 @@
 //!   inside the error, or dropped exactly once (when the last receiver goes, or with the channel).
 //! - **Disconnection.** When the last [`Sender`] drops, receivers first drain every buffered value
 //!   and then get `Disconnected`. When the last [`Receiver`] drops, buffered values are dropped
-//!   and every send fails at once with the value inside.
+//!   and every send fails at once with the value inside. [`Sender::close`] or
+//!   [`Receiver::close`] disconnects the channel while handles of both sides live: sends fail
+//!   with their value back, receivers drain what got in and then get `Disconnected`. In these
+//!   docs "every sender is gone" (or receiver) includes a closed channel.
 //! - **Blocking.** `send`/`recv` spin for a few microseconds (no system call when the other side
 //!   answers that fast), then park on a futex; nobody is woken unless somebody waits, and no
 //!   wakeup is lost (checked under loom, see `docs/waiting.md`).

@@ -286,7 +286,8 @@ impl<T> Receiver<T> {
         self.chan.capacity()
     }
 
-    /// `true` when every sender is gone (values may still be buffered).
+    /// `true` when every sender is gone, or the channel was closed ([`Receiver::close`]):
+    /// values may still be buffered.
     ///
     /// # Examples
     ///
@@ -300,6 +301,59 @@ impl<T> Receiver<T> {
     #[must_use]
     pub fn is_disconnected(&self) -> bool {
         self.chan.is_disconnected()
+    }
+
+    /// The [`Sender`](super::Sender) handles of this channel alive now: as
+    /// [`Sender::sender_count`](super::Sender::sender_count). Zero means the channel is
+    /// disconnected (what is buffered can still be received).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded::<u8>(1);
+    /// assert_eq!(rx.sender_count(), 1);
+    /// drop(tx);
+    /// assert_eq!(rx.sender_count(), 0);
+    /// ```
+    #[must_use]
+    pub fn sender_count(&self) -> usize {
+        self.chan.sender_count()
+    }
+
+    /// The [`Receiver`] handles of this channel alive now, this one included: as
+    /// [`Sender::receiver_count`](super::Sender::receiver_count).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringfence::channel::bounded::<u8>(1);
+    /// let stream = rx.clone().into_stream();
+    /// assert_eq!(rx.receiver_count(), 2);
+    /// drop(stream);
+    /// assert_eq!(rx.receiver_count(), 1);
+    /// ```
+    #[must_use]
+    pub fn receiver_count(&self) -> usize {
+        self.chan.receiver_count()
+    }
+
+    /// Closes the channel while handles of both sides live, as [`Sender::close`](super::Sender::close) (the same
+    /// call, from the receiving side: tokio's `Receiver::close`): later sends fail with their
+    /// value back, this and every other receiver still get what got in, then `Disconnected`.
+    /// Returns `true` when this call closed the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::unbounded();
+    /// tx.send("queued").unwrap();
+    /// assert!(rx.close());
+    /// assert!(tx.send("late").is_err());
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["queued"]); // drained after the close
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
     }
 
     /// `true` when both handles belong to the same channel.

@@ -43,7 +43,7 @@ pub(crate) struct Closer<T>(Arc<Chan<T>>);
 impl<T> Closer<T> {
     /// As [`Sender::close`].
     pub(crate) fn close(&self) {
-        self.0.close();
+        let _closed_now = self.0.close();
     }
 }
 
@@ -99,10 +99,34 @@ impl<T> Sender<T> {
         SendFuture::new(&self.chan, value)
     }
 
-    /// Closes the channel for every sender while handles live (see `Chan::close`): later sends
-    /// fail with their value back, receivers drain what got in, then see `Disconnected`.
-    pub(crate) fn close(&self) {
-        self.chan.close();
+    /// Closes the channel while handles of both sides live (async-channel's `close`, tokio's
+    /// `Receiver::close`; [`Receiver::close`](super::Receiver::close) is the same call): every
+    /// later send, from any sender, fails with its value back, and so do the sends waiting for
+    /// room, which it wakes (blocked threads and pending futures alike). The receivers still
+    /// get every value that got in, then `Disconnected`; receivers waiting on an empty channel
+    /// are woken and see `Disconnected`. Afterwards both sides' `is_disconnected` is `true` and
+    /// [`closed`](Sender::closed) resolves. Returns `true` when this call closed the channel,
+    /// `false` when it was closed, or disconnected by the last handle of a side, already.
+    ///
+    /// Nothing is lost: a send racing the close either got in (it returns `Ok`, and its value
+    /// will be received) or returns its value in the error. On a zero-capacity channel a send
+    /// waiting for a receiver at the close is either taken by one (sent) or given back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{RecvError, SendError, bounded};
+    ///
+    /// let (tx, rx) = bounded(4);
+    /// tx.send(1).unwrap();
+    /// assert!(tx.close());
+    /// assert!(!rx.close()); // closed already
+    /// assert_eq!(tx.send(2), Err(SendError(2)));
+    /// assert_eq!(rx.recv(), Ok(1)); // what got in is still received
+    /// assert_eq!(rx.recv(), Err(RecvError));
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
     }
 
     /// A handle that can close the channel later without being a sender (it keeps no sender
@@ -266,6 +290,43 @@ impl<T> Sender<T> {
         self.chan.is_full()
     }
 
+    /// The [`Sender`] handles of this channel alive now, this one included (flume's and
+    /// async-channel's `sender_count`). A snapshot: other threads may clone or drop handles
+    /// meanwhile. A [`SendSink`] made by [`into_sink`](Sender::into_sink) counts as a sender
+    /// until it is closed or dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::bounded::<u8>(1);
+    /// let tx2 = tx.clone();
+    /// assert_eq!((tx.sender_count(), tx.receiver_count()), (2, 1));
+    /// drop(tx2);
+    /// assert_eq!(rx.sender_count(), 1);
+    /// ```
+    #[must_use]
+    pub fn sender_count(&self) -> usize {
+        self.chan.sender_count()
+    }
+
+    /// The [`Receiver`](super::Receiver) handles of this channel alive now (a snapshot, as
+    /// [`sender_count`](Sender::sender_count)); a [`RecvStream`](super::RecvStream) made by
+    /// `into_stream` counts as one. Zero means every send fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::unbounded::<u8>();
+    /// assert_eq!(tx.receiver_count(), 1);
+    /// drop(rx);
+    /// assert_eq!(tx.receiver_count(), 0);
+    /// assert!(tx.send(1).is_err());
+    /// ```
+    #[must_use]
+    pub fn receiver_count(&self) -> usize {
+        self.chan.receiver_count()
+    }
+
     /// The channel's capacity: `Some(n)` for `bounded(n)`, `None` for `unbounded()`.
     ///
     /// # Examples
@@ -281,7 +342,8 @@ impl<T> Sender<T> {
         self.chan.capacity()
     }
 
-    /// `true` when every receiver is gone: any further send fails.
+    /// `true` when every receiver is gone, or the channel was closed ([`Sender::close`]): any
+    /// further send fails.
     ///
     /// # Examples
     ///
@@ -296,9 +358,10 @@ impl<T> Sender<T> {
         self.chan.is_disconnected()
     }
 
-    /// A future that resolves once every receiver is gone (as tokio's `Sender::closed`): a
-    /// producer can stop making values nobody will receive, or wait for it next to its input
-    /// (`fan::merge` does). Resolves at once when the channel is already disconnected.
+    /// A future that resolves once every receiver is gone or the channel is closed (as
+    /// tokio's `Sender::closed`): a producer can stop making values nobody will receive, or
+    /// wait for it next to its input (`fan::merge` does). Resolves at once when the channel is
+    /// already disconnected.
     ///
     /// # Cancel safety
     ///

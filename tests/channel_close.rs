@@ -1,0 +1,246 @@
+//! `Sender::close` / `Receiver::close` and the handle counts, on every flavor: what a close
+//! wakes (blocked threads, pending futures), what it keeps (every value that got in), and that
+//! sends racing it lose nothing. Blocking scenarios run under a watchdog; no test asserts on
+//! timing.
+#![cfg(not(loom))]
+
+mod async_util;
+mod common;
+
+use async_util::{counting, poll_once};
+use common::{WATCHDOG, within};
+use ringfence::channel::{Receiver, RecvError, SendError, Sender, TryRecvError, bounded, unbounded};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
+use std::thread;
+use std::time::Duration;
+
+/// Every flavor: rendezvous, capacity 1, a larger buffer, unbounded.
+fn flavors<T>() -> Vec<(&'static str, Sender<T>, Receiver<T>)> {
+    let mut all = Vec::new();
+    for (name, capacity) in [("rendezvous", 0), ("bounded(1)", 1), ("bounded(16)", 16)] {
+        let (tx, rx) = bounded(capacity);
+        all.push((name, tx, rx));
+    }
+    let (tx, rx) = unbounded();
+    all.push(("unbounded", tx, rx));
+    all
+}
+
+/// How long a test gives another thread to reach a blocking call before acting. Correctness
+/// never depends on it: a slower thread only makes the test exercise a different interleaving.
+const SETTLE: Duration = Duration::from_millis(30);
+
+#[test]
+fn close_returns_true_once_from_either_side() {
+    for (name, tx, rx) in flavors::<u8>() {
+        let tx2 = tx.clone();
+        assert!(!tx.is_disconnected() && !rx.is_disconnected(), "{name}");
+        assert!(rx.close(), "{name}: the first close closes");
+        assert!(!tx.close() && !tx2.close() && !rx.close(), "{name}: later ones find it closed");
+        assert!(tx.is_disconnected() && rx.is_disconnected(), "{name}");
+        // Closing does not drop handles: the counts are unchanged.
+        assert_eq!((tx.sender_count(), rx.receiver_count()), (2, 1), "{name}");
+    }
+    // A channel disconnected by its last receiver is closed already.
+    let (tx, rx) = bounded::<u8>(1);
+    drop(rx);
+    assert!(!tx.close());
+}
+
+#[test]
+fn after_a_close_sends_fail_with_their_value_and_receivers_drain() {
+    for (name, tx, rx) in flavors::<u32>() {
+        let buffered = match tx.capacity() {
+            Some(0) => 0,
+            Some(capacity) => capacity.min(3),
+            None => 3,
+        };
+        for value in 0..buffered as u32 {
+            tx.send(value).unwrap();
+        }
+        assert!(tx.close());
+        assert_eq!(tx.send(99), Err(SendError(99)), "{name}");
+        assert_eq!(tx.try_send(98).unwrap_err().into_inner(), 98, "{name}");
+        assert_eq!(tx.send_timeout(97, Duration::from_secs(60)).unwrap_err().into_inner(), 97, "{name}");
+        let drained: Vec<u32> = rx.try_iter().collect();
+        assert_eq!(drained, (0..buffered as u32).collect::<Vec<_>>(), "{name}: every value that got in");
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected), "{name}");
+        assert_eq!(rx.recv(), Err(RecvError), "{name}");
+        assert_eq!(rx.recv_timeout(Duration::from_secs(60)).ok(), None, "{name}");
+    }
+}
+
+#[test]
+fn close_wakes_blocked_receivers() {
+    within(WATCHDOG, || {
+        for (name, tx, rx) in flavors::<u8>() {
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let rx = rx.clone();
+                    thread::spawn(move || rx.recv())
+                })
+                .collect();
+            thread::sleep(SETTLE);
+            assert!(tx.close(), "{name}");
+            for waiter in waiters {
+                assert_eq!(waiter.join().unwrap(), Err(RecvError), "{name}");
+            }
+        }
+    });
+}
+
+#[test]
+fn close_from_the_receiver_wakes_blocked_senders_with_their_values() {
+    within(WATCHDOG, || {
+        for (name, tx, rx) in flavors::<u32>() {
+            let Some(capacity) = tx.capacity() else { continue }; // an unbounded send never blocks
+            for value in 0..capacity as u32 {
+                tx.send(value).unwrap();
+            }
+            let waiters: Vec<_> = (100..103u32)
+                .map(|value| {
+                    let tx = tx.clone();
+                    thread::spawn(move || (value, tx.send(value)))
+                })
+                .collect();
+            thread::sleep(SETTLE);
+            assert!(rx.close(), "{name}");
+            let mut back = Vec::new();
+            for waiter in waiters {
+                let (value, sent) = waiter.join().unwrap();
+                match sent {
+                    // A send can have got in before the close only if a receive made room;
+                    // nobody received here.
+                    Ok(()) => panic!("{name}: {value} was sent into a full channel nobody drained"),
+                    Err(SendError(returned)) => back.push(returned),
+                }
+            }
+            back.sort_unstable();
+            assert_eq!(back, [100, 101, 102], "{name}: every blocked send got its value back");
+            let drained: Vec<u32> = rx.try_iter().collect();
+            assert_eq!(drained, (0..capacity as u32).collect::<Vec<_>>(), "{name}");
+        }
+    });
+}
+
+#[test]
+fn close_wakes_pending_futures() {
+    for (name, tx, rx) in flavors::<u32>() {
+        let (receive_wakes, receive_waker) = counting();
+        let mut receive = rx.recv_async();
+        assert!(poll_once(&mut receive, &receive_waker).is_pending(), "{name}");
+        assert!(tx.close(), "{name}");
+        assert_eq!(receive_wakes.wakes(), 1, "{name}: the close woke the receive");
+        assert_eq!(poll_once(&mut receive, &receive_waker), Poll::Ready(Err(RecvError)), "{name}");
+    }
+    // A pending send: on a full channel (a rendezvous one is full while no receiver waits).
+    for (name, tx, rx) in flavors::<u32>() {
+        let Some(capacity) = tx.capacity() else { continue };
+        for value in 0..capacity as u32 {
+            tx.send(value).unwrap();
+        }
+        let (send_wakes, send_waker) = counting();
+        let mut send = tx.send_async(7);
+        assert!(poll_once(&mut send, &send_waker).is_pending(), "{name}");
+        assert!(rx.close(), "{name}");
+        assert_eq!(send_wakes.wakes(), 1, "{name}: the close woke the send");
+        assert_eq!(poll_once(&mut send, &send_waker), Poll::Ready(Err(SendError(7))), "{name}");
+        assert_eq!(rx.try_iter().count(), capacity, "{name}");
+    }
+}
+
+#[test]
+fn closed_future_resolves_on_a_close() {
+    for (name, tx, rx) in flavors::<u8>() {
+        let (wakes, waker) = counting();
+        let mut closed = tx.closed();
+        assert!(poll_once(&mut closed, &waker).is_pending(), "{name}");
+        assert!(rx.close(), "{name}");
+        assert_eq!(wakes.wakes(), 1, "{name}");
+        assert_eq!(poll_once(&mut closed, &waker), Poll::Ready(()), "{name}");
+    }
+}
+
+#[test]
+fn sends_racing_a_close_are_received_or_returned_never_lost() {
+    const SENDERS: u64 = 4;
+    /// The receiver closes the channel after this many values.
+    const CLOSE_AFTER: usize = if cfg!(debug_assertions) { 5_000 } else { 50_000 };
+    within(WATCHDOG, || {
+        for (name, tx, rx) in flavors::<u64>() {
+            let stop = Arc::new(AtomicBool::new(false));
+            // Each sender sends distinct values until a send fails (the close): its last value
+            // comes back, every earlier one must be received.
+            let senders: Vec<_> = (0..SENDERS)
+                .map(|sender| {
+                    let tx = tx.clone();
+                    thread::spawn(move || {
+                        let mut sent = Vec::new();
+                        for i in 0.. {
+                            let value = i * SENDERS + sender;
+                            match tx.send(value) {
+                                Ok(()) => sent.push(value),
+                                Err(SendError(back)) => return (sent, back),
+                            }
+                        }
+                        unreachable!("the receiver closes the channel")
+                    })
+                })
+                .collect();
+            let receiver = {
+                let rx = rx.clone();
+                let stop = Arc::clone(&stop);
+                thread::spawn(move || {
+                    let mut received = Vec::new();
+                    // Receives until the channel is closed and drained; closes it itself after
+                    // a while (from the receiving side, while every handle lives).
+                    while let Ok(value) = rx.recv() {
+                        received.push(value);
+                        if received.len() == CLOSE_AFTER {
+                            stop.store(true, Ordering::Relaxed);
+                            assert!(rx.close(), "only this thread closes");
+                        }
+                    }
+                    received
+                })
+            };
+            let mut sent = Vec::new();
+            let mut returned = Vec::new();
+            for sender in senders {
+                let (values, back) = sender.join().unwrap();
+                sent.extend(values);
+                returned.push(back);
+            }
+            let mut received = receiver.join().unwrap();
+            assert!(stop.load(Ordering::Relaxed), "{name}: the receiver closed the channel");
+            assert!(rx.try_recv().is_err(), "{name}: the receiver drained the closed channel");
+            sent.sort_unstable();
+            received.sort_unstable();
+            assert_eq!(received, sent, "{name}: every Ok send was received exactly once");
+            // The value that failed is each sender's next one: never one that was received.
+            for back in returned {
+                assert!(received.binary_search(&back).is_err(), "{name}: {back} both received and returned");
+            }
+        }
+    });
+}
+
+#[test]
+fn handle_counts_follow_clones_drops_streams_and_sinks() {
+    let (tx, rx) = bounded::<u8>(4);
+    assert_eq!((tx.sender_count(), tx.receiver_count()), (1, 1));
+    let tx2 = tx.clone();
+    let rx2 = rx.clone();
+    assert_eq!((rx.sender_count(), rx.receiver_count()), (2, 2));
+    let sink = tx2.into_sink();
+    let stream = rx2.into_stream();
+    assert_eq!((tx.sender_count(), tx.receiver_count()), (2, 2), "an owned sink or stream is a handle");
+    drop(sink);
+    drop(stream);
+    assert_eq!((tx.sender_count(), rx.receiver_count()), (1, 1));
+    drop(tx);
+    assert_eq!(rx.sender_count(), 0);
+    assert!(rx.is_disconnected());
+}
