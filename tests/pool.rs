@@ -109,6 +109,53 @@ fn dropping_a_task_before_its_job_starts_skips_the_job() {
 }
 
 #[test]
+fn a_spawned_job_runs_though_nobody_holds_a_task() {
+    let pool = Pool::new(1);
+    let (release, started, block) = blocker();
+    pool.spawn(block);
+    started.recv().unwrap();
+    // Queued behind the blocked job: unlike a dropped task's job, it is not skipped.
+    let ran = Arc::new(AtomicUsize::new(0));
+    for _ in 0..3 {
+        let ran = ran.clone();
+        pool.spawn(move || {
+            ran.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    release.send(()).unwrap();
+    pool.shutdown();
+    assert_eq!(ran.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_panicking_spawned_job_leaves_the_worker_alive() {
+    let pool = Pool::new(1);
+    pool.spawn(|| panic!("a detached job panics"));
+    assert_eq!(pool.submit(|| 5).wait().unwrap(), 5, "the single worker survived");
+}
+
+#[test]
+fn shutdown_now_drops_queued_spawned_jobs_unrun_once() {
+    let counter = DropCounter::new();
+    let pool = Pool::new(1);
+    let (release, started, block) = blocker();
+    pool.spawn(block);
+    started.recv().unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let (flag, token) = (ran.clone(), counter.make(0));
+    pool.spawn(move || {
+        let _token = token;
+        flag.store(true, Ordering::SeqCst);
+    });
+    // Queued last, it frees the worker when it is dropped: shutdown_now discards the queue in
+    // order, so the job above is gone before the worker could take it.
+    pool.spawn(move || drop(release));
+    pool.shutdown_now();
+    assert!(!ran.load(Ordering::SeqCst), "a queued job is dropped by shutdown_now");
+    assert_eq!((counter.created(), counter.dropped()), (1, 1), "its closure dropped once");
+}
+
+#[test]
 fn dropping_a_task_while_its_job_runs_drops_the_result_once() {
     let counter = DropCounter::new();
     let pool = Pool::new(1);

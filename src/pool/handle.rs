@@ -2,7 +2,7 @@
 
 use super::builder::Builder;
 use super::error::{BuildError, TrySubmitError};
-use super::task::{Job, Packaged, Task};
+use super::task::{Detached, Job, Packaged, Task};
 use crate::WaitGroup;
 use crate::channel::{self, Receiver, SendError, Sender, TrySendError};
 use crate::sync::Arc;
@@ -169,6 +169,46 @@ impl Pool {
             drop(job);
         }
         task
+    }
+
+    /// Runs `f` on a worker and forgets it: fire and forget (rayon's `spawn`, threadpool's
+    /// `execute`; what `let _ = tokio::spawn(..)` does in tokio). Blocks while the queue is
+    /// full, as [`submit`](Pool::submit) does.
+    ///
+    /// Use it where a [`Task`] would be dropped at once: **dropping a task cancels its job**
+    /// if the job has not started, so `let _ = pool.submit(f)` usually runs nothing. A spawned
+    /// job runs unless the pool is shut down with [`shutdown_now`](Pool::shutdown_now) first
+    /// (queued jobs are dropped unrun then); [`shutdown`](Pool::shutdown) and the pool's drop
+    /// run it. A panic inside it is reported by the panic hook (as any thread's) and caught:
+    /// the worker survives. To learn when it is done, count it with a [`WaitGroup`](crate::WaitGroup)
+    /// or submit it and keep the task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    ///
+    /// let pool = Pool::new(2);
+    /// let hits = Arc::new(AtomicU32::new(0));
+    /// for _ in 0..10 {
+    ///     let hits = Arc::clone(&hits);
+    ///     pool.spawn(move || {
+    ///         hits.fetch_add(1, Ordering::Relaxed);
+    ///     });
+    /// }
+    /// pool.shutdown(); // runs every queued job, then joins the workers
+    /// assert_eq!(hits.load(Ordering::Relaxed), 10);
+    /// ```
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        // Never fails: the pool's own receiver keeps the channel connected (see `submit`).
+        if let Err(SendError(job)) = self.sender().send(Box::new(Detached(f))) {
+            drop(job);
+        }
     }
 
     /// Submits `f` if the queue has room; otherwise hands the closure back, unrun.

@@ -28,6 +28,17 @@ pub(crate) trait Runnable: Send {
 /// The pool queue's element type.
 pub(crate) type Job = Box<dyn Runnable>;
 
+/// A closure nobody waits for ([`Pool::spawn`](super::Pool::spawn)): no cell, no result.
+pub(super) struct Detached<F>(pub(super) F);
+
+impl<F: FnOnce() + Send> Runnable for Detached<F> {
+    fn run(self: Box<Self>) {
+        // The panic hook has reported a panic by the time it is caught here; nobody else
+        // could take its payload, and the worker must survive it.
+        let _ = panic::catch_unwind(AssertUnwindSafe(self.0));
+    }
+}
+
 /// A closure and the promise its result is sent through.
 pub(super) struct Packaged<F, R> {
     pub(super) f: F,
@@ -86,7 +97,7 @@ where
 /// let task = pool.submit(|| (1..=10u64).product::<u64>());
 /// assert_eq!(task.wait().unwrap(), 3_628_800);
 /// ```
-#[must_use = "dropping a Task cancels its job unless it already started"]
+#[must_use = "dropping a Task cancels its job unless it already started (`Pool::spawn` runs a job detached)"]
 pub struct Task<R> {
     result: oneshot::Receiver<thread::Result<R>>,
 }
@@ -212,6 +223,16 @@ impl<R> Future for Task<R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.get_mut().result).poll(cx).map(|received| settle(received.ok()))
+    }
+}
+
+/// With the `futures` feature: terminated once it has returned its result (its oneshot
+/// receiver's [`is_terminated`](crate::oneshot::Receiver::is_terminated)).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<R> futures_core::future::FusedFuture for Task<R> {
+    fn is_terminated(&self) -> bool {
+        self.result.is_terminated()
     }
 }
 
