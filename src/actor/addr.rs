@@ -13,6 +13,27 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 /// The way to talk to an actor: cheap to clone, `Send`, usable from any thread.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::actor::{self, Actor, Context};
+///
+/// struct Sum(u64);
+/// impl Actor for Sum {
+///     type Msg = u64;
+///     fn handle(&mut self, n: u64, _: &mut Context) { self.0 += n }
+/// }
+/// let sum = actor::spawn(Sum(0));
+/// let addr = sum.addr();
+/// let tellers: Vec<_> = (1..=4).map(|n| {
+///     let addr = addr.clone();
+///     std::thread::spawn(move || addr.tell(n).unwrap())
+/// }).collect();
+/// tellers.into_iter().for_each(|t| t.join().unwrap());
+/// assert_eq!(sum.stop().into_state().unwrap().0, 10);
+/// assert_eq!(addr.tell(5).unwrap_err().into_inner(), 5); // stopped: the message comes back
+/// ```
 pub struct Addr<A: Actor> {
     pub(super) mailbox: Sender<A::Msg>,
     pub(super) shared: Arc<Shared>,
@@ -21,6 +42,26 @@ pub struct Addr<A: Actor> {
 /// The reply half of an `ask`: put it in the message; the handler answers with
 /// [`Reply::send`]. Dropped without an answer, the asker gets [`ActorError::Stopped`] (or
 /// [`ActorError::Panicked`] when the drop happens while the handler panics).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::actor::{self, Actor, ActorError, Context, Reply};
+///
+/// struct Halver;
+/// impl Actor for Halver {
+///     type Msg = (u32, Reply<u32>);
+///     fn handle(&mut self, (n, reply): (u32, Reply<u32>), _: &mut Context) {
+///         if n % 2 == 0 {
+///             reply.send(n / 2);
+///         } // an odd `n`: the reply is dropped unanswered
+///     }
+/// }
+/// let halver = actor::spawn(Halver);
+/// assert_eq!(halver.addr().ask(|r| (8, r)), Ok(4));
+/// assert_eq!(halver.addr().ask(|r| (7, r)), Err(ActorError::Stopped));
+/// assert!(halver.addr().is_alive()); // `Stopped` only says no answer came
+/// ```
 pub struct Reply<R> {
     promise: Option<oneshot::Sender<Result<R, ActorError>>>,
 }

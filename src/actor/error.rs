@@ -3,6 +3,31 @@
 use std::fmt;
 
 /// Why an `ask` got no reply.
+///
+/// Returned by [`Addr::ask`](super::Addr::ask), [`Addr::ask_timeout`](super::Addr::ask_timeout)
+/// and [`Addr::ask_async`](super::Addr::ask_async).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::actor::{self, Actor, ActorError, Context, Reply};
+/// use std::time::Duration;
+///
+/// struct Moody(Vec<Reply<()>>);
+/// impl Actor for Moody {
+///     type Msg = (bool, Reply<()>);
+///     fn handle(&mut self, (calm, reply): (bool, Reply<()>), _: &mut Context) {
+///         assert!(calm, "not now"); // the reply is dropped while this panic unwinds
+///         self.0.push(reply); // kept, never answered
+///     }
+/// }
+/// let moody = actor::spawn(Moody(Vec::new()));
+/// let err = moody.addr().ask_timeout(|r| (true, r), Duration::from_millis(1)).unwrap_err();
+/// assert_eq!(err, ActorError::Timeout);
+/// assert_eq!(err.to_string(), "timed out waiting for the actor's reply");
+/// assert_eq!(moody.addr().ask(|r| (false, r)), Err(ActorError::Panicked));
+/// assert_eq!(moody.addr().ask(|r| (true, r)), Err(ActorError::Stopped)); // it is gone now
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ActorError {
     /// The actor stopped (by `stop`, `kill`, or after a panic) before it replied, or the

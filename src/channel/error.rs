@@ -23,7 +23,7 @@ use std::fmt;
 /// assert_eq!(format!("{err:?}"), "SendError(..)"); // no `T: Debug` needed
 /// assert_eq!(err.into_inner(), "lost");
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SendError<T>(pub T);
 
 /// Why [`Sender::try_send`](super::Sender::try_send) failed; the value is inside.
@@ -42,7 +42,7 @@ pub struct SendError<T>(pub T);
 /// assert_eq!(err.to_string(), "sending on a disconnected channel");
 /// assert_eq!(err.into_inner(), 3);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TrySendError<T> {
     /// The channel is full (for a zero-capacity channel: no receiver is waiting).
     Full(T),
@@ -67,7 +67,7 @@ pub enum TrySendError<T> {
 /// assert_eq!(err, SendTimeoutError::Disconnected(3));
 /// assert_eq!(err.to_string(), "sending on a disconnected channel");
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SendTimeoutError<T> {
     /// The deadline passed before there was room (or, at capacity 0, before a receiver took it).
     Timeout(T),
@@ -92,7 +92,7 @@ pub enum SendTimeoutError<T> {
 /// assert_eq!(rx.recv(), Err(RecvError));
 /// assert_eq!(RecvError.to_string(), "receiving on an empty and disconnected channel");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RecvError;
 
 /// Why [`Receiver::try_recv`](super::Receiver::try_recv) failed.
@@ -109,7 +109,7 @@ pub struct RecvError;
 /// assert_eq!(err, TryRecvError::Disconnected);
 /// assert_eq!(err.to_string(), "receiving on an empty and disconnected channel");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TryRecvError {
     /// The channel is empty (senders remain).
     Empty,
@@ -133,7 +133,7 @@ pub enum TryRecvError {
 /// assert_eq!(err, RecvTimeoutError::Disconnected);
 /// assert_eq!(err.to_string(), "receiving on an empty and disconnected channel");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RecvTimeoutError {
     /// The deadline passed while the channel was empty.
     Timeout,

@@ -96,6 +96,13 @@ impl<T> fmt::Debug for ClosedFuture<'_, T> {
 /// that value still belongs to the channel until the future's poll returns it, and any receive
 /// takes it, oldest first.)
 ///
+/// # Polling after `Ready`
+///
+/// A `RecvFuture` is one receive: polled again after it returned `Ready`, it receives again
+/// (the next value, or `RecvError`), without panicking. So it is not a `FusedFuture`: make a
+/// fresh one per value (`recv_async()` costs nothing to create), or poll a [`RecvStream`],
+/// which is a `FusedStream`.
+///
 /// # Examples
 ///
 /// ```
@@ -317,6 +324,7 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 /// assert_eq!(got, [0, 1, 2]);
 /// # });
 /// ```
+#[must_use = "streams do nothing unless polled"]
 pub struct RecvStream<'a, T> {
     receiver: Handle<'a, Receiver<T>>,
     wait: RecvWait,
@@ -560,6 +568,7 @@ impl<T> futures_core::FusedStream for RecvStream<'_, T> {
 /// assert_eq!(rx.try_recv(), Ok(1));
 /// # }
 /// ```
+#[must_use = "sinks do nothing unless polled"]
 pub struct SendSink<'a, T> {
     /// `None` once the sink is closed (an owned sender is dropped then).
     sender: Option<Handle<'a, Sender<T>>>,

@@ -182,6 +182,28 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// `true` once the receiver has finished: it returned the value or [`RecvError`] (from
+    /// `.await`, `recv`, or a `try_recv` / `recv_timeout` that did not report `Empty` /
+    /// `Timeout`). A finished receiver's later polls return `Err(RecvError)` at once, so it
+    /// is safe to poll in a `select!` loop, and with the `futures` feature it is a
+    /// `futures_core::FusedFuture` (as futures' oneshot receiver; tokio's has the same
+    /// `is_terminated`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, mut rx) = ringfence::oneshot::channel();
+    /// tx.send(1).unwrap();
+    /// assert!(rx.is_ready() && !rx.is_terminated()); // in, not yet taken
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.is_terminated());
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn is_terminated(&self) -> bool {
+        self.inner.is_none()
+    }
+
     /// Inline, as `cell::wait`'s first look: a result that is already in costs no call (the
     /// park path is out of line).
     #[inline]
@@ -239,6 +261,14 @@ impl<T> Future for Receiver<T> {
                 Poll::Ready(outcome.into_result().map_err(|_| RecvError))
             }
         }
+    }
+}
+
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<T> futures_core::future::FusedFuture for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        Receiver::is_terminated(self)
     }
 }
 

@@ -7,6 +7,20 @@ use std::time::Duration;
 
 /// Why a quota (of a [`TokenBucket`](super::TokenBucket)) or a window (of a
 /// [`SlidingWindow`](super::SlidingWindow)) was rejected.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{MAX_WINDOW_CALLS, Quota, QuotaError, SlidingWindow};
+/// use std::time::Duration;
+///
+/// let err = Quota::new(0, Duration::from_secs(1), 5).unwrap_err();
+/// assert_eq!(err, QuotaError::ZeroRate);
+/// assert_eq!(err.to_string(), "rate must be at least 1");
+/// let err = SlidingWindow::try_new(MAX_WINDOW_CALLS + 1, Duration::from_secs(1)).unwrap_err();
+/// assert_eq!(err, QuotaError::TooManyCalls { requested: MAX_WINDOW_CALLS + 1, max: MAX_WINDOW_CALLS });
+/// assert_eq!(err.to_string(), "max_calls 1048577 exceeds the maximum of 1048576");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum QuotaError {
@@ -53,6 +67,18 @@ impl std::error::Error for QuotaError {}
 
 /// More tokens were asked for than the bucket can ever hold: the request can never succeed, so
 /// it fails at once instead of waiting forever.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::TokenBucket;
+/// use std::time::Duration;
+///
+/// let bucket = TokenBucket::new(10, Duration::from_secs(1), 5);
+/// let err = bucket.acquire(6).unwrap_err(); // at once: waiting could never help
+/// assert_eq!((err.requested(), err.burst()), (6, 5));
+/// assert_eq!(err.to_string(), "6 tokens requested but the bucket holds at most 5");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InsufficientCapacity {
     pub(crate) requested: u32,
@@ -61,12 +87,29 @@ pub struct InsufficientCapacity {
 
 impl InsufficientCapacity {
     /// The number of tokens that was asked for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bucket = ringfence::rate::TokenBucket::new(10, std::time::Duration::from_secs(1), 5);
+    /// assert_eq!(bucket.acquire(8).unwrap_err().requested(), 8);
+    /// ```
     #[must_use]
     pub fn requested(&self) -> u32 {
         self.requested
     }
 
     /// The bucket's capacity (its burst) when the request was decided.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let bucket = ringfence::rate::TokenBucket::new(10, Duration::from_secs(1), 5);
+    /// bucket.set_rate(10, Duration::from_secs(1), 2).unwrap();
+    /// assert_eq!(bucket.acquire(3).unwrap_err().burst(), 2); // the quota in force, not the first
+    /// ```
     #[must_use]
     pub fn burst(&self) -> u32 {
         self.burst
@@ -85,6 +128,22 @@ impl std::error::Error for InsufficientCapacity {}
 ///
 /// Times are readings of the limiter's [`Clock`](super::Clock) in nanoseconds.
 /// `ready_at() == u64::MAX` means "never" (the limiter's clock would have to run past its range).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{ManualClock, SlidingWindow};
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new();
+/// let window = SlidingWindow::with_clock(1, Duration::from_secs(1), clock.clone()).unwrap();
+/// window.try_acquire().unwrap();
+/// clock.advance(Duration::from_millis(400));
+/// let denied = window.try_acquire().unwrap_err();
+/// assert_eq!((denied.decided_at(), denied.ready_at()), (400_000_000, 1_000_000_000));
+/// assert_eq!(denied.wait_time(), Duration::from_millis(600));
+/// assert_eq!(denied.to_string(), "rate limited, ready in 600ms");
+/// ```
 #[derive(Clone, Copy)]
 pub struct RateLimited {
     /// When the request would be granted, as a *tick* (a reading plus the limiters' bias,
@@ -98,6 +157,21 @@ pub struct RateLimited {
 impl RateLimited {
     /// The clock reading (nanoseconds) from which the same request would be granted, if
     /// nothing else takes tokens in between.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{ManualClock, SlidingWindow};
+    ///
+    /// let clock = ManualClock::new();
+    /// let window = SlidingWindow::with_clock(1, std::time::Duration::from_secs(1), clock.clone()).unwrap();
+    /// window.try_acquire().unwrap();
+    /// let denied = window.try_acquire().unwrap_err();
+    /// clock.set(denied.ready_at() - 1);
+    /// assert!(window.try_acquire().is_err()); // not a nanosecond early
+    /// clock.set(denied.ready_at());
+    /// assert!(window.try_acquire().is_ok());
+    /// ```
     #[must_use]
     #[inline]
     pub fn ready_at(&self) -> u64 {
@@ -105,12 +179,41 @@ impl RateLimited {
     }
 
     /// The clock reading at which the request was decided.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{ManualClock, SlidingWindow};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let window = SlidingWindow::with_clock(1, Duration::from_secs(1), clock.clone()).unwrap();
+    /// window.try_acquire().unwrap();
+    /// clock.advance(Duration::from_millis(300));
+    /// assert_eq!(window.try_acquire().unwrap_err().decided_at(), 300_000_000);
+    /// assert_eq!(window.try_acquire_at(500).unwrap_err().decided_at(), 500); // the reading given
+    /// ```
     #[must_use]
     pub fn decided_at(&self) -> u64 {
         self.now
     }
 
     /// How long after the decision the request would be granted: `ready_at() - decided_at()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{ManualClock, SlidingWindow};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let window = SlidingWindow::with_clock(2, Duration::from_secs(1), clock.clone()).unwrap();
+    /// window.try_acquire().unwrap();
+    /// clock.advance(Duration::from_millis(250));
+    /// window.try_acquire().unwrap();
+    /// let denied = window.try_acquire().unwrap_err();
+    /// assert_eq!(denied.wait_time(), Duration::from_millis(750)); // until the oldest call leaves
+    /// ```
     #[must_use]
     pub fn wait_time(&self) -> Duration {
         Duration::from_nanos(self.ready_at().saturating_sub(self.now))
@@ -141,6 +244,23 @@ impl fmt::Display for RateLimited {
 impl std::error::Error for RateLimited {}
 
 /// Why [`TokenBucket::try_acquire`](super::TokenBucket::try_acquire) failed.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{ManualClock, Quota, TokenBucket, TryAcquireError};
+/// use std::time::Duration;
+///
+/// let quota = Quota::new(10, Duration::from_secs(1), 2).unwrap();
+/// let bucket = TokenBucket::with_clock(quota, ManualClock::new());
+/// bucket.try_acquire(2).unwrap();
+/// let err = bucket.try_acquire(1).unwrap_err();
+/// assert!(matches!(err, TryAcquireError::RateLimited(e) if e.wait_time() == Duration::from_millis(100)));
+/// assert_eq!(err.to_string(), "rate limited, ready in 100ms");
+/// let err = bucket.try_acquire(3).unwrap_err(); // more than the burst: never
+/// assert!(matches!(err, TryAcquireError::InsufficientCapacity(e) if e.burst() == 2));
+/// assert_eq!(err.to_string(), "3 tokens requested but the bucket holds at most 2");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TryAcquireError {
     /// Not enough tokens now; the error tells when there will be.
@@ -173,6 +293,22 @@ impl From<InsufficientCapacity> for TryAcquireError {
 }
 
 /// Why [`TokenBucket::reserve`](super::TokenBucket::reserve) failed. Nothing was taken.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{ManualClock, Quota, ReserveError, TokenBucket};
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new();
+/// let bucket = TokenBucket::with_clock(Quota::new(1, Duration::from_secs(1), 1).unwrap(), clock.clone());
+/// assert!(matches!(bucket.reserve(2), Err(ReserveError::InsufficientCapacity(e)) if e.requested() == 2));
+/// clock.set(1 << 63); // the last reading the bucket can reach (292 years)
+/// let _granted = bucket.reserve(1).unwrap(); // the full bucket grants it at once
+/// let err = bucket.reserve(1).unwrap_err(); // it would be due a second past the range
+/// assert_eq!(err, ReserveError::QueueFull);
+/// assert_eq!(err.to_string(), "reservation queue full: the tokens would be due beyond the clock's range");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReserveError {
     /// More tokens were asked for than the bucket can ever hold.
@@ -203,6 +339,22 @@ impl From<InsufficientCapacity> for ReserveError {
 
 /// Why a timed [`TokenBucket::acquire_timeout`](super::TokenBucket::acquire_timeout) or
 /// [`acquire_deadline`](super::TokenBucket::acquire_deadline) failed.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{AcquireTimeoutError, TokenBucket};
+/// use std::time::Duration;
+///
+/// let bucket = TokenBucket::new(1, Duration::from_secs(3600), 1);
+/// bucket.acquire_timeout(1, Duration::from_millis(10)).unwrap();
+/// // The next token is an hour away: fails at once rather than after 10 ms.
+/// let err = bucket.acquire_timeout(1, Duration::from_millis(10)).unwrap_err();
+/// assert_eq!(err, AcquireTimeoutError::Timeout);
+/// assert_eq!(err.to_string(), "timed out waiting for tokens");
+/// let err = bucket.acquire_timeout(2, Duration::from_secs(60)).unwrap_err(); // at once too
+/// assert!(matches!(err, AcquireTimeoutError::InsufficientCapacity(e) if e.requested() == 2));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AcquireTimeoutError {
     /// The tokens were not granted by the deadline, or (on a real-time clock) could not be
@@ -231,6 +383,20 @@ impl From<InsufficientCapacity> for AcquireTimeoutError {
 
 /// The deadline of a timed [`SlidingWindow`](super::SlidingWindow) acquire passed first;
 /// nothing was taken.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{SlidingWindow, TimedOut};
+/// use std::time::Duration;
+///
+/// let window = SlidingWindow::new(1, Duration::from_secs(3600));
+/// window.acquire_timeout(Duration::from_millis(10)).unwrap();
+/// // The window has room again in an hour: fails at once rather than after 10 ms.
+/// let err = window.acquire_timeout(Duration::from_millis(10)).unwrap_err();
+/// assert_eq!(err, TimedOut);
+/// assert_eq!(err.to_string(), "timed out waiting for the window");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimedOut;
 

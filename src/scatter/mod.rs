@@ -116,7 +116,28 @@ impl<R> Gathered<R> {
 }
 
 /// Why [`Scatter::first_ok`] or [`Scatter::quorum`] did not get enough successes.
-#[derive(Debug)]
+///
+/// Everything gathered comes back in it. It is an error type: `Display` says how many
+/// sources succeeded, failed and panicked and whether the deadline passed, and, as every error
+/// of this crate, its `Debug` does not require `T: Debug` or `E: Debug` (it shows the source
+/// indices, not the values), so `?` into `Box<dyn Error>` and `unwrap` work for any `T` and `E`.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::Pool;
+/// use ringfence::scatter::Scatter;
+/// use std::time::{Duration, Instant};
+///
+/// let pool = Pool::new(2);
+/// let scatter = Scatter::new(&pool, [1, 2], |n, _token| Err::<u32, String>(format!("{n} is down")));
+/// let not_enough = scatter.first_ok(Instant::now() + Duration::from_secs(5)).unwrap_err();
+/// assert!(not_enough.ok.is_empty() && !not_enough.timed_out);
+/// assert_eq!(not_enough.failed.len(), 2);
+/// assert_eq!(not_enough.to_string(), "not enough successes: 0 ok, 2 failed, 0 panicked, every source answered");
+/// let boxed: Box<dyn std::error::Error> = Box::new(not_enough);
+/// assert!(format!("{boxed:?}").starts_with("NotEnough"));
+/// ```
 pub struct NotEnough<T, E> {
     /// The successes gathered (source index, value), in arrival order.
     pub ok: Vec<(usize, T)>,
@@ -127,6 +148,36 @@ pub struct NotEnough<T, E> {
     /// `true` when the deadline passed (otherwise every source answered).
     pub timed_out: bool,
 }
+
+impl<T, E> fmt::Debug for NotEnough<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn indices<V>(pairs: &[(usize, V)]) -> Vec<usize> {
+            pairs.iter().map(|(index, _)| *index).collect()
+        }
+        // The source indices only: `T` and `E` need not be `Debug`.
+        f.debug_struct("NotEnough")
+            .field("ok", &indices(&self.ok))
+            .field("failed", &indices(&self.failed))
+            .field("panicked", &indices(&self.panicked))
+            .field("timed_out", &self.timed_out)
+            .finish()
+    }
+}
+
+impl<T, E> fmt::Display for NotEnough<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "not enough successes: {} ok, {} failed, {} panicked, {}",
+            self.ok.len(),
+            self.failed.len(),
+            self.panicked.len(),
+            if self.timed_out { "the deadline passed" } else { "every source answered" }
+        )
+    }
+}
+
+impl<T, E> std::error::Error for NotEnough<T, E> {}
 
 /// Queries in flight to several sources (see the module docs).
 pub struct Scatter<R> {

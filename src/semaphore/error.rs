@@ -33,6 +33,20 @@ impl TooManyPermits {
     }
 
     /// The permits that were asked for (created, or added).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::Semaphore;
+    ///
+    /// let too_many = Semaphore::MAX_PERMITS + 1;
+    /// assert_eq!(Semaphore::try_new(too_many).unwrap_err().permits(), too_many);
+    /// let semaphore = Semaphore::new(Semaphore::MAX_PERMITS);
+    /// let _held = semaphore.acquire_many(2); // held permits are still owned
+    /// let error = semaphore.try_add_permits(2).unwrap_err();
+    /// assert_eq!(error.permits(), 2); // the count added, not the total
+    /// assert!(error.to_string().starts_with("cannot add 2 permits"));
+    /// ```
     #[must_use]
     pub fn permits(&self) -> usize {
         self.permits

@@ -237,3 +237,22 @@ impl fmt::Display for Elapsed {
 }
 
 impl std::error::Error for Elapsed {}
+
+/// An [`Elapsed`] as an `io::Error` of kind [`TimedOut`](std::io::ErrorKind::TimedOut), as
+/// tokio's, so that `timeout(d, io).await??` works in a function returning `io::Result`.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::timer::Elapsed;
+/// use std::io;
+///
+/// let error = io::Error::from(Elapsed);
+/// assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+/// assert_eq!(error.to_string(), "deadline has elapsed");
+/// ```
+impl From<Elapsed> for std::io::Error {
+    fn from(elapsed: Elapsed) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed)
+    }
+}
