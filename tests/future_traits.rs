@@ -30,9 +30,8 @@ fn channel_futures_streams_and_sinks() {
     assert_send_sync_unpin::<channel::ClosedFuture<'static, String>>();
     assert_send_sync_unpin::<channel::RecvStream<'static, String>>();
     assert_send_sync_unpin::<channel::SendSink<'static, String>>();
-    let (_tx, rx) = channel::bounded::<String>(1);
-    let mut stream = rx.stream();
-    assert_send(&stream.next());
+    assert_send_sync_unpin::<channel::NextFuture<'static, 'static, String>>();
+    assert_send_sync_unpin::<channel::RecvManyFuture<'static, 'static, String>>();
 }
 
 #[test]

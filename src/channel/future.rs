@@ -377,7 +377,9 @@ impl<'a, T> RecvStream<'a, T> {
         }
     }
 
-    /// The next value, or `None` once the channel is empty and every sender is gone.
+    /// The next value, or `None` once the channel is empty and every sender is gone (futures'
+    /// `StreamExt::next`, without the feature or the import). The future is a named, `Unpin`
+    /// type ([`NextFuture`]), so a `select!` loop can poll `stream.next()` directly.
     ///
     /// # Cancel safety
     ///
@@ -400,8 +402,9 @@ impl<'a, T> RecvStream<'a, T> {
     /// assert_eq!(stream.next().await, None);
     /// # });
     /// ```
-    pub async fn next(&mut self) -> Option<T> {
-        NextValue { stream: self }.await
+    #[allow(clippy::should_implement_trait, reason = "an async `next`, as futures' `StreamExt::next`")]
+    pub fn next(&mut self) -> NextFuture<'_, 'a, T> {
+        NextFuture { stream: self }
     }
 
     /// The receiver the stream reads (for a crate-internal owner that also receives without
@@ -462,14 +465,50 @@ impl<T> fmt::Debug for RecvStream<'_, T> {
     }
 }
 
-/// The future of [`RecvStream::next`]: its poll is `poll_next_value`, always inlined (through
-/// `std::future::poll_fn` it stayed a call: callgrind, a current-thread runtime, about 20
-/// instructions per message).
-struct NextValue<'s, 'a, T> {
+/// The future returned by [`RecvStream::next`]: resolves to the stream's next value, or to
+/// `None` once the channel is empty and every sender is gone (and from then on).
+///
+/// # Cancel safety
+///
+/// Cancel-safe, as [`RecvFuture`]: a value is taken only by the poll that returns it, and a
+/// `next()` dropped after it was woken for a value passes the wakeup on to another receiver.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringfence::channel::bounded(4);
+/// let mut stream = rx.stream();
+/// tx.send(1).unwrap();
+/// drop(tx);
+/// let mut got = Vec::new();
+/// loop {
+///     tokio::select! {
+///         value = stream.next() => match value {
+///             Some(value) => got.push(value),
+///             None => break,
+///         },
+///         // When the timer wins, the losing `next()` is dropped: nothing lost.
+///         () = ringfence::timer::sleep(std::time::Duration::from_millis(1)) => {}
+///     }
+/// }
+/// assert_eq!(got, [1]);
+/// # });
+/// ```
+// Its poll is `poll_next_value`, always inlined (through `std::future::poll_fn` it stayed a
+// call: callgrind, a current-thread runtime, about 20 instructions per message).
+#[must_use = "futures do nothing unless polled"]
+pub struct NextFuture<'s, 'a, T> {
     stream: &'s mut RecvStream<'a, T>,
 }
 
-impl<T> Future for NextValue<'_, '_, T> {
+impl<T> fmt::Debug for NextFuture<'_, '_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextFuture").field("stream", &self.stream).finish()
+    }
+}
+
+impl<T> Future for NextFuture<'_, '_, T> {
     type Output = Option<T>;
 
     #[inline(always)]
@@ -478,7 +517,7 @@ impl<T> Future for NextValue<'_, '_, T> {
     }
 }
 
-impl<T> Drop for NextValue<'_, '_, T> {
+impl<T> Drop for NextFuture<'_, '_, T> {
     /// A `next()` dropped while it waited (a `select!` that another branch won) leaves the
     /// channel's queue as a dropped [`RecvFuture`] does, passing on a wakeup it was given, so
     /// that a value sent meanwhile is not left waiting for this stream's next poll while

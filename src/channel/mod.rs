@@ -64,13 +64,15 @@ mod list;
 mod parked_recv;
 mod parked_send;
 mod receiver;
+mod recv_many;
 mod rendezvous;
 mod sender;
 
 pub use crate::ring::CapacityError;
 pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
-pub use future::{ClosedFuture, RecvFuture, RecvStream, SendFuture, SendSink};
+pub use future::{ClosedFuture, NextFuture, RecvFuture, RecvStream, SendFuture, SendSink};
 pub use receiver::{IntoIter, Iter, Receiver, TryIter};
+pub use recv_many::RecvManyFuture;
 pub(crate) use sender::Closer;
 pub use sender::Sender;
 
