@@ -137,7 +137,9 @@ fn distribute<T>(items: impl Iterator<Item = T>, mut senders: Vec<Sender<T>>) {
 /// forwarders at once (each waits for its input's next value and for that, `Sender::closed`):
 /// each drops its input, whose later sends then fail with their value back; values still in
 /// an input are dropped with it (but one a forwarder took in the instant the merged receiver
-/// went, dropped by the forwarder).
+/// went, dropped by the forwarder). Closing the merged receiver ([`Receiver::close`]) does
+/// the same as dropping it: the values already merged are still received, those still in the
+/// inputs are dropped with them.
 ///
 /// # Panics
 ///

@@ -10,8 +10,6 @@ mod common;
 use async_util::{counting, poll_once};
 use common::{WATCHDOG, within};
 use ringfence::channel::{Receiver, RecvError, SendError, Sender, TryRecvError, bounded, unbounded};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::thread;
 use std::time::Duration;
@@ -170,7 +168,6 @@ fn sends_racing_a_close_are_received_or_returned_never_lost() {
     const CLOSE_AFTER: usize = if cfg!(debug_assertions) { 5_000 } else { 50_000 };
     within(WATCHDOG, || {
         for (name, tx, rx) in flavors::<u64>() {
-            let stop = Arc::new(AtomicBool::new(false));
             // Each sender sends distinct values until a send fails (the close): its last value
             // comes back, every earlier one must be received.
             let senders: Vec<_> = (0..SENDERS)
@@ -191,7 +188,6 @@ fn sends_racing_a_close_are_received_or_returned_never_lost() {
                 .collect();
             let receiver = {
                 let rx = rx.clone();
-                let stop = Arc::clone(&stop);
                 thread::spawn(move || {
                     let mut received = Vec::new();
                     // Receives until the channel is closed and drained; closes it itself after
@@ -199,7 +195,6 @@ fn sends_racing_a_close_are_received_or_returned_never_lost() {
                     while let Ok(value) = rx.recv() {
                         received.push(value);
                         if received.len() == CLOSE_AFTER {
-                            stop.store(true, Ordering::Relaxed);
                             assert!(rx.close(), "only this thread closes");
                         }
                     }
@@ -214,7 +209,6 @@ fn sends_racing_a_close_are_received_or_returned_never_lost() {
                 returned.push(back);
             }
             let mut received = receiver.join().unwrap();
-            assert!(stop.load(Ordering::Relaxed), "{name}: the receiver closed the channel");
             assert!(rx.try_recv().is_err(), "{name}: the receiver drained the closed channel");
             sent.sort_unstable();
             received.sort_unstable();
@@ -243,4 +237,70 @@ fn handle_counts_follow_clones_drops_streams_and_sinks() {
     drop(tx);
     assert_eq!(rx.sender_count(), 0);
     assert!(rx.is_disconnected());
+}
+
+#[test]
+fn an_async_receiver_cancelled_by_timers_and_closing_mid_stream_loses_nothing() {
+    // One async receiver (capacities 1 and 4 park its pending receives: the channel's front),
+    // its receives raced against a timer, closing the channel after a while; three threads
+    // send until their send fails.
+    const SENDERS: u64 = 3;
+    const CLOSE_AFTER: usize = if cfg!(debug_assertions) { 3_000 } else { 30_000 };
+    within(WATCHDOG, || {
+        for capacity in [1, 2, 4, 16] {
+            let (tx, rx) = bounded::<u64>(capacity);
+            let senders: Vec<_> = (0..SENDERS)
+                .map(|sender| {
+                    let tx = tx.clone();
+                    thread::spawn(move || {
+                        let mut sent = Vec::new();
+                        for i in 0.. {
+                            let value = i * SENDERS + sender;
+                            match tx.send(value) {
+                                Ok(()) => sent.push(value),
+                                Err(SendError(back)) => return (sent, back),
+                            }
+                        }
+                        unreachable!("the receiver closes the channel")
+                    })
+                })
+                .collect();
+            drop(tx);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+            let (mut received, cancelled) = runtime.block_on(async {
+                let (mut received, mut cancelled) = (Vec::new(), 0u64);
+                loop {
+                    tokio::select! {
+                        value = rx.recv_async() => match value {
+                            Ok(value) => {
+                                received.push(value);
+                                if received.len() == CLOSE_AFTER {
+                                    assert!(rx.close());
+                                }
+                            }
+                            Err(_) => break,
+                        },
+                        () = tokio::time::sleep(Duration::from_micros(20)) => cancelled += 1,
+                    }
+                }
+                (received, cancelled)
+            });
+            let mut sent = Vec::new();
+            for sender in senders {
+                let (values, back) = sender.join().unwrap();
+                sent.extend(values);
+                received.sort_unstable();
+                assert!(
+                    received.binary_search(&back).is_err(),
+                    "capacity {capacity}: {back} received and returned"
+                );
+            }
+            sent.sort_unstable();
+            received.sort_unstable();
+            assert_eq!(
+                received, sent,
+                "capacity {capacity}: every Ok send received once ({cancelled} cancelled)"
+            );
+        }
+    });
 }

@@ -88,14 +88,23 @@ fn a_pending_async_batch_is_woken_by_a_send_and_takes_it() {
 #[test]
 fn async_batches_cancelled_by_a_timer_lose_nothing() {
     const VALUES: u64 = if cfg!(debug_assertions) { 5_000 } else { 50_000 };
-    for flavor in ["current_thread", "multi_thread"] {
+    // Capacities 1 and 4 park the pending batch's first receive (the channel's front, which a
+    // cancelled batch must leave in place); 16 does not.
+    for (flavor, capacity) in [
+        ("current_thread", 1),
+        ("current_thread", 4),
+        ("current_thread", 16),
+        ("multi_thread", 1),
+        ("multi_thread", 4),
+        ("multi_thread", 16),
+    ] {
         let runtime = match flavor {
             "current_thread" => tokio::runtime::Builder::new_current_thread().enable_time().build(),
             _ => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build(),
         }
         .unwrap();
         let (received, cancelled) = runtime.block_on(async {
-            let (tx, rx) = bounded(16);
+            let (tx, rx) = bounded(capacity);
             let producer = tokio::spawn(async move {
                 for value in 0..VALUES {
                     tx.send_async(value).await.unwrap();
@@ -108,14 +117,18 @@ fn async_batches_cancelled_by_a_timer_lose_nothing() {
             let mut cancelled = 0u64;
             loop {
                 tokio::select! {
-                    n = rx.recv_many_async(&mut batch, 64) => if n == 0 { break },
-                    () = tokio::time::sleep(Duration::from_micros(50)) => cancelled += 1,
+                    n = rx.recv_many_async(&mut batch, 3) => if n == 0 { break },
+                    () = tokio::time::sleep(Duration::from_micros(20)) => cancelled += 1,
                 }
             }
             producer.await.unwrap();
             (batch, cancelled)
         });
-        assert_eq!(received, (0..VALUES).collect::<Vec<_>>(), "{flavor}: every value once, in order");
+        assert_eq!(
+            received,
+            (0..VALUES).collect::<Vec<_>>(),
+            "{flavor}, {capacity}: every value once, in order"
+        );
         // Not asserted: how many batches the timer cancelled (it depends on the machine).
         let _ = cancelled;
     }

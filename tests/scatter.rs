@@ -148,6 +148,10 @@ fn quorum_larger_than_the_sources_fails_at_once_without_waiting() {
         let partial = scatter.quorum(3, soon(60_000)).expect_err("3 of 2 sources cannot succeed");
         assert!(!partial.timed_out, "certain at once, not at the deadline");
         assert!(partial.ok.is_empty() && partial.failed.is_empty() && partial.panicked.is_empty());
+        assert_eq!(
+            partial.to_string(),
+            "not enough successes: 0 ok, 0 failed, 0 panicked, too few sources could still succeed"
+        );
         drop(release); // lets the running query end, so the pool's drop can join it
     });
 }

@@ -31,7 +31,8 @@ impl<H> Handle<'_, H> {
 }
 
 /// The future returned by [`Sender::closed`]: resolves once the channel is disconnected from
-/// the receiving side (every receiver dropped), the moment a send would start to fail.
+/// the receiving side (every receiver dropped, or the channel closed), the moment a send
+/// would start to fail.
 ///
 /// # Cancel safety
 ///

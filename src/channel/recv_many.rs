@@ -102,6 +102,11 @@ impl<T> Receiver<T> {
 ///
 /// Cancel-safe: see [`Receiver::recv_many_async`].
 ///
+/// # Polling after `Ready`
+///
+/// As a [`RecvFuture`]: polled again after it returned `Ready`, it receives another batch
+/// (no panic). Make a fresh one per batch.
+///
 /// # Examples
 ///
 /// ```

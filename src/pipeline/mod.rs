@@ -379,6 +379,9 @@ impl<T: Send + 'static> Pipeline<T> {
     /// [`Running`] handle whose [`join`](Running::join) returns the report. Dropping the
     /// receiver stops the pipeline: the source stops pulling, and every stage ends, even when
     /// no item is moving (a receiver source waiting on an idle producer, for instance).
+    /// Closing it (`Receiver::close`) stops the pipeline the same way; the items already in
+    /// the receiver's channel can still be received, the ones in flight between stages are
+    /// dropped.
     ///
     /// # Examples
     ///

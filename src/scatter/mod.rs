@@ -134,7 +134,10 @@ impl<R> Gathered<R> {
 /// let not_enough = scatter.first_ok(Instant::now() + Duration::from_secs(5)).unwrap_err();
 /// assert!(not_enough.ok.is_empty() && !not_enough.timed_out);
 /// assert_eq!(not_enough.failed.len(), 2);
-/// assert_eq!(not_enough.to_string(), "not enough successes: 0 ok, 2 failed, 0 panicked, every source answered");
+/// assert_eq!(
+///     not_enough.to_string(),
+///     "not enough successes: 0 ok, 2 failed, 0 panicked, too few sources could still succeed"
+/// );
 /// let boxed: Box<dyn std::error::Error> = Box::new(not_enough);
 /// assert!(format!("{boxed:?}").starts_with("NotEnough"));
 /// ```
@@ -145,7 +148,8 @@ pub struct NotEnough<T, E> {
     pub failed: Vec<(usize, E)>,
     /// Queries that panicked.
     pub panicked: Vec<(usize, TaskError)>,
-    /// `true` when the deadline passed (otherwise every source answered).
+    /// `true` when the deadline passed; otherwise too few sources could still succeed (they
+    /// failed or panicked, or `quorum` asked for more than there are).
     pub timed_out: bool,
 }
 
@@ -172,7 +176,7 @@ impl<T, E> fmt::Display for NotEnough<T, E> {
             self.ok.len(),
             self.failed.len(),
             self.panicked.len(),
-            if self.timed_out { "the deadline passed" } else { "every source answered" }
+            if self.timed_out { "the deadline passed" } else { "too few sources could still succeed" }
         )
     }
 }
