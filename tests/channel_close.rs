@@ -170,22 +170,7 @@ fn sends_racing_a_close_are_received_or_returned_never_lost() {
         for (name, tx, rx) in flavors::<u64>() {
             // Each sender sends distinct values until a send fails (the close): its last value
             // comes back, every earlier one must be received.
-            let senders: Vec<_> = (0..SENDERS)
-                .map(|sender| {
-                    let tx = tx.clone();
-                    thread::spawn(move || {
-                        let mut sent = Vec::new();
-                        for i in 0.. {
-                            let value = i * SENDERS + sender;
-                            match tx.send(value) {
-                                Ok(()) => sent.push(value),
-                                Err(SendError(back)) => return (sent, back),
-                            }
-                        }
-                        unreachable!("the receiver closes the channel")
-                    })
-                })
-                .collect();
+            let senders = send_until_closed(&tx, SENDERS);
             let receiver = {
                 let rx = rx.clone();
                 thread::spawn(move || {
@@ -201,22 +186,9 @@ fn sends_racing_a_close_are_received_or_returned_never_lost() {
                     received
                 })
             };
-            let mut sent = Vec::new();
-            let mut returned = Vec::new();
-            for sender in senders {
-                let (values, back) = sender.join().unwrap();
-                sent.extend(values);
-                returned.push(back);
-            }
-            let mut received = receiver.join().unwrap();
+            let received = receiver.join().unwrap();
             assert!(rx.try_recv().is_err(), "{name}: the receiver drained the closed channel");
-            sent.sort_unstable();
-            received.sort_unstable();
-            assert_eq!(received, sent, "{name}: every Ok send was received exactly once");
-            // The value that failed is each sender's next one: never one that was received.
-            for back in returned {
-                assert!(received.binary_search(&back).is_err(), "{name}: {back} both received and returned");
-            }
+            assert_received_or_returned(senders, received, name);
         }
     });
 }
@@ -249,25 +221,10 @@ fn an_async_receiver_cancelled_by_timers_and_closing_mid_stream_loses_nothing() 
     within(WATCHDOG, || {
         for capacity in [1, 2, 4, 16] {
             let (tx, rx) = bounded::<u64>(capacity);
-            let senders: Vec<_> = (0..SENDERS)
-                .map(|sender| {
-                    let tx = tx.clone();
-                    thread::spawn(move || {
-                        let mut sent = Vec::new();
-                        for i in 0.. {
-                            let value = i * SENDERS + sender;
-                            match tx.send(value) {
-                                Ok(()) => sent.push(value),
-                                Err(SendError(back)) => return (sent, back),
-                            }
-                        }
-                        unreachable!("the receiver closes the channel")
-                    })
-                })
-                .collect();
+            let senders = send_until_closed(&tx, SENDERS);
             drop(tx);
             let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-            let (mut received, cancelled) = runtime.block_on(async {
+            let (received, cancelled) = runtime.block_on(async {
                 let (mut received, mut cancelled) = (Vec::new(), 0u64);
                 loop {
                     tokio::select! {
@@ -285,22 +242,47 @@ fn an_async_receiver_cancelled_by_timers_and_closing_mid_stream_loses_nothing() 
                 }
                 (received, cancelled)
             });
-            let mut sent = Vec::new();
-            for sender in senders {
-                let (values, back) = sender.join().unwrap();
-                sent.extend(values);
-                received.sort_unstable();
-                assert!(
-                    received.binary_search(&back).is_err(),
-                    "capacity {capacity}: {back} received and returned"
-                );
-            }
-            sent.sort_unstable();
-            received.sort_unstable();
-            assert_eq!(
-                received, sent,
-                "capacity {capacity}: every Ok send received once ({cancelled} cancelled)"
-            );
+            let what = format!("capacity {capacity} ({cancelled} receives cancelled)");
+            assert_received_or_returned(senders, received, &what);
         }
     });
+}
+
+/// `senders` threads that each send distinct values (`i * senders + sender`) until a send
+/// fails (the close); each returns what it sent and the value that came back.
+fn send_until_closed(tx: &Sender<u64>, senders: u64) -> Vec<thread::JoinHandle<(Vec<u64>, u64)>> {
+    (0..senders)
+        .map(|sender| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut sent = Vec::new();
+                for i in 0.. {
+                    let value = i * senders + sender;
+                    match tx.send(value) {
+                        Ok(()) => sent.push(value),
+                        Err(SendError(back)) => return (sent, back),
+                    }
+                }
+                unreachable!("the receiver closes the channel")
+            })
+        })
+        .collect()
+}
+
+/// Joins `senders` ([`send_until_closed`]): every value a send reported sent was received
+/// exactly once, and no value that came back was received.
+fn assert_received_or_returned(
+    senders: Vec<thread::JoinHandle<(Vec<u64>, u64)>>,
+    mut received: Vec<u64>,
+    what: &str,
+) {
+    received.sort_unstable();
+    let mut sent = Vec::new();
+    for sender in senders {
+        let (values, back) = sender.join().unwrap();
+        sent.extend(values);
+        assert!(received.binary_search(&back).is_err(), "{what}: {back} both received and returned");
+    }
+    sent.sort_unstable();
+    assert_eq!(received, sent, "{what}: every Ok send received exactly once");
 }
