@@ -35,6 +35,10 @@ use std::time::Instant;
 /// is dropped while pending, never after it completed, a cancel-safe source (every future of
 /// this crate is) loses nothing: a losing `recv_async` leaves its value in the channel.
 ///
+/// Every gather takes a deadline. For none, pass a far one (`Instant::now() +
+/// Duration::from_secs(86_400 * 365)`): `Instant::now() + Duration::MAX` overflows and panics in
+/// `Instant`'s `+`, before the gather sees it.
+///
 /// # Cancel safety
 ///
 /// Dropping the gather (or one of its `all`/`first_ok`/`quorum` futures before it completes)
