@@ -7,7 +7,7 @@
 mod common;
 
 use common::{
-    DropCounter, Tracked, WATCHDOG, eventually, recv_ids_until_disconnected, send_retrying, within,
+    DropCounter, SETTLE, Tracked, WATCHDOG, eventually, recv_ids_until_disconnected, send_retrying, within,
 };
 use ringfence::channel::{
     CapacityError, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
@@ -19,10 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// How long a test gives another thread to reach a blocking call before acting. Correctness
-/// never depends on it: a slower thread only makes the test exercise a different interleaving.
-const SETTLE: Duration = Duration::from_millis(30);
 
 /// Short timeouts used to prove that a timed call gives up.
 const SHORT: Duration = Duration::from_millis(10);

@@ -6,7 +6,8 @@ mod async_util;
 mod common;
 
 use async_util::{Counter, block_on, counting, poll_once};
-use ringfence::channel::{Receiver, RecvError, SendError, Sender, bounded, unbounded};
+use common::flavors;
+use ringfence::channel::{Receiver, RecvError, SendError, Sender, bounded};
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -14,18 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 use std::thread;
 use std::time::Duration;
-
-/// Every flavor: rendezvous, capacity 1, a larger buffer, unbounded.
-fn flavors<T>() -> Vec<(&'static str, Sender<T>, Receiver<T>)> {
-    let mut all = Vec::new();
-    for capacity in [0, 1, 16] {
-        let (tx, rx) = bounded(capacity);
-        all.push((["rendezvous", "bounded(1)", "bounded(16)"][capacity.min(2)], tx, rx));
-    }
-    let (tx, rx) = unbounded();
-    all.push(("unbounded", tx, rx));
-    all
-}
 
 /// A value that counts its drops.
 struct Counted(u64, Arc<AtomicUsize>);

@@ -8,27 +8,11 @@ mod async_util;
 mod common;
 
 use async_util::{counting, poll_once};
-use common::{WATCHDOG, within};
-use ringfence::channel::{Receiver, RecvError, SendError, Sender, TryRecvError, bounded, unbounded};
+use common::{SETTLE, WATCHDOG, flavors, within};
+use ringfence::channel::{RecvError, SendError, Sender, TryRecvError, bounded};
 use std::task::Poll;
 use std::thread;
 use std::time::Duration;
-
-/// Every flavor: rendezvous, capacity 1, a larger buffer, unbounded.
-fn flavors<T>() -> Vec<(&'static str, Sender<T>, Receiver<T>)> {
-    let mut all = Vec::new();
-    for (name, capacity) in [("rendezvous", 0), ("bounded(1)", 1), ("bounded(16)", 16)] {
-        let (tx, rx) = bounded(capacity);
-        all.push((name, tx, rx));
-    }
-    let (tx, rx) = unbounded();
-    all.push(("unbounded", tx, rx));
-    all
-}
-
-/// How long a test gives another thread to reach a blocking call before acting. Correctness
-/// never depends on it: a slower thread only makes the test exercise a different interleaving.
-const SETTLE: Duration = Duration::from_millis(30);
 
 #[test]
 fn close_returns_true_once_from_either_side() {

@@ -7,17 +7,13 @@
 
 mod common;
 
-use common::{DropCounter, Tracked, WATCHDOG, eventually, within};
+use common::{DropCounter, SETTLE, Tracked, WATCHDOG, eventually, within};
 use ringfence::channel::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError, bounded, unbounded,
 };
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// How long a test gives another thread to reach a blocking call before acting. Correctness
-/// never depends on it.
-const SETTLE: Duration = Duration::from_millis(30);
 
 /// Short timeouts used to prove that a timed call gives up.
 const SHORT: Duration = Duration::from_millis(10);

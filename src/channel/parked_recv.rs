@@ -385,7 +385,8 @@ impl<T> ParkedRecv<T> {
     /// `fence(SeqCst)` after the store of `FILLED`). `Some` when it did ([`Fill`]: whether the
     /// pop saw a waiting sender, whether the value is the front); `None` when no request was
     /// parked (or its owner was not waiting yet: its re-check sees our value), a move was in
-    /// progress (marked), or another receiver took the value first. On `None` the caller wakes a receiver on `recv_wait`.
+    /// progress (marked), or another receiver took the value first. On `None` the caller wakes
+    /// a receiver on `recv_wait`.
     #[inline]
     pub(crate) fn fill(&self, ring: &Ring<T>) -> Option<Fill> {
         let kind;

@@ -85,13 +85,9 @@ impl<T> Receiver<T> {
 
     /// Appends up to `max` values that are ready now; the number appended.
     fn take_ready(&self, buffer: &mut Vec<T>, max: usize) -> usize {
-        let mut taken = 0;
-        while taken < max {
-            let Ok(value) = self.try_recv() else { break };
-            buffer.push(value);
-            taken += 1;
-        }
-        taken
+        let before = buffer.len();
+        buffer.extend(self.try_iter().take(max));
+        buffer.len() - before
     }
 }
 

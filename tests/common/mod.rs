@@ -4,9 +4,26 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use ringfence::channel::{Receiver, Sender, bounded, unbounded};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+/// How long a test gives another thread to reach a blocking call before acting. Correctness
+/// never depends on it: a slower thread only makes the test exercise a different interleaving.
+pub const SETTLE: Duration = Duration::from_millis(30);
+
+/// One channel of every flavor, named: rendezvous, capacity 1, a larger buffer, unbounded.
+pub fn flavors<T>() -> Vec<(&'static str, Sender<T>, Receiver<T>)> {
+    let mut all = Vec::new();
+    for (name, capacity) in [("rendezvous", 0), ("bounded(1)", 1), ("bounded(16)", 16)] {
+        let (tx, rx) = bounded(capacity);
+        all.push((name, tx, rx));
+    }
+    let (tx, rx) = unbounded();
+    all.push(("unbounded", tx, rx));
+    all
+}
 
 /// Counts how many [`Tracked`] values were made and how many were dropped.
 #[derive(Clone, Debug, Default)]
