@@ -105,3 +105,75 @@ fn a_finished_oneshot_receiver_or_task_is_terminated() {
     assert_eq!(answer.ok(), Some(42));
     assert!(FusedFuture::is_terminated(&task));
 }
+
+/// Every channel future is terminated exactly once it has returned `Ready` (a rendezvous send
+/// whose value waits in the slot is not), so futures' `select!` takes them without `.fuse()`.
+#[cfg(feature = "futures")]
+#[test]
+fn channel_futures_are_terminated_once_ready() {
+    use futures_core::future::FusedFuture;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    fn poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    // Buffered: a receive that waits, then finds a value; a send that finds room.
+    let (tx, rx) = channel::bounded(1);
+    let mut recv = rx.recv_async();
+    assert!(poll(&mut recv).is_pending());
+    assert!(!recv.is_terminated(), "pending");
+    let mut send = tx.send_async(5);
+    assert!(!send.is_terminated(), "not polled yet");
+    assert!(matches!(poll(&mut send), Poll::Ready(Ok(()))));
+    assert!(send.is_terminated());
+    assert_eq!(poll(&mut recv), Poll::Ready(Ok(5)));
+    assert!(recv.is_terminated());
+    drop(recv);
+
+    // A send that waits for room is not terminated; one that fails is.
+    tx.send(6).unwrap();
+    let mut full = tx.send_async(7);
+    assert!(poll(&mut full).is_pending());
+    assert!(!full.is_terminated(), "waiting for room");
+    drop(full);
+    let mut batch = Vec::new();
+    let mut none = rx.recv_many_async(&mut batch, 0);
+    assert!(!none.is_terminated());
+    assert_eq!(poll(&mut none), Poll::Ready(0));
+    assert!(none.is_terminated(), "a limit of 0 is ready at once");
+    drop(none);
+    let mut closed = tx.closed();
+    assert!(poll(&mut closed).is_pending());
+    assert!(!closed.is_terminated());
+    drop(rx);
+    assert_eq!(poll(&mut closed), Poll::Ready(()));
+    assert!(closed.is_terminated());
+    let mut failed = tx.send_async(8);
+    assert!(matches!(poll(&mut failed), Poll::Ready(Err(_))));
+    assert!(failed.is_terminated(), "the value is in the error");
+
+    // Rendezvous: the value waits in the slot, the future owns it: not terminated.
+    let (tx, rx) = channel::bounded(0);
+    let mut send = tx.send_async(9);
+    assert!(poll(&mut send).is_pending());
+    assert!(!send.is_terminated(), "its value waits in the slot");
+    assert_eq!(rx.try_recv(), Ok(9));
+    assert!(matches!(poll(&mut send), Poll::Ready(Ok(()))));
+    assert!(send.is_terminated());
+
+    // A stream's `next()`: terminated only once the stream has ended.
+    let (tx, rx) = channel::unbounded();
+    tx.send(1).unwrap();
+    let mut stream = rx.into_stream();
+    let mut next = stream.next();
+    assert_eq!(poll(&mut next), Poll::Ready(Some(1)));
+    assert!(!next.is_terminated(), "a value, not the end");
+    drop(next);
+    drop(tx);
+    let mut next = stream.next();
+    assert_eq!(poll(&mut next), Poll::Ready(None));
+    assert!(next.is_terminated());
+}

@@ -52,11 +52,13 @@ impl<H> Handle<'_, H> {
 pub struct ClosedFuture<'a, T> {
     chan: &'a Chan<T>,
     slot: AsyncSlot,
+    /// Set by the poll that returned `Ready` (`FusedFuture::is_terminated`).
+    done: bool,
 }
 
 impl<'a, T> ClosedFuture<'a, T> {
     pub(super) fn new(chan: &'a Chan<T>) -> Self {
-        ClosedFuture { chan, slot: AsyncSlot::default() }
+        ClosedFuture { chan, slot: AsyncSlot::default(), done: false }
     }
 }
 
@@ -66,7 +68,20 @@ impl<T> Future for ClosedFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let chan = this.chan;
-        chan.closed_wait.poll_until(&mut this.slot, cx.waker(), || chan.is_disconnected().then_some(()))
+        let poll =
+            chan.closed_wait.poll_until(&mut this.slot, cx.waker(), || chan.is_disconnected().then_some(()));
+        this.done = poll.is_ready();
+        poll
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again, it is `Ready` again: the channel stays
+/// disconnected).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<T> futures_core::future::FusedFuture for ClosedFuture<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -80,7 +95,10 @@ impl<T> Drop for ClosedFuture<'_, T> {
 
 impl<T> fmt::Debug for ClosedFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClosedFuture").field("waiting", &self.slot.is_registered()).finish_non_exhaustive()
+        f.debug_struct("ClosedFuture")
+            .field("waiting", &self.slot.is_registered())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
     }
 }
 
@@ -100,9 +118,10 @@ impl<T> fmt::Debug for ClosedFuture<'_, T> {
 /// # Polling after `Ready`
 ///
 /// A `RecvFuture` is one receive: polled again after it returned `Ready`, it receives again
-/// (the next value, or `RecvError`), without panicking. So it is not a `FusedFuture`: make a
-/// fresh one per value (`recv_async()` costs nothing to create), or poll a [`RecvStream`],
-/// which is a `FusedStream`.
+/// (the next value, or `RecvError`), without panicking. With the `futures` feature it is a
+/// `FusedFuture`, terminated once it returned `Ready`, so futures' `select!` takes it without
+/// `.fuse()` and never polls it again; a `select!` loop makes a fresh one per value
+/// (`recv_async()` costs nothing to create), or polls a [`RecvStream`], a `FusedStream`.
 ///
 /// # Examples
 ///
@@ -118,11 +137,20 @@ impl<T> fmt::Debug for ClosedFuture<'_, T> {
 pub struct RecvFuture<'a, T> {
     chan: &'a Chan<T>,
     wait: RecvWait,
+    /// Set by a poll that returned `Ready` (`FusedFuture::is_terminated`). Only with the
+    /// `futures` feature, the only reader: without it the hot path stores nothing.
+    #[cfg(feature = "futures")]
+    done: bool,
 }
 
 impl<'a, T> RecvFuture<'a, T> {
     pub(super) fn new(chan: &'a Chan<T>) -> Self {
-        RecvFuture { chan, wait: RecvWait::default() }
+        RecvFuture {
+            chan,
+            wait: RecvWait::default(),
+            #[cfg(feature = "futures")]
+            done: false,
+        }
     }
 }
 
@@ -132,7 +160,21 @@ impl<T> Future for RecvFuture<'_, T> {
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        this.chan.poll_recv(&mut this.wait, cx.waker())
+        let poll = this.chan.poll_recv(&mut this.wait, cx.waker());
+        #[cfg(feature = "futures")]
+        {
+            this.done = poll.is_ready();
+        }
+        poll
+    }
+}
+
+/// Terminated once it returned `Ready` (see "Polling after `Ready`").
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<T> futures_core::future::FusedFuture for RecvFuture<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -172,7 +214,8 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 ///
 /// Polling the future again after it has completed (returned `Ready`, with `Ok` or `Err`)
 /// panics with `a send future polled after it completed`: its value is gone, into the channel
-/// or the error. `.await` never does that.
+/// or the error. `.await` never does that, nor does futures' `select!`: with the `futures`
+/// feature a `SendFuture` is a `FusedFuture`, terminated once it completed.
 ///
 /// ```
 /// use std::future::Future;
@@ -271,6 +314,16 @@ impl<T> Future for SendFuture<'_, T> {
     }
 }
 
+/// Terminated once it completed: its value has left it (into the channel or the error), and
+/// no rendezvous slot holds it for the future (`owning`). No flag: the value says it.
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<T> futures_core::future::FusedFuture for SendFuture<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.value.is_none() && !self.wait.owning
+    }
+}
+
 impl<T> Drop for SendFuture<'_, T> {
     // Always inlined: as `RecvFuture`'s.
     #[inline(always)]
@@ -305,8 +358,8 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 /// next poll, or its drop.
 ///
 /// With the `futures` feature, the inherent [`next`](RecvStream::next) takes precedence over
-/// `StreamExt::next` in method calls; its future is not a `FusedFuture`, so for
-/// `futures::select!` write `StreamExt::next(&mut stream)` (or `.fuse()` the future).
+/// `StreamExt::next` in method calls. Its [`NextFuture`] is a `FusedFuture` terminated once the
+/// stream has ended, as `StreamExt::next`'s is, so either goes into `futures::select!`.
 ///
 /// # Examples
 ///
@@ -515,6 +568,16 @@ impl<T> Future for NextFuture<'_, '_, T> {
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.get_mut().stream.poll_next_value(cx)
+    }
+}
+
+/// Terminated once the stream has ended (as futures' `StreamExt::next` on a `FusedStream`):
+/// a `next()` that returned a value is not, and polled again it waits for the next one.
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<T> futures_core::future::FusedFuture for NextFuture<'_, '_, T> {
+    fn is_terminated(&self) -> bool {
+        self.stream.ended
     }
 }
 

@@ -80,7 +80,7 @@ impl<T> Receiver<T> {
         buffer: &'b mut Vec<T>,
         limit: usize,
     ) -> RecvManyFuture<'a, 'b, T> {
-        RecvManyFuture { receiver: self, first: self.recv_async(), buffer, limit }
+        RecvManyFuture { receiver: self, first: self.recv_async(), buffer, limit, done: false }
     }
 
     /// Appends up to `max` values that are ready now; the number appended.
@@ -101,7 +101,8 @@ impl<T> Receiver<T> {
 /// # Polling after `Ready`
 ///
 /// As a [`RecvFuture`]: polled again after it returned `Ready`, it receives another batch
-/// (no panic). Make a fresh one per batch.
+/// (no panic). Make a fresh one per batch. With the `futures` feature it is a `FusedFuture`,
+/// terminated once it returned `Ready`.
 ///
 /// # Examples
 ///
@@ -127,6 +128,9 @@ pub struct RecvManyFuture<'a, 'b, T> {
     first: RecvFuture<'a, T>,
     buffer: &'b mut Vec<T>,
     limit: usize,
+    /// Set by the poll that returned `Ready` (`FusedFuture::is_terminated`); `first`'s own
+    /// flag misses a `limit` of 0, which never polls it.
+    done: bool,
 }
 
 impl<T> Future for RecvManyFuture<'_, '_, T> {
@@ -134,22 +138,37 @@ impl<T> Future for RecvManyFuture<'_, '_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let this = self.get_mut();
-        if this.limit == 0 {
-            return Poll::Ready(0);
-        }
-        match Pin::new(&mut this.first).poll(cx) {
-            Poll::Ready(Ok(first)) => {
-                this.buffer.push(first);
-                Poll::Ready(1 + this.receiver.take_ready(this.buffer, this.limit - 1))
+        let poll = if this.limit == 0 {
+            Poll::Ready(0)
+        } else {
+            match Pin::new(&mut this.first).poll(cx) {
+                Poll::Ready(Ok(first)) => {
+                    this.buffer.push(first);
+                    Poll::Ready(1 + this.receiver.take_ready(this.buffer, this.limit - 1))
+                }
+                Poll::Ready(Err(RecvError)) => Poll::Ready(0),
+                Poll::Pending => Poll::Pending,
             }
-            Poll::Ready(Err(RecvError)) => Poll::Ready(0),
-            Poll::Pending => Poll::Pending,
-        }
+        };
+        this.done = poll.is_ready();
+        poll
+    }
+}
+
+/// Terminated once it returned `Ready`.
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<T> futures_core::future::FusedFuture for RecvManyFuture<'_, '_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
 impl<T> fmt::Debug for RecvManyFuture<'_, '_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvManyFuture").field("limit", &self.limit).finish_non_exhaustive()
+        f.debug_struct("RecvManyFuture")
+            .field("limit", &self.limit)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
     }
 }
