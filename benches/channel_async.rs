@@ -9,6 +9,7 @@
 //! |---|---|---|---|
 //! | `async_spsc_1p1c_cap64_*` | 1 : 1 | 64 | multi-thread (2 workers) and current-thread |
 //! | `async_spsc_1p1c_cap1_*` | 1 : 1 | 1 | multi-thread (2 workers) and current-thread |
+//! | `async_spsc_1p1c_cap16_*` | 1 : 1 | 16 | multi-thread (2 workers) and current-thread |
 //! | `async_mpsc_4p1c_cap64_*` | 4 : 1 | 64 | multi-thread (2 workers) |
 //! | `async_mpmc_4p4c_cap64_*` | 4 : 4 | 64 | multi-thread (2 workers) |
 //! | `async_spsc_1p1c_unbounded_*` | 1 : 1 | unbounded | multi-thread (2 workers) and current-thread |
@@ -46,7 +47,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::channel_async::{CAP, HANDOFF_MESSAGES, MESSAGES, WORKERS};
+use common::channel_async::{CAP, HANDOFF_MESSAGES, MESSAGES, SMALL_CAP, WORKERS};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
 use std::future::Future;
@@ -126,6 +127,17 @@ const HANDOFF: Workload = Workload {
     consumers: 1,
     capacity: Some(1),
     messages: HANDOFF_MESSAGES,
+    runtimes: BOTH,
+};
+/// A small buffer, as code that wants backpressure picks: a wait every sixteen messages or so,
+/// so the cost of a wait cycle (both tasks waiting once) shows, where at capacity 64 the
+/// per-message paths dominate and at capacity 1 the hand-over does.
+const SMALL: Workload = Workload {
+    name: "async_spsc_1p1c_cap16",
+    producers: 1,
+    consumers: 1,
+    capacity: Some(SMALL_CAP),
+    messages: MESSAGES,
     runtimes: BOTH,
 };
 const MPSC: Workload = Workload {
@@ -511,7 +523,7 @@ fn all_peers(c: &mut Criterion, workload: &Workload) {
 }
 
 fn main() {
-    let workloads = [SPSC, HANDOFF, MPSC, MPMC, UNBOUNDED];
+    let workloads = [SPSC, HANDOFF, SMALL, MPSC, MPMC, UNBOUNDED];
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     eprintln!("available parallelism: {cores}");
     for w in &workloads {

@@ -530,6 +530,8 @@ pub mod channel_async {
     pub const HANDOFF_MESSAGES: u64 = 20_000;
     /// Capacity of the buffered workloads.
     pub const CAP: usize = 64;
+    /// Capacity of the small-buffer workload (`async_spsc_1p1c_cap16`).
+    pub const SMALL_CAP: usize = 16;
     /// Worker threads of the multi-thread runtime (the development machine has 2 cores).
     pub const WORKERS: usize = 2;
 }
