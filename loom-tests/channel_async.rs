@@ -139,38 +139,45 @@ fn waker_replaced_between_polls_only_the_latest_is_woken() {
     for flavor in FLAVORS {
         loom::model(move || {
             let (tx, rx) = channel(flavor);
-            let first = Signal::new();
-            let second = Signal::new();
-            let mut future = pin!(rx.recv_async());
-            let first_waker = Waker::from(first.clone());
-            let second_waker = Waker::from(second.clone());
-            assert!(future.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
-            let sender = thread::spawn(move || tx.send(1).unwrap());
-            // The send races the re-registration with the second waker.
-            let mut second_poll_pending = false;
-            loop {
-                match future.as_mut().poll(&mut Context::from_waker(&second_waker)) {
-                    Poll::Ready(value) => {
-                        assert_eq!(value, Ok(1));
-                        break;
-                    }
-                    // loom's `Notify` may wake spuriously: poll again until ready. A wake that
-                    // never comes is a deadlock.
-                    Poll::Pending => {
-                        second_poll_pending = true;
-                        second.wait();
-                    }
-                }
-            }
-            sender.join().unwrap();
-            if second_poll_pending {
-                // The send came after the waker was replaced: the old one is never woken (a send
-                // before the replacement makes the value visible to that poll, under the lock).
-                // (The second may not be woken either: after a spurious wake the poll may take the
-                // value before the send's notify looks for a waiter.)
-                assert_eq!(first.wakes(), 0, "{flavor:?}: the replaced waker was woken");
-            }
+            repoll_with_another_waker_racing_a_send(tx, rx, &format!("{flavor:?}"));
         });
+    }
+}
+
+/// A receive future polled with one waker, then again with a second while a send races the
+/// re-registration: the value arrives, and the first waker is never woken once the second
+/// poll has registered.
+fn repoll_with_another_waker_racing_a_send(tx: Sender<i32>, rx: Receiver<i32>, what: &str) {
+    let first = Signal::new();
+    let second = Signal::new();
+    let mut future = pin!(rx.recv_async());
+    let first_waker = Waker::from(first.clone());
+    let second_waker = Waker::from(second.clone());
+    assert!(future.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+    let sender = thread::spawn(move || tx.send(1).unwrap());
+    // The send races the re-registration with the second waker.
+    let mut second_poll_pending = false;
+    loop {
+        match future.as_mut().poll(&mut Context::from_waker(&second_waker)) {
+            Poll::Ready(value) => {
+                assert_eq!(value, Ok(1));
+                break;
+            }
+            // loom's `Notify` may wake spuriously: poll again until ready. A wake that never
+            // comes is a deadlock.
+            Poll::Pending => {
+                second_poll_pending = true;
+                second.wait();
+            }
+        }
+    }
+    sender.join().unwrap();
+    if second_poll_pending {
+        // The send came after the waker was replaced: the old one is never woken (a send
+        // before the replacement makes the value visible to that poll). (The second may not
+        // be woken either: after a spurious wake the poll may take the value before the
+        // send's notify looks for a waiter.)
+        assert_eq!(first.wakes(), 0, "{what}: the replaced waker was woken");
     }
 }
 
@@ -666,5 +673,65 @@ fn a_receive_waits_out_a_fill_that_popped_before_it() {
         let at = |value| received.iter().position(|&v| v == value).expect("every value arrives");
         assert!(at(1) < at(3), "one sender's values in order: {received:?}");
         assert_every_receive_left(&keep);
+    });
+}
+
+/// Capacity 8: above the parked receive's gate (`parked_recv.rs`), so a lone async receive
+/// waits in the ring's receive lane (`lane.rs`), not in a parked request.
+const LANE_CAPACITY: usize = 8;
+
+#[test]
+fn lane_holder_repolled_with_another_waker_racing_a_send() {
+    // The receive lane's holder polled again with a second waker leaves the lane (taking the
+    // first waker out) and claims it anew, while a send races.
+    loom::model(|| {
+        let (tx, rx) = bounded(LANE_CAPACITY);
+        repoll_with_another_waker_racing_a_send(tx, rx, "the receive lane");
+    });
+}
+
+#[test]
+fn lane_holder_and_queue_waiter_both_get_a_value() {
+    // Two async receives: the first holds the lane, the second waits in `recv_wait`. Two
+    // sends race them: each receive gets one value (a notify that finds the lane held wakes
+    // its holder, one that finds it free or busy goes to the queue), and both leave their
+    // counts.
+    loom::model(|| {
+        let (tx, rx) = bounded(LANE_CAPACITY);
+        let keep = tx.clone();
+        let rx2 = rx.clone();
+        let other = thread::spawn(move || block_on(rx2.recv_async()).unwrap());
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        let mine = block_on(rx.recv_async()).unwrap();
+        let theirs = other.join().unwrap();
+        sender.join().unwrap();
+        let mut got = [mine, theirs];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        assert_eq!(keep.waiting_counts(), (0, 0), "both receives left their count");
+    });
+}
+
+#[test]
+fn disconnection_wakes_the_lane_holders() {
+    // An async receive in the receive lane of an empty channel and an async send in the send
+    // lane of a full one: dropping the other side's last handle wakes each (else: deadlock).
+    loom::model(|| {
+        let (tx, rx) = bounded::<u8>(LANE_CAPACITY);
+        let receiving = thread::spawn(move || block_on(rx.recv_async()));
+        drop(tx);
+        assert_eq!(receiving.join().unwrap(), Err(RecvError));
+    });
+    loom::model(|| {
+        let (tx, rx) = bounded::<u8>(1);
+        let rx2 = rx.clone(); // two receivers: the send waits in its lane, not on a parked slot
+        tx.send(0).unwrap();
+        let sending = thread::spawn(move || block_on(tx.send_async(1)));
+        drop(rx);
+        drop(rx2);
+        assert!(sending.join().unwrap().is_err(), "the send fails once every receiver is gone");
     });
 }

@@ -45,6 +45,7 @@
 //! The unbounded flavor's sends never wait, so `send_wait` is unused there.
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::lane::Lane;
 use super::list::List;
 use super::parked_recv::{ParkedRecv, Request};
 use super::parked_send::{Parked, ParkedSend};
@@ -237,6 +238,11 @@ pub(crate) struct Chan<T> {
     /// `Sender::closed` futures wait here for disconnection only (a queue of their own: in
     /// `send_wait` they would take wakeups meant for senders waiting for room).
     pub(super) closed_wait: WaitQueue,
+    /// One async receiver waits here instead of in `recv_wait` (the buffered flavor's; see
+    /// `lane.rs`).
+    pub(super) recv_lane: Lane,
+    /// One async sender waits here instead of in `send_wait` (the buffered flavor's).
+    pub(super) send_lane: Lane,
     /// The buffered flavor's parked send and receive; `Some` exactly for that flavor. On the
     /// heap: each slot holds a `T`, and a channel of large values would otherwise carry two
     /// more of them inline whatever its flavor (and build them on the stack when created).
@@ -292,6 +298,8 @@ impl<T> Chan<T> {
             receivers: AtomicUsize::new(1),
             recv_wait: WaitQueue::new(),
             send_wait: WaitQueue::new(),
+            recv_lane: Lane::new(),
+            send_lane: Lane::new(),
             closed_wait: WaitQueue::new(),
             parked,
         }
@@ -503,6 +511,12 @@ impl<T> Chan<T> {
                     WaiterCount::RingSenders(ring).deregister();
                 }
             });
+            // The lanes' holders too (after the fences of the two notifies above, the
+            // notifier's half of the lanes' handshake): the buffered flavor's only.
+            if let Flavor::Buffered(ring) = &self.flavor {
+                self.recv_lane.notify_after_fence(|| ring.deregister_receiver());
+                self.send_lane.notify_after_fence(|| ring.deregister_sender());
+            }
             if let Flavor::Rendezvous(slot) = &self.flavor {
                 slot.notify_disconnected();
             }
@@ -982,10 +996,10 @@ impl<T> Chan<T> {
                             // the fill's notify of `filled_wait`, after its marking pop and
                             // its store of `FILLED`: against a waiter's registration before
                             // its re-check, whose pop then sees the mark (and steals the value).
-                            self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
+                            self.notify_receiver_after_fence(ring);
                         }
                     }
-                    None => self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver()),
+                    None => self.notify_receiver_after_fence(ring),
                 }
             } else {
                 room_freed = false;
@@ -993,9 +1007,22 @@ impl<T> Chan<T> {
                 // serves), or a sender on `send_wait` is woken for it.
                 match self.parked().send.hand_off(ring) {
                     Some(receiver_waits) => value_added |= receiver_waits,
-                    None => self.send_wait.notify_one_after_fence(|| ring.deregister_sender()),
+                    None => {
+                        if !self.send_lane.notify_after_fence(|| ring.deregister_sender()) {
+                            self.send_wait.notify_one_after_fence(|| ring.deregister_sender());
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    /// Wakes one receiver waiting for a value of the ring, after the caller's fence: the lane's
+    /// holder, else one on `recv_wait` (`lane.rs`).
+    #[inline]
+    fn notify_receiver_after_fence(&self, ring: &Ring<T>) {
+        if !self.recv_lane.notify_after_fence(|| ring.deregister_receiver()) {
+            self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
         }
     }
 

@@ -21,9 +21,11 @@
 
 use super::chan::{Chan, Flavor, INLINE_PUSH_MAX_SIZE, UNREGISTERED_SPINS, WaiterCount};
 use super::error::{RecvError, SendError, TryRecvError};
+use super::lane::{Held, Lane};
 use super::parked_recv::Request;
 use crate::ring::{FAST_PATHS, PushError, Ring};
 use crate::sync::Backoff;
+use crate::sync::atomic::{Ordering, fence};
 use crate::wait::{AsyncSlot, WaitQueue};
 use std::task::{Poll, Waker};
 
@@ -41,6 +43,9 @@ pub(crate) struct RecvWait {
     /// owner"): it is counted in the ring's waiting receivers until a fill, and `slot` is its
     /// entry in the slot's `filled_wait` (not in `recv_wait`).
     parked: bool,
+    /// The future holds its side's lane (`lane.rs`; buffered flavor): it waits there, not in
+    /// `recv_wait`, and is counted in the ring's waiting receivers until a notifier uncounts it.
+    lane: bool,
 }
 
 impl RecvWait {
@@ -55,6 +60,11 @@ impl RecvWait {
     pub(crate) fn may_hold(&self) -> bool {
         self.waited
     }
+
+    /// Whether the future waits (in a queue or its side's lane), for `Debug`.
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.slot.is_registered() || self.lane
+    }
 }
 
 /// The waiting state of one send future.
@@ -66,6 +76,8 @@ pub(crate) struct SendWait {
     /// As [`RecvWait`]'s: set by `poll_send_wait`, the only way to a registration, a count or
     /// the rendezvous slot, and cleared when a buffered send's counted wait ends.
     waited: bool,
+    /// As [`RecvWait`]'s: the future holds the send side's lane.
+    lane: bool,
 }
 
 impl SendWait {
@@ -73,6 +85,11 @@ impl SendWait {
     #[inline]
     pub(crate) fn may_hold(&self) -> bool {
         self.waited
+    }
+
+    /// Whether the future waits (in a queue or its side's lane), for `Debug`.
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.slot.is_registered() || self.lane
     }
 }
 
@@ -85,7 +102,7 @@ impl<T> Chan<T> {
     pub(crate) fn poll_recv(&self, wait: &mut RecvWait, waker: &Waker) -> Poll<Result<T, RecvError>> {
         // The same attempt as `poll_counted`'s first, which skips its own when this one ran.
         // Not under loom, as the ring's fast paths (`FAST_PATHS`): the models check the loop.
-        if FAST_PATHS && !wait.slot.is_registered() {
+        if FAST_PATHS && !wait.slot.is_registered() && !wait.lane {
             match &self.flavor {
                 Flavor::Buffered(ring) => match self.try_recv_buffered(ring, false) {
                     Ok(value) => return Poll::Ready(Ok(value)),
@@ -121,6 +138,7 @@ impl<T> Chan<T> {
                 // A loop: when another receive took the value filled for us, start over.
                 while wait.parked
                     || (!wait.slot.is_registered()
+                        && !wait.lane
                         && !wait.slot.is_counted()
                         && self.may_park_async_receive(ring)
                         && self.parked().recv.try_claim_async())
@@ -129,13 +147,15 @@ impl<T> Chan<T> {
                         return poll;
                     }
                 }
-                WaiterCount::RingReceivers(ring)
+                (WaiterCount::RingReceivers(ring), Some(&self.recv_lane))
             }
-            Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
+            Flavor::Unbounded(list) => (WaiterCount::ListReceivers(list), None),
             Flavor::Rendezvous(slot) => return slot.poll_recv(self, wait, waker),
         };
+        let (count, lane) = count;
+        let waiting = Waiting { queue: &self.recv_wait, lane, count };
         // `poll_recv` tried inline when the future was not registered (and not under loom).
-        let outcome = poll_counted(&self.recv_wait, count, &mut wait.slot, waker, FAST_PATHS, poll);
+        let outcome = poll_counted(waiting, &mut wait.slot, &mut wait.lane, waker, FAST_PATHS, poll);
         // A counted wait that ended holds nothing (`poll_counted`): the drop skips `cancel_recv`.
         wait.waited = outcome.is_pending();
         outcome
@@ -148,12 +168,12 @@ impl<T> Chan<T> {
         if wait.parked {
             return self.cancel_recv_parked(wait);
         }
-        let count = match &self.flavor {
-            Flavor::Buffered(ring) => WaiterCount::RingReceivers(ring),
-            Flavor::Unbounded(list) => WaiterCount::ListReceivers(list),
+        let (count, lane) = match &self.flavor {
+            Flavor::Buffered(ring) => (WaiterCount::RingReceivers(ring), Some(&self.recv_lane)),
+            Flavor::Unbounded(list) => (WaiterCount::ListReceivers(list), None),
             Flavor::Rendezvous(slot) => return slot.cancel_recv(self, wait),
         };
-        cancel_counted(&self.recv_wait, count, &mut wait.slot);
+        cancel_counted(Waiting { queue: &self.recv_wait, lane, count }, &mut wait.slot, &mut wait.lane);
     }
 
     /// One poll of a receive future that owns the parked receive, or has just claimed it (then
@@ -264,7 +284,11 @@ impl<T> Chan<T> {
         waker: &Waker,
     ) -> Poll<Result<(), SendError<T>>> {
         if let Flavor::Buffered(ring) = &self.flavor {
-            if FAST_PATHS && !wait.slot.is_registered() && size_of::<T>() <= INLINE_PUSH_MAX_SIZE {
+            if FAST_PATHS
+                && !wait.slot.is_registered()
+                && !wait.lane
+                && size_of::<T>() <= INLINE_PUSH_MAX_SIZE
+            {
                 // With the value in hand (`Ring::push_fast`): one check of the `Option` (going
                 // through it, as `Ring::push` does, cost about 10 instructions per message on a
                 // current-thread runtime: callgrind).
@@ -304,11 +328,15 @@ impl<T> Chan<T> {
                     }
                     Err(PushError::Full) => None,
                 };
-                let count = WaiterCount::RingSenders(ring);
+                let waiting = Waiting {
+                    queue: &self.send_wait,
+                    lane: Some(&self.send_lane),
+                    count: WaiterCount::RingSenders(ring),
+                };
                 // Not `tried`: `poll_send`'s inline attempt is the ring's first claim only, so a
                 // lost CAS or a closed ring is left to the first attempt here (a full ring it
                 // finds inline, without the ring's loop, see `Ring::push`).
-                let outcome = poll_counted(&self.send_wait, count, &mut wait.slot, waker, false, poll);
+                let outcome = poll_counted(waiting, &mut wait.slot, &mut wait.lane, waker, false, poll);
                 // As in `poll_recv_wait`: a counted wait that ended holds nothing.
                 wait.waited = outcome.is_pending();
                 outcome
@@ -326,7 +354,12 @@ impl<T> Chan<T> {
         wait.waited = false;
         match &self.flavor {
             Flavor::Buffered(ring) => {
-                cancel_counted(&self.send_wait, WaiterCount::RingSenders(ring), &mut wait.slot);
+                let waiting = Waiting {
+                    queue: &self.send_wait,
+                    lane: Some(&self.send_lane),
+                    count: WaiterCount::RingSenders(ring),
+                };
+                cancel_counted(waiting, &mut wait.slot, &mut wait.lane);
                 None
             }
             Flavor::Unbounded(_) => {
@@ -356,16 +389,39 @@ impl<T> Chan<T> {
 /// first unregistered attempt here is skipped, and so is the registered one before the
 /// registration (`WaitQueue::poll_until_counted`): on a current-thread runtime, where nothing
 /// can change between them, they were a sixth of a wait's instructions (callgrind).
+///
+/// **The lane.** A buffered channel's side has a lane for one async waiter (`lane.rs`): a future
+/// that must wait claims it when it is free (`in_lane` then says so) and waits there instead of
+/// in `queue`; counted, fenced and re-checked as a queue registration is. Polled again, the
+/// holder tries first; if it must wait again it leaves the lane and claims it anew (with this
+/// poll's waker), or waits in the queue if another future took the lane meanwhile.
 fn poll_counted<T, R>(
-    queue: &WaitQueue,
-    count: WaiterCount<'_, T>,
+    waiting: Waiting<'_, T>,
     slot: &mut AsyncSlot,
+    in_lane: &mut bool,
     waker: &Waker,
     tried: bool,
     mut poll: impl FnMut(bool) -> Option<R>,
 ) -> Poll<R> {
+    let Waiting { queue, lane, count } = waiting;
     let first_wait = !slot.is_registered();
-    if first_wait {
+    if let (true, Some(lane)) = (*in_lane, lane) {
+        // Woken by a notify (usually), or polled for another reason: try first, as
+        // `WaitQueue::poll_until_counted` does for a registered future.
+        let ready = poll(true);
+        // Notified: uncounted, and the lane is free. Else leave it (taking the waker back), to
+        // be counted and registered anew below with this poll's waker.
+        if lane.check() == Held::Waiting {
+            *in_lane = false;
+            if lane.leave() == Held::Waiting {
+                count.deregister();
+            }
+        }
+        *in_lane = false;
+        if let Some(ready) = ready {
+            return Poll::Ready(ready);
+        }
+    } else if first_wait {
         if !tried {
             if let Some(ready) = poll(false) {
                 leave_count(count, slot);
@@ -396,9 +452,33 @@ fn poll_counted<T, R>(
         // (`leave_count`); dropped, it is uncounted (`cancel_counted`). A `Ready` from the
         // caller's inline attempt in between leaves it counted until then, which costs the
         // other side's operations a notify check each, never a wakeup.
+    }
+    if first_wait {
         if !slot.is_counted() {
             count.register();
             slot.set_counted(true);
+        }
+        // The lane first: one CAS where the queue takes a lock. Counted before the claim: a
+        // notifier may take us out of the lane as soon as it is claimed, and uncounts us then
+        // (loom: counting after the claim let an uncount come first). Both precede the fence,
+        // which is what the handshake needs (`lane.rs`).
+        if let Some(lane) = lane {
+            if lane.claim(waker) {
+                // The count is the lane's to end now (`leave_lane`, a notifier's uncount).
+                slot.set_counted(false);
+                *in_lane = true;
+                // ORDERING: the waiter's half of the Dekker handshake, as in
+                // `WaitQueue::poll_until_counted`: pairs with the notifier's fence in `settle`
+                // (or `disconnect`) before its look at the lane.
+                fence(Ordering::SeqCst);
+                return match poll(true) {
+                    Some(ready) => {
+                        leave_lane(lane, count, in_lane);
+                        Poll::Ready(ready)
+                    }
+                    None => Poll::Pending,
+                };
+            }
         }
     }
     // Just counted: the registered re-check after the fence is the one that matters.
@@ -418,11 +498,40 @@ fn leave_count<T>(count: WaiterCount<'_, T>, slot: &mut AsyncSlot) {
     }
 }
 
-/// A counted future dropped unfinished: leaves `queue` (passing on a wakeup it was given) and
-/// the count, unless its notifier already uncounted it.
-fn cancel_counted<T>(queue: &WaitQueue, count: WaiterCount<'_, T>, slot: &mut AsyncSlot) {
+/// The holder of `lane` leaves it (its wait ended): uncounted by itself unless a notifier
+/// already did. A wakeup it was given meanwhile is spent on this ending.
+#[inline]
+fn leave_lane<T>(lane: &Lane, count: WaiterCount<'_, T>, in_lane: &mut bool) {
+    *in_lane = false;
+    if lane.leave() == Held::Waiting {
+        count.deregister();
+    }
+}
+
+/// A counted future dropped unfinished: leaves `queue` or its lane, passing on a wakeup it was
+/// given (nobody else re-checks on its behalf), and the count, unless its notifier already
+/// uncounted it.
+fn cancel_counted<T>(waiting: Waiting<'_, T>, slot: &mut AsyncSlot, in_lane: &mut bool) {
+    let Waiting { queue, lane, count } = waiting;
+    if let (true, Some(lane)) = (*in_lane, lane) {
+        *in_lane = false;
+        match lane.leave() {
+            Held::Waiting => count.deregister(),
+            // The lane is free: the pass-on goes to the queue.
+            Held::Notified => queue.notify_one_with(|| count.deregister()),
+        }
+        return;
+    }
     queue.cancel_with(slot, || count.deregister());
     leave_count(count, slot);
+}
+
+/// Where a counted future of one channel side waits: its queue, the side's lane (the buffered
+/// flavor's), and the count it joins.
+struct Waiting<'a, T> {
+    queue: &'a WaitQueue,
+    lane: Option<&'a Lane>,
+    count: WaiterCount<'a, T>,
 }
 
 /// Whether an async wait's unregistered spin pays off on this thread (see `poll_counted`).

@@ -192,7 +192,7 @@ impl<T> Drop for RecvFuture<'_, T> {
 
 impl<T> fmt::Debug for RecvFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvFuture").field("waiting", &self.wait.slot.is_registered()).finish_non_exhaustive()
+        f.debug_struct("RecvFuture").field("waiting", &self.wait.is_waiting()).finish_non_exhaustive()
     }
 }
 
@@ -339,7 +339,7 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendFuture")
             .field("sent", &self.value.is_none())
-            .field("waiting", &self.wait.slot.is_registered())
+            .field("waiting", &self.wait.is_waiting())
             .finish_non_exhaustive()
     }
 }

@@ -60,6 +60,7 @@ mod chan;
 mod chan_async;
 mod error;
 mod future;
+mod lane;
 mod list;
 mod parked_recv;
 mod parked_send;

@@ -1,0 +1,195 @@
+//! A waiting lane for one async waiter: the common case of a channel side (one receiving task,
+//! one sending task) waits here instead of in the side's [`WaitQueue`] list.
+//!
+//! A future that must wait on a buffered channel first tries to claim its side's lane (one CAS);
+//! only when another future holds it does it register in the queue. A notifier (`Chan::settle`,
+//! after its fence) looks at the lane first and wakes its holder, and notifies the queue only
+//! when the lane holds nobody. The lane spares a wait cycle the queue's lock, its list, keys and
+//! `last_woken` (measured with a prototype, the twenty-eighth session in `docs/benchmarks.md`:
+//! a third of the cycle's instructions).
+//!
+//! # States
+//!
+//! | state | meaning | who moves it, to what |
+//! |---|---|---|
+//! | `IDLE` | nobody waits; the cell holds no waker | a claiming future: CAS to `BUSY` |
+//! | `BUSY` | the holder writes or takes its waker | the holder: to `WAITING` (claimed) or `IDLE` (left) |
+//! | `WAITING` | the holder waits, its waker in the cell | a notifier: CAS to `BUSY`, takes the waker, stores `NOTIFIED`; the holder leaving: CAS to `BUSY`, takes it back, stores `IDLE` |
+//! | `NOTIFIED` | a notifier took the waker, woke the holder and uncounted it | the holder: to `IDLE` |
+//!
+//! `BUSY` belongs to one thread at a time (the CAS that entered it), so the waker cell is never
+//! accessed by two threads at once. The waker leaves the cell with every exit from `WAITING`, so
+//! the lane never keeps a task alive once its future stopped waiting (a future holding a handle
+//! of the channel whose lane holds its task's waker would be a reference cycle).
+//!
+//! # Why no wakeup is lost
+//!
+//! The same Dekker handshake as the queue's (`wait.rs`): the holder stores `WAITING` (after
+//! counting itself in the ring's word) before its `fence(SeqCst)` and its re-check; the
+//! notifier makes its condition true before its fence and loads the state after it. Whichever
+//! fence comes second sees the other side's write: the notifier sees `WAITING` (and wakes the
+//! holder), or the holder's re-check sees the condition. A notifier that finds the lane `BUSY`
+//! (a claim in progress: before the claimer's fence) or `IDLE` notifies the queue instead: the
+//! claimer's re-check covers it. A notifier whose CAS loses to the holder leaving owes it
+//! nothing (it is leaving), but the wakeup still goes to the queue (the caller falls back), so
+//! a waiter there is not skipped.
+//!
+//! A holder dropped after a notify passes the wakeup on (`Chan::cancel_*`): nobody else
+//! re-checks on its behalf, exactly as for a queue entry.
+//!
+//! [`WaitQueue`]: crate::wait::WaitQueue
+
+use crate::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::{Backoff, UnsafeCell};
+use crate::wait::{drop_caught, wake_caught};
+use std::task::Waker;
+
+const IDLE: u32 = 0;
+const BUSY: u32 = 1;
+const WAITING: u32 = 2;
+const NOTIFIED: u32 = 3;
+
+/// One side's lane: its state and the holder's waker.
+pub(crate) struct Lane {
+    state: AtomicU32,
+    /// `Some` exactly in `WAITING` (and within the `BUSY` of a claim or a take).
+    waker: UnsafeCell<Option<Waker>>,
+}
+
+// SAFETY: the cell moves a `Waker` (`Send + Sync`) between threads, one at a time (`BUSY`).
+unsafe impl Send for Lane {}
+// SAFETY: see the `Send` impl above.
+unsafe impl Sync for Lane {}
+
+impl std::fmt::Debug for Lane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // ORDERING: Relaxed: a diagnostic snapshot.
+        f.debug_struct("Lane").field("state", &self.state.load(Ordering::Relaxed)).finish_non_exhaustive()
+    }
+}
+
+/// What a holder learns when it looks at its lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Held {
+    /// Still waiting, not notified (and still counted).
+    Waiting,
+    /// A notifier woke it (and uncounted it); the lane is free again.
+    Notified,
+}
+
+impl Lane {
+    pub(crate) fn new() -> Self {
+        Lane { state: AtomicU32::new(IDLE), waker: UnsafeCell::new(None) }
+    }
+
+    /// Claims the free lane with `waker`: `false` when another future holds it (then wait in
+    /// the queue). The caller has counted itself already, and issues the handshake's fence and
+    /// its re-check next.
+    #[inline]
+    pub(crate) fn claim(&self, waker: &Waker) -> bool {
+        // ORDERING: Relaxed load: a hint that keeps a held lane's line shared. Acquire on the
+        // CAS pairs with the Release store of `IDLE` by the previous holder: its take of the
+        // cell happened before our write.
+        if self.state.load(Ordering::Relaxed) != IDLE
+            || self.state.compare_exchange(IDLE, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err()
+        {
+            return false;
+        }
+        // The clone is the executor's code: if it panics, the lane is given back untouched.
+        let waker = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.clone())) {
+            Ok(waker) => waker,
+            Err(payload) => {
+                // ORDERING: Release pairs with the next claimer's Acquire CAS.
+                self.state.store(IDLE, Ordering::Release);
+                std::panic::resume_unwind(payload);
+            }
+        };
+        // SAFETY: `BUSY`, entered by our CAS, gives this thread the cell; it holds `None`
+        // (every exit from `WAITING` takes the waker).
+        self.waker.with_mut(|cell| unsafe { *cell = Some(waker) });
+        // ORDERING: Release pairs with the notifier's Acquire CAS: the waker written above is
+        // visible to it. The handshake itself is the caller's fence after this store.
+        self.state.store(WAITING, Ordering::Release);
+        true
+    }
+
+    /// The holder, polled again and not ready: still waiting, or notified (then the lane is
+    /// free again and the holder no longer counted).
+    #[inline]
+    pub(crate) fn check(&self) -> Held {
+        // ORDERING: Acquire pairs with the notifier's Release store of `NOTIFIED`: its take of
+        // the waker and its uncount happened before we act as notified.
+        if self.state.load(Ordering::Acquire) == NOTIFIED {
+            // ORDERING: Release pairs with the next claimer's Acquire CAS.
+            self.state.store(IDLE, Ordering::Release);
+            return Held::Notified;
+        }
+        Held::Waiting
+    }
+
+    /// The holder leaves (ready, dropped, or re-registering with another waker): `Notified`
+    /// when a notifier had already woken it (its wakeup unused, and it is uncounted), else it
+    /// takes its waker back (`Waiting`: the caller uncounts itself).
+    pub(crate) fn leave(&self) -> Held {
+        let backoff = Backoff::new();
+        loop {
+            // ORDERING: Acquire on success: the cell is ours (our own `WAITING` store, program
+            // order). On failure Acquire pairs with the notifier's Release store of `NOTIFIED`.
+            match self.state.compare_exchange(WAITING, BUSY, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => {
+                    // SAFETY: `BUSY`, entered by our CAS, gives this thread the cell.
+                    let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
+                    // ORDERING: Release pairs with the next claimer's Acquire CAS.
+                    self.state.store(IDLE, Ordering::Release);
+                    if let Some(waker) = waker {
+                        drop_caught(waker);
+                    }
+                    return Held::Waiting;
+                }
+                Err(NOTIFIED) => {
+                    // ORDERING: Release pairs with the next claimer's Acquire CAS.
+                    self.state.store(IDLE, Ordering::Release);
+                    return Held::Notified;
+                }
+                // A notifier is taking the waker (`BUSY`): a few instructions.
+                Err(_) => backoff.snooze(),
+            }
+        }
+    }
+
+    /// A notifier, after its `fence(SeqCst)`: wakes the lane's holder, running `uncount` for it
+    /// first. `false` when nobody waits in the lane, or the holder's waker panicked in `wake`:
+    /// then the caller notifies the queue.
+    #[inline]
+    pub(crate) fn notify_after_fence(&self, uncount: impl FnOnce()) -> bool {
+        // ORDERING: Relaxed after the caller's fence (module docs: the holder's `WAITING` store
+        // precedes its fence). Acquire on the CAS pairs with the holder's Release store of
+        // `WAITING`: its waker is visible to our take.
+        if self.state.load(Ordering::Relaxed) != WAITING
+            || self.state.compare_exchange(WAITING, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err()
+        {
+            return false;
+        }
+        // SAFETY: `BUSY`, entered by our CAS, gives this thread the cell.
+        let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
+        uncount();
+        // ORDERING: Release pairs with the holder's Acquire load in `check` (or failed CAS in
+        // `leave`): our take and the uncount happen before it acts as notified.
+        self.state.store(NOTIFIED, Ordering::Release);
+        // The wake outside `BUSY`: the executor's code may poll the holder at once.
+        waker.is_some_and(|waker| !wake_caught(waker))
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        // A channel dropped while a future holds its lane cannot happen (the future borrows a
+        // handle); a waker left by a panic elsewhere is dropped with the cell.
+        self.waker.with_mut(|cell| {
+            // SAFETY: `&mut self`: no other thread exists.
+            if let Some(waker) = unsafe { (*cell).take() } {
+                drop_caught(waker);
+            }
+        });
+    }
+}
