@@ -411,11 +411,8 @@ fn poll_counted<T, R>(
         let ready = poll(true);
         // Notified: uncounted, and the lane is free. Else leave it (taking the waker back), to
         // be counted and registered anew below with this poll's waker.
-        if lane.check() == Held::Waiting {
-            *in_lane = false;
-            if lane.leave() == Held::Waiting {
-                count.deregister();
-            }
+        if lane.check() == Held::Waiting && lane.leave() == Held::Waiting {
+            count.deregister();
         }
         *in_lane = false;
         if let Some(ready) = ready {
@@ -446,14 +443,14 @@ fn poll_counted<T, R>(
             }
             pre_spin::missed();
         }
-        // Counted already only after a user's waker panicked in its clone in the registration
-        // below (the future is then counted and unregistered): polled again after the panic
-        // was caught, it is not counted twice, and every `Ready` here leaves the count
-        // (`leave_count`); dropped, it is uncounted (`cancel_counted`). A `Ready` from the
-        // caller's inline attempt in between leaves it counted until then, which costs the
-        // other side's operations a notify check each, never a wakeup.
     }
     if first_wait {
+        // Counted already only after a user's waker panicked in its clone in a registration
+        // below (the lane's claim or the queue's; the future is then counted and unregistered):
+        // polled again after the panic was caught, it is not counted twice, and every `Ready`
+        // here leaves the count (`leave_count`); dropped, it is uncounted (`cancel_counted`).
+        // A `Ready` from the caller's inline attempt in between leaves it counted until then,
+        // which costs the other side's operations a notify check each, never a wakeup.
         if !slot.is_counted() {
             count.register();
             slot.set_counted(true);
