@@ -1007,11 +1007,7 @@ impl<T> Chan<T> {
                 // serves), or a sender on `send_wait` is woken for it.
                 match self.parked().send.hand_off(ring) {
                     Some(receiver_waits) => value_added |= receiver_waits,
-                    None => {
-                        if !self.send_lane.notify_after_fence(|| ring.deregister_sender()) {
-                            self.send_wait.notify_one_after_fence(|| ring.deregister_sender());
-                        }
-                    }
+                    None => self.notify_sender_after_fence(ring),
                 }
             }
         }
@@ -1023,6 +1019,15 @@ impl<T> Chan<T> {
     fn notify_receiver_after_fence(&self, ring: &Ring<T>) {
         if !self.recv_lane.notify_after_fence(|| ring.deregister_receiver()) {
             self.recv_wait.notify_one_after_fence(|| ring.deregister_receiver());
+        }
+    }
+
+    /// Wakes one sender waiting for room in the ring, after the caller's fence: the lane's
+    /// holder, else one on `send_wait`.
+    #[inline]
+    fn notify_sender_after_fence(&self, ring: &Ring<T>) {
+        if !self.send_lane.notify_after_fence(|| ring.deregister_sender()) {
+            self.send_wait.notify_one_after_fence(|| ring.deregister_sender());
         }
     }
 

@@ -129,7 +129,7 @@ impl<T> Chan<T> {
             Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
             Err(TryRecvError::Empty) => None,
         };
-        let count = match &self.flavor {
+        let waiting = match &self.flavor {
             Flavor::Buffered(ring) => {
                 // Park a request, which the next push fills (`parked_recv.rs`, "An async
                 // owner"), when the slot is free and the future waits nowhere else. Each wait
@@ -147,13 +147,11 @@ impl<T> Chan<T> {
                         return poll;
                     }
                 }
-                (WaiterCount::RingReceivers(ring), Some(&self.recv_lane))
+                self.receivers_waiting_on_ring(ring)
             }
-            Flavor::Unbounded(list) => (WaiterCount::ListReceivers(list), None),
+            Flavor::Unbounded(list) => self.receivers_waiting_on_list(list),
             Flavor::Rendezvous(slot) => return slot.poll_recv(self, wait, waker),
         };
-        let (count, lane) = count;
-        let waiting = Waiting { queue: &self.recv_wait, lane, count };
         // `poll_recv` tried inline when the future was not registered (and not under loom).
         let outcome = poll_counted(waiting, &mut wait.slot, &mut wait.lane, waker, FAST_PATHS, poll);
         // A counted wait that ended holds nothing (`poll_counted`): the drop skips `cancel_recv`.
@@ -168,12 +166,12 @@ impl<T> Chan<T> {
         if wait.parked {
             return self.cancel_recv_parked(wait);
         }
-        let (count, lane) = match &self.flavor {
-            Flavor::Buffered(ring) => (WaiterCount::RingReceivers(ring), Some(&self.recv_lane)),
-            Flavor::Unbounded(list) => (WaiterCount::ListReceivers(list), None),
+        let waiting = match &self.flavor {
+            Flavor::Buffered(ring) => self.receivers_waiting_on_ring(ring),
+            Flavor::Unbounded(list) => self.receivers_waiting_on_list(list),
             Flavor::Rendezvous(slot) => return slot.cancel_recv(self, wait),
         };
-        cancel_counted(Waiting { queue: &self.recv_wait, lane, count }, &mut wait.slot, &mut wait.lane);
+        cancel_counted(waiting, &mut wait.slot, &mut wait.lane);
     }
 
     /// One poll of a receive future that owns the parked receive, or has just claimed it (then
@@ -328,11 +326,7 @@ impl<T> Chan<T> {
                     }
                     Err(PushError::Full) => None,
                 };
-                let waiting = Waiting {
-                    queue: &self.send_wait,
-                    lane: Some(&self.send_lane),
-                    count: WaiterCount::RingSenders(ring),
-                };
+                let waiting = self.senders_waiting_on_ring(ring);
                 // Not `tried`: `poll_send`'s inline attempt is the ring's first claim only, so a
                 // lost CAS or a closed ring is left to the first attempt here (a full ring it
                 // finds inline, without the ring's loop, see `Ring::push`).
@@ -346,6 +340,25 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Where the ring's async receivers wait: `recv_wait` or the receive lane.
+    fn receivers_waiting_on_ring<'a>(&'a self, ring: &'a Ring<T>) -> Waiting<'a, T> {
+        Waiting {
+            queue: &self.recv_wait,
+            lane: Some(&self.recv_lane),
+            count: WaiterCount::RingReceivers(ring),
+        }
+    }
+
+    /// Where the list's async receivers wait: `recv_wait` (the unbounded flavor has no lane).
+    fn receivers_waiting_on_list<'a>(&'a self, list: &'a super::list::List<T>) -> Waiting<'a, T> {
+        Waiting { queue: &self.recv_wait, lane: None, count: WaiterCount::ListReceivers(list) }
+    }
+
+    /// Where the ring's async senders wait: `send_wait` or the send lane.
+    fn senders_waiting_on_ring<'a>(&'a self, ring: &'a Ring<T>) -> Waiting<'a, T> {
+        Waiting { queue: &self.send_wait, lane: Some(&self.send_lane), count: WaiterCount::RingSenders(ring) }
+    }
+
     /// A send future dropped or cancelled unfinished: leaves its queue, and returns the value
     /// a rendezvous owner took back out of the slot (`None` when a receiver took it: sent).
     /// The future's own `Option` still holds the value of any other unfinished send.
@@ -354,12 +367,7 @@ impl<T> Chan<T> {
         wait.waited = false;
         match &self.flavor {
             Flavor::Buffered(ring) => {
-                let waiting = Waiting {
-                    queue: &self.send_wait,
-                    lane: Some(&self.send_lane),
-                    count: WaiterCount::RingSenders(ring),
-                };
-                cancel_counted(waiting, &mut wait.slot, &mut wait.lane);
+                cancel_counted(self.senders_waiting_on_ring(ring), &mut wait.slot, &mut wait.lane);
                 None
             }
             Flavor::Unbounded(_) => {
@@ -411,10 +419,7 @@ fn poll_counted<T, R>(
         let ready = poll(true);
         // Notified: uncounted, and the lane is free. Else leave it (taking the waker back), to
         // be counted and registered anew below with this poll's waker.
-        if lane.check() == Held::Waiting && lane.leave() == Held::Waiting {
-            count.deregister();
-        }
-        *in_lane = false;
+        leave_lane(lane, count, in_lane);
         if let Some(ready) = ready {
             return Poll::Ready(ready);
         }

@@ -113,20 +113,6 @@ impl Lane {
         true
     }
 
-    /// The holder, polled again and not ready: still waiting, or notified (then the lane is
-    /// free again and the holder no longer counted).
-    #[inline]
-    pub(crate) fn check(&self) -> Held {
-        // ORDERING: Acquire pairs with the notifier's Release store of `NOTIFIED`: its take of
-        // the waker and its uncount happened before we act as notified.
-        if self.state.load(Ordering::Acquire) == NOTIFIED {
-            // ORDERING: Release pairs with the next claimer's Acquire CAS.
-            self.state.store(IDLE, Ordering::Release);
-            return Held::Notified;
-        }
-        Held::Waiting
-    }
-
     /// The holder leaves (ready, dropped, or re-registering with another waker): `Notified`
     /// when a notifier had already woken it (its wakeup unused, and it is uncounted), else it
     /// takes its waker back (`Waiting`: the caller uncounts itself).
@@ -183,8 +169,8 @@ impl Lane {
 
 impl Drop for Lane {
     fn drop(&mut self) {
-        // A channel dropped while a future holds its lane cannot happen (the future borrows a
-        // handle); a waker left by a panic elsewhere is dropped with the cell.
+        // A holder's waker is still here only if its future was forgotten (`mem::forget`)
+        // while it waited: dropped here, its panic caught as everywhere else.
         self.waker.with_mut(|cell| {
             // SAFETY: `&mut self`: no other thread exists.
             if let Some(waker) = unsafe { (*cell).take() } {
