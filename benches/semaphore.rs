@@ -65,27 +65,6 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_millis(1200))
 }
 
-/// The work done while holding a permit: [`mix`] of an opaque constant. Its result feeds the
-/// checksum.
-#[inline]
-fn hold() -> u64 {
-    black_box(mix(black_box(0x2545_F491_4F6C_DD1D)))
-}
-
-/// A dependent chain of [`HOLD_ROUNDS`] multiply-rotate-xor rounds (about 5 cycles each).
-#[inline]
-fn mix(mut x: u64) -> u64 {
-    for i in 0..HOLD_ROUNDS {
-        x = (x ^ i).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
-    }
-    x
-}
-
-/// What `rounds` calls of [`hold`] add up to.
-fn hold_checksum(rounds: u64) -> u64 {
-    rounds.wrapping_mul(hold())
-}
-
 // ---------------------------------------------------------------------------------------------
 // The textbook semaphore
 // ---------------------------------------------------------------------------------------------

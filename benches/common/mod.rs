@@ -563,6 +563,8 @@ pub mod pool {
 
 /// The workloads of `benches/semaphore.rs`.
 pub mod semaphore {
+    use std::hint::black_box;
+
     /// Acquire/release pairs per iteration of `uncontended`.
     pub const BATCH: u64 = 10_000;
     /// Threads of `contended`.
@@ -577,8 +579,35 @@ pub mod semaphore {
     pub const BIG_ROUNDS: u64 = 200;
     /// Single-permit threads of `acquire_many_under_load`.
     pub const SMALL_THREADS: usize = 2;
-    /// Multiply-rotate-xor rounds of `hold` (`semaphore.rs`), the work done while holding a permit.
+    /// Multiply-rotate-xor rounds of [`hold`], the work done while holding a permit.
     pub const HOLD_ROUNDS: u64 = 32;
+    /// Tasks of `semaphore_async`'s groups.
+    pub const ASYNC_TASKS: usize = 8;
+    /// Permits of `semaphore_async`'s semaphore.
+    pub const ASYNC_PERMITS: usize = 2;
+    /// Acquire/hold/yield/release rounds per task per iteration of `semaphore_async`.
+    pub const ASYNC_ROUNDS_PER_TASK: u64 = 500;
+
+    /// The work done while holding a permit: [`mix`] of an opaque constant. Its result feeds the
+    /// checksum.
+    #[inline]
+    pub fn hold() -> u64 {
+        black_box(mix(black_box(0x2545_F491_4F6C_DD1D)))
+    }
+
+    /// A dependent chain of [`HOLD_ROUNDS`] multiply-rotate-xor rounds (about 5 cycles each).
+    #[inline]
+    pub fn mix(mut x: u64) -> u64 {
+        for i in 0..HOLD_ROUNDS {
+            x = (x ^ i).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        }
+        x
+    }
+
+    /// What `rounds` calls of [`hold`] add up to.
+    pub fn hold_checksum(rounds: u64) -> u64 {
+        rounds.wrapping_mul(hold())
+    }
 }
 
 /// The workloads of `benches/actor.rs` (actors and scatter-gather).
