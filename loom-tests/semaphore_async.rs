@@ -347,3 +347,79 @@ fn acquire_many_async_is_not_starved_by_a_single_permit_acquirer() {
         assert_eq!(semaphore.available_permits(), 2);
     });
 }
+
+/// A semaphore of no permits with a future at the head and `behind` futures waiting in the line
+/// behind it; one permit added and taken by the head, which leaves none: the line gets its turn
+/// (`LINE` in `src/semaphore/state.rs`). Returns the head's permit and the futures in the line,
+/// oldest first, with the signals of the wakers they were polled with.
+#[allow(clippy::type_complexity)]
+fn the_line_with_its_turn(
+    semaphore: &Arc<Semaphore>,
+    behind: usize,
+) -> (ringfence::OwnedPermit, Vec<(std::pin::Pin<Box<ringfence::AcquireOwnedFuture>>, Arc<Signal>)>) {
+    let head_signal = Signal::new();
+    let head_waker = Waker::from(head_signal.clone());
+    let mut head = Box::pin(semaphore.clone().acquire_owned_async());
+    assert!(poll_once(head.as_mut(), &head_waker).is_pending(), "no permit yet");
+    let line: Vec<_> = (0..behind)
+        .map(|_| {
+            let signal = Signal::new();
+            let mut future = Box::pin(semaphore.clone().acquire_owned_async());
+            assert!(poll_once(future.as_mut(), &Waker::from(signal.clone())).is_pending(), "a head waits");
+            (future, signal)
+        })
+        .collect();
+    semaphore.add_permits(1);
+    head_signal.wait_for(1);
+    let Poll::Ready(permit) = poll_once(head.as_mut(), &head_waker) else {
+        panic!("the head was woken for nothing")
+    };
+    (permit, line)
+}
+
+#[test]
+fn the_lines_turn_wakes_a_waiter_for_each_permit_released() {
+    // Two futures wait in the line while it has its turn; two permits come back in one release
+    // (`add_permits(2)`, on this thread) while each future is re-polled on a thread of its own.
+    // A waiter that takes during the turn wakes nobody, so the release must wake one waiter per
+    // permit: waking one would leave the other registered with a permit free (a deadlock).
+    loom::model(|| {
+        let semaphore = Arc::new(Semaphore::new(0));
+        let (first, line) = the_line_with_its_turn(&semaphore, 2);
+        // Each keeps its permit until both have one: a release of the first would wake the other.
+        let waiters: Vec<_> =
+            line.into_iter().map(|(future, _)| thread::spawn(move || block_on(future))).collect();
+        semaphore.add_permits(2);
+        let permits: Vec<_> = waiters.into_iter().map(|waiter| waiter.join().unwrap()).collect();
+        assert_eq!(permits.iter().map(ringfence::OwnedPermit::num_permits).sum::<usize>(), 2);
+        drop((first, permits));
+        assert_eq!(semaphore.available_permits(), 3);
+    });
+}
+
+#[test]
+fn a_woken_waiter_dropped_during_the_lines_turn_hands_its_permit_on() {
+    // The line has its turn with one future in it; the head's release (on another thread)
+    // wakes that future, which is dropped without being polled again, while a newcomer (a
+    // future on a third thread) joins the line. The permit must not stay behind the turn with
+    // nobody woken for it: the drop wakes another waiter (the newcomer, if it waits already) or
+    // ends the turn, and ending it wakes a newcomer that waited on the turn meanwhile (else:
+    // a deadlock, or a permit that `try_acquire` cannot take at the end).
+    loom::model(|| {
+        let semaphore = Arc::new(Semaphore::new(0));
+        let (first, mut line) = the_line_with_its_turn(&semaphore, 1);
+        let (woken, signal) = line.pop().expect("one future in the line");
+        let releaser = thread::spawn(move || drop(first));
+        let newcomer = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || block_on(semaphore.acquire_owned_async()).num_permits())
+        };
+        // The release wakes the oldest waiter: the newcomer, never allowed to take during the
+        // turn, comes later in the line whenever it registers.
+        signal.wait_for(1);
+        drop(woken);
+        assert_eq!(newcomer.join().unwrap(), 1);
+        releaser.join().unwrap();
+        assert!(semaphore.try_acquire().is_some(), "the permit is free again");
+    });
+}

@@ -416,6 +416,14 @@ impl WaitQueue {
         self.unregister(slot);
     }
 
+    /// Takes a registered future out of the queue (its future is dropped unfinished) and
+    /// returns whether it had been notified: the caller passes that unused wakeup on itself
+    /// (the semaphore, whose line may be owed it: `semaphore/state.rs`).
+    pub(crate) fn cancel_reporting(&self, slot: &mut AsyncSlot) -> bool {
+        debug_assert!(!slot.counted, "a counted future leaves with `cancel_with`");
+        self.unregister(slot)
+    }
+
     /// Takes a registered future out of the queue (its future is dropped unfinished). A
     /// wakeup it was given and never used is passed on to another waiter.
     pub(crate) fn cancel(&self, slot: &mut AsyncSlot) {
@@ -593,8 +601,29 @@ impl WaitQueue {
         }
     }
 
+    /// [`WaitQueue::notify_one`] that returns whether it woke a waiter: `false` when no future
+    /// was registered and no parked thread was left without a wakeup already on its way.
+    pub(crate) fn notify_one_reporting(&self) -> bool {
+        notifier_fence();
+        // ORDERING: Relaxed after the fence, as in `notify_one_after_fence`.
+        let word = self.sleepers.load(Ordering::Relaxed);
+        // ORDERING: Relaxed, as the load above.
+        (self.armed.load(Ordering::Relaxed) != 0 || waiters(word) > pending(word))
+            && self.wake_one_slow(uncounted_entry)
+    }
+
+    /// Whether a future is registered, for a caller that has issued the notifier's
+    /// `fence(SeqCst)` after making its condition what it is: a future that registers later
+    /// sees that condition in its re-check (the handshake of the module docs).
+    pub(crate) fn has_async_waiters_after_fence(&self) -> bool {
+        // ORDERING: Relaxed after the caller's fence, as in `notify_one_after_fence`.
+        self.armed.load(Ordering::Relaxed) != 0
+    }
+
+    /// Wakes the oldest future, else one parked thread not yet covered by a pending wakeup;
+    /// returns whether it woke one.
     #[cold]
-    fn wake_one_slow(&self, uncount: impl Fn()) {
+    fn wake_one_slow(&self, uncount: impl Fn()) -> bool {
         // Async waiters first; the wake runs outside the lock (a waker may poll inline).
         if let Some((waker, counted)) = self.take_one_waker() {
             if counted {
@@ -605,7 +634,7 @@ impl WaitQueue {
                 // waiter, so that the chain goes on.
                 self.notify_one_after_fence(uncount);
             }
-            return;
+            return true;
         }
         // ORDERING: Acquire on success: pairs with the Release increment of each waiter we
         // count, so their epoch loads happen-before our bump below (see `park_until`); the
@@ -617,6 +646,7 @@ impl WaitQueue {
         if claimed.is_ok() {
             self.wake_threads(false);
         }
+        claimed.is_ok()
     }
 
     /// Wakes every parked waiter. Call it after making the condition true.

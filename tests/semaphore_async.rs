@@ -11,7 +11,7 @@ mod common;
 
 use async_util::{block_on, counting};
 use common::{WATCHDOG, eventually, within};
-use ringfence::Semaphore;
+use ringfence::{AcquireFuture, Permit, Semaphore};
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -251,6 +251,100 @@ fn a_woken_waiter_dropped_passes_the_wakeup_on() {
     assert!(poll_once(younger.as_mut(), &younger_waker).is_pending(), "it is the head now");
     drop(held);
     assert!(poll_once(younger.as_mut(), &younger_waker).is_ready());
+}
+
+/// A semaphore of no permits whose head took the one permit added, leaving none while `futures`
+/// wait behind it: the line has its turn. Returns the head's permit.
+fn give_the_line_its_turn<'a>(
+    semaphore: &'a Semaphore,
+    behind: &mut [(Pin<Box<AcquireFuture<'a>>>, Waker)],
+) -> Permit<'a> {
+    let (_, quiet) = counting();
+    let mut head = Box::pin(semaphore.acquire_async());
+    assert!(poll_once(head.as_mut(), &quiet).is_pending());
+    for (future, waker) in behind.iter_mut() {
+        assert!(poll_once(future.as_mut(), waker).is_pending(), "a head waits");
+    }
+    semaphore.add_permits(1);
+    let Poll::Ready(permit) = poll_once(head.as_mut(), &quiet) else { panic!("the head is served") };
+    permit
+}
+
+#[test]
+fn a_release_goes_to_the_waiter_it_woke_not_back_to_the_releasing_task() {
+    // The line's turn: the head took the last permit while a future waited behind it, so the
+    // release of that permit wakes the waiter, and the releasing task's next acquire (a
+    // newcomer) waits behind it instead of taking the permit back before the woken task runs.
+    let semaphore = Semaphore::new(0);
+    let (waiter_woken, waker) = counting();
+    let mut behind = [(Box::pin(semaphore.acquire_async()), waker.clone())];
+    let first = give_the_line_its_turn(&semaphore, &mut behind);
+    assert_eq!(waiter_woken.wakes(), 0, "no waiter is woken to find nothing");
+    drop(first);
+    assert_eq!(waiter_woken.wakes(), 1, "the release woke the waiter");
+    assert!(semaphore.try_acquire().is_none(), "the permit is the woken waiter's");
+    let (_, again_waker) = counting();
+    let mut again = Box::pin(semaphore.acquire_async());
+    assert!(poll_once(again.as_mut(), &again_waker).is_pending(), "a newcomer waits behind the line");
+    let [(waiter, _)] = &mut behind;
+    let Poll::Ready(second) = poll_once(waiter.as_mut(), &waker) else {
+        panic!("the woken waiter is served")
+    };
+    drop(second);
+    assert!(poll_once(again.as_mut(), &again_waker).is_ready());
+}
+
+#[test]
+fn each_permit_released_during_the_lines_turn_wakes_one_waiter() {
+    // Two waiters, re-polled during the turn with nothing to take (they keep waiting in the line
+    // rather than one becoming the head); two permits come back at once: both are woken and
+    // served, one per permit.
+    let semaphore = Semaphore::new(0);
+    let (a_woken, a_waker) = counting();
+    let (b_woken, b_waker) = counting();
+    let mut behind = [
+        (Box::pin(semaphore.acquire_async()), a_waker.clone()),
+        (Box::pin(semaphore.acquire_async()), b_waker.clone()),
+    ];
+    let first = give_the_line_its_turn(&semaphore, &mut behind);
+    for (future, waker) in behind.iter_mut() {
+        assert!(poll_once(future.as_mut(), waker).is_pending(), "nothing to take yet");
+    }
+    semaphore.add_permits(2);
+    assert_eq!((a_woken.wakes(), b_woken.wakes()), (1, 1));
+    let permits: Vec<_> = behind
+        .iter_mut()
+        .map(|(future, waker)| match poll_once(future.as_mut(), waker) {
+            Poll::Ready(permit) => permit,
+            Poll::Pending => panic!("a woken waiter finds its permit"),
+        })
+        .collect();
+    drop((first, permits));
+    assert_eq!(semaphore.available_permits(), 3);
+}
+
+#[test]
+fn a_waiter_for_more_than_the_turn_brings_becomes_the_head() {
+    // Head-of-line during the turn: a waiter for two permits woken by a release of one becomes
+    // the head, and the single-permit waiter behind it gets nothing until it is served.
+    let semaphore = Semaphore::new(0);
+    let (_, big_waker) = counting();
+    let (_, small_waker) = counting();
+    let mut behind = [
+        (Box::pin(semaphore.acquire_many_async(2)), big_waker.clone()),
+        (Box::pin(semaphore.acquire_async()), small_waker.clone()),
+    ];
+    let first = give_the_line_its_turn(&semaphore, &mut behind);
+    drop(first);
+    let [(big, _), (small, _)] = &mut behind;
+    assert!(poll_once(big.as_mut(), &big_waker).is_pending(), "one of two: it becomes the head");
+    assert!(poll_once(small.as_mut(), &small_waker).is_pending(), "the free permit is the head's");
+    semaphore.add_permits(1);
+    let Poll::Ready(both) = poll_once(big.as_mut(), &big_waker) else { panic!("the head is served") };
+    assert_eq!(both.num_permits(), 2);
+    assert!(poll_once(small.as_mut(), &small_waker).is_pending());
+    drop(both);
+    assert!(poll_once(small.as_mut(), &small_waker).is_ready());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! argument it is.
 
 use super::Semaphore;
-use crate::sync::atomic::Ordering;
+use crate::sync::atomic::{Ordering, fence};
 use crate::wait::AsyncSlot;
 use std::task::{Poll, Waker};
 use std::time::Instant;
@@ -18,17 +18,57 @@ use std::time::Instant;
 /// bit in the value its `fetch_add` replaced notifies `head_queue`.
 pub(super) const HEAD: usize = 1 << (usize::BITS - 1);
 
-/// The low bits of `state`: the permits available right now. They never reach [`HEAD`]: the
+/// The next bit of `state`, only ever set together with [`HEAD`]: *the line's turn*. The head
+/// role belongs to the line as a whole rather than to one waiter: the permits released are for
+/// the acquirers already waiting in `waiters`, and every release that sees the bit wakes one
+/// of them ([`Semaphore::wake_line`]), which takes its permits without becoming the head first.
+///
+/// Rules: it is set only after a slow-path take left no permit while futures wait in the line
+/// ([`Semaphore::give_the_line_its_turn`]): instead of waking one at once (it would find nothing,
+/// become the head and wait a second time), the line is owed the next release. While it is set
+/// only a waiter that was already in the line before its current poll takes permits (a
+/// newcomer waits behind it, so a task that releases cannot take the permit straight back
+/// from the waiter its release woke). It is cleared by a waiter that takes permits and leaves
+/// some over (it then wakes the next waiter, as rule 3's chain does), by one that cannot be
+/// served and becomes the head, and by [`Semaphore::end_the_lines_turn`] when nobody is left in
+/// the line to take it.
+pub(super) const LINE: usize = 1 << (usize::BITS - 2);
+
+/// The low bits of `state`: the permits available right now. They never reach [`LINE`]: the
 /// permits a semaphore owns (available plus held) never exceed `MAX_PERMITS` (`usize::MAX >> 3`),
 /// which `total` enforces before any permit is added.
-pub(super) const PERMITS: usize = !HEAD;
+pub(super) const PERMITS: usize = !(HEAD | LINE);
 
 /// What a blocked acquirer's poll achieved.
 enum Claim {
-    /// It took its permits (the head bit was clear and enough were available).
-    Took,
-    /// It set the head bit: it is now the head and waits on `head_queue`.
+    /// It took its permits (no head, or the line's turn, and enough were available); what it
+    /// left says whom to wake.
+    Took(Left),
+    /// It set the head bit (or made the line's turn its own): it is now the head and waits on
+    /// `head_queue`.
     BecameHead,
+}
+
+/// What a waiter that took its permits on the slow path (in the line, or as the head) left
+/// behind, which says whom it must wake: the wakeup it was given may have been meant to move
+/// the line on (rule 3 in the module docs).
+#[derive(Clone, Copy)]
+enum Left {
+    /// Permits: wake the next waiter to use them (the chained wakeup).
+    Permits,
+    /// No permit: the line gets its turn, or (only threads wait) the next waiter is woken to
+    /// become the head ([`Semaphore::give_the_line_its_turn`]).
+    Nothing,
+    /// The line keeps the turn it had: every permit left has a waiter woken for it already,
+    /// and the next release wakes the next one.
+    TheLinesTurn,
+}
+
+impl Left {
+    /// What a take that leaves `rest` permits leaves, outside the line's turn.
+    fn after(rest: usize) -> Self {
+        if rest == 0 { Left::Nothing } else { Left::Permits }
+    }
 }
 
 /// Where an async acquire stands in the protocol (one field of its future).
@@ -83,36 +123,127 @@ impl Semaphore {
     /// Returns `false` only on timeout, with nothing taken.
     #[cold]
     pub(super) fn take_slow(&self, n: usize, deadline: Option<Instant>) -> bool {
-        match self.waiters.wait_until(deadline, || self.poll_in_line(n)) {
+        // Whether this thread has announced itself in the line: the polls after its first
+        // announce's re-check are those of a waiter that was in the line before (`LINE`).
+        let mut announced = false;
+        let claim = self.waiters.wait_until_phased(deadline, |park_phase| {
+            let was_in_line = announced;
+            announced |= park_phase;
+            self.poll_in_line(n, was_in_line)
+        });
+        match claim {
+            // Timed out. A wakeup we were given is never lost with us: a woken thread re-checks
+            // after its last wait (rule 4), as a waiter that was in the line, so it takes a
+            // permit that the line's turn brought it.
             None => return false,
-            Some(Claim::Took) => {
-                // We were woken (or arrived) while the line had no head and took permits
-                // instead of becoming the head: pass the wakeup on, so a parked waiter re-polls
-                // and takes permits or the head role (rule 3, the chained wakeup).
-                self.waiters.notify_one();
+            Some(Claim::Took(left)) => {
+                self.pass_on(left);
                 return true;
             }
             Some(Claim::BecameHead) => {}
         }
-        let served = self.head_queue.wait_until(deadline, || self.poll_as_head(n)).is_some();
-        self.leave_head(served);
-        served
+        match self.head_queue.wait_until(deadline, || self.poll_as_head(n)) {
+            Some(left) => {
+                self.pass_on(left);
+                true
+            }
+            None => {
+                self.give_up_head();
+                false
+            }
+        }
     }
 
-    /// The head leaves the role: `served` (its claim CAS took the permits and cleared `HEAD`),
-    /// or giving up (timed out, or its future dropped: rules 4 and 5), taking nothing. Either
-    /// way the line then has no head, and a parked waiter is woken to take its place.
-    fn leave_head(&self, served: bool) {
-        if !served {
-            // Give the role up, take nothing. Permits released after our last poll stay
-            // available; the notify below sends someone to use them.
-            // ORDERING: Relaxed: nothing is published (no permit changes hands); the
-            // `notify_one` fence below orders the clear before the check for parked waiters
-            // (rule 2 in the module docs), and takers re-check the bit with their CAS.
-            self.state.fetch_and(PERMITS, Ordering::Relaxed);
+    /// After a waiter took its permits on the slow path: it was woken (or arrived) when the
+    /// line could move on, and the wakeup may have been meant for that (rule 3).
+    #[inline]
+    fn pass_on(&self, left: Left) {
+        match left {
+            // Wake a parked waiter to use them, or to take the head role (rule 3, the chained
+            // wakeup).
+            Left::Permits => self.waiters.notify_one(),
+            Left::Nothing => self.give_the_line_its_turn(),
+            Left::TheLinesTurn => {}
         }
-        // The line has no head now: wake a parked waiter to take permits or become the head
-        // (rule 2: a parked waiter counts on this; rule 3: why one is enough).
+    }
+
+    /// A slow-path take left no permit. A waiter woken now would find nothing, become the
+    /// head and wait again, a second wakeup for one acquire: when futures wait in the line,
+    /// the line gets the turn instead ([`LINE`]), and the next release wakes one of them to
+    /// take what it brings. When only threads wait (they spin before they park, and would
+    /// rather take a permit as it comes than wait for a woken thread to run), the next waiter
+    /// is woken to take the head role, as rule 3 says.
+    fn give_the_line_its_turn(&self) {
+        // ORDERING: the notifier's half of the waiting layer's handshake, after our take: a
+        // future that registers after our look at the queue sees the state we leave (no
+        // permit and no head, so it becomes the head) in the re-check after its own fence.
+        fence(Ordering::SeqCst);
+        if !self.waiters.has_async_waiters_after_fence() {
+            self.waiters.notify_one_after_fence(|| {});
+            return;
+        }
+        // ORDERING: Relaxed: only a guess for the CAS.
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & HEAD != 0 {
+                // A head (or the line's turn) already: it wakes the line when it leaves (rule 2).
+                return;
+            }
+            if state & PERMITS != 0 {
+                // A release came meanwhile (seeing no head, it woke nobody): the chained wakeup.
+                self.waiters.notify_one_after_fence(|| {});
+                return;
+            }
+            // ORDERING: Relaxed: publishes nothing (no permit changes hands), as `BecameHead`'s
+            // CAS; the waiters' re-checks are ordered by the fence above and theirs, and every
+            // later release reads the bit with its RMW (rule 1's argument for `HEAD`).
+            match self.state.compare_exchange_weak(state, HEAD | LINE, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    /// A release of `n` permits that saw the line's turn: wakes a waiter of the line for each,
+    /// or ends the turn when nobody is left there to wake. So while the line has its turn every
+    /// permit available has a waiter woken for it (a woken waiter that leaves without taking
+    /// one, a dropped future, wakes another in its place: `pass_unused_wakeup_on`), which
+    /// is why a waiter that takes during the turn wakes nobody.
+    #[cold]
+    fn wake_line(&self, n: usize) {
+        // At most one more round than there are waiters: the first that finds nobody ends it.
+        for _ in 0..n {
+            if !self.waiters.notify_one_reporting() {
+                self.end_the_lines_turn();
+                return;
+            }
+        }
+    }
+
+    /// The line has its turn and nobody in it to take the permits: clears the turn, so that
+    /// everyone may take them, and wakes a waiter that joined the line meanwhile (it saw the
+    /// turn, and as a newcomer waited).
+    fn end_the_lines_turn(&self) {
+        // ORDERING: Relaxed: publishes nothing; the `notify_one` fence below orders the clear
+        // before the look for waiters, against a registering waiter's fence and re-check.
+        let ended = self.state.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
+            (state & (HEAD | LINE) == HEAD | LINE).then_some(state & PERMITS)
+        });
+        if ended.is_ok() {
+            self.waiters.notify_one();
+        }
+    }
+
+    /// The head gives the role up (timed out, or its future dropped: rules 4 and 5), taking
+    /// nothing. The line then has no head, and a parked waiter is woken to take its place.
+    fn give_up_head(&self) {
+        // Permits released after our last poll stay available; the notify below sends someone
+        // to use them.
+        // ORDERING: Relaxed: nothing is published (no permit changes hands); the `notify_one`
+        // fence below orders the clear before the check for parked waiters (rule 2 in the
+        // module docs), and takers re-check the bit with their CAS.
+        self.state.fetch_and(PERMITS, Ordering::Relaxed);
+        // Rule 2: a parked waiter counts on this; rule 3: why one is enough.
         self.waiters.notify_one();
     }
 
@@ -137,13 +268,15 @@ impl Semaphore {
                     wait.stage = Stage::InLine;
                 }
                 Stage::InLine => {
-                    match self.waiters.poll_until(&mut wait.slot, waker, || self.poll_in_line(n)) {
+                    // Registered: this future returned `Pending` in the line before (`LINE`).
+                    let was_in_line = wait.slot.is_registered();
+                    match self.waiters.poll_until(&mut wait.slot, waker, || self.poll_in_line(n, was_in_line))
+                    {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Claim::Took) => {
+                        Poll::Ready(Claim::Took(left)) => {
                             wait.stage = Stage::Done;
-                            // As in `take_slow`: took permits without becoming the head, so pass
-                            // the wakeup on (rule 3, the chained wakeup).
-                            self.waiters.notify_one();
+                            // As in `take_slow`: whom the wakeup we used was meant for (rule 3).
+                            self.pass_on(left);
                             return Poll::Ready(());
                         }
                         // `poll_until` has taken us out of `waiters`; the slot is free for
@@ -155,9 +288,9 @@ impl Semaphore {
                 Stage::Head => {
                     match self.head_queue.poll_until(&mut wait.slot, waker, || self.poll_as_head(n)) {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(()) => {
+                        Poll::Ready(left) => {
                             wait.stage = Stage::Done;
-                            self.leave_head(true);
+                            self.pass_on(left);
                             return Poll::Ready(());
                         }
                     }
@@ -168,7 +301,8 @@ impl Semaphore {
     }
 
     /// An async acquire dropped unfinished (rule 5). A future in the line leaves it, passing a
-    /// wakeup it was given and never used on to another waiter. A future that is the head
+    /// wakeup it was given and never used on (to the next waiter, or through
+    /// [`Semaphore::wake_line`] when the line has its turn). A future that is the head
     /// leaves its queue and gives the role up as a timed-out head does: it clears `HEAD` and
     /// wakes the line. Nothing was taken in either case (permits are taken only by the CAS of
     /// the poll that returns `Ready`), so there is nothing to give back.
@@ -184,8 +318,9 @@ impl Semaphore {
     fn cancel_take_slow(&self, wait: &mut AsyncAcquire) {
         match wait.stage {
             Stage::InLine => {
-                if wait.slot.is_registered() {
-                    self.waiters.cancel(&mut wait.slot);
+                if wait.slot.is_registered() && self.waiters.cancel_reporting(&mut wait.slot) {
+                    // Woken, and never polled again: the wakeup is unused.
+                    self.pass_unused_wakeup_on();
                 }
             }
             Stage::Head => {
@@ -194,34 +329,71 @@ impl Semaphore {
                 }
                 // Also when not registered (a waker's clone panicked inside the poll that made
                 // us the head): the role is ours until we give it up.
-                self.leave_head(false);
+                self.give_up_head();
             }
             Stage::Fresh | Stage::Done => return,
         }
         wait.stage = Stage::Done;
     }
 
+    /// A future in the line that had been woken is dropped without using the wakeup: it goes
+    /// to whoever it may have been meant for.
+    #[cold]
+    fn pass_unused_wakeup_on(&self) {
+        // ORDERING: Relaxed: a guess. A turn that ends before we look was handed on by whoever
+        // ended it (a new head, `end_the_lines_turn`), and a plain notify is never wrong, only
+        // spare; `wake_line` wakes a waiter or ends the turn with a CAS that checks the bits.
+        if self.state.load(Ordering::Relaxed) & (HEAD | LINE) == HEAD | LINE {
+            self.wake_line(1);
+        } else {
+            self.waiters.notify_one();
+        }
+    }
+
     /// A blocked acquirer's poll while it is not the head: take `n` permits, or become the head,
-    /// or (another acquirer is the head) keep waiting.
-    fn poll_in_line(&self, n: usize) -> Option<Claim> {
+    /// or (another acquirer is the head) keep waiting. `was_in_line`: the waiter was in the line
+    /// before this poll (registered, or announced and re-checked), so it may take while the line
+    /// has its turn ([`LINE`]); a newcomer waits behind those.
+    fn poll_in_line(&self, n: usize, was_in_line: bool) -> Option<Claim> {
         // ORDERING: Relaxed: only a guess for the CAS, or "the head bit is set", which is all a
         // parked waiter needs to know (rule 2: the head that set it notifies when it clears it;
         // this load follows the waiting layer's fence when it decides whether we park).
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
-            if state & HEAD != 0 {
+            let turn = state & LINE != 0;
+            if state & HEAD != 0 && !(turn && was_in_line) {
+                // Another's head role, or the line's turn that a newcomer leaves to those who
+                // wait already: whoever holds it notifies the line (rule 2; `wake_line`).
                 return None;
             }
-            let (next, claim) =
-                if state >= n { (state - n, Claim::Took) } else { (state | HEAD, Claim::BecameHead) };
+            let available = state & PERMITS;
+            if turn && available == 0 {
+                // Polled during the turn with nothing here (another waiter took what our wakeup
+                // was for, or we were polled for another reason): the next release wakes one
+                // of us.
+                return None;
+            }
+            let (next, claim) = if available >= n {
+                let rest = available - n;
+                if turn {
+                    // The turn goes on: each permit left has a waiter woken for it (`wake_line`
+                    // wakes one per permit released), so we wake nobody.
+                    (HEAD | LINE | rest, Claim::Took(Left::TheLinesTurn))
+                } else {
+                    (rest, Claim::Took(Left::after(rest)))
+                }
+            } else {
+                // Too few (during the turn: fewer than we ask for, and those that are here were
+                // woken for): the head role becomes ours, and the line's turn ends, so the
+                // permits gather for us and no waiter behind us takes them (head-of-line).
+                (available | HEAD, Claim::BecameHead)
+            };
             // ORDERING: Acquire on success, as in `try_take`: a `Took` takes permits that a
-            // Release `fetch_add` made available. (A `BecameHead` needs no ordering: it
-            // publishes nothing, and its waits are ordered by the waiting layer's fences; one
-            // CAS serves both outcomes.) Relaxed on failure: we retry with the value seen.
-            // loom cannot observe a weakening to Relaxed (mutation-tested, 2026-12-01): both
-            // callers follow a `Took` with `waiters.notify_one()`, whose `fence(SeqCst)` is an
-            // acquire fence after this read of the releaser's value, so the section is ordered
-            // anyway. Acquire keeps the claim self-contained, as `poll_as_head`'s.
+            // Release `fetch_add` made available (a `Took` that keeps the line's turn is followed
+            // by no fence that would order the section otherwise). A `BecameHead` needs no
+            // ordering: it publishes nothing, and its waits are ordered by the waiting layer's
+            // fences; one CAS serves both outcomes. Relaxed on failure: we retry with the value
+            // seen.
             match self.state.compare_exchange_weak(state, next, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => return Some(claim),
                 Err(now) => state = now,
@@ -231,12 +403,13 @@ impl Semaphore {
 
     /// The head's poll: take `n` permits and clear the head bit in one CAS, or keep waiting.
     /// Nobody else takes permits meanwhile, so the available count only grows.
-    fn poll_as_head(&self, n: usize) -> Option<()> {
+    fn poll_as_head(&self, n: usize) -> Option<Left> {
         // ORDERING: Relaxed: only a guess for the CAS. When it decides that we park, it follows
         // the waiting layer's fence, which pairs with the releaser's (rule 1).
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             debug_assert!(state & HEAD != 0, "only the head clears the head bit");
+            debug_assert!(state & LINE == 0, "the line has no turn while a waiter is the head");
             let available = state & PERMITS;
             if available < n {
                 return None;
@@ -248,7 +421,7 @@ impl Semaphore {
             // read of a Release store acquires it. Acquire keeps the claim self-contained.
             match self.state.compare_exchange_weak(state, available - n, Ordering::Acquire, Ordering::Relaxed)
             {
-                Ok(_) => return Some(()),
+                Ok(_) => return Some(Left::after(available - n)),
                 Err(now) => state = now,
             }
         }
@@ -264,9 +437,15 @@ impl Semaphore {
         // head bit it reads is a decision to notify, not data; rule 1 in the module docs says
         // why it cannot miss a head that is about to park.
         let prev = self.state.fetch_add(n, Ordering::Release);
-        debug_assert!((prev & PERMITS) + n < HEAD, "available permits are bounded by `total`");
+        debug_assert!((prev & PERMITS) + n < LINE, "available permits are bounded by `total`");
         if prev & HEAD != 0 {
-            self.wake_head();
+            if prev & LINE != 0 {
+                // The same RMW order argument covers the turn: a waiter that ends it (or turns
+                // it into its own head role) after our `fetch_add` saw our permits.
+                self.wake_line(n);
+            } else {
+                self.wake_head();
+            }
         }
     }
 
