@@ -3,11 +3,12 @@
 //! # The state
 //!
 //! One `AtomicUsize`, `state`: the low bits count the available permits; the top bit, `HEAD`,
-//! says "a blocked acquirer is at the head of the line" (rules in `state.rs`). Two
+//! says "a blocked acquirer is at the head of the line", and the next, `LINE` (only ever with
+//! `HEAD`), says "the head role is the line's: the line has its turn" (rules in `state.rs`). Two
 //! [`WaitQueue`]s: `head_queue`, where only the head waits, and `waiters`, where every other
 //! blocked acquirer waits. A second word, `total` (available plus held permits), is touched
 //! only by `add_permits` and `forget`; it keeps the count below `MAX_PERMITS`, so the permit
-//! bits never reach `HEAD`.
+//! bits never reach `LINE`.
 //!
 //! # The protocol
 //!
@@ -15,13 +16,16 @@
 //!   available, one CAS takes them (Acquire). If `HEAD` is set, it fails even when permits are
 //!   free: they are the head's.
 //! - **Release** (a permit's drop, `add_permits`): `prev = fetch_add(n)` (Release); only if
-//!   `prev` has `HEAD` set, wake the head on `head_queue`. No fence and no system call otherwise.
+//!   `prev` has `HEAD` set, wake the head on `head_queue`, or with `LINE` too, one waiter of
+//!   `waiters` per permit (rule 6). No fence and no system call otherwise.
 //! - **The line** (the fast path failed): wait on `waiters` with a poll that, when `HEAD` is
 //!   clear, takes `n` permits if available (`Took`) or else sets `HEAD` (`BecameHead`); when
 //!   `HEAD` is set, it keeps waiting.
 //! - **The head** waits on `head_queue` with a poll that takes `n` permits and clears `HEAD` in
 //!   one CAS. Served or timed out (then it clears `HEAD` and takes nothing), it wakes the parked
 //!   waiters on `waiters`: they take permits, or one of them becomes the next head.
+//! - **The line's turn** (rule 6): a slow-path take that leaves no permit while futures wait in
+//!   the line sets `HEAD | LINE` instead of waking a waiter that would find nothing.
 //!
 //! # Why no wakeup is lost
 //!
@@ -62,13 +66,32 @@
 //!    then `poll_in_line` on `waiters`, then `poll_as_head` on `head_queue`, through the waiting
 //!    layer's `poll_until` (register the waker, fence, re-check: the same handshake as a park),
 //!    and it notifies exactly where a thread does (a `Took` chains the wakeup; a served head
-//!    wakes the line). Rules 1-3 hold for it unchanged. Leaving early is a drop: a future in
-//!    the line leaves the queue, and passes on a wakeup it was given and never used
-//!    (`WaitQueue::cancel`), so the chain of rule 3 is not broken; a future that is the head
+//!    wakes the line; either may give the line its turn instead, rule 6). Rules 1-3 hold for it unchanged. Leaving early is a drop: a future in
+//!    the line leaves the queue, and passes on a wakeup it was given and never used (to the
+//!    next waiter, or as rule 6 says during the line's turn), so the chain of rule 3 is not
+//!    broken; a future that is the head
 //!    leaves `head_queue` and gives the role up as a timed-out head does (rule 4: clear `HEAD`,
 //!    then notify `waiters`). Permits change hands only in the claim CAS of the poll that
 //!    returns `Ready` (the head takes its `n` in one CAS, never a few at a time), so a dropped
 //!    future holds none: nothing is stranded and the count stays exact.
+//!
+//! 6. **The line's turn.** A waiter that takes its permits on the slow path (from the line, or
+//!    as the head) and leaves none would wake a waiter of the line only for it to find nothing,
+//!    become the head and wait a second time: two wakeups for one acquire. When futures wait in
+//!    the line it sets `HEAD | LINE` instead (after a `fence(SeqCst)` and a look at the queue:
+//!    a future that registers after that look sees the state it left in its re-check, and
+//!    becomes the head as rule 2 wants; only threads waiting, it wakes one as rule 3 does). Every
+//!    release that sees `LINE` wakes one waiter of the line per permit it brings (the RMW order
+//!    argument of rule 1 applies unchanged), or, when nobody is left there to wake, clears the
+//!    turn and notifies once more (so a waiter that registered meanwhile, saw the turn and
+//!    waited, is woken). So while the turn lasts every available permit has a waiter woken for
+//!    it, and a waiter that takes during the turn wakes nobody; a woken future dropped before
+//!    its next poll wakes another in its place (or ends the turn), and a woken thread always
+//!    re-checks before it gives up (rule 4). During the turn only a waiter that was in the line
+//!    before its current poll may take: a newcomer (the task whose release woke the waiter,
+//!    acquiring again) waits behind it. A waiter woken for fewer permits than it asks for
+//!    becomes the head (the turn ends; head-of-line); one polled with nothing there keeps
+//!    waiting.
 //!
 //! The loom models in `loom-tests/semaphore.rs` (and `loom-tests/semaphore_async.rs`, for the
 //! futures) check these rules: a lost wakeup is a loom
@@ -83,9 +106,11 @@
 //! poll, so a large request among acquirers that do not block (they find permits) is the head
 //! at once.
 //!
-//! **Not FIFO behind the head.** When the head leaves, the parked waiters, newcomers and threads
-//! still spinning race for the permits and the head role; nothing promises that the longest
-//! waiting one wins. tokio's semaphore is strictly FIFO, at the price of a mutex-protected waiter list
+//! **Not FIFO behind the head, except during the line's turn.** When the head leaves, the parked
+//! waiters, newcomers and threads still spinning race for the permits and the head role;
+//! nothing promises that the longest waiting one wins. While the line has its turn (futures
+//! wait, and the permits ran out) each release goes to the oldest waiting future, and newcomers
+//! wait behind the line: then contended async acquires are served in order, one wakeup each. tokio's semaphore is strictly FIFO, at the price of a mutex-protected waiter list
 //! on every contended acquire and release. Here the uncontended paths are one CAS (acquire) and
 //! one `fetch_add` (release).
 //!
@@ -119,7 +144,10 @@ use std::time::{Duration, Instant};
 /// - **Head-of-line fairness.** The first acquirer that has to wait becomes the *head*: from then
 ///   on nobody else (newcomers, [`try_acquire`](Semaphore::try_acquire), other waiters) takes
 ///   permits until the head is served, so a request for many permits is not starved by a stream
-///   of single-permit acquirers. Waiters behind the head are not served in FIFO order.
+///   of single-permit acquirers. Waiters behind the head are not served in FIFO order, except
+///   async ones while the permits run short: each release then wakes the oldest waiting future,
+///   and a task that releases and acquires again waits behind it rather than taking the permit
+///   back (one wakeup per contended async acquire).
 /// - **No lost wakeups** (model-checked with loom): a blocked acquirer is woken whenever the
 ///   permits it waits for are released, or the head role it waits for is free.
 /// - **Async.** [`acquire_async`](Semaphore::acquire_async) and
