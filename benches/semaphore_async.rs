@@ -21,10 +21,13 @@
 //! last round. The time of an iteration is from the earliest release to the latest finish.
 //! Time per acquire: `Throughput::Elements(tasks × rounds)`.
 //!
-//! After each group, each peer's polls per acquire are printed to stderr (1.00: no acquire ever
-//! waited; each poll past the first follows a wakeup). They show what the time pays for: a fair
-//! semaphore makes nearly every acquire here wait (and be woken) once, while one that lets a
-//! releasing task take the permit back before the woken waiter runs (barging) waits less often.
+//! After each group, two figures per peer are printed to stderr. Polls per acquire (1.00: no
+//! acquire ever waited; each poll past the first follows a wakeup) show what the time pays for:
+//! a fair semaphore makes nearly every acquire here wait (and be woken) once, while one that lets
+//! a releasing task take the permit back before the woken waiter runs (barging) waits less often.
+//! When the first task finished, as a share of the run (mean over runs), shows what barging
+//! costs: every task has the same rounds to do, so under a fair semaphore they progress alike and
+//! finish together (near 100%), while barging lets some run ahead and finish early.
 //!
 //! Checks: a holder count (incremented after each acquire, decremented before each release)
 //! never exceeds the permits, every round ran (the [`hold`] checksum), and all permits are back.
@@ -173,13 +176,8 @@ async fn rounds<S: AsyncSemaphore>(
 }
 
 /// One iteration: every task does `rounds` rounds; the time from the earliest start to the latest
-/// finish. Adds the acquires' polls to `polls`.
-fn run_once<S: AsyncSemaphore>(
-    rt: &Runtime,
-    sem: &Arc<S>,
-    rounds_per_task: u64,
-    polls: &AtomicU64,
-) -> Duration {
+/// finish. Adds to `stats`.
+fn run_once<S: AsyncSemaphore>(rt: &Runtime, sem: &Arc<S>, rounds_per_task: u64, stats: &Stats) -> Duration {
     rt.block_on(async {
         let holders = Arc::new(AtomicUsize::new(0));
         let barrier = Arc::new(Barrier::new(ASYNC_TASKS));
@@ -198,30 +196,52 @@ fn run_once<S: AsyncSemaphore>(
             .unwrap_or_else(|_| panic!("{}: the tasks did not finish within {WATCHDOG:?}", S::NAME));
         let start = results.iter().map(|r| r.0).min().expect("tasks ran");
         let end = results.iter().map(|r| r.1).max().expect("tasks ran");
+        let first_done = results.iter().map(|r| r.1).min().expect("tasks ran");
         for (_, _, sum, task_polls) in &results {
             assert_eq!(*sum, hold_checksum(rounds_per_task), "{}: a round was lost", S::NAME);
-            polls.fetch_add(*task_polls, Ordering::Relaxed);
+            stats.polls.fetch_add(*task_polls, Ordering::Relaxed);
         }
+        let share = (first_done - start).as_secs_f64() / (end - start).as_secs_f64().max(f64::MIN_POSITIVE);
+        stats.first_done_ppm.fetch_add((share * 1e6) as u64, Ordering::Relaxed);
+        stats.runs.fetch_add(1, Ordering::Relaxed);
         end - start
     })
 }
 
-/// Adds `S` to `group`; returns its polls per acquire over every run (warm-up included).
+/// Totals over every run of one peer (warm-up included).
+#[derive(Default)]
+struct Stats {
+    runs: AtomicU64,
+    /// Polls of every acquire.
+    polls: AtomicU64,
+    /// When the first task finished, as a share of its run, in millionths, summed over runs.
+    first_done_ppm: AtomicU64,
+}
+
+impl Stats {
+    fn report(&self, group: &str, name: &str) {
+        let runs = self.runs.load(Ordering::Relaxed).max(1);
+        let acquires = runs * ASYNC_TASKS as u64 * ASYNC_ROUNDS_PER_TASK;
+        eprintln!(
+            "{group}/{name}: {:.2} polls per acquire; the first task done at {:.0}% of the run",
+            self.polls.load(Ordering::Relaxed) as f64 / acquires as f64,
+            self.first_done_ppm.load(Ordering::Relaxed) as f64 / runs as f64 / 1e4,
+        );
+    }
+}
+
+/// Adds `S` to `group`; returns its figures.
 fn bench<S: AsyncSemaphore>(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     rt: &Runtime,
-) -> f64 {
+) -> Stats {
     let sem = Arc::new(S::new(ASYNC_PERMITS));
-    let (polls, runs) = (AtomicU64::new(0), AtomicU64::new(0));
+    let stats = Stats::default();
     group.bench_function(S::NAME, |b| {
-        b.iter_custom(|iters| {
-            runs.fetch_add(iters, Ordering::Relaxed);
-            (0..iters).map(|_| run_once(rt, &sem, ASYNC_ROUNDS_PER_TASK, &polls)).sum()
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| run_once(rt, &sem, ASYNC_ROUNDS_PER_TASK, &stats)).sum())
     });
     assert_eq!(sem.available_permits(), ASYNC_PERMITS, "{}: a permit was lost", S::NAME);
-    let acquires = runs.load(Ordering::Relaxed) * ASYNC_TASKS as u64 * ASYNC_ROUNDS_PER_TASK;
-    polls.load(Ordering::Relaxed) as f64 / acquires.max(1) as f64
+    stats
 }
 
 fn async_contended(c: &mut Criterion) {
@@ -229,14 +249,14 @@ fn async_contended(c: &mut Criterion) {
         let rt = flavor.runtime();
         let mut group = c.benchmark_group(format!("semaphore/async_contended_{}", flavor.suffix()));
         group.throughput(Throughput::Elements(ASYNC_TASKS as u64 * ASYNC_ROUNDS_PER_TASK));
-        let polls = [
+        let stats = [
             (Ringfence::NAME, bench::<Ringfence>(&mut group, &rt)),
             (Tokio::NAME, bench::<Tokio>(&mut group, &rt)),
             (AsyncLock::NAME, bench::<AsyncLock>(&mut group, &rt)),
         ];
         group.finish();
-        for (name, per_acquire) in polls {
-            eprintln!("async_contended_{}/{name}: {per_acquire:.2} polls per acquire", flavor.suffix());
+        for (name, stats) in stats {
+            stats.report(&format!("async_contended_{}", flavor.suffix()), name);
         }
     }
 }
