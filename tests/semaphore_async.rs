@@ -253,8 +253,9 @@ fn a_woken_waiter_dropped_passes_the_wakeup_on() {
     assert!(poll_once(younger.as_mut(), &younger_waker).is_ready());
 }
 
-/// A semaphore of no permits whose head took the one permit added, leaving none while `futures`
-/// wait behind it: the line has its turn. Returns the head's permit.
+/// On a semaphore of no permits: a head, the futures of `behind` polled once each (they wait
+/// behind it), and one permit added, which the head takes, leaving none while they wait: the
+/// line has its turn. Returns the head's permit.
 fn give_the_line_its_turn<'a>(
     semaphore: &'a Semaphore,
     behind: &mut [(Pin<Box<AcquireFuture<'a>>>, Waker)],

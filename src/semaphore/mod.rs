@@ -66,12 +66,12 @@
 //!    then `poll_in_line` on `waiters`, then `poll_as_head` on `head_queue`, through the waiting
 //!    layer's `poll_until` (register the waker, fence, re-check: the same handshake as a park),
 //!    and it notifies exactly where a thread does (a `Took` chains the wakeup; a served head
-//!    wakes the line; either may give the line its turn instead, rule 6). Rules 1-3 hold for it unchanged. Leaving early is a drop: a future in
-//!    the line leaves the queue, and passes on a wakeup it was given and never used (to the
-//!    next waiter, or as rule 6 says during the line's turn), so the chain of rule 3 is not
-//!    broken; a future that is the head
-//!    leaves `head_queue` and gives the role up as a timed-out head does (rule 4: clear `HEAD`,
-//!    then notify `waiters`). Permits change hands only in the claim CAS of the poll that
+//!    wakes the line; either may give the line its turn instead, rule 6). Rules 1-3 hold for it
+//!    unchanged. Leaving early is a drop: a future in the line leaves the queue, and passes on
+//!    a wakeup it was given and never used (to the next waiter, or as rule 6 says during the
+//!    line's turn), so the chain of rule 3 is not broken; a future that is the head leaves
+//!    `head_queue` and gives the role up as a timed-out head does (rule 4: clear `HEAD`, then
+//!    notify `waiters`). Permits change hands only in the claim CAS of the poll that
 //!    returns `Ready` (the head takes its `n` in one CAS, never a few at a time), so a dropped
 //!    future holds none: nothing is stranded and the count stays exact.
 //!
@@ -110,8 +110,9 @@
 //! waiters, newcomers and threads still spinning race for the permits and the head role;
 //! nothing promises that the longest waiting one wins. While the line has its turn (futures
 //! wait, and the permits ran out) each release goes to the oldest waiting future, and newcomers
-//! wait behind the line: then contended async acquires are served in order, one wakeup each. tokio's semaphore is strictly FIFO, at the price of a mutex-protected waiter list
-//! on every contended acquire and release. Here the uncontended paths are one CAS (acquire) and
+//! wait behind the line: then contended async acquires are served in order, one wakeup each.
+//! tokio's semaphore is strictly FIFO, at the price of a mutex-protected waiter list on every
+//! contended acquire and release. Here the uncontended paths are one CAS (acquire) and
 //! one `fetch_add` (release).
 //!
 //! A request of `n` permits with `n` above what the semaphore will ever own blocks every later

@@ -20,18 +20,18 @@ pub(super) const HEAD: usize = 1 << (usize::BITS - 1);
 
 /// The next bit of `state`, only ever set together with [`HEAD`]: *the line's turn*. The head
 /// role belongs to the line as a whole rather than to one waiter: the permits released are for
-/// the acquirers already waiting in `waiters`, and every release that sees the bit wakes one
-/// of them ([`Semaphore::wake_line`]), which takes its permits without becoming the head first.
+/// the acquirers already waiting in `waiters`, and every release that sees the bit wakes one of
+/// them per permit ([`Semaphore::wake_line`]), which takes without becoming the head first.
 ///
 /// Rules: it is set only after a slow-path take left no permit while futures wait in the line
 /// ([`Semaphore::give_the_line_its_turn`]): instead of waking one at once (it would find nothing,
 /// become the head and wait a second time), the line is owed the next release. While it is set
 /// only a waiter that was already in the line before its current poll takes permits (a
 /// newcomer waits behind it, so a task that releases cannot take the permit straight back
-/// from the waiter its release woke). It is cleared by a waiter that takes permits and leaves
-/// some over (it then wakes the next waiter, as rule 3's chain does), by one that cannot be
-/// served and becomes the head, and by [`Semaphore::end_the_lines_turn`] when nobody is left in
-/// the line to take it.
+/// from the waiter its release woke). A waiter that takes during the turn keeps it, whatever it
+/// leaves (each permit left has a waiter woken for it). It is cleared by a waiter woken for
+/// fewer permits than it asks for, which becomes the head, and by
+/// [`Semaphore::end_the_lines_turn`] when nobody is left in the line to wake.
 pub(super) const LINE: usize = 1 << (usize::BITS - 2);
 
 /// The low bits of `state`: the permits available right now. They never reach [`LINE`]: the
