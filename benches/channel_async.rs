@@ -48,6 +48,7 @@
 mod common;
 
 use common::channel_async::{CAP, HANDOFF_MESSAGES, MESSAGES, SMALL_CAP, WORKERS};
+use common::tokio_runtime::Flavor;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
 use std::future::Future;
@@ -63,37 +64,6 @@ use tokio::task::{AbortHandle, JoinHandle};
 const WATCHDOG: Duration = Duration::from_secs(5);
 /// Hung iterations in a row before a peer's benchmark gives up.
 const MAX_HANGS: u32 = 3;
-
-/// Which tokio runtime drives the tasks.
-#[derive(Clone, Copy, Debug)]
-enum Flavor {
-    /// `new_multi_thread().worker_threads(WORKERS)`.
-    MultiThread,
-    /// `new_current_thread()`: every task on the thread that calls `block_on`.
-    CurrentThread,
-}
-
-impl Flavor {
-    fn runtime(self) -> Runtime {
-        let mut builder = match self {
-            Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
-            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        };
-        if let Flavor::MultiThread = self {
-            builder.worker_threads(WORKERS);
-        }
-        // The timer drives the watchdog (one timeout per iteration, on the joining future).
-        builder.enable_time().build().expect("a tokio runtime")
-    }
-
-    /// The group-name suffix (`2t`/`1t`: the threads that run the tasks).
-    fn suffix(self) -> &'static str {
-        match self {
-            Flavor::MultiThread => "multi_thread_2t",
-            Flavor::CurrentThread => "current_thread_1t",
-        }
-    }
-}
 
 /// One async producer/consumer workload.
 #[derive(Clone, Copy, Debug)]

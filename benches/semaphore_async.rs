@@ -41,6 +41,7 @@
 mod common;
 
 use common::semaphore::{ASYNC_PERMITS, ASYNC_ROUNDS_PER_TASK, ASYNC_TASKS, hold, hold_checksum};
+use common::tokio_runtime::Flavor;
 use criterion::{Criterion, Throughput};
 use std::future::Future;
 use std::sync::Arc;
@@ -51,37 +52,6 @@ use tokio::sync::Barrier;
 
 /// An iteration whose tasks have not all finished after this long is taken for a lost wakeup.
 const WATCHDOG: Duration = Duration::from_secs(5);
-
-/// Which tokio runtime drives the tasks.
-#[derive(Clone, Copy, Debug)]
-enum Flavor {
-    /// `new_multi_thread().worker_threads(2)`.
-    MultiThread,
-    /// `new_current_thread()`: every task on the thread that calls `block_on`.
-    CurrentThread,
-}
-
-impl Flavor {
-    fn runtime(self) -> Runtime {
-        let mut builder = match self {
-            Flavor::MultiThread => {
-                let mut builder = tokio::runtime::Builder::new_multi_thread();
-                builder.worker_threads(2);
-                builder
-            }
-            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        };
-        builder.enable_time().build().expect("a tokio runtime")
-    }
-
-    /// The group-name suffix (`2t`/`1t`: the threads that run the tasks).
-    fn suffix(self) -> &'static str {
-        match self {
-            Flavor::MultiThread => "multi_thread_2t",
-            Flavor::CurrentThread => "current_thread_1t",
-        }
-    }
-}
 
 /// An async semaphore under test: its acquire of one permit, awaited, gives a guard that
 /// releases on drop.

@@ -536,6 +536,44 @@ pub mod channel_async {
     pub const WORKERS: usize = 2;
 }
 
+/// The tokio runtimes the async suites (`channel_async.rs`, `semaphore_async.rs`) run on.
+pub mod tokio_runtime {
+    use super::channel_async::WORKERS;
+    use tokio::runtime::Runtime;
+
+    /// Which tokio runtime drives the tasks.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Flavor {
+        /// `new_multi_thread().worker_threads(WORKERS)`.
+        MultiThread,
+        /// `new_current_thread()`: every task on the thread that calls `block_on`.
+        CurrentThread,
+    }
+
+    impl Flavor {
+        /// A runtime of this flavor, with the timer enabled (it drives the suites' watchdogs:
+        /// one timeout per iteration, on the joining future).
+        pub fn runtime(self) -> Runtime {
+            let mut builder = match self {
+                Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+                Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+            };
+            if let Flavor::MultiThread = self {
+                builder.worker_threads(WORKERS);
+            }
+            builder.enable_time().build().expect("a tokio runtime")
+        }
+
+        /// The group-name suffix (`2t`/`1t`: the threads that run the tasks).
+        pub fn suffix(self) -> &'static str {
+            match self {
+                Flavor::MultiThread => "multi_thread_2t",
+                Flavor::CurrentThread => "current_thread_1t",
+            }
+        }
+    }
+}
+
 /// The workloads of `benches/pool.rs`.
 pub mod pool {
     /// Worker threads of every pool.
