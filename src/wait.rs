@@ -605,11 +605,17 @@ impl WaitQueue {
     /// was registered and no parked thread was left without a wakeup already on its way.
     pub(crate) fn notify_one_reporting(&self) -> bool {
         notifier_fence();
-        // ORDERING: Relaxed after the fence, as in `notify_one_after_fence`.
+        self.notify_one_after_fence_reporting(uncounted_entry)
+    }
+
+    /// [`WaitQueue::notify_one_after_fence`] that returns whether it woke a waiter.
+    #[inline]
+    fn notify_one_after_fence_reporting(&self, uncount: impl Fn()) -> bool {
+        // ORDERING: Relaxed after the caller's fence, as in `notify_one_after_fence`.
         let word = self.sleepers.load(Ordering::Relaxed);
         // ORDERING: Relaxed, as the load above.
         (self.armed.load(Ordering::Relaxed) != 0 || waiters(word) > pending(word))
-            && self.wake_one_slow(uncounted_entry)
+            && self.wake_one_slow(uncount)
     }
 
     /// Whether a future is registered, for a caller that has issued the notifier's
@@ -621,7 +627,8 @@ impl WaitQueue {
     }
 
     /// Wakes the oldest future, else one parked thread not yet covered by a pending wakeup;
-    /// returns whether it woke one.
+    /// returns whether it woke one (a future whose waker panicked counts only if the wakeup
+    /// passed on in its place reached someone).
     #[cold]
     fn wake_one_slow(&self, uncount: impl Fn()) -> bool {
         // Async waiters first; the wake runs outside the lock (a waker may poll inline).
@@ -632,7 +639,7 @@ impl WaitQueue {
             if wake_caught(waker) {
                 // Its task lost the wakeup with its executor's bug; pass one on to the next
                 // waiter, so that the chain goes on.
-                self.notify_one_after_fence(uncount);
+                return self.notify_one_after_fence_reporting(uncount);
             }
             return true;
         }

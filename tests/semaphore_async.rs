@@ -614,6 +614,10 @@ fn a_waker_that_panics_costs_no_other_acquirer_its_permit_or_its_wakeup() {
         Poll::Pending => panic!("the head is served: a permit was released"),
     };
     drop(permit);
+    // The line had its turn (the head took the only permit while `in_line` waited): the
+    // release woke `in_line`, whose waker panicked, and nobody else waits, so the turn ended
+    // and the permit is anyone's, not kept for a task that lost its wakeup.
+    assert!(sem.try_acquire().is_some(), "the permit is free while the panicked waiter lives");
     drop(in_line);
     assert_eq!(sem.available_permits(), 1, "no permit lost");
     assert!(sem.try_acquire().is_some());
