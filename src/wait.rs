@@ -592,13 +592,7 @@ impl WaitQueue {
     /// handshake of its own: the channel's parked send, `channel/parked_send.rs`).
     #[inline]
     pub(crate) fn notify_one_after_fence(&self, uncount: impl Fn()) {
-        // ORDERING: Relaxed after the caller's fence (module docs): the threads' announcement
-        // and the futures' (`armed`).
-        let word = self.sleepers.load(Ordering::Relaxed);
-        // ORDERING: Relaxed, as the load above.
-        if self.armed.load(Ordering::Relaxed) != 0 || waiters(word) > pending(word) {
-            self.wake_one_slow(uncount);
-        }
+        self.notify_one_after_fence_reporting(uncount);
     }
 
     /// [`WaitQueue::notify_one`] that returns whether it woke a waiter: `false` when no future
@@ -611,7 +605,8 @@ impl WaitQueue {
     /// [`WaitQueue::notify_one_after_fence`] that returns whether it woke a waiter.
     #[inline]
     fn notify_one_after_fence_reporting(&self, uncount: impl Fn()) -> bool {
-        // ORDERING: Relaxed after the caller's fence, as in `notify_one_after_fence`.
+        // ORDERING: Relaxed after the caller's fence (module docs): the threads' announcement
+        // and the futures' (`armed`).
         let word = self.sleepers.load(Ordering::Relaxed);
         // ORDERING: Relaxed, as the load above.
         (self.armed.load(Ordering::Relaxed) != 0 || waiters(word) > pending(word))
@@ -752,7 +747,7 @@ pub(crate) fn caught(f: impl FnOnce()) -> bool {
 
 /// The `uncount` of queues whose futures are never counted.
 #[inline]
-fn uncounted_entry() {
+pub(crate) fn uncounted_entry() {
     debug_assert!(false, "a counted future was notified through a call without `uncount`");
 }
 /// Whether this thread's waits currently spin before they yield (see [`spin`]): off while its

@@ -159,8 +159,8 @@ impl Lane {
         // SAFETY: `BUSY`, entered by our CAS, gives this thread the cell.
         let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
         uncount();
-        // ORDERING: Release pairs with the holder's Acquire load in `check` (or failed CAS in
-        // `leave`): our take and the uncount happen before it acts as notified.
+        // ORDERING: Release pairs with the Acquire of the holder's failed CAS in `leave`: our
+        // take and the uncount happen before it acts as notified.
         self.state.store(NOTIFIED, Ordering::Release);
         // The wake outside `BUSY`: the executor's code may poll the holder at once.
         waker.is_some_and(|waker| !wake_caught(waker))

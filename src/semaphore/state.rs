@@ -5,7 +5,7 @@
 
 use super::Semaphore;
 use crate::sync::atomic::{Ordering, fence};
-use crate::wait::AsyncSlot;
+use crate::wait::{AsyncSlot, uncounted_entry};
 use std::task::{Poll, Waker};
 use std::time::Instant;
 
@@ -38,6 +38,11 @@ pub(super) const LINE: usize = 1 << (usize::BITS - 2);
 /// permits a semaphore owns (available plus held) never exceed `MAX_PERMITS` (`usize::MAX >> 3`),
 /// which `total` enforces before any permit is added.
 pub(super) const PERMITS: usize = !(HEAD | LINE);
+
+/// Whether `state` has the line's turn ([`LINE`], with [`HEAD`]).
+fn is_the_lines_turn(state: usize) -> bool {
+    state & (HEAD | LINE) == HEAD | LINE
+}
 
 /// What a blocked acquirer's poll achieved.
 enum Claim {
@@ -179,7 +184,7 @@ impl Semaphore {
         // permit and no head, so it becomes the head) in the re-check after its own fence.
         fence(Ordering::SeqCst);
         if !self.waiters.has_async_waiters_after_fence() {
-            self.waiters.notify_one_after_fence(|| {});
+            self.waiters.notify_one_after_fence(uncounted_entry);
             return;
         }
         // ORDERING: Relaxed: only a guess for the CAS.
@@ -191,7 +196,7 @@ impl Semaphore {
             }
             if state & PERMITS != 0 {
                 // A release came meanwhile (seeing no head, it woke nobody): the chained wakeup.
-                self.waiters.notify_one_after_fence(|| {});
+                self.waiters.notify_one_after_fence(uncounted_entry);
                 return;
             }
             // ORDERING: Relaxed: publishes nothing (no permit changes hands), as `BecameHead`'s
@@ -227,7 +232,7 @@ impl Semaphore {
         // ORDERING: Relaxed: publishes nothing; the `notify_one` fence below orders the clear
         // before the look for waiters, against a registering waiter's fence and re-check.
         let ended = self.state.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
-            (state & (HEAD | LINE) == HEAD | LINE).then_some(state & PERMITS)
+            is_the_lines_turn(state).then_some(state & PERMITS)
         });
         if ended.is_ok() {
             self.waiters.notify_one();
@@ -343,7 +348,7 @@ impl Semaphore {
         // ORDERING: Relaxed: a guess. A turn that ends before we look was handed on by whoever
         // ended it (a new head, `end_the_lines_turn`), and a plain notify is never wrong, only
         // spare; `wake_line` wakes a waiter or ends the turn with a CAS that checks the bits.
-        if self.state.load(Ordering::Relaxed) & (HEAD | LINE) == HEAD | LINE {
+        if is_the_lines_turn(self.state.load(Ordering::Relaxed)) {
             self.wake_line(1);
         } else {
             self.waiters.notify_one();
