@@ -136,6 +136,85 @@ fn a_block_left_behind_by_a_busy_reader_is_freed_once() {
 }
 
 #[test]
+fn a_peeking_receiver_keeps_the_block_alive_until_it_lets_go() {
+    // A pop that does not know its slot is claimed peeks at it (`list.rs`, "Peeks"), pinning
+    // the block in `head`'s peekers count. Here one receiver peeks while the other may claim
+    // the peeked position and the block's last slot, retiring the block: the claimer hands the
+    // pin to the block, which is not freed before the peeker lets go (a free before the peek
+    // is a loom data race on the block's peek canary) and is freed once afterwards (a block
+    // never freed is a loom leak; a pin never released would keep it off the spares, which
+    // `tests/unbounded_memory.rs` checks). The blocking receive peeks with `EmptyCheck::Slot`,
+    // the `try_recv`s with `EmptyCheck::Tail`.
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = unbounded();
+        for id in 0..3 {
+            tx.send(Counted::new(id, &counter)).unwrap();
+        }
+        let peeker = {
+            let rx = rx.clone();
+            thread::spawn(move || rx.recv().unwrap().id)
+        };
+        let mut got: Vec<usize> = (0..2).filter_map(|_| rx.try_recv().ok()).map(|c| c.id).collect();
+        got.push(peeker.join().unwrap());
+        got.extend(std::iter::from_fn(|| rx.try_recv().ok()).map(|c| c.id));
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2], "every value exactly once");
+        assert_eq!(drops(&counter), 3);
+        assert_eq!(tx.peek_pins_left(), 0, "every peek let go of its pin");
+        drop((tx, rx));
+    });
+}
+
+#[test]
+fn a_peek_at_an_unwritten_slot_lets_go_before_the_free() {
+    // A `try_recv` that peeks before the send finds the slot unwritten and takes its pin back
+    // out of `head` (a Release CAS): the receiver that later claims the block's last slot
+    // acquires that through its AcqRel CAS (the RMWs on `head` in between continue the release
+    // sequence), so the peek happens before the free. The peeker touches nothing afterwards, so
+    // nothing else orders it.
+    loom::model(|| {
+        let (tx, rx) = unbounded();
+        let peeker = {
+            let rx = rx.clone();
+            thread::spawn(move || rx.try_recv().ok())
+        };
+        tx.send(0).unwrap();
+        tx.send(1).unwrap();
+        let mut got: Vec<i32> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        got.extend(peeker.join().unwrap());
+        got.extend(std::iter::from_fn(|| rx.try_recv().ok()));
+        got.sort_unstable();
+        assert_eq!(got, [0, 1], "every value exactly once");
+        assert_eq!(tx.peek_pins_left(), 0, "every peek let go of its pin");
+    });
+}
+
+#[test]
+fn two_peeks_at_one_slot_racing_its_write() {
+    // Two receivers peek at the block's last slot while its sender writes it: one may see it
+    // unwritten and unpin (and, with `EmptyCheck::Tail`, claim it if the sender has), while the
+    // other, pinned before, saw it written and claims it. The claim of the last slot (the
+    // peek's CAS or the loop's, both AcqRel) reads the unpin, and is the only thing that orders
+    // the first peek before the free that follows (either CAS made Release fails this model).
+    loom::model(|| {
+        let (tx, rx) = unbounded();
+        tx.send(0).unwrap();
+        assert_eq!(rx.try_recv(), Ok(0));
+        let peeker = {
+            let rx = rx.clone();
+            thread::spawn(move || rx.try_recv().ok())
+        };
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        let mut got: Vec<i32> = rx.try_recv().ok().into_iter().collect();
+        sender.join().unwrap();
+        got.extend(peeker.join().unwrap());
+        got.extend(rx.try_recv().ok());
+        assert_eq!(got, [1], "the value exactly once");
+    });
+}
+
+#[test]
 fn a_retired_block_freed_by_another_receiver() {
     // As above, but one receiver takes a single value: when that is a block's last slot while
     // the other is still reading the block's first, it retires the block and stops, and only

@@ -46,7 +46,7 @@
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use super::lane::Lane;
-use super::list::List;
+use super::list::{EmptyCheck, List};
 use super::parked_recv::{ParkedRecv, Request};
 use super::parked_send::{Parked, ParkedSend};
 use super::rendezvous::Rendezvous;
@@ -343,6 +343,16 @@ impl<T> Chan<T> {
             Flavor::Buffered(ring) => ring.waiting_counts(),
             Flavor::Unbounded(list) => (list.waiting_receivers(), 0),
             Flavor::Rendezvous(_) => (0, 0),
+        }
+    }
+
+    /// The unbounded flavor's peek pins still held (`List::peek_pins_left`; 0 for the other
+    /// flavors).
+    #[cfg(loom)]
+    pub(crate) fn peek_pins_left(&self) -> u64 {
+        match &self.flavor {
+            Flavor::Unbounded(list) => list.peek_pins_left(),
+            _ => 0,
         }
     }
 
@@ -1054,7 +1064,9 @@ impl<T> Chan<T> {
     /// The unbounded flavor's blocking receive, as [`Chan::recv_buffered`].
     #[inline]
     fn recv_unbounded(&self, list: &List<T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        match list.pop() {
+        // `EmptyCheck::Slot`: a receive that finds nothing waits, and the wait's registered
+        // polls (the only ones whose "empty" can end it) look at `tail`.
+        match list.pop_checking(EmptyCheck::Slot) {
             Some(value) => Ok(value),
             None => self.recv_wait_counted(WaiterCount::ListReceivers(list), deadline),
         }
@@ -1101,7 +1113,9 @@ impl<T> Chan<T> {
     }
 
     /// [`Chan::try_recv_as`] that leaves the value in `received` (a `None` the caller owns):
-    /// for the waiting receives, as `try_recv_buffered_into`.
+    /// for the waiting receives, as `try_recv_buffered_into`. An unregistered poll of the
+    /// unbounded flavor may miss a value whose sender is still writing it (`EmptyCheck::Slot`):
+    /// such a poll only decides whether the wait looks again.
     #[inline]
     pub(super) fn try_recv_into(
         &self,
@@ -1110,21 +1124,30 @@ impl<T> Chan<T> {
     ) -> Result<(), TryRecvError> {
         match &self.flavor {
             Flavor::Buffered(ring) => self.try_recv_buffered_into(ring, registered, received),
-            Flavor::Unbounded(list) => self.try_recv_unbounded_into(list, received),
+            Flavor::Unbounded(list) => {
+                let check = if registered { EmptyCheck::Tail } else { EmptyCheck::Slot };
+                self.try_recv_unbounded_into(list, check, received)
+            }
             Flavor::Rendezvous(_) => self.try_recv_rendezvous_into(received),
         }
     }
 
     /// The unbounded flavor's [`Chan::try_recv_into`], as `try_recv_as`'s arm.
-    fn try_recv_unbounded_into(&self, list: &List<T>, received: &mut Option<T>) -> Result<(), TryRecvError> {
-        if list.pop_into(received) {
+    fn try_recv_unbounded_into(
+        &self,
+        list: &List<T>,
+        check: EmptyCheck,
+        received: &mut Option<T>,
+    ) -> Result<(), TryRecvError> {
+        if list.pop_into(received, check) {
             return Ok(());
         }
         if !self.is_disconnected() {
             return Err(TryRecvError::Empty);
         }
-        // As in `try_recv_as`.
-        if list.pop_into(received) { Ok(()) } else { Err(TryRecvError::Disconnected) }
+        // As in `try_recv_as` (every value sent before the disconnect is claimed by now: the
+        // `tail` check finds it).
+        if list.pop_into(received, EmptyCheck::Tail) { Ok(()) } else { Err(TryRecvError::Disconnected) }
     }
 
     /// The rendezvous flavor's [`Chan::try_recv_into`] (a call of its own, so that its `T`

@@ -13,29 +13,35 @@
 //!   `written` flag (a Release store: one locked instruction per push, the CAS; crossbeam sets a
 //!   bit with a second RMW). The sender that claims a block's last slot installs the next block
 //!   (allocated *before* its CAS, so the others wait as briefly as possible).
-//! - **Pop**: claim position `head` with a CAS, after checking that `head != tail` (a position
-//!   was claimed by a sender), then wait for the slot's `written` flag (the sender may be between
-//!   its CAS and its write: a few instructions; a preempted sender makes the pop yield until it
-//!   runs) and move the value out. So a pop never reports "empty" while a value was sent, unlike
-//!   the ring, and a woken receiver always takes the value it was woken for: no chained wakeups
-//!   are needed. The receiver that claims a block's last slot moves `head` to the next block.
-//!   The `head != tail` check needs a tail no older than `head`: every move of `head` is a
-//!   Release that carries the tail its receiver saw, and pops load `head` with Acquire (with
-//!   Relaxed, loom found a receiver that read a stale tail behind `head` and claimed a position
-//!   no sender had claimed).
+//! - **Pop**: claim position `head` with a CAS once it is known that a sender has claimed it,
+//!   then wait for the slot's `written` flag (the sender may be between its CAS and its write:
+//!   a few instructions; a preempted sender makes the pop yield until it runs) and move the
+//!   value out. A pop knows the position is claimed from the head word itself (`HAS_NEXT`, or a
+//!   run `AHEAD`), else from a *peek* at the slot's `written` flag (below, "Peeks"), else from
+//!   `tail` (`head != tail`). So a pop that checks `tail` never reports "empty" while a value
+//!   was sent, unlike the ring, and a woken receiver always takes the value it was woken for: no
+//!   chained wakeups are needed. The receiver that claims a block's last slot moves `head` to
+//!   the next block. The `head != tail` check needs a tail no older than `head`: every move of
+//!   `head` is a Release that carries what its receiver knew (the tail it saw, or the senders'
+//!   claims that the `written` flags it acquired follow), and pops load `head` with Acquire
+//!   (with Relaxed, loom found a receiver that read a stale tail behind `head` and claimed a
+//!   position no sender had claimed; with the peek's `written` loads Relaxed, `len` exceeded
+//!   what was sent).
 //!
 //! # Memory reclamation: the last slot's reader frees the block, no epoch GC
 //!
-//! A reader only ever touches a block after its CAS has claimed one of its slots, and a block
-//! is never freed before every claimed slot in it is read, so no reader can touch a freed
-//! block; senders likewise touch a block only after claiming a slot in it. Each slot has a
-//! `read` flag that its reader sets with a plain Release store after moving the value out (its
-//! last access to the block). The reader of a block's last slot *retires* the block: if every
-//! other slot's `read` flag is set (Acquire loads), every access to the block is over and it
-//! frees it at once; if a reader is still busy with its slot (it claimed it and was preempted
-//! before its read), the block goes onto the `retired` stack instead, and every later
-//! retirement first takes that stack and frees the blocks on it whose readers have finished
-//! (the others go back). Exactly one thread frees each block, after every access to it.
+//! A reader only ever touches a block after its CAS has claimed one of its slots (or pinned the
+//! block for a peek, below: a pinned block is not freed either), and a block is never freed
+//! before every claimed slot in it is read, so no reader can touch a freed block; senders
+//! likewise touch a block only after claiming a slot in it. Each slot has a `read` flag that
+//! its reader sets with a plain Release store after moving the value out (its last access to
+//! the block). The reader of a block's last slot *retires* the block: if every other slot's
+//! `read` flag is set (Acquire loads), every access to the block is over and it frees it at
+//! once; if a reader is still busy with its slot (it claimed it and was preempted before its
+//! read, or a peeker still holds a pin), the block goes onto the `retired` stack instead, and
+//! every later retirement first takes that stack and frees the blocks on it whose readers have
+//! finished (the others go back). Exactly one thread frees each block, after every access to
+//! it.
 //!
 //! The cost per value is one plain store; crossbeam's protocol (which this one replaced:
 //! `READ` and `DESTROY` bits, the walk handed over to a reader still busy) sets the `READ` bit
@@ -71,6 +77,51 @@
 //! backlog swings by several blocks, and one spare left mpmc 2:2 with 13% of its samples on the
 //! arena lock and 66 k futex calls per 4:4 run; with eight, 2.5% and 25 k.
 //!
+//! # Peeks: receives that do not read `tail`
+//!
+//! Every push CASes `tail`. A receiver that reads `tail` to learn whether a value is there
+//! takes the word's cache line away from the senders, and on x86 the sender's next CAS then
+//! waits for the line to come back: a cross-core round trip per message. A receiver faster
+//! than its sender catches up and reads `tail` on every receive, which slows the sender, so it
+//! stays caught up: on the 2-core Intel VM the spsc benchmark ran at 77-150 ns per message in
+//! that regime and at 31 ns when the receiver happened to lag (std's `mpsc`, the same list with
+//! a slower receive, lags and ran at 35-39). The value's own slot has to travel to the receiver
+//! anyway, so a pop that does not know its position is claimed looks at the slot's `written`
+//! flag instead (`List::peek`), and at the slots after it while it is there: a run of written
+//! slots goes into `head`'s `AHEAD` count, and the next pops claim those positions without
+//! looking at all (one CAS each, as with `HAS_NEXT`). `tail` is read only when the slot is not
+//! written, to tell "empty" from "a sender is still writing" (`EmptyCheck::Tail`); the
+//! unregistered polls of a blocking receive skip even that (`EmptyCheck::Slot`: they only
+//! decide whether to look again, and the wait's registered polls, the only ones before a
+//! sleep, check `tail` as the waiting protocol requires). Measured there: spsc 21-28 ns per
+//! message, unbounded ping-pong 314-325 ns per round trip instead of 750-810.
+//!
+//! A peek reads a slot it has not claimed, in a block that other receivers could drain and
+//! free meanwhile, so the peeker *pins* the block first: it adds itself to the peekers count in
+//! `head` with a CAS (so `head`'s position is still the one it looked at, and the block still
+//! `head`'s). The peek then ends one of three ways:
+//!
+//! - it saw the slot written and claims the position with its next CAS, which takes the pin
+//!   out with it;
+//! - it saw nothing and takes its pin back out of the count with a Release CAS, if the position
+//!   is still unclaimed;
+//! - another receiver claimed the position first. Every claim replaces a head word that
+//!   carries the peekers count, so the claimer knows exactly how many peekers it displaced and
+//!   *hands their pins to the block* (`Block::pins`, an add before its `read` store), and each
+//!   displaced peeker *releases* its pin from the block (a Release subtract, its last access).
+//!   The count may dip below zero for a moment, when a peeker releases before the claimer has
+//!   handed over; it is never read as zero while a peeker is inside, because `is_drained`
+//!   reads it after acquiring every `read` flag, hence after every hand-over.
+//!
+//! A block whose pins are not all released is not drained: its last slot's reader retires it
+//! onto the `retired` stack as for a reader still busy (below), and a later retirement or the
+//! drop frees it. The peeks that ended with an unpin in `head` are ordered before the free by
+//! the claim of the block's last slot, an AcqRel CAS: `head`'s modifications from the unpin to
+//! that claim are all RMWs (the crossing store comes after it), so the claim acquires the
+//! unpin's release sequence. Nobody pins at a crossing position, so the crossing store
+//! overwrites no count. The count has 11 bits; a receiver that finds it full does not peek (it
+//! reads `tail`).
+//!
 //! # The index words
 //!
 //! `head` and `tail` are `u64`s: the position in the high bits (from bit [`SHIFT`]), flags in
@@ -80,7 +131,8 @@
 //! | bits | in `tail` | in `head` |
 //! |---|---|---|
 //! | 0 (`MARK`) | closed: every later push fails (set once, by `close`) | `HAS_NEXT`: the head block has a successor, so every slot left in it was claimed by a sender: pops need not look at `tail` |
-//! | 1..=16 | *waiting receivers*: receivers inside a blocking receive that may park (see below) | unused (0) |
+//! | 1..=5 | *waiting receivers* (bits 1..=16): receivers inside a blocking receive that may park (see below) | `AHEAD`: that many positions from `head` on are known to be claimed (a run of written slots a peek saw) |
+//! | 6..=16 | (waiting receivers) | *peekers*: receivers peeking into the head block, each pinning it (see "Peeks") |
 //! | 17..=63 | the next position to push | the next position to pop |
 //!
 //! # Pushes without a fence: the waiting receivers count
@@ -158,8 +210,30 @@ const WAITER_MAX: u64 = (1 << WAITER_BITS) - 1;
 const ONE_WAITER: u64 = 1 << WAITER_SHIFT;
 const WAITER_MASK: u64 = WAITER_MAX << WAITER_SHIFT;
 
-/// Positions start here.
-const SHIFT: u32 = WAITER_SHIFT + WAITER_BITS;
+/// `head`: how many positions from `head` on are known to be claimed by senders (a run of
+/// written slots a peek found, `List::peek`), so that their pops need not look again. Above
+/// `HAS_NEXT`; a block's slots fit in its 5 bits.
+const AHEAD_SHIFT: u32 = 1;
+const AHEAD_BITS: u32 = 5;
+const ONE_AHEAD: u64 = 1 << AHEAD_SHIFT;
+const AHEAD_MASK: u64 = ((1 << AHEAD_BITS) - 1) << AHEAD_SHIFT;
+
+/// `head`: the receivers peeking into the head block (each pins it, `List::peek`). 11 bits; 2
+/// under loom, so that a model can fill it.
+const PEEKER_SHIFT: u32 = AHEAD_SHIFT + AHEAD_BITS;
+#[cfg(not(loom))]
+const PEEKER_BITS: u32 = 11;
+#[cfg(loom)]
+const PEEKER_BITS: u32 = 2;
+/// The count's largest value: a receiver that finds it there does not peek.
+const PEEKER_MAX: u64 = (1 << PEEKER_BITS) - 1;
+const ONE_PEEKER: u64 = 1 << PEEKER_SHIFT;
+const PEEKER_MASK: u64 = PEEKER_MAX << PEEKER_SHIFT;
+
+/// Positions start here, above both words' fields.
+const SHIFT: u32 = 17;
+const _: () = assert!(WAITER_SHIFT + WAITER_BITS <= SHIFT && PEEKER_SHIFT + PEEKER_BITS <= SHIFT);
+const _: () = assert!(BLOCK_CAP < 1 << AHEAD_BITS);
 /// One position.
 const ONE_POS: u64 = 1 << SHIFT;
 /// The largest value (in bytes) whose pop takes the inline attempt ([`List::pop`]): the ring's
@@ -178,6 +252,21 @@ fn position(index: u64) -> u64 {
 fn offset(index: u64) -> usize {
     // The remainder is below `LAP`, so the cast is lossless.
     (position(index) % LAP) as usize
+}
+
+/// Peeking receivers in a head word.
+#[inline]
+fn peekers(head: u64) -> u64 {
+    (head & PEEKER_MASK) >> PEEKER_SHIFT
+}
+
+/// The head word after claiming its position, when the head word itself says that a sender
+/// has claimed it (`HAS_NEXT`, or a run `AHEAD`): one run position fewer, and no peekers (the
+/// claimer hands their pins to the block, `List::hand_pins_to`).
+#[inline]
+fn claimed_known(head: u64) -> u64 {
+    let next = (head & !PEEKER_MASK).wrapping_add(ONE_POS);
+    if head & AHEAD_MASK != 0 { next - ONE_AHEAD } else { next }
 }
 
 /// Waiting receivers in a tail word.
@@ -277,7 +366,16 @@ struct Block<T> {
     next: BlockPtr<T>,
     /// The next block on the list's `retired` stack while this one is on it.
     retired_next: BlockPtr<T>,
+    /// Pins of peeking receivers handed over by the receivers that claimed the positions they
+    /// peeked at, less those released since (`List::peek`): the block is not freed while it
+    /// is nonzero. It may dip below zero (wrapping) for a moment, when a peeker releases its pin
+    /// before the claimer has handed it over.
+    pins: AtomicU32,
     slots: [Slot<T>; BLOCK_CAP],
+    /// Under loom, touched by every peek while pinned and mutably by the free and the reuse, so
+    /// that a peek not ordered before them is a loom data race.
+    #[cfg(loom)]
+    peek_canary: UnsafeCell<()>,
     /// Under loom, a loom-tracked allocation that lives exactly as long as the block, so that a
     /// block that is never freed fails the model as a leak (a plain `Box` is invisible to loom).
     #[cfg(loom)]
@@ -296,6 +394,9 @@ impl<T> Block<T> {
         unsafe {
             (&raw mut (*raw).next).write(BlockPtr::new(ptr::null_mut()));
             (&raw mut (*raw).retired_next).write(BlockPtr::new(ptr::null_mut()));
+            (&raw mut (*raw).pins).write(AtomicU32::new(0));
+            #[cfg(loom)]
+            (&raw mut (*raw).peek_canary).write(UnsafeCell::new(()));
             let slots = (&raw mut (*raw).slots).cast::<Slot<T>>();
             for i in 0..BLOCK_CAP {
                 // Field by field: a `Slot` value would make a `T`-sized temporary on the stack
@@ -327,6 +428,8 @@ impl<T> Block<T> {
         for slot in &this.slots {
             slot.value.with_mut(|_| ());
         }
+        #[cfg(loom)]
+        this.peek_canary.with_mut(|_| ());
         // SAFETY: the pointer came from `Box::leak` in `allocate` and is freed exactly once.
         drop(unsafe { Box::from_raw(block.as_ptr()) });
     }
@@ -347,14 +450,20 @@ impl<T> Block<T> {
         }
     }
 
-    /// Whether every slot but the last has been read: called by whoever holds a retired block
-    /// (its last slot's reader, or a thread that took it off the `retired` stack), for which
-    /// the last slot's read happens-before.
+    /// Whether every slot but the last has been read and no peeker holds a pin: called by
+    /// whoever holds a retired block (its last slot's reader, or a thread that took it off the
+    /// `retired` stack), for which the last slot's read happens-before.
     #[inline]
     fn is_drained(&self) -> bool {
         // ORDERING: Acquire pairs with each reader's Release store of `read`: its read of the
         // value (its last access to the block) happens before the free that follows a `true`.
+        // It also makes each claimer's hand-over of pins (before its `read` store) visible to
+        // the `pins` load below.
         self.slots[..BLOCK_CAP - 1].iter().all(|slot| slot.read.load(Ordering::Acquire) != 0)
+            // ORDERING: Acquire pairs with each peeker's Release `fetch_sub` (a release
+            // sequence of RMWs): a 0 read after every hand-over means every handed-over peeker
+            // has released, and its peek happens before the free that follows.
+            && self.pins.load(Ordering::Acquire) == 0
     }
 
     /// Makes a block whose every access is over (as for [`Block::free`]) empty again: no next
@@ -371,6 +480,10 @@ impl<T> Block<T> {
         this.next.store(ptr::null_mut(), Ordering::Relaxed);
         // ORDERING: Relaxed, as above.
         this.retired_next.store(ptr::null_mut(), Ordering::Relaxed);
+        // `pins` is 0 already: `is_drained` saw it so (a spare block taken by a sender and
+        // returned unused was never pinned).
+        #[cfg(loom)]
+        this.peek_canary.with_mut(|_| ());
         for slot in &this.slots {
             // As in `free`: a mutable touch of every value cell, so that loom checks the reuse
             // against every earlier read and write of the cells.
@@ -381,6 +494,31 @@ impl<T> Block<T> {
             slot.read.store(0, Ordering::Relaxed);
         }
     }
+}
+
+/// How a pop that finds the head slot not written yet tells "empty" from "a sender is still
+/// writing it".
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum EmptyCheck {
+    /// `tail` says whether a sender has claimed the position; if one has, the pop waits for its
+    /// write. So a pop never reports empty once a value has been sent: every pop whose "empty"
+    /// reaches a caller, and every registered poll of the waiting protocol (module docs).
+    Tail,
+    /// The slot's `written` flag alone: a sender between its claim and its write counts as
+    /// not there yet. For the unregistered polls of a blocking receive, which only decide
+    /// whether to look again, and need not touch the word every send CASes (module docs,
+    /// "Peeks").
+    Slot,
+}
+
+/// What [`List::peek`] found.
+enum Peek {
+    /// The slot was written and the peek claimed its position; `head` now holds this word.
+    Claimed(u64),
+    /// The slot was not written (or the peekers count was full): the peek claimed nothing.
+    Unknown,
+    /// `head` had changed before the peek could claim (its current value, acquired).
+    Moved(u64),
 }
 
 /// A block taken ahead of a push that may need it; returned (recycled) on drop unless
@@ -719,42 +857,54 @@ impl<T> List<T> {
 
     /// Pops the oldest value; `None` when no position has been claimed by a sender beyond
     /// `head`. Waits for a claimed slot's sender to finish writing it (module docs).
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<T> {
+        self.pop_checking(EmptyCheck::Tail)
+    }
+
+    /// [`List::pop`] that decides "empty" by `check` when the head slot is not written yet.
     ///
     /// Values up to `INLINE_POP_MAX_SIZE` try inline first ([`List::pop_small`]), as pushes
     /// do; larger ones, and what that attempt leaves, take the loop ([`List::pop_into`]).
     #[inline]
-    pub(crate) fn pop(&self) -> Option<T> {
+    pub(crate) fn pop_checking(&self, check: EmptyCheck) -> Option<T> {
         if Self::POPS_INLINE {
-            return self.pop_small();
+            return self.pop_small(check);
         }
-        self.pop_loop_value()
+        self.pop_loop_value(check)
     }
 
     /// The loop ([`List::pop_into`]) with the value returned, for `pop` and what `pop_small`'s
     /// attempt leaves.
     #[inline]
-    fn pop_loop_value(&self) -> Option<T> {
+    fn pop_loop_value(&self, check: EmptyCheck) -> Option<T> {
         let mut popped = None;
-        self.pop_into(&mut popped);
+        self.pop_into(&mut popped, check);
         popped
     }
 
-    /// [`List::pop`] for small values: the loop's first iteration inline when it claims a slot
-    /// that is not its block's last (no block to retire), or finds the list empty; the same
-    /// loads, CAS (with the same success ordering) and stores. `#[inline]` as `push_small`.
+    /// [`List::pop`] for small values: inline when the head word itself says a sender has
+    /// claimed its position (`HAS_NEXT`, or a run `AHEAD` that a peek found), no peeker pins
+    /// the block and the slot is not its block's last (no block to retire): the same loads, CAS
+    /// and stores as the loop's. Everything else (the peek included) is the loop's.
+    /// `#[inline]` as `push_small`.
     #[inline]
-    fn pop_small(&self) -> Option<T> {
+    fn pop_small(&self, check: EmptyCheck) -> Option<T> {
         // ORDERING: Acquire, as the loop's first load.
         let head = self.head.index.load(Ordering::Acquire);
         let offset = offset(head);
-        if offset + 1 < BLOCK_CAP {
+        if head & (HAS_NEXT | AHEAD_MASK) != 0 && head & PEEKER_MASK == 0 && offset + 1 < BLOCK_CAP {
             // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
             let block = self.head.block.load(Ordering::Relaxed);
-            let new_head = self.head_after(head)?;
             // ORDERING: success Release, as the loop's CAS (a receiver that acquires our `head`
-            // sees a tail at least as new as ours); failure Relaxed: the loop starts over.
-            let claimed =
-                self.head.index.compare_exchange_weak(head, new_head, Ordering::Release, Ordering::Relaxed);
+            // sees a tail at least as new as ours; Acquire is only needed by the claim of a
+            // block's last slot, never this one); failure Relaxed: the loop starts over.
+            let claimed = self.head.index.compare_exchange_weak(
+                head,
+                claimed_known(head),
+                Ordering::Release,
+                Ordering::Relaxed,
+            );
             if claimed.is_ok() {
                 // SAFETY: as in the loop: `block` holds position `head`, which we claimed, and
                 // it is not freed before the slot is read (by us, below).
@@ -770,29 +920,29 @@ impl<T> List<T> {
                 return Some(value);
             }
         }
-        self.pop_loop_value()
+        self.pop_loop_value(check)
     }
 
-    /// The `head` word after claiming position `head` (with `HAS_NEXT` once the tail is in a
-    /// later block), or `None` when no sender has claimed it (the list is empty).
-    #[inline(always)]
-    fn head_after(&self, head: u64) -> Option<u64> {
-        let mut new_head = head.wrapping_add(ONE_POS);
-        if head & HAS_NEXT == 0 {
-            // ORDERING: Relaxed: only the position matters (the value itself is acquired
-            // through the slot's `written` flag). It is never older than `head`: the receiver
-            // that moved `head` here had seen a tail beyond it, and its Release CAS (our
-            // Acquire load of `head`) makes that read happen before this one. The waiting
-            // protocol needs nothing more: this load follows our registration RMW (module
-            // docs) or the waiting layer's fence.
-            let tail = self.tail.index.load(Ordering::Relaxed);
-            if position(head) == position(tail) {
-                return None;
-            }
-            if position(head) / LAP != position(tail) / LAP {
-                // The tail is in a later block: every slot left in ours is claimed.
-                new_head |= HAS_NEXT;
-            }
+    /// The `head` word after claiming position `head` when its slot was not seen written:
+    /// `tail` decides whether a sender has claimed it (`None`: nobody has, the list is empty);
+    /// with `HAS_NEXT` once the tail is in a later block. No peekers (the claimer hands their
+    /// pins to the block).
+    #[inline]
+    fn head_after_tail(&self, head: u64) -> Option<u64> {
+        // ORDERING: Relaxed: only the position matters (the value itself is acquired through
+        // the slot's `written` flag). It is never older than `head`: the receiver that moved
+        // `head` here had seen a tail beyond it (or a written slot, claimed before), and its
+        // Release CAS (our Acquire load of `head`) makes that read happen before this one. The
+        // waiting protocol needs nothing more: this load follows our registration RMW (module
+        // docs) or the waiting layer's fence.
+        let tail = self.tail.index.load(Ordering::Relaxed);
+        if position(head) == position(tail) {
+            return None;
+        }
+        let new_head = (head & !PEEKER_MASK).wrapping_add(ONE_POS);
+        if position(head) / LAP != position(tail) / LAP {
+            // The tail is in a later block: every slot left in ours is claimed.
+            return Some(new_head | HAS_NEXT);
         }
         Some(new_head)
     }
@@ -803,7 +953,7 @@ impl<T> List<T> {
     /// values up to `INLINE_POP_MAX_SIZE` `pop`'s inline attempt covers the common case; larger
     /// values always take this call (as the ring's `pop_loop_value`).
     #[inline(never)]
-    pub(crate) fn pop_into(&self, popped: &mut Option<T>) -> bool {
+    pub(crate) fn pop_into(&self, popped: &mut Option<T>, check: EmptyCheck) -> bool {
         let backoff = Backoff::new();
         // ORDERING: Acquire pairs with the Release CAS or store of the receiver that moved
         // `head` here: the block pointer it stored (when it crossed into this block) and the
@@ -825,55 +975,47 @@ impl<T> List<T> {
                 block = self.head.block.load(Ordering::Relaxed);
                 continue;
             }
-            let Some(new_head) = self.head_after(head) else { return false };
-            // ORDERING: success Release: a receiver that acquires our new `head` also sees a
-            // tail at least as new as the one we compared with, so it never takes `head >
-            // tail` for "a value is there" and claims a position no sender has claimed (loom
-            // found that: with Relaxed, a second receiver read a stale tail and spun on an
-            // unsent slot). The value comes through `written`; the block pointer was loaded after
-            // acquiring this very `head` value. Failure Acquire, as the loads above: for the block
-            // pointer reloaded next, and for the tail knowledge of the winner.
-            match self.head.index.compare_exchange_weak(head, new_head, Ordering::Release, Ordering::Acquire)
-            {
+            let new_head = if head & (HAS_NEXT | AHEAD_MASK) != 0 {
+                claimed_known(head)
+            } else {
+                match self.peek(head, block, offset) {
+                    Peek::Claimed(new_head) => {
+                        // SAFETY: the peek claimed position `head`, in `block`.
+                        unsafe { self.take_claimed(block, offset, new_head, popped) };
+                        return true;
+                    }
+                    Peek::Moved(current) => {
+                        head = current;
+                        // ORDERING: Relaxed, ordered by the peek's Acquire failure load.
+                        block = self.head.block.load(Ordering::Relaxed);
+                        backoff.spin();
+                        continue;
+                    }
+                    Peek::Unknown if check == EmptyCheck::Slot => return false,
+                    Peek::Unknown => match self.head_after_tail(head) {
+                        Some(new_head) => new_head,
+                        None => return false,
+                    },
+                }
+            };
+            // Why AcqRel. Release: a receiver that acquires our new `head` also sees a tail at
+            // least as new as the one we compared with, so it never takes `head > tail` for "a
+            // value is there" and claims a position no sender has claimed (loom found that: with
+            // Relaxed, a second receiver read a stale tail and spun on an unsent slot). Acquire:
+            // when this claims a block's last slot, the peeks of the receivers that unpinned the
+            // block in `head` (Release RMWs, whose release sequence runs to this CAS) happen
+            // before the free that follows (`two_peeks_at_one_slot_racing_its_write`).
+            // ORDERING: success AcqRel (above); the value comes through `written`, the block
+            // pointer was loaded after acquiring this very `head`. Failure Acquire, as the loads
+            // above: for the block pointer reloaded next, and the tail knowledge of the winner.
+            match self.head.index.compare_exchange_weak(head, new_head, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    // SAFETY: `block` holds position `head`, and it cannot be freed before the
-                    // slot we just claimed is read (by us, below).
-                    let this = unsafe { NonNull::new_unchecked(block) };
+                    // SAFETY: `block` holds position `head`, which we claimed; it is not
+                    // freed before we read the slot.
+                    let this = unsafe { &*block };
+                    self.hand_pins_to(this, peekers(head));
                     // SAFETY: as above.
-                    let this_ref = unsafe { this.as_ref() };
-                    if offset + 1 == BLOCK_CAP {
-                        // We took the last slot: move `head` to the next block.
-                        let next = this_ref.wait_next();
-                        let mut next_index = (new_head & !HAS_NEXT).wrapping_add(ONE_POS);
-                        // SAFETY: `next` is alive: its first slot is unclaimed.
-                        // ORDERING: Relaxed: a hint only; a non-null pointer means a sender has
-                        // claimed `next`'s last slot, hence all of them; values still come
-                        // through `written`.
-                        if !unsafe { next.as_ref() }.next.load(Ordering::Relaxed).is_null() {
-                            next_index |= HAS_NEXT;
-                        }
-                        // ORDERING: Relaxed: published by the Release index store below.
-                        self.head.block.store(next.as_ptr(), Ordering::Relaxed);
-                        // ORDERING: Release pairs with the Acquire index loads: who sees the new
-                        // position sees the block pointer stored above.
-                        self.head.index.store(next_index, Ordering::Release);
-                    }
-                    let slot = &this_ref.slots[offset];
-                    slot.wait_write();
-                    // SAFETY: the CAS gave us the slot and `written` (acquired in `wait_write`)
-                    // says its value is initialised; nobody else reads it.
-                    // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
-                    // Written in place, inside the closure: no `T` comes back through `with`.
-                    slot.value.with(|cell| *popped = Some(unsafe { cell.cast::<T>().read() }));
-                    if offset + 1 == BLOCK_CAP {
-                        // SAFETY: we read the block's last slot, just now.
-                        unsafe { self.retire(this) };
-                    } else {
-                        // ORDERING: Release: our read of the value (our last access to the
-                        // block) happens before its free, whose `is_drained` acquires this.
-                        // A plain store, no RMW: nobody else writes `read`.
-                        slot.read.store(1, Ordering::Release);
-                    }
+                    unsafe { self.take_claimed(block, offset, new_head, popped) };
                     return true;
                 }
                 Err(current) => {
@@ -883,6 +1025,182 @@ impl<T> List<T> {
                     backoff.spin();
                 }
             }
+        }
+    }
+
+    /// After a claim of slot `offset` of `block` that left `new_head` in `head`: moves `head`
+    /// on to the next block when the slot is the block's last, waits for the slot's value and
+    /// moves it into `popped`, and marks it read (or retires the block).
+    ///
+    /// # Safety
+    ///
+    /// The calling thread claimed the slot, which is in `block`.
+    #[inline(always)]
+    unsafe fn take_claimed(
+        &self,
+        block: *mut Block<T>,
+        offset: usize,
+        new_head: u64,
+        popped: &mut Option<T>,
+    ) {
+        // SAFETY: the block cannot be freed before the slot we claimed is read (by us, below).
+        let this = unsafe { NonNull::new_unchecked(block) };
+        // SAFETY: as above.
+        let this_ref = unsafe { this.as_ref() };
+        if offset + 1 == BLOCK_CAP {
+            // We took the last slot: move `head` to the next block.
+            let next = this_ref.wait_next();
+            // The next block's first position, with no flags or counts: no peeker pins the next
+            // block yet (nobody peeks at a crossing position).
+            let mut next_index = (new_head & !(ONE_POS - 1)).wrapping_add(ONE_POS);
+            // SAFETY: `next` is alive: its first slot is unclaimed.
+            let next_ref = unsafe { next.as_ref() };
+            // ORDERING: Acquire pairs with the Release store of the sender that installed the
+            // block after `next`: it claimed `next`'s last slot, hence all of them, and the
+            // tail it moved on happens before our crossing store, so whoever acquires `head`
+            // sees a tail at least as new (`head <= tail`, as for the peek's `written` loads).
+            // Values still come through `written`.
+            if !next_ref.next.load(Ordering::Acquire).is_null() {
+                next_index |= HAS_NEXT;
+            }
+            // ORDERING: Relaxed: published by the Release index store below.
+            self.head.block.store(next.as_ptr(), Ordering::Relaxed);
+            // ORDERING: Release pairs with the Acquire index loads: who sees the new position
+            // sees the block pointer stored above. A store, not an RMW: between our claim and
+            // here `head` holds the crossing position, which nobody else writes (receivers wait,
+            // peekers never pin it).
+            self.head.index.store(next_index, Ordering::Release);
+        }
+        let slot = &this_ref.slots[offset];
+        slot.wait_write();
+        // SAFETY: the claim gave us the slot and `written` (acquired in `wait_write`) says its
+        // value is initialised; nobody else reads it.
+        // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
+        // Written in place, inside the closure: no `T` comes back through `with`.
+        slot.value.with(|cell| *popped = Some(unsafe { cell.cast::<T>().read() }));
+        if offset + 1 == BLOCK_CAP {
+            // SAFETY: we read the block's last slot, just now.
+            unsafe { self.retire(this) };
+        } else {
+            // ORDERING: Release: our read of the value (our last access to the block) happens
+            // before its free, whose `is_drained` acquires this. A plain store, no RMW: nobody
+            // else writes `read`.
+            slot.read.store(1, Ordering::Release);
+        }
+    }
+
+    /// Looks whether slot `offset` of `block` (the slot of position `head`, unclaimed when
+    /// `head` was loaded) is written, and claims it if so: the caught-up receive's way to learn
+    /// that a value is there without reading `tail`, the word every send CASes (module docs,
+    /// "Peeks"). The block is pinned meanwhile: the peeker is counted in `head`, and a receiver
+    /// that claims the position first hands the pin over to the block.
+    #[inline]
+    fn peek(&self, head: u64, block: *mut Block<T>, offset: usize) -> Peek {
+        if peekers(head) == PEEKER_MAX {
+            return Peek::Unknown;
+        }
+        let pinned = head + ONE_PEEKER;
+        // ORDERING: Relaxed: the pin only has to be counted by the claimer of `head`'s
+        // position, whose CAS reads it (RMWs on one word are totally ordered); our peek's
+        // loads are ordered before its end (`release_pin`, or our Release unpin or claim).
+        // Failure Acquire, as the loop's (the caller reloads the block pointer).
+        if let Err(current) =
+            self.head.index.compare_exchange(head, pinned, Ordering::Relaxed, Ordering::Acquire)
+        {
+            return Peek::Moved(current);
+        }
+        // SAFETY: `block` holds position `head` (loaded after acquiring this very `head`, which
+        // our CAS found unchanged), unclaimed, and pinned from here: it is not freed before our
+        // pin is released.
+        let this = unsafe { &*block };
+        #[cfg(loom)]
+        this.peek_canary.with(|_| ());
+        // ORDERING: Acquire pairs with the sender's Release store of `written`, which follows
+        // its claim (its `tail` CAS): the `tail` it left happens before our claim's Release,
+        // so whoever acquires the `head` we write sees a tail at least as new (`head <= tail`,
+        // which `head_after_tail` and `len` rely on; loom found `len` exceeding what was sent
+        // with Relaxed here). The value itself is acquired again in `wait_write`.
+        let written = |at: usize| this.slots[at].written.load(Ordering::Acquire) != 0;
+        if !written(offset) {
+            self.unpin(pinned, this);
+            return Peek::Unknown;
+        }
+        // The run of written slots from ours: positions the next pops can claim without a look.
+        let mut run = 1;
+        while offset + run < BLOCK_CAP && written(offset + run) {
+            run += 1;
+        }
+        // ORDERING: Acquire, as in `take_claimed`: a sender installed the next block, so every
+        // slot of this one is claimed, and the tail it moved on happens before our claim.
+        let known = if this.next.load(Ordering::Acquire).is_null() {
+            // Lossless: a run is at most `BLOCK_CAP`.
+            (run as u64 - 1) << AHEAD_SHIFT
+        } else {
+            HAS_NEXT
+        };
+        let mut current = pinned;
+        loop {
+            // Since our pin, only the peekers count can have changed (a claim would have moved
+            // the position): no run, no `HAS_NEXT`.
+            let claimed = (current & !PEEKER_MASK).wrapping_add(ONE_POS) | known;
+            // ORDERING: success AcqRel, as the loop's claim (this may be the block's last slot).
+            // Failure Acquire, as the loop's (when the position moved, the caller reloads the
+            // block pointer).
+            match self.head.index.compare_exchange(current, claimed, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    self.hand_pins_to(this, peekers(current) - 1);
+                    return Peek::Claimed(claimed);
+                }
+                Err(now) if position(now) == position(head) => current = now,
+                Err(now) => {
+                    // Another receiver claimed the position and hands our pin to the block.
+                    Self::release_pin(this);
+                    return Peek::Moved(now);
+                }
+            }
+        }
+    }
+
+    /// Ends a peek that claimed nothing: takes our pin out of `head`'s peekers count, or, when
+    /// another receiver has claimed the position meanwhile (and so hands our pin to the
+    /// block), releases it from the block.
+    fn unpin(&self, pinned: u64, this: &Block<T>) {
+        let mut current = pinned;
+        loop {
+            let unpinned = current - ONE_PEEKER;
+            // ORDERING: success Release: our peek happens before the block's free. The receiver
+            // that claims the block's last slot acquires it through its AcqRel CAS: `head`'s
+            // modifications from ours to that claim are all RMWs (the crossing store that would
+            // break the release sequence comes after that claim). Failure Relaxed: we retry,
+            // or release the handed-over pin.
+            match self.head.index.compare_exchange(current, unpinned, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(now) if position(now) == position(pinned) => current = now,
+                Err(_) => {
+                    Self::release_pin(this);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Releases a pin that the claimer of the peeked position hands (or has handed) to the
+    /// block: our last access to it.
+    fn release_pin(this: &Block<T>) {
+        // ORDERING: Release pairs with the Acquire load of `pins` in `is_drained`: our peek
+        // happens before the block's free.
+        this.pins.fetch_sub(1, Ordering::Release);
+    }
+
+    /// Hands the pins of the `peekers` counted in the `head` word we replaced by a claim to the
+    /// block: each of those receivers releases its pin from the block (`release_pin`).
+    #[inline]
+    fn hand_pins_to(&self, this: &Block<T>, peekers: u64) {
+        if peekers != 0 {
+            // Lossless: the count has `PEEKER_BITS` bits.
+            // ORDERING: Relaxed: ordered before the free by our `read` store (or our own
+            // retirement) after it, which `is_drained` acquires before it loads `pins`.
+            this.pins.fetch_add(peekers as u32, Ordering::Relaxed);
         }
     }
 
@@ -928,6 +1246,33 @@ impl<T> List<T> {
     pub(crate) fn waiting_receivers(&self) -> u64 {
         // ORDERING: Relaxed: the models call it after joining every thread.
         waiters(self.tail.index.load(Ordering::Relaxed))
+    }
+
+    /// The peekers still counted in `head` plus the pins still held on the head block and the
+    /// retired ones (loom models check that every peek lets go: 0 once every thread is done).
+    #[cfg(loom)]
+    pub(crate) fn peek_pins_left(&self) -> u64 {
+        // ORDERING: Relaxed: the models call it after joining every thread.
+        let head = self.head.index.load(Ordering::Relaxed);
+        let mut pinned = peekers(head);
+        // The head block, then the retired stack.
+        // ORDERING: Relaxed, as above.
+        let mut block = self.head.block.load(Ordering::Relaxed);
+        // ORDERING: Relaxed, as above.
+        let mut next_retired = self.spares.retired.load(Ordering::Relaxed);
+        while let Some(held) = NonNull::new(block) {
+            // SAFETY: every thread is done: the head block and the retired ones are alive.
+            let held = unsafe { held.as_ref() };
+            // ORDERING: Relaxed, as above.
+            pinned += u64::from(held.pins.load(Ordering::Relaxed));
+            block = next_retired;
+            if let Some(retired) = NonNull::new(next_retired) {
+                // SAFETY: as above.
+                // ORDERING: Relaxed, as above.
+                next_retired = unsafe { retired.as_ref() }.retired_next.load(Ordering::Relaxed);
+            }
+        }
+        pinned
     }
 
     /// The number of values in the list: a snapshot.

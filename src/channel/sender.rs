@@ -390,6 +390,15 @@ impl<T> Sender<T> {
         self.chan.waiting_counts()
     }
 
+    /// loom builds only: the pins that the unbounded flavor's peeking receivers still hold
+    /// (zero once every receive is over; the loom models check it).
+    #[cfg(loom)]
+    #[doc(hidden)]
+    #[must_use]
+    pub fn peek_pins_left(&self) -> u64 {
+        self.chan.peek_pins_left()
+    }
+
     /// loom builds only: closes the channel while handles of both sides live, as the actor's
     /// `stop` and `kill` close its mailbox.
     #[cfg(loom)]
