@@ -16,9 +16,9 @@
 //! - **Pop**: claim position `head` with a CAS once it is known that a sender has claimed it,
 //!   then wait for the slot's `written` flag (the sender may be between its CAS and its write:
 //!   a few instructions; a preempted sender makes the pop yield until it runs) and move the
-//!   value out. A pop knows the position is claimed from the head word itself (`HAS_NEXT`, or a
-//!   run `AHEAD`), else from a *peek* at the slot's `written` flag (below, "Peeks"), else from
-//!   `tail` (`head != tail`). So a pop that checks `tail` never reports "empty" while a value
+//!   value out. A pop knows the position is claimed from the head word itself (`AHEAD`, the
+//!   count of positions known to be claimed), else from a *peek* at the slot's `written` flag
+//!   (below, "Peeks"), else from `tail` (`head != tail`). So a pop that checks `tail` never reports "empty" while a value
 //!   was sent, unlike the ring, and a woken receiver always takes the value it was woken for: no
 //!   chained wakeups are needed. The receiver that claims a block's last slot moves `head` to
 //!   the next block. The `head != tail` check needs a tail no older than `head`: every move of
@@ -89,7 +89,7 @@
 //! anyway, so a pop that does not know its position is claimed looks at the slot's `written`
 //! flag instead (`List::peek`), and at the slots after it while it is there: a run of written
 //! slots goes into `head`'s `AHEAD` count, and the next pops claim those positions without
-//! looking at all (one CAS each, as with `HAS_NEXT`). `tail` is read only when the slot is not
+//! looking at all (one CAS each). `tail` is read only when the slot is not
 //! written, to tell "empty" from "a sender is still writing" (`EmptyCheck::Tail`); the
 //! unregistered polls of a blocking receive skip even that (`EmptyCheck::Slot`: they only
 //! decide whether to look again, and the wait's registered polls, the only ones before a
@@ -130,8 +130,8 @@
 //!
 //! | bits | in `tail` | in `head` |
 //! |---|---|---|
-//! | 0 (`MARK`) | closed: every later push fails (set once, by `close`) | `HAS_NEXT`: the head block has a successor, so every slot left in it was claimed by a sender: pops need not look at `tail` |
-//! | 1..=5 | *waiting receivers* (bits 1..=16): receivers inside a blocking receive that may park (see below) | `AHEAD`: that many positions from `head` on are known to be claimed (a run of written slots a peek saw) |
+//! | 0 (`MARK`) | closed: every later push fails (set once, by `close`) | unused (0) |
+//! | 1..=5 | *waiting receivers* (bits 1..=16): receivers inside a blocking receive that may park (see below) | `AHEAD`: that many positions from `head` on are known to be claimed by senders, so their pops need not look: a run of written slots a peek saw, or every slot left in the head block once it has a successor (a sender claimed its last slot) |
 //! | 6..=16 | (waiting receivers) | *peekers*: receivers peeking into the head block, each pinning it (see "Peeks") |
 //! | 17..=63 | the next position to push | the next position to pop |
 //!
@@ -192,10 +192,8 @@ const MAX_SPARES: usize = 2;
 /// The memory budget of those spare blocks, in bytes: large payloads keep fewer of them.
 const SPARE_BYTES: usize = 8 * 1024;
 
-/// `tail`: closed. `head`: the head block has a successor (see the module docs' table).
+/// `tail`: closed (see the module docs' table).
 const MARK: u64 = 1;
-/// `head`'s name for [`MARK`].
-const HAS_NEXT: u64 = MARK;
 
 /// The waiting receivers count sits above the mark bit.
 const WAITER_SHIFT: u32 = 1;
@@ -210,9 +208,10 @@ const WAITER_MAX: u64 = (1 << WAITER_BITS) - 1;
 const ONE_WAITER: u64 = 1 << WAITER_SHIFT;
 const WAITER_MASK: u64 = WAITER_MAX << WAITER_SHIFT;
 
-/// `head`: how many positions from `head` on are known to be claimed by senders (a run of
-/// written slots a peek found, `List::peek`), so that their pops need not look again. Above
-/// `HAS_NEXT`; a block's slots fit in its 5 bits.
+/// `head`: how many positions from `head` on are known to be claimed by senders, so that their
+/// pops need not look again: a run of written slots a peek found (`List::peek`), or every slot
+/// left in the block once a sender has installed the next one. A block's slots fit in its 5
+/// bits.
 const AHEAD_SHIFT: u32 = 1;
 const AHEAD_BITS: u32 = 5;
 const ONE_AHEAD: u64 = 1 << AHEAD_SHIFT;
@@ -261,12 +260,19 @@ fn peekers(head: u64) -> u64 {
 }
 
 /// The head word after claiming its position, when the head word itself says that a sender
-/// has claimed it (`HAS_NEXT`, or a run `AHEAD`): one run position fewer, and no peekers (the
-/// claimer hands their pins to the block, `List::hand_pins_to`).
+/// has claimed it (`AHEAD` is not 0): one known position fewer, and no peekers (the claimer
+/// hands their pins to the block, `List::hand_pins_to`).
 #[inline]
 fn claimed_known(head: u64) -> u64 {
-    let next = (head & !PEEKER_MASK).wrapping_add(ONE_POS);
-    if head & AHEAD_MASK != 0 { next - ONE_AHEAD } else { next }
+    (head & !PEEKER_MASK).wrapping_add(ONE_POS - ONE_AHEAD)
+}
+
+/// The `AHEAD` field saying that every position from slot `offset` to the block's last slot
+/// is claimed (a sender has installed the next block: it claimed the last slot, hence all).
+#[inline]
+fn ahead_to_block_end(offset: usize) -> u64 {
+    // Lossless: at most `BLOCK_CAP`, which fits the field.
+    ((BLOCK_CAP - offset) as u64) << AHEAD_SHIFT
 }
 
 /// Waiting receivers in a tail word.
@@ -884,7 +890,7 @@ impl<T> List<T> {
     }
 
     /// [`List::pop`] for small values: inline when the head word itself says a sender has
-    /// claimed its position (`HAS_NEXT`, or a run `AHEAD` that a peek found), no peeker pins
+    /// claimed its position (`AHEAD`: a run a peek found, or a block with a successor), no peeker pins
     /// the block and the slot is not its block's last (no block to retire): the same loads, CAS
     /// and stores as the loop's. Everything else (the peek included) is the loop's.
     /// `#[inline]` as `push_small`.
@@ -893,7 +899,7 @@ impl<T> List<T> {
         // ORDERING: Acquire, as the loop's first load.
         let head = self.head.index.load(Ordering::Acquire);
         let offset = offset(head);
-        if head & (HAS_NEXT | AHEAD_MASK) != 0 && head & PEEKER_MASK == 0 && offset + 1 < BLOCK_CAP {
+        if head & PEEKER_MASK == 0 && head & AHEAD_MASK != 0 && offset + 1 < BLOCK_CAP {
             // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
             let block = self.head.block.load(Ordering::Relaxed);
             // ORDERING: success Release, as the loop's CAS (a receiver that acquires our `head`
@@ -901,7 +907,7 @@ impl<T> List<T> {
             // block's last slot, never this one); failure Relaxed: the loop starts over.
             let claimed = self.head.index.compare_exchange_weak(
                 head,
-                claimed_known(head),
+                head.wrapping_add(ONE_POS - ONE_AHEAD),
                 Ordering::Release,
                 Ordering::Relaxed,
             );
@@ -925,7 +931,7 @@ impl<T> List<T> {
 
     /// The `head` word after claiming position `head` when its slot was not seen written:
     /// `tail` decides whether a sender has claimed it (`None`: nobody has, the list is empty);
-    /// with `HAS_NEXT` once the tail is in a later block. No peekers (the claimer hands their
+    /// every slot left in the block known (`AHEAD`) once the tail is in a later block. No peekers (the claimer hands their
     /// pins to the block).
     #[inline]
     fn head_after_tail(&self, head: u64) -> Option<u64> {
@@ -941,8 +947,9 @@ impl<T> List<T> {
         }
         let new_head = (head & !PEEKER_MASK).wrapping_add(ONE_POS);
         if position(head) / LAP != position(tail) / LAP {
-            // The tail is in a later block: every slot left in ours is claimed.
-            return Some(new_head | HAS_NEXT);
+            // The tail is in a later block: every slot left in ours is claimed (ours, taken
+            // now, and those after it).
+            return Some(new_head | ahead_to_block_end(offset(head) + 1));
         }
         Some(new_head)
     }
@@ -975,7 +982,7 @@ impl<T> List<T> {
                 block = self.head.block.load(Ordering::Relaxed);
                 continue;
             }
-            let new_head = if head & (HAS_NEXT | AHEAD_MASK) != 0 {
+            let new_head = if head & AHEAD_MASK != 0 {
                 claimed_known(head)
             } else {
                 match self.peek(head, block, offset) {
@@ -1061,7 +1068,7 @@ impl<T> List<T> {
             // sees a tail at least as new (`head <= tail`, as for the peek's `written` loads).
             // Values still come through `written`.
             if !next_ref.next.load(Ordering::Acquire).is_null() {
-                next_index |= HAS_NEXT;
+                next_index |= ahead_to_block_end(0);
             }
             // ORDERING: Relaxed: published by the Release index store below.
             self.head.block.store(next.as_ptr(), Ordering::Relaxed);
@@ -1136,12 +1143,12 @@ impl<T> List<T> {
             // Lossless: a run is at most `BLOCK_CAP`.
             (run as u64 - 1) << AHEAD_SHIFT
         } else {
-            HAS_NEXT
+            ahead_to_block_end(offset + 1)
         };
         let mut current = pinned;
         loop {
             // Since our pin, only the peekers count can have changed (a claim would have moved
-            // the position): no run, no `HAS_NEXT`.
+            // the position): no `AHEAD` (we only peek without one).
             let claimed = (current & !PEEKER_MASK).wrapping_add(ONE_POS) | known;
             // ORDERING: success AcqRel, as the loop's claim (this may be the block's last slot).
             // Failure Acquire, as the loop's (when the position moved, the caller reloads the
