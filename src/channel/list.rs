@@ -261,7 +261,7 @@ fn peekers(head: u64) -> u64 {
 
 /// The head word after claiming its position, when the head word itself says that a sender
 /// has claimed it (`AHEAD` is not 0): one known position fewer, and no peekers (the claimer
-/// hands their pins to the block, `List::hand_pins_to`).
+/// hands their pins to the block, `Block::take_pins`).
 #[inline]
 fn claimed_known(head: u64) -> u64 {
     (head & !PEEKER_MASK).wrapping_add(ONE_POS - ONE_AHEAD)
@@ -470,6 +470,27 @@ impl<T> Block<T> {
             // sequence of RMWs): a 0 read after every hand-over means every handed-over peeker
             // has released, and its peek happens before the free that follows.
             && self.pins.load(Ordering::Acquire) == 0
+    }
+
+    /// Takes over the pins of the `peekers` counted in the `head` word that our claim of a
+    /// position in this block replaced: each of those receivers releases its pin here
+    /// ([`Block::release_pin`]).
+    #[inline]
+    fn take_pins(&self, peekers: u64) {
+        if peekers != 0 {
+            // Lossless: the count has `PEEKER_BITS` bits.
+            // ORDERING: Relaxed: ordered before the free by our `read` store (or our own
+            // retirement) after it, which `is_drained` acquires before it loads `pins`.
+            self.pins.fetch_add(peekers as u32, Ordering::Relaxed);
+        }
+    }
+
+    /// Releases a pin that the claimer of the peeked position hands (or has handed) to this
+    /// block: the peeker's last access to it.
+    fn release_pin(&self) {
+        // ORDERING: Release pairs with the Acquire load of `pins` in `is_drained`: our peek
+        // happens before the block's free.
+        self.pins.fetch_sub(1, Ordering::Release);
     }
 
     /// Makes a block whose every access is over (as for [`Block::free`]) empty again: no next
@@ -890,10 +911,10 @@ impl<T> List<T> {
     }
 
     /// [`List::pop`] for small values: inline when the head word itself says a sender has
-    /// claimed its position (`AHEAD`: a run a peek found, or a block with a successor), no peeker pins
-    /// the block and the slot is not its block's last (no block to retire): the same loads, CAS
-    /// and stores as the loop's. Everything else (the peek included) is the loop's.
-    /// `#[inline]` as `push_small`.
+    /// claimed its position (`AHEAD`: a run a peek found, or a block with a successor), no
+    /// peeker pins the block and the slot is not its block's last (no block to retire): the
+    /// same loads, CAS and stores as the loop's. Everything else (the peek included) is the
+    /// loop's. `#[inline]` as `push_small`.
     #[inline]
     fn pop_small(&self, check: EmptyCheck) -> Option<T> {
         // ORDERING: Acquire, as the loop's first load.
@@ -907,7 +928,7 @@ impl<T> List<T> {
             // block's last slot, never this one); failure Relaxed: the loop starts over.
             let claimed = self.head.index.compare_exchange_weak(
                 head,
-                head.wrapping_add(ONE_POS - ONE_AHEAD),
+                claimed_known(head),
                 Ordering::Release,
                 Ordering::Relaxed,
             );
@@ -1020,7 +1041,7 @@ impl<T> List<T> {
                     // SAFETY: `block` holds position `head`, which we claimed; it is not
                     // freed before we read the slot.
                     let this = unsafe { &*block };
-                    self.hand_pins_to(this, peekers(head));
+                    this.take_pins(peekers(head));
                     // SAFETY: as above.
                     unsafe { self.take_claimed(block, offset, new_head, popped) };
                     return true;
@@ -1155,13 +1176,13 @@ impl<T> List<T> {
             // block pointer).
             match self.head.index.compare_exchange(current, claimed, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    self.hand_pins_to(this, peekers(current) - 1);
+                    this.take_pins(peekers(current) - 1);
                     return Peek::Claimed(claimed);
                 }
                 Err(now) if position(now) == position(head) => current = now,
                 Err(now) => {
                     // Another receiver claimed the position and hands our pin to the block.
-                    Self::release_pin(this);
+                    this.release_pin();
                     return Peek::Moved(now);
                 }
             }
@@ -1184,30 +1205,10 @@ impl<T> List<T> {
                 Ok(_) => return,
                 Err(now) if position(now) == position(pinned) => current = now,
                 Err(_) => {
-                    Self::release_pin(this);
+                    this.release_pin();
                     return;
                 }
             }
-        }
-    }
-
-    /// Releases a pin that the claimer of the peeked position hands (or has handed) to the
-    /// block: our last access to it.
-    fn release_pin(this: &Block<T>) {
-        // ORDERING: Release pairs with the Acquire load of `pins` in `is_drained`: our peek
-        // happens before the block's free.
-        this.pins.fetch_sub(1, Ordering::Release);
-    }
-
-    /// Hands the pins of the `peekers` counted in the `head` word we replaced by a claim to the
-    /// block: each of those receivers releases its pin from the block (`release_pin`).
-    #[inline]
-    fn hand_pins_to(&self, this: &Block<T>, peekers: u64) {
-        if peekers != 0 {
-            // Lossless: the count has `PEEKER_BITS` bits.
-            // ORDERING: Relaxed: ordered before the free by our `read` store (or our own
-            // retirement) after it, which `is_drained` acquires before it loads `pins`.
-            this.pins.fetch_add(peekers as u32, Ordering::Relaxed);
         }
     }
 
