@@ -3,7 +3,8 @@
 //!
 //! - **channel ping-pong**: a pinger sends `1..` on a capacity-1 channel, an echo thread sends
 //!   each value back on another; ringfence `bounded(1)`, crossbeam `bounded(1)`, flume, kanal and
-//!   std `sync_channel(1)`.
+//!   std `sync_channel(1)`. Then the same on unbounded channels (std's `channel()`), where a
+//!   receive that finds the list empty waits, but a send never does.
 //! - **oneshot request/reply**: the client makes a reply cell and the next request cell, sends
 //!   them (with the request) through the current request cell, and blocks on the reply; the
 //!   server blocks on each request and replies. ringfence, the `oneshot` crate and
@@ -47,7 +48,7 @@ const PERCENTILES: [(&str, f64); 4] = [("p50", 0.50), ("p90", 0.90), ("p99", 0.9
 // ---------------------------------------------------------------------------------------------
 // Peers
 
-/// A bounded channel of `u64`, made with capacity 1.
+/// A channel of `u64`: made with capacity 1, or unbounded.
 trait Chan: 'static {
     const NAME: &'static str;
     type Tx: Send;
@@ -97,6 +98,23 @@ chan!(
 chan!(FlumeChan, "flume bounded(1)", flume::Sender<u64>, flume::Receiver<u64>, flume::bounded(1));
 chan!(KanalChan, "kanal bounded(1)", kanal::Sender<u64>, kanal::Receiver<u64>, kanal::bounded(1));
 chan!(StdChan, "std sync_channel(1)", mpsc::SyncSender<u64>, mpsc::Receiver<u64>, mpsc::sync_channel(1));
+chan!(
+    RingfenceUnbounded,
+    "ringfence unbounded",
+    ringfence::channel::Sender<u64>,
+    ringfence::channel::Receiver<u64>,
+    ringfence::channel::unbounded()
+);
+chan!(
+    CrossbeamUnbounded,
+    "crossbeam-channel unbounded",
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+    crossbeam_channel::unbounded()
+);
+chan!(FlumeUnbounded, "flume unbounded", flume::Sender<u64>, flume::Receiver<u64>, flume::unbounded());
+chan!(KanalUnbounded, "kanal unbounded", kanal::Sender<u64>, kanal::Receiver<u64>, kanal::unbounded());
+chan!(StdUnbounded, "std channel", mpsc::Sender<u64>, mpsc::Receiver<u64>, mpsc::channel());
 
 /// A oneshot with a blocking receive, generic over the value.
 trait Shot: 'static {
@@ -409,29 +427,43 @@ fn main() {
     }
 
     let mut page = String::new();
-    for &(placement, threads) in &placements {
-        eprintln!("channel ping-pong, {threads}...");
-        let rows = vec![
-            channel_ping_pong::<RingfenceChan>(placement, target),
-            channel_ping_pong::<CrossbeamChan>(placement, target),
-            channel_ping_pong::<FlumeChan>(placement, target),
-            channel_ping_pong::<KanalChan>(placement, target),
-            channel_ping_pong::<StdChan>(placement, target),
-        ];
-        let section = format!("### Channel ping-pong, capacity 1, {threads}\n\n{}\n", table(&rows, target));
+    // One table per workload and placement: measured, printed, and added to the page.
+    let mut section = |workload: &str, threads: &str, measure: &dyn Fn() -> Vec<Samples>| {
+        eprintln!("{workload}, {threads}...");
+        let section = format!("### {workload}, {threads}\n\n{}\n", table(&measure(), target));
         print!("{section}");
         page.push_str(&section);
+    };
+    for &(placement, threads) in &placements {
+        section("Channel ping-pong, capacity 1", threads, &|| {
+            vec![
+                channel_ping_pong::<RingfenceChan>(placement, target),
+                channel_ping_pong::<CrossbeamChan>(placement, target),
+                channel_ping_pong::<FlumeChan>(placement, target),
+                channel_ping_pong::<KanalChan>(placement, target),
+                channel_ping_pong::<StdChan>(placement, target),
+            ]
+        });
     }
     for &(placement, threads) in &placements {
-        eprintln!("oneshot request/reply, {threads}...");
-        let rows = vec![
-            oneshot_request_reply::<RingfenceShot>(placement, target),
-            oneshot_request_reply::<CrateShot>(placement, target),
-            oneshot_request_reply::<TokioShot>(placement, target),
-        ];
-        let section = format!("### Oneshot request/reply, {threads}\n\n{}\n", table(&rows, target));
-        print!("{section}");
-        page.push_str(&section);
+        section("Channel ping-pong, unbounded", threads, &|| {
+            vec![
+                channel_ping_pong::<RingfenceUnbounded>(placement, target),
+                channel_ping_pong::<CrossbeamUnbounded>(placement, target),
+                channel_ping_pong::<FlumeUnbounded>(placement, target),
+                channel_ping_pong::<KanalUnbounded>(placement, target),
+                channel_ping_pong::<StdUnbounded>(placement, target),
+            ]
+        });
+    }
+    for &(placement, threads) in &placements {
+        section("Oneshot request/reply", threads, &|| {
+            vec![
+                oneshot_request_reply::<RingfenceShot>(placement, target),
+                oneshot_request_reply::<CrateShot>(placement, target),
+                oneshot_request_reply::<TokioShot>(placement, target),
+            ]
+        });
     }
     println!("clock read (Instant::now, median): {clock} ns, included once in every sample");
     println!("{}", machine.join("\n"));
@@ -456,7 +488,9 @@ fn main() {
              (`sched_setaffinity`), where every round trip needs the kernel to switch threads.\n\
              - **Channel ping-pong**: the pinger sends `n` on a capacity-1 channel and waits \
              for `n` on a second one; the echo thread returns each value. std takes part as \
-             `sync_channel(1)`.\n\
+             `sync_channel(1)`. Then the same with two unbounded channels (std's `channel()`): \
+             a send never waits there, so each round trip is two receives that find their \
+             channel empty and wait for the other thread's send.\n\
              - **Oneshot request/reply**: per round trip the client makes two cells (the reply \
              and the next request), sends both with the request through the current request \
              cell, and blocks on the reply; the server blocks on the request and replies `n + 1`. \
