@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: format, lints, unit/integration/doc tests, the loom
-# model-checking suite, the docs, and a quick pass over every benchmark.
+# model-checking suite, Miri over the unsafe paths, the docs, and a quick pass over every
+# benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,11 @@ start=$(date +%s)
 LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}" RUSTFLAGS="--cfg loom" \
   cargo test --release --target-dir target/loom --test loom -- --test-threads="$(nproc)"
 echo "loom suite took $(( $(date +%s) - start ))s (build included)"
+
+step "Miri: the unsafe paths (tests/unsafe_paths.rs), Stacked and Tree Borrows"
+start=$(date +%s)
+scripts/miri.sh
+echo "Miri took $(( $(date +%s) - start ))s (toolchain and build included)"
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features futures

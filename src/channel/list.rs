@@ -165,10 +165,9 @@
 
 use super::chan::INLINE_PUSH_MAX_SIZE;
 use crate::ring::FAST_PATHS;
-use crate::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use crate::sync::{Backoff, UnsafeCell};
 use crossbeam_utils::CachePadded;
-use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
 
@@ -307,64 +306,10 @@ impl<T> Slot<T> {
     }
 }
 
-/// An atomic pointer to a block, kept in an `AtomicUsize` (the sync facade has no `AtomicPtr`):
-/// stored with `expose_provenance`, read back with `with_exposed_provenance_mut`.
-struct BlockPtr<T> {
-    addr: AtomicUsize,
-    _block: PhantomData<*mut Block<T>>,
-}
-
-impl<T> BlockPtr<T> {
-    fn new(block: *mut Block<T>) -> Self {
-        BlockPtr { addr: AtomicUsize::new(block.expose_provenance()), _block: PhantomData }
-    }
-
-    #[inline]
-    fn swap(&self, block: *mut Block<T>, order: Ordering) -> *mut Block<T> {
-        // ORDERING: the caller's (each call site says what it pairs with).
-        ptr::with_exposed_provenance_mut(self.addr.swap(block.expose_provenance(), order))
-    }
-
-    #[inline]
-    fn load(&self, order: Ordering) -> *mut Block<T> {
-        // ORDERING: the caller's (each call site says what it pairs with).
-        ptr::with_exposed_provenance_mut(self.addr.load(order))
-    }
-
-    #[inline]
-    fn store(&self, block: *mut Block<T>, order: Ordering) {
-        // ORDERING: the caller's.
-        self.addr.store(block.expose_provenance(), order);
-    }
-
-    fn compare_exchange(
-        &self,
-        current: *mut Block<T>,
-        new: *mut Block<T>,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<*mut Block<T>, *mut Block<T>> {
-        // ORDERING: the caller's.
-        self.addr
-            .compare_exchange(current.expose_provenance(), new.expose_provenance(), success, failure)
-            .map(ptr::with_exposed_provenance_mut)
-            .map_err(ptr::with_exposed_provenance_mut)
-    }
-
-    fn compare_exchange_weak(
-        &self,
-        current: *mut Block<T>,
-        new: *mut Block<T>,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<*mut Block<T>, *mut Block<T>> {
-        // ORDERING: the caller's.
-        self.addr
-            .compare_exchange_weak(current.expose_provenance(), new.expose_provenance(), success, failure)
-            .map(ptr::with_exposed_provenance_mut)
-            .map_err(ptr::with_exposed_provenance_mut)
-    }
-}
+/// An atomic pointer to a block: std's `AtomicPtr` (loom's under loom), so that the pointers
+/// keep their provenance and Miri checks every block access against the allocation it came
+/// from (`tests/unsafe_paths.rs`). Each call site's `ORDERING:` comment says what it pairs with.
+type BlockPtr<T> = AtomicPtr<Block<T>>;
 
 /// One lap of positions: `BLOCK_CAP` slots and the link to the next block.
 struct Block<T> {

@@ -5,7 +5,9 @@ pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 pub(crate) use loom::thread;
 
 pub(crate) mod atomic {
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+    pub(crate) use loom::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+    };
 }
 
 /// The loom build of the std backend's `init_uninit_cell`: loom's cell carries tracking state,
