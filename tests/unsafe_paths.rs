@@ -461,3 +461,137 @@ fn rate_limiters_on_their_default_clock_shared_by_threads() {
     });
     assert_eq!(granted.load(Ordering::SeqCst), 40, "each grants its burst exactly, not one more");
 }
+
+/// What the receiving thread of a oneshot race does.
+#[derive(Clone, Copy, Debug)]
+enum ReceiverMove {
+    Drop,
+    PollThenDrop,
+    PollThenAwait,
+    TimeoutThenDrop,
+    Block,
+}
+
+/// What the sending thread of a oneshot race does.
+#[derive(Clone, Copy, Debug)]
+enum SenderMove {
+    Send,
+    Drop,
+    PollClosedThenSend,
+    PollClosedThenDrop,
+}
+
+/// One oneshot, its two handles on two threads released together: every pair of moves, a few
+/// times each. The cell has no reference count (the state word decides which side frees it),
+/// so these are the races where a use after free or a double drop would be; Miri sees each one
+/// that the run's schedule reaches (`scripts/miri.sh` with `-Zmiri-many-seeds` tries more).
+#[test]
+fn oneshot_handles_racing_on_two_threads_free_the_cell_once() {
+    let census = Census::default();
+    let receivers = [
+        ReceiverMove::Drop,
+        ReceiverMove::PollThenDrop,
+        ReceiverMove::PollThenAwait,
+        ReceiverMove::TimeoutThenDrop,
+        ReceiverMove::Block,
+    ];
+    let senders =
+        [SenderMove::Send, SenderMove::Drop, SenderMove::PollClosedThenSend, SenderMove::PollClosedThenDrop];
+    for receiver_move in receivers {
+        for sender_move in senders {
+            for round in 0..2 {
+                let (mut tx, mut rx) = ringfence::oneshot::channel::<Tracked>();
+                let barrier = std::sync::Barrier::new(2);
+                let (sent, received) = thread::scope(|scope| {
+                    let sender = scope.spawn(|| {
+                        barrier.wait();
+                        let polled = matches!(
+                            sender_move,
+                            SenderMove::PollClosedThenSend | SenderMove::PollClosedThenDrop
+                        );
+                        if polled {
+                            let _ = tx.poll_closed(&mut Context::from_waker(Waker::noop()));
+                            thread::yield_now();
+                        }
+                        match sender_move {
+                            SenderMove::Send | SenderMove::PollClosedThenSend => {
+                                // Refused when the receiver is gone: the value comes back.
+                                tx.send(census.value(round)).is_ok()
+                            }
+                            SenderMove::Drop | SenderMove::PollClosedThenDrop => false,
+                        }
+                    });
+                    barrier.wait();
+                    let received = match receiver_move {
+                        ReceiverMove::Drop => None,
+                        ReceiverMove::PollThenDrop => match poll_once(std::pin::Pin::new(&mut rx)) {
+                            Poll::Ready(outcome) => outcome.ok(),
+                            Poll::Pending => {
+                                // Under Miri a yield lets the sender run into its hand-off.
+                                thread::yield_now();
+                                None
+                            }
+                        },
+                        ReceiverMove::PollThenAwait => {
+                            let first = poll_once(std::pin::Pin::new(&mut rx));
+                            match first {
+                                Poll::Ready(outcome) => outcome.ok(),
+                                Poll::Pending => block_on(&mut rx).ok(),
+                            }
+                        }
+                        ReceiverMove::TimeoutThenDrop => rx.recv_timeout(Duration::from_micros(50)).ok(),
+                        ReceiverMove::Block => rx.recv().ok(),
+                    };
+                    let received = received.map(|value| value.n());
+                    (sender.join().unwrap(), received)
+                });
+                if matches!(receiver_move, ReceiverMove::PollThenAwait | ReceiverMove::Block) {
+                    assert_eq!(sent, received.is_some(), "{receiver_move:?} / {sender_move:?}");
+                }
+                if let Some(n) = received {
+                    assert!(sent, "received a value that was not sent");
+                    assert_eq!(n, round);
+                }
+                assert_eq!(census.alive(), 0, "{receiver_move:?} / {sender_move:?}: every value dropped");
+            }
+        }
+    }
+}
+
+/// Async receives dropped after one poll while another thread sends: every value sent is
+/// received exactly once, by a later receive or the final drain.
+#[test]
+fn async_receives_dropped_while_sends_race_lose_nothing() {
+    let census = Census::default();
+    for capacity in [Some(1), Some(4), Some(0), None] {
+        let (tx, rx) = capacity.map_or_else(channel::unbounded, channel::bounded);
+        let mut received = Vec::new();
+        thread::scope(|scope| {
+            let tx = &tx;
+            let census = &census;
+            let sender = scope.spawn(move || {
+                for n in 0..12 {
+                    // A rendezvous send needs a receive to meet: give up on one that finds none.
+                    if tx.send_timeout(census.value(n), Duration::from_millis(2)).is_err() {
+                        return n;
+                    }
+                }
+                12
+            });
+            for _ in 0..12 {
+                let mut recv = pin!(rx.recv_async());
+                if let Poll::Ready(Ok(value)) = poll_once(recv.as_mut()) {
+                    received.push(value.n());
+                }
+                thread::yield_now();
+            }
+            let sent = sender.join().unwrap();
+            while let Ok(value) = rx.try_recv() {
+                received.push(value.n());
+            }
+            received.sort_unstable();
+            assert_eq!(received, (0..sent).collect::<Vec<_>>(), "capacity {capacity:?}");
+        });
+    }
+    assert_eq!(census.alive(), 0);
+}
