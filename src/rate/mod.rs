@@ -36,10 +36,14 @@
 //! - **Charged at the reading.** A request counts at the clock reading it used. A thread that
 //!   read the clock, was descheduled, and then acquired is charged at its old reading: the
 //!   bucket's books stay right (such a request can only see fewer tokens), but the caller acts
-//!   later than it was charged. [`TokenBucket::try_acquire`] reads the clock after the state;
-//!   a retry after a lost CAS reuses that reading while it still grants and reads the clock
-//!   again only to decide a denial, so the gap is the retry loop's length (a few instructions
-//!   per contending thread) and every denial is decided on a reading taken after the state.
+//!   later than it was charged. [`TokenBucket::try_acquire`] reads the clock, then the state
+//!   (so that only a load lies between its look at the state and its CAS); a retry after a
+//!   lost CAS reuses that reading while it still grants and reads the clock again only to
+//!   decide a denial, so the gap is the retry loop's length (a few instructions per contending
+//!   thread). A first attempt's denial uses the reading taken just before the state: it is
+//!   stale (and may be denied, as above) only if another grant, charged at a later reading,
+//!   landed between the two; every denial after a lost CAS is decided on a reading taken
+//!   after the state.
 //! - **`set_rate` keeps the state.** See [`TokenBucket::set_quota`]: the bucket continues as if
 //!   the new quota had been in force since it was last drained; acquirers never wait for it,
 //!   each acquire is decided wholly by the old or wholly by the new quota, and blocked acquirers
