@@ -598,6 +598,13 @@ impl<C: Clock> TokenBucket<C> {
     /// assert_eq!(bucket.available(), 1);
     /// ```
     pub fn reserve(&self, n: u32) -> Result<Reservation<'_, C>, ReserveError> {
+        // The clock first and once, as in `try_acquire_with`: only the load lies between our
+        // look at `E` and the CAS (re-reading the clock in the loop, two threads reserving took
+        // 70-91 ns per reservation against 63-67 this way). The reading only decides whether a
+        // reservation is due at once, and an older one is charged at that reading: it can only
+        // see fewer tokens (module docs, "Guarantees"), and a reservation it makes wait is due
+        // no later than the instant a fresh reading would have given it at once.
+        let t = tick(self.clock.now());
         // ORDERING: Relaxed, as in `try_acquire_with`.
         let mut e = self.state.load(Ordering::Relaxed);
         loop {
@@ -605,7 +612,6 @@ impl<C: Clock> TokenBucket<C> {
             if u64::from(n) > limits.burst {
                 return Err(InsufficientCapacity { requested: n, burst: limits.burst as u32 }.into());
             }
-            let t = tick(self.clock.now());
             if n == 0 {
                 // Nothing taken, nothing to give back, and no write: a write would move `E`.
                 return Ok(Reservation {

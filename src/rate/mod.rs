@@ -43,7 +43,10 @@
 //!   thread). A first attempt's denial uses the reading taken just before the state: it is
 //!   stale (and may be denied, as above) only if another grant, charged at a later reading,
 //!   landed between the two; every denial after a lost CAS is decided on a reading taken
-//!   after the state.
+//!   after the state. [`TokenBucket::reserve`] reads the clock once, before the state, and
+//!   keeps that reading through its retries: it never denies, and the reading only decides
+//!   whether the reservation is due at once (an older one makes it wait, at most until the
+//!   instant a fresh one would have given).
 //! - **`set_rate` keeps the state.** See [`TokenBucket::set_quota`]: the bucket continues as if
 //!   the new quota had been in force since it was last drained; acquirers never wait for it,
 //!   each acquire is decided wholly by the old or wholly by the new quota, and blocked acquirers
