@@ -403,6 +403,12 @@ impl<T> Chan<T> {
 /// in `queue`; counted, fenced and re-checked as a queue registration is. Polled again, the
 /// holder tries first; if it must wait again it leaves the lane and claims it anew (with this
 /// poll's waker), or waits in the queue if another future took the lane meanwhile.
+///
+/// Inlined into its two callers (`poll_recv_wait`, `poll_send_wait`, themselves out of line):
+/// one frame less per wait. callgrind, two tasks on a hand-rolled executor, instructions per
+/// message at capacity 1 / 16 / 64: 909.6 -> 873.6, 205.4 -> 195.9, 149.3 -> 146.9. A hint, not
+/// `always`: unoptimised builds keep the frame (and its `R`) of their own.
+#[inline]
 fn poll_counted<T, R>(
     waiting: Waiting<'_, T>,
     slot: &mut AsyncSlot,
