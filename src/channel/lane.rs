@@ -116,6 +116,11 @@ impl Lane {
     /// The holder leaves (ready, dropped, or re-registering with another waker): `Notified`
     /// when a notifier had already woken it (its wakeup unused, and it is uncounted), else it
     /// takes its waker back (`Waiting`: the caller uncounts itself).
+    ///
+    /// Inline: every async wait that ends in the lane leaves it (callgrind, two tasks on a
+    /// hand-rolled executor, instructions per message at capacity 1 / 16: 873.6 -> 859.1,
+    /// 195.9 -> 193.8).
+    #[inline]
     pub(crate) fn leave(&self) -> Held {
         let backoff = Backoff::new();
         loop {
