@@ -413,11 +413,12 @@ impl<C: Clock> TokenBucket<C> {
                     fresh = true;
                     continue;
                 }
-                // Denied: `e + n * T > t` (since `t - tau + n * T <= t`), which is `ready`.
-                Some((_, false)) | None => {
-                    let ready = e.saturating_add(u64::from(n) * limits.interval);
+                // Denied: `step` returns `e + n * T`, the tick the tokens will be ready at (beyond
+                // the `u64` range: `None`, never ready within the clock's range).
+                Some((ready, false)) => {
                     return Err(RateLimited { ready_tick: ready, now: reading_now }.into());
                 }
+                None => return Err(RateLimited { ready_tick: u64::MAX, now: reading_now }.into()),
             };
             // ORDERING: Relaxed success and failure; all writers of the word are RMWs on this
             // one location, whose modification order alone makes the grants add up (no other
