@@ -26,6 +26,40 @@
 //! Everything here is built on [`channel::bounded`]: backpressure,
 //! disconnection as end of stream, nothing lost (a value is delivered or handed back inside an
 //! error, never dropped on the way).
+//!
+//! # Examples
+//!
+//! Fan out over a shared queue, fan the results back in, and gather them:
+//!
+//! ```
+//! use ringfence::{channel, fan};
+//! use std::thread;
+//!
+//! let (jobs, queue) = channel::bounded::<u32>(16);
+//! let workers: Vec<_> = fan::share(queue, 3)
+//!     .into_iter()
+//!     .map(|queue| {
+//!         let (results, out) = channel::bounded(16);
+//!         thread::spawn(move || {
+//!             for n in queue.iter() {
+//!                 let result = if n % 5 == 0 { Err(n) } else { Ok(n * 10) };
+//!                 results.send(result).unwrap();
+//!             }
+//!         });
+//!         out
+//!     })
+//!     .collect();
+//! let merged = fan::merge(workers, 16);
+//! for n in 1..=10 {
+//!     jobs.send(n).unwrap();
+//! }
+//! drop(jobs); // the workers end once the queue is drained, and the merge after them
+//! let gathered = fan::collect_results(&merged);
+//! assert_eq!(gathered.total(), 10);
+//! let mut failed = gathered.failed.clone();
+//! failed.sort();
+//! assert_eq!(failed, [5, 10]);
+//! ```
 
 use crate::channel::{self, Receiver, Sender};
 use std::fmt;
@@ -210,6 +244,19 @@ fn forward<T: Send>(input: &Receiver<T>, tx: &Sender<T>) {
 }
 
 /// What [`collect_results`] gathered.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ringfence::channel::unbounded::<Result<u8, &str>>();
+/// for result in [Ok(1), Err("bad"), Ok(2)] {
+///     tx.send(result).unwrap();
+/// }
+/// drop(tx);
+/// let gathered = ringfence::fan::collect_results(&rx);
+/// assert_eq!(gathered.ok, [1, 2]);
+/// assert_eq!(gathered.failed, ["bad"]);
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Collected<T, E> {
     /// The `Ok` values, in arrival order.
@@ -219,13 +266,32 @@ pub struct Collected<T, E> {
 }
 
 impl<T, E> Collected<T, E> {
-    /// Results received.
+    /// Results received: successes and failures together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::unbounded::<Result<u8, u8>>();
+    /// tx.send(Ok(1)).unwrap();
+    /// tx.send(Err(2)).unwrap();
+    /// drop(tx);
+    /// assert_eq!(ringfence::fan::collect_results(&rx).total(), 2);
+    /// ```
     #[must_use]
     pub fn total(&self) -> usize {
         self.ok.len() + self.failed.len()
     }
 
-    /// `true` when nothing failed.
+    /// `true` when nothing failed (also when nothing was received).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringfence::channel::unbounded::<Result<u8, u8>>();
+    /// tx.send(Ok(1)).unwrap();
+    /// drop(tx);
+    /// assert!(ringfence::fan::collect_results(&rx).all_ok());
+    /// ```
     #[must_use]
     pub fn all_ok(&self) -> bool {
         self.failed.is_empty()

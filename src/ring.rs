@@ -8,6 +8,41 @@
 //! slot is, so the only contended writes are one CAS on `head` or `tail` per operation. The
 //! position encoding (a lap counter above the index bits) follows crossbeam's `ArrayQueue`.
 //!
+//! # Examples
+//!
+//! ```
+//! use ringfence::ring::Ring;
+//! use std::sync::Arc;
+//! use std::thread;
+//!
+//! let ring = Arc::new(Ring::new(64));
+//! let producers: Vec<_> = (0..2u64)
+//!     .map(|p| {
+//!         let ring = Arc::clone(&ring);
+//!         thread::spawn(move || {
+//!             for i in 0..1000 {
+//!                 let mut value = p * 1000 + i;
+//!                 // Never blocks: a full ring hands the value back.
+//!                 while let Err(back) = ring.try_push(value) {
+//!                     value = back;
+//!                     thread::yield_now();
+//!                 }
+//!             }
+//!         })
+//!     })
+//!     .collect();
+//! let mut got = Vec::new();
+//! while got.len() < 2000 {
+//!     match ring.try_pop() {
+//!         Some(value) => got.push(value),
+//!         None => thread::yield_now(),
+//!     }
+//! }
+//! producers.into_iter().for_each(|p| p.join().unwrap());
+//! got.sort();
+//! assert!(got.iter().copied().eq(0..2000)); // every value once
+//! ```
+//!
 //! # Positions and stamps
 //!
 //! `head` and `tail` are *positions*: `lap + index`, where `index < capacity` sits in the low

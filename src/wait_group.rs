@@ -73,6 +73,20 @@ pub struct WaitGroup {
 /// One unit of outstanding work, marked done when dropped (see [`WaitGroup::track`]).
 ///
 /// Send it along with the item it stands for; drop it once the item has been processed.
+///
+/// # Examples
+///
+/// ```
+/// let work = ringfence::WaitGroup::new();
+/// let pending = work.track();
+/// assert_eq!(work.pending(), 1);
+/// std::thread::spawn(move || {
+///     // ... process the item ...
+///     drop(pending); // done
+/// });
+/// work.wait();
+/// assert_eq!(work.pending(), 0);
+/// ```
 #[must_use = "dropping a Pending marks its work done at once"]
 pub struct Pending {
     latch: Arc<Latch>,

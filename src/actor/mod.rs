@@ -84,15 +84,73 @@ use crate::sync::thread;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
-/// Default mailbox capacity.
+/// Default mailbox capacity: how many messages [`spawn`] lets wait before `tell` blocks
+/// ([`Builder::mailbox`] sets another).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::actor::{self, Actor, Context};
+/// use ringfence::channel::TrySendError;
+///
+/// // Holds its first message back until the gate opens, so the mailbox fills up.
+/// struct Gated(std::sync::mpsc::Receiver<()>);
+/// impl Actor for Gated {
+///     type Msg = usize;
+///     fn started(&mut self, _: &mut Context) { self.0.recv().unwrap() }
+///     fn handle(&mut self, _: usize, _: &mut Context) {}
+/// }
+/// let (open, gate) = std::sync::mpsc::channel();
+/// let gated = actor::spawn(Gated(gate));
+/// let addr = gated.addr();
+/// for n in 0..actor::DEFAULT_MAILBOX {
+///     addr.try_tell(n).unwrap();
+/// }
+/// assert!(matches!(addr.try_tell(0), Err(TrySendError::Full(0))));
+/// open.send(()).unwrap();
+/// gated.stop();
+/// ```
 pub const DEFAULT_MAILBOX: usize = 1024;
 
 /// An object that owns its state and handles messages one at a time on its own thread.
+///
+/// Only [`handle`](Actor::handle) is required; [`started`](Actor::started) and
+/// [`stopped`](Actor::stopped) run on the actor's thread around the messages.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::actor::{self, Actor, Context, Reply};
+///
+/// enum Msg { Add(u64), Total(Reply<u64>) }
+/// struct Counter { total: u64, log: Vec<&'static str> }
+/// impl Actor for Counter {
+///     type Msg = Msg;
+///     fn started(&mut self, _: &mut Context) { self.log.push("started") }
+///     fn handle(&mut self, msg: Msg, _: &mut Context) {
+///         match msg {
+///             Msg::Add(n) => self.total += n,
+///             Msg::Total(reply) => reply.send(self.total),
+///         }
+///     }
+///     fn stopped(&mut self) { self.log.push("stopped") }
+/// }
+///
+/// let counter = actor::spawn(Counter { total: 0, log: Vec::new() });
+/// let addr = counter.addr();
+/// addr.tell(Msg::Add(2)).unwrap();
+/// addr.tell(Msg::Add(3)).unwrap();
+/// assert_eq!(addr.ask(Msg::Total), Ok(5));
+/// let state = counter.stop().into_state().unwrap();
+/// assert_eq!(state.log, ["started", "stopped"]);
+/// ```
 pub trait Actor: Send + Sized + 'static {
     /// The messages it handles (an enum, usually; carry a [`Reply`] for request-reply).
     type Msg: Send + 'static;
 
-    /// Handles one message.
+    /// Handles one message. Runs on the actor's thread, one message at a time, in mailbox
+    /// order (see the trait's example). A panic here is caught: without
+    /// [supervision](Builder::supervise) the actor stops.
     fn handle(&mut self, msg: Self::Msg, ctx: &mut Context);
 
     /// Runs on the actor's thread before the first message (and after each supervised restart).
@@ -103,7 +161,33 @@ pub trait Actor: Send + Sized + 'static {
     fn stopped(&mut self) {}
 }
 
-/// What a handler can ask of its actor's runtime.
+/// What a handler can ask of its actor's runtime: [`stop`](Context::stop) after the current
+/// message, and how many [`restarts`](Context::restarts) a supervisor made. `handle` and `started` get one.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::actor::{self, Actor, Context, Exit};
+///
+/// // Stops itself once it has seen three messages.
+/// struct Three(u32);
+/// impl Actor for Three {
+///     type Msg = ();
+///     fn handle(&mut self, (): (), ctx: &mut Context) {
+///         self.0 += 1;
+///         if self.0 == 3 {
+///             ctx.stop();
+///         }
+///     }
+/// }
+/// let handle = actor::spawn(Three(0));
+/// let addr = handle.addr();
+/// for _ in 0..3 {
+///     addr.tell(()).unwrap();
+/// }
+/// let Exit::Killed { state, .. } = handle.join() else { panic!("it stopped itself") };
+/// assert_eq!(state.0, 3);
+/// ```
 #[derive(Debug, Default)]
 pub struct Context {
     stop: bool,
@@ -426,6 +510,27 @@ pub fn spawn<A: Actor>(actor: A) -> ActorHandle<A> {
 ///
 /// Dropping the handle detaches the actor: it runs until every [`Addr`] is dropped too, then
 /// stops gracefully.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::actor::{self, Actor, Context, Exit};
+///
+/// struct Sum(u64);
+/// impl Actor for Sum {
+///     type Msg = u64;
+///     fn handle(&mut self, n: u64, _: &mut Context) { self.0 += n }
+/// }
+/// let handle = actor::spawn(Sum(0));
+/// let addr = handle.addr();
+/// for n in 1..=4 {
+///     addr.tell(n).unwrap();
+/// }
+/// // Graceful: every message that got in is handled first.
+/// let Exit::Stopped(state) = handle.stop() else { panic!("no panic, no kill") };
+/// assert_eq!(state.0, 10);
+/// assert!(addr.tell(5).is_err()); // the mailbox is closed: the message comes back
+/// ```
 pub struct ActorHandle<A: Actor> {
     addr: Addr<A>,
     /// The actor's thread, and its [`Exit`] once it ends.

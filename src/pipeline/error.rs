@@ -6,6 +6,22 @@ use std::fmt;
 
 /// The error type a fallible stage's error is boxed into (anything `Into` it works: every
 /// `std::error::Error + Send + Sync`, `String`, `&str`).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pipeline::BoxError;
+///
+/// fn parse(line: &str) -> Result<u32, BoxError> {
+///     if line.is_empty() {
+///         return Err("an empty line".into()); // a `&str` boxes
+///     }
+///     Ok(line.parse()?) // so does a `ParseIntError`
+/// }
+/// assert_eq!(parse("7").unwrap(), 7);
+/// assert_eq!(parse("").unwrap_err().to_string(), "an empty line");
+/// assert!(parse("x").is_err());
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong in a stage.

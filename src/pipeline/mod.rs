@@ -70,10 +70,32 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Default capacity of the channel feeding each stage.
+/// Default capacity of the channel feeding each stage ([`Pipeline::capacity`] sets another):
+/// how many items may wait between two stages before the one upstream blocks.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pipeline::{DEFAULT_CAPACITY, Pipeline};
+///
+/// // The same pipeline as without the call.
+/// let (v, _) = Pipeline::from_iter(0..10).stage("id", |x| x).capacity(DEFAULT_CAPACITY).collect().unwrap();
+/// assert_eq!(v.len(), 10);
+/// ```
 pub const DEFAULT_CAPACITY: usize = 64;
 
 /// Default number of items an [`ordered`](Pipeline::ordered) run keeps in flight.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pipeline::{DEFAULT_ORDER_WINDOW, Pipeline};
+///
+/// // More items than the window: the source waits for the oldest to leave, the order holds.
+/// let n = 3 * DEFAULT_ORDER_WINDOW as u64;
+/// let (v, _) = Pipeline::from_iter(0..n).stage("id", |x| x).workers(2).ordered().collect().unwrap();
+/// assert!(v.iter().copied().eq(0..n));
+/// ```
 pub const DEFAULT_ORDER_WINDOW: usize = 4096;
 
 /// How often an [`into_receiver`](Pipeline::into_receiver) sink with nothing to deliver

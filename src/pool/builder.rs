@@ -3,7 +3,18 @@
 use super::Pool;
 use super::error::BuildError;
 
-/// Default capacity of the pool's job queue.
+/// Default capacity of the pool's job queue ([`Builder::queue_capacity`](super::Builder::queue_capacity)
+/// sets another): how many submitted jobs may wait before `submit` blocks.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{Builder, DEFAULT_QUEUE_CAPACITY};
+///
+/// // The same pool as `Pool::new(2)`.
+/// let pool = Builder::new().threads(2).queue_capacity(DEFAULT_QUEUE_CAPACITY).build().unwrap();
+/// assert_eq!(pool.submit(|| 6 * 7).wait().unwrap(), 42);
+/// ```
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
 
 /// The most worker threads a pool accepts ([`BuildError::TooManyThreads`] above it): far more

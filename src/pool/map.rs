@@ -70,7 +70,18 @@ use std::fmt;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-/// The default largest batch of items one job maps.
+/// The default largest batch of items one job maps (`max_batch` on [`Map`] or
+/// [`MapUnordered`] sets another). Batches start small and grow while jobs are short.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{DEFAULT_MAX_BATCH, Pool};
+///
+/// let pool = Pool::new(2);
+/// let out: Vec<u32> = pool.map(0..100u32, |n| n * 2).max_batch(DEFAULT_MAX_BATCH).map(Result::unwrap).collect();
+/// assert_eq!(out, (0..100).map(|n| n * 2).collect::<Vec<_>>());
+/// ```
 pub const DEFAULT_MAX_BATCH: usize = 1024;
 
 /// A job that ran for less than this grows the next batch (2 to 16 times, towards half this).

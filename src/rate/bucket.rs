@@ -178,6 +178,21 @@ impl<C: Clock> TokenBucket<C> {
     }
 
     /// The bucket's clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, ManualClock, Quota, TokenBucket};
+    /// use std::time::Duration;
+    ///
+    /// let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    /// let bucket = TokenBucket::with_clock(quota, ManualClock::new());
+    /// assert!(bucket.try_acquire(1).is_ok());
+    /// assert!(bucket.try_acquire(1).is_err());
+    /// bucket.clock().advance(Duration::from_secs(1)); // a token later
+    /// assert_eq!(bucket.clock().now(), 1_000_000_000);
+    /// assert!(bucket.try_acquire(1).is_ok());
+    /// ```
     #[must_use]
     pub fn clock(&self) -> &C {
         &self.clock
@@ -651,6 +666,22 @@ impl<C: Clock> TokenBucket<C> {
 ///
 /// Dropping it keeps the tokens taken; [`cancel`](Reservation::cancel) gives them back when
 /// that is still possible.
+///
+/// # Examples
+///
+/// Book two tokens of a bucket that has one, then wait for the second:
+///
+/// ```
+/// use ringfence::rate::TokenBucket;
+/// use std::time::Duration;
+///
+/// let bucket = TokenBucket::new(1000, Duration::from_secs(1), 2); // one token per ms, burst 2
+/// let now = bucket.reserve(2).unwrap(); // the full burst
+/// let later = bucket.reserve(1).unwrap(); // due about a millisecond from now
+/// assert_eq!(now.wait_time(), Duration::ZERO);
+/// assert!(later.wait_time() <= Duration::from_millis(1));
+/// later.wait(); // sleeps until the token is due
+/// ```
 #[must_use = "dropping a reservation keeps its tokens taken; wait() for them or cancel() it"]
 pub struct Reservation<'a, C: Clock = TscClock> {
     /// Also read by [`Reservation::wait_async`] (`async_acquire.rs`).
@@ -672,18 +703,54 @@ impl<C: Clock> fmt::Debug for Reservation<'_, C> {
 
 impl<C: Clock> Reservation<'_, C> {
     /// The clock reading (nanoseconds) from which the tokens may be used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{ManualClock, Quota, TokenBucket};
+    /// use std::time::Duration;
+    ///
+    /// let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    /// let bucket = TokenBucket::with_clock(quota, ManualClock::new());
+    /// assert_eq!(bucket.reserve(1).unwrap().ready_at(), 0); // at once
+    /// assert_eq!(bucket.reserve(1).unwrap().ready_at(), 1_000_000_000); // one interval later
+    /// ```
     #[must_use]
     pub fn ready_at(&self) -> u64 {
         self.ready_at
     }
 
     /// How long from now until [`ready_at`](Reservation::ready_at) (zero once it has passed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{ManualClock, Quota, TokenBucket};
+    /// use std::time::Duration;
+    ///
+    /// let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    /// let bucket = TokenBucket::with_clock(quota, ManualClock::new());
+    /// let _first = bucket.reserve(1).unwrap();
+    /// let second = bucket.reserve(1).unwrap();
+    /// assert_eq!(second.wait_time(), Duration::from_secs(1));
+    /// bucket.clock().advance(Duration::from_millis(400));
+    /// assert_eq!(second.wait_time(), Duration::from_millis(600));
+    /// bucket.clock().advance(Duration::from_secs(5));
+    /// assert_eq!(second.wait_time(), Duration::ZERO);
+    /// ```
     #[must_use]
     pub fn wait_time(&self) -> Duration {
         Duration::from_nanos(self.ready_at.saturating_sub(self.bucket.clock.now()))
     }
 
     /// The number of tokens reserved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bucket = ringfence::rate::TokenBucket::new(10, std::time::Duration::from_secs(1), 10);
+    /// assert_eq!(bucket.reserve(3).unwrap().tokens(), 3);
+    /// ```
     #[must_use]
     pub fn tokens(&self) -> u32 {
         self.tokens

@@ -49,10 +49,37 @@ use std::time::{Duration, Instant};
 /// ```
 pub trait Clock {
     /// The current reading: nanoseconds since this clock's origin. Never decreases.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, MonotonicClock};
+    ///
+    /// let clock = MonotonicClock::new();
+    /// let before = clock.now();
+    /// std::thread::sleep(std::time::Duration::from_millis(1));
+    /// assert!(clock.now() >= before + 1_000_000);
+    /// ```
     fn now(&self) -> u64;
 
     /// Blocks until [`now`](Clock::now) reaches `target`, or until the real-time `deadline`
     /// (if any) passes, whichever comes first. May return early; callers re-check both.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, ManualClock, MonotonicClock};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let clock = MonotonicClock::new();
+    /// clock.sleep_until(clock.now() + 1_000_000, None); // about a millisecond
+    ///
+    /// // A manual clock nobody advances: the real-time deadline ends the sleep.
+    /// let manual = ManualClock::new();
+    /// let start = Instant::now();
+    /// manual.sleep_until(u64::MAX, Some(start + Duration::from_millis(1)));
+    /// assert_eq!(manual.now(), 0);
+    /// ```
     fn sleep_until(&self, target: u64, deadline: Option<Instant>);
 
     /// The real-time instant at which [`now`](Clock::now) will reach `target`, for a clock that
@@ -185,6 +212,16 @@ impl Default for MonotonicClock {
 
 impl MonotonicClock {
     /// A clock whose origin (reading 0) is now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, MonotonicClock};
+    ///
+    /// let clock = MonotonicClock::new();
+    /// let (a, b) = (clock.now(), clock.now());
+    /// assert!(a <= b); // monotonic, in nanoseconds since `new`
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         MonotonicClock { origin: Instant::now() }
@@ -294,7 +331,20 @@ impl Default for ManualClock {
 }
 
 impl ManualClock {
-    /// A clock reading 0.
+    /// A clock reading 0. Clones share the reading: keep one to drive a limiter built with
+    /// another.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::new();
+    /// let shared = clock.clone();
+    /// assert_eq!(clock.now(), 0);
+    /// shared.advance_nanos(5);
+    /// assert_eq!(clock.now(), 5);
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         ManualClock {
@@ -308,11 +358,39 @@ impl ManualClock {
 
     /// Moves the clock forward by `by` (saturating at `u64::MAX` nanoseconds) and wakes the
     /// threads sleeping on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, ManualClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let sleeper = {
+    ///     let clock = clock.clone();
+    ///     std::thread::spawn(move || clock.sleep_until(1_000, None)) // parks until it reads 1 µs
+    /// };
+    /// clock.advance(Duration::from_micros(1));
+    /// sleeper.join().unwrap();
+    /// clock.advance(Duration::MAX); // saturates
+    /// assert_eq!(clock.now(), u64::MAX);
+    /// ```
     pub fn advance(&self, by: Duration) {
         self.advance_nanos(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX));
     }
 
     /// Moves the clock forward by `nanos` (saturating) and wakes the threads sleeping on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::new();
+    /// clock.advance_nanos(250);
+    /// clock.advance_nanos(250);
+    /// assert_eq!(clock.now(), 500);
+    /// ```
     pub fn advance_nanos(&self, nanos: u64) {
         // ORDERING: Relaxed; the reading publishes no other data. Readers that must see this
         // advance are ordered after it by whatever told them it happened (coherence), and the
@@ -327,6 +405,17 @@ impl ManualClock {
 
     /// Sets the clock to `nanos` if that is later than its reading (a clock never goes back),
     /// and wakes the threads sleeping on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::new();
+    /// clock.set(1_000);
+    /// clock.set(10); // earlier: ignored
+    /// assert_eq!(clock.now(), 1_000);
+    /// ```
     pub fn set(&self, nanos: u64) {
         // ORDERING: Relaxed, as in `advance_nanos`.
         self.inner.nanos.fetch_max(nanos, Ordering::Relaxed);

@@ -20,6 +20,18 @@ use super::{Clock, SlidingWindow, TokenBucket};
 /// ```
 pub trait Limiter {
     /// Blocks until one call is allowed, and counts it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Limiter, ManualClock, Quota, TokenBucket};
+    /// use std::time::Duration;
+    ///
+    /// let quota = Quota::new(1, Duration::from_secs(1), 2).unwrap();
+    /// let bucket = TokenBucket::with_clock(quota, ManualClock::new());
+    /// bucket.acquire_one(); // a full bucket: at once
+    /// assert_eq!(bucket.available(), 1);
+    /// ```
     fn acquire_one(&self);
 }
 

@@ -161,24 +161,66 @@ impl Quota {
     }
 
     /// Tokens added per [`per`](Quota::per).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::Quota;
+    /// use std::time::Duration;
+    ///
+    /// let quota = Quota::new(100, Duration::from_secs(1), 10).unwrap();
+    /// assert_eq!((quota.rate(), quota.per(), quota.burst()), (100, Duration::from_secs(1), 10));
+    /// ```
     #[must_use]
     pub fn rate(&self) -> u32 {
         self.rate
     }
 
-    /// The period over which [`rate`](Quota::rate) tokens are added.
+    /// The period over which [`rate`](Quota::rate) tokens are added, as given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let quota = ringfence::rate::Quota::new(3, Duration::from_millis(10), 3).unwrap();
+    /// assert_eq!(quota.per(), Duration::from_millis(10));
+    /// ```
     #[must_use]
     pub fn per(&self) -> Duration {
         self.per
     }
 
     /// The most tokens the bucket stores, and the most one request may ask for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Quota, TokenBucket};
+    /// use std::time::Duration;
+    ///
+    /// let quota = Quota::new(1, Duration::from_secs(1), 4).unwrap();
+    /// assert_eq!(quota.burst(), 4);
+    /// let bucket = TokenBucket::with_clock(quota, ringfence::rate::ManualClock::new());
+    /// assert!(bucket.try_acquire(4).is_ok()); // a full bucket holds the burst
+    /// assert!(bucket.try_acquire(5).is_err()); // more than a burst: never
+    /// ```
     #[must_use]
     pub fn burst(&self) -> u32 {
         self.burst
     }
 
-    /// The emission interval: one token is added every `interval()` (see the type docs).
+    /// The emission interval: one token is added every `interval()` (see the type docs),
+    /// `per / rate` rounded up to whole nanoseconds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let quota = ringfence::rate::Quota::new(3, Duration::from_secs(1), 1).unwrap();
+    /// assert_eq!(quota.interval(), Duration::from_nanos(333_333_334));
+    /// ```
     #[must_use]
     pub fn interval(&self) -> Duration {
         Duration::from_nanos(self.interval)

@@ -37,6 +37,17 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 /// The most calls a [`SlidingWindow`] accepts (2^20; it keeps 8 bytes per call).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{MAX_WINDOW_CALLS, QuotaError, SlidingWindow};
+/// use std::time::Duration;
+///
+/// assert!(SlidingWindow::try_new(MAX_WINDOW_CALLS, Duration::from_secs(1)).is_ok());
+/// let too_many = SlidingWindow::try_new(MAX_WINDOW_CALLS + 1, Duration::from_secs(1));
+/// assert!(matches!(too_many, Err(QuotaError::TooManyCalls { max: MAX_WINDOW_CALLS, .. })));
+/// ```
 pub const MAX_WINDOW_CALLS: u32 = 1 << 20;
 
 /// A lock-free sliding-window rate limiter: at most `max_calls` calls in any window of length
@@ -157,6 +168,13 @@ impl<C: Clock> SlidingWindow<C> {
     }
 
     /// The most calls in any window.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let window = ringfence::rate::SlidingWindow::new(5, std::time::Duration::from_secs(1));
+    /// assert_eq!(window.max_calls(), 5);
+    /// ```
     #[must_use]
     pub fn max_calls(&self) -> u32 {
         // At most MAX_WINDOW_CALLS, checked at construction.
@@ -164,12 +182,34 @@ impl<C: Clock> SlidingWindow<C> {
     }
 
     /// The window length, as given at construction.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let window = ringfence::rate::SlidingWindow::new(5, Duration::from_millis(250));
+    /// assert_eq!(window.period(), Duration::from_millis(250));
+    /// ```
     #[must_use]
     pub fn period(&self) -> Duration {
         self.period_as_given
     }
 
     /// The window's clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{ManualClock, SlidingWindow};
+    /// use std::time::Duration;
+    ///
+    /// let window = SlidingWindow::with_clock(1, Duration::from_secs(1), ManualClock::new()).unwrap();
+    /// assert!(window.try_acquire().is_ok());
+    /// assert!(window.try_acquire().is_err()); // one call per second
+    /// window.clock().advance(Duration::from_secs(1));
+    /// assert!(window.try_acquire().is_ok()); // the first call left the window
+    /// ```
     #[must_use]
     pub fn clock(&self) -> &C {
         &self.clock

@@ -30,6 +30,26 @@
 //! queues new jobs ([`Scatter::new`] waits for queue room as [`Pool::submit`] does). For
 //! sources that may hang, give each query its own timeout (most I/O has one), gather on a pool
 //! of their own, or gather futures with [`AsyncScatter`], whose losers are dropped.
+//!
+//! # Examples
+//!
+//! Ask three replicas, take the first that answers well:
+//!
+//! ```
+//! use ringfence::pool::Pool;
+//! use ringfence::scatter::Scatter;
+//! use std::time::{Duration, Instant};
+//!
+//! let pool = Pool::new(3);
+//! let replicas = [("eu", false), ("us", true), ("ap", true)];
+//! let (index, answer) = Scatter::new(&pool, replicas, |(name, healthy), _token| {
+//!     if healthy { Ok(format!("price from {name}")) } else { Err(format!("{name} is down")) }
+//! })
+//! .first_ok(Instant::now() + Duration::from_secs(5))
+//! .unwrap();
+//! assert!(index == 1 || index == 2);
+//! assert!(answer.starts_with("price from"));
+//! ```
 
 mod gather_async;
 
@@ -41,7 +61,32 @@ use crate::sync::atomic::{AtomicBool, Ordering};
 use std::fmt;
 use std::time::Instant;
 
-/// Lets a running query learn that its answer is no longer wanted.
+/// Lets a running query learn that its answer is no longer wanted: [`Scatter::new`] hands one
+/// (shared by all the queries) to every query.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::Pool;
+/// use ringfence::scatter::Scatter;
+/// use std::time::{Duration, Instant};
+///
+/// let pool = Pool::new(2);
+/// // Source 0 answers at once; source 1 would count forever, but stops once cancelled.
+/// let scatter = Scatter::new(&pool, [0u64, 1], |source, token| {
+///     if source == 0 {
+///         return Ok(source);
+///     }
+///     let mut steps = 0u64;
+///     while !token.is_cancelled() {
+///         steps += 1;
+///         std::hint::spin_loop();
+///     }
+///     Err(steps)
+/// });
+/// assert_eq!(scatter.first_ok(Instant::now() + Duration::from_secs(5)).unwrap(), (0, 0));
+/// pool.shutdown(); // returns: the loser saw the token and stopped
+/// ```
 #[derive(Clone, Debug)]
 pub struct CancelToken {
     cancelled: Arc<AtomicBool>,
@@ -85,6 +130,20 @@ impl CancelToken {
 }
 
 /// One source's outcome in [`Scatter::all`].
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::Pool;
+/// use ringfence::scatter::{Gathered, Scatter};
+/// use std::time::{Duration, Instant};
+///
+/// let pool = Pool::new(2);
+/// let outcomes = Scatter::new(&pool, [1u32, 0], |n, _token| 10 / n) // 10 / 0 panics
+///     .all(Instant::now() + Duration::from_secs(5));
+/// assert!(matches!(outcomes[0], Gathered::Answered(10)));
+/// assert!(matches!(outcomes[1], Gathered::Failed(_)));
+/// ```
 #[derive(Debug)]
 pub enum Gathered<R> {
     /// The query returned.
@@ -183,7 +242,24 @@ impl<T, E> fmt::Display for NotEnough<T, E> {
 
 impl<T, E> std::error::Error for NotEnough<T, E> {}
 
-/// Queries in flight to several sources (see the module docs).
+/// Queries in flight to several sources (see the module docs): made by [`Scatter::new`],
+/// ended by one of its gathers.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::Pool;
+/// use ringfence::scatter::Scatter;
+/// use std::time::{Duration, Instant};
+///
+/// let pool = Pool::new(3);
+/// let votes = Scatter::new(&pool, [3u32, 4, 5, 6], |n, _token| if n % 2 == 0 { Ok(n) } else { Err(n) })
+///     .quorum(2, Instant::now() + Duration::from_secs(5))
+///     .unwrap();
+/// let mut evens: Vec<u32> = votes.into_iter().map(|(_, n)| n).collect();
+/// evens.sort();
+/// assert_eq!(evens, [4, 6]);
+/// ```
 pub struct Scatter<R> {
     /// Source `i`'s task at index `i`; `None` once gathered or dropped. [`Scatter::all`] waits
     /// on them in source order (it needs every answer anyway); [`Scatter::quorum`] puts them in
