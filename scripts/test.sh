@@ -9,6 +9,7 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path tools/doc-examples/Cargo.toml -- --check
 
 step "cargo clippy --all-targets -- -D warnings (default features, then with \`futures\`)"
 cargo clippy --all-targets -- -D warnings
@@ -39,6 +40,10 @@ echo "Miri took $(( $(date +%s) - start ))s (toolchain and build included)"
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features futures
+
+step "every public item has a doc example (rustdoc JSON on the pinned nightly)"
+cargo clippy --manifest-path tools/doc-examples/Cargo.toml --target-dir target/tools -- -D warnings
+scripts/doc-examples.sh
 
 step "benchmarks, quick pass (each runs once, no timing)"
 cargo bench --benches -- --test

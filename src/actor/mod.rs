@@ -146,18 +146,93 @@ pub const DEFAULT_MAILBOX: usize = 1024;
 /// ```
 pub trait Actor: Send + Sized + 'static {
     /// The messages it handles (an enum, usually; carry a [`Reply`] for request-reply).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context, Reply};
+    ///
+    /// enum Msg { Set(String), Get(Reply<String>) }
+    /// struct Cell(String);
+    /// impl Actor for Cell {
+    ///     type Msg = Msg;
+    ///     fn handle(&mut self, msg: Msg, _: &mut Context) {
+    ///         match msg {
+    ///             Msg::Set(value) => self.0 = value,
+    ///             Msg::Get(reply) => reply.send(self.0.clone()),
+    ///         }
+    ///     }
+    /// }
+    /// let cell = actor::spawn(Cell(String::new())).addr();
+    /// cell.tell(Msg::Set("hi".into())).unwrap();
+    /// assert_eq!(cell.ask(Msg::Get).unwrap(), "hi");
+    /// ```
     type Msg: Send + 'static;
 
     /// Handles one message. Runs on the actor's thread, one message at a time, in mailbox
-    /// order (see the trait's example). A panic here is caught: without
-    /// [supervision](Builder::supervise) the actor stops.
+    /// order. A panic here is caught: without [supervision](Builder::supervise) the actor stops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// struct Log(Vec<String>);
+    /// impl Actor for Log {
+    ///     type Msg = String;
+    ///     fn handle(&mut self, line: String, _: &mut Context) { self.0.push(line) }
+    /// }
+    /// let log = actor::spawn(Log(Vec::new()));
+    /// for line in ["a", "b", "c"] {
+    ///     log.addr().tell(line.to_owned()).unwrap();
+    /// }
+    /// assert_eq!(log.stop().into_state().unwrap().0, ["a", "b", "c"]); // in mailbox order
+    /// ```
     fn handle(&mut self, msg: Self::Msg, ctx: &mut Context);
 
     /// Runs on the actor's thread before the first message (and after each supervised restart).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context, Reply};
+    ///
+    /// // Learns which thread it runs on before any message.
+    /// struct Where(Option<std::thread::ThreadId>);
+    /// impl Actor for Where {
+    ///     type Msg = Reply<bool>;
+    ///     fn started(&mut self, _: &mut Context) { self.0 = Some(std::thread::current().id()) }
+    ///     fn handle(&mut self, reply: Reply<bool>, _: &mut Context) {
+    ///         reply.send(self.0 == Some(std::thread::current().id()));
+    ///     }
+    /// }
+    /// let handle = actor::spawn(Where(None));
+    /// assert_eq!(handle.addr().ask(|reply| reply), Ok(true));
+    /// assert_ne!(handle.stop().into_state().unwrap().0, Some(std::thread::current().id()));
+    /// ```
     fn started(&mut self, _ctx: &mut Context) {}
 
     /// Runs on the actor's thread when it stops without panicking, before its state is handed
     /// to whoever joins it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    ///
+    /// // Flushes what it buffered when it stops.
+    /// struct Batcher { buffer: Vec<u32>, flushed: Vec<u32> }
+    /// impl Actor for Batcher {
+    ///     type Msg = u32;
+    ///     fn handle(&mut self, n: u32, _: &mut Context) { self.buffer.push(n) }
+    ///     fn stopped(&mut self) { self.flushed.append(&mut self.buffer) }
+    /// }
+    /// let batcher = actor::spawn(Batcher { buffer: Vec::new(), flushed: Vec::new() });
+    /// batcher.addr().tell(1).unwrap();
+    /// batcher.addr().tell(2).unwrap();
+    /// let state = batcher.stop().into_state().unwrap();
+    /// assert_eq!((state.buffer.len(), state.flushed), (0, vec![1, 2]));
+    /// ```
     fn stopped(&mut self) {}
 }
 
