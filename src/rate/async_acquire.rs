@@ -31,8 +31,10 @@
 //! same poll, with no await point in between. While it waits it holds nothing but registered
 //! wakers (a timer entry, an entry in the bucket's change queue, or one in a manual clock's
 //! list). So dropping a pending future takes no tokens; its drop removes the timer entry and
-//! the change-queue entry at once (passing on a change wakeup it had not used, so no other
-//! waiter misses it), and a manual clock drops its waker at the next advance.
+//! the change-queue entry at once (with no wakeup to pass on: the change queue is only ever
+//! woken all at once, so a wakeup this future did not use is nobody else's), and a manual
+//! clock drops its waker at the next advance. A "never" denial (the request fits only past the
+//! clock's range) waits only on the change queue (bucket) or for ever (window): no reading helps.
 
 use super::bucket::{Reservation, TokenBucket};
 use super::clock::Clock;
@@ -50,14 +52,13 @@ use std::time::{Duration, Instant};
 
 /// `Some(deadline)` when `clock` runs in real time, with `None` inside for "never" (the ready
 /// reading lies beyond the clock's range); `None` for a clock without real-time instants.
+///
+/// "Never" is answered `Some(None)` on every clock: no reading brings it (readings past the
+/// range count as its end), so the future waits only for a change of the bucket (a cancelled
+/// reservation, a new quota), never for the clock. Asking a clock that has reached `u64::MAX`
+/// for its own wakeup at `u64::MAX` found it "reached" at once: a poll that never returned.
 fn real_time<C: Clock>(clock: &C, denied: &RateLimited) -> Option<Option<Instant>> {
-    let ready = denied.ready_at();
-    if ready == u64::MAX {
-        // Asks about a reading the clock can represent, to learn whether it is real time.
-        clock.instant_of(denied.decided_at()).map(|_| None)
-    } else {
-        clock.instant_of(ready).map(Some)
-    }
+    if denied.is_never() { Some(None) } else { clock.instant_of(denied.ready_at()).map(Some) }
 }
 
 /// How far a re-computed deadline may be from the registered one for the entry to be kept
@@ -95,7 +96,7 @@ impl Wait {
                 // between the denial and the registration is seen here or wakes us.
                 return if clock.now() >= ready { Poll::Ready(()) } else { Poll::Pending };
             }
-            // Neither: assume the clock runs at real speed.
+            // Neither: assume the clock runs at real speed ("never" is `real_time`'s `Some(None)`).
             None => Instant::now().checked_add(denied.wait_time()),
         };
         // A real-time clock's instant is computed from two clock reads (`Clock::instant_of`), so

@@ -558,13 +558,12 @@ impl<C: Clock> TokenBucket<C> {
                 return Err(AcquireTimeoutError::Timeout);
             }
             let ready = denied.ready_at();
-            // `Some(wake)` on a real-time clock (`None` inside: "never", only a change helps).
-            let real_time = if ready == u64::MAX {
-                // Asks about a reading the clock can represent, to learn whether it is real time.
-                self.clock.instant_of(denied.decided_at()).map(|_| None)
-            } else {
-                self.clock.instant_of(ready).map(Some)
-            };
+            // `Some(wake)` on a real-time clock; `Some(None)` for "never" on every clock: no
+            // reading brings it (readings past the range count as its end), only a change of the
+            // bucket does. (Sleeping on a clock that had reached `u64::MAX` until `u64::MAX`
+            // returned at once: a busy loop.)
+            let real_time =
+                if denied.is_never() { Some(None) } else { self.clock.instant_of(ready).map(Some) };
             let Some(ready_instant) = real_time else {
                 self.clock.sleep_until(ready, deadline);
                 continue;

@@ -4,7 +4,11 @@
 //!
 //! A clock reads monotonic nanoseconds since an origin of its own choosing, as a `u64`
 //! (584 years of range). The limiters treat readings above 2^63 ns (292 years) as 2^63: time
-//! stops there, which can only make them deny more, never grant more.
+//! stops there, which can only make them deny more, never grant more. A request that could
+//! only fit past that reading is denied as "never" ([`RateLimited::ready_at`](super::RateLimited::ready_at)
+//! is `u64::MAX`): waiting for it watches the limiter (a token bucket's cancelled reservation or
+//! new quota), not the clock; a timed wait fails at once and an untimed one waits, parked (a
+//! sliding window, which nothing but time frees, then waits for ever).
 //!
 //! Blocking calls ([`TokenBucket::acquire`](super::TokenBucket::acquire) and friends) know the
 //! instant at which they can succeed, so they do not poll: they ask the clock to

@@ -156,7 +156,11 @@ pub struct RateLimited {
 
 impl RateLimited {
     /// The clock reading (nanoseconds) from which the same request would be granted, if
-    /// nothing else takes tokens in between.
+    /// nothing else takes tokens in between; `u64::MAX` for "never": the request could only fit
+    /// past the last reading the limiters count (2^63 ns, 292 years: readings past it count as
+    /// it, so time stops there), and nothing but a cancelled
+    /// [reservation](super::TokenBucket::reserve) or a [new quota](super::TokenBucket::set_quota)
+    /// can change that.
     ///
     /// # Examples
     ///
@@ -198,7 +202,8 @@ impl RateLimited {
         self.now
     }
 
-    /// How long after the decision the request would be granted: `ready_at() - decided_at()`.
+    /// How long after the decision the request would be granted: `ready_at() - decided_at()`,
+    /// or `Duration::MAX` when it never would be (`ready_at()` is `u64::MAX`).
     ///
     /// # Examples
     ///
@@ -216,7 +221,18 @@ impl RateLimited {
     /// ```
     #[must_use]
     pub fn wait_time(&self) -> Duration {
-        Duration::from_nanos(self.ready_at().saturating_sub(self.now))
+        match self.ready_at() {
+            // Not `u64::MAX - now`: from a reading near the end of the range that is a few
+            // nanoseconds, and "never" must not read as "soon".
+            u64::MAX => Duration::MAX,
+            ready => Duration::from_nanos(ready.saturating_sub(self.now)),
+        }
+    }
+
+    /// Whether the request can never be granted as things stand (`ready_at()` is `u64::MAX`).
+    #[inline]
+    pub(crate) fn is_never(&self) -> bool {
+        self.ready_at() == u64::MAX
     }
 }
 
@@ -237,6 +253,10 @@ impl fmt::Debug for RateLimited {
 
 impl fmt::Display for RateLimited {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_never() {
+            // The clock reached the end of its range (or reservations filled it up to there).
+            return write!(f, "rate limited, never ready: the clock's range is used up");
+        }
         write!(f, "rate limited, ready in {:?}", self.wait_time())
     }
 }
@@ -424,6 +444,11 @@ mod tests {
         let never = RateLimited { ready_tick: MAX_TICK + 1, now: 7 };
         let never_either = RateLimited { ready_tick: u64::MAX, now: 7 };
         assert_eq!(never.ready_at(), u64::MAX);
+        // "Never" is not "soon", from any reading: not `u64::MAX - now`.
+        assert_eq!(never.wait_time(), std::time::Duration::MAX);
+        let late = RateLimited { ready_tick: MAX_TICK + 1, now: u64::MAX - 3 };
+        assert_eq!(late.wait_time(), std::time::Duration::MAX);
+        assert_eq!(late.to_string(), "rate limited, never ready: the clock's range is used up");
         assert_eq!(never, never_either);
         assert_ne!(never, denied);
     }

@@ -346,6 +346,19 @@ impl<C: Clock> SlidingWindow<C> {
                 Ok(()) => return Ok(()),
                 Err(denied) => denied,
             };
+            if denied.is_never() {
+                // The clock is at the end of its range (readings past 2^63 ns count as it): time
+                // stops there, and nothing gives a call back, so no call will ever fit. A timed
+                // acquire fails now; an untimed one waits for ever, parked. (Sleeping on the
+                // clock until `u64::MAX` returned at once on a clock that had reached it: a
+                // busy loop.)
+                if deadline.is_some() {
+                    return Err(TimedOut);
+                }
+                loop {
+                    crate::sync::thread::park();
+                }
+            }
             if let Some(deadline) = deadline {
                 if Instant::now() >= deadline {
                     return Err(TimedOut);
