@@ -689,8 +689,44 @@ fn a_panic_of_the_runtime_loop_is_re_raised_by_both_joins() {
                 Some(&"a message's drop exploded"),
                 "async: {use_async}"
             );
+            // The thread is gone: `is_alive` says so (it stayed `true` when the loop unwound).
+            assert!(!addr.is_alive(), "async: {use_async}");
         });
     }
+}
+
+/// A supervised restart drops the old state outside the handlers' catch; when that drop panics,
+/// the actor's thread ends: the mailbox refuses, the join re-raises, and `is_alive` turns false
+/// (it used to stay `true` for ever).
+#[test]
+fn an_actor_whose_old_state_panics_in_drop_is_dead() {
+    struct Fragile {
+        explodes: bool,
+    }
+    impl Drop for Fragile {
+        fn drop(&mut self) {
+            if self.explodes {
+                panic!("the old state's drop exploded");
+            }
+        }
+    }
+    impl Actor for Fragile {
+        type Msg = ();
+        fn handle(&mut self, (): (), _: &mut Context) {
+            panic!("the handler panicked");
+        }
+    }
+    within(WATCHDOG, || {
+        let handle =
+            Builder::new().supervise(3, || Fragile { explodes: false }).spawn(Fragile { explodes: true });
+        let addr = handle.addr();
+        addr.tell(()).unwrap(); // the handler panics; the restart drops the old state, which panics
+        eventually(WATCHDOG, "the actor dies", || (!addr.is_alive()).then_some(()));
+        assert!(addr.tell(()).is_err());
+        let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.join()));
+        let Err(payload) = joined else { panic!("the join re-raises the drop's panic") };
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"the old state's drop exploded"));
+    });
 }
 
 #[test]

@@ -876,6 +876,10 @@ fn run<A: Actor>(
     shared: &Shared,
     supervisor: Option<(u32, Factory<A>)>,
 ) -> Exit<A> {
+    // Dropped where the actor ends, and on an unwind out of `run`: a user's `Drop` that panics
+    // outside the handlers' catch (an old state replaced by a restart, a discarded message)
+    // ends the thread here, and `is_alive` must still turn false (its join re-raises the panic).
+    let dead_on_exit = MarkDead(shared);
     let mut runner =
         Runner { actor, ctx: Context::default(), supervisor, panicked: None, killed: false, discarded: 0 };
     if let Err(payload) = runner.catch(|actor, ctx| actor.started(ctx)) {
@@ -891,12 +895,22 @@ fn run<A: Actor>(
     // its message back. None can slip into a mailbox nobody reads (loom: `loom-tests/actor.rs`).
     // After a graceful end these are sends that raced `stop`'s close and got in: handled.
     mailbox.close_and_drain(|msg| runner.deliver(msg, shared));
-    // ORDERING: Release: pairs with `Addr::is_alive`'s Acquire, so a thread that sees the actor
-    // dead also sees what its handlers wrote before it stopped. No protocol of the crate reads
-    // through it (stop and kill synchronise through the join and the mailbox), which is why a
-    // Relaxed store survives the loom models (mutate-orderings); the promise is to users.
-    shared.alive.store(false, Ordering::Release);
+    drop(dead_on_exit);
     runner.finish(shared)
+}
+
+/// Marks the actor dead when dropped (see `run`).
+struct MarkDead<'a>(&'a Shared);
+
+impl Drop for MarkDead<'_> {
+    fn drop(&mut self) {
+        // ORDERING: Release: pairs with `Addr::is_alive`'s Acquire, so a thread that sees the
+        // actor dead also sees what its handlers wrote before it stopped. No protocol of the
+        // crate reads through it (stop and kill synchronise through the join and the mailbox),
+        // which is why a Relaxed store survives the loom models (mutate-orderings); the promise
+        // is to users.
+        self.0.alive.store(false, Ordering::Release);
+    }
 }
 
 impl<A: Actor> Runner<A> {
