@@ -953,6 +953,29 @@ fn scope_raises_a_panic_nobody_waited_for() {
     });
 }
 
+/// A scoped job whose task was dropped drops its result on the worker; a panic of that `Drop`
+/// is raised by the scope like the job's own (the worker's catch used to swallow it).
+#[test]
+#[should_panic(expected = "a job submitted in a pool scope panicked")]
+fn scope_raises_a_panic_of_a_dropped_tasks_result() {
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("the result's drop exploded");
+        }
+    }
+    let pool = Pool::new(1);
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    pool.scope(|s| {
+        // The task is dropped before the job returns, so the worker drops the result.
+        drop(s.submit(move || {
+            wait.recv().unwrap();
+            Bomb
+        }));
+        go.send(()).unwrap();
+    });
+}
+
 #[test]
 fn scope_spawn_jobs_borrow_mutate_and_are_all_joined() {
     let pool = Pool::new(2);

@@ -76,7 +76,8 @@ impl Pool {
     /// # Panics
     ///
     /// Re-raises a panic of `f` (after joining the jobs); panics with `"a job submitted in a
-    /// pool scope panicked"` when a job panicked and its task was not waited for.
+    /// pool scope panicked"` when a job panicked and its task was not waited for, or the task
+    /// was dropped and the `Drop` of the job's result panicked.
     ///
     /// # Examples
     ///
@@ -237,7 +238,16 @@ where
             // ORDERING: Relaxed: read by the scope after the latch's Acquire, which orders it.
             finish.0.panicked.fetch_add(1, Ordering::Relaxed);
         }
-        drop(promise.send(result)); // a dropped task: the result is dropped here
+        if let Err(unsent) = promise.send(result) {
+            // A dropped task: the result is dropped here. A panic of its `Drop` is the job's
+            // panic too (nobody else can see it; `std::thread::scope` aborts the process on
+            // one): counted, so the scope re-raises it, where the worker's catch used to
+            // swallow it.
+            if crate::wait::caught(move || drop(unsent)) {
+                // ORDERING: Relaxed, as above.
+                finish.0.panicked.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         drop(finish); // last: after this the scope may return
     }
 }
