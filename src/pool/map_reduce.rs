@@ -281,7 +281,9 @@ impl Pool {
     {
         let chunk = chunk_len(items.len(), self.threads());
         let partials = self.run_chunks(items.len().div_ceil(chunk), |c| {
-            items[c * chunk..items.len().min((c + 1) * chunk)].iter().map(&map).reduce(&reduce)
+            // As `map_slice`'s ranges: no `(c + 1) * chunk`, which can overflow.
+            let start = c * chunk;
+            items[start..start + chunk.min(items.len() - start)].iter().map(&map).reduce(&reduce)
         });
         let mut total: Option<A> = None;
         for partial in partials {

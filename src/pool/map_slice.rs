@@ -51,7 +51,12 @@ impl Pool {
         let len = items.len();
         let mut out: Vec<R> = Vec::with_capacity(len);
         let chunk = chunk_len(len, self.threads());
-        let range = |c: usize| c * chunk..len.min((c + 1) * chunk);
+        // Not `len.min((c + 1) * chunk)`: that product overflows for the last chunk of a slice
+        // (of a zero-sized type) within a chunk of `usize::MAX` long.
+        let range = |c: usize| {
+            let start = c * chunk;
+            start..start + chunk.min(len - start)
+        };
         let slots = Slots(out.spare_capacity_mut().as_mut_ptr());
         let outcomes = self.run_chunks(len.div_ceil(chunk), |c| {
             // SAFETY: `run_chunks` runs each chunk index once, so no other thread touches
