@@ -266,6 +266,48 @@ fn rendezvous_sender_blocked_while_receiver_drops() {
 }
 
 #[test]
+fn rendezvous_no_value_after_disconnected() {
+    // A `close` from a third handle races a send that has passed its disconnection check: a
+    // receive that reported `Disconnected` must not be followed by one that gets the value
+    // (the send then claimed the slot after the receiver's look, and must fail). Found by
+    // review: the sender claimed before the close, the receiver saw `WRITING` and the flag and
+    // reported `Disconnected`, and a second receive took the value the sender placed next.
+    loom::model(|| {
+        let (tx, rx) = bounded::<i32>(0);
+        let closer = rx.clone();
+        let sender = thread::spawn(move || tx.send_timeout(1, SOON).is_ok());
+        let closing = thread::spawn(move || {
+            closer.close();
+        });
+        let first = rx.try_recv();
+        let second = rx.try_recv();
+        let sent = sender.join().unwrap();
+        closing.join().unwrap();
+        if first == Err(TryRecvError::Disconnected) {
+            assert_eq!(second, Err(TryRecvError::Disconnected), "a value after `Disconnected`");
+        }
+        assert_eq!(sent, first == Ok(1) || second == Ok(1), "sent exactly when received");
+    });
+}
+
+#[test]
+fn rendezvous_send_timeout_leaves_its_value_to_a_blocked_receiver() {
+    // A timed send whose deadline passes while a receiver is blocked in `recv` leaves its value
+    // to that receiver, as `try_send` does: it returns `Ok` only if the value is received, and
+    // the value is received once (a second receive, after the sender is gone, finds nothing).
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(0);
+        let receiver = thread::spawn(move || rx.recv().ok().map(|v: Counted| v.id));
+        let sent = tx.send_timeout(Counted::new(1, &counter), SOON).is_ok();
+        drop(tx); // the receiver's recv ends: with the value, or disconnected
+        let received = receiver.join().unwrap();
+        assert_eq!(sent, received == Some(1), "sent exactly when received");
+        assert_eq!(drops(&counter), 1);
+    });
+}
+
+#[test]
 fn every_senders_last_value_is_drained_before_disconnected() {
     // Two senders on their own threads each send once and drop; the receiver (a third thread)
     // that sees "disconnected" must have seen both values: the sender count's AcqRel chain

@@ -45,6 +45,30 @@
 //! was: by a receiver that was waiting, unless another receiver (a `try_recv`, a `recv_async`)
 //! takes it first.
 //!
+//! # Closing
+//!
+//! A receiver that sees the channel disconnected reports `Disconnected` only past every value
+//! that can still appear in the slot, so that no receive gets a value after one got
+//! `Disconnected` (found by review: a sender that claimed the slot just before a `close` and
+//! placed its value just after was received after a `Disconnected`, and its send returned
+//! `Ok`). Another Dekker handshake: a sender that claimed the slot issues a `fence(SeqCst)` and
+//! looks at the flag once more, and frees the slot unused (`Disconnected`) if it is up; a
+//! receiver that saw the flag issues a `fence(SeqCst)` and then looks at the slot, waiting out a
+//! `WRITING` (a sender between its claim and its placing or freeing, or an owner taking its
+//! value back: a few instructions). Whichever fence comes second sees the other side's write:
+//! the sender sees the flag and places nothing, or the receiver sees its claim and waits for the
+//! value (then takes it: a value placed before the receiver's look is drained, as the other
+//! flavors drain what got in).
+//!
+//! # A timed send that runs out of time
+//!
+//! An owner whose deadline passes with its value still `FULL` does what `try_send` does before
+//! it takes the value back: it re-tags the value `LEFT`, issues the fence, and leaves it if a
+//! receiver is blocked in `recv` (counted), which then takes it on the terms above. So
+//! `send_timeout(v, Duration::ZERO)` with a receiver blocked in `recv` succeeds, as crossbeam's
+//! does, and a timed send is never weaker than a `try_send` (found by review: it took the value
+//! back, because the blocked receiver could not wake within the deadline).
+//!
 //! # Why a generation
 //!
 //! A value `LEFT` is taken by a receiver that then frees the slot itself, while its sender may
@@ -70,8 +94,8 @@
 use super::chan::Chan;
 use super::chan_async::{RecvWait, SendWait};
 use super::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::sync::UnsafeCell;
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+use crate::sync::{Backoff, UnsafeCell};
 use crate::wait::WaitQueue;
 use std::mem::MaybeUninit;
 use std::task::{Poll, Waker};
@@ -190,6 +214,9 @@ impl<T> Rendezvous<T> {
         let Some(claimed) = self.try_claim() else {
             return Err(TrySendError::Full(value));
         };
+        if !self.still_open_after_claim(chan, claimed) {
+            return Err(TrySendError::Disconnected(value));
+        }
         let left = retag(claimed, LEFT);
         self.place(chan, value, left);
         // ORDERING: the sender's half of the handshake with a receiver giving up (`recv`):
@@ -231,6 +258,9 @@ impl<T> Rendezvous<T> {
             Some(None) => return Err(SendTimeoutError::Disconnected(value)),
             Some(Some(claimed)) => claimed,
         };
+        if !self.still_open_after_claim(chan, claimed) {
+            return Err(SendTimeoutError::Disconnected(value));
+        }
         self.hand_over(chan, value, deadline, claimed).map_err(|(reason, value)| match reason {
             GiveUp::Disconnected => SendTimeoutError::Disconnected(value),
             GiveUp::Timeout => SendTimeoutError::Timeout(value),
@@ -259,12 +289,71 @@ impl<T> Rendezvous<T> {
                 return Ok(());
             }
             Some(Some(reason)) => reason,
-            None => GiveUp::Timeout,
+            None => {
+                // Out of time: a receiver blocked in `recv` still gets it (module docs, "A timed
+                // send that runs out of time").
+                return match self.leave_or_retract(chan, claimed) {
+                    Some(value) => Err((GiveUp::Timeout, value)),
+                    None => Ok(()),
+                };
+            }
         };
         match self.retract(chan, claimed) {
             Some(value) => Err((give_up, value)),
             None => Ok(()),
         }
+    }
+
+    /// After a claim (`claimed`, `WRITING`): the sender's half of the close handshake (module
+    /// docs, "Closing"). `false`: the channel is disconnected, and the slot is free again.
+    fn still_open_after_claim(&self, chan: &Chan<T>, claimed: u64) -> bool {
+        // ORDERING: orders our claim (the CAS to WRITING) before the flag's load below; pairs
+        // with the fence of a receiver that saw the flag (`take_or_disconnected`) before its
+        // look at the slot: either we see the flag here, or it sees our claim.
+        fence(Ordering::SeqCst);
+        if chan.is_disconnected() {
+            self.release_slot(chan, claimed);
+            return false;
+        }
+        true
+    }
+
+    /// As the owner whose deadline passed (value `FULL`): leaves the value to a receiver
+    /// blocked in `recv` as `try_send` would, else takes it back. `None`: delivered (or left
+    /// to a counted receiver, which will take it); `Some`: the value, not sent.
+    fn leave_or_retract(&self, chan: &Chan<T>, claimed: u64) -> Option<T> {
+        let left = retag(claimed, LEFT);
+        // ORDERING: Relaxed: only our own write is in the cell (published by the FULL store);
+        // the CAS only decides between us and a receiver's CAS from FULL. A receiver taking
+        // the value from LEFT acquires it through this word's modification order (its CAS
+        // reads our RMW, which continues the release sequence of the FULL store).
+        if self
+            .state
+            .compare_exchange(retag(claimed, FULL), left, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            // A receiver won the race for the value: it was delivered.
+            return self.retract(chan, claimed);
+        }
+        // From here on as `try_send` after its LEFT store: the same handshake, the same
+        // exact-word retract. The value was already announced (`place`); a second notify costs
+        // nothing on this path and wakes a counted receiver the first one may not have reached.
+        chan.recv_wait.notify_one();
+        // ORDERING: as in `try_send`: pairs with the fence of a counted receiver giving up.
+        fence(Ordering::SeqCst);
+        // ORDERING: Relaxed after the fence, as in `try_send`.
+        if self.waiting_receivers.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
+        // ORDERING: Relaxed, as `try_send`'s retract.
+        if self.state.compare_exchange(left, claimed, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return None; // a receiver took it (and freed the slot)
+        }
+        // SAFETY: winning the CAS from our `LEFT` word gives us the cell back; it holds our
+        // value. The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
+        let value = self.value.with(|cell| unsafe { cell.cast::<T>().read() });
+        self.release_slot(chan, claimed);
+        Some(value)
     }
 
     /// As the owner, with the value placed: takes it back, or, when a receiver won the race
@@ -397,6 +486,18 @@ impl<T> Rendezvous<T> {
             // sender dropped is published by the disconnection (the senders' AcqRel count and
             // the flag's Release, which our Acquire load read): one more look takes it if the
             // first missed it, and covers a receiver-side disconnect.
+            // ORDERING: the receiver's half of the close handshake (module docs, "Closing"):
+            // pairs with the fence in `still_open_after_claim`. A sender that did not see the
+            // flag claimed before that fence, and our look below sees its claim.
+            fence(Ordering::SeqCst);
+            // A sender placing its value (or freeing the slot unused), or an owner taking its
+            // value back: wait for it to finish, a few instructions, so that no value appears
+            // after we report `Disconnected`.
+            let backoff = Backoff::new();
+            // ORDERING: Relaxed: the tag only; `try_take`'s CAS acquires the value.
+            while tag(self.state.load(Ordering::Relaxed)) == WRITING {
+                backoff.snooze();
+            }
             return if self.try_take(chan, counted, received) {
                 Ok(())
             } else {
@@ -465,6 +566,9 @@ impl<T> Rendezvous<T> {
                 Poll::Ready(None) => return Poll::Ready(Err(SendError(take_value(value)))),
                 Poll::Ready(Some(claimed)) => claimed,
             };
+            if !self.still_open_after_claim(chan, claimed) {
+                return Poll::Ready(Err(SendError(take_value(value))));
+            }
             wait.owning = true;
             self.place(chan, take_value(value), retag(claimed, FULL));
         }

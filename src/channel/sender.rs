@@ -205,6 +205,10 @@ impl<T> Sender<T> {
     /// Sends `value`, blocking at most `timeout` while the channel is full.
     ///
     /// A timeout too large to add to `Instant::now()` (such as `Duration::MAX`) waits forever.
+    /// On a zero-capacity channel, a send whose time runs out while a thread is blocked in
+    /// [`recv`](super::Receiver::recv) leaves its value to that thread, as
+    /// [`try_send`](Sender::try_send) does: so `send_timeout(v, Duration::ZERO)` succeeds
+    /// against a blocked receiver (crossbeam's does too).
     ///
     /// # Errors
     ///
