@@ -1094,3 +1094,62 @@ fn errors_are_values() {
     let cloned = SendError(String::from("x")).clone();
     assert_eq!(cloned.0, "x");
 }
+
+/// A zero-capacity `send_timeout` whose time runs out while a thread is blocked in `recv` leaves
+/// its value to it, as `try_send` does: with `Duration::ZERO` too (crossbeam's does; it used to
+/// take the value back, as the blocked receiver could not wake within the deadline). The value
+/// arrives once, and with nobody waiting the value comes back. (Which try first succeeds depends
+/// on when the receiver blocks, so this checks the path, not the old failure: the old code
+/// succeeded too whenever the receiver happened to wake within the send's one spin.)
+#[test]
+fn rendezvous_send_timeout_zero_pairs_with_a_blocked_receiver() {
+    within(WATCHDOG, || {
+        let (tx, rx) = bounded::<u32>(0);
+        let blocked = rx.clone();
+        let receiver = thread::spawn(move || blocked.recv());
+        // Once the receiver is inside `recv` (counted), every try succeeds; before, it times out.
+        eventually(WATCHDOG, "a zero-timeout send pairs with the blocked receiver", || {
+            match tx.send_timeout(7, Duration::ZERO) {
+                Ok(()) => Some(()),
+                Err(SendTimeoutError::Timeout(7)) => None,
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        });
+        assert_eq!(receiver.join().unwrap(), Ok(7));
+        // With nobody waiting, the time runs out and the value comes back.
+        assert_eq!(tx.send_timeout(8, Duration::ZERO), Err(SendTimeoutError::Timeout(8)));
+    });
+}
+
+/// The last receiver's drop drops every value left in the channel even when one's `Drop`
+/// panics, and then the panic goes on (the values after the panicking one used to stay until
+/// the last sender's drop).
+#[test]
+fn a_panicking_value_drop_does_not_stop_the_last_receivers_drain() {
+    struct Fragile {
+        explodes: bool,
+        dropped: Arc<AtomicUsize>,
+    }
+    impl Drop for Fragile {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            if self.explodes {
+                panic!("a value's drop exploded");
+            }
+        }
+    }
+    for (name, tx, rx) in [("bounded", bounded(8)), ("unbounded", ringfence::channel::unbounded())]
+        .map(|(name, (tx, rx))| (name, tx, rx))
+    {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        for i in 0..5 {
+            tx.send(Fragile { explodes: i == 1, dropped: dropped.clone() }).unwrap();
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(rx)));
+        let payload = outcome.expect_err("the panic goes on");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"a value's drop exploded"), "{name}");
+        assert_eq!(dropped.load(Ordering::Relaxed), 5, "{name}: every value dropped with the receiver");
+        assert!(tx.is_empty(), "{name}");
+        assert!(tx.send(Fragile { explodes: false, dropped: dropped.clone() }).is_err(), "{name}");
+    }
+}

@@ -434,21 +434,42 @@ impl<T> Chan<T> {
         }
     }
 
-    /// The last receiver's drain (see `remove_receiver`).
+    /// The last receiver's drain (see `remove_receiver`). A value whose `Drop` panics does not
+    /// stop it: every value is dropped, then the first panic goes on (found by review: the
+    /// values after the panicking one stayed in the channel until its last sender's drop;
+    /// `Vec` goes on dropping too).
     #[cold]
     #[inline(never)]
     fn drop_buffered(&self) {
+        let mut first_panic = None;
+        // Drops what `take` takes; `false` once there is nothing left.
+        let mut drop_next = |take: &mut dyn FnMut() -> bool| loop {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut *take)) {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(payload) => {
+                    first_panic.get_or_insert(payload);
+                }
+            }
+        };
         match &self.flavor {
             Flavor::Buffered(ring) => {
                 // The front value an async receive's fill left in the parked slot first (it is
-                // the oldest).
-                let mut front = None;
-                self.parked().recv.steal_front(ring, &mut front);
-                drop(front);
-                while ring.try_pop().is_some() {}
+                // the oldest). One value at most: after a panic in its drop, the retry finds
+                // the slot empty.
+                drop_next(&mut || {
+                    let mut front = None;
+                    self.parked().recv.steal_front(ring, &mut front);
+                    drop(front);
+                    false
+                });
+                drop_next(&mut || ring.try_pop().is_some());
             }
-            Flavor::Unbounded(list) => while list.pop().is_some() {},
+            Flavor::Unbounded(list) => drop_next(&mut || list.pop().is_some()),
             Flavor::Rendezvous(_) => {}
+        }
+        if let Some(payload) = first_panic {
+            std::panic::resume_unwind(payload);
         }
     }
 

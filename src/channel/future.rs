@@ -4,6 +4,9 @@
 //!
 //! Every future here is runtime-agnostic (`std::task` only), keeps only the latest waker, and
 //! is cancel-safe (see each type's `# Cancel safety`; the protocol is in `chan_async.rs`).
+//! Cancelling is dropping: a pending future that is `mem::forget`-ten instead stays in its
+//! queue, where it can take a wakeup meant for another waiter (docs/async.md, "Forgetting is
+//! not cancelling").
 
 use super::chan::Chan;
 use super::chan_async::{RecvWait, SendWait};
@@ -115,6 +118,10 @@ impl<T> fmt::Debug for ClosedFuture<'_, T> {
 /// that value still belongs to the channel until the future's poll returns it, and any receive
 /// takes it, oldest first.)
 ///
+/// Cancelling is dropping: a pending future that is `mem::forget`-ten stays in the channel's
+/// wait queue, where it can take a wakeup meant for another receiver, which then waits for a
+/// later one (a leak, as forgetting a `MutexGuard` is; nothing is lost or duplicated).
+///
 /// # Polling after `Ready`
 ///
 /// A `RecvFuture` is one receive: polled again after it returned `Ready`, it receives again
@@ -209,6 +216,11 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 /// taken it, in which case it was sent. To get an unsent value back instead of dropping it,
 /// end the future with [`SendFuture::cancel`] (poll it through `&mut future` in a `select!`,
 /// so that it outlives the losing branch).
+///
+/// Cancelling is dropping: a pending future that is `mem::forget`-ten stays in the channel's
+/// wait queue, where it can take a wakeup meant for another sender, and on a zero-capacity
+/// channel keeps the hand-over slot once its value is received, so that later sends wait until
+/// the channel closes (a leak, as forgetting a `MutexGuard` is; nothing is lost or duplicated).
 ///
 /// # Panics
 ///
