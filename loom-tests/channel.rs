@@ -272,10 +272,15 @@ fn rendezvous_no_value_after_disconnected() {
     // (the send then claimed the slot after the receiver's look, and must fail). Found by
     // review: the sender claimed before the close, the receiver saw `WRITING` and the flag and
     // reported `Disconnected`, and a second receive took the value the sender placed next.
-    loom::model(|| {
+    // Four preemptions: the sender stopped after its flag check (a claim after the receiver's
+    // look) or after its re-check (a placing the receiver must wait out), the receiver between
+    // its two receives, and the sender once more between placing its value and taking it back.
+    model_at_preemptions(4, || {
         let (tx, rx) = bounded::<i32>(0);
         let closer = rx.clone();
-        let sender = thread::spawn(move || tx.send_timeout(1, SOON).is_ok());
+        // An untimed send: once its value is placed it blocks until taken or disconnected, which
+        // lets a receive run in between without another preemption.
+        let sender = thread::spawn(move || tx.send(1).is_ok());
         let closing = thread::spawn(move || {
             closer.close();
         });
