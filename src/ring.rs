@@ -71,7 +71,10 @@
 //!
 //! - Lock-free, and `try_push`/`try_pop` never wait for another thread: they only retry a CAS
 //!   that another thread won. A thread preempted between its CAS and its stamp store holds that
-//!   one slot until it resumes.
+//!   one slot until it resumes. That includes the slot's previous lap: a push (pop) that finds
+//!   the previous lap's push (pop) of its slot still in flight reports full (empty) at once;
+//!   until the thirty-third session it took that for a stale position and waited it out
+//!   (found by review; `tests::try_calls_never_wait_for_an_operation_of_the_previous_lap`).
 //! - **Not promised**: `try_push` returns the value as full while a pop that has already claimed
 //!   the oldest slot is still reading it; `try_pop` returns `None` while the push that claimed
 //!   the oldest position is still writing it (even if younger pushes have finished). Each
@@ -590,7 +593,7 @@ impl<T> Ring<T> {
     pub(crate) fn push_retry(&self, value: &mut Option<T>, registered: bool) -> Result<bool, PushError> {
         // As in `push_or_else`: a claimed slot must be written, or its position is lost.
         assert!(value.is_some(), "a push needs a value");
-        self.push_loop(value, registered, |_, _, _, _| Err(PushError::Full))
+        self.push_loop(value, registered, true, |_, _, _, _| Err(PushError::Full))
     }
 
     /// [`Ring::try_push`] for the channel: moves the value out of `value` when it pushes
@@ -604,7 +607,7 @@ impl<T> Ring<T> {
     /// by-value `T` on the way its own stack slot).
     #[inline]
     pub(crate) fn push(&self, value: &mut Option<T>, registered: bool) -> Result<bool, PushError> {
-        self.push_or_else(value, registered, |_, _, _, _| Err(PushError::Full))
+        self.push_or_else(value, registered, true, |_, _, _, _| Err(PushError::Full))
     }
 
     /// Closes the ring for pushes: every later push fails with `PushError::Closed`, and a
@@ -635,7 +638,9 @@ impl<T> Ring<T> {
         // The waiting-parties counts are always 0 here: only the channel registers waiters, and
         // it never calls `force_push` (whose plain tail store would erase a count).
         let mut pending = Some(value);
-        let pushed = self.push_or_else(&mut pending, false, |value, tail, new_tail, slot| {
+        // Not full while a push is in flight: the oldest value is not written yet, and
+        // overwriting needs it (the loop waits for it).
+        let pushed = self.push_or_else(&mut pending, false, false, |value, tail, new_tail, slot| {
             // The slot still holds the previous lap's value, at position `tail - one_lap`: the
             // oldest one. Claim it as a consumer would, by moving `head` past it. (If a consumer
             // has already claimed it, the CAS fails and we retry: it is about to free the slot.)
@@ -676,12 +681,15 @@ impl<T> Ring<T> {
     /// `on_occupied(value, tail, new_tail, slot)` decides what to do when the slot at `tail`
     /// still holds the previous lap's value and no pop of it is being waited for: `Err(e)` ends
     /// the push with `Err(e)`, `Ok(())` retries. Returns whether the claiming CAS saw a waiting
-    /// receiver. `wait_for_pop`: see [`Ring::push`].
+    /// receiver. `wait_for_pop`: see [`Ring::push`]. `full_while_pushed`: an unregistered push
+    /// that finds the slot's previous-lap push still in flight (claimed, not yet written)
+    /// reports `PushError::Full` at once rather than wait for it (module docs, "Guarantees").
     #[inline(always)]
     fn push_or_else<F>(
         &self,
         value: &mut Option<T>,
         wait_for_pop: bool,
+        full_while_pushed: bool,
         on_occupied: F,
     ) -> Result<bool, PushError>
     where
@@ -708,7 +716,7 @@ impl<T> Ring<T> {
                 on_occupied(value, tail, next, slot)?;
             }
         }
-        self.push_loop(value, wait_for_pop, on_occupied)
+        self.push_loop(value, wait_for_pop, full_while_pushed, on_occupied)
     }
 
     /// The push's common case: when the ring is open, the tail's slot free and the first CAS
@@ -788,6 +796,7 @@ impl<T> Ring<T> {
         &self,
         value: &mut Option<T>,
         wait_for_pop: bool,
+        full_while_pushed: bool,
         on_occupied: F,
     ) -> Result<bool, PushError>
     where
@@ -834,8 +843,17 @@ impl<T> Ring<T> {
                 }
                 // ORDERING: Relaxed, as above.
                 word = self.tail.load(Ordering::Relaxed);
+            } else if full_while_pushed && !wait_for_pop && stamp == self.lap_back(tail) {
+                // The push of the previous lap's position claimed this slot and is still
+                // writing it: the ring is full (that value is on its way). Not a stale tail: a
+                // push past `tail` needed the slot freed, and stamps only grow. Reported at
+                // once, never waited for (module docs, "Guarantees"; found by review: it was
+                // taken for a stale tail and waited out). A registered sender waits below, as
+                // before: the full ring's next pop notifies it either way.
+                return Err(PushError::Full);
             } else {
-                // Another producer claimed `tail` and moved on: our tail is stale.
+                // Another producer claimed `tail` and moved on: our tail is stale (or, for a
+                // registered sender or `force_push`, a push of the previous lap is in flight).
                 backoff.snooze();
                 // ORDERING: Relaxed, as above.
                 word = self.tail.load(Ordering::Relaxed);
@@ -1054,8 +1072,16 @@ impl<T> Ring<T> {
                 }
                 // ORDERING: Relaxed, as above.
                 word = self.head.load(Ordering::Relaxed);
+            } else if !registered && (stamp + self.one_lap) & POSITION_MASK == head + 1 {
+                // The pop of the previous lap's position claimed this slot and is still reading
+                // it: nothing is written for `head` yet (the slot is not free), so empty. Not a
+                // stale head: a pop past `head` needed this lap's value, and stamps only grow.
+                // Reported at once, never waited for (module docs, "Guarantees"; found by review:
+                // it was taken for a stale head and waited out).
+                return Err(PopReport(word));
             } else {
-                // Another consumer took `head` and moved on: our head is stale.
+                // Another consumer took `head` and moved on: our head is stale (or, for a
+                // registered receiver, a pop of the previous lap is in flight).
                 backoff.snooze();
                 // ORDERING: Relaxed, as above.
                 word = self.head.load(Ordering::Relaxed);
@@ -1529,5 +1555,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `try_push` and `try_pop` report full and empty at once while the previous lap's push or
+    /// pop of their slot is in flight (claimed, its stamp not yet stored), for every capacity:
+    /// they waited for it, taking it for a stale position (found by review). The in-flight
+    /// operation is made by hand here, so nothing is timed. Run on a thread of its own under a
+    /// watchdog: the old code spun for ever.
+    #[test]
+    fn try_calls_never_wait_for_an_operation_of_the_previous_lap() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for capacity in CAPACITIES {
+                let ring = Ring::new(capacity);
+                for i in 0..capacity as u64 - 1 {
+                    ring.try_push(i).unwrap();
+                }
+                // The push that fills the ring claims its position and has not written it.
+                let (slot, tail, _) = ring.claim_free_tail().expect("the last free slot");
+                assert_eq!(ring.try_push(99), Err(99), "capacity {capacity}: a push in flight");
+                ring.publish(slot, tail, capacity as u64 - 1);
+                // Empty the ring but the last value, then a pop claims the last value's position
+                // and has not moved it out yet.
+                for i in 0..capacity as u64 - 1 {
+                    assert_eq!(ring.try_pop(), Some(i));
+                }
+                let word = ring.head.load(Ordering::Relaxed);
+                let head = position(word);
+                let claim = ring.pop_claim(head);
+                ring.claim_position(&ring.head, word, claim.next).expect("nobody else pops");
+                if capacity == 1 {
+                    // Its slot is the one the next position maps to: the previous lap's pop is
+                    // in flight there.
+                    assert_eq!(ring.try_pop(), None, "capacity {capacity}: a pop in flight");
+                }
+                // Finish that pop by hand: move the value out and free the slot.
+                let slot = ring.slot(head);
+                // SAFETY: the claim above gave this thread the slot, which holds the value
+                // published for `head`.
+                let value = slot.value.with(|cell| unsafe { cell.cast::<u64>().read() });
+                assert_eq!(value, capacity as u64 - 1);
+                slot.stamp.store(claim.emptied, Ordering::Release);
+                assert_eq!(ring.try_pop(), None);
+                assert_eq!(ring.len(), 0);
+            }
+            done.send(()).unwrap();
+        });
+        finished.recv_timeout(std::time::Duration::from_secs(60)).expect("a try call waited for ever");
     }
 }
