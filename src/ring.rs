@@ -1580,6 +1580,7 @@ mod tests {
                 for i in 0..capacity as u64 - 1 {
                     assert_eq!(ring.try_pop(), Some(i));
                 }
+                // ORDERING: Relaxed: one thread; the claim below is the pop's own CAS.
                 let word = ring.head.load(Ordering::Relaxed);
                 let head = position(word);
                 let claim = ring.pop_claim(head);
@@ -1595,6 +1596,7 @@ mod tests {
                 // published for `head`.
                 let value = slot.value.with(|cell| unsafe { cell.cast::<u64>().read() });
                 assert_eq!(value, capacity as u64 - 1);
+                // ORDERING: Release, as the pop's own stamp store (`claim_for_pop`).
                 slot.stamp.store(claim.emptied, Ordering::Release);
                 assert_eq!(ring.try_pop(), None);
                 assert_eq!(ring.len(), 0);
