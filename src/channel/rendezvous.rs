@@ -217,8 +217,19 @@ impl<T> Rendezvous<T> {
         if !self.still_open_after_claim(chan, claimed) {
             return Err(TrySendError::Disconnected(value));
         }
+        self.place(chan, value, retag(claimed, LEFT));
+        match self.leave_to_counted_receiver(chan, claimed) {
+            None => Ok(()),
+            Some(value) => Err(TrySendError::Full(value)),
+        }
+    }
+
+    /// With our value `LEFT` (state `retag(claimed, LEFT)`, already announced): leaves it to a
+    /// receiver counted in `recv`, or, when none is, takes it back (module docs, "`try_send`
+    /// never waits"). `None`: left (a counted receiver will take it) or already taken;
+    /// `Some`: the value, not sent, and the slot freed.
+    fn leave_to_counted_receiver(&self, chan: &Chan<T>, claimed: u64) -> Option<T> {
         let left = retag(claimed, LEFT);
-        self.place(chan, value, left);
         // ORDERING: the sender's half of the handshake with a receiver giving up (`recv`):
         // orders our LEFT store before the count load below.
         fence(Ordering::SeqCst);
@@ -226,7 +237,7 @@ impl<T> Rendezvous<T> {
         // or its fence comes after ours (and it sees LEFT). A receiver that took an earlier
         // value decremented before freeing the slot, which our Acquire claim acquired.
         if self.waiting_receivers.load(Ordering::Relaxed) != 0 {
-            return Ok(());
+            return None;
         }
         // Nobody is left to take it: take it back, unless a receiver got it first. The CAS is
         // from the exact word we stored (module docs, "Why a generation"): it fails once a
@@ -234,14 +245,14 @@ impl<T> Rendezvous<T> {
         // ORDERING: Relaxed: on success only our own write is in the cell; the CAS only
         // decides between us and a receiver's CAS from our word.
         if self.state.compare_exchange(left, claimed, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-            return Ok(()); // a receiver took it (and freed the slot)
+            return None; // a receiver took it (and freed the slot)
         }
         // SAFETY: winning the CAS from our `LEFT` word gives us the cell back; it holds our
         // value.
         // The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
         let value = self.value.with(|cell| unsafe { cell.cast::<T>().read() });
         self.release_slot(chan, claimed);
-        Err(TrySendError::Full(value))
+        Some(value)
     }
 
     pub(crate) fn send(
@@ -335,25 +346,11 @@ impl<T> Rendezvous<T> {
             // A receiver won the race for the value: it was delivered.
             return self.retract(chan, claimed);
         }
-        // From here on as `try_send` after its LEFT store: the same handshake, the same
-        // exact-word retract. The value was already announced (`place`); a second notify costs
-        // nothing on this path and wakes a counted receiver the first one may not have reached.
+        // From here on as `try_send` after its LEFT store. The value was already announced
+        // (`place`); a second notify costs nothing on this path and wakes a counted receiver
+        // the first one may not have reached.
         chan.recv_wait.notify_one();
-        // ORDERING: as in `try_send`: pairs with the fence of a counted receiver giving up.
-        fence(Ordering::SeqCst);
-        // ORDERING: Relaxed after the fence, as in `try_send`.
-        if self.waiting_receivers.load(Ordering::Relaxed) != 0 {
-            return None;
-        }
-        // ORDERING: Relaxed, as `try_send`'s retract.
-        if self.state.compare_exchange(left, claimed, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-            return None; // a receiver took it (and freed the slot)
-        }
-        // SAFETY: winning the CAS from our `LEFT` word gives us the cell back; it holds our
-        // value. The cast: a `MaybeUninit<T>` has `T`'s size and alignment.
-        let value = self.value.with(|cell| unsafe { cell.cast::<T>().read() });
-        self.release_slot(chan, claimed);
-        Some(value)
+        self.leave_to_counted_receiver(chan, claimed)
     }
 
     /// As the owner, with the value placed: takes it back, or, when a receiver won the race
