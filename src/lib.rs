@@ -81,9 +81,11 @@ mod semaphore;
 pub mod timer;
 pub mod waiting;
 
+pub use caught_panic::Panic;
 pub use semaphore::{AcquireFuture, AcquireOwnedFuture, OwnedPermit, Permit, Semaphore, TooManyPermits};
 pub use wait_group::{Pending, WaitGroup, WaitGroupFuture};
 
+mod caught_panic;
 mod exiting;
 mod latch;
 mod sync;

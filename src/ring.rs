@@ -391,6 +391,12 @@ pub struct Ring<T> {
     last_index: u64,
 }
 
+// A panic that unwinds out of a call on the ring (only a value's `Drop`, in `force_push`, can
+// panic inside one) leaves every slot either holding a value or free: as crossbeam's
+// `ArrayQueue`, the ring may be used across `catch_unwind` without `AssertUnwindSafe`.
+impl<T> std::panic::UnwindSafe for Ring<T> {}
+impl<T> std::panic::RefUnwindSafe for Ring<T> {}
+
 /// Why a crate-internal push failed; the value stays with the caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PushError {

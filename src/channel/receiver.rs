@@ -34,6 +34,13 @@ pub struct Receiver<T> {
     pub(super) chan: Arc<Chan<T>>,
 }
 
+// A panic that unwinds out of a call on the channel (a value's or a waker's `Drop`, a waker's
+// `wake`) leaves it consistent: every value is still in it or was handed over, and every waiter
+// still counted is still there to wake (the panic tests in `tests/channel.rs`). So, as std's and
+// crossbeam's handles, it may be used across `catch_unwind` without `AssertUnwindSafe`.
+impl<T> std::panic::UnwindSafe for Receiver<T> {}
+impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
+
 impl<T> Receiver<T> {
     /// Receives a value, blocking while the channel is empty.
     ///

@@ -37,6 +37,13 @@ pub struct Sender<T> {
     pub(super) chan: Arc<Chan<T>>,
 }
 
+// A panic that unwinds out of a call on the channel (a value's or a waker's `Drop`, a waker's
+// `wake`) leaves it consistent: every value is still in it or was handed over, and every waiter
+// still counted is still there to wake (the panic tests in `tests/channel.rs`). So, as std's and
+// crossbeam's handles, it may be used across `catch_unwind` without `AssertUnwindSafe`.
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
+
 /// Closes a channel on request (see [`Sender::closer`]); neither a sender nor a receiver.
 pub(crate) struct Closer<T>(Arc<Chan<T>>);
 

@@ -41,6 +41,12 @@ pub struct Receiver<T> {
     _owns: PhantomData<T>,
 }
 
+// A panic that unwinds out of a call on the cell (a value's or a waker's `Drop`, a waker's
+// `wake`) leaves its state consistent (`tests/oneshot.rs`, the panicking-waker tests): usable
+// across `catch_unwind` without `AssertUnwindSafe`, as the channel's handles.
+impl<T> std::panic::UnwindSafe for Receiver<T> {}
+impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
+
 // SAFETY: a `Receiver` takes (or drops) the `T` that another thread's sender wrote, so moving it
 // across threads needs `T: Send`. The rest of what it touches is the state word (atomic) and the
 // waker slot under the ownership rules of `cell.rs`; `Waker` is `Send + Sync`.

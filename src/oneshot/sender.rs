@@ -27,6 +27,12 @@ pub struct Sender<T> {
     _owns: PhantomData<T>,
 }
 
+// A panic that unwinds out of a call on the cell (a value's or a waker's `Drop`, a waker's
+// `wake`) leaves its state consistent (`tests/oneshot.rs`, the panicking-waker tests): usable
+// across `catch_unwind` without `AssertUnwindSafe`, as the channel's handles.
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
+
 // SAFETY: a `Sender` moves its `T` into the block, where the receiver's thread takes or drops
 // it, so sending the handle to another thread needs `T: Send`. Else it touches the state word
 // and `Waker`s (`Send + Sync`): the receiver's after its finishing RMW, and its own `closed`

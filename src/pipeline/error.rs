@@ -1,7 +1,7 @@
 //! Why a pipeline stopped early.
 
 use super::Report;
-use std::any::Any;
+use crate::Panic;
 use std::fmt;
 
 /// The error type a fallible stage's error is boxed into (anything `Into` it works: every
@@ -38,8 +38,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum StageError {
     /// A fallible stage returned this error (downcast it to get the stage's own type back).
     Failed(BoxError),
-    /// The stage's function panicked; the payload is inside (for `resume_unwind`).
-    Panicked(Box<dyn Any + Send + 'static>),
+    /// The stage's function panicked; the payload is inside ([`Panic::resume`] continues the
+    /// panic on this thread).
+    Panicked(Panic),
 }
 
 /// The first error of a run, where it happened, and what the run produced anyway.
@@ -106,18 +107,11 @@ impl<O> PipelineError<O> {
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-}
-
 impl fmt::Debug for StageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StageError::Failed(error) => f.debug_tuple("Failed").field(error).finish(),
-            StageError::Panicked(payload) => match panic_message(payload.as_ref()) {
+            StageError::Panicked(panic) => match panic.message() {
                 Some(message) => f.debug_tuple("Panicked").field(&message).finish(),
                 None => f.write_str("Panicked(..)"),
             },
@@ -129,10 +123,7 @@ impl fmt::Display for StageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StageError::Failed(error) => error.fmt(f),
-            StageError::Panicked(payload) => match panic_message(payload.as_ref()) {
-                Some(message) => write!(f, "panicked: {message}"),
-                None => f.write_str("panicked"),
-            },
+            StageError::Panicked(panic) => panic.fmt(f),
         }
     }
 }
@@ -152,10 +143,21 @@ impl<O> fmt::Display for PipelineError<O> {
     }
 }
 
+/// The stage's error is not its `source`: its `Display` is already part of this error's (a
+/// stage's error is reached through [`StageError::Failed`]). The source is the stage error's
+/// own source, so that a chain of causes (`anyhow`'s `{:#}`) names each cause once.
 impl<O> std::error::Error for PipelineError<O> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.error {
-            StageError::Failed(error) => Some(error.as_ref()),
+        self.error.source()
+    }
+}
+
+/// `Display` shows the stage's error (or the panic's message) itself, so `source` is that
+/// error's own source, and a chain of causes names each cause once.
+impl std::error::Error for StageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StageError::Failed(error) => error.source(),
             StageError::Panicked(_) => None,
         }
     }

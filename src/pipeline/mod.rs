@@ -60,6 +60,7 @@ pub use collect_async::CollectFuture;
 pub use error::{BoxError, PipelineError, StageError};
 pub use report::{Report, StageReport};
 
+use crate::Panic;
 use crate::channel::{self, Receiver, RecvTimeoutError};
 use crate::exiting::Exiting;
 use crate::rate::Clock;
@@ -495,7 +496,7 @@ impl<T: Send + 'static> Pipeline<T> {
             // Stage functions' and the source iterator's panics are caught; this is a last
             // resort for a panic elsewhere on the source thread (dropping the iterator).
             if let Err(payload) = thread.join() {
-                run.fail("source", StageError::Panicked(payload));
+                run.fail("source", StageError::Panicked(Panic::new(payload)));
             }
         }
         let stages = run.stages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -544,7 +545,7 @@ fn hand_over<T>(run: &Run, tally: &mut report::Tally, deliver: &mut impl FnMut(T
         }
         Err(payload) => {
             tally.failed += 1;
-            run.fail("sink", StageError::Panicked(payload));
+            run.fail("sink", StageError::Panicked(Panic::new(payload)));
             true
         }
     }

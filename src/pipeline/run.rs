@@ -25,6 +25,7 @@
 
 use super::error::{BoxError, StageError};
 use super::report::{StageCounters, Tally};
+use crate::Panic;
 use crate::Semaphore;
 use crate::channel::{self, Receiver, Sender};
 use crate::rate::{Clock, TscClock};
@@ -210,7 +211,7 @@ pub(super) fn start_source<S: Pull>(run: &Arc<Run>, mut input: S, capacity: usiz
                 Ok(Some(item)) => item,
                 Ok(None) => break,
                 Err(payload) => {
-                    shared.fail("source", StageError::Panicked(payload));
+                    shared.fail("source", StageError::Panicked(Panic::new(payload)));
                     break;
                 }
             };
@@ -288,7 +289,7 @@ fn work<T, U, E: Into<BoxError>>(
                 let outcome = match panic::catch_unwind(AssertUnwindSafe(|| f(item))) {
                     Ok(Ok(out)) => Ok(out),
                     Ok(Err(error)) => Err(StageError::Failed(error.into())),
-                    Err(payload) => Err(StageError::Panicked(payload)),
+                    Err(payload) => Err(StageError::Panicked(Panic::new(payload))),
                 };
                 match outcome {
                     Ok(out) => Some(out),

@@ -9,6 +9,7 @@
 //! `docs/pool.md`, "Speed").
 
 use super::error::TaskError;
+use crate::Panic;
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
@@ -111,7 +112,7 @@ impl<R> Iterator for Results<R> {
         self.position += 1;
         if position == self.next_panic.0 {
             let (_, payload) = std::mem::replace(&mut self.next_panic, next_panic(&mut self.panics));
-            return payload.map(|payload| Err(TaskError::Panicked(payload)));
+            return payload.map(|payload| Err(TaskError::Panicked(Panic::new(payload))));
         }
         if let Some(value) = self.values.next() {
             return Some(Ok(value));

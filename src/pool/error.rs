@@ -2,6 +2,7 @@
 //! period, `std::error::Error`, and a `Debug` that never requires the closure or result to be
 //! `Debug`.
 
+use crate::Panic;
 use crate::channel::CapacityError;
 use std::any::Any;
 use std::ffi::NulError;
@@ -24,9 +25,9 @@ use std::fmt;
 /// }
 /// ```
 pub enum TaskError {
-    /// The task's closure panicked; the payload is inside (pass it to
-    /// [`std::panic::resume_unwind`] to continue the panic on this thread). The worker survived.
-    Panicked(Box<dyn Any + Send + 'static>),
+    /// The task's closure panicked; the payload is inside ([`Panic::resume`] continues the
+    /// panic on this thread). The worker survived.
+    Panicked(Panic),
     /// There is no result to return, for one of two reasons:
     ///
     /// - the job never ran: [`Pool::shutdown_now`](super::Pool::shutdown_now) discarded it
@@ -170,7 +171,7 @@ impl TaskError {
     #[must_use]
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            TaskError::Panicked(payload) => payload_message(payload.as_ref()),
+            TaskError::Panicked(panic) => panic.message(),
             TaskError::Cancelled => None,
         }
     }
@@ -189,18 +190,10 @@ impl TaskError {
     #[must_use]
     pub fn into_panic(self) -> Option<Box<dyn Any + Send + 'static>> {
         match self {
-            TaskError::Panicked(payload) => Some(payload),
+            TaskError::Panicked(panic) => Some(panic.into_payload()),
             TaskError::Cancelled => None,
         }
     }
-}
-
-/// The message of a panic payload made by `panic!("...")` or `panic!("{}", ...)`.
-fn payload_message(payload: &(dyn Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 impl WaitTimeoutError {
@@ -274,7 +267,7 @@ impl<F> TrySubmitError<F> {
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TaskError::Panicked(payload) => match payload_message(payload.as_ref()) {
+            TaskError::Panicked(panic) => match panic.message() {
                 Some(message) => f.debug_tuple("Panicked").field(&message).finish(),
                 None => f.write_str("Panicked(..)"),
             },
@@ -286,7 +279,7 @@ impl fmt::Debug for TaskError {
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TaskError::Panicked(payload) => match payload_message(payload.as_ref()) {
+            TaskError::Panicked(panic) => match panic.message() {
                 Some(message) => write!(f, "task panicked: {message}"),
                 None => f.write_str("task panicked"),
             },
@@ -308,14 +301,9 @@ impl fmt::Display for WaitTimeoutError {
     }
 }
 
-impl std::error::Error for WaitTimeoutError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            WaitTimeoutError::Timeout => None,
-            WaitTimeoutError::Failed(error) => Some(error),
-        }
-    }
-}
+/// `Failed` displays the task's error itself, so it is not the `source` too (a chain of causes
+/// names each cause once); [`TaskError`] has no source.
+impl std::error::Error for WaitTimeoutError {}
 
 impl<F> fmt::Debug for TrySubmitError<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -353,6 +341,8 @@ impl fmt::Display for BuildError {
     }
 }
 
+/// `Display` includes the inner error's message, so the `source` is the inner error's own
+/// source (a chain of causes names each cause once, as `std::io::Error` does with its inner error).
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -360,9 +350,9 @@ impl std::error::Error for BuildError {
             | BuildError::TooManyThreads(_)
             | BuildError::NoInFlight
             | BuildError::TooManyInFlight(_) => None,
-            BuildError::Capacity(error) => Some(error),
-            BuildError::ThreadName(error) => Some(error),
-            BuildError::Spawn(error) => Some(error),
+            BuildError::Capacity(error) => error.source(),
+            BuildError::ThreadName(error) => error.source(),
+            BuildError::Spawn(error) => error.source(),
         }
     }
 }

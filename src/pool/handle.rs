@@ -49,6 +49,12 @@ pub struct Pool {
     pub(super) in_flight: usize,
 }
 
+// The pool catches every panic of its jobs, and a panic out of a call on it (a task's result's
+// `Drop`) leaves its queue and workers as they were: usable across `catch_unwind` without
+// `AssertUnwindSafe`, as the channel it is built on.
+impl std::panic::UnwindSafe for Pool {}
+impl std::panic::RefUnwindSafe for Pool {}
+
 impl Pool {
     /// A pool of `threads` workers with the default settings (see [`Builder::new`]).
     ///
@@ -56,7 +62,9 @@ impl Pool {
     ///
     /// Panics with `"Pool::new: a pool needs at least one thread"` when `threads == 0`, and with
     /// `"Pool::new: could not start a worker thread: {error}"` when the system refuses to start a
-    /// thread; [`Pool::builder`] reports both as errors instead.
+    /// thread, and with `"Pool::new: {threads} threads asked for, a pool holds at most 32768"`
+    /// above [`MAX_THREADS`](super::MAX_THREADS); [`Pool::builder`] reports all three as errors
+    /// instead.
     ///
     /// # Examples
     ///

@@ -4,6 +4,7 @@
 use super::Pool;
 use super::chunked::chunk_len;
 use super::error::TaskError;
+use crate::Panic;
 use std::sync::Arc;
 
 /// Chunks per thread for an input of known length: enough that an uneven chunk does not leave
@@ -295,7 +296,7 @@ impl Pool {
                     });
                 }
                 Ok(None) => {}
-                Err(payload) => return Err(TaskError::Panicked(payload)),
+                Err(payload) => return Err(TaskError::Panicked(Panic::new(payload))),
             }
         }
         Ok(total)

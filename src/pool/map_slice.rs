@@ -10,6 +10,7 @@
 use super::Pool;
 use super::chunked::chunk_len;
 use super::error::TaskError;
+use crate::Panic;
 use std::mem::{self, MaybeUninit};
 use std::ptr;
 
@@ -81,7 +82,7 @@ impl Pool {
             }
         }
         let payload = outcomes.into_iter().find_map(Result::err).expect("a chunk panicked");
-        Err(TaskError::Panicked(payload))
+        Err(TaskError::Panicked(Panic::new(payload)))
     }
 }
 

@@ -11,6 +11,7 @@
 //!   ([`oneshot::Sender::is_closed`]): a job whose task is gone is skipped.
 
 use super::error::{TaskError, WaitTimeoutError};
+use crate::Panic;
 use crate::oneshot;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
@@ -101,6 +102,11 @@ where
 pub struct Task<R> {
     result: oneshot::Receiver<thread::Result<R>>,
 }
+
+// As tokio's `JoinHandle`: the result cell is written once by the worker and taken once by the
+// task, so a panic out of a wait (the result's `Drop`, a waker's) leaves nothing half-done.
+impl<R> std::panic::UnwindSafe for Task<R> {}
+impl<R> std::panic::RefUnwindSafe for Task<R> {}
 
 impl<R> Task<R> {
     /// Blocks until the job has run, and returns its value.
@@ -197,7 +203,7 @@ impl<R> Task<R> {
 pub(super) fn settle<R>(received: Option<thread::Result<R>>) -> Result<R, TaskError> {
     match received {
         Some(Ok(value)) => Ok(value),
-        Some(Err(payload)) => Err(TaskError::Panicked(payload)),
+        Some(Err(payload)) => Err(TaskError::Panicked(Panic::new(payload))),
         None => Err(TaskError::Cancelled),
     }
 }

@@ -10,6 +10,7 @@
 //! crate takes nothing (see each one's `# Cancel safety`), so dropping it loses nothing.
 
 use super::{Gathered, NotEnough};
+use crate::Panic;
 use crate::pool::TaskError;
 use crate::timer::{Sleep, sleep_until};
 use std::fmt;
@@ -121,7 +122,7 @@ impl<F: Future> AsyncScatter<F> {
                 let answer = match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
                     Ok(Poll::Pending) => continue,
                     Ok(Poll::Ready(value)) => Answer::Returned(value),
-                    Err(payload) => Answer::Panicked(TaskError::Panicked(payload)),
+                    Err(payload) => Answer::Panicked(TaskError::Panicked(Panic::new(payload))),
                 };
                 *slot = None;
                 self.outstanding -= 1;

@@ -447,6 +447,7 @@ impl Semaphore {
     /// assert!(semaphore.try_acquire().is_some());
     /// ```
     #[inline]
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn try_acquire(&self) -> Option<Permit<'_>> {
         self.try_acquire_many(1)
     }
@@ -467,6 +468,7 @@ impl Semaphore {
     /// let both = semaphore.try_acquire_many(2).expect("two are free");
     /// assert_eq!(both.num_permits(), 2);
     /// ```
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn try_acquire_many(&self, n: usize) -> Option<Permit<'_>> {
         self.take(n, Wait::No).then(|| Permit::new(self, n))
     }
@@ -486,6 +488,7 @@ impl Semaphore {
     /// assert!(semaphore.acquire_timeout(Duration::from_millis(5)).is_some());
     /// ```
     #[inline]
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<Permit<'_>> {
         self.acquire_many_timeout(1, timeout)
     }
@@ -509,6 +512,7 @@ impl Semaphore {
     /// assert!(semaphore.acquire_many_timeout(2, Duration::from_millis(5)).is_none());
     /// assert_eq!(semaphore.available_permits(), 1); // nothing taken
     /// ```
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn acquire_many_timeout(&self, n: usize, timeout: Duration) -> Option<Permit<'_>> {
         self.take(n, Wait::Until(deadline_after(timeout))).then(|| Permit::new(self, n))
     }
@@ -528,6 +532,7 @@ impl Semaphore {
     /// assert!(semaphore.acquire_deadline(deadline).is_none());
     /// ```
     #[inline]
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn acquire_deadline(&self, deadline: Instant) -> Option<Permit<'_>> {
         self.acquire_many_deadline(1, deadline)
     }
@@ -549,6 +554,7 @@ impl Semaphore {
     /// let deadline = Instant::now() + Duration::from_millis(5);
     /// assert_eq!(semaphore.acquire_many_deadline(3, deadline).map(|p| p.num_permits()), Some(3));
     /// ```
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn acquire_many_deadline(&self, n: usize, deadline: Instant) -> Option<Permit<'_>> {
         self.take(n, Wait::Until(Some(deadline))).then(|| Permit::new(self, n))
     }

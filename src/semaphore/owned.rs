@@ -74,6 +74,7 @@ impl Semaphore {
     /// assert!(Arc::clone(&semaphore).try_acquire_owned().is_none());
     /// ```
     #[inline]
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedPermit> {
         self.try_acquire_many_owned(1)
     }
@@ -95,6 +96,7 @@ impl Semaphore {
     /// assert!(Arc::clone(&semaphore).try_acquire_many_owned(3).is_none());
     /// assert!(Arc::clone(&semaphore).try_acquire_many_owned(2).is_some());
     /// ```
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn try_acquire_many_owned(self: Arc<Self>, n: usize) -> Option<OwnedPermit> {
         self.take(n, Wait::No).then(|| OwnedPermit::new(self, n))
     }
@@ -113,6 +115,7 @@ impl Semaphore {
     /// assert!(Arc::clone(&semaphore).acquire_timeout_owned(Duration::from_millis(5)).is_none());
     /// ```
     #[inline]
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn acquire_timeout_owned(self: Arc<Self>, timeout: Duration) -> Option<OwnedPermit> {
         self.acquire_many_timeout_owned(1, timeout)
     }
@@ -134,6 +137,7 @@ impl Semaphore {
     /// let permit = Arc::clone(&semaphore).acquire_many_timeout_owned(2, Duration::MAX);
     /// assert_eq!(permit.map(|p| p.num_permits()), Some(2));
     /// ```
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn acquire_many_timeout_owned(self: Arc<Self>, n: usize, timeout: Duration) -> Option<OwnedPermit> {
         self.take(n, Wait::Until(deadline_after(timeout))).then(|| OwnedPermit::new(self, n))
     }
@@ -151,6 +155,7 @@ impl Semaphore {
     /// assert!(semaphore.acquire_deadline_owned(deadline).is_none());
     /// ```
     #[inline]
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn acquire_deadline_owned(self: Arc<Self>, deadline: Instant) -> Option<OwnedPermit> {
         self.acquire_many_deadline_owned(1, deadline)
     }
@@ -173,6 +178,7 @@ impl Semaphore {
     /// assert!(Arc::clone(&semaphore).acquire_many_deadline_owned(2, deadline).is_none());
     /// assert!(semaphore.acquire_many_deadline_owned(1, deadline).is_some());
     /// ```
+    #[must_use = "dropping a permit returns it to the semaphore at once"]
     pub fn acquire_many_deadline_owned(self: Arc<Self>, n: usize, deadline: Instant) -> Option<OwnedPermit> {
         self.take(n, Wait::Until(Some(deadline))).then(|| OwnedPermit::new(self, n))
     }
