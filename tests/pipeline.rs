@@ -632,3 +632,121 @@ fn polling_a_completed_collect_future_panics() {
     let _ =
         std::pin::Pin::new(&mut collect).poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
 }
+
+/// A stage error whose `Drop` panics for one value (outside a panic already unwinding).
+#[derive(Debug)]
+struct LoudError(u32);
+
+impl std::fmt::Display for LoudError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "loud {}", self.0)
+    }
+}
+
+impl std::error::Error for LoudError {}
+
+impl Drop for LoudError {
+    fn drop(&mut self) {
+        if self.0 == 1 && !std::thread::panicking() {
+            panic!("the Drop of error 1");
+        }
+    }
+}
+
+/// A later error (not the first, so the run drops it) whose `Drop` panics used to end its worker
+/// thread: the items in its input were lost and so was its tally.
+#[test]
+fn a_panicking_drop_of_a_later_error_loses_no_item_and_no_count() {
+    for _ in 0..20 {
+        let err = Pipeline::from_iter(0..10u32)
+            .try_stage("fail", |x| if x < 10 { Err(LoudError(x)) } else { Ok(x) })
+            .capacity(16)
+            .collect()
+            .unwrap_err();
+        assert_eq!(err.stage, "fail");
+        let pulled = err.report.stages[0].items_in;
+        assert_eq!(pulled, err.partial.len() as u64 + err.report.failed(), "{}", err.report);
+        assert_eq!(err.report.stages[1].items_in, pulled, "the stage took every item: {}", err.report);
+    }
+}
+
+/// The same with the order restored used to hang: the lost item's number never reached the
+/// sink, which then never gave the order window's permits back to the source.
+#[test]
+fn a_panicking_drop_of_a_later_error_does_not_hang_an_ordered_run() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = Pipeline::from_iter(0..10_000u32)
+            .try_stage("f", |x| match x {
+                // The window fills behind item 0 while it sleeps, then its error is the later one.
+                0 => {
+                    std::thread::sleep(Duration::from_millis(300));
+                    Err(LoudError(1))
+                }
+                4095 => Err(LoudError(4095)),
+                x => Ok(x),
+            })
+            .workers(2)
+            .ordered()
+            .collect();
+        let _ = tx.send(result.map(|(items, _)| items.len()).map_err(|err| err.stage.clone()));
+    });
+    let result = rx.recv_timeout(Duration::from_secs(60)).expect("collect did not return (a hang)");
+    assert_eq!(result, Err("f".to_owned()));
+}
+
+/// A panic found only when a thread is joined (here: the stage function's captured state
+/// panics in its `Drop`, when the last worker lets it go) is the stage's, not the source's.
+#[test]
+fn a_panic_dropping_a_stage_function_is_reported_as_that_stage() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("the Drop of the stage's closure state");
+        }
+    }
+    let guard = PanicOnDrop;
+    let err = Pipeline::from_iter(0..100u32)
+        .stage("mine", move |x| {
+            let _ = &guard;
+            x
+        })
+        .collect()
+        .unwrap_err();
+    assert_eq!(err.stage, "mine");
+    assert!(err.is_panic());
+    assert_eq!(err.partial.len(), 100, "every item was delivered before the panic");
+}
+
+/// A `from_receiver` source waiting for its producer used to count that time as busy (and so
+/// be named the bottleneck).
+#[test]
+fn a_receiver_source_waiting_for_its_producer_is_waiting_not_busy() {
+    let (tx, rx) = bounded(4);
+    let producer = std::thread::spawn(move || {
+        for i in 0..20u32 {
+            std::thread::sleep(Duration::from_millis(5));
+            tx.send(i).unwrap();
+        }
+    });
+    let (out, report) = Pipeline::from_receiver(rx).stage("id", |x| x).collect().unwrap();
+    producer.join().unwrap();
+    assert_eq!(out.len(), 20);
+    let source = &report.stages[0];
+    assert!(source.waiting > Duration::from_millis(50), "{report}");
+    assert!(source.busy < source.waiting, "{report}");
+}
+
+/// An `into_receiver` sink waiting for room in the receiver's channel used to count that time
+/// as busy.
+#[test]
+fn an_into_receiver_sink_waiting_for_room_is_waiting_not_busy() {
+    let (rx, running) = Pipeline::from_iter(0..20u32).stage("id", |x| x).into_receiver(1);
+    for _ in rx.iter() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let report = running.join().unwrap();
+    let sink = report.stages.last().unwrap();
+    assert!(sink.waiting > Duration::from_millis(50), "{report}");
+    assert!(sink.busy < sink.waiting, "{report}");
+}

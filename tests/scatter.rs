@@ -155,3 +155,66 @@ fn quorum_larger_than_the_sources_fails_at_once_without_waiting() {
         drop(release); // lets the running query end, so the pool's drop can join it
     });
 }
+
+/// A sources iterator that panicked after some queries were submitted used to leave their
+/// token uncancelled: a query waiting for it (as `CancelToken`'s own example does) ran on.
+#[test]
+fn a_panicking_sources_iterator_cancels_the_queries_already_running() {
+    let pool = Pool::new(2);
+    let (started_tx, started) = mpsc::channel();
+    let (saw_tx, saw) = mpsc::channel();
+    let sources = (0..3u32).map(|i| {
+        if i == 1 {
+            started.recv().unwrap(); // query 0 runs and waits for its token
+            panic!("the sources iterator broke");
+        }
+        i
+    });
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Scatter::new(&pool, sources, move |_, token| {
+            started_tx.send(()).unwrap();
+            let give_up = Instant::now() + WATCHDOG;
+            while !token.is_cancelled() && Instant::now() < give_up {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            saw_tx.send(token.is_cancelled()).unwrap();
+        })
+    }));
+    assert!(result.is_err(), "the iterator's panic unwinds out of `new`");
+    assert_eq!(saw.recv_timeout(WATCHDOG), Ok(true), "the running query saw its token cancelled");
+}
+
+/// A late answer's `Drop` that panics (dropped by the gather, unseen) used to unwind out of
+/// `first_ok`, losing the winner.
+#[test]
+fn a_late_answers_panicking_drop_does_not_lose_the_winner() {
+    struct PanicOnDrop(bool);
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            if self.0 {
+                panic!("a late answer's Drop");
+            }
+        }
+    }
+    // Source 0 answers first; source 1 fails after it, and both have finished before the
+    // gather starts: the gather takes the winner, then drops the late failure unseen.
+    let pool = Pool::new(2);
+    let (winner_done_tx, winner_done) = mpsc::channel();
+    let winner_done = Mutex::new(winner_done);
+    let (both_done_tx, both_done) = mpsc::channel();
+    let scatter = Scatter::new(&pool, [0u32, 1], move |i, _| {
+        if i == 0 {
+            winner_done_tx.send(()).unwrap();
+            return Ok(PanicOnDrop(false));
+        }
+        winner_done.lock().unwrap().recv().unwrap();
+        both_done_tx.send(()).unwrap();
+        Err(PanicOnDrop(true))
+    });
+    both_done.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(20)); // the failure's task records its result
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        scatter.first_ok(Instant::now() + WATCHDOG).map(|(i, _)| i).map_err(|_| ())
+    }));
+    assert!(matches!(result, Ok(Ok(0))), "the Drop's panic unwound out of first_ok");
+}

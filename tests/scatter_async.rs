@@ -259,3 +259,29 @@ fn works_without_a_runtime_on_channels() {
     assert_eq!(winner, (1, 22));
     answerer.join().unwrap();
 }
+
+/// A pending loser's `Drop` that panics (dropped by the gather once the winner answered) used to
+/// unwind out of `first_ok`, losing the winner (here already taken out of its channel).
+#[test]
+fn a_losers_panicking_drop_does_not_lose_the_winner() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("a loser's Drop");
+        }
+    }
+    type Source = Pin<Box<dyn Future<Output = Result<u8, u8>> + Send>>;
+    let (tx, rx) = bounded::<u8>(1);
+    tx.send(7).unwrap();
+    let winner: Source = Box::pin(async move { rx.recv_async().await.map_err(|_| 0) });
+    let loser: Source = Box::pin(async {
+        let _guard = PanicOnDrop;
+        std::future::pending::<()>().await;
+        Ok(0)
+    });
+    let far = Instant::now() + Duration::from_secs(3600);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        block_on(AsyncScatter::new([loser, winner]).first_ok(far))
+    }));
+    assert!(matches!(result, Ok(Ok((1, 7)))), "the loser's Drop panic unwound out of first_ok");
+}

@@ -345,7 +345,7 @@ impl<T: Send + 'static> Pipeline<T> {
     /// ```
     pub fn collect(self) -> Result<(Vec<T>, Report), PipelineError<Vec<T>>> {
         let mut out = Vec::new();
-        let (report, failure) = self.drain(None, |item| {
+        let (report, failure) = self.drain(None, false, |item| {
             out.push(item);
             true
         });
@@ -388,7 +388,7 @@ impl<T: Send + 'static> Pipeline<T> {
     /// assert_eq!(err.stage, "sink");
     /// ```
     pub fn for_each(self, mut f: impl FnMut(T)) -> Result<Report, PipelineError> {
-        let (report, failure) = self.drain(None, |item| {
+        let (report, failure) = self.drain(None, false, |item| {
             f(item);
             true
         });
@@ -426,7 +426,8 @@ impl<T: Send + 'static> Pipeline<T> {
         // The report goes through a oneshot, so that a task can await it (`join_async`).
         let exit = Exiting::spawn(sink, move || {
             let gone = || tx.is_disconnected();
-            let (report, failure) = self.drain(Some(&gone), |item| tx.send(item).is_ok());
+            // The delivery is a send that waits for room in the user's channel: waiting time.
+            let (report, failure) = self.drain(Some(&gone), true, |item| tx.send(item).is_ok());
             match failure {
                 None => Ok(report),
                 Some((stage, error)) => Err(PipelineError { stage, error, partial: (), report }),
@@ -439,9 +440,13 @@ impl<T: Send + 'static> Pipeline<T> {
     /// Starts every thread, delivers the output to `deliver` (in source order if asked) until
     /// the stream ends or the consumer is gone (`deliver` returns `false`, or `gone` says so
     /// while no item comes), then stops the run, joins everything, and reports.
+    ///
+    /// `delivery_waits`: the time in `deliver` is waiting (for room downstream), not work,
+    /// in the report.
     fn drain(
         self,
         gone: Option<&dyn Fn() -> bool>,
+        delivery_waits: bool,
         mut deliver: impl FnMut(T) -> bool,
     ) -> (Report, Option<(String, StageError)>) {
         let started = Instant::now();
@@ -460,7 +465,7 @@ impl<T: Send + 'static> Pipeline<T> {
         while open {
             let Some(Env { seq, item }) = receive(&output, gone) else { break };
             let received = clock.now();
-            tally.waiting_ns += received - mark;
+            tally.waiting_ns += received.saturating_sub(mark);
             match &run.window {
                 None => {
                     if let Some(item) = item {
@@ -482,7 +487,12 @@ impl<T: Send + 'static> Pipeline<T> {
                 }
             }
             mark = clock.now();
-            tally.busy_ns += mark - received;
+            let spent = mark.saturating_sub(received);
+            if delivery_waits {
+                tally.waiting_ns += spent;
+            } else {
+                tally.busy_ns += spent;
+            }
         }
         // Dropping the output (and the reorder buffer) stops the stages if we ended early;
         // `end` stops the source, even one waiting for input while nothing moves.
@@ -492,11 +502,13 @@ impl<T: Send + 'static> Pipeline<T> {
         counters.add(&tally);
         let threads =
             std::mem::take(&mut *run.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        for thread in threads {
-            // Stage functions' and the source iterator's panics are caught; this is a last
-            // resort for a panic elsewhere on the source thread (dropping the iterator).
+        for (stage, thread) in threads {
+            // Stage functions' and the source iterator's panics are caught, and so are the
+            // `Drop`s of the items and errors a thread throws away; this is a last resort for a
+            // panic elsewhere on a thread of the run (dropping the iterator or a stage's
+            // function, or the values left in a channel whose last receiver it dropped).
             if let Err(payload) = thread.join() {
-                run.fail("source", StageError::Panicked(Panic::new(payload)));
+                run.fail(&stage, StageError::Panicked(Panic::new(payload)));
             }
         }
         let stages = run.stages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -559,12 +571,8 @@ struct EndRun<'a>(&'a Run);
 
 impl Drop for EndRun<'_> {
     fn drop(&mut self) {
+        // The stop gives the order window's permits back too (once, whoever stops first).
         self.0.stop();
-        if let Some((window, size)) = &self.0.window {
-            // More than enough: once the source sees the stop it takes no more permits, and it
-            // sees it at the latest after the permit it takes from these.
-            window.add_permits(*size);
-        }
     }
 }
 

@@ -27,6 +27,7 @@ use super::error::{BoxError, StageError};
 use super::report::{StageCounters, Tally};
 use crate::Panic;
 use crate::Semaphore;
+use crate::wait::caught;
 use crate::channel::{self, Receiver, Sender};
 use crate::rate::{Clock, TscClock};
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -54,8 +55,9 @@ pub(super) struct Run {
     source: OnceLock<Thread>,
     /// The first failure: its stage and error.
     failure: Mutex<Option<(String, StageError)>>,
-    /// Threads to join, with the stage each belongs to.
-    pub(super) threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Threads to join, with the stage each belongs to (a panic found at the join is that
+    /// stage's failure).
+    pub(super) threads: Mutex<Vec<(String, JoinHandle<()>)>>,
     /// Per stage, in order: name, workers, counters.
     pub(super) stages: Mutex<Vec<(String, usize, Arc<StageCounters>)>>,
     /// In-order runs: the source takes a permit per item, the sink gives it back when the item
@@ -86,23 +88,38 @@ impl Run {
     }
 
     /// Stops the run: the source takes no item after it sees this (and a source waiting on
-    /// a channel is woken to see it).
+    /// a channel is woken to see it, as is one waiting for the order window: the first stop
+    /// adds the window's size in permits, and once the source sees the stop it takes no more).
     pub(super) fn stop(&self) {
-        // ORDERING: Relaxed: see `is_stopped`; the store precedes the unpark in program order.
-        self.stopped.store(true, Ordering::Relaxed);
+        // ORDERING: Relaxed: see `is_stopped`; the swap precedes the unpark and the permits in
+        // program order, and only its first caller adds them.
+        if self.stopped.swap(true, Ordering::Relaxed) {
+            return;
+        }
         if let Some(source) = self.source.get() {
             source.unpark();
         }
+        if let Some((window, size)) = &self.window {
+            window.add_permits(*size);
+        }
     }
 
-    /// Records `error` if it is the first; stops the run either way.
+    /// Records `error` if it is the first; stops the run either way. A later error is dropped
+    /// here, its `Drop` caught: it is the user's code, and a panic in it must not end the
+    /// thread that reports it (its items would be lost, and the run's counts with them).
     pub(super) fn fail(&self, stage: &str, error: StageError) {
         let mut first = self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if first.is_none() {
+        let later = if first.is_none() {
             *first = Some((stage.to_owned(), error));
-        }
+            None
+        } else {
+            Some(error)
+        };
         drop(first);
         self.stop();
+        if let Some(later) = later {
+            caught(move || drop(later));
+        }
     }
 
     pub(super) fn take_failure(&self) -> Option<(String, StageError)> {
@@ -120,11 +137,11 @@ impl Run {
         counters
     }
 
-    /// Starts a thread of the run and returns its handle (to unpark it).
-    pub(super) fn spawn(&self, name: String, body: impl FnOnce() + Send + 'static) -> Thread {
+    /// Starts a thread of stage `stage` and returns its handle (to unpark it).
+    pub(super) fn spawn(&self, stage: &str, name: String, body: impl FnOnce() + Send + 'static) -> Thread {
         let handle = thread::Builder::new().name(name).spawn(body).expect("start a pipeline thread");
         let thread = handle.thread().clone();
-        self.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(handle);
+        self.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((stage.to_owned(), handle));
         thread
     }
 }
@@ -136,6 +153,12 @@ pub(super) trait Pull: Send + 'static {
     /// The next item, or `None` at the end of the input or once `run` is stopped. The stop is
     /// checked before an item is taken, so a stopped source takes nothing more.
     fn pull(&mut self, run: &Run) -> Option<Self::Item>;
+
+    /// The time (in the run's clock's nanoseconds) the pulls since the last call spent waiting
+    /// for input rather than working: the report counts it as waiting, not busy.
+    fn take_waited_ns(&mut self) -> u64 {
+        0
+    }
 }
 
 /// A source pulling from an iterator.
@@ -160,11 +183,13 @@ pub(super) struct FromChannel<T> {
     input: Receiver<T>,
     /// Unparks the source thread; made on that thread at the first pull.
     waker: Option<Waker>,
+    /// Time parked waiting for a message (or the stop) since the last `take_waited_ns`.
+    waited_ns: u64,
 }
 
 impl<T> FromChannel<T> {
     pub(super) fn new(input: Receiver<T>) -> Self {
-        FromChannel { input, waker: None }
+        FromChannel { input, waker: None, waited_ns: 0 }
     }
 }
 
@@ -189,8 +214,14 @@ impl<T: Send + 'static> Pull for FromChannel<T> {
             }
             // Woken by a message (the waker), by `Run::stop`, or spuriously: either way the
             // loop checks the stop, then the channel, again.
+            let parked = run.clock.now();
             thread::park();
+            self.waited_ns += run.clock.now().saturating_sub(parked);
         }
+    }
+
+    fn take_waited_ns(&mut self) -> u64 {
+        std::mem::take(&mut self.waited_ns)
     }
 }
 
@@ -200,7 +231,7 @@ pub(super) fn start_source<S: Pull>(run: &Arc<Run>, mut input: S, capacity: usiz
     let (tx, rx) = channel::bounded(capacity);
     let counters = run.stage("source", 1);
     let shared = Arc::clone(run);
-    let thread = run.spawn("pipeline-source".to_owned(), move || {
+    let thread = run.spawn("source", "pipeline-source".to_owned(), move || {
         let mut tally = Tally::default();
         let clock = shared.clock;
         let mut mark = clock.now();
@@ -217,13 +248,22 @@ pub(super) fn start_source<S: Pull>(run: &Arc<Run>, mut input: S, capacity: usiz
             };
             tally.items_in += 1;
             let pulled = clock.now();
-            tally.busy_ns += pulled - mark;
+            let waited = input.take_waited_ns();
+            tally.waiting_ns += waited;
+            tally.busy_ns += pulled.saturating_sub(mark).saturating_sub(waited);
             if let Some((window, _)) = &shared.window {
                 window.acquire().forget(); // given back by the sink
             }
-            let sent = tx.send(Env { seq, item: Some(item) }).is_ok();
+            let sent = match tx.send(Env { seq, item: Some(item) }) {
+                Ok(()) => true,
+                Err(unsent) => {
+                    // The item's `Drop` is the user's: a panic in it must not end the source.
+                    caught(move || drop(unsent));
+                    false
+                }
+            };
             mark = clock.now();
-            tally.waiting_ns += mark - pulled;
+            tally.waiting_ns += mark.saturating_sub(pulled);
             if !sent {
                 tally.discarded += 1;
                 break; // the first stage is gone (the sink ended early)
@@ -260,7 +300,7 @@ where
         let (input, tx, f, counters, shared) =
             (input.clone(), tx.clone(), Arc::clone(&f), Arc::clone(&counters), Arc::clone(run));
         let stage = name.to_owned();
-        run.spawn(format!("{name}-{index}"), move || {
+        run.spawn(name, format!("{name}-{index}"), move || {
             work(&shared, &stage, &input, &tx, &*f, &counters);
         });
     }
@@ -281,14 +321,15 @@ fn work<T, U, E: Into<BoxError>>(
     let mut mark = clock.now();
     while let Ok(Env { seq, item }) = input.recv() {
         let received = clock.now();
-        tally.waiting_ns += received - mark;
+        tally.waiting_ns += received.saturating_sub(mark);
         let out = match item {
             None => None, // a hole passes through
             Some(item) => {
                 tally.items_in += 1;
-                let outcome = match panic::catch_unwind(AssertUnwindSafe(|| f(item))) {
+                // The error's conversion is the user's code too (an `Into` impl): inside.
+                let outcome = match panic::catch_unwind(AssertUnwindSafe(|| f(item).map_err(Into::into))) {
                     Ok(Ok(out)) => Ok(out),
-                    Ok(Err(error)) => Err(StageError::Failed(error.into())),
+                    Ok(Err(error)) => Err(StageError::Failed(error)),
                     Err(payload) => Err(StageError::Panicked(Panic::new(payload))),
                 };
                 match outcome {
@@ -303,15 +344,17 @@ fn work<T, U, E: Into<BoxError>>(
             }
         };
         let done = clock.now();
-        tally.busy_ns += done - received;
+        tally.busy_ns += done.saturating_sub(received);
         let produced = out.is_some();
-        if output.send(Env { seq, item: out }).is_err() {
+        if let Err(unsent) = output.send(Env { seq, item: out }) {
             tally.discarded += u64::from(produced);
+            // The output's `Drop` is the user's: a panic in it must not end this worker.
+            caught(move || drop(unsent));
             break; // downstream is gone: stop, which disconnects our input in turn
         }
         tally.items_out += u64::from(produced);
         mark = clock.now();
-        tally.waiting_ns += mark - done;
+        tally.waiting_ns += mark.saturating_sub(done);
     }
     counters.add(&tally);
 }

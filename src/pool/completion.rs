@@ -26,6 +26,7 @@
 use super::error::TaskError;
 use super::task::Task;
 use crate::channel::{self, Receiver, RecvStream, Sender, TrySendError};
+use crate::wait::caught;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -201,12 +202,18 @@ impl<R> CompletionSet<R> {
 
     /// Drops every task not yet yielded (cancelling the jobs that have not started).
     pub(crate) fn clear(&mut self) {
+        // The tasks' results are the user's values, dropped here unseen: each `Drop` is caught,
+        // so that a panic in one leaves the set consistent and cannot unwind through a caller
+        // that has what it gathered to return (a scatter's winner).
         for slot in 0..self.slots.len() {
-            if self.slots[slot].take().is_some() {
+            if let Some(entry) = self.slots[slot].take() {
                 self.free.push(slot);
+                caught(move || drop(entry));
             }
         }
-        self.done.clear();
+        for result in self.done.drain(..) {
+            caught(move || drop(result));
+        }
         self.pending = 0;
         self.ready.leave_queue();
         while self.ready.receiver().try_recv().is_ok() {}

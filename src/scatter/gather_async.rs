@@ -13,6 +13,7 @@ use super::{Gathered, NotEnough};
 use crate::Panic;
 use crate::pool::TaskError;
 use crate::timer::{Sleep, sleep_until};
+use crate::wait::caught;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -124,7 +125,9 @@ impl<F: Future> AsyncScatter<F> {
                     Ok(Poll::Ready(value)) => Answer::Returned(value),
                     Err(payload) => Answer::Panicked(TaskError::Panicked(Panic::new(payload))),
                 };
-                *slot = None;
+                // A finished future's own `Drop` (what it still holds) is the user's: caught.
+                let finished = slot.take();
+                caught(move || drop(finished));
                 self.outstanding -= 1;
                 // Decided: stop here, before the next source's poll could complete it (and
                 // make it take, say, a channel value that the gather would then drop).
@@ -139,7 +142,11 @@ impl<F: Future> AsyncScatter<F> {
             Poll::Pending
         })
         .await;
-        self.futures.clear();
+        // The losers' futures are the user's, dropped here unseen: each `Drop` is caught, so
+        // that a panic in one cannot lose what was gathered (the panic hook has reported it).
+        for future in self.futures.drain(..) {
+            caught(move || drop(future));
+        }
         self.outstanding = 0;
         timed_out
     }
@@ -284,7 +291,7 @@ impl<T, E, F: Future<Output = Result<T, E>>> AsyncScatter<F> {
         if gathered.ok.len() >= k {
             // The gather stops at the `k`-th success: no source completed after it.
             debug_assert_eq!(gathered.ok.len(), k);
-            Ok(gathered.ok)
+            Ok(gathered.into_ok())
         } else {
             Err(gathered)
         }

@@ -57,6 +57,7 @@ pub use gather_async::AsyncScatter;
 
 use crate::pool::{CompletionSet, Next, Pool, Task, TaskError, WaitTimeoutError};
 use crate::sync::Arc;
+use crate::wait::caught;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use std::fmt;
 use std::time::Instant;
@@ -212,6 +213,21 @@ pub struct NotEnough<T, E> {
     pub timed_out: bool,
 }
 
+impl<T, E> NotEnough<T, E> {
+    /// The successes of a gather that got enough: the failures gathered on the way are dropped
+    /// here, unseen, each `Drop` caught (the user's code: a panic in one must not lose the
+    /// successes; the panic hook has reported it).
+    fn into_ok(self) -> Vec<(usize, T)> {
+        for failure in self.failed {
+            caught(move || drop(failure));
+        }
+        for panic in self.panicked {
+            caught(move || drop(panic));
+        }
+        self.ok
+    }
+}
+
 impl<T, E> fmt::Debug for NotEnough<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fn indices<V>(pairs: &[(usize, V)]) -> Vec<usize> {
@@ -297,12 +313,14 @@ impl<R: Send + 'static> Scatter<R> {
         // The query and a token in one allocation, so each task clones (and drops) one `Arc`:
         // its count is an RMW on a line the pool's workers share, paid twice per task.
         let shared = std::sync::Arc::new((query, token.clone()));
-        let mut tasks = Vec::with_capacity(sources.size_hint().0);
+        // Made before the first query is submitted: if `sources` panics in `next`, its `Drop`
+        // cancels the token for the queries already running (none is left waiting for it).
+        let mut scatter = Scatter { tasks: Vec::with_capacity(sources.size_hint().0), token };
         for source in sources {
             let shared = std::sync::Arc::clone(&shared);
-            tasks.push(Some(pool.submit(move || (shared.0)(source, &shared.1))));
+            scatter.tasks.push(Some(pool.submit(move || (shared.0)(source, &shared.1))));
         }
-        Scatter { tasks, token }
+        scatter
     }
 
     /// The token the queries see (cancel it yourself with [`Scatter::cancel`]).
@@ -409,8 +427,12 @@ impl<R: Send + 'static> Scatter<R> {
 
     fn finish(&mut self) {
         self.token.cancel();
-        // Dropping a task cancels its job if it has not started, and drops a late answer.
-        self.tasks.clear();
+        // Dropping a task cancels its job if it has not started, and drops a late answer: the
+        // answer's `Drop` is the user's, caught so that a panic in it cannot lose what was
+        // gathered (the panic hook has reported it).
+        for task in self.tasks.drain(..) {
+            caught(move || drop(task));
+        }
     }
 }
 
@@ -501,7 +523,7 @@ impl<T: Send + 'static, E: Send + 'static> Scatter<Result<T, E>> {
         }
         self.finish();
         set.clear();
-        if gathered.ok.len() >= k { Ok(gathered.ok) } else { Err(gathered) }
+        if gathered.ok.len() >= k { Ok(gathered.into_ok()) } else { Err(gathered) }
     }
 }
 
