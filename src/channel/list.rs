@@ -722,8 +722,8 @@ impl<T> List<T> {
         let tail = self.tail.index.load(Ordering::Acquire);
         let offset = offset(tail);
         if tail & MARK == 0 && offset + 1 < BLOCK_CAP {
-            // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
-            let block = self.tail.block.load(Ordering::Relaxed);
+            // ORDERING: Acquire, as in the loop (see there: the pointer's own Release store).
+            let block = self.tail.block.load(Ordering::Acquire);
             // ORDERING: success Relaxed, as the loop's CAS; failure Relaxed: the loop starts over
             // with its own Acquire load.
             let claimed = self.tail.index.compare_exchange_weak(
@@ -758,9 +758,15 @@ impl<T> List<T> {
         // current block (later CASes continue its release sequence): the block's initialisation
         // and its pointer store happen before the load below.
         let mut tail = self.tail.index.load(Ordering::Acquire);
-        // ORDERING: Relaxed: ordered by the Acquire index load just above (write-read coherence
-        // gives that block or a later one; a later one means a moved tail and a failed CAS).
-        let mut block = self.tail.block.load(Ordering::Relaxed);
+        // ORDERING: Acquire pairs with the Release store of the pointer by the sender that
+        // installed it. The Acquire index load just above makes it that block or a later one;
+        // a later one must mean a moved tail and a failed CAS, and it is this pairing that makes
+        // it so: the installer's claim of the old block's last slot happens before its store,
+        // so before our load, and so before our CAS, which then finds the tail moved. With a
+        // Relaxed load, nothing in the C++ model orders the load before our own claim (a
+        // load-buffering shape that x86 never shows and weaker machines may: a review found
+        // it by argument; loom and Miri do not model it). Free on x86: a plain load.
+        let mut block = self.tail.block.load(Ordering::Acquire);
         let mut spare = SpareBlock(self, None);
         loop {
             if tail & MARK != 0 {
@@ -770,9 +776,9 @@ impl<T> List<T> {
             if offset == BLOCK_CAP {
                 // Another sender is installing the next block: wait for it.
                 backoff.snooze();
-                // ORDERING: Acquire, then Relaxed, as above.
+                // ORDERING: Acquire, then Acquire, as above.
                 tail = self.tail.index.load(Ordering::Acquire);
-                block = self.tail.block.load(Ordering::Relaxed);
+                block = self.tail.block.load(Ordering::Acquire);
                 continue;
             }
             if offset + 1 == BLOCK_CAP && spare.1.is_none() {
@@ -796,9 +802,11 @@ impl<T> List<T> {
                         // We took the last slot: install the next block. Senders that see the
                         // crossing position wait until the `fetch_add` below.
                         let next = spare.1.take().expect("allocated before the claim").as_ptr();
-                        // ORDERING: Relaxed: published by the Release `fetch_add` below, which
-                        // every sender acquires before it loads the pointer.
-                        self.tail.block.store(next, Ordering::Relaxed);
+                        // ORDERING: Release pairs with the senders' Acquire loads of the pointer
+                        // (see the first one in this function: it orders our claim before
+                        // their CAS). The block's initialisation is published by it and by the
+                        // Release `fetch_add` below.
+                        self.tail.block.store(next, Ordering::Release);
                         // ORDERING: Release pairs with the senders' Acquire index loads: who
                         // sees the next lap's position sees the block pointer stored above and
                         // the block's initialisation.
@@ -819,8 +827,8 @@ impl<T> List<T> {
                 }
                 Err(current) => {
                     tail = current;
-                    // ORDERING: Relaxed, ordered by the CAS's Acquire failure load.
-                    block = self.tail.block.load(Ordering::Relaxed);
+                    // ORDERING: Acquire, as the first load of the pointer above.
+                    block = self.tail.block.load(Ordering::Acquire);
                     backoff.spin();
                 }
             }
@@ -866,8 +874,8 @@ impl<T> List<T> {
         let head = self.head.index.load(Ordering::Acquire);
         let offset = offset(head);
         if head & PEEKER_MASK == 0 && head & AHEAD_MASK != 0 && offset + 1 < BLOCK_CAP {
-            // ORDERING: Relaxed, as in the loop: ordered by the Acquire index load above.
-            let block = self.head.block.load(Ordering::Relaxed);
+            // ORDERING: Acquire, as in the loop (see there: the pointer's own Release store).
+            let block = self.head.block.load(Ordering::Acquire);
             // ORDERING: success Release, as the loop's CAS (a receiver that acquires our `head`
             // sees a tail at least as new as ours; Acquire is only needed by the claim of a
             // block's last slot, never this one); failure Relaxed: the loop starts over.
@@ -932,9 +940,13 @@ impl<T> List<T> {
         // `head` here: the block pointer it stored (when it crossed into this block) and the
         // tail it saw happen before our loads of them below.
         let mut head = self.head.index.load(Ordering::Acquire);
-        // ORDERING: Relaxed: ordered by the Acquire index load just above (that block or a
-        // later one; a later one means a moved head and a failed CAS).
-        let mut block = self.head.block.load(Ordering::Relaxed);
+        // ORDERING: Acquire pairs with the Release store of the pointer by the receiver that
+        // moved the head to it. The Acquire index load just above makes it that block or a
+        // later one; a later one must mean a moved head and a failed claim (or a failed pin, for
+        // a peek), and this pairing makes it so, as on the send side (`push_loop`): a Relaxed
+        // load would leave the load unordered before our own claim or pin CAS, which is Relaxed
+        // for a peek. Free on x86: a plain load.
+        let mut block = self.head.block.load(Ordering::Acquire);
         loop {
             let offset = offset(head);
             if offset == BLOCK_CAP {
@@ -945,7 +957,8 @@ impl<T> List<T> {
                 // load. loom cannot observe a weakening here: after a yield (the snooze) it
                 // always returns the newest store, stale reads included.
                 head = self.head.index.load(Ordering::Acquire);
-                block = self.head.block.load(Ordering::Relaxed);
+                // ORDERING: Acquire, as the first load of the pointer above.
+                block = self.head.block.load(Ordering::Acquire);
                 continue;
             }
             let new_head = if head & AHEAD_MASK != 0 {
@@ -959,8 +972,8 @@ impl<T> List<T> {
                     }
                     Peek::Moved(current) => {
                         head = current;
-                        // ORDERING: Relaxed, ordered by the peek's Acquire failure load.
-                        block = self.head.block.load(Ordering::Relaxed);
+                        // ORDERING: Acquire, as the first load of the pointer above.
+                        block = self.head.block.load(Ordering::Acquire);
                         backoff.spin();
                         continue;
                     }
@@ -993,8 +1006,8 @@ impl<T> List<T> {
                 }
                 Err(current) => {
                     head = current;
-                    // ORDERING: Relaxed, ordered by the CAS's Acquire failure load.
-                    block = self.head.block.load(Ordering::Relaxed);
+                    // ORDERING: Acquire, as the first load of the pointer above.
+                    block = self.head.block.load(Ordering::Acquire);
                     backoff.spin();
                 }
             }
@@ -1036,8 +1049,10 @@ impl<T> List<T> {
             if !next_ref.next.load(Ordering::Acquire).is_null() {
                 next_index |= ahead_to_block_end(0);
             }
-            // ORDERING: Relaxed: published by the Release index store below.
-            self.head.block.store(next.as_ptr(), Ordering::Relaxed);
+            // ORDERING: Release pairs with the receivers' Acquire loads of the pointer (`pop_into`:
+            // it orders our move before their claims); the Release index store below publishes
+            // it too.
+            self.head.block.store(next.as_ptr(), Ordering::Release);
             // ORDERING: Release pairs with the Acquire index loads: who sees the new position
             // sees the block pointer stored above. A store, not an RMW: between our claim and
             // here `head` holds the crossing position, which nobody else writes (receivers wait,
