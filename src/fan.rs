@@ -110,6 +110,12 @@ pub fn share<T>(input: Receiver<T>, n: usize) -> Vec<Receiver<T>> {
 /// Panics with `"fan::round_robin: at least one worker"` when `n == 0`, and as
 /// [`channel::bounded`] when `capacity` is too large for a ring.
 ///
+/// A panic in `items` (in its `next`, on the distributor thread) ends the distribution: the
+/// panic hook reports it, and the queues disconnect as if `items` had ended, so the workers
+/// cannot tell a short input from a broken one. When that matters, catch the panic in the
+/// iterator and send it on as an item (`Result<T, E>` items), or use a
+/// [`Pipeline`](crate::pipeline::Pipeline), whose `collect` reports a panicking source as an error.
+///
 /// # Examples
 ///
 /// ```

@@ -750,3 +750,15 @@ fn an_into_receiver_sink_waiting_for_room_is_waiting_not_busy() {
     assert!(sink.waiting > Duration::from_millis(50), "{report}");
     assert!(sink.busy < sink.waiting, "{report}");
 }
+
+#[test]
+fn a_capacity_too_large_for_a_channel_panics_where_it_is_set() {
+    let result =
+        std::panic::catch_unwind(|| Pipeline::from_iter(0..1u8).stage("id", |x| x).capacity(usize::MAX));
+    let payload = result.map(drop).unwrap_err();
+    let message = payload.downcast_ref::<String>().expect("a formatted message");
+    assert_eq!(
+        message,
+        &format!("Pipeline::capacity: {} exceeds the channel maximum of 2147483647", usize::MAX)
+    );
+}

@@ -296,7 +296,9 @@ impl<T: Send + 'static> Pipeline<T> {
     /// # Panics
     ///
     /// Panics with `"Pipeline::capacity: call .stage(...) first: the source has no input
-    /// channel"` when no stage was added yet.
+    /// channel"` when no stage was added yet, and with `"Pipeline::capacity: {capacity} exceeds
+    /// the channel maximum of 2147483647"` above [`ring::MAX_CAPACITY`](crate::ring::MAX_CAPACITY)
+    /// (here, not when the run starts).
     ///
     /// # Examples
     ///
@@ -308,6 +310,11 @@ impl<T: Send + 'static> Pipeline<T> {
         let Some(last) = &mut self.last else {
             panic!("Pipeline::capacity: call .stage(...) first: the source has no input channel");
         };
+        assert!(
+            capacity <= crate::ring::MAX_CAPACITY,
+            "Pipeline::capacity: {capacity} exceeds the channel maximum of {}",
+            crate::ring::MAX_CAPACITY
+        );
         last.capacity = capacity;
         self
     }
@@ -405,6 +412,12 @@ impl<T: Send + 'static> Pipeline<T> {
     /// Closing it (`Receiver::close`) stops the pipeline the same way; the items already in
     /// the receiver's channel can still be received, the ones in flight between stages are
     /// dropped.
+    ///
+    /// # Panics
+    ///
+    /// As [`channel::bounded`] when `capacity` exceeds
+    /// [`ring::MAX_CAPACITY`](crate::ring::MAX_CAPACITY), and when the system refuses to start
+    /// the sink's thread.
     ///
     /// # Examples
     ///

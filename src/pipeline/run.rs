@@ -27,10 +27,10 @@ use super::error::{BoxError, StageError};
 use super::report::{StageCounters, Tally};
 use crate::Panic;
 use crate::Semaphore;
-use crate::wait::caught;
 use crate::channel::{self, Receiver, Sender};
 use crate::rate::{Clock, TscClock};
 use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::wait::caught;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
@@ -141,7 +141,10 @@ impl Run {
     pub(super) fn spawn(&self, stage: &str, name: String, body: impl FnOnce() + Send + 'static) -> Thread {
         let handle = thread::Builder::new().name(name).spawn(body).expect("start a pipeline thread");
         let thread = handle.thread().clone();
-        self.threads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((stage.to_owned(), handle));
+        self.threads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((stage.to_owned(), handle));
         thread
     }
 }

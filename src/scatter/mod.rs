@@ -57,8 +57,8 @@ pub use gather_async::AsyncScatter;
 
 use crate::pool::{CompletionSet, Next, Pool, Task, TaskError, WaitTimeoutError};
 use crate::sync::Arc;
-use crate::wait::caught;
 use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::wait::caught;
 use std::fmt;
 use std::time::Instant;
 
@@ -206,7 +206,9 @@ pub struct NotEnough<T, E> {
     pub ok: Vec<(usize, T)>,
     /// The failures gathered (source index, error), in arrival order.
     pub failed: Vec<(usize, E)>,
-    /// Queries that panicked.
+    /// Queries that panicked ([`TaskError::Panicked`]), or that never ran because the pool was
+    /// shut down with [`Pool::shutdown_now`] ([`TaskError::Cancelled`]; `Display` counts both
+    /// as panicked).
     pub panicked: Vec<(usize, TaskError)>,
     /// `true` when the deadline passed; otherwise too few sources could still succeed (they
     /// failed or panicked, or `quorum` asked for more than there are).
