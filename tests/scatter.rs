@@ -163,12 +163,11 @@ fn a_panicking_sources_iterator_cancels_the_queries_already_running() {
     let pool = Pool::new(2);
     let (started_tx, started) = mpsc::channel();
     let (saw_tx, saw) = mpsc::channel();
-    let sources = (0..3u32).map(|i| {
+    let sources = (0..3u32).inspect(|&i| {
         if i == 1 {
             started.recv().unwrap(); // query 0 runs and waits for its token
             panic!("the sources iterator broke");
         }
-        i
     });
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Scatter::new(&pool, sources, move |_, token| {
