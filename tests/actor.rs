@@ -764,3 +764,50 @@ fn killing_through_a_join_future_after_the_end_does_nothing() {
         assert_eq!(state.log, [1]);
     });
 }
+
+/// `tell_timeout` / `tell_deadline` / `ask_deadline`: the blocking calls' timed forms.
+#[test]
+fn timed_tells_and_asks_give_up_at_their_deadline() {
+    struct Runner;
+    impl Actor for Runner {
+        type Msg = Box<dyn FnOnce() + Send>;
+        fn handle(&mut self, job: Self::Msg, _: &mut Context) {
+            job();
+        }
+    }
+    let handle = Builder::new().mailbox(1).spawn(Runner);
+    let addr = handle.addr();
+    let (started_tx, started) = mpsc::channel();
+    let (release, gate) = mpsc::channel::<()>();
+    addr.tell(Box::new(move || {
+        started_tx.send(()).unwrap();
+        let _ = gate.recv();
+    }))
+    .unwrap();
+    started.recv().unwrap();
+    addr.tell(Box::new(|| {})).unwrap(); // the mailbox is full
+    let err = addr.tell_timeout(Box::new(|| {}), Duration::from_millis(10)).unwrap_err();
+    assert!(err.is_timeout());
+    let soon = std::time::Instant::now() + Duration::from_millis(10);
+    assert!(addr.tell_deadline(Box::new(|| {}), soon).unwrap_err().is_timeout());
+    let soon = std::time::Instant::now() + Duration::from_millis(10);
+    let asked = addr.ask_deadline(
+        |reply: Reply<u8>| -> Box<dyn FnOnce() + Send> { Box::new(move || reply.send(1)) },
+        soon,
+    );
+    assert_eq!(asked, Err(ActorError::Timeout));
+    release.send(()).unwrap();
+    let far = std::time::Instant::now() + WATCHDOG;
+    let asked = addr.ask_deadline(
+        |reply: Reply<u8>| -> Box<dyn FnOnce() + Send> { Box::new(move || reply.send(2)) },
+        far,
+    );
+    assert_eq!(asked, Ok(2));
+    assert!(addr.tell_timeout(Box::new(|| {}), Duration::MAX).is_ok());
+    let addr = handle.addr();
+    handle.stop();
+    assert!(
+        !addr.tell_timeout(Box::new(|| {}), Duration::from_secs(1)).unwrap_err().is_timeout(),
+        "stopped: disconnected"
+    );
+}

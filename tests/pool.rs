@@ -1795,3 +1795,43 @@ fn a_next_future_polled_after_ready_yields_the_next_task() {
         assert!(async_util::block_on(&mut next).is_none());
     });
 }
+
+/// `submit_timeout` / `submit_deadline`: the blocking submit's timed forms (the `x_timeout` /
+/// `x_deadline` family every blocking call has), handing the closure back unrun on a timeout.
+#[test]
+fn submit_timeout_hands_the_closure_back_when_the_queue_stays_full() {
+    let pool = Pool::builder().threads(1).queue_capacity(1).build().unwrap();
+    let (release, gate) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel();
+    let busy = pool.submit(move || {
+        started_tx.send(()).unwrap();
+        gate.recv().unwrap();
+    });
+    started.recv().unwrap();
+    let queued = pool.submit(|| 1); // fills the queue
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&ran);
+    let err = pool
+        .submit_timeout(
+            move || {
+                flag.store(true, Ordering::SeqCst);
+                2
+            },
+            Duration::from_millis(20),
+        )
+        .unwrap_err();
+    assert!(err.is_timeout());
+    assert_eq!(err.to_string(), "timed out waiting for room in the pool's queue");
+    assert_eq!(format!("{err:?}"), "Timeout(..)");
+    let past = std::time::Instant::now() - Duration::from_millis(1);
+    let err = pool.submit_deadline(|| 3, past).unwrap_err();
+    assert!(!ran.load(Ordering::SeqCst), "a timed-out closure never runs on the pool");
+    release.send(()).unwrap();
+    busy.wait().unwrap();
+    assert_eq!(queued.wait().unwrap(), 1);
+    assert_eq!(err.into_inner()(), 3);
+    // Room: a deadline already past still queues, and `Duration::MAX` waits as long as needed.
+    let task = pool.submit_deadline(|| 4, past).unwrap();
+    assert_eq!(task.wait().unwrap(), 4);
+    assert_eq!(pool.submit_timeout(|| 5, Duration::MAX).unwrap().wait().unwrap(), 5);
+}

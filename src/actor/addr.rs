@@ -2,7 +2,7 @@
 
 use super::error::ActorError;
 use super::{Actor, Shared};
-use crate::channel::{SendError, SendFuture, Sender, TrySendError};
+use crate::channel::{SendError, SendFuture, SendTimeoutError, Sender, TrySendError};
 use crate::oneshot;
 use crate::sync::Arc;
 use crate::sync::atomic::Ordering;
@@ -10,7 +10,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The way to talk to an actor: cheap to clone, `Send`, usable from any thread.
 ///
@@ -164,6 +164,67 @@ impl<A: Actor> Addr<A> {
         self.mailbox.send_async(msg)
     }
 
+    /// [`tell`](Addr::tell), blocking at most `timeout` while the mailbox is full. A timeout too
+    /// large to represent waits as long as it takes.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] (the mailbox stayed full) or
+    /// [`SendTimeoutError::Disconnected`] (the actor has stopped), with the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    /// use std::time::Duration;
+    ///
+    /// struct Counter(u64);
+    /// impl Actor for Counter {
+    ///     type Msg = u64;
+    ///     fn handle(&mut self, n: u64, _: &mut Context) { self.0 += n; }
+    /// }
+    /// let handle = actor::spawn(Counter(0));
+    /// handle.addr().tell_timeout(5, Duration::from_secs(60)).unwrap();
+    /// assert_eq!(handle.stop().into_state().unwrap().0, 5);
+    /// ```
+    pub fn tell_timeout(&self, msg: A::Msg, timeout: Duration) -> Result<(), SendTimeoutError<A::Msg>> {
+        self.mailbox.send_timeout(msg, timeout)
+    }
+
+    /// [`tell`](Addr::tell), blocking until `deadline` at most while the mailbox is full. A
+    /// deadline already past still sends when there is room (as [`try_tell`](Addr::try_tell)).
+    ///
+    /// # Errors
+    ///
+    /// As [`tell_timeout`](Addr::tell_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// struct Runner;
+    /// impl Actor for Runner {
+    ///     type Msg = Box<dyn FnOnce() + Send>;
+    ///     fn handle(&mut self, job: Self::Msg, _: &mut Context) { job() }
+    /// }
+    /// let handle = actor::Builder::new().mailbox(1).spawn(Runner);
+    /// let addr = handle.addr();
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// addr.tell(Box::new(move || { started_tx.send(()).unwrap(); let _ = gate.recv(); })).unwrap();
+    /// started.recv().unwrap(); // the actor is busy
+    /// addr.tell(Box::new(|| {})).unwrap(); // the mailbox (capacity 1) is full
+    /// let soon = Instant::now() + Duration::from_millis(10);
+    /// let err = addr.tell_deadline(Box::new(|| {}), soon).unwrap_err();
+    /// assert!(err.is_timeout());
+    /// release.send(()).unwrap();
+    /// ```
+    pub fn tell_deadline(&self, msg: A::Msg, deadline: Instant) -> Result<(), SendTimeoutError<A::Msg>> {
+        self.mailbox.send_deadline(msg, deadline)
+    }
+
     /// Sends `msg` if the mailbox has room.
     ///
     /// # Errors
@@ -250,7 +311,46 @@ impl<A: Actor> Addr<A> {
         make: impl FnOnce(Reply<R>) -> A::Msg,
         timeout: Duration,
     ) -> Result<R, ActorError> {
-        let deadline = crate::wait::deadline_after(timeout);
+        self.ask_until(make, crate::wait::deadline_after(timeout))
+    }
+
+    /// [`Addr::ask`] waiting until `deadline` at most for the answer (the time to get into a
+    /// full mailbox counts too). A deadline already past still sends when the mailbox has
+    /// room, and still takes an answer that is there at once.
+    ///
+    /// # Errors
+    ///
+    /// As [`Addr::ask`], plus [`ActorError::Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::actor::{self, Actor, Context, Reply};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// struct Echo;
+    /// impl Actor for Echo {
+    ///     type Msg = (u32, Reply<u32>);
+    ///     fn handle(&mut self, (n, reply): (u32, Reply<u32>), _: &mut Context) { reply.send(n) }
+    /// }
+    /// let echo = actor::spawn(Echo);
+    /// let deadline = Instant::now() + Duration::from_secs(60);
+    /// assert_eq!(echo.addr().ask_deadline(|r| (7, r), deadline), Ok(7));
+    /// ```
+    pub fn ask_deadline<R>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> A::Msg,
+        deadline: Instant,
+    ) -> Result<R, ActorError> {
+        self.ask_until(make, Some(deadline))
+    }
+
+    /// [`Addr::ask`] with an optional deadline (`None`: no limit).
+    fn ask_until<R>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> A::Msg,
+        deadline: Option<Instant>,
+    ) -> Result<R, ActorError> {
         let (promise, mut answer) = oneshot::channel();
         let msg = make(Reply { promise: Some(promise) });
         let sent = match deadline {

@@ -89,6 +89,91 @@ pub enum TrySubmitError<F> {
     Full(F),
 }
 
+/// [`Pool::submit_timeout`](super::Pool::submit_timeout) or
+/// [`submit_deadline`](super::Pool::submit_deadline) could not queue the closure in time; it is
+/// inside, unrun.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::SubmitTimeoutError;
+///
+/// let err = SubmitTimeoutError::Timeout(|| 1);
+/// assert!(err.is_timeout());
+/// assert_eq!(err.to_string(), "timed out waiting for room in the pool's queue");
+/// assert_eq!(err.into_inner()(), 1);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SubmitTimeoutError<F> {
+    /// The pool's queue stayed full until the deadline; the closure comes back unrun.
+    Timeout(F),
+}
+
+impl<F> SubmitTimeoutError<F> {
+    /// The closure that was not queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = ringfence::pool::SubmitTimeoutError::Timeout(|| "here");
+    /// assert_eq!(err.into_inner()(), "here");
+    /// ```
+    #[must_use]
+    pub fn into_inner(self) -> F {
+        match self {
+            SubmitTimeoutError::Timeout(f) => f,
+        }
+    }
+
+    /// `true` for [`SubmitTimeoutError::Timeout`] (the only reason there is).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(ringfence::pool::SubmitTimeoutError::Timeout(|| ()).is_timeout());
+    /// ```
+    #[must_use]
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, SubmitTimeoutError::Timeout(_))
+    }
+}
+
+impl<F> From<TrySubmitError<F>> for SubmitTimeoutError<F> {
+    /// A full queue found by [`try_submit`](super::Pool::try_submit) is a timeout of zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::{SubmitTimeoutError, TrySubmitError};
+    ///
+    /// let err = SubmitTimeoutError::from(TrySubmitError::Full(|| 1));
+    /// assert!(err.is_timeout());
+    /// ```
+    fn from(error: TrySubmitError<F>) -> Self {
+        match error {
+            TrySubmitError::Full(f) => SubmitTimeoutError::Timeout(f),
+        }
+    }
+}
+
+impl<F> fmt::Debug for SubmitTimeoutError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+        }
+    }
+}
+
+impl<F> fmt::Display for SubmitTimeoutError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitTimeoutError::Timeout(_) => f.write_str("timed out waiting for room in the pool's queue"),
+        }
+    }
+}
+
+impl<F> std::error::Error for SubmitTimeoutError<F> {}
+
 /// Why a [`Builder`](super::Builder) could not start a pool.
 ///
 /// # Examples

@@ -1,10 +1,10 @@
 //! The pool itself: worker threads around one job channel, submission, shutdown.
 
 use super::builder::Builder;
-use super::error::{BuildError, TrySubmitError};
+use super::error::{BuildError, SubmitTimeoutError, TrySubmitError};
 use super::task::{Detached, Job, Packaged, Task};
 use crate::WaitGroup;
-use crate::channel::{self, Receiver, SendError, Sender, TrySendError};
+use crate::channel::{self, Receiver, SendError, SendTimeoutError, Sender, TrySendError};
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::thread::{self, JoinHandle};
@@ -12,6 +12,7 @@ use crate::wait::caught;
 use std::ffi::CString;
 use std::fmt;
 use std::panic;
+use std::time::{Duration, Instant};
 
 /// A fixed set of worker threads running submitted closures, fed by a bounded
 /// [`channel`] and answering through [`oneshot`](crate::oneshot) cells.
@@ -243,12 +244,78 @@ impl Pool {
         match self.sender().try_send(Box::new(job)) {
             Ok(()) => Ok(task),
             Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
-                // SAFETY: the channel hands back the very box we gave it, and we created it
-                // from a `Packaged<F, R>` two lines up; the cast only drops the vtable pointer.
-                let job = unsafe { Box::from_raw(Box::into_raw(job).cast::<Packaged<F, R>>()) };
-                let Packaged { f, promise } = *job;
-                drop((promise, task)); // neither side of the unused cell is needed
-                Err(TrySubmitError::Full(f))
+                // SAFETY: the channel hands back the very box we gave it, made from a
+                // `Packaged<F, R>` two lines up.
+                Err(TrySubmitError::Full(unsafe { unqueued(job, task) }))
+            }
+        }
+    }
+
+    /// [`submit`](Pool::submit), blocking at most `timeout` while the queue is full; then the
+    /// closure comes back, unrun. A timeout too large to represent waits as long as it takes.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitTimeoutError::Timeout`] with the closure when the queue stayed full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::builder().threads(1).queue_capacity(0).build().unwrap();
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// let busy = pool.submit(move || { started_tx.send(()).unwrap(); gate.recv().unwrap() });
+    /// started.recv().unwrap(); // the only worker is busy, and the queue holds nothing
+    /// let late = pool.submit_timeout(|| "ran", Duration::from_millis(10)).unwrap_err();
+    /// assert!(late.is_timeout());
+    /// assert_eq!(late.into_inner()(), "ran"); // run it here instead
+    /// release.send(()).unwrap();
+    /// busy.wait().unwrap();
+    /// assert_eq!(pool.submit_timeout(|| 7, Duration::from_secs(60)).unwrap().wait().unwrap(), 7);
+    /// ```
+    pub fn submit_timeout<F, R>(&self, f: F, timeout: Duration) -> Result<Task<R>, SubmitTimeoutError<F>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        match crate::wait::deadline_after(timeout) {
+            Some(deadline) => self.submit_deadline(f, deadline),
+            None => Ok(self.submit(f)),
+        }
+    }
+
+    /// [`submit`](Pool::submit), blocking until `deadline` at most while the queue is full;
+    /// then the closure comes back, unrun. A deadline already past still queues the job when
+    /// there is room (as [`try_submit`](Pool::try_submit)).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitTimeoutError::Timeout`] with the closure when the queue stayed full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = ringfence::pool::Pool::new(1);
+    /// let task = pool.submit_deadline(|| 2 + 2, Instant::now() + Duration::from_secs(60)).unwrap();
+    /// assert_eq!(task.wait().unwrap(), 4);
+    /// ```
+    pub fn submit_deadline<F, R>(&self, f: F, deadline: Instant) -> Result<Task<R>, SubmitTimeoutError<F>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (job, task) = Packaged::new(f);
+        match self.sender().send_deadline(Box::new(job), deadline) {
+            Ok(()) => Ok(task),
+            Err(SendTimeoutError::Timeout(job) | SendTimeoutError::Disconnected(job)) => {
+                // SAFETY: the channel hands back the very box we gave it, made from a
+                // `Packaged<F, R>` two lines up.
+                Err(SubmitTimeoutError::Timeout(unsafe { unqueued(job, task) }))
             }
         }
     }
@@ -447,6 +514,20 @@ impl Pool {
 }
 
 /// A worker: runs jobs until the queue is disconnected and empty.
+/// The closure of a job the queue handed back (it was full), its task's cell dropped unused.
+///
+/// # Safety
+///
+/// `job` is the box made from a `Packaged<F, R>` whose task is `task`.
+unsafe fn unqueued<F, R>(job: Job, task: Task<R>) -> F {
+    // SAFETY: the caller's promise: the box holds a `Packaged<F, R>`; the cast only drops the
+    // vtable pointer.
+    let job = unsafe { Box::from_raw(Box::into_raw(job).cast::<Packaged<F, R>>()) };
+    let Packaged { f, promise } = *job;
+    drop((promise, task)); // neither side of the unused cell is needed
+    f
+}
+
 fn work(queue: &Receiver<Job>, discard: &AtomicBool) {
     while let Ok(job) = queue.recv() {
         // ORDERING: Relaxed: see `Pool::stop`.

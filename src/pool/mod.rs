@@ -97,7 +97,7 @@ pub use builder::{Builder, DEFAULT_QUEUE_CAPACITY, MAX_IN_FLIGHT, MAX_THREADS};
 #[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
 pub use completed_stream::CompletedStream;
 pub use completion::{AsCompleted, NextFuture, as_completed};
-pub use error::{BuildError, TaskError, TrySubmitError, WaitTimeoutError};
+pub use error::{BuildError, SubmitTimeoutError, TaskError, TrySubmitError, WaitTimeoutError};
 pub use handle::Pool;
 pub use limited::Limits;
 pub use map::{DEFAULT_MAX_BATCH, Map, MapUnordered};
