@@ -888,11 +888,13 @@ pub(crate) fn spin<R>(
                 break;
             }
             crate::sync::thread::yield_now();
-            yields += 1;
+            // Saturating: with a long yield phase (`set_yield_phase_limit` takes up to
+            // `Duration::MAX`) an untimed wait may yield 2^32 times (about 17 minutes here).
+            yields = yields.saturating_add(1);
             if let Some(ready) = poll() {
                 // A yield that ran nothing else returns in well under a microsecond; an
                 // average of `SWITCHED` or more per yield means some yield gave our core away.
-                if yields_began.elapsed() >= adaptive::SWITCHED * yields {
+                if yields_began.elapsed() >= adaptive::SWITCHED.saturating_mul(yields) {
                     adaptive::yield_helped();
                 }
                 return Ok(ready);

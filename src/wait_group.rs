@@ -344,6 +344,13 @@ impl Default for WaitGroup {
 impl Pending {
     /// Marks the work done now (the same as dropping the guard).
     ///
+    /// # Panics
+    ///
+    /// As any `done` too many, with `"WaitGroup::done: called more times than work was added"`,
+    /// when a bare [`WaitGroup::done`] already took this guard's unit (do not mix the two for
+    /// one item). Dropped while its thread unwinds from another panic, the guard does not panic
+    /// a second time (that would abort the process).
+    ///
     /// # Examples
     ///
     /// ```
@@ -358,9 +365,13 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        // Cannot fail: this guard's own unit is still counted.
-        let counted = self.latch.try_count_down();
-        debug_assert!(counted, "a Pending guard's unit is always outstanding");
+        // This guard's own unit is still counted unless a bare `WaitGroup::done` took it (a
+        // misuse: one unit marked done twice). That gets the same clear panic as any `done`
+        // too many, in every build, except while the thread already unwinds (a consumer that
+        // crashed, the case the guard is for): a second panic there would abort the process.
+        if !self.latch.try_count_down() && !std::thread::panicking() {
+            panic!("WaitGroup::done: called more times than work was added");
+        }
     }
 }
 

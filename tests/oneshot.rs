@@ -602,3 +602,54 @@ fn timed_out_recv_timeout_keeps_the_task_registered() {
     assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the pending task was never woken: lost wakeup");
     assert_eq!(Pin::new(&mut rx).poll(&mut Context::from_waker(&waker)), Poll::Ready(Ok(1)));
 }
+
+/// A waker whose `wake` panics (an executor's bug).
+struct WakePanics;
+
+impl Wake for WakePanics {
+    fn wake(self: Arc<Self>) {
+        panic!("an executor bug: wake panics");
+    }
+}
+
+/// The receiver's waker panicking in `send`'s wake: the value was delivered, so `send` returns
+/// `Ok` instead of unwinding.
+#[test]
+fn a_panicking_waker_does_not_unwind_out_of_send() {
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    let waker = Waker::from(Arc::new(WakePanics));
+    assert!(Pin::new(&mut rx).poll(&mut Context::from_waker(&waker)).is_pending());
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.send(7)));
+    assert!(matches!(sent, Ok(Ok(()))), "send unwound although it delivered the value");
+    assert_eq!(rx.try_recv(), Ok(7));
+}
+
+/// The same waker woken by a sender dropped while its thread unwinds: caught, so no second
+/// panic aborts the process (the test binary would die).
+#[test]
+fn a_panicking_waker_does_not_unwind_out_of_a_sender_dropped_while_unwinding() {
+    let (tx, mut rx) = oneshot::channel::<u32>();
+    let waker = Waker::from(Arc::new(WakePanics));
+    assert!(Pin::new(&mut rx).poll(&mut Context::from_waker(&waker)).is_pending());
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _tx = tx;
+        panic!("the producer crashed");
+    }));
+    assert_eq!(crashed.unwrap_err().downcast_ref::<&str>(), Some(&"the producer crashed"));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+/// The sender's `closed()` waker panicking when the receiver is dropped.
+#[test]
+fn a_panicking_waker_does_not_unwind_out_of_a_receiver_drop() {
+    let (mut tx, rx) = oneshot::channel::<u32>();
+    let waker = Waker::from(Arc::new(WakePanics));
+    {
+        let closed = tx.closed();
+        let mut closed = std::pin::pin!(closed);
+        assert!(closed.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    }
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(rx)));
+    assert!(dropped.is_ok(), "the receiver's drop unwound");
+    assert!(tx.is_closed());
+}

@@ -269,3 +269,30 @@ fn an_async_wait_waits_for_work_added_before_its_poll() {
     assert_eq!(counter.wakes(), 2);
     assert_eq!(poll_once(&mut wait, &waker), Poll::Ready(()));
 }
+
+/// A bare `done` that took a guard's unit, then the guard's drop: one unit marked done twice.
+/// It used to pass silently in release builds (and `wait` returned with the item in flight).
+#[test]
+#[should_panic(expected = "WaitGroup::done: called more times than work was added")]
+fn a_guard_dropped_after_a_bare_done_took_its_unit_panics_clearly() {
+    let work = WaitGroup::new();
+    let pending = work.track();
+    work.done(); // takes the guard's unit
+    drop(pending);
+}
+
+/// The same while the thread already unwinds (a consumer that crashed): no second panic, which
+/// would abort the process (it did in debug builds).
+#[test]
+fn a_guard_dropped_while_unwinding_after_a_bare_done_does_not_abort() {
+    let work = WaitGroup::new();
+    let pending = work.track();
+    work.done();
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _guard = pending;
+        panic!("the consumer crashed");
+    }));
+    let payload = crashed.unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"the consumer crashed"));
+    assert_eq!(work.pending(), 0);
+}

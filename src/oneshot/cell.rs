@@ -81,6 +81,7 @@
 use crate::sync::Futex;
 use crate::sync::UnsafeCell;
 use crate::sync::atomic::Ordering;
+use crate::wait::{drop_caught, wake_caught};
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::task::Waker;
@@ -198,7 +199,15 @@ unsafe fn free_holding_wakers<T>(inner: NonNull<Inner<T>>) {
     };
     // SAFETY: as above; the waker slots are empty now.
     unsafe { deallocate(inner) };
-    drop(wakers);
+    // Caught: the executor's code, run by a handle's drop (perhaps while its thread unwinds,
+    // where a second panic would abort the process).
+    let (waker, tx_waker) = wakers;
+    if let Some(waker) = waker {
+        drop_caught(waker);
+    }
+    if let Some(waker) = tx_waker {
+        drop_caught(waker);
+    }
 }
 
 /// Returns the block's memory, without the drop glue: the waker slots and the value slot are
@@ -452,9 +461,11 @@ unsafe fn finish_slow<T>(inner: NonNull<Inner<T>>, old: u32) {
         // the value slot is empty (it took or dropped the value).
         unsafe { free(inner) };
     }
-    // Wake last: the waker is ours now, and a panicking waker leaves no half-done state behind.
+    // Wake last, off the block. The wake is the executor's code: a panic in it is caught (the
+    // panic hook reports it), as in the wait queues (`wait.rs`), so that it cannot unwind out
+    // of a `send` that delivered its value, nor abort a handle dropped while its thread unwinds.
     if let Some(waker) = waker {
-        waker.wake();
+        wake_caught(waker);
     }
 }
 
@@ -680,9 +691,9 @@ unsafe fn wake_closed_sender<T>(inner: NonNull<Inner<T>>) {
         // value slot is empty (a failing `send` read its value back before `TX_LEFT`).
         unsafe { free(inner) };
     }
-    // Wake last, off the block: a panicking waker leaves no half-done state behind.
+    // Wake last, off the block; a panic in the wake is caught, as in `finish_slow`.
     if let Some(waker) = waker {
-        waker.wake();
+        wake_caught(waker);
     }
 }
 
