@@ -1310,6 +1310,73 @@ impl<T> fmt::Debug for Ring<T> {
     }
 }
 
+/// The values of a ring, oldest first, taking it by value (as crossbeam's `ArrayQueue`).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::ring::Ring;
+///
+/// let ring = Ring::new(4);
+/// for n in 1..=3 {
+///     ring.try_push(n).unwrap();
+/// }
+/// let values: Vec<u32> = ring.into_iter().collect();
+/// assert_eq!(values, [1, 2, 3]);
+/// ```
+impl<T> IntoIterator for Ring<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { ring: self }
+    }
+}
+
+/// The owning iterator of a [`Ring`] ([`Ring::into_iter`](IntoIterator::into_iter)): pops the
+/// values oldest first; the ones not taken are dropped with it.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::ring::Ring;
+///
+/// let ring = Ring::new(2);
+/// ring.try_push("a").unwrap();
+/// ring.try_push("b").unwrap();
+/// let mut values = ring.into_iter();
+/// assert_eq!(values.len(), 2);
+/// assert_eq!(values.next(), Some("a"));
+/// assert_eq!(values.len(), 1);
+/// ```
+pub struct IntoIter<T> {
+    ring: Ring<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        // The ring is owned: no other thread pushes or pops, so empty means done.
+        self.ring.try_pop()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = self.ring.len();
+        (len, Some(len))
+    }
+}
+
+impl<T> ExactSizeIterator for IntoIter<T> {}
+
+impl<T> std::iter::FusedIterator for IntoIter<T> {}
+
+impl<T> fmt::Debug for IntoIter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntoIter").field("len", &self.ring.len()).finish()
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     //! Wraparound of the positions at 2^48: a ring that starts a few laps before the wrap.

@@ -751,3 +751,32 @@ fn a_push_that_happens_before_a_pop_is_seen() {
         pusher.join().unwrap();
     });
 }
+
+/// `IntoIterator`: the values oldest first, across the wrap of the slots; the ones not taken are
+/// dropped with the iterator, each once.
+#[test]
+fn into_iter_yields_oldest_first_and_drops_the_rest_once() {
+    let counter = DropCounter::new();
+    let ring = Ring::new(3);
+    for id in 0..3 {
+        assert!(ring.try_push(counter.make(id)).is_ok());
+    }
+    let _ = ring.try_pop().map(Tracked::into_id); // the head moves: the values wrap
+    assert!(ring.try_push(counter.make(3)).is_ok());
+    let mut values = ring.into_iter();
+    assert_eq!(values.len(), 3);
+    assert_eq!(values.next().map(Tracked::into_id), Some(1));
+    assert_eq!(values.size_hint(), (2, Some(2)));
+    assert_eq!(counter.live(), 2);
+    drop(values);
+    assert_eq!(counter.live(), 0);
+    assert_eq!(counter.dropped(), 4);
+    let all: Vec<u64> = {
+        let ring = Ring::new(4);
+        for id in 10..14 {
+            assert!(ring.try_push(counter.make(id)).is_ok());
+        }
+        ring.into_iter().map(Tracked::into_id).collect()
+    };
+    assert_eq!(all, [10, 11, 12, 13]);
+}
