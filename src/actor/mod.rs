@@ -26,8 +26,9 @@
 //! - **Nothing silently lost**: each message is handled, or handed back to the sender, or
 //!   counted as discarded in the [`Exit`] (after `kill`, `Context::stop` or a panic); a
 //!   discarded or unanswered `ask` fails with a clear error.
-//!   The mailbox is closed with a protocol on one atomic word (see `Shared::enter`), so no send
-//!   can slip in between the actor's last look at its mailbox and its end.
+//!   The mailbox is closed through the channel itself (the ring is closed for senders, then
+//!   every message that got in is drained), so no send can slip in between the actor's last
+//!   look at its mailbox and its end.
 //!
 //! # Scale
 //!

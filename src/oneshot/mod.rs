@@ -32,10 +32,12 @@
 //!
 //! # The state machine
 //!
-//! Five bits in one `u32`, each an ownership rule: `VALUE` and `DISC` (the sender is finished,
+//! Seven bits in one `u32`, each an ownership rule: `VALUE` and `DISC` (the sender is finished,
 //! with or without a value: the value slot now belongs to the receiver), `WAKER` (the waker slot
 //! belongs to the sender side, which must wake it), `PARKED` (a receiver thread sleeps on the
-//! word; the sender must futex-wake it), `CLOSED` (the receiver is gone). The full table of bits
+//! word; the sender must futex-wake it), `CLOSED` (the receiver is gone), `TX_WAKER` (the
+//! sender's `closed()` waker slot belongs to the receiver side, which must wake it) and
+//! `TX_LEFT` (the sender left the block). The full table of bits
 //! and transitions, and the argument that no wakeup is lost, stand next to the code in
 //! `src/oneshot/cell.rs`; `docs/oneshot.md` tells the pattern and lists the loom models.
 //!
