@@ -13,7 +13,10 @@
 //! ten-line hand-written `block_on`. It costs nothing until first used: the thread (named
 //! `ringfence-timer`) is started by the first `Sleep` that has to wait, and one runs at a time
 //! (another is started only if it is gone, below). (A program that already runs tokio pays
-//! one extra, mostly sleeping, thread.)
+//! one extra, mostly sleeping, thread.) Its time is real time: tokio's paused test time
+//! (`tokio::time::pause`) does not reach it, and tokio's auto-advance may move a
+//! `tokio::time::timeout` around a ringfence future past its deadline at once (for
+//! deterministic rate-limiter tests, use [`ManualClock`](crate::rate::ManualClock)).
 //!
 //! # How it works
 //!

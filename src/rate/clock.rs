@@ -290,7 +290,10 @@ impl Clock for MonotonicClock {
 /// ([`TokenBucket::acquire_async`](super::TokenBucket::acquire_async)) behave the same way:
 /// their tasks are woken by every advance ([`Clock::wake_at`]), never by real time, so an
 /// async test on a manual clock runs without real sleeps, and an async acquire that nobody
-/// advances the clock for stays pending. Its
+/// advances the clock for stays pending. The clock keeps each task's waker until the next
+/// advance, which takes them all: a future polled again with another waker (a task that moved)
+/// leaves the old one registered too, and it gets one spurious wake at that advance (the one
+/// exception, on this test clock, to "only the latest waker is kept"). Its
 /// [`instant_of`](Clock::instant_of) is `None`: its time is not real time. Under
 /// loom the reading is a loom atomic, so every advance is an event the model checker
 /// interleaves.
