@@ -255,3 +255,29 @@ fn owned_permit_released_on_another_thread_wakes_an_acquirer() {
         assert_eq!(semaphore.available_permits(), 1);
     });
 }
+
+/// `forget_permits` racing a blocked head and a release: the permits are conserved (each is
+/// forgotten, held or available, never two of these), and the head is served once permits are
+/// added back, whichever order the three steps take (a lost wakeup is a loom deadlock).
+#[test]
+fn forget_permits_racing_a_blocked_head_and_a_release() {
+    loom::model(|| {
+        let semaphore = Arc::new(Semaphore::new(2));
+        let held = semaphore.acquire();
+        let head = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || semaphore.acquire_many(2).num_permits())
+        };
+        let forgetter = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || semaphore.forget_permits(1))
+        };
+        drop(held);
+        let forgotten = forgetter.join().unwrap();
+        assert!(forgotten <= 1);
+        // The permits forgotten come back through `add_permits`: the head gets its two.
+        semaphore.add_permits(forgotten);
+        assert_eq!(head.join().unwrap(), 2);
+        assert_eq!(semaphore.available_permits(), 2);
+    });
+}

@@ -423,3 +423,32 @@ fn a_woken_waiter_dropped_during_the_lines_turn_hands_its_permit_on() {
         assert!(semaphore.try_acquire().is_some(), "the permit is free again");
     });
 }
+
+/// `forget_permits` racing the line's turn: two async waiters of one permit each, a release of
+/// one permit (the turn wakes one waiter for it), a `forget_permits(1)` that may take that very
+/// permit. Whoever loses is served by the permit added back: no waiter stays asleep with a
+/// permit available.
+#[test]
+fn forget_permits_racing_the_lines_turn() {
+    loom::model(|| {
+        let semaphore = Arc::new(Semaphore::new(1));
+        let held = semaphore.acquire();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let semaphore = semaphore.clone();
+                thread::spawn(move || drop(block_on(semaphore.acquire_async())))
+            })
+            .collect();
+        let forgetter = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || semaphore.forget_permits(1))
+        };
+        drop(held);
+        let forgotten = forgetter.join().unwrap();
+        semaphore.add_permits(forgotten);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        assert_eq!(semaphore.available_permits(), 1);
+    });
+}

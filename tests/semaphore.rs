@@ -574,3 +574,73 @@ proptest! {
         prop_assert_eq!(semaphore.available_permits(), available + returned);
     }
 }
+
+/// `forget_permits` takes only available permits, shrinks what the semaphore owns (so
+/// `add_permits` has room again), and leaves a waiting head waiting for more.
+#[test]
+fn forget_permits_removes_only_available_permits_and_a_head_waits_on() {
+    let semaphore = Arc::new(Semaphore::new(3));
+    assert_eq!(semaphore.forget_permits(0), 0);
+    let held = semaphore.acquire_many(2);
+    assert_eq!(semaphore.forget_permits(5), 1);
+    assert_eq!(semaphore.forget_permits(1), 0, "none available");
+    drop(held);
+    assert_eq!(semaphore.available_permits(), 2, "the semaphore owns 2 now");
+    // A head asking for 3 waits; forgetting what is reserved for it makes it wait for more.
+    let head = {
+        let semaphore = Arc::clone(&semaphore);
+        thread::spawn(move || semaphore.acquire_many(3).num_permits())
+    };
+    eventually(WATCHDOG, "the head is waiting", || (semaphore.try_acquire().is_none()).then_some(()));
+    assert_eq!(semaphore.forget_permits(1), 1);
+    assert_eq!(semaphore.available_permits(), 1);
+    semaphore.add_permits(2);
+    assert_eq!(head.join().unwrap(), 3);
+    assert_eq!(semaphore.available_permits(), 3);
+    // The room freed by the forgetting: the owned count is 3 again, so the bound is exact.
+    let big = Semaphore::new(Semaphore::MAX_PERMITS);
+    assert_eq!(big.forget_permits(1), 1);
+    assert!(big.try_add_permits(1).is_ok());
+    assert!(big.try_add_permits(1).is_err());
+}
+
+#[test]
+fn split_and_merge_move_permits_between_permits_of_one_semaphore() {
+    let semaphore = Semaphore::new(4);
+    let mut permit = semaphore.acquire_many(4);
+    assert!(permit.split(5).is_none());
+    assert_eq!(permit.num_permits(), 4, "a failed split changes nothing");
+    let two = permit.split(2).unwrap();
+    let none = permit.split(0).unwrap();
+    assert_eq!((permit.num_permits(), two.num_permits(), none.num_permits()), (2, 2, 0));
+    drop(two);
+    assert_eq!(semaphore.available_permits(), 2);
+    let mut one = semaphore.acquire();
+    one.merge(permit);
+    assert_eq!(one.num_permits(), 3);
+    drop(none);
+    drop(one);
+    assert_eq!(semaphore.available_permits(), 4);
+
+    let owned = Arc::new(Semaphore::new(3));
+    let mut permit = Arc::clone(&owned).acquire_many_owned(3);
+    let one = permit.split(1).unwrap();
+    assert!(Arc::ptr_eq(one.semaphore(), &owned));
+    thread::spawn(move || drop(one)).join().unwrap();
+    assert_eq!(owned.available_permits(), 1);
+    permit.merge(Arc::clone(&owned).acquire_owned());
+    assert_eq!(permit.num_permits(), 3);
+}
+
+#[test]
+fn merging_permits_of_two_semaphores_panics_clearly_and_returns_both() {
+    let a = Semaphore::new(1);
+    let b = Semaphore::new(1);
+    let mut from_a = a.acquire();
+    let from_b = b.acquire();
+    let err = catch_unwind(AssertUnwindSafe(|| from_a.merge(from_b))).unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"Permit::merge: the permits are from different semaphores"));
+    assert_eq!(b.available_permits(), 1, "the other permit went back to its own semaphore");
+    drop(from_a);
+    assert_eq!(a.available_permits(), 1);
+}

@@ -374,6 +374,30 @@ impl Semaphore {
         Ok(())
     }
 
+    /// Removes up to `n` of the available permits for good, and returns how many it removed
+    /// (fewer than `n` when fewer are available; held permits are not touched). The semaphore
+    /// owns that many fewer from now on, as if permits holding them had been
+    /// [`forget`](Permit::forget)-ed; [`add_permits`](Semaphore::add_permits) can add them back.
+    /// As tokio's `Semaphore::forget_permits`. Never waits.
+    ///
+    /// Permits reserved for the acquirer at the head of the line (see
+    /// [`available_permits`](Semaphore::available_permits)) are available, so they can be
+    /// removed: the head then waits for more. Removing permits never wakes anyone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = ringfence::Semaphore::new(5);
+    /// let held = semaphore.acquire_many(2);
+    /// assert_eq!(semaphore.forget_permits(4), 3); // only 3 were available
+    /// assert_eq!(semaphore.available_permits(), 0);
+    /// drop(held);
+    /// assert_eq!(semaphore.available_permits(), 2); // the semaphore owns 2 now
+    /// ```
+    pub fn forget_permits(&self, n: usize) -> usize {
+        self.forget_available(n)
+    }
+
     /// The shared core of every acquire: takes `n` permits, waiting as `wait` allows.
     /// Returns `false` only when it gave up (nothing taken).
     #[inline]

@@ -68,6 +68,52 @@ impl<'a> Permit<'a> {
         self.semaphore.shrink_total(self.permits);
         self.permits = 0; // our drop now returns nothing
     }
+
+    /// Splits `n` of this permit's permits off into a new permit of the same semaphore, or
+    /// returns `None` (and changes nothing) when it holds fewer than `n`. As tokio's
+    /// `SemaphorePermit::split`; no atomic operation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = ringfence::Semaphore::new(3);
+    /// let mut permit = semaphore.acquire_many(3);
+    /// let one = permit.split(1).unwrap();
+    /// assert_eq!((permit.num_permits(), one.num_permits()), (2, 1));
+    /// assert!(permit.split(3).is_none());
+    /// drop(one);
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// ```
+    #[must_use = "the split-off permit is returned to the semaphore at once when dropped"]
+    pub fn split(&mut self, n: usize) -> Option<Permit<'a>> {
+        self.permits = self.permits.checked_sub(n)?;
+        Some(Permit::new(self.semaphore, n))
+    }
+
+    /// Moves the permits of `other` into this one. As tokio's `SemaphorePermit::merge`; no
+    /// atomic operation.
+    ///
+    /// # Panics
+    ///
+    /// With `"Permit::merge: the permits are from different semaphores"` when `other` is not
+    /// from this permit's semaphore (its permits are returned to their own then).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = ringfence::Semaphore::new(3);
+    /// let mut permit = semaphore.acquire();
+    /// permit.merge(semaphore.acquire_many(2));
+    /// assert_eq!(permit.num_permits(), 3);
+    /// ```
+    #[track_caller]
+    pub fn merge(&mut self, mut other: Permit<'a>) {
+        assert!(
+            std::ptr::eq(self.semaphore, other.semaphore),
+            "Permit::merge: the permits are from different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
+    }
 }
 
 impl Drop for Permit<'_> {
@@ -148,6 +194,69 @@ impl OwnedPermit {
     pub fn forget(mut self) {
         self.semaphore.shrink_total(self.permits);
         self.permits = 0; // our drop now returns nothing (and drops the `Arc`)
+    }
+
+    /// The semaphore the permits are from (as tokio's `OwnedSemaphorePermit::semaphore`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(1));
+    /// let permit = Arc::clone(&semaphore).acquire_owned();
+    /// assert!(Arc::ptr_eq(permit.semaphore(), &semaphore));
+    /// ```
+    #[must_use]
+    pub fn semaphore(&self) -> &Arc<Semaphore> {
+        &self.semaphore
+    }
+
+    /// Splits `n` of this permit's permits off into a new permit of the same semaphore, or
+    /// returns `None` (and changes nothing) when it holds fewer than `n`. As tokio's
+    /// `OwnedSemaphorePermit::split`; no atomic operation but the `Arc`'s clone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(2));
+    /// let mut permit = Arc::clone(&semaphore).acquire_many_owned(2);
+    /// let one = permit.split(1).unwrap();
+    /// std::thread::spawn(move || drop(one)).join().unwrap();
+    /// assert_eq!((permit.num_permits(), semaphore.available_permits()), (1, 1));
+    /// ```
+    #[must_use = "the split-off permit is returned to the semaphore at once when dropped"]
+    pub fn split(&mut self, n: usize) -> Option<OwnedPermit> {
+        self.permits = self.permits.checked_sub(n)?;
+        Some(OwnedPermit::new(Arc::clone(&self.semaphore), n))
+    }
+
+    /// Moves the permits of `other` into this one. As tokio's `OwnedSemaphorePermit::merge`.
+    ///
+    /// # Panics
+    ///
+    /// With `"OwnedPermit::merge: the permits are from different semaphores"` when `other` is
+    /// not from this permit's semaphore (its permits are returned to their own then).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(ringfence::Semaphore::new(3));
+    /// let mut permit = Arc::clone(&semaphore).acquire_owned();
+    /// permit.merge(Arc::clone(&semaphore).acquire_many_owned(2));
+    /// assert_eq!(permit.num_permits(), 3);
+    /// ```
+    #[track_caller]
+    pub fn merge(&mut self, mut other: OwnedPermit) {
+        assert!(
+            Arc::ptr_eq(&self.semaphore, &other.semaphore),
+            "OwnedPermit::merge: the permits are from different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
     }
 }
 

@@ -407,7 +407,8 @@ impl Semaphore {
     }
 
     /// The head's poll: take `n` permits and clear the head bit in one CAS, or keep waiting.
-    /// Nobody else takes permits meanwhile, so the available count only grows.
+    /// Nobody else takes permits meanwhile but `forget_permits`, so the available count only
+    /// grows, or shrinks without a waiter's condition becoming true.
     fn poll_as_head(&self, n: usize) -> Option<Left> {
         // ORDERING: Relaxed: only a guess for the CAS. When it decides that we park, it follows
         // the waiting layer's fence, which pairs with the releaser's (rule 1).
@@ -473,6 +474,36 @@ impl Semaphore {
                 total.checked_add(n).filter(|&grown| grown <= Semaphore::MAX_PERMITS)
             })
             .map(drop)
+    }
+
+    /// `forget_permits`: takes up to `n` available permits out for good and returns how many.
+    ///
+    /// Unlike an acquire it takes while an acquirer is the head or the line has its turn: the
+    /// waits stay sound, because taking
+    /// permits away never makes a waiter's condition true, so nobody needs waking, and every
+    /// waiter re-checks the count after each wakeup. A head finds fewer permits and waits on; a
+    /// waiter the turn woke for a permit taken here finds none and waits for the next release
+    /// (`poll_in_line`), as when another waiter took it.
+    pub(super) fn forget_available(&self, n: usize) -> usize {
+        // ORDERING: Relaxed: only a guess for the CAS.
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            let taken = (state & PERMITS).min(n);
+            if taken == 0 {
+                return 0;
+            }
+            // ORDERING: Relaxed: the permits taken guard no section (nobody holds them), and
+            // the Release of `shrink_total` below, after this CAS in program order, orders the
+            // take before any `grow_total` that reuses the room. Relaxed on failure: retry.
+            match self.state.compare_exchange_weak(state, state - taken, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    self.shrink_total(taken);
+                    return taken;
+                }
+                Err(now) => state = now,
+            }
+        }
     }
 
     /// A held permit of `n` is forgotten: the semaphore owns `n` fewer.
