@@ -390,3 +390,123 @@ fn a_timeout_that_completed_does_not_wake_its_task_at_the_deadline() {
     assert_eq!(counter.wakes(), 1, "the timer entry was removed when the future completed");
     assert_eq!(held(&counter), 0, "no clone of the waker is kept");
 }
+
+mod interval {
+    use ringfence::timer::{MissedTickBehavior, interval, interval_at, try_interval};
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use std::thread::sleep;
+    use std::time::{Duration, Instant};
+
+    const PERIOD: Duration = Duration::from_millis(50);
+
+    fn cx() -> Context<'static> {
+        Context::from_waker(Waker::noop())
+    }
+
+    /// Polls until a tick comes (the ticks here are due, or nearly: a short spin at most).
+    fn next_tick(every: &mut ringfence::timer::Interval) -> Instant {
+        loop {
+            if let Poll::Ready(at) = every.poll_tick(&mut cx()) {
+                return at;
+            }
+            sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn ticks_yield_their_scheduled_instants() {
+        let start = Instant::now();
+        let mut every = interval_at(start, Duration::from_millis(5));
+        let ticks: Vec<Instant> = (0..4).map(|_| next_tick(&mut every)).collect();
+        let expected: Vec<Instant> = (0..4).map(|k| start + k * Duration::from_millis(5)).collect();
+        assert_eq!(ticks, expected);
+        assert!(Instant::now() >= start + Duration::from_millis(15), "never a tick before its instant");
+    }
+
+    #[test]
+    fn burst_catches_up_on_the_schedule() {
+        let start = Instant::now();
+        let mut every = interval_at(start, PERIOD);
+        assert_eq!(next_tick(&mut every), start);
+        sleep(PERIOD * 7 / 2); // ticks at 1, 2 and 3 periods were missed
+        for k in 1..=3 {
+            assert_eq!(every.poll_tick(&mut cx()), Poll::Ready(start + k * PERIOD), "missed tick {k} at once");
+        }
+    }
+
+    #[test]
+    fn delay_starts_the_schedule_over_from_the_late_tick() {
+        let start = Instant::now();
+        let mut every = interval_at(start, PERIOD);
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        assert_eq!(next_tick(&mut every), start);
+        sleep(PERIOD * 3 / 2);
+        let taken = Instant::now();
+        assert_eq!(every.poll_tick(&mut cx()), Poll::Ready(start + PERIOD), "the late tick, at once");
+        let next = next_tick(&mut every);
+        assert!(next >= taken + PERIOD, "one period after the late tick was taken");
+    }
+
+    #[test]
+    fn skip_drops_the_missed_ticks_and_keeps_the_schedule() {
+        let start = Instant::now();
+        let mut every = interval_at(start, PERIOD);
+        every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        assert_eq!(next_tick(&mut every), start);
+        sleep(PERIOD * 5 / 2); // ticks at 1 and 2 periods were missed
+        assert_eq!(every.poll_tick(&mut cx()), Poll::Ready(start + PERIOD), "the first missed tick");
+        let polled = Instant::now();
+        let next = next_tick(&mut every);
+        let offset = (next - start).as_nanos();
+        assert_eq!(offset % PERIOD.as_nanos(), 0, "on the schedule");
+        assert!(next >= start + 3 * PERIOD, "the tick at 2 periods was skipped");
+        assert!(next <= polled + PERIOD, "the schedule's first instant after the late tick");
+    }
+
+    /// A `tick()` future dropped before its tick consumed nothing: the next `tick()` yields it.
+    #[test]
+    fn a_dropped_tick_future_takes_no_tick() {
+        let start = Instant::now() + Duration::from_millis(20);
+        let mut every = interval_at(start, Duration::from_secs(3600));
+        {
+            let tick = pin!(every.tick());
+            assert!(tick.poll(&mut cx()).is_pending());
+        }
+        assert_eq!(next_tick(&mut every), start);
+        assert!(every.poll_tick(&mut cx()).is_pending(), "the next tick is an hour away");
+    }
+
+    #[test]
+    fn a_zero_period_panics_clearly_and_try_interval_refuses_it() {
+        assert!(try_interval(Duration::ZERO).is_none());
+        let err = std::panic::catch_unwind(|| interval(Duration::ZERO)).map(drop).unwrap_err();
+        assert_eq!(err.downcast_ref::<&str>(), Some(&"timer::interval: the period must be non-zero"));
+    }
+
+    /// A tick beyond `Instant`'s range never comes, and nothing overflows on the way.
+    #[test]
+    fn a_schedule_past_the_end_of_time_never_ticks() {
+        let mut every = interval(Duration::MAX);
+        assert!(every.poll_tick(&mut cx()).is_ready(), "the first tick is at once");
+        assert!(every.poll_tick(&mut cx()).is_pending());
+        every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        assert!(every.poll_tick(&mut cx()).is_pending());
+    }
+
+    #[test]
+    fn tick_works_on_tokio_and_reset_moves_the_schedule() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let mut every = interval(Duration::from_millis(2));
+            let first = every.tick().await;
+            let second = every.tick().await;
+            assert_eq!(second - first, Duration::from_millis(2));
+            let before = Instant::now();
+            every.reset();
+            let third = every.tick().await;
+            assert!(third >= before + Duration::from_millis(2));
+        });
+    }
+}
