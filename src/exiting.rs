@@ -74,6 +74,12 @@ impl<T> Exiting<T> {
         }
     }
 
+    /// `true` once `poll_join` returned `Ready` (it must not be polled again).
+    #[cfg(feature = "futures")]
+    pub(crate) fn is_joined(&self) -> bool {
+        self.thread.is_none()
+    }
+
     /// `true` once the thread's result is in (or its body panicked).
     pub(crate) fn is_finished(&self) -> bool {
         self.result.is_ready()

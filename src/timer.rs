@@ -87,7 +87,9 @@
 mod interval;
 mod timeout;
 
-pub use interval::{Interval, MissedTickBehavior, Tick, interval, interval_at, try_interval, try_interval_at};
+pub use interval::{
+    Interval, MissedTickBehavior, Tick, interval, interval_at, try_interval, try_interval_at,
+};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at};
 
 use std::future::Future;

@@ -281,7 +281,7 @@ impl WaitGroup {
     /// # });
     /// ```
     pub fn wait_async(&self) -> WaitGroupFuture<'_> {
-        WaitGroupFuture { latch: &self.latch, slot: AsyncSlot::default() }
+        WaitGroupFuture { latch: &self.latch, slot: AsyncSlot::default(), done: false }
     }
 }
 
@@ -307,6 +307,8 @@ impl WaitGroup {
 pub struct WaitGroupFuture<'a> {
     latch: &'a Latch,
     slot: AsyncSlot,
+    /// It returned `Ready` (for `FusedFuture`; polled again it checks again).
+    done: bool,
 }
 
 impl Future for WaitGroupFuture<'_> {
@@ -314,7 +316,18 @@ impl Future for WaitGroupFuture<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.latch.poll_wait(&mut this.slot, cx.waker())
+        let poll = this.latch.poll_wait(&mut this.slot, cx.waker());
+        this.done |= poll.is_ready();
+        poll
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again anyway, it checks the count again).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl futures_core::future::FusedFuture for WaitGroupFuture<'_> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

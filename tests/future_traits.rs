@@ -12,7 +12,6 @@ use ringfence::{actor, channel, oneshot, pool, rate, timer};
 use std::time::{Duration, Instant};
 
 fn assert_send_sync_unpin<T: Send + Sync + Unpin>() {}
-fn assert_send_unpin<T: Send + Unpin>() {}
 fn assert_send<T: Send>(_: &T) {}
 
 struct Echo;
@@ -46,14 +45,16 @@ fn oneshot_semaphore_and_wait_group_futures() {
 #[test]
 fn pool_actor_and_timer_futures() {
     assert_send_sync_unpin::<pool::Task<String>>();
-    // Not `Sync`: it reaches task results whose panic payloads (`Box<dyn Any + Send>`) are not.
-    assert_send_unpin::<pool::NextFuture<'static, String>>();
+    // `Sync` too since a task's panic is a `ringfence::Panic` (a bare payload is not `Sync`).
+    assert_send_sync_unpin::<pool::NextFuture<'static, String>>();
     assert_send_sync_unpin::<pool::ShutdownFuture>();
     let pool = pool::Pool::new(1);
     assert_send(&pool.submit_async(String::new));
     let addr = actor::spawn(Echo).addr();
     assert_send(&addr.ask_async(|reply| reply));
     assert_send_sync_unpin::<timer::Sleep>();
+    assert_send_sync_unpin::<timer::Interval>();
+    assert_send_sync_unpin::<timer::Tick<'static>>();
     assert_send_sync_unpin::<timer::Timeout<channel::RecvFuture<'static, String>>>();
 }
 
@@ -176,4 +177,96 @@ fn channel_futures_are_terminated_once_ready() {
     let mut next = stream.next();
     assert_eq!(poll(&mut next), Poll::Ready(None));
     assert!(next.is_terminated());
+}
+
+/// The other futures that finish for good are `FusedFuture`s too: terminated exactly once they
+/// returned `Ready` (the pool's `next_async`, as a stream's `next`, once it returned `None`).
+#[cfg(feature = "futures")]
+#[test]
+fn pattern_futures_are_terminated_once_ready() {
+    use futures_core::future::FusedFuture;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Waker};
+
+    fn poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
+    }
+    /// Polls until `Ready` (work on other threads), checking it is not terminated before.
+    fn finish<F: Future + Unpin + FusedFuture>(future: &mut F) -> F::Output {
+        loop {
+            assert!(!future.is_terminated(), "terminated before it returned Ready");
+            if let Poll::Ready(output) = poll(future) {
+                assert!(future.is_terminated(), "not terminated after Ready");
+                return output;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    // The semaphore's.
+    let semaphore = Arc::new(ringfence::Semaphore::new(1));
+    let held = semaphore.acquire();
+    let mut waiting = semaphore.acquire_async();
+    assert!(poll(&mut waiting).is_pending() && !waiting.is_terminated());
+    drop(held);
+    drop(finish(&mut waiting));
+    drop(finish(&mut Arc::clone(&semaphore).acquire_owned_async()));
+
+    // The wait group's and the oneshot's `closed()`.
+    let work = ringfence::WaitGroup::new();
+    let pending = work.track();
+    let mut wait = work.wait_async();
+    assert!(poll(&mut wait).is_pending());
+    pending.done();
+    finish(&mut wait);
+    let (mut reply, answer) = oneshot::channel::<u8>();
+    let mut closed = reply.closed();
+    assert!(poll(&mut closed).is_pending() && !closed.is_terminated());
+    drop(answer);
+    finish(&mut closed);
+
+    // The rate limiters' (a manual clock: ready at once here).
+    let clock = rate::ManualClock::new();
+    let quota = rate::Quota::new(2, Duration::from_secs(1), 2).unwrap();
+    let bucket = rate::TokenBucket::with_clock(quota, clock.clone());
+    let reservation = bucket.reserve(1).unwrap(); // due now: a token is there
+    finish(&mut reservation.wait_async());
+    finish(&mut bucket.acquire_async(1)).unwrap();
+    clock.advance(Duration::from_secs(1));
+    finish(&mut bucket.until_ready());
+    let window = rate::SlidingWindow::with_clock(1, Duration::from_secs(1), clock.clone()).unwrap();
+    finish(&mut window.acquire_async());
+
+    // The pool's.
+    let pool = pool::Pool::new(1);
+    let task = finish(&mut pool.submit_async(|| 5));
+    let mut done = pool::as_completed([task]);
+    let mut next = done.next_async();
+    let first = loop {
+        if let Poll::Ready(first) = poll(&mut next) {
+            break first;
+        }
+        std::thread::yield_now();
+    };
+    assert_eq!(first.map(|(index, result)| (index, result.ok())), Some((0, Some(5))));
+    assert!(!next.is_terminated(), "a task, not the end");
+    assert!(finish(&mut next).is_none());
+    finish(&mut pool.shutdown_async());
+
+    // The actor's: an ask, an ask to a stopped actor (it ends in its send), a join.
+    let echo = actor::spawn(Echo);
+    let addr = echo.addr();
+    assert_eq!(finish(&mut addr.ask_async(|reply| reply)), Ok(1));
+    let mut join = echo.stop_async();
+    let _ = finish(&mut join);
+    assert!(finish(&mut addr.ask_async(|reply| reply)).is_err());
+
+    // The pipeline's.
+    let (rx, running) = ringfence::pipeline::Pipeline::from_iter(0..3).into_receiver(4);
+    assert_eq!(rx.iter().count(), 3);
+    finish(&mut running.join_async()).unwrap();
+    let (out, _) = finish(&mut ringfence::pipeline::Pipeline::from_iter(0..3).collect_async()).unwrap();
+    assert_eq!(out, [0, 1, 2]);
 }

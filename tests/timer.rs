@@ -432,7 +432,11 @@ mod interval {
         assert_eq!(next_tick(&mut every), start);
         sleep(PERIOD * 7 / 2); // ticks at 1, 2 and 3 periods were missed
         for k in 1..=3 {
-            assert_eq!(every.poll_tick(&mut cx()), Poll::Ready(start + k * PERIOD), "missed tick {k} at once");
+            assert_eq!(
+                every.poll_tick(&mut cx()),
+                Poll::Ready(start + k * PERIOD),
+                "missed tick {k} at once"
+            );
         }
     }
 

@@ -406,7 +406,7 @@ impl<A: Actor> Addr<A> {
     pub fn ask_async<R>(&self, make: impl FnOnce(Reply<R>) -> A::Msg) -> AskFuture<'_, A::Msg, R> {
         let (promise, answer) = oneshot::channel();
         let msg = make(Reply { promise: Some(promise) });
-        AskFuture { send: Some(self.mailbox.send_async(msg)), answer }
+        AskFuture { send: Some(self.mailbox.send_async(msg)), answer, done: false }
     }
 
     /// `true` until the actor has stopped (gracefully, killed, or after a panic).
@@ -482,6 +482,8 @@ pub struct AskFuture<'a, M, R> {
     /// The message on its way into the mailbox; `None` once it got in.
     send: Option<SendFuture<'a, M>>,
     answer: oneshot::Receiver<Result<R, ActorError>>,
+    /// It returned `Ready` (for `FusedFuture`).
+    done: bool,
 }
 
 impl<M, R> Future for AskFuture<'_, M, R> {
@@ -496,12 +498,25 @@ impl<M, R> Future for AskFuture<'_, M, R> {
                     this.send = None;
                     // A stopped actor hands the message back; dropping it drops the reply.
                     if sent.is_err() {
+                        this.done = true;
                         return Poll::Ready(Err(ActorError::Stopped));
                     }
                 }
             }
         }
-        Pin::new(&mut this.answer).poll(cx).map(|received| received.unwrap_or(Err(ActorError::Stopped)))
+        let poll =
+            Pin::new(&mut this.answer).poll(cx).map(|received| received.unwrap_or(Err(ActorError::Stopped)));
+        this.done |= poll.is_ready();
+        poll
+    }
+}
+
+/// Terminated once it returned `Ready`.
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<M, R> futures_core::future::FusedFuture for AskFuture<'_, M, R> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

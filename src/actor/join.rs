@@ -113,6 +113,15 @@ impl<A: Actor> Future for JoinFuture<A> {
     }
 }
 
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<A: Actor> futures_core::future::FusedFuture for JoinFuture<A> {
+    fn is_terminated(&self) -> bool {
+        self.exit.is_joined()
+    }
+}
+
 impl<A: Actor> fmt::Debug for JoinFuture<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinFuture").field("finished", &self.exit.is_finished()).finish_non_exhaustive()

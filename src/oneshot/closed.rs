@@ -45,11 +45,13 @@ use std::task::{Context, Poll};
 #[must_use = "futures do nothing unless polled"]
 pub struct ClosedFuture<'a, T> {
     sender: &'a mut Sender<T>,
+    /// It returned `Ready` (for `FusedFuture`; polled again it is `Ready` again).
+    done: bool,
 }
 
 impl<'a, T> ClosedFuture<'a, T> {
     pub(super) fn new(sender: &'a mut Sender<T>) -> Self {
-        ClosedFuture { sender }
+        ClosedFuture { sender, done: false }
     }
 }
 
@@ -57,7 +59,19 @@ impl<T> Future for ClosedFuture<'_, T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.get_mut().sender.poll_closed(cx)
+        let this = self.get_mut();
+        let poll = this.sender.poll_closed(cx);
+        this.done |= poll.is_ready();
+        poll
+    }
+}
+
+/// Terminated once it returned `Ready`.
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<T> futures_core::future::FusedFuture for ClosedFuture<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

@@ -131,3 +131,12 @@ impl<T: 'static> fmt::Debug for CollectFuture<T> {
         f.debug_struct("CollectFuture").field("state", &state).field("collected", &self.out.len()).finish()
     }
 }
+
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<T: Send + 'static> futures_core::future::FusedFuture for CollectFuture<T> {
+    fn is_terminated(&self) -> bool {
+        self.pipeline.is_none() && self.output.is_none() && self.join.is_none()
+    }
+}

@@ -699,6 +699,15 @@ impl std::future::Future for JoinFuture {
     }
 }
 
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl futures_core::future::FusedFuture for JoinFuture {
+    fn is_terminated(&self) -> bool {
+        self.exit.is_joined()
+    }
+}
+
 impl fmt::Debug for JoinFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinFuture").field("finished", &self.exit.is_finished()).finish()

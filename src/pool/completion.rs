@@ -340,7 +340,7 @@ impl<R> AsCompleted<R> {
     /// # });
     /// ```
     pub fn next_async(&mut self) -> NextFuture<'_, R> {
-        NextFuture { set: &mut self.set }
+        NextFuture { set: &mut self.set, ended: false }
     }
 }
 
@@ -369,13 +369,28 @@ impl<R> AsCompleted<R> {
 #[must_use = "futures do nothing unless polled"]
 pub struct NextFuture<'a, R> {
     set: &'a mut CompletionSet<R>,
+    /// It returned `Ready(None)`: every task was yielded (for `FusedFuture`).
+    ended: bool,
 }
 
 impl<R> Future for NextFuture<'_, R> {
     type Output = Option<(usize, Result<R, TaskError>)>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.get_mut().set.poll_next(cx)
+        let this = self.get_mut();
+        let poll = this.set.poll_next(cx);
+        this.ended |= matches!(poll, Poll::Ready(None));
+        poll
+    }
+}
+
+/// Terminated once it returned `None` (every task was yielded), as `StreamExt::next`'s future
+/// and the channel's `NextFuture`: a `Some` leaves it usable for the next one.
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<R> futures_core::future::FusedFuture for NextFuture<'_, R> {
+    fn is_terminated(&self) -> bool {
+        self.ended
     }
 }
 

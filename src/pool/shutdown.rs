@@ -47,11 +47,13 @@ pub struct ShutdownFuture {
     slot: AsyncSlot,
     /// Detached when the future completes or is dropped.
     workers: Vec<JoinHandle<()>>,
+    /// It returned `Ready` (for `FusedFuture`).
+    done: bool,
 }
 
 impl ShutdownFuture {
     pub(super) fn new(live: WaitGroup, workers: Vec<JoinHandle<()>>) -> Self {
-        ShutdownFuture { live, slot: AsyncSlot::default(), workers }
+        ShutdownFuture { live, slot: AsyncSlot::default(), workers, done: false }
     }
 }
 
@@ -63,6 +65,7 @@ impl Future for ShutdownFuture {
         let poll = this.live.latch().poll_wait(&mut this.slot, cx.waker());
         if poll.is_ready() {
             this.workers.clear(); // detach: the threads only return now
+            this.done = true;
         } else {
             let current = crate::sync::thread::current().id();
             assert!(
@@ -71,6 +74,15 @@ impl Future for ShutdownFuture {
             );
         }
         poll
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again anyway, it is `Ready` again).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl futures_core::future::FusedFuture for ShutdownFuture {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

@@ -64,6 +64,15 @@ impl<R> Future for SubmitFuture<'_, R> {
     }
 }
 
+/// Terminated once it returned `Ready` (its task; polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<R> futures_core::future::FusedFuture for SubmitFuture<'_, R> {
+    fn is_terminated(&self) -> bool {
+        self.task.is_none()
+    }
+}
+
 impl<R> fmt::Debug for SubmitFuture<'_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SubmitFuture").field("queued", &self.task.is_none()).finish_non_exhaustive()

@@ -238,6 +238,15 @@ impl<C: Clock> fmt::Debug for AcquireFuture<'_, C> {
     }
 }
 
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<C: Clock> futures_core::future::FusedFuture for AcquireFuture<'_, C> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
 impl<C: Clock> Future for AcquireFuture<'_, C> {
     type Output = Result<(), InsufficientCapacity>;
 
@@ -307,6 +316,15 @@ pub struct UntilReadyFuture<'a, C: Clock = TscClock> {
 impl<C: Clock> fmt::Debug for UntilReadyFuture<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UntilReadyFuture").field("done", &self.acquire.done).finish()
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<C: Clock> futures_core::future::FusedFuture for UntilReadyFuture<'_, C> {
+    fn is_terminated(&self) -> bool {
+        self.acquire.done
     }
 }
 
@@ -410,6 +428,15 @@ pub struct WindowAcquireFuture<'a, C: Clock = TscClock> {
 impl<C: Clock> fmt::Debug for WindowAcquireFuture<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WindowAcquireFuture").field("done", &self.done).finish()
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<C: Clock> futures_core::future::FusedFuture for WindowAcquireFuture<'_, C> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -545,6 +572,15 @@ pub struct ReservationWait<'a, C: Clock = TscClock> {
 impl<C: Clock> fmt::Debug for ReservationWait<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReservationWait").field("ready_at", &self.ready_at).field("done", &self.done).finish()
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<C: Clock> futures_core::future::FusedFuture for ReservationWait<'_, C> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

@@ -91,6 +91,15 @@ impl<'a> Future for AcquireFuture<'a> {
     }
 }
 
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl futures_core::future::FusedFuture for AcquireFuture<'_> {
+    fn is_terminated(&self) -> bool {
+        self.wait.is_done()
+    }
+}
+
 impl Drop for AcquireFuture<'_> {
     #[inline]
     fn drop(&mut self) {
@@ -154,6 +163,15 @@ impl AcquireOwnedFuture {
             too_many(n);
         }
         AcquireOwnedFuture { semaphore: Some(semaphore), n, wait: AsyncAcquire::default() }
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl futures_core::future::FusedFuture for AcquireOwnedFuture {
+    fn is_terminated(&self) -> bool {
+        self.wait.is_done()
     }
 }
 

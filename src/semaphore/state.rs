@@ -99,6 +99,14 @@ pub(super) struct AsyncAcquire {
     slot: AsyncSlot,
 }
 
+impl AsyncAcquire {
+    /// Served (or cancelled): the future must not be polled again.
+    #[cfg(feature = "futures")]
+    pub(super) fn is_done(&self) -> bool {
+        self.stage == Stage::Done
+    }
+}
+
 impl Semaphore {
     /// The fast path: takes `n` permits if no acquirer is at the head and `n` are available.
     /// One load and one CAS when uncontended; never waits.
