@@ -39,6 +39,7 @@
 use super::bucket::{Reservation, TokenBucket};
 use super::clock::Clock;
 use super::error::{InsufficientCapacity, RateLimited, TryAcquireError};
+use super::keyed::KeyedBucket;
 use super::quota::tick;
 use super::tsc::TscClock;
 use super::window::SlidingWindow;
@@ -46,6 +47,7 @@ use crate::timer::Sleep;
 use crate::wait::AsyncSlot;
 use std::fmt;
 use std::future::Future;
+use std::hash::Hash;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -604,6 +606,124 @@ impl<C: Clock> Future for ReservationWait<'_, C> {
                 Poll::Ready(()) => {}
                 Poll::Pending => return Poll::Pending,
             }
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
+    /// Takes `n` tokens from `key`'s bucket, waiting asynchronously until they are granted
+    /// (governor's `until_key_n_ready`).
+    ///
+    /// The async form of [`acquire`](KeyedBucket::acquire): each poll tries
+    /// [`try_acquire`](KeyedBucket::try_acquire); a denied attempt waits for the instant the
+    /// tokens will be ready (on the crate's [timer](crate::timer), or on the clock for a
+    /// [`ManualClock`](super::ManualClock)) and tries again. The future holds a clone of the
+    /// key. Nothing is taken before the first poll.
+    ///
+    /// # Errors
+    ///
+    /// The future resolves at once to [`InsufficientCapacity`] when `n` exceeds the burst.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`TokenBucket::acquire_async`]: the tokens are taken only by the atomic
+    /// attempt of the poll that returns `Ready`; dropped earlier, it took nothing (and removes
+    /// its timer entry).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::KeyedBucket;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let per_user = KeyedBucket::new(1, Duration::from_millis(20), 1);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     per_user.acquire_async(&"ann", 1).await.unwrap();
+    ///     per_user.acquire_async(&"ann", 1).await.unwrap(); // waits for ann's refill
+    ///     assert!(start.elapsed() >= Duration::from_millis(15));
+    /// });
+    /// ```
+    pub fn acquire_async(&self, key: &K, n: u32) -> KeyedAcquireFuture<'_, K, C> {
+        KeyedAcquireFuture { buckets: self, key: key.clone(), tokens: n, wait: Wait::new(), done: false }
+    }
+}
+
+/// The future of [`KeyedBucket::acquire_async`]: resolves once `n` tokens of its key's bucket
+/// are taken.
+///
+/// # Cancel safety
+///
+/// Dropping it before it completes takes no tokens (see
+/// [`acquire_async`](KeyedBucket::acquire_async)).
+///
+/// # Panics
+///
+/// Polling it again after it completed panics with `KeyedAcquireFuture polled after completion`
+/// (a second completion would take tokens a second time).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{KeyedAcquireFuture, KeyedBucket};
+/// use std::time::Duration;
+///
+/// let buckets = KeyedBucket::new(1, Duration::from_secs(1), 3);
+/// let acquire: KeyedAcquireFuture<'_, &str> = buckets.acquire_async(&"k", 3);
+/// tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(acquire).unwrap();
+/// assert_eq!(buckets.available(&"k"), 0);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct KeyedAcquireFuture<'a, K, C: Clock = TscClock> {
+    buckets: &'a KeyedBucket<K, C>,
+    key: K,
+    tokens: u32,
+    wait: Wait,
+    done: bool,
+}
+
+impl<K, C: Clock> fmt::Debug for KeyedAcquireFuture<'_, K, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedAcquireFuture").field("tokens", &self.tokens).field("done", &self.done).finish()
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<K: Hash + Eq + Clone, C: Clock> futures_core::future::FusedFuture for KeyedAcquireFuture<'_, K, C> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+// The key is never pinned: the future only reads it through `&`.
+impl<K, C: Clock> Unpin for KeyedAcquireFuture<'_, K, C> {}
+
+impl<K: Hash + Eq + Clone, C: Clock> Future for KeyedAcquireFuture<'_, K, C> {
+    type Output = Result<(), InsufficientCapacity>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(!this.done, "KeyedAcquireFuture polled after completion");
+        let clock = this.buckets.clock();
+        loop {
+            let outcome = match this.buckets.try_acquire(&this.key, this.tokens) {
+                Ok(()) => Ok(()),
+                Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
+                // No change can free a keyed bucket's tokens sooner: only the clock is waited
+                // on (a "never" denial waits for ever, keeping no waker).
+                Err(TryAcquireError::RateLimited(denied)) => {
+                    match this.wait.poll_denied(clock, denied, real_time(clock, &denied), cx.waker()) {
+                        Poll::Ready(()) => continue,
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            };
+            this.done = true;
+            this.wait.finish();
+            return Poll::Ready(outcome);
         }
     }
 }

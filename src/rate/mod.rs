@@ -158,18 +158,22 @@ mod async_acquire;
 mod bucket;
 mod clock;
 mod error;
+mod keyed;
 mod limiter;
 mod quota;
 mod tsc;
 mod window;
 
-pub use async_acquire::{AcquireFuture, ReservationWait, UntilReadyFuture, WindowAcquireFuture};
+pub use async_acquire::{
+    AcquireFuture, KeyedAcquireFuture, ReservationWait, UntilReadyFuture, WindowAcquireFuture,
+};
 pub use bucket::{Reservation, TokenBucket};
 pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use error::{
     AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, ReserveError, TimedOut,
     TryAcquireError,
 };
+pub use keyed::KeyedBucket;
 pub use limiter::Limiter;
 pub use quota::Quota;
 pub use tsc::TscClock;

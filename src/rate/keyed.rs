@@ -1,0 +1,464 @@
+//! [`KeyedBucket`]: one token bucket per key (per user, per client address, per API key) in one
+//! structure, as governor's keyed rate limiter.
+//!
+//! # How it is built
+//!
+//! Each key's bucket is one `AtomicU64`, the GCRA state `E` of [`TokenBucket`](super::TokenBucket),
+//! taken with the same step ([`step`]) and the same compare-and-swap; the quota is one for all
+//! keys and fixed, so the limits are read from a plain field. The keys live in a map split into
+//! [`SHARDS`] shards, each a `RwLock<HashMap<K, AtomicU64>>` on its own cache line: a key seen
+//! before costs a read lock of its shard and the bucket's CAS; a new key takes the shard's write
+//! lock once to insert a full bucket (state 0, as a new `TokenBucket`'s). The lock guards the
+//! map's shape, never a bucket: grants on one key from many threads are the bucket's lock-free
+//! CAS under a shared read lock.
+//!
+//! # Forgetting keys
+//!
+//! A key's entry is only needed while its bucket is not full: a full bucket behaves exactly as
+//! a new one. [`KeyedBucket::retain_recent`] removes the full ones (under each shard's write
+//! lock, so no grant is in flight on them), bounding the memory to the keys active within about
+//! one burst's refill time (`burst · interval`). A grant reads the clock while it holds its
+//! shard's lock, so it never takes a removed key's fresh bucket at a reading older than the
+//! removal.
+
+use super::bucket::step;
+use super::clock::Clock;
+use super::error::{AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, TryAcquireError};
+use super::quota::{Limits, Quota, tick};
+use super::tsc::TscClock;
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crossbeam_utils::CachePadded;
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+/// The number of shards of the key map (a power of two): enough that threads working on
+/// different keys rarely share a shard's lock word.
+const SHARDS: usize = 64;
+
+type Shard<K> = CachePadded<RwLock<HashMap<K, AtomicU64>>>;
+
+/// A token bucket per key, all with one quota (see the [module docs](self)): governor's keyed
+/// `RateLimiter`, with the blocking, timed and async waits of [`TokenBucket`](super::TokenBucket).
+///
+/// A key seen for the first time starts with a full bucket. Keys are kept until
+/// [`retain_recent`](KeyedBucket::retain_recent) removes those whose bucket is full again (call
+/// it now and then, as governor's `retain_recent`, to bound the memory).
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::KeyedBucket;
+/// use std::time::Duration;
+///
+/// // Each client may make 2 calls, then one every 100 ms.
+/// let per_client = KeyedBucket::new(10, Duration::from_secs(1), 2);
+/// assert!(per_client.try_acquire(&"alice", 1).is_ok());
+/// assert!(per_client.try_acquire(&"alice", 1).is_ok());
+/// assert!(per_client.try_acquire(&"alice", 1).is_err()); // alice waits
+/// assert!(per_client.try_acquire(&"bob", 1).is_ok()); // bob has his own bucket
+/// ```
+pub struct KeyedBucket<K, C = TscClock> {
+    quota: Quota,
+    limits: Limits,
+    shards: Box<[Shard<K>]>,
+    hasher: RandomState,
+    clock: C,
+}
+
+impl<K: Hash + Eq + Clone> KeyedBucket<K, TscClock> {
+    /// Buckets of `burst` tokens that refill `rate` tokens every `per`, one per key, on the
+    /// default clock ([`TscClock`]).
+    ///
+    /// # Panics
+    ///
+    /// When the quota is invalid, with the message `invalid token bucket quota: ` followed by
+    /// the [`QuotaError`], as [`TokenBucket::new`](super::TokenBucket::new);
+    /// [`KeyedBucket::try_new`] returns the error instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let per_ip = ringfence::rate::KeyedBucket::<std::net::IpAddr>::new(100, std::time::Duration::from_secs(1), 10);
+    /// assert!(per_ip.is_empty());
+    /// ```
+    #[must_use]
+    #[track_caller]
+    pub fn new(rate: u32, per: Duration, burst: u32) -> Self {
+        match Self::try_new(rate, per, burst) {
+            Ok(buckets) => buckets,
+            Err(e) => panic!("invalid token bucket quota: {e}"),
+        }
+    }
+
+    /// Like [`KeyedBucket::new`], returning the error instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// The [`QuotaError`] of [`Quota::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{KeyedBucket, QuotaError};
+    /// use std::time::Duration;
+    ///
+    /// let err = KeyedBucket::<u32>::try_new(1, Duration::ZERO, 1).unwrap_err();
+    /// assert_eq!(err, QuotaError::ZeroPeriod);
+    /// ```
+    pub fn try_new(rate: u32, per: Duration, burst: u32) -> Result<Self, QuotaError> {
+        Ok(Self::with_clock(Quota::new(rate, per, burst)?, TscClock::new()))
+    }
+}
+
+impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
+    /// Buckets with quota `quota`, one per key, reading time from `clock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{KeyedBucket, ManualClock, Quota};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    /// let buckets = KeyedBucket::with_clock(quota, clock.clone());
+    /// assert!(buckets.try_acquire(&7u64, 1).is_ok());
+    /// assert!(buckets.try_acquire(&7, 1).is_err());
+    /// clock.advance(Duration::from_secs(1));
+    /// assert!(buckets.try_acquire(&7, 1).is_ok());
+    /// ```
+    pub fn with_clock(quota: Quota, clock: C) -> Self {
+        let shards = (0..SHARDS).map(|_| CachePadded::new(RwLock::new(HashMap::new()))).collect();
+        KeyedBucket { quota, limits: quota.limits(), shards, hasher: RandomState::new(), clock }
+    }
+
+    /// The quota of every key's bucket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let buckets = ringfence::rate::KeyedBucket::<u8>::new(5, std::time::Duration::from_secs(1), 3);
+    /// assert_eq!(buckets.quota().burst(), 3);
+    /// ```
+    #[must_use]
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// The clock the buckets read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Clock, KeyedBucket, ManualClock, Quota};
+    /// use std::time::Duration;
+    ///
+    /// let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    /// let buckets = KeyedBucket::<u8, _>::with_clock(quota, ManualClock::new());
+    /// assert_eq!(buckets.clock().now(), 0);
+    /// ```
+    #[must_use]
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    fn shard(&self, key: &K) -> &RwLock<HashMap<K, AtomicU64>> {
+        // The high bits: a `RandomState` hash mixes them as well as the low ones, and the map
+        // inside the shard uses the low ones.
+        let index = (self.hasher.hash_one(key) >> (u64::BITS - SHARDS.trailing_zeros())) as usize;
+        &self.shards[index]
+    }
+
+    /// Takes `n` tokens from `key`'s bucket if they are available now; never blocks (a new key
+    /// takes its shard's write lock once, to insert its bucket).
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenBucket::try_acquire`](super::TokenBucket::try_acquire):
+    /// [`TryAcquireError::RateLimited`] (with the reading the tokens will be ready at) or
+    /// [`TryAcquireError::InsufficientCapacity`] when `n` exceeds the burst.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{KeyedBucket, TryAcquireError};
+    /// use std::time::Duration;
+    ///
+    /// let buckets = KeyedBucket::new(1, Duration::from_secs(60), 2);
+    /// assert!(buckets.try_acquire(&"key", 2).is_ok());
+    /// match buckets.try_acquire(&"key", 1) {
+    ///     Err(TryAcquireError::RateLimited(denied)) => assert!(denied.wait_time() > Duration::from_secs(50)),
+    ///     other => panic!("expected a denial, got {other:?}"),
+    /// }
+    /// assert!(matches!(buckets.try_acquire(&"key", 3), Err(TryAcquireError::InsufficientCapacity(_))));
+    /// ```
+    pub fn try_acquire(&self, key: &K, n: u32) -> Result<(), TryAcquireError> {
+        if n == 0 {
+            return Ok(());
+        }
+        if u64::from(n) > self.limits.burst {
+            return Err(InsufficientCapacity { requested: n, burst: self.quota.burst() }.into());
+        }
+        let shard = self.shard(key);
+        {
+            let map = read(shard);
+            if let Some(state) = map.get(key) {
+                return self.take(state, n);
+            }
+        }
+        // The first request of this key (or the first since `retain_recent` forgot it).
+        let mut map = write(shard);
+        let state = map.entry(key.clone()).or_insert_with(|| AtomicU64::new(0));
+        self.take(state, n)
+    }
+
+    /// The GCRA step on one key's state, with its shard's lock held (so the clock is read after
+    /// any `retain_recent` that removed the key: module docs).
+    fn take(&self, state: &AtomicU64, n: u32) -> Result<(), TryAcquireError> {
+        let mut reading = self.clock.now();
+        // ORDERING: Relaxed: the word publishes no data; grants are decided by the CAS, which
+        // compares with the latest value (as the bucket's, `TokenBucket::try_acquire_with`).
+        let mut e = state.load(Ordering::Relaxed);
+        // As the bucket's: a denial after a lost CAS re-reads the clock first, so contention
+        // never turns into a denial while tokens are available.
+        let mut fresh = true;
+        loop {
+            let new = match step(e, tick(reading), u64::from(n), self.limits) {
+                Some((new, true)) => new,
+                _ if !fresh => {
+                    reading = self.clock.now();
+                    fresh = true;
+                    continue;
+                }
+                Some((ready, false)) => return Err(RateLimited { ready_tick: ready, now: reading }.into()),
+                None => return Err(RateLimited { ready_tick: u64::MAX, now: reading }.into()),
+            };
+            // ORDERING: Relaxed success and failure, as the bucket's CAS: the grants add up by
+            // this one location's modification order alone.
+            match state.compare_exchange_weak(e, new, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Ok(()),
+                Err(current) => {
+                    e = current;
+                    fresh = false;
+                }
+            }
+        }
+    }
+
+    /// Takes `n` tokens from `key`'s bucket, blocking until they are granted (sleeping until
+    /// the instant they will be ready, then trying again; waiters are not queued).
+    ///
+    /// With a [`ManualClock`](super::ManualClock) it sleeps on the clock: it blocks until
+    /// another thread advances it far enough. A request that could only fit past the end of the
+    /// clock's range blocks for ever (nothing else can free tokens of a keyed bucket).
+    ///
+    /// # Errors
+    ///
+    /// [`InsufficientCapacity`] at once when `n` exceeds the burst.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::KeyedBucket;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let buckets = KeyedBucket::new(1, Duration::from_millis(20), 1);
+    /// let start = Instant::now();
+    /// buckets.acquire(&1u8, 1).unwrap();
+    /// buckets.acquire(&1, 1).unwrap(); // waits for the refill
+    /// assert!(start.elapsed() >= Duration::from_millis(15));
+    /// buckets.acquire(&2, 1).unwrap(); // another key: at once
+    /// ```
+    pub fn acquire(&self, key: &K, n: u32) -> Result<(), InsufficientCapacity> {
+        loop {
+            match self.acquire_until(key, n, None) {
+                Ok(()) => return Ok(()),
+                Err(AcquireTimeoutError::InsufficientCapacity(e)) => return Err(e),
+                Err(AcquireTimeoutError::Timeout) => {} // no deadline: not reached
+            }
+        }
+    }
+
+    /// [`acquire`](KeyedBucket::acquire), waiting at most `timeout` (a timeout too large to
+    /// represent waits as long as it takes).
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireTimeoutError::Timeout`] when the tokens are not granted in time (at once when a
+    /// real-time clock says they cannot be ready by then);
+    /// [`AcquireTimeoutError::InsufficientCapacity`] when `n` exceeds the burst.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::KeyedBucket;
+    /// use std::time::Duration;
+    ///
+    /// let buckets = KeyedBucket::new(1, Duration::from_secs(60), 1);
+    /// assert!(buckets.acquire_timeout(&'k', 1, Duration::from_millis(5)).is_ok());
+    /// assert!(buckets.acquire_timeout(&'k', 1, Duration::from_millis(5)).is_err()); // a minute away
+    /// ```
+    pub fn acquire_timeout(&self, key: &K, n: u32, timeout: Duration) -> Result<(), AcquireTimeoutError> {
+        match crate::wait::deadline_after(timeout) {
+            Some(deadline) => self.acquire_until(key, n, Some(deadline)),
+            None => self.acquire(key, n).map_err(Into::into),
+        }
+    }
+
+    /// [`acquire`](KeyedBucket::acquire), waiting until `deadline` at most (a deadline already
+    /// past still takes tokens that are available).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_timeout`](KeyedBucket::acquire_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::KeyedBucket;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let buckets = KeyedBucket::new(1, Duration::from_secs(60), 1);
+    /// assert!(buckets.acquire_deadline(&0u8, 1, Instant::now()).is_ok()); // available: taken
+    /// assert!(buckets.acquire_deadline(&0, 1, Instant::now()).is_err());
+    /// ```
+    pub fn acquire_deadline(&self, key: &K, n: u32, deadline: Instant) -> Result<(), AcquireTimeoutError> {
+        self.acquire_until(key, n, Some(deadline))
+    }
+
+    fn acquire_until(&self, key: &K, n: u32, deadline: Option<Instant>) -> Result<(), AcquireTimeoutError> {
+        loop {
+            let denied = match self.try_acquire(key, n) {
+                Ok(()) => return Ok(()),
+                Err(TryAcquireError::InsufficientCapacity(e)) => return Err(e.into()),
+                Err(TryAcquireError::RateLimited(denied)) => denied,
+            };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(AcquireTimeoutError::Timeout);
+            }
+            if denied.is_never() {
+                // No reading brings it, and nothing else frees a keyed bucket's tokens.
+                if deadline.is_some() {
+                    return Err(AcquireTimeoutError::Timeout);
+                }
+                loop {
+                    std::thread::park();
+                }
+            }
+            let ready = denied.ready_at();
+            if let (Some(at), Some(d)) = (self.clock.instant_of(ready), deadline) {
+                if at > d {
+                    return Err(AcquireTimeoutError::Timeout); // cannot be ready in time: now
+                }
+            }
+            self.clock.sleep_until(ready, deadline);
+        }
+    }
+
+    /// The tokens `key`'s bucket holds now (the burst for a key it does not hold).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let buckets = ringfence::rate::KeyedBucket::new(1, std::time::Duration::from_secs(60), 5);
+    /// buckets.try_acquire(&"a", 2).unwrap();
+    /// assert_eq!(buckets.available(&"a"), 3);
+    /// assert_eq!(buckets.available(&"b"), 5);
+    /// ```
+    #[must_use]
+    pub fn available(&self, key: &K) -> u32 {
+        let map = read(self.shard(key));
+        // ORDERING: Relaxed: a snapshot (the word publishes no data).
+        let e = map.get(key).map_or(0, |state| state.load(Ordering::Relaxed));
+        let t = tick(self.clock.now());
+        let base = e.max(t - self.limits.tau());
+        // `t - base <= tau = burst * interval`: the quotient is at most the burst.
+        (t.saturating_sub(base) / self.limits.interval) as u32
+    }
+
+    /// Forgets every key whose bucket is full (it behaves as a new key's would), and returns
+    /// how many keys are left. Call it now and then to bound the memory (governor's
+    /// `retain_recent`); it takes each shard's write lock in turn.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{KeyedBucket, ManualClock, Quota};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let buckets = KeyedBucket::with_clock(Quota::new(1, Duration::from_secs(1), 1).unwrap(), clock.clone());
+    /// buckets.try_acquire(&"idle", 1).unwrap();
+    /// clock.advance(Duration::from_millis(500));
+    /// buckets.try_acquire(&"busy", 1).unwrap();
+    /// clock.advance(Duration::from_millis(500)); // "idle" is full again, "busy" not yet
+    /// assert_eq!(buckets.retain_recent(), 1);
+    /// assert_eq!(buckets.len(), 1);
+    /// ```
+    pub fn retain_recent(&self) -> usize {
+        let tau = self.limits.tau();
+        self.shards
+            .iter()
+            .map(|shard| {
+                let mut map = write(shard);
+                // Read under the lock, as a grant reads it (module docs, "Forgetting keys").
+                let t = tick(self.clock.now());
+                // ORDERING: Relaxed: the write lock excludes every grant on this shard.
+                map.retain(|_, state| state.load(Ordering::Relaxed) > t - tau);
+                map.len()
+            })
+            .sum()
+    }
+
+    /// The number of keys held (each with a bucket that is not known to be full).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let buckets = ringfence::rate::KeyedBucket::new(1, std::time::Duration::from_secs(1), 1);
+    /// buckets.try_acquire(&1, 1).unwrap();
+    /// buckets.try_acquire(&2, 1).unwrap();
+    /// assert_eq!(buckets.len(), 2);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|shard| read(shard).len()).sum()
+    }
+
+    /// `true` when no key is held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let buckets = ringfence::rate::KeyedBucket::<u8>::new(1, std::time::Duration::from_secs(1), 1);
+    /// assert!(buckets.is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(|shard| read(shard).is_empty())
+    }
+}
+
+/// A shard's read lock. No code panics while holding one of these locks (the user's `Hash` and
+/// `Eq` run under them, but a panic there leaves the map as it was), so a poisoned lock is
+/// still consistent.
+fn read<K>(shard: &RwLock<HashMap<K, AtomicU64>>) -> RwLockReadGuard<'_, HashMap<K, AtomicU64>> {
+    shard.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A shard's write lock (see [`read`]).
+fn write<K>(shard: &RwLock<HashMap<K, AtomicU64>>) -> RwLockWriteGuard<'_, HashMap<K, AtomicU64>> {
+    shard.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<K, C> fmt::Debug for KeyedBucket<K, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: usize =
+            self.shards.iter().map(|shard| shard.read().unwrap_or_else(PoisonError::into_inner).len()).sum();
+        f.debug_struct("KeyedBucket").field("quota", &self.quota).field("keys", &keys).finish_non_exhaustive()
+    }
+}

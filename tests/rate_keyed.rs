@@ -1,0 +1,187 @@
+#![cfg(not(loom))]
+//! `rate::KeyedBucket`: each key behaves exactly as a `TokenBucket` of its own (a differential
+//! proptest against one `TokenBucket` per key on the same manual clock, `retain_recent`
+//! included), grants on one key from many threads add up to exactly the burst (the first
+//! request of a key racing on several threads too), and the blocking, timed and async waits.
+
+mod async_util;
+mod common;
+
+use async_util::block_on;
+use common::WATCHDOG;
+use proptest::prelude::*;
+use ringfence::rate::{AcquireTimeoutError, KeyedBucket, ManualClock, Quota, TokenBucket, TryAcquireError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+enum Op {
+    Advance(u64),
+    Acquire(u8, u32),
+    Retain,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0u64..40).prop_map(Op::Advance),
+        6 => (0u8..4, 0u32..6).prop_map(|(key, n)| Op::Acquire(key, n)),
+        1 => Just(Op::Retain),
+    ]
+}
+
+/// An outcome comparable across the two implementations.
+fn outcome(result: Result<(), TryAcquireError>) -> Result<(), (bool, u64)> {
+    result.map_err(|error| match error {
+        TryAcquireError::RateLimited(denied) => (true, denied.ready_at()),
+        TryAcquireError::InsufficientCapacity(e) => (false, u64::from(e.burst())),
+    })
+}
+
+proptest! {
+    #[test]
+    fn each_key_behaves_as_a_token_bucket_of_its_own(
+        rate in 1u32..4,
+        per in 1u64..30,
+        burst in 1u32..5,
+        ops in proptest::collection::vec(op(), 1..120),
+    ) {
+        let quota = Quota::new(rate, Duration::from_nanos(per), burst).unwrap();
+        let clock = ManualClock::new();
+        let keyed = KeyedBucket::with_clock(quota, clock.clone());
+        let mut model: HashMap<u8, TokenBucket<ManualClock>> = HashMap::new();
+        for op in ops {
+            match op {
+                Op::Advance(nanos) => clock.advance(Duration::from_nanos(nanos)),
+                Op::Acquire(key, n) => {
+                    let bucket = model.entry(key).or_insert_with(|| TokenBucket::with_clock(quota, clock.clone()));
+                    let expected = outcome(bucket.try_acquire(n));
+                    prop_assert_eq!(outcome(keyed.try_acquire(&key, n)), expected, "key {} n {}", key, n);
+                }
+                Op::Retain => {
+                    let left = keyed.retain_recent();
+                    prop_assert_eq!(left, keyed.len());
+                    // A forgotten key's bucket was full: its model bucket is too.
+                    for (key, bucket) in &model {
+                        prop_assert_eq!(keyed.available(key), bucket.available(), "key {}", key);
+                    }
+                }
+            }
+            for (key, bucket) in &model {
+                prop_assert_eq!(keyed.available(key), bucket.available(), "key {}", key);
+            }
+        }
+    }
+}
+
+/// Four threads take single tokens of one key at one instant (the first request of that key
+/// racing too): exactly the burst is granted.
+#[test]
+fn grants_on_one_key_from_many_threads_add_up_to_the_burst() {
+    for round in 0..50u32 {
+        let quota = Quota::new(1, Duration::from_secs(1), 7).unwrap();
+        let keyed = Arc::new(KeyedBucket::with_clock(quota, ManualClock::new()));
+        let granted = Arc::new(AtomicU32::new(0));
+        let start = Arc::new(Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (keyed, granted, start) = (Arc::clone(&keyed), Arc::clone(&granted), Arc::clone(&start));
+                thread::spawn(move || {
+                    start.wait();
+                    for _ in 0..5 {
+                        if keyed.try_acquire(&round, 1).is_ok() {
+                            granted.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(granted.load(Ordering::Relaxed), 7, "round {round}");
+        assert_eq!(keyed.len(), 1);
+    }
+}
+
+#[test]
+fn blocking_acquires_wait_for_their_key_only() {
+    let clock = ManualClock::new();
+    let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    let keyed = Arc::new(KeyedBucket::with_clock(quota, clock.clone()));
+    keyed.acquire(&"a", 1).unwrap();
+    let waiter = {
+        let keyed = Arc::clone(&keyed);
+        thread::spawn(move || keyed.acquire(&"a", 1))
+    };
+    keyed.acquire(&"b", 1).unwrap(); // another key: at once
+    thread::sleep(Duration::from_millis(20));
+    assert!(!waiter.is_finished(), "a's second token is a second away on the manual clock");
+    clock.advance(Duration::from_secs(1));
+    waiter.join().unwrap().unwrap();
+    assert_eq!(keyed.acquire(&"a", 2).unwrap_err().burst(), 1);
+}
+
+#[test]
+fn timed_acquires_fail_at_once_when_the_tokens_cannot_be_ready_in_time() {
+    let keyed = KeyedBucket::new(1, Duration::from_secs(3600), 1);
+    keyed.acquire(&1u8, 1).unwrap();
+    let start = Instant::now();
+    let err = keyed.acquire_timeout(&1, 1, Duration::from_secs(30)).unwrap_err();
+    assert!(matches!(err, AcquireTimeoutError::Timeout));
+    assert!(start.elapsed() < Duration::from_secs(10), "decided at once, not at the deadline");
+    assert!(keyed.acquire_deadline(&2, 1, Instant::now()).is_ok(), "a past deadline takes what is there");
+    assert!(keyed.acquire_timeout(&2, 1, Duration::ZERO).is_err());
+    // A short refill within the timeout: waited for.
+    let keyed = KeyedBucket::new(1, Duration::from_millis(10), 1);
+    keyed.acquire(&1u8, 1).unwrap();
+    assert!(keyed.acquire_timeout(&1, 1, WATCHDOG).is_ok());
+}
+
+#[test]
+fn async_acquires_wait_on_the_manual_clock_and_the_timer() {
+    let clock = ManualClock::new();
+    let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    let keyed = Arc::new(KeyedBucket::with_clock(quota, clock.clone()));
+    block_on(keyed.acquire_async(&9u8, 1)).unwrap();
+    let advancer = {
+        let clock = clock.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(10));
+            clock.advance(Duration::from_secs(1));
+        })
+    };
+    block_on(keyed.acquire_async(&9, 1)).unwrap(); // woken by the advance
+    advancer.join().unwrap();
+    assert!(block_on(keyed.acquire_async(&9, 2)).is_err(), "more than the burst, at once");
+    // On the default clock the timer wakes it.
+    let keyed = KeyedBucket::new(1, Duration::from_millis(10), 1);
+    let start = Instant::now();
+    block_on(async {
+        keyed.acquire_async(&"x", 1).await.unwrap();
+        keyed.acquire_async(&"x", 1).await.unwrap();
+    });
+    assert!(start.elapsed() >= Duration::from_millis(8));
+}
+
+#[test]
+fn retain_recent_forgets_only_full_buckets() {
+    let clock = ManualClock::new();
+    let quota = Quota::new(1, Duration::from_secs(1), 2).unwrap();
+    let keyed = KeyedBucket::with_clock(quota, clock.clone());
+    for key in 0..100u32 {
+        keyed.try_acquire(&key, 1).unwrap();
+    }
+    keyed.try_acquire(&0, 1).unwrap(); // key 0 is empty, the others hold one token
+    assert_eq!(keyed.len(), 100);
+    clock.advance(Duration::from_secs(1)); // the others are full again, key 0 holds one
+    assert_eq!(keyed.retain_recent(), 1);
+    assert_eq!(keyed.available(&0), 1);
+    assert_eq!(keyed.available(&5), 2, "forgotten: a full bucket, as before");
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(keyed.retain_recent(), 0);
+    assert!(keyed.is_empty());
+    assert!(format!("{keyed:?}").contains("keys: 0"));
+}
