@@ -12,6 +12,9 @@
 //! `FakeRelativeClock`) to separate the cost of reading the clock. The manual clocks are
 //! advanced by one second every 2^16 checks on the allow path, so the burst never runs out.
 //!
+//! - `keyed_allow`: `KeyedBucket` against governor's keyed limiter (dashmap), 1024 keys, every
+//!   check granted, each thread walking the keys from its own offset.
+//!
 //! `cargo bench --bench rate` (add `-- --test` for one quick pass).
 
 #[path = "common/mod.rs"]
@@ -22,7 +25,7 @@ use common::rate::THREADS;
 use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
 use governor::clock::FakeRelativeClock;
 use governor::{Quota as GQuota, RateLimiter};
-use ringfence::rate::{ManualClock, MonotonicClock, Quota, SlidingWindow, TokenBucket, TscClock};
+use ringfence::rate::{KeyedBucket, ManualClock, MonotonicClock, Quota, SlidingWindow, TokenBucket, TscClock};
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -248,9 +251,73 @@ fn deny(c: &mut Criterion) {
     }
 }
 
+/// The keys of the keyed groups: every check takes the next key of its thread's walk through
+/// them (all inserted before the timed region).
+const KEYS: u64 = 1024;
+
+/// A keyed limiter: "may key `k` go?".
+trait KeyedLimiter: Send + Sync + 'static {
+    fn check_key(&self, key: u64) -> bool;
+}
+
+impl KeyedLimiter for KeyedBucket<u64> {
+    #[inline]
+    fn check_key(&self, key: u64) -> bool {
+        self.try_acquire(&key, 1).is_ok()
+    }
+}
+
+impl KeyedLimiter for governor::DefaultKeyedRateLimiter<u64> {
+    #[inline]
+    fn check_key(&self, key: u64) -> bool {
+        self.check_key(&key).is_ok()
+    }
+}
+
+/// As [`run`], each thread walking the keys from its own offset.
+fn run_keyed<L: KeyedLimiter>(limiter: &L, threads: usize, iters: u64) -> Duration {
+    let per_thread = iters.div_ceil(threads as u64);
+    let next_thread = std::sync::atomic::AtomicU64::new(0);
+    let (granted, elapsed) = on_threads(threads, |ready| {
+        let offset = next_thread.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * KEYS / threads as u64;
+        ready();
+        (0..per_thread).map(|i| u64::from(black_box(limiter.check_key((offset + i) % KEYS)))).sum::<u64>()
+    });
+    let total = per_thread * threads as u64;
+    assert!(granted.iter().sum::<u64>() >= total - total / 1000, "a huge quota grants every check");
+    elapsed
+}
+
+/// Per-key limiters, ringfence's `KeyedBucket` against governor's keyed `RateLimiter`
+/// (dashmap), a huge quota (every check granted), 1024 keys inserted beforehand.
+fn keyed(c: &mut Criterion) {
+    let big = Quota::new(BIG, Duration::from_secs(1), BIG).unwrap();
+    for threads in THREADS {
+        let mut group = c.benchmark_group(format!("rate_keyed_allow_{threads}t"));
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("ringfence", |b| {
+            b.iter_custom(|iters| {
+                let limiter = KeyedBucket::with_clock(big, TscClock::new());
+                (0..KEYS).for_each(|key| assert!(limiter.check_key(key)));
+                run_keyed(&limiter, threads, iters)
+            })
+        });
+        group.bench_function("governor_real_clock", |b| {
+            b.iter_custom(|iters| {
+                let limiter: governor::DefaultKeyedRateLimiter<u64> =
+                    RateLimiter::keyed(GQuota::per_second(NonZeroU32::MAX).allow_burst(NonZeroU32::MAX));
+                (0..KEYS).for_each(|key| assert!(limiter.check_key(&key).is_ok()));
+                run_keyed(&limiter, threads, iters)
+            })
+        });
+        group.finish();
+    }
+}
+
 fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     allow(&mut criterion);
     deny(&mut criterion);
+    keyed(&mut criterion);
     criterion.final_summary();
 }
