@@ -25,7 +25,9 @@ use common::rate::THREADS;
 use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
 use governor::clock::FakeRelativeClock;
 use governor::{Quota as GQuota, RateLimiter};
-use ringfence::rate::{KeyedBucket, ManualClock, MonotonicClock, Quota, SlidingWindow, TokenBucket, TscClock};
+use ringfence::rate::{
+    KeyedBucket, ManualClock, MonotonicClock, Quota, SlidingWindow, TokenBucket, TscClock,
+};
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::sync::Mutex;

@@ -185,3 +185,46 @@ fn retain_recent_forgets_only_full_buckets() {
     assert!(keyed.is_empty());
     assert!(format!("{keyed:?}").contains("keys: 0"));
 }
+
+/// A key whose `Hash` panics once asked to (for one key): a constant hash otherwise, so that
+/// every key shares one probe run of one shard.
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct Touchy(u32);
+
+static HASH_PANICS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+const VICTIM: u32 = 0;
+
+impl std::hash::Hash for Touchy {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if HASH_PANICS.load(Ordering::Relaxed) && self.0 == VICTIM {
+            panic!("the victim's hash");
+        }
+        0u8.hash(state);
+    }
+}
+
+/// Inserting keys after `retain_recent` left tombstones can rehash the map in place; a rehash
+/// that called the user's `Hash` and met a panic dropped the keys not yet moved, and with them
+/// an empty bucket, which came back full (found by review).
+#[test]
+fn a_panicking_hash_loses_no_other_keys_bucket() {
+    let n = 28u32;
+    let clock = ManualClock::new();
+    let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    let keyed = KeyedBucket::with_clock(quota, clock.clone());
+    for k in 1..n {
+        keyed.try_acquire(&Touchy(k), 1).unwrap();
+    }
+    clock.advance(Duration::from_secs(2));
+    keyed.try_acquire(&Touchy(VICTIM), 1).unwrap(); // the victim's bucket is empty
+    assert_eq!(keyed.retain_recent(), 1); // the others are forgotten: tombstones
+    assert_eq!(keyed.available(&Touchy(VICTIM)), 0);
+    HASH_PANICS.store(true, Ordering::Relaxed);
+    for k in n..2 * n {
+        let _ = std::panic::catch_unwind(|| keyed.try_acquire(&Touchy(k), 1));
+    }
+    HASH_PANICS.store(false, Ordering::Relaxed);
+    assert_eq!(keyed.available(&Touchy(VICTIM)), 0, "the victim's bucket is still empty");
+    assert!(keyed.try_acquire(&Touchy(VICTIM), 1).is_err(), "no second token at the same instant (burst 1)");
+    assert_eq!(keyed.len(), n as usize + 1, "the victim and the 28 keys inserted since");
+}

@@ -499,6 +499,46 @@ mod interval {
         assert!(every.poll_tick(&mut cx()).is_pending());
     }
 
+    /// A task that polled, then reset the interval to an earlier instant, used to lose its
+    /// wakeup (its timer entry went with the old deadline); tokio's `reset_at` keeps it.
+    #[test]
+    fn a_reset_wakes_the_task_that_waited_for_the_old_tick() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let count = std::sync::Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = Waker::from(std::sync::Arc::clone(&count));
+        let mut cx = Context::from_waker(&waker);
+        let mut every = interval(Duration::from_secs(3600));
+        assert!(every.poll_tick(&mut cx).is_ready()); // the first tick
+        assert!(every.poll_tick(&mut cx).is_pending()); // an hour away: registered
+        let soon = Instant::now() + Duration::from_millis(10);
+        every.reset_at(soon);
+        assert!(count.0.load(std::sync::atomic::Ordering::SeqCst) >= 1, "woken to wait for the new tick");
+        // Polled again, it waits for `soon` and is woken then.
+        while every.poll_tick(&mut cx).is_pending() {
+            sleep(Duration::from_millis(1));
+        }
+        assert!(Instant::now() >= soon);
+    }
+
+    /// `Skip` with a period beyond `u64` nanoseconds (584 years) used to find no next tick.
+    #[test]
+    fn skip_keeps_its_schedule_with_a_period_of_centuries() {
+        let period = Duration::from_secs(600 * 365 * 24 * 3600);
+        let start = Instant::now() - Duration::from_millis(50);
+        for behavior in [MissedTickBehavior::Burst, MissedTickBehavior::Delay, MissedTickBehavior::Skip] {
+            let mut every = interval_at(start, period);
+            every.set_missed_tick_behavior(behavior);
+            assert_eq!(every.poll_tick(&mut cx()), Poll::Ready(start));
+            let debug = format!("{every:?}");
+            assert!(!debug.contains("next: None"), "{behavior:?}: the next tick is never: {debug}");
+        }
+    }
+
     #[test]
     fn tick_works_on_tokio_and_reset_moves_the_schedule() {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();

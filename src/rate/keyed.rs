@@ -6,11 +6,18 @@
 //! Each key's bucket is one `AtomicU64`, the GCRA state `E` of [`TokenBucket`](super::TokenBucket),
 //! taken with the same step ([`step`]) and the same compare-and-swap; the quota is one for all
 //! keys and fixed, so the limits are read from a plain field. The keys live in a map split into
-//! [`SHARDS`] shards, each a `RwLock<HashMap<K, AtomicU64>>` on its own cache line: a key seen
-//! before costs a read lock of its shard and the bucket's CAS; a new key takes the shard's write
-//! lock once to insert a full bucket (state 0, as a new `TokenBucket`'s). The lock guards the
-//! map's shape, never a bucket: grants on one key from many threads are the bucket's lock-free
-//! CAS under a shared read lock.
+//! [`SHARDS`] shards, each a `RwLock<HashMap<..>>` on its own cache line: a key seen before costs
+//! a read lock of its shard and the bucket's CAS; a new key takes the shard's write lock once to
+//! insert a full bucket (state 0, as a new `TokenBucket`'s). The lock guards the map's shape,
+//! never a bucket: grants on one key from many threads are the bucket's lock-free CAS under a
+//! shared read lock.
+//!
+//! The user's `Hash` never runs under a lock: a key is hashed once, before its shard is locked,
+//! and the map stores that hash beside the key ([`Hashed`]) and rehashes with it alone. (A
+//! rehash that called the user's `Hash` and met a panic would drop the keys not yet moved, and
+//! with them their buckets' states: a key that had used its burst would get a full one again.
+//! A review found it.) The user's `Eq` does run under the lock, while the map is looked up, which
+//! a panic leaves unchanged.
 //!
 //! # Forgetting keys
 //!
@@ -28,10 +35,11 @@ use super::quota::{Limits, Quota, tick};
 use super::tsc::TscClock;
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -39,7 +47,99 @@ use std::time::{Duration, Instant};
 /// different keys rarely share a shard's lock word.
 const SHARDS: usize = 64;
 
-type Shard<K> = CachePadded<RwLock<HashMap<K, AtomicU64>>>;
+/// A key with its hash, computed once outside the shard's lock; the map hashes it by that hash
+/// alone (module docs).
+struct Hashed<K> {
+    hash: u64,
+    key: K,
+}
+
+/// What a lookup compares: a stored key ([`Hashed`]) or a probe `(hash, &key)`, so that a key
+/// seen before is found without cloning it (std's maps look up by any type the key `Borrow`s
+/// as; here a trait object that both sides implement).
+trait Probe<K> {
+    fn hash(&self) -> u64;
+    fn key(&self) -> &K;
+}
+
+impl<K> Probe<K> for Hashed<K> {
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+    fn key(&self) -> &K {
+        &self.key
+    }
+}
+
+impl<K> Probe<K> for (u64, &K) {
+    fn hash(&self) -> u64 {
+        self.0
+    }
+    fn key(&self) -> &K {
+        self.1
+    }
+}
+
+impl<'a, K: 'a> Borrow<dyn Probe<K> + 'a> for Hashed<K> {
+    fn borrow(&self) -> &(dyn Probe<K> + 'a) {
+        self
+    }
+}
+
+// `Hash` and `Eq` of `Hashed` and of the probe agree (the `Borrow` contract): the stored hash,
+// then the key.
+impl<K> Hash for Hashed<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl<K: Eq> PartialEq for Hashed<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.key == other.key
+    }
+}
+
+impl<K: Eq> Eq for Hashed<K> {}
+
+impl<K> Hash for dyn Probe<K> + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(Probe::hash(self));
+    }
+}
+
+impl<K: Eq> PartialEq for dyn Probe<K> + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        Probe::hash(self) == Probe::hash(other) && self.key() == other.key()
+    }
+}
+
+impl<K: Eq> Eq for dyn Probe<K> + '_ {}
+
+/// The map's hasher: passes the stored hash through (it is already a `RandomState` hash).
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used (`Hashed` writes one `u64`); a fold, to be a hasher all the same.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+}
+
+type Map<K> = HashMap<Hashed<K>, AtomicU64, BuildHasherDefault<PassThrough>>;
+
+type Shard<K> = CachePadded<RwLock<Map<K>>>;
 
 /// A token bucket per key, all with one quota (see the [module docs](self)): governor's keyed
 /// `RateLimiter`, with the blocking, timed and async waits of [`TokenBucket`](super::TokenBucket).
@@ -132,7 +232,7 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
     /// assert!(buckets.try_acquire(&7, 1).is_ok());
     /// ```
     pub fn with_clock(quota: Quota, clock: C) -> Self {
-        let shards = (0..SHARDS).map(|_| CachePadded::new(RwLock::new(HashMap::new()))).collect();
+        let shards = (0..SHARDS).map(|_| CachePadded::new(RwLock::new(Map::default()))).collect();
         KeyedBucket { quota, limits: quota.limits(), shards, hasher: RandomState::new(), clock }
     }
 
@@ -166,11 +266,13 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
         &self.clock
     }
 
-    fn shard(&self, key: &K) -> &RwLock<HashMap<K, AtomicU64>> {
-        // The high bits: a `RandomState` hash mixes them as well as the low ones, and the map
-        // inside the shard uses the low ones.
-        let index = (self.hasher.hash_one(key) >> (u64::BITS - SHARDS.trailing_zeros())) as usize;
-        &self.shards[index]
+    /// The key's hash (the user's `Hash`, outside any lock) and its shard.
+    fn locate(&self, key: &K) -> (u64, &RwLock<Map<K>>) {
+        let hash = self.hasher.hash_one(key);
+        // Bits 32 and up: the map inside the shard takes its slot from the low bits and its
+        // tag from the top seven, which must vary within a shard.
+        let index = (hash >> 32) as usize & (SHARDS - 1);
+        (hash, &self.shards[index])
     }
 
     /// Takes `n` tokens from `key`'s bucket if they are available now; never blocks (a new key
@@ -203,16 +305,18 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
         if u64::from(n) > self.limits.burst {
             return Err(InsufficientCapacity { requested: n, burst: self.quota.burst() }.into());
         }
-        let shard = self.shard(key);
+        let (hash, shard) = self.locate(key);
         {
             let map = read(shard);
-            if let Some(state) = map.get(key) {
+            if let Some(state) = map.get(&(hash, key) as &dyn Probe<K>) {
                 return self.take(state, n);
             }
         }
-        // The first request of this key (or the first since `retain_recent` forgot it).
+        // The first request of this key (or the first since `retain_recent` forgot it). The
+        // clone before the lock: the user's code.
+        let stored = Hashed { hash, key: key.clone() };
         let mut map = write(shard);
-        let state = map.entry(key.clone()).or_insert_with(|| AtomicU64::new(0));
+        let state = map.entry(stored).or_insert_with(|| AtomicU64::new(0));
         self.take(state, n)
     }
 
@@ -371,9 +475,10 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
     /// ```
     #[must_use]
     pub fn available(&self, key: &K) -> u32 {
-        let map = read(self.shard(key));
+        let (hash, shard) = self.locate(key);
+        let map = read(shard);
         // ORDERING: Relaxed: a snapshot (the word publishes no data).
-        let e = map.get(key).map_or(0, |state| state.load(Ordering::Relaxed));
+        let e = map.get(&(hash, key) as &dyn Probe<K>).map_or(0, |state| state.load(Ordering::Relaxed));
         let t = tick(self.clock.now());
         let base = e.max(t - self.limits.tau());
         // `t - base <= tau = burst * interval`: the quotient is at most the burst.
@@ -443,15 +548,15 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
     }
 }
 
-/// A shard's read lock. No code panics while holding one of these locks (the user's `Hash` and
-/// `Eq` run under them, but a panic there leaves the map as it was), so a poisoned lock is
-/// still consistent.
-fn read<K>(shard: &RwLock<HashMap<K, AtomicU64>>) -> RwLockReadGuard<'_, HashMap<K, AtomicU64>> {
+/// A shard's read lock. The only user code run under these locks is `Eq`, during lookups (and
+/// the keys' `Drop` in `retain_recent`), and a panic there leaves the map as it was (the
+/// module docs say why `Hash` never runs under them), so a poisoned lock is still consistent.
+fn read<K>(shard: &RwLock<Map<K>>) -> RwLockReadGuard<'_, Map<K>> {
     shard.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A shard's write lock (see [`read`]).
-fn write<K>(shard: &RwLock<HashMap<K, AtomicU64>>) -> RwLockWriteGuard<'_, HashMap<K, AtomicU64>> {
+fn write<K>(shard: &RwLock<Map<K>>) -> RwLockWriteGuard<'_, Map<K>> {
     shard.write().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -5,7 +5,7 @@ use super::Sleep;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// A tick taken later than this after its instant is late, and [`MissedTickBehavior`] decides
@@ -97,6 +97,7 @@ pub fn try_interval_at(start: Instant, period: Duration) -> Option<Interval> {
         sleep: super::sleep_until(start),
         period,
         missed: MissedTickBehavior::default(),
+        waiting: None,
     })
 }
 
@@ -171,6 +172,10 @@ pub struct Interval {
     sleep: Sleep,
     period: Duration,
     missed: MissedTickBehavior,
+    /// The waker of the last `poll_tick` that returned `Pending`, until one returns `Ready`: a
+    /// `reset` wakes it, so that the task polls again and waits for the new instant (moving the
+    /// `Sleep` drops its registration; tokio's `reset` keeps the task's wakeup too).
+    waiting: Option<Waker>,
 }
 
 impl Interval {
@@ -219,8 +224,12 @@ impl Interval {
             return Poll::Pending;
         };
         if self.sleep.poll_waker(cx.waker()).is_pending() {
+            if !self.waiting.as_ref().is_some_and(|waiting| waiting.will_wake(cx.waker())) {
+                self.waiting = Some(cx.waker().clone());
+            }
             return Poll::Pending;
         }
+        self.waiting = None;
         let next = self.next_after(scheduled, Instant::now());
         self.sleep.set_deadline(next);
         Poll::Ready(scheduled)
@@ -236,17 +245,19 @@ impl Interval {
             MissedTickBehavior::Burst => Some(on_schedule),
             MissedTickBehavior::Delay => now.checked_add(self.period),
             MissedTickBehavior::Skip => {
-                // The schedule's first instant after `now`: whole periods past `scheduled`.
-                let late = now.duration_since(scheduled).as_nanos();
-                let period = self.period.as_nanos();
-                let periods = late / period + 1;
-                let ahead = u64::try_from(periods.checked_mul(period)?).ok()?;
-                scheduled.checked_add(Duration::from_nanos(ahead))
+                // The schedule's first instant after `now`: with `late = k·period + rem`, it is
+                // `scheduled + (k + 1)·period = (now - rem) + period` (tokio's formula, taken in
+                // this order so that nothing overflows that fits in the end: `now - rem` is at
+                // least `scheduled`). In `u128` nanoseconds: a period may exceed `u64` nanos.
+                let rem = now.duration_since(scheduled).as_nanos() % self.period.as_nanos();
+                let rem = Duration::new((rem / 1_000_000_000) as u64, (rem % 1_000_000_000) as u32);
+                now.checked_sub(rem)?.checked_add(self.period)
             }
         }
     }
 
-    /// Starts the schedule over: the next tick is one period from now.
+    /// Starts the schedule over: the next tick is one period from now. A task waiting for the
+    /// old next tick is woken, to wait for the new one.
     ///
     /// # Examples
     ///
@@ -261,10 +272,20 @@ impl Interval {
     /// ```
     pub fn reset(&mut self) {
         self.sleep.set_deadline(Instant::now().checked_add(self.period));
+        self.wake_waiting();
+    }
+
+    /// After a reset: the task that waited for the old instant polls again, to wait for the new
+    /// one (its timer entry went with the old deadline).
+    fn wake_waiting(&mut self) {
+        if let Some(waker) = self.waiting.take() {
+            crate::wait::wake_caught(waker);
+        }
     }
 
     /// Starts the schedule over at `start`: the next tick is at `start` (at once if it passed),
-    /// then every period after it.
+    /// then every period after it. A task waiting for the old next tick is woken, to wait for
+    /// the new one.
     ///
     /// # Examples
     ///
@@ -282,6 +303,7 @@ impl Interval {
     /// ```
     pub fn reset_at(&mut self, start: Instant) {
         self.sleep.set_deadline(Some(start));
+        self.wake_waiting();
     }
 
     /// The period between ticks.
