@@ -13,7 +13,8 @@
 //! advanced by one second every 2^16 checks on the allow path, so the burst never runs out.
 //!
 //! - `keyed_allow`: `KeyedBucket` against governor's keyed limiter (dashmap), 1024 keys, every
-//!   check granted, each thread walking the keys from its own offset.
+//!   check granted, each thread walking the keys from its own offset; with the default hashers
+//!   (SipHash) and with a fast multiplicative one on both sides (`_fx_hash`).
 //!
 //! `cargo bench --bench rate` (add `-- --test` for one quick pass).
 
@@ -28,6 +29,7 @@ use governor::{Quota as GQuota, RateLimiter};
 use ringfence::rate::{
     KeyedBucket, ManualClock, MonotonicClock, Quota, SlidingWindow, TokenBucket, TscClock,
 };
+use std::hash::{BuildHasherDefault, Hasher};
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -276,6 +278,43 @@ impl KeyedLimiter for governor::DefaultKeyedRateLimiter<u64> {
     }
 }
 
+impl KeyedLimiter for KeyedBucket<u64, TscClock, BuildHasherDefault<Fx>> {
+    #[inline]
+    fn check_key(&self, key: u64) -> bool {
+        self.try_acquire(&key, 1).is_ok()
+    }
+}
+
+type GovernorFx = RateLimiter<
+    u64,
+    governor::state::keyed::DashMapStateStore<u64, BuildHasherDefault<Fx>>,
+    governor::clock::DefaultClock,
+>;
+
+impl KeyedLimiter for GovernorFx {
+    #[inline]
+    fn check_key(&self, key: u64) -> bool {
+        self.check_key(&key).is_ok()
+    }
+}
+
+/// A fast multiplicative hasher (rustc's `FxHasher`'s step), for the rows that take SipHash out
+/// of the comparison: keys an attacker does not choose.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&byte| self.write_u64(u64::from(byte)));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
 /// As [`run`], each thread walking the keys from its own offset.
 fn run_keyed<L: KeyedLimiter>(limiter: &L, threads: usize, iters: u64) -> Duration {
     let per_thread = iters.div_ceil(threads as u64);
@@ -308,6 +347,23 @@ fn keyed(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let limiter: governor::DefaultKeyedRateLimiter<u64> =
                     RateLimiter::keyed(GQuota::per_second(NonZeroU32::MAX).allow_burst(NonZeroU32::MAX));
+                (0..KEYS).for_each(|key| assert!(limiter.check_key(&key).is_ok()));
+                run_keyed(&limiter, threads, iters)
+            })
+        });
+        group.bench_function("ringfence_fx_hash", |b| {
+            b.iter_custom(|iters| {
+                let limiter = KeyedBucket::with_hasher(big, TscClock::new(), BuildHasherDefault::<Fx>::default());
+                (0..KEYS).for_each(|key| assert!(KeyedLimiter::check_key(&limiter, key)));
+                run_keyed(&limiter, threads, iters)
+            })
+        });
+        group.bench_function("governor_fx_hash", |b| {
+            b.iter_custom(|iters| {
+                let limiter: GovernorFx = RateLimiter::dashmap_with_hasher(
+                    GQuota::per_second(NonZeroU32::MAX).allow_burst(NonZeroU32::MAX),
+                    BuildHasherDefault::<Fx>::default(),
+                );
                 (0..KEYS).for_each(|key| assert!(limiter.check_key(&key).is_ok()));
                 run_keyed(&limiter, threads, iters)
             })

@@ -45,9 +45,10 @@ use super::tsc::TscClock;
 use super::window::SlidingWindow;
 use crate::timer::Sleep;
 use crate::wait::AsyncSlot;
+use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::future::Future;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -610,7 +611,7 @@ impl<C: Clock> Future for ReservationWait<'_, C> {
     }
 }
 
-impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
+impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     /// Takes `n` tokens from `key`'s bucket, waiting asynchronously until they are granted
     /// (governor's `until_key_n_ready`).
     ///
@@ -645,7 +646,7 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
     ///     assert!(start.elapsed() >= Duration::from_millis(15));
     /// });
     /// ```
-    pub fn acquire_async(&self, key: &K, n: u32) -> KeyedAcquireFuture<'_, K, C> {
+    pub fn acquire_async(&self, key: &K, n: u32) -> KeyedAcquireFuture<'_, K, C, S> {
         KeyedAcquireFuture { buckets: self, key: key.clone(), tokens: n, wait: Wait::new(), done: false }
     }
 }
@@ -675,15 +676,15 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
 /// assert_eq!(buckets.available(&"k"), 0);
 /// ```
 #[must_use = "futures do nothing unless polled"]
-pub struct KeyedAcquireFuture<'a, K, C: Clock = TscClock> {
-    buckets: &'a KeyedBucket<K, C>,
+pub struct KeyedAcquireFuture<'a, K, C: Clock = TscClock, S = RandomState> {
+    buckets: &'a KeyedBucket<K, C, S>,
     key: K,
     tokens: u32,
     wait: Wait,
     done: bool,
 }
 
-impl<K, C: Clock> fmt::Debug for KeyedAcquireFuture<'_, K, C> {
+impl<K, C: Clock, S> fmt::Debug for KeyedAcquireFuture<'_, K, C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyedAcquireFuture").field("tokens", &self.tokens).field("done", &self.done).finish()
     }
@@ -692,16 +693,18 @@ impl<K, C: Clock> fmt::Debug for KeyedAcquireFuture<'_, K, C> {
 /// Terminated once it returned `Ready` (polled again, it panics).
 #[cfg(feature = "futures")]
 #[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
-impl<K: Hash + Eq + Clone, C: Clock> futures_core::future::FusedFuture for KeyedAcquireFuture<'_, K, C> {
+impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> futures_core::future::FusedFuture
+    for KeyedAcquireFuture<'_, K, C, S>
+{
     fn is_terminated(&self) -> bool {
         self.done
     }
 }
 
 // The key is never pinned: the future only reads it through `&`.
-impl<K, C: Clock> Unpin for KeyedAcquireFuture<'_, K, C> {}
+impl<K, C: Clock, S> Unpin for KeyedAcquireFuture<'_, K, C, S> {}
 
-impl<K: Hash + Eq + Clone, C: Clock> Future for KeyedAcquireFuture<'_, K, C> {
+impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedAcquireFuture<'_, K, C, S> {
     type Output = Result<(), InsufficientCapacity>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

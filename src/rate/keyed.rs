@@ -161,11 +161,14 @@ type Shard<K> = CachePadded<RwLock<Map<K>>>;
 /// assert!(per_client.try_acquire(&"alice", 1).is_err()); // alice waits
 /// assert!(per_client.try_acquire(&"bob", 1).is_ok()); // bob has his own bucket
 /// ```
-pub struct KeyedBucket<K, C = TscClock> {
+pub struct KeyedBucket<K, C = TscClock, S = RandomState> {
     quota: Quota,
     limits: Limits,
     shards: Box<[Shard<K>]>,
-    hasher: RandomState,
+    /// Hashes the keys (once per call, outside the locks). std's `RandomState` (SipHash) by
+    /// default, which resists keys chosen to collide; [`with_hasher`](KeyedBucket::with_hasher)
+    /// takes another.
+    hasher: S,
     clock: C,
 }
 
@@ -232,8 +235,33 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedBucket<K, C> {
     /// assert!(buckets.try_acquire(&7, 1).is_ok());
     /// ```
     pub fn with_clock(quota: Quota, clock: C) -> Self {
+        Self::with_hasher(quota, clock, RandomState::new())
+    }
+}
+
+impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
+    /// Buckets with quota `quota`, one per key, reading time from `clock`, hashing the keys with
+    /// `hasher`. The default, std's SipHash, resists keys an attacker chose to collide (and so
+    /// to make the lookups slow); where the keys are not chosen by an attacker a faster hasher
+    /// saves a little on every check (a multiplicative one: 40.7 -> 35.5 ns per check of a `u64`
+    /// key on one thread, `benches/rate.rs`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{KeyedBucket, Quota, TscClock};
+    /// use std::hash::{BuildHasherDefault, DefaultHasher};
+    /// use std::time::Duration;
+    ///
+    /// let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    /// // Any `BuildHasher`: here std's, without the per-map random keys.
+    /// let buckets = KeyedBucket::with_hasher(quota, TscClock::new(), BuildHasherDefault::<DefaultHasher>::default());
+    /// assert!(buckets.try_acquire(&42u32, 1).is_ok());
+    /// assert!(buckets.try_acquire(&42, 1).is_err());
+    /// ```
+    pub fn with_hasher(quota: Quota, clock: C, hasher: S) -> Self {
         let shards = (0..SHARDS).map(|_| CachePadded::new(RwLock::new(Map::default()))).collect();
-        KeyedBucket { quota, limits: quota.limits(), shards, hasher: RandomState::new(), clock }
+        KeyedBucket { quota, limits: quota.limits(), shards, hasher, clock }
     }
 
     /// The quota of every key's bucket.
@@ -560,7 +588,7 @@ fn write<K>(shard: &RwLock<Map<K>>) -> RwLockWriteGuard<'_, Map<K>> {
     shard.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl<K, C> fmt::Debug for KeyedBucket<K, C> {
+impl<K, C, S> fmt::Debug for KeyedBucket<K, C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let keys: usize =
             self.shards.iter().map(|shard| shard.read().unwrap_or_else(PoisonError::into_inner).len()).sum();
