@@ -353,7 +353,8 @@ fn keyed(c: &mut Criterion) {
         });
         group.bench_function("ringfence_fx_hash", |b| {
             b.iter_custom(|iters| {
-                let limiter = KeyedBucket::with_hasher(big, TscClock::new(), BuildHasherDefault::<Fx>::default());
+                let limiter =
+                    KeyedBucket::with_hasher(big, TscClock::new(), BuildHasherDefault::<Fx>::default());
                 (0..KEYS).for_each(|key| assert!(KeyedLimiter::check_key(&limiter, key)));
                 run_keyed(&limiter, threads, iters)
             })

@@ -629,3 +629,30 @@ fn polling_a_completed_window_acquire_panics() {
     assert_eq!(poll_once(&mut call, Waker::noop()), Poll::Ready(()));
     let _ = poll_once(&mut call, Waker::noop());
 }
+
+/// Jitter lengthens each wait after a denial, by its own delay (here a fixed one: a spread of
+/// zero), and a grant at the first attempt waits nothing.
+#[test]
+fn jitter_lengthens_the_wait_after_a_denial_only() {
+    use ringfence::rate::Jitter;
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let clock = ManualClock::new();
+    let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    let bucket = TokenBucket::with_clock(quota, clock.clone());
+    let jitter = Jitter::new(Duration::from_millis(500), Duration::ZERO);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut first = std::pin::pin!(bucket.acquire_async_with_jitter(1, jitter));
+    assert!(first.as_mut().poll(&mut cx).is_ready(), "a grant at once: no jitter");
+    let mut second = std::pin::pin!(bucket.until_ready_with_jitter(jitter));
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    clock.advance(Duration::from_secs(1)); // the token is ready, the jittered wait is not over
+    assert!(second.as_mut().poll(&mut cx).is_pending(), "500 ms of jitter still to wait");
+    assert_eq!(bucket.available(), 1, "nothing taken while it waits");
+    clock.advance(Duration::from_millis(499));
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    clock.advance(Duration::from_millis(1));
+    assert!(second.as_mut().poll(&mut cx).is_ready());
+    assert_eq!(bucket.available(), 0);
+}

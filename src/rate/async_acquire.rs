@@ -39,6 +39,7 @@
 use super::bucket::{Reservation, TokenBucket};
 use super::clock::Clock;
 use super::error::{InsufficientCapacity, RateLimited, TryAcquireError};
+use super::jitter::Jitter;
 use super::keyed::KeyedBucket;
 use super::quota::tick;
 use super::tsc::TscClock;
@@ -164,12 +165,48 @@ impl<C: Clock> TokenBucket<C> {
     /// });
     /// ```
     pub fn acquire_async(&self, n: u32) -> AcquireFuture<'_, C> {
+        self.acquire_async_with_jitter(n, Jitter::default())
+    }
+
+    /// [`acquire_async`](TokenBucket::acquire_async), each wait after a denial lengthened by a
+    /// random delay drawn from `jitter` (governor's `until_n_ready_with_jitter`): many tasks
+    /// denied together then retry spread out instead of all at the ready instant. A grant at
+    /// the first attempt waits nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_async`](TokenBucket::acquire_async).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire_async`](TokenBucket::acquire_async): dropped before it completes, it took
+    /// no tokens.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Jitter, TokenBucket};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let bucket = TokenBucket::new(1, Duration::from_millis(10), 1);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let jitter = Jitter::new(Duration::from_millis(5), Duration::from_millis(5));
+    ///     bucket.acquire_async_with_jitter(1, jitter).await.unwrap(); // at once: no wait
+    ///     bucket.acquire_async_with_jitter(1, jitter).await.unwrap(); // 10 ms + 5..10 ms
+    ///     assert!(start.elapsed() >= Duration::from_millis(14));
+    /// });
+    /// ```
+    pub fn acquire_async_with_jitter(&self, n: u32, jitter: Jitter) -> AcquireFuture<'_, C> {
         AcquireFuture {
             bucket: self,
             tokens: n,
             wait: Wait::new(),
             changes: AsyncSlot::default(),
             done: false,
+            jitter,
+            jittered: None,
         }
     }
 
@@ -199,6 +236,33 @@ impl<C: Clock> TokenBucket<C> {
     /// ```
     pub fn until_ready(&self) -> UntilReadyFuture<'_, C> {
         UntilReadyFuture { acquire: self.acquire_async(1) }
+    }
+
+    /// [`until_ready`](TokenBucket::until_ready) with [`Jitter`] on its waits (governor's
+    /// `until_ready_with_jitter`; see
+    /// [`acquire_async_with_jitter`](TokenBucket::acquire_async_with_jitter)).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`until_ready`](TokenBucket::until_ready): dropped before it completes, it took no
+    /// token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Jitter, TokenBucket};
+    /// use std::time::Duration;
+    ///
+    /// let bucket = TokenBucket::new(1000, Duration::from_secs(1), 1);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     for _ in 0..3 {
+    ///         bucket.until_ready_with_jitter(Jitter::up_to(Duration::from_millis(1))).await;
+    ///     }
+    /// });
+    /// ```
+    pub fn until_ready_with_jitter(&self, jitter: Jitter) -> UntilReadyFuture<'_, C> {
+        UntilReadyFuture { acquire: self.acquire_async_with_jitter(1, jitter) }
     }
 }
 
@@ -233,6 +297,13 @@ pub struct AcquireFuture<'a, C: Clock = TscClock> {
     /// Its registration in the bucket's change queue (real-time clocks; module docs).
     changes: AsyncSlot,
     done: bool,
+    /// Added to each wait after a denial (`Jitter::default()`: nothing).
+    jitter: Jitter,
+    /// A jittered wait in progress: the denial, its ready reading moved later by a delay drawn
+    /// once for this wait. Until it is waited out no poll tries again (a poll for another
+    /// reason, a manual clock's advance, a change of the bucket, would otherwise take the
+    /// tokens at the plain ready reading, and the jitter would spread nothing).
+    jittered: Option<RateLimited>,
 }
 
 impl<C: Clock> fmt::Debug for AcquireFuture<'_, C> {
@@ -258,12 +329,26 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
         assert!(!this.done, "AcquireFuture polled after completion");
         let clock = this.bucket.clock();
         loop {
+            if let Some(denied) = this.jittered {
+                match this.wait.poll_denied(clock, denied, real_time(clock, &denied), cx.waker()) {
+                    Poll::Ready(()) => this.jittered = None, // waited out: try again
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
             // Before the attempt, as a blocked thread reads it (bucket.rs file docs).
             let seen = this.bucket.changes_seen();
             let outcome = match this.bucket.try_acquire(this.tokens) {
                 Ok(()) => Ok(()),
                 Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
                 Err(TryAcquireError::RateLimited(denied)) => {
+                    if this.jitter != Jitter::default() && !denied.is_never() {
+                        let delay = this.jitter.sample_nanos();
+                        this.jittered = Some(RateLimited {
+                            ready_tick: denied.ready_tick.saturating_add(delay),
+                            now: denied.now,
+                        });
+                        continue; // wait it out, at the top of the loop
+                    }
                     let real_time = real_time(clock, &denied);
                     // On a real-time clock, also wait for a change that frees tokens sooner.
                     if real_time.is_some()

@@ -158,6 +158,7 @@ mod async_acquire;
 mod bucket;
 mod clock;
 mod error;
+mod jitter;
 mod keyed;
 mod limiter;
 mod quota;
@@ -173,6 +174,7 @@ pub use error::{
     AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, ReserveError, TimedOut,
     TryAcquireError,
 };
+pub use jitter::Jitter;
 pub use keyed::KeyedBucket;
 pub use limiter::Limiter;
 pub use quota::Quota;
