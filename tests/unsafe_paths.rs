@@ -426,6 +426,30 @@ fn pool_tasks_slices_and_scopes() {
     assert_eq!(census.alive(), 0);
 }
 
+/// `try_submit` and `submit_timeout` turn a job the full queue handed back into the closure
+/// again (`handle.rs`, `unqueued`: a cast of the boxed job back to its concrete type).
+#[test]
+fn pool_hands_back_the_closures_it_could_not_queue() {
+    let census = Census::default();
+    let pool = ringfence::pool::Pool::builder().threads(1).queue_capacity(0).build().unwrap();
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let busy = pool.submit(move || {
+        started_tx.send(()).unwrap();
+        gate.recv().unwrap();
+    });
+    started.recv().unwrap(); // the only worker is busy, the queue holds nothing
+    let value = census.value(3);
+    let back = pool.try_submit(move || value.n() + 1).unwrap_err().into_inner();
+    assert_eq!(back(), 4);
+    let value = census.value(5);
+    let back = pool.submit_timeout(move || value.n() + 1, std::time::Duration::ZERO).unwrap_err().into_inner();
+    assert_eq!(back(), 6);
+    release.send(()).unwrap();
+    busy.wait().unwrap();
+    assert_eq!(census.alive(), 0);
+}
+
 #[test]
 fn timer_sleeps_and_timeouts() {
     block_on(ringfence::timer::sleep(Duration::from_millis(2)));
