@@ -656,3 +656,44 @@ fn jitter_lengthens_the_wait_after_a_denial_only() {
     assert!(second.as_mut().poll(&mut cx).is_ready());
     assert_eq!(bucket.available(), 0);
 }
+
+/// `limit_stream`: each item, once produced, waits for one token; the end passes through, and
+/// a stream dropped while an item waits takes no token.
+#[cfg(feature = "futures")]
+#[test]
+fn a_limited_stream_yields_one_item_per_token() {
+    use futures_core::{FusedStream, Stream};
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+
+    let clock = ManualClock::new();
+    let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    let bucket = TokenBucket::with_clock(quota, clock.clone());
+    let (tx, rx) = ringfence::channel::bounded(4);
+    for n in 0..3 {
+        tx.send(n).unwrap();
+    }
+    drop(tx);
+    let mut limited = bucket.limit_stream(rx.into_stream());
+    fn next<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
+        Pin::new(stream).poll_next(&mut Context::from_waker(Waker::noop()))
+    }
+    assert_eq!(next(&mut limited), Poll::Ready(Some(0)), "the burst");
+    assert_eq!(next(&mut limited), Poll::Pending, "item 1 waits for its token");
+    assert_eq!(limited.size_hint().0, 1, "the waiting item");
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(next(&mut limited), Poll::Ready(Some(1)));
+    assert_eq!(next(&mut limited), Poll::Pending);
+    assert!(!limited.is_terminated());
+    drop(limited); // item 2 waited: dropped with the stream, no token taken
+    assert_eq!(bucket.available(), 0);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(bucket.available(), 1);
+
+    let (tx, rx) = ringfence::channel::bounded::<u8>(1);
+    drop(tx);
+    let mut limited = bucket.limit_stream(rx.into_stream());
+    assert_eq!(Pin::new(&mut limited).poll_next(&mut Context::from_waker(Waker::noop())), Poll::Ready(None));
+    assert!(limited.is_terminated());
+    assert_eq!(bucket.available(), 1, "the end takes no token");
+}

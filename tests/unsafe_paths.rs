@@ -443,7 +443,8 @@ fn pool_hands_back_the_closures_it_could_not_queue() {
     let back = pool.try_submit(move || value.n() + 1).unwrap_err().into_inner();
     assert_eq!(back(), 4);
     let value = census.value(5);
-    let back = pool.submit_timeout(move || value.n() + 1, std::time::Duration::ZERO).unwrap_err().into_inner();
+    let back =
+        pool.submit_timeout(move || value.n() + 1, std::time::Duration::ZERO).unwrap_err().into_inner();
     assert_eq!(back(), 6);
     release.send(()).unwrap();
     busy.wait().unwrap();

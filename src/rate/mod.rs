@@ -160,6 +160,8 @@ mod clock;
 mod error;
 mod jitter;
 mod keyed;
+#[cfg(feature = "futures")]
+mod limited_stream;
 mod limiter;
 mod quota;
 mod tsc;
@@ -176,6 +178,9 @@ pub use error::{
 };
 pub use jitter::Jitter;
 pub use keyed::KeyedBucket;
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+pub use limited_stream::RateLimitedStream;
 pub use limiter::Limiter;
 pub use quota::Quota;
 pub use tsc::TscClock;
