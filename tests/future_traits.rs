@@ -64,6 +64,9 @@ fn rate_futures() {
     assert_send_sync_unpin::<rate::UntilReadyFuture<'static, rate::MonotonicClock>>();
     assert_send_sync_unpin::<rate::WindowAcquireFuture<'static, rate::MonotonicClock>>();
     assert_send_sync_unpin::<rate::ReservationWait<'static, rate::MonotonicClock>>();
+    assert_send_sync_unpin::<rate::KeyedAcquireFuture<'static, String, rate::MonotonicClock>>();
+    #[cfg(feature = "futures")]
+    assert_send_sync_unpin::<rate::RateLimitedStream<'static, channel::RecvStream<'static, String>>>();
 }
 
 #[test]
