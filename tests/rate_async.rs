@@ -697,3 +697,47 @@ fn a_limited_stream_yields_one_item_per_token() {
     assert!(limited.is_terminated());
     assert_eq!(bucket.available(), 1, "the end takes no token");
 }
+
+/// A clock with neither real-time instants nor wakers of its own: a denied future waits on the
+/// timer for the time left by the clock's reading. A jittered wait keeps its denial across
+/// polls, and used to push its deadline later on every poll, for ever (found by review).
+#[test]
+fn a_jittered_wait_ends_on_a_clock_without_instants() {
+    use ringfence::rate::{Clock, Jitter, MonotonicClock};
+
+    struct Opaque(MonotonicClock);
+    impl Clock for Opaque {
+        fn now(&self) -> u64 {
+            self.0.now()
+        }
+        fn sleep_until(&self, target: u64, deadline: Option<Instant>) {
+            self.0.sleep_until(target, deadline);
+        }
+    }
+    let quota = Quota::new(1, Duration::from_millis(20), 1).unwrap();
+    let bucket = TokenBucket::with_clock(quota, Opaque(MonotonicClock::new()));
+    bucket.try_acquire(1).unwrap();
+    let jitter = Jitter::new(Duration::from_millis(1), Duration::from_millis(1));
+    let start = Instant::now();
+    common::within(common::WATCHDOG, move || block_on(bucket.acquire_async_with_jitter(1, jitter)).unwrap());
+    assert!(start.elapsed() >= Duration::from_millis(15));
+}
+
+/// A jitter reaching past the end of the clock's range waits until the clock's last reading,
+/// not for ever (found by review).
+#[test]
+fn a_jitter_past_the_clocks_range_ends_at_its_last_reading() {
+    use ringfence::rate::Jitter;
+    use std::future::Future;
+    use std::task::Context;
+
+    let clock = ManualClock::new();
+    let bucket = TokenBucket::with_clock(Quota::new(1, Duration::from_secs(1), 1).unwrap(), clock.clone());
+    bucket.try_acquire(1).unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut jittered =
+        std::pin::pin!(bucket.acquire_async_with_jitter(1, Jitter::new(Duration::MAX, Duration::ZERO)));
+    assert!(jittered.as_mut().poll(&mut cx).is_pending());
+    clock.set(u64::MAX);
+    assert!(matches!(jittered.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+}

@@ -525,6 +525,27 @@ mod interval {
         assert!(Instant::now() >= soon);
     }
 
+    /// The same for a task whose next tick was "never" (past the end of `Instant`'s range): it
+    /// kept no waker for the reset to wake (found by review).
+    #[test]
+    fn a_reset_wakes_the_task_that_waited_for_a_tick_that_never_comes() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let count = std::sync::Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = Waker::from(std::sync::Arc::clone(&count));
+        let mut cx = Context::from_waker(&waker);
+        let mut every = interval_at(Instant::now(), Duration::MAX);
+        assert!(every.poll_tick(&mut cx).is_ready());
+        assert_eq!(every.poll_tick(&mut cx), Poll::Pending, "the next tick never comes");
+        every.reset_at(Instant::now());
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1, "woken by the reset");
+        assert!(every.poll_tick(&mut cx).is_ready(), "the tick is due");
+    }
+
     /// `Skip` with a period beyond `u64` nanoseconds (584 years) used to find no next tick.
     #[test]
     fn skip_keeps_its_schedule_with_a_period_of_centuries() {

@@ -41,7 +41,7 @@ use super::clock::Clock;
 use super::error::{InsufficientCapacity, RateLimited, TryAcquireError};
 use super::jitter::Jitter;
 use super::keyed::KeyedBucket;
-use super::quota::tick;
+use super::quota::{MAX_TICK, tick};
 use super::tsc::TscClock;
 use super::window::SlidingWindow;
 use crate::timer::Sleep;
@@ -100,8 +100,17 @@ impl Wait {
                 // between the denial and the registration is seen here or wakes us.
                 return if clock.now() >= ready { Poll::Ready(()) } else { Poll::Pending };
             }
-            // Neither: assume the clock runs at real speed ("never" is `real_time`'s `Some(None)`).
-            None => Instant::now().checked_add(denied.wait_time()),
+            // Neither: assume the clock runs at real speed ("never" is `real_time`'s `Some(None)`),
+            // from the clock's reading now, not the denial's: a denial kept across polls (a
+            // jittered wait's) would otherwise push its deadline later on every poll, for ever
+            // (found by review).
+            None => {
+                let now = clock.now();
+                if now >= ready {
+                    return Poll::Ready(());
+                }
+                Instant::now().checked_add(Duration::from_nanos(ready - now))
+            }
         };
         // A real-time clock's instant is computed from two clock reads (`Clock::instant_of`), so
         // it moves by some nanoseconds between polls even when the ready reading did not: an
@@ -343,8 +352,11 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
                 Err(TryAcquireError::RateLimited(denied)) => {
                     if this.jitter != Jitter::default() && !denied.is_never() {
                         let delay = this.jitter.sample_nanos();
+                        // At most the clock's last reading: a jitter past the end of the clock's
+                        // range waits until its end, never for ever (a "never" tick registers
+                        // nothing, and the bucket could grant there).
                         this.jittered = Some(RateLimited {
-                            ready_tick: denied.ready_tick.saturating_add(delay),
+                            ready_tick: denied.ready_tick.saturating_add(delay).min(MAX_TICK),
                             now: denied.now,
                         });
                         continue; // wait it out, at the top of the loop

@@ -297,9 +297,11 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     /// The key's hash (the user's `Hash`, outside any lock) and its shard.
     fn locate(&self, key: &K) -> (u64, &RwLock<Map<K>>) {
         let hash = self.hasher.hash_one(key);
-        // Bits 32 and up: the map inside the shard takes its slot from the low bits and its
-        // tag from the top seven, which must vary within a shard.
-        let index = (hash >> 32) as usize & (SHARDS - 1);
+        // The shard from a mix of all the bits (the user's hasher may leave the high ones zero:
+        // an identity hash of small integers put every key in one shard; found by review). The
+        // map inside the shard gets the hash unmixed, for its slot (low bits) and tag (top seven).
+        let mixed = (hash ^ (hash >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let index = (mixed >> (u64::BITS - SHARDS.trailing_zeros())) as usize;
         (hash, &self.shards[index])
     }
 
@@ -593,5 +595,40 @@ impl<K, C, S> fmt::Debug for KeyedBucket<K, C, S> {
         let keys: usize =
             self.shards.iter().map(|shard| shard.read().unwrap_or_else(PoisonError::into_inner).len()).sum();
         f.debug_struct("KeyedBucket").field("quota", &self.quota).field("keys", &keys).finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// A hasher that passes an integer key through (as `nohash-hasher`): small keys have zero
+    /// high bits.
+    #[derive(Default)]
+    struct Identity(u64);
+
+    impl Hasher for Identity {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, _: &[u8]) {
+            unreachable!("integer keys only")
+        }
+        fn write_u64(&mut self, n: u64) {
+            self.0 = n;
+        }
+    }
+
+    /// The shard index mixes every bit of the hash: an identity hash of small integers used to
+    /// put every key in shard 0 (one lock for all of them).
+    #[test]
+    fn small_integer_keys_under_an_identity_hash_spread_over_the_shards() {
+        let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+        let buckets =
+            KeyedBucket::with_hasher(quota, TscClock::new(), BuildHasherDefault::<Identity>::default());
+        let shards: HashSet<*const RwLock<Map<u64>>> =
+            (0..1000u64).map(|key| std::ptr::from_ref(buckets.locate(&key).1)).collect();
+        assert!(shards.len() >= SHARDS * 3 / 4, "1000 keys over {} shards only", shards.len());
     }
 }

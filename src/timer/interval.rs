@@ -220,13 +220,13 @@ impl Interval {
     /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         let Some(scheduled) = self.sleep.deadline() else {
-            // Past the end of `Instant`'s range: never (the `Sleep` keeps no waker).
+            // Past the end of `Instant`'s range: never (the `Sleep` keeps no waker), until a
+            // reset, which wakes the task kept here (found by review).
+            self.keep_waiting(cx);
             return Poll::Pending;
         };
         if self.sleep.poll_waker(cx.waker()).is_pending() {
-            if !self.waiting.as_ref().is_some_and(|waiting| waiting.will_wake(cx.waker())) {
-                self.waiting = Some(cx.waker().clone());
-            }
+            self.keep_waiting(cx);
             return Poll::Pending;
         }
         self.waiting = None;
@@ -273,6 +273,13 @@ impl Interval {
     pub fn reset(&mut self) {
         self.sleep.set_deadline(Instant::now().checked_add(self.period));
         self.wake_waiting();
+    }
+
+    /// Keeps the waker of a `poll_tick` that returns `Pending`, for a reset to wake.
+    fn keep_waiting(&mut self, cx: &Context<'_>) {
+        if !self.waiting.as_ref().is_some_and(|waiting| waiting.will_wake(cx.waker())) {
+            self.waiting = Some(cx.waker().clone());
+        }
     }
 
     /// After a reset: the task that waited for the old instant polls again, to wait for the new
