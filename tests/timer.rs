@@ -503,21 +503,14 @@ mod interval {
     /// wakeup (its timer entry went with the old deadline); tokio's `reset_at` keeps it.
     #[test]
     fn a_reset_wakes_the_task_that_waited_for_the_old_tick() {
-        struct Count(std::sync::atomic::AtomicUsize);
-        impl std::task::Wake for Count {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-        let count = std::sync::Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
-        let waker = Waker::from(std::sync::Arc::clone(&count));
+        let (count, waker) = crate::async_util::counting();
         let mut cx = Context::from_waker(&waker);
         let mut every = interval(Duration::from_secs(3600));
         assert!(every.poll_tick(&mut cx).is_ready()); // the first tick
         assert!(every.poll_tick(&mut cx).is_pending()); // an hour away: registered
         let soon = Instant::now() + Duration::from_millis(10);
         every.reset_at(soon);
-        assert!(count.0.load(std::sync::atomic::Ordering::SeqCst) >= 1, "woken to wait for the new tick");
+        assert!(count.wakes() >= 1, "woken to wait for the new tick");
         // Polled again, it waits for `soon` and is woken then.
         while every.poll_tick(&mut cx).is_pending() {
             sleep(Duration::from_millis(1));
@@ -529,20 +522,13 @@ mod interval {
     /// kept no waker for the reset to wake (found by review).
     #[test]
     fn a_reset_wakes_the_task_that_waited_for_a_tick_that_never_comes() {
-        struct Count(std::sync::atomic::AtomicUsize);
-        impl std::task::Wake for Count {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-        let count = std::sync::Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
-        let waker = Waker::from(std::sync::Arc::clone(&count));
+        let (count, waker) = crate::async_util::counting();
         let mut cx = Context::from_waker(&waker);
         let mut every = interval_at(Instant::now(), Duration::MAX);
         assert!(every.poll_tick(&mut cx).is_ready());
         assert_eq!(every.poll_tick(&mut cx), Poll::Pending, "the next tick never comes");
         every.reset_at(Instant::now());
-        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1, "woken by the reset");
+        assert_eq!(count.wakes(), 1, "woken by the reset");
         assert!(every.poll_tick(&mut cx).is_ready(), "the tick is due");
     }
 
