@@ -141,12 +141,18 @@ type Map<K> = HashMap<Hashed<K>, AtomicU64, BuildHasherDefault<PassThrough>>;
 
 type Shard<K> = CachePadded<RwLock<Map<K>>>;
 
-/// A token bucket per key, all with one quota (see the [module docs](self)): governor's keyed
-/// `RateLimiter`, with the blocking, timed and async waits of [`TokenBucket`](super::TokenBucket).
+/// A token bucket per key, all with one quota: governor's keyed `RateLimiter`, with the
+/// blocking, timed and async waits of [`TokenBucket`](super::TokenBucket).
 ///
 /// A key seen for the first time starts with a full bucket. Keys are kept until
 /// [`retain_recent`](KeyedBucket::retain_recent) removes those whose bucket is full again (call
 /// it now and then, as governor's `retain_recent`, to bound the memory).
+///
+/// Each key's bucket is one `AtomicU64`, taken with the bucket's own GCRA step and CAS; the keys
+/// live in a map of 64 shards, each a read-write lock on its own cache line. The lock guards the
+/// map's shape, never a bucket: a key seen before costs its shard's read lock and the bucket's
+/// CAS, a new key its shard's write lock once. The user's `Hash` runs once per call, before any
+/// lock (the map keeps each key's hash), so a panic in it cannot leave a shard half-rehashed.
 ///
 /// # Examples
 ///
