@@ -703,17 +703,8 @@ fn a_limited_stream_yields_one_item_per_token() {
 /// polls, and used to push its deadline later on every poll, for ever (found by review).
 #[test]
 fn a_jittered_wait_ends_on_a_clock_without_instants() {
-    use ringfence::rate::{Clock, Jitter, MonotonicClock};
+    use ringfence::rate::Jitter;
 
-    struct Opaque(MonotonicClock);
-    impl Clock for Opaque {
-        fn now(&self) -> u64 {
-            self.0.now()
-        }
-        fn sleep_until(&self, target: u64, deadline: Option<Instant>) {
-            self.0.sleep_until(target, deadline);
-        }
-    }
     let quota = Quota::new(1, Duration::from_millis(20), 1).unwrap();
     let bucket = TokenBucket::with_clock(quota, Opaque(MonotonicClock::new()));
     bucket.try_acquire(1).unwrap();
