@@ -392,6 +392,56 @@ impl fmt::Display for RecvTimeoutError {
     }
 }
 
+/// No operation of a [`Selector`](super::Selector) was ready: returned by
+/// [`Selector::try_wait`](super::Selector::try_wait), which received and sent nothing.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, Selector, TrySelectError};
+///
+/// let (_tx, rx) = bounded::<u8>(1);
+/// let err = Selector::new().recv(&rx, |v| v).try_wait().unwrap_err();
+/// assert_eq!(err, TrySelectError);
+/// assert_eq!(err.to_string(), "all operations in select would block");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TrySelectError;
+
+/// No operation of a [`Selector`](super::Selector) was ready in time: returned by
+/// [`Selector::wait_timeout`](super::Selector::wait_timeout) and
+/// [`Selector::wait_deadline`](super::Selector::wait_deadline), which received and sent
+/// nothing.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, Selector, SelectTimeoutError};
+/// use std::time::Duration;
+///
+/// let (_tx, rx) = bounded::<u8>(1);
+/// let err = Selector::new().recv(&rx, |v| v).wait_timeout(Duration::from_millis(1)).unwrap_err();
+/// assert_eq!(err, SelectTimeoutError);
+/// assert_eq!(err.to_string(), "timed out waiting on select");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SelectTimeoutError;
+
+impl fmt::Display for TrySelectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("all operations in select would block")
+    }
+}
+
+impl fmt::Display for SelectTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out waiting on select")
+    }
+}
+
+impl std::error::Error for TrySelectError {}
+impl std::error::Error for SelectTimeoutError {}
+
 impl<T> std::error::Error for SendError<T> {}
 impl<T> std::error::Error for TrySendError<T> {}
 impl<T> std::error::Error for SendTimeoutError<T> {}

@@ -67,13 +67,18 @@ mod parked_send;
 mod receiver;
 mod recv_many;
 mod rendezvous;
+mod select;
 mod sender;
 
 pub use crate::ring::CapacityError;
-pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use error::{
+    RecvError, RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
+    TrySelectError, TrySendError,
+};
 pub use future::{ClosedFuture, NextFuture, RecvFuture, RecvStream, SendFuture, SendSink};
 pub use receiver::{IntoIter, Iter, Receiver, TryIter};
 pub use recv_many::RecvManyFuture;
+pub use select::{Selector, SendValue};
 pub(crate) use sender::Closer;
 pub use sender::Sender;
 

@@ -1,0 +1,882 @@
+//! [`Selector`]: waits for the first ready of several channel operations (receives and sends,
+//! on channels of any element types and flavors), blocking, until a deadline, or not at all.
+//!
+//! # No protocol of its own
+//!
+//! An operation of a selector is its channel's async operation (`chan_async.rs`), driven by the
+//! selecting thread: a round polls every operation with a waker that unparks the thread, and
+//! the thread parks until one of them wakes it. The first operation whose poll is `Ready` is
+//! the selected one; the others are cancelled, which the async operations' cancel safety makes
+//! harmless (model-checked with loom there: a receive takes a value only inside the poll that
+//! returns it; a buffered send moves its value into the channel only inside the poll that
+//! returns `Ready`). So exactly one operation completes, and every other leaves its channel as
+//! it found it, with no protocol here to prove beyond the order of the polls.
+//!
+//! # The one exception: a send on a zero-capacity channel
+//!
+//! A rendezvous send waits with its value in the channel's hand-over slot, where a receiver may
+//! take it between two polls: the send then completed behind the selector's back. Two rules
+//! keep it the only completed operation:
+//!
+//! - each round first *settles* that send: its value is taken back (or found taken: then it is
+//!   the selected operation, and no other was polled since its value went in);
+//! - it is polled last in a round, after every other operation returned `Pending`, and a
+//!   `Ready` there is the selected operation.
+//!
+//! So while its value is in the slot no other operation is polled, and no other can complete.
+//! Two such sends could both be taken while the thread sleeps, so a selector holds at most one
+//! (a second panics where it is added).
+//!
+//! # Fairness
+//!
+//! The first operation looked at rotates from one call to the next on each thread, so an
+//! operation that is always ready does not starve the others; [`Selector::biased`] looks at
+//! them in the order they were added instead (priorities).
+
+use super::chan::{Chan, UNREGISTERED_SPINS};
+use super::chan_async::{RecvWait, SendWait};
+use super::error::{RecvError, SelectTimeoutError, SendError, TryRecvError, TrySelectError, TrySendError};
+use super::{Receiver, Sender};
+use crate::sync::Backoff;
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// Waits for the first ready of several channel operations, completes it, and returns what its
+/// closure makes of the outcome: crossbeam's `select!` and flume's `Selector`, for channels of
+/// any element types, every flavor, and threads and async tasks on the other ends.
+///
+/// Build one with [`recv`](Selector::recv) and [`send`](Selector::send), one closure per
+/// operation, all returning the same `R`; then [`wait`](Selector::wait),
+/// [`wait_timeout`](Selector::wait_timeout), [`wait_deadline`](Selector::wait_deadline) or
+/// [`try_wait`](Selector::try_wait).
+///
+/// - **Exactly one operation completes** (or none, on a timeout): a value is received from one
+///   channel only, sent to one channel only, and the other operations leave their channels as
+///   they found them.
+/// - **Nothing is lost.** A send's value lives in the caller's `Option`: it is taken out only
+///   by the operation that completes (sent, or back in its [`SendError`]); otherwise it stays
+///   there for the next attempt. An empty `Option` switches the send off.
+/// - **Ready means** a value to receive, room for a send, or a disconnected channel (the
+///   operation completes with its error, as [`Receiver::recv`] and [`Sender::send`] do).
+/// - **Fair**: when several operations are ready, which one completes rotates from call to call;
+///   [`biased`](Selector::biased) prefers them in the order they were added.
+/// - **Blocking** as the channel's own calls: a few microseconds of spinning over the
+///   operations, then the thread parks until one of them may be ready. No allocation.
+/// - At most one send on a zero-capacity channel per selector (the others may be anything):
+///   see [`send`](Selector::send).
+///
+/// # Examples
+///
+/// Whichever of two channels of different types has a value first, with a timeout:
+///
+/// ```
+/// use ringfence::channel::{bounded, unbounded, Selector};
+/// use std::time::Duration;
+///
+/// let (numbers_tx, numbers) = bounded::<u32>(4);
+/// let (words_tx, words) = unbounded::<&str>();
+/// words_tx.send("hello").unwrap();
+///
+/// let got = Selector::new()
+///     .recv(&numbers, |n| format!("number {}", n.unwrap()))
+///     .recv(&words, |w| format!("word {}", w.unwrap()))
+///     .wait_timeout(Duration::from_secs(1));
+/// assert_eq!(got.as_deref(), Ok("word hello"));
+/// # drop(numbers_tx);
+/// ```
+///
+/// A dispatcher that hands jobs to a worker and collects its results through two small
+/// channels: blocking on either alone could deadlock (each side waiting for room the other
+/// would make), so it waits for whichever is possible. The next job stays in its `Option`
+/// until a send takes it:
+///
+/// ```
+/// use ringfence::channel::{bounded, Selector};
+/// use std::thread;
+///
+/// let (jobs, jobs_rx) = bounded::<u64>(1);
+/// let (results_tx, results) = bounded::<u64>(1);
+/// let worker = thread::spawn(move || {
+///     for n in jobs_rx {
+///         results_tx.send(n * n).unwrap();
+///     }
+/// });
+/// let mut next_jobs = 1..=100;
+/// let mut job = next_jobs.next();
+/// let (mut received, mut sum) = (0, 0);
+/// while received < 100 {
+///     Selector::new()
+///         .send(&jobs, &mut job, |sent| sent.expect("the worker is alive"))
+///         .recv(&results, |result| {
+///             sum += result.expect("the worker is alive");
+///             received += 1;
+///         })
+///         .wait();
+///     if job.is_none() {
+///         job = next_jobs.next(); // sent: the next one (none left: the send is off)
+///     }
+/// }
+/// assert_eq!(sum, (1..=100).map(|n| n * n).sum());
+/// drop(jobs);
+/// worker.join().unwrap();
+/// ```
+#[must_use = "a selector does nothing until it waits"]
+pub struct Selector<R, A = ()> {
+    operations: A,
+    biased: bool,
+    output: PhantomData<fn() -> R>,
+}
+
+impl<R> Selector<R> {
+    /// A selector with no operation yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{Selector, TrySelectError};
+    ///
+    /// // No operation: nothing can be ready.
+    /// assert_eq!(Selector::<()>::new().try_wait(), Err(TrySelectError));
+    /// ```
+    pub fn new() -> Self {
+        Selector { operations: (), biased: false, output: PhantomData }
+    }
+}
+
+impl<R> Default for Selector<R> {
+    /// As [`Selector::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let selector: ringfence::channel::Selector<u8> = Default::default();
+    /// assert!(selector.try_wait().is_err());
+    /// ```
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R, A: Operations<R>> Selector<R, A> {
+    /// Adds a receive from `receiver`: ready when a value is there, or when the channel is
+    /// empty and every sender is gone (then `f` gets [`RecvError`], as from
+    /// [`Receiver::recv`]). `f` runs only if this receive is the one completed.
+    ///
+    /// A receive that is not completed takes nothing: a value that arrives for it while the
+    /// selector looks elsewhere stays in the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector};
+    ///
+    /// let (tx, rx) = bounded(1);
+    /// tx.send(7).unwrap();
+    /// drop(tx);
+    /// assert_eq!(Selector::new().recv(&rx, |got| got.ok()).wait(), Some(7));
+    /// assert_eq!(Selector::new().recv(&rx, |got| got.ok()).wait(), None); // disconnected
+    /// ```
+    pub fn recv<'a, T, F>(self, receiver: &'a Receiver<T>, f: F) -> Selector<R, (A, RecvOperation<'a, T, F>)>
+    where
+        F: FnOnce(Result<T, RecvError>) -> R,
+    {
+        let operation = RecvOperation { chan: &receiver.chan, wait: RecvWait::default(), f: Some(f) };
+        Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
+    }
+
+    /// Adds a send of the value in `value` to `sender`: ready when there is room (on a
+    /// zero-capacity channel: when a receiver takes it), or when every receiver is gone (then
+    /// `f` gets the value back in a [`SendError`], as from [`Sender::send`]). `f` runs only if
+    /// this send is the one completed.
+    ///
+    /// The value stays in `value` unless this send completes (then `value` is `None`: the value
+    /// was sent, or is in the error). A `value` of `None` switches the send off: it is never
+    /// ready, and the selector waits for its other operations.
+    ///
+    /// # Panics
+    ///
+    /// When `sender`'s channel has capacity 0 and the selector already holds a send to a
+    /// zero-capacity channel: such a send waits with its value in the channel, where a receiver
+    /// may take it at any time, so two of them could both complete (module docs). Receives on
+    /// zero-capacity channels, and sends to other flavors, mix freely with it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector, TrySelectError};
+    ///
+    /// let (tx, rx) = bounded(1);
+    /// let mut value = Some("first");
+    /// assert_eq!(Selector::new().send(&tx, &mut value, |sent| sent.is_ok()).try_wait(), Ok(true));
+    /// assert_eq!(value, None); // sent
+    ///
+    /// let mut value = Some("second");
+    /// // Full: nothing completes, and the value stays with the caller.
+    /// assert_eq!(Selector::new().send(&tx, &mut value, |sent| sent.is_ok()).try_wait(), Err(TrySelectError));
+    /// assert_eq!(value, Some("second"));
+    /// assert_eq!(rx.recv(), Ok("first"));
+    /// ```
+    pub fn send<'a, T, F>(
+        self,
+        sender: &'a Sender<T>,
+        value: impl Into<SendValue<'a, T>>,
+        f: F,
+    ) -> Selector<R, (A, SendOperation<'a, T, F>)>
+    where
+        F: FnOnce(Result<(), SendError<T>>) -> R,
+    {
+        let rendezvous = sender.chan.capacity() == Some(0);
+        assert!(
+            !(rendezvous && self.operations.rendezvous_send().is_some()),
+            "a Selector holds at most one send to a zero-capacity channel"
+        );
+        let value = value.into();
+        let operation =
+            SendOperation { chan: &sender.chan, value, wait: SendWait::default(), rendezvous, f: Some(f) };
+        Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
+    }
+
+    /// Looks at the operations in the order they were added, every time: the first ready one
+    /// completes. For priorities (a shutdown channel before the work); an operation that is
+    /// always ready then starves the ones after it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{unbounded, Selector};
+    ///
+    /// let (urgent_tx, urgent) = unbounded();
+    /// let (normal_tx, normal) = unbounded();
+    /// normal_tx.send("normal").unwrap();
+    /// urgent_tx.send("urgent").unwrap();
+    /// let first = Selector::new()
+    ///     .recv(&urgent, Result::unwrap)
+    ///     .recv(&normal, Result::unwrap)
+    ///     .biased()
+    ///     .wait();
+    /// assert_eq!(first, "urgent");
+    /// ```
+    pub fn biased(mut self) -> Self {
+        self.biased = true;
+        self
+    }
+
+    /// Completes the first ready operation and returns its closure's result, or fails at once
+    /// when none is ready. Never blocks (a zero-capacity send completes only to a receiver
+    /// blocked in [`Receiver::recv`], as [`Sender::try_send`]).
+    ///
+    /// # Errors
+    ///
+    /// [`TrySelectError`] when no operation is ready: nothing was received or sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector, TrySelectError};
+    ///
+    /// let (tx, rx) = bounded::<u8>(1);
+    /// assert_eq!(Selector::new().recv(&rx, |got| got.unwrap()).try_wait(), Err(TrySelectError));
+    /// tx.send(3).unwrap();
+    /// assert_eq!(Selector::new().recv(&rx, |got| got.unwrap()).try_wait(), Ok(3));
+    /// ```
+    pub fn try_wait(self) -> Result<R, TrySelectError> {
+        self.run(Wait::No).map_err(|_| TrySelectError)
+    }
+
+    /// Waits for the first ready operation, completes it, and returns its closure's result.
+    ///
+    /// # Panics
+    ///
+    /// When no operation is switched on (no operation at all, or only sends of empty `Option`s):
+    /// the call would block forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector};
+    /// use std::thread;
+    ///
+    /// let (a_tx, a) = bounded::<i32>(1);
+    /// let (b_tx, b) = bounded::<i32>(1);
+    /// thread::spawn(move || b_tx.send(2).unwrap());
+    /// let got = Selector::new().recv(&a, |v| ('a', v)).recv(&b, |v| ('b', v)).wait();
+    /// assert_eq!(got, ('b', Ok(2)));
+    /// # drop(a_tx);
+    /// ```
+    pub fn wait(self) -> R {
+        assert!(
+            self.operations.any_enabled(),
+            "Selector::wait with no operation switched on would block forever"
+        );
+        match self.run(Wait::Until(None)) {
+            Ok(output) => output,
+            Err(TimedOut) => unreachable!("a wait without a deadline does not time out"),
+        }
+    }
+
+    /// As [`wait`](Selector::wait), giving up after `timeout`. A timeout too large to add to
+    /// `Instant::now()` (such as `Duration::MAX`) waits forever; with no operation switched on,
+    /// the call sleeps for `timeout` and fails.
+    ///
+    /// # Errors
+    ///
+    /// [`SelectTimeoutError`] when no operation was ready in time: nothing was received or sent.
+    ///
+    /// # Panics
+    ///
+    /// With no operation switched on and a timeout that waits forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector, SelectTimeoutError};
+    /// use std::time::Duration;
+    ///
+    /// let (_tx, rx) = bounded::<u8>(1);
+    /// let got = Selector::new().recv(&rx, |v| v).wait_timeout(Duration::from_millis(5));
+    /// assert_eq!(got, Err(SelectTimeoutError));
+    /// ```
+    pub fn wait_timeout(self, timeout: Duration) -> Result<R, SelectTimeoutError> {
+        match crate::wait::deadline_after(timeout) {
+            Some(deadline) => self.wait_deadline(deadline),
+            None => Ok(self.wait()),
+        }
+    }
+
+    /// As [`wait`](Selector::wait), giving up at `deadline`.
+    ///
+    /// # Errors
+    ///
+    /// [`SelectTimeoutError`] when no operation was ready by the deadline: nothing was received
+    /// or sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let (tx, rx) = bounded::<u8>(1);
+    /// tx.send(1).unwrap();
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(Selector::new().recv(&rx, |v| v).wait_deadline(deadline), Ok(Ok(1)));
+    /// ```
+    pub fn wait_deadline(self, deadline: Instant) -> Result<R, SelectTimeoutError> {
+        self.run(Wait::Until(Some(deadline))).map_err(|_| SelectTimeoutError)
+    }
+
+    /// The selection: a look at every operation without waiting, a short spin of such looks,
+    /// then rounds of polls and parks (module docs).
+    fn run(mut self, wait: Wait) -> Result<R, TimedOut> {
+        let count = A::COUNT;
+        let start = if self.biased || count == 0 { 0 } else { rotation::next_start(count) };
+        let ops = &mut self.operations;
+        // The common case, something ready: no registration, no waker.
+        if let Some(output) = try_each(ops, start, count) {
+            return Ok(output);
+        }
+        let Wait::Until(deadline) = wait else { return Err(TimedOut) };
+        // The blocking calls' spin (`Chan::wait_counted`): a partner answering within a
+        // microsecond or two spares the registrations and the park.
+        if crate::wait::spinning_helps() {
+            let backoff = Backoff::new();
+            for _ in 0..UNREGISTERED_SPINS {
+                if backoff.is_completed() {
+                    break;
+                }
+                backoff.spin();
+                if let Some(output) = try_each(ops, start, count) {
+                    return Ok(output);
+                }
+            }
+        }
+        let rendezvous = ops.rendezvous_send();
+        let waker = thread_waker();
+        loop {
+            // The rendezvous send first: its value, in the slot since the last round, is taken
+            // back before any other operation may complete (module docs).
+            if let Some(index) = rendezvous {
+                if let Some(output) = ops.operation(index).settle(&waker) {
+                    cancel_all(ops, count);
+                    return Ok(output);
+                }
+            }
+            for k in 0..count {
+                let index = (start + k) % count;
+                if Some(index) == rendezvous {
+                    continue;
+                }
+                if let Some(output) = ops.operation(index).poll(&waker) {
+                    cancel_all(ops, count);
+                    return Ok(output);
+                }
+            }
+            // Last, every other operation pending: its value goes into the slot.
+            if let Some(index) = rendezvous {
+                if let Some(output) = ops.operation(index).poll(&waker) {
+                    cancel_all(ops, count);
+                    return Ok(output);
+                }
+            }
+            if !park_until(deadline) {
+                // Out of time. A rendezvous value taken while we slept was sent: that send is
+                // the selected operation after all.
+                return cancel_all(ops, count).ok_or(TimedOut);
+            }
+        }
+    }
+}
+
+impl<R, A> fmt::Debug for Selector<R, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Selector").field("biased", &self.biased).finish_non_exhaustive()
+    }
+}
+
+/// Each operation's look without waiting, from `start` round the list.
+fn try_each<R, A: Operations<R>>(ops: &mut A, start: usize, count: usize) -> Option<R> {
+    (0..count).find_map(|k| ops.operation((start + k) % count).try_now())
+}
+
+/// Cancels every operation (they hold no wait after it); returns the output of a rendezvous
+/// send found completed by its cancel.
+fn cancel_all<R, A: Operations<R>>(ops: &mut A, count: usize) -> Option<R> {
+    let mut completed = None;
+    for index in 0..count {
+        if let Some(output) = ops.operation(index).cancel() {
+            completed = Some(output);
+        }
+    }
+    completed
+}
+
+/// How long a selection may wait.
+#[derive(Clone, Copy)]
+enum Wait {
+    No,
+    /// Until the deadline; `None`: forever.
+    Until(Option<Instant>),
+}
+
+/// A selection that ran out of time (or, for `try_wait`, found nothing ready).
+struct TimedOut;
+
+/// The selector's operations: `()`, then `(earlier, last)` pairs, one per added operation.
+/// Sealed: the module is private.
+pub trait Operations<R> {
+    /// How many operations.
+    const COUNT: usize;
+
+    /// The operation added `index`-th (from 0).
+    fn operation(&mut self, index: usize) -> &mut dyn Operation<R>;
+
+    /// The index of the send to a zero-capacity channel, if there is one.
+    fn rendezvous_send(&self) -> Option<usize>;
+
+    /// Whether any operation can ever be ready (a send of `None` cannot).
+    fn any_enabled(&self) -> bool;
+}
+
+impl<R> Operations<R> for () {
+    const COUNT: usize = 0;
+
+    fn operation(&mut self, _: usize) -> &mut dyn Operation<R> {
+        unreachable!("no operation at that index")
+    }
+
+    fn rendezvous_send(&self) -> Option<usize> {
+        None
+    }
+
+    fn any_enabled(&self) -> bool {
+        false
+    }
+}
+
+impl<R, A: Operations<R>, O: Operation<R>> Operations<R> for (A, O) {
+    const COUNT: usize = A::COUNT + 1;
+
+    fn operation(&mut self, index: usize) -> &mut dyn Operation<R> {
+        if index == A::COUNT { &mut self.1 } else { self.0.operation(index) }
+    }
+
+    fn rendezvous_send(&self) -> Option<usize> {
+        if self.1.is_rendezvous_send() { Some(A::COUNT) } else { self.0.rendezvous_send() }
+    }
+
+    fn any_enabled(&self) -> bool {
+        self.1.is_enabled() || self.0.any_enabled()
+    }
+}
+
+/// One operation of a selector. Sealed: the module is private.
+pub trait Operation<R> {
+    /// A look without waiting or registering: the output when it completed.
+    fn try_now(&mut self) -> Option<R>;
+
+    /// A poll of its async operation with `waker`: the output when it completed; else it
+    /// waits (registered) until cancelled or polled again.
+    fn poll(&mut self, waker: &Waker) -> Option<R>;
+
+    /// A rendezvous send only: a poll, then (still pending) its value taken back out of the
+    /// slot; the output when it had been taken by a receiver (sent).
+    fn settle(&mut self, waker: &Waker) -> Option<R> {
+        let _ = waker;
+        None
+    }
+
+    /// Leaves any wait; the output of a rendezvous send whose value a receiver took meanwhile.
+    fn cancel(&mut self) -> Option<R>;
+
+    /// Whether it is a send to a zero-capacity channel.
+    fn is_rendezvous_send(&self) -> bool {
+        false
+    }
+
+    /// Whether it can ever be ready.
+    fn is_enabled(&self) -> bool {
+        true
+    }
+}
+
+/// A receive of a [`Selector`] (from [`Selector::recv`]).
+pub struct RecvOperation<'a, T, F> {
+    chan: &'a Chan<T>,
+    wait: RecvWait,
+    /// Taken by the completion.
+    f: Option<F>,
+}
+
+impl<T, F> RecvOperation<'_, T, F> {
+    fn complete<R>(&mut self, outcome: Result<T, RecvError>) -> R
+    where
+        F: FnOnce(Result<T, RecvError>) -> R,
+    {
+        (self.f.take().expect("an operation completes once"))(outcome)
+    }
+}
+
+impl<R, T, F: FnOnce(Result<T, RecvError>) -> R> Operation<R> for RecvOperation<'_, T, F> {
+    fn try_now(&mut self) -> Option<R> {
+        match self.chan.try_recv() {
+            Ok(value) => Some(self.complete(Ok(value))),
+            Err(TryRecvError::Disconnected) => Some(self.complete(Err(RecvError))),
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+
+    fn poll(&mut self, waker: &Waker) -> Option<R> {
+        match self.chan.poll_recv(&mut self.wait, waker) {
+            Poll::Ready(outcome) => Some(self.complete(outcome)),
+            Poll::Pending => None,
+        }
+    }
+
+    fn cancel(&mut self) -> Option<R> {
+        if self.wait.may_hold() {
+            self.chan.cancel_recv(&mut self.wait);
+        }
+        None
+    }
+}
+
+impl<T, F> fmt::Debug for RecvOperation<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvOperation").field("waiting", &self.wait.is_waiting()).finish_non_exhaustive()
+    }
+}
+
+impl<T, F> Drop for RecvOperation<'_, T, F> {
+    /// A selector dropped while it waited (a panic in a closure or a waker): leave the queue.
+    fn drop(&mut self) {
+        if self.wait.may_hold() {
+            self.chan.cancel_recv(&mut self.wait);
+        }
+    }
+}
+
+/// A send of a [`Selector`] (from [`Selector::send`]).
+pub struct SendOperation<'a, T, F> {
+    chan: &'a Chan<T>,
+    /// The caller's value: taken only by the completion (or, on a zero-capacity channel, put
+    /// in the slot while the selector waits, and back by `settle` / `cancel` unless taken).
+    value: SendValue<'a, T>,
+    wait: SendWait,
+    rendezvous: bool,
+    f: Option<F>,
+}
+
+impl<T, F> SendOperation<'_, T, F> {
+    fn complete<R>(&mut self, outcome: Result<(), SendError<T>>) -> R
+    where
+        F: FnOnce(Result<(), SendError<T>>) -> R,
+    {
+        (self.f.take().expect("an operation completes once"))(outcome)
+    }
+
+    /// Leaves any wait, putting a value taken back out of the rendezvous slot into the
+    /// caller's `Option`: `true` when the value had been taken by a receiver instead (sent).
+    fn leave(&mut self) -> bool {
+        if !self.wait.may_hold() {
+            return false;
+        }
+        let owned_the_slot = self.wait.owning;
+        match self.chan.cancel_send(&mut self.wait) {
+            Some(value) => {
+                self.value.put(value);
+                false
+            }
+            None => owned_the_slot,
+        }
+    }
+}
+
+impl<R, T, F: FnOnce(Result<(), SendError<T>>) -> R> Operation<R> for SendOperation<'_, T, F> {
+    fn try_now(&mut self) -> Option<R> {
+        let value = self.value.take()?;
+        match self.chan.try_send(value) {
+            Ok(()) => Some(self.complete(Ok(()))),
+            Err(TrySendError::Full(value)) => {
+                self.value.put(value);
+                None
+            }
+            Err(TrySendError::Disconnected(value)) => Some(self.complete(Err(SendError(value)))),
+        }
+    }
+
+    fn poll(&mut self, waker: &Waker) -> Option<R> {
+        // Switched off, or a rendezvous value still in the slot (settled before any other poll).
+        if !self.value.is_some() && !self.wait.owning {
+            return None;
+        }
+        let outcome = self.value.with(|value| self.chan.poll_send(value, &mut self.wait, waker));
+        match outcome {
+            Poll::Ready(outcome) => Some(self.complete(outcome)),
+            Poll::Pending => None,
+        }
+    }
+
+    fn settle(&mut self, waker: &Waker) -> Option<R> {
+        if !self.wait.owning {
+            return None;
+        }
+        if let Some(output) = self.poll(waker) {
+            return Some(output);
+        }
+        self.leave().then(|| self.complete(Ok(())))
+    }
+
+    fn cancel(&mut self) -> Option<R> {
+        self.leave().then(|| self.complete(Ok(())))
+    }
+
+    fn is_rendezvous_send(&self) -> bool {
+        self.rendezvous
+    }
+
+    fn is_enabled(&self) -> bool {
+        self.value.is_some()
+    }
+}
+
+impl<T, F> fmt::Debug for SendOperation<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendOperation")
+            .field("has_value", &self.value.is_some())
+            .field("waiting", &self.wait.is_waiting())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, F> Drop for SendOperation<'_, T, F> {
+    /// A selector dropped while it waited: leave the queue; a value taken back out of the
+    /// rendezvous slot goes back to the caller (one a receiver took was sent).
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+/// Where a send's value waits until the send completes: the caller's `Option`, alone
+/// (`&mut Option<T>`) or shared by several sends of one selector (`&Cell<Option<T>>`: the value
+/// goes to whichever channel is ready first). From [`Selector::send`]'s `value` argument.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, Selector};
+/// use std::cell::Cell;
+///
+/// let (a, a_rx) = bounded::<u32>(1);
+/// let (b, b_rx) = bounded::<u32>(1);
+/// a.send(0).unwrap(); // `a` is full
+/// let job = Cell::new(Some(1));
+/// let to = Selector::new().send(&a, &job, |_| 'a').send(&b, &job, |_| 'b').wait();
+/// assert_eq!((to, job.take()), ('b', None));
+/// assert_eq!(b_rx.try_recv(), Ok(1));
+/// # drop(a_rx);
+/// ```
+pub enum SendValue<'a, T> {
+    /// The caller's `Option`, for one send.
+    Own(&'a mut Option<T>),
+    /// The caller's `Option` in a `Cell`, for several sends of the same value.
+    Shared(&'a Cell<Option<T>>),
+}
+
+impl<T> fmt::Debug for SendValue<'_, T> {
+    /// The variant only: no `T: Debug` needed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendValue::Own(_) => "SendValue::Own(..)",
+            SendValue::Shared(_) => "SendValue::Shared(..)",
+        })
+    }
+}
+
+impl<'a, T> From<&'a mut Option<T>> for SendValue<'a, T> {
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::SendValue;
+    ///
+    /// let mut value = Some(1);
+    /// assert!(matches!(SendValue::from(&mut value), SendValue::Own(_)));
+    /// ```
+    fn from(value: &'a mut Option<T>) -> Self {
+        SendValue::Own(value)
+    }
+}
+
+impl<'a, T> From<&'a Cell<Option<T>>> for SendValue<'a, T> {
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::SendValue;
+    /// use std::cell::Cell;
+    ///
+    /// let value = Cell::new(Some(1));
+    /// assert!(matches!(SendValue::from(&value), SendValue::Shared(_)));
+    /// ```
+    fn from(value: &'a Cell<Option<T>>) -> Self {
+        SendValue::Shared(value)
+    }
+}
+
+impl<T> SendValue<'_, T> {
+    fn take(&mut self) -> Option<T> {
+        match self {
+            SendValue::Own(value) => value.take(),
+            SendValue::Shared(value) => value.take(),
+        }
+    }
+
+    fn put(&mut self, value: T) {
+        match self {
+            SendValue::Own(slot) => **slot = Some(value),
+            SendValue::Shared(slot) => slot.set(Some(value)),
+        }
+    }
+
+    fn is_some(&self) -> bool {
+        match self {
+            SendValue::Own(value) => value.is_some(),
+            SendValue::Shared(value) => {
+                // `Cell` has no `as_ref`: look by taking and putting back (no `T: Copy`).
+                let taken = value.take();
+                let some = taken.is_some();
+                value.set(taken);
+                some
+            }
+        }
+    }
+
+    /// Runs `f` on the value's `Option` (a `Shared` one moved out for the call and back).
+    fn with<U>(&mut self, f: impl FnOnce(&mut Option<T>) -> U) -> U {
+        match self {
+            SendValue::Own(value) => f(value),
+            SendValue::Shared(cell) => {
+                let mut value = cell.take();
+                let out = f(&mut value);
+                cell.set(value);
+                out
+            }
+        }
+    }
+}
+
+/// A waker that unparks the selecting thread: one per thread, cloned per selection (loom's
+/// threads are not the process's, so under loom one per selection).
+fn thread_waker() -> Waker {
+    #[cfg(not(loom))]
+    {
+        thread_local! {
+            static WAKER: Waker = crate::wait::current_thread_waker();
+        }
+        WAKER.with(Waker::clone)
+    }
+    #[cfg(loom)]
+    {
+        struct Unpark(loom::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        Waker::from(std::sync::Arc::new(Unpark(loom::thread::current())))
+    }
+}
+
+/// Parks the thread until its waker is called (or a spurious wakeup), at most until `deadline`:
+/// `false` when the deadline had passed (the caller cancels after its last round of polls).
+fn park_until(deadline: Option<Instant>) -> bool {
+    #[cfg(not(loom))]
+    {
+        match deadline {
+            None => std::thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return false;
+                }
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+        true
+    }
+    // loom has no time: a deadline is taken as passed after the first round of polls (the
+    // models check that a timed-out selection leaves every channel as it found it).
+    #[cfg(loom)]
+    {
+        if deadline.is_some() {
+            return false;
+        }
+        loom::thread::park();
+        true
+    }
+}
+
+/// Where each thread's selections start looking (see "Fairness" in the module docs).
+mod rotation {
+    /// The first operation to look at among `count`, one further on each call on this thread.
+    #[cfg(not(loom))]
+    pub(super) fn next_start(count: usize) -> usize {
+        use std::cell::Cell;
+        thread_local! {
+            static NEXT: Cell<usize> = const { Cell::new(0) };
+        }
+        NEXT.with(|next| {
+            let start = next.get();
+            next.set(start.wrapping_add(1));
+            start % count
+        })
+    }
+
+    /// Under loom every selection starts at the first operation: a thread-local counter would
+    /// be shared by the models' threads (one process thread) and differ between executions.
+    #[cfg(loom)]
+    pub(super) fn next_start(_count: usize) -> usize {
+        0
+    }
+}
