@@ -13,6 +13,7 @@ mod pool;
 mod rate;
 mod rate_async;
 mod ring;
+mod select;
 mod semaphore;
 mod semaphore_async;
 mod unbounded;

@@ -394,12 +394,13 @@ impl<R, A: Operations<R>> Selector<R, A> {
             }
         }
         let rendezvous = ops.rendezvous_send();
-        let waker = thread_waker();
+        let parker = Parker::new();
+        let waker = &parker.waker;
         loop {
             // The rendezvous send first: its value, in the slot since the last round, is taken
             // back before any other operation may complete (module docs).
             if let Some(index) = rendezvous {
-                if let Some(output) = ops.operation(index).settle(&waker) {
+                if let Some(output) = ops.operation(index).settle(waker) {
                     cancel_all(ops, count);
                     return Ok(output);
                 }
@@ -409,19 +410,19 @@ impl<R, A: Operations<R>> Selector<R, A> {
                 if Some(index) == rendezvous {
                     continue;
                 }
-                if let Some(output) = ops.operation(index).poll(&waker) {
+                if let Some(output) = ops.operation(index).poll(waker) {
                     cancel_all(ops, count);
                     return Ok(output);
                 }
             }
             // Last, every other operation pending: its value goes into the slot.
             if let Some(index) = rendezvous {
-                if let Some(output) = ops.operation(index).poll(&waker) {
+                if let Some(output) = ops.operation(index).poll(waker) {
                     cancel_all(ops, count);
                     return Ok(output);
                 }
             }
-            if !park_until(deadline) {
+            if !parker.park_until(deadline) {
                 // Out of time. A rendezvous value taken while we slept was sent: that send is
                 // the selected operation after all.
                 return cancel_all(ops, count).ok_or(TimedOut);
@@ -806,33 +807,54 @@ impl<T> SendValue<'_, T> {
     }
 }
 
-/// A waker that unparks the selecting thread: one per thread, cloned per selection (loom's
-/// threads are not the process's, so under loom one per selection).
-fn thread_waker() -> Waker {
-    #[cfg(not(loom))]
-    {
-        thread_local! {
-            static WAKER: Waker = crate::wait::current_thread_waker();
-        }
-        WAKER.with(Waker::clone)
-    }
+/// How the selecting thread sleeps between rounds: a waker for the operations, and a park
+/// that the waker ends.
+struct Parker {
+    waker: Waker,
+    /// Under loom: the flag and condition variable the waker sets and signals (loom's own
+    /// `thread::park` does not mix with the modelled futex's mutex).
     #[cfg(loom)]
-    {
-        struct Unpark(loom::thread::Thread);
-        impl std::task::Wake for Unpark {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        Waker::from(std::sync::Arc::new(Unpark(loom::thread::current())))
+    state: std::sync::Arc<LoomParker>,
+}
+
+#[cfg(loom)]
+struct LoomParker {
+    woken: loom::sync::Mutex<bool>,
+    signal: loom::sync::Condvar,
+}
+
+#[cfg(loom)]
+impl std::task::Wake for LoomParker {
+    fn wake(self: std::sync::Arc<Self>) {
+        *self.woken.lock().unwrap() = true;
+        self.signal.notify_one();
     }
 }
 
-/// Parks the thread until its waker is called (or a spurious wakeup), at most until `deadline`:
-/// `false` when the deadline had passed (the caller cancels after its last round of polls).
-fn park_until(deadline: Option<Instant>) -> bool {
+impl Parker {
+    /// A waker that unparks this thread: one per thread, cloned per selection.
     #[cfg(not(loom))]
-    {
+    fn new() -> Self {
+        thread_local! {
+            static WAKER: Waker = crate::wait::current_thread_waker();
+        }
+        Parker { waker: WAKER.with(Waker::clone) }
+    }
+
+    /// loom's threads are not the process's: one parker per selection.
+    #[cfg(loom)]
+    fn new() -> Self {
+        let state = std::sync::Arc::new(LoomParker {
+            woken: loom::sync::Mutex::new(false),
+            signal: loom::sync::Condvar::new(),
+        });
+        Parker { waker: Waker::from(std::sync::Arc::clone(&state)), state }
+    }
+
+    /// Sleeps until the waker is called (or a spurious wakeup), at most until `deadline`:
+    /// `false` when the deadline had passed (the caller cancels after its last round of polls).
+    #[cfg(not(loom))]
+    fn park_until(&self, deadline: Option<Instant>) -> bool {
         match deadline {
             None => std::thread::park(),
             Some(deadline) => {
@@ -845,14 +867,20 @@ fn park_until(deadline: Option<Instant>) -> bool {
         }
         true
     }
-    // loom has no time: a deadline is taken as passed after the first round of polls (the
-    // models check that a timed-out selection leaves every channel as it found it).
+
+    /// loom has no time: a deadline is taken as passed after the first round of polls (the
+    /// models check that a timed-out selection leaves every channel as it found it). Without
+    /// one, it sleeps until the waker was called (no spurious wakeups: a lost one deadlocks).
     #[cfg(loom)]
-    {
+    fn park_until(&self, deadline: Option<Instant>) -> bool {
         if deadline.is_some() {
             return false;
         }
-        loom::thread::park();
+        let mut woken = self.state.woken.lock().unwrap();
+        while !*woken {
+            woken = self.state.signal.wait(woken).unwrap();
+        }
+        *woken = false;
         true
     }
 }

@@ -1,0 +1,137 @@
+//! loom models of `channel::Selector` (`src/channel/select.rs`): the selecting thread parks on
+//! loom's `park` between rounds of polls and is unparked only by an operation's waker, so a
+//! lost wakeup is a loom deadlock. Each model checks that exactly one operation completed and
+//! that every other left its channel as it found it (the value still there, or still the
+//! caller's; no waiter left counted).
+
+use loom::thread;
+use ringfence::channel::{Receiver, Selector, Sender, TryRecvError, bounded, unbounded};
+
+/// A receive on each of two channels, each racing a sender: the selection gets one value, the
+/// other stays in its channel, and no wait is left behind.
+fn recv_from_either(make: fn() -> (Sender<u8>, Receiver<u8>)) {
+    loom::model(move || {
+        let (a_tx, a) = make();
+        let (b_tx, b) = make();
+        // Senders stay alive: a disconnection wakes everyone and would hide a lost wakeup.
+        let (keep_a, keep_b) = (a_tx.clone(), b_tx.clone());
+        let sa = thread::spawn(move || a_tx.send(1).unwrap());
+        let sb = thread::spawn(move || b_tx.send(2).unwrap());
+        let got = Selector::new().recv(&a, |v| v.unwrap()).recv(&b, |v| v.unwrap()).wait();
+        let other = if got == 1 { &b } else { &a };
+        // The other value was sent or is being sent: it is received exactly once.
+        let rest = other.recv().unwrap();
+        assert_eq!(got + rest, 3, "each value once");
+        sa.join().unwrap();
+        sb.join().unwrap();
+        assert_eq!(a.try_recv(), Err(TryRecvError::Empty));
+        assert_eq!(b.try_recv(), Err(TryRecvError::Empty));
+        assert_eq!(keep_a.waiting_counts(), (0, 0), "no wait left on a");
+        assert_eq!(keep_b.waiting_counts(), (0, 0), "no wait left on b");
+    });
+}
+
+#[test]
+fn select_recv_from_either_of_two_buffered_channels() {
+    recv_from_either(|| bounded(1));
+}
+
+#[test]
+fn select_recv_from_either_of_two_unbounded_channels() {
+    recv_from_either(unbounded);
+}
+
+#[test]
+fn select_recv_from_either_of_two_rendezvous_channels() {
+    recv_from_either(|| bounded(0));
+}
+
+/// A send to a full capacity-1 channel or a receive from another, racing a receiver of the
+/// first and a sender of the second: one completes; the other value stays with its owner.
+#[test]
+fn select_send_or_recv_racing_both_partners() {
+    loom::model(|| {
+        let (out_tx, out_rx) = bounded::<u8>(1);
+        let (in_tx, in_rx) = bounded::<u8>(1);
+        out_tx.send(10).unwrap(); // full
+        let keep_in = in_tx.clone();
+        // A receiver stays: the taker's drop would disconnect, and a disconnected send is ready.
+        let _keep_out = out_rx.clone();
+        let taker = thread::spawn(move || out_rx.recv().unwrap());
+        let feeder = thread::spawn(move || in_tx.send(20).unwrap());
+        let mut value = Some(11);
+        let got = Selector::new()
+            .send(&out_tx, &mut value, |r| r.map(|()| 0).unwrap())
+            .recv(&in_rx, |v| v.unwrap())
+            .wait();
+        match got {
+            0 => assert_eq!(value, None, "sent: taken from the caller"),
+            20 => assert_eq!(value, Some(11), "received: the value stayed the caller's"),
+            other => panic!("unexpected {other}"),
+        }
+        assert_eq!(taker.join().unwrap(), 10);
+        feeder.join().unwrap();
+        if got == 0 {
+            assert_eq!(in_rx.try_recv(), Ok(20), "the input stayed in its channel");
+        }
+        assert_eq!(out_tx.waiting_counts(), (0, 0));
+        assert_eq!(keep_in.waiting_counts(), (0, 0));
+    });
+}
+
+/// The rendezvous send's race (select.rs, "The one exception"): a selector offering a value on
+/// a zero-capacity channel or receiving from another, against a blocked receiver of the first
+/// and a sender of the second. Exactly one completes: a value the receiver took was reported
+/// sent, and a reported receive left the offer with the caller.
+#[test]
+fn select_rendezvous_send_or_recv_never_both() {
+    loom::model(|| {
+        let (offer_tx, offer_rx) = bounded::<u8>(0);
+        let (in_tx, in_rx) = bounded::<u8>(1);
+        let keep_in = in_tx.clone();
+        let taker = thread::spawn(move || offer_rx.recv().unwrap());
+        let feeder = thread::spawn(move || in_tx.send(20).unwrap());
+        let mut value = Some(11);
+        let got = Selector::new()
+            .send(&offer_tx, &mut value, |r| r.map(|()| 0).unwrap())
+            .recv(&in_rx, |v| v.unwrap())
+            .wait();
+        match got {
+            0 => assert_eq!(value, None, "sent"),
+            20 => {
+                // Not sent: the taker still waits for it; hand it over the ordinary way.
+                let v = value.take().expect("a receive left the offer with the caller");
+                offer_tx.send(v).unwrap();
+            }
+            other => panic!("unexpected {other}"),
+        }
+        assert_eq!(taker.join().unwrap(), 11, "the offer was received exactly once");
+        feeder.join().unwrap();
+        if got == 0 {
+            assert_eq!(in_rx.try_recv(), Ok(20), "the input stayed in its channel");
+        }
+        assert_eq!(keep_in.waiting_counts(), (0, 0));
+    });
+}
+
+/// A timed selection (under loom: one round of polls, then out of time) racing a sender: it
+/// got the value, or timed out and the value is still in the channel; nothing stays registered.
+#[test]
+fn select_timed_out_leaves_the_value_in_the_channel() {
+    for capacity in [0, 1] {
+        loom::model(move || {
+            let (tx, rx) = bounded::<u8>(capacity);
+            let keep = tx.clone();
+            let sender = thread::spawn(move || tx.send(5).unwrap());
+            let got =
+                Selector::new().recv(&rx, |v| v.unwrap()).wait_timeout(std::time::Duration::from_secs(1));
+            let value = match got {
+                Ok(v) => v,
+                Err(_) => rx.recv().unwrap(),
+            };
+            assert_eq!(value, 5);
+            sender.join().unwrap();
+            assert_eq!(keep.waiting_counts(), (0, 0));
+        });
+    }
+}
