@@ -88,6 +88,7 @@ pub use wait_group::{Pending, WaitGroup, WaitGroupFuture};
 mod caught_panic;
 mod exiting;
 mod latch;
+mod random;
 mod sync;
 mod wait;
 mod wait_group;

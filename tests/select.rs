@@ -117,24 +117,102 @@ fn a_second_rendezvous_send_panics() {
 }
 
 #[test]
-fn biased_prefers_the_first_operation_and_unbiased_rotates() {
+fn biased_prefers_the_first_operation_and_unbiased_spreads() {
     let (a_tx, a) = unbounded::<u32>();
     let (b_tx, b) = unbounded::<u32>();
-    for i in 0..100 {
+    for i in 0..300 {
         a_tx.send(i).unwrap();
         b_tx.send(i).unwrap();
     }
     for _ in 0..10 {
         assert_eq!(Selector::new().recv(&a, |_| 'a').recv(&b, |_| 'b').biased().wait(), 'a');
     }
-    let mut from_b = 0;
-    for _ in 0..40 {
-        if Selector::new().recv(&a, |_| 'a').recv(&b, |_| 'b').wait() == 'b' {
-            from_b += 1;
-        }
+    let from_b =
+        (0..200).filter(|_| Selector::new().recv(&a, |_| 'a').recv(&b, |_| 'b').wait() == 'b').count();
+    // A random start: about half each (below 40 has a chance of about 1e-18).
+    assert!((40..=160).contains(&from_b), "both operations get their turn: {from_b} of 200 from b");
+}
+
+/// Found by review: a start rotating per thread gave two selectors that alternate on one
+/// thread the same start every time, and the second operation of each never completed.
+#[test]
+fn alternating_selectors_starve_no_operation() {
+    let channels: Vec<_> = (0..4).map(|_| unbounded::<u32>()).collect();
+    for (tx, _) in &channels {
+        (0..200).for_each(|i| tx.send(i).unwrap());
     }
-    // The start rotates by one per call on this thread: each is first half the time.
-    assert_eq!(from_b, 20, "both operations get their turn");
+    let rx: Vec<_> = channels.iter().map(|(_, rx)| rx).collect();
+    let mut from_second = 0;
+    for _ in 0..100 {
+        if Selector::new().recv(rx[0], |_| 0).recv(rx[1], |_| 1).wait() == 1 {
+            from_second += 1;
+        }
+        // A control channel checked between work items, say.
+        Selector::new().recv(rx[2], |_| ()).recv(rx[3], |_| ()).wait();
+    }
+    assert!(from_second > 0, "the second operation, always ready, never completed in 100 calls");
+}
+
+/// Found by review: the completed operation's closure ran before the other operations left
+/// their queues, so a send there inside the closure woke the selector's stale registration
+/// instead of the thread blocked on that channel, until the closure returned (a deadlock when
+/// the closure waits for that thread).
+#[test]
+fn the_closure_runs_after_the_other_operations_left_their_channels() {
+    within(WATCHDOG, || {
+        let (a_tx, a) = bounded::<u32>(4);
+        let (b_tx, b) = bounded::<u32>(4);
+        let b2 = b.clone();
+        let (ack_tx, ack) = bounded::<u32>(1);
+        // Blocks in `b.recv()` after the selector registered on `b`.
+        let blocked = thread::spawn(move || {
+            thread::sleep(SETTLE * 2);
+            ack_tx.send(b2.recv().unwrap()).unwrap();
+        });
+        let feeder = thread::spawn(move || {
+            thread::sleep(SETTLE * 4);
+            a_tx.send(1).unwrap();
+        });
+        let got = Selector::new()
+            .recv(&a, |_| {
+                // Hand a value to the blocked thread and wait for its answer.
+                b_tx.send(7).unwrap();
+                ack.recv_timeout(WATCHDOG / 2).ok()
+            })
+            .recv(&b, |_| None)
+            .wait();
+        assert_eq!(got, Some(7), "the thread blocked in b.recv() was woken by the closure's send");
+        blocked.join().unwrap();
+        feeder.join().unwrap();
+    });
+}
+
+#[test]
+#[should_panic(expected = "a Selector cannot both send to and receive from one zero-capacity channel")]
+fn a_send_and_a_receive_on_one_rendezvous_channel_panic() {
+    // Found by review: its placed value woke its own receive every round (a busy loop).
+    let (tx, rx) = bounded::<u32>(0);
+    let mut value = Some(1);
+    let _ = Selector::new().recv(&rx, |_| ()).send(&tx, &mut value, |_| ());
+}
+
+#[test]
+#[should_panic(expected = "a Selector cannot both send to and receive from one zero-capacity channel")]
+fn a_receive_after_a_send_on_one_rendezvous_channel_panics() {
+    let (tx, rx) = bounded::<u32>(0);
+    let mut value = Some(1);
+    let _ = Selector::new().send(&tx, &mut value, |_| ()).recv(&rx, |_| ());
+}
+
+#[test]
+fn a_zero_timeout_takes_nothing_and_leaves_the_offer_with_the_caller() {
+    let (tx, rx) = bounded::<u32>(0);
+    let (_other_tx, other) = bounded::<u32>(1);
+    let mut value = Some(1);
+    let got = Selector::new().send(&tx, &mut value, |_| ()).recv(&other, |_| ()).wait_timeout(Duration::ZERO);
+    assert_eq!(got, Err(SelectTimeoutError));
+    assert_eq!(value, Some(1));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 }
 
 #[test]
@@ -444,4 +522,92 @@ fn a_rendezvous_send_and_a_receive_never_both_complete() {
         let expected: Vec<usize> = (0..ROUNDS).filter(|r| r % 3 != 0).collect();
         assert_eq!(inputs, expected, "every input received once");
     });
+}
+
+/// The only receiver of a small buffered channel parks a request that a sender fills
+/// (`parked_recv.rs`): one selecting consumer of two capacity-1 channels, nothing lost or
+/// doubled (adapted from a review's check).
+#[test]
+fn a_single_selecting_receiver_of_capacity_one_channels_gets_every_value_once() {
+    const N: u32 = 20_000;
+    within(WATCHDOG, || {
+        let (a_tx, a) = bounded::<u32>(1);
+        let (b_tx, b) = bounded::<u32>(1);
+        let pa = thread::spawn(move || (0..N).for_each(|i| a_tx.send(2 * i).unwrap()));
+        let pb = thread::spawn(move || (0..N).for_each(|i| b_tx.send(2 * i + 1).unwrap()));
+        let mut got = Vec::new();
+        let (mut a_open, mut b_open) = (true, true);
+        while a_open || b_open {
+            let picked = match (a_open, b_open) {
+                (true, true) => Selector::new().recv(&a, |v| (0, v)).recv(&b, |v| (1, v)).wait(),
+                (true, false) => Selector::new().recv(&a, |v| (0, v)).wait(),
+                _ => Selector::new().recv(&b, |v| (1, v)).wait(),
+            };
+            match picked {
+                (_, Ok(v)) => got.push(v),
+                (0, Err(_)) => a_open = false,
+                _ => b_open = false,
+            }
+        }
+        pa.join().unwrap();
+        pb.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, (0..2 * N).collect::<Vec<_>>());
+    });
+}
+
+/// A send and a receive on one buffered channel in each of two threads' selectors: every value
+/// sent is received once or is still in the channel (adapted from a review's check).
+#[test]
+fn a_send_and_a_receive_on_one_buffered_channel_lose_and_double_nothing() {
+    for capacity in [1usize, 16] {
+        within(WATCHDOG, move || {
+            let (tx, rx) = bounded::<u64>(capacity);
+            let workers: Vec<_> = (0..2u64)
+                .map(|w| {
+                    let (tx, rx) = (tx.clone(), rx.clone());
+                    thread::spawn(move || {
+                        let (mut sent, mut got) = (Vec::new(), Vec::new());
+                        let mut next = 0u64;
+                        let mut value = Some(w << 32);
+                        for _ in 0..20_000 {
+                            let picked = Selector::new()
+                                .send(&tx, &mut value, |r| r.map(|()| None).ok())
+                                .recv(&rx, |v| v.ok().map(Some))
+                                .wait();
+                            match picked {
+                                Some(None) => {
+                                    assert!(value.is_none());
+                                    sent.push((w << 32) | next);
+                                    next += 1;
+                                    value = Some((w << 32) | next);
+                                }
+                                Some(Some(v)) => got.push(v),
+                                None => panic!("disconnected"),
+                            }
+                        }
+                        (sent, got)
+                    })
+                })
+                .collect();
+            let (mut sent, mut got) = (Vec::new(), Vec::new());
+            for worker in workers {
+                let (s, g) = worker.join().unwrap();
+                sent.extend(s);
+                got.extend(g);
+            }
+            got.extend(rx.try_iter());
+            sent.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, sent, "capacity {capacity}");
+        });
+    }
+}
+
+/// A selector built on one thread may wait on another (it is `Send` for `Send` operations).
+#[test]
+fn a_selector_is_send() {
+    fn is_send<S: Send>(_: &S) {}
+    let (_tx, rx) = bounded::<u32>(1);
+    is_send(&Selector::new().recv(&rx, |v| v));
 }

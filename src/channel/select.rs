@@ -25,13 +25,22 @@
 //!
 //! So while its value is in the slot no other operation is polled, and no other can complete.
 //! Two such sends could both be taken while the thread sleeps, so a selector holds at most one
-//! (a second panics where it is added).
+//! (a second panics where it is added); and it may not also receive from that channel (its
+//! own placed value would wake that receive on every round: a busy loop).
+//!
+//! # The closure runs last
+//!
+//! An operation that completes keeps its outcome; its closure runs once every other operation
+//! has left its channel's queues. A closure that waits for another thread of one of those
+//! channels (sends there, then waits for an answer) would otherwise hold up a wakeup meant for
+//! that thread until it returned (found by review: a deadlock).
 //!
 //! # Fairness
 //!
-//! The first operation looked at rotates from one call to the next on each thread, so an
-//! operation that is always ready does not starve the others; [`Selector::biased`] looks at
-//! them in the order they were added instead (priorities).
+//! Each selection starts looking at a random operation, so an operation that is always ready
+//! does not starve the others, whatever the pattern of calls (a per-thread rotation did not
+//! survive two selectors alternating on one thread: found by review); [`Selector::biased`]
+//! looks at them in the order they were added instead (priorities).
 
 use super::chan::{Chan, UNREGISTERED_SPINS};
 use super::chan_async::{RecvWait, SendWait};
@@ -61,8 +70,10 @@ use std::time::{Duration, Instant};
 ///   there for the next attempt. An empty `Option` switches the send off.
 /// - **Ready means** a value to receive, room for a send, or a disconnected channel (the
 ///   operation completes with its error, as [`Receiver::recv`] and [`Sender::send`] do).
-/// - **Fair**: when several operations are ready, which one completes rotates from call to call;
+/// - **Fair**: when several operations are ready, which one completes is chosen at random;
 ///   [`biased`](Selector::biased) prefers them in the order they were added.
+/// - **The closure runs after** every other operation has left its channel, so it may use
+///   those channels freely (even wait on them).
 /// - **Blocking** as the channel's own calls: a few microseconds of spinning over the
 ///   operations, then the thread parks until one of them may be ready. No allocation.
 /// - At most one send on a zero-capacity channel per selector (the others may be anything):
@@ -168,6 +179,16 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// A receive that is not completed takes nothing: a value that arrives for it while the
     /// selector looks elsewhere stays in the channel.
     ///
+    /// On a zero-capacity channel the receive waits as [`Receiver::recv_async`] does, so a
+    /// [`Sender::try_send`] (which hands over only to a thread blocked in [`Receiver::recv`])
+    /// does not reach a selecting thread; [`Sender::send`] and the timed sends do. (crossbeam's
+    /// `try_send` does reach its selecting receivers.)
+    ///
+    /// # Panics
+    ///
+    /// When the selector already sends to this zero-capacity channel (see
+    /// [`send`](Selector::send)).
+    ///
     /// # Examples
     ///
     /// ```
@@ -183,7 +204,12 @@ impl<R, A: Operations<R>> Selector<R, A> {
     where
         F: FnOnce(Result<T, RecvError>) -> R,
     {
-        let operation = RecvOperation { chan: &receiver.chan, wait: RecvWait::default(), f: Some(f) };
+        let chan: &Chan<T> = &receiver.chan;
+        assert!(
+            self.operations.rendezvous_send_channel() != Some(std::ptr::from_ref(chan).cast()),
+            "a Selector cannot both send to and receive from one zero-capacity channel"
+        );
+        let operation = RecvOperation { chan, wait: RecvWait::default(), f: Some(f), outcome: None };
         Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
     }
 
@@ -192,16 +218,19 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// `f` gets the value back in a [`SendError`], as from [`Sender::send`]). `f` runs only if
     /// this send is the one completed.
     ///
-    /// The value stays in `value` unless this send completes (then `value` is `None`: the value
-    /// was sent, or is in the error). A `value` of `None` switches the send off: it is never
-    /// ready, and the selector waits for its other operations.
+    /// `value` is a `&mut Option<T>`, or a `&Cell<Option<T>>` shared by several sends of the
+    /// same value (it goes to whichever channel is ready first: [`SendValue`]). When the
+    /// selection returns, the value is back there unless this send completed (then it is
+    /// `None`: the value was sent, or is in the error). A `value` of `None` switches the send
+    /// off: it is never ready, and the selector waits for its other operations.
     ///
     /// # Panics
     ///
     /// When `sender`'s channel has capacity 0 and the selector already holds a send to a
-    /// zero-capacity channel: such a send waits with its value in the channel, where a receiver
-    /// may take it at any time, so two of them could both complete (module docs). Receives on
-    /// zero-capacity channels, and sends to other flavors, mix freely with it.
+    /// zero-capacity channel, or a receive from this one: such a send waits with its value in
+    /// the channel, where a receiver may take it at any time, so two of them could both
+    /// complete (module docs). Receives from other zero-capacity channels, and sends to other
+    /// flavors, mix freely with it.
     ///
     /// # Examples
     ///
@@ -228,20 +257,31 @@ impl<R, A: Operations<R>> Selector<R, A> {
     where
         F: FnOnce(Result<(), SendError<T>>) -> R,
     {
-        let rendezvous = sender.chan.capacity() == Some(0);
-        assert!(
-            !(rendezvous && self.operations.rendezvous_send().is_some()),
-            "a Selector holds at most one send to a zero-capacity channel"
-        );
+        let chan: &Chan<T> = &sender.chan;
+        let rendezvous = chan.capacity() == Some(0);
+        if rendezvous {
+            assert!(
+                self.operations.rendezvous_send().is_none(),
+                "a Selector holds at most one send to a zero-capacity channel"
+            );
+            assert!(
+                !self.operations.receives_from(std::ptr::from_ref(chan).cast()),
+                "a Selector cannot both send to and receive from one zero-capacity channel"
+            );
+        }
         let value = value.into();
         let operation =
-            SendOperation { chan: &sender.chan, value, wait: SendWait::default(), rendezvous, f: Some(f) };
+            SendOperation { chan, value, wait: SendWait::default(), rendezvous, f: Some(f), outcome: None };
         Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
     }
 
     /// Looks at the operations in the order they were added, every time: the first ready one
     /// completes. For priorities (a shutdown channel before the work); an operation that is
     /// always ready then starves the ones after it.
+    ///
+    /// One exception: a send to a zero-capacity channel waits with its value in the channel,
+    /// where a receiver may take it while the thread sleeps; that send then completes, even if
+    /// an operation added before it became ready too.
     ///
     /// # Examples
     ///
@@ -369,16 +409,21 @@ impl<R, A: Operations<R>> Selector<R, A> {
     }
 
     /// The selection: a look at every operation without waiting, a short spin of such looks,
-    /// then rounds of polls and parks (module docs).
+    /// then rounds of polls and parks (module docs). The completed operation's closure runs
+    /// last, once every other operation has left its channel's queues: a closure that waits
+    /// for another thread of one of those channels does not hold up that thread's wakeup.
     fn run(mut self, wait: Wait) -> Result<R, TimedOut> {
         let count = A::COUNT;
-        let start = if self.biased || count == 0 { 0 } else { rotation::next_start(count) };
+        let start = if self.biased || count == 0 { 0 } else { random_start(count) };
         let ops = &mut self.operations;
         // The common case, something ready: no registration, no waker.
-        if let Some(output) = try_each(ops, start, count) {
-            return Ok(output);
+        if let Some(index) = try_each(ops, start, count) {
+            return Ok(ops.operation(index).finish());
         }
         let Wait::Until(deadline) = wait else { return Err(TimedOut) };
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(TimedOut); // a zero timeout: registering would only disturb the channels
+        }
         // The blocking calls' spin (`Chan::wait_counted`): a partner answering within a
         // microsecond or two spares the registrations and the park.
         if crate::wait::spinning_helps() {
@@ -388,46 +433,46 @@ impl<R, A: Operations<R>> Selector<R, A> {
                     break;
                 }
                 backoff.spin();
-                if let Some(output) = try_each(ops, start, count) {
-                    return Ok(output);
+                if let Some(index) = try_each(ops, start, count) {
+                    return Ok(ops.operation(index).finish());
                 }
             }
         }
         let rendezvous = ops.rendezvous_send();
         let parker = Parker::new();
         let waker = &parker.waker;
-        loop {
+        let completed = 'rounds: loop {
             // The rendezvous send first: its value, in the slot since the last round, is taken
             // back before any other operation may complete (module docs).
             if let Some(index) = rendezvous {
-                if let Some(output) = ops.operation(index).settle(waker) {
-                    cancel_all(ops, count);
-                    return Ok(output);
+                if ops.operation(index).settle(waker) {
+                    break 'rounds index;
                 }
             }
             for k in 0..count {
                 let index = (start + k) % count;
-                if Some(index) == rendezvous {
-                    continue;
-                }
-                if let Some(output) = ops.operation(index).poll(waker) {
-                    cancel_all(ops, count);
-                    return Ok(output);
+                if Some(index) != rendezvous && ops.operation(index).poll(waker) {
+                    break 'rounds index;
                 }
             }
             // Last, every other operation pending: its value goes into the slot.
             if let Some(index) = rendezvous {
-                if let Some(output) = ops.operation(index).poll(waker) {
-                    cancel_all(ops, count);
-                    return Ok(output);
+                if ops.operation(index).poll(waker) {
+                    break 'rounds index;
                 }
             }
             if !parker.park_until(deadline) {
                 // Out of time. A rendezvous value taken while we slept was sent: that send is
                 // the selected operation after all.
-                return cancel_all(ops, count).ok_or(TimedOut);
+                return match cancel_all(ops, count) {
+                    Some(index) => Ok(ops.operation(index).finish()),
+                    None => Err(TimedOut),
+                };
             }
-        }
+        };
+        let also = cancel_all(ops, count);
+        debug_assert!(also.is_none(), "a rendezvous send completed beside operation {completed}");
+        Ok(ops.operation(completed).finish())
     }
 }
 
@@ -437,21 +482,30 @@ impl<R, A> fmt::Debug for Selector<R, A> {
     }
 }
 
-/// Each operation's look without waiting, from `start` round the list.
-fn try_each<R, A: Operations<R>>(ops: &mut A, start: usize, count: usize) -> Option<R> {
-    (0..count).find_map(|k| ops.operation((start + k) % count).try_now())
+/// Each operation's look without waiting, from `start` round the list: the one that completed.
+fn try_each<R, A: Operations<R>>(ops: &mut A, start: usize, count: usize) -> Option<usize> {
+    (0..count).map(|k| (start + k) % count).find(|&index| ops.operation(index).try_now())
 }
 
-/// Cancels every operation (they hold no wait after it); returns the output of a rendezvous
-/// send found completed by its cancel.
-fn cancel_all<R, A: Operations<R>>(ops: &mut A, count: usize) -> Option<R> {
-    let mut completed = None;
-    for index in 0..count {
-        if let Some(output) = ops.operation(index).cancel() {
-            completed = Some(output);
-        }
+/// Cancels every operation (they hold no wait after it); returns the index of a rendezvous
+/// send that its cancel found completed (a receiver took its value).
+fn cancel_all<R, A: Operations<R>>(ops: &mut A, count: usize) -> Option<usize> {
+    (0..count)
+        .fold(None, |completed, index| if ops.operation(index).cancel() { Some(index) } else { completed })
+}
+
+/// Where a selection starts looking among `count` operations: at random, so that no pattern of
+/// calls (two selectors alternating on one thread, say) starves an operation that is always
+/// ready. Under loom always the first: the models' threads share one process thread, and a
+/// model must make the same choices in every execution.
+fn random_start(count: usize) -> usize {
+    #[cfg(not(loom))]
+    return (crate::random::next_random() % count as u64) as usize;
+    #[cfg(loom)]
+    {
+        let _ = count;
+        0
     }
-    completed
 }
 
 /// How long a selection may wait.
@@ -477,6 +531,12 @@ pub trait Operations<R> {
     /// The index of the send to a zero-capacity channel, if there is one.
     fn rendezvous_send(&self) -> Option<usize>;
 
+    /// The channel of that send.
+    fn rendezvous_send_channel(&self) -> Option<*const ()>;
+
+    /// Whether an operation receives from the channel at `chan`.
+    fn receives_from(&self, chan: *const ()) -> bool;
+
     /// Whether any operation can ever be ready (a send of `None` cannot).
     fn any_enabled(&self) -> bool;
 }
@@ -492,6 +552,14 @@ impl<R> Operations<R> for () {
         None
     }
 
+    fn rendezvous_send_channel(&self) -> Option<*const ()> {
+        None
+    }
+
+    fn receives_from(&self, _: *const ()) -> bool {
+        false
+    }
+
     fn any_enabled(&self) -> bool {
         false
     }
@@ -505,7 +573,15 @@ impl<R, A: Operations<R>, O: Operation<R>> Operations<R> for (A, O) {
     }
 
     fn rendezvous_send(&self) -> Option<usize> {
-        if self.1.is_rendezvous_send() { Some(A::COUNT) } else { self.0.rendezvous_send() }
+        if self.1.rendezvous_send_channel().is_some() { Some(A::COUNT) } else { self.0.rendezvous_send() }
+    }
+
+    fn rendezvous_send_channel(&self) -> Option<*const ()> {
+        self.1.rendezvous_send_channel().or_else(|| self.0.rendezvous_send_channel())
+    }
+
+    fn receives_from(&self, chan: *const ()) -> bool {
+        self.1.receives_from(chan) || self.0.receives_from(chan)
     }
 
     fn any_enabled(&self) -> bool {
@@ -514,26 +590,40 @@ impl<R, A: Operations<R>, O: Operation<R>> Operations<R> for (A, O) {
 }
 
 /// One operation of a selector. Sealed: the module is private.
+///
+/// Completing and finishing are two steps: the calls that complete it keep the outcome, and
+/// [`finish`](Operation::finish) runs the caller's closure on it, after every other operation
+/// was cancelled.
 pub trait Operation<R> {
-    /// A look without waiting or registering: the output when it completed.
-    fn try_now(&mut self) -> Option<R>;
+    /// A look without waiting or registering: `true` when it completed.
+    fn try_now(&mut self) -> bool;
 
-    /// A poll of its async operation with `waker`: the output when it completed; else it
-    /// waits (registered) until cancelled or polled again.
-    fn poll(&mut self, waker: &Waker) -> Option<R>;
+    /// A poll of its async operation with `waker`: `true` when it completed; else it waits
+    /// (registered) until cancelled or polled again.
+    fn poll(&mut self, waker: &Waker) -> bool;
 
     /// A rendezvous send only: a poll, then (still pending) its value taken back out of the
-    /// slot; the output when it had been taken by a receiver (sent).
-    fn settle(&mut self, waker: &Waker) -> Option<R> {
+    /// slot; `true` when it completed (or had: a receiver took the value).
+    fn settle(&mut self, waker: &Waker) -> bool {
         let _ = waker;
+        false
+    }
+
+    /// Leaves any wait; `true` for a rendezvous send whose value a receiver took meanwhile
+    /// (it completed).
+    fn cancel(&mut self) -> bool;
+
+    /// Runs the closure on the outcome of the completion.
+    fn finish(&mut self) -> R;
+
+    /// The channel, for a send to a zero-capacity channel.
+    fn rendezvous_send_channel(&self) -> Option<*const ()> {
         None
     }
 
-    /// Leaves any wait; the output of a rendezvous send whose value a receiver took meanwhile.
-    fn cancel(&mut self) -> Option<R>;
-
-    /// Whether it is a send to a zero-capacity channel.
-    fn is_rendezvous_send(&self) -> bool {
+    /// Whether it receives from the channel at `chan`.
+    fn receives_from(&self, chan: *const ()) -> bool {
+        let _ = chan;
         false
     }
 
@@ -547,40 +637,42 @@ pub trait Operation<R> {
 pub struct RecvOperation<'a, T, F> {
     chan: &'a Chan<T>,
     wait: RecvWait,
-    /// Taken by the completion.
     f: Option<F>,
-}
-
-impl<T, F> RecvOperation<'_, T, F> {
-    fn complete<R>(&mut self, outcome: Result<T, RecvError>) -> R
-    where
-        F: FnOnce(Result<T, RecvError>) -> R,
-    {
-        (self.f.take().expect("an operation completes once"))(outcome)
-    }
+    /// The completion's outcome, until `finish` hands it to `f`.
+    outcome: Option<Result<T, RecvError>>,
 }
 
 impl<R, T, F: FnOnce(Result<T, RecvError>) -> R> Operation<R> for RecvOperation<'_, T, F> {
-    fn try_now(&mut self) -> Option<R> {
-        match self.chan.try_recv() {
-            Ok(value) => Some(self.complete(Ok(value))),
-            Err(TryRecvError::Disconnected) => Some(self.complete(Err(RecvError))),
+    fn try_now(&mut self) -> bool {
+        self.outcome = match self.chan.try_recv() {
+            Ok(value) => Some(Ok(value)),
+            Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
             Err(TryRecvError::Empty) => None,
-        }
+        };
+        self.outcome.is_some()
     }
 
-    fn poll(&mut self, waker: &Waker) -> Option<R> {
-        match self.chan.poll_recv(&mut self.wait, waker) {
-            Poll::Ready(outcome) => Some(self.complete(outcome)),
-            Poll::Pending => None,
+    fn poll(&mut self, waker: &Waker) -> bool {
+        if let Poll::Ready(outcome) = self.chan.poll_recv(&mut self.wait, waker) {
+            self.outcome = Some(outcome);
         }
+        self.outcome.is_some()
     }
 
-    fn cancel(&mut self) -> Option<R> {
+    fn cancel(&mut self) -> bool {
         if self.wait.may_hold() {
             self.chan.cancel_recv(&mut self.wait);
         }
-        None
+        false
+    }
+
+    fn finish(&mut self) -> R {
+        let outcome = self.outcome.take().expect("finish follows a completion");
+        (self.f.take().expect("an operation finishes once"))(outcome)
+    }
+
+    fn receives_from(&self, chan: *const ()) -> bool {
+        std::ptr::eq(std::ptr::from_ref(self.chan).cast(), chan)
     }
 }
 
@@ -591,7 +683,7 @@ impl<T, F> fmt::Debug for RecvOperation<'_, T, F> {
 }
 
 impl<T, F> Drop for RecvOperation<'_, T, F> {
-    /// A selector dropped while it waited (a panic in a closure or a waker): leave the queue.
+    /// A selector dropped while it waited (a panic in a waker): leave the queue.
     fn drop(&mut self) {
         if self.wait.may_hold() {
             self.chan.cancel_recv(&mut self.wait);
@@ -608,16 +700,11 @@ pub struct SendOperation<'a, T, F> {
     wait: SendWait,
     rendezvous: bool,
     f: Option<F>,
+    /// The completion's outcome, until `finish` hands it to `f`.
+    outcome: Option<Result<(), SendError<T>>>,
 }
 
 impl<T, F> SendOperation<'_, T, F> {
-    fn complete<R>(&mut self, outcome: Result<(), SendError<T>>) -> R
-    where
-        F: FnOnce(Result<(), SendError<T>>) -> R,
-    {
-        (self.f.take().expect("an operation completes once"))(outcome)
-    }
-
     /// Leaves any wait, putting a value taken back out of the rendezvous slot into the
     /// caller's `Option`: `true` when the value had been taken by a receiver instead (sent).
     fn leave(&mut self) -> bool {
@@ -636,46 +723,57 @@ impl<T, F> SendOperation<'_, T, F> {
 }
 
 impl<R, T, F: FnOnce(Result<(), SendError<T>>) -> R> Operation<R> for SendOperation<'_, T, F> {
-    fn try_now(&mut self) -> Option<R> {
-        let value = self.value.take()?;
-        match self.chan.try_send(value) {
-            Ok(()) => Some(self.complete(Ok(()))),
+    fn try_now(&mut self) -> bool {
+        let Some(value) = self.value.take() else { return false };
+        self.outcome = match self.chan.try_send(value) {
+            Ok(()) => Some(Ok(())),
             Err(TrySendError::Full(value)) => {
                 self.value.put(value);
                 None
             }
-            Err(TrySendError::Disconnected(value)) => Some(self.complete(Err(SendError(value)))),
-        }
+            Err(TrySendError::Disconnected(value)) => Some(Err(SendError(value))),
+        };
+        self.outcome.is_some()
     }
 
-    fn poll(&mut self, waker: &Waker) -> Option<R> {
+    fn poll(&mut self, waker: &Waker) -> bool {
         // Switched off, or a rendezvous value still in the slot (settled before any other poll).
         if !self.value.is_some() && !self.wait.owning {
-            return None;
+            return false;
         }
-        let outcome = self.value.with(|value| self.chan.poll_send(value, &mut self.wait, waker));
-        match outcome {
-            Poll::Ready(outcome) => Some(self.complete(outcome)),
-            Poll::Pending => None,
+        if let Poll::Ready(outcome) =
+            self.value.with(|value| self.chan.poll_send(value, &mut self.wait, waker))
+        {
+            self.outcome = Some(outcome);
         }
+        self.outcome.is_some()
     }
 
-    fn settle(&mut self, waker: &Waker) -> Option<R> {
+    fn settle(&mut self, waker: &Waker) -> bool {
         if !self.wait.owning {
-            return None;
+            return false;
         }
-        if let Some(output) = self.poll(waker) {
-            return Some(output);
+        if self.poll(waker) {
+            return true;
         }
-        self.leave().then(|| self.complete(Ok(())))
+        self.cancel()
     }
 
-    fn cancel(&mut self) -> Option<R> {
-        self.leave().then(|| self.complete(Ok(())))
+    fn cancel(&mut self) -> bool {
+        let sent = self.leave();
+        if sent {
+            self.outcome = Some(Ok(()));
+        }
+        sent
     }
 
-    fn is_rendezvous_send(&self) -> bool {
-        self.rendezvous
+    fn finish(&mut self) -> R {
+        let outcome = self.outcome.take().expect("finish follows a completion");
+        (self.f.take().expect("an operation finishes once"))(outcome)
+    }
+
+    fn rendezvous_send_channel(&self) -> Option<*const ()> {
+        self.rendezvous.then(|| std::ptr::from_ref(self.chan).cast())
     }
 
     fn is_enabled(&self) -> bool {
@@ -882,29 +980,5 @@ impl Parker {
         }
         *woken = false;
         true
-    }
-}
-
-/// Where each thread's selections start looking (see "Fairness" in the module docs).
-mod rotation {
-    /// The first operation to look at among `count`, one further on each call on this thread.
-    #[cfg(not(loom))]
-    pub(super) fn next_start(count: usize) -> usize {
-        use std::cell::Cell;
-        thread_local! {
-            static NEXT: Cell<usize> = const { Cell::new(0) };
-        }
-        NEXT.with(|next| {
-            let start = next.get();
-            next.set(start.wrapping_add(1));
-            start % count
-        })
-    }
-
-    /// Under loom every selection starts at the first operation: a thread-local counter would
-    /// be shared by the models' threads (one process thread) and differ between executions.
-    #[cfg(loom)]
-    pub(super) fn next_start(_count: usize) -> usize {
-        0
     }
 }

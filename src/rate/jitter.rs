@@ -1,9 +1,7 @@
 //! [`Jitter`]: a random delay added to a denied request's wait, so that many waiters denied
 //! together do not all retry at the same instant (governor's `Jitter`).
 
-use std::cell::Cell;
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use crate::random::next_random;
 use std::time::Duration;
 
 /// A random extra delay for the waits of a denied acquire: uniform in `[min, min + spread)`.
@@ -92,24 +90,6 @@ impl Jitter {
         let extra = if spread == 0 { 0 } else { next_random() % spread };
         min.saturating_add(extra)
     }
-}
-
-thread_local! {
-    /// A xorshift state per thread, seeded from std's per-process random keys (no dependency,
-    /// no lock; the quality a jitter needs, not a cryptographic one).
-    static STATE: Cell<u64> = Cell::new(RandomState::new().hash_one(0u64) | 1);
-}
-
-/// The next value of this thread's xorshift64* sequence.
-fn next_random() -> u64 {
-    STATE.with(|state| {
-        let mut x = state.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        state.set(x);
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    })
 }
 
 #[cfg(all(test, not(loom)))]
