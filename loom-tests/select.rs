@@ -135,3 +135,24 @@ fn select_timed_out_leaves_the_value_in_the_channel() {
         });
     }
 }
+
+/// `recv_any` over two capacity-1 channels, each racing a sender: one value, with its index;
+/// the other stays in its channel.
+#[test]
+fn select_recv_any_of_two_racing_two_sends() {
+    loom::model(|| {
+        let (a_tx, a) = bounded::<u8>(1);
+        let (b_tx, b) = bounded::<u8>(1);
+        let (keep_a, keep_b) = (a_tx.clone(), b_tx.clone());
+        let sa = thread::spawn(move || a_tx.send(0).unwrap());
+        let sb = thread::spawn(move || b_tx.send(1).unwrap());
+        let receivers = [a, b];
+        let (index, got) = Selector::new().recv_any(&receivers, |i, v| (i, v.unwrap())).wait();
+        assert_eq!(usize::from(got), index, "the index names the channel");
+        assert_eq!(usize::from(receivers[1 - index].recv().unwrap()), 1 - index);
+        sa.join().unwrap();
+        sb.join().unwrap();
+        assert_eq!(keep_a.waiting_counts(), (0, 0));
+        assert_eq!(keep_b.waiting_counts(), (0, 0));
+    });
+}

@@ -311,8 +311,8 @@ fn a_panicking_closure_leaves_the_other_operations_cancelled() {
     });
 }
 
-/// Several producers on channels of every flavor, two selecting consumers: every value is
-/// received exactly once, and none is dropped unreceived.
+/// Several producers on channels of every flavor, two consumers selecting over the set still
+/// open (`recv_any`): every value is received exactly once, and none is dropped unreceived.
 #[test]
 fn selecting_consumers_receive_every_value_exactly_once() {
     const PER_PRODUCER: u64 = 20_000;
@@ -337,37 +337,14 @@ fn selecting_consumers_receive_every_value_exactly_once() {
                 let rx = receivers.clone();
                 thread::spawn(move || {
                     let mut ids = Vec::new();
-                    let mut open = [true; 4];
-                    while open.iter().any(|&o| o) {
-                        // A closure per channel; a disconnected one is dropped from the set by
-                        // not adding it (its error would be ready at once, every time).
-                        let mut got = None;
-                        let mut sel: Vec<usize> = (0..4).filter(|&c| open[c]).collect();
-                        let shift = ids.len() % sel.len();
-                        sel.rotate_left(shift);
-                        let picked = match sel.len() {
-                            4 => Selector::new()
-                                .recv(&rx[sel[0]], |v| (sel[0], v))
-                                .recv(&rx[sel[1]], |v| (sel[1], v))
-                                .recv(&rx[sel[2]], |v| (sel[2], v))
-                                .recv(&rx[sel[3]], |v| (sel[3], v))
-                                .wait(),
-                            3 => Selector::new()
-                                .recv(&rx[sel[0]], |v| (sel[0], v))
-                                .recv(&rx[sel[1]], |v| (sel[1], v))
-                                .recv(&rx[sel[2]], |v| (sel[2], v))
-                                .wait(),
-                            2 => Selector::new()
-                                .recv(&rx[sel[0]], |v| (sel[0], v))
-                                .recv(&rx[sel[1]], |v| (sel[1], v))
-                                .wait(),
-                            _ => Selector::new().recv(&rx[sel[0]], |v| (sel[0], v)).wait(),
-                        };
-                        match picked {
-                            (_, Ok(value)) => got = Some(value.into_id()),
-                            (c, Err(RecvError)) => open[c] = false,
+                    // The open channels: a disconnected one leaves the set (its error would be
+                    // ready at once, every time).
+                    let mut open = rx;
+                    while !open.is_empty() {
+                        match Selector::new().recv_any(&open, |index, got| (index, got)).wait() {
+                            (_, Ok(value)) => ids.push(value.into_id()),
+                            (index, Err(RecvError)) => drop(open.swap_remove(index)),
                         }
-                        ids.extend(got);
                     }
                     ids
                 })
@@ -610,4 +587,68 @@ fn a_selector_is_send() {
     fn is_send<S: Send>(_: &S) {}
     let (_tx, rx) = bounded::<u32>(1);
     is_send(&Selector::new().recv(&rx, |v| v));
+}
+
+#[test]
+fn recv_any_over_an_empty_set_is_never_ready() {
+    let none: [ringfence::channel::Receiver<u8>; 0] = [];
+    assert_eq!(Selector::new().recv_any(&none, |_, _| ()).try_wait(), Err(TrySelectError));
+    let (tx, rx) = bounded::<u8>(1);
+    tx.send(1).unwrap();
+    assert_eq!(Selector::new().recv_any(&none, |_, _| 0).recv(&rx, |v| v.unwrap()).wait(), 1);
+}
+
+#[test]
+#[should_panic(expected = "Selector::wait with no operation switched on would block forever")]
+fn waiting_on_an_empty_recv_any_alone_panics() {
+    let none: Vec<ringfence::channel::Receiver<u8>> = Vec::new();
+    Selector::new().recv_any(&none, |_, _| ()).wait();
+}
+
+#[test]
+#[should_panic(expected = "a Selector cannot both send to and receive from one zero-capacity channel")]
+fn recv_any_including_the_rendezvous_channel_sent_to_panics() {
+    let (tx, rx) = bounded::<u32>(0);
+    let (_other_tx, other) = bounded::<u32>(1);
+    let mut value = Some(1);
+    let receivers = [other, rx];
+    let _ = Selector::new().send(&tx, &mut value, |_| ()).recv_any(&receivers, |_, _| ());
+}
+
+#[test]
+fn recv_any_reports_the_index_and_biased_prefers_the_first() {
+    let channels: Vec<_> = (0..3).map(|_| unbounded::<usize>()).collect();
+    let receivers: Vec<_> = channels.iter().map(|(_, rx)| rx.clone()).collect();
+    for (i, (tx, _)) in channels.iter().enumerate() {
+        (0..100).for_each(|_| tx.send(i).unwrap());
+    }
+    for _ in 0..10 {
+        let (index, got) = Selector::new().recv_any(&receivers[1..], |i, v| (i, v)).biased().wait();
+        assert_eq!((index, got), (0, Ok(1)), "the slice's first, by its index in the slice");
+    }
+    let mut seen = [0; 3];
+    for _ in 0..150 {
+        let (index, got) = Selector::new().recv_any(&receivers, |i, v| (i, v)).wait();
+        assert_eq!(got, Ok(index), "the index names the receiver the value came from");
+        seen[index] += 1;
+    }
+    assert!(seen.iter().all(|&n| n > 0), "a random start reaches every receiver: {seen:?}");
+}
+
+#[test]
+fn recv_any_waits_for_a_send_on_any_of_its_channels() {
+    for (name, tx, rx) in flavors::<u32>() {
+        let (_a_tx, a) = bounded::<u32>(1);
+        let (_b_tx, b) = unbounded::<u32>();
+        let receivers = vec![a, rx, b];
+        within(WATCHDOG, move || {
+            let sender = thread::spawn(move || {
+                thread::sleep(SETTLE);
+                tx.send(9).unwrap();
+            });
+            let got = Selector::new().recv_any(&receivers, |i, v| (i, v)).wait();
+            assert_eq!(got, (1, Ok(9)), "{name}");
+            sender.join().unwrap();
+        });
+    }
 }

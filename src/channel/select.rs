@@ -206,10 +206,67 @@ impl<R, A: Operations<R>> Selector<R, A> {
     {
         let chan: &Chan<T> = &receiver.chan;
         assert!(
-            self.operations.rendezvous_send_channel() != Some(std::ptr::from_ref(chan).cast()),
+            self.operations.rendezvous_send_channel() != Some(chan_address(chan)),
             "a Selector cannot both send to and receive from one zero-capacity channel"
         );
         let operation = RecvOperation { chan, wait: RecvWait::default(), f: Some(f), outcome: None };
+        Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
+    }
+
+    /// Adds a receive from whichever of `receivers` has a value first: for a set of channels
+    /// whose number is known only at run time (each [`recv`](Selector::recv) changes the
+    /// selector's type, so a loop cannot add them one by one). `f` gets the index of the
+    /// receiver in the slice and its outcome, as from [`recv`](Selector::recv): a disconnected
+    /// channel is ready with [`RecvError`] (drop it from the slice to stop selecting it).
+    ///
+    /// Within the slice, as among operations, the first receiver looked at is chosen at random
+    /// (in order with [`biased`](Selector::biased)). No allocation unless it must wait (then
+    /// one, for the receivers' waits). An empty slice is never ready.
+    ///
+    /// # Panics
+    ///
+    /// When the selector already sends to one of these channels of capacity 0 (see
+    /// [`send`](Selector::send)).
+    ///
+    /// # Examples
+    ///
+    /// Draining a run-time set of channels until each is disconnected:
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector};
+    /// use std::thread;
+    ///
+    /// let mut receivers = Vec::new();
+    /// for id in 0..3u32 {
+    ///     let (tx, rx) = bounded(2);
+    ///     thread::spawn(move || (0..10).for_each(|i| tx.send(id * 100 + i).unwrap()));
+    ///     receivers.push(rx);
+    /// }
+    /// let mut total = 0;
+    /// while !receivers.is_empty() {
+    ///     match Selector::new().recv_any(&receivers, |index, got| (index, got)).wait() {
+    ///         (_, Ok(value)) => total += value,
+    ///         (index, Err(_)) => drop(receivers.swap_remove(index)), // disconnected
+    ///     }
+    /// }
+    /// assert_eq!(total, (0..3).map(|id| (0..10).map(|i| id * 100 + i).sum::<u32>()).sum());
+    /// ```
+    pub fn recv_any<'a, T, F>(
+        self,
+        receivers: &'a [Receiver<T>],
+        f: F,
+    ) -> Selector<R, (A, RecvAnyOperation<'a, T, F>)>
+    where
+        F: FnOnce(usize, Result<T, RecvError>) -> R,
+    {
+        if let Some(sending) = self.operations.rendezvous_send_channel() {
+            assert!(
+                !receivers.iter().any(|receiver| std::ptr::eq(chan_address(&receiver.chan), sending)),
+                "a Selector cannot both send to and receive from one zero-capacity channel"
+            );
+        }
+        let operation =
+            RecvAnyOperation { receivers, waits: Vec::new(), start: 0, f: Some(f), outcome: None };
         Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
     }
 
@@ -265,7 +322,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
                 "a Selector holds at most one send to a zero-capacity channel"
             );
             assert!(
-                !self.operations.receives_from(std::ptr::from_ref(chan).cast()),
+                !self.operations.receives_from(chan_address(chan)),
                 "a Selector cannot both send to and receive from one zero-capacity channel"
             );
         }
@@ -416,6 +473,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
         let count = A::COUNT;
         let start = if self.biased || count == 0 { 0 } else { random_start(count) };
         let ops = &mut self.operations;
+        (0..count).for_each(|index| ops.operation(index).prepare(self.biased));
         // The common case, something ready: no registration, no waker.
         if let Some(index) = try_each(ops, start, count) {
             return Ok(ops.operation(index).finish());
@@ -508,6 +566,20 @@ fn random_start(count: usize) -> usize {
     }
 }
 
+/// A receive's look without waiting: its outcome when it is ready.
+fn try_outcome<T>(chan: &Chan<T>) -> Option<Result<T, RecvError>> {
+    match chan.try_recv() {
+        Ok(value) => Some(Ok(value)),
+        Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
+        Err(TryRecvError::Empty) => None,
+    }
+}
+
+/// A channel's identity, to compare operations' channels.
+fn chan_address<T>(chan: &Chan<T>) -> *const () {
+    std::ptr::from_ref(chan).cast()
+}
+
 /// How long a selection may wait.
 #[derive(Clone, Copy)]
 enum Wait {
@@ -595,6 +667,11 @@ impl<R, A: Operations<R>, O: Operation<R>> Operations<R> for (A, O) {
 /// [`finish`](Operation::finish) runs the caller's closure on it, after every other operation
 /// was cancelled.
 pub trait Operation<R> {
+    /// Called once before the selection's first look: `biased` as the selector's.
+    fn prepare(&mut self, biased: bool) {
+        let _ = biased;
+    }
+
     /// A look without waiting or registering: `true` when it completed.
     fn try_now(&mut self) -> bool;
 
@@ -644,11 +721,7 @@ pub struct RecvOperation<'a, T, F> {
 
 impl<R, T, F: FnOnce(Result<T, RecvError>) -> R> Operation<R> for RecvOperation<'_, T, F> {
     fn try_now(&mut self) -> bool {
-        self.outcome = match self.chan.try_recv() {
-            Ok(value) => Some(Ok(value)),
-            Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
-            Err(TryRecvError::Empty) => None,
-        };
+        self.outcome = try_outcome(self.chan);
         self.outcome.is_some()
     }
 
@@ -672,7 +745,7 @@ impl<R, T, F: FnOnce(Result<T, RecvError>) -> R> Operation<R> for RecvOperation<
     }
 
     fn receives_from(&self, chan: *const ()) -> bool {
-        std::ptr::eq(std::ptr::from_ref(self.chan).cast(), chan)
+        std::ptr::eq(chan_address(self.chan), chan)
     }
 }
 
@@ -688,6 +761,92 @@ impl<T, F> Drop for RecvOperation<'_, T, F> {
         if self.wait.may_hold() {
             self.chan.cancel_recv(&mut self.wait);
         }
+    }
+}
+
+/// A receive from any of a slice of receivers (from [`Selector::recv_any`]).
+pub struct RecvAnyOperation<'a, T, F> {
+    receivers: &'a [Receiver<T>],
+    /// One wait per receiver, made at the first poll (the looks without waiting need none).
+    waits: Vec<RecvWait>,
+    /// The receiver looked at first (`prepare`).
+    start: usize,
+    f: Option<F>,
+    /// The completion's receiver index and outcome, until `finish` hands them to `f`.
+    outcome: Option<(usize, Result<T, RecvError>)>,
+}
+
+impl<T, F> RecvAnyOperation<'_, T, F> {
+    /// The receivers' indices from `start` round the slice.
+    fn order(&self) -> impl Iterator<Item = usize> + use<T, F> {
+        let (start, count) = (self.start, self.receivers.len());
+        (0..count).map(move |k| (start + k) % count)
+    }
+
+    fn leave(&mut self) {
+        for (receiver, wait) in self.receivers.iter().zip(&mut self.waits) {
+            if wait.may_hold() {
+                receiver.chan.cancel_recv(wait);
+            }
+        }
+    }
+}
+
+impl<R, T, F: FnOnce(usize, Result<T, RecvError>) -> R> Operation<R> for RecvAnyOperation<'_, T, F> {
+    fn prepare(&mut self, biased: bool) {
+        let count = self.receivers.len();
+        self.start = if biased || count == 0 { 0 } else { random_start(count) };
+    }
+
+    fn try_now(&mut self) -> bool {
+        self.outcome =
+            self.order().find_map(|index| Some((index, try_outcome(&self.receivers[index].chan)?)));
+        self.outcome.is_some()
+    }
+
+    fn poll(&mut self, waker: &Waker) -> bool {
+        if self.waits.is_empty() {
+            self.waits.resize_with(self.receivers.len(), RecvWait::default);
+        }
+        for index in self.order() {
+            if let Poll::Ready(outcome) = self.receivers[index].chan.poll_recv(&mut self.waits[index], waker)
+            {
+                self.outcome = Some((index, outcome));
+                return true;
+            }
+        }
+        false
+    }
+
+    fn cancel(&mut self) -> bool {
+        self.leave();
+        false
+    }
+
+    fn finish(&mut self) -> R {
+        let (index, outcome) = self.outcome.take().expect("finish follows a completion");
+        (self.f.take().expect("an operation finishes once"))(index, outcome)
+    }
+
+    fn receives_from(&self, chan: *const ()) -> bool {
+        self.receivers.iter().any(|receiver| std::ptr::eq(chan_address(&receiver.chan), chan))
+    }
+
+    fn is_enabled(&self) -> bool {
+        !self.receivers.is_empty()
+    }
+}
+
+impl<T, F> fmt::Debug for RecvAnyOperation<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvAnyOperation").field("receivers", &self.receivers.len()).finish_non_exhaustive()
+    }
+}
+
+impl<T, F> Drop for RecvAnyOperation<'_, T, F> {
+    /// A selector dropped while it waited: leave the queues.
+    fn drop(&mut self) {
+        self.leave();
     }
 }
 
@@ -773,7 +932,7 @@ impl<R, T, F: FnOnce(Result<(), SendError<T>>) -> R> Operation<R> for SendOperat
     }
 
     fn rendezvous_send_channel(&self) -> Option<*const ()> {
-        self.rendezvous.then(|| std::ptr::from_ref(self.chan).cast())
+        self.rendezvous.then(|| chan_address(self.chan))
     }
 
     fn is_enabled(&self) -> bool {
