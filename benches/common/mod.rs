@@ -671,3 +671,11 @@ pub mod rate {
     /// The thread counts of every rate-limiter group (`rate_allow_1t`, `_2t`, `_4t`, ...).
     pub const THREADS: [usize; 3] = [1, 2, 4];
 }
+
+/// The workloads of `benches/select.rs`.
+pub mod select {
+    /// Messages per iteration of `select_2p1c_cap1024` (as the buffered channel workloads).
+    pub const CAP1024_MESSAGES: u64 = super::MESSAGES;
+    /// Messages per iteration of `select_2p1c_cap1` (as the capacity-1 handoff).
+    pub const CAP1_MESSAGES: u64 = super::HANDOFF_MESSAGES;
+}

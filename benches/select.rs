@@ -1,0 +1,198 @@
+//! Selecting over two channels: ringfence's `channel::Selector` against crossbeam-channel's
+//! `select!` and flume's `Selector`, in the same groups.
+//!
+//! - `select_2p1c_cap{1024,1}`: two producers, each sending its share of `1..=messages` into
+//!   its own bounded channel; one consumer selects a receive from either until it has every
+//!   value, and checksums them (a lost or doubled value panics). At capacity 1 nearly every
+//!   selection waits; at 1024 most find a value at once.
+//! - `select_try_empty`: one thread, a non-blocking selection over two empty channels (the
+//!   cost of finding nothing). flume's `Selector` has no non-blocking wait; its
+//!   `wait_timeout(Duration::ZERO)` stands in.
+//!
+//! Producers keep their senders until the consumer is done (a disconnected channel is always
+//! ready), and the threads start at a barrier outside the timed region (`common::on_threads`).
+
+mod common;
+
+use common::select::{CAP1_MESSAGES, CAP1024_MESSAGES};
+use common::{config, expected_checksum, on_threads};
+use criterion::{Criterion, Throughput};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// One peer: its channel and its two-way select.
+trait Peer {
+    const NAME: &'static str;
+    type Tx: Send + Sync;
+    type Rx: Send + Sync;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx);
+    fn send(tx: &Self::Tx, value: u64);
+    /// Receives one value from either channel, waiting for one.
+    fn select(a: &Self::Rx, b: &Self::Rx) -> u64;
+    /// Looks at both channels without waiting: `None` when both are empty.
+    fn try_select(a: &Self::Rx, b: &Self::Rx) -> Option<u64>;
+}
+
+struct Ringfence;
+
+impl Peer for Ringfence {
+    const NAME: &'static str = "ringfence";
+    type Tx = ringfence::channel::Sender<u64>;
+    type Rx = ringfence::channel::Receiver<u64>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        ringfence::channel::bounded(capacity)
+    }
+    fn send(tx: &Self::Tx, value: u64) {
+        tx.send(value).expect("the consumer is alive");
+    }
+    fn select(a: &Self::Rx, b: &Self::Rx) -> u64 {
+        ringfence::channel::Selector::new()
+            .recv(a, |v| v.expect("a producer is alive"))
+            .recv(b, |v| v.expect("a producer is alive"))
+            .wait()
+    }
+    fn try_select(a: &Self::Rx, b: &Self::Rx) -> Option<u64> {
+        ringfence::channel::Selector::new().recv(a, Result::ok).recv(b, Result::ok).try_wait().ok().flatten()
+    }
+}
+
+struct Crossbeam;
+
+impl Peer for Crossbeam {
+    const NAME: &'static str = "crossbeam_select";
+    type Tx = crossbeam_channel::Sender<u64>;
+    type Rx = crossbeam_channel::Receiver<u64>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        crossbeam_channel::bounded(capacity)
+    }
+    fn send(tx: &Self::Tx, value: u64) {
+        tx.send(value).expect("the consumer is alive");
+    }
+    fn select(a: &Self::Rx, b: &Self::Rx) -> u64 {
+        crossbeam_channel::select! {
+            recv(a) -> v => v.expect("a producer is alive"),
+            recv(b) -> v => v.expect("a producer is alive"),
+        }
+    }
+    fn try_select(a: &Self::Rx, b: &Self::Rx) -> Option<u64> {
+        crossbeam_channel::select! {
+            recv(a) -> v => v.ok(),
+            recv(b) -> v => v.ok(),
+            default => None,
+        }
+    }
+}
+
+struct Flume;
+
+impl Peer for Flume {
+    const NAME: &'static str = "flume_selector";
+    type Tx = flume::Sender<u64>;
+    type Rx = flume::Receiver<u64>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        flume::bounded(capacity)
+    }
+    fn send(tx: &Self::Tx, value: u64) {
+        tx.send(value).expect("the consumer is alive");
+    }
+    fn select(a: &Self::Rx, b: &Self::Rx) -> u64 {
+        flume::Selector::new()
+            .recv(a, |v| v.expect("a producer is alive"))
+            .recv(b, |v| v.expect("a producer is alive"))
+            .wait()
+    }
+    fn try_select(a: &Self::Rx, b: &Self::Rx) -> Option<u64> {
+        flume::Selector::new()
+            .recv(a, Result::ok)
+            .recv(b, Result::ok)
+            .wait_timeout(Duration::ZERO)
+            .ok()
+            .flatten()
+    }
+}
+
+/// One run of `select_2p1c`: the time from the barrier to the consumer's last value.
+fn run_two_producers<P: Peer>(capacity: usize, messages: u64) -> Duration {
+    let (a_tx, a) = P::channel(capacity);
+    let (b_tx, b) = P::channel(capacity);
+    let role = AtomicUsize::new(0);
+    let (results, elapsed) = on_threads(3, |ready| {
+        match role.fetch_add(1, Ordering::Relaxed) {
+            // Producer 0 sends the odd values, producer 1 the even ones.
+            producer @ (0 | 1) => {
+                let tx = if producer == 0 { &a_tx } else { &b_tx };
+                ready();
+                let first = 1 + producer as u64;
+                (first..=messages).step_by(2).for_each(|value| P::send(tx, black_box(value)));
+                (0, 0)
+            }
+            _ => {
+                ready();
+                let (mut sum, mut squares) = (0u64, 0u64);
+                for _ in 0..messages {
+                    let value = black_box(P::select(&a, &b));
+                    sum = sum.wrapping_add(value);
+                    squares = squares.wrapping_add(value.wrapping_mul(value));
+                }
+                (sum, squares)
+            }
+        }
+    });
+    let got =
+        results.into_iter().fold((0u64, 0u64), |acc, r| (acc.0.wrapping_add(r.0), acc.1.wrapping_add(r.1)));
+    assert_eq!(got, expected_checksum(messages), "{}: a value lost or doubled", P::NAME);
+    elapsed
+}
+
+fn two_producers(c: &mut Criterion) {
+    for (capacity, messages) in [(1024, CAP1024_MESSAGES), (1, CAP1_MESSAGES)] {
+        let mut group = c.benchmark_group(format!("select_2p1c_cap{capacity}"));
+        group.throughput(Throughput::Elements(messages));
+        fn add<P: Peer>(
+            group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+            cap: usize,
+            n: u64,
+        ) {
+            group.bench_function(P::NAME, |bench| {
+                bench.iter_custom(|iters| (0..iters).map(|_| run_two_producers::<P>(cap, n)).sum())
+            });
+        }
+        add::<Ringfence>(&mut group, capacity, messages);
+        add::<Crossbeam>(&mut group, capacity, messages);
+        add::<Flume>(&mut group, capacity, messages);
+        group.finish();
+    }
+}
+
+fn try_empty(c: &mut Criterion) {
+    let mut group = c.benchmark_group("select_try_empty");
+    fn add<P: Peer>(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+        let (_a_tx, a) = P::channel(16);
+        let (_b_tx, b) = P::channel(16);
+        group.bench_function(P::NAME, |bench| {
+            bench.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    assert!(P::try_select(black_box(&a), black_box(&b)).is_none());
+                }
+                start.elapsed()
+            })
+        });
+    }
+    add::<Ringfence>(&mut group);
+    add::<Crossbeam>(&mut group);
+    add::<Flume>(&mut group);
+    group.finish();
+}
+
+fn main() {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    eprintln!("available parallelism: {cores}");
+    eprintln!("  select_2p1c: 2 producer threads + 1 selecting consumer thread, two bounded channels");
+    eprintln!("  select_try_empty: 1 thread, a non-blocking select over two empty channels");
+    let mut criterion = config().configure_from_args();
+    two_producers(&mut criterion);
+    try_empty(&mut criterion);
+    criterion.final_summary();
+}
