@@ -46,6 +46,9 @@ pub(crate) struct RecvWait {
     /// The future holds its side's lane (`lane.rs`; buffered flavor): it waits there, not in
     /// `recv_wait`, and is counted in the ring's waiting receivers until a notifier uncounts it.
     lane: bool,
+    /// The caller spun already before its first poll (a `Selector`, over all its operations):
+    /// `poll_counted` skips its own unregistered spin.
+    pub(super) spun: bool,
 }
 
 impl RecvWait {
@@ -78,6 +81,8 @@ pub(crate) struct SendWait {
     waited: bool,
     /// As [`RecvWait`]'s: the future holds the send side's lane.
     lane: bool,
+    /// As [`RecvWait`]'s: the caller spun already.
+    pub(super) spun: bool,
 }
 
 impl SendWait {
@@ -153,7 +158,8 @@ impl<T> Chan<T> {
             Flavor::Rendezvous(slot) => return slot.poll_recv(self, wait, waker),
         };
         // `poll_recv` tried inline when the future was not registered (and not under loom).
-        let outcome = poll_counted(waiting, &mut wait.slot, &mut wait.lane, waker, FAST_PATHS, poll);
+        let spin = !wait.spun;
+        let outcome = poll_counted(waiting, &mut wait.slot, &mut wait.lane, waker, FAST_PATHS, spin, poll);
         // A counted wait that ended holds nothing (`poll_counted`): the drop skips `cancel_recv`.
         wait.waited = outcome.is_pending();
         outcome
@@ -330,7 +336,8 @@ impl<T> Chan<T> {
                 // Not `tried`: `poll_send`'s inline attempt is the ring's first claim only, so a
                 // lost CAS or a closed ring is left to the first attempt here (a full ring it
                 // finds inline, without the ring's loop, see `Ring::push`).
-                let outcome = poll_counted(waiting, &mut wait.slot, &mut wait.lane, waker, false, poll);
+                let spin = !wait.spun;
+                let outcome = poll_counted(waiting, &mut wait.slot, &mut wait.lane, waker, false, spin, poll);
                 // As in `poll_recv_wait`: a counted wait that ended holds nothing.
                 wait.waited = outcome.is_pending();
                 outcome
@@ -393,6 +400,8 @@ impl<T> Chan<T> {
 /// run (on a current-thread runtime: until the notifying task yields, up to a whole buffer of
 /// operations later); `poll_until_counted` counts it again if it must wait once more.
 ///
+/// `spin`: `false` when the caller spun already (a `Selector`, before it polls its operations).
+///
 /// `tried`: the caller's inline attempt (`FAST_PATHS`) has just failed, unregistered; then the
 /// first unregistered attempt here is skipped, and so is the registered one before the
 /// registration (`WaitQueue::poll_until_counted`): on a current-thread runtime, where nothing
@@ -415,6 +424,7 @@ fn poll_counted<T, R>(
     in_lane: &mut bool,
     waker: &Waker,
     tried: bool,
+    spin: bool,
     mut poll: impl FnMut(bool) -> Option<R>,
 ) -> Poll<R> {
     let Waiting { queue, lane, count } = waiting;
@@ -439,7 +449,7 @@ fn poll_counted<T, R>(
         // The same spin as `Chan::wait_counted`'s, written out rather than shared: a helper
         // returning `Option<R>` is one more frame holding a possibly huge `R` in unoptimised
         // builds (the stress tests' 1 MiB values overflowed a 64 MiB stack that way once).
-        if pre_spin::should_spin() {
+        if spin && pre_spin::should_spin() {
             let backoff = Backoff::new();
             for _ in 0..UNREGISTERED_SPINS {
                 if backoff.is_completed() {

@@ -209,7 +209,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
             self.operations.rendezvous_send_channel() != Some(chan_address(chan)),
             "a Selector cannot both send to and receive from one zero-capacity channel"
         );
-        let operation = RecvOperation { chan, wait: RecvWait::default(), f: Some(f), outcome: None };
+        let operation = RecvOperation { chan, wait: selector_recv_wait(), f: Some(f), outcome: None };
         Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
     }
 
@@ -328,7 +328,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
         }
         let value = value.into();
         let operation =
-            SendOperation { chan, value, wait: SendWait::default(), rendezvous, f: Some(f), outcome: None };
+            SendOperation { chan, value, wait: selector_send_wait(), rendezvous, f: Some(f), outcome: None };
         Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
     }
 
@@ -575,6 +575,22 @@ fn try_outcome<T>(chan: &Chan<T>) -> Option<Result<T, RecvError>> {
     }
 }
 
+/// A receive's wait state: the selector spins over all its operations before it polls them, so
+/// none spins again on its own (each would, in turn, for a microsecond or two: the ready one
+/// may be the last).
+fn selector_recv_wait() -> RecvWait {
+    let mut wait = RecvWait::default();
+    wait.spun = true;
+    wait
+}
+
+/// A send's wait state, as [`selector_recv_wait`]'s.
+fn selector_send_wait() -> SendWait {
+    let mut wait = SendWait::default();
+    wait.spun = true;
+    wait
+}
+
 /// A channel's identity, to compare operations' channels.
 fn chan_address<T>(chan: &Chan<T>) -> *const () {
     std::ptr::from_ref(chan).cast()
@@ -806,7 +822,7 @@ impl<R, T, F: FnOnce(usize, Result<T, RecvError>) -> R> Operation<R> for RecvAny
 
     fn poll(&mut self, waker: &Waker) -> bool {
         if self.waits.is_empty() {
-            self.waits.resize_with(self.receivers.len(), RecvWait::default);
+            self.waits.resize_with(self.receivers.len(), selector_recv_wait);
         }
         for index in self.order() {
             if let Poll::Ready(outcome) = self.receivers[index].chan.poll_recv(&mut self.waits[index], waker)
