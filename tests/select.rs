@@ -652,3 +652,61 @@ fn recv_any_waits_for_a_send_on_any_of_its_channels() {
         });
     }
 }
+
+/// Found by review: a selector that had to wait in a thread-local's destructor, after the
+/// selector's own thread-local waker was destroyed, aborted the process (a panic in a TLS
+/// destructor); a plain `recv` works there, and so must a selection.
+#[test]
+fn a_selection_in_a_thread_local_destructor_waits_as_recv_does() {
+    use std::cell::RefCell;
+
+    struct OnExit(Option<ringfence::channel::Receiver<u32>>, std::sync::mpsc::Sender<Option<u32>>);
+    impl Drop for OnExit {
+        fn drop(&mut self) {
+            let rx = self.0.take().unwrap();
+            let got = Selector::new().recv(&rx, |r| r.ok()).wait_timeout(WATCHDOG).ok().flatten();
+            self.1.send(got).unwrap();
+        }
+    }
+    thread_local! {
+        static EXIT: RefCell<Option<OnExit>> = const { RefCell::new(None) };
+    }
+
+    let (tx, rx) = bounded::<u32>(1);
+    let (warm_tx, warm) = bounded::<u32>(1);
+    let (report_tx, report) = std::sync::mpsc::channel();
+    let thread = thread::spawn(move || {
+        // Registered first: destroyed last, after the selector's waker.
+        EXIT.with(|exit| *exit.borrow_mut() = Some(OnExit(Some(rx), report_tx)));
+        // A selection that waits, making this thread's waker.
+        let _ = Selector::new().recv(&warm, |r| r.ok()).wait_timeout(Duration::from_millis(1));
+    });
+    thread::sleep(SETTLE);
+    tx.send(9).unwrap();
+    thread.join().unwrap();
+    assert_eq!(report.recv().unwrap(), Some(9));
+    drop(warm_tx);
+}
+
+/// Found by review: a random start walking by one chose, among two ready operations, the one
+/// after a never-ready operation twice as often as the other.
+#[test]
+fn the_choice_among_ready_operations_does_not_follow_their_order() {
+    let (a_tx, a) = bounded::<u8>(1);
+    let (b_tx, b) = bounded::<u8>(1);
+    let (_c_tx, c) = bounded::<u8>(1);
+    let receivers = [a.clone(), b.clone(), c.clone()];
+    let (mut counts, mut any) = ([0u32; 2], [0u32; 2]);
+    for _ in 0..6_000 {
+        let _ = a_tx.try_send(0);
+        let _ = b_tx.try_send(0);
+        counts[Selector::new().recv(&a, |_| 0).recv(&b, |_| 1).recv(&c, |_| 2).wait()] += 1;
+        let _ = a_tx.try_send(0);
+        let _ = b_tx.try_send(0);
+        any[Selector::new().recv_any(&receivers, |i, _| i).wait()] += 1;
+    }
+    // Even odds: each near 3 000 (below 2 700 has a chance of about 1e-14).
+    for (what, [x, y]) in [("recv", counts), ("recv_any", any)] {
+        assert!(x > 2_700 && y > 2_700, "{what}: a {x}, b {y}");
+    }
+}

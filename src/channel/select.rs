@@ -37,10 +37,11 @@
 //!
 //! # Fairness
 //!
-//! Each selection starts looking at a random operation, so an operation that is always ready
-//! does not starve the others, whatever the pattern of calls (a per-thread rotation did not
-//! survive two selectors alternating on one thread: found by review); [`Selector::biased`]
-//! looks at them in the order they were added instead (priorities).
+//! Each selection looks at the operations in a random order (`Order`: a random start and a
+//! random stride coprime with their number), so an operation that is always ready does not
+//! starve the others whatever the pattern of calls, and which of several ready ones completes
+//! does not follow the order they were added; [`Selector::biased`] looks at them in the order
+//! they were added instead (priorities).
 
 use super::chan::{Chan, UNREGISTERED_SPINS};
 use super::chan_async::{RecvWait, SendWait};
@@ -70,12 +71,21 @@ use std::time::{Duration, Instant};
 ///   there for the next attempt. An empty `Option` switches the send off.
 /// - **Ready means** a value to receive, room for a send, or a disconnected channel (the
 ///   operation completes with its error, as [`Receiver::recv`] and [`Sender::send`] do).
-/// - **Fair**: when several operations are ready, which one completes is chosen at random;
-///   [`biased`](Selector::biased) prefers them in the order they were added.
+/// - **Fair**: the operations are looked at in a random order (a random start and stride), so
+///   which of several ready ones completes does not follow the order they were added, and
+///   none that is always ready starves the others; [`biased`](Selector::biased) prefers them
+///   in the order they were added.
 /// - **The closure runs after** every other operation has left its channel, so it may use
 ///   those channels freely (even wait on them).
 /// - **Blocking** as the channel's own calls: a few microseconds of spinning over the
-///   operations, then the thread parks until one of them may be ready. No allocation.
+///   operations, then the thread parks until one of them may be ready. No allocation (but one
+///   for a [`recv_any`](Selector::recv_any) that must wait). An operation's waker that fires
+///   after the selection returned leaves the thread's unpark token set: the thread's next
+///   [`std::thread::park`] may return at once, as std allows.
+/// - **Not for async tasks**: [`wait`](Selector::wait) blocks its thread, so on an async
+///   runtime's thread it stalls the tasks there (a deadlock, when the other side is one of
+///   them). In async code, race the channels' cancel-safe futures (`recv_async`,
+///   `send_async`) with `select!`.
 /// - At most one send on a zero-capacity channel per selector (the others may be anything):
 ///   see [`send`](Selector::send).
 ///
@@ -219,8 +229,8 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// receiver in the slice and its outcome, as from [`recv`](Selector::recv): a disconnected
     /// channel is ready with [`RecvError`] (drop it from the slice to stop selecting it).
     ///
-    /// Within the slice, as among operations, the first receiver looked at is chosen at random
-    /// (in order with [`biased`](Selector::biased)). No allocation unless it must wait (then
+    /// The receivers are looked at in a random order, as the operations are (in order with
+    /// [`biased`](Selector::biased)). No allocation unless it must wait (then
     /// one, for the receivers' waits). An empty slice is never ready.
     ///
     /// # Panics
@@ -265,8 +275,13 @@ impl<R, A: Operations<R>> Selector<R, A> {
                 "a Selector cannot both send to and receive from one zero-capacity channel"
             );
         }
-        let operation =
-            RecvAnyOperation { receivers, waits: Vec::new(), start: 0, f: Some(f), outcome: None };
+        let operation = RecvAnyOperation {
+            receivers,
+            waits: Vec::new(),
+            order: Order::new(receivers.len(), true),
+            f: Some(f),
+            outcome: None,
+        };
         Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
     }
 
@@ -471,11 +486,11 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// for another thread of one of those channels does not hold up that thread's wakeup.
     fn run(mut self, wait: Wait) -> Result<R, TimedOut> {
         let count = A::COUNT;
-        let start = if self.biased || count == 0 { 0 } else { random_start(count) };
+        let order = Order::new(count, self.biased);
         let ops = &mut self.operations;
         (0..count).for_each(|index| ops.operation(index).prepare(self.biased));
         // The common case, something ready: no registration, no waker.
-        if let Some(index) = try_each(ops, start, count) {
+        if let Some(index) = try_each(ops, order) {
             return Ok(ops.operation(index).finish());
         }
         let Wait::Until(deadline) = wait else { return Err(TimedOut) };
@@ -491,7 +506,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
                     break;
                 }
                 backoff.spin();
-                if let Some(index) = try_each(ops, start, count) {
+                if let Some(index) = try_each(ops, order) {
                     return Ok(ops.operation(index).finish());
                 }
             }
@@ -507,8 +522,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
                     break 'rounds index;
                 }
             }
-            for k in 0..count {
-                let index = (start + k) % count;
+            for index in order.indices() {
                 if Some(index) != rendezvous && ops.operation(index).poll(waker) {
                     break 'rounds index;
                 }
@@ -529,7 +543,10 @@ impl<R, A: Operations<R>> Selector<R, A> {
             }
         };
         let also = cancel_all(ops, count);
-        debug_assert!(also.is_none(), "a rendezvous send completed beside operation {completed}");
+        assert!(
+            also.is_none(),
+            "a rendezvous send completed beside operation {completed}: a bug in Selector"
+        );
         Ok(ops.operation(completed).finish())
     }
 }
@@ -540,9 +557,9 @@ impl<R, A> fmt::Debug for Selector<R, A> {
     }
 }
 
-/// Each operation's look without waiting, from `start` round the list: the one that completed.
-fn try_each<R, A: Operations<R>>(ops: &mut A, start: usize, count: usize) -> Option<usize> {
-    (0..count).map(|k| (start + k) % count).find(|&index| ops.operation(index).try_now())
+/// Each operation's look without waiting, in `order`: the one that completed.
+fn try_each<R, A: Operations<R>>(ops: &mut A, order: Order) -> Option<usize> {
+    order.indices().find(|&index| ops.operation(index).try_now())
 }
 
 /// Cancels every operation (they hold no wait after it); returns the index of a rendezvous
@@ -552,18 +569,49 @@ fn cancel_all<R, A: Operations<R>>(ops: &mut A, count: usize) -> Option<usize> {
         .fold(None, |completed, index| if ops.operation(index).cancel() { Some(index) } else { completed })
 }
 
-/// Where a selection starts looking among `count` operations: at random, so that no pattern of
-/// calls (two selectors alternating on one thread, say) starves an operation that is always
-/// ready. Under loom always the first: the models' threads share one process thread, and a
-/// model must make the same choices in every execution.
-fn random_start(count: usize) -> usize {
-    #[cfg(not(loom))]
-    return (crate::random::next_random() % count as u64) as usize;
-    #[cfg(loom)]
-    {
-        let _ = count;
-        0
+/// The order in which a selection looks at `count` operations (or a `recv_any` at its
+/// receivers): from a random start, by a random stride coprime with `count` (so every one is
+/// visited once). So no pattern of calls starves an operation that is always ready (a start
+/// rotating per thread did, for two selectors alternating on one thread), and which of several
+/// ready operations completes depends little on the order they were added (a random start
+/// walking by one chose the operation after a never-ready one twice as often: both found by
+/// review). In the order added when `biased`; and under loom, whose models' threads share one
+/// process thread and must make the same choices in every execution.
+#[derive(Clone, Copy, Debug)]
+struct Order {
+    start: usize,
+    stride: usize,
+    count: usize,
+}
+
+impl Order {
+    fn new(count: usize, biased: bool) -> Self {
+        if biased || count < 2 || cfg!(loom) {
+            return Order { start: 0, stride: 1, count };
+        }
+        let random = crate::random::next_random();
+        let start = (random % count as u64) as usize;
+        // A stride in 1..count coprime with it: the candidate drawn, or the next one up
+        // (round to 1, which always is).
+        let mut stride = 1 + ((random >> 32) % (count as u64 - 1)) as usize;
+        while gcd(stride, count) != 1 {
+            stride = stride % (count - 1) + 1;
+        }
+        Order { start, stride, count }
     }
+
+    /// Every index below `count`, once each, in this order.
+    fn indices(self) -> impl Iterator<Item = usize> {
+        let Order { start, stride, count } = self;
+        std::iter::successors(Some(start), move |&index| Some((index + stride) % count)).take(count)
+    }
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// A receive's look without waiting: its outcome when it is ready.
@@ -785,20 +833,14 @@ pub struct RecvAnyOperation<'a, T, F> {
     receivers: &'a [Receiver<T>],
     /// One wait per receiver, made at the first poll (the looks without waiting need none).
     waits: Vec<RecvWait>,
-    /// The receiver looked at first (`prepare`).
-    start: usize,
+    /// The order of the looks at the receivers (`prepare`).
+    order: Order,
     f: Option<F>,
     /// The completion's receiver index and outcome, until `finish` hands them to `f`.
     outcome: Option<(usize, Result<T, RecvError>)>,
 }
 
 impl<T, F> RecvAnyOperation<'_, T, F> {
-    /// The receivers' indices from `start` round the slice.
-    fn order(&self) -> impl Iterator<Item = usize> + use<T, F> {
-        let (start, count) = (self.start, self.receivers.len());
-        (0..count).map(move |k| (start + k) % count)
-    }
-
     fn leave(&mut self) {
         for (receiver, wait) in self.receivers.iter().zip(&mut self.waits) {
             if wait.may_hold() {
@@ -810,13 +852,12 @@ impl<T, F> RecvAnyOperation<'_, T, F> {
 
 impl<R, T, F: FnOnce(usize, Result<T, RecvError>) -> R> Operation<R> for RecvAnyOperation<'_, T, F> {
     fn prepare(&mut self, biased: bool) {
-        let count = self.receivers.len();
-        self.start = if biased || count == 0 { 0 } else { random_start(count) };
+        self.order = Order::new(self.receivers.len(), biased);
     }
 
     fn try_now(&mut self) -> bool {
         self.outcome =
-            self.order().find_map(|index| Some((index, try_outcome(&self.receivers[index].chan)?)));
+            self.order.indices().find_map(|index| Some((index, try_outcome(&self.receivers[index].chan)?)));
         self.outcome.is_some()
     }
 
@@ -824,7 +865,7 @@ impl<R, T, F: FnOnce(usize, Result<T, RecvError>) -> R> Operation<R> for RecvAny
         if self.waits.is_empty() {
             self.waits.resize_with(self.receivers.len(), selector_recv_wait);
         }
-        for index in self.order() {
+        for index in self.order.indices() {
             if let Poll::Ready(outcome) = self.receivers[index].chan.poll_recv(&mut self.waits[index], waker)
             {
                 self.outcome = Some((index, outcome));
@@ -1111,7 +1152,9 @@ impl Parker {
         thread_local! {
             static WAKER: Waker = crate::wait::current_thread_waker();
         }
-        Parker { waker: WAKER.with(Waker::clone) }
+        // In a thread-local's destructor (after `WAKER`'s own): a waker of its own.
+        let waker = WAKER.try_with(Waker::clone).unwrap_or_else(|_| crate::wait::current_thread_waker());
+        Parker { waker }
     }
 
     /// loom's threads are not the process's: one parker per selection.
