@@ -4,8 +4,10 @@
 //! that every other left its channel as it found it (the value still there, or still the
 //! caller's; no waiter left counted).
 
+use crate::common::block_on;
 use loom::thread;
 use ringfence::channel::{Receiver, Selector, Sender, TryRecvError, bounded, unbounded};
+use std::future::Future;
 
 /// A receive on each of two channels, each racing a sender: the selection gets one value, the
 /// other stays in its channel, and no wait is left behind.
@@ -154,5 +156,59 @@ fn select_recv_any_of_two_racing_two_sends() {
         sb.join().unwrap();
         assert_eq!(keep_a.waiting_counts(), (0, 0));
         assert_eq!(keep_b.waiting_counts(), (0, 0));
+    });
+}
+
+/// `wait_async` under a `block_on` that wakes only through the future's waker: a receive from
+/// either of two capacity-1 channels, each racing a sender.
+#[test]
+fn select_wait_async_recv_from_either() {
+    loom::model(|| {
+        let (a_tx, a) = bounded::<u8>(1);
+        let (b_tx, b) = bounded::<u8>(1);
+        let (keep_a, keep_b) = (a_tx.clone(), b_tx.clone());
+        let sa = thread::spawn(move || a_tx.send(1).unwrap());
+        let sb = thread::spawn(move || b_tx.send(2).unwrap());
+        let got = block_on(Selector::new().recv(&a, |v| v.unwrap()).recv(&b, |v| v.unwrap()).wait_async());
+        let other = if got == 1 { &b } else { &a };
+        assert_eq!(got + other.recv().unwrap(), 3, "each value once");
+        sa.join().unwrap();
+        sb.join().unwrap();
+        assert_eq!(keep_a.waiting_counts(), (0, 0));
+        assert_eq!(keep_b.waiting_counts(), (0, 0));
+    });
+}
+
+/// A `wait_async` polled once and dropped, racing a send to its receive and a receiver of its
+/// rendezvous send: nothing received; the offer either went to the receiver (then the caller's
+/// `Option` is empty) or is back with the caller.
+#[test]
+fn select_wait_async_dropped_while_pending() {
+    loom::model(|| {
+        let (offer_tx, offer_rx) = bounded::<u8>(0);
+        let (in_tx, input) = bounded::<u8>(1);
+        let keep_in = in_tx.clone();
+        let taker = thread::spawn(move || offer_rx.recv().unwrap());
+        let feeder = thread::spawn(move || in_tx.send(20).unwrap());
+        let mut value = Some(11);
+        let outcome = {
+            let mut selection = std::pin::pin!(
+                Selector::new().send(&offer_tx, &mut value, |_| 0).recv(&input, |v| v.unwrap()).wait_async()
+            );
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            selection.as_mut().poll(&mut cx)
+        }; // dropped here when pending: cancelled
+        if let Some(v) = value.take() {
+            assert_ne!(outcome, std::task::Poll::Ready(0), "a completed send took the value");
+            offer_tx.send(v).unwrap(); // not sent: the taker still waits for it
+        }
+        assert_eq!(taker.join().unwrap(), 11, "the offer was received exactly once");
+        feeder.join().unwrap();
+        let input_left = input.try_recv().ok();
+        match outcome {
+            std::task::Poll::Ready(20) => assert_eq!(input_left, None, "received once"),
+            _ => assert_eq!(input_left, Some(20), "not received: still in the channel"),
+        }
+        assert_eq!(keep_in.waiting_counts(), (0, 0));
     });
 }

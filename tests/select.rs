@@ -710,3 +710,132 @@ fn the_choice_among_ready_operations_does_not_follow_their_order() {
         assert!(x > 2_700 && y > 2_700, "{what}: a {x}, b {y}");
     }
 }
+
+/// `wait_async` on both tokio runtimes: one task selecting over a run-time set of channels
+/// (`recv_any`), fed by tasks and threads, gets every value exactly once.
+#[test]
+fn wait_async_receives_every_value_once_on_both_runtimes() {
+    const PER_CHANNEL: u64 = 5_000;
+    for multi_thread in [false, true] {
+        let rt = if multi_thread {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap()
+        } else {
+            tokio::runtime::Builder::new_current_thread().build().unwrap()
+        };
+        let channels: Vec<_> =
+            (0..3).map(|i| if i == 2 { unbounded() } else { bounded::<u64>(i * 4) }).collect();
+        let mut receivers: Vec<_> = channels.iter().map(|(_, rx)| rx.clone()).collect();
+        let mut threads = Vec::new();
+        for (c, (tx, _)) in channels.into_iter().enumerate() {
+            let values = (c as u64 * PER_CHANNEL)..((c as u64 + 1) * PER_CHANNEL);
+            if c == 1 {
+                threads.push(thread::spawn(move || values.for_each(|v| tx.send(v).unwrap())));
+            } else {
+                rt.spawn(async move {
+                    for v in values {
+                        tx.send_async(v).await.unwrap();
+                    }
+                });
+            }
+        }
+        let got = rt.block_on(async move {
+            let mut got = Vec::new();
+            while !receivers.is_empty() {
+                match Selector::new().recv_any(&receivers, |i, v| (i, v)).wait_async().await {
+                    (_, Ok(v)) => got.push(v),
+                    (i, Err(RecvError)) => drop(receivers.swap_remove(i)),
+                }
+            }
+            got
+        });
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let mut got = got;
+        got.sort_unstable();
+        assert_eq!(got, (0..3 * PER_CHANNEL).collect::<Vec<_>>(), "multi-thread: {multi_thread}");
+    }
+}
+
+/// A `wait_async` raced against a short timer in `select!`, over and over: a dropped selection
+/// takes nothing (every value sent is received once), and a send's value dropped with its
+/// selection is back in the caller's `Cell`.
+#[test]
+fn a_cancelled_wait_async_loses_nothing() {
+    const VALUES: u64 = 3_000;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap();
+    rt.block_on(async {
+        let (in_tx, input) = bounded::<u64>(1);
+        let (out_a, rx_a) = bounded::<u64>(0);
+        let (out_b, rx_b) = bounded::<u64>(1);
+        let feeder = tokio::spawn(async move {
+            for v in 0..VALUES {
+                in_tx.send_async(v).await.unwrap();
+            }
+        });
+        let drains: Vec<_> = [rx_a, rx_b]
+            .into_iter()
+            .map(|rx| {
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    while let Ok(v) = rx.recv_async().await {
+                        got.push(v);
+                        tokio::task::yield_now().await;
+                    }
+                    got
+                })
+            })
+            .collect();
+        // Forward every input to either output (one value offered to both through a `Cell`),
+        // through selections often cut short by the timer.
+        let pending = Cell::new(None);
+        let mut received = 0;
+        while received < VALUES {
+            let selection = Selector::new().recv(&input, |v| v.unwrap()).wait_async();
+            tokio::select! {
+                v = selection => {
+                    received += 1;
+                    pending.set(Some(v));
+                    loop {
+                        let sent = Selector::new()
+                            .send(&out_a, &pending, |r| r.is_ok())
+                            .send(&out_b, &pending, |r| r.is_ok())
+                            .wait_async();
+                        tokio::select! {
+                            ok = sent => {
+                                assert!(ok);
+                                assert_eq!(pending.take(), None, "a sent value left the cell");
+                                break;
+                            }
+                            () = tokio::time::sleep(Duration::from_micros(50)) => {
+                                // Dropped unfinished: the value is back in the cell (a
+                                // rendezvous value a receiver took just before is sent).
+                                match pending.take() {
+                                    Some(v) => pending.set(Some(v)),
+                                    None => break,
+                                }
+                            }
+                        }
+                    }
+                }
+                () = tokio::time::sleep(Duration::from_micros(50)) => {}
+            }
+        }
+        feeder.await.unwrap();
+        drop((out_a, out_b));
+        let mut all = Vec::new();
+        for drain in drains {
+            all.extend(drain.await.unwrap());
+        }
+        all.sort_unstable();
+        assert_eq!(all, (0..VALUES).collect::<Vec<_>>(), "each value forwarded exactly once");
+    });
+}
+
+#[test]
+fn wait_async_with_nothing_switched_on_stays_pending() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    rt.block_on(async {
+        let none: [ringfence::channel::Receiver<u8>; 0] = [];
+        let selection = Selector::new().recv_any(&none, |_, _| ()).wait_async();
+        assert!(tokio::time::timeout(Duration::from_millis(5), selection).await.is_err());
+    });
+}

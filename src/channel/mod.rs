@@ -78,7 +78,7 @@ pub use error::{
 pub use future::{ClosedFuture, NextFuture, RecvFuture, RecvStream, SendFuture, SendSink};
 pub use receiver::{IntoIter, Iter, Receiver, TryIter};
 pub use recv_many::RecvManyFuture;
-pub use select::{Selector, SendValue};
+pub use select::{SelectFuture, Selector, SendValue};
 pub(crate) use sender::Closer;
 pub use sender::Sender;
 

@@ -50,8 +50,10 @@ use super::{Receiver, Sender};
 use crate::sync::Backoff;
 use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
-use std::task::{Poll, Waker};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Waits for the first ready of several channel operations, completes it, and returns what its
@@ -513,25 +515,9 @@ impl<R, A: Operations<R>> Selector<R, A> {
         }
         let rendezvous = ops.rendezvous_send();
         let parker = Parker::new();
-        let waker = &parker.waker;
-        let completed = 'rounds: loop {
-            // The rendezvous send first: its value, in the slot since the last round, is taken
-            // back before any other operation may complete (module docs).
-            if let Some(index) = rendezvous {
-                if ops.operation(index).settle(waker) {
-                    break 'rounds index;
-                }
-            }
-            for index in order.indices() {
-                if Some(index) != rendezvous && ops.operation(index).poll(waker) {
-                    break 'rounds index;
-                }
-            }
-            // Last, every other operation pending: its value goes into the slot.
-            if let Some(index) = rendezvous {
-                if ops.operation(index).poll(waker) {
-                    break 'rounds index;
-                }
+        loop {
+            if let Some(index) = poll_round(ops, order, rendezvous, &parker.waker) {
+                return Ok(complete(ops, index));
             }
             if !parker.park_until(deadline) {
                 // Out of time. A rendezvous value taken while we slept was sent: that send is
@@ -541,13 +527,154 @@ impl<R, A: Operations<R>> Selector<R, A> {
                     None => Err(TimedOut),
                 };
             }
+        }
+    }
+
+    /// Waits for the first ready operation as a future: the async form of
+    /// [`wait`](Selector::wait), for any executor, and for what `select!` macros cannot do
+    /// (a run-time set of receivers with [`recv_any`](Selector::recv_any), a value offered to
+    /// several channels through a shared `Cell`). Each poll runs one round of the selector's
+    /// polls with the task's waker; the first operation that completes is the selected one,
+    /// and the output is its closure's result.
+    ///
+    /// With no operation switched on it never completes (bound it with a timeout).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes leaves every operation's channel as it found
+    /// it: nothing received, and a send's value back in the caller's `Option` (or `Cell`).
+    /// One exception, as for a dropped [`SendFuture`](super::SendFuture): a send to a
+    /// zero-capacity channel waits with its value in the channel, and a receiver may have
+    /// taken it just before the drop; the value was then sent (the caller's `Option` is
+    /// `None`), but no closure ran.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use ringfence::channel::{bounded, Selector};
+    ///
+    /// let (a_tx, a) = bounded::<u32>(1);
+    /// let (b_tx, b) = bounded::<u32>(1);
+    /// let receivers = [a, b];
+    /// tokio::spawn(async move { b_tx.send_async(5).await.unwrap() });
+    /// let (index, value) = Selector::new().recv_any(&receivers, |i, v| (i, v.unwrap())).wait_async().await;
+    /// assert_eq!((index, value), (1, 5));
+    /// # drop(a_tx);
+    /// # });
+    /// ```
+    pub fn wait_async(self) -> SelectFuture<R, A> {
+        SelectFuture {
+            operations: self.operations,
+            biased: self.biased,
+            started: None,
+            done: false,
+            output: PhantomData,
+        }
+    }
+}
+
+/// One round of polls with `waker`, in the order of the module docs: the rendezvous send
+/// settled first (its value, in the slot since the last round, taken back before any other
+/// operation may complete), the others in `order`, the rendezvous send last (every other
+/// operation pending: its value goes into the slot). The operation that completed.
+fn poll_round<R, A: Operations<R>>(
+    ops: &mut A,
+    order: Order,
+    rendezvous: Option<usize>,
+    waker: &Waker,
+) -> Option<usize> {
+    if let Some(index) = rendezvous {
+        if ops.operation(index).settle(waker) {
+            return Some(index);
+        }
+    }
+    if let Some(index) =
+        order.indices().find(|&index| Some(index) != rendezvous && ops.operation(index).poll(waker))
+    {
+        return Some(index);
+    }
+    rendezvous.filter(|&index| ops.operation(index).poll(waker))
+}
+
+/// Ends a selection whose operation `completed` completed: cancels the others, then runs its
+/// closure.
+fn complete<R, A: Operations<R>>(ops: &mut A, completed: usize) -> R {
+    let also = cancel_all(ops, A::COUNT);
+    assert!(also.is_none(), "a rendezvous send completed beside operation {completed}: a bug in Selector");
+    ops.operation(completed).finish()
+}
+
+/// The future of [`Selector::wait_async`].
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use ringfence::channel::{unbounded, Selector};
+///
+/// let (tx, rx) = unbounded::<&str>();
+/// tx.send("ready").unwrap();
+/// let future: ringfence::channel::SelectFuture<_, _> = Selector::new().recv(&rx, |v| v.unwrap()).wait_async();
+/// assert_eq!(future.await, "ready");
+/// # });
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct SelectFuture<R, A> {
+    operations: A,
+    biased: bool,
+    /// Set by the first poll: the order of the looks and where the rendezvous send is.
+    started: Option<(Order, Option<usize>)>,
+    /// Set by the poll that returned `Ready`.
+    done: bool,
+    output: PhantomData<fn() -> R>,
+}
+
+impl<R, A: Operations<R> + Unpin> Future for SelectFuture<R, A> {
+    type Output = R;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        let this = self.get_mut();
+        assert!(!this.done, "a SelectFuture polled after it completed");
+        let ops = &mut this.operations;
+        let (order, rendezvous) = match this.started {
+            Some(started) => started,
+            None => {
+                let count = A::COUNT;
+                (0..count).for_each(|index| ops.operation(index).prepare(this.biased));
+                let order = Order::new(count, this.biased);
+                let started = (order, ops.rendezvous_send());
+                this.started = Some(started);
+                // The first look without registering, as `wait`'s.
+                if let Some(index) = try_each(ops, order) {
+                    this.done = true;
+                    return Poll::Ready(ops.operation(index).finish());
+                }
+                started
+            }
         };
-        let also = cancel_all(ops, count);
-        assert!(
-            also.is_none(),
-            "a rendezvous send completed beside operation {completed}: a bug in Selector"
-        );
-        Ok(ops.operation(completed).finish())
+        match poll_round(ops, order, rendezvous, cx.waker()) {
+            Some(index) => {
+                this.done = true;
+                Poll::Ready(complete(ops, index))
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// Terminated once it returned `Ready`.
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<R, A: Operations<R> + Unpin> futures_core::future::FusedFuture for SelectFuture<R, A> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl<R, A> fmt::Debug for SelectFuture<R, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelectFuture").field("done", &self.done).finish_non_exhaustive()
     }
 }
 
