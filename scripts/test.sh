@@ -22,7 +22,7 @@ step "cargo test"
 cargo test
 
 step "cargo test with the \`futures\` feature (Stream/Sink: the async tests and the doc tests)"
-cargo test --features futures --test channel_async --test async_patterns --test pool
+cargo test --features futures --test channel_async --test async_patterns --test pool --test select_async
 cargo test --features futures --doc
 
 step "loom suite (release, LOOM_MAX_PREEMPTIONS=${LOOM_MAX_PREEMPTIONS:-2})"

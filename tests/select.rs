@@ -581,12 +581,31 @@ fn a_send_and_a_receive_on_one_buffered_channel_lose_and_double_nothing() {
     }
 }
 
-/// A selector built on one thread may wait on another (it is `Send` for `Send` operations).
+/// A selector built on one thread may wait on another (it is `Send` for `Send` operations),
+/// and its future may go to `tokio::spawn`, with receives and with sends of a `&mut Option`
+/// (found by review: a send made the selector `!Send` whatever its value's holder).
 #[test]
-fn a_selector_is_send() {
+fn a_selector_and_its_future_are_send() {
     fn is_send<S: Send>(_: &S) {}
-    let (_tx, rx) = bounded::<u32>(1);
-    is_send(&Selector::new().recv(&rx, |v| v));
+    let (tx, rx) = bounded::<u32>(1);
+    let mut value = Some(1);
+    let receives = [rx.clone()];
+    let selector = Selector::new().recv(&rx, |v| v.is_ok()).send(&tx, &mut value, |r| r.is_ok());
+    is_send(&selector);
+    let selector = selector.recv_any(&receives, |_, v| v.is_ok());
+    is_send(&selector);
+    is_send(&selector.wait_async());
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    rt.block_on(async {
+        let (tx, rx) = bounded::<u32>(1);
+        let task = tokio::spawn(async move {
+            let mut job = Some(1);
+            Selector::new().send(&tx, &mut job, |r| r.is_ok()).wait_async().await
+        });
+        assert!(task.await.unwrap());
+        assert_eq!(rx.recv(), Ok(1));
+    });
 }
 
 #[test]

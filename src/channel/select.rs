@@ -293,7 +293,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// this send is the one completed.
     ///
     /// `value` is a `&mut Option<T>`, or a `&Cell<Option<T>>` shared by several sends of the
-    /// same value (it goes to whichever channel is ready first: [`SendValue`]). When the
+    /// same value (it goes to whichever channel is ready first; [`SendValue`]). When the
     /// selection returns, the value is back there unless this send completed (then it is
     /// `None`: the value was sent, or is in the error). A `value` of `None` switches the send
     /// off: it is never ready, and the selector waits for its other operations.
@@ -322,13 +322,14 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// assert_eq!(value, Some("second"));
     /// assert_eq!(rx.recv(), Ok("first"));
     /// ```
-    pub fn send<'a, T, F>(
+    pub fn send<'a, T, V, F>(
         self,
         sender: &'a Sender<T>,
-        value: impl Into<SendValue<'a, T>>,
+        value: V,
         f: F,
-    ) -> Selector<R, (A, SendOperation<'a, T, F>)>
+    ) -> Selector<R, (A, SendOperation<'a, T, V, F>)>
     where
+        V: SendValue<T>,
         F: FnOnce(Result<(), SendError<T>>) -> R,
     {
         let chan: &Chan<T> = &sender.chan;
@@ -343,7 +344,6 @@ impl<R, A: Operations<R>> Selector<R, A> {
                 "a Selector cannot both send to and receive from one zero-capacity channel"
             );
         }
-        let value = value.into();
         let operation =
             SendOperation { chan, value, wait: selector_send_wait(), rendezvous, f: Some(f), outcome: None };
         Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
@@ -1035,11 +1035,11 @@ impl<T, F> Drop for RecvAnyOperation<'_, T, F> {
 }
 
 /// A send of a [`Selector`] (from [`Selector::send`]).
-pub struct SendOperation<'a, T, F> {
+pub struct SendOperation<'a, T, V: SendValue<T>, F> {
     chan: &'a Chan<T>,
     /// The caller's value: taken only by the completion (or, on a zero-capacity channel, put
     /// in the slot while the selector waits, and back by `settle` / `cancel` unless taken).
-    value: SendValue<'a, T>,
+    value: V,
     wait: SendWait,
     rendezvous: bool,
     f: Option<F>,
@@ -1047,7 +1047,7 @@ pub struct SendOperation<'a, T, F> {
     outcome: Option<Result<(), SendError<T>>>,
 }
 
-impl<T, F> SendOperation<'_, T, F> {
+impl<T, V: SendValue<T>, F> SendOperation<'_, T, V, F> {
     /// Leaves any wait, putting a value taken back out of the rendezvous slot into the
     /// caller's `Option`: `true` when the value had been taken by a receiver instead (sent).
     fn leave(&mut self) -> bool {
@@ -1065,7 +1065,9 @@ impl<T, F> SendOperation<'_, T, F> {
     }
 }
 
-impl<R, T, F: FnOnce(Result<(), SendError<T>>) -> R> Operation<R> for SendOperation<'_, T, F> {
+impl<R, T, V: SendValue<T>, F: FnOnce(Result<(), SendError<T>>) -> R> Operation<R>
+    for SendOperation<'_, T, V, F>
+{
     fn try_now(&mut self) -> bool {
         let Some(value) = self.value.take() else { return false };
         self.outcome = match self.chan.try_send(value) {
@@ -1124,7 +1126,7 @@ impl<R, T, F: FnOnce(Result<(), SendError<T>>) -> R> Operation<R> for SendOperat
     }
 }
 
-impl<T, F> fmt::Debug for SendOperation<'_, T, F> {
+impl<T, V: SendValue<T>, F> fmt::Debug for SendOperation<'_, T, V, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendOperation")
             .field("has_value", &self.value.is_some())
@@ -1133,7 +1135,7 @@ impl<T, F> fmt::Debug for SendOperation<'_, T, F> {
     }
 }
 
-impl<T, F> Drop for SendOperation<'_, T, F> {
+impl<T, V: SendValue<T>, F> Drop for SendOperation<'_, T, V, F> {
     /// A selector dropped while it waited: leave the queue; a value taken back out of the
     /// rendezvous slot goes back to the caller (one a receiver took was sent).
     fn drop(&mut self) {
@@ -1141,9 +1143,12 @@ impl<T, F> Drop for SendOperation<'_, T, F> {
     }
 }
 
-/// Where a send's value waits until the send completes: the caller's `Option`, alone
-/// (`&mut Option<T>`) or shared by several sends of one selector (`&Cell<Option<T>>`: the value
-/// goes to whichever channel is ready first). From [`Selector::send`]'s `value` argument.
+/// Where a send's value waits until the send completes, [`Selector::send`]'s `value`: the
+/// caller's `&mut Option<T>`, for one send, or a `&Cell<Option<T>>` shared by several sends of
+/// one selector (the value goes to whichever channel is ready first). Sealed: implemented for
+/// those two only. A selector is `Send` with `&mut Option<T>` values (for `T: Send`), so its
+/// [`wait_async`](Selector::wait_async) future can go to `tokio::spawn`; a `Cell` is not
+/// `Sync`, so a selector sharing one stays on its thread.
 ///
 /// # Examples
 ///
@@ -1160,90 +1165,63 @@ impl<T, F> Drop for SendOperation<'_, T, F> {
 /// assert_eq!(b_rx.try_recv(), Ok(1));
 /// # drop(a_rx);
 /// ```
-pub enum SendValue<'a, T> {
-    /// The caller's `Option`, for one send.
-    Own(&'a mut Option<T>),
-    /// The caller's `Option` in a `Cell`, for several sends of the same value.
-    Shared(&'a Cell<Option<T>>),
-}
+pub trait SendValue<T>: slot::Slot<T> {}
 
-impl<T> fmt::Debug for SendValue<'_, T> {
-    /// The variant only: no `T: Debug` needed.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SendValue::Own(_) => "SendValue::Own(..)",
-            SendValue::Shared(_) => "SendValue::Shared(..)",
-        })
+impl<T> SendValue<T> for &mut Option<T> {}
+impl<T> SendValue<T> for &Cell<Option<T>> {}
+
+/// The sealed half of [`SendValue`]: how a send reaches its value.
+mod slot {
+    use std::cell::Cell;
+
+    pub trait Slot<T> {
+        fn take(&mut self) -> Option<T>;
+        fn put(&mut self, value: T);
+        fn is_some(&self) -> bool;
+        /// Runs `f` on the value's `Option` (a `Cell`'s moved out for the call and back).
+        fn with<U>(&mut self, f: impl FnOnce(&mut Option<T>) -> U) -> U;
     }
-}
 
-impl<'a, T> From<&'a mut Option<T>> for SendValue<'a, T> {
-    /// # Examples
-    ///
-    /// ```
-    /// use ringfence::channel::SendValue;
-    ///
-    /// let mut value = Some(1);
-    /// assert!(matches!(SendValue::from(&mut value), SendValue::Own(_)));
-    /// ```
-    fn from(value: &'a mut Option<T>) -> Self {
-        SendValue::Own(value)
-    }
-}
+    impl<T> Slot<T> for &mut Option<T> {
+        fn take(&mut self) -> Option<T> {
+            Option::take(self)
+        }
 
-impl<'a, T> From<&'a Cell<Option<T>>> for SendValue<'a, T> {
-    /// # Examples
-    ///
-    /// ```
-    /// use ringfence::channel::SendValue;
-    /// use std::cell::Cell;
-    ///
-    /// let value = Cell::new(Some(1));
-    /// assert!(matches!(SendValue::from(&value), SendValue::Shared(_)));
-    /// ```
-    fn from(value: &'a Cell<Option<T>>) -> Self {
-        SendValue::Shared(value)
-    }
-}
+        fn put(&mut self, value: T) {
+            **self = Some(value);
+        }
 
-impl<T> SendValue<'_, T> {
-    fn take(&mut self) -> Option<T> {
-        match self {
-            SendValue::Own(value) => value.take(),
-            SendValue::Shared(value) => value.take(),
+        fn is_some(&self) -> bool {
+            Option::is_some(self)
+        }
+
+        fn with<U>(&mut self, f: impl FnOnce(&mut Option<T>) -> U) -> U {
+            f(self)
         }
     }
 
-    fn put(&mut self, value: T) {
-        match self {
-            SendValue::Own(slot) => **slot = Some(value),
-            SendValue::Shared(slot) => slot.set(Some(value)),
+    impl<T> Slot<T> for &Cell<Option<T>> {
+        fn take(&mut self) -> Option<T> {
+            Cell::take(self)
         }
-    }
 
-    fn is_some(&self) -> bool {
-        match self {
-            SendValue::Own(value) => value.is_some(),
-            SendValue::Shared(value) => {
-                // `Cell` has no `as_ref`: look by taking and putting back (no `T: Copy`).
-                let taken = value.take();
-                let some = taken.is_some();
-                value.set(taken);
-                some
-            }
+        fn put(&mut self, value: T) {
+            self.set(Some(value));
         }
-    }
 
-    /// Runs `f` on the value's `Option` (a `Shared` one moved out for the call and back).
-    fn with<U>(&mut self, f: impl FnOnce(&mut Option<T>) -> U) -> U {
-        match self {
-            SendValue::Own(value) => f(value),
-            SendValue::Shared(cell) => {
-                let mut value = cell.take();
-                let out = f(&mut value);
-                cell.set(value);
-                out
-            }
+        fn is_some(&self) -> bool {
+            // `Cell` has no `as_ref`: look by taking and putting back (no `T: Copy`).
+            let taken = Cell::take(self);
+            let some = taken.is_some();
+            self.set(taken);
+            some
+        }
+
+        fn with<U>(&mut self, f: impl FnOnce(&mut Option<T>) -> U) -> U {
+            let mut value = Cell::take(self);
+            let out = f(&mut value);
+            self.set(value);
+            out
         }
     }
 }
