@@ -717,10 +717,15 @@ impl Order {
             return Order { start: 0, stride: 1, count };
         }
         let random = crate::random::next_random();
-        let start = (random % count as u64) as usize;
+        // Multiply-shift, not `%`: a division is most of a non-blocking selection's cost.
+        let below = |n: usize, bits: u64| ((u128::from(bits) * n as u128) >> 64) as usize;
+        let start = below(count, random);
+        if count == 2 {
+            return Order { start, stride: 1, count };
+        }
         // A stride in 1..count coprime with it: the candidate drawn, or the next one up
         // (round to 1, which always is).
-        let mut stride = 1 + ((random >> 32) % (count as u64 - 1)) as usize;
+        let mut stride = 1 + below(count - 1, random.rotate_left(32));
         while gcd(stride, count) != 1 {
             stride = stride % (count - 1) + 1;
         }
