@@ -4,7 +4,10 @@
 //! - `select_2p1c_cap{1024,1}`: two producers, each sending its share of `1..=messages` into
 //!   its own bounded channel; one consumer selects a receive from either until it has every
 //!   value, and checksums them (a lost or doubled value panics). At capacity 1 nearly every
-//!   selection waits; at 1024 most find a value at once.
+//!   selection waits; at 1024 most find a value at once. Three threads: oversubscribed on 2
+//!   cores.
+//! - `select_1p1c_cap1`: one producer alternating between the two channels, one selecting
+//!   consumer: two threads, one per core.
 //! - `select_try_empty`: one thread, a non-blocking selection over two empty channels (the
 //!   cost of finding nothing). flume's `Selector` has no non-blocking wait; its
 //!   `wait_timeout(Duration::ZERO)` stands in.
@@ -112,19 +115,26 @@ impl Peer for Flume {
     }
 }
 
-/// One run of `select_2p1c`: the time from the barrier to the consumer's last value.
-fn run_two_producers<P: Peer>(capacity: usize, messages: u64) -> Duration {
+/// One run of `select_{producers}p1c`: the time from the barrier to the consumer's last value.
+fn run<P: Peer>(producers: usize, capacity: usize, messages: u64) -> Duration {
     let (a_tx, a) = P::channel(capacity);
     let (b_tx, b) = P::channel(capacity);
     let role = AtomicUsize::new(0);
-    let (results, elapsed) = on_threads(3, |ready| {
+    let (results, elapsed) = on_threads(producers + 1, |ready| {
         match role.fetch_add(1, Ordering::Relaxed) {
-            // Producer 0 sends the odd values, producer 1 the even ones.
-            producer @ (0 | 1) => {
-                let tx = if producer == 0 { &a_tx } else { &b_tx };
+            // Two producers: the first sends the odd values to `a`, the second the even ones
+            // to `b`. One: each value to `a` or `b` in turn.
+            producer if producer < producers => {
                 ready();
-                let first = 1 + producer as u64;
-                (first..=messages).step_by(2).for_each(|value| P::send(tx, black_box(value)));
+                if producers == 1 {
+                    for value in 1..=messages {
+                        P::send(if value % 2 == 1 { &a_tx } else { &b_tx }, black_box(value));
+                    }
+                } else {
+                    let tx = if producer == 0 { &a_tx } else { &b_tx };
+                    let first = 1 + producer as u64;
+                    (first..=messages).step_by(2).for_each(|value| P::send(tx, black_box(value)));
+                }
                 (0, 0)
             }
             _ => {
@@ -145,22 +155,24 @@ fn run_two_producers<P: Peer>(capacity: usize, messages: u64) -> Duration {
     elapsed
 }
 
-fn two_producers(c: &mut Criterion) {
-    for (capacity, messages) in [(1024, CAP1024_MESSAGES), (1, CAP1_MESSAGES)] {
-        let mut group = c.benchmark_group(format!("select_2p1c_cap{capacity}"));
+fn receive_from_either(c: &mut Criterion) {
+    for (producers, capacity, messages) in
+        [(2, 1024, CAP1024_MESSAGES), (2, 1, CAP1_MESSAGES), (1, 1, CAP1_MESSAGES)]
+    {
+        let mut group = c.benchmark_group(format!("select_{producers}p1c_cap{capacity}"));
         group.throughput(Throughput::Elements(messages));
         fn add<P: Peer>(
             group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-            cap: usize,
-            n: u64,
+            (producers, capacity, messages): (usize, usize, u64),
         ) {
             group.bench_function(P::NAME, |bench| {
-                bench.iter_custom(|iters| (0..iters).map(|_| run_two_producers::<P>(cap, n)).sum())
+                bench.iter_custom(|iters| (0..iters).map(|_| run::<P>(producers, capacity, messages)).sum())
             });
         }
-        add::<Ringfence>(&mut group, capacity, messages);
-        add::<Crossbeam>(&mut group, capacity, messages);
-        add::<Flume>(&mut group, capacity, messages);
+        let workload = (producers, capacity, messages);
+        add::<Ringfence>(&mut group, workload);
+        add::<Crossbeam>(&mut group, workload);
+        add::<Flume>(&mut group, workload);
         group.finish();
     }
 }
@@ -190,9 +202,10 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     eprintln!("available parallelism: {cores}");
     eprintln!("  select_2p1c: 2 producer threads + 1 selecting consumer thread, two bounded channels");
+    eprintln!("  select_1p1c: 1 producer thread (alternating channels) + 1 selecting consumer thread");
     eprintln!("  select_try_empty: 1 thread, a non-blocking select over two empty channels");
     let mut criterion = config().configure_from_args();
-    two_producers(&mut criterion);
+    receive_from_either(&mut criterion);
     try_empty(&mut criterion);
     criterion.final_summary();
 }
