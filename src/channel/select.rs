@@ -5,7 +5,8 @@
 //!
 //! An operation of a selector is its channel's async operation (`chan_async.rs`), driven by the
 //! selecting thread: a round polls every operation with a waker that unparks the thread, and
-//! the thread parks until one of them wakes it. The first operation whose poll is `Ready` is
+//! the thread parks until one of them wakes it (`wait_async`: a round per poll of its future,
+//! with the task's waker). The first operation whose poll is `Ready` is
 //! the selected one; the others are cancelled, which the async operations' cancel safety makes
 //! harmless (model-checked with loom there: a receive takes a value only inside the poll that
 //! returns it; a buffered send moves its value into the channel only inside the poll that
@@ -60,10 +61,11 @@ use std::time::{Duration, Instant};
 /// closure makes of the outcome: crossbeam's `select!` and flume's `Selector`, for channels of
 /// any element types, every flavor, and threads and async tasks on the other ends.
 ///
-/// Build one with [`recv`](Selector::recv) and [`send`](Selector::send), one closure per
-/// operation, all returning the same `R`; then [`wait`](Selector::wait),
-/// [`wait_timeout`](Selector::wait_timeout), [`wait_deadline`](Selector::wait_deadline) or
-/// [`try_wait`](Selector::try_wait).
+/// Build one with [`recv`](Selector::recv), [`recv_any`](Selector::recv_any) (a run-time set
+/// of receivers) and [`send`](Selector::send), one closure per operation, all returning the
+/// same `R`; then [`wait`](Selector::wait), [`wait_timeout`](Selector::wait_timeout),
+/// [`wait_deadline`](Selector::wait_deadline), [`try_wait`](Selector::try_wait), or in async
+/// code [`wait_async`](Selector::wait_async).
 ///
 /// - **Exactly one operation completes** (or none, on a timeout): a value is received from one
 ///   channel only, sent to one channel only, and the other operations leave their channels as
@@ -84,10 +86,10 @@ use std::time::{Duration, Instant};
 ///   for a [`recv_any`](Selector::recv_any) that must wait). An operation's waker that fires
 ///   after the selection returned leaves the thread's unpark token set: the thread's next
 ///   [`std::thread::park`] may return at once, as std allows.
-/// - **Not for async tasks**: [`wait`](Selector::wait) blocks its thread, so on an async
-///   runtime's thread it stalls the tasks there (a deadlock, when the other side is one of
-///   them). In async code, race the channels' cancel-safe futures (`recv_async`,
-///   `send_async`) with `select!`.
+/// - **Async**: [`wait`](Selector::wait) blocks its thread, so on an async runtime's thread it
+///   stalls the tasks there (a deadlock, when the other side is one of them). In async code,
+///   await [`wait_async`](Selector::wait_async), or race the channels' cancel-safe futures
+///   (`recv_async`, `send_async`) with `select!`.
 /// - At most one send on a zero-capacity channel per selector (the others may be anything):
 ///   see [`send`](Selector::send).
 ///
