@@ -44,11 +44,10 @@
 //! does not follow the order they were added; [`Selector::biased`] looks at them in the order
 //! they were added instead (priorities).
 
-use super::chan::{Chan, UNREGISTERED_SPINS};
+use super::chan::Chan;
 use super::chan_async::{RecvWait, SendWait};
 use super::error::{RecvError, SelectTimeoutError, SendError, TryRecvError, TrySelectError, TrySendError};
 use super::{Receiver, Sender};
-use crate::sync::Backoff;
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
@@ -501,20 +500,13 @@ impl<R, A: Operations<R>> Selector<R, A> {
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Err(TimedOut); // a zero timeout: registering would only disturb the channels
         }
-        // The blocking calls' spin (`Chan::wait_counted`): a partner answering within a
-        // microsecond or two spares the registrations and the park.
-        if crate::wait::spinning_helps() {
-            let backoff = Backoff::new();
-            for _ in 0..UNREGISTERED_SPINS {
-                if backoff.is_completed() {
-                    break;
-                }
-                backoff.spin();
-                if let Some(index) = try_each(ops, order) {
-                    return Ok(ops.operation(index).finish());
-                }
-            }
-        }
+        // The blocking calls' spin and adaptive yield phase (`wait::spin`), over all the
+        // operations at once: a partner answering within it spares the registrations and the
+        // park. The timer it returns, kept until the selection ends, tunes the next one.
+        let _park_timer = match crate::wait::spin(deadline, || try_each(ops, order)) {
+            Ok(index) => return Ok(ops.operation(index).finish()),
+            Err(park_timer) => park_timer,
+        };
         let rendezvous = ops.rendezvous_send();
         let parker = Parker::new();
         loop {
