@@ -80,8 +80,9 @@ use std::time::{Duration, Instant};
 ///   in the order they were added.
 /// - **The closure runs after** every other operation has left its channel, so it may use
 ///   those channels freely (even wait on them).
-/// - **Blocking** as the channel's own calls: a few microseconds of spinning over the
-///   operations, then the thread parks until one of them may be ready. No allocation (but one
+/// - **Blocking** as the channel's own calls: a few microseconds of spinning and yielding over
+///   all the operations (the blocking calls' adaptive spin), then the thread parks until one
+///   of them may be ready. No allocation (but one
 ///   for a [`recv_any`](Selector::recv_any) that must wait). An operation's waker that fires
 ///   after the selection returned leaves the thread's unpark token set: the thread's next
 ///   [`std::thread::park`] may return at once, as std allows.
