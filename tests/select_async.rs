@@ -1,21 +1,28 @@
 //! `Selector::wait_async` (`SelectFuture`) polled by hand: a dropped selection passes a
 //! wakeup it was given on to another waiter, the latest waker is the one woken, a value filled
 //! into a parked receive stays the channel's, and a zero-capacity send taken while the future
-//! was pending is the only operation completed (adapted from a review's checks). The waits
-//! for another thread use `SETTLE`; correctness never depends on it.
+//! was pending is the only operation completed (adapted from a review's checks). Waits for
+//! another thread are `eventually` loops under a watchdog, never a fixed sleep.
 #![cfg(not(loom))]
 
 mod async_util;
 mod common;
 
 use async_util::counting;
-use common::SETTLE;
+use common::{WATCHDOG, eventually};
 use ringfence::channel::{Receiver, Selector, Sender, bounded, unbounded};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
+
+/// Waits until one of two waiters was woken: `true` when the first was.
+fn woken_first(first: &async_util::Counter, second: &async_util::Counter, kind: &str) -> bool {
+    eventually(WATCHDOG, &format!("{kind}: one waiter woken"), || {
+        (first.wakes() + second.wakes() > 0).then_some(first.wakes() > 0)
+    })
+}
 
 /// One poll of `future` with `waker`.
 fn poll1<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
@@ -49,11 +56,13 @@ fn woken_and_dropped_select_recv_passes_wakeup_on_to_recv_async() {
             tx.send(7).unwrap();
             tx
         });
-        thread::sleep(SETTLE);
-        let woke_a = ca.wakes();
+        let woke_a = woken_first(&ca, &cb, kind);
         drop(a);
-        thread::sleep(SETTLE);
-        assert!(cb.wakes() > 0 || woke_a == 0, "{kind}: a woken (wakes {woke_a}), dropped, b never woken");
+        if woke_a {
+            eventually(WATCHDOG, "the dropped selection passed its wakeup on", || {
+                (cb.wakes() > 0).then_some(())
+            });
+        }
         assert_eq!(b.as_mut().poll(&mut Context::from_waker(&wb)), Poll::Ready(Ok(7)), "{kind}");
         drop(sender.join().unwrap());
     }
@@ -74,11 +83,13 @@ fn woken_and_dropped_select_recv_passes_wakeup_on_to_select() {
             tx.send(7).unwrap();
             tx
         });
-        thread::sleep(SETTLE);
-        let woke_a = ca.wakes();
+        let woke_a = woken_first(&ca, &cb, kind);
         drop(a);
-        thread::sleep(SETTLE);
-        assert!(cb.wakes() > 0 || woke_a == 0, "{kind}: a woken ({woke_a}), dropped, b never woken");
+        if woke_a {
+            eventually(WATCHDOG, "the dropped selection passed its wakeup on", || {
+                (cb.wakes() > 0).then_some(())
+            });
+        }
         assert_eq!(poll1(&mut b, &wb), Poll::Ready(7), "{kind}");
         drop(sender.join().unwrap());
     }
@@ -117,8 +128,8 @@ fn woken_and_dropped_select_send_passes_wakeup_on() {
         } else {
             rx.recv().unwrap()
         };
-        thread::sleep(SETTLE);
-        let woke_a = ca.wakes();
+        // The receive woke a sender before it returned (a notify is inline).
+        let woke_a = woken_first(&ca, &cb, kind);
         drop(a);
         if cap == 0 {
             assert!(first == 1 || first == 2);
@@ -128,7 +139,11 @@ fn woken_and_dropped_select_send_passes_wakeup_on() {
             }
         }
         assert_eq!(va, Some(1), "{kind}: dropped send's value back");
-        assert!(cb.wakes() > 0 || woke_a == 0, "{kind}: a woken ({woke_a}), dropped; b not woken");
+        if woke_a {
+            eventually(WATCHDOG, "the dropped selection passed its wakeup on", || {
+                (cb.wakes() > 0).then_some(())
+            });
+        }
         assert_eq!(poll1(&mut b, &wb), Poll::Ready(true), "{kind}");
         drop(b);
         assert_eq!(vb, None);
@@ -149,8 +164,8 @@ fn latest_waker_is_woken() {
             tx.send(7).unwrap();
             tx
         });
-        thread::sleep(SETTLE);
-        assert!(c2.wakes() > 0, "{kind}: latest waker not woken (old one: {})", c1.wakes());
+        eventually(WATCHDOG, "the latest waker is woken", || (c2.wakes() > 0).then_some(()));
+        assert_eq!(c1.wakes(), 0, "{kind}: the replaced waker is not woken");
         assert_eq!(poll1(&mut a, &w2), Poll::Ready(7));
         drop(sender.join().unwrap());
     }
@@ -170,8 +185,7 @@ fn same_channel_twice() {
             tx.send(7).unwrap();
             tx
         });
-        thread::sleep(SETTLE);
-        assert!(c.wakes() > 0, "{kind}");
+        eventually(WATCHDOG, "the selection is woken", || (c.wakes() > 0).then_some(()));
         assert!(matches!(poll1(&mut a, &w), Poll::Ready((_, 7))), "{kind}");
         drop(a);
         drop(sender.join().unwrap());
@@ -186,12 +200,11 @@ fn same_channel_twice() {
             tx.send(8).unwrap();
             tx
         });
-        thread::sleep(SETTLE);
-        assert!(c.wakes() > 0, "{kind}");
+        eventually(WATCHDOG, "the selection is woken", || (c.wakes() > 0).then_some(()));
         let got = poll1(&mut a, &w);
         assert!(matches!(got, Poll::Ready(7) | Poll::Ready(1007)), "{kind} {got:?}");
         drop(a);
-        assert_eq!(rx.recv_timeout(Duration::from_secs(1)), Ok(8), "{kind}");
+        assert_eq!(rx.recv_timeout(WATCHDOG), Ok(8), "{kind}");
         drop(sender.join().unwrap());
     }
 }
