@@ -11,14 +11,18 @@ thread_local! {
     static STATE: Cell<u64> = Cell::new(RandomState::new().hash_one(0u64) | 1);
 }
 
-/// The next value of this thread's xorshift64* sequence.
+/// The next value of this thread's xorshift64* sequence. In a thread-local's destructor, after
+/// this one's storage is gone, a fixed value (a selection there must not panic: a panic in a
+/// TLS destructor aborts the process).
 pub(crate) fn next_random() -> u64 {
-    STATE.with(|state| {
-        let mut x = state.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        state.set(x);
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    })
+    STATE
+        .try_with(|state| {
+            let mut x = state.get();
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            state.set(x);
+            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        })
+        .unwrap_or(0x9e37_79b9_7f4a_7c15)
 }

@@ -683,7 +683,14 @@ fn a_selection_in_a_thread_local_destructor_waits_as_recv_does() {
     impl Drop for OnExit {
         fn drop(&mut self) {
             let rx = self.0.take().unwrap();
-            let got = Selector::new().recv(&rx, |r| r.ok()).wait_timeout(WATCHDOG).ok().flatten();
+            // Two operations: the random order is drawn too.
+            let (_idle_tx, idle) = bounded::<u32>(1);
+            let got = Selector::new()
+                .recv(&idle, |_| None)
+                .recv(&rx, |r| r.ok())
+                .wait_timeout(WATCHDOG)
+                .ok()
+                .flatten();
             self.1.send(got).unwrap();
         }
     }
