@@ -82,8 +82,9 @@ use std::time::{Duration, Instant};
 ///   those channels freely (even wait on them).
 /// - **Blocking** as the channel's own calls: a few microseconds of spinning and yielding over
 ///   all the operations (the blocking calls' adaptive spin), then the thread parks until one
-///   of them may be ready. No allocation (but one
-///   for a [`recv_any`](Selector::recv_any) that must wait). An operation's waker that fires
+///   of them may be ready. No allocation of its own, but one for a
+///   [`recv_any`](Selector::recv_any) that must wait (a channel's wait queue may grow when it
+///   registers, as for any waiter, and a thread's first selection makes its waker). An operation's waker that fires
 ///   after the selection returned leaves the thread's unpark token set: the thread's next
 ///   [`std::thread::park`] may return at once, as std allows.
 /// - **Async**: [`wait`](Selector::wait) blocks its thread, so on an async runtime's thread it
@@ -504,25 +505,26 @@ impl<R, A: Operations<R>> Selector<R, A> {
         // The blocking calls' spin and adaptive yield phase (`wait::spin`), over all the
         // operations at once: a partner answering within it spares the registrations and the
         // park. The timer it returns, kept until the selection ends, tunes the next one.
-        let _park_timer = match crate::wait::spin(deadline, || try_each(ops, order)) {
+        let park_timer = match crate::wait::spin(deadline, || try_each(ops, order)) {
             Ok(index) => return Ok(ops.operation(index).finish()),
             Err(park_timer) => park_timer,
         };
         let rendezvous = ops.rendezvous_send();
         let parker = Parker::new();
-        loop {
+        let completed = loop {
             if let Some(index) = poll_round(ops, order, rendezvous, &parker.waker) {
-                return Ok(complete(ops, index));
+                cancel_others(ops, index);
+                break Some(index);
             }
             if !parker.park_until(deadline) {
                 // Out of time. A rendezvous value taken while we slept was sent: that send is
                 // the selected operation after all.
-                return match cancel_all(ops, count) {
-                    Some(index) => Ok(ops.operation(index).finish()),
-                    None => Err(TimedOut),
-                };
+                break cancel_all(ops, count);
             }
-        }
+        };
+        // The wait is over: the closure's own time (it may block) is not the park's.
+        drop(park_timer);
+        completed.map(|index| ops.operation(index).finish()).ok_or(TimedOut)
     }
 
     /// Waits for the first ready operation as a future: the async form of
@@ -532,7 +534,9 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// polls with the task's waker; the first operation that completes is the selected one,
     /// and the output is its closure's result.
     ///
-    /// With no operation switched on it never completes (bound it with a timeout).
+    /// With no operation switched on it never completes (bound it with a timeout). The future
+    /// is `Unpin`, and needs its closures and the channels' element types to be (nearly every
+    /// type is; a closure that owns a `!Unpin` value is not: capture a reference instead).
     ///
     /// # Cancel safety
     ///
@@ -592,11 +596,17 @@ fn poll_round<R, A: Operations<R>>(
     rendezvous.filter(|&index| ops.operation(index).poll(waker))
 }
 
+/// Cancels every operation but `completed` (which holds nothing any more); a second completion
+/// (a zero-capacity send found taken) would break the selector's promise: a bug, reported.
+fn cancel_others<R, A: Operations<R>>(ops: &mut A, completed: usize) {
+    let also = cancel_all(ops, A::COUNT);
+    assert!(also.is_none(), "a rendezvous send completed beside operation {completed}: a bug in Selector");
+}
+
 /// Ends a selection whose operation `completed` completed: cancels the others, then runs its
 /// closure.
 fn complete<R, A: Operations<R>>(ops: &mut A, completed: usize) -> R {
-    let also = cancel_all(ops, A::COUNT);
-    assert!(also.is_none(), "a rendezvous send completed beside operation {completed}: a bug in Selector");
+    cancel_others(ops, completed);
     ops.operation(completed).finish()
 }
 
@@ -723,6 +733,13 @@ impl Order {
         let mut stride = 1 + below(count - 1, random.rotate_left(32));
         while gcd(stride, count) != 1 {
             stride = stride % (count - 1) + 1;
+        }
+        // Either direction, evenly: the search above lands on some strides more often than
+        // others (for 6 operations on 5, backwards, 4 times in 5), and a walk that favours one
+        // direction favours the later of two neighbouring ready operations (7:3, found by
+        // review).
+        if random & (1 << 20) != 0 {
+            stride = count - stride;
         }
         Order { start, stride, count }
     }
