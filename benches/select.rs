@@ -12,11 +12,18 @@
 //!   cost of finding nothing). flume's `Selector` has no non-blocking wait; its
 //!   `wait_timeout(Duration::ZERO)` stands in.
 //!
+//! - `select_async_2p1c_cap64_{current_thread_1t,multi_thread_2t}`: the same as tasks on a tokio
+//!   runtime, capacity 64 (the async suite's): ringfence's `Selector::wait_async`, against
+//!   `tokio::select!` over ringfence's own `recv_async`, tokio's `mpsc` and flume's
+//!   `recv_async` (kanal's async receive is left out: it is not cancel-safe, kanal #24, and a
+//!   `select!` drops the loser every time).
+//!
 //! Producers keep their senders until the consumer is done (a disconnected channel is always
 //! ready), and the threads start at a barrier outside the timed region (`common::on_threads`).
 
 mod common;
 
+use common::channel_async::{CAP as ASYNC_CAP, MESSAGES as ASYNC_MESSAGES};
 use common::select::{CAP1_MESSAGES, CAP1024_MESSAGES};
 use common::{config, expected_checksum, on_threads};
 use criterion::{Criterion, Throughput};
@@ -177,6 +184,158 @@ fn receive_from_either(c: &mut Criterion) {
     }
 }
 
+/// One async peer: a selection over two receivers of its channel, as a task would write it.
+trait AsyncPeer {
+    const NAME: &'static str;
+    type Tx: Send + Sync + 'static;
+    type Rx: Send + Sync + 'static;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx);
+    fn send(tx: &Self::Tx, value: u64) -> impl std::future::Future<Output = ()> + Send;
+    fn select(a: &mut Self::Rx, b: &mut Self::Rx) -> impl std::future::Future<Output = u64> + Send;
+}
+
+struct RingfenceWaitAsync;
+
+impl AsyncPeer for RingfenceWaitAsync {
+    const NAME: &'static str = "ringfence_wait_async";
+    type Tx = ringfence::channel::Sender<u64>;
+    type Rx = ringfence::channel::Receiver<u64>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        ringfence::channel::bounded(capacity)
+    }
+    async fn send(tx: &Self::Tx, value: u64) {
+        tx.send_async(value).await.expect("the consumer is alive");
+    }
+    async fn select(a: &mut Self::Rx, b: &mut Self::Rx) -> u64 {
+        ringfence::channel::Selector::new()
+            .recv(a, |v| v.expect("a producer is alive"))
+            .recv(b, |v| v.expect("a producer is alive"))
+            .wait_async()
+            .await
+    }
+}
+
+struct RingfenceTokioSelect;
+
+impl AsyncPeer for RingfenceTokioSelect {
+    const NAME: &'static str = "ringfence_tokio_select";
+    type Tx = ringfence::channel::Sender<u64>;
+    type Rx = ringfence::channel::Receiver<u64>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        ringfence::channel::bounded(capacity)
+    }
+    async fn send(tx: &Self::Tx, value: u64) {
+        tx.send_async(value).await.expect("the consumer is alive");
+    }
+    async fn select(a: &mut Self::Rx, b: &mut Self::Rx) -> u64 {
+        tokio::select! {
+            v = a.recv_async() => v.expect("a producer is alive"),
+            v = b.recv_async() => v.expect("a producer is alive"),
+        }
+    }
+}
+
+struct TokioMpsc;
+
+impl AsyncPeer for TokioMpsc {
+    const NAME: &'static str = "tokio_mpsc_tokio_select";
+    type Tx = tokio::sync::mpsc::Sender<u64>;
+    type Rx = tokio::sync::mpsc::Receiver<u64>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        tokio::sync::mpsc::channel(capacity)
+    }
+    async fn send(tx: &Self::Tx, value: u64) {
+        tx.send(value).await.expect("the consumer is alive");
+    }
+    async fn select(a: &mut Self::Rx, b: &mut Self::Rx) -> u64 {
+        tokio::select! {
+            v = a.recv() => v.expect("a producer is alive"),
+            v = b.recv() => v.expect("a producer is alive"),
+        }
+    }
+}
+
+struct FlumeAsync;
+
+impl AsyncPeer for FlumeAsync {
+    const NAME: &'static str = "flume_tokio_select";
+    type Tx = flume::Sender<u64>;
+    type Rx = flume::Receiver<u64>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        flume::bounded(capacity)
+    }
+    async fn send(tx: &Self::Tx, value: u64) {
+        tx.send_async(value).await.expect("the consumer is alive");
+    }
+    async fn select(a: &mut Self::Rx, b: &mut Self::Rx) -> u64 {
+        tokio::select! {
+            v = a.recv_async() => v.expect("a producer is alive"),
+            v = b.recv_async() => v.expect("a producer is alive"),
+        }
+    }
+}
+
+/// One run of `select_async_2p1c`: two producer tasks and a selecting consumer task on `rt`;
+/// the time from the spawn to the consumer's last value.
+fn run_async<P: AsyncPeer>(rt: &tokio::runtime::Runtime, capacity: usize, messages: u64) -> Duration {
+    let (a_tx, mut a) = P::channel(capacity);
+    let (b_tx, mut b) = P::channel(capacity);
+    rt.block_on(async move {
+        let start = Instant::now();
+        let producers: Vec<_> = [(a_tx, 1u64), (b_tx, 2u64)]
+            .into_iter()
+            .map(|(tx, first)| {
+                tokio::spawn(async move {
+                    for value in (first..=messages).step_by(2) {
+                        P::send(&tx, black_box(value)).await;
+                    }
+                    tx // kept until the consumer is done: a closed channel is always ready
+                })
+            })
+            .collect();
+        let consumer = tokio::spawn(async move {
+            let (mut sum, mut squares) = (0u64, 0u64);
+            for _ in 0..messages {
+                let value = black_box(P::select(&mut a, &mut b).await);
+                sum = sum.wrapping_add(value);
+                squares = squares.wrapping_add(value.wrapping_mul(value));
+            }
+            (sum, squares)
+        });
+        let got = consumer.await.expect("the consumer finished");
+        let elapsed = start.elapsed();
+        for producer in producers {
+            drop(producer.await.expect("a producer finished"));
+        }
+        assert_eq!(got, expected_checksum(messages), "{}: a value lost or doubled", P::NAME);
+        elapsed
+    })
+}
+
+fn async_receive_from_either(c: &mut Criterion) {
+    use common::tokio_runtime::Flavor;
+    for flavor in [Flavor::CurrentThread, Flavor::MultiThread] {
+        let rt = flavor.runtime();
+        let mut group = c.benchmark_group(format!("select_async_2p1c_cap{ASYNC_CAP}_{}", flavor.suffix()));
+        group.throughput(Throughput::Elements(ASYNC_MESSAGES));
+        fn add<P: AsyncPeer>(
+            group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+            rt: &tokio::runtime::Runtime,
+        ) {
+            group.bench_function(P::NAME, |bench| {
+                bench.iter_custom(|iters| {
+                    (0..iters).map(|_| run_async::<P>(rt, ASYNC_CAP, ASYNC_MESSAGES)).sum()
+                })
+            });
+        }
+        add::<RingfenceWaitAsync>(&mut group, &rt);
+        add::<RingfenceTokioSelect>(&mut group, &rt);
+        add::<TokioMpsc>(&mut group, &rt);
+        add::<FlumeAsync>(&mut group, &rt);
+        group.finish();
+    }
+}
+
 fn try_empty(c: &mut Criterion) {
     let mut group = c.benchmark_group("select_try_empty");
     fn add<P: Peer>(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
@@ -203,9 +362,11 @@ fn main() {
     eprintln!("available parallelism: {cores}");
     eprintln!("  select_2p1c: 2 producer threads + 1 selecting consumer thread, two bounded channels");
     eprintln!("  select_1p1c: 1 producer thread (alternating channels) + 1 selecting consumer thread");
+    eprintln!("  select_async_2p1c: 2 producer tasks + 1 selecting consumer task, on each tokio runtime");
     eprintln!("  select_try_empty: 1 thread, a non-blocking select over two empty channels");
     let mut criterion = config().configure_from_args();
     receive_from_either(&mut criterion);
+    async_receive_from_either(&mut criterion);
     try_empty(&mut criterion);
     criterion.final_summary();
 }
