@@ -20,7 +20,7 @@
 //! [`WaitQueue`]: crate::wait::WaitQueue
 
 use super::chan::{Chan, Flavor, INLINE_PUSH_MAX_SIZE, UNREGISTERED_SPINS, WaiterCount};
-use super::error::{RecvError, SendError, TryRecvError};
+use super::error::{RecvError, SendError, TryRecvError, ready_or_empty};
 use super::lane::{Held, Lane};
 use super::parked_recv::Request;
 use crate::ring::{FAST_PATHS, PushError, Ring};
@@ -129,11 +129,7 @@ impl<T> Chan<T> {
     #[inline(never)]
     fn poll_recv_wait(&self, wait: &mut RecvWait, waker: &Waker) -> Poll<Result<T, RecvError>> {
         wait.waited = true;
-        let poll = |registered| match self.try_recv_as(registered) {
-            Ok(value) => Some(Ok(value)),
-            Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
-            Err(TryRecvError::Empty) => None,
-        };
+        let poll = |registered| ready_or_empty(self.try_recv_as(registered));
         let waiting = match &self.flavor {
             Flavor::Buffered(ring) => {
                 // Park a request, which the next push fills (`parked_recv.rs`, "An async

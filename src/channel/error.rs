@@ -449,6 +449,17 @@ impl std::error::Error for RecvError {}
 impl std::error::Error for TryRecvError {}
 impl std::error::Error for RecvTimeoutError {}
 
+/// A non-blocking receive's result as a waiting receive sees it: `None` while the channel is
+/// empty (keep waiting), else the receive's outcome (a value, or `RecvError` once drained and
+/// disconnected). Shared by every poll that waits for a value.
+pub(super) fn ready_or_empty<T>(result: Result<T, TryRecvError>) -> Option<Result<T, RecvError>> {
+    match result {
+        Ok(value) => Some(Ok(value)),
+        Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
+        Err(TryRecvError::Empty) => None,
+    }
+}
+
 impl<T> From<SendError<T>> for TrySendError<T> {
     fn from(err: SendError<T>) -> Self {
         TrySendError::Disconnected(err.0)

@@ -93,7 +93,9 @@
 
 use super::chan::Chan;
 use super::chan_async::{RecvWait, SendWait};
-use super::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use super::error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError, ready_or_empty,
+};
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use crate::sync::{Backoff, UnsafeCell};
 use crate::wait::WaitQueue;
@@ -612,11 +614,7 @@ impl<T> Rendezvous<T> {
         wait: &mut RecvWait,
         waker: &Waker,
     ) -> Poll<Result<T, RecvError>> {
-        chan.recv_wait.poll_until(&mut wait.slot, waker, || match self.try_recv(chan) {
-            Ok(value) => Some(Ok(value)),
-            Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
-            Err(TryRecvError::Empty) => None,
-        })
+        chan.recv_wait.poll_until(&mut wait.slot, waker, || ready_or_empty(self.try_recv(chan)))
     }
 
     /// A `recv_async` future dropped unfinished: leaves `recv_wait` (passing on a wakeup it

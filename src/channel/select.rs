@@ -46,7 +46,7 @@
 
 use super::chan::Chan;
 use super::chan_async::{RecvWait, SendWait};
-use super::error::{RecvError, SelectTimeoutError, SendError, TryRecvError, TrySelectError, TrySendError};
+use super::error::{RecvError, SelectTimeoutError, SendError, TrySelectError, TrySendError, ready_or_empty};
 use super::{Receiver, Sender};
 use std::cell::Cell;
 use std::fmt;
@@ -221,7 +221,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
     {
         let chan: &Chan<T> = &receiver.chan;
         assert!(
-            self.operations.rendezvous_send_channel() != Some(chan_address(chan)),
+            self.operations.rendezvous_send().map(|(_, sending)| sending) != Some(chan_address(chan)),
             "a Selector cannot both send to and receive from one zero-capacity channel"
         );
         let operation = RecvOperation { chan, wait: selector_recv_wait(), f: Some(f), outcome: None };
@@ -274,7 +274,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
     where
         F: FnOnce(usize, Result<T, RecvError>) -> R,
     {
-        if let Some(sending) = self.operations.rendezvous_send_channel() {
+        if let Some((_, sending)) = self.operations.rendezvous_send() {
             assert!(
                 !receivers.iter().any(|receiver| std::ptr::eq(chan_address(&receiver.chan), sending)),
                 "a Selector cannot both send to and receive from one zero-capacity channel"
@@ -509,7 +509,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
             Ok(index) => return Ok(ops.operation(index).finish()),
             Err(park_timer) => park_timer,
         };
-        let rendezvous = ops.rendezvous_send();
+        let rendezvous = ops.rendezvous_send().map(|(index, _)| index);
         let parker = Parker::new();
         let completed = loop {
             if let Some(index) = poll_round(ops, order, rendezvous, &parker.waker) {
@@ -648,7 +648,7 @@ impl<R, A: Operations<R> + Unpin> Future for SelectFuture<R, A> {
                 let count = A::COUNT;
                 (0..count).for_each(|index| ops.operation(index).prepare(this.biased));
                 let order = Order::new(count, this.biased);
-                let started = (order, ops.rendezvous_send());
+                let started = (order, ops.rendezvous_send().map(|(index, _)| index));
                 this.started = Some(started);
                 // The first look without registering, as `wait`'s.
                 if let Some(index) = try_each(ops, order) {
@@ -758,15 +758,6 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
     a
 }
 
-/// A receive's look without waiting: its outcome when it is ready.
-fn try_outcome<T>(chan: &Chan<T>) -> Option<Result<T, RecvError>> {
-    match chan.try_recv() {
-        Ok(value) => Some(Ok(value)),
-        Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
-        Err(TryRecvError::Empty) => None,
-    }
-}
-
 /// A receive's wait state: the selector spins over all its operations before it polls them, so
 /// none spins again on its own (each would, in turn, for a microsecond or two: the ready one
 /// may be the last).
@@ -808,11 +799,8 @@ pub trait Operations<R> {
     /// The operation added `index`-th (from 0).
     fn operation(&mut self, index: usize) -> &mut dyn Operation<R>;
 
-    /// The index of the send to a zero-capacity channel, if there is one.
-    fn rendezvous_send(&self) -> Option<usize>;
-
-    /// The channel of that send.
-    fn rendezvous_send_channel(&self) -> Option<*const ()>;
+    /// The send to a zero-capacity channel, if there is one: its index and its channel.
+    fn rendezvous_send(&self) -> Option<(usize, *const ())>;
 
     /// Whether an operation receives from the channel at `chan`.
     fn receives_from(&self, chan: *const ()) -> bool;
@@ -828,11 +816,7 @@ impl<R> Operations<R> for () {
         unreachable!("no operation at that index")
     }
 
-    fn rendezvous_send(&self) -> Option<usize> {
-        None
-    }
-
-    fn rendezvous_send_channel(&self) -> Option<*const ()> {
+    fn rendezvous_send(&self) -> Option<(usize, *const ())> {
         None
     }
 
@@ -852,12 +836,11 @@ impl<R, A: Operations<R>, O: Operation<R>> Operations<R> for (A, O) {
         if index == A::COUNT { &mut self.1 } else { self.0.operation(index) }
     }
 
-    fn rendezvous_send(&self) -> Option<usize> {
-        if self.1.rendezvous_send_channel().is_some() { Some(A::COUNT) } else { self.0.rendezvous_send() }
-    }
-
-    fn rendezvous_send_channel(&self) -> Option<*const ()> {
-        self.1.rendezvous_send_channel().or_else(|| self.0.rendezvous_send_channel())
+    fn rendezvous_send(&self) -> Option<(usize, *const ())> {
+        match self.1.rendezvous_send_channel() {
+            Some(chan) => Some((A::COUNT, chan)),
+            None => self.0.rendezvous_send(),
+        }
     }
 
     fn receives_from(&self, chan: *const ()) -> bool {
@@ -929,7 +912,7 @@ pub struct RecvOperation<'a, T, F> {
 
 impl<R, T, F: FnOnce(Result<T, RecvError>) -> R> Operation<R> for RecvOperation<'_, T, F> {
     fn try_now(&mut self) -> bool {
-        self.outcome = try_outcome(self.chan);
+        self.outcome = ready_or_empty(self.chan.try_recv());
         self.outcome.is_some()
     }
 
@@ -941,9 +924,7 @@ impl<R, T, F: FnOnce(Result<T, RecvError>) -> R> Operation<R> for RecvOperation<
     }
 
     fn cancel(&mut self) -> bool {
-        if self.wait.may_hold() {
-            self.chan.cancel_recv(&mut self.wait);
-        }
+        self.leave();
         false
     }
 
@@ -963,12 +944,19 @@ impl<T, F> fmt::Debug for RecvOperation<'_, T, F> {
     }
 }
 
-impl<T, F> Drop for RecvOperation<'_, T, F> {
-    /// A selector dropped while it waited (a panic in a waker): leave the queue.
-    fn drop(&mut self) {
+impl<T, F> RecvOperation<'_, T, F> {
+    /// Leaves the channel's queue if the receive waits there.
+    fn leave(&mut self) {
         if self.wait.may_hold() {
             self.chan.cancel_recv(&mut self.wait);
         }
+    }
+}
+
+impl<T, F> Drop for RecvOperation<'_, T, F> {
+    /// A selector dropped while it waited (a panic in a waker): leave the queue.
+    fn drop(&mut self) {
+        self.leave();
     }
 }
 
@@ -1000,8 +988,10 @@ impl<R, T, F: FnOnce(usize, Result<T, RecvError>) -> R> Operation<R> for RecvAny
     }
 
     fn try_now(&mut self) -> bool {
-        self.outcome =
-            self.order.indices().find_map(|index| Some((index, try_outcome(&self.receivers[index].chan)?)));
+        self.outcome = self
+            .order
+            .indices()
+            .find_map(|index| Some((index, ready_or_empty(self.receivers[index].chan.try_recv())?)));
         self.outcome.is_some()
     }
 
