@@ -25,10 +25,10 @@ step "cargo test with the \`futures\` feature (Stream/Sink: the async tests and 
 cargo test --features futures --test channel_async --test async_patterns --test pool --test select_async
 cargo test --features futures --doc
 
-step "loom suite (release, LOOM_MAX_PREEMPTIONS=${LOOM_MAX_PREEMPTIONS:-2}), one process per CPU"
-# scripts/loom-suite.sh: its own target dir, and the models sharded over processes rather than
-# test threads (two loom test threads of one process contend on its memory-map lock: the
-# script's header has the measurements).
+step "loom suite (release, LOOM_MAX_PREEMPTIONS=${LOOM_MAX_PREEMPTIONS:-2}), one process per model"
+# scripts/loom-suite.sh: its own target dir, and each model in a process of its own, as many at
+# a time as there are CPUs, the slowest first (two loom test threads of one process contend on its
+# memory-map lock: the script's header has the measurements).
 start=$(date +%s)
 scripts/loom-suite.sh
 echo "loom suite took $(( $(date +%s) - start ))s (build included)"
