@@ -7,6 +7,7 @@
 use crate::common::block_on;
 use loom::thread;
 use ringfence::channel::{Receiver, Selector, Sender, TryRecvError, bounded, unbounded};
+use ringfence::oneshot;
 use std::future::Future;
 
 /// A receive on each of two channels, each racing a sender: the selection gets one value, the
@@ -210,5 +211,41 @@ fn select_wait_async_dropped_while_pending() {
             _ => assert_eq!(input_left, Some(20), "not received: still in the channel"),
         }
         assert_eq!(keep_in.waiting_counts(), (0, 0));
+    });
+}
+
+/// A receive and a future (a oneshot's receiver, by reference), each racing its sender: the
+/// selection takes one value; the other is received afterwards from where it was (the channel,
+/// or the oneshot the caller kept), and the future's registration wakes the parked thread.
+#[test]
+fn select_recv_or_a_oneshot_future() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<u8>(1);
+        let keep = tx.clone();
+        let (reply_tx, mut reply) = oneshot::channel::<u8>();
+        let channel_sender = thread::spawn(move || tx.send(1).unwrap());
+        let oneshot_sender = thread::spawn(move || reply_tx.send(2).unwrap());
+        let got = Selector::new().recv(&rx, |v| v.unwrap()).future(&mut reply, |v| v.unwrap()).wait();
+        let rest = if got == 1 { reply.recv().unwrap() } else { rx.recv().unwrap() };
+        assert_eq!(got + rest, 3, "each value once");
+        channel_sender.join().unwrap();
+        oneshot_sender.join().unwrap();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        assert_eq!(keep.waiting_counts(), (0, 0), "no wait left on the channel");
+    });
+}
+
+/// The future's own wakeup alone ends the park: a receive that never gets a value (its sender
+/// stays, silent) beside a oneshot that another thread completes.
+#[test]
+fn select_a_future_alone_wakes_the_parked_selection() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<u8>(1);
+        let (reply_tx, reply) = oneshot::channel::<u8>();
+        let oneshot_sender = thread::spawn(move || reply_tx.send(2).unwrap());
+        let got = Selector::new().recv(&rx, |_| 0).future(reply, |v| v.unwrap()).wait();
+        assert_eq!(got, 2);
+        oneshot_sender.join().unwrap();
+        assert_eq!(tx.waiting_counts(), (0, 0), "no wait left on the channel");
     });
 }

@@ -1,5 +1,6 @@
 //! [`Selector`]: waits for the first ready of several channel operations (receives and sends,
-//! on channels of any element types and flavors), blocking, until a deadline, or not at all.
+//! on channels of any element types and flavors) and futures, blocking, until a deadline, or
+//! not at all.
 //!
 //! # No protocol of its own
 //!
@@ -11,7 +12,9 @@
 //! harmless (model-checked with loom there: a receive takes a value only inside the poll that
 //! returns it; a buffered send moves its value into the channel only inside the poll that
 //! returns `Ready`). So exactly one operation completes, and every other leaves its channel as
-//! it found it, with no protocol here to prove beyond the order of the polls.
+//! it found it, with no protocol here to prove beyond the order of the polls. A future added
+//! with `Selector::future` is one more such operation: polled the same way, and its
+//! cancellation is its drop (by value) or nothing (by reference: the caller keeps it).
 //!
 //! # The one exception: a send on a zero-capacity channel
 //!
@@ -61,8 +64,8 @@ use std::time::{Duration, Instant};
 /// any element types, every flavor, and threads and async tasks on the other ends.
 ///
 /// Build one with [`recv`](Selector::recv), [`recv_any`](Selector::recv_any) (a run-time set
-/// of receivers) and [`send`](Selector::send), one closure per operation, all returning the
-/// same `R`; then [`wait`](Selector::wait), [`wait_timeout`](Selector::wait_timeout),
+/// of receivers), [`send`](Selector::send) and [`future`](Selector::future) (a timer, a
+/// oneshot, any future), one closure per operation, all returning the same `R`; then [`wait`](Selector::wait), [`wait_timeout`](Selector::wait_timeout),
 /// [`wait_deadline`](Selector::wait_deadline), [`try_wait`](Selector::try_wait), or in async
 /// code [`wait_async`](Selector::wait_async).
 ///
@@ -73,7 +76,8 @@ use std::time::{Duration, Instant};
 ///   by the operation that completes (sent, or back in its [`SendError`]); otherwise it stays
 ///   there for the next attempt. An empty `Option` switches the send off.
 /// - **Ready means** a value to receive, room for a send, or a disconnected channel (the
-///   operation completes with its error, as [`Receiver::recv`] and [`Sender::send`] do).
+///   operation completes with its error, as [`Receiver::recv`] and [`Sender::send`] do); for
+///   a [`future`](Selector::future), a poll that returns `Ready`.
 /// - **Fair**: the operations are looked at in a random order (a random start and stride), so
 ///   which of several ready ones completes does not follow the order they were added, and
 ///   none that is always ready starves the others; [`biased`](Selector::biased) prefers them
@@ -352,6 +356,95 @@ impl<R, A: Operations<R>> Selector<R, A> {
         Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
     }
 
+    /// Adds a future: ready when a poll of it is `Ready`, and `f` gets its output. Any
+    /// `Future + Unpin`: a timer ([`timer::sleep`](crate::timer::sleep), an
+    /// [`Interval`](crate::timer::Interval)'s [`tick`](crate::timer::Interval::tick)), a
+    /// [`oneshot::Receiver`](crate::oneshot::Receiver), a semaphore's
+    /// [`acquire_async`](crate::semaphore::Semaphore::acquire_async), another crate's future.
+    /// A `!Unpin` future (an `async` block) goes in pinned: `Box::pin(future)`, or
+    /// [`std::pin::pin!`] and `.as_mut()`.
+    ///
+    /// - **Polled at every look** of the selection: the first looks and the spin poll it with
+    ///   a no-op waker, the rounds after them with a waker that unparks the selecting thread
+    ///   (in [`wait_async`](Selector::wait_async), the task's waker). A future must tolerate a
+    ///   change of waker between polls, as every future must; ringfence's do.
+    /// - **By value or by reference.** Passed by value, the future is dropped when another
+    ///   operation completes, before that operation's closure runs: its own cancel safety says
+    ///   what that gives up (ringfence's futures lose nothing: a tick or a value not yet
+    ///   returned stays where it was, permits taken go back). Passed as `&mut future`, it stays
+    ///   with the caller, its progress and registrations included, for the next selection (as
+    ///   a `&mut future` branch of `tokio::select!`); once it completed, do not poll it again.
+    /// - **No runtime.** The blocking waits poll it on the selecting thread, outside any async
+    ///   runtime: a future that needs its runtime (tokio's timers and I/O) belongs in
+    ///   [`wait_async`](Selector::wait_async) on that runtime. ringfence's futures need none
+    ///   (its timer runs on a thread of its own).
+    ///
+    /// # Examples
+    ///
+    /// A worker that takes jobs from a channel and reports every 10 ms, with ringfence's
+    /// [`Interval`](crate::timer::Interval); the ticks stay in the interval between selections:
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector};
+    /// use ringfence::timer::interval;
+    /// use std::time::Duration;
+    ///
+    /// enum Event {
+    ///     Job(Option<u32>),
+    ///     Report,
+    /// }
+    /// let (jobs, jobs_rx) = bounded::<u32>(8);
+    /// std::thread::spawn(move || {
+    ///     for job in 0..5 {
+    ///         jobs.send(job).unwrap();
+    ///         std::thread::sleep(Duration::from_millis(4));
+    ///     }
+    /// });
+    /// let mut report = interval(Duration::from_millis(10));
+    /// let (mut done, mut reports) = (0, 0);
+    /// loop {
+    ///     let event = Selector::new()
+    ///         .recv(&jobs_rx, |job| Event::Job(job.ok()))
+    ///         .future(report.tick(), |_at| Event::Report)
+    ///         .wait();
+    ///     match event {
+    ///         Event::Job(Some(_job)) => done += 1,
+    ///         Event::Job(None) => break, // every sender gone
+    ///         Event::Report => reports += 1,
+    ///     }
+    /// }
+    /// assert_eq!(done, 5);
+    /// assert!(reports >= 1); // the first tick is at once
+    /// ```
+    ///
+    /// A reply on a oneshot, or a cancellation on a channel, whichever comes first; the
+    /// oneshot is passed by reference, so a reply that lost the race is still there:
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector};
+    /// use ringfence::oneshot;
+    ///
+    /// let (cancel, cancelled) = bounded::<()>(1);
+    /// let (reply_tx, mut reply) = oneshot::channel::<&str>();
+    /// cancel.send(()).unwrap();
+    /// let outcome = Selector::new()
+    ///     .future(&mut reply, |answer| answer.ok())
+    ///     .recv(&cancelled, |_| None)
+    ///     .biased() // the reply first, when both are ready
+    ///     .wait();
+    /// assert_eq!(outcome, None); // cancelled: no reply yet
+    /// reply_tx.send("late").unwrap();
+    /// assert_eq!(reply.recv(), Ok("late")); // still in the oneshot
+    /// ```
+    pub fn future<F, G>(self, future: F, f: G) -> Selector<R, (A, FutureOperation<F, G>)>
+    where
+        F: Future + Unpin,
+        G: FnOnce(F::Output) -> R,
+    {
+        let operation = FutureOperation { future: Some(future), f: Some(f), outcome: None };
+        Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
+    }
+
     /// Looks at the operations in the order they were added, every time: the first ready one
     /// completes. For priorities (a shutdown channel before the work); an operation that is
     /// always ready then starves the ones after it.
@@ -496,7 +589,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
         (0..count).for_each(|index| ops.operation(index).prepare(self.biased));
         // The common case, something ready: no registration, no waker.
         if let Some(index) = try_each(ops, order) {
-            return Ok(ops.operation(index).finish());
+            return Ok(complete(ops, index));
         }
         let Wait::Until(deadline) = wait else { return Err(TimedOut) };
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
@@ -506,7 +599,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
         // operations at once: a partner answering within it spares the registrations and the
         // park. The timer it returns, kept until the selection ends, tunes the next one.
         let park_timer = match crate::wait::spin(deadline, || try_each(ops, order)) {
-            Ok(index) => return Ok(ops.operation(index).finish()),
+            Ok(index) => return Ok(complete(ops, index)),
             Err(park_timer) => park_timer,
         };
         let rendezvous = ops.rendezvous_send().map(|(index, _)| index);
@@ -604,7 +697,8 @@ fn cancel_others<R, A: Operations<R>>(ops: &mut A, completed: usize) {
 }
 
 /// Ends a selection whose operation `completed` completed: cancels the others, then runs its
-/// closure.
+/// closure. Also after a look (which registers nothing on a channel): a future passed by value
+/// is dropped there, before the closure.
 fn complete<R, A: Operations<R>>(ops: &mut A, completed: usize) -> R {
     cancel_others(ops, completed);
     ops.operation(completed).finish()
@@ -653,7 +747,7 @@ impl<R, A: Operations<R> + Unpin> Future for SelectFuture<R, A> {
                 // The first look without registering, as `wait`'s.
                 if let Some(index) = try_each(ops, order) {
                     this.done = true;
-                    return Poll::Ready(ops.operation(index).finish());
+                    return Poll::Ready(complete(ops, index));
                 }
                 started
             }
@@ -1147,6 +1241,52 @@ impl<T, V: SendValue<T>, F> Drop for SendOperation<'_, T, V, F> {
     /// rendezvous slot goes back to the caller (one a receiver took was sent).
     fn drop(&mut self) {
         self.leave();
+    }
+}
+
+/// A future of a [`Selector`] (from [`Selector::future`]).
+pub struct FutureOperation<F: Future, G> {
+    /// `None` once it completed or the selection ended (a future passed by value is dropped
+    /// there: its cancellation, before the completed operation's closure runs).
+    future: Option<F>,
+    f: Option<G>,
+    /// The completion's output, until `finish` hands it to `f`.
+    outcome: Option<F::Output>,
+}
+
+impl<R, F: Future + Unpin, G: FnOnce(F::Output) -> R> Operation<R> for FutureOperation<F, G> {
+    fn try_now(&mut self) -> bool {
+        // A look registers nothing: what the future keeps of a no-op waker wakes nobody, and
+        // the first round's poll replaces it.
+        self.poll(Waker::noop())
+    }
+
+    fn poll(&mut self, waker: &Waker) -> bool {
+        let Some(future) = self.future.as_mut() else { return false };
+        match Pin::new(future).poll(&mut Context::from_waker(waker)) {
+            Poll::Ready(output) => {
+                self.future = None; // completed: a future is not polled again
+                self.outcome = Some(output);
+                true
+            }
+            Poll::Pending => false,
+        }
+    }
+
+    fn cancel(&mut self) -> bool {
+        self.future = None;
+        false
+    }
+
+    fn finish(&mut self) -> R {
+        let outcome = self.outcome.take().expect("finish follows a completion");
+        (self.f.take().expect("an operation finishes once"))(outcome)
+    }
+}
+
+impl<F: Future, G> fmt::Debug for FutureOperation<F, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FutureOperation").field("pending", &self.future.is_some()).finish_non_exhaustive()
     }
 }
 
