@@ -20,7 +20,7 @@ const SECTIONS: [(&str, &str, fn()); 15] = [
     ("producer-consumer", "channel::bounded, Sender, Receiver", producer_consumer),
     ("-", "channel: try_send, send_timeout", backpressure_and_timeouts),
     ("-", "channel::bounded(0)", rendezvous),
-    ("-", "channel::Selector", select),
+    ("-", "channel::Selector (channels and futures)", select),
     ("future/promise", "oneshot::channel", future_promise),
     ("-", "Semaphore", limit_concurrency),
     ("worker pool", "pool::Pool, Task, as_completed, scope", worker_pool),
@@ -183,6 +183,18 @@ fn select() {
     worker.join().unwrap();
     assert_eq!(sum, (1..=50u64).map(|n| n * n).sum::<u64>());
     println!("   50 jobs out, 50 results in, {rounds} selections, no deadlock on capacity-1 channels");
+
+    // Futures are operations too: a oneshot reply or a timer, whichever comes first (the timer
+    // is ringfence's own, so a plain thread can wait on it).
+    let (reply_tx, reply) = oneshot::channel::<u64>();
+    let answering = thread::spawn(move || reply_tx.send(6 * 7).unwrap());
+    let answer = channel::Selector::new()
+        .future(reply, |reply| reply.ok())
+        .future(ringfence::timer::sleep(Duration::from_secs(10)), |()| None)
+        .wait();
+    answering.join().unwrap();
+    assert_eq!(answer, Some(42));
+    println!("   a oneshot reply raced against a 10 s timer: {answer:?} (the timer was dropped)");
 }
 
 /// Future/promise: a one-shot cell carries one reply from a worker thread.
