@@ -267,6 +267,14 @@ impl Sleep {
             driver::unregister(&mut self.entry);
             return Poll::Ready(());
         }
+        // A poll with nobody to wake (a `Selector`'s looks, which poll with `Waker::noop()`
+        // every few hundred nanoseconds while they spin) registers nothing: an entry would cost
+        // the timer's lock each time, and the first one a wakeup of its thread. An entry made
+        // by an earlier poll stays. (`will_wake` may miss a no-op waker made in another crate:
+        // that poll registers, as any other would.)
+        if waker.will_wake(Waker::noop()) {
+            return Poll::Pending;
+        }
         let poll = driver::register(&mut self.entry, deadline, waker);
         if poll.is_ready() {
             driver::unregister(&mut self.entry);
@@ -570,6 +578,21 @@ mod tests {
         assert_eq!(nap.entry, Some(key), "a re-poll keeps the entry");
         drop(nap);
         assert!(!driver::contains(key));
+    }
+
+    #[test]
+    fn a_poll_with_a_no_op_waker_registers_nothing_and_keeps_an_entry() {
+        let mut nap = sleep(Duration::from_secs(3600));
+        assert!(nap.poll_waker(Waker::noop()).is_pending());
+        assert_eq!(nap.entry, None, "nobody to wake: no entry");
+        let waker = Waker::from(Arc::new(Nothing));
+        assert!(nap.poll_waker(&waker).is_pending());
+        let key = nap.entry.expect("registered");
+        assert!(nap.poll_waker(Waker::noop()).is_pending());
+        assert_eq!(nap.entry, Some(key), "the real waker's entry stays");
+        assert!(driver::contains(key));
+        nap.reset(Instant::now());
+        assert!(nap.poll_waker(Waker::noop()).is_ready(), "the deadline is checked first");
     }
 
     #[test]

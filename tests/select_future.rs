@@ -264,3 +264,23 @@ fn wait_async_selects_a_timer_against_a_channel_on_both_runtimes() {
         rt.shutdown_background();
     }
 }
+
+/// A selection's future is `Unpin` whatever its closures and outputs are (found by review: a
+/// `!Unpin` output, or a closure owning a `!Unpin` value, made it impossible to await).
+#[test]
+fn a_selection_with_unpin_less_outputs_and_closures_can_be_awaited() {
+    use std::marker::PhantomPinned;
+    fn assert_unpin<T: Unpin>(_: &T) {}
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let (_tx, rx) = bounded::<u8>(1);
+    let pinned = PhantomPinned;
+    let selection = Selector::new()
+        .recv(&rx, move |_| {
+            let _owned = &pinned;
+            0
+        })
+        .future(ready(PhantomPinned), |_output| 1)
+        .wait_async();
+    assert_unpin(&selection);
+    assert_eq!(rt.block_on(selection), 1);
+}

@@ -65,7 +65,8 @@ use std::time::{Duration, Instant};
 ///
 /// Build one with [`recv`](Selector::recv), [`recv_any`](Selector::recv_any) (a run-time set
 /// of receivers), [`send`](Selector::send) and [`future`](Selector::future) (a timer, a
-/// oneshot, any future), one closure per operation, all returning the same `R`; then [`wait`](Selector::wait), [`wait_timeout`](Selector::wait_timeout),
+/// oneshot, any future), one closure per operation, all returning the same `R`; then
+/// [`wait`](Selector::wait), [`wait_timeout`](Selector::wait_timeout),
 /// [`wait_deadline`](Selector::wait_deadline), [`try_wait`](Selector::try_wait), or in async
 /// code [`wait_async`](Selector::wait_async).
 ///
@@ -370,14 +371,31 @@ impl<R, A: Operations<R>> Selector<R, A> {
     ///   change of waker between polls, as every future must; ringfence's do.
     /// - **By value or by reference.** Passed by value, the future is dropped when another
     ///   operation completes, before that operation's closure runs: its own cancel safety says
-    ///   what that gives up (ringfence's futures lose nothing: a tick or a value not yet
-    ///   returned stays where it was, permits taken go back). Passed as `&mut future`, it stays
-    ///   with the caller, its progress and registrations included, for the next selection (as
-    ///   a `&mut future` branch of `tokio::select!`); once it completed, do not poll it again.
+    ///   what that gives up. Timers and ticks ([`Sleep`](crate::timer::Sleep),
+    ///   [`Tick`](crate::timer::Tick)), [`acquire_async`](crate::semaphore::Semaphore::acquire_async)
+    ///   (its permits go back), [`recv_async`](super::Receiver::recv_async) (the value stays in
+    ///   the channel) give up nothing; a [`oneshot::Receiver`](crate::oneshot::Receiver) whose
+    ///   reply has arrived, or a [`send_async`](super::Sender::send_async), drops its value with
+    ///   itself: pass those as `&mut future`. Passed so, it stays with the caller, its progress
+    ///   and registrations included, for the next selection (as a `&mut future` branch of
+    ///   `tokio::select!`); once it completed, do not poll it again.
+    /// - **Exactly one completes, of what the selector can see.** A future whose own effect may
+    ///   happen between two polls, without its poll returning `Ready`, can complete beside the
+    ///   selected operation: a [`send_async`](super::Sender::send_async) on a zero-capacity
+    ///   channel (its value waits in the channel, where a receiver takes it), or another
+    ///   selector's [`wait_async`](Selector::wait_async) holding such a send. Send with
+    ///   [`send`](Selector::send), which the selector settles (module docs); a
+    ///   [`recv_async`](super::Receiver::recv_async) on the zero-capacity channel that a `send`
+    ///   of the same selector sends to would busy-loop, as a [`recv`](Selector::recv) there
+    ///   would (which the selector rejects, but cannot see inside a future).
     /// - **No runtime.** The blocking waits poll it on the selecting thread, outside any async
-    ///   runtime: a future that needs its runtime (tokio's timers and I/O) belongs in
-    ///   [`wait_async`](Selector::wait_async) on that runtime. ringfence's futures need none
-    ///   (its timer runs on a thread of its own).
+    ///   runtime: a future that needs one (tokio's timers and I/O) fails there (creating a
+    ///   tokio timer outside a runtime panics), or waits until a runtime running elsewhere
+    ///   drives it; in async code use [`wait_async`](Selector::wait_async) on that runtime.
+    ///   ringfence's futures need none (its timer runs on a thread of its own).
+    /// - **Always on.** A send switches off with an empty `Option`; a future cannot: build the
+    ///   selection without it (or give it [`std::future::pending`] of the same type, through an
+    ///   `Either`-like enum).
     ///
     /// # Examples
     ///
@@ -476,7 +494,10 @@ impl<R, A: Operations<R>> Selector<R, A> {
 
     /// Completes the first ready operation and returns its closure's result, or fails at once
     /// when none is ready. Never blocks (a zero-capacity send completes only to a receiver
-    /// blocked in [`Receiver::recv`], as [`Sender::try_send`]).
+    /// blocked in [`Receiver::recv`], as [`Sender::try_send`]). A [`future`](Selector::future)
+    /// is polled once, with a no-op waker: one passed as `&mut future` that stays pending may
+    /// keep that registration (an `acquire_async` its place in the semaphore's line) until it
+    /// is polled again or dropped.
     ///
     /// # Errors
     ///
@@ -628,8 +649,9 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// and the output is its closure's result.
     ///
     /// With no operation switched on it never completes (bound it with a timeout). The future
-    /// is `Unpin`, and needs its closures and the channels' element types to be (nearly every
-    /// type is; a closure that owns a `!Unpin` value is not: capture a reference instead).
+    /// is `Unpin` whatever its operations hold (nothing in it is pinned), and `Send` when they
+    /// are: the channels' element types, the send values' holders (not a shared `Cell`), the
+    /// closures, and each [`future`](Selector::future) with its output.
     ///
     /// # Cancel safety
     ///
@@ -729,7 +751,12 @@ pub struct SelectFuture<R, A> {
     output: PhantomData<fn() -> R>,
 }
 
-impl<R, A: Operations<R> + Unpin> Future for SelectFuture<R, A> {
+// Nothing of a selection is pinned: its channel operations are polled through `&mut`, and a
+// future operation's future is `Unpin` (polled through `Pin::new`). So the future is `Unpin`
+// whatever its closures, values and outputs are.
+impl<R, A> Unpin for SelectFuture<R, A> {}
+
+impl<R, A: Operations<R>> Future for SelectFuture<R, A> {
     type Output = R;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
@@ -765,7 +792,7 @@ impl<R, A: Operations<R> + Unpin> Future for SelectFuture<R, A> {
 /// Terminated once it returned `Ready`.
 #[cfg(feature = "futures")]
 #[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
-impl<R, A: Operations<R> + Unpin> futures_core::future::FusedFuture for SelectFuture<R, A> {
+impl<R, A: Operations<R>> futures_core::future::FusedFuture for SelectFuture<R, A> {
     fn is_terminated(&self) -> bool {
         self.done
     }
