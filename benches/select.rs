@@ -11,6 +11,10 @@
 //! - `select_try_empty`: one thread, a non-blocking selection over two empty channels (the
 //!   cost of finding nothing). flume's `Selector` has no non-blocking wait; its
 //!   `wait_timeout(Duration::ZERO)` stands in.
+//! - `select_timer_1p1c_cap1024`: one producer, one consumer selecting a receive or a timer an
+//!   hour away (never due in the run): the cost of carrying a timer in every selection.
+//!   ringfence's `Selector::future` over a `timer::Sleep` (by reference, one per run) against
+//!   crossbeam's `select!` over an `after` channel (one per run); flume has no timer.
 //!
 //! - `select_async_2p1c_cap64_{current_thread_1t,multi_thread_2t}`: the same as tasks on a tokio
 //!   runtime, capacity 64 (the async suite's): ringfence's `Selector::wait_async`, against
@@ -336,6 +340,80 @@ fn async_receive_from_either(c: &mut Criterion) {
     }
 }
 
+/// A peer whose select can carry a timer.
+trait TimerPeer: Peer {
+    type Timer;
+    fn timer(after: Duration) -> Self::Timer;
+    /// Receives a value, or `None` when the timer fired first.
+    fn recv_or_timer(rx: &Self::Rx, timer: &mut Self::Timer) -> Option<u64>;
+}
+
+impl TimerPeer for Ringfence {
+    type Timer = ringfence::timer::Sleep;
+    fn timer(after: Duration) -> Self::Timer {
+        ringfence::timer::sleep(after)
+    }
+    fn recv_or_timer(rx: &Self::Rx, timer: &mut Self::Timer) -> Option<u64> {
+        ringfence::channel::Selector::new()
+            .recv(rx, |v| Some(v.expect("the producer is alive")))
+            .future(timer, |()| None)
+            .wait()
+    }
+}
+
+impl TimerPeer for Crossbeam {
+    type Timer = crossbeam_channel::Receiver<Instant>;
+    fn timer(after: Duration) -> Self::Timer {
+        crossbeam_channel::after(after)
+    }
+    fn recv_or_timer(rx: &Self::Rx, timer: &mut Self::Timer) -> Option<u64> {
+        crossbeam_channel::select! {
+            recv(rx) -> v => Some(v.expect("the producer is alive")),
+            recv(timer) -> _ => None,
+        }
+    }
+}
+
+/// One run of `select_timer_1p1c_cap1024`: the time from the barrier to the consumer's last
+/// value.
+fn run_timer<P: TimerPeer>(messages: u64) -> Duration {
+    let (tx, rx) = P::channel(1024);
+    let role = AtomicUsize::new(0);
+    let (results, elapsed) = on_threads(2, |ready| {
+        if role.fetch_add(1, Ordering::Relaxed) == 0 {
+            ready();
+            (1..=messages).for_each(|value| P::send(&tx, black_box(value)));
+            return (0, 0);
+        }
+        let mut timer = P::timer(Duration::from_secs(3600));
+        ready();
+        let (mut sum, mut squares) = (0u64, 0u64);
+        for _ in 0..messages {
+            let value = black_box(P::recv_or_timer(&rx, &mut timer).expect("the hour's timer did not fire"));
+            sum = sum.wrapping_add(value);
+            squares = squares.wrapping_add(value.wrapping_mul(value));
+        }
+        (sum, squares)
+    });
+    let got =
+        results.into_iter().fold((0u64, 0u64), |acc, r| (acc.0.wrapping_add(r.0), acc.1.wrapping_add(r.1)));
+    assert_eq!(got, expected_checksum(messages), "{}: a value lost or doubled", P::NAME);
+    elapsed
+}
+
+fn receive_or_timer(c: &mut Criterion) {
+    let mut group = c.benchmark_group("select_timer_1p1c_cap1024");
+    group.throughput(Throughput::Elements(CAP1024_MESSAGES));
+    fn add<P: TimerPeer>(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+        group.bench_function(P::NAME, |bench| {
+            bench.iter_custom(|iters| (0..iters).map(|_| run_timer::<P>(CAP1024_MESSAGES)).sum())
+        });
+    }
+    add::<Ringfence>(&mut group);
+    add::<Crossbeam>(&mut group);
+    group.finish();
+}
+
 fn try_empty(c: &mut Criterion) {
     let mut group = c.benchmark_group("select_try_empty");
     fn add<P: Peer>(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
@@ -364,9 +442,11 @@ fn main() {
     eprintln!("  select_1p1c: 1 producer thread (alternating channels) + 1 selecting consumer thread");
     eprintln!("  select_async_2p1c: 2 producer tasks + 1 selecting consumer task, on each tokio runtime");
     eprintln!("  select_try_empty: 1 thread, a non-blocking select over two empty channels");
+    eprintln!("  select_timer_1p1c: 1 producer thread + 1 consumer thread selecting a receive or a timer");
     let mut criterion = config().configure_from_args();
     receive_from_either(&mut criterion);
     async_receive_from_either(&mut criterion);
     try_empty(&mut criterion);
+    receive_or_timer(&mut criterion);
     criterion.final_summary();
 }
