@@ -249,3 +249,55 @@ fn select_a_future_alone_wakes_the_parked_selection() {
         assert_eq!(tx.waiting_counts(), (0, 0), "no wait left on the channel");
     });
 }
+
+/// `send_any` of one value to two full capacity-1 channels, each with a receiver taking its
+/// filler: the value goes to exactly one of them (whichever freed room while the selection
+/// looked or waited), and no wait is left on either.
+#[test]
+fn select_send_any_to_two_channels_freed_by_two_receivers() {
+    loom::model(|| {
+        let (a, a_rx) = bounded::<u8>(1);
+        let (b, b_rx) = bounded::<u8>(1);
+        a.send(1).unwrap();
+        b.send(2).unwrap();
+        // Receivers stay: a disconnected channel would be ready.
+        let (keep_a, keep_b) = (a_rx.clone(), b_rx.clone());
+        let taker_a = thread::spawn(move || a_rx.recv().unwrap());
+        let taker_b = thread::spawn(move || b_rx.recv().unwrap());
+        let senders = [a, b];
+        let mut value = Some(9);
+        let index = Selector::new().send_any(&senders, &mut value, |index, sent| sent.map(|()| index)).wait();
+        assert_eq!(value, None, "sent");
+        assert_eq!(taker_a.join().unwrap(), 1);
+        assert_eq!(taker_b.join().unwrap(), 2);
+        assert_eq!(senders[0].waiting_counts(), (0, 0), "no wait left on a");
+        assert_eq!(senders[1].waiting_counts(), (0, 0), "no wait left on b");
+        let (to, other) = if index == Ok(0) { (&keep_a, &keep_b) } else { (&keep_b, &keep_a) };
+        assert_eq!(to.try_recv(), Ok(9), "in the channel it was sent to");
+        assert_eq!(other.try_recv(), Err(TryRecvError::Empty), "and only there");
+    });
+}
+
+/// `send_any` to two full channels of which only one is ever freed: the value goes there, and
+/// the wait on the other (full to the end, so nobody wakes and uncounts it) is cancelled.
+#[test]
+fn select_send_any_leaves_the_channel_that_stays_full() {
+    loom::model(|| {
+        let (a, a_rx) = bounded::<u8>(1);
+        let (b, b_rx) = bounded::<u8>(1);
+        a.send(1).unwrap();
+        b.send(2).unwrap();
+        let keep_a = a_rx.clone();
+        let taker = thread::spawn(move || a_rx.recv().unwrap());
+        let senders = [a, b];
+        let mut value = Some(9);
+        let index = Selector::new().send_any(&senders, &mut value, |index, sent| sent.map(|()| index)).wait();
+        assert_eq!(index, Ok(0));
+        assert_eq!(taker.join().unwrap(), 1);
+        // The counts first: a receive from `b` would wake and uncount a wait left there.
+        assert_eq!(senders[0].waiting_counts(), (0, 0), "no wait left on a");
+        assert_eq!(senders[1].waiting_counts(), (0, 0), "no wait left on b");
+        assert_eq!(keep_a.try_recv(), Ok(9));
+        assert_eq!(b_rx.try_recv(), Ok(2), "the full channel got nothing");
+    });
+}

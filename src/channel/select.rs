@@ -64,8 +64,9 @@ use std::time::{Duration, Instant};
 /// any element types, every flavor, and threads and async tasks on the other ends.
 ///
 /// Build one with [`recv`](Selector::recv), [`recv_any`](Selector::recv_any) (a run-time set
-/// of receivers), [`send`](Selector::send) and [`future`](Selector::future) (a timer, a
-/// oneshot, any future), one closure per operation, all returning the same `R`; then
+/// of receivers), [`send`](Selector::send), [`send_any`](Selector::send_any) (a run-time set
+/// of senders) and [`future`](Selector::future) (a timer, a oneshot, any future), one closure
+/// per operation, all returning the same `R`; then
 /// [`wait`](Selector::wait), [`wait_timeout`](Selector::wait_timeout),
 /// [`wait_deadline`](Selector::wait_deadline), [`try_wait`](Selector::try_wait), or in async
 /// code [`wait_async`](Selector::wait_async).
@@ -354,6 +355,76 @@ impl<R, A: Operations<R>> Selector<R, A> {
         }
         let operation =
             SendOperation { chan, value, wait: selector_send_wait(), rendezvous, f: Some(f), outcome: None };
+        Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
+    }
+
+    /// Adds a send of the value in `value` to whichever of `senders` has room first: for a set
+    /// of channels whose number is known only at run time (each [`send`](Selector::send)
+    /// changes the selector's type), such as a job for whichever worker's queue has room. `f`
+    /// gets the index of the sender in the slice and the outcome, as from
+    /// [`send`](Selector::send): a channel whose receivers are all gone is ready, with the
+    /// value back in its [`SendError`] (drop that sender from the slice to stop offering to
+    /// it).
+    ///
+    /// `value` is as [`send`](Selector::send)'s: a `&mut Option<T>` or a shared
+    /// `&Cell<Option<T>>`, taken out only by the send that completes, and `None` switches the
+    /// operation off. The senders are looked at in a random order, as the operations are (in
+    /// order with [`biased`](Selector::biased)). No allocation unless it must wait (then one,
+    /// for the senders' waits). An empty slice is never ready.
+    ///
+    /// # Panics
+    ///
+    /// When one of `senders` has capacity 0: a send there waits with its value in the channel,
+    /// so the value could not be offered to the other channels at the same time. Give such a
+    /// channel a [`send`](Selector::send) of its own.
+    ///
+    /// # Examples
+    ///
+    /// Dealing jobs to whichever of a run-time set of workers has room in its queue:
+    ///
+    /// ```
+    /// use ringfence::channel::{bounded, Selector};
+    /// use std::thread;
+    ///
+    /// let mut queues = Vec::new();
+    /// let mut workers = Vec::new();
+    /// for _ in 0..3 {
+    ///     let (tx, rx) = bounded::<u64>(2);
+    ///     queues.push(tx);
+    ///     workers.push(thread::spawn(move || rx.iter().sum::<u64>()));
+    /// }
+    /// for job in 1..=100 {
+    ///     let mut job = Some(job);
+    ///     Selector::new()
+    ///         .send_any(&queues, &mut job, |_worker, sent| sent.expect("every worker is alive"))
+    ///         .wait();
+    /// }
+    /// drop(queues);
+    /// let total: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    /// assert_eq!(total, 5050); // every job done once, by whichever worker had room
+    /// ```
+    pub fn send_any<'a, T, V, F>(
+        self,
+        senders: &'a [Sender<T>],
+        value: V,
+        f: F,
+    ) -> Selector<R, (A, SendAnyOperation<'a, T, V, F>)>
+    where
+        V: SendValue<T>,
+        F: FnOnce(usize, Result<(), SendError<T>>) -> R,
+    {
+        assert!(
+            senders.iter().all(|sender| sender.chan.capacity() != Some(0)),
+            "Selector::send_any takes no zero-capacity channel (give it a `send` of its own)"
+        );
+        let operation = SendAnyOperation {
+            senders,
+            value,
+            waits: Vec::new(),
+            order: Order::new(senders.len(), true),
+            f: Some(f),
+            outcome: None,
+        };
         Selector { operations: (self.operations, operation), biased: self.biased, output: PhantomData }
     }
 
@@ -1266,6 +1337,109 @@ impl<T, V: SendValue<T>, F> fmt::Debug for SendOperation<'_, T, V, F> {
 impl<T, V: SendValue<T>, F> Drop for SendOperation<'_, T, V, F> {
     /// A selector dropped while it waited: leave the queue; a value taken back out of the
     /// rendezvous slot goes back to the caller (one a receiver took was sent).
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+/// A send to any of a slice of senders (from [`Selector::send_any`]).
+pub struct SendAnyOperation<'a, T, V: SendValue<T>, F> {
+    senders: &'a [Sender<T>],
+    /// The caller's value: taken only by the completion.
+    value: V,
+    /// One wait per sender, made at the first poll (the looks need none).
+    waits: Vec<SendWait>,
+    /// The order of the looks at the senders (`prepare`).
+    order: Order,
+    f: Option<F>,
+    /// The completion's sender index and outcome, until `finish` hands them to `f`.
+    outcome: Option<(usize, Result<(), SendError<T>>)>,
+}
+
+impl<T, V: SendValue<T>, F> SendAnyOperation<'_, T, V, F> {
+    /// Leaves every sender's queue where a send waits (no channel here has capacity 0, so
+    /// none holds the value).
+    fn leave(&mut self) {
+        for (sender, wait) in self.senders.iter().zip(&mut self.waits) {
+            if wait.may_hold() {
+                let held = sender.chan.cancel_send(wait);
+                debug_assert!(held.is_none(), "only a zero-capacity send holds its value");
+            }
+        }
+    }
+}
+
+impl<R, T, V: SendValue<T>, F: FnOnce(usize, Result<(), SendError<T>>) -> R> Operation<R>
+    for SendAnyOperation<'_, T, V, F>
+{
+    fn prepare(&mut self, biased: bool) {
+        self.order = Order::new(self.senders.len(), biased);
+    }
+
+    fn try_now(&mut self) -> bool {
+        let Some(mut value) = self.value.take() else { return false };
+        for index in self.order.indices() {
+            match self.senders[index].chan.try_send(value) {
+                Ok(()) => {
+                    self.outcome = Some((index, Ok(())));
+                    return true;
+                }
+                Err(TrySendError::Full(back)) => value = back,
+                Err(TrySendError::Disconnected(back)) => {
+                    self.outcome = Some((index, Err(SendError(back))));
+                    return true;
+                }
+            }
+        }
+        self.value.put(value);
+        false
+    }
+
+    fn poll(&mut self, waker: &Waker) -> bool {
+        if !self.value.is_some() {
+            return false; // switched off
+        }
+        if self.waits.is_empty() {
+            self.waits.resize_with(self.senders.len(), selector_send_wait);
+        }
+        for index in self.order.indices() {
+            let (chan, wait) = (&self.senders[index].chan, &mut self.waits[index]);
+            // A pending send leaves the value in the `Option` (no channel here has capacity 0),
+            // for the next sender.
+            if let Poll::Ready(outcome) = self.value.with(|value| chan.poll_send(value, wait, waker)) {
+                self.outcome = Some((index, outcome));
+                return true;
+            }
+        }
+        false
+    }
+
+    fn cancel(&mut self) -> bool {
+        self.leave();
+        false
+    }
+
+    fn finish(&mut self) -> R {
+        let (index, outcome) = self.outcome.take().expect("finish follows a completion");
+        (self.f.take().expect("an operation finishes once"))(index, outcome)
+    }
+
+    fn is_enabled(&self) -> bool {
+        !self.senders.is_empty() && self.value.is_some()
+    }
+}
+
+impl<T, V: SendValue<T>, F> fmt::Debug for SendAnyOperation<'_, T, V, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendAnyOperation")
+            .field("senders", &self.senders.len())
+            .field("has_value", &self.value.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, V: SendValue<T>, F> Drop for SendAnyOperation<'_, T, V, F> {
+    /// A selector dropped while it waited: leave the queues.
     fn drop(&mut self) {
         self.leave();
     }
