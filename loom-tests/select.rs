@@ -21,6 +21,10 @@ fn recv_from_either(make: fn() -> (Sender<u8>, Receiver<u8>)) {
         let sa = thread::spawn(move || a_tx.send(1).unwrap());
         let sb = thread::spawn(move || b_tx.send(2).unwrap());
         let got = Selector::new().recv(&a, |v| v.unwrap()).recv(&b, |v| v.unwrap()).wait();
+        // Nobody else receives: a receive wait counted now was left behind by the selection
+        // (checked before the receive below, whose sender would wake and uncount it).
+        assert_eq!(keep_a.waiting_counts().0, 0, "no receive left waiting on a");
+        assert_eq!(keep_b.waiting_counts().0, 0, "no receive left waiting on b");
         let other = if got == 1 { &b } else { &a };
         // The other value was sent or is being sent: it is received exactly once.
         let rest = other.recv().unwrap();
@@ -151,6 +155,8 @@ fn select_recv_any_of_two_racing_two_sends() {
         let sb = thread::spawn(move || b_tx.send(1).unwrap());
         let receivers = [a, b];
         let (index, got) = Selector::new().recv_any(&receivers, |i, v| (i, v.unwrap())).wait();
+        assert_eq!(keep_a.waiting_counts().0, 0, "no receive left waiting on a (as above)");
+        assert_eq!(keep_b.waiting_counts().0, 0, "no receive left waiting on b");
         assert_eq!(usize::from(got), index, "the index names the channel");
         assert_eq!(usize::from(receivers[1 - index].recv().unwrap()), 1 - index);
         sa.join().unwrap();
@@ -171,6 +177,8 @@ fn select_wait_async_recv_from_either() {
         let sa = thread::spawn(move || a_tx.send(1).unwrap());
         let sb = thread::spawn(move || b_tx.send(2).unwrap());
         let got = block_on(Selector::new().recv(&a, |v| v.unwrap()).recv(&b, |v| v.unwrap()).wait_async());
+        assert_eq!(keep_a.waiting_counts().0, 0, "no receive left waiting on a (as above)");
+        assert_eq!(keep_b.waiting_counts().0, 0, "no receive left waiting on b");
         let other = if got == 1 { &b } else { &a };
         assert_eq!(got + other.recv().unwrap(), 3, "each value once");
         sa.join().unwrap();
