@@ -32,13 +32,15 @@
 //! |---|---|
 //! | first `poll` of a `Sleep` that is not due | inserts its entry (and notifies the thread if it is now the earliest) |
 //! | a later `poll` with another waker | replaces the waker (the old one is dropped); with the same waker (`Waker::will_wake`) nothing |
+//! | a `poll` with the crate's no-op waker (a `Selector`'s looks) | nothing, and no lock: the entry, if any, keeps its waker |
 //! | the thread, at the deadline | removes the entry and wakes its waker |
 //! | dropping, [`reset`](Sleep::reset) or completing a `Sleep` | removes its entry if it is still there |
 //!
 //! A `std::sync::Mutex` and `Condvar` guard the map. This is deliberately not lock-free: it is
 //! not a hot path. The lock is taken by every poll of a `Sleep` that is not due (a first one
 //! inserts the entry, a later one checks its waker: a task woken by something else, as a
-//! [`Timeout`] is by its future, polls its `Sleep` again), when a pending `Sleep` is dropped,
+//! [`Timeout`] is by its future, polls its `Sleep` again) but a selector's look (a poll with
+//! the crate's no-op waker), when a pending `Sleep` is dropped,
 //! and by the thread when it fires; never by a limiter that grants at once, nor by a `Sleep`
 //! that is due at its first poll. No executor code (a waker's `clone`, `wake` or `drop`) runs
 //! while it is held, and a waker that panics in `wake` does not stop the thread. The thread is
@@ -140,7 +142,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// The future of [`sleep`] and [`sleep_until`]: completes at or after its deadline.
 ///
 /// Runtime-agnostic (`std::task` only; the [module docs](self) say how it is woken). It keeps
-/// only the waker of its latest poll. It is `Unpin`, so it can be polled by `&mut` reference.
+/// only the waker of its latest poll (a `Selector`'s looks, which poll with a no-op waker, leave
+/// the waker of the poll before). It is `Unpin`, so it can be polled by `&mut` reference.
 ///
 /// # Cancel safety
 ///
@@ -267,12 +270,13 @@ impl Sleep {
             driver::unregister(&mut self.entry);
             return Poll::Ready(());
         }
-        // A poll with nobody to wake (a `Selector`'s looks, which poll with `Waker::noop()`
-        // every few hundred nanoseconds while they spin) registers nothing: an entry would cost
-        // the timer's lock each time, and the first one a wakeup of its thread. An entry made
-        // by an earlier poll stays. (`will_wake` may miss a no-op waker made in another crate:
-        // that poll registers, as any other would.)
-        if waker.will_wake(Waker::noop()) {
+        // A poll with nobody to wake (a `Selector`'s looks, which poll with the crate's
+        // `NOOP_WAKER` every few hundred nanoseconds while they spin) registers nothing: an
+        // entry would cost the timer's lock each time, and the first one a wakeup of its
+        // thread. An entry made by an earlier poll stays. (Another no-op waker, such as a
+        // `Waker::noop()` of the caller's, is not recognised: that poll registers, as any
+        // other would.)
+        if waker.will_wake(crate::wait::NOOP_WAKER) {
             return Poll::Pending;
         }
         let poll = driver::register(&mut self.entry, deadline, waker);
@@ -582,17 +586,18 @@ mod tests {
 
     #[test]
     fn a_poll_with_a_no_op_waker_registers_nothing_and_keeps_an_entry() {
+        let noop = crate::wait::NOOP_WAKER;
         let mut nap = sleep(Duration::from_secs(3600));
-        assert!(nap.poll_waker(Waker::noop()).is_pending());
+        assert!(nap.poll_waker(noop).is_pending());
         assert_eq!(nap.entry, None, "nobody to wake: no entry");
         let waker = Waker::from(Arc::new(Nothing));
         assert!(nap.poll_waker(&waker).is_pending());
         let key = nap.entry.expect("registered");
-        assert!(nap.poll_waker(Waker::noop()).is_pending());
+        assert!(nap.poll_waker(noop).is_pending());
         assert_eq!(nap.entry, Some(key), "the real waker's entry stays");
         assert!(driver::contains(key));
         nap.reset(Instant::now());
-        assert!(nap.poll_waker(Waker::noop()).is_ready(), "the deadline is checked first");
+        assert!(nap.poll_waker(noop).is_ready(), "the deadline is checked first");
     }
 
     #[test]

@@ -688,6 +688,14 @@ impl WaitQueue {
     }
 }
 
+/// The crate's one no-op waker, for polls that nobody is to be woken for (a `Selector`'s looks),
+/// and for futures that skip registering when polled with it (`timer::Sleep`). One `static`
+/// (found by review): each `Waker::noop()` call site may get its own copy of the waker's
+/// vtable (a promoted constant, per codegen unit), so `will_wake(Waker::noop())` did not
+/// recognise the selector's no-op waker in the timer's module. Read through this one reference,
+/// every use sees the same data and vtable pointers.
+pub(crate) static NOOP_WAKER: &Waker = Waker::noop();
+
 /// A waker that unparks the calling thread: for a thread that polls futures itself and parks
 /// between polls (the pipeline's channel source, `fan::merge`'s forwarders; std threads, not
 /// loom's: no model runs these).

@@ -1457,9 +1457,10 @@ pub struct FutureOperation<F: Future, G> {
 
 impl<R, F: Future + Unpin, G: FnOnce(F::Output) -> R> Operation<R> for FutureOperation<F, G> {
     fn try_now(&mut self) -> bool {
-        // A look registers nothing: what the future keeps of a no-op waker wakes nobody, and
-        // the first round's poll replaces it.
-        self.poll(Waker::noop())
+        // A look registers nothing that wakes: what the future keeps of a no-op waker wakes
+        // nobody, and the first round's poll replaces it (ringfence's `Sleep` recognises the
+        // crate's no-op waker and registers nothing at all).
+        self.poll(crate::wait::NOOP_WAKER)
     }
 
     fn poll(&mut self, waker: &Waker) -> bool {
