@@ -75,6 +75,9 @@ echo "loom-suite: ${#ordered[@]} models over $shards processes, LOOM_MAX_PREEMPT
 # `shards` at a time. Each writes its output to its own log and its time to a line of `times`.
 work=$(mktemp -d)
 trap 'rm -f "$build_log"; rm -rf "$work"' EXIT
+# Stopped by a signal to this script alone (not its process group): stop the running models
+# too, each the child of its runner subshell (`pkill -P`; without pkill, the runners only).
+trap 'for runner in $(jobs -p); do pkill -TERM -P "$runner" 2>/dev/null; kill "$runner" 2>/dev/null; done; exit 143' TERM INT
 run_model() {
   local index=$1 model=$2 start status=0
   start=$(date +%s%N)
