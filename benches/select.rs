@@ -29,7 +29,7 @@ mod common;
 
 use common::channel_async::{CAP as ASYNC_CAP, MESSAGES as ASYNC_MESSAGES};
 use common::select::{CAP1_MESSAGES, CAP1024_MESSAGES};
-use common::{config, expected_checksum, on_threads};
+use common::{Checksum, config, on_threads};
 use criterion::{Criterion, Throughput};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -146,23 +146,19 @@ fn run<P: Peer>(producers: usize, capacity: usize, messages: u64) -> Duration {
                     let first = 1 + producer as u64;
                     (first..=messages).step_by(2).for_each(|value| P::send(tx, black_box(value)));
                 }
-                (0, 0)
+                Checksum::default()
             }
             _ => {
                 ready();
-                let (mut sum, mut squares) = (0u64, 0u64);
+                let mut got = Checksum::default();
                 for _ in 0..messages {
-                    let value = black_box(P::select(&a, &b));
-                    sum = sum.wrapping_add(value);
-                    squares = squares.wrapping_add(value.wrapping_mul(value));
+                    got.add(black_box(P::select(&a, &b)));
                 }
-                (sum, squares)
+                got
             }
         }
     });
-    let got =
-        results.into_iter().fold((0u64, 0u64), |acc, r| (acc.0.wrapping_add(r.0), acc.1.wrapping_add(r.1)));
-    assert_eq!(got, expected_checksum(messages), "{}: a value lost or doubled", P::NAME);
+    results.into_iter().fold(Checksum::default(), Checksum::merge).assert_all_of(messages, P::NAME);
     elapsed
 }
 
@@ -298,20 +294,18 @@ fn run_async<P: AsyncPeer>(rt: &tokio::runtime::Runtime, capacity: usize, messag
             })
             .collect();
         let consumer = tokio::spawn(async move {
-            let (mut sum, mut squares) = (0u64, 0u64);
+            let mut got = Checksum::default();
             for _ in 0..messages {
-                let value = black_box(P::select(&mut a, &mut b).await);
-                sum = sum.wrapping_add(value);
-                squares = squares.wrapping_add(value.wrapping_mul(value));
+                got.add(black_box(P::select(&mut a, &mut b).await));
             }
-            (sum, squares)
+            got
         });
         let got = consumer.await.expect("the consumer finished");
         let elapsed = start.elapsed();
         for producer in producers {
             drop(producer.await.expect("a producer finished"));
         }
-        assert_eq!(got, expected_checksum(messages), "{}: a value lost or doubled", P::NAME);
+        got.assert_all_of(messages, P::NAME);
         elapsed
     })
 }
@@ -383,21 +377,17 @@ fn run_timer<P: TimerPeer>(messages: u64) -> Duration {
         if role.fetch_add(1, Ordering::Relaxed) == 0 {
             ready();
             (1..=messages).for_each(|value| P::send(&tx, black_box(value)));
-            return (0, 0);
+            return Checksum::default();
         }
         let mut timer = P::timer(Duration::from_secs(3600));
         ready();
-        let (mut sum, mut squares) = (0u64, 0u64);
+        let mut got = Checksum::default();
         for _ in 0..messages {
-            let value = black_box(P::recv_or_timer(&rx, &mut timer).expect("the hour's timer did not fire"));
-            sum = sum.wrapping_add(value);
-            squares = squares.wrapping_add(value.wrapping_mul(value));
+            got.add(black_box(P::recv_or_timer(&rx, &mut timer).expect("the hour's timer did not fire")));
         }
-        (sum, squares)
+        got
     });
-    let got =
-        results.into_iter().fold((0u64, 0u64), |acc, r| (acc.0.wrapping_add(r.0), acc.1.wrapping_add(r.1)));
-    assert_eq!(got, expected_checksum(messages), "{}: a value lost or doubled", P::NAME);
+    results.into_iter().fold(Checksum::default(), Checksum::merge).assert_all_of(messages, P::NAME);
     elapsed
 }
 

@@ -286,6 +286,31 @@ pub fn expected_checksum(n: u64) -> (u64, u64) {
     (sum as u64, squares as u64)
 }
 
+/// What consumers received, summed as [`expected_checksum`] sums `1..=n` (wrapping): a lost or
+/// doubled value changes it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checksum {
+    sum: u64,
+    squares: u64,
+}
+
+impl Checksum {
+    pub fn add(&mut self, value: u64) {
+        self.sum = self.sum.wrapping_add(value);
+        self.squares = self.squares.wrapping_add(value.wrapping_mul(value));
+    }
+
+    /// Two consumers' checksums together.
+    pub fn merge(self, other: Checksum) -> Checksum {
+        Checksum { sum: self.sum.wrapping_add(other.sum), squares: self.squares.wrapping_add(other.squares) }
+    }
+
+    /// Panics (naming `who`) unless exactly `1..=n` was received, each value once.
+    pub fn assert_all_of(self, n: u64, who: &str) {
+        assert_eq!((self.sum, self.squares), expected_checksum(n), "{who}: a value lost or doubled");
+    }
+}
+
 /// The `part`-th of `parts` near-equal shares of `total`, as a range of `1..=total`.
 fn share(total: u64, parts: usize, part: usize) -> std::ops::Range<u64> {
     let (parts, part) = (parts as u64, part as u64);
