@@ -834,8 +834,9 @@ impl Drop for ParkTimer {
 ///
 /// **Adaptive**, with per-thread state (no shared line to bounce), in two ways:
 ///
-/// - **Yield phase length.** At least [`YIELD_ROUNDS`] yields; up to [`long_yield_phase`] when
-///   this thread's last park was over within that time (a longer yield phase would have caught
+/// - **Yield phase length.** At least [`YIELD_ROUNDS`] yields; up to [`long_yield_phase`] (from
+///   the first yield, or from the last of the minimum rounds when nothing needed the clock
+///   before) when this thread's last park was over within that time (a longer yield phase would have caught
 ///   the partner without a futex call on either side, and without the woken thread's wake-up
 ///   latency). A park that lasted longer (a slow producer, an idle consumer) shortens the phase
 ///   back to the minimum, so a thread that usually waits long burns no more than a few yields.
@@ -882,9 +883,16 @@ pub(crate) fn spin<R>(
     }
     #[cfg(not(loom))]
     {
-        let yields_began = Instant::now();
         let phase = adaptive::yield_phase();
         let mut yields = 0u32;
+        // The clock is read only where its answer is used. Before the first yield when the
+        // yields are timed: a deadline, or a wait whose ending by a yield teaches the adaptive
+        // spin something (`adaptive::yield_counts`). Otherwise first when the minimum rounds
+        // are spent, and the phase's length runs from there: so the common wait of two threads
+        // sharing a core, which the first yield ends, reads no clock (two reads per wait were
+        // 6% of the one-CPU capacity-1 handoff's time: `perf`, the thirty-seventh session).
+        let timed = deadline.is_some() || adaptive::yield_counts();
+        let mut yields_began = timed.then(Instant::now);
         // The clock, read before each yield when there is a deadline (and after the minimum
         // rounds for the phase's length).
         let mut now = yields_began;
@@ -892,8 +900,10 @@ pub(crate) fn spin<R>(
             // A yield can hand the core away for a whole time slice when other threads are
             // runnable: never start one past the caller's deadline (a zero timeout under load
             // took 14 ms on average when the first rounds did not look).
-            if deadline.is_some_and(|deadline| now >= deadline) {
-                break;
+            if let (Some(deadline), Some(now)) = (deadline, now) {
+                if now >= deadline {
+                    break;
+                }
             }
             crate::sync::thread::yield_now();
             // Saturating: with a long yield phase (`set_yield_phase_limit` takes up to
@@ -902,20 +912,25 @@ pub(crate) fn spin<R>(
             if let Some(ready) = poll() {
                 // A yield that ran nothing else returns in well under a microsecond; an
                 // average of `SWITCHED` or more per yield means some yield gave our core away.
-                if yields_began.elapsed() >= adaptive::SWITCHED.saturating_mul(yields) {
-                    adaptive::yield_helped();
+                if let (true, Some(began)) = (timed, yields_began) {
+                    if began.elapsed() >= adaptive::SWITCHED.saturating_mul(yields) {
+                        adaptive::yield_helped();
+                    }
                 }
                 return Ok(ready);
             }
             if deadline.is_some() || yields >= YIELD_ROUNDS {
-                now = Instant::now();
-                if yields >= YIELD_ROUNDS && now.duration_since(yields_began) >= phase {
+                let reading = Instant::now();
+                let began = *yields_began.get_or_insert(reading);
+                now = Some(reading);
+                if yields >= YIELD_ROUNDS && reading.duration_since(began) >= phase {
                     break;
                 }
             }
         }
         adaptive::going_to_park();
-        Err(ParkTimer { since: yields_began })
+        // Read by now: the loop ends only after a reading (the phase's or a deadline's).
+        Err(ParkTimer { since: yields_began.unwrap_or_else(Instant::now) })
     }
     #[cfg(loom)]
     {
@@ -977,6 +992,14 @@ mod adaptive {
                 next == 1
             }
         })
+    }
+
+    /// Whether a yield that ends this wait would change the adaptive state (`yield_helped`
+    /// acts only while the spin is on, or on a probe): when not, the wait need not time its
+    /// yields. Read after this wait's `should_spin`, as `yield_helped` reads it.
+    #[inline]
+    pub(super) fn yield_counts() -> bool {
+        SKIPPED.with(Cell::get) <= 1
     }
 
     /// How long this wait's yield phase may run (beyond the minimum count of yields).
@@ -1136,5 +1159,29 @@ pub(crate) mod tests {
         })
         .join()
         .expect("the checks passed");
+    }
+
+    /// The waits between probes when every wait is ended by a core-giving yield, and only the
+    /// waits that `yield_counts` names report it (the others read no clock, so cannot tell).
+    fn probe_gaps_reporting_counted_yields_only(waits: u32) -> Vec<u32> {
+        probe_gaps(waits, adaptive::should_spin, |probed| {
+            assert_eq!(adaptive::yield_counts(), probed, "timed: the waits that spin, probes included");
+            if adaptive::yield_counts() {
+                adaptive::yield_helped();
+            }
+        })
+    }
+
+    #[test]
+    fn untimed_yields_would_not_have_taught_the_spin_anything() {
+        // Each on a thread of its own, from the same fresh state: the adaptive spin moves
+        // alike whether every wait reports its core-giving yield or only the timed ones do.
+        let waits = 3 + 16 + 32 + 64 + 128 + 256 + 512 + 1024 + 1024;
+        let every = std::thread::spawn(move || blocking_probe_gaps(waits)).join().expect("no panic");
+        let timed = std::thread::spawn(move || probe_gaps_reporting_counted_yields_only(waits))
+            .join()
+            .expect("the checks passed");
+        assert_eq!(every, timed);
+        assert_eq!(timed, [1, 1, 1, 16, 32, 64, 128, 256, 512, 1024, 1024]);
     }
 }
