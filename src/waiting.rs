@@ -9,6 +9,8 @@
 //! latency (20-40 µs on a VM whose idle vCPUs halt, 5-10 µs on bare metal). A park that lasts
 //! longer shortens the phase back to four yields. A yield hands the core to any other runnable
 //! thread, so the phase delays no one who could run, and it never outlasts a call's deadline.
+//! (The limit counts from the first yield; for an untimed wait of a thread whose partner shares
+//! its core, from the fourth: the waits that the first yields end then read no clock.)
 //!
 //! The price is CPU time while waits are short: a consumer whose messages arrive every 10-30 µs
 //! keeps its core busy yielding (measured on the 2-core development VM: 92-100% of a core,
@@ -41,8 +43,8 @@ use std::time::Duration;
 /// ```
 pub const DEFAULT_YIELD_PHASE_LIMIT: Duration = crate::wait::DEFAULT_LONG_YIELD_PHASE;
 
-/// The longest a blocking wait yields before it parks, for a thread whose recent waits were
-/// that short (see the [module docs](self)). Process-wide.
+/// The longest a blocking wait yields before it parks (beyond its first four yields at most),
+/// for a thread whose recent waits were that short (see the [module docs](self)). Process-wide.
 ///
 /// # Examples
 ///

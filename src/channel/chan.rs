@@ -529,6 +529,7 @@ impl<T> Chan<T> {
                 let parked = self.parked();
                 parked.send.taken_wait.notify_all();
                 parked.recv.filled_wait.notify_all();
+                parked.recv.notify_async_owner();
             }
             // Async waiters woken here are uncounted by us (`WaitQueue::notify_all_with`). A
             // user's waker that panics costs only its own task the wakeup (`wait::wake_caught`).
@@ -1024,8 +1025,8 @@ impl<T> Chan<T> {
                             // An async owner's value is the channel's front, which any
                             // receive may take: wake one that waits on `recv_wait` too. The
                             // notifier's fence of the waiting layer's handshake was issued by
-                            // the fill's notify of `filled_wait`, after its marking pop and
-                            // its store of `FILLED`: against a waiter's registration before
+                            // the fill's notify of the owner (`notify_async_owner`), after its
+                            // marking pop and its store of `FILLED`: against a waiter's registration before
                             // its re-check, whose pop then sees the mark (and steals the value).
                             self.notify_receiver_after_fence(ring);
                         }

@@ -40,11 +40,12 @@ pub(crate) struct RecvWait {
     /// [`RecvWait::may_hold`].
     waited: bool,
     /// The future owns the buffered flavor's parked receive (`parked_recv.rs`, "An async
-    /// owner"): it is counted in the ring's waiting receivers until a fill, and `slot` is its
-    /// entry in the slot's `filled_wait` (not in `recv_wait`).
+    /// owner"): it is counted in the ring's waiting receivers until a fill, and waits in the
+    /// slot's `filled_lane` (`lane` says when it holds it), never in `recv_wait`.
     parked: bool,
-    /// The future holds its side's lane (`lane.rs`; buffered flavor): it waits there, not in
-    /// `recv_wait`, and is counted in the ring's waiting receivers until a notifier uncounts it.
+    /// The future holds a lane (`lane.rs`; buffered flavor): its side's (then it waits there,
+    /// not in `recv_wait`, and is counted in the ring's waiting receivers until a notifier
+    /// uncounts it), or, while `parked`, the parked receive's `filled_lane`.
     lane: bool,
     /// The caller spun already before its first poll (a `Selector`, over all its operations):
     /// `poll_counted` skips its own unregistered spin.
@@ -178,7 +179,7 @@ impl<T> Chan<T> {
 
     /// One poll of a receive future that owns the parked receive, or has just claimed it (then
     /// it counts itself and re-checks, as a blocking owner does: `Chan::recv_parked`), with its
-    /// waker in the slot's `filled_wait`. `None`: another receive took the value filled for it
+    /// waker in the slot's `filled_lane`. `None`: another receive took the value filled for it
     /// (the filler lowered its count, the slot is free again); the caller starts over.
     #[inline(never)]
     fn poll_recv_parked(
@@ -198,7 +199,7 @@ impl<T> Chan<T> {
         // The claim's re-check (`park_async`, which needs no registration: nothing can fill the
         // slot before it goes back to `WAITING`) comes before the registration; the registered
         // checks after the fence (`poll_until`) look for the fill, as a blocking owner's do.
-        let outcome = slot.filled_wait.poll_until(&mut wait.slot, waker, || {
+        let outcome = slot.filled_lane.poll_alone(&mut wait.lane, waker, || {
             let end = if std::mem::take(&mut claimed_now) {
                 slot.park_async(ring, &mut received)
             } else {
@@ -214,7 +215,7 @@ impl<T> Chan<T> {
             }
         });
         let Poll::Ready(end) = outcome else { return Some(Poll::Pending) };
-        // Ready: unregistered from `filled_wait`, and the slot is no longer ours.
+        // Ready: out of `filled_lane`, and the slot is no longer ours.
         wait.parked = false;
         wait.waited = false;
         match end {
@@ -245,16 +246,16 @@ impl<T> Chan<T> {
         }
     }
 
-    /// A receive future that owns the parked receive, dropped unfinished: leaves `filled_wait`
+    /// A receive future that owns the parked receive, dropped unfinished: leaves `filled_lane`
     /// and gives the request up. A value filled for it stays in the slot as the channel's
     /// front (every receive may take it, `parked_recv.rs`).
     #[cold]
     fn cancel_recv_parked(&self, wait: &mut RecvWait) {
         let Flavor::Buffered(ring) = &self.flavor else { unreachable!("only the ring's receives park") };
         let slot = &self.parked().recv;
-        if wait.slot.is_registered() {
-            // Only the owner waits on `filled_wait`: nobody to pass a wakeup on to.
-            slot.filled_wait.cancel_without_pass_on(&mut wait.slot);
+        if std::mem::take(&mut wait.lane) {
+            // Only the owner waits in `filled_lane`: nobody to pass a wakeup on to.
+            let _ = slot.filled_lane.leave();
         }
         wait.parked = false;
         match slot.leave_async(ring, None) {

@@ -39,7 +39,7 @@
 //!
 //! [`WaitQueue`]: crate::wait::WaitQueue
 
-use crate::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicU32, Ordering, fence};
 use crate::sync::{Backoff, UnsafeCell};
 use crate::wait::{drop_caught, wake_caught};
 use std::task::Waker;
@@ -99,7 +99,10 @@ impl Lane {
         let waker = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.clone())) {
             Ok(waker) => waker,
             Err(payload) => {
-                // ORDERING: Release pairs with the next claimer's Acquire CAS.
+                // ORDERING: Release pairs with the next claimer's Acquire CAS, passing on the
+                // previous holder's release of the cell, which our Acquire CAS took: a Relaxed
+                // store would cut that chain. No model's waker panics in its clone, so loom
+                // cannot observe this one.
                 self.state.store(IDLE, Ordering::Release);
                 std::panic::resume_unwind(payload);
             }
@@ -124,9 +127,12 @@ impl Lane {
     pub(crate) fn leave(&self) -> Held {
         let backoff = Backoff::new();
         loop {
-            // ORDERING: Acquire on success: the cell is ours (our own `WAITING` store, program
-            // order). On failure Acquire pairs with the notifier's Release store of `NOTIFIED`.
-            match self.state.compare_exchange(WAITING, BUSY, Ordering::Acquire, Ordering::Acquire) {
+            // ORDERING: Relaxed on success: the state is still our own `WAITING` (only the
+            // holder stores it, and a notifier's exit from it leaves `NOTIFIED` until we
+            // leave), so the cell holds what we wrote: program order is enough (ordering
+            // mutation testing found Acquire surviving). On failure Acquire pairs with the
+            // notifier's Release store of `NOTIFIED`.
+            match self.state.compare_exchange(WAITING, BUSY, Ordering::Relaxed, Ordering::Acquire) {
                 Ok(_) => {
                     // SAFETY: `BUSY`, entered by our CAS, gives this thread the cell.
                     let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
@@ -169,6 +175,56 @@ impl Lane {
         self.state.store(NOTIFIED, Ordering::Release);
         // The wake outside `BUSY`: the executor's code may poll the holder at once.
         waker.is_some_and(|waker| !wake_caught(waker))
+    }
+}
+
+impl Lane {
+    /// One poll of a future that waits in this lane alone (the parked receive's async owner):
+    /// as `WaitQueue::poll_until`, with the lane for the queue. `in_lane` says whether the
+    /// future holds the lane. Tries `poll` first (a holder woken for its condition usually
+    /// finds it); otherwise claims the lane with `waker`, issues the waiter's fence and tries
+    /// again. `Ready` leaves the lane; `Pending` holds it.
+    ///
+    /// One owner at a time, but the previous one leaves the lane just after the `poll` that
+    /// gave the slot up (found its value, or found it taken): a new owner that claims the slot
+    /// in that moment waits out those few instructions of the other thread (loom:
+    /// `lane_holder_and_queue_waiter_both_get_a_value` and
+    /// `woken_receive_dropped_passes_the_wakeup_on` reach it). Meanwhile a notify for the new
+    /// owner may wake the old one, for nothing: the new owner's re-check after its fence sees
+    /// what the notifier stored before its own.
+    #[inline]
+    pub(crate) fn poll_alone<R>(
+        &self,
+        in_lane: &mut bool,
+        waker: &Waker,
+        mut poll: impl FnMut() -> Option<R>,
+    ) -> std::task::Poll<R> {
+        use std::task::Poll;
+        let ready = poll();
+        if std::mem::take(in_lane) {
+            // Notified or not, nothing to pass on: nobody else waits here, and the caller's
+            // own poll decides what comes next.
+            self.leave();
+        }
+        if let Some(ready) = ready {
+            return Poll::Ready(ready);
+        }
+        let backoff = Backoff::new();
+        while !self.claim(waker) {
+            backoff.snooze();
+        }
+        *in_lane = true;
+        // ORDERING: the waiter's half of the Dekker handshake (module docs): pairs with the
+        // notifier's fence between its condition and its look at the lane.
+        fence(Ordering::SeqCst);
+        match poll() {
+            Some(ready) => {
+                *in_lane = false;
+                self.leave();
+                Poll::Ready(ready)
+            }
+            None => Poll::Pending,
+        }
     }
 }
 

@@ -66,7 +66,9 @@
 //! push looks again.
 //!
 //! The sender whose fill landed lowers the owner's count on its behalf, stores `FILLED` and
-//! notifies `filled_wait`, where only the owner ever waits. The owner also leaves when its
+//! notifies the owner: a blocking one on `filled_wait`, an async one in `filled_lane` (a
+//! one-waiter lane, `lane.rs`: one CAS to claim and one to notify, where the queue took its
+//! lock twice per wait), where only the owner ever waits. The owner also leaves when its
 //! deadline passes or the channel is disconnected: it takes a filled value if there is one,
 //! else empties the slot (one CAS against the fill's) and, when disconnected, drains the ring.
 //!
@@ -123,6 +125,7 @@
 //! moves the slot next acquires it (a take's or swap's CAS, the owner's load of `STOLEN`, or
 //! the next filler's CAS through the RMWs between).
 
+use super::lane::Lane;
 use crate::ring::{PopReport, Ring, popped_before};
 use crate::sync::atomic::{AtomicU32, Ordering, fence};
 use crate::sync::{Backoff, UnsafeCell};
@@ -170,8 +173,11 @@ pub(crate) struct ParkedRecv<T> {
     /// The ring position the value of an async owner's `FILLED` was popped from (written with
     /// the value; a receive that popped a younger position swaps with it).
     position: UnsafeCell<u64>,
-    /// The owner waits here for `FILLED` (or disconnection). Nobody else ever waits here.
+    /// A blocking owner waits here for `FILLED` (or disconnection). Nobody else ever waits here.
     pub(super) filled_wait: WaitQueue,
+    /// An async owner waits here for the same: one possible holder, so a lane (one CAS to
+    /// claim, one to notify) rather than the queue's lock and list.
+    pub(super) filled_lane: Lane,
 }
 
 // SAFETY: the slot moves `T`s between threads (needs `T: Send`) and never hands out `&T`
@@ -226,6 +232,7 @@ impl<T> ParkedRecv<T> {
             crate::sync::init_uninit_cell(&raw mut (*this).value);
             (&raw mut (*this).position).write(UnsafeCell::new(0));
             (&raw mut (*this).filled_wait).write(WaitQueue::new());
+            (&raw mut (*this).filled_lane).write(Lane::new());
         }
     }
 
@@ -381,8 +388,8 @@ impl<T> ParkedRecv<T> {
 
     /// A sender whose push saw a waiting receiver, after the handshake's fence (module docs):
     /// pops the oldest value into the parked request if there is one, lowers the owner's count
-    /// in the ring on its behalf and wakes it (`filled_wait`'s notify issues the notifier's
-    /// `fence(SeqCst)` after the store of `FILLED`). `Some` when it did ([`Fill`]: whether the
+    /// in the ring on its behalf and wakes it (`filled_wait`'s notify, or for an async owner
+    /// `notify_async_owner`, issues the notifier's `fence(SeqCst)` after the store of `FILLED`). `Some` when it did ([`Fill`]: whether the
     /// pop saw a waiting sender, whether the value is the front); `None` when no request was
     /// parked (or its owner was not waiting yet: its re-check sees our value), a move was in
     /// progress (marked), or another receiver took the value first. On `None` the caller wakes
@@ -448,8 +455,23 @@ impl<T> ParkedRecv<T> {
         // cells' writes and the count's decrement happen before. A swap: a marking push may
         // CAS the state concurrently (see `park`).
         self.state.swap(FILLED | kind, Ordering::Release);
-        self.filled_wait.notify_one();
+        if kind == ASYNC {
+            self.notify_async_owner();
+        } else {
+            self.filled_wait.notify_one();
+        }
         Some(Fill { sender_waits: report.sender_waits(), front: kind == ASYNC })
+    }
+
+    /// Wakes an async owner waiting in `filled_lane`, after the store that ends its wait (the
+    /// fill's `FILLED`, the channel's disconnection): the notifier's half of the handshake.
+    pub(super) fn notify_async_owner(&self) {
+        // ORDERING: the notifier's fence of the lane's handshake (`lane.rs`): orders the store
+        // that ends the wait before the look at the lane; pairs with the owner's fence after
+        // its claim of the lane, before its re-check.
+        fence(Ordering::SeqCst);
+        // `false` (nobody in the lane, or its waker panicked in `wake`): nobody else to wake.
+        let _ = self.filled_lane.notify_after_fence(|| {});
     }
 
     /// An async owner looks at its request: `Filled` (it took its value into `received`, the
