@@ -47,6 +47,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::Checksum;
 use common::channel_async::{CAP, HANDOFF_MESSAGES, MESSAGES, SMALL_CAP, WORKERS};
 use common::tokio_runtime::Flavor;
 use criterion::measurement::WallTime;
@@ -335,12 +336,11 @@ impl AsyncEndpoints for AsyncChannel {
     }
 }
 
-/// Sum and sum of squares (wrapping) of what one consumer received, and when it ran.
+/// What one consumer received (its checksum), and when it ran.
 struct ConsumerResult {
     start: Instant,
     end: Instant,
-    sum: u64,
-    squares: u64,
+    got: Checksum,
 }
 
 /// Runs `workload` once on `rt` with channel `E`; returns the time from the earliest task's
@@ -365,13 +365,11 @@ fn run_once<E: AsyncEndpoints>(rt: &Runtime, workload: &Workload) -> Option<Dura
                 tokio::spawn(async move {
                     barrier.wait().await;
                     let start = Instant::now();
-                    let (mut sum, mut squares) = (0u64, 0u64);
+                    let mut got = Checksum::default();
                     for _ in 0..quota {
-                        let value = black_box(E::recv(&mut rx).await);
-                        sum = sum.wrapping_add(value);
-                        squares = squares.wrapping_add(value.wrapping_mul(value));
+                        got.add(black_box(E::recv(&mut rx).await));
                     }
-                    ConsumerResult { start, end: Instant::now(), sum, squares }
+                    ConsumerResult { start, end: Instant::now(), got }
                 })
             })
             .collect();
@@ -413,18 +411,10 @@ fn run_once<E: AsyncEndpoints>(rt: &Runtime, workload: &Workload) -> Option<Dura
         outcome
     });
     let (consumers_done, producer_starts) = outcome?;
-    let (mut sum, mut squares) = (0u64, 0u64);
-    for done in &consumers_done {
-        sum = sum.wrapping_add(done.sum);
-        squares = squares.wrapping_add(done.squares);
-    }
-    assert_eq!(
-        (sum, squares),
-        common::expected_checksum(messages),
-        "{} lost or duplicated values in {}",
-        E::NAME,
-        workload.name
-    );
+    consumers_done
+        .iter()
+        .fold(Checksum::default(), |all, done| all.merge(done.got))
+        .assert_all_of(messages, &format!("{} in {}", E::NAME, workload.name));
     let start = consumers_done.iter().map(|d| d.start).chain(producer_starts).min().expect("a task");
     let end = consumers_done.iter().map(|d| d.end).max().expect("a consumer");
     Some(end - start)

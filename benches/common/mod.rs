@@ -362,13 +362,11 @@ pub fn run_once_with<T: Payload, E: Endpoints<T>>(workload: &Workload, placement
                     placement.enter();
                     barrier.wait();
                     let start = Instant::now();
-                    let (mut sum, mut squares) = (0u64, 0u64);
+                    let mut got = Checksum::default();
                     for _ in 0..quota {
-                        let value = black_box(E::recv(&rx)).into_value();
-                        sum = sum.wrapping_add(value);
-                        squares = squares.wrapping_add(value.wrapping_mul(value));
+                        got.add(black_box(E::recv(&rx)).into_value());
                     }
-                    (Span { start, end: Instant::now() }, sum, squares)
+                    (Span { start, end: Instant::now() }, got)
                 })
             })
             .collect();
@@ -389,25 +387,18 @@ pub fn run_once_with<T: Payload, E: Endpoints<T>>(workload: &Workload, placement
             .collect();
         drop(tx);
         let mut span: Option<Span> = None;
-        let (mut sum, mut squares) = (0u64, 0u64);
+        let mut got = Checksum::default();
         for handle in consumer_handles {
-            let (s, su, sq) = handle.join().expect("consumer panicked");
+            let (s, consumer_got) = handle.join().expect("consumer panicked");
             span = Some(span.map_or(s, |span| span.merge(s)));
-            sum = sum.wrapping_add(su);
-            squares = squares.wrapping_add(sq);
+            got = got.merge(consumer_got);
         }
         let mut span = span.expect("at least one consumer");
         for handle in producer_handles {
             let start = handle.join().expect("producer panicked");
             span.start = span.start.min(start);
         }
-        assert_eq!(
-            (sum, squares),
-            expected_checksum(messages),
-            "{} lost or duplicated values in {}",
-            E::NAME,
-            workload.name
-        );
+        got.assert_all_of(messages, &format!("{} in {}", E::NAME, workload.name));
         span.end - span.start
     })
 }
@@ -433,18 +424,16 @@ pub fn ping_pong_once<E: Endpoints>(rounds: u64) -> Duration {
         let pinger = scope.spawn(move || {
             barrier.wait();
             let start = Instant::now();
-            let (mut sum, mut squares) = (0u64, 0u64);
+            let mut got = Checksum::default();
             for value in 1..=rounds {
                 E::send(&ping_tx, black_box(value));
-                let echo = black_box(E::recv(&pong_rx));
-                sum = sum.wrapping_add(echo);
-                squares = squares.wrapping_add(echo.wrapping_mul(echo));
+                got.add(black_box(E::recv(&pong_rx)));
             }
-            (Span { start, end: Instant::now() }, sum, squares)
+            (Span { start, end: Instant::now() }, got)
         });
-        let (span, sum, squares) = pinger.join().expect("pinger panicked");
+        let (span, got) = pinger.join().expect("pinger panicked");
         let echo_start = echo.join().expect("echo thread panicked");
-        assert_eq!((sum, squares), expected_checksum(rounds), "{} ping-pong lost or changed values", E::NAME);
+        got.assert_all_of(rounds, &format!("{} ping-pong", E::NAME));
         span.end - span.start.min(echo_start)
     })
 }
