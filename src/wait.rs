@@ -813,7 +813,8 @@ pub(crate) fn set_long_yield_phase(limit: Duration) {
 /// park is over, however the park ends, tells the adaptive spin how long the park took.
 #[must_use = "keep it until the park is over: its drop tunes the next spin"]
 pub(crate) struct ParkTimer {
-    /// When the yield phase began.
+    /// When the yield phase began, or for an untimed wait that needed no clock before, when
+    /// its minimum yields were spent (`spin`).
     #[cfg(not(loom))]
     since: Instant,
 }

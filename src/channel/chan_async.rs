@@ -65,7 +65,8 @@ impl RecvWait {
         self.waited
     }
 
-    /// Whether the future waits (in a queue or its side's lane), for `Debug`.
+    /// Whether the future waits (in a queue, its side's lane, or the parked receive's lane),
+    /// for `Debug`.
     pub(crate) fn is_waiting(&self) -> bool {
         self.slot.is_registered() || self.lane
     }
@@ -197,8 +198,8 @@ impl<T> Chan<T> {
             ring.register_receiver();
         }
         // The claim's re-check (`park_async`, which needs no registration: nothing can fill the
-        // slot before it goes back to `WAITING`) comes before the registration; the registered
-        // checks after the fence (`poll_until`) look for the fill, as a blocking owner's do.
+        // slot before it goes back to `WAITING`) comes before the lane's claim; the checks after
+        // the claim's fence (`poll_alone`) look for the fill, as a blocking owner's do.
         let outcome = slot.filled_lane.poll_alone(&mut wait.lane, waker, || {
             let end = if std::mem::take(&mut claimed_now) {
                 slot.park_async(ring, &mut received)

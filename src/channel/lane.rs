@@ -8,6 +8,13 @@
 //! `last_woken` (measured with a prototype, the twenty-eighth session in `docs/benchmarks.md`:
 //! a third of the cycle's instructions).
 //!
+//! **A lane with one possible waiter.** The parked receive's async owner waits in a lane of its
+//! own (`ParkedRecv::filled_lane`) through [`Lane::poll_alone`]: there is no queue behind it
+//! (only the owner waits there), its notifier (the fill, disconnection) ignores `false`, a
+//! dropped owner passes nothing on, and a claim that finds the lane held waits out the
+//! previous owner's leave instead of going to a queue (see `poll_alone`). What follows about
+//! the queue is about the sides' lanes.
+//!
 //! # States
 //!
 //! | state | meaning | who moves it, to what |
