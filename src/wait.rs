@@ -837,9 +837,9 @@ impl Drop for ParkTimer {
 ///
 /// - **Yield phase length.** At least [`YIELD_ROUNDS`] yields; up to [`long_yield_phase`] (from
 ///   the first yield, or from the last of the minimum rounds when nothing needed the clock
-///   before) when this thread's last park was over within that time (a longer yield phase would have caught
-///   the partner without a futex call on either side, and without the woken thread's wake-up
-///   latency). A park that lasted longer (a slow producer, an idle consumer) shortens the phase
+///   before) when this thread's last park was over within that time (a longer yield phase
+///   would have caught the partner without a futex call on either side, and without the woken
+///   thread's wake-up latency). A park that lasted longer (a slow producer, an idle consumer) shortens the phase
 ///   back to the minimum, so a thread that usually waits long burns no more than a few yields.
 ///   Measured on the 2-core VM, capacity-1 handoff: one side parking made the other park too,
 ///   about 1 message in 50 went through the futex (43 000 futex calls per 2 M messages, 200-600

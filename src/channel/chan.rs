@@ -1026,8 +1026,9 @@ impl<T> Chan<T> {
                             // receive may take: wake one that waits on `recv_wait` too. The
                             // notifier's fence of the waiting layer's handshake was issued by
                             // the fill's notify of the owner (`notify_async_owner`), after its
-                            // marking pop and its store of `FILLED`: against a waiter's registration before
-                            // its re-check, whose pop then sees the mark (and steals the value).
+                            // marking pop and its store of `FILLED`: against a waiter's
+                            // registration before its re-check, whose pop then sees the mark (and
+                            // steals the value).
                             self.notify_receiver_after_fence(ring);
                         }
                     }

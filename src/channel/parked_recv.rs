@@ -389,7 +389,8 @@ impl<T> ParkedRecv<T> {
     /// A sender whose push saw a waiting receiver, after the handshake's fence (module docs):
     /// pops the oldest value into the parked request if there is one, lowers the owner's count
     /// in the ring on its behalf and wakes it (`filled_wait`'s notify, or for an async owner
-    /// `notify_async_owner`, issues the notifier's `fence(SeqCst)` after the store of `FILLED`). `Some` when it did ([`Fill`]: whether the
+    /// `notify_async_owner`, issues the notifier's `fence(SeqCst)` after the store of
+    /// `FILLED`). `Some` when it did ([`Fill`]: whether the
     /// pop saw a waiting sender, whether the value is the front); `None` when no request was
     /// parked (or its owner was not waiting yet: its re-check sees our value), a move was in
     /// progress (marked), or another receiver took the value first. On `None` the caller wakes
