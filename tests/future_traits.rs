@@ -65,6 +65,7 @@ fn rate_futures() {
     assert_send_sync_unpin::<rate::WindowAcquireFuture<'static, rate::MonotonicClock>>();
     assert_send_sync_unpin::<rate::ReservationWait<'static, rate::MonotonicClock>>();
     assert_send_sync_unpin::<rate::KeyedAcquireFuture<'static, String, rate::MonotonicClock>>();
+    assert_send_sync_unpin::<rate::KeyedUntilReadyFuture<'static, String, rate::MonotonicClock>>();
     #[cfg(feature = "futures")]
     assert_send_sync_unpin::<rate::RateLimitedStream<'static, channel::RecvStream<'static, String>>>();
 }
@@ -241,6 +242,9 @@ fn pattern_futures_are_terminated_once_ready() {
     finish(&mut bucket.until_ready());
     let window = rate::SlidingWindow::with_clock(1, Duration::from_secs(1), clock.clone()).unwrap();
     finish(&mut window.acquire_async());
+    let keyed = rate::KeyedBucket::with_clock(quota, clock.clone());
+    finish(&mut keyed.acquire_async(&1, 1)).unwrap();
+    finish(&mut keyed.until_ready(&1));
 
     // The pool's.
     let pool = pool::Pool::new(1);

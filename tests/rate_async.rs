@@ -657,6 +657,35 @@ fn jitter_lengthens_the_wait_after_a_denial_only() {
     assert_eq!(bucket.available(), 0);
 }
 
+/// The window's jitter: a call recorded at once waits nothing; after a denial the wait lasts
+/// until the oldest call leaves the window plus the delay, and a future dropped meanwhile
+/// records nothing.
+#[test]
+fn a_windows_jitter_lengthens_the_wait_after_a_denial_only() {
+    use ringfence::rate::Jitter;
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let clock = ManualClock::new();
+    let window = SlidingWindow::with_clock(1, Duration::from_secs(1), clock.clone()).unwrap();
+    let jitter = Jitter::new(Duration::from_millis(200), Duration::ZERO);
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(std::pin::pin!(window.acquire_async_with_jitter(jitter)).poll(&mut cx).is_ready());
+    {
+        let mut dropped = std::pin::pin!(window.until_ready_with_jitter(jitter));
+        assert!(dropped.as_mut().poll(&mut cx).is_pending());
+    }
+    let mut second = std::pin::pin!(window.until_ready_with_jitter(jitter));
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    clock.advance(Duration::from_secs(1)); // the window has room, the jittered wait is not over
+    assert!(second.as_mut().poll(&mut cx).is_pending(), "200 ms of jitter still to wait");
+    clock.advance(Duration::from_millis(199));
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+    clock.advance(Duration::from_millis(1));
+    assert!(second.as_mut().poll(&mut cx).is_ready());
+    assert!(window.try_acquire().is_err(), "exactly one call recorded since the refill");
+}
+
 /// `limit_stream`: each item, once produced, waits for one token; the end passes through, and
 /// a stream dropped while an item waits takes no token.
 #[cfg(feature = "futures")]

@@ -166,6 +166,55 @@ fn async_acquires_wait_on_the_manual_clock_and_the_timer() {
     assert!(start.elapsed() >= Duration::from_millis(8));
 }
 
+/// `until_ready(&key)`: one token of that key, never an error; a future dropped while it waits
+/// takes nothing; a jittered wait (a fixed delay here: a spread of zero) waits the delay past
+/// the refill, and only after a denial; other keys are not held up.
+#[test]
+fn until_ready_and_jittered_waits_per_key() {
+    use ringfence::rate::Jitter;
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let clock = ManualClock::new();
+    let quota = Quota::new(1, Duration::from_secs(1), 1).unwrap();
+    let keyed = KeyedBucket::with_clock(quota, clock.clone());
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(std::pin::pin!(keyed.until_ready(&1u8)).poll(&mut cx).is_ready(), "the burst");
+    {
+        let mut waiting = std::pin::pin!(keyed.until_ready(&1));
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        clock.advance(Duration::from_millis(500));
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+    } // dropped while it waits
+    clock.advance(Duration::from_millis(500));
+    assert_eq!(keyed.available(&1), 1, "the dropped future took nothing");
+
+    let jitter = Jitter::new(Duration::from_millis(300), Duration::ZERO);
+    assert!(std::pin::pin!(keyed.acquire_async_with_jitter(&1, 1, jitter)).poll(&mut cx).is_ready());
+    let mut jittered = std::pin::pin!(keyed.until_ready_with_jitter(&1, jitter));
+    assert!(jittered.as_mut().poll(&mut cx).is_pending());
+    clock.advance(Duration::from_secs(1)); // the token is ready, the jittered wait is not over
+    assert!(jittered.as_mut().poll(&mut cx).is_pending(), "300 ms of jitter still to wait");
+    assert_eq!(keyed.available(&1), 1, "nothing taken while it waits");
+    assert!(std::pin::pin!(keyed.until_ready_with_jitter(&2, jitter)).poll(&mut cx).is_ready());
+    clock.advance(Duration::from_millis(299));
+    assert!(jittered.as_mut().poll(&mut cx).is_pending());
+    clock.advance(Duration::from_millis(1));
+    assert!(jittered.as_mut().poll(&mut cx).is_ready());
+    assert_eq!(keyed.available(&1), 0);
+    let too_many = std::pin::pin!(keyed.acquire_async_with_jitter(&3, 2, jitter)).poll(&mut cx);
+    assert!(matches!(too_many, std::task::Poll::Ready(Err(_))), "more than the burst, at once");
+
+    // On the default clock the timer wakes it.
+    let keyed = KeyedBucket::new(1, Duration::from_millis(10), 1);
+    let start = Instant::now();
+    block_on(async {
+        keyed.until_ready(&"x").await;
+        keyed.until_ready(&"x").await;
+    });
+    assert!(start.elapsed() >= Duration::from_millis(8));
+}
+
 #[test]
 fn retain_recent_forgets_only_full_buckets() {
     let clock = ManualClock::new();

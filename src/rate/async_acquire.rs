@@ -1,6 +1,7 @@
-//! Async acquires: [`TokenBucket::acquire_async`] / [`TokenBucket::until_ready`] and
-//! [`SlidingWindow::acquire_async`] / [`SlidingWindow::until_ready`], runtime-agnostic
-//! (`std::task` only).
+//! Async acquires: [`TokenBucket::acquire_async`] / [`TokenBucket::until_ready`],
+//! [`KeyedBucket::acquire_async`] / [`KeyedBucket::until_ready`] and
+//! [`SlidingWindow::acquire_async`] / [`SlidingWindow::until_ready`], each also with a
+//! [`Jitter`] on its waits (`_with_jitter`), runtime-agnostic (`std::task` only).
 //!
 //! # The loop
 //!
@@ -69,16 +70,52 @@ fn real_time<C: Clock>(clock: &C, denied: &RateLimited) -> Option<Option<Instant
 /// (`Wait::poll_denied`): well under the timer's own slack (module docs of `timer`).
 const DEADLINE_SLACK: Duration = Duration::from_micros(10);
 
-/// How a denied future waits for its ready reading (module docs).
+/// How a denied future waits for its ready reading (module docs), lengthened by its jitter.
 #[derive(Debug)]
 struct Wait {
     /// Used on real-time clocks and as the fallback; "never" while unused.
     sleep: Sleep,
+    /// Added to each wait after a denial (`Jitter::default()`: nothing).
+    jitter: Jitter,
+    /// A jittered wait in progress: the denial, its ready reading moved later by a delay drawn
+    /// once for this wait. Until it is waited out no poll tries again (a poll for another
+    /// reason, a manual clock's advance, a change of the bucket, would otherwise take the
+    /// tokens at the plain ready reading, and the jitter would spread nothing).
+    jittered: Option<RateLimited>,
 }
 
 impl Wait {
-    fn new() -> Self {
-        Wait { sleep: Sleep::never() }
+    fn new(jitter: Jitter) -> Self {
+        Wait { sleep: Sleep::never(), jitter, jittered: None }
+    }
+
+    /// Before an attempt: waits out the jittered wait in progress, if any. `Ready`: attempt now.
+    fn poll_jittered<C: Clock>(&mut self, clock: &C, waker: &Waker) -> Poll<()> {
+        if let Some(denied) = self.jittered {
+            if self.poll_denied(clock, denied, real_time(clock, &denied), waker).is_pending() {
+                return Poll::Pending;
+            }
+            self.jittered = None; // waited out: try again
+        }
+        Poll::Ready(())
+    }
+
+    /// After the denial `denied`: with a jitter, starts a jittered wait and returns `true` (the
+    /// caller waits it out with [`poll_jittered`](Wait::poll_jittered) before its next attempt).
+    /// A "never" denial is not jittered: no reading brings it.
+    fn start_jittered(&mut self, denied: RateLimited) -> bool {
+        if self.jitter == Jitter::default() || denied.is_never() {
+            return false;
+        }
+        let delay = self.jitter.sample_nanos();
+        // At most the clock's last reading: a jitter past the end of the clock's range waits
+        // until its end, never for ever (a "never" tick registers nothing, and the bucket could
+        // grant there).
+        self.jittered = Some(RateLimited {
+            ready_tick: denied.ready_tick.saturating_add(delay).min(MAX_TICK),
+            now: denied.now,
+        });
+        true
     }
 
     /// After the denial `denied` (with `real_time` its [`real_time`] answer): arranges for the
@@ -211,11 +248,9 @@ impl<C: Clock> TokenBucket<C> {
         AcquireFuture {
             bucket: self,
             tokens: n,
-            wait: Wait::new(),
+            wait: Wait::new(jitter),
             changes: AsyncSlot::default(),
             done: false,
-            jitter,
-            jittered: None,
         }
     }
 
@@ -302,17 +337,11 @@ impl<C: Clock> TokenBucket<C> {
 pub struct AcquireFuture<'a, C: Clock = TscClock> {
     bucket: &'a TokenBucket<C>,
     tokens: u32,
+    /// The wait after a denial, with the future's jitter.
     wait: Wait,
     /// Its registration in the bucket's change queue (real-time clocks; module docs).
     changes: AsyncSlot,
     done: bool,
-    /// Added to each wait after a denial (`Jitter::default()`: nothing).
-    jitter: Jitter,
-    /// A jittered wait in progress: the denial, its ready reading moved later by a delay drawn
-    /// once for this wait. Until it is waited out no poll tries again (a poll for another
-    /// reason, a manual clock's advance, a change of the bucket, would otherwise take the
-    /// tokens at the plain ready reading, and the jitter would spread nothing).
-    jittered: Option<RateLimited>,
 }
 
 impl<C: Clock> fmt::Debug for AcquireFuture<'_, C> {
@@ -338,11 +367,8 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
         assert!(!this.done, "AcquireFuture polled after completion");
         let clock = this.bucket.clock();
         loop {
-            if let Some(denied) = this.jittered {
-                match this.wait.poll_denied(clock, denied, real_time(clock, &denied), cx.waker()) {
-                    Poll::Ready(()) => this.jittered = None, // waited out: try again
-                    Poll::Pending => return Poll::Pending,
-                }
+            if this.wait.poll_jittered(clock, cx.waker()).is_pending() {
+                return Poll::Pending;
             }
             // Before the attempt, as a blocked thread reads it (bucket.rs file docs).
             let seen = this.bucket.changes_seen();
@@ -350,15 +376,7 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
                 Ok(()) => Ok(()),
                 Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
                 Err(TryAcquireError::RateLimited(denied)) => {
-                    if this.jitter != Jitter::default() && !denied.is_never() {
-                        let delay = this.jitter.sample_nanos();
-                        // At most the clock's last reading: a jitter past the end of the clock's
-                        // range waits until its end, never for ever (a "never" tick registers
-                        // nothing, and the bucket could grant there).
-                        this.jittered = Some(RateLimited {
-                            ready_tick: denied.ready_tick.saturating_add(delay).min(MAX_TICK),
-                            now: denied.now,
-                        });
+                    if this.wait.start_jittered(denied) {
                         continue; // wait it out, at the top of the loop
                     }
                     let real_time = real_time(clock, &denied);
@@ -473,7 +491,36 @@ impl<C: Clock> SlidingWindow<C> {
     /// });
     /// ```
     pub fn acquire_async(&self) -> WindowAcquireFuture<'_, C> {
-        WindowAcquireFuture { window: self, wait: Wait::new(), done: false }
+        self.acquire_async_with_jitter(Jitter::default())
+    }
+
+    /// [`acquire_async`](SlidingWindow::acquire_async), each wait after a denial lengthened by
+    /// a random delay drawn from `jitter`: tasks denied together (all told the instant the
+    /// oldest call leaves the window) retry spread out. A call recorded at the first attempt
+    /// waits nothing.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire_async`](SlidingWindow::acquire_async): dropping it records no call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Jitter, SlidingWindow};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let window = SlidingWindow::new(1, Duration::from_millis(10));
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let jitter = Jitter::new(Duration::from_millis(5), Duration::from_millis(5));
+    ///     window.acquire_async_with_jitter(jitter).await; // at once
+    ///     window.acquire_async_with_jitter(jitter).await; // 10 ms + 5..10 ms
+    ///     assert!(start.elapsed() >= Duration::from_millis(14));
+    /// });
+    /// ```
+    pub fn acquire_async_with_jitter(&self, jitter: Jitter) -> WindowAcquireFuture<'_, C> {
+        WindowAcquireFuture { window: self, wait: Wait::new(jitter), done: false }
     }
 
     /// The same future as [`acquire_async`](SlidingWindow::acquire_async), under governor's
@@ -492,6 +539,27 @@ impl<C: Clock> SlidingWindow<C> {
     /// ```
     pub fn until_ready(&self) -> WindowAcquireFuture<'_, C> {
         self.acquire_async()
+    }
+
+    /// The same future as [`acquire_async_with_jitter`](SlidingWindow::acquire_async_with_jitter),
+    /// under governor's name.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire_async`](SlidingWindow::acquire_async): dropping it records no call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Jitter, SlidingWindow};
+    /// use std::time::Duration;
+    ///
+    /// let window = SlidingWindow::new(1000, Duration::from_secs(1));
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(window.until_ready_with_jitter(Jitter::up_to(Duration::from_millis(1))));
+    /// ```
+    pub fn until_ready_with_jitter(&self, jitter: Jitter) -> WindowAcquireFuture<'_, C> {
+        self.acquire_async_with_jitter(jitter)
     }
 }
 
@@ -521,6 +589,7 @@ impl<C: Clock> SlidingWindow<C> {
 #[must_use = "futures do nothing unless polled"]
 pub struct WindowAcquireFuture<'a, C: Clock = TscClock> {
     window: &'a SlidingWindow<C>,
+    /// The wait after a denial, with the future's jitter.
     wait: Wait,
     done: bool,
 }
@@ -547,12 +616,16 @@ impl<C: Clock> Future for WindowAcquireFuture<'_, C> {
         let this = self.get_mut();
         assert!(!this.done, "WindowAcquireFuture polled after completion");
         loop {
+            if this.wait.poll_jittered(this.window.clock(), cx.waker()).is_pending() {
+                return Poll::Pending;
+            }
             match this.window.try_acquire() {
                 Ok(()) => {
                     this.done = true;
                     this.wait.finish();
                     return Poll::Ready(());
                 }
+                Err(denied) if this.wait.start_jittered(denied) => {} // wait it out, at the top
                 Err(denied) => match this.wait.poll_denied(
                     this.window.clock(),
                     denied,
@@ -633,7 +706,12 @@ impl<C: Clock> Reservation<'_, C> {
     /// drop(wait);
     /// ```
     pub fn wait_async(&self) -> ReservationWait<'_, C> {
-        ReservationWait { bucket: self.bucket, ready_at: self.ready_at(), wait: Wait::new(), done: false }
+        ReservationWait {
+            bucket: self.bucket,
+            ready_at: self.ready_at(),
+            wait: Wait::new(Jitter::default()),
+            done: false,
+        }
     }
 }
 
@@ -744,7 +822,108 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     /// });
     /// ```
     pub fn acquire_async(&self, key: &K, n: u32) -> KeyedAcquireFuture<'_, K, C, S> {
-        KeyedAcquireFuture { buckets: self, key: key.clone(), tokens: n, wait: Wait::new(), done: false }
+        self.acquire_async_with_jitter(key, n, Jitter::default())
+    }
+
+    /// [`acquire_async`](KeyedBucket::acquire_async), each wait after a denial lengthened by a
+    /// random delay drawn from `jitter` (governor's `until_key_n_ready_with_jitter`; see
+    /// [`TokenBucket::acquire_async_with_jitter`]). A grant at the first attempt waits nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire_async`](KeyedBucket::acquire_async).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire_async`](KeyedBucket::acquire_async): dropped before it completes, it took
+    /// no tokens.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Jitter, KeyedBucket};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let per_user = KeyedBucket::new(1, Duration::from_millis(10), 1);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let jitter = Jitter::new(Duration::from_millis(5), Duration::from_millis(5));
+    ///     per_user.acquire_async_with_jitter(&"ann", 1, jitter).await.unwrap(); // at once
+    ///     per_user.acquire_async_with_jitter(&"ann", 1, jitter).await.unwrap(); // 10 ms + 5..10 ms
+    ///     assert!(start.elapsed() >= Duration::from_millis(14));
+    /// });
+    /// ```
+    pub fn acquire_async_with_jitter(
+        &self,
+        key: &K,
+        n: u32,
+        jitter: Jitter,
+    ) -> KeyedAcquireFuture<'_, K, C, S> {
+        KeyedAcquireFuture {
+            buckets: self,
+            key: key.clone(),
+            tokens: n,
+            wait: Wait::new(jitter),
+            done: false,
+        }
+    }
+
+    /// Waits asynchronously until one token of `key`'s bucket is granted, and takes it
+    /// (governor's `until_key_ready`).
+    ///
+    /// The same as [`acquire_async(key, 1)`](KeyedBucket::acquire_async) but without the
+    /// error, since one token always fits in a bucket (a burst is at least 1).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`acquire_async`](KeyedBucket::acquire_async): dropping it before it completes takes
+    /// no token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::KeyedBucket;
+    /// use std::time::Duration;
+    ///
+    /// let per_host = KeyedBucket::new(100, Duration::from_secs(1), 10);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     for _ in 0..12 {
+    ///         per_host.until_ready(&"example.com").await; // the last two wait about 10 ms each
+    ///     }
+    ///     per_host.until_ready(&"example.org").await; // another key's burst: at once
+    /// });
+    /// ```
+    pub fn until_ready(&self, key: &K) -> KeyedUntilReadyFuture<'_, K, C, S> {
+        self.until_ready_with_jitter(key, Jitter::default())
+    }
+
+    /// [`until_ready`](KeyedBucket::until_ready) with [`Jitter`] on its waits (governor's
+    /// `until_key_ready_with_jitter`; see
+    /// [`acquire_async_with_jitter`](KeyedBucket::acquire_async_with_jitter)).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`until_ready`](KeyedBucket::until_ready): dropped before it completes, it took no
+    /// token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{Jitter, KeyedBucket};
+    /// use std::time::Duration;
+    ///
+    /// let per_host = KeyedBucket::new(1000, Duration::from_secs(1), 1);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     for _ in 0..3 {
+    ///         per_host.until_ready_with_jitter(&7u16, Jitter::up_to(Duration::from_millis(1))).await;
+    ///     }
+    /// });
+    /// ```
+    pub fn until_ready_with_jitter(&self, key: &K, jitter: Jitter) -> KeyedUntilReadyFuture<'_, K, C, S> {
+        KeyedUntilReadyFuture { acquire: self.acquire_async_with_jitter(key, 1, jitter) }
     }
 }
 
@@ -777,6 +956,7 @@ pub struct KeyedAcquireFuture<'a, K, C: Clock = TscClock, S = RandomState> {
     buckets: &'a KeyedBucket<K, C, S>,
     key: K,
     tokens: u32,
+    /// The wait after a denial, with the future's jitter.
     wait: Wait,
     done: bool,
 }
@@ -809,12 +989,18 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedAcquireFutu
         assert!(!this.done, "KeyedAcquireFuture polled after completion");
         let clock = this.buckets.clock();
         loop {
+            if this.wait.poll_jittered(clock, cx.waker()).is_pending() {
+                return Poll::Pending;
+            }
             let outcome = match this.buckets.try_acquire(&this.key, this.tokens) {
                 Ok(()) => Ok(()),
                 Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
                 // No change can free a keyed bucket's tokens sooner: only the clock is waited
                 // on (a "never" denial waits for ever, keeping no waker).
                 Err(TryAcquireError::RateLimited(denied)) => {
+                    if this.wait.start_jittered(denied) {
+                        continue; // wait it out, at the top of the loop
+                    }
                     match this.wait.poll_denied(clock, denied, real_time(clock, &denied), cx.waker()) {
                         Poll::Ready(()) => continue,
                         Poll::Pending => return Poll::Pending,
@@ -824,6 +1010,63 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedAcquireFutu
             this.done = true;
             this.wait.finish();
             return Poll::Ready(outcome);
+        }
+    }
+}
+
+/// The future of [`KeyedBucket::until_ready`]: resolves once one token of its key's bucket is
+/// taken.
+///
+/// # Cancel safety
+///
+/// Dropping it before it completes takes no token.
+///
+/// # Panics
+///
+/// Polling it again after it completed panics with `KeyedAcquireFuture polled after completion`.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::rate::{KeyedBucket, KeyedUntilReadyFuture};
+/// use std::time::Duration;
+///
+/// let buckets = KeyedBucket::new(1, Duration::from_secs(1), 1);
+/// let ready: KeyedUntilReadyFuture<'_, u32> = buckets.until_ready(&5);
+/// tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(ready);
+/// assert_eq!(buckets.available(&5), 0);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct KeyedUntilReadyFuture<'a, K, C: Clock = TscClock, S = RandomState> {
+    acquire: KeyedAcquireFuture<'a, K, C, S>,
+}
+
+impl<K, C: Clock, S> fmt::Debug for KeyedUntilReadyFuture<'_, K, C, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedUntilReadyFuture").field("done", &self.acquire.done).finish()
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> futures_core::future::FusedFuture
+    for KeyedUntilReadyFuture<'_, K, C, S>
+{
+    fn is_terminated(&self) -> bool {
+        self.acquire.done
+    }
+}
+
+impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedUntilReadyFuture<'_, K, C, S> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match Pin::new(&mut self.acquire).poll(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(()),
+            // A keyed bucket's quota is fixed and valid: its burst is at least 1.
+            Poll::Ready(Err(e)) => unreachable!("one token always fits in a bucket: {e}"),
+            Poll::Pending => Poll::Pending,
         }
     }
 }

@@ -9,8 +9,13 @@ use std::time::Duration;
 /// When many tasks are denied by one bucket, they are all told the same ready instant; without
 /// jitter they all wake then, one gets the token and the others are denied again (a thundering
 /// herd). With jitter each waits a little longer, by its own random amount, and they retry
-/// spread out. Used by [`TokenBucket::until_ready_with_jitter`](super::TokenBucket::until_ready_with_jitter)
-/// and [`TokenBucket::acquire_async_with_jitter`](super::TokenBucket::acquire_async_with_jitter).
+/// spread out. Used by the `_with_jitter` async acquires of each limiter:
+/// [`TokenBucket::until_ready_with_jitter`](super::TokenBucket::until_ready_with_jitter),
+/// [`TokenBucket::acquire_async_with_jitter`](super::TokenBucket::acquire_async_with_jitter),
+/// [`KeyedBucket::until_ready_with_jitter`](super::KeyedBucket::until_ready_with_jitter),
+/// [`KeyedBucket::acquire_async_with_jitter`](super::KeyedBucket::acquire_async_with_jitter),
+/// [`SlidingWindow::until_ready_with_jitter`](super::SlidingWindow::until_ready_with_jitter) and
+/// [`SlidingWindow::acquire_async_with_jitter`](super::SlidingWindow::acquire_async_with_jitter).
 ///
 /// # Examples
 ///

@@ -168,7 +168,8 @@ mod tsc;
 mod window;
 
 pub use async_acquire::{
-    AcquireFuture, KeyedAcquireFuture, ReservationWait, UntilReadyFuture, WindowAcquireFuture,
+    AcquireFuture, KeyedAcquireFuture, KeyedUntilReadyFuture, ReservationWait, UntilReadyFuture,
+    WindowAcquireFuture,
 };
 pub use bucket::{Reservation, TokenBucket};
 pub use clock::{Clock, ManualClock, MonotonicClock};
