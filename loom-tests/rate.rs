@@ -7,7 +7,7 @@
 
 use loom::sync::Arc;
 use loom::thread;
-use ringfence::rate::{Clock, ManualClock, Quota, SlidingWindow, TokenBucket, TryAcquireError};
+use ringfence::rate::{Clock, KeyedBucket, ManualClock, Quota, SlidingWindow, TokenBucket, TryAcquireError};
 use std::time::Duration;
 
 /// `burst` tokens, one every 10 ns.
@@ -239,8 +239,9 @@ fn bucket_blocking_acquire_woken_by_clock_advance() {
 
 /// A manual clock that claims real-time instants for readings it has reached (and none for
 /// later ones), so a blocked acquire whose tokens are "never" ready waits on the bucket's own
-/// queue with no timeout: only the bucket's change notification can wake it.
-struct ChangeWaitClock(ManualClock);
+/// queue with no timeout: only the bucket's change notification can wake it. A wait for a
+/// later reading sleeps on the manual clock (threads) or registers with it (async acquires).
+pub(crate) struct ChangeWaitClock(pub(crate) ManualClock);
 
 impl Clock for ChangeWaitClock {
     fn now(&self) -> u64 {
@@ -253,6 +254,10 @@ impl Clock for ChangeWaitClock {
 
     fn instant_of(&self, target: u64) -> Option<std::time::Instant> {
         (target <= self.0.now()).then(std::time::Instant::now)
+    }
+
+    fn wake_at(&self, target: u64, waker: &std::task::Waker) -> bool {
+        self.0.wake_at(target, waker)
     }
 }
 
@@ -277,6 +282,41 @@ fn bucket_cancel_wakes_a_blocked_acquire() {
         assert!(last.cancel());
         clock.set(1 << 63);
         waiter.join().unwrap();
+    });
+}
+
+/// A keyed bucket whose key 0 is drained near the end of the clock's range, with a token every
+/// 2^62 ns: its next token is "never" ready (past the range), so a blocked acquire of it waits
+/// on the change queue alone, with no timeout. The returned clock reads the drain's instant.
+pub(crate) fn keyed_never_ready() -> (Arc<KeyedBucket<u8, ChangeWaitClock>>, ManualClock) {
+    let clock = ManualClock::new();
+    clock.set((1 << 63) - (1 << 61));
+    let quota = Quota::new(1, Duration::from_nanos(1 << 62), 1).unwrap();
+    let keyed = Arc::new(KeyedBucket::with_clock(quota, ChangeWaitClock(clock.clone())));
+    keyed.try_acquire(&0, 1).unwrap();
+    match keyed.try_acquire(&0, 1) {
+        Err(TryAcquireError::RateLimited(denied)) => assert_eq!(denied.ready_at(), u64::MAX, "never"),
+        other => panic!("expected a \"never\" denial, got {other:?}"),
+    }
+    (keyed, clock)
+}
+
+/// A new quota wakes a keyed acquire blocked on the change queue: under the old quota its token
+/// is never ready, under the new one a nanosecond after the drain (then the clock's advance
+/// wakes it). A lost wakeup, or a waiter that reads the change count but decides under the old
+/// quota, sleeps forever: a loom deadlock.
+#[test]
+fn keyed_set_quota_wakes_a_blocked_acquire() {
+    loom::model(|| {
+        let (keyed, clock) = keyed_never_ready();
+        let waiter = {
+            let keyed = keyed.clone();
+            thread::spawn(move || keyed.acquire(&0, 1).unwrap())
+        };
+        keyed.set_quota(Quota::new(1, Duration::from_nanos(1), 1).unwrap());
+        clock.advance(Duration::from_nanos(1));
+        waiter.join().unwrap();
+        assert_eq!(keyed.available(&0), 0);
     });
 }
 

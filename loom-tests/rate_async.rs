@@ -4,6 +4,7 @@
 //! (`common::block_on` parks on a loom condvar until woken).
 
 use crate::common::{Signal, block_on};
+use crate::rate::ChangeWaitClock;
 use ringfence::rate::{ManualClock, Quota, SlidingWindow, TokenBucket};
 use std::future::Future;
 use std::pin::pin;
@@ -45,22 +46,6 @@ fn window_async_acquire_woken_by_advance() {
         t.join().unwrap();
         assert!(w.try_acquire().is_err());
     });
-}
-
-struct ChangeWaitClock(ManualClock);
-impl ringfence::rate::Clock for ChangeWaitClock {
-    fn now(&self) -> u64 {
-        ringfence::rate::Clock::now(&self.0)
-    }
-    fn sleep_until(&self, target: u64, deadline: Option<std::time::Instant>) {
-        ringfence::rate::Clock::sleep_until(&self.0, target, deadline)
-    }
-    fn instant_of(&self, target: u64) -> Option<std::time::Instant> {
-        (target <= ringfence::rate::Clock::now(&self.0)).then(std::time::Instant::now)
-    }
-    fn wake_at(&self, target: u64, waker: &std::task::Waker) -> bool {
-        ringfence::rate::Clock::wake_at(&self.0, target, waker)
-    }
 }
 
 #[test]
@@ -126,5 +111,22 @@ fn bucket_change_queue_drop_while_registered_and_a_replaced_waker() {
         assert!(last.cancel());
         clock.set(1 << 63);
         waiter.join().unwrap();
+    });
+}
+
+/// The keyed bucket's async acquire waits on the change queue too: a new quota wakes it
+/// (`rate::keyed_set_quota_wakes_a_blocked_acquire` for the blocking form).
+#[test]
+fn keyed_set_quota_wakes_an_async_acquire() {
+    loom::model(|| {
+        let (keyed, clock) = crate::rate::keyed_never_ready();
+        let waiter = {
+            let keyed = keyed.clone();
+            loom::thread::spawn(move || block_on(keyed.until_ready(&0)))
+        };
+        keyed.set_quota(Quota::new(1, Duration::from_nanos(1), 1).unwrap());
+        clock.advance(Duration::from_nanos(1));
+        waiter.join().unwrap();
+        assert_eq!(keyed.available(&0), 0);
     });
 }

@@ -22,6 +22,8 @@ enum Op {
     Advance(u64),
     Acquire(u8, u32),
     Retain,
+    /// A new quota: rate, period (ns), burst.
+    SetQuota(u32, u64, u32),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -29,6 +31,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u64..40).prop_map(Op::Advance),
         6 => (0u8..4, 0u32..6).prop_map(|(key, n)| Op::Acquire(key, n)),
         1 => Just(Op::Retain),
+        1 => (1u32..4, 1u64..30, 1u32..5).prop_map(|(rate, per, burst)| Op::SetQuota(rate, per, burst)),
     ]
 }
 
@@ -48,13 +51,21 @@ proptest! {
         burst in 1u32..5,
         ops in proptest::collection::vec(op(), 1..120),
     ) {
-        let quota = Quota::new(rate, Duration::from_nanos(per), burst).unwrap();
+        let mut quota = Quota::new(rate, Duration::from_nanos(per), burst).unwrap();
         let clock = ManualClock::new();
         let keyed = KeyedBucket::with_clock(quota, clock.clone());
         let mut model: HashMap<u8, TokenBucket<ManualClock>> = HashMap::new();
         for op in ops {
             match op {
                 Op::Advance(nanos) => clock.advance(Duration::from_nanos(nanos)),
+                Op::SetQuota(rate, per, burst) => {
+                    quota = Quota::new(rate, Duration::from_nanos(per), burst).unwrap();
+                    keyed.set_quota(quota);
+                    for bucket in model.values() {
+                        bucket.set_quota(quota);
+                    }
+                    prop_assert_eq!(keyed.quota(), quota);
+                }
                 Op::Acquire(key, n) => {
                     let bucket = model.entry(key).or_insert_with(|| TokenBucket::with_clock(quota, clock.clone()));
                     let expected = outcome(bucket.try_acquire(n));
@@ -67,6 +78,11 @@ proptest! {
                     for (key, bucket) in &model {
                         prop_assert_eq!(keyed.available(key), bucket.available(), "key {}", key);
                     }
+                    // And a forgotten key is a new key from now on (which differs from its old
+                    // bucket once a new quota raises the burst): the model forgets the same keys,
+                    // those whose bucket is full.
+                    model.retain(|_, bucket| bucket.available() < bucket.quota().burst());
+                    prop_assert_eq!(model.len(), left);
                 }
             }
             for (key, bucket) in &model {
@@ -213,6 +229,63 @@ fn until_ready_and_jittered_waits_per_key() {
         keyed.until_ready(&"x").await;
     });
     assert!(start.elapsed() >= Duration::from_millis(8));
+}
+
+/// `set_quota` replaces every key's quota; each key keeps its state (a drained key refills at
+/// the new rate), a new key starts full under the new quota, a cut burst refuses what it no
+/// longer fits, and an invalid quota changes nothing.
+#[test]
+fn set_quota_applies_to_every_key_and_keeps_each_keys_state() {
+    let clock = ManualClock::new();
+    let keyed = KeyedBucket::with_clock(Quota::new(1, Duration::from_secs(1), 4).unwrap(), clock.clone());
+    keyed.try_acquire(&"drained", 4).unwrap();
+    keyed.try_acquire(&"half", 2).unwrap();
+    keyed.set_rate(10, Duration::from_secs(1), 4).unwrap();
+    assert_eq!(keyed.available(&"drained"), 0);
+    clock.advance(Duration::from_millis(200));
+    assert_eq!(keyed.available(&"drained"), 2, "refills at the new rate");
+    assert_eq!(keyed.available(&"half"), 4, "2 left, 2 more in 200 ms, at most the burst");
+    keyed.set_rate(10, Duration::from_secs(1), 2).unwrap(); // a smaller burst
+    assert_eq!(keyed.available(&"new"), 2, "a new key: full under the new quota");
+    match keyed.try_acquire(&"half", 3) {
+        Err(TryAcquireError::InsufficientCapacity(e)) => assert_eq!(e.burst(), 2),
+        other => panic!("expected InsufficientCapacity, got {other:?}"),
+    }
+    assert!(keyed.set_rate(0, Duration::from_secs(1), 2).is_err());
+    assert_eq!(keyed.quota(), Quota::new(10, Duration::from_secs(1), 2).unwrap(), "unchanged");
+}
+
+/// On the real clock, a new quota wakes the waiters of every key at once, blocked threads and
+/// async futures alike, to re-decide (each waited for a token an hour away; under the new
+/// quota it is a millisecond away). A future dropped while it waits leaves no waker behind.
+#[test]
+fn set_quota_wakes_blocked_and_async_acquirers_of_every_key() {
+    use async_util::{counting, held, poll_once};
+
+    common::within(WATCHDOG, || {
+        let keyed = Arc::new(KeyedBucket::new(1, Duration::from_secs(3600), 1));
+        for key in 0..3u8 {
+            keyed.try_acquire(&key, 1).unwrap();
+        }
+        let blocked = {
+            let keyed = keyed.clone();
+            thread::spawn(move || keyed.acquire(&0, 1).unwrap())
+        };
+        let (counter, waker) = counting();
+        let mut waiting = keyed.acquire_async(&1, 1);
+        assert!(poll_once(&mut waiting, &waker).is_pending());
+        let (dropped_counter, dropped_waker) = counting();
+        let mut dropped = keyed.until_ready(&2);
+        assert!(poll_once(&mut dropped, &dropped_waker).is_pending());
+        drop(dropped);
+        assert_eq!(held(&dropped_counter), 0, "the dropped future left the timer and the change queue");
+        thread::sleep(Duration::from_millis(20)); // let the thread block (not needed for correctness)
+        keyed.set_rate(1000, Duration::from_secs(1), 1).unwrap();
+        assert_eq!(counter.wakes(), 1, "woken by the change, not by the timer");
+        blocked.join().unwrap(); // an hour under the old quota: the watchdog would fire
+        assert_eq!(block_on(waiting), Ok(()));
+        assert_eq!(held(&counter), 0, "completion removed both registrations");
+    });
 }
 
 #[test]

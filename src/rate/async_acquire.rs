@@ -371,7 +371,7 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
                 return Poll::Pending;
             }
             // Before the attempt, as a blocked thread reads it (bucket.rs file docs).
-            let seen = this.bucket.changes_seen();
+            let seen = this.bucket.changes().seen();
             let outcome = match this.bucket.try_acquire(this.tokens) {
                 Ok(()) => Ok(()),
                 Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
@@ -382,7 +382,7 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
                     let real_time = real_time(clock, &denied);
                     // On a real-time clock, also wait for a change that frees tokens sooner.
                     if real_time.is_some()
-                        && this.bucket.poll_changed(&mut this.changes, cx.waker(), seen).is_ready()
+                        && this.bucket.changes().poll_changed(&mut this.changes, cx.waker(), seen).is_ready()
                     {
                         continue;
                     }
@@ -394,7 +394,7 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
             };
             this.done = true;
             this.wait.finish();
-            this.bucket.leave_changed(&mut this.changes);
+            this.bucket.changes().leave(&mut this.changes);
             return Poll::Ready(outcome);
         }
     }
@@ -402,7 +402,7 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
 
 impl<C: Clock> Drop for AcquireFuture<'_, C> {
     fn drop(&mut self) {
-        self.bucket.leave_changed(&mut self.changes);
+        self.bucket.changes().leave(&mut self.changes);
     }
 }
 
@@ -865,6 +865,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
             key: key.clone(),
             tokens: n,
             wait: Wait::new(jitter),
+            changes: AsyncSlot::default(),
             done: false,
         }
     }
@@ -958,6 +959,8 @@ pub struct KeyedAcquireFuture<'a, K, C: Clock = TscClock, S = RandomState> {
     tokens: u32,
     /// The wait after a denial, with the future's jitter.
     wait: Wait,
+    /// Its registration in the buckets' change queue (real-time clocks; module docs).
+    changes: AsyncSlot,
     done: bool,
 }
 
@@ -981,6 +984,12 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> futures_core::future::Fused
 // The key is never pinned: the future only reads it through `&`.
 impl<K, C: Clock, S> Unpin for KeyedAcquireFuture<'_, K, C, S> {}
 
+impl<K, C: Clock, S> Drop for KeyedAcquireFuture<'_, K, C, S> {
+    fn drop(&mut self) {
+        self.buckets.changes().leave(&mut self.changes);
+    }
+}
+
 impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedAcquireFuture<'_, K, C, S> {
     type Output = Result<(), InsufficientCapacity>;
 
@@ -992,16 +1001,23 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedAcquireFutu
             if this.wait.poll_jittered(clock, cx.waker()).is_pending() {
                 return Poll::Pending;
             }
+            // Before the attempt, as a blocked thread reads it (changes.rs).
+            let seen = this.buckets.changes().seen();
             let outcome = match this.buckets.try_acquire(&this.key, this.tokens) {
                 Ok(()) => Ok(()),
                 Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
-                // No change can free a keyed bucket's tokens sooner: only the clock is waited
-                // on (a "never" denial waits for ever, keeping no waker).
                 Err(TryAcquireError::RateLimited(denied)) => {
                     if this.wait.start_jittered(denied) {
                         continue; // wait it out, at the top of the loop
                     }
-                    match this.wait.poll_denied(clock, denied, real_time(clock, &denied), cx.waker()) {
+                    let real_time = real_time(clock, &denied);
+                    // On a real-time clock, also wait for a new quota (`set_quota`).
+                    if real_time.is_some()
+                        && this.buckets.changes().poll_changed(&mut this.changes, cx.waker(), seen).is_ready()
+                    {
+                        continue;
+                    }
+                    match this.wait.poll_denied(clock, denied, real_time, cx.waker()) {
                         Poll::Ready(()) => continue,
                         Poll::Pending => return Poll::Pending,
                     }
@@ -1009,6 +1025,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedAcquireFutu
             };
             this.done = true;
             this.wait.finish();
+            this.buckets.changes().leave(&mut this.changes);
             return Poll::Ready(outcome);
         }
     }

@@ -28,28 +28,22 @@
 //!
 //! # Waking blocked acquirers
 //!
-//! A blocked acquire on a real-time clock ([`Clock::instant_of`]) waits on `changed` until its
-//! ready instant. Two events can make tokens available earlier than it computed: `set_quota`
-//! and a successful `cancel`. Each bumps `changes` (Release) and then notifies `changed`; a
-//! waiter reads `changes` (Acquire) *before* its attempt and sleeps only while it is unchanged.
-//! So either the waiter's attempt already saw the event (the Acquire load synchronises with the
-//! bump, which follows the quota write or the cancel CAS), or the bump comes after its load and
-//! the wait queue's Dekker handshake (`wait.rs`) guarantees the waiter sees it or is woken.
-//! An async acquire (`async_acquire.rs`) on a real-time clock does the same with the queue's
-//! async form ([`TokenBucket::poll_changed`]): its waker sits in `changed` (next to its timer
-//! entry) until it completes or is dropped ([`TokenBucket::leave_changed`]).
+//! A blocked acquire on a real-time clock ([`Clock::instant_of`]) waits on the bucket's change
+//! queue (`changes.rs`) until its ready instant. Two events can make tokens available earlier
+//! than it computed: `set_quota` and a successful `cancel`. Each announces itself there after
+//! its change (the quota write, the cancel CAS); a waiter reads the change count before its
+//! attempt and sleeps only while it is unchanged (`changes.rs` says why no wakeup is lost).
 
+use super::changes::{self, Changes};
 use super::clock::Clock;
 use super::error::{
     AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, ReserveError, TryAcquireError,
 };
 use super::quota::{Limits, MAX_TICK, Quota, QuotaCell, reading, tick};
 use super::tsc::TscClock;
-use crate::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use crate::wait::{AsyncSlot, WaitQueue};
+use crate::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 use std::fmt;
-use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// One GCRA step, pure: from state `e` at tick `t`, the new state if `n` tokens are taken, and
@@ -95,12 +89,9 @@ pub struct TokenBucket<C = TscClock> {
     /// line so those writes do not evict the read-mostly quota.
     state: CachePadded<AtomicU64>,
     quota: QuotaCell,
-    /// Bumped (then `changed` notified) by every event that can make tokens available earlier
-    /// than a sleeper computed: `set_quota` and a successful `cancel` (file docs). Only compared
-    /// for change; wrapping is harmless.
-    changes: AtomicU32,
-    /// Blocked acquirers on a real-time clock wait here until their ready instant.
-    changed: WaitQueue,
+    /// Announced by every event that can make tokens available earlier than a sleeper
+    /// computed: `set_quota` and a successful `cancel` (file docs).
+    changes: Changes,
     clock: C,
 }
 
@@ -171,8 +162,7 @@ impl<C: Clock> TokenBucket<C> {
         TokenBucket {
             state: CachePadded::new(AtomicU64::new(0)),
             quota: QuotaCell::new(quota),
-            changes: AtomicU32::new(0),
-            changed: WaitQueue::new(),
+            changes: Changes::new(),
             clock,
         }
     }
@@ -245,47 +235,13 @@ impl<C: Clock> TokenBucket<C> {
     /// ```
     pub fn set_quota(&self, quota: Quota) {
         self.quota.write(quota);
-        self.wake_sleepers();
+        self.changes.announce();
     }
 
-    /// The change count, read before an attempt (file docs, "Waking blocked acquirers").
-    pub(super) fn changes_seen(&self) -> u32 {
-        // ORDERING: Acquire, as in `acquire_until`: pairs with the Release bump in
-        // `wake_sleepers`, so an event whose bump we read is seen by the attempt that follows.
-        self.changes.load(Ordering::Acquire)
-    }
-
-    /// The async form of the wait in `acquire_until`: `Ready` once `changes` differs from
-    /// `seen` (read by [`changes_seen`](TokenBucket::changes_seen) before the attempt), else
-    /// leaves `waker` registered in `changed` and returns `Pending`. The caller must call
-    /// [`leave_changed`](TokenBucket::leave_changed) when it finishes or is dropped.
-    pub(super) fn poll_changed(&self, slot: &mut AsyncSlot, waker: &Waker, seen: u32) -> Poll<()> {
-        // ORDERING: Relaxed, as in `acquire_until`: the wait queue's fences order it against the
-        // bump and the notify (wait.rs module docs, "Async waiters").
-        self.changed.poll_until(slot, waker, || (self.changes.load(Ordering::Relaxed) != seen).then_some(()))
-    }
-
-    /// Takes an async acquire's registration (if any) out of `changed`. Passes no wakeup on:
-    /// `changed` is only ever notified with `notify_all` (`wake_sleepers`), which woke every
-    /// waiter, so a wakeup this future did not use is nobody else's (a pass-on would wake a
-    /// waiter, maybe a parked thread, for nothing).
-    pub(super) fn leave_changed(&self, slot: &mut AsyncSlot) {
-        if slot.is_registered() {
-            self.changed.cancel_without_pass_on(slot);
-        }
-    }
-
-    /// Tells blocked acquirers that tokens may be available earlier than they computed (file
-    /// docs). Call it after the change.
-    fn wake_sleepers(&self) {
-        // ORDERING: Release pairs with the Acquire load of `changes` in `acquire_until`: a waiter
-        // that reads this bump sees the change made before it (the quota write, the cancel CAS)
-        // in its next attempt. `notify_all`'s SeqCst fence then orders the bump before its
-        // `sleepers` and `armed` checks, against the waiter's fence (wait.rs). Relaxed here
-        // deadlocks the loom model `bucket_cancel_wakes_a_blocked_acquire` (the woken waiter's attempt may miss
-        // the cancel and it sleeps again, with no bump left to wake it).
-        self.changes.fetch_add(1, Ordering::Release);
-        self.changed.notify_all();
+    /// The bucket's change queue (file docs, "Waking blocked acquirers"), for its async
+    /// acquires.
+    pub(super) fn changes(&self) -> &Changes {
+        &self.changes
     }
 
     /// [`set_quota`](TokenBucket::set_quota) from its parts.
@@ -543,43 +499,7 @@ impl<C: Clock> TokenBucket<C> {
     }
 
     fn acquire_until(&self, n: u32, deadline: Option<Instant>) -> Result<(), AcquireTimeoutError> {
-        loop {
-            // ORDERING: Acquire pairs with the Release bump in `wake_sleepers`: read before the
-            // attempt, so an event whose bump we read is seen by the attempt, and one whose bump
-            // we miss is seen by the wait below (file docs). Relaxed deadlocks the loom model
-            // `bucket_cancel_wakes_a_blocked_acquire`, as in `wake_sleepers`.
-            let seen = self.changes.load(Ordering::Acquire);
-            let denied = match self.try_acquire(n) {
-                Ok(()) => return Ok(()),
-                Err(TryAcquireError::InsufficientCapacity(e)) => return Err(e.into()),
-                Err(TryAcquireError::RateLimited(denied)) => denied,
-            };
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(AcquireTimeoutError::Timeout);
-            }
-            let ready = denied.ready_at();
-            // `Some(wake)` on a real-time clock; `Some(None)` for "never" on every clock: no
-            // reading brings it (readings past the range count as its end), only a change of the
-            // bucket does. (Sleeping on a clock that had reached `u64::MAX` until `u64::MAX`
-            // returned at once: a busy loop.)
-            let real_time =
-                if denied.is_never() { Some(None) } else { self.clock.instant_of(ready).map(Some) };
-            let Some(ready_instant) = real_time else {
-                self.clock.sleep_until(ready, deadline);
-                continue;
-            };
-            let until = match (ready_instant, deadline) {
-                // The tokens cannot be ready in time: fail now, not at the deadline.
-                (None, Some(_)) => return Err(AcquireTimeoutError::Timeout),
-                (Some(at), Some(d)) if at > d => return Err(AcquireTimeoutError::Timeout),
-                (at, d) => at.or(d),
-            };
-            // ORDERING: Relaxed; the wait queue's fences order it against the bump and the
-            // notify (wait.rs module docs).
-            let _ = self
-                .changed
-                .wait_until(until, || (self.changes.load(Ordering::Relaxed) != seen).then_some(()));
-        }
+        changes::acquire_until(&self.clock, &self.changes, deadline, || self.try_acquire(n))
     }
 
     /// Takes `n` tokens now, to be used from the instant the reservation names.
@@ -813,7 +733,7 @@ impl<C: Clock> Reservation<'_, C> {
             .compare_exchange(self.after, self.before, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok();
         if given_back {
-            self.bucket.wake_sleepers();
+            self.bucket.changes.announce();
         }
         given_back
     }

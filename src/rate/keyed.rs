@@ -5,7 +5,8 @@
 //!
 //! Each key's bucket is one `AtomicU64`, the GCRA state `E` of [`TokenBucket`](super::TokenBucket),
 //! taken with the same step ([`step`]) and the same compare-and-swap; the quota is one for all
-//! keys and fixed, so the limits are read from a plain field. The keys live in a map split into
+//! keys, in the bucket's quota cell (one load on the hot path; [`KeyedBucket::set_quota`]
+//! replaces it for every key at once, as the bucket's does). The keys live in a map split into
 //! [`SHARDS`] shards, each a `RwLock<HashMap<..>>` on its own cache line: a key seen before costs
 //! a read lock of its shard and the bucket's CAS; a new key takes the shard's write lock once to
 //! insert a full bucket (state 0, as a new `TokenBucket`'s). The lock guards the map's shape,
@@ -27,11 +28,23 @@
 //! one burst's refill time (`burst · interval`). A grant reads the clock while it holds its
 //! shard's lock, so it never takes a removed key's fresh bucket at a reading older than the
 //! removal.
+//!
+//! "Full" is judged under the quota of the moment: a key forgotten and later asked for again
+//! starts as a new key, full under the quota then live. After a [`set_quota`](KeyedBucket::set_quota)
+//! that raises the burst (or lengthens the interval) a forgotten key therefore holds the new
+//! burst at once, where one still held would hold what its idle time is worth at the new rate.
+//!
+//! # Waits
+//!
+//! The blocking and async waits are the bucket's (`changes.rs`): on a real-time clock a waiter
+//! sleeps on one change queue for all keys until its ready instant, and `set_quota` wakes every
+//! waiter to re-decide under the new quota.
 
 use super::bucket::step;
+use super::changes::{self, Changes};
 use super::clock::Clock;
 use super::error::{AcquireTimeoutError, InsufficientCapacity, QuotaError, RateLimited, TryAcquireError};
-use super::quota::{Limits, Quota, tick};
+use super::quota::{Quota, QuotaCell, tick};
 use super::tsc::TscClock;
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
@@ -168,8 +181,10 @@ type Shard<K> = CachePadded<RwLock<Map<K>>>;
 /// assert!(per_client.try_acquire(&"bob", 1).is_ok()); // bob has his own bucket
 /// ```
 pub struct KeyedBucket<K, C = TscClock, S = RandomState> {
-    quota: Quota,
-    limits: Limits,
+    quota: QuotaCell,
+    /// Announced by `set_quota`, which can make tokens available earlier than a waiter
+    /// computed (module docs, "Waits").
+    changes: Changes,
     shards: Box<[Shard<K>]>,
     /// Hashes the keys (once per call, outside the locks). std's `RandomState` (SipHash) by
     /// default, which resists keys chosen to collide; [`with_hasher`](KeyedBucket::with_hasher)
@@ -267,7 +282,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     /// ```
     pub fn with_hasher(quota: Quota, clock: C, hasher: S) -> Self {
         let shards = (0..SHARDS).map(|_| CachePadded::new(RwLock::new(Map::default()))).collect();
-        KeyedBucket { quota, limits: quota.limits(), shards, hasher, clock }
+        KeyedBucket { quota: QuotaCell::new(quota), changes: Changes::new(), shards, hasher, clock }
     }
 
     /// The quota of every key's bucket.
@@ -280,7 +295,65 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     /// ```
     #[must_use]
     pub fn quota(&self) -> Quota {
-        self.quota
+        self.quota.quota()
+    }
+
+    /// Replaces the quota of every key's bucket, live; as
+    /// [`TokenBucket::set_quota`](super::TokenBucket::set_quota), key by key.
+    ///
+    /// Each key's bucket keeps `E` (the instant from which it has been refilling): it continues
+    /// *as if the new quota had been in force since it was last drained*. A key whose bucket
+    /// has been idle for a whole new tolerance is full; a drained one stays drained and refills
+    /// at the new rate; a partly refilled one holds the tokens that time is worth at the new
+    /// rate (at most the new burst). A key that [`retain_recent`](KeyedBucket::retain_recent)
+    /// forgot (its bucket was full) is a new key: full under the new quota.
+    ///
+    /// Concurrency: the quota is swapped in one step that acquirers never wait for. An acquire
+    /// that *starts after* `set_quota` returns uses the new quota; one that overlaps it is
+    /// decided entirely by the old or entirely by the new one (never a mix). Concurrent
+    /// `set_quota` calls are serialised (they briefly spin on each other).
+    ///
+    /// Blocked acquirers (threads and [async](KeyedBucket::acquire_async) ones, of every key)
+    /// re-decide under the new quota: on a real-time clock they are woken at once; on a
+    /// [`ManualClock`](super::ManualClock) they sleep on the clock and re-decide at its next
+    /// advance.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::rate::{KeyedBucket, ManualClock, Quota};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let per_user = KeyedBucket::with_clock(Quota::new(1, Duration::from_secs(1), 2).unwrap(), clock.clone());
+    /// per_user.try_acquire(&"ann", 2).unwrap(); // drained
+    /// per_user.set_quota(Quota::new(10, Duration::from_secs(1), 2).unwrap());
+    /// clock.advance(Duration::from_millis(100)); // refills at the new rate
+    /// assert_eq!(per_user.available(&"ann"), 1);
+    /// assert_eq!(per_user.available(&"bob"), 2); // a new key: full
+    /// ```
+    pub fn set_quota(&self, quota: Quota) {
+        self.quota.write(quota);
+        self.changes.announce();
+    }
+
+    /// [`set_quota`](KeyedBucket::set_quota) from its parts.
+    ///
+    /// # Errors
+    ///
+    /// The [`QuotaError`] of [`Quota::new`]; the buckets are then unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let per_user = ringfence::rate::KeyedBucket::<u64>::new(5, std::time::Duration::from_secs(1), 5);
+    /// per_user.set_rate(50, std::time::Duration::from_secs(1), 10).unwrap();
+    /// assert_eq!(per_user.quota().burst(), 10);
+    /// assert!(per_user.set_rate(0, std::time::Duration::from_secs(1), 10).is_err());
+    /// ```
+    pub fn set_rate(&self, rate: u32, per: Duration, burst: u32) -> Result<(), QuotaError> {
+        self.set_quota(Quota::new(rate, per, burst)?);
+        Ok(())
     }
 
     /// The clock the buckets read.
@@ -338,8 +411,11 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
         if n == 0 {
             return Ok(());
         }
-        if u64::from(n) > self.limits.burst {
-            return Err(InsufficientCapacity { requested: n, burst: self.quota.burst() }.into());
+        // A request no quota live now can grant is refused before it takes a lock or inserts its
+        // key (`take` checks again under the quota it decides with).
+        let burst = self.quota.limits().burst;
+        if u64::from(n) > burst {
+            return Err(InsufficientCapacity { requested: n, burst: burst as u32 }.into());
         }
         let (hash, shard) = self.locate(key);
         {
@@ -367,7 +443,13 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
         // never turns into a denial while tokens are available.
         let mut fresh = true;
         loop {
-            let new = match step(e, tick(reading), u64::from(n), self.limits) {
+            // Quota after state, as the bucket's: the decision is that of one quota that was live
+            // during the attempt.
+            let limits = self.quota.limits();
+            if u64::from(n) > limits.burst {
+                return Err(InsufficientCapacity { requested: n, burst: limits.burst as u32 }.into());
+            }
+            let new = match step(e, tick(reading), u64::from(n), limits) {
                 Some((new, true)) => new,
                 _ if !fresh => {
                     reading = self.clock.now();
@@ -471,32 +553,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     }
 
     fn acquire_until(&self, key: &K, n: u32, deadline: Option<Instant>) -> Result<(), AcquireTimeoutError> {
-        loop {
-            let denied = match self.try_acquire(key, n) {
-                Ok(()) => return Ok(()),
-                Err(TryAcquireError::InsufficientCapacity(e)) => return Err(e.into()),
-                Err(TryAcquireError::RateLimited(denied)) => denied,
-            };
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(AcquireTimeoutError::Timeout);
-            }
-            if denied.is_never() {
-                // No reading brings it, and nothing else frees a keyed bucket's tokens.
-                if deadline.is_some() {
-                    return Err(AcquireTimeoutError::Timeout);
-                }
-                loop {
-                    std::thread::park();
-                }
-            }
-            let ready = denied.ready_at();
-            if let (Some(at), Some(d)) = (self.clock.instant_of(ready), deadline) {
-                if at > d {
-                    return Err(AcquireTimeoutError::Timeout); // cannot be ready in time: now
-                }
-            }
-            self.clock.sleep_until(ready, deadline);
-        }
+        changes::acquire_until(&self.clock, &self.changes, deadline, || self.try_acquire(key, n))
     }
 
     /// The tokens `key`'s bucket holds now (the burst for a key it does not hold).
@@ -516,9 +573,10 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
         // ORDERING: Relaxed: a snapshot (the word publishes no data).
         let e = map.get(&(hash, key) as &dyn Probe<K>).map_or(0, |state| state.load(Ordering::Relaxed));
         let t = tick(self.clock.now());
-        let base = e.max(t - self.limits.tau());
+        let limits = self.quota.limits();
+        let base = e.max(t - limits.tau());
         // `t - base <= tau = burst * interval`: the quotient is at most the burst.
-        (t.saturating_sub(base) / self.limits.interval) as u32
+        (t.saturating_sub(base) / limits.interval) as u32
     }
 
     /// Forgets every key whose bucket is full (it behaves as a new key's would), and returns
@@ -541,13 +599,14 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     /// assert_eq!(buckets.len(), 1);
     /// ```
     pub fn retain_recent(&self) -> usize {
-        let tau = self.limits.tau();
         self.shards
             .iter()
             .map(|shard| {
                 let mut map = write(shard);
-                // Read under the lock, as a grant reads it (module docs, "Forgetting keys").
+                // Read under the lock, as a grant reads it (module docs, "Forgetting keys"). The
+                // quota too: a shard's keys are judged by one quota that was live meanwhile.
                 let t = tick(self.clock.now());
+                let tau = self.quota.limits().tau();
                 // ORDERING: Relaxed: the write lock excludes every grant on this shard.
                 map.retain(|_, state| state.load(Ordering::Relaxed) > t - tau);
                 map.len()
@@ -584,6 +643,14 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     }
 }
 
+impl<K, C, S> KeyedBucket<K, C, S> {
+    /// The change queue its waiters sleep on (module docs, "Waits"), for its async acquires
+    /// (whose drop needs it, with no bounds on the key).
+    pub(super) fn changes(&self) -> &Changes {
+        &self.changes
+    }
+}
+
 /// A shard's read lock. The only user code run under these locks is `Eq`, during lookups (and
 /// the keys' `Drop` in `retain_recent`), and a panic there leaves the map as it was (the
 /// module docs say why `Hash` never runs under them), so a poisoned lock is still consistent.
@@ -600,7 +667,10 @@ impl<K, C, S> fmt::Debug for KeyedBucket<K, C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let keys: usize =
             self.shards.iter().map(|shard| shard.read().unwrap_or_else(PoisonError::into_inner).len()).sum();
-        f.debug_struct("KeyedBucket").field("quota", &self.quota).field("keys", &keys).finish_non_exhaustive()
+        f.debug_struct("KeyedBucket")
+            .field("quota", &self.quota.quota())
+            .field("keys", &keys)
+            .finish_non_exhaustive()
     }
 }
 

@@ -70,13 +70,14 @@
 //! |---|---|
 //! | an average rate with bounded bursts, O(1) everything, reservations, live rate changes | [`TokenBucket`] |
 //! | a hard "at most N per window" (an API's published limit), small N | [`SlidingWindow`] |
+//! | a token bucket per key (user, client address, API key), live rate changes | [`KeyedBucket`] |
 //!
 //! # Blocking and clocks
 //!
 //! Blocking calls sleep until the instant the request can succeed, then retry. On a real-time
 //! clock ([`Clock::instant_of`]: [`TscClock`], the default, and [`MonotonicClock`]) a blocked
-//! bucket acquire waits on the bucket, so a rate change or a cancel wakes it, and a timed
-//! acquire that cannot succeed before its deadline fails at once. [`ManualClock`] has no
+//! bucket acquire (a keyed bucket's too) waits on the bucket, so a rate change or a cancel
+//! wakes it, and a timed acquire that cannot succeed before its deadline fails at once. [`ManualClock`] has no
 //! real-time instants: acquirers park on it ([`Clock::sleep_until`]) until another thread
 //! advances it, so tests run without real sleeps.
 //! The default clock, [`TscClock`], reads the CPU's time-stamp counter where that is safe
@@ -88,9 +89,11 @@
 //!
 //! # Async
 //!
-//! [`TokenBucket::acquire_async`] / [`TokenBucket::until_ready`] and
+//! [`TokenBucket::acquire_async`] / [`TokenBucket::until_ready`],
+//! [`KeyedBucket::acquire_async`] / [`KeyedBucket::until_ready`] and
 //! [`SlidingWindow::acquire_async`] / [`SlidingWindow::until_ready`] return futures
-//! ([`AcquireFuture`], [`UntilReadyFuture`], [`WindowAcquireFuture`]) that work on any executor (tokio,
+//! ([`AcquireFuture`], [`UntilReadyFuture`], [`KeyedAcquireFuture`], [`KeyedUntilReadyFuture`],
+//! [`WindowAcquireFuture`]) that work on any executor (tokio,
 //! smol, a hand-written `block_on`: `std::task` only). Each poll calls `try_acquire`; a grant
 //! completes the future, `n` above the burst completes it at once with
 //! [`InsufficientCapacity`], and a denial waits for the reading at which the request fits, then
@@ -156,6 +159,7 @@
 
 mod async_acquire;
 mod bucket;
+mod changes;
 mod clock;
 mod error;
 mod jitter;

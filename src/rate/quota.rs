@@ -227,13 +227,6 @@ impl Quota {
     }
 }
 
-impl Quota {
-    /// The part of the quota the acquire path needs (a fixed quota's: the keyed buckets').
-    pub(crate) fn limits(&self) -> Limits {
-        Limits { interval: self.interval, burst: u64::from(self.burst) }
-    }
-}
-
 /// The part of a quota the acquire path needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {
