@@ -68,9 +68,12 @@ mod receiver;
 mod recv_many;
 mod rendezvous;
 mod select;
+mod select_macro;
 mod sender;
 
 pub use crate::ring::CapacityError;
+/// [`select!`](crate::select), also reachable here (crossbeam's path: `crossbeam_channel::select!`).
+pub use crate::select;
 pub use error::{
     RecvError, RecvTimeoutError, SelectTimeoutError, SendError, SendTimeoutError, TryRecvError,
     TrySelectError, TrySendError,

@@ -1514,6 +1514,11 @@ impl<F: Future, G> fmt::Debug for FutureOperation<F, G> {
 /// assert_eq!(b_rx.try_recv(), Ok(1));
 /// # drop(a_rx);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "a selector's send takes its value in `&mut Option<{T}>` or `&Cell<Option<{T}>>`, not `{Self}`",
+    label = "the value to send, held where an unsent one stays yours",
+    note = "write `&mut next` for a `next: Option<{T}>`, or `&mut Some(value)` to offer a value you do not need back"
+)]
 pub trait SendValue<T>: slot::Slot<T> {}
 
 impl<T> SendValue<T> for &mut Option<T> {}

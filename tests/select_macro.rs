@@ -1,0 +1,301 @@
+#![cfg(not(loom))]
+//! `select!`: crossbeam's syntax over `Selector`. Exactly one arm runs and only its operation
+//! completes; a send that is not selected sends nothing and leaves its value in the caller's
+//! `Option` (one `Cell` can offer a value to two channels); `default`
+//! and `default(timeout)`; `biased;` and the fair order; bodies are the caller's code (`?`,
+//! `break`, `return`); receivers and senders by value or by reference, `recv_any` over a
+//! `Vec`, an array or a slice; a rendezvous send met by a thread.
+
+mod common;
+
+use ringfence::channel::{RecvError, SendError, bounded, unbounded};
+use ringfence::select;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Counts its drops.
+struct Dropped(Arc<AtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn exactly_one_arm_runs_and_the_other_channels_keep_their_values() {
+    let (numbers_tx, numbers) = bounded::<u32>(1);
+    let (words_tx, words) = unbounded::<&str>();
+    numbers_tx.send(1).unwrap();
+    words_tx.send("one").unwrap();
+    let mut runs = 0;
+    let first = select! {
+        recv(numbers) -> n => { runs += 1; format!("{}", n.unwrap()) }
+        recv(words) -> w => { runs += 1; w.unwrap().to_string() }
+    };
+    assert_eq!(runs, 1);
+    // The other value is still there, and the next selection takes it.
+    let second = select! {
+        recv(numbers) -> n => format!("{}", n.unwrap()),
+        recv(words) -> w => w.unwrap().to_string(),
+    };
+    let mut got = [first, second];
+    got.sort();
+    assert_eq!(got, ["1".to_string(), "one".to_string()]);
+    assert!(numbers.is_empty() && words.is_empty());
+}
+
+#[test]
+fn a_send_that_is_not_selected_leaves_its_value_in_the_callers_option() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (full_tx, full_rx) = bounded::<Dropped>(1);
+    full_tx.send(Dropped(drops.clone())).unwrap(); // full: the send arm cannot run
+    let (ready_tx, ready) = bounded::<u8>(1);
+    ready_tx.send(5).unwrap();
+    let mut next = Some(Dropped(drops.clone()));
+    let got = select! {
+        send(full_tx, &mut next) -> _ => None,
+        recv(ready) -> n => Some(n.unwrap()),
+    };
+    assert_eq!(got, Some(5));
+    assert!(next.is_some(), "the unsent value is still the caller's");
+    assert_eq!(drops.load(Ordering::SeqCst), 0, "and nothing was dropped");
+    assert_eq!(full_rx.len(), 1, "nothing more was sent");
+    drop(full_rx.recv().unwrap());
+    // Now there is room: the same Option goes out.
+    let sent = select! { send(&full_tx, &mut next) -> sent => sent.is_ok(), default => false };
+    assert!(sent && next.is_none());
+    drop(full_rx.recv().unwrap());
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_selected_send_delivers_its_value_and_one_value_can_be_offered_to_two_channels() {
+    let (tx, rx) = bounded::<String>(1);
+    let sent = select! { send(tx, &mut Some("hello".to_string())) -> sent => sent };
+    assert_eq!(sent, Ok(()));
+    assert_eq!(rx.recv().unwrap(), "hello");
+
+    // One value, two channels: whichever has room takes it.
+    let (other_tx, other_rx) = bounded::<String>(1);
+    tx.send("filler".to_string()).unwrap();
+    let offered = std::cell::Cell::new(Some("either".to_string()));
+    let which = select! {
+        send(tx, &offered) -> _ => "tx",
+        send(other_tx, &offered) -> _ => "other",
+    };
+    assert_eq!(which, "other");
+    assert_eq!(other_rx.recv().unwrap(), "either");
+    assert_eq!(offered.take(), None);
+
+    drop(rx);
+    // Disconnected: the send is ready and its arm gets the value back in the error.
+    let back = select! { send(&tx, &mut Some("lost?".to_string())) -> sent => sent };
+    assert_eq!(back, Err(SendError("lost?".to_string())));
+}
+
+#[test]
+fn default_runs_only_when_nothing_is_ready_now() {
+    let (tx, rx) = bounded::<u8>(1);
+    assert_eq!(select! { recv(rx) -> n => n.ok(), default => None }, None);
+    tx.send(3).unwrap();
+    assert_eq!(select! { recv(rx) -> n => n.ok(), default => None }, Some(3));
+    drop(tx);
+    assert_eq!(select! { recv(rx) -> n => n, default => Ok(0) }, Err(RecvError), "disconnected is ready");
+}
+
+#[test]
+fn default_with_a_timeout_waits_for_it_and_takes_nothing() {
+    let (tx, rx) = bounded::<u8>(1);
+    let start = Instant::now();
+    let got = select! {
+        recv(rx) -> n => n.ok(),
+        default(Duration::from_millis(30)) => None,
+    };
+    assert_eq!(got, None);
+    assert!(start.elapsed() >= Duration::from_millis(25), "waited {:?}", start.elapsed());
+    // A value that comes within the timeout is received.
+    let sender = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(10));
+        tx.send(9).unwrap();
+    });
+    let got = select! {
+        recv(rx) -> n => n.ok(),
+        default(common::WATCHDOG) => None,
+    };
+    assert_eq!(got, Some(9));
+    sender.join().unwrap();
+}
+
+#[test]
+fn biased_takes_the_first_ready_arm_and_the_default_order_is_fair() {
+    let (a_tx, a) = unbounded::<u8>();
+    let (b_tx, b) = unbounded::<u8>();
+    for _ in 0..200 {
+        a_tx.send(0).unwrap();
+        b_tx.send(1).unwrap();
+    }
+    for _ in 0..50 {
+        let got = select! { biased; recv(a) -> n => n.unwrap(), recv(b) -> n => n.unwrap() };
+        assert_eq!(got, 0, "biased: the first arm while it is ready");
+    }
+    let mut counts = [0; 2];
+    for _ in 0..100 {
+        let got: u8 = select! { recv(a) -> n => n.unwrap(), recv(b) -> n => n.unwrap() };
+        counts[usize::from(got)] += 1;
+    }
+    // Random order: both arms run (the chance that one of them never does is 2^-99).
+    assert!(counts[0] > 0 && counts[1] > 0, "{counts:?}");
+}
+
+#[test]
+fn bodies_are_the_callers_code() {
+    fn first_even(rx: &ringfence::channel::Receiver<u32>) -> Result<u32, RecvError> {
+        loop {
+            let n = select! { recv(rx) -> n => n? };
+            if n % 2 == 1 {
+                continue;
+            }
+            return Ok(n);
+        }
+    }
+    let (tx, rx) = bounded::<u32>(4);
+    for n in [1, 3, 4, 5] {
+        tx.send(n).unwrap();
+    }
+    assert_eq!(first_even(&rx), Ok(4));
+    drop(tx);
+    assert_eq!(first_even(&rx), Err(RecvError), "5 skipped, then `?` returned the error");
+
+    let (tx, rx) = bounded::<u32>(1);
+    let mut seen = 0;
+    for round in 0.. {
+        tx.send(round).unwrap();
+        select! {
+            recv(rx) -> n => {
+                seen += 1;
+                if n.unwrap() == 5 {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(seen, 6);
+}
+
+#[test]
+fn recv_any_over_a_vec_an_array_and_a_slice() {
+    let (tx0, rx0) = bounded::<u32>(1);
+    let (tx1, rx1) = bounded::<u32>(1);
+    tx1.send(11).unwrap();
+    let receivers = vec![rx0, rx1];
+    let got = select! { recv_any(receivers) -> (index, n) => (index, n.unwrap()) };
+    assert_eq!(got, (1, 11));
+    tx0.send(10).unwrap();
+    let array: [ringfence::channel::Receiver<u32>; 2] = receivers.try_into().unwrap();
+    assert_eq!(select! { recv_any(&array) -> (index, _) => index }, 0);
+    let slice: &[_] = &array;
+    tx1.send(12).unwrap();
+    let got = select! {
+        recv_any(slice) -> (index, n) => Some((index, n.unwrap())),
+        default => None,
+    };
+    assert_eq!(got, Some((1, 12)));
+}
+
+#[test]
+fn a_rendezvous_send_meets_a_receiving_thread() {
+    common::within(common::WATCHDOG, || {
+        let (tx, rx) = bounded::<u64>(0);
+        let (_idle_tx, idle) = bounded::<u64>(1);
+        let receiver = thread::spawn(move || rx.recv().unwrap());
+        let sent = select! {
+            send(tx, &mut Some(42)) -> sent => sent.is_ok(),
+            recv(idle) -> _ => false,
+        };
+        assert!(sent);
+        assert_eq!(receiver.join().unwrap(), 42);
+    });
+}
+
+#[test]
+fn many_threads_select_and_nothing_is_lost_or_duplicated() {
+    const PER_PRODUCER: u64 = 20_000;
+    let (a_tx, a) = bounded::<u64>(8);
+    let (b_tx, b) = bounded::<u64>(0);
+    let producers: Vec<_> = [(a_tx, 0), (b_tx, 1)]
+        .into_iter()
+        .map(|(tx, id)| {
+            thread::spawn(move || {
+                for n in 0..PER_PRODUCER {
+                    tx.send(id * PER_PRODUCER + n).unwrap();
+                }
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            let (a, b) = (a.clone(), b.clone());
+            thread::spawn(move || {
+                let (mut sum, mut count, mut open) = (0u64, 0u64, [true, true]);
+                while open[0] || open[1] {
+                    // A closed channel is always ready: select on the one still open alone.
+                    let got = match open {
+                        [true, true] => select! { recv(a) -> n => (0, n), recv(b) -> n => (1, n) },
+                        [true, false] => select! { recv(a) -> n => (0, n) },
+                        _ => select! { recv(b) -> n => (1, n) },
+                    };
+                    match got {
+                        (_, Ok(n)) => {
+                            sum += n;
+                            count += 1;
+                        }
+                        (which, Err(_)) => open[which] = false,
+                    }
+                }
+                (sum, count)
+            })
+        })
+        .collect();
+    drop((a, b));
+    common::within(common::WATCHDOG, move || {
+        for producer in producers {
+            producer.join().unwrap();
+        }
+        let (sum, count) = consumers
+            .into_iter()
+            .map(|c| c.join().unwrap())
+            .fold((0, 0), |(s, c), (s2, c2)| (s + s2, c + c2));
+        let total = 2 * PER_PRODUCER;
+        assert_eq!(count, total);
+        assert_eq!(sum, total * (total - 1) / 2);
+    });
+}
+
+#[test]
+fn send_any_and_future_arms() {
+    let (queues, queue_rxs): (Vec<_>, Vec<_>) = (0..3).map(|_| bounded::<u32>(1)).unzip();
+    let mut job = Some(7);
+    let (index, sent) = select! { send_any(queues, &mut job) -> (index, sent) => (index, sent) };
+    assert_eq!(sent, Ok(()));
+    assert_eq!(job, None);
+    assert_eq!(queue_rxs[index].try_recv(), Ok(7));
+
+    // A future arm: a oneshot by reference, so a reply that loses the race stays there.
+    let (reply_tx, mut reply) = ringfence::oneshot::channel::<&str>();
+    let (_idle_tx, idle) = bounded::<u8>(1);
+    reply_tx.send("done").unwrap();
+    let got = select! {
+        future(&mut reply) -> answer => answer.ok(),
+        recv(idle) -> _ => None,
+    };
+    assert_eq!(got, Some("done"));
+    let start = Instant::now();
+    let timed_out = select! {
+        future(ringfence::timer::sleep(Duration::from_millis(20))) -> () => true,
+        recv(idle) -> _ => false,
+    };
+    assert!(timed_out && start.elapsed() >= Duration::from_millis(15));
+}
