@@ -20,7 +20,7 @@ const SECTIONS: [(&str, &str, fn()); 15] = [
     ("producer-consumer", "channel::bounded, Sender, Receiver", producer_consumer),
     ("-", "channel: try_send, send_timeout", backpressure_and_timeouts),
     ("-", "channel::bounded(0)", rendezvous),
-    ("-", "channel::Selector (channels and futures)", select),
+    ("-", "select!, channel::Selector (channels and futures)", select),
     ("future/promise", "oneshot::channel", future_promise),
     ("-", "Semaphore", limit_concurrency),
     ("worker pool", "pool::Pool, Task, as_completed, scope", worker_pool),
@@ -140,9 +140,10 @@ fn rendezvous() {
 
 /// Select: a dispatcher hands jobs to a worker and collects its results through two small
 /// channels, waiting for whichever is possible (blocking on either alone could deadlock); a
-/// stop channel takes priority.
+/// stop channel takes priority. `select!` runs the arm's body in the loop (`break` works);
+/// the `Selector` underneath also takes futures.
 fn select() {
-    println!("== channel: Selector (the first ready of several operations)");
+    println!("== channel: select! and Selector (the first ready of several operations)");
     let (jobs, jobs_rx) = channel::bounded::<u64>(1);
     let (results_tx, results) = channel::bounded::<u64>(1);
     let worker = thread::spawn(move || {
@@ -151,11 +152,6 @@ fn select() {
         }
     });
     let (stop_tx, stop) = channel::unbounded::<()>();
-    enum Event {
-        Sent,
-        Result(u64),
-        Stop,
-    }
     let mut next = 1..=50u64;
     let mut job = next.next();
     let (mut sum, mut received, mut rounds) = (0, 0, 0);
@@ -163,26 +159,24 @@ fn select() {
         if received == 50 {
             stop_tx.send(()).unwrap(); // all in: the stop wins over anything else ready
         }
-        let event = channel::Selector::new()
-            .recv(&stop, |_| Event::Stop)
-            .send(&jobs, &mut job, |sent| {
-                sent.unwrap();
-                Event::Sent
-            })
-            .recv(&results, |r| Event::Result(r.unwrap()))
-            .biased()
-            .wait();
         rounds += 1;
-        match event {
-            Event::Sent => job = next.next(), // `None` once all are out: the send switches off
-            Event::Result(square) => (sum, received) = (sum + square, received + 1),
-            Event::Stop => break,
+        ringfence::select! {
+            biased;
+            recv(stop) -> _ => break,
+            // The job stays in `job` until a send takes it.
+            send(jobs, &mut job) -> sent => {
+                sent.unwrap();
+                job = next.next(); // `None` once all are out: the send switches off
+            }
+            recv(results) -> square => (sum, received) = (sum + square.unwrap(), received + 1),
         }
     }
     drop(jobs);
     worker.join().unwrap();
     assert_eq!(sum, (1..=50u64).map(|n| n * n).sum::<u64>());
-    println!("   50 jobs out, 50 results in, {rounds} selections, no deadlock on capacity-1 channels");
+    println!(
+        "   select!: 50 jobs out, 50 results in, {rounds} selections, no deadlock on capacity-1 channels"
+    );
 
     // Futures are operations too: a oneshot reply or a timer, whichever comes first (the timer
     // is ringfence's own, so a plain thread can wait on it).
