@@ -4,8 +4,12 @@
 //! `Option` (one `Cell` can offer a value to two channels); `default`
 //! and `default(timeout)`; `biased;` and the fair order; bodies are the caller's code (`?`,
 //! `break`, `return`); receivers and senders by value or by reference, `recv_any` over a
-//! `Vec`, an array or a slice; a rendezvous send met by a thread.
+//! `Vec`, an array or a slice; a rendezvous send met by a thread. The `async;` form: awaited
+//! on tokio and on a minimal `block_on`, its timed default on the crate's timer, and its
+//! cancel safety (a `select!` future dropped while it waits took nothing and kept its send's
+//! value).
 
+mod async_util;
 mod common;
 
 use ringfence::channel::{RecvError, SendError, bounded, unbounded};
@@ -298,4 +302,87 @@ fn send_any_and_future_arms() {
         recv(idle) -> _ => false,
     };
     assert!(timed_out && start.elapsed() >= Duration::from_millis(15));
+}
+
+#[test]
+fn async_select_is_woken_by_a_task_on_tokio() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    rt.block_on(async {
+        let (tx, rx) = bounded::<u32>(1);
+        let (_other_tx, other) = unbounded::<&str>();
+        let producer = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            tx.send_async(8).await.unwrap();
+        });
+        let got = select! {
+            async;
+            recv(other) -> _ => None,
+            recv(rx) -> n => n.ok(),
+        };
+        assert_eq!(got, Some(8));
+        producer.await.unwrap();
+    });
+}
+
+#[test]
+fn async_select_timed_default_and_biased_on_a_minimal_executor() {
+    common::within(common::WATCHDOG, || {
+        async_util::block_on(async {
+            let (tx, rx) = bounded::<u32>(1);
+            let start = Instant::now();
+            let got = select! {
+                async;
+                recv(rx) -> n => n.ok(),
+                default(Duration::from_millis(20)) => None,
+            };
+            assert_eq!(got, None);
+            assert!(start.elapsed() >= Duration::from_millis(15), "{:?}", start.elapsed());
+            tx.send(1).unwrap();
+            let (b_tx, b) = bounded::<u32>(1);
+            b_tx.send(2).unwrap();
+            for _ in 0..20 {
+                let got = select! {
+                    biased;
+                    async;
+                    recv(rx) -> n => n.unwrap(),
+                    recv(b) -> n => n.unwrap(),
+                    default(Duration::from_secs(60)) => 0,
+                };
+                assert_eq!(got, 1, "biased: the first arm while it is ready");
+                tx.send(1).unwrap();
+            }
+            // `default` without a timeout looks once, without waiting (the channel is full).
+            let mut extra = Some(3);
+            assert_eq!(select! { async; send(tx, &mut extra) -> _ => "sent", default => "full" }, "full");
+            assert_eq!(extra, Some(3));
+            assert_eq!(rx.len(), 1);
+        });
+    });
+}
+
+#[test]
+fn a_dropped_async_select_takes_nothing_and_keeps_its_send_value() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    let (tx, rx) = bounded::<u32>(1);
+    let (full_tx, full_rx) = bounded::<String>(1);
+    full_tx.send("filler".to_string()).unwrap();
+    let mut next = Some("kept".to_string());
+    {
+        let mut selecting = pin!(async {
+            select! {
+                async;
+                recv(rx) -> n => Some(n.unwrap()),
+                send(full_tx, &mut next) -> _ => None,
+            }
+        });
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(selecting.as_mut().poll(&mut cx).is_pending(), "nothing ready: it waits");
+        tx.send(4).unwrap(); // ready now, but the select is dropped before it is polled again
+    }
+    assert_eq!(rx.try_recv(), Ok(4), "the value stayed in the channel");
+    assert_eq!(next.as_deref(), Some("kept"), "the unsent value is still the caller's");
+    assert_eq!(full_rx.len(), 1);
 }

@@ -22,6 +22,8 @@
 ///
 /// ```text
 /// select! {
+///     async;                                      // optional: await instead of block
+///     biased;                                     // optional: the arms in order, not at random
 ///     recv(receiver) -> pattern => body,          // pattern: Result<T, RecvError>
 ///     recv_any(receivers) -> pattern => body,     // (index, Result<T, RecvError>)
 ///     send(sender, &mut next) -> pattern => body, // next: Option<T>; pattern: Result<(), SendError<T>>
@@ -33,9 +35,11 @@
 /// ```
 ///
 /// Arms are separated by commas (optional after a `{ block }` body); `biased;` before the first
-/// arm looks at the operations in the order written ([`Selector::biased`](crate::channel::Selector::biased))
-/// instead of a random one. The whole `select!` is an expression whose value is that of the arm
-/// that ran; all bodies have one type, as a `match`'s arms.
+/// arm looks at the operations in the order written
+/// ([`Selector::biased`](crate::channel::Selector::biased)) instead of a random one, and
+/// `async;` makes it await instead of block (in an `async` block or function: below). The
+/// whole `select!` is an expression whose value is that of the arm that ran; all bodies have
+/// one type, as a `match`'s arms.
 ///
 /// - **Exactly one operation completes**, as with [`Selector`](crate::channel::Selector): a
 ///   value is received from one channel only, or sent to one channel only, and the other
@@ -58,9 +62,14 @@
 /// - **The bodies are your function's code**: `return`, `break`, `continue` and `?` in an arm
 ///   act on the enclosing function or loop. Each body runs after every operation has left its
 ///   channel, so it may use those channels freely.
-/// - **Blocking**: this is the blocking selector. In async code, await
-///   [`Selector::wait_async`](crate::channel::Selector::wait_async), or race the channels'
-///   cancel-safe futures with your runtime's `select!`.
+/// - **Blocking, or async**: without a marker the thread blocks
+///   ([`Selector::wait`](crate::channel::Selector::wait)); don't do that on an async runtime's
+///   thread. With `async;` first, the `select!` awaits
+///   ([`Selector::wait_async`](crate::channel::Selector::wait_async)) on any executor, and is
+///   cancel safe as that future is: dropped before it completes (a losing branch of an outer
+///   `select!`, a timeout), it took nothing, sent nothing, and every send's value is still in
+///   its `Option`. `default(timeout)` is then a timer of the crate's ([`timer::sleep`](crate::timer::sleep))
+///   raced as one more operation; `default` still looks once, without waiting.
 ///
 /// Each pattern is bound as a `let` binds it, so it must be irrefutable (`msg`, `_`,
 /// `(index, msg)`): match on the `Result` in the body.
@@ -167,6 +176,29 @@
 /// assert_eq!(got, (0, 7)); // biased: the first arm that is ready
 /// ```
 ///
+/// In async code (`async;`), on any executor; the same arms:
+///
+/// ```
+/// use ringfence::channel::bounded;
+/// use ringfence::select;
+/// use std::time::Duration;
+///
+/// let (tx, rx) = bounded::<u32>(1);
+/// let (_stop_tx, stop) = bounded::<()>(1);
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+/// rt.block_on(async {
+///     let producer = tokio::spawn(async move { tx.send_async(5).await.unwrap() });
+///     let got = select! {
+///         async;
+///         recv(rx) -> n => n.ok(),
+///         recv(stop) -> _ => None,
+///         default(Duration::from_secs(10)) => None,
+///     };
+///     assert_eq!(got, Some(5));
+///     producer.await.unwrap();
+/// });
+/// ```
+///
 /// A job to whichever worker queue has room, or a timer when none has:
 ///
 /// ```
@@ -196,11 +228,23 @@ macro_rules! select {
             "select! needs at least one operation: recv(..), recv_any(..), send(..), send_any(..) or future(..)"
         )
     };
+    (async; $(biased;)? $(,)?) => {
+        $crate::select!()
+    };
+    (async; biased; $($arms:tt)+) => {
+        $crate::__select!(@arms [wait_async .biased()] [] [] [] [] $($arms)+)
+    };
+    (biased; async; $($arms:tt)+) => {
+        $crate::__select!(@arms [wait_async .biased()] [] [] [] [] $($arms)+)
+    };
+    (async; $($arms:tt)+) => {
+        $crate::__select!(@arms [wait_async] [] [] [] [] $($arms)+)
+    };
     (biased; $($arms:tt)+) => {
-        $crate::__select!(@arms [.biased()] [] [] [] [] $($arms)+)
+        $crate::__select!(@arms [wait .biased()] [] [] [] [] $($arms)+)
     };
     ($($arms:tt)+) => {
-        $crate::__select!(@arms [] [] [] [] [] $($arms)+)
+        $crate::__select!(@arms [wait] [] [] [] [] $($arms)+)
     };
 }
 
@@ -303,18 +347,23 @@ macro_rules! __select {
         $crate::__select!(@arms $m $s $o $d [[$($timeout)?] $body] $($rest)*)
     };
 
-    // Build the selector, wait, dispatch.
+    // Build the selector, wait (`wait`: the thread blocks; `wait_async`: the task awaits),
+    // dispatch.
     (@finish $m:tt $s:tt [] $d:tt $def:tt) => {
-        ::core::compile_error!(
-            "select! needs at least one operation: recv(..), recv_any(..), send(..), send_any(..) or future(..)"
-        )
+        $crate::select!()
     };
-    (@finish [$($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] []) => {{
+    (@finish [wait $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] []) => {{
         $($s)*
         let () = $crate::channel::Selector::new() $($m)* $($o)* .wait();
         $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
     }};
-    (@finish [$($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[] $default:tt]) => {{
+    (@finish [wait_async $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] []) => {{
+        $($s)*
+        let () = $crate::channel::Selector::new() $($m)* $($o)* .wait_async().await;
+        $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
+    }};
+    // `default`: nothing ready now (`try_wait` does not block: the same in async code).
+    (@finish [$mode:ident $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[] $default:tt]) => {{
         $($s)*
         match $crate::channel::Selector::new() $($m)* $($o)* .try_wait() {
             ::core::result::Result::Ok(()) => {
@@ -323,13 +372,28 @@ macro_rules! __select {
             ::core::result::Result::Err(_) => $default,
         }
     }};
-    (@finish [$($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[$timeout:expr] $default:tt]) => {{
+    (@finish [wait $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[$timeout:expr] $default:tt]) => {{
         $($s)*
         match $crate::channel::Selector::new() $($m)* $($o)* .wait_timeout($timeout) {
             ::core::result::Result::Ok(()) => {
                 $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
             }
             ::core::result::Result::Err(_) => $default,
+        }
+    }};
+    // In async code the timeout is one more operation: the crate's timer, whose drop (when
+    // another operation completes first) removes its entry.
+    (@finish [wait_async $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[$timeout:expr] $default:tt]) => {{
+        $($s)*
+        let mut timed_out = false;
+        let () = $crate::channel::Selector::new() $($m)* $($o)*
+            .future($crate::timer::sleep($timeout), |()| timed_out = true)
+            .wait_async()
+            .await;
+        if timed_out {
+            $default
+        } else {
+            $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
         }
     }};
 }
