@@ -159,6 +159,23 @@ fn set_rate_wakes_a_waiting_acquire_on_the_real_clock() {
 }
 
 #[test]
+fn set_rate_wakes_a_jittered_acquire_on_the_real_clock() {
+    // Found by review: a jittered wait slept until the old ready reading plus its jitter.
+    common::within(common::WATCHDOG, || {
+        let bucket = TokenBucket::new(1, Duration::from_secs(3600), 1);
+        bucket.try_acquire(1).unwrap();
+        let counter = Counter::new();
+        let waker = Waker::from(counter.clone());
+        let jitter = ringfence::rate::Jitter::up_to(MS);
+        let mut acquire = bucket.acquire_async_with_jitter(1, jitter);
+        assert!(poll_once(&mut acquire, &waker).is_pending());
+        bucket.set_rate(1_000_000, SEC, 1).unwrap();
+        assert_eq!(counter.wakes(), 1, "woken by the change");
+        assert_eq!(block_on(acquire), Ok(()));
+    });
+}
+
+#[test]
 fn a_cancel_wakes_a_waiting_acquire_on_the_real_clock() {
     common::within(common::WATCHDOG, || {
         let bucket = TokenBucket::new(1, Duration::from_secs(3600), 1);

@@ -288,6 +288,47 @@ fn set_quota_wakes_blocked_and_async_acquirers_of_every_key() {
     });
 }
 
+/// A jittered wait re-decides at once when the quota changes (found by review: it slept until
+/// the old ready reading plus its jitter, an hour here, and a cut burst went unseen): on the
+/// real clock the change wakes it; on a manual clock too; a burst cut below its request ends
+/// it with the error.
+#[test]
+fn a_jittered_wait_re_decides_when_the_quota_changes() {
+    use async_util::{counting, poll_once};
+    use ringfence::rate::Jitter;
+    use std::task::Poll;
+
+    common::within(WATCHDOG, || {
+        let keyed = KeyedBucket::new(1, Duration::from_secs(3600), 1);
+        keyed.try_acquire(&0u8, 1).unwrap();
+        let (counter, waker) = counting();
+        let mut waiting = keyed.acquire_async_with_jitter(&0, 1, Jitter::up_to(Duration::from_millis(1)));
+        assert!(poll_once(&mut waiting, &waker).is_pending());
+        keyed.set_rate(1000, Duration::from_secs(1), 1).unwrap();
+        assert_eq!(counter.wakes(), 1, "woken by the change");
+        assert_eq!(block_on(waiting), Ok(()), "a millisecond (and its jitter) away now, not an hour");
+    });
+
+    let clock = ManualClock::new();
+    let jitter = Jitter::new(Duration::from_millis(1), Duration::ZERO);
+    let keyed = KeyedBucket::with_clock(Quota::new(1, Duration::from_secs(10), 2).unwrap(), clock.clone());
+    keyed.try_acquire(&0u8, 2).unwrap();
+    let (_counter, waker) = counting();
+    let mut one = keyed.acquire_async_with_jitter(&0, 1, jitter);
+    let mut two = keyed.acquire_async_with_jitter(&1, 2, jitter);
+    keyed.try_acquire(&1, 2).unwrap();
+    assert!(poll_once(&mut one, &waker).is_pending());
+    assert!(poll_once(&mut two, &waker).is_pending());
+    keyed.set_rate(1, Duration::from_secs(1), 1).unwrap(); // a token a second; 2 no longer fits
+    assert_eq!(poll_once(&mut two, &waker).map(|r| r.is_err()), Poll::Ready(true), "the cut burst, at once");
+    // Re-decided under the new quota: due at 1 s (not 10 s), jittered again from that denial.
+    assert!(poll_once(&mut one, &waker).is_pending());
+    clock.advance(Duration::from_secs(1));
+    assert!(poll_once(&mut one, &waker).is_pending(), "due at 1 s plus its 1 ms of jitter");
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(poll_once(&mut one, &waker), Poll::Ready(Ok(())));
+}
+
 #[test]
 fn retain_recent_forgets_only_full_buckets() {
     let clock = ManualClock::new();

@@ -22,8 +22,15 @@
 //! change queue (bucket.rs, "Waking blocked acquirers"): it reads the change count before each
 //! attempt, and after a denial registers its waker there too, so a
 //! [`set_quota`](TokenBucket::set_quota) or a [`cancel`](super::Reservation::cancel) that frees
-//! tokens sooner wakes it to re-decide. On a manual clock it re-decides at the next advance,
-//! as threads do.
+//! tokens sooner wakes it to re-decide. On a manual clock it re-decides at the next advance
+//! (which wakes every waker the clock holds); a blocked thread there re-decides only when an
+//! advance reaches the reading it computed (`Clock::sleep_until` cannot be woken by a change).
+//!
+//! A jittered wait (`_with_jitter`) ends early when the bucket changes: the denial it was drawn
+//! for is stale, so the future re-decides (and draws a new delay if denied again). On a
+//! real-time clock it stays registered in the change queue while it waits out its delay, so
+//! the change wakes it at once; on a manual clock its poll at the next advance sees the change
+//! count moved.
 //!
 //! # Cancel safety
 //!
@@ -38,6 +45,7 @@
 //! clock's range) waits only on the change queue (bucket) or for ever (window): no reading helps.
 
 use super::bucket::{Reservation, TokenBucket};
+use super::changes::Changes;
 use super::clock::Clock;
 use super::error::{InsufficientCapacity, RateLimited, TryAcquireError};
 use super::jitter::Jitter;
@@ -78,10 +86,13 @@ struct Wait {
     /// Added to each wait after a denial (`Jitter::default()`: nothing).
     jitter: Jitter,
     /// A jittered wait in progress: the denial, its ready reading moved later by a delay drawn
-    /// once for this wait. Until it is waited out no poll tries again (a poll for another
-    /// reason, a manual clock's advance, a change of the bucket, would otherwise take the
-    /// tokens at the plain ready reading, and the jitter would spread nothing).
-    jittered: Option<RateLimited>,
+    /// once for this wait, and the bucket's change count read before that attempt. Until it is
+    /// waited out no poll tries again (a poll for another reason, a manual clock's advance,
+    /// would otherwise take the tokens at the plain ready reading, and the jitter would spread
+    /// nothing), unless the bucket changed since (a new quota, a cancel): the denial is then
+    /// stale, and the future re-decides at once (found by review: a jittered wait slept an hour
+    /// that a new quota had made a millisecond).
+    jittered: Option<(RateLimited, u32)>,
 }
 
 impl Wait {
@@ -89,21 +100,36 @@ impl Wait {
         Wait { sleep: Sleep::never(), jitter, jittered: None }
     }
 
-    /// Before an attempt: waits out the jittered wait in progress, if any. `Ready`: attempt now.
-    fn poll_jittered<C: Clock>(&mut self, clock: &C, waker: &Waker) -> Poll<()> {
-        if let Some(denied) = self.jittered {
-            if self.poll_denied(clock, denied, real_time(clock, &denied), waker).is_pending() {
+    /// Before an attempt: waits out the jittered wait in progress, if any, and with `changes`
+    /// (a bucket's change queue and the future's registration there) also for a change of the
+    /// bucket, which ends the wait at once. `Ready`: attempt now.
+    fn poll_jittered<C: Clock>(
+        &mut self,
+        clock: &C,
+        waker: &Waker,
+        changes: Option<(&Changes, &mut AsyncSlot)>,
+    ) -> Poll<()> {
+        if let Some((denied, seen)) = self.jittered {
+            let real_time = real_time(clock, &denied);
+            let changed = changes.is_some_and(|(changes, slot)| match real_time {
+                Some(_) => changes.poll_changed(slot, waker, seen).is_ready(),
+                // A manual clock wakes the task at its next advance (`poll_denied` below): a
+                // look at the count is enough then, as the unjittered wait's attempt is.
+                None => changes.seen() != seen,
+            });
+            if !changed && self.poll_denied(clock, denied, real_time, waker).is_pending() {
                 return Poll::Pending;
             }
-            self.jittered = None; // waited out: try again
+            self.jittered = None; // waited out, or stale: try again
         }
         Poll::Ready(())
     }
 
-    /// After the denial `denied`: with a jitter, starts a jittered wait and returns `true` (the
-    /// caller waits it out with [`poll_jittered`](Wait::poll_jittered) before its next attempt).
-    /// A "never" denial is not jittered: no reading brings it.
-    fn start_jittered(&mut self, denied: RateLimited) -> bool {
+    /// After the denial `denied` of an attempt before which the bucket's change count read
+    /// `seen` (0 where there is none): with a jitter, starts a jittered wait and returns `true`
+    /// (the caller waits it out with [`poll_jittered`](Wait::poll_jittered) before its next
+    /// attempt). A "never" denial is not jittered: no reading brings it.
+    fn start_jittered(&mut self, denied: RateLimited, seen: u32) -> bool {
         if self.jitter == Jitter::default() || denied.is_never() {
             return false;
         }
@@ -111,10 +137,8 @@ impl Wait {
         // At most the clock's last reading: a jitter past the end of the clock's range waits
         // until its end, never for ever (a "never" tick registers nothing, and the bucket could
         // grant there).
-        self.jittered = Some(RateLimited {
-            ready_tick: denied.ready_tick.saturating_add(delay).min(MAX_TICK),
-            now: denied.now,
-        });
+        let ready_tick = denied.ready_tick.saturating_add(delay).min(MAX_TICK);
+        self.jittered = Some((RateLimited { ready_tick, now: denied.now }, seen));
         true
     }
 
@@ -367,7 +391,8 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
         assert!(!this.done, "AcquireFuture polled after completion");
         let clock = this.bucket.clock();
         loop {
-            if this.wait.poll_jittered(clock, cx.waker()).is_pending() {
+            let changes = Some((this.bucket.changes(), &mut this.changes));
+            if this.wait.poll_jittered(clock, cx.waker(), changes).is_pending() {
                 return Poll::Pending;
             }
             // Before the attempt, as a blocked thread reads it (bucket.rs file docs).
@@ -376,7 +401,7 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
                 Ok(()) => Ok(()),
                 Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
                 Err(TryAcquireError::RateLimited(denied)) => {
-                    if this.wait.start_jittered(denied) {
+                    if this.wait.start_jittered(denied, seen) {
                         continue; // wait it out, at the top of the loop
                     }
                     let real_time = real_time(clock, &denied);
@@ -616,7 +641,7 @@ impl<C: Clock> Future for WindowAcquireFuture<'_, C> {
         let this = self.get_mut();
         assert!(!this.done, "WindowAcquireFuture polled after completion");
         loop {
-            if this.wait.poll_jittered(this.window.clock(), cx.waker()).is_pending() {
+            if this.wait.poll_jittered(this.window.clock(), cx.waker(), None).is_pending() {
                 return Poll::Pending;
             }
             match this.window.try_acquire() {
@@ -625,7 +650,7 @@ impl<C: Clock> Future for WindowAcquireFuture<'_, C> {
                     this.wait.finish();
                     return Poll::Ready(());
                 }
-                Err(denied) if this.wait.start_jittered(denied) => {} // wait it out, at the top
+                Err(denied) if this.wait.start_jittered(denied, 0) => {} // wait it out, at the top
                 Err(denied) => match this.wait.poll_denied(
                     this.window.clock(),
                     denied,
@@ -998,7 +1023,8 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedAcquireFutu
         assert!(!this.done, "KeyedAcquireFuture polled after completion");
         let clock = this.buckets.clock();
         loop {
-            if this.wait.poll_jittered(clock, cx.waker()).is_pending() {
+            let changes = Some((this.buckets.changes(), &mut this.changes));
+            if this.wait.poll_jittered(clock, cx.waker(), changes).is_pending() {
                 return Poll::Pending;
             }
             // Before the attempt, as a blocked thread reads it (changes.rs).
@@ -1007,7 +1033,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedAcquireFutu
                 Ok(()) => Ok(()),
                 Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
                 Err(TryAcquireError::RateLimited(denied)) => {
-                    if this.wait.start_jittered(denied) {
+                    if this.wait.start_jittered(denied, seen) {
                         continue; // wait it out, at the top of the loop
                     }
                     let real_time = real_time(clock, &denied);
@@ -1081,7 +1107,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedUntilReadyF
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match Pin::new(&mut self.acquire).poll(cx) {
             Poll::Ready(Ok(())) => Poll::Ready(()),
-            // A keyed bucket's quota is fixed and valid: its burst is at least 1.
+            // Every quota a keyed bucket takes is valid: its burst is at least 1.
             Poll::Ready(Err(e)) => unreachable!("one token always fits in a bucket: {e}"),
             Poll::Pending => Poll::Pending,
         }

@@ -217,8 +217,10 @@ impl<C: Clock> TokenBucket<C> {
     ///
     /// Blocked acquirers (threads and [async](TokenBucket::acquire_async) ones) re-decide under
     /// the new quota: on a real-time clock ([`TscClock`], [`MonotonicClock`](super::MonotonicClock):
-    /// [`Clock::instant_of`]) they are woken at once. On a [`ManualClock`](super::ManualClock) they sleep on the clock and re-decide
-    /// at its next advance.
+    /// [`Clock::instant_of`]) they are woken at once. On a [`ManualClock`](super::ManualClock)
+    /// an async one re-decides at the clock's next advance, and a blocked thread only when an
+    /// advance reaches the reading it computed under the old quota ([`Clock::sleep_until`]
+    /// cannot be woken by a change).
     ///
     /// # Examples
     ///
@@ -705,8 +707,9 @@ impl<C: Clock> Reservation<'_, C> {
     /// Call it only if the tokens were not used.
     ///
     /// When it gives tokens back, blocked acquirers (threads and futures) on a real-time clock
-    /// ([`Clock::instant_of`]) are woken to re-decide; on a [`ManualClock`](super::ManualClock) they re-decide at the
-    /// clock's next advance.
+    /// ([`Clock::instant_of`]) are woken to re-decide; on a [`ManualClock`](super::ManualClock)
+    /// futures re-decide at the clock's next advance, and a blocked thread only when an advance
+    /// reaches the reading it computed.
     ///
     /// # Examples
     ///

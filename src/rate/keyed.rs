@@ -314,9 +314,10 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     /// `set_quota` calls are serialised (they briefly spin on each other).
     ///
     /// Blocked acquirers (threads and [async](KeyedBucket::acquire_async) ones, of every key)
-    /// re-decide under the new quota: on a real-time clock they are woken at once; on a
-    /// [`ManualClock`](super::ManualClock) they sleep on the clock and re-decide at its next
-    /// advance.
+    /// re-decide under the new quota: on a real-time clock they are woken at once (a jittered
+    /// wait too: its delay is dropped and it re-decides). On a [`ManualClock`](super::ManualClock)
+    /// an async one re-decides at the clock's next advance, and a blocked thread only when an
+    /// advance reaches the reading it computed under the old quota.
     ///
     /// # Examples
     ///
@@ -476,7 +477,8 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     ///
     /// With a [`ManualClock`](super::ManualClock) it sleeps on the clock: it blocks until
     /// another thread advances it far enough. A request that could only fit past the end of the
-    /// clock's range blocks for ever (nothing else can free tokens of a keyed bucket).
+    /// clock's range waits for a [`set_quota`](KeyedBucket::set_quota) that lets it fit (on any
+    /// clock: it waits on the buckets' change queue alone).
     ///
     /// # Errors
     ///
