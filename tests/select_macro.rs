@@ -386,3 +386,43 @@ fn a_dropped_async_select_takes_nothing_and_keeps_its_send_value() {
     assert_eq!(next.as_deref(), Some("kept"), "the unsent value is still the caller's");
     assert_eq!(full_rx.len(), 1);
 }
+
+/// Found by review: with a `default` arm the selection was a `match` scrutinee, whose
+/// temporaries (here a lock guard in an arm's argument) lived through the bodies: a body that
+/// locked the same mutex deadlocked. Both default forms drop them before a body runs.
+#[test]
+fn an_arms_temporaries_are_dropped_before_a_body_runs() {
+    use std::sync::Mutex;
+
+    let (_tx, rx) = bounded::<u8>(1);
+    let shared = Mutex::new(rx);
+    let free_in_default = select! {
+        recv(shared.lock().unwrap()) -> _ => false,
+        default => shared.try_lock().is_ok(),
+    };
+    assert!(free_in_default, "the guard from the arm's argument was still held");
+    let free_after_timeout = select! {
+        recv(shared.lock().unwrap()) -> _ => false,
+        default(Duration::from_millis(1)) => shared.try_lock().is_ok(),
+    };
+    assert!(free_after_timeout);
+}
+
+/// Found by review: the async `default(timeout)` raced its timer as one more operation, so a
+/// value ready when the timer had expired lost half the ties; now an operation ready at the
+/// deadline wins, as in the blocking form.
+#[test]
+fn an_async_default_with_a_timeout_never_beats_a_ready_operation() {
+    async_util::block_on(async {
+        let (tx, rx) = bounded::<u32>(1);
+        for round in 0..200 {
+            tx.send(round).unwrap();
+            let got = select! {
+                async;
+                recv(rx) -> n => n.ok(),
+                default(Duration::ZERO) => None,
+            };
+            assert_eq!(got, Some(round));
+        }
+    });
+}

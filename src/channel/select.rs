@@ -221,6 +221,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// assert_eq!(Selector::new().recv(&rx, |got| got.ok()).wait(), Some(7));
     /// assert_eq!(Selector::new().recv(&rx, |got| got.ok()).wait(), None); // disconnected
     /// ```
+    #[track_caller]
     pub fn recv<'a, T, F>(self, receiver: &'a Receiver<T>, f: F) -> Selector<R, (A, RecvOperation<'a, T, F>)>
     where
         F: FnOnce(Result<T, RecvError>) -> R,
@@ -272,6 +273,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// }
     /// assert_eq!(total, (0..3).map(|id| (0..10).map(|i| id * 100 + i).sum::<u32>()).sum());
     /// ```
+    #[track_caller]
     pub fn recv_any<'a, T, F>(
         self,
         receivers: &'a [Receiver<T>],
@@ -331,6 +333,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// assert_eq!(value, Some("second"));
     /// assert_eq!(rx.recv(), Ok("first"));
     /// ```
+    #[track_caller]
     pub fn send<'a, T, V, F>(
         self,
         sender: &'a Sender<T>,
@@ -403,6 +406,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// let total: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
     /// assert_eq!(total, 5050); // every job done once, by whichever worker had room
     /// ```
+    #[track_caller]
     pub fn send_any<'a, T, V, F>(
         self,
         senders: &'a [Sender<T>],
@@ -608,6 +612,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// assert_eq!(got, ('b', Ok(2)));
     /// # drop(a_tx);
     /// ```
+    #[track_caller]
     pub fn wait(self) -> R {
         assert!(
             self.operations.any_enabled(),

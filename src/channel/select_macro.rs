@@ -66,10 +66,16 @@
 ///   ([`Selector::wait`](crate::channel::Selector::wait)); don't do that on an async runtime's
 ///   thread. With `async;` first, the `select!` awaits
 ///   ([`Selector::wait_async`](crate::channel::Selector::wait_async)) on any executor, and is
-///   cancel safe as that future is: dropped before it completes (a losing branch of an outer
-///   `select!`, a timeout), it took nothing, sent nothing, and every send's value is still in
-///   its `Option`. `default(timeout)` is then a timer of the crate's ([`timer::sleep`](crate::timer::sleep))
-///   raced as one more operation; `default` still looks once, without waiting.
+///   cancel safe while it waits, as that future is: dropped before an operation completed (a
+///   losing branch of an outer `select!`, a timeout), it took nothing, sent nothing, and every
+///   send's value is still in its `Option`. Once an operation completed, its arm's body runs:
+///   a body that awaits and is dropped there drops what the operation gave it, as any code
+///   would. `default(timeout)` wraps the selection in [`timer::timeout`](crate::timer::timeout)
+///   (an operation ready at the deadline wins, as in the blocking form); `default` looks once,
+///   without waiting.
+/// - **Up to about 29 arms** under the default recursion limit (each arm costs the parser a few
+///   expansions); `#![recursion_limit = "256"]` in your crate raises it. crossbeam's stops at
+///   the same count.
 ///
 /// Each pattern is bound as a `let` binds it, so it must be irrefutable (`msg`, `_`,
 /// `(index, msg)`): match on the `Result` in the body.
@@ -231,6 +237,9 @@ macro_rules! select {
     (async; $(biased;)? $(,)?) => {
         $crate::select!()
     };
+    (biased; async; $(,)?) => {
+        $crate::select!()
+    };
     (async; biased; $($arms:tt)+) => {
         $crate::__select!(@arms [wait_async .biased()] [] [] [] [] $($arms)+)
     };
@@ -362,10 +371,14 @@ macro_rules! __select {
         let () = $crate::channel::Selector::new() $($m)* $($o)* .wait_async().await;
         $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
     }};
-    // `default`: nothing ready now (`try_wait` does not block: the same in async code).
+    // `default`: nothing ready now (`try_wait` does not block: the same in async code). The
+    // outcome is bound by `let` first, so the arms' temporaries (a lock guard in an argument)
+    // are dropped before a body runs, as without a default (found by review: a `match` on the
+    // call kept them alive through the bodies).
     (@finish [$mode:ident $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[] $default:tt]) => {{
         $($s)*
-        match $crate::channel::Selector::new() $($m)* $($o)* .try_wait() {
+        let selected = $crate::channel::Selector::new() $($m)* $($o)* .try_wait();
+        match selected {
             ::core::result::Result::Ok(()) => {
                 $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
             }
@@ -374,26 +387,27 @@ macro_rules! __select {
     }};
     (@finish [wait $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[$timeout:expr] $default:tt]) => {{
         $($s)*
-        match $crate::channel::Selector::new() $($m)* $($o)* .wait_timeout($timeout) {
+        let selected = $crate::channel::Selector::new() $($m)* $($o)* .wait_timeout($timeout);
+        match selected {
             ::core::result::Result::Ok(()) => {
                 $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
             }
             ::core::result::Result::Err(_) => $default,
         }
     }};
-    // In async code the timeout is one more operation: the crate's timer, whose drop (when
-    // another operation completes first) removes its entry.
+    // In async code the timeout wraps the selection (`timer::timeout`, which polls the selection
+    // first): an operation ready at the deadline wins, as in `wait_timeout` (found by review: the
+    // timer raced as one more operation won half the ties at random), and a timeout drops the
+    // selection, cancelling every operation, before the default body runs.
     (@finish [wait_async $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[$timeout:expr] $default:tt]) => {{
         $($s)*
-        let mut timed_out = false;
-        let () = $crate::channel::Selector::new() $($m)* $($o)*
-            .future($crate::timer::sleep($timeout), |()| timed_out = true)
-            .wait_async()
-            .await;
-        if timed_out {
-            $default
-        } else {
-            $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
+        let selection = $crate::channel::Selector::new() $($m)* $($o)* .wait_async();
+        let selected = $crate::timer::timeout($timeout, selection).await;
+        match selected {
+            ::core::result::Result::Ok(()) => {
+                $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
+            }
+            ::core::result::Result::Err(_) => $default,
         }
     }};
 }
