@@ -77,9 +77,9 @@
 //! Blocking calls sleep until the instant the request can succeed, then retry. On a real-time
 //! clock ([`Clock::instant_of`]: [`TscClock`], the default, and [`MonotonicClock`]) a blocked
 //! bucket acquire (a keyed bucket's too) waits on the bucket, so a rate change or a cancel
-//! wakes it, and a timed acquire that cannot succeed before its deadline fails at once. [`ManualClock`] has no
-//! real-time instants: acquirers park on it ([`Clock::sleep_until`]) until another thread
-//! advances it, so tests run without real sleeps.
+//! wakes it, and a timed acquire that cannot succeed before its deadline fails at once.
+//! [`ManualClock`] has no real-time instants: acquirers park on it ([`Clock::sleep_until`])
+//! until another thread advances it, so tests run without real sleeps.
 //! The default clock, [`TscClock`], reads the CPU's time-stamp counter where that is safe
 //! (x86_64, invariant TSC, used by the OS as its clock), because reading `Instant` (20-60 ns,
 //! depending on the machine) costs more than the limiter itself; elsewhere it reads `Instant`.
