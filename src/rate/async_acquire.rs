@@ -389,39 +389,61 @@ impl<C: Clock> Future for AcquireFuture<'_, C> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "AcquireFuture polled after completion");
-        let clock = this.bucket.clock();
-        loop {
-            let changes = Some((this.bucket.changes(), &mut this.changes));
-            if this.wait.poll_jittered(clock, cx.waker(), changes).is_pending() {
-                return Poll::Pending;
-            }
-            // Before the attempt, as a blocked thread reads it (bucket.rs file docs).
-            let seen = this.bucket.changes().seen();
-            let outcome = match this.bucket.try_acquire(this.tokens) {
-                Ok(()) => Ok(()),
-                Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
-                Err(TryAcquireError::RateLimited(denied)) => {
-                    if this.wait.start_jittered(denied, seen) {
-                        continue; // wait it out, at the top of the loop
-                    }
-                    let real_time = real_time(clock, &denied);
-                    // On a real-time clock, also wait for a change that frees tokens sooner.
-                    if real_time.is_some()
-                        && this.bucket.changes().poll_changed(&mut this.changes, cx.waker(), seen).is_ready()
-                    {
-                        continue;
-                    }
-                    match this.wait.poll_denied(clock, denied, real_time, cx.waker()) {
-                        Poll::Ready(()) => continue,
-                        Poll::Pending => return Poll::Pending,
-                    }
-                }
-            };
-            this.done = true;
-            this.wait.finish();
-            this.bucket.changes().leave(&mut this.changes);
-            return Poll::Ready(outcome);
+        let (bucket, tokens) = (this.bucket, this.tokens);
+        let poll = poll_bucket_acquire(
+            &mut this.wait,
+            &mut this.changes,
+            bucket.changes(),
+            bucket.clock(),
+            cx.waker(),
+            || bucket.try_acquire(tokens),
+        );
+        this.done = poll.is_ready();
+        poll
+    }
+}
+
+/// The poll of a bucket's async acquire, the token bucket's and the keyed bucket's alike:
+/// `attempt` (one `try_acquire`) until it grants or fails for good; after a denial, a jittered
+/// wait (`Wait::start_jittered`) or a wait for the ready reading, on a real-time clock also for a
+/// change of the bucket (`changes`, where `slot` is the future's registration). On `Ready` the
+/// timer entry and the registration are gone.
+fn poll_bucket_acquire<C: Clock>(
+    wait: &mut Wait,
+    slot: &mut AsyncSlot,
+    changes: &Changes,
+    clock: &C,
+    waker: &Waker,
+    mut attempt: impl FnMut() -> Result<(), TryAcquireError>,
+) -> Poll<Result<(), InsufficientCapacity>> {
+    loop {
+        if wait.poll_jittered(clock, waker, Some((changes, &mut *slot))).is_pending() {
+            return Poll::Pending;
         }
+        // Before the attempt, as a blocked thread reads it (changes.rs).
+        let seen = changes.seen();
+        let outcome = match attempt() {
+            Ok(()) => Ok(()),
+            Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
+            Err(TryAcquireError::RateLimited(denied)) => {
+                if wait.start_jittered(denied, seen) {
+                    continue; // wait it out, at the top of the loop
+                }
+                let real_time = real_time(clock, &denied);
+                // On a real-time clock, also wait for a change that frees tokens sooner (a new
+                // quota, a cancel).
+                if real_time.is_some() && changes.poll_changed(slot, waker, seen).is_ready() {
+                    continue;
+                }
+                match wait.poll_denied(clock, denied, real_time, waker) {
+                    Poll::Ready(()) => continue,
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        };
+        wait.finish();
+        changes.leave(slot);
+        return Poll::Ready(outcome);
     }
 }
 
@@ -475,12 +497,17 @@ impl<C: Clock> Future for UntilReadyFuture<'_, C> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match Pin::new(&mut self.acquire).poll(cx) {
-            Poll::Ready(Ok(())) => Poll::Ready(()),
-            // `set_quota` takes only valid quotas, whose burst is at least 1.
-            Poll::Ready(Err(e)) => unreachable!("one token always fits in a bucket: {e}"),
-            Poll::Pending => Poll::Pending,
-        }
+        one_token(Pin::new(&mut self.acquire).poll(cx))
+    }
+}
+
+/// An `until_ready` future's poll from its one-token acquire's: one token always fits, since
+/// every quota a bucket takes (`Quota::new`'s) has a burst of at least 1.
+fn one_token(poll: Poll<Result<(), InsufficientCapacity>>) -> Poll<()> {
+    match poll {
+        Poll::Ready(Ok(())) => Poll::Ready(()),
+        Poll::Ready(Err(e)) => unreachable!("one token always fits in a bucket: {e}"),
+        Poll::Pending => Poll::Pending,
     }
 }
 
@@ -1021,39 +1048,17 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedAcquireFutu
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "KeyedAcquireFuture polled after completion");
-        let clock = this.buckets.clock();
-        loop {
-            let changes = Some((this.buckets.changes(), &mut this.changes));
-            if this.wait.poll_jittered(clock, cx.waker(), changes).is_pending() {
-                return Poll::Pending;
-            }
-            // Before the attempt, as a blocked thread reads it (changes.rs).
-            let seen = this.buckets.changes().seen();
-            let outcome = match this.buckets.try_acquire(&this.key, this.tokens) {
-                Ok(()) => Ok(()),
-                Err(TryAcquireError::InsufficientCapacity(e)) => Err(e),
-                Err(TryAcquireError::RateLimited(denied)) => {
-                    if this.wait.start_jittered(denied, seen) {
-                        continue; // wait it out, at the top of the loop
-                    }
-                    let real_time = real_time(clock, &denied);
-                    // On a real-time clock, also wait for a new quota (`set_quota`).
-                    if real_time.is_some()
-                        && this.buckets.changes().poll_changed(&mut this.changes, cx.waker(), seen).is_ready()
-                    {
-                        continue;
-                    }
-                    match this.wait.poll_denied(clock, denied, real_time, cx.waker()) {
-                        Poll::Ready(()) => continue,
-                        Poll::Pending => return Poll::Pending,
-                    }
-                }
-            };
-            this.done = true;
-            this.wait.finish();
-            this.buckets.changes().leave(&mut this.changes);
-            return Poll::Ready(outcome);
-        }
+        let (buckets, key, tokens) = (this.buckets, &this.key, this.tokens);
+        let poll = poll_bucket_acquire(
+            &mut this.wait,
+            &mut this.changes,
+            buckets.changes(),
+            buckets.clock(),
+            cx.waker(),
+            || buckets.try_acquire(key, tokens),
+        );
+        this.done = poll.is_ready();
+        poll
     }
 }
 
@@ -1105,11 +1110,6 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> Future for KeyedUntilReadyF
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match Pin::new(&mut self.acquire).poll(cx) {
-            Poll::Ready(Ok(())) => Poll::Ready(()),
-            // Every quota a keyed bucket takes is valid: its burst is at least 1.
-            Poll::Ready(Err(e)) => unreachable!("one token always fits in a bucket: {e}"),
-            Poll::Pending => Poll::Pending,
-        }
+        one_token(Pin::new(&mut self.acquire).poll(cx))
     }
 }
