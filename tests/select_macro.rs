@@ -14,19 +14,8 @@ mod common;
 
 use ringfence::channel::{RecvError, SendError, bounded, unbounded};
 use ringfence::select;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Counts its drops.
-struct Dropped(Arc<AtomicUsize>);
-
-impl Drop for Dropped {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn exactly_one_arm_runs_and_the_other_channels_keep_their_values() {
@@ -53,26 +42,26 @@ fn exactly_one_arm_runs_and_the_other_channels_keep_their_values() {
 
 #[test]
 fn a_send_that_is_not_selected_leaves_its_value_in_the_callers_option() {
-    let drops = Arc::new(AtomicUsize::new(0));
-    let (full_tx, full_rx) = bounded::<Dropped>(1);
-    full_tx.send(Dropped(drops.clone())).unwrap(); // full: the send arm cannot run
+    let drops = common::DropCounter::new();
+    let (full_tx, full_rx) = bounded::<common::Tracked>(1);
+    full_tx.send(drops.make(0)).unwrap(); // full: the send arm cannot run
     let (ready_tx, ready) = bounded::<u8>(1);
     ready_tx.send(5).unwrap();
-    let mut next = Some(Dropped(drops.clone()));
+    let mut next = Some(drops.make(1));
     let got = select! {
         send(full_tx, &mut next) -> _ => None,
         recv(ready) -> n => Some(n.unwrap()),
     };
     assert_eq!(got, Some(5));
     assert!(next.is_some(), "the unsent value is still the caller's");
-    assert_eq!(drops.load(Ordering::SeqCst), 0, "and nothing was dropped");
+    assert_eq!(drops.dropped(), 0, "and nothing was dropped");
     assert_eq!(full_rx.len(), 1, "nothing more was sent");
     drop(full_rx.recv().unwrap());
     // Now there is room: the same Option goes out.
     let sent = select! { send(&full_tx, &mut next) -> sent => sent.is_ok(), default => false };
     assert!(sent && next.is_none());
     drop(full_rx.recv().unwrap());
-    assert_eq!(drops.load(Ordering::SeqCst), 2);
+    assert_eq!(drops.dropped(), 2);
 }
 
 #[test]

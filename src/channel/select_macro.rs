@@ -378,22 +378,12 @@ macro_rules! __select {
     (@finish [$mode:ident $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[] $default:tt]) => {{
         $($s)*
         let selected = $crate::channel::Selector::new() $($m)* $($o)* .try_wait();
-        match selected {
-            ::core::result::Result::Ok(()) => {
-                $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
-            }
-            ::core::result::Result::Err(_) => $default,
-        }
+        $crate::__select!(@dispatch selected [$($d)*] $default)
     }};
     (@finish [wait $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] [[$timeout:expr] $default:tt]) => {{
         $($s)*
         let selected = $crate::channel::Selector::new() $($m)* $($o)* .wait_timeout($timeout);
-        match selected {
-            ::core::result::Result::Ok(()) => {
-                $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
-            }
-            ::core::result::Result::Err(_) => $default,
-        }
+        $crate::__select!(@dispatch selected [$($d)*] $default)
     }};
     // In async code the timeout wraps the selection (`timer::timeout`, which polls the selection
     // first): an operation ready at the deadline wins, as in `wait_timeout` (found by review: the
@@ -403,11 +393,16 @@ macro_rules! __select {
         $($s)*
         let selection = $crate::channel::Selector::new() $($m)* $($o)* .wait_async();
         let selected = $crate::timer::timeout($timeout, selection).await;
-        match selected {
+        $crate::__select!(@dispatch selected [$($d)*] $default)
+    }};
+    // The outcome of a selection with a default arm (`Ok`: one operation completed, its slot
+    // is filled) to the arm that runs.
+    (@dispatch $selected:ident [$($d:tt)*] $default:tt) => {
+        match $selected {
             ::core::result::Result::Ok(()) => {
                 $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
             }
             ::core::result::Result::Err(_) => $default,
         }
-    }};
+    };
 }
