@@ -56,6 +56,55 @@ fn send_racing_receiver_drop_loses_nothing() {
     });
 }
 
+/// A weak sender's upgrade races the last sender's drop while the receiver is blocked: either
+/// the upgrade came first (it is a sender: its value is received, then the stream ends when it
+/// drops) or it failed (the stream ended with the drop); the receiver never hangs and never
+/// sees the end before a value an upgraded sender sent.
+#[test]
+fn weak_sender_upgrade_racing_the_last_drop() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let weak = tx.downgrade();
+        let dropper = thread::spawn(move || drop(tx));
+        let upgrader = thread::spawn(move || match weak.upgrade() {
+            Some(tx) => {
+                tx.send(7).unwrap();
+                assert!(weak.upgrade().is_some(), "a live sender keeps the upgrades coming");
+                true
+            }
+            None => {
+                assert!(weak.upgrade().is_none(), "a dropped side never comes back");
+                false
+            }
+        });
+        let received: Vec<i32> = rx.iter().collect();
+        let upgraded = upgrader.join().unwrap();
+        dropper.join().unwrap();
+        assert_eq!(received, if upgraded { vec![7] } else { vec![] });
+    });
+}
+
+/// A weak receiver's upgrade races the last receiver's drop over a buffered value: the value is
+/// received by the upgraded receiver or dropped with the last one, exactly once either way.
+#[test]
+fn weak_receiver_upgrade_racing_the_last_drop() {
+    loom::model(|| {
+        let counter = drop_counter();
+        let (tx, rx) = bounded(1);
+        tx.send(Counted::new(0, &counter)).unwrap();
+        let weak = rx.downgrade();
+        let dropper = thread::spawn(move || drop(rx));
+        let upgrader = thread::spawn(move || weak.upgrade().map(|rx| rx.try_recv().map(|value| value.id)));
+        let outcome = upgrader.join().unwrap();
+        dropper.join().unwrap();
+        // An upgraded receiver always finds the value: while it lives the other drop is not the
+        // last, so nothing has dropped what was buffered.
+        assert!(matches!(outcome, None | Some(Ok(0))), "{outcome:?}");
+        assert_eq!(drops(&counter), 1, "received and dropped, or dropped with the last receiver");
+        assert!(tx.try_send(Counted::new(1, &counter)).is_err(), "no receiver is left");
+    });
+}
+
 #[test]
 fn capacity_one_both_sides_blocking_alternately() {
     // The lost-wakeup hunt: with one slot, each side must wake the other every time.

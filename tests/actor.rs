@@ -465,6 +465,75 @@ fn dropping_every_address_and_the_handle_stops_the_actor() {
 }
 
 #[test]
+fn a_weak_address_does_not_keep_a_detached_actor_running() {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handle = actor::spawn(Recorder { log: Vec::new(), stopped_flag: Some(flag.clone()) });
+    let weak = handle.addr().downgrade();
+    let upgraded = weak.upgrade().expect("the handle is an address");
+    drop(handle);
+    upgraded.tell(Msg::Push(1)).unwrap();
+    assert!(weak.is_alive(), "the upgraded address keeps it running");
+    drop(upgraded);
+    eventually(WATCHDOG, "the detached actor stops", || flag.load(Ordering::SeqCst).then_some(()));
+    assert!(weak.upgrade().is_none(), "no address is left: none can be made");
+    eventually(WATCHDOG, "the weak address sees the end", || (!weak.is_alive()).then_some(()));
+}
+
+#[test]
+fn an_actor_holding_its_own_weak_address_still_stops_when_detached() {
+    enum SelfMsg {
+        Remember(actor::WeakAddr<Selfish>),
+        Ping,
+    }
+    struct Selfish {
+        me: Option<actor::WeakAddr<Selfish>>,
+        pings: Arc<AtomicUsize>,
+        stopped: Arc<AtomicBool>,
+    }
+    impl Actor for Selfish {
+        type Msg = SelfMsg;
+        fn handle(&mut self, msg: SelfMsg, _: &mut Context) {
+            match msg {
+                SelfMsg::Remember(me) => {
+                    // A message to itself, through its own weak address.
+                    me.upgrade().expect("the sender's address lives").try_tell(SelfMsg::Ping).ok().unwrap();
+                    self.me = Some(me);
+                }
+                SelfMsg::Ping => {
+                    self.pings.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+        fn stopped(&mut self) {
+            self.stopped.store(true, Ordering::SeqCst);
+        }
+    }
+    let (pings, stopped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let handle = actor::spawn(Selfish { me: None, pings: pings.clone(), stopped: stopped.clone() });
+    let addr = handle.addr();
+    addr.tell(SelfMsg::Remember(addr.downgrade())).unwrap();
+    drop(handle);
+    eventually(WATCHDOG, "the actor pinged itself", || (pings.load(Ordering::SeqCst) == 1).then_some(()));
+    drop(addr); // the last strong address: the actor's own weak one does not keep it
+    eventually(WATCHDOG, "the detached actor stops", || stopped.load(Ordering::SeqCst).then_some(()));
+}
+
+#[test]
+fn a_stopped_actors_weak_address_upgrades_while_addresses_live_and_tells_fail() {
+    let handle = actor::spawn(Recorder::default());
+    let addr = handle.addr();
+    let weak = addr.downgrade();
+    assert!(format!("{weak:?}").starts_with("WeakAddr { alive: true"), "{weak:?}");
+    let _ = handle.stop();
+    let again = weak.upgrade().expect("`addr` lives");
+    let handed_back = again.tell(Msg::Push(1)).unwrap_err().into_inner();
+    assert!(matches!(handed_back, Msg::Push(1)), "stopped: the message comes back");
+    assert_eq!(again.ask(Msg::Sum), Err(ActorError::Stopped));
+    drop((addr, again));
+    assert!(weak.clone().upgrade().is_none());
+}
+
+#[test]
 fn stopping_from_inside_counts_what_was_left() {
     within(WATCHDOG, || {
         let handle = Builder::new().mailbox(64).spawn(Recorder::default());

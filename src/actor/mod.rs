@@ -72,10 +72,12 @@
 mod addr;
 mod error;
 mod join;
+mod weak_addr;
 
 pub use addr::{Addr, AskFuture, Reply};
 pub use error::{ActorError, Exit};
 pub use join::JoinFuture;
+pub use weak_addr::WeakAddr;
 
 use crate::channel::{self, Receiver};
 use crate::exiting::Exiting;

@@ -397,6 +397,32 @@ impl<T> Chan<T> {
         self.receivers.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts one more sender **unless none is left** (`WeakSender::upgrade`, as
+    /// `Weak::upgrade`); `false` once the last sender has dropped (and so disconnected the
+    /// channel): a dropped side never comes back.
+    pub(crate) fn try_add_sender(&self) -> bool {
+        Self::try_add_handle(&self.senders)
+    }
+
+    /// As [`Chan::try_add_sender`], for receivers (`WeakReceiver::upgrade`): `false` once the
+    /// last receiver has dropped (and so dropped what was buffered).
+    pub(crate) fn try_add_receiver(&self) -> bool {
+        Self::try_add_handle(&self.receivers)
+    }
+
+    fn try_add_handle(count: &AtomicUsize) -> bool {
+        // ORDERING: Relaxed, as `add_sender`: what decides is the RMWs' total order on the
+        // count. Either this increment comes before the decrement that would have been the last
+        // (which then sees 2 and leaves the channel connected for the new handle), or it reads
+        // the 0 that decrement wrote and counts nothing; no handle is made from a zero count, so
+        // the one thread that saw 1 disconnected the channel for good. An increment is part of
+        // the release sequence that the last `remove_sender`'s Acquire reads from, as in
+        // `add_sender`. Relaxed on failure: nothing is made.
+        count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| if n == 0 { None } else { Some(n + 1) })
+            .is_ok()
+    }
+
     /// Drops one sender; the last one disconnects the channel.
     pub(crate) fn remove_sender(&self) {
         // ORDERING: AcqRel, as in `Arc::drop`: every sender's Release decrement (after its

@@ -70,6 +70,7 @@ mod rendezvous;
 mod select;
 mod select_macro;
 mod sender;
+mod weak;
 
 pub use crate::ring::CapacityError;
 /// [`select!`](crate::select), also reachable here (crossbeam's path: `crossbeam_channel::select!`).
@@ -84,6 +85,7 @@ pub use recv_many::RecvManyFuture;
 pub use select::{SelectFuture, Selector, SendValue};
 pub(crate) use sender::Closer;
 pub use sender::Sender;
+pub use weak::{WeakReceiver, WeakSender};
 
 use crate::sync::Arc;
 use chan::Chan;
