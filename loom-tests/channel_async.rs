@@ -114,6 +114,31 @@ fn async_send_and_async_recv_alternate() {
     });
 }
 
+/// Three sends through one slot: when the receiver's parked request holds the first value and
+/// the ring the second, the third send yields once to the woken receiver (`poll_send_wait`)
+/// before it waits; every interleaving must still deliver all three in order, with no lost
+/// wakeup (the yield wakes its own task; the wait after it is the ordinary registered one).
+#[test]
+fn a_send_that_yields_to_a_woken_receiver_then_waits() {
+    loom::model(|| {
+        let (tx, rx) = bounded(1);
+        let sender = thread::spawn(move || {
+            block_on(async {
+                for n in 1..=3 {
+                    tx.send_async(n).await.unwrap();
+                }
+            });
+        });
+        block_on(async {
+            for n in 1..=3 {
+                assert_eq!(rx.recv_async().await, Ok(n));
+            }
+            assert_eq!(rx.recv_async().await, Err(RecvError));
+        });
+        sender.join().unwrap();
+    });
+}
+
 #[test]
 fn async_recv_racing_disconnection() {
     loom::model(|| {

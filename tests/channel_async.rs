@@ -1033,3 +1033,44 @@ fn closed_resolves_when_every_receiver_is_gone_and_not_before() {
         assert_eq!(pin!(tx.closed()).poll(&mut Context::from_waker(&waker)), Poll::Ready(()), "{name}");
     }
 }
+
+/// A send that finds the ring full while the parked receive holds a value for its woken owner
+/// yields once (wakes itself, registers nothing) instead of waiting: the receiver is about to
+/// make room. Polled again while still full, it waits the ordinary way and is woken by the
+/// receive that makes room. Dropped after the yield, it sent nothing.
+#[test]
+fn a_send_yields_once_to_a_woken_receiver_then_waits() {
+    let (tx, rx) = bounded::<u32>(1);
+    let (recv_wakes, recv_waker) = counting();
+    let mut receiving = Box::pin(rx.recv_async());
+    assert!(poll_once(&mut receiving, &recv_waker).is_pending(), "parks its request");
+    tx.try_send(1).unwrap(); // fills the request: the receiver's front value, its task woken
+    assert_eq!(recv_wakes.wakes(), 1);
+    tx.try_send(2).unwrap(); // the ring's one slot
+    let (send_wakes, send_waker) = counting();
+    let mut sending = Box::pin(tx.send_async(3));
+    assert!(poll_once(&mut sending, &send_waker).is_pending());
+    assert_eq!(send_wakes.wakes(), 1, "the yield wakes its own task at once");
+    assert!(format!("{sending:?}").contains("waiting: false"), "a yield registers nothing: {sending:?}");
+    // Polled again before the receiver ran: it waits, registered, until a receive makes room.
+    assert!(poll_once(&mut sending, &send_waker).is_pending());
+    assert_eq!(send_wakes.wakes(), 1, "no second yield");
+    assert!(format!("{sending:?}").contains("waiting: true"), "{sending:?}");
+    assert_eq!(poll_once(&mut receiving, &recv_waker), Poll::Ready(Ok(1)));
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(send_wakes.wakes(), 2, "the receive that made room woke the waiting send");
+    assert_eq!(poll_once(&mut sending, &send_waker), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(3));
+
+    // A send dropped after its yield sent nothing.
+    let mut receiving = Box::pin(rx.recv_async());
+    assert!(poll_once(&mut receiving, &recv_waker).is_pending());
+    tx.try_send(4).unwrap();
+    tx.try_send(5).unwrap();
+    let mut yielded = Box::pin(tx.send_async(6));
+    assert!(poll_once(&mut yielded, &send_waker).is_pending());
+    drop(yielded);
+    assert_eq!(poll_once(&mut receiving, &recv_waker), Poll::Ready(Ok(4)));
+    assert_eq!(rx.try_recv(), Ok(5));
+    assert!(rx.try_recv().is_err(), "the dropped send's value never got in");
+}

@@ -123,6 +123,13 @@ impl Lane {
         true
     }
 
+    /// Whether a notifier has woken the holder, which has not run since (a hint).
+    #[inline]
+    pub(crate) fn is_notified(&self) -> bool {
+        // ORDERING: Relaxed: a hint.
+        self.state.load(Ordering::Relaxed) == NOTIFIED
+    }
+
     /// The holder leaves (ready, dropped, or re-registering with another waker): `Notified`
     /// when a notifier had already woken it (its wakeup unused, and it is uncounted), else it
     /// takes its waker back (`Waiting`: the caller uncounts itself).
