@@ -519,6 +519,20 @@ fn an_actor_holding_its_own_weak_address_still_stops_when_detached() {
 }
 
 #[test]
+fn a_weak_address_sees_a_stopped_actor_dead_while_addresses_live() {
+    // From the weak handles' review: `is_alive` is the actor's, not "an address exists".
+    let handle = actor::spawn(Recorder::default());
+    let addr = handle.addr();
+    let weak = addr.downgrade();
+    let _ = handle.stop();
+    assert!(!addr.is_alive());
+    assert!(!weak.is_alive(), "stopped, though an address lives");
+    assert!(weak.upgrade().is_some());
+    fn send_sync_unwind_safe<T: Send + Sync + Clone + std::fmt::Debug + std::panic::UnwindSafe>(_: &T) {}
+    send_sync_unwind_safe(&weak);
+}
+
+#[test]
 fn a_stopped_actors_weak_address_upgrades_while_addresses_live_and_tells_fail() {
     let handle = actor::spawn(Recorder::default());
     let addr = handle.addr();

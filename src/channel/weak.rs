@@ -7,12 +7,19 @@
 //! preventing the end of the stream. A weak handle is not counted in
 //! [`Sender::sender_count`] (or `receiver_count`), so dropping the last full handle
 //! disconnects the channel exactly as if no weak one existed; `upgrade` then returns `None` for
-//! ever. Upgrading is one compare-and-swap on the handle count (`Chan::try_add_sender`):
-//! either it comes before the last drop, which is then no longer the last, or after it, and
-//! fails.
+//! ever. Upgrading is a compare-and-swap loop on the handle count that refuses zero
+//! (`Chan::try_add_sender`): either it comes before the last drop, which is then no longer the
+//! last, or after it, and fails.
 //!
 //! A weak handle keeps the channel's memory (its buffer, not the values: the last receiver's
-//! drop still drops what was buffered), as `std::sync::Weak` keeps an `Arc`'s allocation.
+//! drop still drops what was buffered), as `std::sync::Weak` keeps an `Arc`'s allocation. One
+//! exception, as without weak handles: a send still writing its slot when the last receiver
+//! drops leaves its value to the channel's own drop, which now waits for the weak handles too.
+//!
+//! A closed channel ([`Sender::close`], [`Receiver::close`]) still upgrades while handles of
+//! that side live, as tokio's `WeakSender` does (async-channel's upgrades return `None` once
+//! the channel is closed): the new handle behaves as every handle of a closed channel does
+//! (sends fail with their value back; receives drain what got in, then report the end).
 
 use super::chan::Chan;
 use super::receiver::Receiver;
@@ -200,6 +207,10 @@ impl<T> WeakSender<T> {
 impl<T> WeakReceiver<T> {
     /// A new [`Receiver`] while the channel still has one; `None` once the last `Receiver` has
     /// dropped (its buffered values were dropped with it, and sends fail).
+    ///
+    /// A channel closed by [`Sender::close`] or [`Receiver::close`] while its receivers live
+    /// still upgrades (async-channel's returns `None` there): the new receiver drains what got
+    /// in, then reports the end, as every receiver does.
     ///
     /// # Examples
     ///
