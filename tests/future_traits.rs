@@ -50,6 +50,7 @@ fn pool_actor_and_timer_futures() {
     assert_send_sync_unpin::<pool::ShutdownFuture>();
     let pool = pool::Pool::new(1);
     assert_send(&pool.submit_async(String::new));
+    assert_send(&pool.spawn_async(|| ()));
     let addr = actor::spawn(Echo).addr();
     assert_send(&addr.ask_async(|reply| reply));
     assert_send_sync_unpin::<timer::Sleep>();

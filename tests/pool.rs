@@ -1451,6 +1451,51 @@ fn submit_async_waits_for_room_without_blocking_and_a_dropped_submit_never_runs(
 }
 
 #[test]
+fn spawn_async_waits_for_room_without_blocking_and_a_dropped_spawn_never_runs() {
+    use std::future::Future;
+    within(WATCHDOG, || {
+        let pool = Pool::builder().threads(1).queue_capacity(1).build().unwrap();
+        let (open, gate) = mpsc::channel::<()>();
+        let busy = pool.submit(move || gate.recv().is_ok());
+        eventually(WATCHDOG, "the queue has room for one", || pool.try_spawn(|| {}).ok());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counter = DropCounter::new();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        {
+            let (ran, captured) = (ran.clone(), counter.make(7));
+            let mut spawning = Box::pin(pool.spawn_async(move || {
+                ran.fetch_add(100, Ordering::SeqCst);
+                drop(captured);
+            }));
+            assert!(spawning.as_mut().poll(&mut cx).is_pending(), "full: it waits, the thread does not");
+        } // dropped before it resolved: never queued
+        assert_eq!(counter.dropped(), 1, "the closure was dropped with the future, unrun");
+        // Full still: `try_spawn` hands the closure back, and it runs here.
+        let here = Arc::new(AtomicBool::new(false));
+        let flag = here.clone();
+        let refused = pool.try_spawn(move || flag.store(true, Ordering::SeqCst));
+        refused.map_err(TrySubmitError::into_inner).expect_err("the queue is full")();
+        assert!(here.load(Ordering::SeqCst), "the refused closure came back and ran here");
+        // A spawn waiting for room on a current-thread runtime lets another task open the gate.
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let counted = ran.clone();
+        rt.block_on(async {
+            let spawning = pool.spawn_async(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+            });
+            let opener = async {
+                tokio::task::yield_now().await;
+                open.send(()).unwrap();
+            };
+            tokio::join!(spawning, opener);
+        });
+        assert!(busy.wait().unwrap());
+        pool.shutdown();
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "the awaited spawn ran once, the dropped one never");
+    });
+}
+
+#[test]
 fn shutdown_async_runs_the_queue_without_blocking_the_runtime() {
     within(WATCHDOG, || {
         let pool = Pool::new(1);

@@ -415,3 +415,37 @@ fn an_async_default_with_a_timeout_never_beats_a_ready_operation() {
         }
     });
 }
+
+/// From a user's review: the async form with every operation switched off hung for ever, where
+/// the blocking form panics; both panic now, with the same cause named.
+#[test]
+fn a_select_with_no_operation_switched_on_panics_blocking_or_async() {
+    let (tx, _rx) = ringfence::channel::bounded::<u32>(1);
+    let blocking = std::panic::catch_unwind(|| {
+        ringfence::select! {
+            send(tx, &mut None::<u32>) -> _ => unreachable!("nothing to send"),
+        }
+    });
+    let text = |payload: Box<dyn std::any::Any + Send>| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+    };
+    let message = text(blocking.expect_err("the blocking form panics")).unwrap();
+    assert!(message.contains("no operation switched on"), "{message}");
+    // Under a watchdog: the old code waited for ever here.
+    let asynchronous = common::within(common::WATCHDOG, move || {
+        std::panic::catch_unwind(move || {
+            async_util::block_on(async {
+                ringfence::select! {
+                    async;
+                    send(tx, &mut None::<u32>) -> _ => unreachable!("nothing to send"),
+                }
+            })
+        })
+        .map_err(text)
+    });
+    let message = asynchronous.expect_err("the async form panics instead of waiting forever").unwrap();
+    assert!(message.contains("no operation switched on"), "{message}");
+}

@@ -426,8 +426,9 @@ fn pool_tasks_slices_and_scopes() {
     assert_eq!(census.alive(), 0);
 }
 
-/// `try_submit` and `submit_timeout` turn a job the full queue handed back into the closure
-/// again (`handle.rs`, `unqueued`: a cast of the boxed job back to its concrete type).
+/// `try_submit`, `submit_timeout` and `try_spawn` turn a job the full queue handed back into the
+/// closure again (`handle.rs`, `unqueued` and `unqueued_detached`: a cast of the boxed job back
+/// to its concrete type).
 #[test]
 fn pool_hands_back_the_closures_it_could_not_queue() {
     let census = Census::default();
@@ -446,6 +447,11 @@ fn pool_hands_back_the_closures_it_could_not_queue() {
     let back =
         pool.submit_timeout(move || value.n() + 1, std::time::Duration::ZERO).unwrap_err().into_inner();
     assert_eq!(back(), 6);
+    let value = census.value(7);
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    let back = pool.try_spawn(move || seen_tx.send(value.n() + 1).unwrap()).unwrap_err().into_inner();
+    back();
+    assert_eq!(seen.recv(), Ok(8));
     release.send(()).unwrap();
     busy.wait().unwrap();
     assert_eq!(census.alive(), 0);

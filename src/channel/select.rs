@@ -754,6 +754,25 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// # });
     /// ```
     pub fn wait_async(self) -> SelectFuture<R, A> {
+        self.into_future_unchecked()
+    }
+
+    /// [`select!`](crate::select)'s `async;` form without a `default` arm: as
+    /// [`wait_async`](Selector::wait_async), but a selection with no operation switched on
+    /// panics when the `select!` runs, as the blocking form does (through
+    /// [`wait`](Selector::wait)) and as tokio's `select!` does, instead of never completing
+    /// (found by a user's review: a forwarding loop whose send arm's `Option` was empty hung).
+    #[doc(hidden)]
+    #[track_caller]
+    pub fn __wait_async_for_select(self) -> SelectFuture<R, A> {
+        assert!(
+            self.operations.any_enabled(),
+            "select! with no operation switched on and no `default` arm would wait forever"
+        );
+        self.into_future_unchecked()
+    }
+
+    fn into_future_unchecked(self) -> SelectFuture<R, A> {
         SelectFuture {
             operations: self.operations,
             biased: self.biased,

@@ -83,7 +83,11 @@
 /// # Panics
 ///
 /// As [`Selector::send`](crate::channel::Selector::send): when two arms send to zero-capacity
-/// channels, or one sends to a zero-capacity channel another arm receives from.
+/// channels, or one sends to a zero-capacity channel another arm receives from. And, without a
+/// `default` arm, when no operation is switched on (every send's `Option` empty, every
+/// `recv_any` given no receivers): the selection would wait forever, blocking or async alike
+/// (tokio's `select!` panics there too). With `default(timeout)` it waits out the timeout and
+/// runs the default.
 ///
 /// # Compile errors
 ///
@@ -368,7 +372,7 @@ macro_rules! __select {
     }};
     (@finish [wait_async $($m:tt)*] [$($s:tt)*] [$($o:tt)*] [$($d:tt)*] []) => {{
         $($s)*
-        let () = $crate::channel::Selector::new() $($m)* $($o)* .wait_async().await;
+        let () = $crate::channel::Selector::new() $($m)* $($o)* .__wait_async_for_select().await;
         $($d)* { ::core::unreachable!("select!: the selector completed no operation") }
     }};
     // `default`: nothing ready now (`try_wait` does not block: the same in async code). The

@@ -182,7 +182,9 @@ impl Pool {
 
     /// Runs `f` on a worker and forgets it: fire and forget (rayon's `spawn`, threadpool's
     /// `execute`; what `let _ = tokio::spawn(..)` does in tokio). Blocks while the queue is
-    /// full, as [`submit`](Pool::submit) does.
+    /// full, as [`submit`](Pool::submit) does: in async code use
+    /// [`spawn_async`](Pool::spawn_async) (waits for room without blocking the executor's
+    /// thread) or [`try_spawn`](Pool::try_spawn).
     ///
     /// Use it where a [`Task`] would be dropped at once: **dropping a task cancels its job**
     /// if the job has not started, so `let _ = pool.submit(f)` usually runs nothing. A spawned
@@ -217,6 +219,48 @@ impl Pool {
         // Never fails: the pool's own receiver keeps the channel connected (see `submit`).
         if let Err(SendError(job)) = self.sender().send(Box::new(Detached(f))) {
             drop(job);
+        }
+    }
+
+    /// [`spawn`](Pool::spawn) if the queue has room; otherwise hands the closure back, unrun.
+    /// Never blocks: the fire-and-forget form for code that must not wait (an async task that
+    /// cannot await, a latency-critical thread); in async code that may wait for room,
+    /// [`spawn_async`](Pool::spawn_async).
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] with the closure when the queue is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::{Pool, TrySubmitError};
+    ///
+    /// let pool = Pool::builder().threads(1).queue_capacity(1).build().unwrap();
+    /// let (gate_tx, gate) = std::sync::mpsc::channel::<()>();
+    /// pool.spawn(move || drop(gate.recv())); // occupies the worker
+    /// let mut queued = 0;
+    /// let refused = loop {
+    ///     match pool.try_spawn(|| {}) {
+    ///         Ok(()) => queued += 1,
+    ///         Err(TrySubmitError::Full(job)) => break job,
+    ///     }
+    /// };
+    /// assert!(queued <= 1); // the queue's one slot (none if the worker has not taken the gate yet)
+    /// refused(); // run it here instead
+    /// drop(gate_tx);
+    /// ```
+    pub fn try_spawn<F>(&self, f: F) -> Result<(), TrySubmitError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        match self.sender().try_send(Box::new(Detached(f))) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
+                // SAFETY: the channel hands back the very box we gave it, made from a
+                // `Detached<F>` two lines up.
+                Err(TrySubmitError::Full(unsafe { unqueued_detached(job) }))
+            }
         }
     }
 
@@ -514,6 +558,18 @@ impl Pool {
 }
 
 /// A worker: runs jobs until the queue is disconnected and empty.
+/// The closure of a detached job the queue handed back (it was full).
+///
+/// # Safety
+///
+/// `job` is the box made from a `Detached<F>`.
+unsafe fn unqueued_detached<F>(job: Job) -> F {
+    // SAFETY: the caller's promise: the box holds a `Detached<F>`; the cast only drops the
+    // vtable pointer.
+    let job = unsafe { Box::from_raw(Box::into_raw(job).cast::<Detached<F>>()) };
+    job.0
+}
+
 /// The closure of a job the queue handed back (it was full), its task's cell dropped unused.
 ///
 /// # Safety

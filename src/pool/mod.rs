@@ -103,7 +103,7 @@ pub use limited::Limits;
 pub use map::{DEFAULT_MAX_BATCH, Map, MapUnordered};
 pub use scope::{Scope, ScopedTask};
 pub use shutdown::ShutdownFuture;
-pub use submit_async::SubmitFuture;
+pub use submit_async::{SpawnFuture, SubmitFuture};
 pub use task::Task;
 
 pub(crate) use completion::{CompletionSet, Next};

@@ -1,8 +1,8 @@
-//! [`Pool::submit_async`]: submitting from async code, waiting for room in the queue without
-//! blocking the executor's thread.
+//! [`Pool::submit_async`] and [`Pool::spawn_async`]: submitting from async code, waiting for
+//! room in the queue without blocking the executor's thread.
 
 use super::handle::Pool;
-use super::task::{Job, Task};
+use super::task::{Detached, Job, Task};
 use crate::channel::SendFuture;
 use std::fmt;
 use std::future::Future;
@@ -79,7 +79,116 @@ impl<R> fmt::Debug for SubmitFuture<'_, R> {
     }
 }
 
+/// The future of [`Pool::spawn_async`]: queues a detached job, waiting for room without blocking
+/// the thread while the queue is full; resolves to `()` once the job is queued.
+///
+/// # Cancel safety
+///
+/// Dropped before it resolved, the job was not queued: the closure is dropped with the future,
+/// unrun (the queue channel's [`send_async`](crate::channel::Sender::send_async) promise). On a
+/// pool built with `queue_capacity(0)` a pending spawn has already offered the job to the
+/// workers, and a worker may have taken it just before the drop: then it runs.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::pool::{Pool, SpawnFuture};
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::sync::Arc;
+///
+/// let pool = Pool::new(2);
+/// let hits = Arc::new(AtomicU32::new(0));
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// rt.block_on(async {
+///     let hits = Arc::clone(&hits);
+///     let spawning: SpawnFuture<'_> = pool.spawn_async(move || {
+///         hits.fetch_add(1, Ordering::Relaxed);
+///     });
+///     spawning.await; // queued; it runs on a worker
+/// });
+/// pool.shutdown();
+/// assert_eq!(hits.load(Ordering::Relaxed), 1);
+/// ```
+#[must_use = "futures do nothing unless polled: an unpolled spawn queues nothing"]
+pub struct SpawnFuture<'a> {
+    send: SendFuture<'a, Job>,
+    done: bool,
+}
+
+impl Future for SpawnFuture<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        assert!(!this.done, "a spawn future polled after it completed");
+        match Pin::new(&mut this.send).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            // Never an error: the pool's own receiver keeps the queue connected. Were it one,
+            // the job handed back is dropped here, unrun, as `Pool::spawn` drops it.
+            Poll::Ready(_) => {
+                this.done = true;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+/// Terminated once it returned `Ready` (polled again, it panics).
+#[cfg(feature = "futures")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures")))]
+impl futures_core::future::FusedFuture for SpawnFuture<'_> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl fmt::Debug for SpawnFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpawnFuture").field("queued", &self.done).finish_non_exhaustive()
+    }
+}
+
 impl Pool {
+    /// [`spawn`](Pool::spawn) from async code: the future queues the detached job, waiting for
+    /// room without blocking the thread while the queue is full (where `spawn` blocks, stalling
+    /// every task of the executor's thread), and resolves to `()` once it is queued. No task:
+    /// nothing can cancel the job once queued. Works with any executor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it resolved, the job was not queued and the closure is dropped unrun
+    /// (see [`SpawnFuture`] for a pool with `queue_capacity(0)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::Pool;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = Pool::builder().threads(1).queue_capacity(1).build().unwrap();
+    /// let done = Arc::new(AtomicU32::new(0));
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     // More jobs than the queue holds: each spawn waits for room, without blocking.
+    ///     for _ in 0..5 {
+    ///         let done = Arc::clone(&done);
+    ///         pool.spawn_async(move || {
+    ///             done.fetch_add(1, Ordering::Relaxed);
+    ///         })
+    ///         .await;
+    ///     }
+    /// });
+    /// pool.shutdown(); // runs what is queued
+    /// assert_eq!(done.load(Ordering::Relaxed), 5);
+    /// ```
+    pub fn spawn_async<F>(&self, f: F) -> SpawnFuture<'_>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        SpawnFuture { send: self.sender().send_async(Box::new(Detached(f))), done: false }
+    }
+
     /// Submits `f` from async code: the future queues the job, waiting for room without
     /// blocking the thread while the queue is full (where [`submit`](Pool::submit) blocks),
     /// and resolves to its [`Task`]; await that for the result. Works with any executor.

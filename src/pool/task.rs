@@ -98,7 +98,7 @@ where
 /// let task = pool.submit(|| (1..=10u64).product::<u64>());
 /// assert_eq!(task.wait().unwrap(), 3_628_800);
 /// ```
-#[must_use = "dropping a Task cancels its job unless it already started (`Pool::spawn` runs a job detached)"]
+#[must_use = "dropping a Task (`let _ =` too) cancels its job unless it already started (`Pool::spawn`, `spawn_async` and `try_spawn` run a job detached)"]
 pub struct Task<R> {
     result: oneshot::Receiver<thread::Result<R>>,
 }
