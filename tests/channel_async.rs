@@ -990,10 +990,12 @@ fn futures_traits() {
     let consumer = thread::spawn(move || {
         block_on(async {
             let mut stream = pin!(rx.into_stream());
+            assert_eq!(stream.size_hint(), (0, None));
             let mut got = Vec::new();
             while let Some(value) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
                 got.push(value);
             }
+            assert_eq!(stream.size_hint(), (0, Some(0)), "ended: nothing more");
             got
         })
     });

@@ -616,6 +616,12 @@ impl<T> futures_core::Stream for RecvStream<'_, T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.get_mut().poll_next_value(cx)
     }
+
+    /// `(0, Some(0))` once ended; before, `(0, None)`: the values buffered now are no lower
+    /// bound, since other receivers (or this stream's receiver, used directly) may take them.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.ended { (0, Some(0)) } else { (0, None) }
+    }
 }
 
 #[cfg(feature = "futures")]
