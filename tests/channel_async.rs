@@ -1076,3 +1076,29 @@ fn a_send_yields_once_to_a_woken_receiver_then_waits() {
     assert_eq!(rx.try_recv(), Ok(5));
     assert!(rx.try_recv().is_err(), "the dropped send's value never got in");
 }
+
+/// A sink's values each get their own first wait: the yield to a woken receiver (above) is
+/// per value, not once per sink.
+#[test]
+fn a_sink_yields_once_per_value_to_a_woken_receiver() {
+    let (tx, rx) = bounded::<u32>(1);
+    let mut sink = tx.sink();
+    let (recv_wakes, recv_waker) = counting();
+    let (send_wakes, send_waker) = counting();
+    let mut cx = Context::from_waker(&send_waker);
+    for round in 0..2u32 {
+        let mut receiving = Box::pin(rx.recv_async());
+        assert!(poll_once(&mut receiving, &recv_waker).is_pending(), "parks its request");
+        tx.try_send(round * 10).unwrap(); // fills the request: the receiver is woken
+        tx.try_send(round * 10 + 1).unwrap(); // the ring's one slot
+        sink.start_send_value(round * 10 + 2);
+        let before = send_wakes.wakes();
+        assert!(sink.poll_flush_value(&mut cx).is_pending());
+        assert_eq!(send_wakes.wakes(), before + 1, "round {round}: the value's flush yields once");
+        assert_eq!(poll_once(&mut receiving, &recv_waker), Poll::Ready(Ok(round * 10)));
+        assert_eq!(rx.try_recv(), Ok(round * 10 + 1));
+        assert_eq!(sink.poll_flush_value(&mut cx), Poll::Ready(Ok(())));
+        assert_eq!(rx.try_recv(), Ok(round * 10 + 2));
+    }
+    assert!(recv_wakes.wakes() >= 2);
+}

@@ -83,11 +83,22 @@ pub(crate) struct SendWait {
     waited: bool,
     /// As [`RecvWait`]'s: the future holds the send side's lane.
     lane: bool,
-    /// As [`RecvWait`]'s: the caller spun already.
+    /// As [`RecvWait`]'s: the caller spun already (a `Selector`). Also set when the send
+    /// yielded once to a woken receiver (`poll_send_wait`), which then neither yields nor spins
+    /// again: the yield gave the receiver its turn. A sink clears it for each new value
+    /// ([`SendWait::next_value`]). (A flag of its own measured 4-6% more instructions per
+    /// message at capacities 16 and 64, callgrind.)
     pub(super) spun: bool,
 }
 
 impl SendWait {
+    /// A sink took a new value: its first wait may yield (and spin) again. A sink is never a
+    /// `Selector`'s operation, whose `spun` must stay set.
+    #[inline]
+    pub(crate) fn next_value(&mut self) {
+        self.spun = false;
+    }
+
     /// As [`RecvWait::may_hold`], for `Chan::cancel_send`.
     #[inline]
     pub(crate) fn may_hold(&self) -> bool {

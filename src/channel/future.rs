@@ -821,6 +821,7 @@ impl<'a, T> SendSink<'a, T> {
             "SendSink::start_send called before poll_ready returned Ready"
         );
         self.value = Some(value);
+        self.wait.next_value();
     }
 
     /// Stops the send in progress, if any, and returns its value if it was not sent, as
