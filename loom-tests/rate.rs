@@ -237,6 +237,45 @@ fn bucket_blocking_acquire_woken_by_clock_advance() {
     });
 }
 
+/// A thread blocked on a plain manual clock (no real-time instants: it waits for the clock's
+/// wake or the bucket's change, through one thread-parking waker registered with both) is woken
+/// by a cancel that frees a token at the current reading, with no advance. A lost wakeup on
+/// either registration, or a waiter that misses the cancel, sleeps forever: a loom deadlock.
+#[test]
+fn bucket_cancel_wakes_an_acquire_blocked_on_a_manual_clock() {
+    loom::model(|| {
+        let (bucket, clock) = bucket(1);
+        bucket.try_acquire(1).unwrap(); // the next token at 10
+        let reservation = bucket.reserve(1).unwrap(); // takes it: the next after at 20
+        clock.set(10);
+        let waiter = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.acquire(1).unwrap())
+        };
+        assert!(reservation.cancel());
+        waiter.join().unwrap();
+        assert_eq!(clock.now(), 10, "no advance woke it");
+    });
+}
+
+/// The same for a new quota that frees a token at the current reading: drained at 0, a token
+/// every 10 ns; at 5 a quota of one every 5 ns holds one.
+#[test]
+fn bucket_set_quota_wakes_an_acquire_blocked_on_a_manual_clock() {
+    loom::model(|| {
+        let (bucket, clock) = bucket(1);
+        bucket.try_acquire(1).unwrap();
+        clock.set(5);
+        let waiter = {
+            let bucket = bucket.clone();
+            thread::spawn(move || bucket.acquire(1).unwrap())
+        };
+        bucket.set_quota(Quota::new(1, Duration::from_nanos(5), 1).unwrap());
+        waiter.join().unwrap();
+        assert_eq!(clock.now(), 5, "no advance woke it");
+    });
+}
+
 /// A manual clock that claims real-time instants for readings it has reached (and none for
 /// later ones), so a blocked acquire whose tokens are "never" ready waits on the bucket's own
 /// queue with no timeout: only the bucket's change notification can wake it. A wait for a

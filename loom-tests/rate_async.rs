@@ -5,7 +5,7 @@
 
 use crate::common::{Signal, block_on};
 use crate::rate::ChangeWaitClock;
-use ringfence::rate::{ManualClock, Quota, SlidingWindow, TokenBucket};
+use ringfence::rate::{Clock, ManualClock, Quota, SlidingWindow, TokenBucket};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -64,6 +64,27 @@ fn bucket_cancel_wakes_an_async_acquire() {
         assert!(last.cancel());
         clock.set(1 << 63);
         waiter.join().unwrap();
+    });
+}
+
+/// An async acquire on a plain manual clock waits on the bucket's change queue too: a cancel
+/// that frees a token at the current reading wakes it with no advance (else: loom deadlock).
+#[test]
+fn bucket_cancel_wakes_an_async_acquire_on_a_manual_clock() {
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let quota = Quota::new(1, Duration::from_nanos(10), 1).unwrap();
+        let bucket = loom::sync::Arc::new(TokenBucket::with_clock(quota, clock.clone()));
+        bucket.try_acquire(1).unwrap(); // the next token at 10
+        let reservation = bucket.reserve(1).unwrap(); // takes it: the next after at 20
+        clock.set(10);
+        let waiter = {
+            let bucket = bucket.clone();
+            loom::thread::spawn(move || block_on(bucket.acquire_async(1)).unwrap())
+        };
+        assert!(reservation.cancel());
+        waiter.join().unwrap();
+        assert_eq!(clock.now(), 10, "no advance woke it");
     });
 }
 

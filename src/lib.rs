@@ -88,6 +88,7 @@ pub use wait_group::{Pending, WaitGroup, WaitGroupFuture};
 mod caught_panic;
 mod exiting;
 mod latch;
+mod parker;
 mod random;
 mod sync;
 mod wait;

@@ -397,6 +397,57 @@ fn blocking_acquire_on_a_manual_clock_wakes_when_advanced() {
     assert_eq!(bucket.acquire_timeout(1, Duration::from_millis(10)), Err(AcquireTimeoutError::Timeout));
 }
 
+/// Runs `acquire` on a thread and returns a receiver of its outcome.
+fn acquire_on_a_thread<T: Send + 'static>(
+    acquire: impl FnOnce() -> T + Send + 'static,
+) -> std::sync::mpsc::Receiver<T> {
+    let (done_tx, done) = std::sync::mpsc::channel();
+    thread::spawn(move || done_tx.send(acquire()).unwrap());
+    done
+}
+
+/// A thread blocked on a manual clock re-decides when a new quota frees a token at the current
+/// reading, without an advance (it slept until an advance reached its computed reading before
+/// the thirty-ninth session).
+#[test]
+fn a_thread_blocked_on_a_manual_clock_re_decides_at_a_new_quota() {
+    let (bucket, clock) = manual_bucket(1, 3600 * SEC, 1);
+    let bucket = Arc::new(bucket);
+    bucket.try_acquire(1).unwrap(); // drained at 0: the next token at one hour
+    clock.advance(SEC);
+    let done = acquire_on_a_thread({
+        let bucket = bucket.clone();
+        move || bucket.acquire(1)
+    });
+    thread::sleep(Duration::from_millis(20));
+    assert!(done.try_recv().is_err(), "ready at one hour: still blocked");
+    // One per second since it was drained: a token at the current reading.
+    bucket.set_rate(1, SEC, 1).unwrap();
+    let outcome = done.recv_timeout(Duration::from_secs(60)).expect("woken by the new quota, no advance");
+    assert_eq!(outcome, Ok(()));
+    assert_eq!(clock.now(), SEC.as_nanos() as u64);
+}
+
+/// The same for a cancelled reservation whose token is due at the current reading.
+#[test]
+fn a_thread_blocked_on_a_manual_clock_re_decides_at_a_cancel() {
+    let (bucket, clock) = manual_bucket(1, SEC, 1);
+    let bucket = Arc::new(bucket);
+    bucket.try_acquire(1).unwrap(); // the next token at 1 s
+    let reservation = bucket.reserve(1).unwrap(); // takes it: the next after at 2 s
+    clock.set(SEC.as_nanos() as u64);
+    let done = acquire_on_a_thread({
+        let bucket = bucket.clone();
+        move || bucket.acquire_timeout(1, Duration::from_secs(3600))
+    });
+    thread::sleep(Duration::from_millis(20));
+    assert!(done.try_recv().is_err(), "ready at 2 s: still blocked");
+    assert!(reservation.cancel(), "the token at 1 s comes back");
+    let outcome = done.recv_timeout(Duration::from_secs(60)).expect("woken by the cancel, no advance");
+    assert_eq!(outcome, Ok(()));
+    assert_eq!(clock.now(), SEC.as_nanos() as u64);
+}
+
 // --- threads -------------------------------------------------------------------------------------
 
 #[test]

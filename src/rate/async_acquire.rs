@@ -18,19 +18,17 @@
 //! ([`Clock::wake_at`], the manual clock); otherwise on the timer for the real-time equivalent
 //! of the wait. `Wait::poll_denied` makes that choice on every denial.
 //!
-//! As a blocked thread does, a bucket acquire on a real-time clock also waits on the bucket's
+//! As a blocked thread does, a bucket acquire on any clock also waits on the bucket's
 //! change queue (bucket.rs, "Waking blocked acquirers"): it reads the change count before each
 //! attempt, and after a denial registers its waker there too, so a
 //! [`set_quota`](TokenBucket::set_quota) or a [`cancel`](super::Reservation::cancel) that frees
-//! tokens sooner wakes it to re-decide. On a manual clock it re-decides at the next advance
-//! (which wakes every waker the clock holds); a blocked thread there re-decides only when an
-//! advance reaches the reading it computed (`Clock::sleep_until` cannot be woken by a change).
+//! tokens sooner wakes it to re-decide, on every clock: on a manual clock its waker waits in
+//! the clock (for the next advance) and in the change queue at once, as a blocked thread's
+//! does there (`changes.rs`, `wait_for_clock_or_change`).
 //!
 //! A jittered wait (`_with_jitter`) ends early when the bucket changes: the denial it was drawn
-//! for is stale, so the future re-decides (and draws a new delay if denied again). On a
-//! real-time clock it stays registered in the change queue while it waits out its delay, so
-//! the change wakes it at once; on a manual clock its poll at the next advance sees the change
-//! count moved.
+//! for is stale, so the future re-decides (and draws a new delay if denied again): it stays
+//! registered in the change queue while it waits out its delay, so the change wakes it at once.
 //!
 //! # Cancel safety
 //!
@@ -111,12 +109,8 @@ impl Wait {
     ) -> Poll<()> {
         if let Some((denied, seen)) = self.jittered {
             let real_time = real_time(clock, &denied);
-            let changed = changes.is_some_and(|(changes, slot)| match real_time {
-                Some(_) => changes.poll_changed(slot, waker, seen).is_ready(),
-                // A manual clock wakes the task at its next advance (`poll_denied` below): a
-                // look at the count is enough then, as the unjittered wait's attempt is.
-                None => changes.seen() != seen,
-            });
+            let changed =
+                changes.is_some_and(|(changes, slot)| changes.poll_changed(slot, waker, seen).is_ready());
             if !changed && self.poll_denied(clock, denied, real_time, waker).is_pending() {
                 return Poll::Pending;
             }
@@ -430,9 +424,9 @@ fn poll_bucket_acquire<C: Clock>(
                     continue; // wait it out, at the top of the loop
                 }
                 let real_time = real_time(clock, &denied);
-                // On a real-time clock, also wait for a change that frees tokens sooner (a new
-                // quota, a cancel).
-                if real_time.is_some() && changes.poll_changed(slot, waker, seen).is_ready() {
+                // Also wait for a change that frees tokens sooner (a new quota, a cancel), on
+                // every clock: a manual one's advance is not the only way to tokens.
+                if changes.poll_changed(slot, waker, seen).is_ready() {
                     continue;
                 }
                 match wait.poll_denied(clock, denied, real_time, waker) {

@@ -29,7 +29,9 @@
 //! # Waking blocked acquirers
 //!
 //! A blocked acquire on a real-time clock ([`Clock::instant_of`]) waits on the bucket's change
-//! queue (`changes.rs`) until its ready instant. Two events can make tokens available earlier
+//! queue (`changes.rs`) until its ready instant; on a clock that wakes wakers instead (a
+//! `ManualClock`) it waits for the clock's wake and the change queue together, through one
+//! thread-parking waker registered with both. Two events can make tokens available earlier
 //! than it computed: `set_quota` and a successful `cancel`. Each announces itself there after
 //! its change (the quota write, the cancel CAS); a waiter reads the change count before its
 //! attempt and sleeps only while it is unchanged (`changes.rs` says why no wakeup is lost).
@@ -216,11 +218,11 @@ impl<C: Clock> TokenBucket<C> {
     /// `set_quota` calls are serialised (they briefly spin on each other).
     ///
     /// Blocked acquirers (threads and [async](TokenBucket::acquire_async) ones) re-decide under
-    /// the new quota: on a real-time clock ([`TscClock`], [`MonotonicClock`](super::MonotonicClock):
-    /// [`Clock::instant_of`]) they are woken at once. On a [`ManualClock`](super::ManualClock)
-    /// an async one re-decides at the clock's next advance, and a blocked thread only when an
-    /// advance reaches the reading it computed under the old quota ([`Clock::sleep_until`]
-    /// cannot be woken by a change).
+    /// the new quota: they are woken at once, on a real-time clock ([`TscClock`],
+    /// [`MonotonicClock`](super::MonotonicClock)) as on a [`ManualClock`](super::ManualClock),
+    /// where they wait for its advance and the bucket's changes together ([`Clock::wake_at`]).
+    /// On a clock of your own that has neither real-time instants nor `wake_at`, a blocked
+    /// thread re-decides when its [`Clock::sleep_until`] returns.
     ///
     /// # Examples
     ///
@@ -706,10 +708,9 @@ impl<C: Clock> Reservation<'_, C> {
     ///
     /// Call it only if the tokens were not used.
     ///
-    /// When it gives tokens back, blocked acquirers (threads and futures) on a real-time clock
-    /// ([`Clock::instant_of`]) are woken to re-decide; on a [`ManualClock`](super::ManualClock)
-    /// futures re-decide at the clock's next advance, and a blocked thread only when an advance
-    /// reaches the reading it computed.
+    /// When it gives tokens back, blocked acquirers (threads and futures) are woken to re-decide,
+    /// on a real-time clock as on a [`ManualClock`](super::ManualClock) (see
+    /// [`TokenBucket::set_quota`]).
     ///
     /// # Examples
     ///

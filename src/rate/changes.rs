@@ -10,6 +10,9 @@
 //! the count is unchanged. So either the waiter's attempt already saw the event (the Acquire
 //! load synchronises with the bump, which follows the change), or the bump comes after its load
 //! and the wait queue's Dekker handshake (`wait.rs`) guarantees the waiter sees it or is woken.
+//! A blocked acquire on a clock that wakes wakers but has no real-time instants (a
+//! `ManualClock`) registers a thread-parking waker ([`Parker`]) with the clock and in the queue
+//! ([`wait_for_clock_or_change`]), so either wakes it.
 //! An async acquire (`async_acquire.rs`) does the same with the queue's async form
 //! ([`Changes::poll_changed`]): its waker sits in the queue (next to its timer entry) until it
 //! completes or is dropped ([`Changes::leave`]).
@@ -19,6 +22,7 @@
 
 use super::clock::Clock;
 use super::error::{AcquireTimeoutError, TryAcquireError};
+use crate::parker::Parker;
 use crate::sync::atomic::{AtomicU32, Ordering};
 use crate::wait::{AsyncSlot, WaitQueue};
 use std::fmt;
@@ -100,16 +104,21 @@ impl Changes {
 }
 
 /// The blocking acquire of both buckets: `attempt` (one non-blocking try) until it grants, fails
-/// for good, or `deadline` passes; between attempts it sleeps until the denial's ready reading,
-/// on the clock (a clock without real-time instants: a [`ManualClock`](super::ManualClock)) or
-/// on `changes` until the ready instant (real-time clocks: an announced change wakes it early).
-/// A request that fits only past the clock's range ("never") waits for a change alone.
+/// for good, or `deadline` passes; between attempts it waits for the denial's ready reading:
+/// on `changes` until the ready instant (real-time clocks: an announced change wakes it early),
+/// or, on a clock without real-time instants that wakes wakers (a
+/// [`ManualClock`](super::ManualClock)), for the clock's wake or a change, whichever comes first
+/// ([`wait_for_clock_or_change`]); a clock that can do neither is slept on
+/// ([`Clock::sleep_until`]). A request that fits only past the clock's range ("never") waits
+/// for a change alone.
 pub(crate) fn acquire_until<C: Clock>(
     clock: &C,
     changes: &Changes,
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Result<(), TryAcquireError>,
 ) -> Result<(), AcquireTimeoutError> {
+    // Made at the first wait on a clock without real-time instants (below), kept for the rest.
+    let mut parker: Option<Parker> = None;
     loop {
         let seen = changes.seen();
         let denied = match attempt() {
@@ -127,7 +136,16 @@ pub(crate) fn acquire_until<C: Clock>(
         // once: a busy loop.)
         let real_time = if denied.is_never() { Some(None) } else { clock.instant_of(ready).map(Some) };
         let Some(ready_instant) = real_time else {
-            clock.sleep_until(ready, deadline);
+            // No real-time instant (a `ManualClock`): wait for the clock's wake or a change,
+            // whichever comes first, through a thread-parking waker registered with both.
+            let parker = parker.get_or_insert_with(Parker::new);
+            if clock.wake_at(ready, &parker.waker) {
+                wait_for_clock_or_change(clock, changes, parker, ready, deadline, seen);
+            } else {
+                // A clock that cannot wake wakers either: only its own sleep (a change is seen
+                // when the sleep ends).
+                clock.sleep_until(ready, deadline);
+            }
             continue;
         };
         let until = match (ready_instant, deadline) {
@@ -138,4 +156,28 @@ pub(crate) fn acquire_until<C: Clock>(
         };
         changes.wait_until(until, seen);
     }
+}
+
+/// One wait of a blocked acquire on a clock without real-time instants whose
+/// [`wake_at`](Clock::wake_at) has just registered `parker`'s waker for the reading `ready`:
+/// the thread parks until the clock wakes it (an advance) or an announced change does, so a
+/// `set_quota` or a `cancel` that frees tokens sooner is seen without an advance. Returns when
+/// the caller should attempt again (and on a spurious wakeup, or once `deadline` passed).
+fn wait_for_clock_or_change<C: Clock>(
+    clock: &C,
+    changes: &Changes,
+    parker: &Parker,
+    ready: u64,
+    deadline: Option<Instant>,
+    seen: u32,
+) {
+    // Registered in the change queue before the checks below, so that a change announced after
+    // them wakes the waker (the queue's handshake, as for an async acquire).
+    let mut slot = AsyncSlot::default();
+    let changed = changes.poll_changed(&mut slot, &parker.waker, seen).is_ready();
+    // `wake_at`'s promise: an advance after it is seen by this `now()` or wakes the waker.
+    if !changed && clock.now() < ready {
+        let _in_time = parker.park_until(deadline);
+    }
+    changes.leave(&mut slot);
 }

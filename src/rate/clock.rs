@@ -94,7 +94,9 @@ pub trait Clock {
     /// waits on the bucket itself until that instant, so a
     /// [`set_quota`](super::TokenBucket::set_quota) or a [`cancel`](super::Reservation::cancel)
     /// that makes tokens available earlier wakes it, and a timed acquire whose tokens cannot be
-    /// ready before its deadline fails at once. On a clock that answers `None` it sleeps with
+    /// ready before its deadline fails at once. On a clock that answers `None` it waits for the
+    /// clock's [`wake_at`](Clock::wake_at) and the bucket's changes together (a
+    /// [`ManualClock`]), or, on a clock that cannot wake wakers either, sleeps with
     /// [`sleep_until`](Clock::sleep_until) and re-decides only when that returns.
     ///
     /// # Examples
@@ -280,16 +282,13 @@ impl Clock for MonotonicClock {
 /// A clock that moves only when told to: for deterministic tests of code that uses a limiter.
 ///
 /// It starts at 0. Clones share the same time (an `Arc` inside), so one handle can go to the
-/// limiter and another stay with the test. Threads blocked in
-/// [`sleep_until`](Clock::sleep_until) (for example in
-/// [`TokenBucket::acquire`](super::TokenBucket::acquire)) wake when an
-/// [`advance`](ManualClock::advance) or [`set`](ManualClock::set) reaches their target; only
-/// then do they re-decide, so a [`set_quota`](super::TokenBucket::set_quota) or a
-/// [`cancel`](super::Reservation::cancel) that frees tokens earlier does not wake them (it is
-/// seen at the next advance, which always wakes them). Async acquires
-/// ([`TokenBucket::acquire_async`](super::TokenBucket::acquire_async)) behave the same way:
-/// their tasks are woken by every advance ([`Clock::wake_at`]), never by real time, so an
-/// async test on a manual clock runs without real sleeps, and an async acquire that nobody
+/// limiter and another stay with the test. Threads blocked in a limiter's acquire
+/// ([`TokenBucket::acquire`](super::TokenBucket::acquire)) and async acquires
+/// ([`TokenBucket::acquire_async`](super::TokenBucket::acquire_async)) are woken by every
+/// [`advance`](ManualClock::advance) or [`set`](ManualClock::set) ([`Clock::wake_at`]) and
+/// re-decide, and by a [`set_quota`](super::TokenBucket::set_quota) or a
+/// [`cancel`](super::Reservation::cancel) that may free tokens sooner; never by real time, so
+/// a test on a manual clock runs without real sleeps, and an acquire that nobody
 /// advances the clock for stays pending. The clock keeps each task's waker until the next
 /// advance, which takes them all: a future polled again with another waker (a task that moved)
 /// leaves the old one registered too, and it gets one spurious wake at that advance (the one

@@ -314,10 +314,9 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher> KeyedBucket<K, C, S> {
     /// `set_quota` calls are serialised (they briefly spin on each other).
     ///
     /// Blocked acquirers (threads and [async](KeyedBucket::acquire_async) ones, of every key)
-    /// re-decide under the new quota: on a real-time clock they are woken at once (a jittered
-    /// wait too: its delay is dropped and it re-decides). On a [`ManualClock`](super::ManualClock)
-    /// an async one re-decides at the clock's next advance, and a blocked thread only when an
-    /// advance reaches the reading it computed under the old quota.
+    /// re-decide under the new quota: they are woken at once, on every clock (a jittered wait
+    /// too: its delay is dropped and it re-decides); on a [`ManualClock`](super::ManualClock)
+    /// they wait for its advance and the buckets' changes together.
     ///
     /// # Examples
     ///

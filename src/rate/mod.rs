@@ -110,9 +110,8 @@
 //! completes when the test advances the clock far enough, needs no real sleeps, and stays
 //! pending (holding no timer entry) while nobody advances it. As with blocked threads, a
 //! [`set_quota`](TokenBucket::set_quota) or a [`cancel`](Reservation::cancel) that frees
-//! tokens sooner wakes a waiting bucket future on a real-time clock to re-decide (it also
-//! waits on the bucket's change queue); on a manual clock it re-decides at the next advance,
-//! and a blocked thread there only when an advance reaches the reading it computed.
+//! tokens sooner wakes a waiting bucket future to re-decide, on every clock (it also waits on
+//! the bucket's change queue), and a blocked thread the same way.
 //! A [`Reservation`]'s [`wait_async`](Reservation::wait_async) ([`ReservationWait`]) waits the
 //! same way for the reservation's ready reading.
 //!
