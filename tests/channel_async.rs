@@ -1102,3 +1102,28 @@ fn a_sink_yields_once_per_value_to_a_woken_receiver() {
     }
     assert!(recv_wakes.wakes() >= 2);
 }
+
+/// From the yield's review: a send on a channel closed while the receiver was woken must fail
+/// with its value at once, not yield (the inline push fails on a closed ring too).
+#[test]
+fn a_send_on_a_closed_channel_fails_at_once_even_when_a_receiver_was_woken() {
+    let (tx, rx) = bounded::<u32>(1);
+    let (_recv_wakes, recv_waker) = counting();
+    let mut receiving = Box::pin(rx.recv_async());
+    assert!(poll_once(&mut receiving, &recv_waker).is_pending());
+    tx.try_send(1).unwrap(); // fills the parked request: the receiver is woken
+    assert!(tx.close());
+    let (_send_wakes, send_waker) = counting();
+    let mut sending = Box::pin(tx.send_async(7));
+    assert_eq!(poll_once(&mut sending, &send_waker), Poll::Ready(Err(SendError(7))));
+    // The lane's `NOTIFIED`, a larger ring with room: the same.
+    let (tx, rx) = bounded::<u32>(8);
+    let mut receiving = Box::pin(rx.recv_async());
+    let mut other = Box::pin(rx.recv_async());
+    assert!(poll_once(&mut receiving, &recv_waker).is_pending());
+    assert!(poll_once(&mut other, &recv_waker).is_pending());
+    tx.try_send(1).unwrap();
+    assert!(tx.close());
+    let mut sending = Box::pin(tx.send_async(8));
+    assert_eq!(poll_once(&mut sending, &send_waker), Poll::Ready(Err(SendError(8))));
+}

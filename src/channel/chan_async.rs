@@ -340,7 +340,11 @@ impl<T> Chan<T> {
                     }
                     Err(PushError::Full) => None,
                 };
-                if !wait.spun && !wait.waited && self.receiver_was_woken() {
+                // Not on a closed channel: `poll_send`'s inline push fails there too, and the
+                // send must fail at once with its value (found by review). A close still in
+                // progress (the ring closed, the flag not yet raised) is a close concurrent with
+                // this poll: the re-poll fails.
+                if !wait.spun && !wait.waited && self.receiver_was_woken() && !self.is_disconnected() {
                     // Yield once to the receiver woken to make room: a future's first wait,
                     // after a push that found the ring full (`poll_send`'s inline one, or this
                     // one where that did not run: a large `T`, or loom).

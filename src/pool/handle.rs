@@ -557,7 +557,6 @@ impl Pool {
     }
 }
 
-/// A worker: runs jobs until the queue is disconnected and empty.
 /// The closure of a detached job the queue handed back (it was full).
 ///
 /// # Safety
@@ -584,6 +583,7 @@ unsafe fn unqueued<F, R>(job: Job, task: Task<R>) -> F {
     f
 }
 
+/// A worker: runs jobs until the queue is disconnected and empty.
 fn work(queue: &Receiver<Job>, discard: &AtomicBool) {
     while let Ok(job) = queue.recv() {
         // ORDERING: Relaxed: see `Pool::stop`.
