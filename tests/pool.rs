@@ -1200,25 +1200,62 @@ fn maps_finish_on_the_calling_thread_while_every_worker_is_busy() {
     });
 }
 
-/// `map_unordered`'s caller maps batches no worker has started while none has finished (at most
-/// `in_flight` of them ahead of the workers): with the only worker blocked, results still come,
-/// and once it is released every item is yielded exactly once.
+/// A gate that items wait on until the consumer opens it.
+#[derive(Clone, Default)]
+struct Gate(Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
+
+impl Gate {
+    fn wait(&self) {
+        let (open, signal) = &*self.0;
+        let mut open = open.lock().unwrap();
+        while !*open {
+            open = signal.wait(open).unwrap();
+        }
+    }
+
+    fn open(&self) {
+        let (open, signal) = &*self.0;
+        *open.lock().unwrap() = true;
+        signal.notify_all();
+    }
+}
+
+/// From a user's review: while jobs are slow, the caller of a lazy map maps no batch a worker
+/// could take (only the ordered map's front one, which it waits for anyway), so a straggler on
+/// the caller cannot hold back the results after it (it stalled `map_unordered` for its whole
+/// run, and the workers with it). Items take 300 µs (past the 50 µs a job may take for the
+/// caller to help), and from 10 on they wait until the consumer has the first ten: a caller
+/// that took one of those would wait for itself.
 #[test]
-fn map_unordered_caller_maps_batches_while_the_workers_are_busy() {
-    within(WATCHDOG, || {
-        let pool = Pool::builder().threads(1).in_flight(4).build().unwrap();
-        let (release, started, job) = blocker();
-        let blocked = pool.submit(job);
-        started.recv().unwrap();
-        let mut results = pool.map_unordered(0..100u32, |n| n * 2).max_batch(1);
-        let mut seen: Vec<u32> = (&mut results).take(4).map(Result::unwrap).collect();
-        assert_eq!(seen.len(), 4, "the caller mapped batches itself");
-        release.send(()).unwrap();
-        blocked.wait().unwrap();
-        seen.extend(results.map(Result::unwrap));
-        seen.sort_unstable();
-        assert_eq!(seen, (0..100).map(|n| n * 2).collect::<Vec<_>>(), "each item exactly once");
-    });
+fn a_lazy_maps_caller_never_holds_results_back_behind_a_batch_it_maps() {
+    for ordered in [false, true] {
+        within(WATCHDOG, move || {
+            let pool = Pool::new(2);
+            let gate = Gate::default();
+            let slow = gate.clone();
+            let f = move |n: u32| {
+                thread::sleep(Duration::from_micros(300));
+                if n >= 10 {
+                    slow.wait();
+                }
+                n
+            };
+            let results: Box<dyn Iterator<Item = Result<u32, TaskError>>> = if ordered {
+                Box::new(pool.map(0..40u32, f).max_batch(1))
+            } else {
+                Box::new(pool.map_unordered(0..40u32, f).max_batch(1))
+            };
+            let mut seen = Vec::new();
+            for result in results {
+                seen.push(result.unwrap());
+                if seen.len() == 10 {
+                    gate.open();
+                }
+            }
+            seen.sort_unstable();
+            assert_eq!(seen, (0..40).collect::<Vec<_>>(), "ordered: {ordered}");
+        });
+    }
 }
 
 /// How long a map over a full queue may take before the test calls it a hang: far more than

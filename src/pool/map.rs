@@ -17,7 +17,7 @@
 //!
 //! [`Map`] yields in order, so its caller waits for the oldest batch. Rather than idle (or
 //! spin, on a core the workers need), it takes the items of a batch that no worker has started
-//! (the oldest if possible, else the newest) and maps them itself. Each batch's items sit in a
+//! (the oldest if possible, else, while jobs are fast, the newest) and maps them itself. Each batch's items sit in a
 //! shared slot that its job and the caller both try to empty; whoever empties it maps the batch
 //! (a job that finds it empty returns nothing, and the caller never waits for such a job). So
 //! the caller counts as one more worker (the default `in_flight` is twice the threads plus two),
@@ -25,8 +25,26 @@
 //! VM: 100 000 items of 50 ns, 2.81-2.85 ms against 3.25-3.28 without (rayon 2.56-2.57, two
 //! rounds each, old and new binary alternating).
 //!
+//! **Only while jobs are fast.** A batch the caller maps holds back every result behind it (it
+//! yields nothing meanwhile), and once the window of `in_flight` jobs fills, the workers wait
+//! too: a user's review found a one-second straggler among 400 items of 5 ms, taken by the
+//! caller, stalling `map_unordered` for that second with both workers idle (1.68 s, where the
+//! same run took 1.01 s when the straggler landed on a worker). So the caller maps a batch that
+//! a worker could take only while the last job
+//! measured ran under [`FAST_JOB`] (50 µs; batches of tiny items are sized to half of that);
+//! with slower jobs it maps only what it must: the ordered map's front batch when no worker
+//! has started it (it waits for that one anyway), and batches without a job. A straggler among
+//! tiny items can still land on the caller; the slow-item workloads where it hurt cannot.
+//! The price, with slow items: the caller no longer counts as a third worker of a two-thread
+//! pool (the review's run, measured: 1.52 s wherever the straggler is, with no gap over 6 ms
+//! between results, against 1.01 / 1.09 / 1.68 s with gaps of 5 ms / 113 ms / 1 s for the
+//! straggler at item 0 / 50 / 7 before); add a thread to the pool to get it back. criterion
+//! (`pool/map_small`, 50 ns items, A/B alternated): no change (never helping instead: 13% / 28%
+//! slower for `map` / `map_unordered`). `map_reduce`, which yields nothing until the end,
+//! helps as before.
+//!
 //! [`MapUnordered`]'s caller waits on a completion set instead; it helps the same way while no
-//! batch has finished. The job of a batch it mapped stays in the set as a *phantom*, which
+//! batch has finished (with slow jobs: only with batches without a job). The job of a batch it mapped stays in the set as a *phantom*, which
 //! resolves to nothing when a worker dequeues it and is then skipped; at most `in_flight`
 //! phantoms exist (the set has room for twice `in_flight` jobs), so unlike [`Map`] it still
 //! needs a worker to go on once it has mapped that many queued batches itself.
@@ -155,7 +173,21 @@ impl Pool {
             phantoms: 0,
             unqueued: 0,
             ready: Results::empty(),
+            helps_queued: false,
         }
+    }
+
+    /// `map_unordered` whose caller also maps queued batches that no worker has started while
+    /// it waits: for `map_reduce`, which yields nothing until the end, so that a batch the
+    /// caller runs holds back no result anybody waits for (module docs, "The caller maps too").
+    pub(super) fn map_unordered_helping<I, F, R>(&self, items: I, f: F) -> MapUnordered<'_, I::IntoIter, F, R>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        MapUnordered { helps_queued: true, ..self.map_unordered(items, f) }
     }
 }
 
@@ -169,6 +201,9 @@ struct Feed<'pool, I, F> {
     /// Items in the next job.
     batch: usize,
     max_batch: usize,
+    /// The last job measured took under [`FAST_JOB`]: the caller may map a batch a worker
+    /// could take without holding results back for long (module docs, "The caller maps too").
+    fast: bool,
 }
 
 impl<'pool, I, F> Feed<'pool, I, F> {
@@ -180,11 +215,13 @@ impl<'pool, I, F> Feed<'pool, I, F> {
             in_flight: pool.in_flight,
             batch: 1,
             max_batch: DEFAULT_MAX_BATCH,
+            fast: false,
         }
     }
 
     /// Adapts the batch size to how long a job of `len` items took.
     fn adapt(&mut self, len: usize, took: Duration) {
+        self.fast = took < FAST_JOB;
         if took < FAST_JOB && len >= self.batch {
             // Grow towards the size that would take half of `FAST_JOB` at this job's pace: at
             // least double, at most 16 times (one noisy measurement cannot overshoot far).
@@ -432,9 +469,12 @@ where
 
     /// Instead of waiting for the front batch, maps on this thread a batch that no worker has
     /// started (or that has no job: the queue was full): the front one if possible (then
-    /// nothing is left to wait for), else the newest. `false` when every batch has started.
+    /// nothing is left to wait for), else, while jobs are fast ([`Feed::fast`]), the newest.
+    /// `false` when there is none. A later batch mapped here holds back the results before it
+    /// (and, once the window fills, the workers) for as long as it runs: worth it for batches
+    /// of tiny items, not for slow items (module docs, "The caller maps too").
     fn help(&mut self) -> bool {
-        let count = self.jobs.len();
+        let count = if self.feed.fast { self.jobs.len() } else { self.jobs.len().min(1) };
         for position in std::iter::once(0).chain((1..count).rev()) {
             let batch = &mut self.jobs[position];
             if batch.done.is_none() {
@@ -502,6 +542,9 @@ pub struct MapUnordered<'pool, I: Iterator, F, R> {
     unqueued: usize,
     /// Results of the last finished job not yet yielded.
     ready: Results<R>,
+    /// Whether the caller, while it waits, also maps queued batches that no worker started
+    /// (`map_reduce`); the public iterator maps only batches without a job (module docs).
+    helps_queued: bool,
 }
 
 impl<I, F, R> MapUnordered<'_, I, F, R>
@@ -599,7 +642,7 @@ where
             let (len, outcome) = match set.try_next() {
                 Next::Finished(len, outcome) => (len, outcome),
                 Next::Empty | Next::TimedOut => {
-                    let queued_too = self.phantoms < in_flight;
+                    let queued_too = (self.helps_queued || self.feed.fast) && self.phantoms < in_flight;
                     match map_unclaimed(&mut self.unclaimed, queued_too, &*self.feed.f) {
                         Some((len, queued, output)) => {
                             if queued {

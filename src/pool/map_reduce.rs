@@ -331,7 +331,7 @@ impl Pool {
         let chunks = Chunks { items, size: chunk_size };
         let mut total: Option<A> = None;
         // Chunks are sized on purpose: one job per chunk.
-        for partial in self.map_unordered(chunks, per_chunk).max_batch(1) {
+        for partial in self.map_unordered_helping(chunks, per_chunk).max_batch(1) {
             if let Some(partial) = partial? {
                 total = Some(match total {
                     Some(total) => reduce(total, partial),
