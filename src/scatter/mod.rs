@@ -291,6 +291,10 @@ impl<R: Send + 'static> Scatter<R> {
     /// Submits `query(source, &token)` for every source to `pool`; source `i`'s answer is
     /// reported with index `i`.
     ///
+    /// Blocks while the pool's queue is full, as [`Pool::submit`] does: the gather's deadline
+    /// covers the gather, not the submission (on a busy pool with a small queue, give the
+    /// scatter a pool of its own, or a queue that holds its sources).
+    ///
     /// # Examples
     ///
     /// ```
