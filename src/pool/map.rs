@@ -17,8 +17,9 @@
 //!
 //! [`Map`] yields in order, so its caller waits for the oldest batch. Rather than idle (or
 //! spin, on a core the workers need), it takes the items of a batch that no worker has started
-//! (the oldest if possible, else, while jobs are fast, the newest) and maps them itself. Each batch's items sit in a
-//! shared slot that its job and the caller both try to empty; whoever empties it maps the batch
+//! (the oldest if possible, else, while jobs are fast, the newest) and maps them itself. Each
+//! batch's items sit in a shared slot that its job and the caller both try to empty; whoever
+//! empties it maps the batch
 //! (a job that finds it empty returns nothing, and the caller never waits for such a job). So
 //! the caller counts as one more worker (the default `in_flight` is twice the threads plus two),
 //! and an ordered map finishes even when every worker is busy elsewhere. Measured on the 2-core
@@ -30,8 +31,8 @@
 //! too: a user's review found a one-second straggler among 400 items of 5 ms, taken by the
 //! caller, stalling `map_unordered` for that second with both workers idle (1.68 s, where the
 //! same run took 1.01 s when the straggler landed on a worker). So the caller maps a batch that
-//! a worker could take only while the last job
-//! measured ran under [`FAST_JOB`] (50 µs; batches of tiny items are sized to half of that);
+//! a worker could take only while the last job measured ran under [`FAST_JOB`] (50 µs; batches
+//! of tiny items are sized to half of that);
 //! with slower jobs it maps only what it must: the ordered map's front batch when no worker
 //! has started it (it waits for that one anyway), and batches without a job. A straggler among
 //! tiny items can still land on the caller; the slow-item workloads where it hurt cannot.
@@ -44,8 +45,9 @@
 //! helps as before.
 //!
 //! [`MapUnordered`]'s caller waits on a completion set instead; it helps the same way while no
-//! batch has finished (with slow jobs: only with batches without a job). The job of a batch it mapped stays in the set as a *phantom*, which
-//! resolves to nothing when a worker dequeues it and is then skipped; at most `in_flight`
+//! batch has finished (with slow jobs: only with batches without a job). The job of a batch it
+//! mapped stays in the set as a *phantom*, which resolves to nothing when a worker dequeues it
+//! and is then skipped; at most `in_flight`
 //! phantoms exist (the set has room for twice `in_flight` jobs), so unlike [`Map`] it still
 //! needs a worker to go on once it has mapped that many queued batches itself.
 //!
