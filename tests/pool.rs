@@ -1200,6 +1200,26 @@ fn maps_finish_on_the_calling_thread_while_every_worker_is_busy() {
     });
 }
 
+#[test]
+fn as_completed_next_timeout_does_not_hold_the_consumer_behind_a_hung_job() {
+    use ringfence::channel::RecvTimeoutError;
+    within(WATCHDOG, || {
+        let pool = Pool::new(2);
+        let (release, started, job) = blocker();
+        let hung = pool.submit(job);
+        started.recv().unwrap();
+        let quick = pool.submit(|| ());
+        let mut done = as_completed([hung, quick]);
+        assert_eq!(done.next_timeout(WATCHDOG).map(|(i, _)| i), Ok(1));
+        assert!(matches!(done.next_timeout(Duration::from_millis(10)), Err(RecvTimeoutError::Timeout)));
+        assert!(matches!(done.next_deadline(std::time::Instant::now()), Err(RecvTimeoutError::Timeout)));
+        assert_eq!(done.len(), 1, "a timeout takes nothing");
+        release.send(()).unwrap();
+        assert_eq!(done.next_timeout(Duration::MAX).map(|(i, _)| i), Ok(0));
+        assert!(matches!(done.next_timeout(Duration::ZERO), Err(RecvTimeoutError::Disconnected)));
+    });
+}
+
 /// A gate that items wait on until the consumer opens it.
 #[derive(Clone, Default)]
 struct Gate(Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);

@@ -449,3 +449,38 @@ fn a_select_with_no_operation_switched_on_panics_blocking_or_async() {
     let message = asynchronous.expect_err("the async form panics instead of waiting forever").unwrap();
     assert!(message.contains("no operation switched on"), "{message}");
 }
+
+/// `never()` (crossbeam's): a receiver that never receives and never disconnects, swapped in for
+/// a channel that has ended so a `select!` loop stops selecting its `Err`.
+#[test]
+fn never_stands_in_for_a_closed_channel_in_a_select_loop() {
+    let nothing = ringfence::channel::never::<u32>();
+    assert_eq!(nothing.try_recv(), Err(ringfence::channel::TryRecvError::Empty));
+    assert_eq!(
+        nothing.recv_timeout(Duration::from_millis(5)),
+        Err(ringfence::channel::RecvTimeoutError::Timeout)
+    );
+    assert!(!nothing.is_disconnected());
+    let (tx, rx) = bounded::<u32>(8);
+    for n in 0..5 {
+        tx.send(n).unwrap();
+    }
+    drop(tx);
+    let (mut open, mut got, mut ended, mut rounds) = (true, Vec::new(), 0, 0);
+    loop {
+        rounds += 1;
+        let source = if open { &rx } else { &nothing };
+        select! {
+            recv(source) -> msg => match msg {
+                Ok(n) => got.push(n),
+                Err(_) => { open = false; ended += 1; }
+            },
+            default(Duration::from_millis(5)) => break,
+        }
+    }
+    assert_eq!(got, [0, 1, 2, 3, 4]);
+    assert_eq!(ended, 1, "the end is seen once, then `never` waits");
+    assert_eq!(rounds, 7, "five values, the end, and one round that timed out");
+    assert!(nothing.close(), "closing it disconnects it");
+    assert!(nothing.recv().is_err());
+}

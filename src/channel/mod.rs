@@ -135,6 +135,48 @@ pub fn try_bounded<T>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), Capac
     Ok((Sender { chan: chan.clone() }, Receiver { chan }))
 }
 
+/// A receiver that never receives a value and is never disconnected (crossbeam's `never`): for a
+/// [`select!`](crate::select) arm that must wait for nothing, such as a channel that has closed
+/// (swap `&never` in for its receiver, so the loop stops selecting its `Err` over and over).
+///
+/// It is a zero-capacity channel whose one sender is never handed out: `recv` blocks for ever,
+/// `recv_timeout` times out, `try_recv` reports `Empty`, and `sender_count` reports that one
+/// sender. Closing it ([`Receiver::close`]) disconnects it like any other.
+///
+/// # Examples
+///
+/// ```
+/// use ringfence::channel::{bounded, never, Receiver};
+/// use ringfence::select;
+///
+/// let (a_tx, a) = bounded::<u32>(4);
+/// let (b_tx, b) = bounded::<u32>(4);
+/// a_tx.send(1).unwrap();
+/// drop(a_tx); // `a` drains, then reports the end
+/// for n in 2..=3 {
+///     b_tx.send(n).unwrap();
+/// }
+/// drop(b_tx);
+/// let nothing = never::<u32>();
+/// let (mut a_open, mut b_open, mut got) = (true, true, Vec::new());
+/// while a_open || b_open {
+///     let (a_now, b_now): (&Receiver<u32>, &Receiver<u32>) =
+///         (if a_open { &a } else { &nothing }, if b_open { &b } else { &nothing });
+///     select! {
+///         recv(a_now) -> msg => match msg { Ok(n) => got.push(n), Err(_) => a_open = false },
+///         recv(b_now) -> msg => match msg { Ok(n) => got.push(n), Err(_) => b_open = false },
+///     }
+/// }
+/// got.sort_unstable();
+/// assert_eq!(got, [1, 2, 3]);
+/// ```
+#[must_use]
+pub fn never<T>() -> Receiver<T> {
+    // `try_new` counts one sender; no `Sender` is made, so the count never reaches zero.
+    let chan = Chan::try_new(0).expect("a zero-capacity channel needs no buffer");
+    Receiver { chan: Arc::new(chan) }
+}
+
 /// Creates a channel with no capacity limit: `send` never blocks.
 ///
 /// The same [`Sender`] and [`Receiver`] as [`bounded`]: `send` fails only when every receiver is

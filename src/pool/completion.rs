@@ -25,14 +25,14 @@
 
 use super::error::TaskError;
 use super::task::Task;
-use crate::channel::{self, Receiver, RecvStream, Sender, TrySendError};
+use crate::channel::{self, Receiver, RecvStream, RecvTimeoutError, Sender, TrySendError};
 use crate::wait::caught;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Tasks in slots, each tagged by the caller, yielded in completion order.
 pub(crate) struct CompletionSet<R> {
@@ -310,6 +310,79 @@ impl<R> ExactSizeIterator for AsCompleted<R> {}
 impl<R> Unpin for AsCompleted<R> {}
 
 impl<R> AsCompleted<R> {
+    /// [`next`](Iterator::next), blocking at most `timeout` (Python's `as_completed(timeout=)`,
+    /// per result): `Err(Timeout)` when no task finished in time (the tasks stay, and the next
+    /// call may yield them), `Err(Disconnected)` once every task was yielded. A timeout too
+    /// large to represent waits as long as it takes.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] when no task finished in time;
+    /// [`RecvTimeoutError::Disconnected`] when no task is left (the iterator's `None`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::channel::RecvTimeoutError;
+    /// use ringfence::pool::{as_completed, Pool};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::new(2);
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// let hung = pool.submit(move || gate.recv().is_ok());
+    /// let quick = pool.submit(|| true);
+    /// let mut done = as_completed([hung, quick]);
+    /// assert_eq!(done.next_timeout(Duration::from_secs(60)).map(|(i, _)| i), Ok(1));
+    /// let waited = done.next_timeout(Duration::from_millis(10));
+    /// assert!(matches!(waited, Err(RecvTimeoutError::Timeout)), "the hung job holds nobody for good");
+    /// release.send(()).unwrap();
+    /// assert_eq!(done.next_timeout(Duration::from_secs(60)).map(|(i, _)| i), Ok(0));
+    /// assert!(matches!(done.next_timeout(Duration::ZERO), Err(RecvTimeoutError::Disconnected)));
+    /// ```
+    pub fn next_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<(usize, Result<R, TaskError>), RecvTimeoutError> {
+        match crate::wait::deadline_after(timeout) {
+            Some(deadline) => self.next_deadline(deadline),
+            None => self.next().ok_or(RecvTimeoutError::Disconnected),
+        }
+    }
+
+    /// [`next`](Iterator::next), blocking at most until `deadline`: as
+    /// [`next_timeout`](AsCompleted::next_timeout).
+    ///
+    /// # Errors
+    ///
+    /// As [`next_timeout`](AsCompleted::next_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pool::{as_completed, Pool};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = Pool::new(2);
+    /// let deadline = Instant::now() + Duration::from_secs(60);
+    /// let mut done = as_completed((0..3u32).map(|i| pool.submit(move || i * 10)));
+    /// let mut results = Vec::new();
+    /// while let Ok((_, result)) = done.next_deadline(deadline) {
+    ///     results.push(result.unwrap());
+    /// }
+    /// results.sort_unstable();
+    /// assert_eq!(results, [0, 10, 20]);
+    /// ```
+    pub fn next_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<(usize, Result<R, TaskError>), RecvTimeoutError> {
+        match self.set.next_until(Some(deadline)) {
+            Next::Finished(position, result) => Ok((position, result)),
+            Next::Empty => Err(RecvTimeoutError::Disconnected),
+            Next::TimedOut => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
     /// The next task to finish, awaited instead of blocking: `(position, result)`, or `None`
     /// once every task was yielded (tokio's `JoinSet::join_next`). Blocking [`next`](Iterator::next)
     /// and `next_async` may be mixed on one `AsCompleted`.
