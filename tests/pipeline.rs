@@ -24,10 +24,42 @@ fn assert_every_item_counted(report: &Report) {
     for stage in &report.stages {
         assert_eq!(
             stage.items_in,
-            stage.items_out + stage.failed + stage.discarded,
-            "stage `{}`: in = out + failed + discarded",
+            stage.items_out + stage.filtered + stage.failed + stage.discarded,
+            "stage `{}`: in = out + filtered + failed + discarded",
             stage.name
         );
+    }
+}
+
+/// From a user's review: a log pipeline that skips malformed lines without stopping the run
+/// (`filter_map_stage`) and keeps only some records (`filter_stage`), on several workers,
+/// ordered and not: every line is delivered, filtered (counted per stage) or neither, exactly
+/// once.
+#[test]
+fn filter_stages_skip_items_count_them_and_keep_the_order() {
+    for ordered in [false, true] {
+        let lines: Vec<String> =
+            (0..10_000u32).map(|n| if n % 97 == 0 { format!("bad {n}") } else { n.to_string() }).collect();
+        let mut pipeline = Pipeline::from_iter(lines)
+            .filter_map_stage("parse", |line: String| line.parse::<u32>().ok())
+            .workers(3)
+            .filter_stage("odd", |n: &u32| n % 2 == 1)
+            .workers(2);
+        if ordered {
+            pipeline = pipeline.ordered();
+        }
+        let (mut out, report) = pipeline.collect().unwrap();
+        assert_every_item_counted(&report);
+        let expected: Vec<u32> = (0..10_000).filter(|n| n % 97 != 0 && n % 2 == 1).collect();
+        if !ordered {
+            out.sort_unstable();
+        }
+        assert_eq!(out, expected, "ordered: {ordered}");
+        let bad = (0..10_000u32).filter(|n| n % 97 == 0).count() as u64;
+        assert_eq!(report.stages[1].filtered, bad);
+        assert_eq!(report.stages[2].filtered, 10_000 - bad - expected.len() as u64);
+        assert_eq!(report.filtered(), 10_000 - expected.len() as u64);
+        assert!(report.to_string().contains("filtered"));
     }
 }
 

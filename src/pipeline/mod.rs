@@ -18,7 +18,8 @@
 //!   away. The items already in flight are drained through to the sink, and the error comes
 //!   back with what the sink received and the report ([`PipelineError`]), which counts every
 //!   failure, not only the first ([`StageReport::failed`]): items pulled = items delivered +
-//!   items failed. A [`from_receiver`](Pipeline::from_receiver) source leaves what it did not
+//!   items failed + items filtered out ([`filter_map_stage`](Pipeline::filter_map_stage),
+//!   [`filter_stage`](Pipeline::filter_stage), counted in [`StageReport::filtered`]). A [`from_receiver`](Pipeline::from_receiver) source leaves what it did not
 //!   take in the user's channel.
 //! - **Order.** With several workers a stage may reorder items. [`Pipeline::ordered`] restores
 //!   the source order at the sink (a reorder buffer, bounded by a window of items in flight).
@@ -252,6 +253,67 @@ impl<T: Send + 'static> Pipeline<T> {
         U: Send + 'static,
         E: Into<BoxError>,
         F: Fn(T) -> Result<U, E> + Send + Sync + 'static,
+    {
+        self.add_stage(name, move |item| f(item).map(Some))
+    }
+
+    /// Adds a stage that maps each item to zero or one output (`Iterator::filter_map`): `None`
+    /// drops the item, counted as [`filtered`](StageReport::filtered) in the report (a
+    /// pipeline-wide skip, such as malformed lines, without stopping the run or threading an
+    /// `Option` through later stages). An ordered run stays ordered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pipeline::Pipeline;
+    ///
+    /// let lines = ["1", "2", "oops", "4"];
+    /// let (numbers, report) = Pipeline::from_iter(lines)
+    ///     .filter_map_stage("parse", |line: &str| line.parse::<u32>().ok())
+    ///     .ordered()
+    ///     .collect()
+    ///     .unwrap();
+    /// assert_eq!(numbers, [1, 2, 4]);
+    /// assert_eq!(report.filtered(), 1);
+    /// ```
+    pub fn filter_map_stage<U, F>(self, name: &str, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(T) -> Option<U> + Send + Sync + 'static,
+    {
+        self.add_stage(name, move |item| Ok::<Option<U>, std::convert::Infallible>(f(item)))
+    }
+
+    /// Adds a stage that keeps the items for which `keep` returns `true` (`Iterator::filter`);
+    /// the others are counted as [`filtered`](StageReport::filtered).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pipeline::Pipeline;
+    ///
+    /// let (errors, report) = Pipeline::from_iter(["INFO a", "ERROR b", "INFO c", "ERROR d"])
+    ///     .filter_stage("errors", |line: &&str| line.starts_with("ERROR"))
+    ///     .ordered()
+    ///     .collect()
+    ///     .unwrap();
+    /// assert_eq!(errors, ["ERROR b", "ERROR d"]);
+    /// assert_eq!(report.stages[1].filtered, 2);
+    /// ```
+    pub fn filter_stage<F>(self, name: &str, keep: F) -> Pipeline<T>
+    where
+        F: Fn(&T) -> bool + Send + Sync + 'static,
+    {
+        self.filter_map_stage(name, move |item| keep(&item).then_some(item))
+    }
+
+    /// The stage of [`try_stage`](Pipeline::try_stage) and the filters: `Ok(None)` filters the
+    /// item out.
+    fn add_stage<U, E, F>(self, name: &str, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        E: Into<BoxError>,
+        F: Fn(T) -> Result<Option<U>, E> + Send + Sync + 'static,
     {
         let Pipeline { build, last: previous, order_window } = self;
         let previous = previous.unwrap_or(DEFAULT_STAGE); // a source's: ignored

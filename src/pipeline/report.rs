@@ -9,6 +9,7 @@ use std::time::Duration;
 pub(super) struct StageCounters {
     pub(super) items_in: AtomicU64,
     pub(super) items_out: AtomicU64,
+    pub(super) filtered: AtomicU64,
     pub(super) failed: AtomicU64,
     pub(super) discarded: AtomicU64,
     pub(super) busy_ns: AtomicU64,
@@ -20,6 +21,7 @@ pub(super) struct StageCounters {
 pub(super) struct Tally {
     pub(super) items_in: u64,
     pub(super) items_out: u64,
+    pub(super) filtered: u64,
     pub(super) failed: u64,
     pub(super) discarded: u64,
     pub(super) busy_ns: u64,
@@ -32,6 +34,8 @@ impl StageCounters {
         self.items_in.fetch_add(tally.items_in, Ordering::Relaxed);
         // ORDERING: Relaxed, as above.
         self.items_out.fetch_add(tally.items_out, Ordering::Relaxed);
+        // ORDERING: Relaxed, as above.
+        self.filtered.fetch_add(tally.filtered, Ordering::Relaxed);
         // ORDERING: Relaxed, as above.
         self.failed.fetch_add(tally.failed, Ordering::Relaxed);
         // ORDERING: Relaxed, as above.
@@ -50,6 +54,7 @@ impl StageCounters {
             workers,
             items_in: load(&self.items_in),
             items_out: load(&self.items_out),
+            filtered: load(&self.filtered),
             failed: load(&self.failed),
             discarded: load(&self.discarded),
             busy: Duration::from_nanos(load(&self.busy_ns)),
@@ -61,7 +66,7 @@ impl StageCounters {
 /// What one stage did during a run (the source and the sink are stages too).
 ///
 /// Every item a stage takes is counted once, so after the run
-/// `items_in == items_out + failed + discarded` for every stage.
+/// `items_in == items_out + filtered + failed + discarded` for every stage.
 ///
 /// # Examples
 ///
@@ -76,7 +81,7 @@ impl StageCounters {
 /// // The first failure stops the source; the odd items already in flight fail too, and each
 /// // failure is counted (the error itself is the first one).
 /// assert!(even.failed >= 1);
-/// assert_eq!(even.items_in, even.items_out + even.failed + even.discarded);
+/// assert_eq!(even.items_in, even.items_out + even.filtered + even.failed + even.discarded);
 /// // Nothing pulled is lost: it was collected or it failed.
 /// assert_eq!(source.items_in, err.partial.len() as u64 + err.report.failed());
 /// ```
@@ -92,6 +97,10 @@ pub struct StageReport {
     /// Items the stage passed on: for the sink, the items it delivered (collected, given to
     /// the `for_each` function, sent to the receiver).
     pub items_out: u64,
+    /// Items the stage's function filtered out (returned `None`: a
+    /// [`filter_map_stage`](super::Pipeline::filter_map_stage) or
+    /// [`filter_stage`](super::Pipeline::filter_stage)); `0` for every other stage.
+    pub filtered: u64,
     /// Items whose function returned `Err` or panicked (for the sink: whose `for_each`
     /// function panicked). Every failure is counted; the run's error is the first one.
     pub failed: u64,
@@ -143,6 +152,22 @@ impl Report {
         self.stages.iter().map(|stage| stage.failed).sum()
     }
 
+    /// Items filtered out, over every stage ([`filter_map_stage`](super::Pipeline::filter_map_stage),
+    /// [`filter_stage`](super::Pipeline::filter_stage)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringfence::pipeline::Pipeline;
+    ///
+    /// let (out, report) = Pipeline::from_iter(0..10).filter_stage("even", |n| n % 2 == 0).collect().unwrap();
+    /// assert_eq!((out.len(), report.filtered()), (5, 5));
+    /// ```
+    #[must_use]
+    pub fn filtered(&self) -> u64 {
+        self.stages.iter().map(|stage| stage.filtered).sum()
+    }
+
     /// The stage whose workers were busiest (busy time per worker): the one to give more
     /// workers, or to make faster.
     ///
@@ -171,14 +196,22 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<16} {:>7} {:>10} {:>10} {:>8} {:>9} {:>12} {:>12}",
-            "stage", "workers", "in", "out", "failed", "discarded", "busy", "waiting"
+            "{:<16} {:>7} {:>10} {:>10} {:>8} {:>8} {:>9} {:>12} {:>12}",
+            "stage", "workers", "in", "out", "filtered", "failed", "discarded", "busy", "waiting"
         )?;
         for s in &self.stages {
             writeln!(
                 f,
-                "{:<16} {:>7} {:>10} {:>10} {:>8} {:>9} {:>12.3?} {:>12.3?}",
-                s.name, s.workers, s.items_in, s.items_out, s.failed, s.discarded, s.busy, s.waiting
+                "{:<16} {:>7} {:>10} {:>10} {:>8} {:>8} {:>9} {:>12.3?} {:>12.3?}",
+                s.name,
+                s.workers,
+                s.items_in,
+                s.items_out,
+                s.filtered,
+                s.failed,
+                s.discarded,
+                s.busy,
+                s.waiting
             )?;
         }
         write!(f, "elapsed {:.3?}", self.elapsed)

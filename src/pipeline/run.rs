@@ -294,7 +294,7 @@ where
     T: Send + 'static,
     U: Send + 'static,
     E: Into<BoxError>,
-    F: Fn(T) -> Result<U, E> + Send + Sync + 'static,
+    F: Fn(T) -> Result<Option<U>, E> + Send + Sync + 'static,
 {
     let (tx, rx) = channel::bounded(capacity);
     let counters = run.stage(name, workers);
@@ -316,7 +316,7 @@ fn work<T, U, E: Into<BoxError>>(
     stage: &str,
     input: &Receiver<Env<T>>,
     output: &Sender<Env<U>>,
-    f: &(dyn Fn(T) -> Result<U, E> + Send + Sync),
+    f: &(dyn Fn(T) -> Result<Option<U>, E> + Send + Sync),
     counters: &StageCounters,
 ) {
     let mut tally = Tally::default();
@@ -336,7 +336,13 @@ fn work<T, U, E: Into<BoxError>>(
                     Err(payload) => Err(StageError::Panicked(Panic::new(payload))),
                 };
                 match outcome {
-                    Ok(out) => Some(out),
+                    Ok(Some(out)) => Some(out),
+                    Ok(None) => {
+                        // Filtered out: a hole, as a failure leaves (it keeps an ordered run's
+                        // numbering whole).
+                        tally.filtered += 1;
+                        None
+                    }
                     Err(error) => {
                         // Every failure is counted; only the first one's error is kept.
                         tally.failed += 1;
