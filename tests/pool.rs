@@ -1220,6 +1220,25 @@ fn as_completed_next_timeout_does_not_hold_the_consumer_behind_a_hung_job() {
     });
 }
 
+/// From a user's review: `map_unordered` and `map_reduce` called from a job of their own pool
+/// hung on a one-thread pool (their batches waited for the only worker, the caller itself);
+/// now they map on the caller there, as the ordered `map` could already.
+#[test]
+fn nested_maps_inside_a_job_of_a_one_thread_pool_finish() {
+    within(WATCHDOG, || {
+        let pool = Arc::new(Pool::new(1));
+        let inner = Arc::clone(&pool);
+        let task = pool.submit(move || {
+            let ordered: u64 = inner.map(0..100u64, |n| n * 2).map(Result::unwrap).sum();
+            let unordered: u64 = inner.map_unordered(0..100u64, |n| n * 2).map(Result::unwrap).sum();
+            let reduced = inner.map_reduce(0..100u64, |n| n * 2, |a, b| a + b).unwrap();
+            (ordered, unordered, reduced)
+        });
+        assert_eq!(task.wait().unwrap(), (9900, 9900, Some(9900)));
+        drop(pool);
+    });
+}
+
 /// A gate that items wait on until the consumer opens it.
 #[derive(Clone, Default)]
 struct Gate(Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);

@@ -140,6 +140,7 @@ impl Pool {
             let leaving = pool.live.track();
             match builder.spawn(move || {
                 let _leaving = leaving;
+                mark_worker_of(&discard);
                 work(&queue, &discard);
             }) {
                 Ok(worker) => pool.workers.push(worker),
@@ -554,6 +555,33 @@ impl Pool {
     #[inline]
     pub(super) fn sender(&self) -> &Sender<Job> {
         self.jobs.as_ref().expect("pool used after shutdown began") // unreachable: shutdown takes `self`
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// On a worker thread, the pool it works for (the address of its `discard` flag: one per
+    /// pool, alive while the thread is); `0` elsewhere.
+    static WORKER_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks this thread as a worker of the pool whose `discard` flag this is.
+fn mark_worker_of(discard: &Arc<AtomicBool>) {
+    #[cfg(not(loom))]
+    WORKER_OF.with(|pool| pool.set(Arc::as_ptr(discard) as usize));
+    #[cfg(loom)]
+    let _ = discard; // loom's threads share the process's thread-locals: no marks there
+}
+
+impl Pool {
+    /// Whether the calling thread is one of this pool's workers (a job calling back into its
+    /// own pool: `map_unordered` and `map_reduce` then map on the caller, `map.rs`). Always
+    /// `false` under loom.
+    pub(super) fn on_own_worker(&self) -> bool {
+        #[cfg(not(loom))]
+        return WORKER_OF.with(|pool| pool.get() == Arc::as_ptr(&self.discard) as usize);
+        #[cfg(loom)]
+        return false;
     }
 }
 

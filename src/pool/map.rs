@@ -65,10 +65,12 @@
 //! counts as in flight. With room in the queue and every worker blocked, the ordered `map`
 //! still finishes (the caller maps the queued batches and passes their jobs' slots), but
 //! `map_unordered` and `map_reduce` wait for a worker once `in_flight` batches they mapped
-//! themselves still have their jobs queued (phantoms that only a worker's dequeue resolves):
-//! so a `map_reduce` inside a job of a one-thread pool waits forever, as any blocking wait for
-//! the pool inside one of its own jobs does (found by review in the seventeenth session; the
-//! docs claimed more).
+//! themselves still have their jobs queued (phantoms that only a worker's dequeue resolves).
+//! Called from one of the pool's own jobs, where those workers may include the caller (a
+//! one-thread pool: it waited for ever, found by reviews in the seventeenth and thirty-ninth
+//! sessions), `map_unordered` and `map_reduce` queue nothing and map every batch on the
+//! caller (`Pool::on_own_worker`, a thread-local mark each worker sets); the ordered `map`
+//! keeps its workers, since its caller maps every front batch no worker has started.
 //!
 //! # Laziness
 //!
@@ -168,8 +170,14 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
+        let mut feed = Feed::new(self, items.into_iter(), f);
+        // Called from one of this pool's own jobs: queue nothing, map every batch here. Its
+        // queued batches would wait for a worker that may be this very thread (a one-thread
+        // pool: a hang, found by a user's review); the ordered `map` needs no such care, its
+        // caller maps each front batch that no worker has started.
+        feed.inline = self.on_own_worker();
         MapUnordered {
-            feed: Feed::new(self, items.into_iter(), f),
+            feed,
             set: None,
             unclaimed: VecDeque::new(),
             phantoms: 0,
@@ -206,6 +214,9 @@ struct Feed<'pool, I, F> {
     /// The last job measured took under [`FAST_JOB`]: the caller may map a batch a worker
     /// could take without holding results back for long (module docs, "The caller maps too").
     fast: bool,
+    /// Queue no job: every batch is mapped by the caller (a `map_unordered` called from one of
+    /// the pool's own jobs).
+    inline: bool,
 }
 
 impl<'pool, I, F> Feed<'pool, I, F> {
@@ -218,6 +229,7 @@ impl<'pool, I, F> Feed<'pool, I, F> {
             batch: 1,
             max_batch: DEFAULT_MAX_BATCH,
             fast: false,
+            inline: false,
         }
     }
 
@@ -259,7 +271,11 @@ where
         // The worker maps the items unless the caller has taken them first (`Map::help`). A
         // full queue hands the job back; dropping it drops its claim on the items, which are
         // then the caller's alone.
-        let task = self.pool.try_submit(move || Some(batch::run(take_items(&claim)?, &*f))).ok();
+        let task = if self.inline {
+            None
+        } else {
+            self.pool.try_submit(move || Some(batch::run(take_items(&claim)?, &*f))).ok()
+        };
         Some(Batch { task, len, items, done: None })
     }
 
