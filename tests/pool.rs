@@ -1239,6 +1239,44 @@ fn nested_maps_inside_a_job_of_a_one_thread_pool_finish() {
     });
 }
 
+/// From the review of the help policy: a `map_unordered` whose caller does not help (slow or not
+/// yet measured jobs) still finishes when every worker is blocked, on the caller after a grace
+/// (it waited for ever at first); and across pools, and when built outside a job and iterated
+/// inside one of its own pool.
+#[test]
+fn map_unordered_finishes_beside_blocked_workers_and_across_pools() {
+    within(WATCHDOG, || {
+        let pool = Pool::new(1);
+        let (release, started, job) = blocker();
+        let blocked = pool.submit(job);
+        started.recv().unwrap();
+        // Slow items: measured, the caller stops helping; the grace still lets it finish.
+        let slow = |n: u32| {
+            thread::sleep(Duration::from_millis(2));
+            n
+        };
+        assert_eq!(pool.map_unordered(0..3u32, slow).map(Result::unwrap).sum::<u32>(), 3);
+        assert_eq!(pool.map_unordered(0..3u32, |n| n).count(), 3);
+        release.send(()).unwrap();
+        blocked.wait().unwrap();
+
+        let (a, b) = (Arc::new(Pool::new(1)), Arc::new(Pool::new(1)));
+        let (a2, b2) = (Arc::clone(&a), Arc::clone(&b));
+        let nested = a.submit(move || {
+            let a3 = Arc::clone(&a2);
+            b2.map_unordered(0..2u32, move |n| a3.map_unordered(0..2u32, |m| m).count() as u32 + n)
+                .map(Result::unwrap)
+                .sum::<u32>()
+        });
+        assert_eq!(nested.wait().unwrap(), 5);
+
+        let pool = Pool::new(1);
+        let made_outside = pool.map_unordered(0..100u32, |n| n);
+        let counted = pool.scope(|s| s.submit(move || made_outside.count()).wait().unwrap());
+        assert_eq!(counted, 100);
+    });
+}
+
 /// A gate that items wait on until the consumer opens it.
 #[derive(Clone, Default)]
 struct Gate(Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);

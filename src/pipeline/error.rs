@@ -49,7 +49,8 @@ pub enum StageError {
 /// drained through the stages to the sink (nothing is silently dropped), so `partial` holds
 /// every output the sink received. Later failures of items in flight are not kept, but each
 /// is counted in the report ([`StageReport::failed`](super::StageReport::failed)): every item
-/// the source pulled is in `partial` or counted as failed.
+/// the source pulled is in `partial` or counted as failed (or as filtered out, by a filter
+/// stage: [`Report::filtered`](super::Report::filtered)).
 ///
 /// # Examples
 ///

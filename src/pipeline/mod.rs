@@ -168,7 +168,7 @@ impl<T: Send + 'static> Pipeline<T> {
     /// waiting for a message at that moment (the stop wakes it: a producer that stays idle
     /// cannot hold the pipeline). What it did not take stays in the channel, for another
     /// receiver of it (keep a clone to get it back). Every message the source did take is
-    /// processed, and delivered or counted as failed.
+    /// processed, and delivered or counted as failed (or as filtered, by a filter stage).
     ///
     /// # Examples
     ///
@@ -403,8 +403,9 @@ impl<T: Send + 'static> Pipeline<T> {
     /// # Errors
     ///
     /// The first stage failure, with the items the sink collected (drained in-flight items
-    /// included) in [`PipelineError::partial`]. Every item the source pulled is in `partial` or
-    /// counted as failed in the report ([`Report::failed`]): nothing is lost.
+    /// included) in [`PipelineError::partial`]. Every item the source pulled is in `partial`,
+    /// or counted as failed ([`Report::failed`]) or filtered out ([`Report::filtered`]) in the
+    /// report: nothing is lost.
     ///
     /// # Examples
     ///

@@ -82,7 +82,7 @@ impl StageCounters {
 /// // failure is counted (the error itself is the first one).
 /// assert!(even.failed >= 1);
 /// assert_eq!(even.items_in, even.items_out + even.filtered + even.failed + even.discarded);
-/// // Nothing pulled is lost: it was collected or it failed.
+/// // Nothing pulled is lost: it was collected or it failed (no stage here filters).
 /// assert_eq!(source.items_in, err.partial.len() as u64 + err.report.failed());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]

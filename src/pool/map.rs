@@ -66,11 +66,15 @@
 //! still finishes (the caller maps the queued batches and passes their jobs' slots), but
 //! `map_unordered` and `map_reduce` wait for a worker once `in_flight` batches they mapped
 //! themselves still have their jobs queued (phantoms that only a worker's dequeue resolves).
-//! Called from one of the pool's own jobs, where those workers may include the caller (a
-//! one-thread pool: it waited for ever, found by reviews in the seventeenth and thirty-ninth
-//! sessions), `map_unordered` and `map_reduce` queue nothing and map every batch on the
-//! caller (`Pool::on_own_worker`, a thread-local mark each worker sets); the ordered `map`
-//! keeps its workers, since its caller maps every front batch no worker has started.
+//! A `map_unordered` whose caller does not help (slow jobs, above) waits for the workers at
+//! most a grace (`Feed::grace`: four jobs' worth, 50 ms to 1 s) before it decides they may be
+//! blocked and helps until one delivers (found by review: three items beside a blocked worker
+//! waited for ever once the help policy changed). Iterated inside one of the pool's own jobs,
+//! where those workers may include the caller (a one-thread pool: it waited for ever, found by
+//! reviews in the seventeenth and thirty-ninth sessions), `map_unordered` and `map_reduce`
+//! queue nothing and map every batch on the caller (`Pool::on_own_worker`, a thread-local mark
+//! each worker sets, read at the first `next`); the ordered `map` keeps its workers, since its
+//! caller maps every front batch no worker has started.
 //!
 //! # Laziness
 //!
@@ -90,7 +94,7 @@ use crate::sync::Mutex;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The default largest batch of items one job maps (`max_batch` on [`Map`] or
 /// [`MapUnordered`] sets another). Batches start small and grow while jobs are short.
@@ -170,20 +174,15 @@ impl Pool {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        let mut feed = Feed::new(self, items.into_iter(), f);
-        // Called from one of this pool's own jobs: queue nothing, map every batch here. Its
-        // queued batches would wait for a worker that may be this very thread (a one-thread
-        // pool: a hang, found by a user's review); the ordered `map` needs no such care, its
-        // caller maps each front batch that no worker has started.
-        feed.inline = self.on_own_worker();
         MapUnordered {
-            feed,
+            feed: Feed::new(self, items.into_iter(), f),
             set: None,
             unclaimed: VecDeque::new(),
             phantoms: 0,
             unqueued: 0,
             ready: Results::empty(),
             helps_queued: false,
+            stalled: false,
         }
     }
 
@@ -217,6 +216,8 @@ struct Feed<'pool, I, F> {
     /// Queue no job: every batch is mapped by the caller (a `map_unordered` called from one of
     /// the pool's own jobs).
     inline: bool,
+    /// How long the last job measured took (zero before the first).
+    took: Duration,
 }
 
 impl<'pool, I, F> Feed<'pool, I, F> {
@@ -230,12 +231,22 @@ impl<'pool, I, F> Feed<'pool, I, F> {
             max_batch: DEFAULT_MAX_BATCH,
             fast: false,
             inline: false,
+            took: Duration::ZERO,
         }
+    }
+
+    /// How long a caller that does not help waits for a job to finish before it decides the
+    /// workers may all be blocked and helps until one finishes: four jobs' worth at the last
+    /// measured pace (running workers deliver one at least every job's time, so they are not
+    /// taken for blocked ones, even on a loaded machine), between 50 ms and 1 s.
+    fn grace(&self) -> Duration {
+        self.took.saturating_mul(4).clamp(Duration::from_millis(50), Duration::from_secs(1))
     }
 
     /// Adapts the batch size to how long a job of `len` items took.
     fn adapt(&mut self, len: usize, took: Duration) {
         self.fast = took < FAST_JOB;
+        self.took = took;
         if took < FAST_JOB && len >= self.batch {
             // Grow towards the size that would take half of `FAST_JOB` at this job's pace: at
             // least double, at most 16 times (one noisy measurement cannot overshoot far).
@@ -561,8 +572,27 @@ pub struct MapUnordered<'pool, I: Iterator, F, R> {
     /// Results of the last finished job not yet yielded.
     ready: Results<R>,
     /// Whether the caller, while it waits, also maps queued batches that no worker started
-    /// (`map_reduce`); the public iterator maps only batches without a job (module docs).
+    /// (`map_reduce`); the public iterator does only while jobs are fast, or while `stalled`
+    /// (module docs).
     helps_queued: bool,
+    /// No job finished within the grace (`Feed::grace`) while the caller waited: the workers
+    /// may all be blocked, so the caller helps until a job finishes.
+    stalled: bool,
+}
+
+/// Accounts for a batch a `MapUnordered`'s caller mapped (`map_unclaimed`'s answer): a queued one
+/// leaves a phantom job, one without a job leaves the count of those.
+fn mapped_here<R>(
+    (len, queued, output): (usize, bool, Output<R>),
+    phantoms: &mut usize,
+    unqueued: &mut usize,
+) -> (usize, Result<Option<Output<R>>, TaskError>) {
+    if queued {
+        *phantoms += 1;
+    } else {
+        *unqueued -= 1;
+    }
+    (len, Ok(Some(output)))
 }
 
 impl<I, F, R> MapUnordered<'_, I, F, R>
@@ -624,6 +654,14 @@ where
     fn next(&mut self) -> Option<Self::Item> {
         let in_flight = self.feed.in_flight;
         let room = in_flight.saturating_mul(2);
+        if self.set.is_none() && self.feed.pool.on_own_worker() {
+            // Iterated inside one of this pool's own jobs (decided at the first `next`, where
+            // it is iterated, not where it was made): queue nothing, map every batch here. Its
+            // queued batches would wait for a worker that may be this very thread (a one-thread
+            // pool hung: found by a user's review); the ordered `map` needs no such care, its
+            // caller maps each front batch that no worker has started.
+            self.feed.inline = true;
+        }
         let set = self.set.get_or_insert_with(|| CompletionSet::with_capacity(room));
         loop {
             // In flight: the real jobs, the batches without a job, and the results being yielded.
@@ -658,24 +696,40 @@ where
             // for real jobs). `Empty` means no job at all: then, by the check above, a batch
             // without a job is left, and `map_unclaimed` maps it.
             let (len, outcome) = match set.try_next() {
-                Next::Finished(len, outcome) => (len, outcome),
+                Next::Finished(len, outcome) => {
+                    self.stalled = false;
+                    (len, outcome)
+                }
                 Next::Empty | Next::TimedOut => {
-                    let queued_too = (self.helps_queued || self.feed.fast) && self.phantoms < in_flight;
-                    match map_unclaimed(&mut self.unclaimed, queued_too, &*self.feed.f) {
-                        Some((len, queued, output)) => {
-                            if queued {
-                                self.phantoms += 1;
-                            } else {
-                                self.unqueued -= 1;
-                            }
-                            (len, Ok(Some(output)))
+                    let phantom_room = self.phantoms < in_flight;
+                    let helping = self.helps_queued || self.feed.fast || self.stalled;
+                    let f = &*self.feed.f;
+                    let (phantoms, unqueued) = (&mut self.phantoms, &mut self.unqueued);
+                    match map_unclaimed(&mut self.unclaimed, helping && phantom_room, f) {
+                        Some(mapped) => mapped_here(mapped, phantoms, unqueued),
+                        None if helping || !phantom_room => {
+                            let finished = set.next()?;
+                            self.stalled = false; // a worker moved
+                            finished
                         }
-                        None => set.next()?,
+                        // Slow jobs: wait for the workers, but not for ever: when none finishes
+                        // within the grace they may all be blocked (on this very thread, say),
+                        // and the caller helps until one does (found by review: three items
+                        // beside a blocked worker waited for ever).
+                        None => match set.next_until(Some(Instant::now() + self.feed.grace())) {
+                            Next::Finished(len, outcome) => (len, outcome),
+                            Next::Empty => continue,
+                            Next::TimedOut => {
+                                self.stalled = true;
+                                continue;
+                            }
+                        },
                     }
                 }
             };
             if let Ok(None) = outcome {
-                self.phantoms -= 1; // a phantom's job, dequeued
+                self.phantoms -= 1; // a phantom's job, dequeued: a worker is moving
+                self.stalled = false;
                 continue;
             }
             self.ready = self.feed.unpack(len, outcome);
