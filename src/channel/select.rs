@@ -755,7 +755,13 @@ impl<R, A: Operations<R>> Selector<R, A> {
     /// # });
     /// ```
     pub fn wait_async(self) -> SelectFuture<R, A> {
-        self.into_future_unchecked()
+        SelectFuture {
+            operations: self.operations,
+            biased: self.biased,
+            started: None,
+            done: false,
+            output: PhantomData,
+        }
     }
 
     /// [`select!`](crate::select)'s `async;` form without a `default` arm: as
@@ -770,17 +776,7 @@ impl<R, A: Operations<R>> Selector<R, A> {
             self.operations.any_enabled(),
             "select! with no operation switched on and no `default` arm would wait forever"
         );
-        self.into_future_unchecked()
-    }
-
-    fn into_future_unchecked(self) -> SelectFuture<R, A> {
-        SelectFuture {
-            operations: self.operations,
-            biased: self.biased,
-            started: None,
-            done: false,
-            output: PhantomData,
-        }
+        self.wait_async()
     }
 }
 

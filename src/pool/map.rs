@@ -210,14 +210,11 @@ struct Feed<'pool, I, F> {
     /// Items in the next job.
     batch: usize,
     max_batch: usize,
-    /// The last job measured took under [`FAST_JOB`]: the caller may map a batch a worker
-    /// could take without holding results back for long (module docs, "The caller maps too").
-    fast: bool,
     /// Queue no job: every batch is mapped by the caller (a `map_unordered` called from one of
     /// the pool's own jobs).
     inline: bool,
-    /// How long the last job measured took (zero before the first).
-    took: Duration,
+    /// How long the last job measured took (`None` before the first).
+    took: Option<Duration>,
 }
 
 impl<'pool, I, F> Feed<'pool, I, F> {
@@ -229,10 +226,15 @@ impl<'pool, I, F> Feed<'pool, I, F> {
             in_flight: pool.in_flight,
             batch: 1,
             max_batch: DEFAULT_MAX_BATCH,
-            fast: false,
             inline: false,
-            took: Duration::ZERO,
+            took: None,
         }
+    }
+
+    /// The last job measured took under [`FAST_JOB`]: the caller may map a batch a worker
+    /// could take without holding results back for long (module docs, "The caller maps too").
+    fn fast(&self) -> bool {
+        self.took.is_some_and(|took| took < FAST_JOB)
     }
 
     /// How long a caller that does not help waits for a job to finish before it decides the
@@ -240,13 +242,15 @@ impl<'pool, I, F> Feed<'pool, I, F> {
     /// measured pace (running workers deliver one at least every job's time, so they are not
     /// taken for blocked ones, even on a loaded machine), between 50 ms and 1 s.
     fn grace(&self) -> Duration {
-        self.took.saturating_mul(4).clamp(Duration::from_millis(50), Duration::from_secs(1))
+        self.took
+            .unwrap_or_default()
+            .saturating_mul(4)
+            .clamp(Duration::from_millis(50), Duration::from_secs(1))
     }
 
     /// Adapts the batch size to how long a job of `len` items took.
     fn adapt(&mut self, len: usize, took: Duration) {
-        self.fast = took < FAST_JOB;
-        self.took = took;
+        self.took = Some(took);
         if took < FAST_JOB && len >= self.batch {
             // Grow towards the size that would take half of `FAST_JOB` at this job's pace: at
             // least double, at most 16 times (one noisy measurement cannot overshoot far).
@@ -503,7 +507,7 @@ where
     /// (and, once the window fills, the workers) for as long as it runs: worth it for batches
     /// of tiny items, not for slow items (module docs, "The caller maps too").
     fn help(&mut self) -> bool {
-        let count = if self.feed.fast { self.jobs.len() } else { self.jobs.len().min(1) };
+        let count = if self.feed.fast() { self.jobs.len() } else { self.jobs.len().min(1) };
         for position in std::iter::once(0).chain((1..count).rev()) {
             let batch = &mut self.jobs[position];
             if batch.done.is_none() {
@@ -702,7 +706,7 @@ where
                 }
                 Next::Empty | Next::TimedOut => {
                     let phantom_room = self.phantoms < in_flight;
-                    let helping = self.helps_queued || self.feed.fast || self.stalled;
+                    let helping = self.helps_queued || self.feed.fast() || self.stalled;
                     let f = &*self.feed.f;
                     let (phantoms, unqueued) = (&mut self.phantoms, &mut self.unqueued);
                     match map_unclaimed(&mut self.unclaimed, helping && phantom_room, f) {
